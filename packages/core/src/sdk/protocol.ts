@@ -1,0 +1,76 @@
+import type { Direction, Endpoint, EventDraft, ImEvent, ServerEndpoint } from './event.js';
+
+/**
+ * A problem a protocol parser found in its input. Returned as a value on the frame, never thrown: the bytes
+ * are forwarded anyway and core logs the error with the connection it happened on.
+ */
+export interface ProtocolError {
+  /** Stable, machine-readable: `frame-too-large`, `malformed-line`, `bad-length`, ... */
+  code: string;
+  message: string;
+}
+
+/**
+ * One unit of a protocol stream: a line, a packet, a stanza, or a run of bytes the parser passes through.
+ *
+ * The concatenation of all frames' `raw`, in order, is exactly the input pushed so far minus the bytes the
+ * parser still holds for an incomplete frame. Core forwards `raw` unchanged unless policy rewrites or blocks
+ * the frame.
+ */
+export interface Frame {
+  /** The bytes as they arrived. May be a view into the pushed chunk: valid until the next push. */
+  raw: Uint8Array;
+  /** Events this frame carries (0..n). */
+  events?: EventDraft[];
+  /**
+   * Re-encodes this frame with new text for its message event (lengths and escapes fixed up).
+   * Absent when the frame cannot be rewritten.
+   */
+  rewrite?(text: string): Uint8Array;
+  /** A parse problem with this frame. The frame is still forwarded as it is. */
+  error?: ProtocolError;
+  /**
+   * After this frame is forwarded, both directions switch to TLS (STARTTLS accepted). Core either
+   * intercepts TLS or passes the rest of the connection through untouched.
+   */
+  upgrade?: 'tls';
+}
+
+export interface SessionContext {
+  client: Endpoint;
+  server: ServerEndpoint;
+  /** Largest frame the parser may buffer, in bytes. A longer frame is a `frame-too-large` protocol error. */
+  maxFrameSize: number;
+  /** True when the stream is joined mid-way (a capture that missed the start): expect a partial first frame. */
+  midstream?: boolean;
+}
+
+/**
+ * The parser and encoder for one connection. It does no I/O, keeps no timers and never logs: bytes in,
+ * frames out. `push` must give the same frames whatever the chunking of the input.
+ */
+export interface ProtocolSession {
+  push(direction: Direction, chunk: Uint8Array): Frame[];
+  /** The stream in `direction` ended. Returns whatever the parser still held, as pass-through frames. */
+  end?(direction: Direction): Frame[];
+  /**
+   * Bytes to send to the local client so that it shows `text` (e.g. a NOTICE from the server), in the
+   * context of `about` (the conversation it concerns). Undefined when the protocol cannot answer now.
+   */
+  respond?(text: string, about: ImEvent): Uint8Array | undefined;
+  /** The protected user's id once known (for status output). */
+  readonly localId?: string | undefined;
+}
+
+export interface ProtocolHooks {
+  /** Well-known server ports of the protocol (plain). */
+  ports: number[];
+  /** Ports where the protocol runs inside TLS from the first byte. */
+  tlsPorts?: number[];
+  /** Recognise the protocol from the first bytes seen in `direction`. */
+  sniff?(firstBytes: Uint8Array, direction: Direction): boolean;
+  /** Largest frame this protocol allows by default, in bytes (configurable per plugin). */
+  maxFrameSize?: number;
+  createSession(ctx: SessionContext): ProtocolSession;
+  close?(): void | Promise<void>;
+}
