@@ -7,5 +7,6 @@ export * from './sdk/protocol.js';
 export * from './sdk/plugin.js';
 export * from './sdk/errors.js';
 export * from './sdk/bytes.js';
+export * from './sdk/line-reader.js';
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';

@@ -15,6 +15,8 @@ export interface Verdict {
   categories?: string[];
   /** Why, for the operational log. */
   reason?: string;
+  /** Text sent back to the local user when the frame is blocked (where the protocol can answer). */
+  respond?: string;
 }
 
 export interface FilterHooks {

@@ -1,0 +1,80 @@
+import { Command, Flags } from '@oclif/core';
+import { configFlag, explain, pluginRoots } from '../shared.js';
+
+export default class Start extends Command {
+  static override summary = 'Start the proxy: listen, parse IM traffic, apply policy, log conversations';
+  static override description = `With no configuration file, imspect runs on its embedded defaults: a SOCKS5 proxy on 127.0.0.1:1080 (loopback clients only), every discovered plugin enabled, CSV logs under ./imspect-data. Stop it with Ctrl-C or SIGTERM: connections are ended and queued log entries are written first.`;
+  static override examples = ['<%= config.bin %> start', '<%= config.bin %> start --config /etc/imspect/imspect.config.yaml', '<%= config.bin %> start --debug'];
+  static override flags = {
+    config: configFlag,
+    debug: Flags.boolean({ description: 'frame-level detail in the operational log (sets the level to debug)' }),
+    'log-format': Flags.string({ options: ['auto', 'pretty', 'json'], description: 'operational log format (default: pretty on a terminal, JSON otherwise)' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Start);
+    const { loadConfig, createOperationalLogger, Engine } = await import('@imspect/core/runtime');
+    let loaded;
+    try {
+      loaded = await loadConfig(flags.config ? { file: flags.config } : {});
+    } catch (error) {
+      this.error(explain(error), { exit: 2 });
+    }
+    const { config } = loaded;
+    const logger = createOperationalLogger({
+      level: flags.debug ? 'debug' : config.log.level,
+      format: (flags['log-format'] as 'auto' | 'pretty' | 'json' | undefined) ?? config.log.format,
+    });
+    const engine = new Engine({ loaded, logger, pluginRoots: pluginRoots(), debug: flags.debug });
+    try {
+      await engine.start();
+    } catch (error) {
+      logger.fatal({ err: error }, explain(error));
+      this.exit(1);
+    }
+    const loadedPlugins = engine.plugins.filter((p) => p.status === 'loaded');
+    const failed = engine.plugins.filter((p) => p.status === 'failed');
+    logger.info(
+      {
+        config: loaded.file ?? '(embedded defaults)',
+        listeners: engine.listeners.map((l) => l.url),
+        dataDir: loaded.dataDir,
+        plugins: loadedPlugins.map((p) => `${p.name}@${p.version}`),
+        ports: [...(engine.registry?.ports ?? new Map()).entries()].map(([port, p]) => `${port}=${p.name}`).join(' '),
+      },
+      'imspect started',
+    );
+    // The facts a person starting it needs, on standard output whatever the log format.
+    this.log(`imspect ${this.config.version} running`);
+    this.log(`  config:    ${loaded.file ?? '(none found: embedded defaults)'}`);
+    for (const listener of engine.listeners) this.log(`  listening: ${listener.url}`);
+    this.log(`  data:      ${loaded.dataDir}`);
+    this.log(`  plugins:   ${loadedPlugins.map((p) => `${p.name} (${p.kind})`).join(', ') || 'none'}`);
+    if (failed.length > 0) this.log(`  failed:    ${failed.map((p) => `${p.name}: ${p.error?.message}`).join('; ')}`);
+    this.log('Press Ctrl-C to stop.');
+
+    await new Promise<void>((resolve) => {
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          logger.warn(`${signal} again: exiting without waiting`);
+          process.exit(130);
+        }
+        stopping = true;
+        logger.info({ signal }, 'stopping: ending connections and writing queued log entries');
+        engine.stop().then(
+          () => {
+            logger.info('imspect stopped');
+            resolve();
+          },
+          (error: unknown) => {
+            logger.error({ err: error }, 'error while stopping');
+            resolve();
+          },
+        );
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * The configuration's JSON Schema for editors: core's schema with each discovered plugin's options schema
+ * placed under `plugins.<name>.options`.
+ */
+export async function buildConfigJsonSchema(roots: string[], configFile?: string): Promise<object> {
+  const { ConfigSchema, discoverPlugins, loadConfig, resolveEntry } = await import('@imspect/core/runtime');
+  const { isPlugin } = await import('@imspect/core');
+  const { pathToFileURL } = await import('node:url');
+  const loaded = await loadConfig(configFile ? { file: configFile } : {});
+  const discovered = await discoverPlugins({ roots, folders: loaded.config.pluginFolders.map((f) => (f.startsWith('/') ? f : `${loaded.baseDir}/${f}`)) });
+  const schema = JSON.parse(JSON.stringify(ConfigSchema)) as Record<string, unknown> & { properties: Record<string, Record<string, unknown>> };
+  const pluginSection = (schema.properties['plugins']!['additionalProperties'] ?? {}) as Record<string, unknown>;
+  const pluginProperties: Record<string, unknown> = {};
+  for (const found of discovered) {
+    if (found.problems.length > 0) continue;
+    let options: unknown;
+    try {
+      const mod = (await import(pathToFileURL(await resolveEntry(found.dir)).href)) as Record<string, unknown>;
+      const plugin = [mod['default'], mod['plugin']].find(isPlugin);
+      options = plugin?.options;
+    } catch {
+      continue;
+    }
+    const section = JSON.parse(JSON.stringify(pluginSection)) as { properties: Record<string, unknown>; description?: string };
+    if (options) section.properties['options'] = JSON.parse(JSON.stringify(options));
+    section.description = `${found.kind} plugin ${found.packageName}`;
+    pluginProperties[found.name] = section;
+  }
+  schema.properties['plugins'] = { ...schema.properties['plugins'], properties: pluginProperties };
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://imspect.dev/schema/imspect.config.json',
+    title: 'imspect configuration',
+    ...schema,
+  };
+}

@@ -1,0 +1,130 @@
+import { cosmiconfig } from 'cosmiconfig';
+import { isIP } from 'node:net';
+import path from 'node:path';
+import { ImspectError, describeError } from '../sdk/errors.js';
+import { ConfigSchema, ListenerSchemas, type Config } from './schema.js';
+import { ConfigError, validateAgainst, type ValidationProblem } from './validate.js';
+
+export const MODULE_NAME = 'imspect';
+
+export interface LoadedConfig {
+  config: Config;
+  /** Absolute path of the file read, or undefined when running on the embedded defaults. */
+  file: string | undefined;
+  /** Folder relative paths in the configuration resolve against. */
+  baseDir: string;
+  /** `dataDir`, absolute. */
+  dataDir: string;
+}
+
+export interface LoadConfigOptions {
+  /** An explicit file (`--config`): no search. */
+  file?: string;
+  /** Where the search starts (default: the working directory). */
+  cwd?: string;
+}
+
+/**
+ * Finds and validates the configuration. Without a file, the embedded defaults apply, so `imspect start`
+ * runs with none at all.
+ */
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  const explorer = cosmiconfig(MODULE_NAME, { searchStrategy: 'none' });
+  let raw: unknown = {};
+  let file: string | undefined;
+  try {
+    const result = options.file ? await explorer.load(path.resolve(cwd, options.file)) : await explorer.search(cwd);
+    if (result && !result.isEmpty && !isPluginManifest(result.filepath, result.config)) {
+      raw = result.config;
+      file = result.filepath;
+    } else if (result && options.file) {
+      file = result.filepath;
+    }
+  } catch (error) {
+    const target = options.file ? path.resolve(cwd, options.file) : cwd;
+    const code = (error as { code?: string }).code === 'ENOENT' ? 'CONFIG_NOT_FOUND' : 'CONFIG_UNREADABLE';
+    const what = code === 'CONFIG_NOT_FOUND' ? 'not found' : `cannot be read: ${describeError(error)}`;
+    throw new ImspectError(`${target}: configuration file ${what}`, { code, file: target, cause: error });
+  }
+  return resolveConfig(raw, file, file ? path.dirname(file) : cwd);
+}
+
+/** Validates a configuration object (applying defaults) and resolves its paths. */
+export function resolveConfig(raw: unknown, file: string | undefined, baseDir: string): LoadedConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError([{ key: '(root)', message: 'must be an object (a mapping of keys to values)' }], file);
+  }
+  const config = structuredClone(raw) as Record<string, unknown>;
+  const problems = validateConfigObject(config);
+  if (problems.length > 0) throw new ConfigError(problems, file);
+  const valid = config as unknown as Config;
+  return { config: valid, file, baseDir, dataDir: path.resolve(baseDir, valid.dataDir) };
+}
+
+function validateConfigObject(config: Record<string, unknown>): ValidationProblem[] {
+  // Listeners are checked one by one against the schema their `type` names: a union's errors would list
+  // every alternative and hide the one mistake.
+  const listeners = config['listeners'];
+  const problems: ValidationProblem[] = [];
+  const { listeners: _omit, ...rest } = ConfigSchema.properties;
+  const topLevel = { ...ConfigSchema, properties: { ...rest, listeners: { type: 'array', default: ConfigSchema.properties.listeners.default } } };
+  problems.push(...validateAgainst(topLevel, config));
+  if (Array.isArray(listeners)) {
+    listeners.forEach((listener: unknown, index) => problems.push(...validateListener(listener, `listeners[${index}]`)));
+  }
+  if (problems.length === 0) problems.push(...semanticProblems(config as unknown as Config));
+  return problems;
+}
+
+function validateListener(listener: unknown, key: string): ValidationProblem[] {
+  const type = (listener as { type?: unknown } | null)?.type;
+  const schema = typeof type === 'string' ? ListenerSchemas[type as keyof typeof ListenerSchemas] : undefined;
+  if (!schema) {
+    return [{ key: `${key}.type`, message: `must be one of ${Object.keys(ListenerSchemas).map((t) => JSON.stringify(t)).join(', ')}` }];
+  }
+  return validateAgainst(schema, listener, key);
+}
+
+function semanticProblems(config: Config): ValidationProblem[] {
+  const problems: ValidationProblem[] = [];
+  const seen = new Map<string, number>();
+  config.listeners.forEach((listener, index) => {
+    listener.allow.forEach((network, n) => {
+      if (!parseCidr(network)) problems.push({ key: `listeners[${index}].allow[${n}]`, message: `"${network}" is not an address or CIDR network` });
+    });
+    if (listener.port !== 0) {
+      const where = `${listener.host}:${listener.port}`;
+      const previous = seen.get(where);
+      if (previous !== undefined) problems.push({ key: `listeners[${index}].port`, message: `${where} is already used by listeners[${previous}]` });
+      seen.set(where, index);
+    }
+  });
+  for (const [port, protocol] of Object.entries(config.ports)) {
+    if (Number(port) > 65535) problems.push({ key: `ports.${port}`, message: 'is not a TCP port' });
+    if (!protocol) problems.push({ key: `ports.${port}`, message: 'must name a protocol plugin' });
+  }
+  return problems;
+}
+
+export interface ParsedCidr {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+}
+
+export function parseCidr(text: string): ParsedCidr | undefined {
+  const [address, prefixText, extra] = text.split('/');
+  if (address === undefined || extra !== undefined) return undefined;
+  const version = isIP(address);
+  if (version === 0) return undefined;
+  const max = version === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText))) return undefined;
+  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+/** A plugin package's own package.json carries an `imspect` manifest, which is not a configuration. */
+function isPluginManifest(filepath: string, value: unknown): boolean {
+  return path.basename(filepath) === 'package.json' && typeof value === 'object' && value !== null && 'kind' in value;
+}

@@ -1,0 +1,110 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const Host = Type.String({ minLength: 1, description: 'IP address or host name' });
+const Cidr = Type.String({ minLength: 1, description: 'An address or network in CIDR form, e.g. 127.0.0.0/8 or ::1/128' });
+
+export const LOOPBACK_NETWORKS = ['127.0.0.0/8', '::1/128'];
+
+export const Socks5ListenerSchema = Type.Object(
+  {
+    type: Type.Literal('socks5'),
+    host: Type.String({ default: '127.0.0.1', description: 'Address to listen on' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 1080 }),
+    allow: Type.Array(Cidr, {
+      default: LOOPBACK_NETWORKS,
+      description: 'Client networks allowed to use the proxy. Loopback only by default: never an open proxy.',
+    }),
+    users: Type.Optional(
+      Type.Array(Type.Object({ username: Type.String({ minLength: 1, maxLength: 255 }), password: Type.String({ maxLength: 255 }) }, { additionalProperties: false }), {
+        description: 'Username/password authentication (RFC 1929). When set, clients must authenticate.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ForwardListenerSchema = Type.Object(
+  {
+    type: Type.Literal('forward'),
+    host: Type.String({ default: '127.0.0.1', description: 'Address to listen on' }),
+    port: Port,
+    upstream: Type.Object({ host: Host, port: Port }, { additionalProperties: false, description: 'The real server every connection goes to' }),
+    protocol: Type.Optional(Type.String({ description: 'Protocol plugin to use; default: by upstream port, then by sniffing' })),
+    allow: Type.Array(Cidr, {
+      default: ['0.0.0.0/0', '::/0'],
+      description: 'Client networks allowed to connect. The upstream is fixed, so this is no open proxy.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const ListenerSchemas = { socks5: Socks5ListenerSchema, forward: ForwardListenerSchema } as const;
+export const ListenerSchema = Type.Union([Socks5ListenerSchema, ForwardListenerSchema]);
+
+export const PluginSectionSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'Load this plugin (every discovered plugin is enabled by default)' }),
+    options: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "The plugin's own options" })),
+    maxFrameSize: Type.Optional(Type.Integer({ minimum: 64, description: 'Protocol plugins: largest frame buffered, in bytes' })),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    dataDir: Type.String({ default: 'imspect-data', description: 'Folder for logs and state; relative to the config file (or the working directory)' }),
+    listeners: Type.Array(ListenerSchema, {
+      default: [{ type: 'socks5', host: '127.0.0.1', port: 1080, allow: LOOPBACK_NETWORKS }],
+      description: 'Where imspect accepts client connections',
+    }),
+    ports: Type.Record(Type.String({ pattern: '^[0-9]+$' }), Type.String(), {
+      default: {},
+      description: 'Destination port -> protocol plugin name, added to (and overriding) the ports plugins declare',
+    }),
+    pluginFolders: Type.Array(Type.String(), { default: [], description: 'Extra folders to search for plugin packages' }),
+    plugins: Type.Record(Type.String(), PluginSectionSchema, { default: {}, description: 'Per-plugin sections, keyed by plugin name' }),
+    pipeline: Type.Object(
+      {
+        failMode: Type.Union([Type.Literal('open'), Type.Literal('closed')], {
+          default: 'open',
+          description: 'When a filter fails or times out: open forwards the frame, closed blocks it',
+        }),
+        hookTimeoutMs: Type.Integer({ minimum: 1, default: 2000, description: 'Longest a filter or content hook may take' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    loggers: Type.Object(
+      {
+        batchSize: Type.Integer({ minimum: 1, default: 200 }),
+        flushIntervalMs: Type.Integer({ minimum: 1, default: 250 }),
+        retryMaxDelayMs: Type.Integer({ minimum: 10, default: 30_000 }),
+        writeTimeoutMs: Type.Integer({ minimum: 10, default: 30_000, description: 'A logger write taking longer counts as failed and is retried' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    connections: Type.Object(
+      {
+        connectTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
+        idleTimeoutMs: Type.Integer({ minimum: 0, default: 0, description: '0 = never close idle connections' }),
+        sniffTimeoutMs: Type.Integer({ minimum: 0, default: 2_000, description: 'How long to wait for the first client bytes when the port names no protocol' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+        format: Type.Union([Type.Literal('auto'), Type.Literal('pretty'), Type.Literal('json')], { default: 'auto' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type ListenerConfig = Static<typeof ListenerSchema>;
+export type Socks5ListenerConfig = Static<typeof Socks5ListenerSchema>;
+export type ForwardListenerConfig = Static<typeof ForwardListenerSchema>;
+export type PluginSection = Static<typeof PluginSectionSchema>;

@@ -1,0 +1,76 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { ImspectError } from '../sdk/errors.js';
+
+/**
+ * JSON Schema validation with defaults applied in place. One Ajv instance for the config and every plugin's
+ * options, so a plugin can declare its options as TypeBox or as plain JSON Schema.
+ */
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false });
+const compiled = new WeakMap<object, ValidateFunction>();
+
+export interface ValidationProblem {
+  /** Dotted key, e.g. `listeners[0].port`. */
+  key: string;
+  message: string;
+}
+
+export function validateAgainst(schema: object, value: unknown, keyPrefix = ''): ValidationProblem[] {
+  let validate = compiled.get(schema);
+  if (!validate) {
+    validate = ajv.compile(schema);
+    compiled.set(schema, validate);
+  }
+  if (validate(value)) return [];
+  return (validate.errors ?? []).map((error) => toProblem(error, keyPrefix));
+}
+
+function toProblem(error: ErrorObject, keyPrefix: string): ValidationProblem {
+  let key = keyPrefix + pointerToKey(error.instancePath);
+  let message = error.message ?? 'is invalid';
+  if (error.keyword === 'additionalProperties') {
+    key = joinKey(key, String(error.params['additionalProperty']));
+    message = 'is not a known key';
+  } else if (error.keyword === 'required') {
+    key = joinKey(key, String(error.params['missingProperty']));
+    message = 'is required';
+  } else if (error.keyword === 'enum' || error.keyword === 'const') {
+    const allowed = (error.params['allowedValues'] ?? [error.params['allowedValue']]) as unknown[];
+    message = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  return { key: key || '(root)', message };
+}
+
+function pointerToKey(pointer: string): string {
+  if (!pointer) return '';
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((key, part) => (/^\d+$/.test(part) ? `${key}[${part}]` : joinKey(key, part)), '');
+}
+
+function joinKey(prefix: string, part: string): string {
+  const safe = /^[A-Za-z_$][\w$-]*$/.test(part) ? part : JSON.stringify(part);
+  if (!prefix) return safe;
+  return safe.startsWith('"') ? `${prefix}[${safe}]` : `${prefix}.${safe}`;
+}
+
+export function formatProblems(problems: readonly ValidationProblem[], file: string | undefined): string {
+  const where = file ?? 'configuration';
+  return problems.map((p) => `${where}: ${p.key}: ${p.message}`).join('\n');
+}
+
+/** A configuration error: names the file and the key, so the administrator knows what to fix. */
+export class ConfigError extends ImspectError {
+  readonly problems: readonly ValidationProblem[];
+  constructor(problems: readonly ValidationProblem[], file: string | undefined, plugin?: string) {
+    super(formatProblems(problems, file), {
+      code: 'CONFIG_INVALID',
+      ...(file === undefined ? {} : { file }),
+      ...(problems[0] ? { key: problems[0].key } : {}),
+      ...(plugin === undefined ? {} : { plugin }),
+    });
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}

@@ -1,0 +1,155 @@
+import net from 'node:net';
+import type { ForwardListenerConfig, ListenerConfig, Socks5ListenerConfig } from '../config/schema.js';
+import { describeError } from '../sdk/errors.js';
+import type { PluginLogger } from '../sdk/plugin.js';
+import { AllowList, unmapIPv4 } from './allow-list.js';
+import { REPLY, Socks5Handshake, connectReply, replyForError } from './socks5.js';
+import { connectUpstream } from './upstream.js';
+
+/** What a listener hands over once it knows where a client wants to go and the upstream socket is open. */
+export interface AcceptedConnection {
+  client: net.Socket;
+  upstream: net.Socket;
+  clientAddress: { ip: string; port: number };
+  destination: { host: string; port: number };
+  protocol?: string;
+  initialClientData?: Uint8Array;
+  listener: string;
+}
+
+export interface ListenerDeps {
+  log: PluginLogger;
+  connectTimeoutMs: number;
+  onConnection(accepted: AcceptedConnection): void;
+}
+
+export interface RunningListener {
+  config: ListenerConfig;
+  /** e.g. `socks5://127.0.0.1:1080`. */
+  url: string;
+  address: net.AddressInfo;
+  close(): Promise<void>;
+}
+
+/** Longest a SOCKS client may take to say where it wants to go. */
+const HANDSHAKE_TIMEOUT_MS = 15_000;
+
+export async function startListener(config: ListenerConfig, deps: ListenerDeps): Promise<RunningListener> {
+  const allow = new AllowList(config.allow);
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
+  const handle = config.type === 'socks5' ? handleSocks(config, deps) : handleForward(config, deps);
+  server.on('connection', (socket) => {
+    const ip = unmapIPv4(socket.remoteAddress ?? '');
+    if (!allow.allows(ip)) {
+      deps.log.warn({ listener: config.type, client: ip }, `connection from ${ip} refused: not in the listener's allow list`);
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => socket.destroy());
+    handle(socket, { ip, port: socket.remotePort ?? 0 });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    // A large backlog: a gateway sees bursts of logins when a network comes up.
+    server.listen({ host: config.host, port: config.port, backlog: 1024 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  }).catch((error: NodeJS.ErrnoException) => {
+    const hint = error.code === 'EADDRINUSE' ? 'the port is in use' : error.code === 'EACCES' ? 'permission denied (ports below 1024 need root)' : describeError(error);
+    throw Object.assign(new Error(`cannot listen on ${config.host}:${config.port} (${config.type}): ${hint}`), { code: error.code });
+  });
+  server.on('error', (error) => deps.log.error({ err: error, listener: config.type }, 'listener error'));
+  const address = server.address() as net.AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    config,
+    address,
+    url: `${config.type}://${host}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function handleForward(config: ForwardListenerConfig, deps: ListenerDeps) {
+  return (socket: net.Socket, clientAddress: { ip: string; port: number }) => {
+    const { host, port } = config.upstream;
+    connectUpstream(host, port, deps.connectTimeoutMs).then(
+      (upstream) => {
+        if (socket.destroyed) {
+          upstream.destroy();
+          return;
+        }
+        deps.onConnection({
+          client: socket,
+          upstream,
+          clientAddress,
+          destination: { host, port },
+          ...(config.protocol ? { protocol: config.protocol } : {}),
+          listener: `forward ${config.host}:${config.port}`,
+        });
+        socket.resume();
+      },
+      (error: NodeJS.ErrnoException) => {
+        deps.log.warn({ client: `${clientAddress.ip}:${clientAddress.port}`, server: `${host}:${port}`, code: error.code }, `upstream connect failed: ${describeError(error)}`);
+        socket.destroy();
+      },
+    );
+  };
+}
+
+function handleSocks(config: Socks5ListenerConfig, deps: ListenerDeps) {
+  return (socket: net.Socket, clientAddress: { ip: string; port: number }) => {
+    const handshake = new Socks5Handshake(config.users);
+    const who = `${clientAddress.ip}:${clientAddress.port}`;
+    const timer = setTimeout(() => {
+      deps.log.warn({ client: who }, 'SOCKS handshake timed out');
+      socket.destroy();
+    }, HANDSHAKE_TIMEOUT_MS);
+    const onData = (chunk: Buffer) => {
+      for (const step of handshake.push(chunk)) {
+        if (step.kind === 'reply') socket.write(step.reply);
+        else if (step.kind === 'reject') {
+          clearTimeout(timer);
+          socket.off('data', onData);
+          deps.log.warn({ client: who }, `SOCKS request refused: ${step.reason}`);
+          if (step.reply) socket.end(step.reply);
+          else socket.destroy();
+          return;
+        } else if (step.kind === 'connect') {
+          clearTimeout(timer);
+          socket.off('data', onData);
+          socket.pause();
+          const { host, port } = step.request;
+          connectUpstream(host, port, deps.connectTimeoutMs).then(
+            (upstream) => {
+              if (socket.destroyed) {
+                upstream.destroy();
+                return;
+              }
+              socket.write(connectReply(REPLY.succeeded, unmapIPv4(upstream.localAddress ?? '0.0.0.0'), upstream.localPort ?? 0));
+              deps.onConnection({
+                client: socket,
+                upstream,
+                clientAddress,
+                destination: { host, port },
+                ...(step.rest.length > 0 ? { initialClientData: Buffer.from(step.rest) } : {}),
+                listener: `socks5 ${config.host}:${config.port}`,
+              });
+              socket.resume();
+            },
+            (error: NodeJS.ErrnoException) => {
+              deps.log.warn({ client: who, server: `${host}:${port}`, code: error.code }, `upstream connect failed: ${describeError(error)}`);
+              socket.end(connectReply(replyForError(error)));
+            },
+          );
+          return;
+        }
+      }
+    };
+    socket.on('data', onData);
+    socket.resume();
+  };
+}

@@ -1,0 +1,178 @@
+import type { ImEvent } from '../sdk/event.js';
+import { describeError } from '../sdk/errors.js';
+import type { LoggerHooks, PluginLogger } from '../sdk/plugin.js';
+import { callHookWithTimeout } from '../runtime/hooks.js';
+
+export interface EventSinkOptions {
+  batchSize: number;
+  flushIntervalMs: number;
+  retryMaxDelayMs: number;
+  writeTimeoutMs: number;
+}
+
+export interface LoggerStatus {
+  name: string;
+  pending: number;
+  delivered: number;
+  failures: number;
+  lastError?: string;
+  lastErrorAt?: string;
+}
+
+/**
+ * One logger's queue. Events are written in batches off the forwarding path; a failed batch stays at the head
+ * of the queue and is retried with exponential backoff, so nothing accepted is dropped while the others go on.
+ */
+class LoggerQueue {
+  private queue: ImEvent[] = [];
+  private writing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private retryDelay = 0;
+  private closed = false;
+  readonly status: LoggerStatus;
+
+  constructor(
+    readonly name: string,
+    private readonly hooks: LoggerHooks,
+    private readonly options: EventSinkOptions,
+    private readonly log: PluginLogger,
+  ) {
+    this.status = { name, pending: 0, delivered: 0, failures: 0 };
+  }
+
+  accept(events: readonly ImEvent[]): void {
+    for (const event of events) this.queue.push(event);
+    this.status.pending = this.queue.length;
+    if (this.writing || this.retryDelay > 0) return;
+    if (this.queue.length >= this.options.batchSize) this.kick();
+    else this.schedule(this.options.flushIntervalMs);
+  }
+
+  private schedule(delay: number): void {
+    if (this.timer || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.kick();
+    }, delay);
+  }
+
+  private kick(): void {
+    if (this.writing || this.queue.length === 0) return;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.writing = this.writeBatch().finally(() => {
+      this.writing = undefined;
+      if (this.queue.length === 0 || this.closed) return;
+      if (this.retryDelay > 0) this.schedule(this.retryDelay);
+      else this.kick();
+    });
+  }
+
+  private async writeBatch(): Promise<void> {
+    const batch = this.queue.slice(0, this.options.batchSize);
+    try {
+      await callHookWithTimeout(this.name, 'write', this.options.writeTimeoutMs, () => this.hooks.write(batch));
+      this.queue.splice(0, batch.length);
+      this.status.delivered += batch.length;
+      this.status.pending = this.queue.length;
+      if (this.retryDelay > 0) this.log.info({ plugin: this.name, pending: this.queue.length }, `logger "${this.name}" recovered`);
+      this.retryDelay = 0;
+    } catch (error) {
+      this.status.failures++;
+      this.status.lastError = describeError(error);
+      this.status.lastErrorAt = new Date().toISOString();
+      this.retryDelay = Math.min(this.options.retryMaxDelayMs, Math.max(100, this.retryDelay * 2));
+      this.log.error(
+        { plugin: this.name, hook: 'write', err: error, pending: this.queue.length, retryInMs: this.retryDelay },
+        `logger "${this.name}" failed to write ${batch.length} events; retrying`,
+      );
+    }
+  }
+
+  /** Writes everything queued, retrying until `deadline`; returns how many events could not be delivered. */
+  async drain(deadline: number): Promise<number> {
+    this.closed = true;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    while (Date.now() < deadline) {
+      if (this.writing) await this.writing;
+      if (this.queue.length === 0) break;
+      if (this.retryDelay > 0) await sleep(Math.min(this.retryDelay, Math.max(0, deadline - Date.now())));
+      if (Date.now() >= deadline) break;
+      this.writing = this.writeBatch();
+      await this.writing;
+      this.writing = undefined;
+    }
+    return this.queue.length;
+  }
+
+  async close(): Promise<void> {
+    if (this.hooks.flush) await callHookWithTimeout(this.name, 'flush', this.options.writeTimeoutMs, () => this.hooks.flush!());
+    if (this.hooks.close) await callHookWithTimeout(this.name, 'close', this.options.writeTimeoutMs, () => this.hooks.close!());
+  }
+}
+
+/** Fans accepted events out to every logger. `accept` never blocks and never throws. */
+export class EventSink {
+  private readonly queues: LoggerQueue[];
+  private readonly listeners = new Set<(events: readonly ImEvent[]) => void>();
+
+  constructor(
+    loggers: ReadonlyArray<{ name: string; hooks: LoggerHooks }>,
+    options: EventSinkOptions,
+    private readonly log: PluginLogger,
+  ) {
+    this.queues = loggers.map((l) => new LoggerQueue(l.name, l.hooks, options, log));
+  }
+
+  accept(events: readonly ImEvent[]): void {
+    if (events.length === 0) return;
+    for (const queue of this.queues) queue.accept(events);
+    for (const listener of this.listeners) {
+      try {
+        listener(events);
+      } catch (error) {
+        this.log.error({ err: error }, 'event listener failed');
+      }
+    }
+  }
+
+  /** Observe accepted events (status output, tests). */
+  onEvents(listener: (events: readonly ImEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  status(): LoggerStatus[] {
+    return this.queues.map((q) => ({ ...q.status }));
+  }
+
+  /** Delivers what is queued (up to `graceMs`), then flushes and closes every logger. */
+  async close(graceMs: number): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    const left = await Promise.all(this.queues.map((q) => q.drain(deadline)));
+    left.forEach((count, i) => {
+      if (count > 0) {
+        this.log.error(
+          { plugin: this.queues[i]!.name, undelivered: count },
+          `logger "${this.queues[i]!.name}" could not store ${count} events before shutdown`,
+        );
+      }
+    });
+    for (const queue of this.queues) {
+      try {
+        await queue.close();
+      } catch (error) {
+        this.log.error({ plugin: queue.name, err: error }, `logger "${queue.name}" failed to close`);
+      }
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,169 @@
+import { mkdir } from 'node:fs/promises';
+import type { LoadedConfig } from '../config/load.js';
+import type { ImEvent } from '../sdk/event.js';
+import type { ContentHooks, FilterHooks, LoggerHooks, PluginLogger } from '../sdk/plugin.js';
+import type { ProtocolHooks } from '../sdk/protocol.js';
+import { startListener, type AcceptedConnection, type RunningListener } from '../net/listeners.js';
+import { ProxyConnection } from '../proxy/connection.js';
+import { EventSink, type LoggerStatus } from '../proxy/event-sink.js';
+import { Policy } from '../proxy/policy.js';
+import { DEFAULT_MAX_FRAME_SIZE, ProtocolRegistry, type RegisteredProtocol } from '../proxy/protocols.js';
+import { discoverPlugins } from './discovery.js';
+import { loadPlugins, type LoadedPlugin, type PluginRecord } from './loader.js';
+import { HOST_VERSION } from './version.js';
+
+export interface EngineOptions {
+  loaded: LoadedConfig;
+  logger: PluginLogger;
+  /** Folders whose node_modules (and their ancestors') are searched for plugins. */
+  pluginRoots: string[];
+  debug?: boolean;
+  /** How long shutdown waits for loggers to store what is queued. */
+  shutdownGraceMs?: number;
+}
+
+export interface EngineStatus {
+  listeners: string[];
+  dataDir: string;
+  connections: number;
+  loggers: LoggerStatus[];
+}
+
+/**
+ * Everything `imspect start` runs: plugins, loggers, policy, listeners, live connections. Lifecycle:
+ * `start()` loads and listens, `stop()` stops accepting, ends connections, stores queued events, closes plugins.
+ */
+export class Engine {
+  plugins: PluginRecord[] = [];
+  listeners: RunningListener[] = [];
+  registry: ProtocolRegistry | undefined;
+  sink: EventSink | undefined;
+  private loadedPlugins: LoadedPlugin[] = [];
+  private readonly connections = new Set<ProxyConnection>();
+  private nextConnectionId = 1;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly options: EngineOptions) {}
+
+  get log(): PluginLogger {
+    return this.options.logger;
+  }
+
+  async start(): Promise<void> {
+    const { config, dataDir, baseDir } = this.options.loaded;
+    await mkdir(dataDir, { recursive: true });
+    const discovered = await discoverPlugins({
+      roots: this.options.pluginRoots,
+      folders: config.pluginFolders.map((f) => (f.startsWith('/') ? f : `${baseDir}/${f}`)),
+    });
+    const { records, loaded } = await loadPlugins(discovered, {
+      hostVersion: HOST_VERSION,
+      sections: config.plugins,
+      logger: this.log,
+      dataDir,
+      configDir: baseDir,
+    });
+    this.plugins = records;
+    this.loadedPlugins = loaded;
+    for (const record of records) {
+      if (record.status === 'failed') {
+        this.log.error({ plugin: record.name, code: record.error?.code, hook: record.error?.hook, cause: record.error?.cause }, `plugin "${record.name}" not loaded: ${record.error?.message}`);
+      }
+    }
+    const of = <T>(kind: string) => loaded.filter((p) => p.kind === kind).map((p) => ({ name: p.name, hooks: p.hooks as T, section: p.section }));
+    const protocols: RegisteredProtocol[] = of<ProtocolHooks>('protocol').map((p) => ({
+      name: p.name,
+      hooks: p.hooks,
+      maxFrameSize: p.section?.maxFrameSize ?? p.hooks.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+    }));
+    this.registry = new ProtocolRegistry(protocols, config.ports, this.log);
+    this.sink = new EventSink(of<LoggerHooks>('logger'), config.loggers, this.log);
+    const policy = new Policy(of<FilterHooks>('filter'), of<ContentHooks>('content'), config.pipeline, this.log);
+    if (protocols.length === 0) this.log.warn('no protocol plugin is loaded: connections are relayed without being logged');
+    if (of('logger').length === 0) this.log.warn('no logger plugin is loaded: events are not stored');
+
+    const relayDeps = {
+      registry: this.registry,
+      policy,
+      sink: this.sink,
+      log: this.log,
+      options: { ...config.connections, debug: this.options.debug === true },
+    };
+    try {
+      for (const listenerConfig of config.listeners) {
+        this.listeners.push(
+          await startListener(listenerConfig, {
+            log: this.log,
+            connectTimeoutMs: config.connections.connectTimeoutMs,
+            onConnection: (accepted) => this.accept(accepted, relayDeps),
+          }),
+        );
+      }
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  private accept(accepted: AcceptedConnection, deps: ConstructorParameters<typeof ProxyConnection>[3]): void {
+    if (this.stopping) {
+      accepted.client.destroy();
+      accepted.upstream.destroy();
+      return;
+    }
+    const connection = new ProxyConnection(
+      accepted.client,
+      accepted.upstream,
+      {
+        id: String(this.nextConnectionId++),
+        client: accepted.clientAddress,
+        server: accepted.destination,
+        ...(accepted.protocol ? { protocol: accepted.protocol } : {}),
+        ...(accepted.initialClientData ? { initialClientData: accepted.initialClientData } : {}),
+      },
+      deps,
+    );
+    this.connections.add(connection);
+    connection.onClose(() => this.connections.delete(connection));
+  }
+
+  /** Observe every accepted event. */
+  onEvents(listener: (events: readonly ImEvent[]) => void): () => void {
+    if (!this.sink) throw new Error('engine not started');
+    return this.sink.onEvents(listener);
+  }
+
+  status(): EngineStatus {
+    return {
+      listeners: this.listeners.map((l) => l.url),
+      dataDir: this.options.loaded.dataDir,
+      connections: this.connections.size,
+      loggers: this.sink?.status() ?? [],
+    };
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    await Promise.all(this.listeners.map((l) => l.close().catch(() => undefined)));
+    // Ask every connection to end: each direction forwards what it has, then half-closes.
+    for (const connection of this.connections) connection.end();
+    const deadline = Date.now() + 2_000;
+    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const connection of this.connections) connection.destroy('shutdown');
+    if (this.sink) await this.sink.close(this.options.shutdownGraceMs ?? 10_000);
+    for (const plugin of this.loadedPlugins) {
+      if (plugin.kind === 'logger') continue; // closed by the sink after its last write
+      const close = (plugin.hooks as { close?: () => unknown }).close;
+      if (!close) continue;
+      try {
+        await close.call(plugin.hooks);
+      } catch (error) {
+        this.log.error({ plugin: plugin.name, hook: 'close', err: error }, `plugin "${plugin.name}" failed to close`);
+      }
+    }
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * A streaming reader for line-based protocols (IRC, MSNP, ...): chunks go in as they arrive, complete lines
+ * come out as views of the chunks (a copy only when a line spans chunks). Memory stays bounded: a line longer
+ * than `maxLineBytes` is reported once (its first `maxLineBytes` bytes) and the rest of it is handed out as it
+ * arrives, without buffering, until its line feed.
+ *
+ * Pull-based, so a parser can switch to reading a counted payload (`readBytes`, e.g. MSNP `MSG ... len`)
+ * between two lines. Nothing here throws on input: every byte pushed comes out exactly once, in order, from
+ * `next`, `readBytes` or `drain`.
+ */
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** A complete line: `raw` includes its terminator (`\n` or `\r\n`); `contentLength` excludes it. */
+export interface LineItem {
+  kind: 'line';
+  raw: Uint8Array;
+  contentLength: number;
+}
+
+/**
+ * The first `maxLineBytes` bytes of a line that is longer than allowed. The reader then hands out the rest of
+ * that line as `rest` items.
+ */
+export interface TooLargeItem {
+  kind: 'too-large';
+  raw: Uint8Array;
+}
+
+/** More of an over-long line; `complete` when `raw` ends with the line's line feed. */
+export interface RestItem {
+  kind: 'rest';
+  raw: Uint8Array;
+  complete: boolean;
+}
+
+export type LineReaderItem = LineItem | TooLargeItem | RestItem;
+
+export class LineReader {
+  /** Longest line, terminator included, that `next` returns whole. */
+  readonly maxLineBytes: number;
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+  /** Bytes at the front of the buffer already searched for a line feed (none found). */
+  private scanned = 0;
+  private skipping = false;
+
+  constructor(maxLineBytes: number) {
+    this.maxLineBytes = Number.isFinite(maxLineBytes) && maxLineBytes >= 1 ? Math.floor(maxLineBytes) : 1;
+  }
+
+  /** Bytes held (never more than `maxLineBytes - 1` after `next` returned undefined). */
+  get buffered(): number {
+    return this.size;
+  }
+
+  /** True while the rest of an over-long line is being handed out. */
+  get skippingLine(): boolean {
+    return this.skipping;
+  }
+
+  /** Appends a chunk (kept as a view, not copied). */
+  push(chunk: Uint8Array): void {
+    if (chunk.byteLength === 0) return;
+    this.chunks.push(chunk);
+    this.size += chunk.byteLength;
+  }
+
+  /** The next complete line or over-long line piece, or undefined when more input is needed. */
+  next(): LineReaderItem | undefined {
+    if (this.size === 0) return undefined;
+    if (this.skipping) {
+      const first = this.chunks[0]!;
+      const lf = first.indexOf(LF);
+      if (lf >= 0) {
+        this.skipping = false;
+        return { kind: 'rest', raw: this.take(lf + 1), complete: true };
+      }
+      return { kind: 'rest', raw: this.take(first.byteLength), complete: false };
+    }
+    const limit = Math.min(this.size, this.maxLineBytes);
+    const lf = this.findLf(limit);
+    if (lf >= 0) {
+      const raw = this.take(lf + 1);
+      let contentLength = lf;
+      if (contentLength > 0 && raw[contentLength - 1] === CR) contentLength -= 1;
+      return { kind: 'line', raw, contentLength };
+    }
+    if (this.size >= this.maxLineBytes) {
+      // No line feed within the limit: whatever follows, this line is too long.
+      this.skipping = true;
+      return { kind: 'too-large', raw: this.take(this.maxLineBytes) };
+    }
+    return undefined;
+  }
+
+  /** Exactly `n` bytes (a counted payload), or undefined until that many are buffered. */
+  readBytes(n: number): Uint8Array | undefined {
+    if (n < 0 || n > this.size) return undefined;
+    return this.take(n);
+  }
+
+  /** Everything held, as one buffer (undefined when empty); the reader starts afresh. */
+  drain(): Uint8Array | undefined {
+    const size = this.size;
+    const out = size === 0 ? undefined : this.take(size);
+    this.skipping = false;
+    return out;
+  }
+
+  /** Offset of the first line feed among the first `limit` buffered bytes, or -1. */
+  private findLf(limit: number): number {
+    let base = 0;
+    for (const chunk of this.chunks) {
+      if (base >= limit) break;
+      const end = Math.min(chunk.byteLength, limit - base);
+      const start = this.scanned > base ? this.scanned - base : 0;
+      if (start < end) {
+        const i = (end === chunk.byteLength ? chunk : chunk.subarray(0, end)).indexOf(LF, start);
+        if (i >= 0) return base + i;
+      }
+      base += chunk.byteLength;
+    }
+    this.scanned = limit;
+    return -1;
+  }
+
+  /** Removes `n` bytes from the front: a view when they lie in the first chunk, else one copy. */
+  private take(n: number): Uint8Array {
+    this.scanned = Math.max(0, this.scanned - n);
+    this.size -= n;
+    const first = this.chunks[0];
+    if (first === undefined || n === 0) return new Uint8Array(0);
+    if (n < first.byteLength) {
+      this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    if (n === first.byteLength) {
+      this.chunks.shift();
+      return first;
+    }
+    const out = new Uint8Array(n);
+    let offset = 0;
+    while (offset < n) {
+      const chunk = this.chunks[0]!;
+      const want = n - offset;
+      if (chunk.byteLength <= want) {
+        out.set(chunk, offset);
+        offset += chunk.byteLength;
+        this.chunks.shift();
+      } else {
+        out.set(chunk.subarray(0, want), offset);
+        this.chunks[0] = chunk.subarray(want);
+        offset += want;
+      }
+    }
+    return out;
+  }
+}
