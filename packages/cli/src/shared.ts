@@ -22,3 +22,12 @@ export function explain(error: unknown): string {
   const where = e.plugin ? ` [plugin ${e.plugin}${e.hook ? `, ${e.hook}` : ''}]` : '';
   return `${e.message}${where}${e.code && !e.message.includes(e.code) ? ` (${e.code})` : ''}`;
 }
+
+/**
+ * Prints an error for people and exits: one plain line per problem on standard error, no stack trace, no
+ * re-wrapping (oclif's error formatter folds long lines, which breaks the `file: key: message` lines).
+ */
+export function failWith(error: unknown, exitCode: number): never {
+  process.stderr.write(`imspect: ${explain(error).split('\n').join('\nimspect: ')}\n`);
+  process.exit(exitCode);
+}

@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { configFlag, explain, pluginRoots } from '../shared.js';
+import { configFlag, explain, failWith, pluginRoots } from '../shared.js';
 
 export default class Start extends Command {
   static override summary = 'Start the proxy: listen, parse IM traffic, apply policy, log conversations';
@@ -18,7 +18,7 @@ export default class Start extends Command {
     try {
       loaded = await loadConfig(flags.config ? { file: flags.config } : {});
     } catch (error) {
-      this.error(explain(error), { exit: 2 });
+      failWith(error, 2);
     }
     const { config } = loaded;
     const logger = createOperationalLogger({

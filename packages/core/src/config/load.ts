@@ -7,6 +7,17 @@ import { ConfigError, validateAgainst, type ValidationProblem } from './validate
 
 export const MODULE_NAME = 'imspect';
 
+/**
+ * Where the search looks, in order. cosmiconfig's defaults lack `imspect.config.{json,yaml}`, and put
+ * package.json first, where a plugin package's `imspect` manifest would hide a configuration file next to it.
+ */
+export const SEARCH_PLACES = [
+  ...['json', 'yaml', 'yml', 'js', 'mjs', 'cjs', 'ts'].map((ext) => `${MODULE_NAME}.config.${ext}`),
+  ...['', '.json', '.yaml', '.yml', '.js', '.mjs', '.cjs', '.ts'].map((ext) => `.${MODULE_NAME}rc${ext}`),
+  ...['', '.json', '.yaml', '.yml', '.js', '.mjs', '.cjs', '.ts'].map((ext) => `.config/${MODULE_NAME}rc${ext}`),
+  'package.json',
+];
+
 export interface LoadedConfig {
   config: Config;
   /** Absolute path of the file read, or undefined when running on the embedded defaults. */
@@ -30,7 +41,7 @@ export interface LoadConfigOptions {
  */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
-  const explorer = cosmiconfig(MODULE_NAME, { searchStrategy: 'none' });
+  const explorer = cosmiconfig(MODULE_NAME, { searchStrategy: 'none', searchPlaces: SEARCH_PLACES });
   let raw: unknown = {};
   let file: string | undefined;
   try {
@@ -42,7 +53,9 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       file = result.filepath;
     }
   } catch (error) {
-    const target = options.file ? path.resolve(cwd, options.file) : cwd;
+    // cosmiconfig sets `filepath` on errors from a file it found but could not parse.
+    const found = (error as { filepath?: unknown }).filepath;
+    const target = typeof found === 'string' ? found : options.file ? path.resolve(cwd, options.file) : cwd;
     const code = (error as { code?: string }).code === 'ENOENT' ? 'CONFIG_NOT_FOUND' : 'CONFIG_UNREADABLE';
     const what = code === 'CONFIG_NOT_FOUND' ? 'not found' : `cannot be read: ${describeError(error)}`;
     throw new ImspectError(`${target}: configuration file ${what}`, { code, file: target, cause: error });

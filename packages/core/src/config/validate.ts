@@ -25,7 +25,7 @@ export function validateAgainst(schema: object, value: unknown, keyPrefix = ''):
 }
 
 function toProblem(error: ErrorObject, keyPrefix: string): ValidationProblem {
-  let key = keyPrefix + pointerToKey(error.instancePath);
+  let key = pointerToKey(error.instancePath, keyPrefix);
   let message = error.message ?? 'is invalid';
   if (error.keyword === 'additionalProperties') {
     key = joinKey(key, String(error.params['additionalProperty']));
@@ -40,13 +40,13 @@ function toProblem(error: ErrorObject, keyPrefix: string): ValidationProblem {
   return { key: key || '(root)', message };
 }
 
-function pointerToKey(pointer: string): string {
-  if (!pointer) return '';
+function pointerToKey(pointer: string, prefix: string): string {
+  if (!pointer) return prefix;
   return pointer
     .split('/')
     .slice(1)
     .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce((key, part) => (/^\d+$/.test(part) ? `${key}[${part}]` : joinKey(key, part)), '');
+    .reduce((key, part) => (/^\d+$/.test(part) ? `${key}[${part}]` : joinKey(key, part)), prefix);
 }
 
 function joinKey(prefix: string, part: string): string {

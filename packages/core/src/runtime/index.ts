@@ -7,7 +7,7 @@ export { HOST_VERSION } from './version.js';
 export { uuidv7 } from './ids.js';
 export { callHook, callHookWithTimeout } from './hooks.js';
 export { loadConfig, resolveConfig, parseCidr, MODULE_NAME, type LoadedConfig, type LoadConfigOptions } from '../config/load.js';
-export { ConfigSchema, type Config, type ListenerConfig } from '../config/schema.js';
+export { ConfigSchema, PluginSectionSchema, type Config, type ListenerConfig } from '../config/schema.js';
 export { ConfigError, validateAgainst, formatProblems, type ValidationProblem } from '../config/validate.js';
 export { Socks5Handshake, connectReply, REPLY } from '../net/socks5.js';
 export { AllowList } from '../net/allow-list.js';

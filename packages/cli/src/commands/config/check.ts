@@ -1,5 +1,5 @@
 import { Command } from '@oclif/core';
-import { configFlag, explain, pluginRoots } from '../../shared.js';
+import { configFlag, failWith, pluginRoots } from '../../shared.js';
 
 export default class ConfigCheck extends Command {
   static override summary = 'Validate the configuration and every enabled plugin’s options without starting';
@@ -14,7 +14,7 @@ export default class ConfigCheck extends Command {
     try {
       loaded = await loadConfig(flags.config ? { file: flags.config } : {});
     } catch (error) {
-      this.error(explain(error), { exit: 2 });
+      failWith(error, 2);
     }
     const discovered = await discoverPlugins({
       roots: pluginRoots(),

@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { writeFile } from 'node:fs/promises';
-import { configFlag, explain, pluginRoots } from '../../shared.js';
+import { configFlag, failWith, pluginRoots } from '../../shared.js';
 import { buildConfigJsonSchema } from '../../config-schema.js';
 
 export default class ConfigSchemaCommand extends Command {
@@ -17,7 +17,7 @@ export default class ConfigSchemaCommand extends Command {
     try {
       schema = await buildConfigJsonSchema(pluginRoots(), flags.config);
     } catch (error) {
-      this.error(explain(error), { exit: 2 });
+      failWith(error, 2);
     }
     const text = `${JSON.stringify(schema, null, 2)}\n`;
     if (flags.output) {

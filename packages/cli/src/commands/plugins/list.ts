@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { configFlag, explain, pluginRoots } from '../../shared.js';
+import { configFlag, failWith, pluginRoots } from '../../shared.js';
 
 export default class PluginsList extends Command {
   static override summary = 'List every discovered plugin: name, kind, version, package folder, enabled, load errors';
@@ -15,7 +15,7 @@ export default class PluginsList extends Command {
     try {
       loaded = await loadConfig(flags.config ? { file: flags.config } : {});
     } catch (error) {
-      this.error(explain(error), { exit: 2 });
+      failWith(error, 2);
     }
     const discovered = await discoverPlugins({
       roots: pluginRoots(),

@@ -1,0 +1,129 @@
+/**
+ * The `imspect` command as a user runs it: help, configuration errors that name the file and key, the
+ * configuration schema for editors, and a clean start/stop on the embedded defaults.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, REPO_ROOT, startImspect } from '../support/imspect-process.js';
+
+const execFileAsync = promisify(execFile);
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function imspect(args: string[], cwd: string): Promise<Result> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('imspect CLI', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-cli-'));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists its commands in --help', async () => {
+    const result = await imspect(['--help'], dir);
+    expect(result.code).toBe(0);
+    for (const word of ['start', 'plugins', 'config']) expect(result.stdout).toContain(word);
+  });
+
+  it('reports a bad key in a YAML file with the file and the key, and exits 2', async () => {
+    const file = path.join(dir, 'bad-port.yaml');
+    await writeFile(file, 'listeners:\n  - type: socks5\n    port: 70000\n');
+    for (const command of [['start'], ['config', 'check']]) {
+      const result = await imspect([...command, '--config', file], dir);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`${file}: listeners[0].port: must be <= 65535`);
+    }
+  });
+
+  it('reports a syntax error in the file without a stack trace', async () => {
+    const file = path.join(dir, 'broken.yaml');
+    await writeFile(file, 'listeners: [\n  - type: socks5\n');
+    const result = await imspect(['config', 'check', '--config', file], dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(file);
+    expect(result.stderr).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  it('reports a missing --config file', async () => {
+    const result = await imspect(['start', '--config', 'nope.json'], dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(path.join(dir, 'nope.json'));
+    expect(result.stderr).toContain('not found');
+  });
+
+  it('reports unknown keys, unknown listener types and invalid plugin options', async () => {
+    const file = path.join(dir, 'imspect.config.json');
+    await writeFile(file, JSON.stringify({ listners: [], listeners: [{ type: 'socks4', port: 1 }] }));
+    let result = await imspect(['config', 'check'], dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${file}: listners: is not a known key`);
+    expect(result.stderr).toContain(`${file}: listeners[0].type: must be one of "socks5", "forward"`);
+
+    await writeFile(file, JSON.stringify({ plugins: { 'logger-csv': { options: { maxOpenFiles: 'many' } } } }));
+    result = await imspect(['config', 'check'], dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('plugins.logger-csv.options.maxOpenFiles');
+    await rm(file);
+  });
+
+  it('accepts a valid configuration', async () => {
+    const file = path.join(dir, 'good.yaml');
+    await writeFile(file, 'dataDir: archive\nlisteners:\n  - type: forward\n    port: 16667\n    upstream: { host: 127.0.0.1, port: 6667 }\n');
+    const result = await imspect(['config', 'check', '--config', file], dir);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain(`${file}: valid`);
+    expect(result.code).toBe(0);
+  });
+
+  it('prints a JSON Schema with every plugin section, and the committed copy is current', async () => {
+    const result = await imspect(['config', 'schema'], dir);
+    expect(result.code).toBe(0);
+    const schema = JSON.parse(result.stdout) as { properties: Record<string, { properties?: Record<string, unknown> }> };
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['listeners', 'dataDir', 'plugins', 'ports']));
+    expect(Object.keys(schema.properties['plugins']!.properties!)).toEqual(expect.arrayContaining(['irc', 'logger-csv']));
+    const committed = await readFile(path.join(REPO_ROOT, 'docs/imspect.schema.json'), 'utf8');
+    expect(JSON.parse(committed), 'docs/imspect.schema.json is stale: run pnpm imspect config schema -o docs/imspect.schema.json').toEqual(schema);
+  });
+
+  it('starts on the embedded defaults, names its data folder and stops cleanly on SIGTERM', async () => {
+    const home = await mkdtemp(path.join(dir, 'defaults-'));
+    // The default SOCKS port may be taken on a developer machine; the defaults are checked through the output.
+    const probe = net.createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      probe.once('error', () => resolve(false));
+      probe.listen(1080, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (!free) {
+      console.warn('[note] 127.0.0.1:1080 is in use; the embedded-defaults start is checked by config check instead');
+      const result = await imspect(['config', 'check', '--json'], home);
+      expect(JSON.parse(result.stdout).config.listeners).toEqual([{ type: 'socks5', host: '127.0.0.1', port: 1080, allow: ['127.0.0.0/8', '::1/128'] }]);
+      return;
+    }
+    const proxy = await startImspect([], { cwd: home });
+    expect(proxy.stdout()).toContain('listening: socks5://127.0.0.1:1080');
+    expect(proxy.stdout()).toContain(`data:      ${path.join(home, 'imspect-data')}`);
+    expect(proxy.stdout()).toMatch(/plugins: .*irc \(protocol\).*logger-csv \(logger\)|plugins: .*logger-csv \(logger\).*irc \(protocol\)/);
+    expect(await proxy.stop()).toBe(0);
+  });
+});

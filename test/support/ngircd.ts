@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface RunningNgircd {
+  port: number;
+  name: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Starts a private ngircd on loopback (foreground, own config), stopped by its PID. */
+export async function startNgircd(executable: string): Promise<RunningNgircd> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-ngircd-'));
+  const port = await freePort();
+  const name = 'irc.imspect.test';
+  const config = path.join(dir, 'ngircd.conf');
+  await writeFile(
+    config,
+    [
+      '[Global]',
+      `Name = ${name}`,
+      'Info = imspect test server',
+      'AdminInfo1 = imspect tests',
+      'AdminInfo2 = loopback',
+      'AdminEMail = tests@imspect.invalid',
+      'Listen = 127.0.0.1',
+      `Ports = ${port}`,
+      'MotdPhrase = imspect test',
+      '[Limits]',
+      'MaxConnectionsIP = 0',
+      'MaxJoins = 0',
+      'MaxNickLength = 30',
+      '[Options]',
+      'PAM = no',
+      'Ident = no',
+      'DNS = no',
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn(executable, ['-n', '-f', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`ngircd exited (${child.exitCode}):\n${output}`);
+    if (await canConnect(port)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`ngircd did not listen on ${port} within 10 s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    name,
+    async stop() {
+      if (child.exitCode === null && child.pid) {
+        const exited = new Promise((r) => child.once('exit', r));
+        process.kill(child.pid, 'SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+        if (child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
