@@ -40,10 +40,15 @@ export type LineReaderItem = LineItem | TooLargeItem | RestItem;
 export class LineReader {
   /** Longest line, terminator included, that `next` returns whole. */
   readonly maxLineBytes: number;
+  /** Held chunks from index `head` on (a head index, so taking many small chunks stays linear). */
   private chunks: Uint8Array[] = [];
+  private head = 0;
   private size = 0;
   /** Bytes at the front of the buffer already searched for a line feed (none found). */
   private scanned = 0;
+  /** Chunk index and its offset in the buffer where the search for a line feed resumes. */
+  private scanIndex = 0;
+  private scanBase = 0;
   private skipping = false;
 
   constructor(maxLineBytes: number) {
@@ -71,7 +76,7 @@ export class LineReader {
   next(): LineReaderItem | undefined {
     if (this.size === 0) return undefined;
     if (this.skipping) {
-      const first = this.chunks[0]!;
+      const first = this.chunks[this.head]!;
       const lf = first.indexOf(LF);
       if (lf >= 0) {
         this.skipping = false;
@@ -111,17 +116,22 @@ export class LineReader {
 
   /** Offset of the first line feed among the first `limit` buffered bytes, or -1. */
   private findLf(limit: number): number {
-    let base = 0;
-    for (const chunk of this.chunks) {
-      if (base >= limit) break;
+    let base = this.scanBase;
+    let c = this.scanIndex;
+    for (; c < this.chunks.length && base < limit; c++) {
+      const chunk = this.chunks[c]!;
       const end = Math.min(chunk.byteLength, limit - base);
       const start = this.scanned > base ? this.scanned - base : 0;
       if (start < end) {
         const i = (end === chunk.byteLength ? chunk : chunk.subarray(0, end)).indexOf(LF, start);
         if (i >= 0) return base + i;
       }
+      if (base + chunk.byteLength > limit) break;
       base += chunk.byteLength;
     }
+    // Resume next time in the chunk where this search stopped.
+    this.scanIndex = c;
+    this.scanBase = base;
     this.scanned = limit;
     return -1;
   }
@@ -130,31 +140,42 @@ export class LineReader {
   private take(n: number): Uint8Array {
     this.scanned = Math.max(0, this.scanned - n);
     this.size -= n;
-    const first = this.chunks[0];
+    this.scanIndex = this.head;
+    this.scanBase = 0;
+    const first = this.chunks[this.head];
     if (first === undefined || n === 0) return new Uint8Array(0);
+    let out: Uint8Array;
     if (n < first.byteLength) {
-      this.chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    if (n === first.byteLength) {
-      this.chunks.shift();
-      return first;
-    }
-    const out = new Uint8Array(n);
-    let offset = 0;
-    while (offset < n) {
-      const chunk = this.chunks[0]!;
-      const want = n - offset;
-      if (chunk.byteLength <= want) {
-        out.set(chunk, offset);
-        offset += chunk.byteLength;
-        this.chunks.shift();
-      } else {
-        out.set(chunk.subarray(0, want), offset);
-        this.chunks[0] = chunk.subarray(want);
-        offset += want;
+      this.chunks[this.head] = first.subarray(n);
+      out = first.subarray(0, n);
+    } else if (n === first.byteLength) {
+      this.head++;
+      out = first;
+    } else {
+      out = new Uint8Array(n);
+      let offset = 0;
+      while (offset < n) {
+        const chunk = this.chunks[this.head]!;
+        const want = n - offset;
+        if (chunk.byteLength <= want) {
+          out.set(chunk, offset);
+          offset += chunk.byteLength;
+          this.head++;
+        } else {
+          out.set(chunk.subarray(0, want), offset);
+          this.chunks[this.head] = chunk.subarray(want);
+          offset += want;
+        }
       }
     }
+    if (this.head === this.chunks.length) {
+      this.chunks = [];
+      this.head = 0;
+    } else if (this.head >= 64 && this.head * 2 >= this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+    this.scanIndex = this.head;
     return out;
   }
 }

@@ -1,0 +1,411 @@
+/**
+ * What one IRC connection has established so far (who the local user is, what the server supports, which
+ * capabilities are on) and how each parsed line turns into events.
+ */
+import type { Direction, EventDraft } from '@imspect/core';
+import { formatAddress, parseCtcp, parseDcc } from './ctcp.js';
+import { rewriteText, type TextSlot } from './encoder.js';
+import { decodeRange, paramText, type IrcMessage, type IrcParam } from './message.js';
+import { ServerInfo } from './server-info.js';
+
+/** What a line means for the frame that carries it. */
+export interface LineOutcome {
+  events?: EventDraft[];
+  rewrite?: (text: string) => Uint8Array;
+  /** STARTTLS accepted: after this line both directions carry TLS. */
+  upgrade?: 'tls';
+}
+
+export interface IrcStateOptions {
+  /** Host the connection goes to: the server's name until `001` tells the real one. */
+  serverHost: string;
+  /** The capture or connection joined mid-way: registration may never be seen. */
+  midstream: boolean;
+  /** Replace passwords sent to services (`PRIVMSG NickServ :IDENTIFY pw`) in event text. */
+  redactPasswords: boolean;
+}
+
+/** What the text of a PRIVMSG / NOTICE carries, independent of its targets. */
+interface Content {
+  type: EventDraft['type'];
+  subtype?: string;
+  text?: string;
+  file?: { name: string; size?: number };
+  data: string[];
+  /** Where the text is, for rewriting (plain messages and actions only). */
+  slot?: TextSlot;
+}
+
+interface ResolvedTarget {
+  remoteId: string;
+  conversation?: string;
+  data: string[];
+  /** The event travels against the frame (own message relayed by a bouncer). */
+  direction?: Direction;
+  /** The local user is the sender (outgoing, or relayed own message). */
+  fromLocal: boolean;
+  /** The target is a nick (private message), as written. */
+  nickTarget?: string;
+}
+
+const NONE: LineOutcome = {};
+const TYPING_STATES = new Set(['active', 'paused', 'done']);
+const PASSWORD_VERBS = new Set(['IDENTIFY', 'ID', 'REGISTER', 'GHOST', 'RECOVER', 'RELEASE', 'REGAIN', 'GROUP', 'LOGIN', 'AUTH', 'SETPASS']);
+
+export class IrcState {
+  /** The local user's current nick. */
+  nick: string | undefined;
+  /** Server name from the `001` prefix. */
+  serverName: string | undefined;
+  registered = false;
+  readonly server = new ServerInfo();
+  /** The client negotiated `echo-message`: the server sends the client's own messages back. */
+  echoMessage = false;
+  private starttlsRequested = false;
+  private loggedIn = false;
+  private loggedOut = false;
+
+  constructor(private readonly options: IrcStateOptions) {}
+
+  get localId(): string {
+    return this.nick ?? '*';
+  }
+
+  handle(direction: Direction, m: IrcMessage): LineOutcome {
+    const incoming = direction === 'incoming';
+    switch (m.command) {
+      case 'PRIVMSG':
+      case 'NOTICE':
+        return this.onMessage(direction, m);
+      case 'TAGMSG':
+        return this.onTagmsg(direction, m);
+      case 'NICK':
+        this.onNick(direction, m);
+        return NONE;
+      case 'JOIN':
+        return incoming ? this.onJoin(m) : NONE;
+      case 'PART':
+        return incoming ? this.onPart(m) : NONE;
+      case 'KICK':
+        return incoming ? this.onKick(m) : NONE;
+      case 'QUIT':
+        return this.onQuit(direction, m);
+      case 'CAP':
+        if (incoming) this.onCap(m);
+        return NONE;
+      case 'STARTTLS':
+        if (!incoming) this.starttlsRequested = true;
+        return NONE;
+    }
+    if (!incoming || !/^\d{3}$/.test(m.command)) return NONE;
+    switch (m.command) {
+      case '001':
+        return this.onWelcome(m);
+      case '005':
+        this.server.applyIsupport(m.params.slice(1).map((p) => p.value));
+        break;
+      case '670':
+        if (this.starttlsRequested) {
+          this.starttlsRequested = false;
+          return { upgrade: 'tls' };
+        }
+        break;
+      case '691':
+        this.starttlsRequested = false;
+        break;
+    }
+    // Any numeric names the client first: a session joined mid-way learns who the local user is.
+    if (this.nick === undefined) {
+      const target = paramText(m, 0);
+      if (target !== undefined && target !== '*' && target.length > 0) this.nick = target;
+    }
+    if (this.serverName === undefined && m.prefix !== undefined && !m.prefix.hasUserHost) {
+      this.serverName = this.prefixName(m);
+    }
+    return NONE;
+  }
+
+  private onWelcome(m: IrcMessage): LineOutcome {
+    const nick = paramText(m, 0);
+    if (nick !== undefined && nick.length > 0 && nick !== '*') this.nick = nick;
+    if (m.prefix !== undefined) this.serverName = this.prefixName(m);
+    this.registered = true;
+    this.loggedIn = true;
+    this.loggedOut = false;
+    return { events: [{ type: 'login', localId: this.localId, remoteId: this.serverId() }] };
+  }
+
+  private onNick(direction: Direction, m: IrcMessage): void {
+    const next = paramText(m, 0);
+    if (next === undefined || next.length === 0) return;
+    if (m.prefix !== undefined) {
+      if (this.nick !== undefined && this.server.sameName(this.prefixName(m), this.nick)) this.nick = next;
+      return;
+    }
+    // Before registration the client's NICK is who it will be (001 confirms or corrects it); afterwards it
+    // is a request that the server confirms with `:old!u@h NICK new`.
+    if (direction === 'outgoing' && !this.registered) this.nick = next;
+  }
+
+  private onJoin(m: IrcMessage): LineOutcome {
+    if (!this.fromLocalUser(m)) return NONE;
+    const channels = splitList(paramText(m, 0));
+    return events(channels.map((channel) => ({ type: 'join', localId: this.localId, remoteId: channel, conversation: channel })));
+  }
+
+  private onPart(m: IrcMessage): LineOutcome {
+    if (!this.fromLocalUser(m)) return NONE;
+    const reason = paramText(m, 1);
+    return events(
+      splitList(paramText(m, 0)).map((channel) =>
+        draft({ type: 'leave', subtype: 'part', localId: this.localId, remoteId: channel, conversation: channel, text: nonEmpty(reason) }),
+      ),
+    );
+  }
+
+  private onKick(m: IrcMessage): LineOutcome {
+    if (this.nick === undefined) return NONE;
+    const channels = splitList(paramText(m, 0));
+    const users = splitList(paramText(m, 1));
+    const reason = paramText(m, 2);
+    const by = m.prefix === undefined ? undefined : this.prefixName(m);
+    const out: EventDraft[] = [];
+    users.forEach((user, i) => {
+      const channel = channels.length === 1 ? channels[0] : channels[i];
+      if (channel === undefined || !this.server.sameName(user, this.nick!)) return;
+      out.push(
+        draft({
+          type: 'leave',
+          subtype: 'kick',
+          localId: this.localId,
+          remoteId: channel,
+          conversation: channel,
+          text: nonEmpty(reason),
+          data: by === undefined ? undefined : `by=${by}`,
+        }),
+      );
+    });
+    return events(out);
+  }
+
+  private onQuit(direction: Direction, m: IrcMessage): LineOutcome {
+    if (direction === 'incoming' && !this.fromLocalUser(m)) return NONE;
+    if (this.loggedOut || !(this.loggedIn || this.options.midstream) || this.nick === undefined) return NONE;
+    this.loggedOut = true;
+    return events([draft({ type: 'logout', localId: this.localId, remoteId: this.serverId(), text: nonEmpty(paramText(m, 0)) })]);
+  }
+
+  private onCap(m: IrcMessage): void {
+    const sub = m.params[1]?.value.toUpperCase();
+    const last = m.params[m.params.length - 1];
+    if (m.params.length < 3 || last === undefined) return;
+    const caps = last.value.split(' ').filter((c) => c.length > 0);
+    if (sub === 'ACK') {
+      for (const cap of caps) {
+        if (cap === 'echo-message') this.echoMessage = true;
+        else if (cap === '-echo-message') this.echoMessage = false;
+      }
+    } else if (sub === 'DEL') {
+      if (caps.includes('echo-message')) this.echoMessage = false;
+    }
+  }
+
+  private onMessage(direction: Direction, m: IrcMessage): LineOutcome {
+    const textParam = m.params[1];
+    if (textParam === undefined) return NONE;
+    const targets = this.resolveTargets(direction, m);
+    if (targets.length === 0) return NONE;
+    const content = this.messageContent(m, textParam);
+    let rewritable = content.slot !== undefined && content.type === 'message';
+    const out = targets.map((target) => {
+      let text = content.text;
+      const data = [...target.data, ...content.data];
+      if (
+        this.options.redactPasswords &&
+        content.type === 'message' &&
+        target.fromLocal &&
+        target.nickTarget !== undefined &&
+        text !== undefined
+      ) {
+        const redacted = redactServicesPassword(target.nickTarget, text);
+        if (redacted !== undefined) {
+          text = redacted;
+          data.push('redacted=password');
+          rewritable = false;
+        }
+      }
+      return draft({
+        type: content.type,
+        subtype: content.subtype,
+        localId: this.localId,
+        remoteId: target.remoteId,
+        conversation: target.conversation,
+        text,
+        file: content.file,
+        data: data.length > 0 ? data.join(' ') : undefined,
+        direction: target.direction,
+      });
+    });
+    const outcome: LineOutcome = { events: out };
+    if (rewritable && out.length === 1 && content.slot !== undefined) {
+      const slot = content.slot;
+      outcome.rewrite = (text) => rewriteText(m, slot, text);
+    }
+    return outcome;
+  }
+
+  private onTagmsg(direction: Direction, m: IrcMessage): LineOutcome {
+    const state = m.tags?.get('+typing') ?? m.tags?.get('+draft/typing');
+    if (state === undefined || !TYPING_STATES.has(state)) return NONE;
+    const targets = this.resolveTargets(direction, m);
+    return events(
+      targets.map((target) =>
+        draft({
+          type: 'typing',
+          subtype: state,
+          localId: this.localId,
+          remoteId: target.remoteId,
+          conversation: target.conversation,
+          data: target.data.length > 0 ? target.data.join(' ') : undefined,
+          direction: target.direction,
+        }),
+      ),
+    );
+  }
+
+  /**
+   * The conversations a PRIVMSG / NOTICE / TAGMSG goes to, one per comma-separated target. Messages from the
+   * server itself (no prefix, or a server name) have none; so has the echo of the client's own message when
+   * `echo-message` is on.
+   */
+  private resolveTargets(direction: Direction, m: IrcMessage): ResolvedTarget[] {
+    const list = splitList(paramText(m, 0));
+    let sender: string | undefined;
+    let own = false;
+    if (direction === 'incoming') {
+      if (m.prefix === undefined) return [];
+      sender = this.prefixName(m);
+      if (!m.prefix.hasUserHost && (sender.includes('.') || (this.serverName !== undefined && sender === this.serverName))) {
+        return []; // a server notice, not a user's message
+      }
+      own = this.nick !== undefined && this.server.sameName(sender, this.nick);
+      if (own && this.echoMessage) return [];
+    }
+    const out: ResolvedTarget[] = [];
+    for (const raw of list) {
+      const target = this.server.classify(raw);
+      // An incoming message from the local nick is the client's own message, sent from another client
+      // (a bouncer relays it) -- except a message to oneself, which is received like any other.
+      const selfTarget = target.kind === 'nick' && this.nick !== undefined && this.server.sameName(target.nick, this.nick);
+      const fromLocal = direction === 'outgoing' || (own && !selfTarget);
+      const resolved: ResolvedTarget = { remoteId: '', data: [], fromLocal };
+      if (direction === 'incoming' && fromLocal) resolved.direction = 'outgoing';
+      if (target.kind === 'channel') {
+        resolved.remoteId = target.channel;
+        resolved.conversation = target.channel;
+        if (!fromLocal && sender !== undefined) resolved.data.push(`from=${sender}`);
+        if (target.statusmsg.length > 0) resolved.data.push(`statusmsg=${target.statusmsg}`);
+      } else if (fromLocal) {
+        resolved.remoteId = target.nick;
+        resolved.nickTarget = target.nick;
+      } else {
+        if (this.nick === undefined && direction === 'incoming') this.nick = target.nick;
+        resolved.remoteId = sender ?? target.nick;
+      }
+      out.push(resolved);
+    }
+    return out;
+  }
+
+  private messageContent(m: IrcMessage, p: IrcParam): Content {
+    const notice = m.command === 'NOTICE';
+    const ctcp = parseCtcp(p.value);
+    if (ctcp === undefined) {
+      const decoded = decodeRange(m, p.start, p.end);
+      return {
+        type: 'message',
+        subtype: notice ? 'notice' : undefined,
+        text: decoded.text,
+        data: [],
+        slot: { param: p, start: p.start, end: p.end, encoding: decoded.encoding, insideCtcp: false },
+      };
+    }
+    const start = p.start + ctcp.argsStart;
+    const end = p.start + ctcp.argsEnd;
+    const args = decodeRange(m, start, end);
+    if (ctcp.command === 'ACTION') {
+      return {
+        type: 'message',
+        subtype: 'action',
+        text: args.text,
+        data: [],
+        slot: { param: p, start, end, encoding: args.encoding, insideCtcp: true },
+      };
+    }
+    if (ctcp.command === 'DCC' && !notice) {
+      const dcc = parseDcc(args.text);
+      if (dcc !== undefined && dcc.kind !== 'other') {
+        const data: string[] = [];
+        if (dcc.host !== undefined && dcc.port !== undefined) data.push(`address=${formatAddress(dcc.host, dcc.port)}`);
+        if (dcc.token !== undefined) data.push(`token=${dcc.token}`);
+        if (dcc.type !== 'SEND' && dcc.type !== 'CHAT') data.push(`dcc=${dcc.type}`);
+        if (dcc.kind === 'send') {
+          const file: { name: string; size?: number } = { name: dcc.fileName ?? '' };
+          if (dcc.size !== undefined) file.size = dcc.size;
+          return { type: 'file', subtype: 'dcc-send', file, data };
+        }
+        return { type: 'file', subtype: 'dcc-chat', data };
+      }
+    }
+    return {
+      type: 'other',
+      subtype: notice ? 'ctcp-reply' : 'ctcp',
+      text: nonEmpty(args.text),
+      data: [`ctcp=${ctcp.command}`],
+    };
+  }
+
+  /** The line comes from the local user (prefix nick is the local nick). */
+  private fromLocalUser(m: IrcMessage): boolean {
+    return m.prefix !== undefined && this.nick !== undefined && this.server.sameName(this.prefixName(m), this.nick);
+  }
+
+  private prefixName(m: IrcMessage): string {
+    const prefix = m.prefix!;
+    return decodeRange(m, prefix.nameStart, prefix.nameEnd).text;
+  }
+
+  private serverId(): string {
+    return this.serverName ?? this.options.serverHost;
+  }
+}
+
+/** `PRIVMSG NickServ :IDENTIFY secret` -> `IDENTIFY [redacted]`; undefined when there is nothing to hide. */
+export function redactServicesPassword(target: string, text: string): string | undefined {
+  const name = target.split('@')[0]!.toLowerCase();
+  if (!name.endsWith('serv') && !(name === 'q' && /@cserve\./i.test(target))) return undefined;
+  const words = text.trim().split(/ +/);
+  const verb = (words[0] ?? '').toUpperCase();
+  if (PASSWORD_VERBS.has(verb) && words.length > 1) return `${words[0]} [redacted]`;
+  if (verb === 'SET' && (words[1] ?? '').toUpperCase() === 'PASSWORD') return `${words[0]} ${words[1]} [redacted]`;
+  return undefined;
+}
+
+function splitList(value: string | undefined): string[] {
+  return value === undefined ? [] : value.split(',').filter((item) => item.length > 0);
+}
+
+function nonEmpty(text: string | undefined): string | undefined {
+  return text === undefined || text.length === 0 ? undefined : text;
+}
+
+function events(list: EventDraft[]): LineOutcome {
+  return list.length === 0 ? NONE : { events: list };
+}
+
+/** An event draft without the keys whose value is undefined. */
+function draft(fields: { [K in keyof EventDraft]: EventDraft[K] | undefined }): EventDraft {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) if (value !== undefined) out[key] = value;
+  return out as unknown as EventDraft;
+}

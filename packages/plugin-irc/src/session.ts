@@ -1,0 +1,129 @@
+/**
+ * `IrcSession`: the ProtocolSession for one IRC connection. Bytes in, one frame per line out; no I/O, no
+ * timers, no logging, nothing thrown on any input.
+ */
+import { LineReader, type Direction, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/core';
+import { buildNotices } from './encoder.js';
+import { IrcState } from './irc-state.js';
+import { parseLine } from './message.js';
+
+/** 8191 bytes of tags plus a 512-byte message, rounded up. */
+export const DEFAULT_MAX_LINE_BYTES = 16 * 1024;
+/** No line may be shorter than a legal RFC 1459 line. */
+export const MIN_MAX_LINE_BYTES = 512;
+
+export interface IrcSessionOptions {
+  /** Hide passwords sent to services (NickServ IDENTIFY ...) in event text. Default true. */
+  redactPasswords?: boolean;
+}
+
+interface DirectionState {
+  reader: LineReader;
+  /** Lines seen so far (the first one of a mid-stream session may be a fragment). */
+  lines: number;
+}
+
+export class IrcSession implements ProtocolSession {
+  readonly maxLineBytes: number;
+  private readonly state: IrcState;
+  private readonly midstream: boolean;
+  private readonly sides: Record<Direction, DirectionState>;
+  /** After STARTTLS: every byte passes through untouched. */
+  private tls = false;
+
+  constructor(ctx: SessionContext, options: IrcSessionOptions = {}) {
+    const max = Number.isFinite(ctx.maxFrameSize) ? Math.floor(ctx.maxFrameSize) : DEFAULT_MAX_LINE_BYTES;
+    this.maxLineBytes = Math.max(MIN_MAX_LINE_BYTES, max);
+    this.midstream = ctx.midstream === true;
+    this.state = new IrcState({
+      serverHost: ctx.server.host,
+      midstream: this.midstream,
+      redactPasswords: options.redactPasswords !== false,
+    });
+    this.sides = {
+      outgoing: { reader: new LineReader(this.maxLineBytes), lines: 0 },
+      incoming: { reader: new LineReader(this.maxLineBytes), lines: 0 },
+    };
+  }
+
+  get localId(): string | undefined {
+    return this.state.nick;
+  }
+
+  /** True once STARTTLS was accepted: the session no longer parses. */
+  get passthrough(): boolean {
+    return this.tls;
+  }
+
+  /** Bytes held for an incomplete line in `direction` (always below the line limit). */
+  bufferedBytes(direction: Direction): number {
+    return this.sides[direction].reader.buffered;
+  }
+
+  push(direction: Direction, chunk: Uint8Array): Frame[] {
+    const side = this.sides[direction];
+    if (this.tls) return this.passThrough(side, chunk);
+    side.reader.push(chunk);
+    const frames: Frame[] = [];
+    for (let item = side.reader.next(); item !== undefined; item = side.reader.next()) {
+      if (item.kind === 'too-large') {
+        frames.push({
+          raw: item.raw,
+          error: { code: 'frame-too-large', message: `IRC line longer than ${this.maxLineBytes} bytes; passed through unparsed` },
+        });
+        continue;
+      }
+      if (item.kind === 'rest') {
+        frames.push({ raw: item.raw });
+        if (item.complete) side.lines++;
+        continue;
+      }
+      const frame: Frame = { raw: item.raw };
+      side.lines++;
+      if (this.midstream && side.lines === 1) {
+        frames.push(frame); // may be the tail of a line whose start was missed
+        continue;
+      }
+      const parsed = parseLine(item.raw, item.contentLength);
+      if (parsed.kind === 'malformed') frame.error = parsed.error;
+      if (parsed.kind === 'message') {
+        const { message } = parsed;
+        if (message.error !== undefined) frame.error = message.error;
+        const outcome = this.state.handle(direction, message);
+        if (outcome.events !== undefined) frame.events = outcome.events;
+        if (outcome.rewrite !== undefined) frame.rewrite = outcome.rewrite;
+        if (outcome.upgrade !== undefined) {
+          frame.upgrade = outcome.upgrade;
+          frames.push(frame);
+          this.tls = true;
+          const rest = side.reader.drain();
+          if (rest !== undefined) frames.push({ raw: rest });
+          break;
+        }
+      }
+      frames.push(frame);
+    }
+    return frames;
+  }
+
+  end(direction: Direction): Frame[] {
+    const rest = this.sides[direction].reader.drain();
+    return rest === undefined ? [] : [{ raw: rest }];
+  }
+
+  respond(text: string, _about?: ImEvent): Uint8Array | undefined {
+    const nick = this.state.nick;
+    if (nick === undefined) return undefined;
+    return buildNotices(this.state.serverName ?? 'imspect', nick, text);
+  }
+
+  private passThrough(side: DirectionState, chunk: Uint8Array): Frame[] {
+    const held = side.reader.drain();
+    if (held === undefined) return chunk.byteLength === 0 ? [] : [{ raw: chunk }];
+    if (chunk.byteLength === 0) return [{ raw: held }];
+    const raw = new Uint8Array(held.byteLength + chunk.byteLength);
+    raw.set(held, 0);
+    raw.set(chunk, held.byteLength);
+    return [{ raw }];
+  }
+}
