@@ -1,0 +1,115 @@
+/** CsvLogger: batches of events -> rows appended to `{root}/{protocol}/{localId}/{remoteId}/{day}.csv`. */
+import { join, sep } from 'node:path';
+import { ImspectError, describeError, type ImEvent, type LoggerHooks, type PluginLogger } from '@imspect/core';
+import { csvRow } from './csv.js';
+import { FileStore, type FileTarget } from './files.js';
+import type { CsvLoggerConfig } from './options.js';
+import { RecentIds } from './recent.js';
+import { COLUMNS, eventFields } from './row.js';
+import { encodeSegment } from './segment.js';
+
+/** Name of the file that keeps the whole encoded id of a folder whose name had to be truncated. */
+export const ID_FILE = '.id';
+
+interface Group {
+  target: FileTarget;
+  rows: string[];
+  ids: string[];
+}
+
+export class CsvLogger implements LoggerHooks {
+  private readonly store: FileStore;
+  private readonly recent: RecentIds;
+  private readonly header: Buffer | undefined;
+  /** Batches run one after the other, so that a retry never races the attempt it repeats. */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly config: CsvLoggerConfig,
+    private readonly log: PluginLogger,
+    private readonly pluginName = 'logger-csv',
+  ) {
+    this.store = new FileStore(config);
+    this.recent = new RecentIds(config.rememberIds);
+    this.header = config.header ? Buffer.from(csvRow(COLUMNS), 'utf8') : undefined;
+  }
+
+  /** Where an event's row goes (exposed for tools and tests). */
+  targetFor(event: Readonly<ImEvent>, timeMs: number): FileTarget {
+    const segments = [event.protocol, event.localId, event.remoteId].map((id) => encodeSegment(id === undefined || id === null ? '' : String(id)));
+    const names = segments.map((s) => s.name);
+    const file = join(this.config.root, ...names, `${this.config.dayOf(timeMs)}.csv`);
+    if (!file.startsWith(this.config.root + sep)) {
+      // Cannot happen with the encoding; kept as a last line of defence.
+      throw new ImspectError(`refusing to write outside ${this.config.root}: ${file}`, { code: 'LOG_PATH_ESCAPE', plugin: this.pluginName, hook: 'write' });
+    }
+    const sidecars = segments.flatMap((s, i) => (s.truncated ? [{ path: join(this.config.root, ...names.slice(0, i + 1), ID_FILE), content: `${s.full}\n` }] : []));
+    return { file, sidecars };
+  }
+
+  write(events: readonly ImEvent[]): Promise<void> {
+    const run = this.tail.then(() => this.writeBatch(events));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Waits for the writes under way, then fdatasyncs the files written since the last sync. */
+  flush(): Promise<void> {
+    const run = this.tail.then(() => this.store.sync()).catch((error: unknown) => {
+      throw this.failure('flush', describeError(error), error);
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Waits for the writes under way and closes every file. A later write opens them again. */
+  close(): Promise<void> {
+    const run = this.tail.then(() => this.store.close()).catch((error: unknown) => {
+      throw this.failure('close', describeError(error), error);
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeBatch(events: readonly ImEvent[]): Promise<void> {
+    const groups = new Map<string, Group>();
+    const inBatch = new Set<string>();
+    for (const event of events) {
+      const id = typeof event.id === 'string' && event.id.length > 0 ? event.id : undefined;
+      if (id !== undefined) {
+        if (this.recent.has(id) || inBatch.has(id)) continue; // written already: this is a retry
+        inBatch.add(id);
+      }
+      let timeMs = Date.parse(event.at);
+      if (Number.isNaN(timeMs)) {
+        timeMs = Date.now();
+        this.log.warn({ eventId: id, at: event.at }, 'event time is not an ISO date; logged with the current time');
+      }
+      const target = this.targetFor(event, timeMs);
+      let group = groups.get(target.file);
+      if (!group) groups.set(target.file, (group = { target, rows: [], ids: [] }));
+      group.rows.push(csvRow(eventFields(event, timeMs, this.config.excelSafe)));
+      if (id !== undefined) group.ids.push(id);
+    }
+    // Every file is attempted even when one fails, so that a retry has as little left to do as possible.
+    const failed: { file: string; rows: number; error: unknown }[] = [];
+    for (const { target, rows, ids } of groups.values()) {
+      try {
+        await this.store.append(target, Buffer.from(rows.join(''), 'utf8'), this.header);
+        for (const id of ids) this.recent.add(id);
+      } catch (error) {
+        failed.push({ file: target.file, rows: rows.length, error });
+      }
+    }
+    if (failed.length === 0) return;
+    const first = failed[0]!;
+    const more = failed.length > 1 ? ` (and ${failed.length - 1} more files)` : '';
+    const lost = failed.reduce((n, f) => n + f.rows, 0);
+    throw this.failure('write', `${lost} of ${events.length} events not written: ${describeError(first.error)}${more}`, first.error);
+  }
+
+  private failure(hook: string, message: string, cause: unknown): ImspectError {
+    if (cause instanceof ImspectError) return cause;
+    return new ImspectError(`${this.pluginName}: ${message}`, { code: 'LOG_WRITE_FAILED', plugin: this.pluginName, hook, cause });
+  }
+}

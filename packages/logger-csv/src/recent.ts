@@ -1,0 +1,28 @@
+/**
+ * The ids of the last `capacity` events written, so a batch that core retries after a partial failure is
+ * not written twice. Bounded memory, so the guarantee holds only within the process and for a retry that
+ * comes before `capacity` newer events were written: core retries the failed batch right away, so a window
+ * of a few batches is enough. After a restart nothing is remembered (core does not persist batches).
+ */
+export class RecentIds {
+  private readonly ids = new Set<string>();
+  private readonly ring: (string | undefined)[];
+  private next = 0;
+
+  constructor(readonly capacity: number) {
+    this.ring = new Array<string | undefined>(Math.max(0, capacity));
+  }
+
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+
+  add(id: string): void {
+    if (this.capacity <= 0 || this.ids.has(id)) return;
+    const old = this.ring[this.next];
+    if (old !== undefined) this.ids.delete(old);
+    this.ring[this.next] = id;
+    this.ids.add(id);
+    this.next = (this.next + 1) % this.capacity;
+  }
+}

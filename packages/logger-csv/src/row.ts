@@ -1,0 +1,71 @@
+/**
+ * The columns of one CSV row. The first eight are IMSpector's file-logging layout, in its order; the rest
+ * are imspect's additions, appended so that tools reading IMSpector logs by position keep working.
+ */
+import { EVENT_TYPE_CODES, type ImEvent } from '@imspect/core';
+import { defuseFormula } from './csv.js';
+
+export const COLUMNS = [
+  'client address', // 1  client ip:port ([ip]:port for IPv6)
+  'unix time', //      2  seconds since the epoch
+  'outgoing', //       3  1 outgoing, 0 incoming
+  'type', //           4  EVENT_TYPE_CODES: message=1 file=2 typing=3 webcam=4 login=5 ... other=11
+  'filtered', //       5  1 when policy blocked it
+  'categories', //     6  policy categories joined with ';'
+  'event data', //     7  file: "name size"; other types: event.data
+  'text', //           8  what the user typed
+  'event id', //       9  imspect additions from here on
+  'subtype', //        10 action, notice, dcc-send, groupchat, ...
+  'conversation', //   11
+  'delivered text', // 12 what reached the other side when a content plugin rewrote the text
+  'server', //         13 server host:port
+  'data', //           14 event.data as is, for every type (column 7 holds the file for file events)
+] as const;
+
+/** Columns whose content comes from the network (defused by `excelSafe`). */
+const TEXT_COLUMNS = new Set([5, 6, 7, 9, 10, 11, 12, 13]);
+
+export function hostPort(host: string | undefined, port: number | undefined): string {
+  if (host === undefined || host === '') return port === undefined ? '' : `:${port}`;
+  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return port === undefined ? h : `${h}:${port}`;
+}
+
+/** Code for the type column; a type this version does not know is logged as `other` (11). */
+export function typeCode(type: string): number {
+  return Object.hasOwn(EVENT_TYPE_CODES, type) ? EVENT_TYPE_CODES[type as keyof typeof EVENT_TYPE_CODES] : EVENT_TYPE_CODES.other;
+}
+
+/** IMSpector's "event data": the file offer for file events, the protocol's free-form data otherwise. */
+export function eventData(event: Readonly<ImEvent>): string {
+  if (event.type === 'file' && event.file) {
+    const name = String(event.file.name ?? '');
+    return event.file.size === undefined ? name : `${name} ${event.file.size}`;
+  }
+  return str(event.data);
+}
+
+function str(value: unknown): string {
+  return value === undefined || value === null ? '' : String(value);
+}
+
+/** The row's fields, unquoted. `timeMs` is the event's time already parsed by the caller. */
+export function eventFields(event: Readonly<ImEvent>, timeMs: number, excelSafe = false): string[] {
+  const fields = [
+    hostPort(event.client?.ip, event.client?.port),
+    String(Math.floor(timeMs / 1000)),
+    event.direction === 'outgoing' ? '1' : '0',
+    String(typeCode(event.type)),
+    event.filtered ? '1' : '0',
+    (event.categories ?? []).map(str).join(';'),
+    eventData(event),
+    str(event.text),
+    str(event.id),
+    str(event.subtype),
+    str(event.conversation),
+    str(event.deliveredText),
+    hostPort(event.server?.host, event.server?.port),
+    str(event.data),
+  ];
+  return excelSafe ? fields.map((f, i) => (TEXT_COLUMNS.has(i) ? defuseFormula(f) : f)) : fields;
+}

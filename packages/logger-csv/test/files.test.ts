@@ -1,0 +1,53 @@
+import { afterAll, describe, it, expect } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FileStore } from '../src/files.js';
+import { makeEvent, parseCsv, setupLogger, tempDir, removeTempDirs } from './helpers.js';
+
+afterAll(removeTempDirs);
+
+describe('FileStore', () => {
+  it('keeps at most maxOpenFiles files open, least recently used closed first', async () => {
+    const dir = await tempDir();
+    const store = new FileStore({ maxOpenFiles: 2, fileMode: 0o640, dirMode: 0o750, fsync: false });
+    const target = (name: string) => ({ file: join(dir, 'sub', `${name}.csv`), sidecars: [] });
+    for (const name of ['a', 'b', 'a', 'c', 'a', 'd']) {
+      await store.append(target(name), Buffer.from(`${name}\n`));
+      expect(store.openFiles).toBeLessThanOrEqual(2);
+    }
+    await store.close();
+    expect(store.openFiles).toBe(0);
+    expect(await readFile(join(dir, 'sub/a.csv'), 'utf8')).toBe('a\na\na\n');
+    expect(await readFile(join(dir, 'sub/d.csv'), 'utf8')).toBe('d\n');
+  });
+
+  it('keeps nothing open with maxOpenFiles 0', async () => {
+    const dir = await tempDir();
+    const store = new FileStore({ maxOpenFiles: 0, fileMode: 0o640, dirMode: 0o750, fsync: false });
+    await store.append({ file: join(dir, 'x.csv'), sidecars: [] }, Buffer.from('x\n'));
+    expect(store.openFiles).toBe(0);
+  });
+
+  it('writes the header only into an empty file', async () => {
+    const dir = await tempDir();
+    const store = new FileStore({ maxOpenFiles: 4, fileMode: 0o640, dirMode: 0o750, fsync: false });
+    const t = { file: join(dir, 'h.csv'), sidecars: [{ path: join(dir, '.id'), content: 'full\n' }] };
+    await store.append(t, Buffer.from('1\n'), Buffer.from('H\n'));
+    await store.append(t, Buffer.from('2\n'), Buffer.from('H\n'));
+    await store.close();
+    expect(await readFile(t.file, 'utf8')).toBe('H\n1\n2\n');
+    expect(await readFile(join(dir, '.id'), 'utf8')).toBe('full\n');
+  });
+});
+
+describe('concurrent writes', () => {
+  it('serialises batches, so a retry racing its first attempt is still written once', async () => {
+    const data = await tempDir();
+    const log = await setupLogger(data);
+    const batch = Array.from({ length: 50 }, (_, i) => makeEvent({ id: `k${i}`, text: `m${i}` }));
+    await Promise.all([log.write(batch), log.write(batch), log.write(batch.slice(10, 20)), log.flush()]);
+    await log.close();
+    const rows = parseCsv(await readFile(join(data, 'logs/irc/alice/bob/2024-03-05.csv'), 'utf8'));
+    expect(rows.map((r) => r[7])).toEqual(batch.map((e) => e.text));
+  });
+});
