@@ -60,6 +60,8 @@ export const ConfigSchema = Type.Object(
       description: 'Where imspect accepts client connections',
     }),
     ports: Type.Record(Type.String({ pattern: '^[0-9]+$' }), Type.String(), {
+      // A pattern-keyed record allows any other key unless told not to.
+      additionalProperties: false,
       default: {},
       description: 'Destination port -> protocol plugin name, added to (and overriding) the ports plugins declare',
     }),

@@ -20,6 +20,8 @@ export interface AcceptedConnection {
 export interface ListenerDeps {
   log: PluginLogger;
   connectTimeoutMs: number;
+  /** Longest a SOCKS client may take to say where it wants to go (default 15 s). */
+  handshakeTimeoutMs?: number;
   onConnection(accepted: AcceptedConnection): void;
 }
 
@@ -104,15 +106,23 @@ function handleSocks(config: Socks5ListenerConfig, deps: ListenerDeps) {
   return (socket: net.Socket, clientAddress: { ip: string; port: number }) => {
     const handshake = new Socks5Handshake(config.users);
     const who = `${clientAddress.ip}:${clientAddress.port}`;
-    const timer = setTimeout(() => {
-      deps.log.warn({ client: who }, 'SOCKS handshake timed out');
-      socket.destroy();
-    }, HANDSHAKE_TIMEOUT_MS);
+    let timer: NodeJS.Timeout | undefined;
+    const startTimer = () => {
+      timer = setTimeout(() => {
+        deps.log.warn({ client: who }, 'SOCKS handshake timed out');
+        socket.destroy();
+      }, deps.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
+    };
+    startTimer();
+    socket.once('close', () => clearTimeout(timer));
+    // The server socket allows half-open connections (for the relay), so a client that gives up mid-handshake
+    // would otherwise hold it open until the timeout. After a refusal, the timer cuts a client that stays.
+    const onEnd = () => socket.destroy();
+    socket.once('end', onEnd);
     const onData = (chunk: Buffer) => {
       for (const step of handshake.push(chunk)) {
         if (step.kind === 'reply') socket.write(step.reply);
         else if (step.kind === 'reject') {
-          clearTimeout(timer);
           socket.off('data', onData);
           deps.log.warn({ client: who }, `SOCKS request refused: ${step.reason}`);
           if (step.reply) socket.end(step.reply);
@@ -121,6 +131,8 @@ function handleSocks(config: Socks5ListenerConfig, deps: ListenerDeps) {
         } else if (step.kind === 'connect') {
           clearTimeout(timer);
           socket.off('data', onData);
+          // A client may half-close right after its request; from here on, that end is the relay's business.
+          socket.off('end', onEnd);
           socket.pause();
           const { host, port } = step.request;
           connectUpstream(host, port, deps.connectTimeoutMs).then(
@@ -143,6 +155,9 @@ function handleSocks(config: Socks5ListenerConfig, deps: ListenerDeps) {
             (error: NodeJS.ErrnoException) => {
               deps.log.warn({ client: who, server: `${host}:${port}`, code: error.code }, `upstream connect failed: ${describeError(error)}`);
               socket.end(connectReply(replyForError(error)));
+              socket.once('end', onEnd);
+              socket.resume();
+              startTimer();
             },
           );
           return;

@@ -284,6 +284,9 @@ class Flow {
       if (!this.busy && this.mode !== 'wait') this.finish();
     });
     target.on('drain', () => this.resume('target'));
+    // A paused socket still emits 'end' when its buffer is empty: a client that half-closed right after its
+    // SOCKS request did so before this listener existed.
+    if (source.readableEnded) this.ended = true;
   }
 
   get hasEnded(): boolean {
@@ -309,13 +312,19 @@ class Flow {
   toRaw(): void {
     if (this.mode === 'raw') return;
     this.mode = 'raw';
-    if (this.heldBytes > 0) {
-      const held = this.held;
-      this.held = [];
-      this.heldBytes = 0;
-      this.write(held);
-    }
-    if (!this.busy) this.process();
+    // While a policy decision is pending, frames that came before the held bytes are still to be forwarded:
+    // the held bytes follow them in afterAsync.
+    if (this.busy) return;
+    this.flushHeld();
+    this.process();
+  }
+
+  private flushHeld(): void {
+    if (this.heldBytes === 0) return;
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    this.write(held);
   }
 
   /** Writes bytes that are not from the stream (a response), between two frames. */
@@ -350,6 +359,7 @@ class Flow {
 
   private afterAsync(): void {
     this.busy = false;
+    if (this.mode === 'raw') this.flushHeld();
     this.resume('policy');
     this.process();
   }
@@ -370,6 +380,11 @@ class Flow {
     }
     this.held.push(chunk);
     this.heldBytes += chunk.length;
+    if (!Array.isArray(frames) || !frames.every((frame) => frame?.raw instanceof Uint8Array)) {
+      this.conn.log.error({ plugin: protocol.name, hook: 'push' }, 'protocol parser returned something that is not a list of frames');
+      this.conn.switchToRaw('parser returned no frames');
+      return undefined;
+    }
     let consumed = 0;
     for (const frame of frames) consumed += frame.raw.length;
     if (consumed > this.heldBytes) {
@@ -418,19 +433,28 @@ class Flow {
           // Forward what is decided so far, keep the frame's view alive until the decision arrives.
           this.write(out);
           return decision.then((d) => {
-            this.apply(frame, events, d, []);
-            return this.handleFrames(frames, i + 1, []);
+            const next: Uint8Array[] = [];
+            this.apply(frame, events, d, next);
+            if (frame.upgrade === 'tls') return this.upgrade(frames, i, next);
+            return this.handleFrames(frames, i + 1, next);
           });
         }
         this.apply(frame, events, decision, out);
       }
-      if (frame.upgrade === 'tls') {
-        this.write(out);
-        out = [];
-        conn.switchToRaw('connection switched to TLS');
-      }
+      if (frame.upgrade === 'tls') return this.upgrade(frames, i, out);
     }
     this.write(out);
+    return undefined;
+  }
+
+  /**
+   * Frame `index` switched the connection to TLS: what the parser made of the bytes after it is no protocol
+   * any more, so those frames are forwarded as they arrived, unjudged, and the rest of the connection raw.
+   */
+  private upgrade(frames: Frame[], index: number, out: Uint8Array[]): undefined {
+    for (let i = index + 1; i < frames.length; i++) out.push(frames[i]!.raw);
+    this.write(out);
+    this.conn.switchToRaw('connection switched to TLS');
     return undefined;
   }
 
@@ -438,7 +462,12 @@ class Flow {
     const conn = this.conn;
     if (decision.block) {
       conn.log.info({ events: events.map((e) => ({ type: e.type, localId: e.localId, remoteId: e.remoteId, categories: e.categories })) }, 'frame blocked by policy');
-      for (const text of decision.responses) conn.respond(text, events[0]!);
+      if (decision.responses.length > 0) {
+        // A response to an incoming frame goes to the same socket as the frames before it: those go first.
+        this.write(out);
+        out.length = 0;
+        for (const text of decision.responses) conn.respond(text, events[0]!);
+      }
     } else if (decision.text !== undefined) {
       let rewritten: Uint8Array | undefined;
       try {

@@ -110,9 +110,13 @@ class LoggerQueue {
     return this.queue.length;
   }
 
+  /** Flushes, then closes even when flushing failed (the logger's files and connections must be released). */
   async close(): Promise<void> {
-    if (this.hooks.flush) await callHookWithTimeout(this.name, 'flush', this.options.writeTimeoutMs, () => this.hooks.flush!());
-    if (this.hooks.close) await callHookWithTimeout(this.name, 'close', this.options.writeTimeoutMs, () => this.hooks.close!());
+    try {
+      if (this.hooks.flush) await callHookWithTimeout(this.name, 'flush', this.options.writeTimeoutMs, () => this.hooks.flush!());
+    } finally {
+      if (this.hooks.close) await callHookWithTimeout(this.name, 'close', this.options.writeTimeoutMs, () => this.hooks.close!());
+    }
   }
 }
 

@@ -1,0 +1,158 @@
+import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { PluginLogger } from '../src/sdk/plugin.js';
+
+export interface LogRecord {
+  level: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  obj: unknown;
+  msg: string | undefined;
+  bindings: Record<string, unknown>;
+}
+
+/** A logger that keeps every record, so tests can check what was reported (and by whom). */
+export function recordingLogger(records: LogRecord[] = [], bindings: Record<string, unknown> = {}): PluginLogger & { records: LogRecord[] } {
+  const at = (level: LogRecord['level']) => (obj: unknown, msg?: string) => {
+    records.push({ level, obj, msg: typeof obj === 'string' && msg === undefined ? obj : msg, bindings });
+  };
+  return {
+    records,
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (more) => recordingLogger(records, { ...bindings, ...more }),
+  };
+}
+
+/** A fresh temporary folder (real path); remove it with `removeTempDirs`. */
+const tempDirs: string[] = [];
+export async function tempDir(prefix = 'imspect-core-test-'): Promise<string> {
+  const dir = await realpath(await mkdtemp(path.join(os.tmpdir(), prefix)));
+  tempDirs.push(dir);
+  return dir;
+}
+export async function removeTempDirs(): Promise<void> {
+  await Promise.all(tempDirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+}
+
+/** Writes `files` (relative path -> content) below `root`, creating folders. */
+export async function writeTree(root: string, files: Record<string, string>): Promise<void> {
+  for (const [rel, content] of Object.entries(files)) {
+    const file = path.join(root, rel);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, content);
+  }
+}
+
+export function listen(server: net.Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      server.off('error', reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+export function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+  });
+}
+
+export function connect(port: number, options: { allowHalfOpen?: boolean } = {}): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: options.allowHalfOpen ?? false });
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Resolves with everything `socket` sends until it ends (or closes). */
+export function readAll(socket: net.Socket): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.once('end', () => resolve(Buffer.concat(chunks)));
+    socket.once('close', () => resolve(Buffer.concat(chunks)));
+    socket.once('error', reject);
+  });
+}
+
+/** Resolves once `socket` has sent at least `n` bytes in total; the bytes so far. */
+export function readBytes(socket: net.Socket, n: number, timeoutMs = 10_000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`timed out waiting for ${n} bytes (got ${size}: ${JSON.stringify(Buffer.concat(chunks).toString('latin1').slice(0, 200))})`));
+    }, timeoutMs);
+    const onData = (c: Buffer) => {
+      chunks.push(c);
+      size += c.length;
+      if (size >= n) {
+        cleanup();
+        resolve(Buffer.concat(chunks));
+      }
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new Error(`stream ended after ${size} of ${n} bytes: ${JSON.stringify(Buffer.concat(chunks).toString('latin1').slice(0, 200))}`));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+  });
+}
+
+export function waitFor(predicate: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      if (predicate()) return resolve();
+      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(tick, 5);
+    };
+    tick();
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Deterministic pseudo-random numbers (mulberry32), so a failing chunking can be reproduced. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Cuts `data` into random pieces of 1..maxPiece bytes. */
+export function randomChunks(data: Uint8Array, random: () => number, maxPiece: number): Buffer[] {
+  const out: Buffer[] = [];
+  let offset = 0;
+  while (offset < data.length) {
+    const size = 1 + Math.floor(random() * maxPiece);
+    out.push(Buffer.from(data.subarray(offset, offset + size)));
+    offset += size;
+  }
+  return out;
+}
