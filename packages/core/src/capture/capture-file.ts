@@ -17,6 +17,8 @@ export interface CaptureReadOptions {
    * (`CAPTURE_TRUNCATED`), thrown after the complete packets.
    */
   onTruncated?(error: CaptureError): void;
+  /** Called after each chunk read from the file with the bytes read so far (progress output). */
+  onProgress?(bytesRead: number): void;
 }
 
 /**
@@ -120,6 +122,7 @@ export async function forEachPacket(
   const parser = new CaptureParser(options);
   const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
   let count = 0;
+  let bytesRead = 0;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       parser.push(chunk);
@@ -128,6 +131,8 @@ export async function forEachPacket(
         count++;
         onPacket(result);
       }
+      bytesRead += chunk.length;
+      options.onProgress?.(bytesRead);
     }
   } catch (error) {
     throw asCaptureError(error, path);

@@ -1,4 +1,5 @@
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { latin1 } from '../sdk/bytes.js';
 import { describeError } from '../sdk/errors.js';
 import type { Direction, Endpoint, EventDraft, ImEvent, ServerEndpoint } from '../sdk/event.js';
@@ -18,6 +19,8 @@ export interface RelayOptions {
 }
 
 export interface RelayDeps {
+  /** Time for new events, in ms since the epoch: the wall clock live, the capture's time when replaying. */
+  now?: () => number;
   registry: ProtocolRegistry;
   policy: Policy;
   sink: EventSink;
@@ -33,6 +36,8 @@ export interface ConnectionInfo {
   protocol?: string;
   /** Client bytes already read (e.g. sent right behind a SOCKS request). */
   initialClientData?: Uint8Array;
+  /** The stream is joined mid-way (a capture that missed the start). */
+  midstream?: boolean;
 }
 
 /** Most protocol errors one connection logs before it only counts them. */
@@ -54,18 +59,25 @@ export class ProxyConnection {
   readonly startedAt = Date.now();
   private readonly flows: Record<Direction, Flow>;
   private errorsLogged = 0;
+  private sniffing: { seen: Record<Direction, Buffer[]>; timer: NodeJS.Timeout | undefined } | undefined;
+  private readonly midstream: boolean;
+  /** Why the connection's content is not visible, when it is encrypted (a TLS port, or after STARTTLS). */
+  encrypted: 'tls-port' | 'starttls' | undefined;
+  /** The first protocol errors, kept for summaries (replay). */
+  readonly protocolErrors: Array<{ direction: Direction; code: string; message: string }> = [];
   private closed = false;
   private closeListeners: Array<() => void> = [];
   bytes: Record<Direction, number> = { outgoing: 0, incoming: 0 };
   eventCount = 0;
 
   constructor(
-    readonly clientSocket: Socket,
-    readonly upstreamSocket: Socket,
+    readonly clientSocket: Duplex,
+    readonly upstreamSocket: Duplex,
     info: ConnectionInfo,
     readonly deps: RelayDeps,
   ) {
     this.id = info.id;
+    this.midstream = info.midstream === true;
     this.client = info.client;
     this.server = info.server;
     this.log = deps.log.child({ conn: this.id, client: `${info.client.ip}:${info.client.port}`, server: `${info.server.host}:${info.server.port}` });
@@ -74,9 +86,12 @@ export class ProxyConnection {
       incoming: new Flow(this, 'incoming', upstreamSocket, clientSocket),
     };
     for (const socket of [clientSocket, upstreamSocket]) {
-      socket.setNoDelay(true);
-      if (deps.options.idleTimeoutMs > 0) {
-        socket.setTimeout(deps.options.idleTimeoutMs, () => this.destroy(`idle for ${deps.options.idleTimeoutMs} ms`));
+      // Replaying a capture runs the same connection over in-memory streams: only real sockets have these.
+      if (socket instanceof Socket) {
+        socket.setNoDelay(true);
+        if (deps.options.idleTimeoutMs > 0) {
+          socket.setTimeout(deps.options.idleTimeoutMs, () => this.destroy(`idle for ${deps.options.idleTimeoutMs} ms`));
+        }
       }
       socket.on('error', (error: NodeJS.ErrnoException) => this.destroy(`${socket === clientSocket ? 'client' : 'server'} socket error: ${error.code ?? error.message}`));
       socket.on('close', () => this.onSocketClose());
@@ -87,7 +102,10 @@ export class ProxyConnection {
     if (info.protocol && !forced) this.log.warn({ protocol: info.protocol }, `protocol "${info.protocol}" is not loaded; relaying unparsed`);
     const chosen = forced ?? deps.registry.forPort(info.server.port);
     if (chosen) this.begin(chosen);
-    else if (deps.registry.isTlsPort(info.server.port)) this.beginRaw(`TLS port ${info.server.port}: encrypted, passed through`);
+    else if (deps.registry.isTlsPort(info.server.port)) {
+      this.encrypted = 'tls-port';
+      this.beginRaw(`TLS port ${info.server.port}: encrypted, passed through`);
+    }
     else if (deps.options.sniffTimeoutMs > 0 && deps.registry.all.length > 0) this.sniff(initial);
     else this.beginRaw('no protocol for this port');
   }
@@ -100,7 +118,12 @@ export class ProxyConnection {
     this.protocol = protocol;
     try {
       this.session = callHook(protocol.name, 'createSession', () =>
-        protocol.hooks.createSession({ client: this.client, server: this.server, maxFrameSize: protocol.maxFrameSize }),
+        protocol.hooks.createSession({
+          client: this.client,
+          server: this.server,
+          maxFrameSize: protocol.maxFrameSize,
+          ...(this.midstream ? { midstream: true } : {}),
+        }),
       );
     } catch (error) {
       this.log.error({ plugin: protocol.name, hook: 'createSession', err: error }, 'protocol session could not start; relaying unparsed');
@@ -119,45 +142,42 @@ export class ProxyConnection {
   }
 
   /**
-   * Watches the first bytes (either side) until a protocol recognises them, the limit is reached, or time runs
-   * out. The flows hold the bytes meanwhile; nothing is forwarded before the decision.
+   * Watches the first bytes (either side) until a protocol recognises them, the limit is reached, the stream
+   * ends, or time runs out. The flows hold the bytes meanwhile; nothing is forwarded before the decision.
    */
   private sniff(initial: Buffer | undefined): void {
-    const seen: Record<Direction, Buffer[]> = { outgoing: initial ? [initial] : [], incoming: [] };
-    let decided = false;
-    const decide = (protocol: RegisteredProtocol | undefined, reason: string) => {
-      if (decided) return;
-      decided = true;
-      clearTimeout(timer);
-      this.clientSocket.off('data', onClient);
-      this.upstreamSocket.off('data', onServer);
-      this.clientSocket.off('end', onEnd);
-      this.upstreamSocket.off('end', onEnd);
-      if (protocol) this.begin(protocol);
-      else this.beginRaw(reason);
-    };
-    const inspect = (direction: Direction) => {
-      const first = Buffer.concat(seen[direction]);
-      if (first.length === 0) return;
-      const protocol = this.deps.registry.sniff(first, direction);
-      if (protocol) decide(protocol, '');
-      else if (first.length >= MAX_SNIFF_BYTES) decide(undefined, 'no protocol recognised the first bytes');
-    };
-    const onClient = (chunk: Buffer) => {
-      seen.outgoing.push(chunk);
-      inspect('outgoing');
-    };
-    const onServer = (chunk: Buffer) => {
-      seen.incoming.push(chunk);
-      inspect('incoming');
-    };
-    const onEnd = () => decide(undefined, 'stream ended before a protocol was recognised');
-    const timer = setTimeout(() => decide(undefined, 'no protocol recognised the first bytes in time'), this.deps.options.sniffTimeoutMs);
-    this.clientSocket.on('data', onClient);
-    this.upstreamSocket.on('data', onServer);
-    this.clientSocket.prependListener('end', onEnd);
-    this.upstreamSocket.prependListener('end', onEnd);
-    inspect('outgoing');
+    this.sniffing = { seen: { outgoing: initial ? [initial] : [], incoming: [] }, timer: undefined };
+    this.sniffing.timer = setTimeout(() => this.decideSniff(undefined, 'no protocol recognised the first bytes in time'), this.deps.options.sniffTimeoutMs);
+    this.sniffing.timer.unref?.();
+    this.inspectSniff('outgoing');
+  }
+
+  /** A flow still waiting for the protocol received `chunk`. */
+  sniffChunk(direction: Direction, chunk: Buffer): void {
+    if (!this.sniffing) return;
+    this.sniffing.seen[direction].push(chunk);
+    this.inspectSniff(direction);
+  }
+
+  /** A flow's source ended before the protocol was known. */
+  sniffEnded(): void {
+    this.decideSniff(undefined, 'stream ended before a protocol was recognised');
+  }
+
+  private inspectSniff(direction: Direction): void {
+    const first = Buffer.concat(this.sniffing?.seen[direction] ?? []);
+    if (first.length === 0) return;
+    const protocol = this.deps.registry.sniff(first, direction);
+    if (protocol) this.decideSniff(protocol, '');
+    else if (first.length >= MAX_SNIFF_BYTES) this.decideSniff(undefined, 'no protocol recognised the first bytes');
+  }
+
+  private decideSniff(protocol: RegisteredProtocol | undefined, reason: string): void {
+    if (!this.sniffing) return;
+    clearTimeout(this.sniffing.timer);
+    this.sniffing = undefined;
+    if (protocol) this.begin(protocol);
+    else this.beginRaw(reason);
   }
 
   flow(direction: Direction): Flow {
@@ -174,7 +194,7 @@ export class ProxyConnection {
   completeEvent(draft: EventDraft, direction: Direction): ImEvent {
     const event: ImEvent = {
       id: uuidv7(),
-      at: new Date().toISOString(),
+      at: new Date(this.deps.now ? this.deps.now() : Date.now()).toISOString(),
       protocol: this.protocol?.name ?? 'unknown',
       direction: draft.direction ?? direction,
       type: draft.type,
@@ -195,6 +215,7 @@ export class ProxyConnection {
 
   protocolError(direction: Direction, code: string, message: string): void {
     this.errorsLogged++;
+    if (this.protocolErrors.length < MAX_LOGGED_ERRORS) this.protocolErrors.push({ direction, code, message });
     if (this.errorsLogged <= MAX_LOGGED_ERRORS) {
       this.log.warn({ protocol: this.protocol?.name, direction, code }, `protocol error: ${message}`);
       if (this.errorsLogged === MAX_LOGGED_ERRORS) this.log.warn('further protocol errors on this connection are not logged');
@@ -222,6 +243,7 @@ export class ProxyConnection {
   }
 
   destroy(reason: string): void {
+    if (this.sniffing) clearTimeout(this.sniffing.timer);
     if (this.closed) return;
     this.log.debug({ reason }, 'connection closing');
     this.clientSocket.destroy();
@@ -274,15 +296,12 @@ class Flow {
   constructor(
     conn: ProxyConnection,
     readonly direction: Direction,
-    private readonly source: Socket,
-    private readonly target: Socket,
+    private readonly source: Duplex,
+    private readonly target: Duplex,
   ) {
     this.conn = conn;
     source.on('data', (chunk: Buffer) => this.receive(chunk));
-    source.on('end', () => {
-      this.ended = true;
-      if (!this.busy && this.mode !== 'wait') this.finish();
-    });
+    source.on('end', () => this.sourceEnded());
     target.on('drain', () => this.resume('target'));
     // A paused socket still emits 'end' when its buffer is empty: a client that half-closed right after its
     // SOCKS request did so before this listener existed.
@@ -291,6 +310,14 @@ class Flow {
 
   get hasEnded(): boolean {
     return this.ended;
+  }
+
+  /** The source sent its last byte (a socket's 'end', or the end of a replayed stream). */
+  sourceEnded(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.mode === 'wait') this.conn.sniffEnded();
+    else if (!this.busy) this.finish();
   }
 
   start(mode: 'parse' | 'raw'): void {
@@ -305,7 +332,8 @@ class Flow {
       return;
     }
     this.inbox.push(chunk);
-    if (this.mode !== 'wait' && !this.busy) this.process();
+    if (this.mode === 'wait') this.conn.sniffChunk(this.direction, chunk);
+    else if (!this.busy) this.process();
   }
 
   /** Stops parsing: whatever the parser held is forwarded as it arrived, then everything else unparsed. */
@@ -454,6 +482,7 @@ class Flow {
   private upgrade(frames: Frame[], index: number, out: Uint8Array[]): undefined {
     for (let i = index + 1; i < frames.length; i++) out.push(frames[i]!.raw);
     this.write(out);
+    this.conn.encrypted = 'starttls';
     this.conn.switchToRaw('connection switched to TLS');
     return undefined;
   }

@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import type { LoadedConfig } from '../config/load.js';
 import type { ImEvent } from '../sdk/event.js';
-import type { ContentHooks, FilterHooks, LoggerHooks, PluginLogger } from '../sdk/plugin.js';
+import type { ContentHooks, FilterHooks, LoggerHooks, PluginKind, PluginLogger } from '../sdk/plugin.js';
 import type { ProtocolHooks } from '../sdk/protocol.js';
 import { startListener, type AcceptedConnection, type RunningListener } from '../net/listeners.js';
-import { ProxyConnection } from '../proxy/connection.js';
+import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
 import { EventSink, type LoggerStatus } from '../proxy/event-sink.js';
 import { Policy } from '../proxy/policy.js';
 import { DEFAULT_MAX_FRAME_SIZE, ProtocolRegistry, type RegisteredProtocol } from '../proxy/protocols.js';
@@ -20,6 +20,8 @@ export interface EngineOptions {
   debug?: boolean;
   /** How long shutdown waits for loggers to store what is queued. */
   shutdownGraceMs?: number;
+  /** Plugin kinds not to load (e.g. `imspect replay` without `--to-loggers` loads no logger). */
+  skipKinds?: PluginKind[];
 }
 
 export interface EngineStatus {
@@ -50,6 +52,12 @@ export class Engine {
   }
 
   async start(): Promise<void> {
+    await this.prepare();
+    await this.listen();
+  }
+
+  /** Loads plugins and builds the protocol registry, the policy and the event sink; opens no port. */
+  async prepare(): Promise<void> {
     const { config, dataDir, baseDir } = this.options.loaded;
     await mkdir(dataDir, { recursive: true });
     const discovered = await discoverPlugins({
@@ -62,6 +70,8 @@ export class Engine {
       logger: this.log,
       dataDir,
       configDir: baseDir,
+      configFile: this.options.loaded.file,
+      ...(this.options.skipKinds ? { skipKinds: this.options.skipKinds } : {}),
     });
     this.plugins = records;
     this.loadedPlugins = loaded;
@@ -80,15 +90,23 @@ export class Engine {
     this.sink = new EventSink(of<LoggerHooks>('logger'), config.loggers, this.log);
     const policy = new Policy(of<FilterHooks>('filter'), of<ContentHooks>('content'), config.pipeline, this.log);
     if (protocols.length === 0) this.log.warn('no protocol plugin is loaded: connections are relayed without being logged');
-    if (of('logger').length === 0) this.log.warn('no logger plugin is loaded: events are not stored');
+    if (of('logger').length === 0 && !this.options.skipKinds?.includes('logger')) this.log.warn('no logger plugin is loaded: events are not stored');
 
-    const relayDeps = {
+    this.relayDeps = {
       registry: this.registry,
       policy,
       sink: this.sink,
       log: this.log,
       options: { ...config.connections, debug: this.options.debug === true },
     };
+  }
+
+  /** What every connection (live or replayed) is processed with; set by {@link prepare}. */
+  relayDeps: RelayDeps | undefined;
+
+  private async listen(): Promise<void> {
+    const { config } = this.options.loaded;
+    const relayDeps = this.relayDeps!;
     try {
       for (const listenerConfig of config.listeners) {
         this.listeners.push(
@@ -105,7 +123,7 @@ export class Engine {
     }
   }
 
-  private accept(accepted: AcceptedConnection, deps: ConstructorParameters<typeof ProxyConnection>[3]): void {
+  private accept(accepted: AcceptedConnection, deps: RelayDeps): void {
     if (this.stopping) {
       accepted.client.destroy();
       accepted.upstream.destroy();

@@ -15,3 +15,4 @@ export { EventSink, type LoggerStatus } from '../proxy/event-sink.js';
 export { Policy, type FrameDecision } from '../proxy/policy.js';
 export { ProtocolRegistry, type RegisteredProtocol } from '../proxy/protocols.js';
 export { ProxyConnection } from '../proxy/connection.js';
+export { replayFile, type ReplaySummary, type ReplayedConnection, type ReplayFileOptions } from './replay.js';

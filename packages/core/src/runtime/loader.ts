@@ -44,6 +44,8 @@ export interface LoadPluginsOptions {
   /** Only check manifests, the host range and the export (no `setup`): for `imspect plugins list`. */
   setup?: boolean;
   setupTimeoutMs?: number;
+  /** Kinds left disabled whatever the configuration says. */
+  skipKinds?: PluginKind[];
 }
 
 export interface LoadResult {
@@ -61,7 +63,8 @@ export async function loadPlugins(discovered: readonly DiscoveredPlugin[], optio
   const byName = new Map<string, PluginRecord>();
   for (const found of discovered) {
     const section = options.sections[found.name];
-    const record: PluginRecord = { ...found, enabled: section?.enabled !== false, status: 'disabled' };
+    const skipped = found.kind !== undefined && options.skipKinds?.includes(found.kind) === true;
+    const record: PluginRecord = { ...found, enabled: section?.enabled !== false && !skipped, status: 'disabled' };
     records.push(record);
     const earlier = byName.get(found.name);
     if (earlier) {

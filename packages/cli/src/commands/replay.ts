@@ -1,0 +1,106 @@
+import { Args, Command, Flags } from '@oclif/core';
+import { stat } from 'node:fs/promises';
+import { configFlag, explain, failWith, pluginRoots } from '../shared.js';
+import { formatEvent, formatSummary, summaryJson } from '../replay-output.js';
+
+export default class Replay extends Command {
+  static override summary = 'Run a packet capture (pcap or pcapng) through the protocol plugins, filters and loggers';
+  static override description = `Every TCP connection in the capture is reassembled and processed exactly as live traffic is: the protocol is chosen by server port (plugins' ports, the configuration's "ports", --port), then by the first bytes. Events are printed (or, with --to-loggers, written to the configured loggers), followed by a summary: connections per protocol, events per type, and every gap, truncation, protocol error and encrypted stream with the connection it happened on.`;
+  static override examples = [
+    '<%= config.bin %> replay capture.pcap',
+    '<%= config.bin %> replay capture.pcapng --json > events.jsonl',
+    '<%= config.bin %> replay capture.pcap --port 16667=irc --to-loggers --config imspect.config.yaml',
+  ];
+  static override args = { file: Args.string({ required: true, description: 'pcap or pcapng capture file' }) };
+  static override flags = {
+    config: configFlag,
+    json: Flags.boolean({ description: 'one JSON object per line: each event, then {"summary": ...}' }),
+    port: Flags.string({ char: 'p', multiple: true, description: 'server port to protocol, e.g. 5222=jabber (repeatable)', helpValue: 'PORT=PROTOCOL' }),
+    'to-loggers': Flags.boolean({ description: 'write the events to the configured loggers instead of printing them' }),
+    quiet: Flags.boolean({ char: 'q', description: 'print only the summary' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Replay);
+    const { loadConfig, createOperationalLogger, Engine, replayFile } = await import('@imspect/core/runtime');
+    const ports: Record<string, string> = {};
+    for (const mapping of flags.port ?? []) {
+      const match = /^(\d{1,5})=([\w.@/-]+)$/.exec(mapping);
+      if (!match || Number(match[1]) > 65535) failWith(new Error(`--port ${mapping}: expected PORT=PROTOCOL, e.g. 5222=jabber`), 2);
+      ports[match[1]!] = match[2]!;
+    }
+    let size: number;
+    try {
+      const info = await stat(args.file);
+      if (!info.isFile()) throw new Error(`${args.file}: not a file`);
+      size = info.size;
+    } catch (error) {
+      failWith(error, 2);
+    }
+    let loaded;
+    try {
+      loaded = await loadConfig(flags.config ? { file: flags.config } : {});
+    } catch (error) {
+      failWith(error, 2);
+    }
+    Object.assign(loaded.config.ports, ports);
+    const logger = createOperationalLogger({ level: loaded.config.log.level === 'info' ? 'warn' : loaded.config.log.level, format: loaded.config.log.format });
+    const engine = new Engine({
+      loaded,
+      logger,
+      pluginRoots: pluginRoots(),
+      ...(flags['to-loggers'] ? {} : { skipKinds: ['logger' as const] }),
+    });
+    try {
+      await engine.prepare();
+    } catch (error) {
+      failWith(error, 1);
+    }
+    for (const name of Object.values(ports)) {
+      if (!engine.registry!.get(name)) failWith(new Error(`--port: no protocol plugin named "${name}" is loaded (loaded: ${engine.registry!.all.map((p) => p.name).join(', ') || 'none'})`), 2);
+    }
+    const print = !flags.quiet && !flags['to-loggers'];
+    if (print) {
+      engine.onEvents((events) => {
+        for (const event of events) process.stdout.write(flags.json ? `${JSON.stringify(event)}\n` : `${formatEvent(event)}\n`);
+      });
+    }
+    const progress = process.stderr.isTTY && !flags.json ? new ProgressLine(size) : undefined;
+    const serverPorts = [...engine.registry!.ports.keys(), ...engine.registry!.all.flatMap((p) => p.hooks.tlsPorts ?? [])];
+    const summary = await replayFile(args.file, {
+      deps: engine.relayDeps!,
+      serverPorts,
+      ...(progress ? { onProgress: (bytes: number) => progress.update(bytes) } : {}),
+    });
+    progress?.done();
+    await engine.stop();
+    if (flags.json) process.stdout.write(`${JSON.stringify({ summary: summaryJson(summary) })}\n`);
+    else process.stdout.write(formatSummary(summary, flags['to-loggers']));
+    if (summary.error) {
+      process.stderr.write(`imspect: ${explain(summary.error)}\n`);
+      process.exit(1);
+    }
+  }
+}
+
+/** A one-line progress bar on standard error, redrawn at most ten times a second. */
+class ProgressLine {
+  private last = 0;
+  private readonly started = Date.now();
+  constructor(private readonly total: number) {}
+
+  update(bytes: number): void {
+    const now = Date.now();
+    if (now - this.last < 100) return;
+    this.last = now;
+    const fraction = this.total > 0 ? Math.min(1, bytes / this.total) : 1;
+    const width = 30;
+    const filled = Math.round(fraction * width);
+    const rate = bytes / 1e6 / Math.max(0.001, (now - this.started) / 1000);
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%  ${(bytes / 1e6).toFixed(1)}/${(this.total / 1e6).toFixed(1)} MB  ${rate.toFixed(1)} MB/s`);
+  }
+
+  done(): void {
+    process.stderr.write('\r\x1b[K');
+  }
+}

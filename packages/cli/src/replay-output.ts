@@ -1,0 +1,61 @@
+import type { ImEvent } from '@imspect/core';
+import type { ReplaySummary } from '@imspect/core/runtime';
+
+/** One event as a line for people: time, protocol, direction, type, who to whom, and what. */
+export function formatEvent(event: ImEvent): string {
+  const arrow = event.direction === 'outgoing' ? '->' : '<-';
+  const type = event.subtype ? `${event.type}/${event.subtype}` : event.type;
+  const what = event.file ? `${event.file.name}${event.file.size !== undefined ? ` (${event.file.size} bytes)` : ''}` : (event.text ?? event.data ?? '');
+  const flags = event.filtered ? ' [blocked]' : '';
+  return `${event.at} ${event.protocol} ${type} ${event.localId} ${arrow} ${event.remoteId}${flags}${what ? `: ${oneLine(what)}` : ''}`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ⏎ ').replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+function counts(record: Record<string, number>): string {
+  const entries = Object.entries(record).sort((a, b) => b[1] - a[1]);
+  return entries.length === 0 ? 'none' : entries.map(([k, v]) => `${k} ${v}`).join(', ');
+}
+
+/** The summary for people: totals, then every anomaly with the connection it happened on. */
+export function formatSummary(summary: ReplaySummary, toLoggers: boolean): string {
+  const lines: string[] = [];
+  const stats = summary.stats;
+  const events = Object.values(summary.eventsByType).reduce((a, b) => a + b, 0);
+  lines.push('');
+  lines.push(`Replayed ${summary.file}: ${stats ? `${stats.packets} packets (${stats.tcpPackets} TCP), ` : ''}${summary.connections.length} TCP connections, ${events} events${toLoggers ? ' written to the loggers' : ''}`);
+  lines.push(`  connections by protocol: ${counts(summary.connectionsByProtocol)}`);
+  lines.push(`  events by type:          ${counts(summary.eventsByType)}`);
+  const notes: string[] = [];
+  for (const c of summary.connections) {
+    const name = `connection ${c.id} (${c.client} -> ${c.server}${c.protocol ? `, ${c.protocol}` : ''})`;
+    if (c.midstream) notes.push(`${name}: its start was not captured; parsing began mid-stream`);
+    if (c.encrypted === 'starttls') notes.push(`${name}: switched to TLS (STARTTLS); the rest is encrypted and not visible`);
+    if (c.encrypted === 'tls-port' || c.encrypted === 'tls') notes.push(`${name}: encrypted (TLS); content not visible`);
+    for (const gap of c.anomalies) notes.push(`${name}: ${gap.bytesMissing} bytes missing ${gap.direction} at stream offset ${gap.offset}`);
+    for (const error of c.protocolErrors) notes.push(`${name}: protocol error ${error.code} (${error.direction}): ${error.message}`);
+    if (c.closed === 'end-of-capture') notes.push(`${name}: still open at the end of the capture (truncated stream)`);
+  }
+  for (const anomaly of summary.fileAnomalies) notes.push(`capture: ${anomaly}`);
+  if (summary.error) notes.push(`capture: reading stopped: ${summary.error.message}`);
+  if (notes.length > 0) {
+    lines.push(`  gaps and anomalies (${notes.length}):`);
+    for (const note of notes) lines.push(`    ${note}`);
+  } else lines.push('  gaps and anomalies: none');
+  return `${lines.join('\n')}\n`;
+}
+
+/** The summary as plain data for `--json`. */
+export function summaryJson(summary: ReplaySummary): Record<string, unknown> {
+  return {
+    file: summary.file,
+    stats: summary.stats ?? null,
+    connectionsByProtocol: summary.connectionsByProtocol,
+    eventsByType: summary.eventsByType,
+    connections: summary.connections,
+    fileAnomalies: summary.fileAnomalies,
+    error: summary.error ? { code: (summary.error as { code?: string }).code ?? null, message: summary.error.message } : null,
+  };
+}

@@ -1,0 +1,173 @@
+import { Duplex } from 'node:stream';
+import { replayCapture, type ReplayStats } from '../capture/connections.js';
+import type { CaptureError } from '../capture/capture-error.js';
+import type { PacketAnomaly } from '../capture/ip.js';
+import type { CloseReason, ConnectionAnomaly, TcpConnection } from '../capture/tcp-reassembly.js';
+import type { Direction, ImEvent } from '../sdk/event.js';
+import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
+
+export interface ReplayedConnection {
+  id: number;
+  client: string;
+  server: string;
+  /** Protocol plugin that parsed it, or undefined when it was relayed unparsed. */
+  protocol: string | undefined;
+  midstream: boolean;
+  encrypted: 'tls-port' | 'starttls' | 'tls' | undefined;
+  bytes: Record<Direction, number>;
+  events: number;
+  closed: CloseReason | undefined;
+  anomalies: ConnectionAnomaly[];
+  protocolErrors: Array<{ direction: Direction; code: string; message: string }>;
+}
+
+export interface ReplaySummary {
+  file: string;
+  stats: ReplayStats | undefined;
+  connections: ReplayedConnection[];
+  eventsByType: Record<string, number>;
+  connectionsByProtocol: Record<string, number>;
+  /** Capture-level problems: a truncated file, undecodable packets (fragments, bad headers). */
+  fileAnomalies: string[];
+  /** A problem that stopped reading (damaged file); the summary covers what came before it. */
+  error: CaptureError | Error | undefined;
+}
+
+export interface ReplayFileOptions {
+  deps: RelayDeps;
+  /** Called with the bytes of the file read so far. */
+  onProgress?(bytesRead: number): void;
+  /** Server ports to assume when a connection's start was not captured (the protocols' ports). */
+  serverPorts?: number[];
+}
+
+/**
+ * Runs a capture through the same connection processing as live traffic: every TCP connection becomes a
+ * {@link ProxyConnection} over in-memory streams, fed in capture order with the capture's time as the clock.
+ * Events go to `deps.sink` exactly as live events do.
+ */
+export async function replayFile(file: string, options: ReplayFileOptions): Promise<ReplaySummary> {
+  let clock = Date.now();
+  const deps: RelayDeps = { ...options.deps, now: () => clock, options: { ...options.deps.options, idleTimeoutMs: 0, sniffTimeoutMs: 24 * 3600_000 } };
+  const summary: ReplaySummary = {
+    file,
+    stats: undefined,
+    connections: [],
+    eventsByType: {},
+    connectionsByProtocol: {},
+    fileAnomalies: [],
+    error: undefined,
+  };
+  const live = new Map<number, { proxy: ProxyConnection; record: ReplayedConnection }>();
+  const firstBytes = new Map<string, Uint8Array>();
+  const stopCounting = deps.sink.onEvents((events: readonly ImEvent[]) => {
+    for (const event of events) summary.eventsByType[event.type] = (summary.eventsByType[event.type] ?? 0) + 1;
+  });
+
+  const finish = (id: number, reason: CloseReason | undefined) => {
+    const entry = live.get(id);
+    if (!entry) return;
+    live.delete(id);
+    const { proxy, record } = entry;
+    proxy.flow('outgoing').sourceEnded();
+    proxy.flow('incoming').sourceEnded();
+    record.closed = reason;
+    record.protocol = proxy.protocol?.name;
+    record.encrypted ??= proxy.encrypted;
+    record.events = proxy.eventCount;
+    record.protocolErrors = proxy.protocolErrors;
+    if (!record.protocol && !record.encrypted && looksLikeTls(record)) record.encrypted = 'tls';
+    const key = record.protocol ?? 'unparsed';
+    summary.connectionsByProtocol[key] = (summary.connectionsByProtocol[key] ?? 0) + 1;
+    proxy.destroy('end of capture');
+  };
+
+  try {
+    summary.stats = await replayCapture(
+      file,
+      {
+        open(conn: TcpConnection) {
+          clock = conn.openedAt;
+          const record: ReplayedConnection = {
+            id: conn.id,
+            client: `${conn.client.ip}:${conn.client.port}`,
+            server: `${conn.server.ip}:${conn.server.port}`,
+            protocol: undefined,
+            midstream: conn.midstream,
+            encrypted: undefined,
+            bytes: { outgoing: 0, incoming: 0 },
+            events: 0,
+            closed: undefined,
+            anomalies: [],
+            protocolErrors: [],
+          };
+          summary.connections.push(record);
+          const proxy = new ProxyConnection(
+            discardingStream(),
+            discardingStream(),
+            {
+              id: String(conn.id),
+              client: { ip: conn.client.ip, port: conn.client.port },
+              server: { host: conn.server.ip, port: conn.server.port },
+              midstream: conn.midstream,
+            },
+            deps,
+          );
+          live.set(conn.id, { proxy, record });
+        },
+        data(conn, direction, bytes, time) {
+          const entry = live.get(conn.id);
+          if (!entry) return;
+          clock = time;
+          entry.record.bytes[direction] += bytes.length;
+          if (entry.record.bytes[direction] === bytes.length) firstBytes.set(`${conn.id}:${direction}`, Uint8Array.from(bytes.subarray(0, 3)));
+          // The reassembler's bytes are views into read buffers: the parser may keep them past this call.
+          entry.proxy.flow(direction).receive(Buffer.from(bytes));
+        },
+        anomaly(conn, anomaly) {
+          live.get(conn.id)?.record.anomalies.push(anomaly);
+        },
+        close(conn, reason, time) {
+          clock = time;
+          finish(conn.id, reason);
+        },
+      },
+      {
+        ...(options.serverPorts ? { serverPorts: options.serverPorts } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        onTruncated: (error: CaptureError) => summary.fileAnomalies.push(`${error.code}: ${error.message}`),
+        onPacketAnomaly: (anomaly: PacketAnomaly, packet) => {
+          if (summary.fileAnomalies.length < 100) summary.fileAnomalies.push(`packet ${packet.index}: ${describeAnomaly(anomaly)}`);
+        },
+      },
+    );
+  } catch (error) {
+    summary.error = error as Error;
+  } finally {
+    for (const id of [...live.keys()]) finish(id, 'end-of-capture');
+    stopCounting();
+  }
+  return summary;
+
+  /** Both directions start with a TLS record header (content type 20-23, version 3.x), e.g. on port 5223. */
+  function looksLikeTls(record: ReplayedConnection): boolean {
+    const isRecord = (b: Uint8Array | undefined) => b !== undefined && b.length === 3 && b[0]! >= 20 && b[0]! <= 23 && b[1] === 3 && b[2]! <= 4;
+    const out = firstBytes.get(`${record.id}:outgoing`);
+    const inc = firstBytes.get(`${record.id}:incoming`);
+    return isRecord(out) && (inc === undefined || isRecord(inc));
+  }
+}
+
+/** An in-memory stand-in for a socket: what is written to it is dropped (a replay has no one to send to). */
+function discardingStream(): Duplex {
+  return new Duplex({
+    read() {},
+    write(_chunk, _encoding, callback) {
+      callback();
+    },
+  });
+}
+
+function describeAnomaly(anomaly: PacketAnomaly): string {
+  return `${anomaly.kind}: ${anomaly.message}`;
+}

@@ -1,0 +1,225 @@
+/**
+ * `imspect replay` as a user runs it: every capture in shared/captures gives the events written down from
+ * reading it with tshark (for the protocols imspect has), the rest pass without events or errors, and broken
+ * capture files give clear errors or reported anomalies, never a crash or a hang.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CAPTURES, FILES } from '../../packages/plugin-irc/test/capture-expectations.js';
+import { REQUIRE_E2E } from '../support/e2e.js';
+import { CLI } from '../support/imspect-process.js';
+
+const execFileAsync = promisify(execFile);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function replay(args: string[], cwd: string): Promise<Run> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, 'replay', ...args], { cwd, maxBuffer: 64 * 1024 * 1024, timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string; killed?: boolean };
+    if (e.killed) throw new Error(`imspect replay ${args.join(' ')} did not finish within 60 s`);
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+interface JsonOutput {
+  events: Array<Record<string, unknown> & { client: { port: number } }>;
+  summary: {
+    error: { code: string; message: string } | null;
+    connections: Array<{ id: number; client: string; server: string; protocol?: string; encrypted?: string; protocolErrors: unknown[]; events: number }>;
+    connectionsByProtocol: Record<string, number>;
+    eventsByType: Record<string, number>;
+    fileAnomalies: string[];
+  };
+}
+
+function parseJsonLines(stdout: string): JsonOutput {
+  const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  const summary = lines.pop() as { summary: JsonOutput['summary'] };
+  expect(summary).toHaveProperty('summary');
+  return { events: lines as JsonOutput['events'], summary: summary.summary };
+}
+
+/** The fields the expectations speak of, in the shape a protocol plugin reports them. */
+function draftOf(event: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of ['direction', 'type', 'subtype', 'localId', 'remoteId', 'conversation', 'text', 'file', 'data']) {
+    if (event[key] !== undefined) out[key] = event[key];
+  }
+  return out;
+}
+
+const capturesPresent = existsSync(CAPTURES);
+if (!capturesPresent && REQUIRE_E2E) throw new Error(`IMSPECT_REQUIRE_E2E=1 but the captures are missing: ${CAPTURES}`);
+
+describe.skipIf(!capturesPresent)('imspect replay over the shared captures', () => {
+  let cwd: string;
+  beforeAll(async () => {
+    cwd = await mkdtemp(path.join(os.tmpdir(), 'imspect-replay-'));
+  });
+  afterAll(async () => {
+    await rm(cwd, { recursive: true, force: true });
+  });
+
+  for (const [file, cases] of Object.entries(FILES)) {
+    it(`${file}: the events read from the capture with tshark, per connection, in order`, async () => {
+      const result = await replay([path.join(CAPTURES, file), '--json'], cwd);
+      expect(result.code, result.stderr).toBe(0);
+      const { events, summary } = parseJsonLines(result.stdout);
+      expect(summary.error).toBeNull();
+      for (const c of cases) {
+        if (c.maxFrameSize) continue; // a parser setting of the plugin's own tests
+        const got = events.filter((e) => e.client.port === c.clientPort).map(draftOf);
+        expect(got, `events of the connection from port ${c.clientPort}`).toEqual(c.events.map((e) => draftOf(e as unknown as Record<string, unknown>)));
+      }
+      const expectedTotal = cases.filter((c) => !c.maxFrameSize).reduce((n, c) => n + c.events.length, 0);
+      expect(events).toHaveLength(expectedTotal);
+      for (const event of events) expect(event['protocol']).toBe('irc');
+    });
+  }
+
+  it('zeek-irc-starttls.pcap: the TLS part is noted as encrypted, with no events and no errors', async () => {
+    const result = await replay([path.join(CAPTURES, 'zeek-irc-starttls.pcap'), '--json'], cwd);
+    const { events, summary } = parseJsonLines(result.stdout);
+    expect(events).toEqual([]);
+    expect(summary.connections).toHaveLength(1);
+    expect(summary.connections[0]).toMatchObject({ protocol: 'irc', encrypted: 'starttls', protocolErrors: [] });
+    const human = await replay([path.join(CAPTURES, 'zeek-irc-starttls.pcap')], cwd);
+    expect(human.stdout).toContain('switched to TLS (STARTTLS); the rest is encrypted and not visible');
+  });
+
+  it.each(['escargot-msnp8.pcap', 'escargot-ymsg10.pcap', 'prosody-xmpp.pcap', 'zeek-xmpp-starttls.pcap', 'ndpi-jabber.pcap'])(
+    '%s (no plugin for its protocol yet): relayed unparsed, no events, no errors',
+    async (file) => {
+      const result = await replay([path.join(CAPTURES, file), '--json'], cwd);
+      expect(result.code, result.stderr).toBe(0);
+      const { events, summary } = parseJsonLines(result.stdout);
+      expect(events).toEqual([]);
+      expect(summary.error).toBeNull();
+      expect(Object.keys(summary.connectionsByProtocol)).toEqual(['unparsed']);
+      for (const c of summary.connections) expect(c.protocolErrors).toEqual([]);
+    },
+  );
+
+  it('reports the gaps of ndpi-jabber.pcap with their connection', async () => {
+    const result = await replay([path.join(CAPTURES, 'ndpi-jabber.pcap')], cwd);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/connection 5 \(172\.16\.0\.62:57149 -> 172\.16\.1\.138:5222\): 2009 bytes missing incoming at stream offset 1118/);
+    expect(result.stdout).toMatch(/connection 5 .*: its start was not captured; parsing began mid-stream/);
+  });
+
+  it('maps a port to a protocol with --port, and refuses an unknown protocol name', async () => {
+    const forced = await replay([path.join(CAPTURES, 'zeek-irc-353.pcap'), '--json', '--port', '6667=irc'], cwd);
+    expect(forced.code, forced.stderr).toBe(0);
+    const bad = await replay([path.join(CAPTURES, 'zeek-irc-353.pcap'), '--port', '6667=nosuch'], cwd);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('no protocol plugin named "nosuch"');
+    const malformed = await replay([path.join(CAPTURES, 'zeek-irc-353.pcap'), '--port', 'irc'], cwd);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toContain('expected PORT=PROTOCOL');
+  });
+
+  it('writes the events to the configured loggers with --to-loggers', async () => {
+    const dir = await mkdtemp(path.join(cwd, 'loggers-'));
+    await writeFile(path.join(dir, 'imspect.config.json'), JSON.stringify({ dataDir: 'data' }));
+    const result = await replay([path.join(CAPTURES, 'ngircd-irc.pcap'), '--to-loggers'], dir);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('14 events written to the loggers');
+    const files = (await readdir(path.join(dir, 'data/logs/irc'), { recursive: true })).filter((f) => f.endsWith('.csv'));
+    expect(files.map((f) => path.dirname(f)).sort()).toEqual(['alice/#test', 'alice/bob', 'alice/irc.test.local', 'bob/#test', 'bob/alice', 'bob/irc.test.local']);
+    const row = (await readFile(path.join(dir, 'data/logs/irc', files.find((f) => f.startsWith('alice/bob/'))!), 'utf8')).split('\n')[0]!;
+    // The capture's own time, not the time of the replay.
+    expect(row.split(',')[1]).toBe(String(Math.floor(Date.parse('2026-11-21T09:32:30.135Z') / 1000)));
+  });
+});
+
+describe('imspect replay on broken capture files', () => {
+  let dir: string;
+  let good: Buffer;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-replay-bad-'));
+    good = capturesPresent ? await readFile(path.join(CAPTURES, 'ngircd-irc.pcap')) : syntheticPcap();
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function replayBytes(name: string, bytes: Buffer): Promise<Run> {
+    const file = path.join(dir, name);
+    await writeFile(file, bytes);
+    return replay([file], dir);
+  }
+
+  it('a zero-length file: a clear error, exit 1', async () => {
+    const result = await replayBytes('empty.pcap', Buffer.alloc(0));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/empty|CAPTURE_EMPTY/i);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('not a capture: a clear error naming what it found', async () => {
+    const result = await replayBytes('text.pcap', Buffer.from('hello, this is not a capture\n'));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/CAPTURE_BAD_MAGIC|not a pcap/i);
+  });
+
+  it('a truncated file: the events before the cut, and the truncation reported', async () => {
+    const result = await replayBytes('truncated.pcap', good.subarray(0, good.length - 37));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/CAPTURE_TRUNCATED/);
+    expect(result.stdout).toMatch(/irc message/);
+  });
+
+  it('a record claiming 2 GB: refused at once, no allocation, no hang', async () => {
+    const bytes = Buffer.from(good.subarray(0, 24 + 16));
+    bytes.writeUInt32LE(0x80000000, 24 + 8);
+    bytes.writeUInt32LE(0x80000000, 24 + 12);
+    const result = await replayBytes('huge.pcap', Buffer.concat([bytes, Buffer.alloc(64)]));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/CAPTURE_BLOCK_TOO_LARGE|too large/i);
+  });
+
+  it('a corrupted pcapng block length: a clear error', async () => {
+    const ng = capturesPresent ? await readFile(path.join(CAPTURES, 'zeek-irc-dcc-send.pcapng')) : undefined;
+    if (!ng) return;
+    const bytes = Buffer.from(ng);
+    // The first block after the section header: make its trailing length disagree with its leading one.
+    const shbLength = bytes.readUInt32LE(4);
+    const idbLength = bytes.readUInt32LE(shbLength + 4);
+    bytes.writeUInt32LE(idbLength + 4, shbLength + idbLength - 4);
+    const result = await replayBytes('corrupt.pcapng', bytes);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/CAPTURE_CORRUPT|length/i);
+  });
+
+  it('a missing file: exit 2 with the path', async () => {
+    const result = await replay([path.join(dir, 'nope.pcap')], dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('nope.pcap');
+  });
+});
+
+/** A valid, tiny pcap (global header and one empty Ethernet frame) for machines without the shared captures. */
+function syntheticPcap(): Buffer {
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(65535, 16);
+  header.writeUInt32LE(1, 20);
+  const record = Buffer.alloc(16 + 14);
+  record.writeUInt32LE(14, 8);
+  record.writeUInt32LE(14, 12);
+  return Buffer.concat([header, record]);
+}
