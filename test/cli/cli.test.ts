@@ -124,6 +124,7 @@ describe('imspect CLI', () => {
     expect(proxy.stdout()).toContain('listening: socks5://127.0.0.1:1080');
     expect(proxy.stdout()).toContain(`data:      ${path.join(home, 'imspect-data')}`);
     expect(proxy.stdout()).toMatch(/plugins: .*irc \(protocol\).*logger-csv \(logger\)|plugins: .*logger-csv \(logger\).*irc \(protocol\)/);
-    expect(await proxy.stop()).toBe(0);
+    const code = await proxy.stop();
+    expect(code, `stderr:\n${proxy.stderr()}`).toBe(0);
   });
 });

@@ -49,7 +49,7 @@ export async function startImspect(args: string[], options: { cwd: string; env?:
     stderr: () => err,
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => { if (signal) process.stderr.write(`imspect child ended by ${signal}\n`); resolve(code); }));
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       const code = await exited;

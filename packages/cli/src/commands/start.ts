@@ -44,16 +44,8 @@ export default class Start extends Command {
       },
       'imspect started',
     );
-    // The facts a person starting it needs, on standard output whatever the log format.
-    this.log(`imspect ${this.config.version} running`);
-    this.log(`  config:    ${loaded.file ?? '(none found: embedded defaults)'}`);
-    for (const listener of engine.listeners) this.log(`  listening: ${listener.url}`);
-    this.log(`  data:      ${loaded.dataDir}`);
-    this.log(`  plugins:   ${loadedPlugins.map((p) => `${p.name} (${p.kind})`).join(', ') || 'none'}`);
-    if (failed.length > 0) this.log(`  failed:    ${failed.map((p) => `${p.name}: ${p.error?.message}`).join('; ')}`);
-    this.log('Press Ctrl-C to stop.');
-
-    await new Promise<void>((resolve) => {
+    // Signal handlers go in before the ready message: whoever waits for that message may signal at once.
+    const stopped = new Promise<void>((resolve) => {
       let stopping = false;
       const stop = (signal: NodeJS.Signals) => {
         if (stopping) {
@@ -76,5 +68,15 @@ export default class Start extends Command {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
+    // The facts a person starting it needs, on standard output whatever the log format.
+    this.log(`imspect ${this.config.version} running`);
+    this.log(`  config:    ${loaded.file ?? '(none found: embedded defaults)'}`);
+    for (const listener of engine.listeners) this.log(`  listening: ${listener.url}`);
+    this.log(`  data:      ${loaded.dataDir}`);
+    this.log(`  plugins:   ${loadedPlugins.map((p) => `${p.name} (${p.kind})`).join(', ') || 'none'}`);
+    if (failed.length > 0) this.log(`  failed:    ${failed.map((p) => `${p.name}: ${p.error?.message}`).join('; ')}`);
+    this.log('Press Ctrl-C to stop.');
+
+    await stopped;
   }
 }
