@@ -83,7 +83,7 @@ describe('EventSink', () => {
       ['e3', 'e4', 'e5'],
       ['e6'],
     ]);
-    await sink.close(1_000);
+    await sink.close({ graceMs: 1_000 });
   });
 
   it('a small batch is written after flushIntervalMs', async () => {
@@ -94,7 +94,7 @@ describe('EventSink', () => {
     expect(logger.stored).toHaveLength(0);
     await waitFor(() => logger.stored.length === 2, 1_000);
     expect(logger.batches).toEqual([['e0', 'e1']]);
-    await sink.close(1_000);
+    await sink.close({ graceMs: 1_000 });
   });
 
   it('events accepted while a write is running are written next, in order', async () => {
@@ -107,7 +107,7 @@ describe('EventSink', () => {
     await waitFor(() => logger.stored.length === 10, 2_000);
     expect(logger.stored.map((e) => e.text)).toEqual(Array.from({ length: 10 }, (_, i) => `x${i}`));
     expect(logger.batches.every((b) => b.length <= 3)).toBe(true);
-    await sink.close(1_000);
+    await sink.close({ graceMs: 1_000 });
   });
 
   it('a logger failing 3 times then succeeding gets every event exactly once, in order; others are not held up', async () => {
@@ -139,7 +139,7 @@ describe('EventSink', () => {
     const errors = log.records.filter((r) => r.level === 'error');
     expect(errors).toHaveLength(3);
     expect(errors.every((r) => (r.obj as { plugin: string; hook: string }).plugin === 'flaky' && (r.obj as { hook: string }).hook === 'write')).toBe(true);
-    await sink.close(1_000);
+    await sink.close({ graceMs: 1_000 });
   });
 
   it('close() drains what is queued, then flushes and closes each logger once', async () => {
@@ -147,7 +147,7 @@ describe('EventSink', () => {
     const sink = new EventSink([{ name: 'mem', hooks: logger.hooks }], { ...OPTIONS, flushIntervalMs: 10_000 }, recordingLogger());
     sink.accept(events(2));
     sink.accept(events(5, 'f'));
-    await sink.close(2_000);
+    await sink.close({ graceMs: 2_000 });
     expect(logger.stored.map((e) => e.text)).toEqual(['e0', 'e1', 'f0', 'f1', 'f2', 'f3', 'f4']);
     expect(logger.flushed).toBe(1);
     expect(logger.closed).toBe(1);
@@ -157,7 +157,7 @@ describe('EventSink', () => {
     const logger = memoryLogger({ failures: 2 });
     const sink = new EventSink([{ name: 'mem', hooks: logger.hooks }], { ...OPTIONS, flushIntervalMs: 10_000 }, recordingLogger());
     sink.accept(events(4));
-    await sink.close(2_000);
+    await sink.close({ graceMs: 2_000 });
     expect(logger.stored.map((e) => e.text)).toEqual(['e0', 'e1', 'e2', 'e3']);
   });
 
@@ -167,7 +167,7 @@ describe('EventSink', () => {
     const sink = new EventSink([{ name: 'broken', hooks: logger.hooks }], { ...OPTIONS, flushIntervalMs: 10_000 }, log);
     sink.accept(events(4));
     const started = Date.now();
-    await sink.close(150);
+    await sink.close({ graceMs: 150 });
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(logger.stored).toEqual([]);
     expect(log.records.some((r) => r.level === 'error' && (r.obj as { undelivered?: number }).undelivered === 4)).toBe(true);
@@ -188,7 +188,7 @@ describe('EventSink', () => {
     expect(status.failures).toBe(1);
     expect(status.delivered).toBe(2);
     expect(status.lastError).toBe('plugin "slow" did not finish write within 50 ms');
-    await sink.close(1_000);
+    await sink.close({ graceMs: 1_000 });
   });
 
   it('a logger whose flush fails is still closed', async () => {
@@ -205,7 +205,7 @@ describe('EventSink', () => {
     };
     const sink = new EventSink([{ name: 'f', hooks }], OPTIONS, log);
     sink.accept(events(1));
-    await sink.close(1_000);
+    await sink.close({ graceMs: 1_000 });
     expect(closed).toBe(1);
     expect(log.records.some((r) => r.level === 'error' && (r.obj as { plugin?: string }).plugin === 'f')).toBe(true);
   });
@@ -224,7 +224,7 @@ describe('EventSink', () => {
     sink.accept(events(1, 'g'));
     await waitFor(() => logger.stored.length === 3);
     expect(seen).toEqual(['e0', 'e1']);
-    await sink.close(1_000);
+    await sink.close({ graceMs: 1_000 });
   });
 
   it('a logger whose write throws synchronously is retried like one that rejects', async () => {
@@ -242,6 +242,6 @@ describe('EventSink', () => {
     sink.accept(events(2));
     await waitFor(() => stored.length === 2, 2_000);
     expect(stored).toEqual(['e0', 'e1']);
-    await sink.close(1_000);
+    await sink.close({ graceMs: 1_000 });
   });
 });

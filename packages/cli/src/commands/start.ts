@@ -47,10 +47,17 @@ export default class Start extends Command {
     // Signal handlers go in before the ready message: whoever waits for that message may signal at once.
     const stopped = new Promise<void>((resolve) => {
       let stopping = false;
+      let abortedWait = false;
       const stop = (signal: NodeJS.Signals) => {
         if (stopping) {
-          logger.warn(`${signal} again: exiting without waiting`);
-          process.exit(130);
+          if (abortedWait) {
+            logger.warn(`${signal} a third time: exiting now`);
+            process.exit(130);
+          }
+          abortedWait = true;
+          logger.warn(`${signal} again: no longer waiting for loggers; what is not stored yet is reported`);
+          engine.abortStop();
+          return;
         }
         stopping = true;
         logger.info({ signal }, 'stopping: ending connections and writing queued log entries');

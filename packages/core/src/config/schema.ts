@@ -83,6 +83,11 @@ export const ConfigSchema = Type.Object(
         flushIntervalMs: Type.Integer({ minimum: 1, default: 250 }),
         retryMaxDelayMs: Type.Integer({ minimum: 10, default: 30_000 }),
         writeTimeoutMs: Type.Integer({ minimum: 10, default: 30_000, description: 'A logger write taking longer counts as failed and is retried' }),
+        shutdownTimeoutMs: Type.Integer({
+          minimum: 0,
+          default: 0,
+          description: 'How long stopping waits for loggers to store queued events; 0 = until all are stored (a second Ctrl-C stops waiting)',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -42,6 +42,8 @@ export interface ConnectionInfo {
 
 /** Most protocol errors one connection logs before it only counts them. */
 const MAX_LOGGED_ERRORS = 20;
+/** A parsed chunk at least this large makes its flow yield to the other connections before reading on. */
+const YIELD_AFTER_BYTES = 16 * 1024;
 /** Bytes held back while sniffing before giving up and relaying unparsed. */
 const MAX_SNIFF_BYTES = 4096;
 
@@ -194,7 +196,7 @@ export class ProxyConnection {
   completeEvent(draft: EventDraft, direction: Direction): ImEvent {
     const event: ImEvent = {
       id: uuidv7(),
-      at: new Date(this.deps.now ? this.deps.now() : Date.now()).toISOString(),
+      at: isoTime(this.deps.now ? this.deps.now() : Date.now()),
       protocol: this.protocol?.name ?? 'unknown',
       direction: draft.direction ?? direction,
       type: draft.type,
@@ -290,7 +292,7 @@ class Flow {
   private busy = false;
   private ended = false;
   private finished = false;
-  private pauses = new Set<'target' | 'policy'>();
+  private pauses = new Set<'target' | 'policy' | 'yield'>();
   private readonly conn: ProxyConnection;
 
   constructor(
@@ -369,6 +371,12 @@ class Flow {
         continue;
       }
       const pending = this.parse(chunk);
+      if (!pending && chunk.length >= YIELD_AFTER_BYTES && !this.pauses.has('yield')) {
+        // A large chunk took a while to parse: let the other connections have a turn before reading more
+        // from this one, so one bulk sender cannot stall everyone's chat for seconds.
+        this.pause('yield');
+        setImmediate(() => this.resume('yield'));
+      }
       if (pending) {
         this.busy = true;
         this.pause('policy');
@@ -530,12 +538,12 @@ class Flow {
     if (!ok) this.pause('target');
   }
 
-  private pause(reason: 'target' | 'policy'): void {
+  private pause(reason: 'target' | 'policy' | 'yield'): void {
     if (this.pauses.size === 0) this.source.pause();
     this.pauses.add(reason);
   }
 
-  private resume(reason: 'target' | 'policy'): void {
+  private resume(reason: 'target' | 'policy' | 'yield'): void {
     if (!this.pauses.delete(reason)) return;
     if (this.pauses.size === 0 && !this.source.destroyed) this.source.resume();
   }
@@ -569,6 +577,18 @@ class Flow {
     const preview = latin1(frame.raw.subarray(0, 160)).replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
     this.conn.log.debug({ direction: this.direction, bytes: frame.raw.length, events: frame.events?.length ?? 0, frame: preview }, 'frame');
   }
+}
+
+let lastIsoMs = -1;
+let lastIso = '';
+
+/** ISO time, formatted once per millisecond: a busy connection makes many events in the same one. */
+function isoTime(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIsoMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }
 
 const NO_DECISION: FrameDecision = Object.freeze({ block: false, responses: [] }) as FrameDecision;

@@ -20,11 +20,43 @@ export interface LoggerStatus {
 }
 
 /**
+ * A FIFO with a moving head: taking a batch off the front costs the batch, not the whole queue (an array's
+ * splice would move every waiting event on each write).
+ */
+class EventQueue {
+  private items: ImEvent[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(event: ImEvent): void {
+    this.items.push(event);
+  }
+
+  peek(count: number): ImEvent[] {
+    return this.items.slice(this.head, this.head + count);
+  }
+
+  drop(count: number): void {
+    this.head += count;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/**
  * One logger's queue. Events are written in batches off the forwarding path; a failed batch stays at the head
  * of the queue and is retried with exponential backoff, so nothing accepted is dropped while the others go on.
  */
 class LoggerQueue {
-  private queue: ImEvent[] = [];
+  private queue = new EventQueue();
   private writing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private retryDelay = 0;
@@ -71,10 +103,10 @@ class LoggerQueue {
   }
 
   private async writeBatch(): Promise<void> {
-    const batch = this.queue.slice(0, this.options.batchSize);
+    const batch = this.queue.peek(this.options.batchSize);
     try {
       await callHookWithTimeout(this.name, 'write', this.options.writeTimeoutMs, () => this.hooks.write(batch));
-      this.queue.splice(0, batch.length);
+      this.queue.drop(batch.length);
       this.status.delivered += batch.length;
       this.status.pending = this.queue.length;
       if (this.retryDelay > 0) this.log.info({ plugin: this.name, pending: this.queue.length }, `logger "${this.name}" recovered`);
@@ -91,18 +123,22 @@ class LoggerQueue {
     }
   }
 
-  /** Writes everything queued, retrying until `deadline`; returns how many events could not be delivered. */
-  async drain(deadline: number): Promise<number> {
+  /**
+   * Writes everything queued, retrying failed batches, until the queue is empty, `deadline` passes or `signal`
+   * aborts; returns how many events could not be delivered.
+   */
+  async drain(deadline: number, signal?: AbortSignal): Promise<number> {
     this.closed = true;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    while (Date.now() < deadline) {
+    const stopped = () => Date.now() >= deadline || signal?.aborted === true;
+    while (!stopped()) {
       if (this.writing) await this.writing;
       if (this.queue.length === 0) break;
-      if (this.retryDelay > 0) await sleep(Math.min(this.retryDelay, Math.max(0, deadline - Date.now())));
-      if (Date.now() >= deadline) break;
+      if (this.retryDelay > 0) await sleep(Math.min(this.retryDelay, Math.max(0, deadline - Date.now())), signal);
+      if (stopped()) break;
       this.writing = this.writeBatch();
       await this.writing;
       this.writing = undefined;
@@ -155,10 +191,27 @@ export class EventSink {
     return this.queues.map((q) => ({ ...q.status }));
   }
 
-  /** Delivers what is queued (up to `graceMs`), then flushes and closes every logger. */
-  async close(graceMs: number): Promise<void> {
-    const deadline = Date.now() + graceMs;
-    const left = await Promise.all(this.queues.map((q) => q.drain(deadline)));
+  /** Events accepted and not yet stored, all loggers together. */
+  get pending(): number {
+    return this.queues.reduce((n, q) => n + q.status.pending, 0);
+  }
+
+  /**
+   * Delivers everything queued, then flushes and closes every logger. Waits as long as the loggers need unless
+   * `graceMs` passes or `signal` aborts (a second Ctrl-C); reports every event it could not store.
+   */
+  async close(options: { graceMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    const deadline = options.graceMs === undefined || options.graceMs <= 0 ? Number.POSITIVE_INFINITY : Date.now() + options.graceMs;
+    const progress = setInterval(() => {
+      if (this.pending > 0) this.log.info({ pending: this.pending }, `storing queued events: ${this.pending} left (Ctrl-C again to stop waiting)`);
+    }, 2000);
+    progress.unref();
+    let left: number[];
+    try {
+      left = await Promise.all(this.queues.map((q) => q.drain(deadline, options.signal)));
+    } finally {
+      clearInterval(progress);
+    }
     left.forEach((count, i) => {
       if (count > 0) {
         this.log.error(
@@ -177,6 +230,12 @@ export class EventSink {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
 }

@@ -18,7 +18,7 @@ export interface EngineOptions {
   /** Folders whose node_modules (and their ancestors') are searched for plugins. */
   pluginRoots: string[];
   debug?: boolean;
-  /** How long shutdown waits for loggers to store what is queued. */
+  /** How long shutdown waits for loggers to store what is queued; default `loggers.shutdownTimeoutMs` (0: as long as it takes). */
   shutdownGraceMs?: number;
   /** Plugin kinds not to load (e.g. `imspect replay` without `--to-loggers` loads no logger). */
   skipKinds?: PluginKind[];
@@ -160,6 +160,13 @@ export class Engine {
     };
   }
 
+  private readonly abortShutdown = new AbortController();
+
+  /** Stop waiting for loggers during shutdown (a second Ctrl-C); what is left is reported as not stored. */
+  abortStop(): void {
+    this.abortShutdown.abort();
+  }
+
   stop(): Promise<void> {
     this.stopping ??= this.doStop();
     return this.stopping;
@@ -172,7 +179,12 @@ export class Engine {
     const deadline = Date.now() + 2_000;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const connection of this.connections) connection.destroy('shutdown');
-    if (this.sink) await this.sink.close(this.options.shutdownGraceMs ?? 10_000);
+    if (this.sink) {
+      await this.sink.close({
+        graceMs: this.options.shutdownGraceMs ?? this.options.loaded.config.loggers.shutdownTimeoutMs,
+        signal: this.abortShutdown.signal,
+      });
+    }
     for (const plugin of this.loadedPlugins) {
       if (plugin.kind === 'logger') continue; // closed by the sink after its last write
       const close = (plugin.hooks as { close?: () => unknown }).close;
