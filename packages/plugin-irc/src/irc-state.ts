@@ -5,7 +5,7 @@
 import type { Direction, EventDraft } from '@imspect/core';
 import { formatAddress, parseCtcp, parseDcc } from './ctcp.js';
 import { rewriteText, type TextSlot } from './encoder.js';
-import { decodeRange, paramText, type IrcMessage, type IrcParam } from './message.js';
+import { decodeRange, paramText, rangeText, type IrcMessage, type IrcParam } from './message.js';
 import { ServerInfo } from './server-info.js';
 
 /** What a line means for the frame that carries it. */
@@ -31,7 +31,7 @@ interface Content {
   subtype?: string;
   text?: string;
   file?: { name: string; size?: number };
-  data: string[];
+  data: readonly string[];
   /** Where the text is, for rewriting (plain messages and actions only). */
   slot?: TextSlot;
 }
@@ -39,7 +39,8 @@ interface Content {
 interface ResolvedTarget {
   remoteId: string;
   conversation?: string;
-  data: string[];
+  /** `key=value` items, space-separated ('' when none). */
+  data: string;
   /** The event travels against the frame (own message relayed by a bouncer). */
   direction?: Direction;
   /** The local user is the sender (outgoing, or relayed own message). */
@@ -49,6 +50,7 @@ interface ResolvedTarget {
 }
 
 const NONE: LineOutcome = {};
+const NO_DATA: readonly string[] = Object.freeze([]);
 const TYPING_STATES = new Set(['active', 'paused', 'done']);
 const PASSWORD_VERBS = new Set(['IDENTIFY', 'ID', 'REGISTER', 'GHOST', 'RECOVER', 'RELEASE', 'REGAIN', 'GROUP', 'LOGIN', 'AUTH', 'SETPASS']);
 
@@ -97,7 +99,8 @@ export class IrcState {
         if (!incoming) this.starttlsRequested = true;
         return NONE;
     }
-    if (!incoming || !/^\d{3}$/.test(m.command)) return NONE;
+    // parseLine guarantees a command is letters or three digits: a leading digit means a numeric.
+    if (!incoming || !isDigit(m.command.charCodeAt(0))) return NONE;
     switch (m.command) {
       case '001':
         return this.onWelcome(m);
@@ -217,9 +220,12 @@ export class IrcState {
     if (targets.length === 0) return NONE;
     const content = this.messageContent(m, textParam);
     let rewritable = content.slot !== undefined && content.type === 'message';
-    const out = targets.map((target) => {
+    const contentData = content.data.length === 0 ? '' : content.data.join(' ');
+    const localId = this.localId;
+    const out: EventDraft[] = [];
+    for (const target of targets) {
       let text = content.text;
-      const data = [...target.data, ...content.data];
+      let data = joinData(target.data, contentData);
       if (
         this.options.redactPasswords &&
         content.type === 'message' &&
@@ -230,22 +236,22 @@ export class IrcState {
         const redacted = redactServicesPassword(target.nickTarget, text);
         if (redacted !== undefined) {
           text = redacted;
-          data.push('redacted=password');
+          data = joinData(data, 'redacted=password');
           rewritable = false;
         }
       }
-      return draft({
-        type: content.type,
-        subtype: content.subtype,
-        localId: this.localId,
-        remoteId: target.remoteId,
-        conversation: target.conversation,
-        text,
-        file: content.file,
-        data: data.length > 0 ? data.join(' ') : undefined,
-        direction: target.direction,
-      });
-    });
+      // Built key by key in the order draft() keeps (no fields object, no Object.entries per event).
+      const event: Partial<Record<keyof EventDraft, unknown>> = { type: content.type };
+      if (content.subtype !== undefined) event.subtype = content.subtype;
+      event.localId = localId;
+      event.remoteId = target.remoteId;
+      if (target.conversation !== undefined) event.conversation = target.conversation;
+      if (text !== undefined) event.text = text;
+      if (content.file !== undefined) event.file = content.file;
+      if (data.length > 0) event.data = data;
+      if (target.direction !== undefined) event.direction = target.direction;
+      out.push(event as EventDraft);
+    }
     const outcome: LineOutcome = { events: out };
     if (rewritable && out.length === 1 && content.slot !== undefined) {
       const slot = content.slot;
@@ -266,7 +272,7 @@ export class IrcState {
           localId: this.localId,
           remoteId: target.remoteId,
           conversation: target.conversation,
-          data: target.data.length > 0 ? target.data.join(' ') : undefined,
+          data: target.data.length > 0 ? target.data : undefined,
           direction: target.direction,
         }),
       ),
@@ -298,13 +304,13 @@ export class IrcState {
       // (a bouncer relays it) -- except a message to oneself, which is received like any other.
       const selfTarget = target.kind === 'nick' && this.nick !== undefined && this.server.sameName(target.nick, this.nick);
       const fromLocal = direction === 'outgoing' || (own && !selfTarget);
-      const resolved: ResolvedTarget = { remoteId: '', data: [], fromLocal };
+      const resolved: ResolvedTarget = { remoteId: '', data: '', fromLocal };
       if (direction === 'incoming' && fromLocal) resolved.direction = 'outgoing';
       if (target.kind === 'channel') {
         resolved.remoteId = target.channel;
         resolved.conversation = target.channel;
-        if (!fromLocal && sender !== undefined) resolved.data.push(`from=${sender}`);
-        if (target.statusmsg.length > 0) resolved.data.push(`statusmsg=${target.statusmsg}`);
+        if (!fromLocal && sender !== undefined) resolved.data = `from=${sender}`;
+        if (target.statusmsg.length > 0) resolved.data = joinData(resolved.data, `statusmsg=${target.statusmsg}`);
       } else if (fromLocal) {
         resolved.remoteId = target.nick;
         resolved.nickTarget = target.nick;
@@ -326,7 +332,7 @@ export class IrcState {
         type: 'message',
         subtype: notice ? 'notice' : undefined,
         text: decoded.text,
-        data: [],
+        data: NO_DATA,
         slot: { param: p, start: p.start, end: p.end, encoding: decoded.encoding, insideCtcp: false },
       };
     }
@@ -338,7 +344,7 @@ export class IrcState {
         type: 'message',
         subtype: 'action',
         text: args.text,
-        data: [],
+        data: NO_DATA,
         slot: { param: p, start, end, encoding: args.encoding, insideCtcp: true },
       };
     }
@@ -372,7 +378,7 @@ export class IrcState {
 
   private prefixName(m: IrcMessage): string {
     const prefix = m.prefix!;
-    return decodeRange(m, prefix.nameStart, prefix.nameEnd).text;
+    return rangeText(m, prefix.nameStart, prefix.nameEnd, prefix.name);
   }
 
   private serverId(): string {
@@ -392,7 +398,18 @@ export function redactServicesPassword(target: string, text: string): string | u
 }
 
 function splitList(value: string | undefined): string[] {
-  return value === undefined ? [] : value.split(',').filter((item) => item.length > 0);
+  if (value === undefined) return [];
+  if (!value.includes(',')) return value.length > 0 ? [value] : [];
+  return value.split(',').filter((item) => item.length > 0);
+}
+
+/** Two space-separated `key=value` lists joined ('' = empty list). */
+function joinData(a: string, b: string): string {
+  return a.length === 0 ? b : b.length === 0 ? a : `${a} ${b}`;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }
 
 function nonEmpty(text: string | undefined): string | undefined {
@@ -406,6 +423,9 @@ function events(list: EventDraft[]): LineOutcome {
 /** An event draft without the keys whose value is undefined. */
 function draft(fields: { [K in keyof EventDraft]: EventDraft[K] | undefined }): EventDraft {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) if (value !== undefined) out[key] = value;
+  for (const key in fields) {
+    const value = fields[key as keyof EventDraft];
+    if (value !== undefined) out[key] = value;
+  }
   return out as unknown as EventDraft;
 }

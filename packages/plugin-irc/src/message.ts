@@ -4,7 +4,7 @@
  * parameter so an encoder can replace one of them and keep every other byte as it was.
  */
 import type { ProtocolError } from '@imspect/core';
-import { decodeText, latin1String, type DecodedText } from './text.js';
+import { decodeTextRange, isAsciiRange, latin1Range, type DecodedText } from './text.js';
 
 export interface IrcParam {
   /** Byte offsets in the line (for a trailing parameter, after its colon). */
@@ -50,11 +50,10 @@ export type ParseResult =
   | { kind: 'malformed'; error: ProtocolError };
 
 const SPACE = 0x20;
-const COMMAND = /^(?:[A-Za-z]+|[0-9]{3})$/;
 const TAG_KEY = /^\+?(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\/)?[A-Za-z0-9-]+$/;
 
 export function parseLine(bytes: Uint8Array, contentLength: number): ParseResult {
-  const line = latin1String(bytes.subarray(0, contentLength));
+  const line = latin1Range(bytes, 0, contentLength);
   let error: ProtocolError | undefined;
   if (line.includes('\0')) error = { code: 'malformed-line', message: 'NUL byte in line' };
 
@@ -94,13 +93,13 @@ export function parseLine(bytes: Uint8Array, contentLength: number): ParseResult
   }
 
   const commandEnd = tokenEnd(line, i);
-  const command = line.slice(i, commandEnd);
-  if (!COMMAND.test(command)) {
+  const command = commandName(line, i, commandEnd);
+  if (command === undefined) {
     return {
       kind: 'malformed',
       error: error ?? {
         code: 'malformed-line',
-        message: command.length === 0 ? 'line without a command' : 'invalid command',
+        message: commandEnd === i ? 'line without a command' : 'invalid command',
       },
     };
   }
@@ -119,19 +118,52 @@ export function parseLine(bytes: Uint8Array, contentLength: number): ParseResult
 
   return {
     kind: 'message',
-    message: { bytes, contentLength, tags, prefix, command: command.toUpperCase(), params, error },
+    message: { bytes, contentLength, tags, prefix, command, params, error },
   };
 }
 
 /** Decodes bytes `start..end` of the line (UTF-8, or Latin-1 when not valid UTF-8). */
 export function decodeRange(message: IrcMessage, start: number, end: number): DecodedText {
-  return decodeText(message.bytes.subarray(start, end));
+  return decodeTextRange(message.bytes, start, end);
+}
+
+/**
+ * Display text of bytes `start..end` whose Latin-1 string is `latin1` already: the same string when the
+ * bytes are ASCII (nothing to decode, nothing new allocated), else the decoded text.
+ */
+export function rangeText(message: IrcMessage, start: number, end: number, latin1: string): string {
+  return isAsciiRange(message.bytes, start, end) ? latin1 : decodeTextRange(message.bytes, start, end).text;
 }
 
 /** A parameter as display text. */
 export function paramText(message: IrcMessage, index: number): string | undefined {
   const param = message.params[index];
-  return param === undefined ? undefined : decodeRange(message, param.start, param.end).text;
+  return param === undefined ? undefined : rangeText(message, param.start, param.end, param.value);
+}
+
+/**
+ * The command at `start..end`, upper-cased: letters only, or exactly three digits. Undefined when it is
+ * neither (or empty).
+ */
+function commandName(line: string, start: number, end: number): string | undefined {
+  if (end <= start) return undefined;
+  const first = line.charCodeAt(start);
+  if (first >= 0x30 && first <= 0x39) {
+    if (end - start !== 3) return undefined;
+    for (let k = start + 1; k < end; k++) {
+      const c = line.charCodeAt(k);
+      if (c < 0x30 || c > 0x39) return undefined;
+    }
+    return line.slice(start, end);
+  }
+  let lower = false;
+  for (let k = start; k < end; k++) {
+    const c = line.charCodeAt(k);
+    if (c >= 0x61 && c <= 0x7a) lower = true;
+    else if (c < 0x41 || c > 0x5a) return undefined;
+  }
+  const command = line.slice(start, end);
+  return lower ? command.toUpperCase() : command;
 }
 
 function skipSpaces(line: string, i: number): number {

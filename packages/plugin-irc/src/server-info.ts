@@ -53,19 +53,18 @@ export class ServerInfo {
 
   /** Classifies a message target: a channel (after an optional STATUSMSG prefix) or a nick. */
   classify(target: string): Target {
-    const statusChars = this.statusmsgFromServer
-      ? this.statusmsg
-      : [...this.statusmsg].filter((c) => !this.chantypes.includes(c)).join('');
+    const statusChars = this.statusChars();
+    const chantypes = this.chantypes;
     let statusEnd = 0;
     while (statusEnd < target.length && statusChars.includes(target[statusEnd]!)) statusEnd++;
     // The longest status prefix that leaves a channel name wins; a character that is both a status prefix
     // and a channel type (e.g. `&`) stays part of the name when no channel name follows it.
     for (let j = Math.min(statusEnd, target.length - 1); j >= 1; j--) {
-      if (this.chantypes.includes(target[j]!)) {
+      if (chantypes.includes(target[j]!)) {
         return { kind: 'channel', channel: target.slice(j), statusmsg: target.slice(0, j) };
       }
     }
-    if (target.length > 0 && this.chantypes.includes(target[0]!)) {
+    if (target.length > 0 && chantypes.includes(target[0]!)) {
       return { kind: 'channel', channel: target, statusmsg: '' };
     }
     return { kind: 'nick', nick: target };
@@ -73,21 +72,67 @@ export class ServerInfo {
 
   /** Folds a nick or channel name for comparison, following CASEMAPPING. */
   fold(name: string): string {
-    switch (this.caseMapping) {
-      case 'ascii':
-        return name.replace(/[A-Z]+/g, (s) => s.toLowerCase());
-      case 'unicode':
-        return name.toLowerCase();
-      case 'strict-rfc1459':
-        return name.replace(/[A-Z[\]\\]+/g, (s) => s.toLowerCase().replace(/\[/g, '{').replace(/]/g, '}').replace(/\\/g, '|'));
-      default:
-        return name.replace(/[A-Z[\]\\~]+/g, (s) =>
-          s.toLowerCase().replace(/\[/g, '{').replace(/]/g, '}').replace(/\\/g, '|').replace(/~/g, '^'),
-        );
+    if (this.caseMapping === 'unicode') return name.toLowerCase();
+    const table = FOLD_TABLES[this.caseMapping];
+    let i = 0;
+    for (; i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      if (c < 0x80 && table[c] !== c) break;
     }
+    if (i === name.length) return name; // nothing to fold: no new string
+    let out = name.slice(0, i);
+    for (; i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      out += c < 0x80 ? FOLD_CHARS[table[c]!]! : name[i]!;
+    }
+    return out;
   }
 
   sameName(a: string, b: string): boolean {
-    return a === b || this.fold(a) === this.fold(b);
+    if (a === b) return true;
+    if (this.caseMapping === 'unicode') return a.toLowerCase() === b.toLowerCase();
+    // The other mappings fold one character to one character: compare in place, without folding copies.
+    if (a.length !== b.length) return false;
+    const table = FOLD_TABLES[this.caseMapping];
+    for (let i = 0; i < a.length; i++) {
+      const x = a.charCodeAt(i);
+      const y = b.charCodeAt(i);
+      if (x === y) continue;
+      if (x >= 0x80 || y >= 0x80 || table[x] !== table[y]) return false;
+    }
+    return true;
   }
+
+  /** STATUSMSG characters that may precede a channel name (cached; recomputed when the settings change). */
+  private statusChars(): string {
+    const cache = this.statusCache;
+    if (
+      cache !== undefined &&
+      cache.statusmsg === this.statusmsg &&
+      cache.chantypes === this.chantypes &&
+      cache.fromServer === this.statusmsgFromServer
+    ) {
+      return cache.chars;
+    }
+    const chars = this.statusmsgFromServer ? this.statusmsg : [...this.statusmsg].filter((c) => !this.chantypes.includes(c)).join('');
+    this.statusCache = { statusmsg: this.statusmsg, chantypes: this.chantypes, fromServer: this.statusmsgFromServer, chars };
+    return chars;
+  }
+
+  private statusCache: { statusmsg: string; chantypes: string; fromServer: boolean; chars: string } | undefined;
 }
+
+/** ASCII folding per mapping: code -> folded code. Characters from 0x80 on fold to themselves. */
+function foldTable(extra: Record<string, string>): Uint8Array {
+  const table = new Uint8Array(0x80);
+  for (let c = 0; c < 0x80; c++) table[c] = c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
+  for (const [from, to] of Object.entries(extra)) table[from.charCodeAt(0)] = to.charCodeAt(0);
+  return table;
+}
+
+const FOLD_TABLES: Record<Exclude<CaseMapping, 'unicode'>, Uint8Array> = {
+  ascii: foldTable({}),
+  'strict-rfc1459': foldTable({ '[': '{', ']': '}', '\\': '|' }),
+  rfc1459: foldTable({ '[': '{', ']': '}', '\\': '|', '~': '^' }),
+};
+const FOLD_CHARS = Array.from({ length: 0x80 }, (_, c) => String.fromCharCode(c));

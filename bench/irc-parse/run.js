@@ -1,0 +1,128 @@
+/**
+ * Micro-benchmark of IRC parsing: `IrcSession.push` alone, no sockets, no logger.
+ *
+ *   pnpm build && node bench/irc-parse/run.js [--lines 200000] [--runs 7] [--chunk 65536]
+ *
+ * Builds a session from the built plugin (packages/plugin-irc/dist), registers it (NICK/USER, 001, 005,
+ * JOIN), then pushes a fixed, seeded stream of realistic server -> client lines in 64 KiB chunks: mostly
+ * `PRIVMSG #bench` with 60-200 bytes of text (some UTF-8, some Latin-1, some tagged), CTCP ACTIONs, NOTICEs,
+ * private messages, JOIN/PART/QUIT/NICK, MODE, PING and numerics. Prints µs/line and MB/s (10^6 bytes)
+ * per run and the median. Figures only; it asserts nothing.
+ */
+import { createHash } from 'node:crypto';
+import { IrcSession } from '../../packages/plugin-irc/dist/index.js';
+
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : fallback;
+};
+const LINES = flag('lines', 200_000);
+const RUNS = flag('runs', 7);
+const CHUNK = flag('chunk', 64 * 1024);
+const ME = 'benchme';
+
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const NICKS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'Grace', 'heidi', 'ivan', 'judy', 'Kai', 'Léa', '[away]sam', 'tom^', 'x-ray', 'quux42'];
+const HOSTS = ['h.example.net', '10.0.3.17', 'user/alice', 'gateway/web/irccloud.com/x-abcdefgh', 'fe80::1'];
+const WORDS = (
+  'the build is green again after the flaky test was fixed so we can ship the release candidate tonight ' +
+  'did anyone look at the patch for the parser it handles split lines and over long frames now ' +
+  'lunch at noon? sure, the usual place. meeting moved to 3pm, bring the numbers for the quarterly review ' +
+  'ok thanks see you later :) lol that is great news, congrats! the server restarted at 04:12 UTC ' +
+  'café déjà vu naïve Zürich 東京 ✓ 👍 https://example.org/issue/1234 #bench @alice'
+).split(' ');
+
+function text(rand, min, max) {
+  const want = min + Math.floor(rand() * (max - min + 1));
+  let out = '';
+  for (let guard = 0; guard < 200; guard++) {
+    const word = WORDS[Math.floor(rand() * WORDS.length)];
+    const next = out.length === 0 ? word : `${out} ${word}`;
+    if (Buffer.byteLength(next) > want) break;
+    out = next;
+  }
+  return out.length > 0 ? out : 'hi';
+}
+
+/** One line as bytes (Latin-1 lines are encoded as Latin-1 on purpose: old networks). */
+function line(rand) {
+  const r = rand();
+  const nick = NICKS[Math.floor(rand() * NICKS.length)];
+  const mask = `${nick}!~u@${HOSTS[Math.floor(rand() * HOSTS.length)]}`;
+  const utf8 = (s) => Buffer.from(s, 'utf8');
+  if (r < 0.7) return utf8(`:${mask} PRIVMSG #bench :${text(rand, 60, 200)}\r\n`);
+  if (r < 0.74) return utf8(`@time=2024-06-07T12:00:00.000Z;msgid=abc${Math.floor(rand() * 1e6)} :${mask} PRIVMSG #bench :${text(rand, 60, 200)}\r\n`);
+  if (r < 0.76) return Buffer.from(`:${mask} PRIVMSG #bench :${text(rand, 40, 120).replace(/[^\x00-\xff]/g, '?')}\r\n`, 'latin1');
+  if (r < 0.79) return utf8(`:${mask} PRIVMSG #bench :\x01ACTION ${text(rand, 20, 80)}\x01\r\n`);
+  if (r < 0.81) return utf8(`:${mask} PRIVMSG ${ME} :${text(rand, 20, 120)}\r\n`);
+  if (r < 0.83) return utf8(`:${mask} NOTICE #bench :${text(rand, 30, 120)}\r\n`);
+  if (r < 0.85) return utf8(`:${mask} JOIN #bench\r\n`);
+  if (r < 0.87) return utf8(`:${mask} PART #bench :${text(rand, 5, 40)}\r\n`);
+  if (r < 0.88) return utf8(`:${mask} QUIT :Quit: ${text(rand, 5, 40)}\r\n`);
+  if (r < 0.89) return utf8(`:${mask} NICK ${nick}_\r\n`);
+  if (r < 0.9) return utf8(`:ChanServ!ChanServ@services.bench.local MODE #bench +v ${nick}\r\n`);
+  if (r < 0.94) return utf8(`PING :bench.local\r\n`);
+  if (r < 0.97) return utf8(`:bench.local 372 ${ME} :- ${text(rand, 20, 70)}\r\n`);
+  if (r < 0.98) return utf8(`:bench.local 353 ${ME} = #bench :${NICKS.join(' ')}\r\n`);
+  return utf8(`:bench.local NOTICE ${ME} :*** ${text(rand, 20, 90)}\r\n`);
+}
+
+const rand = prng(20240607);
+const parts = [];
+for (let i = 0; i < LINES; i++) parts.push(line(rand));
+const stream = Buffer.concat(parts);
+const chunks = [];
+for (let off = 0; off < stream.length; off += CHUNK) chunks.push(stream.subarray(off, Math.min(stream.length, off + CHUNK)));
+
+const ctx = { client: { ip: '127.0.0.1', port: 40000 }, server: { host: 'bench.local', port: 6667 }, maxFrameSize: 16 * 1024 };
+const setup = [
+  ['outgoing', `NICK ${ME}\r\nUSER ${ME} 0 * :bench\r\n`],
+  ['incoming', `:bench.local 001 ${ME} :Welcome\r\n:bench.local 005 ${ME} CHANTYPES=# STATUSMSG=@+ CASEMAPPING=rfc1459 :are supported\r\n`],
+  ['outgoing', `JOIN #bench\r\n`],
+  ['incoming', `:${ME}!~u@h JOIN #bench\r\n`],
+];
+
+function once(hash) {
+  const session = new IrcSession(ctx);
+  for (const [direction, data] of setup) session.push(direction, Buffer.from(data, 'utf8'));
+  let frames = 0;
+  let events = 0;
+  const t0 = process.hrtime.bigint();
+  for (const chunk of chunks) {
+    const out = session.push('incoming', chunk);
+    frames += out.length;
+    for (const f of out) if (f.events !== undefined) events += f.events.length;
+    if (hash !== undefined) {
+      for (const f of out) hash.update(JSON.stringify([f.raw.length, f.events, f.error, f.rewrite !== undefined, f.upgrade]));
+    }
+  }
+  const ns = Number(process.hrtime.bigint() - t0);
+  return { ns, frames, events };
+}
+
+const fmt = (r) => `${((r.ns / 1e3) / LINES).toFixed(3)} µs/line  ${(stream.length / (r.ns / 1e9) / 1e6).toFixed(1)} MB/s`;
+console.log(`node ${process.version}: ${LINES} lines, ${(stream.length / 1e6).toFixed(1)} MB, ${chunks.length} chunks of ${CHUNK} bytes`);
+// Warm-up, and a digest of every frame's events/errors: equal digests = same output before and after a change.
+const hash = createHash('sha256');
+once(hash);
+console.log(`output digest: ${hash.digest('hex').slice(0, 16)}`);
+const results = [];
+for (let r = 0; r < RUNS; r++) {
+  const res = once();
+  results.push(res);
+  console.log(`run ${r + 1}: ${fmt(res)}  (${res.frames} frames, ${res.events} events)`);
+}
+results.sort((a, b) => a.ns - b.ns);
+console.log(`median: ${fmt(results[Math.floor(results.length / 2)])}`);
+console.log(`best:   ${fmt(results[0])}`);
