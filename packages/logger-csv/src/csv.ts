@@ -4,12 +4,16 @@ const NEEDS_QUOTES = /[",\r\n]/;
 
 /** A field, quoted when it holds a comma, a double quote, CR or LF; quotes inside are doubled. */
 export function csvField(value: string): string {
-  return NEEDS_QUOTES.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+  // One regex test for the common case (nothing to quote); the replace only when a quote is there.
+  if (value.length === 0 || !NEEDS_QUOTES.test(value)) return value;
+  return value.includes('"') ? `"${value.replaceAll('"', '""')}"` : `"${value}"`;
 }
 
 /** One record, with its line feed. */
 export function csvRow(fields: readonly string[]): string {
-  return fields.map(csvField).join(',') + '\n';
+  let row = fields.length > 0 ? csvField(fields[0]!) : '';
+  for (let i = 1; i < fields.length; i++) row += ',' + csvField(fields[i]!);
+  return row + '\n';
 }
 
 const FORMULA_START = /^[=+\-@\t\r]/;

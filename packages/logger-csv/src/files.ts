@@ -1,8 +1,12 @@
 /**
  * Appends to log files: creates folders once (and remembers them), keeps a bounded number of files open
  * (least recently used closed first), and leaves a file as it was when an append fails.
+ *
+ * Appends to different files may run concurrently (the logger writes a batch's files in parallel); appends
+ * to one file must not overlap, nor run during sync() or close() (the logger never does either).
  */
-import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
+import { close, fdatasync, fstat, ftruncate, open, write } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export interface FileTarget {
@@ -23,9 +27,16 @@ export interface FileStoreOptions {
 }
 
 interface OpenFile {
-  handle: FileHandle;
+  /**
+   * The file descriptor. Plain fds and fs's callback functions rather than FileHandle's promise methods:
+   * they cost about half as much per call, and a busy logger makes two calls per file per batch. Only the
+   * append holding the entry (`busy`), close() and sync() use or close it, never at the same time.
+   */
+  fd: number;
   /** Written since the last sync. */
   dirty: boolean;
+  /** Appends under way: an entry in use is never closed to make room. */
+  busy: number;
 }
 
 /** A file-system error with the path it is about in its message. */
@@ -50,8 +61,22 @@ function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+// fs's callback functions as promises (util.promisify would do, but these are on the hot path and typed).
+function settle<T>(resolve: (value: T) => void, reject: (error: unknown) => void) {
+  return (error: NodeJS.ErrnoException | null, value: T): void => (error ? reject(error) : resolve(value));
+}
+const openFd = (path: string, mode: number) => new Promise<number>((res, rej) => open(path, 'a', mode, settle(res, rej)));
+const statFd = (fd: number) => new Promise<{ nlink: number; size: number }>((res, rej) => fstat(fd, settle(res, rej)));
+const writeFd = (fd: number, data: Buffer, offset: number) =>
+  new Promise<number>((res, rej) => write(fd, data, offset, data.length - offset, null, settle(res, rej)));
+const syncFd = (fd: number) => new Promise<void>((res, rej) => fdatasync(fd, (error) => (error ? rej(error) : res())));
+const truncateFd = (fd: number, length: number) => new Promise<void>((res, rej) => ftruncate(fd, length, (error) => (error ? rej(error) : res())));
+const closeFd = (fd: number) => new Promise<void>((res, rej) => close(fd, (error) => (error ? rej(error) : res())));
+
 export class FileStore {
   private readonly dirs = new Set<string>();
+  /** Folders being created, so that concurrent appends to files of a new folder create it once. */
+  private readonly creating = new Map<string, Promise<void>>();
   /** Open files, least recently used first (Map keeps insertion order; a use re-inserts). */
   private readonly files = new Map<string, OpenFile>();
 
@@ -68,38 +93,48 @@ export class FileStore {
    */
   async append(target: FileTarget, data: Buffer, header?: Buffer): Promise<void> {
     const { file } = target;
-    let entry = await this.openFile(target);
-    let before = await this.sizeOf(file, entry);
-    if (before === undefined) {
-      // Deleted under us (or its folder was): writing on would swallow rows silently. Start afresh.
-      await this.drop(file);
-      this.dirs.delete(dirname(file));
-      entry = await this.openFile(target);
-      before = (await this.sizeOf(file, entry)) ?? 0;
+    let entry: OpenFile | undefined = await this.acquire(target);
+    try {
+      let before = await this.sizeOf(file, entry);
+      if (before === undefined) {
+        // Deleted under us (or its folder was): writing on would swallow rows silently. Start afresh.
+        entry.busy -= 1;
+        entry = undefined;
+        await this.drop(file);
+        this.dirs.delete(dirname(file));
+        entry = await this.acquire(target);
+        before = (await this.sizeOf(file, entry)) ?? 0;
+      }
+      await this.writeAt(file, entry, before, header && before === 0 ? Buffer.concat([header, data]) : data);
+    } finally {
+      if (entry) entry.busy -= 1;
     }
-    const bytes = header && before === 0 ? Buffer.concat([header, data]) : data;
+    if (this.options.maxOpenFiles === 0) await this.drop(file);
+    else if (this.files.size > this.options.maxOpenFiles) await this.evict();
+  }
+
+  /** Writes all of `bytes`; on failure cuts the file back to `before` bytes and forgets it. */
+  private async writeAt(file: string, entry: OpenFile, before: number, bytes: Buffer): Promise<void> {
     try {
       for (let offset = 0; offset < bytes.length; ) {
-        const { bytesWritten } = await entry.handle.write(bytes, offset, bytes.length - offset);
-        offset += bytesWritten;
+        offset += await writeFd(entry.fd, bytes, offset);
       }
       entry.dirty = true;
       if (this.options.fsync) {
-        await entry.handle.datasync();
+        await syncFd(entry.fd);
         entry.dirty = false;
       }
     } catch (error) {
-      await entry.handle.truncate(before).catch(() => undefined);
+      await truncateFd(entry.fd, before).catch(() => undefined);
       await this.drop(file);
       throw new FileStoreError(`cannot write ${file}: ${reason(error)}`, file, error);
     }
-    if (this.options.maxOpenFiles === 0) await this.drop(file);
   }
 
   /** The file's length, or undefined when it no longer has a name on disk. */
   private async sizeOf(file: string, entry: OpenFile): Promise<number | undefined> {
     try {
-      const stat = await entry.handle.stat();
+      const stat = await statFd(entry.fd);
       return stat.nlink > 0 ? stat.size : undefined;
     } catch (error) {
       await this.drop(file);
@@ -113,7 +148,7 @@ export class FileStore {
     for (const [file, entry] of this.files) {
       if (!entry.dirty) continue;
       try {
-        await entry.handle.datasync();
+        await syncFd(entry.fd);
         entry.dirty = false;
       } catch (error) {
         errors.push(new FileStoreError(`cannot sync ${file}: ${reason(error)}`, file, error));
@@ -136,30 +171,32 @@ export class FileStore {
     if (errors.length > 0) throw errors[0];
   }
 
-  private async openFile(target: FileTarget): Promise<OpenFile> {
+  /** The open file, opened if need be, marked in use (`busy`): the caller decrements `busy` when done. */
+  private async acquire(target: FileTarget): Promise<OpenFile> {
     const { file } = target;
     const cached = this.files.get(file);
     if (cached) {
       this.files.delete(file);
       this.files.set(file, cached);
+      cached.busy += 1;
       return cached;
     }
-    let handle: FileHandle;
+    let fd: number;
     try {
       await this.ensureDir(target);
-      handle = await open(file, 'a', this.options.fileMode);
+      fd = await openFd(file, this.options.fileMode);
     } catch (error) {
       if (error instanceof FileStoreError || errnoCode(error) !== 'ENOENT') throw wrap('open', file, error);
       // The folder went away since it was created: create it again, once.
       this.dirs.delete(dirname(file));
       try {
         await this.ensureDir(target);
-        handle = await open(file, 'a', this.options.fileMode);
+        fd = await openFd(file, this.options.fileMode);
       } catch (again) {
         throw wrap('open', file, again);
       }
     }
-    const entry: OpenFile = { handle, dirty: false };
+    const entry: OpenFile = { fd, dirty: false, busy: 1 };
     this.files.set(file, entry);
     await this.evict();
     return entry;
@@ -168,6 +205,15 @@ export class FileStore {
   private async ensureDir(target: FileTarget): Promise<void> {
     const dir = dirname(target.file);
     if (this.dirs.has(dir)) return;
+    let pending = this.creating.get(dir);
+    if (!pending) {
+      pending = this.createDir(dir, target).finally(() => this.creating.delete(dir));
+      this.creating.set(dir, pending);
+    }
+    await pending;
+  }
+
+  private async createDir(dir: string, target: FileTarget): Promise<void> {
     try {
       await mkdir(dir, { recursive: true, mode: this.options.dirMode });
     } catch (error) {
@@ -183,13 +229,22 @@ export class FileStore {
     this.dirs.add(dir);
   }
 
-  /** Closes the least recently used files beyond the cap (never the one just opened). */
+  /**
+   * Closes the least recently used files beyond the cap, never one in use (such as the one just opened):
+   * with appends under way the cap can be passed until they end; each append evicts again when it ends.
+   */
   private async evict(): Promise<void> {
     const cap = Math.max(1, this.options.maxOpenFiles);
-    while (this.files.size > cap) {
-      const oldest = this.files.keys().next().value as string;
-      await this.drop(oldest).catch(() => undefined);
+    let excess = this.files.size - cap;
+    if (excess <= 0) return;
+    const victims: string[] = [];
+    for (const [file, entry] of this.files) {
+      if (excess <= 0) break;
+      if (entry.busy > 0) continue;
+      victims.push(file);
+      excess -= 1;
     }
+    await Promise.all(victims.map((file) => this.drop(file).catch(() => undefined)));
   }
 
   /** Forgets a file and closes it; with `strict`, syncs it first (fsync option) and reports errors. */
@@ -199,11 +254,11 @@ export class FileStore {
     this.files.delete(file);
     let failure: unknown;
     if (strict && this.options.fsync && entry.dirty) {
-      await entry.handle.datasync().catch((error: unknown) => {
+      await syncFd(entry.fd).catch((error: unknown) => {
         failure = new FileStoreError(`cannot sync ${file}: ${reason(error)}`, file, error);
       });
     }
-    await entry.handle.close().catch((error: unknown) => {
+    await closeFd(entry.fd).catch((error: unknown) => {
       failure ??= new FileStoreError(`cannot close ${file}: ${reason(error)}`, file, error);
     });
     if (strict && failure !== undefined) throw failure;

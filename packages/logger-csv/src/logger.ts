@@ -11,6 +11,15 @@ import { encodeSegment } from './segment.js';
 /** Name of the file that keeps the whole encoded id of a folder whose name had to be truncated. */
 export const ID_FILE = '.id';
 
+/** Most (protocol, localId, remoteId, day) -> file entries remembered; the oldest is forgotten first. */
+export const TARGET_CACHE_SIZE = 4096;
+
+/**
+ * Most files of one batch written at the same time (never more than `maxOpenFiles`, so that the cap holds).
+ * The writes go to libuv's thread pool; a few more than its threads keeps it busy.
+ */
+export const WRITE_CONCURRENCY = 16;
+
 interface Group {
   target: FileTarget;
   rows: string[];
@@ -23,6 +32,11 @@ export class CsvLogger implements LoggerHooks {
   private readonly header: Buffer | undefined;
   /** Batches run one after the other, so that a retry never races the attempt it repeats. */
   private tail: Promise<unknown> = Promise.resolve();
+  /** targetFor's results: encoding the ids and joining the path is the costly part of a row. */
+  private readonly targets = new Map<string, FileTarget>();
+  /** The day of the last second asked for (time zone offsets are whole seconds). */
+  private daySecond = Number.NaN;
+  private day = '';
 
   constructor(
     private readonly config: CsvLoggerConfig,
@@ -36,9 +50,31 @@ export class CsvLogger implements LoggerHooks {
 
   /** Where an event's row goes (exposed for tools and tests). */
   targetFor(event: Readonly<ImEvent>, timeMs: number): FileTarget {
-    const segments = [event.protocol, event.localId, event.remoteId].map((id) => encodeSegment(id === undefined || id === null ? '' : String(id)));
+    const ids = [idString(event.protocol), idString(event.localId), idString(event.remoteId)] as const;
+    const day = this.dayOf(timeMs);
+    // Lengths first, so that no two (ids, day) tuples share a key whatever the ids contain.
+    const key = `${ids[0].length}:${ids[1].length}:${ids[2].length}:${ids[0]}${ids[1]}${ids[2]}${day}`;
+    const cached = this.targets.get(key);
+    if (cached) return cached;
+    const target = this.computeTarget(ids, day);
+    if (this.targets.size >= TARGET_CACHE_SIZE) this.targets.delete(this.targets.keys().next().value as string);
+    this.targets.set(key, target);
+    return target;
+  }
+
+  private dayOf(timeMs: number): string {
+    const second = Math.floor(timeMs / 1000);
+    if (second !== this.daySecond) {
+      this.day = this.config.dayOf(timeMs);
+      this.daySecond = second;
+    }
+    return this.day;
+  }
+
+  private computeTarget(ids: readonly [string, string, string], day: string): FileTarget {
+    const segments = ids.map((id) => encodeSegment(id));
     const names = segments.map((s) => s.name);
-    const file = join(this.config.root, ...names, `${this.config.dayOf(timeMs)}.csv`);
+    const file = join(this.config.root, ...names, `${day}.csv`);
     if (!file.startsWith(this.config.root + sep)) {
       // Cannot happen with the encoding; kept as a last line of defence.
       throw new ImspectError(`refusing to write outside ${this.config.root}: ${file}`, { code: 'LOG_PATH_ESCAPE', plugin: this.pluginName, hook: 'write' });
@@ -92,15 +128,31 @@ export class CsvLogger implements LoggerHooks {
       if (id !== undefined) group.ids.push(id);
     }
     // Every file is attempted even when one fails, so that a retry has as little left to do as possible.
-    const failed: { file: string; rows: number; error: unknown }[] = [];
-    for (const { target, rows, ids } of groups.values()) {
-      try {
-        await this.store.append(target, Buffer.from(rows.join(''), 'utf8'), this.header);
-        for (const id of ids) this.recent.add(id);
-      } catch (error) {
-        failed.push({ file: target.file, rows: rows.length, error });
+    // Files are written a few at a time; each file gets one write per batch, so no two writes overlap on it.
+    const list = [...groups.values()];
+    const errors: unknown[] = new Array(list.length);
+    const ok: boolean[] = new Array(list.length).fill(false);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < list.length) {
+        const i = next++;
+        const { target, rows } = list[i]!;
+        try {
+          await this.store.append(target, Buffer.from(rows.join(''), 'utf8'), this.header);
+          ok[i] = true;
+        } catch (error) {
+          errors[i] = error;
+        }
       }
-    }
+    };
+    const workers = Math.min(list.length, Math.max(1, Math.min(WRITE_CONCURRENCY, this.config.maxOpenFiles)));
+    await Promise.all(Array.from({ length: workers }, worker));
+    // Remembered and reported in the batch's order, whatever order the writes ended in.
+    const failed: { file: string; rows: number; error: unknown }[] = [];
+    list.forEach(({ target, rows, ids }, i) => {
+      if (ok[i]) for (const id of ids) this.recent.add(id);
+      else failed.push({ file: target.file, rows: rows.length, error: errors[i] });
+    });
     if (failed.length === 0) return;
     const first = failed[0]!;
     const more = failed.length > 1 ? ` (and ${failed.length - 1} more files)` : '';
@@ -112,4 +164,8 @@ export class CsvLogger implements LoggerHooks {
     if (cause instanceof ImspectError) return cause;
     return new ImspectError(`${this.pluginName}: ${message}`, { code: 'LOG_WRITE_FAILED', plugin: this.pluginName, hook, cause });
   }
+}
+
+function idString(id: unknown): string {
+  return id === undefined || id === null ? '' : String(id);
 }

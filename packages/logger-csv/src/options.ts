@@ -24,9 +24,10 @@ export const optionsSchema = Type.Object(
         'fdatasync each file after each batch, before write() resolves: rows survive a power cut, at the cost of one disk flush per file per batch. Without it rows survive a crash of imspect (they are in the OS cache when write() resolves) and flush() syncs the open files.',
     }),
     maxOpenFiles: Type.Integer({
-      default: 64,
+      default: 1024,
       minimum: 0,
-      description: 'Most log files kept open at once (least recently used closed first); 0 opens and closes the file for every batch.',
+      description:
+        'Most log files kept open at once (least recently used closed first); 0 opens and closes the file for every batch. Keep it above the number of conversations active at once: below that, nearly every batch reopens files.',
     }),
     fileMode: Type.String({
       default: '0640',
@@ -62,7 +63,7 @@ export const DEFAULT_OPTIONS: CsvLoggerOptions = {
   dir: 'logs',
   timezone: 'local',
   fsync: false,
-  maxOpenFiles: 64,
+  maxOpenFiles: 1024,
   fileMode: '0640',
   dirMode: '0750',
   header: false,

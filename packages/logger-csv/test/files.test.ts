@@ -28,6 +28,19 @@ describe('FileStore', () => {
     expect(store.openFiles).toBe(0);
   });
 
+  it('keeps the cap with appends to many files at once, and writes each completely', async () => {
+    const dir = await tempDir();
+    const store = new FileStore({ maxOpenFiles: 3, fileMode: 0o640, dirMode: 0o750, fsync: false });
+    const names = Array.from({ length: 12 }, (_, i) => `f${i}`);
+    const target = (name: string) => ({ file: join(dir, 'many', `${name}.csv`), sidecars: [{ path: join(dir, '.id'), content: 'x\n' }] });
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(names.map((name) => store.append(target(name), Buffer.from(`${name}-${round}\n`))));
+      expect(store.openFiles).toBeLessThanOrEqual(3);
+    }
+    await store.close();
+    for (const name of names) expect(await readFile(target(name).file, 'utf8')).toBe(`${name}-0\n${name}-1\n${name}-2\n`);
+  });
+
   it('writes the header only into an empty file', async () => {
     const dir = await tempDir();
     const store = new FileStore({ maxOpenFiles: 4, fileMode: 0o640, dirMode: 0o750, fsync: false });

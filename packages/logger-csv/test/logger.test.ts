@@ -2,8 +2,9 @@ import { afterAll, describe, it, expect } from 'vitest';
 import { mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { ImspectError, isPlugin, type ImEvent } from '@imspect/core';
-import plugin, { decodeSegment } from '../src/index.js';
-import { HOSTILE_IDS, makeEvent, parseCsv, setupLogger, tempDir, removeTempDirs, type Logged } from './helpers.js';
+import plugin, { CsvLogger, decodeSegment, resolveOptions } from '../src/index.js';
+import { TARGET_CACHE_SIZE } from '../src/logger.js';
+import { HOSTILE_IDS, makeEvent, parseCsv, quietLogger, setupLogger, tempDir, removeTempDirs, type Logged } from './helpers.js';
 
 afterAll(removeTempDirs);
 
@@ -225,6 +226,37 @@ describe('days', () => {
 });
 
 describe('hostile ids', () => {
+  it('gives the same file from the target cache as without it, and ids never share a cache entry', async () => {
+    const config = resolveOptions({ timezone: 'utc' }, await tempDir());
+    const at = Date.parse('2024-03-05T10:20:30.456Z');
+    const fresh = () => new CsvLogger(config, quietLogger());
+    const cached = fresh();
+    const tuples: [string, string, string][] = [
+      ['irc', 'a\0b', 'c'],
+      ['irc', 'a', 'b\0c'],
+      ['irc', 'ab', 'c'],
+      ['irc', 'a', 'bc'],
+      ['irc\0a', 'b', 'c'],
+      ['irc', '', 'abc'],
+      ...HOSTILE_IDS.map((id): [string, string, string] => ['irc', id, id]),
+    ];
+    const files = new Set<string>();
+    for (let round = 0; round < 2; round++) {
+      for (const [protocol, localId, remoteId] of tuples) {
+        const event = makeEvent({ protocol, localId, remoteId });
+        const target = cached.targetFor(event, at);
+        expect(target).toEqual(fresh().targetFor(event, at));
+        if (round === 0) files.add(target.file);
+      }
+    }
+    expect(files.size).toBe(new Set(tuples.map((t) => JSON.stringify(t))).size);
+    // The cache is bounded and still right once it starts forgetting.
+    for (let i = 0; i < TARGET_CACHE_SIZE + 10; i++) cached.targetFor(makeEvent({ remoteId: `peer${i}` }), at);
+    const event = makeEvent({ remoteId: 'peer0' });
+    expect(cached.targetFor(event, at)).toEqual(fresh().targetFor(event, at));
+    expect(cached.targetFor(event, at + 86_400_000).file).toBe(join(config.root, 'irc', 'alice', 'peer0', '2024-03-06.csv'));
+  });
+
   it('logs every event inside the log folder, one file per distinct id', async () => {
     const data = await tempDir();
     const log = await setupLogger(data);
