@@ -342,7 +342,7 @@ async function main() {
   out.push(
     'CPU s = imspect CPU time (user+sys) from session setup to the end of the run; loop busy % and loop delay = imspect event-loop\n' +
       'utilisation and how late a 5 ms timer ran, over the measured window; stop s = SIGTERM to exit: imspect ends connections and\n' +
-      'writes every queued event first, for up to 10 s (a logger backlog shows here); CSV rows = events logged;\n' +
+      'writes every queued event first (a logger backlog shows here); CSV rows = events logged;\n' +
       'not logged = events imspect accepted but reported it could not store before shutdown.',
   );
   const warned = details.flatMap((d) => d.warnings.slice(0, 3).map((w) => `  [${d.label}] ${w.level}: ${w.msg}`));
