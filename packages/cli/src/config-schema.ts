@@ -7,7 +7,7 @@ export async function buildConfigJsonSchema(roots: string[], configFile?: string
   const { isPlugin } = await import('@imspect/core');
   const { pathToFileURL } = await import('node:url');
   const loaded = await loadConfig(configFile ? { file: configFile } : {});
-  const discovered = await discoverPlugins({ roots, folders: loaded.config.pluginFolders.map((f) => (f.startsWith('/') ? f : `${loaded.baseDir}/${f}`)) });
+  const discovered = await discoverPlugins({ roots, folders: loaded.config.pluginFolders });
   const schema = JSON.parse(JSON.stringify(ConfigSchema)) as Record<string, unknown> & { properties: Record<string, Record<string, unknown>> };
   const pluginSection = PluginSectionSchema as unknown as Record<string, unknown>;
   const pluginProperties: Record<string, unknown> = {};

@@ -31,3 +31,29 @@ export function failWith(error: unknown, exitCode: number): never {
   process.stderr.write(`imspect: ${explain(error).split('\n').join('\nimspect: ')}\n`);
   process.exit(exitCode);
 }
+
+/**
+ * Loads the configuration (exit 2 when it is invalid), discovers every plugin and checks the enabled ones
+ * (manifest, host range, import, export, options) without running their `setup`: what `plugins list` and
+ * `config check` report.
+ */
+export async function inspectPlugins(configFile: string | undefined, logLevel: string) {
+  const { loadConfig, discoverPlugins, loadPlugins, createOperationalLogger, HOST_VERSION } = await import('@imspect/core/runtime');
+  let loaded;
+  try {
+    loaded = await loadConfig(configFile ? { file: configFile } : {});
+  } catch (error) {
+    failWith(error, 2);
+  }
+  const discovered = await discoverPlugins({ roots: pluginRoots(), folders: loaded.config.pluginFolders });
+  const { records } = await loadPlugins(discovered, {
+    hostVersion: HOST_VERSION,
+    sections: loaded.config.plugins,
+    logger: createOperationalLogger({ level: logLevel }),
+    dataDir: loaded.dataDir,
+    configDir: loaded.baseDir,
+    configFile: loaded.file,
+    setup: false,
+  });
+  return { loaded, records, hostVersion: HOST_VERSION };
+}

@@ -72,6 +72,8 @@ export function resolveConfig(raw: unknown, file: string | undefined, baseDir: s
   const problems = validateConfigObject(config);
   if (problems.length > 0) throw new ConfigError(problems, file);
   const valid = config as unknown as Config;
+  // Relative folders mean relative to the configuration file: resolved once here, for every user of the config.
+  valid.pluginFolders = valid.pluginFolders.map((folder) => path.resolve(baseDir, folder));
   return { config: valid, file, baseDir, dataDir: path.resolve(baseDir, valid.dataDir) };
 }
 

@@ -62,7 +62,7 @@ export class Engine {
     await mkdir(dataDir, { recursive: true });
     const discovered = await discoverPlugins({
       roots: this.options.pluginRoots,
-      folders: config.pluginFolders.map((f) => (f.startsWith('/') ? f : `${baseDir}/${f}`)),
+      folders: config.pluginFolders,
     });
     const { records, loaded } = await loadPlugins(discovered, {
       hostVersion: HOST_VERSION,

@@ -1,5 +1,5 @@
 import { Command } from '@oclif/core';
-import { configFlag, failWith, pluginRoots } from '../../shared.js';
+import { configFlag, inspectPlugins } from '../../shared.js';
 
 export default class ConfigCheck extends Command {
   static override summary = 'Validate the configuration and every enabled plugin’s options without starting';
@@ -9,26 +9,7 @@ export default class ConfigCheck extends Command {
 
   async run(): Promise<unknown> {
     const { flags } = await this.parse(ConfigCheck);
-    const { loadConfig, discoverPlugins, loadPlugins, createOperationalLogger, HOST_VERSION } = await import('@imspect/core/runtime');
-    let loaded;
-    try {
-      loaded = await loadConfig(flags.config ? { file: flags.config } : {});
-    } catch (error) {
-      failWith(error, 2);
-    }
-    const discovered = await discoverPlugins({
-      roots: pluginRoots(),
-      folders: loaded.config.pluginFolders.map((f) => (f.startsWith('/') ? f : `${loaded.baseDir}/${f}`)),
-    });
-    const { records } = await loadPlugins(discovered, {
-      hostVersion: HOST_VERSION,
-      sections: loaded.config.plugins,
-      logger: createOperationalLogger({ level: 'warn' }),
-      dataDir: loaded.dataDir,
-      configDir: loaded.baseDir,
-      configFile: loaded.file,
-      setup: false,
-    });
+    const { loaded, records } = await inspectPlugins(flags.config, 'warn');
     const problems = records.filter((r) => r.status === 'failed').map((r) => `plugin ${r.name}: ${r.error?.message}`);
     const unknown = Object.keys(loaded.config.plugins).filter((name) => !records.some((r) => r.name === name));
     problems.push(...unknown.map((name) => `${loaded.file ?? 'configuration'}: plugins.${name}: no plugin of that name was found`));

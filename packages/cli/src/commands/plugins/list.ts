@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { configFlag, failWith, pluginRoots } from '../../shared.js';
+import { configFlag, inspectPlugins } from '../../shared.js';
 
 export default class PluginsList extends Command {
   static override summary = 'List every discovered plugin: name, kind, version, package folder, enabled, load errors';
@@ -10,26 +10,7 @@ export default class PluginsList extends Command {
 
   async run(): Promise<unknown> {
     const { flags } = await this.parse(PluginsList);
-    const { loadConfig, discoverPlugins, loadPlugins, createOperationalLogger, HOST_VERSION } = await import('@imspect/core/runtime');
-    let loaded;
-    try {
-      loaded = await loadConfig(flags.config ? { file: flags.config } : {});
-    } catch (error) {
-      failWith(error, 2);
-    }
-    const discovered = await discoverPlugins({
-      roots: pluginRoots(),
-      folders: loaded.config.pluginFolders.map((f) => (f.startsWith('/') ? f : `${loaded.baseDir}/${f}`)),
-    });
-    const { records } = await loadPlugins(discovered, {
-      hostVersion: HOST_VERSION,
-      sections: loaded.config.plugins,
-      logger: createOperationalLogger({ level: 'error' }),
-      dataDir: loaded.dataDir,
-      configDir: loaded.baseDir,
-      configFile: loaded.file,
-      setup: false,
-    });
+    const { records, hostVersion } = await inspectPlugins(flags.config, 'error');
     const plugins = records.map((r) => ({
       name: r.name,
       kind: r.kind ?? null,
@@ -53,6 +34,6 @@ export default class PluginsList extends Command {
         if (p.error) this.log(`\n${p.name}: ${p.error.code}: ${p.error.message}${p.error.cause ? `\n  cause: ${p.error.cause}` : ''}`);
       }
     }
-    return { hostVersion: HOST_VERSION, plugins };
+    return { hostVersion, plugins };
   }
 }
