@@ -27,6 +27,10 @@ export const EVENT_TYPE_CODES = {
   contact: 9,
   encrypted: 10,
   other: 11,
+  /** A custom emoticon transfer (MSN MSNObject type 2, ...). */
+  emoticon: 12,
+  /** A display picture / avatar transfer (MSN MSNObject type 3, ...). */
+  'display-picture': 13,
 } as const;
 
 export type EventType = keyof typeof EVENT_TYPE_CODES;
