@@ -1,0 +1,97 @@
+/**
+ * `YahooSession`: the ProtocolSession for one YMSG connection. Bytes in, one frame per packet out; no I/O, no
+ * timers, no logging, nothing thrown on any input.
+ */
+import type { Direction, Frame, ImEvent, ProtocolSession, SessionContext } from '@imspect/core';
+import { buildConferenceMessage, buildMessage } from './encoder.js';
+import { HEADER_BYTES, MAX_PACKET_BYTES } from './packet.js';
+import { YmsgReader } from './reader.js';
+import { YahooState } from './yahoo-state.js';
+import { YmsgPacket } from './ymsg-packet.js';
+
+/** Every YMSG packet fits: the body length is a u16. */
+export const DEFAULT_MAX_PACKET_BYTES = MAX_PACKET_BYTES;
+
+/** Sender name of notices in a conference, where no single party speaks for imspect. */
+export const CONFERENCE_NOTICE_SENDER = 'imspect';
+
+export class YahooSession implements ProtocolSession {
+  readonly maxPacketBytes: number;
+  private readonly state: YahooState;
+  private readonly readers: Record<Direction, YmsgReader>;
+
+  constructor(ctx: SessionContext) {
+    const max = Number.isFinite(ctx.maxFrameSize) ? Math.floor(ctx.maxFrameSize) : DEFAULT_MAX_PACKET_BYTES;
+    this.maxPacketBytes = Math.min(MAX_PACKET_BYTES, Math.max(HEADER_BYTES, max));
+    this.state = new YahooState(ctx.server.host);
+    const midstream = ctx.midstream === true;
+    this.readers = {
+      outgoing: new YmsgReader(this.maxPacketBytes, midstream),
+      incoming: new YmsgReader(this.maxPacketBytes, midstream),
+    };
+  }
+
+  get localId(): string | undefined {
+    return this.state.localId;
+  }
+
+  /** The other participants of a conference, as far as the connection has shown them. */
+  conferenceMembers(room: string): string[] {
+    return this.state.members(room);
+  }
+
+  bufferedBytes(direction: Direction): number {
+    return this.readers[direction].buffered;
+  }
+
+  push(direction: Direction, chunk: Uint8Array): Frame[] {
+    const frames: Frame[] = [];
+    for (const item of this.readers[direction].push(chunk)) {
+      switch (item.kind) {
+        case 'packet': {
+          const packet = new YmsgPacket(item.raw, item.header);
+          const frame: Frame = { raw: item.raw };
+          const outcome = this.state.handle(direction, packet);
+          if (outcome.events !== undefined) frame.events = outcome.events;
+          if (outcome.rewrite !== undefined) frame.rewrite = outcome.rewrite;
+          if (packet.bodyError !== undefined) frame.error = { code: 'malformed-body', message: `YMSG service 0x${packet.service.toString(16)}: ${packet.bodyError}` };
+          frames.push(frame);
+          break;
+        }
+        case 'too-large':
+          frames.push({
+            raw: item.raw,
+            error: { code: 'frame-too-large', message: `YMSG packet of ${20 + item.header.bodyLength} bytes is longer than ${this.maxPacketBytes}; passed through unparsed` },
+          });
+          break;
+        case 'rest':
+          frames.push({ raw: item.raw });
+          break;
+        case 'garbage':
+          frames.push(item.first ? { raw: item.raw, error: { code: 'not-ymsg', message: 'bytes that are not a YMSG packet; passed through up to the next "YMSG"' } } : { raw: item.raw });
+          break;
+      }
+    }
+    return frames;
+  }
+
+  end(direction: Direction): Frame[] {
+    const rest = this.readers[direction].end();
+    return rest === undefined ? [] : [{ raw: rest }];
+  }
+
+  /**
+   * A message to the local client: in a conference, a conference message from "imspect"; otherwise a private
+   * message from the other party of `about`, so it shows in the conversation it concerns.
+   */
+  respond(text: string, about?: ImEvent): Uint8Array | undefined {
+    const local = this.state.localId ?? about?.localId;
+    if (local === undefined || local === '*') return undefined;
+    const ctx = { versionBytes: this.state.serverVersionBytes, sessionId: this.state.sessionId };
+    if (about?.conversation !== undefined && about.conversation !== '') {
+      return buildConferenceMessage(ctx, local, about.conversation, CONFERENCE_NOTICE_SENDER, text);
+    }
+    const from = about?.remoteId && about.remoteId !== '*' ? about.remoteId : CONFERENCE_NOTICE_SENDER;
+    return buildMessage(ctx, local, from, text);
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Text in YMSG values. Key 97 = 1 says the message is UTF-8; without it clients sent their system code page,
+ * so text that is not valid UTF-8 is read as Windows-1252 (a superset of Latin-1).
+ */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const lenientUtf8 = new TextDecoder('utf-8');
+const windows1252 = new TextDecoder('windows-1252');
+const encoder = new TextEncoder();
+
+export function decodeText(bytes: Uint8Array, utf8Flag: boolean): string {
+  if (utf8Flag) return lenientUtf8.decode(bytes);
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return windows1252.decode(bytes);
+  }
+}
+
+/** Ids are ASCII in practice; anything else is read as UTF-8, replacement characters for broken bytes. */
+export function decodeId(bytes: Uint8Array): string {
+  return lenientUtf8.decode(bytes);
+}
+
+export function encodeUtf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** `text` in Latin-1 when every character fits in it, else undefined. */
+export function encodeLatin1(text: string): Uint8Array | undefined {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0xff) return undefined;
+    out[i] = code;
+  }
+  return out;
+}
+
+/** The longest prefix of `text` whose UTF-8 encoding fits in `budget` bytes, never cutting a character. */
+export function fitUtf8(text: string, budget: number): Uint8Array {
+  const full = encodeUtf8(text);
+  if (full.length <= budget) return full;
+  let end = Math.max(0, budget);
+  while (end > 0 && (full[end]! & 0xc0) === 0x80) end--;
+  return full.subarray(0, end);
+}
