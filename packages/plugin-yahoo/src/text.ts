@@ -4,7 +4,14 @@
  */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const lenientUtf8 = new TextDecoder('utf-8');
-const windows1252 = new TextDecoder('windows-1252');
+/** Windows-1252 0x80..0x9F (Node's decoder for that label is plain Latin-1); undefined bytes stay as they are. */
+const CP1252_HIGH = '\u20ac\x81\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\x8d\u017d\x8f\x90\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\x9d\u017e\u0178';
+
+function decodeWindows1252(bytes: Uint8Array): string {
+  let text = '';
+  for (const byte of bytes) text += byte >= 0x80 && byte <= 0x9f ? CP1252_HIGH[byte - 0x80]! : String.fromCharCode(byte);
+  return text;
+}
 const encoder = new TextEncoder();
 
 export function decodeText(bytes: Uint8Array, utf8Flag: boolean): string {
@@ -12,7 +19,7 @@ export function decodeText(bytes: Uint8Array, utf8Flag: boolean): string {
   try {
     return strictUtf8.decode(bytes);
   } catch {
-    return windows1252.decode(bytes);
+    return decodeWindows1252(bytes);
   }
 }
 

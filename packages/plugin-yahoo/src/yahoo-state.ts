@@ -288,6 +288,7 @@ export class YahooState {
       return {};
     }
     const local = packet.firstOf(1) ?? this.local;
+    this.addMembers(room, packet.all(3));
     const event: EventDraft = {
       type: 'leave',
       subtype: packet.service === Service.CONF_DECLINE ? 'conference-decline' : 'conference',
