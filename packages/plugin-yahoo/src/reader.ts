@@ -106,9 +106,8 @@ export class YmsgReader {
     if (this.held === 0) return data.subarray(0, n);
     const out = new Uint8Array(n);
     let at = 0;
-    for (const c of [...this.chunks, data]) {
-      if (at >= n) break;
-      const part = c.subarray(0, n - at);
+    for (let i = 0; i <= this.chunks.length && at < n; i++) {
+      const part = (this.chunks[i] ?? data).subarray(0, n - at);
       out.set(part, at);
       at += part.length;
     }
