@@ -11,6 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPTURES, FILES } from '../../packages/plugin-irc/test/capture-expectations.js';
+import { CASES as YMSG_CASES, YMSG_CAPTURE } from '../../packages/plugin-yahoo/test/capture-expectations.js';
 import { REQUIRE_E2E } from '../support/e2e.js';
 import { CLI } from '../support/imspect-process.js';
 
@@ -99,7 +100,22 @@ describe.skipIf(!capturesPresent)('imspect replay over the shared captures', () 
     expect(human.stdout).toContain('switched to TLS (STARTTLS); the rest is encrypted and not visible');
   });
 
-  it.each(['escargot-msnp8.pcap', 'escargot-ymsg10.pcap', 'prosody-xmpp.pcap', 'zeek-xmpp-starttls.pcap', 'ndpi-jabber.pcap'])(
+  it(`${YMSG_CAPTURE}: the events read from the capture with tshark's YMSG decoding, per connection, in order`, async () => {
+    const result = await replay([path.join(CAPTURES, YMSG_CAPTURE), '--json'], cwd);
+    expect(result.code, result.stderr).toBe(0);
+    const { events, summary } = parseJsonLines(result.stdout);
+    expect(summary.error).toBeNull();
+    expect(summary.connectionsByProtocol).toEqual({ yahoo: 2 });
+    for (const c of summary.connections) expect(c.protocolErrors).toEqual([]);
+    for (const c of YMSG_CASES) {
+      const got = events.filter((e) => e.client.port === c.clientPort).map(draftOf);
+      expect(got, `events of the connection from port ${c.clientPort}`).toEqual(c.events.map((e) => draftOf(e as unknown as Record<string, unknown>)));
+    }
+    expect(events).toHaveLength(YMSG_CASES.reduce((n, c) => n + c.events.length, 0));
+    for (const event of events) expect(event['protocol']).toBe('yahoo');
+  });
+
+  it.each(['escargot-msnp8.pcap', 'prosody-xmpp.pcap', 'zeek-xmpp-starttls.pcap', 'ndpi-jabber.pcap'])(
     '%s (no plugin for its protocol yet): relayed unparsed, no events, no errors',
     async (file) => {
       const result = await replay([path.join(CAPTURES, file), '--json'], cwd);
