@@ -14,7 +14,7 @@ export default class Start extends Command {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Start);
-    const { loadConfig, createOperationalLogger, Engine, rootRefusal, writePidFile, removePidFile } = await import('@imspect/core/runtime');
+    const { loadConfig, createOperationalLogger, Engine, rootRefusal, resolveIdentity, writePidFile, removePidFile } = await import('@imspect/core/runtime');
     let loaded;
     try {
       loaded = await loadConfig(flags.config ? { file: flags.config } : {});
@@ -24,6 +24,12 @@ export default class Start extends Command {
     const { config } = loaded;
     const refusal = rootRefusal(config, flags['allow-root']);
     if (refusal) failWith(new Error(refusal), 2);
+    try {
+      // An unknown user or group is a configuration mistake: said before anything is loaded or bound.
+      if (config.user !== undefined) resolveIdentity(config.user, config.group);
+    } catch (error) {
+      failWith(error, 2);
+    }
     const logger = createOperationalLogger({
       level: flags.debug ? 'debug' : config.log.level,
       format: (flags['log-format'] as 'auto' | 'pretty' | 'json' | undefined) ?? config.log.format,
