@@ -29,6 +29,16 @@ describe('imspect firewall (printing)', () => {
     expect(result.stdout).toContain('iifname { "lan0" } tcp dport { 6665, 6666, 6667, 6668, 6669, 6697, 7000 } redirect to :17000');
   });
 
+  it('the example gateway configuration in docs/ is valid and its rules target its transparent listener', () => {
+    const example = path.join(path.dirname(CLI), '../../../docs/examples/gateway.yaml');
+    const checked = imspect(['config', 'check', '-c', example]);
+    expect(checked.status, checked.stderr).toBe(0);
+    const printed = imspect(['firewall', '-c', example, '--backend', 'nftables']);
+    expect(printed.status, printed.stderr).toBe(0);
+    expect(printed.stdout).toContain('redirect to :16667');
+    expect(printed.stdout).not.toContain('iptables');
+  });
+
   it('leaves out the ports of disabled protocols', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'imspect-fw-'));
     const config = path.join(dir, 'imspect.config.json');
