@@ -121,7 +121,7 @@ export async function startImspect({ tmp, serverPort, profileDir, name = 'imspec
     name,
     nodeArgs,
     script: CLI_BIN,
-    args: ['start', '--config', configFile],
+    args: ['start', '--config', configFile, ...(process.getuid?.() === 0 ? ['--allow-root'] : [])],
     cwd: ROOT,
     ready: /listening:\s+forward:\/\/127\.0\.0\.1:(\d+)[\s\S]*?Press Ctrl-C/,
     timeoutMs: 60_000,

@@ -16,7 +16,9 @@ export interface RunningImspect {
 
 /** Runs `imspect start` as a user would, waiting until it prints its listening addresses. */
 export async function startImspect(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<RunningImspect> {
-  const child = spawn(process.execPath, [CLI, 'start', ...args], {
+  // Started as root (CI containers), imspect refuses to keep root unless told to: the tests tell it to.
+  const asRoot = process.getuid?.() === 0 ? ['--allow-root'] : [];
+  const child = spawn(process.execPath, [CLI, 'start', ...args, ...asRoot], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

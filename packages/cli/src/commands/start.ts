@@ -9,11 +9,12 @@ export default class Start extends Command {
     config: configFlag,
     debug: Flags.boolean({ description: 'frame-level detail in the operational log (sets the level to debug)' }),
     'log-format': Flags.string({ options: ['auto', 'pretty', 'json'], description: 'operational log format (default: pretty on a terminal, JSON otherwise)' }),
+    'allow-root': Flags.boolean({ description: 'keep running as root when started as root with no `user` configured (as `allowRoot: true`)' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Start);
-    const { loadConfig, createOperationalLogger, Engine } = await import('@imspect/core/runtime');
+    const { loadConfig, createOperationalLogger, Engine, rootRefusal, resolveIdentity, writePidFile, removePidFile } = await import('@imspect/core/runtime');
     let loaded;
     try {
       loaded = await loadConfig(flags.config ? { file: flags.config } : {});
@@ -21,15 +22,27 @@ export default class Start extends Command {
       failWith(error, 2);
     }
     const { config } = loaded;
+    const refusal = rootRefusal(config, flags['allow-root']);
+    if (refusal) failWith(new Error(refusal), 2);
+    try {
+      // An unknown user or group is a configuration mistake: said before anything is loaded or bound.
+      if (config.user !== undefined) resolveIdentity(config.user, config.group);
+    } catch (error) {
+      failWith(error, 2);
+    }
     const logger = createOperationalLogger({
       level: flags.debug ? 'debug' : config.log.level,
       format: (flags['log-format'] as 'auto' | 'pretty' | 'json' | undefined) ?? config.log.format,
     });
     const engine = new Engine({ loaded, logger, pluginRoots: pluginRoots(), debug: flags.debug });
+    const pidFile = config.pidFile;
     try {
+      // Before the engine drops root: the pid file usually lives in a folder only root may write.
+      if (pidFile) await writePidFile(pidFile);
       await engine.start();
     } catch (error) {
       logger.fatal({ err: error }, explain(error));
+      if (pidFile) await removePidFile(pidFile);
       this.exit(1);
     }
     const loadedPlugins = engine.plugins.filter((p) => p.status === 'loaded');
@@ -62,7 +75,8 @@ export default class Start extends Command {
         stopping = true;
         logger.info({ signal }, 'stopping: ending connections and writing queued log entries');
         engine.stop().then(
-          () => {
+          async () => {
+            if (pidFile && !(await removePidFile(pidFile))) logger.debug({ pidFile }, 'pid file left in place (not writable after dropping root, or not ours)');
             logger.info('imspect stopped');
             resolve();
           },

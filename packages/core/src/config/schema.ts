@@ -39,8 +39,44 @@ export const ForwardListenerSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const ListenerSchemas = { socks5: Socks5ListenerSchema, forward: ForwardListenerSchema } as const;
-export const ListenerSchema = Type.Union([Socks5ListenerSchema, ForwardListenerSchema]);
+export const TransparentListenerSchema = Type.Object(
+  {
+    type: Type.Literal('transparent'),
+    host: Type.String({ default: '::', description: 'Address to listen on; the default "::" takes IPv4 and IPv6' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 16667, description: 'The port the firewall redirects IM ports to' }),
+    allow: Type.Array(Cidr, {
+      default: ['0.0.0.0/0', '::/0'],
+      description: 'Client networks allowed. Each connection goes only where its client was already going, so this is no open proxy.',
+    }),
+  },
+  { additionalProperties: false, description: 'Connections redirected by the gateway firewall (iptables/nftables REDIRECT); see `imspect firewall`' },
+);
+
+export const HttpConnectListenerSchema = Type.Object(
+  {
+    type: Type.Literal('http-connect'),
+    host: Type.String({ default: '127.0.0.1', description: 'Address to listen on' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+    allow: Type.Array(Cidr, {
+      default: LOOPBACK_NETWORKS,
+      description: 'Client networks allowed to use the proxy. Loopback only by default: never an open proxy.',
+    }),
+    users: Type.Optional(
+      Type.Array(Type.Object({ username: Type.String({ minLength: 1, maxLength: 255 }), password: Type.String({ maxLength: 255 }) }, { additionalProperties: false }), {
+        description: 'Basic authentication (Proxy-Authorization). When set, clients must authenticate.',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'An explicit HTTP proxy that only tunnels (CONNECT host:port)' },
+);
+
+export const ListenerSchemas = {
+  socks5: Socks5ListenerSchema,
+  forward: ForwardListenerSchema,
+  transparent: TransparentListenerSchema,
+  'http-connect': HttpConnectListenerSchema,
+} as const;
+export const ListenerSchema = Type.Union([Socks5ListenerSchema, ForwardListenerSchema, TransparentListenerSchema, HttpConnectListenerSchema]);
 
 export const PluginSectionSchema = Type.Object(
   {
@@ -99,6 +135,12 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    user: Type.Optional(
+      Type.String({ minLength: 1, description: 'Started as root: after binding the listeners, drop to this user (name or uid) for good' }),
+    ),
+    group: Type.Optional(Type.String({ minLength: 1, description: "Group (name or gid) to drop to; default: the user's primary group" })),
+    allowRoot: Type.Boolean({ default: false, description: 'Keep running as root when started as root with no `user` (refused otherwise)' }),
+    pidFile: Type.Optional(Type.String({ minLength: 1, description: 'Write the process id to this file while running' })),
     log: Type.Object(
       {
         level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
@@ -114,4 +156,6 @@ export type Config = Static<typeof ConfigSchema>;
 export type ListenerConfig = Static<typeof ListenerSchema>;
 export type Socks5ListenerConfig = Static<typeof Socks5ListenerSchema>;
 export type ForwardListenerConfig = Static<typeof ForwardListenerSchema>;
+export type TransparentListenerConfig = Static<typeof TransparentListenerSchema>;
+export type HttpConnectListenerConfig = Static<typeof HttpConnectListenerSchema>;
 export type PluginSection = Static<typeof PluginSectionSchema>;

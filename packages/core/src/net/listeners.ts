@@ -5,6 +5,8 @@ import type { PluginLogger } from '../sdk/plugin.js';
 import { AllowList, unmapIPv4 } from './allow-list.js';
 import { REPLY, Socks5Handshake, connectReply, replyForError } from './socks5.js';
 import { connectUpstream } from './upstream.js';
+import { handleHttpConnect } from './http-connect-listener.js';
+import { handleTransparent } from './transparent.js';
 
 /** What a listener hands over once it knows where a client wants to go and the upstream socket is open. */
 export interface AcceptedConnection {
@@ -23,6 +25,8 @@ export interface ListenerDeps {
   /** Longest a SOCKS client may take to say where it wants to go (default 15 s). */
   handshakeTimeoutMs?: number;
   onConnection(accepted: AcceptedConnection): void;
+  /** Connections are held (paused) until this settles, e.g. until root privileges are dropped. */
+  acceptAfter?: Promise<unknown>;
 }
 
 export interface RunningListener {
@@ -39,17 +43,26 @@ const HANDSHAKE_TIMEOUT_MS = 15_000;
 export async function startListener(config: ListenerConfig, deps: ListenerDeps): Promise<RunningListener> {
   const allow = new AllowList(config.allow);
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
-  const handle = config.type === 'socks5' ? handleSocks(config, deps) : handleForward(config, deps);
+  const handle = handlerFor(config, deps);
   server.on('connection', (socket) => {
+    socket.on('error', () => socket.destroy());
+    if (deps.acceptAfter) {
+      const held = deps.acceptAfter;
+      held.then(() => accept(socket), () => socket.destroy());
+      return;
+    }
+    accept(socket);
+  });
+  const accept = (socket: net.Socket) => {
+    if (socket.destroyed) return;
     const ip = unmapIPv4(socket.remoteAddress ?? '');
     if (!allow.allows(ip)) {
       deps.log.warn({ listener: config.type, client: ip }, `connection from ${ip} refused: not in the listener's allow list`);
       socket.destroy();
       return;
     }
-    socket.on('error', () => socket.destroy());
     handle(socket, { ip, port: socket.remotePort ?? 0 });
-  });
+  };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     // A large backlog: a gateway sees bursts of logins when a network comes up.
@@ -73,6 +86,19 @@ export async function startListener(config: ListenerConfig, deps: ListenerDeps):
         server.close(() => resolve());
       }),
   };
+}
+
+function handlerFor(config: ListenerConfig, deps: ListenerDeps): (socket: net.Socket, clientAddress: { ip: string; port: number }) => void {
+  switch (config.type) {
+    case 'socks5':
+      return handleSocks(config, deps);
+    case 'forward':
+      return handleForward(config, deps);
+    case 'transparent':
+      return handleTransparent(config, deps);
+    case 'http-connect':
+      return handleHttpConnect(config, deps);
+  }
 }
 
 function handleForward(config: ForwardListenerConfig, deps: ListenerDeps) {

@@ -11,6 +11,7 @@ import { DEFAULT_MAX_FRAME_SIZE, ProtocolRegistry, type RegisteredProtocol } fro
 import { discoverPlugins } from './discovery.js';
 import { loadPlugins, type LoadedPlugin, type PluginRecord } from './loader.js';
 import { HOST_VERSION } from './version.js';
+import { checkWritable, dropPrivileges, handOver, resolveIdentity } from './privileges.js';
 
 export interface EngineOptions {
   loaded: LoadedConfig;
@@ -107,6 +108,14 @@ export class Engine {
   private async listen(): Promise<void> {
     const { config } = this.options.loaded;
     const relayDeps = this.relayDeps!;
+    // Connections wait until every port is bound and root is dropped: none is handled with root's rights.
+    let open!: () => void;
+    let fail!: (error: unknown) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      open = resolve;
+      fail = reject;
+    });
+    ready.catch(() => undefined);
     try {
       for (const listenerConfig of config.listeners) {
         this.listeners.push(
@@ -114,13 +123,28 @@ export class Engine {
             log: this.log,
             connectTimeoutMs: config.connections.connectTimeoutMs,
             onConnection: (accepted) => this.accept(accepted, relayDeps),
+            acceptAfter: ready,
           }),
         );
       }
+      await this.dropRoot();
+      open();
     } catch (error) {
+      fail(error);
       await this.stop();
       throw error;
     }
+  }
+
+  /** With `user` configured: the data folder goes to that user, then root is dropped for good. */
+  private async dropRoot(): Promise<void> {
+    const { config, dataDir } = this.options.loaded;
+    if (config.user === undefined) return;
+    const identity = resolveIdentity(config.user, config.group);
+    if (process.getuid?.() === 0) await handOver([dataDir], identity);
+    dropPrivileges(identity);
+    await checkWritable([dataDir], identity);
+    this.log.info({ user: identity.user, uid: identity.uid, group: identity.group, gid: identity.gid }, `running as ${identity.user}:${identity.group} (root dropped)`);
   }
 
   private accept(accepted: AcceptedConnection, deps: RelayDeps): void {

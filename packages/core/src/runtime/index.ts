@@ -16,3 +16,7 @@ export { Policy, type FrameDecision } from '../proxy/policy.js';
 export { ProtocolRegistry, type RegisteredProtocol } from '../proxy/protocols.js';
 export { ProxyConnection } from '../proxy/connection.js';
 export { replayFile, type ReplaySummary, type ReplayedConnection, type ReplayFileOptions } from './replay.js';
+export { dropPrivileges, handOver, resolveIdentity, rootRefusal, isRoot, checkWritable, type Identity } from './privileges.js';
+export { writePidFile, removePidFile } from './pid-file.js';
+export { originalDestination, parseSockaddr, socketFd, type OriginalDestination } from '../net/original-destination.js';
+export { HttpConnectRequest, parseAuthority, httpResponse } from '../net/http-connect.js';

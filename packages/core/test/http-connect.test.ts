@@ -1,0 +1,217 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HttpConnectListenerConfig } from '../src/config/schema.js';
+import { HttpConnectRequest, MAX_REQUEST_HEAD, parseAuthority, type HttpConnectStep } from '../src/net/http-connect.js';
+import { startListener, type AcceptedConnection } from '../src/net/listeners.js';
+import { ProxyConnection } from '../src/proxy/connection.js';
+import { EventSink } from '../src/proxy/event-sink.js';
+import { Policy } from '../src/proxy/policy.js';
+import { ProtocolRegistry } from '../src/proxy/protocols.js';
+import { closeServer, connect, listen, readAll, readBytes, recordingLogger, sleep, waitFor } from './helpers.js';
+
+const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+
+function plain(step: HttpConnectStep): unknown {
+  return step.kind === 'connect' ? { ...step, rest: Buffer.from(step.rest).toString('latin1') } : step;
+}
+
+/** Feeds `text` cut at `cuts`; returns the first decisive step. */
+function feed(text: string, cuts: number[] = [], users?: Array<{ username: string; password: string }>): unknown {
+  const request = new HttpConnectRequest(users);
+  const bytes = Buffer.from(text, 'latin1');
+  let from = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    const step = request.push(bytes.subarray(from, cut));
+    from = cut;
+    if (step.kind !== 'more') {
+      if (step.kind === 'connect') return plain({ ...step, rest: Buffer.concat([step.rest, bytes.subarray(from)]) });
+      return plain(step);
+    }
+  }
+  return { kind: 'more' };
+}
+
+describe('HttpConnectRequest', () => {
+  const GOOD = 'CONNECT irc.example.org:6667 HTTP/1.1\r\nHost: irc.example.org:6667\r\nUser-Agent: test\r\n\r\n';
+
+  it('a CONNECT request, with the bytes sent behind it', () => {
+    expect(feed(`${GOOD}NICK a\r\n`)).toEqual({ kind: 'connect', host: 'irc.example.org', port: 6667, rest: 'NICK a\r\n' });
+    expect(feed('CONNECT [2001:db8::7]:5222 HTTP/1.0\r\n\r\n')).toEqual({ kind: 'connect', host: '2001:db8::7', port: 5222, rest: '' });
+  });
+
+  it('every split of the request gives the same result', () => {
+    const text = `${GOOD}PASS x\r\n`;
+    const whole = feed(text);
+    for (let cut = 0; cut <= text.length; cut++) expect(feed(text, [cut]), `cut at ${cut}`).toEqual(whole);
+    for (let a = 1; a < GOOD.length; a += 7) for (let b = a; b <= text.length; b += 5) expect(feed(text, [a, b])).toEqual(whole);
+  });
+
+  it('nothing is decided before the head is complete', () => {
+    expect(feed(GOOD.slice(0, -1))).toEqual({ kind: 'more' });
+  });
+
+  it('refuses what is not a tunnel: this is never an open HTTP proxy', () => {
+    expect(feed('GET http://example.org/ HTTP/1.1\r\nHost: example.org\r\n\r\n')).toMatchObject({ kind: 'reject', status: 405, headers: { Allow: 'CONNECT' } });
+    expect(feed('hello\r\n\r\n')).toMatchObject({ kind: 'reject', status: 400 });
+    for (const target of ['irc.example.org', 'irc.example.org:0', 'irc.example.org:70000', '[::1', '[not-v6]:80', 'a/b:80', 'user@host:80']) {
+      expect(feed(`CONNECT ${target} HTTP/1.1\r\n\r\n`), target).toMatchObject({ kind: 'reject', status: 400 });
+    }
+    expect(feed('CONNECT a:1 HTTP/1.1\r\nno colon here\r\n\r\n')).toMatchObject({ kind: 'reject', status: 400 });
+  });
+
+  it('a head longer than the limit is refused without waiting for its end', () => {
+    const huge = `CONNECT a:1 HTTP/1.1\r\nX: ${'y'.repeat(MAX_REQUEST_HEAD)}`;
+    expect(feed(huge)).toMatchObject({ kind: 'reject', status: 431 });
+    expect(feed(`${huge}\r\n\r\n`, [100, 5000])).toMatchObject({ kind: 'reject', status: 431 });
+  });
+
+  it('basic authentication when users are configured', () => {
+    const users = [{ username: 'alice', password: 'sécret:1' }];
+    const auth = (value?: string) => feed(`CONNECT a.example:5222 HTTP/1.1\r\n${value ? `Proxy-Authorization: ${value}\r\n` : ''}\r\n`, [], users);
+    expect(auth()).toMatchObject({ kind: 'reject', status: 407, headers: { 'Proxy-Authenticate': expect.stringContaining('Basic') } });
+    expect(auth(basic('alice', 'wrong'))).toMatchObject({ kind: 'reject', status: 407 });
+    expect(auth(basic('alice', 'sécret:'))).toMatchObject({ kind: 'reject', status: 407 });
+    expect(auth(basic('bob', 'sécret:1'))).toMatchObject({ kind: 'reject', status: 407 });
+    expect(auth('Bearer abc')).toMatchObject({ kind: 'reject', status: 407 });
+    expect(auth(basic('alice', 'sécret:1'))).toEqual({ kind: 'connect', host: 'a.example', port: 5222, username: 'alice', rest: '' });
+  });
+
+  it('parseAuthority', () => {
+    expect(parseAuthority('198.18.0.1:1863')).toEqual({ host: '198.18.0.1', port: 1863 });
+    expect(parseAuthority('[::1]:80')).toEqual({ host: '::1', port: 80 });
+    expect(parseAuthority('::1:80')).toBeUndefined();
+  });
+});
+
+describe('http-connect listener', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function echoServer(): Promise<number> {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+      socket.pipe(socket);
+    });
+    const port = await listen(server);
+    cleanups.push(async () => {
+      for (const s of sockets) s.destroy();
+      await closeServer(server);
+    });
+    return port;
+  }
+
+  async function proxy(extra: Partial<HttpConnectListenerConfig> = {}, acceptAfter?: Promise<unknown>) {
+    const accepted: AcceptedConnection[] = [];
+    const log = recordingLogger();
+    const registry = new ProtocolRegistry([], {}, log);
+    const policy = new Policy([], [], { failMode: 'open', hookTimeoutMs: 1_000 }, log);
+    const sink = new EventSink([], { batchSize: 10, flushIntervalMs: 10, retryMaxDelayMs: 10, writeTimeoutMs: 100 }, log);
+    const config: HttpConnectListenerConfig = { type: 'http-connect', host: '127.0.0.1', port: 0, allow: ['127.0.0.0/8'], ...extra };
+    const listener = await startListener(config, {
+      log,
+      connectTimeoutMs: 2_000,
+      ...(acceptAfter ? { acceptAfter } : {}),
+      onConnection: (a) => {
+        accepted.push(a);
+        new ProxyConnection(
+          a.client,
+          a.upstream,
+          { id: String(accepted.length), client: a.clientAddress, server: a.destination, ...(a.initialClientData ? { initialClientData: a.initialClientData } : {}) },
+          { registry, policy, sink, log, options: { idleTimeoutMs: 0, sniffTimeoutMs: 0, debug: false } },
+        );
+      },
+    });
+    cleanups.push(async () => {
+      for (const a of accepted) {
+        a.client.destroy();
+        a.upstream.destroy();
+      }
+      await listener.close();
+    });
+    return { listener, accepted, log };
+  }
+
+  async function client(port: number): Promise<net.Socket> {
+    const socket = await connect(port);
+    socket.on('error', () => undefined);
+    cleanups.push(() => void socket.destroy());
+    return socket;
+  }
+
+  it('tunnels to the destination, with data sent right behind the request', async () => {
+    const echoPort = await echoServer();
+    const { listener, accepted } = await proxy();
+    expect(listener.url).toBe(`http-connect://127.0.0.1:${listener.address.port}`);
+    const socket = await client(listener.address.port);
+    socket.write(`CONNECT 127.0.0.1:${echoPort} HTTP/1.1\r\nHost: 127.0.0.1:${echoPort}\r\n\r\nearly `);
+    const established = 'HTTP/1.1 200 Connection established\r\n\r\n';
+    expect((await readBytes(socket, established.length + 6)).toString()).toBe(`${established}early `);
+    socket.write('and late');
+    expect((await readBytes(socket, 8)).toString()).toBe('and late');
+    expect(accepted[0]!.destination).toEqual({ host: '127.0.0.1', port: echoPort });
+    expect(accepted[0]!.clientAddress).toEqual({ ip: '127.0.0.1', port: socket.localPort });
+  });
+
+  it('a client outside the allowed networks gets nothing', async () => {
+    const { listener, log } = await proxy({ allow: ['198.18.0.0/15'] });
+    const socket = await client(listener.address.port);
+    socket.write('CONNECT 127.0.0.1:1 HTTP/1.1\r\n\r\n');
+    expect((await readAll(socket)).length).toBe(0);
+    expect(log.records.some((r) => /refused: not in the listener's allow list/.test(r.msg))).toBe(true);
+  });
+
+  it('requires basic authentication when users are configured', async () => {
+    const echoPort = await echoServer();
+    const { listener } = await proxy({ users: [{ username: 'alice', password: 'pw' }] });
+    const denied = await client(listener.address.port);
+    denied.write(`CONNECT 127.0.0.1:${echoPort} HTTP/1.1\r\n\r\n`);
+    const answer = (await readAll(denied)).toString();
+    expect(answer).toMatch(/^HTTP\/1\.1 407 Proxy Authentication Required\r\n/);
+    expect(answer).toContain('Proxy-Authenticate: Basic realm="imspect"');
+    const allowed = await client(listener.address.port);
+    allowed.write(`CONNECT 127.0.0.1:${echoPort} HTTP/1.1\r\nProxy-Authorization: ${basic('alice', 'pw')}\r\n\r\n`);
+    expect((await readBytes(allowed, 12)).toString()).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('refuses plain HTTP proxying (never an open proxy)', async () => {
+    const { listener } = await proxy();
+    const socket = await client(listener.address.port);
+    socket.write('GET http://198.18.0.1/ HTTP/1.1\r\nHost: 198.18.0.1\r\n\r\n');
+    expect((await readAll(socket)).toString()).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\nAllow: CONNECT\r\n/);
+  });
+
+  it('a refused upstream: 502, the client is closed promptly and the reason logged', async () => {
+    const closedPort = await (async () => {
+      const server = net.createServer();
+      const port = await listen(server);
+      await closeServer(server);
+      return port;
+    })();
+    const { listener, log } = await proxy();
+    const socket = await client(listener.address.port);
+    const started = Date.now();
+    socket.write(`CONNECT 127.0.0.1:${closedPort} HTTP/1.1\r\n\r\n`);
+    expect((await readAll(socket)).toString()).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n[\s\S]*ECONNREFUSED/);
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(log.records.some((r) => /upstream connect failed/.test(r.msg))).toBe(true);
+  });
+
+  it('connections wait until acceptAfter settles (root is dropped before any is handled)', async () => {
+    const echoPort = await echoServer();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const { listener, accepted } = await proxy({}, gate);
+    const socket = await client(listener.address.port);
+    socket.write(`CONNECT 127.0.0.1:${echoPort} HTTP/1.1\r\n\r\n`);
+    await sleep(150);
+    expect(accepted).toHaveLength(0);
+    open();
+    await waitFor(() => accepted.length === 1, 5_000, 'the held connection to be handled');
+    expect((await readBytes(socket, 12)).toString()).toMatch(/^HTTP\/1\.1 200 /);
+  });
+});

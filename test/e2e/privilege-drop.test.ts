@@ -1,0 +1,118 @@
+/**
+ * Started as root with `user: nobody`, imspect binds its ports, drops root for good (no root uid, gid or
+ * supplementary group left) and still writes its logs; started as root with no `user`, it refuses to run
+ * unless told to.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { readCsvLogs } from '../support/csv-logs.js';
+import { describeWithService, findExecutable } from '../support/e2e.js';
+import { CLI, startImspect } from '../support/imspect-process.js';
+import { freePort, startNgircd, type RunningNgircd } from '../support/ngircd.js';
+
+const ngircdPath = findExecutable('ngircd');
+const missing = process.platform !== 'linux' ? 'needs Linux /proc' : process.getuid?.() !== 0 ? 'dropping privileges needs the tests to run as root' : ngircdPath ? undefined : 'ngircd not found';
+
+function ids(status: string, field: string): string[] {
+  const line = status.split('\n').find((l) => l.startsWith(`${field}:`));
+  if (line === undefined) throw new Error(`no ${field} line in /proc status`);
+  return line.slice(field.length + 1).trim().split(/\s+/).filter(Boolean);
+}
+
+describeWithService('privilege drop (imspect started as root)', missing, () => {
+  let ircd: RunningNgircd;
+  let dir: string;
+  const nobody = execFileSync('getent', ['passwd', 'nobody'], { encoding: 'utf8' }).split(':');
+  const uid = nobody[2]!;
+  const gid = nobody[3]!;
+
+  beforeAll(async () => {
+    ircd = await startNgircd(ngircdPath!);
+    dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-priv-'));
+    // The user imspect drops to must be able to reach its data folder.
+    await chmod(dir, 0o755);
+  });
+
+  afterAll(async () => {
+    await ircd?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('drops to user nobody after binding: no root uid, gid or supplementary group; logs still written', async () => {
+    const port = await freePort();
+    const pidFile = path.join(dir, 'imspect.pid');
+    await writeFile(
+      path.join(dir, 'imspect.config.json'),
+      JSON.stringify({
+        dataDir: 'data',
+        user: 'nobody',
+        pidFile,
+        listeners: [{ type: 'forward', host: '127.0.0.1', port, upstream: { host: '127.0.0.1', port: ircd.port } }],
+        plugins: { 'logger-csv': { options: { dir: 'logs' } } },
+      }),
+    );
+    const proxy = await startImspect(['-c', path.join(dir, 'imspect.config.json')], { cwd: dir });
+    try {
+      const pid = proxy.child.pid!;
+      const status = await readFile(`/proc/${pid}/status`, 'utf8');
+      expect(ids(status, 'Uid')).toEqual([uid, uid, uid, uid]);
+      expect(ids(status, 'Gid')).toEqual([gid, gid, gid, gid]);
+      expect(ids(status, 'Groups')).toEqual([]);
+      expect(uid).not.toBe('0');
+      expect(gid).not.toBe('0');
+      expect((await readFile(pidFile, 'utf8')).trim()).toBe(String(pid));
+
+      // A conversation through the dropped process: its logs must still be written.
+      await new Promise<void>((resolve, reject) => {
+        const socket = net.connect({ host: '127.0.0.1', port });
+        let seen = '';
+        const timer = setTimeout(() => reject(new Error(`no welcome from the server: ${seen}`)), 10_000);
+        socket.on('data', (d: Buffer) => {
+          seen += d.toString('latin1');
+          if (/ 001 /.test(seen) && !seen.includes('SENT')) {
+            seen += 'SENT';
+            socket.write('PRIVMSG carol :written after the drop\r\nQUIT :bye\r\n');
+          }
+        });
+        socket.on('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        socket.on('error', reject);
+        socket.write('NICK dave\r\nUSER dave 0 * :dave\r\n');
+      });
+    } finally {
+      expect(await proxy.stop()).toBe(0);
+    }
+    const rows = await readCsvLogs(path.join(dir, 'data', 'logs'));
+    expect(rows.filter((r) => r.type === 1).map((r) => [r.localDir, r.remoteDir, r.text])).toEqual([['dave', 'carol', 'written after the drop']]);
+    const csv = (await import('node:fs')).readdirSync(path.join(dir, 'data', 'logs', 'irc', 'dave', 'carol'))[0]!;
+    expect(String((await stat(path.join(dir, 'data', 'logs', 'irc', 'dave', 'carol', csv))).uid)).toBe(uid);
+  });
+
+  it('refuses to keep running as root when no user is configured, unless told to', async () => {
+    // An empty folder: no configuration file, the embedded defaults (no `user`).
+    const empty = await mkdtemp(path.join(os.tmpdir(), 'imspect-root-'));
+    const result = spawnSync(process.execPath, [CLI, 'start'], { cwd: empty, encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('imspect is running as root with no `user` configured');
+    expect(result.stdout).not.toContain('listening');
+    // Told to (the test helper passes --allow-root when root), it runs.
+    const told = await startImspect([], { cwd: empty });
+    expect(told.stdout()).toContain('listening: socks5://127.0.0.1:');
+    expect(await told.stop()).toBe(0);
+    await rm(empty, { recursive: true, force: true });
+  });
+
+  it('names an unknown user and exits', async () => {
+    await writeFile(path.join(dir, 'unknown.json'), JSON.stringify({ dataDir: 'data2', user: 'no-such-user-imspect', listeners: [{ type: 'socks5', port: 0 }] }));
+    const result = spawnSync(process.execPath, [CLI, 'start', '-c', path.join(dir, 'unknown.json')], { cwd: dir, encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('imspect: user "no-such-user-imspect" does not exist');
+    expect(result.stdout).not.toContain('listening');
+  });
+});
