@@ -56,6 +56,8 @@ export class MsnSession implements ProtocolSession {
   readonly participants = new Set<string>();
   /** Who the local user invited with CAL (a conversation's other party before they join). */
   private invited: string | undefined;
+  /** Contact GUIDs (MSNP10+ `C=`) to addresses, for `REM trid FL guid`. */
+  private readonly contactGuids = new Map<string, string>();
   /** The client set its presence (`CHG`): contact-list commands after this are the user's own changes. */
   private online = false;
 
@@ -180,7 +182,7 @@ export class MsnSession implements ProtocolSession {
         return;
       case 'OUT':
         if (this.local === undefined) return;
-        if (this.role === 'sb') this.emit(frame, { type: 'leave', ...this.parties(), data: this.participantsData() });
+        if (this.role === 'sb') this.emit(frame, { type: 'leave', ...this.parties(), ...(this.participants.size === 1 ? { data: this.participantsData() } : {}) });
         else this.emit(frame, { type: 'logout', localId: this.local, remoteId: this.server.host });
         return;
       case 'CHG':
@@ -242,7 +244,7 @@ export class MsnSession implements ProtocolSession {
         if (words[1] !== undefined) {
           const who = bareId(words[1]);
           if (who === this.local || this.local === undefined) return;
-          const event = { type: 'leave' as const, ...this.parties(), data: `participant=${who}` };
+          const event = { type: 'leave' as const, ...this.parties(`participant=${who}`) };
           this.participants.delete(who);
           this.emit(frame, event);
         }
@@ -262,8 +264,12 @@ export class MsnSession implements ProtocolSession {
           this.emit(frame, { type: 'logout', localId: this.local, remoteId: this.server.host, ...(words[1] ? { subtype: words[1].toLowerCase() } : {}) });
         }
         return;
+      case 'LST':
+        this.rememberGuid(words.slice(1));
+        return;
       case 'ADD':
       case 'ADC':
+        this.rememberGuid(words.slice(3));
         // Someone added the local user (reverse list).
         if (words[2] === 'RL' && this.local !== undefined) {
           const contact = contactOf(words.slice(3));
@@ -292,17 +298,23 @@ export class MsnSession implements ProtocolSession {
   private joined(who: string, frame: Frame, subtype: string | undefined): void {
     if (this.local === undefined || who === this.local) return; // the local user's own endpoints (MSNP18)
     this.participants.add(who);
-    this.emit(frame, { type: 'join', ...(subtype ? { subtype } : {}), ...this.parties(), data: `participant=${who}` });
+    this.emit(frame, { type: 'join', ...(subtype ? { subtype } : {}), ...this.parties(`participant=${who}`) });
   }
 
-  /** Local and remote ids of a switchboard event: one other party, or the conversation when there are more. */
-  private parties(): { localId: string; remoteId: string; conversation?: string } {
+  /**
+   * Local and remote ids of a switchboard event: the other party, or, in a group conversation (more than one
+   * other participant), the conversation, with every participant in `data`. `extra` goes first in `data`.
+   */
+  private parties(extra?: string): { localId: string; remoteId: string; conversation?: string; data?: string } {
     const localId = this.local ?? '';
     const conversation = this.conversation;
     let remoteId: string;
-    if (this.participants.size > 1) remoteId = conversation ?? [...this.participants].sort().join(',');
-    else remoteId = [...this.participants][0] ?? this.invited ?? conversation ?? '';
-    return { localId, remoteId, ...(conversation !== undefined ? { conversation } : {}) };
+    let data = extra;
+    if (this.participants.size > 1) {
+      remoteId = conversation ?? [...this.participants].sort().join(',');
+      data = [extra, this.participantsData()].filter((x) => x !== undefined).join(' ');
+    } else remoteId = [...this.participants][0] ?? this.invited ?? conversation ?? '';
+    return { localId, remoteId, ...(conversation !== undefined ? { conversation } : {}), ...(data !== undefined ? { data } : {}) };
   }
 
   private participantsData(): string {
@@ -332,8 +344,9 @@ export class MsnSession implements ProtocolSession {
     if (type === 'text/x-msmsgscontrol') {
       if (!this.typing) return;
       const user = head.headers.get('typinguser');
-      const remote = direction === 'incoming' && user ? { ...parties, remoteId: this.participants.size > 1 ? parties.remoteId : bareId(user) } : parties;
-      this.emit(frame, { type: 'typing', ...remote, ...(direction === 'incoming' && this.participants.size > 1 && user ? { data: `from=${bareId(user)}` } : {}) });
+      let remote = parties;
+      if (direction === 'incoming' && user) remote = this.participants.size > 1 ? this.parties(`from=${bareId(user)}`) : { ...parties, remoteId: bareId(user) };
+      this.emit(frame, { type: 'typing', ...remote });
       return;
     }
     if (type === 'text/x-msmsgsinvite') {
@@ -366,7 +379,7 @@ export class MsnSession implements ProtocolSession {
     const base = this.parties();
     if (peer === undefined) return base;
     if (this.role !== 'sb') return { localId: base.localId, remoteId: peer };
-    if (this.participants.size > 1) return direction === 'incoming' ? { ...base, data: `from=${peer}` } : base;
+    if (this.participants.size > 1) return direction === 'incoming' ? this.parties(`from=${peer}`) : base;
     return { ...base, remoteId: peer };
   }
 
@@ -387,9 +400,9 @@ export class MsnSession implements ProtocolSession {
     // The local user's own messages, sent from another endpoint, come back from the server (MSNP18+ MPOP).
     const own = direction === 'incoming' && this.local !== undefined && fromId === this.local;
     const sent = direction === 'outgoing' || own;
-    const localId = sent ? fromId : toId;
-    this.local ??= localId;
     const group = /^(?:9|10|19):/.test(to.split(';')[0]!);
+    const localId = sent ? fromId : group ? (this.local ?? '') : toId;
+    if (localId !== '') this.local ??= localId;
     const remoteId = sent ? (group ? to.split(';')[0]! : toId) : group ? to.split(';')[0]! : fromId;
     const parties: EventDraft = {
       type: 'message',
@@ -422,10 +435,18 @@ export class MsnSession implements ProtocolSession {
     }
   }
 
+  /** `N=email ... C=guid` (MSNP10+ `LST`, `ADC` replies): remembered for `REM` by GUID. */
+  private rememberGuid(args: string[]): void {
+    const email = args.find((a) => a.startsWith('N='));
+    const guid = args.find((a) => a.startsWith('C='));
+    if (email === undefined || guid === undefined || this.contactGuids.size >= 10_000) return;
+    this.contactGuids.set(guid.slice(2), bareId(email.slice(2)));
+  }
+
   /** MSNP10-12 `ADC trid FL N=email`, MSNP8-9 `ADD trid FL email name`, `REM trid FL email|guid`. */
   private contactLine(command: string, words: string[], frame: Frame): void {
     if (this.local === undefined || words.length < 4) return;
-    const contact = contactOf(words.slice(3));
+    const contact = contactOf(words.slice(3)) ?? (command === 'REM' ? this.contactGuids.get(words[3]!) : undefined);
     if (!contact) return;
     this.emit(frame, { type: 'contact', subtype: command === 'REM' ? 'remove' : 'add', localId: this.local, remoteId: contact, data: `list=${words[2]}` });
   }
