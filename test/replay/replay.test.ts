@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAPTURES, FILES } from '../../packages/plugin-irc/test/capture-expectations.js';
+import { CAPTURES, FILES as IRC_FILES } from '../../packages/plugin-irc/test/capture-expectations.js';
+import { FILES as MSN_FILES } from '../../packages/plugin-msn/test/capture-expectations.js';
 import { CASES as YMSG_CASES, YMSG_CAPTURE } from '../../packages/plugin-yahoo/test/capture-expectations.js';
 import { REQUIRE_E2E } from '../support/e2e.js';
 import { CLI } from '../support/imspect-process.js';
@@ -73,8 +74,12 @@ describe.skipIf(!capturesPresent)('imspect replay over the shared captures', () 
     await rm(cwd, { recursive: true, force: true });
   });
 
-  for (const [file, cases] of Object.entries(FILES)) {
-    it(`${file}: the events read from the capture with tshark, per connection, in order`, async () => {
+  const tables: Array<[string, Record<string, Array<{ clientPort: number; events: unknown[]; maxFrameSize?: number }>>]> = [
+    ['irc', IRC_FILES],
+    ['msn', MSN_FILES],
+  ];
+  for (const [protocol, files] of tables) for (const [file, cases] of Object.entries(files)) {
+    it(`${file}: the ${protocol} events read from the capture with tshark, per connection, in order`, async () => {
       const result = await replay([path.join(CAPTURES, file), '--json'], cwd);
       expect(result.code, result.stderr).toBe(0);
       const { events, summary } = parseJsonLines(result.stdout);
@@ -86,7 +91,8 @@ describe.skipIf(!capturesPresent)('imspect replay over the shared captures', () 
       }
       const expectedTotal = cases.filter((c) => !c.maxFrameSize).reduce((n, c) => n + c.events.length, 0);
       expect(events).toHaveLength(expectedTotal);
-      for (const event of events) expect(event['protocol']).toBe('irc');
+      for (const event of events) expect(event['protocol']).toBe(protocol);
+      for (const c of summary.connections) expect(c.protocolErrors).toEqual([]);
     });
   }
 
@@ -115,7 +121,7 @@ describe.skipIf(!capturesPresent)('imspect replay over the shared captures', () 
     for (const event of events) expect(event['protocol']).toBe('yahoo');
   });
 
-  it.each(['escargot-msnp8.pcap', 'prosody-xmpp.pcap', 'zeek-xmpp-starttls.pcap', 'ndpi-jabber.pcap'])(
+  it.each(['prosody-xmpp.pcap', 'zeek-xmpp-starttls.pcap', 'ndpi-jabber.pcap'])(
     '%s (no plugin for its protocol yet): relayed unparsed, no events, no errors',
     async (file) => {
       const result = await replay([path.join(CAPTURES, file), '--json'], cwd);

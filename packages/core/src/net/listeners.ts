@@ -2,6 +2,8 @@ import net from 'node:net';
 import type { ForwardListenerConfig, ListenerConfig, Socks5ListenerConfig } from '../config/schema.js';
 import { describeError } from '../sdk/errors.js';
 import type { PluginLogger } from '../sdk/plugin.js';
+import type { Endpoint } from '../sdk/event.js';
+import type { ForwardRoute } from '../sdk/protocol.js';
 import { AllowList, unmapIPv4 } from './allow-list.js';
 import { REPLY, Socks5Handshake, connectReply, replyForError } from './socks5.js';
 import { connectUpstream } from './upstream.js';
@@ -17,6 +19,8 @@ export interface AcceptedConnection {
   protocol?: string;
   initialClientData?: Uint8Array;
   listener: string;
+  /** Forward listeners: the address the client reached imspect at (for protocols that redirect clients). */
+  listenerAddress?: { host: string; port: number };
 }
 
 export interface ListenerDeps {
@@ -27,7 +31,15 @@ export interface ListenerDeps {
   onConnection(accepted: AcceptedConnection): void;
   /** Connections are held (paused) until this settles, e.g. until root privileges are dropped. */
   acceptAfter?: Promise<unknown>;
+  /**
+   * For a forward listener whose protocol routes connections itself (`ProtocolHooks.routeForward`, e.g. MSN
+   * switchboards): the router. The listener then reads the client's first bytes before connecting upstream.
+   */
+  forwardRouter?(config: ForwardListenerConfig): ((firstBytes: Uint8Array, client: Endpoint) => ForwardRoute) | undefined;
 }
+
+/** Most client bytes a forward listener reads while its protocol's router asks for more. */
+const MAX_ROUTE_BYTES = 4096;
 
 export interface RunningListener {
   config: ListenerConfig;
@@ -102,8 +114,9 @@ function handlerFor(config: ListenerConfig, deps: ListenerDeps): (socket: net.So
 }
 
 function handleForward(config: ForwardListenerConfig, deps: ListenerDeps) {
-  return (socket: net.Socket, clientAddress: { ip: string; port: number }) => {
-    const { host, port } = config.upstream;
+  const router = deps.forwardRouter?.(config);
+  const connect = (socket: net.Socket, clientAddress: { ip: string; port: number }, destination: { host: string; port: number }, first: Buffer | undefined) => {
+    const { host, port } = destination;
     connectUpstream(host, port, deps.connectTimeoutMs).then(
       (upstream) => {
         if (socket.destroyed) {
@@ -116,7 +129,9 @@ function handleForward(config: ForwardListenerConfig, deps: ListenerDeps) {
           clientAddress,
           destination: { host, port },
           ...(config.protocol ? { protocol: config.protocol } : {}),
+          ...(first && first.length > 0 ? { initialClientData: first } : {}),
           listener: `forward ${config.host}:${config.port}`,
+          listenerAddress: { host: unmapIPv4(socket.localAddress ?? config.host), port: socket.localPort ?? config.port },
         });
         socket.resume();
       },
@@ -125,6 +140,41 @@ function handleForward(config: ForwardListenerConfig, deps: ListenerDeps) {
         socket.destroy();
       },
     );
+  };
+  if (!router) return (socket: net.Socket, clientAddress: { ip: string; port: number }) => connect(socket, clientAddress, config.upstream, undefined);
+  // The protocol picks the server from the client's first bytes (an MSN switchboard cookie, ...).
+  return (socket: net.Socket, clientAddress: { ip: string; port: number }) => {
+    const seen: Buffer[] = [];
+    let decided = false;
+    const decide = (route: ForwardRoute) => {
+      if (decided) return;
+      decided = true;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.pause();
+      const destination = route === undefined || route === 'more' ? config.upstream : route;
+      connect(socket, clientAddress, destination, seen.length > 0 ? Buffer.concat(seen) : undefined);
+    };
+    const onData = (chunk: Buffer) => {
+      seen.push(chunk);
+      const first = Buffer.concat(seen);
+      let route: ForwardRoute;
+      try {
+        route = router(first, clientAddress);
+      } catch (error) {
+        deps.log.error({ err: error, hook: 'routeForward' }, 'forward routing failed; using the listener upstream');
+        route = undefined;
+      }
+      if (route === 'more' && first.length < MAX_ROUTE_BYTES) return;
+      decide(route);
+    };
+    const onEnd = () => decide(undefined);
+    const timer = setTimeout(() => decide(undefined), deps.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
+    socket.once('close', () => clearTimeout(timer));
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.resume();
   };
 }
 

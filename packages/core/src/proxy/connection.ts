@@ -38,6 +38,8 @@ export interface ConnectionInfo {
   initialClientData?: Uint8Array;
   /** The stream is joined mid-way (a capture that missed the start). */
   midstream?: boolean;
+  /** The address the client reached imspect at (forward listeners), for protocols that redirect clients. */
+  listener?: ServerEndpoint;
 }
 
 /** Most protocol errors one connection logs before it only counts them. */
@@ -63,6 +65,7 @@ export class ProxyConnection {
   private errorsLogged = 0;
   private sniffing: { seen: Record<Direction, Buffer[]>; timer: NodeJS.Timeout | undefined } | undefined;
   private readonly midstream: boolean;
+  private readonly listener: ServerEndpoint | undefined;
   /** Why the connection's content is not visible, when it is encrypted (a TLS port, or after STARTTLS). */
   encrypted: 'tls-port' | 'starttls' | undefined;
   /** The first protocol errors, kept for summaries (replay). */
@@ -80,6 +83,7 @@ export class ProxyConnection {
   ) {
     this.id = info.id;
     this.midstream = info.midstream === true;
+    this.listener = info.listener;
     this.client = info.client;
     this.server = info.server;
     this.log = deps.log.child({ conn: this.id, client: `${info.client.ip}:${info.client.port}`, server: `${info.server.host}:${info.server.port}` });
@@ -125,6 +129,7 @@ export class ProxyConnection {
           server: this.server,
           maxFrameSize: protocol.maxFrameSize,
           ...(this.midstream ? { midstream: true } : {}),
+          ...(this.listener ? { listener: { ...this.listener } } : {}),
         }),
       );
     } catch (error) {
@@ -461,7 +466,7 @@ class Flow {
       if (conn.deps.options.debug) this.debugFrame(frame);
       if (frame.error) conn.protocolError(this.direction, frame.error.code, frame.error.message);
       if (!frame.events || frame.events.length === 0) {
-        out.push(frame.raw);
+        out.push(frame.replacement ?? frame.raw);
       } else {
         const events = frame.events.map((draft) => conn.completeEvent(draft, this.direction));
         const decision = conn.deps.policy.isEmpty ? NO_DECISION : conn.deps.policy.decide(events);
@@ -516,10 +521,10 @@ class Flow {
       else {
         for (const event of events) delete event.deliveredText;
         conn.log.warn({ protocol: conn.protocol?.name }, 'a content plugin changed the text, but this frame cannot be rewritten; forwarded as it was');
-        out.push(frame.raw);
+        out.push(frame.replacement ?? frame.raw);
       }
     } else {
-      out.push(frame.raw);
+      out.push(frame.replacement ?? frame.raw);
     }
     conn.eventCount += events.length;
     conn.deps.sink.accept(events);

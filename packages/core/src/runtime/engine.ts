@@ -12,6 +12,7 @@ import { discoverPlugins } from './discovery.js';
 import { loadPlugins, type LoadedPlugin, type PluginRecord } from './loader.js';
 import { HOST_VERSION } from './version.js';
 import { checkWritable, dropPrivileges, handOver, resolveIdentity } from './privileges.js';
+import { callHook } from './hooks.js';
 
 export interface EngineOptions {
   loaded: LoadedConfig;
@@ -124,6 +125,7 @@ export class Engine {
             connectTimeoutMs: config.connections.connectTimeoutMs,
             onConnection: (accepted) => this.accept(accepted, relayDeps),
             acceptAfter: ready,
+            forwardRouter: (forward) => forwardRouter(relayDeps.registry, forward.protocol, forward.upstream.port, this.log),
           }),
         );
       }
@@ -162,6 +164,7 @@ export class Engine {
         server: accepted.destination,
         ...(accepted.protocol ? { protocol: accepted.protocol } : {}),
         ...(accepted.initialClientData ? { initialClientData: accepted.initialClientData } : {}),
+        ...(accepted.listenerAddress ? { listener: accepted.listenerAddress } : {}),
       },
       deps,
     );
@@ -220,4 +223,19 @@ export class Engine {
       }
     }
   }
+}
+
+/** The `routeForward` hook of the protocol a forward listener serves (by its setting, else its upstream port). */
+function forwardRouter(registry: ProtocolRegistry, protocolName: string | undefined, port: number, log: PluginLogger) {
+  const protocol = protocolName ? registry.get(protocolName) : registry.forPort(port);
+  const route = protocol?.hooks.routeForward;
+  if (!protocol || !route) return undefined;
+  return (firstBytes: Uint8Array, client: { ip: string; port: number }) => {
+    try {
+      return callHook(protocol.name, 'routeForward', () => route.call(protocol.hooks, firstBytes, client));
+    } catch (error) {
+      log.error({ plugin: protocol.name, hook: 'routeForward', err: error }, `protocol "${protocol.name}" failed to route a connection; using the listener's upstream`);
+      return undefined;
+    }
+  };
 }

@@ -34,6 +34,12 @@ export interface Frame {
    * intercepts TLS or passes the rest of the connection through untouched.
    */
   upgrade?: 'tls';
+  /**
+   * Bytes to forward instead of `raw`, decided by the protocol itself rather than by policy: e.g. a server
+   * address rewritten to imspect's own in forward mode (MSN `XFR`/`RNG`). `raw` still counts as the bytes
+   * consumed; `rewrite` and `respond` work as usual.
+   */
+  replacement?: Uint8Array;
 }
 
 export interface SessionContext {
@@ -43,7 +49,20 @@ export interface SessionContext {
   maxFrameSize: number;
   /** True when the stream is joined mid-way (a capture that missed the start): expect a partial first frame. */
   midstream?: boolean;
+  /**
+   * The address the client reached imspect at, when it came through a forward listener. Protocols whose
+   * servers send clients elsewhere (MSN `XFR`, `RNG`) rewrite those addresses to this one, so the next
+   * connection comes back through imspect too. Absent for SOCKS5 and transparent connections, where the
+   * client's next connection is caught anyway.
+   */
+  listener?: ServerEndpoint;
 }
+
+/**
+ * The answer of {@link ProtocolHooks.routeForward}: the real server for this client connection, `'more'` to
+ * see more of the client's first bytes, or undefined for the forward listener's own upstream.
+ */
+export type ForwardRoute = ServerEndpoint | 'more' | undefined;
 
 /**
  * The parser and encoder for one connection. It does no I/O, keeps no timers and never logs: bytes in,
@@ -72,5 +91,12 @@ export interface ProtocolHooks {
   /** Largest frame this protocol allows by default, in bytes (configurable per plugin). */
   maxFrameSize?: number;
   createSession(ctx: SessionContext): ProtocolSession;
+  /**
+   * For forward listeners serving this protocol: picks the real server of a new client connection from the
+   * client's first bytes (e.g. an MSN switchboard cookie that an earlier session rewrote `XFR`/`RNG` for).
+   * When present, the listener waits for the client's first bytes before connecting upstream, asking again
+   * with more bytes while the answer is `'more'` (within the listener's handshake time and 4 KiB).
+   */
+  routeForward?(firstBytes: Uint8Array, client: Endpoint): ForwardRoute;
   close?(): void | Promise<void>;
 }

@@ -1,0 +1,480 @@
+/**
+ * `MsnSession`: the ProtocolSession for one MSN connection (dispatch, notification server or switchboard;
+ * which one it is follows from what the client says). Bytes in, one frame per command out; no I/O, no
+ * timers, no logging, nothing thrown on any input.
+ */
+import { encodeUtf8, type Direction, type EventDraft, type Frame, type ImEvent, type ProtocolSession, type SessionContext, type ServerEndpoint } from '@imspect/core';
+import { bareId, decodeName, payloadLength, versionNumber, type CommandLine } from './commands.js';
+import { encodePayloadCommand, replaceWord, sdgMessage, switchboardMessage, withBody } from './encoder.js';
+import { MsnFramer, type CommandItem } from './framer.js';
+import { decodeBody, mediaType, parseHeaders } from './mime.js';
+import { formatHostPort, parseHostPort, type MsnRoutes } from './routes.js';
+import { findSlpInvite } from './slp.js';
+
+export const DEFAULT_MAX_LINE_BYTES = 8 * 1024;
+export const MIN_MAX_LINE_BYTES = 512;
+export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
+
+export interface MsnSessionOptions {
+  /** Longest command line; default 8 KiB. */
+  maxLineBytes?: number;
+  /** Largest payload parsed; longer ones pass through unparsed with a `payload-too-large` error. */
+  maxPayloadBytes?: number;
+  /** Report typing notifications (default true). */
+  typing?: boolean;
+  /** Shared redirect map (forward listeners). */
+  routes?: MsnRoutes;
+  /** Display name of notices sent to the local client. */
+  noticeName?: string;
+}
+
+type Role = 'ns' | 'sb' | undefined;
+
+const AUTH_METHODS = new Set(['TWN', 'SSO', 'MD5', 'SHA']);
+
+export class MsnSession implements ProtocolSession {
+  readonly maxLineBytes: number;
+  readonly maxPayloadBytes: number;
+  private readonly framers: Record<Direction, MsnFramer>;
+  private readonly lines: Record<Direction, number> = { outgoing: 0, incoming: 0 };
+  private readonly midstream: boolean;
+  private readonly typing: boolean;
+  private readonly routes: MsnRoutes | undefined;
+  private readonly listener: ServerEndpoint | undefined;
+  private readonly server: ServerEndpoint;
+  private readonly clientIp: string;
+  private readonly noticeName: string;
+
+  /** Negotiated MSNP version (0 until the server's VER). */
+  version = 0;
+  role: Role;
+  private local: string | undefined;
+  private clientVersion: string | undefined;
+  /** Switchboard session id (from CAL ... RINGING, ANS, or RNG), else the cookie. */
+  conversation: string | undefined;
+  /** Remote participants of the switchboard, by bare id. */
+  readonly participants = new Set<string>();
+  /** Who the local user invited with CAL (a conversation's other party before they join). */
+  private invited: string | undefined;
+  /** Contact GUIDs (MSNP10+ `C=`) to addresses, for `REM trid FL guid`. */
+  private readonly contactGuids = new Map<string, string>();
+  /** The client set its presence (`CHG`): contact-list commands after this are the user's own changes. */
+  private online = false;
+
+  constructor(ctx: SessionContext, options: MsnSessionOptions = {}) {
+    const max = Number.isFinite(ctx.maxFrameSize) ? Math.floor(ctx.maxFrameSize) : DEFAULT_MAX_LINE_BYTES + DEFAULT_MAX_PAYLOAD_BYTES;
+    this.maxLineBytes = Math.max(MIN_MAX_LINE_BYTES, Math.min(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, max));
+    this.maxPayloadBytes = Math.max(0, Math.min(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, max - this.maxLineBytes));
+    this.midstream = ctx.midstream === true;
+    this.typing = options.typing !== false;
+    this.routes = options.routes;
+    this.listener = ctx.listener;
+    this.server = ctx.server;
+    this.clientIp = ctx.client.ip;
+    this.noticeName = options.noticeName ?? 'imspect';
+    const lengthOf = (line: CommandLine) => payloadLength(line, this.version);
+    this.framers = {
+      outgoing: new MsnFramer(this.maxLineBytes, this.maxPayloadBytes, lengthOf),
+      incoming: new MsnFramer(this.maxLineBytes, this.maxPayloadBytes, lengthOf),
+    };
+  }
+
+  get localId(): string | undefined {
+    return this.local;
+  }
+
+  /** Bytes held in `direction` (an incomplete line, or a line waiting for its payload). */
+  bufferedBytes(direction: Direction): number {
+    return this.framers[direction].held;
+  }
+
+  push(direction: Direction, chunk: Uint8Array): Frame[] {
+    const framer = this.framers[direction];
+    framer.push(chunk);
+    const frames: Frame[] = [];
+    for (let item = framer.next(); item !== undefined; item = framer.next()) {
+      if (item.kind === 'pass') {
+        frames.push(item.error ? { raw: item.raw, error: item.error } : { raw: item.raw });
+        continue;
+      }
+      const frame: Frame = { raw: item.raw };
+      if (item.error) frame.error = item.error;
+      this.lines[direction]++;
+      // A stream joined mid-way may start inside a line or a payload.
+      if (!(this.midstream && this.lines[direction] === 1)) this.handle(direction, item, frame);
+      frames.push(frame);
+    }
+    return frames;
+  }
+
+  end(direction: Direction): Frame[] {
+    const rest = this.framers[direction].drain();
+    return rest === undefined ? [] : [{ raw: rest }];
+  }
+
+  respond(text: string, about?: ImEvent): Uint8Array | undefined {
+    const local = this.local ?? about?.localId;
+    if (this.role === 'sb' || (this.role === undefined && this.participants.size > 0)) {
+      const sender = this.noticeSender(about);
+      if (sender === undefined) return undefined;
+      return switchboardMessage(sender, this.noticeName, text);
+    }
+    if (this.version >= 21 && local !== undefined && about !== undefined) {
+      const remote = about.remoteId.includes(':') ? about.remoteId : `1:${about.remoteId}`;
+      return sdgMessage(`1:${local}`, remote, this.noticeName, text);
+    }
+    return undefined;
+  }
+
+  /** A switchboard only relays MSGs from participants: the notice comes from the other party. */
+  private noticeSender(about: ImEvent | undefined): string | undefined {
+    if (about && about.remoteId.includes('@') && about.remoteId !== this.local) return about.remoteId;
+    return [...this.participants][0] ?? this.invited;
+  }
+
+  private handle(direction: Direction, item: CommandItem, frame: Frame): void {
+    const { words, command } = item.line;
+    if (direction === 'outgoing') this.handleOutgoing(command, words, item, frame);
+    else this.handleIncoming(command, words, item, frame);
+  }
+
+  private handleOutgoing(command: string, words: string[], item: CommandItem, frame: Frame): void {
+    switch (command) {
+      case 'VER':
+        this.role ??= 'ns';
+        return;
+      case 'CVR':
+        // CVR trid locale os osver arch client clientver brand email
+        if (words.length >= 8) this.clientVersion = `${words[6]} ${words[7]}`;
+        if (words.length >= 10) this.local ??= bareId(words[9]!);
+        return;
+      case 'USR':
+        if (words.length === 4 && !AUTH_METHODS.has(words[2]!.toUpperCase())) {
+          // Switchboard: USR trid email cookie
+          this.role = 'sb';
+          this.local = bareId(words[2]!);
+          this.conversation ??= words[3];
+        } else if (words.length >= 5 && AUTH_METHODS.has(words[2]!.toUpperCase())) {
+          this.role = 'ns';
+          if (words[3]!.toUpperCase() === 'I') this.local = bareId(words[4]!);
+        }
+        return;
+      case 'ANS':
+        // ANS trid email cookie sessid
+        if (words.length >= 5) {
+          this.role = 'sb';
+          this.local = bareId(words[2]!);
+          this.conversation = words[4];
+        }
+        return;
+      case 'CAL':
+        if (words.length >= 3) this.invited = bareId(words[2]!);
+        return;
+      case 'MSG':
+        if (item.payload) this.message('outgoing', words, item, frame, undefined);
+        return;
+      case 'UUM':
+        // UUM trid email network type len: a message to a Yahoo contact (MSNP14+), type 1 text, 2 typing
+        if (item.payload && words.length >= 6) this.message('outgoing', words, item, frame, bareId(words[2]!));
+        return;
+      case 'SDG':
+        if (item.payload) this.sdg('outgoing', words, item, frame);
+        return;
+      case 'OUT':
+        if (this.local === undefined) return;
+        if (this.role === 'sb') this.emit(frame, { type: 'leave', ...this.parties(), ...(this.participants.size === 1 ? { data: this.participantsData() } : {}) });
+        else this.emit(frame, { type: 'logout', localId: this.local, remoteId: this.server.host });
+        return;
+      case 'CHG':
+        this.online = true;
+        return;
+      case 'ADD':
+      case 'ADC':
+      case 'REM':
+        this.contactLine(command, words, frame);
+        return;
+      case 'ADL':
+      case 'RML':
+        // The first ADL (MSNP13+) lists the whole contact list at sign-in: not a change.
+        if (item.payload && this.online) this.contactList(command, item.payload, frame);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handleIncoming(command: string, words: string[], item: CommandItem, frame: Frame): void {
+    switch (command) {
+      case 'VER':
+        if (words.length >= 3) this.version = versionNumber(words[2]!);
+        this.role ??= 'ns';
+        return;
+      case 'USR':
+        // NS: USR trid OK email [name] verified 0; SB: USR trid OK email name
+        if (words.length >= 4 && words[2] === 'OK') {
+          this.local = bareId(words[3]!);
+          const ns = this.role === 'ns' || (this.role === undefined && words.length !== 5);
+          if (ns) {
+            this.role = 'ns';
+            const data = [this.version > 0 ? `protocol=MSNP${this.version}` : '', this.clientVersion ? `client=${this.clientVersion}` : ''].filter((x) => x).join(' ');
+            this.emit(frame, { type: 'login', localId: this.local, remoteId: this.server.host, ...(data ? { data } : {}) });
+          }
+        }
+        return;
+      case 'XFR':
+        this.redirect(words, 3, item, frame, words[2]?.toUpperCase() === 'SB' ? words[5] : undefined);
+        return;
+      case 'RNG':
+        // RNG sessid host:port CKI cookie email name
+        this.redirect(words, 2, item, frame, words[4]);
+        return;
+      case 'CAL':
+        // CAL trid RINGING sessid
+        if (words[2] === 'RINGING' && words[3] !== undefined) this.conversation = words[3];
+        return;
+      case 'JOI':
+        // JOI email name [caps]
+        if (words[1] !== undefined) this.joined(bareId(words[1]), frame, undefined);
+        return;
+      case 'IRO':
+        // IRO trid index total email name [caps]
+        if (words[4] !== undefined) this.joined(bareId(words[4]), frame, 'present');
+        return;
+      case 'BYE':
+        if (words[1] !== undefined) {
+          const who = bareId(words[1]);
+          if (who === this.local || this.local === undefined) return;
+          const event = { type: 'leave' as const, ...this.parties(`participant=${who}`) };
+          this.participants.delete(who);
+          this.emit(frame, event);
+        }
+        return;
+      case 'MSG':
+        if (item.payload && words[1] !== undefined) this.message('incoming', words, item, frame, bareId(words[1]));
+        return;
+      case 'UBM':
+        // UBM email network type len
+        if (item.payload && words.length >= 5) this.message('incoming', words, item, frame, bareId(words[1]!));
+        return;
+      case 'SDG':
+        if (item.payload) this.sdg('incoming', words, item, frame);
+        return;
+      case 'OUT':
+        if (this.local !== undefined && this.role !== 'sb') {
+          this.emit(frame, { type: 'logout', localId: this.local, remoteId: this.server.host, ...(words[1] ? { subtype: words[1].toLowerCase() } : {}) });
+        }
+        return;
+      case 'LST':
+        this.rememberGuid(words.slice(1));
+        return;
+      case 'ADD':
+      case 'ADC':
+        this.rememberGuid(words.slice(3));
+        // Someone added the local user (reverse list).
+        if (words[2] === 'RL' && this.local !== undefined) {
+          const contact = contactOf(words.slice(3));
+          if (contact) this.emit(frame, { type: 'contact', subtype: 'added-by', localId: this.local, remoteId: contact });
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** `XFR`/`RNG`: remember where the cookie or the client's next connection goes, and point it at imspect. */
+  private redirect(words: string[], addressIndex: number, item: CommandItem, frame: Frame, cookie: string | undefined): void {
+    const address = words[addressIndex];
+    if (address === undefined) return;
+    const server = parseHostPort(address);
+    if (!server) return;
+    if (!this.listener || !this.routes) return;
+    if (cookie !== undefined) this.routes.rememberCookie(cookie, server);
+    else if (words[0] === 'XFR' && words[2]?.toUpperCase() === 'NS') this.routes.rememberClient(this.clientIp, server);
+    else return;
+    const terminator = item.raw[item.lineLength - 2] === 0x0d ? '\r\n' : '\n';
+    frame.replacement = replaceWord(words, addressIndex, formatHostPort(this.listener), terminator);
+  }
+
+  private joined(who: string, frame: Frame, subtype: string | undefined): void {
+    if (this.local === undefined || who === this.local) return; // the local user's own endpoints (MSNP18)
+    this.participants.add(who);
+    this.emit(frame, { type: 'join', ...(subtype ? { subtype } : {}), ...this.parties(`participant=${who}`) });
+  }
+
+  /**
+   * Local and remote ids of a switchboard event: the other party, or, in a group conversation (more than one
+   * other participant), the conversation, with every participant in `data`. `extra` goes first in `data`.
+   */
+  private parties(extra?: string): { localId: string; remoteId: string; conversation?: string; data?: string } {
+    const localId = this.local ?? '';
+    const conversation = this.conversation;
+    let remoteId: string;
+    let data = extra;
+    if (this.participants.size > 1) {
+      remoteId = conversation ?? [...this.participants].sort().join(',');
+      data = [extra, this.participantsData()].filter((x) => x !== undefined).join(' ');
+    } else remoteId = [...this.participants][0] ?? this.invited ?? conversation ?? '';
+    return { localId, remoteId, ...(conversation !== undefined ? { conversation } : {}), ...(data !== undefined ? { data } : {}) };
+  }
+
+  private participantsData(): string {
+    return `participants=${[...this.participants].sort().join(',')}`;
+  }
+
+  private emit(frame: Frame, event: EventDraft): void {
+    (frame.events ??= []).push(event);
+  }
+
+  /** `MSG`, `UUM`, `UBM`: a MIME payload. */
+  private message(direction: Direction, words: string[], item: CommandItem, frame: Frame, peer: string | undefined): void {
+    if (this.local === undefined) return;
+    const payload = item.payload!;
+    const head = parseHeaders(payload);
+    const contentType = head.headers.get('content-type');
+    const type = mediaType(contentType);
+    const body = payload.subarray(head.bodyOffset);
+    const parties = this.partiesFor(direction, peer);
+    if (type === 'text/plain') {
+      const text = decodeBody(body, contentType);
+      this.emit(frame, { type: 'message', ...parties, text });
+      const prefix = payload.subarray(0, head.bodyOffset);
+      frame.rewrite = (newText: string) => encodePayloadCommand(words, withBody(prefix, newText));
+      return;
+    }
+    if (type === 'text/x-msmsgscontrol') {
+      if (!this.typing) return;
+      const user = head.headers.get('typinguser');
+      let remote = parties;
+      if (direction === 'incoming' && user) remote = this.participants.size > 1 ? this.parties(`from=${bareId(user)}`) : { ...parties, remoteId: bareId(user) };
+      this.emit(frame, { type: 'typing', ...remote });
+      return;
+    }
+    if (type === 'text/x-msmsgsinvite') {
+      const fields = parseHeaders(body).headers;
+      if ((fields.get('invitation-command') ?? '').toUpperCase() !== 'INVITE') return;
+      const name = fields.get('application-file');
+      if (name === undefined) return;
+      const size = Number(fields.get('application-filesize'));
+      this.emit(frame, { type: 'file', subtype: 'invite', ...parties, file: { name, ...(Number.isSafeInteger(size) && size >= 0 ? { size } : {}) } });
+      return;
+    }
+    if (type === 'application/x-msnmsgrp2p') {
+      const invite = findSlpInvite(body);
+      if (!invite) return;
+      const dest = head.headers.get('p2p-dest');
+      const target = direction === 'outgoing' && dest && this.participants.size <= 1 ? { ...parties, remoteId: bareId(dest) } : parties;
+      const data = [`guid=${invite.guid}`, invite.sessionId ? `session=${invite.sessionId}` : ''];
+      if (invite.kind === 'file') {
+        this.emit(frame, { type: 'file', subtype: 'p2p', ...target, ...(invite.file ? { file: invite.file } : {}), data: data.filter((x) => x).join(' ') });
+      } else if (invite.kind === 'webcam') {
+        this.emit(frame, { type: 'webcam', subtype: invite.direction!, ...target, data: data.filter((x) => x).join(' ') });
+      } else if (invite.kind === 'emoticon' || invite.kind === 'display-picture') {
+        this.emit(frame, { type: invite.kind, ...target, ...(invite.object ? { text: invite.object } : {}), data: data.filter((x) => x).join(' ') });
+      }
+    }
+  }
+
+  /** Parties of a message: outgoing to the conversation; incoming from `peer`. */
+  private partiesFor(direction: Direction, peer: string | undefined): { localId: string; remoteId: string; conversation?: string; data?: string } {
+    const base = this.parties();
+    if (peer === undefined) return base;
+    if (this.role !== 'sb') return { localId: base.localId, remoteId: peer };
+    if (this.participants.size > 1) return direction === 'incoming' ? this.parties(`from=${peer}`) : base;
+    return { ...base, remoteId: peer };
+  }
+
+  /** MSNP21 `SDG`: Routing, Reliability and Messaging blocks, then the body. */
+  private sdg(direction: Direction, words: string[], item: CommandItem, frame: Frame): void {
+    const payload = item.payload!;
+    const routing = parseHeaders(payload);
+    if (!routing.complete) return;
+    const reliability = parseHeaders(payload, routing.bodyOffset);
+    if (!reliability.complete) return;
+    const messaging = parseHeaders(payload, reliability.bodyOffset);
+    const to = routing.headers.get('to');
+    const from = routing.headers.get('from');
+    if (to === undefined || from === undefined) return;
+    const messageType = (messaging.headers.get('message-type') ?? '').toLowerCase();
+    const toId = bareId(to);
+    const fromId = bareId(from);
+    // The local user's own messages, sent from another endpoint, come back from the server (MSNP18+ MPOP).
+    const own = direction === 'incoming' && this.local !== undefined && fromId === this.local;
+    const sent = direction === 'outgoing' || own;
+    const group = /^(?:9|10|19):/.test(to.split(';')[0]!);
+    const localId = sent ? fromId : group ? (this.local ?? '') : toId;
+    if (localId !== '') this.local ??= localId;
+    const remoteId = sent ? (group ? to.split(';')[0]! : toId) : group ? to.split(';')[0]! : fromId;
+    const parties: EventDraft = {
+      type: 'message',
+      localId,
+      remoteId,
+      ...(group ? { conversation: remoteId, data: sent ? '' : `from=${fromId}` } : {}),
+      ...(own ? { direction: 'outgoing' as const } : {}),
+    };
+    if (parties.data === '') delete parties.data;
+    if (messageType === 'text') {
+      const contentType = messaging.headers.get('content-type');
+      const declared = Number(messaging.headers.get('content-length'));
+      const bodyBytes = payload.subarray(messaging.bodyOffset, Number.isSafeInteger(declared) && declared >= 0 ? messaging.bodyOffset + declared : payload.byteLength);
+      this.emit(frame, { ...parties, text: decodeBody(bodyBytes, contentType) });
+      const before = payload.subarray(0, reliability.bodyOffset);
+      const messagingHead = new TextDecoder('latin1').decode(payload.subarray(reliability.bodyOffset, messaging.bodyOffset));
+      frame.rewrite = (newText: string) => {
+        const body = encodeUtf8(newText);
+        const head = encodeUtf8(messagingHead.replace(/(^|\n)(Content-Length:[ \t]*)\d+/i, `$1$2${body.byteLength}`));
+        const out = new Uint8Array(before.byteLength + head.byteLength + body.byteLength);
+        out.set(before, 0);
+        out.set(head, before.byteLength);
+        out.set(body, before.byteLength + head.byteLength);
+        return encodePayloadCommand(words, out);
+      };
+    } else if (messageType === 'control/typing') {
+      if (this.typing) this.emit(frame, { ...parties, type: 'typing' });
+    } else if (messageType === 'nudge') {
+      this.emit(frame, { ...parties, subtype: 'nudge' });
+    }
+  }
+
+  /** `N=email ... C=guid` (MSNP10+ `LST`, `ADC` replies): remembered for `REM` by GUID. */
+  private rememberGuid(args: string[]): void {
+    const email = args.find((a) => a.startsWith('N='));
+    const guid = args.find((a) => a.startsWith('C='));
+    if (email === undefined || guid === undefined || this.contactGuids.size >= 10_000) return;
+    this.contactGuids.set(guid.slice(2), bareId(email.slice(2)));
+  }
+
+  /** MSNP10-12 `ADC trid FL N=email`, MSNP8-9 `ADD trid FL email name`, `REM trid FL email|guid`. */
+  private contactLine(command: string, words: string[], frame: Frame): void {
+    if (this.local === undefined || words.length < 4) return;
+    const contact = contactOf(words.slice(3)) ?? (command === 'REM' ? this.contactGuids.get(words[3]!) : undefined);
+    if (!contact) return;
+    this.emit(frame, { type: 'contact', subtype: command === 'REM' ? 'remove' : 'add', localId: this.local, remoteId: contact, data: `list=${words[2]}` });
+  }
+
+  /** MSNP13+ `ADL`/`RML` payload: `<ml><d n="domain"><c n="user" l="1" t="1"/></d></ml>`. */
+  private contactList(command: string, payload: Uint8Array, frame: Frame): void {
+    if (this.local === undefined) return;
+    const xml = new TextDecoder().decode(payload);
+    for (const domain of xml.matchAll(/<d\s+n="([^"]*)"\s*>([\s\S]*?)<\/d>/g)) {
+      for (const c of domain[2]!.matchAll(/<c\s+([^>]*?)\/?>/g)) {
+        const attrs = c[1]!;
+        const user = /\bn="([^"]*)"/.exec(attrs)?.[1];
+        if (!user) continue;
+        const list = Number(/\bl="(\d+)"/.exec(attrs)?.[1] ?? '0');
+        // Only changes to the forward list (1) or blocking (4) are the user's own contact decisions.
+        if ((list & 0b101) === 0) continue;
+        this.emit(frame, { type: 'contact', subtype: command === 'ADL' ? 'add' : 'remove', localId: this.local, remoteId: `${user}@${domain[1]}`, data: `list=${list}` });
+      }
+    }
+  }
+}
+
+/** The contact of `ADD`/`ADC`/`REM` arguments after the list name: `N=email`, or a plain email. */
+function contactOf(args: string[]): string | undefined {
+  for (const arg of args) {
+    if (arg.startsWith('N=')) return bareId(arg.slice(2));
+  }
+  const first = args[0];
+  if (first !== undefined && first.includes('@')) return bareId(decodeName(first));
+  return undefined;
+}

@@ -1,0 +1,247 @@
+/**
+ * MSNP8 to MSNP21 transcripts written from the protocol documentation: events, split invariance, rewrite,
+ * respond, and the forward-mode redirect rewriting.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Direction, EventDraft, ImEvent } from '@imspect/core';
+import { MsnRoutes } from '../src/routes.js';
+import { dec, enc, newSession, run, script, type Step } from './helpers.js';
+import { expectSplitInvariant } from './invariance.js';
+import * as T from './transcripts.js';
+
+type Expected = EventDraft & { direction: Direction };
+const out = (e: EventDraft): Expected => ({ direction: 'outgoing', ...e });
+const inc = (e: EventDraft): Expected => ({ direction: 'incoming', ...e });
+const NS = 'ns.example.net';
+
+/** Every frame is one command: the line, plus exactly the payload its last word counts. */
+function expectOneCommandPerFrame(steps: readonly Step[]): void {
+  const result = run(steps);
+  expect(result.frames).toHaveLength(steps.length);
+  result.frames.forEach((frame, i) => {
+    expect(frame.raw).toBe(dec(steps[i]!.data));
+    expect(frame.error).toBeUndefined();
+  });
+}
+
+describe('MSNP11 login (the transcript in shared/protocols/README.md)', () => {
+  it('dispatch server: no events; the XFR to the notification server passes untouched without a forward listener', () => {
+    const whole = expectSplitInvariant(T.MSNP11_DISPATCH);
+    expect(whole.events).toEqual([]);
+    expect(whole.frames.some((f) => f.replacement)).toBe(false);
+    expectOneCommandPerFrame(T.MSNP11_DISPATCH);
+  });
+
+  it('notification server: login with address and client version, contact changes, logout', () => {
+    const whole = expectSplitInvariant(T.MSNP11_NOTIFICATION);
+    const me = 'cndes2005@hotmail.com';
+    expect(whole.events).toEqual([
+      inc({ type: 'login', localId: me, remoteId: NS, data: 'protocol=MSNP11 client=MSNMSGR 7.0.0777' }),
+      out({ type: 'contact', subtype: 'add', localId: me, remoteId: 'newfriend@hotmail.com', data: 'list=FL' }),
+      inc({ type: 'contact', subtype: 'added-by', localId: me, remoteId: 'stranger@hotmail.com' }),
+      // REM by contact GUID: the GUID came with the ADC reply.
+      out({ type: 'contact', subtype: 'remove', localId: me, remoteId: 'newfriend@hotmail.com', data: 'list=FL' }),
+      out({ type: 'logout', localId: me, remoteId: NS }),
+    ]);
+    expect(whole.session.version).toBe(11);
+    expectOneCommandPerFrame(T.MSNP11_NOTIFICATION);
+  });
+});
+
+describe('MSNP15 notification server', () => {
+  it('SSO login, the sign-in ADL is no change, later ADL/RML are, Yahoo messages (UUM/UBM); payload commands framed', () => {
+    const whole = expectSplitInvariant(T.MSNP15_NOTIFICATION);
+    const me = 'alice@live.com';
+    expect(whole.events).toEqual([
+      inc({ type: 'login', localId: me, remoteId: NS, data: 'protocol=MSNP15 client=MSNMSGR 8.5.1302' }),
+      out({ type: 'contact', subtype: 'add', localId: me, remoteId: 'carol@example.com', data: 'list=1' }),
+      out({ type: 'contact', subtype: 'remove', localId: me, remoteId: 'bob@live.com', data: 'list=1' }),
+      out({ type: 'message', localId: me, remoteId: 'yuser@yahoo.com', text: 'hello yahoo' }),
+      inc({ type: 'message', localId: me, remoteId: 'yuser@yahoo.com', text: 'hello from yahoo' }),
+      out({ type: 'logout', localId: me, remoteId: NS }),
+    ]);
+    // MSG from Hotmail, NOT, 241 with a payload, GCF, IPG: each one frame with its payload.
+    expectOneCommandPerFrame(T.MSNP15_NOTIFICATION);
+  });
+});
+
+const ME = 'alice@live.com';
+const BOB = 'bob@live.com';
+const CAROL = 'carol@live.com';
+
+describe('MSNP18 switchboard (endpoint ids, multiple points of presence)', () => {
+  it('messages, typing, P2P file/webcam/display picture/emoticon offers, a legacy file invite, a group, leaves', () => {
+    const whole = expectSplitInvariant(T.MSNP18_SWITCHBOARD);
+    const sb = { localId: ME, conversation: '11752013' };
+    const group = { localId: ME, remoteId: '11752013', conversation: '11752013' };
+    const everyone = `participants=${BOB},${CAROL}`;
+    expect(whole.events).toEqual([
+      inc({ type: 'join', ...sb, remoteId: BOB, data: `participant=${BOB}` }),
+      // JOI of alice's own second endpoint: not a participant.
+      out({ type: 'typing', ...sb, remoteId: BOB }),
+      out({ type: 'message', ...sb, remoteId: BOB, text: 'h\u00e9llo bob \u2713 \u4f60\u597d' }),
+      inc({ type: 'message', ...sb, remoteId: BOB, text: 'hi alice' }),
+      inc({ type: 'typing', ...sb, remoteId: BOB }),
+      out({ type: 'file', subtype: 'p2p', ...sb, remoteId: BOB, file: { name: 'report \u00e9t\u00e9.pdf', size: 123456 }, data: `guid=${T.FILE_GUID} session=1980589` }),
+      inc({ type: 'webcam', subtype: 'push', ...sb, remoteId: BOB, data: `guid=${T.WEBCAM_PUSH} session=1980589` }),
+      out({ type: 'webcam', subtype: 'pull', ...sb, remoteId: BOB, data: `guid=${T.WEBCAM_PULL} session=1980589` }),
+      inc({ type: 'display-picture', ...sb, remoteId: BOB, text: 'bob.png', data: `guid=${T.OBJECT_GUID} session=1980589` }),
+      inc({ type: 'emoticon', ...sb, remoteId: BOB, text: ':party', data: `guid=${T.OBJECT_GUID} session=1980589` }),
+      inc({ type: 'file', subtype: 'invite', ...sb, remoteId: BOB, file: { name: 'notes.txt', size: 2048 } }),
+      inc({ type: 'join', ...group, data: `participant=${CAROL} ${everyone}` }),
+      inc({ type: 'message', ...group, data: `from=${CAROL} ${everyone}`, text: 'hi all' }),
+      inc({ type: 'typing', ...group, data: `from=${CAROL} ${everyone}` }),
+      out({ type: 'message', ...group, data: everyone, text: 'hi carol' }),
+      inc({ type: 'leave', ...group, data: `participant=${CAROL} ${everyone}` }),
+      // BYE of alice's own other endpoint: nothing. Back to two people, alice leaves.
+      out({ type: 'leave', ...sb, remoteId: BOB, data: `participants=${BOB}` }),
+    ]);
+    expectOneCommandPerFrame(T.MSNP18_SWITCHBOARD);
+  });
+
+  it('an answered invitation: IRO lists the participants, the session id names the conversation', () => {
+    const whole = expectSplitInvariant(T.MSNP18_ANSWER);
+    const everyone = `participants=${BOB},${CAROL}`;
+    expect(whole.events).toEqual([
+      inc({ type: 'join', subtype: 'present', localId: ME, remoteId: BOB, conversation: '11752099', data: `participant=${BOB}` }),
+      inc({ type: 'join', subtype: 'present', localId: ME, remoteId: '11752099', conversation: '11752099', data: `participant=${CAROL} ${everyone}` }),
+      inc({ type: 'message', localId: ME, remoteId: '11752099', conversation: '11752099', data: `from=${BOB} ${everyone}`, text: 'welcome' }),
+    ]);
+  });
+
+  it('typing events can be turned off', () => {
+    const result = run(T.MSNP18_SWITCHBOARD, undefined, { typing: false });
+    expect(result.events.filter((e) => e.type === 'typing')).toEqual([]);
+    expect(result.events.filter((e) => e.type === 'message')).toHaveLength(4);
+  });
+});
+
+describe('MSNP21 (SDG over the notification server)', () => {
+  it('text and typing both ways, a copy of a message sent from another endpoint, a group thread', () => {
+    const whole = expectSplitInvariant(T.MSNP21_NOTIFICATION);
+    const thread = '19:0c8e5b3f2a10@thread.skype';
+    expect(whole.events).toEqual([
+      inc({ type: 'login', localId: ME, remoteId: NS, data: 'protocol=MSNP21 client=MSNMSGR 15.4.3508.1109' }),
+      out({ type: 'message', localId: ME, remoteId: BOB, text: 'h\u00e9llo bob \u2713' }),
+      inc({ type: 'typing', localId: ME, remoteId: BOB }),
+      inc({ type: 'message', localId: ME, remoteId: BOB, text: 'hi alice' }),
+      out({ type: 'typing', localId: ME, remoteId: BOB }),
+      // Arrives from the server, but alice sent it (from her phone): outgoing.
+      out({ type: 'message', localId: ME, remoteId: BOB, text: 'sent from my phone', direction: 'outgoing' }),
+      out({ type: 'message', localId: ME, remoteId: thread, conversation: thread, text: 'hello group' }),
+      inc({ type: 'message', localId: ME, remoteId: thread, conversation: thread, data: `from=${CAROL}`, text: 'hi from carol' }),
+      out({ type: 'logout', localId: ME, remoteId: NS }),
+    ]);
+    // The copy's event says outgoing, whatever the frame's direction.
+    const copy = run(T.MSNP21_NOTIFICATION).session;
+    expect(copy.version).toBe(21);
+    const frames = run(T.MSNP21_NOTIFICATION).frames.filter((f) => f.events?.some((e) => e.text === 'sent from my phone'));
+    expect(frames).toHaveLength(1);
+    expect(frames[0]!.direction).toBe('incoming');
+    expect(frames[0]!.events![0]!.direction).toBe('outgoing');
+    expectOneCommandPerFrame(T.MSNP21_NOTIFICATION);
+  });
+});
+
+/** Parses `bytes` in `direction` with a fresh session that has seen `context` first. */
+function reparse(context: readonly Step[], direction: Direction, bytes: Uint8Array) {
+  return run([...context, { direction, data: bytes }]).events.at(-1);
+}
+
+const event = (e: Partial<ImEvent>): ImEvent => ({ id: '1', at: '', protocol: 'msn', direction: 'outgoing', type: 'message', localId: ME, remoteId: BOB, client: { ip: '', port: 0 }, server: { host: '', port: 0 }, filtered: true, categories: [], ...e });
+
+describe('rewrite and respond', () => {
+  const sbStart = T.MSNP18_SWITCHBOARD.slice(0, 5);
+
+  it('rewrite re-encodes a switchboard MSG with the new text and its byte length, both directions', () => {
+    const session = newSession();
+    for (const step of sbStart) session.push(step.direction, step.data);
+    const [frame] = session.push('outgoing', T.payload('MSG 4 N', `${T.TEXT_HEAD}this is a damn test`));
+    const rewritten = frame!.rewrite!('this is a **** test \u2713');
+    const text = dec(rewritten);
+    const body = `${T.TEXT_HEAD}this is a **** test \u2713`;
+    expect(text.startsWith(`MSG 4 N ${Buffer.byteLength(body)}\r\n`)).toBe(true);
+    expect(Buffer.from(rewritten).subarray(text.indexOf('\n') + 1).toString('utf8')).toBe(body);
+    expect(reparse(sbStart, 'outgoing', rewritten)).toMatchObject({ type: 'message', text: 'this is a **** test \u2713', remoteId: BOB });
+
+    const [incoming] = session.push('incoming', T.payload('MSG bob@live.com Bob', `${T.TEXT_HEAD}bad word`));
+    const again = incoming!.rewrite!('*** word');
+    expect(dec(again).split('\r\n')[0]).toBe(`MSG bob@live.com Bob ${Buffer.byteLength(`${T.TEXT_HEAD}*** word`)}`);
+    expect(reparse(sbStart, 'incoming', again)).toMatchObject({ type: 'message', direction: 'incoming', text: '*** word' });
+  });
+
+  it('respond sends a well-formed MSG from the switchboard, in the conversation', () => {
+    const session = newSession();
+    for (const step of sbStart) session.push(step.direction, step.data);
+    const bytes = session.respond('Your message was blocked: policy \u2713', event({}))!;
+    const line = dec(bytes).split('\r\n')[0]!;
+    expect(line).toMatch(/^MSG bob@live\.com imspect \d+$/);
+    expect(Number(line.split(' ')[3])).toBe(bytes.byteLength - line.length - 2);
+    expect(reparse(sbStart, 'incoming', bytes)).toMatchObject({ type: 'message', direction: 'incoming', localId: ME, remoteId: BOB, conversation: '11752013', text: 'Your message was blocked: policy \u2713' });
+  });
+
+  it('respond before the conversation has anyone to speak for it: nothing', () => {
+    const session = newSession();
+    session.push('outgoing', enc('VER 1 MSNP8 CVR0\r\n'));
+    expect(session.respond('blocked', event({ remoteId: 'ns.example.net' }))).toBeUndefined();
+  });
+
+  it('MSNP21: rewrite fixes both the SDG length and the Messaging Content-Length; respond is an SDG', () => {
+    const login = T.MSNP21_NOTIFICATION.slice(0, 8);
+    const session = newSession();
+    for (const step of login) session.push(step.direction, step.data);
+    const sdgStep = T.MSNP21_NOTIFICATION[10]!;
+    const [frame] = session.push('outgoing', sdgStep.data);
+    const rewritten = frame!.rewrite!('masked \u2713\u2713');
+    expect(dec(rewritten)).toContain(`Content-Length: ${Buffer.byteLength('masked \u2713\u2713')}\r\n`);
+    expect(reparse(login, 'outgoing', rewritten)).toMatchObject({ type: 'message', remoteId: BOB, text: 'masked \u2713\u2713' });
+    const notice = session.respond('blocked by policy', event({}))!;
+    expect(reparse(login, 'incoming', notice)).toMatchObject({ type: 'message', direction: 'incoming', localId: ME, remoteId: BOB, text: 'blocked by policy' });
+  });
+});
+
+describe('forward listener: XFR and RNG point at imspect, the real servers are remembered', () => {
+  const listener = { host: '127.0.0.1', port: 11863 };
+
+  it('rewrites XFR NS, XFR SB and RNG, and routes the next connections by client address and cookie', () => {
+    const routes = new MsnRoutes();
+    const dispatch = expectSplitInvariant(T.MSNP11_DISPATCH, { listener, routes, clientIp: '192.0.2.7', randomRuns: 10 });
+    const xfr = dispatch.frames.find((f) => f.raw.startsWith('XFR'))!;
+    expect(xfr.replacement).toBe('XFR 147 NS 127.0.0.1:11863 0 65.54.239.20:1863\r\n');
+    expect(dispatch.events).toEqual([]);
+
+    // The client reconnects from the same address and starts with VER: the real NS, once.
+    expect(routes.route(enc('VER 148 MSNP11'), { ip: '192.0.2.7', port: 5000 })).toBe('more');
+    expect(routes.route(enc('VER 148 MSNP11 MSNP10 CVR0\r\n'), { ip: '192.0.2.7', port: 5000 })).toEqual({ host: '207.46.4.22', port: 1863 });
+    expect(routes.route(enc('VER 148 MSNP11 MSNP10 CVR0\r\n'), { ip: '192.0.2.7', port: 5001 })).toBeUndefined();
+
+    const ns = run(T.MSNP11_NOTIFICATION, undefined, { listener, routes, clientIp: '192.0.2.7' });
+    expect(ns.frames.filter((f) => f.replacement).map((f) => f.replacement)).toEqual([
+      'XFR 156 SB 127.0.0.1:11863 CKI 17262740.1050826919.32308\r\n',
+      'RNG 11752013 127.0.0.1:11863 CKI 849102291.520491113 example@passport.com Example%20Name\r\n',
+    ]);
+    // Same events as without the listener.
+    expect(ns.events).toEqual(run(T.MSNP11_NOTIFICATION).events);
+    expect(routes.route(enc('USR 1 alice@live.com;{F26D1F07-95E2-403C-BC18-D4BFED493428} 17262740.1050826919.32308\r\n'), { ip: '192.0.2.9', port: 1 })).toEqual({ host: '207.46.108.37', port: 1863 });
+    expect(routes.route(enc('ANS 1 cndes2005@hotmail.com 849102291.520491113 11752013\r\n'), { ip: '192.0.2.9', port: 2 })).toEqual({ host: '207.46.108.38', port: 1863 });
+    expect(routes.route(enc('USR 1 alice@live.com unknown.cookie\r\n'), { ip: '192.0.2.9', port: 3 })).toBeUndefined();
+    expect(routes.route(new Uint8Array(2000).fill(0x41), { ip: '192.0.2.9', port: 3 })).toBeUndefined();
+  });
+
+  it('MSNP18 XFR SB with its extra words keeps them', () => {
+    const routes = new MsnRoutes();
+    const steps = script(['>', 'XFR 10 SB\r\n'], ['<', 'XFR 10 SB 65.54.228.15:1863 CKI 1234.5678.9 U messenger.msn.com 1\r\n']);
+    const result = run(steps, undefined, { listener: { host: '10.0.0.1', port: 1863 }, routes });
+    expect(result.frames[1]!.replacement).toBe('XFR 10 SB 10.0.0.1:1863 CKI 1234.5678.9 U messenger.msn.com 1\r\n');
+    expect(routes.route(enc('USR 1 a@b.c 1234.5678.9\r\n'), { ip: '1.1.1.1', port: 1 })).toEqual({ host: '65.54.228.15', port: 1863 });
+  });
+
+  it('entries expire', () => {
+    let now = 1000;
+    const routes = new MsnRoutes(60_000, () => now);
+    routes.rememberCookie('c1', { host: 'sb.example', port: 1863 });
+    expect(routes.route(enc('USR 1 a@b.c c1\r\n'), { ip: '1.1.1.1', port: 1 })).toEqual({ host: 'sb.example', port: 1863 });
+    now += 60_001;
+    expect(routes.route(enc('USR 1 a@b.c c1\r\n'), { ip: '1.1.1.1', port: 1 })).toBeUndefined();
+  });
+});
