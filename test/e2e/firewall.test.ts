@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { describeWithService } from '../support/e2e.js';
 import { CLI } from '../support/imspect-process.js';
 import { netnsMissing, nsRun, nsTry } from '../support/netns.js';
@@ -19,9 +19,28 @@ function imspect(args: string[], env?: NodeJS.ProcessEnv) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** Every protocol plugin imspect discovers here (the list grows as protocol plugins are added). */
+function protocolPlugins(): string[] {
+  const listed = imspect(['plugins', 'list', '--json']);
+  if (listed.status !== 0) throw new Error(`imspect plugins list: ${listed.stderr}`);
+  const { plugins } = JSON.parse(listed.stdout) as { plugins: { name: string; kind: string }[] };
+  return plugins.filter((p) => p.kind === 'protocol').map((p) => p.name);
+}
+
+const configDir = mkdtempSync(path.join(os.tmpdir(), 'imspect-fw-'));
+afterAll(() => rmSync(configDir, { recursive: true, force: true }));
+
+/** A configuration with only the named protocol plugins enabled, so the expected ports are known exactly. */
+function configEnabling(name: string, enabled: string[]): string {
+  const plugins = Object.fromEntries(protocolPlugins().map((p) => [p, { enabled: enabled.includes(p) }]));
+  const file = path.join(configDir, `${name}.json`);
+  writeFileSync(file, JSON.stringify({ plugins }));
+  return file;
+}
+
 describe('imspect firewall (printing)', () => {
   it('prints iptables, ip6tables and nftables rules for the enabled protocols’ ports', () => {
-    const result = imspect(['firewall', '--port', '17000', '-i', 'lan0']);
+    const result = imspect(['firewall', '-c', configEnabling('irc-only', ['irc']), '--port', '17000', '-i', 'lan0']);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain(`iptables -t nat -A IMSPECT -p tcp -m multiport --dports ${IRC_PORTS} -j REDIRECT --to-ports 17000`);
     expect(result.stdout).toContain(`ip6tables -t nat -A IMSPECT -p tcp -m multiport --dports ${IRC_PORTS} -j REDIRECT --to-ports 17000`);
@@ -40,11 +59,13 @@ describe('imspect firewall (printing)', () => {
   });
 
   it('leaves out the ports of disabled protocols', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'imspect-fw-'));
-    const config = path.join(dir, 'imspect.config.json');
-    writeFileSync(config, JSON.stringify({ plugins: { irc: { enabled: false } } }));
-    const result = imspect(['firewall', '--config', config]);
-    rmSync(dir, { recursive: true, force: true });
+    const all = imspect(['firewall', '--backend', 'iptables', '--port', '17000']);
+    expect(all.status, all.stderr).toBe(0);
+    expect(all.stdout).toMatch(/--dports [0-9,]*6667[0-9,]* /);
+    const withoutIrc = imspect(['firewall', '-c', configEnabling('no-irc', protocolPlugins().filter((p) => p !== 'irc')), '--backend', 'iptables']);
+    expect(withoutIrc.status, withoutIrc.stderr).toBe(0);
+    expect(withoutIrc.stdout).not.toMatch(/\b(6665|6666|6667|6668|6669|6697|7000)\b/);
+    const result = imspect(['firewall', '--config', configEnabling('none', [])]);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('no enabled protocol plugin declares a port');
   });
@@ -85,7 +106,7 @@ describeWithService('imspect firewall --apply/--remove', netnsMissing(['iptables
     const before = snapshot(ns);
 
     for (const interfaces of [['-i', 'lan0', '-i', 'lan1'], ['-i', 'lan0']]) {
-      const applied = firewall(ns, ['--apply', '--backend', 'iptables', '--port', '16667', ...interfaces]);
+      const applied = firewall(ns, ['--apply', '-c', configEnabling('irc-only', ['irc']), '--backend', 'iptables', '--port', '16667', ...interfaces]);
       expect(applied.status, applied.stderr).toBe(0);
     }
     for (const tool of ['iptables', 'ip6tables']) {
@@ -111,7 +132,7 @@ describeWithService('imspect firewall --apply/--remove', netnsMissing(['iptables
     const before = nsRun(ns, 'nft', ['list', 'ruleset']);
 
     for (let i = 0; i < 2; i++) {
-      const applied = firewall(ns, ['--apply', '--backend', 'nftables', '--port', '16667']);
+      const applied = firewall(ns, ['--apply', '-c', configEnabling('irc-only', ['irc']), '--backend', 'nftables', '--port', '16667']);
       expect(applied.status, applied.stderr).toBe(0);
     }
     const ruleset = nsRun(ns, 'nft', ['list', 'ruleset']);
