@@ -224,18 +224,20 @@ export class ProxyConnection {
     }
   }
 
-  /** Bytes for the local client, e.g. a policy notice. */
-  respond(text: string, about: ImEvent): void {
+  /** Bytes for the local client, e.g. a policy notice; false when the protocol cannot answer (now). */
+  respond(text: string, about: ImEvent): boolean {
     const session = this.session;
-    if (!session?.respond || !this.protocol) return;
+    if (!session?.respond || !this.protocol || this.encrypted) return false;
     let bytes: Uint8Array | undefined;
     try {
       bytes = callHook(this.protocol.name, 'respond', () => session.respond!(text, about));
     } catch (error) {
       this.log.error({ plugin: this.protocol.name, hook: 'respond', err: error }, 'could not build a response');
-      return;
+      return false;
     }
-    if (bytes && bytes.length > 0) this.flows.incoming.inject(bytes);
+    if (!(bytes instanceof Uint8Array) || bytes.length === 0) return false;
+    this.flows.incoming.inject(bytes);
+    return true;
   }
 
   /** One side finished sending: pass the half-close on once everything before it is forwarded. */
@@ -520,6 +522,14 @@ class Flow {
       }
     } else {
       out.push(frame.raw);
+    }
+    if (!decision.block) {
+      // The monitoring notice follows the frame that made it due (a login, a first message).
+      conn.deps.policy.offerNotice(events, (text, about) => {
+        this.write(out);
+        out.length = 0;
+        return conn.respond(text, about);
+      });
     }
     conn.eventCount += events.length;
     conn.deps.sink.accept(events);
