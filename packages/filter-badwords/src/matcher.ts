@@ -34,62 +34,78 @@ export function fold(text: string): string {
 }
 
 export class WordMatcher {
-  /** Transitions: key `node * 65536 + code unit` -> child node. */
-  private readonly next = new Map<number, number>();
-  private fail: Int32Array;
+  /** Children of the root, by code unit (-1: none): the busiest node gets a direct table. */
+  private readonly rootNext = new Int32Array(65536).fill(-1);
+  /** Children of node n are `targets[offsets[n] .. offsets[n + 1])`, sorted by `chars`. */
+  private readonly offsets: Int32Array;
+  private readonly chars: Uint16Array;
+  private readonly targets: Int32Array;
+  private readonly fail: Int32Array;
   /** Length (code units) of the word ending at the node, 0 when none. */
-  private wordLength: Int32Array;
+  private readonly wordLength: Int32Array;
   /** The nearest node on the fail chain (excluding itself) where a word ends, -1 when none. */
-  private dictLink: Int32Array;
+  private readonly dictLink: Int32Array;
   readonly size: number;
 
   constructor(words: Iterable<string>, readonly mode: MatchMode = 'word') {
+    // Sorted words build the trie without lookups: each word shares a prefix path with the one before it,
+    // and every node's children appear in code unit order.
+    const sorted = [...new Set(Array.from(words, (w) => fold(w.normalize('NFC'))))].filter((w) => w.length > 0).sort();
+    this.size = sorted.length;
+    const parent: number[] = [-1];
+    const unit: number[] = [0];
     const lengths: number[] = [0];
-    const children: number[][] = [[]];
-    const parentsChar: number[] = [0];
-    let count = 0;
-    for (const raw of words) {
-      const word = fold(raw.normalize('NFC'));
-      if (word.length === 0) continue;
-      let node = ROOT;
-      for (let i = 0; i < word.length; i++) {
-        const c = word.charCodeAt(i);
-        const key = node * 65536 + c;
-        let child = this.next.get(key);
-        if (child === undefined) {
-          child = lengths.length;
-          lengths.push(0);
-          children.push([]);
-          parentsChar.push(c);
-          children[node]!.push(child);
-          this.next.set(key, child);
-        }
-        node = child;
+    const path: number[] = [0];
+    let previous = '';
+    for (const word of sorted) {
+      let common = 0;
+      const max = Math.min(word.length, previous.length);
+      while (common < max && word.charCodeAt(common) === previous.charCodeAt(common)) common++;
+      path.length = common + 1;
+      for (let i = common; i < word.length; i++) {
+        const node = lengths.length;
+        parent.push(path[i]!);
+        unit.push(word.charCodeAt(i));
+        lengths.push(0);
+        path.push(node);
       }
-      if (lengths[node] === 0) count++;
-      lengths[node] = word.length;
+      lengths[path[word.length]!] = word.length;
+      previous = word;
     }
-    this.size = count;
     const nodes = lengths.length;
     this.wordLength = Int32Array.from(lengths);
+    // Children in compressed rows, in creation order (which is code unit order per parent).
+    this.offsets = new Int32Array(nodes + 1);
+    for (let n = 1; n < nodes; n++) this.offsets[parent[n]! + 1]!++;
+    for (let n = 0; n < nodes; n++) this.offsets[n + 1]! += this.offsets[n]!;
+    this.chars = new Uint16Array(Math.max(nodes - 1, 0));
+    this.targets = new Int32Array(Math.max(nodes - 1, 0));
+    const fill = this.offsets.slice(0, nodes);
+    for (let n = 1; n < nodes; n++) {
+      const at = fill[parent[n]!]!++;
+      this.chars[at] = unit[n]!;
+      this.targets[at] = n;
+      if (parent[n] === ROOT) this.rootNext[unit[n]!] = n;
+    }
     this.fail = new Int32Array(nodes);
     this.dictLink = new Int32Array(nodes).fill(-1);
     // Breadth first: a node's fail link is known before its children's.
     const queue = new Int32Array(nodes);
     let head = 0;
     let tail = 0;
-    for (const child of children[ROOT]!) queue[tail++] = child;
+    for (let i = this.offsets[ROOT]!; i < this.offsets[ROOT + 1]!; i++) queue[tail++] = this.targets[i]!;
     while (head < tail) {
       const node = queue[head++]!;
-      for (const child of children[node]!) {
-        const c = parentsChar[child]!;
+      for (let i = this.offsets[node]!; i < this.offsets[node + 1]!; i++) {
+        const child = this.targets[i]!;
+        const c = this.chars[i]!;
         let f = this.fail[node]!;
         let target = this.step(f, c);
-        while (target === undefined && f !== ROOT) {
+        while (target < 0 && f !== ROOT) {
           f = this.fail[f]!;
           target = this.step(f, c);
         }
-        const failTo = target !== undefined && target !== child ? target : ROOT;
+        const failTo = target >= 0 ? target : ROOT;
         this.fail[child] = failTo;
         this.dictLink[child] = this.wordLength[failTo]! > 0 ? failTo : this.dictLink[failTo]!;
         queue[tail++] = child;
@@ -97,8 +113,19 @@ export class WordMatcher {
     }
   }
 
-  private step(node: number, c: number): number | undefined {
-    return this.next.get(node * 65536 + c);
+  /** The child of `node` by code unit `c`, or -1. */
+  private step(node: number, c: number): number {
+    if (node === ROOT) return this.rootNext[c]!;
+    let lo = this.offsets[node]!;
+    let hi = this.offsets[node + 1]! - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = this.chars[mid]!;
+      if (at === c) return this.targets[mid]!;
+      if (at < c) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
   }
 
   /** Occurrences of the list's words in `text`: their count and the merged ranges they cover. */
@@ -112,11 +139,11 @@ export class WordMatcher {
     for (let i = 0; i < n; i++) {
       const c = folded.charCodeAt(i);
       let target = this.step(state, c);
-      while (target === undefined && state !== ROOT) {
+      while (target < 0 && state !== ROOT) {
         state = this.fail[state]!;
         target = this.step(state, c);
       }
-      state = target ?? ROOT;
+      state = target < 0 ? ROOT : target;
       let node = this.wordLength[state]! > 0 ? state : this.dictLink[state]!;
       if (node < 0) continue;
       if (this.mode === 'word' && !boundaryAfter(folded, i)) continue;
