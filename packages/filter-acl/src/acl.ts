@@ -3,8 +3,8 @@
  *
  *     allow|deny <localid>|all [groupchat|<remoteid> ...]
  *
- * An empty remote list matches every remote id; `groupchat` matches every group conversation. `#` starts a
- * comment. imspect adds protocol sections: after a line `[irc]` the rules apply to IRC only, until the next
+ * An empty remote list matches every remote id; `groupchat` matches every group conversation. A line starting
+ * with `#` is a comment (only a whole line: `#` also starts IRC channel names). imspect adds protocol sections: after a line `[irc]` the rules apply to IRC only, until the next
  * section; `[all]` (or the rules before any section) apply to every protocol.
  *
  * Ids match whole, ignoring case (`bob` never matches `xbob` or `bob2`); an XMPP resource (`/laptop`) is
@@ -38,9 +38,9 @@ export function parseAcl(text: string): AclRule[] {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const lines = body.split(/\r?\n|\r/);
   for (let n = 0; n < lines.length; n++) {
-    const hash = lines[n]!.indexOf('#');
-    const line = (hash >= 0 ? lines[n]!.slice(0, hash) : lines[n]!).trim();
-    if (line.length === 0) continue;
+    const line = lines[n]!.trim();
+    // Only whole lines are comments: `#` also starts IRC channel names.
+    if (line.length === 0 || line.startsWith('#')) continue;
     const section = SECTION.exec(line);
     if (section) {
       const name = section[1]!.toLowerCase();

@@ -33,13 +33,14 @@ describe('parseAcl', () => {
     expect(() => parseAcl('deny\n')).toThrow('line 1');
   });
 
-  it('reads protocol sections and comments after rules', () => {
-    const rules = parseAcl('deny alice groupchat  # no channels\n[irc]\ndeny bob carol\n[all]\nallow all\n');
-    expect(rules.map((r) => [r.action, r.local, r.protocol, r.groupchat])).toEqual([
-      ['deny', 'alice', undefined, true],
-      ['deny', 'bob', 'irc', false],
-      ['allow', undefined, undefined, false],
+  it('reads protocol sections; # starts a comment only at the start of a line (IRC channels start with #)', () => {
+    const rules = parseAcl('# comment\ndeny alice groupchat\n[irc]\ndeny bob carol #secret\n  # indented comment\n[all]\nallow all\n');
+    expect(rules.map((r) => [r.action, r.local, r.protocol, r.groupchat, r.remotes])).toEqual([
+      ['deny', 'alice', undefined, true, []],
+      ['deny', 'bob', 'irc', false, ['carol', '#secret']],
+      ['allow', undefined, undefined, false, []],
     ]);
+    expect(firstMatch(rules, event('bob', '#Secret', { protocol: 'irc', conversation: '#Secret' }))?.line).toBe(4);
   });
 });
 
