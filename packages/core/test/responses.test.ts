@@ -5,7 +5,8 @@ import { PluginHookError } from '../src/sdk/errors.js';
 import type { ImEvent } from '../src/sdk/event.js';
 import type { Verdict } from '../src/sdk/plugin.js';
 import { Policy, verdictProblem, type FrameDecision, type NamedFilter } from '../src/proxy/policy.js';
-import { DEFAULT_RESPONSE_SETTINGS, Responses, type ResponseSettings } from '../src/proxy/responses.js';
+import { DEFAULT_RESPONSE_SETTINGS, Responses, responseSettings, type ResponseSettings } from '../src/proxy/responses.js';
+import { resolveConfig } from '../src/config/load.js';
 import { recordingLogger, removeTempDirs, tempDir, waitFor } from './helpers.js';
 import { lineProtocol, relayClient, startRelay, upstreamServer } from './relay-harness.js';
 
@@ -94,6 +95,21 @@ describe('blocked replies', () => {
     expect(off.blockedReplies(blocked(), [])).toEqual([]);
     expect(off.blockedReplies(blocked(), ['filter says'])).toEqual(['filter says']);
     expect(off.blockedReplies(blocked(), ['filter says'])).toEqual(['filter says']);
+  });
+});
+
+describe('response settings from the configuration', () => {
+  it('defaults: blocked replies on, notice off; a legal notice is read from its file, relative to the config', async () => {
+    const dir = await tempDir();
+    expect(await responseSettings(resolveConfig({}, undefined, dir).config.responses)).toEqual(DEFAULT_RESPONSE_SETTINGS);
+    await writeFile(path.join(dir, 'legal.txt'), 'LEGAL NOTICE\nThis system is monitored.\n');
+    const loaded = resolveConfig({ responses: { prefix: '> ', notice: { enabled: true, file: 'legal.txt', everyDays: 30 } } }, path.join(dir, 'imspect.config.json'), dir);
+    const s = await responseSettings(loaded.config.responses);
+    expect(s.notice).toEqual({ enabled: true, text: 'LEGAL NOTICE\nThis system is monitored.\n', everyDays: 30 });
+    expect(s.prefix).toBe('> ');
+    const missing = resolveConfig({ responses: { notice: { file: 'nope.txt' } } }, undefined, dir);
+    await expect(responseSettings(missing.config.responses)).rejects.toMatchObject({ key: 'responses.notice.file', message: expect.stringMatching(/^responses\.notice\.file: cannot read .*nope\.txt/) });
+    expect(() => resolveConfig({ responses: { notice: { everyDays: 0 } } }, undefined, dir)).toThrow(/responses\.notice\.everyDays/);
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { ResponsesConfig } from '../config/schema.js';
+import { describeError, ImspectError } from '../sdk/errors.js';
 import type { ImEvent } from '../sdk/event.js';
 import type { PluginLogger } from '../sdk/plugin.js';
 import { NoticeState } from './notice-state.js';
@@ -31,7 +32,19 @@ export const DEFAULT_RESPONSE_SETTINGS: ResponseSettings = {
 /** The configuration section as settings: reads the notice file (throws when it cannot be read). */
 export async function responseSettings(config: ResponsesConfig | undefined): Promise<ResponseSettings> {
   if (!config) return DEFAULT_RESPONSE_SETTINGS;
-  const noticeText = config.notice.file !== undefined ? await readFile(config.notice.file, 'utf8') : config.notice.text;
+  let noticeText = config.notice.text;
+  if (config.notice.file !== undefined) {
+    try {
+      noticeText = await readFile(config.notice.file, 'utf8');
+    } catch (error) {
+      throw new ImspectError(`responses.notice.file: cannot read ${config.notice.file}: ${describeError(error)}`, {
+        code: 'CONFIG_INVALID',
+        key: 'responses.notice.file',
+        file: config.notice.file,
+        cause: error,
+      });
+    }
+  }
   return {
     prefix: config.prefix,
     suffix: config.suffix,
