@@ -211,8 +211,12 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     alice!.client.say('carol', 'still denied');
     await reply;
 
-    // SIGHUP re-reads everything at once: carol is allowed now.
+    // SIGHUP re-reads everything at once: carol is allowed now, and the configuration's reply text changed.
     await writeFile(path.join(dir, 'acl.txt'), 'deny alice dave\n');
+    const configFile = path.join(dir, 'imspect.config.json');
+    const config = JSON.parse(await readFile(configFile, 'utf8')) as { responses: { blocked: Record<string, unknown> } };
+    config.responses.blocked['text'] = 'Blocked by the office policy';
+    await writeFile(configFile, JSON.stringify(config));
     const hupsBefore = proxy!.stderr().split('"msg":"reloaded"').length;
     proxy!.child.kill('SIGHUP');
     await until(() => proxy!.stderr().split('"msg":"reloaded"').length > hupsBefore, 'the SIGHUP reload');
@@ -220,6 +224,9 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     alice!.client.say('carol', 'allowed now');
     await arrivedAtCarol;
     expect(carol.messages).toEqual(['bob to carol', 'allowed now']);
+    const newReply = waitFor(alice!.client, 'notice', (e) => e['message'] === 'Blocked by the office policy', 'the new reply text');
+    alice!.client.say('dave', 'to dave');
+    await newReply;
   });
 
   it('does not repeat the notice on a new connection, nor after a restart', async () => {
@@ -259,6 +266,7 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     expect(row('hello carol')).toMatchObject({ filtered: true, categories: 'acl', remoteDir: 'carol' });
     expect(row('still denied')).toMatchObject({ filtered: true, categories: 'acl' });
     expect(row('allowed now')).toMatchObject({ filtered: false, categories: '' });
+    expect(row('to dave')).toMatchObject({ filtered: true, categories: 'acl', remoteDir: 'dave' });
     expect(row('blast it')).toMatchObject({ filtered: false, deliveredText: '***** it' });
     const offer = rows.filter((r) => r.type === 2);
     expect(offer).toHaveLength(1);
