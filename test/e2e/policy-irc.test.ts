@@ -119,7 +119,7 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-e2e-policy-'));
     await writeFile(path.join(dir, 'words.txt'), '# bad words\ndarn\nheck\n坏蛋\n');
     await writeFile(path.join(dir, 'acl.txt'), 'deny alice carol\nallow all\n');
-    await writeFile(path.join(dir, 'policy.yaml'), 'block:\n  file: true\n');
+    await writeFile(path.join(dir, 'policy.yaml'), 'block:\n  file: true\nusers:\n  dave: { protocols: [jabber] }\n');
     await writeFile(
       path.join(dir, 'imspect.config.json'),
       JSON.stringify(
@@ -229,6 +229,20 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     await newReply;
   });
 
+  it('a user who may not use IRC is told so and disconnected', async () => {
+    const dave = new IRC.Client();
+    const notices: string[] = [];
+    dave.on('notice', (e) => notices.push(String(e['message'])));
+    let registered = false;
+    dave.on('registered', () => (registered = true));
+    const closed = waitFor(dave, 'close', () => true, 'dave to be disconnected');
+    dave.connect({ nick: 'dave', username: 'dave', gecos: 'dave', auto_reconnect: false, ping_interval: 0, host: '127.0.0.1', port: ngircd.port, socks });
+    await closed;
+    expect(notices).toContain('You may not use irc here');
+    expect(registered).toBe(false);
+    expect(proxy!.stderr()).toMatch(/dave may not use irc/);
+  });
+
   it('does not repeat the notice on a new connection, nor after a restart', async () => {
     await quit(alice, bob, 'alice');
     await connectAlice();
@@ -271,6 +285,8 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     const offer = rows.filter((r) => r.type === 2);
     expect(offer).toHaveLength(1);
     expect(offer[0]).toMatchObject({ filtered: true, categories: 'policy file', remoteDir: 'bob' });
+    const all = await readCsvLogs(path.join(dir, 'data', 'logs'));
+    expect(all.filter((r) => r.localDir === 'dave').map((r) => [r.type, r.filtered, r.categories])).toEqual([[5, true, 'policy protocol']]);
   });
 });
 

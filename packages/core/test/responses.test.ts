@@ -38,6 +38,7 @@ describe('verdicts are validated', () => {
     expect(verdictProblem({ action: 'block', categories: 42 })).toMatch(/not a list of strings/);
     expect(verdictProblem({ action: 'block', categories: [1] })).toMatch(/not a list of strings/);
     expect(verdictProblem({ action: 'block', respond: 5 })).toBe('verdict respond is number 5, not a string');
+    expect(verdictProblem({ action: 'block', disconnect: 'yes' })).toBe('verdict disconnect is "yes", not true or false');
   });
 
   it.each([
@@ -170,6 +171,26 @@ describe('the monitoring notice over a relay', () => {
     expect(log.records.some((r) => r.level === 'warn' && /damaged/.test(r.msg ?? ''))).toBe(true);
     expect(await run(fresh, 'MSG bob one\n')).toBe('NOTICE me Your activities are being logged\n');
     await fresh.close();
+  });
+
+  it('a disconnecting verdict: the client gets the reply, then the end of the stream; nothing more crosses', async () => {
+    const server = await upstreamServer(() => undefined);
+    cleanups.push(() => server.close());
+    const relay = await startRelay(server.port, {
+      protocol: lineProtocol(),
+      responses: new Responses(settings()),
+      filters: [filter('gate', (e) => (e.text === 'old client' ? { action: 'block', respond: 'Your client is too old', reason: 'too old', disconnect: true } : { action: 'pass' }))],
+    });
+    cleanups.push(() => relay.close());
+    const c = await relayClient(relay.port);
+    cleanups.push(() => void c.socket.destroy());
+    const ended = new Promise<void>((resolve) => c.socket.once('end', () => resolve()));
+    c.socket.write('MSG srv hello\nMSG srv old client\nMSG srv after\n');
+    await ended;
+    expect(c.received().toString()).toBe('NOTICE me Your client is too old\n');
+    await waitFor(() => server.ended[0] === true || server.sockets[0]?.destroyed === true, 2_000, 'the server side to close');
+    expect(Buffer.concat(server.received[0] ?? []).toString()).toBe('MSG srv hello\n');
+    expect(relay.logs.some((r) => r.msg === 'disconnecting the client: policy' && (r.obj as { reason?: string }).reason === 'too old')).toBe(true);
   });
 
   it('a blocked frame gets the default reply through the relay, rate-limited', async () => {

@@ -32,11 +32,11 @@ export function policyVerdict(policy: CompiledPolicy, event: Readonly<ImEvent>, 
   const local = event.localId.toLowerCase();
   const user = policy.users.get(`${protocol}:${local}`) ?? policy.users.get(local);
   if (user?.protocols && !user.protocols.has(protocol)) {
-    return block(['policy protocol'], `${event.localId} may not use ${event.protocol}`, respond ?? `You may not use ${event.protocol} here`);
+    return { ...block(['policy protocol'], `${event.localId} may not use ${event.protocol}`, respond ?? `You may not use ${event.protocol} here`), disconnect: true };
   }
   if (event.type === 'login' || (event.type === 'other' && event.subtype === 'client')) {
     const denied = deniedClient(policy.clients, protocol, event);
-    if (denied) return block(['policy client'], denied.reason, denied.message);
+    if (denied) return { ...block(['policy client'], denied.reason, denied.message), disconnect: true };
   }
   const kind = blockableKind(event);
   if (kind === undefined) return PASS;

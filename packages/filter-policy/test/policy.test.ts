@@ -42,7 +42,7 @@ describe('blocking kinds of action', () => {
   it('limits users to their protocols', () => {
     const rules: PolicyRules = { users: { alice: { protocols: ['irc'] } } };
     expect(judge(rules, { localId: 'alice', protocol: 'irc' }).action).toBe('pass');
-    expect(judge(rules, { localId: 'alice', protocol: 'msn', type: 'login' })).toMatchObject({ action: 'block', categories: ['policy protocol'], respond: 'You may not use msn here' });
+    expect(judge(rules, { localId: 'alice', protocol: 'msn', type: 'login' })).toMatchObject({ action: 'block', categories: ['policy protocol'], respond: 'You may not use msn here', disconnect: true });
     expect(judge(rules, { localId: 'bob', protocol: 'msn' }).action).toBe('pass');
   });
 });
@@ -59,7 +59,7 @@ describe('old clients', () => {
   it('denies by protocol dialect and by client version, with a reason for the client and the log', () => {
     expect(login('client=MSNMSGR version=8.5.1302 protocol-version=MSNP15').action).toBe('pass');
     const old = login('client=MSNMSGR version=7.0.0816 protocol-version=MSNP11');
-    expect(old).toMatchObject({ action: 'block', categories: ['policy client'], reason: 'client MSNMSGR 7.0.0816 on msn denied: version 8.1 or newer is required' });
+    expect(old).toMatchObject({ action: 'block', disconnect: true, categories: ['policy client'], reason: 'client MSNMSGR 7.0.0816 on msn denied: version 8.1 or newer is required' });
     expect(old.respond).toBe('Your IM client (MSNMSGR 7.0.0816) is not allowed here: version 8.1 or newer is required. Please upgrade.');
     expect(login('protocol-version=MSNP8').reason).toBe('client MSNP8 on msn denied: protocol MSNP8 is not allowed');
     expect(login('client=msnmsgr version=8.5.9000').reason).toMatch(/version 8.5.9000 is not allowed/);

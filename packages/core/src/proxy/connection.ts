@@ -240,6 +240,21 @@ export class ProxyConnection {
     return true;
   }
 
+  /**
+   * Policy refused this client: nothing more is forwarded either way; the client gets what was already written
+   * (the reply) and then the end of the stream; the server connection is closed.
+   */
+  disconnect(reason: string): void {
+    if (this.disconnecting) return;
+    this.disconnecting = true;
+    this.log.info({ protocol: this.protocol?.name, reason }, 'disconnecting the client: policy');
+    this.clientSocket.end();
+    this.upstreamSocket.destroy();
+  }
+
+  /** Set once policy disconnected the client: flows write nothing more. */
+  disconnecting = false;
+
   /** One side finished sending: pass the half-close on once everything before it is forwarded. */
   endOf(direction: Direction): void {
     const target = direction === 'outgoing' ? this.upstreamSocket : this.clientSocket;
@@ -507,6 +522,7 @@ class Flow {
         out.length = 0;
         for (const text of decision.responses) conn.respond(text, events[0]!);
       }
+      if (decision.disconnect) conn.disconnect(decision.reason ?? 'policy');
     } else if (decision.text !== undefined) {
       let rewritten: Uint8Array | undefined;
       try {
@@ -536,7 +552,7 @@ class Flow {
   }
 
   private write(chunks: Uint8Array[]): void {
-    if (chunks.length === 0 || this.target.destroyed) return;
+    if (chunks.length === 0 || this.target.destroyed || this.conn.disconnecting) return;
     const merged = mergeAdjacent(chunks);
     let ok = true;
     if (merged.length === 1) ok = this.target.write(merged[0]!);

@@ -27,6 +27,10 @@ export interface FrameDecision {
   text?: string;
   /** Texts to send back to the local user. */
   responses: string[];
+  /** Close the connection once the responses are written (a filter said `disconnect`). */
+  disconnect?: boolean;
+  /** Why, for the operational log, when disconnecting. */
+  reason?: string;
 }
 
 /** Why a filter's answer is not a verdict, or undefined when it is one. */
@@ -41,6 +45,7 @@ export function verdictProblem(value: unknown): string | undefined {
   for (const key of ['reason', 'respond', 'text']) {
     if (v[key] !== undefined && typeof v[key] !== 'string') return `verdict ${key} is ${describeValue(v[key])}, not a string`;
   }
+  if (v['disconnect'] !== undefined && typeof v['disconnect'] !== 'boolean') return `verdict disconnect is ${describeValue(v['disconnect'])}, not true or false`;
   return undefined;
 }
 
@@ -140,6 +145,10 @@ export class Policy {
       event.filtered = true;
       decision.block = true;
       if (verdict.respond) decision.responses.push(verdict.respond);
+      if (verdict.disconnect === true) {
+        decision.disconnect = true;
+        decision.reason = verdict.reason ?? `filter "${name}" disconnected the client`;
+      }
       if (verdict.reason) {
         this.log.info({ plugin: name, protocol: event.protocol, type: event.type, localId: event.localId, remoteId: event.remoteId, reason: verdict.reason }, `blocked by "${name}": ${verdict.reason}`);
       }

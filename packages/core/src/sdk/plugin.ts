@@ -22,6 +22,11 @@ export interface Verdict {
    * side, re-encoded by the protocol. Content plugins then see this text.
    */
   text?: string;
+  /**
+   * With `block`: after the reply, close the connection (a client or protocol that is not allowed at all; its
+   * login frame was dropped, so it would otherwise wait).
+   */
+  disconnect?: boolean;
 }
 
 export interface FilterHooks {
