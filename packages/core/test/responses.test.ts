@@ -80,6 +80,17 @@ describe('masking verdicts', () => {
   });
 });
 
+describe('two masking filters', () => {
+  it('the second masks the text the first produced', async () => {
+    const mask = (name: string, word: string) => filter(name, (e) => (e.text?.includes(word) ? { action: 'pass', categories: [`1 ${name}`], text: e.text.replace(word, '#'.repeat(word.length)) } : { action: 'pass' }));
+    const policy = new Policy([mask('one', 'darn'), mask('two', 'heck')], [], { failMode: 'open', hookTimeoutMs: 500 }, recordingLogger());
+    const events = [event('darn and heck')];
+    const decision = (await policy.decide(events)) as FrameDecision;
+    expect(decision.text).toBe('#### and ####');
+    expect(events[0]).toMatchObject({ text: 'darn and heck', deliveredText: '#### and ####', categories: ['1 one', '1 two'] });
+  });
+});
+
 describe('blocked replies', () => {
   it('default text for what the user sent, the filter’s own text first, prefix and suffix, rate-limited per user', () => {
     let now = 1_000_000;

@@ -97,7 +97,9 @@ export class Policy {
       for (let f = e === eventIndex ? filterIndex : 0; f < this.filters.length; f++) {
         if (event.filtered) break;
         const filter = this.filters[f]!;
-        const verdict = this.check(filter, event);
+        // After a masking filter, the next ones judge the text that would go out (the event keeps the original).
+        const subject = decision.text !== undefined && event === rewriteTarget(events) ? { ...event, text: decision.text } : event;
+        const verdict = this.check(filter, subject);
         if (isPromiseLike(verdict)) {
           return Promise.resolve(verdict).then((v) => {
             this.apply(filter.name, this.validated(filter.name, v), event, events, decision);
