@@ -25,6 +25,7 @@ interface IrcClient {
   off(event: string, listener: (event: Record<string, unknown>) => void): void;
   join(channel: string): void;
   say(target: string, text: string): void;
+  action(target: string, text: string): void;
   ctcpRequest(target: string, type: string, ...params: string[]): void;
   quit(message?: string): void;
 }
@@ -41,6 +42,7 @@ const ngircdPath = findExecutable('ngircd');
 const CHANNEL = '#policy';
 const NOTICE = 'Your activities are being logged';
 const BLOCKED = 'The message or action was blocked';
+const LEGAL = 'By using this network you accept that your conversations are archived under the acceptable use policy, section 4.2.';
 
 function waitFor(client: IrcClient, event: string, match: (e: Record<string, unknown>) => boolean, what: string, ms = 10_000): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
@@ -119,6 +121,7 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-e2e-policy-'));
     await writeFile(path.join(dir, 'words.txt'), '# bad words\ndarn\nheck\n坏蛋\n');
     await writeFile(path.join(dir, 'acl.txt'), 'deny alice carol\nallow all\n');
+    await writeFile(path.join(dir, 'notice.txt'), `${NOTICE}\n${LEGAL}\n`);
     await writeFile(path.join(dir, 'policy.yaml'), 'block:\n  file: true\nusers:\n  dave: { protocols: [jabber] }\n');
     await writeFile(
       path.join(dir, 'imspect.config.json'),
@@ -132,7 +135,7 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
             'filter-acl': { options: { file: 'acl.txt' } },
             'filter-policy': { options: { file: 'policy.yaml' } },
           },
-          responses: { blocked: { rateLimitSeconds: 0 }, notice: { enabled: true, everyDays: 7 } },
+          responses: { blocked: { rateLimitSeconds: 0 }, notice: { enabled: true, everyDays: 7, file: 'notice.txt' } },
           log: { level: 'info', format: 'json' },
         },
         null,
@@ -158,7 +161,8 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
 
   it('tells alice once that she is monitored, when she logs in', async () => {
     await connectAlice();
-    await until(() => noticeCount() === 1, 'the monitoring notice');
+    await until(() => noticeCount() === 1 && alice!.notices.includes(LEGAL), 'the monitoring notice, both lines');
+    expect(alice!.notices.indexOf(LEGAL)).toBe(alice!.notices.indexOf(NOTICE) + 1);
     const seen = waitFor(bob.client, 'join', (e) => e['nick'] === 'alice', 'alice to join');
     alice!.client.join(CHANNEL);
     await seen;
@@ -170,6 +174,9 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     await arrived;
     arrived = waitFor(bob.client, 'privmsg', (e) => e['message'] === '你好** friend', 'the masked Chinese word');
     alice!.client.say(CHANNEL, '你好坏蛋 friend');
+    await arrived;
+    arrived = waitFor(bob.client, 'action', (e) => e['message'] === 'waves, **** it', 'the masked action');
+    alice!.client.action(CHANNEL, 'waves, darn it');
     await arrived;
 
     const reply = waitFor(alice!.client, 'notice', (e) => e['message'] === BLOCKED, 'the blocked reply');
