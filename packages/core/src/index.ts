@@ -8,5 +8,7 @@ export * from './sdk/plugin.js';
 export * from './sdk/errors.js';
 export * from './sdk/bytes.js';
 export * from './sdk/line-reader.js';
+export * from './sdk/rules-file.js';
+export * from './sdk/event-data.js';
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';

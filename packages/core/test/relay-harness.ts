@@ -9,6 +9,7 @@ import { ProxyConnection } from '../src/proxy/connection.js';
 import { EventSink } from '../src/proxy/event-sink.js';
 import { Policy, type NamedContent, type NamedFilter } from '../src/proxy/policy.js';
 import { ProtocolRegistry } from '../src/proxy/protocols.js';
+import type { Responses } from '../src/proxy/responses.js';
 import type { Direction, EventDraft, ImEvent } from '../src/sdk/event.js';
 import type { LoggerHooks } from '../src/sdk/plugin.js';
 import type { Frame, ProtocolHooks, ProtocolSession } from '../src/sdk/protocol.js';
@@ -145,6 +146,8 @@ export interface RelayOptions {
   loggers?: Array<{ name: string; hooks: LoggerHooks }>;
   /** Let the connection pick the protocol by sniffing (within this many ms) instead of forcing it. */
   sniffTimeoutMs?: number;
+  /** Blocked-message replies and the monitoring notice. */
+  responses?: Responses;
 }
 
 export interface Relay {
@@ -161,7 +164,7 @@ export async function startRelay(upstreamPort: number, options: RelayOptions = {
   const log = recordingLogger();
   const protocols = options.protocol ? [{ name: 'lines', hooks: options.protocol, maxFrameSize: options.maxFrameSize ?? 64 * 1024 }] : [];
   const registry = new ProtocolRegistry(protocols, {}, log);
-  const policy = new Policy(options.filters ?? [], options.contents ?? [], { failMode: options.failMode ?? 'open', hookTimeoutMs: options.hookTimeoutMs ?? 2_000 }, log);
+  const policy = new Policy(options.filters ?? [], options.contents ?? [], { failMode: options.failMode ?? 'open', hookTimeoutMs: options.hookTimeoutMs ?? 2_000 }, log, options.responses);
   const sink = new EventSink(options.loggers ?? [], { batchSize: 100, flushIntervalMs: 5, retryMaxDelayMs: 10, writeTimeoutMs: 1_000 }, log);
   const events: ImEvent[] = [];
   sink.onEvents((batch) => events.push(...batch));

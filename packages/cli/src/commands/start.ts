@@ -88,6 +88,12 @@ export default class Start extends Command {
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      // SIGHUP: re-read word lists, ACLs, policies and the responses section without dropping connections.
+      process.on('SIGHUP', () => {
+        if (stopping) return;
+        logger.info('SIGHUP: reloading');
+        void engine.reload();
+      });
     });
     // The facts a person starting it needs, on standard output whatever the log format.
     this.log(`imspect ${this.config.version} running`);

@@ -75,6 +75,7 @@ export function resolveConfig(raw: unknown, file: string | undefined, baseDir: s
   // Relative folders mean relative to the configuration file: resolved once here, for every user of the config.
   valid.pluginFolders = valid.pluginFolders.map((folder) => path.resolve(baseDir, folder));
   if (valid.pidFile) valid.pidFile = path.resolve(baseDir, valid.pidFile);
+  if (valid.responses.notice.file !== undefined) valid.responses.notice.file = path.resolve(baseDir, valid.responses.notice.file);
   return { config: valid, file, baseDir, dataDir: path.resolve(baseDir, valid.dataDir) };
 }
 

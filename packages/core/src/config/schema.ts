@@ -141,6 +141,30 @@ export const ConfigSchema = Type.Object(
     group: Type.Optional(Type.String({ minLength: 1, description: "Group (name or gid) to drop to; default: the user's primary group" })),
     allowRoot: Type.Boolean({ default: false, description: 'Keep running as root when started as root with no `user` (refused otherwise)' }),
     pidFile: Type.Optional(Type.String({ minLength: 1, description: 'Write the process id to this file while running' })),
+    responses: Type.Object(
+      {
+        prefix: Type.String({ default: '', description: 'Put before every reply and notice imspect sends (IMSpector response_prefix)' }),
+        suffix: Type.String({ default: '', description: 'Put after every reply and notice (IMSpector response_postfix)' }),
+        blocked: Type.Object(
+          {
+            enabled: Type.Boolean({ default: true, description: 'Answer the sender of a blocked message or action' }),
+            text: Type.String({ default: 'The message or action was blocked', description: "Reply when the filter gives none of its own" }),
+            rateLimitSeconds: Type.Integer({ minimum: 0, default: 60, description: 'At most one reply per user in this many seconds; 0 = every time' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        notice: Type.Object(
+          {
+            enabled: Type.Boolean({ default: false, description: 'Tell each user, once every everyDays, that their activities are logged' }),
+            text: Type.String({ default: 'Your activities are being logged', description: 'The notice; each line is sent as its own message' }),
+            file: Type.Optional(Type.String({ description: 'Read the notice from this file instead (a legal notice); relative to the config file' })),
+            everyDays: Type.Number({ exclusiveMinimum: 0, default: 7, description: 'Days between two notices to the same user (kept in the data folder across restarts)' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {}, description: 'What imspect says to users: blocked-message replies and the monitoring notice' },
+    ),
     log: Type.Object(
       {
         level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
@@ -159,3 +183,4 @@ export type ForwardListenerConfig = Static<typeof ForwardListenerSchema>;
 export type TransparentListenerConfig = Static<typeof TransparentListenerSchema>;
 export type HttpConnectListenerConfig = Static<typeof HttpConnectListenerSchema>;
 export type PluginSection = Static<typeof PluginSectionSchema>;
+export type ResponsesConfig = Config['responses'];

@@ -229,19 +229,36 @@ export class ProxyConnection {
     }
   }
 
-  /** Bytes for the local client, e.g. a policy notice. */
-  respond(text: string, about: ImEvent): void {
+  /** Bytes for the local client, e.g. a policy notice; false when the protocol cannot answer (now). */
+  respond(text: string, about: ImEvent): boolean {
     const session = this.session;
-    if (!session?.respond || !this.protocol) return;
+    if (!session?.respond || !this.protocol || this.encrypted) return false;
     let bytes: Uint8Array | undefined;
     try {
       bytes = callHook(this.protocol.name, 'respond', () => session.respond!(text, about));
     } catch (error) {
       this.log.error({ plugin: this.protocol.name, hook: 'respond', err: error }, 'could not build a response');
-      return;
+      return false;
     }
-    if (bytes && bytes.length > 0) this.flows.incoming.inject(bytes);
+    if (!(bytes instanceof Uint8Array) || bytes.length === 0) return false;
+    this.flows.incoming.inject(bytes);
+    return true;
   }
+
+  /**
+   * Policy refused this client: nothing more is forwarded either way; the client gets what was already written
+   * (the reply) and then the end of the stream; the server connection is closed.
+   */
+  disconnect(reason: string): void {
+    if (this.disconnecting) return;
+    this.disconnecting = true;
+    this.log.info({ protocol: this.protocol?.name, reason }, 'disconnecting the client: policy');
+    this.clientSocket.end();
+    this.upstreamSocket.destroy();
+  }
+
+  /** Set once policy disconnected the client: flows write nothing more. */
+  disconnecting = false;
 
   /** One side finished sending: pass the half-close on once everything before it is forwarded. */
   endOf(direction: Direction): void {
@@ -510,6 +527,7 @@ class Flow {
         out.length = 0;
         for (const text of decision.responses) conn.respond(text, events[0]!);
       }
+      if (decision.disconnect) conn.disconnect(decision.reason ?? 'policy');
     } else if (decision.text !== undefined) {
       let rewritten: Uint8Array | undefined;
       try {
@@ -526,12 +544,20 @@ class Flow {
     } else {
       out.push(frame.replacement ?? frame.raw);
     }
+    if (!decision.block) {
+      // The monitoring notice follows the frame that made it due (a login, a first message).
+      conn.deps.policy.offerNotice(events, (text, about) => {
+        this.write(out);
+        out.length = 0;
+        return conn.respond(text, about);
+      });
+    }
     conn.eventCount += events.length;
     conn.deps.sink.accept(events);
   }
 
   private write(chunks: Uint8Array[]): void {
-    if (chunks.length === 0 || this.target.destroyed) return;
+    if (chunks.length === 0 || this.target.destroyed || this.conn.disconnecting) return;
     const merged = mergeAdjacent(chunks);
     let ok = true;
     if (merged.length === 1) ok = this.target.write(merged[0]!);

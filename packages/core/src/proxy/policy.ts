@@ -1,6 +1,8 @@
+import { PluginHookError } from '../sdk/errors.js';
 import type { ImEvent } from '../sdk/event.js';
 import type { ContentHooks, FilterHooks, PluginLogger, Verdict } from '../sdk/plugin.js';
 import { callHook, callHookWithTimeout, isPromiseLike } from '../runtime/hooks.js';
+import type { Responses } from './responses.js';
 
 export interface PolicyOptions {
   failMode: 'open' | 'closed';
@@ -25,6 +27,33 @@ export interface FrameDecision {
   text?: string;
   /** Texts to send back to the local user. */
   responses: string[];
+  /** Close the connection once the responses are written (a filter said `disconnect`). */
+  disconnect?: boolean;
+  /** Why, for the operational log, when disconnecting. */
+  reason?: string;
+}
+
+/** Why a filter's answer is not a verdict, or undefined when it is one. */
+export function verdictProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `returned ${describeValue(value)} instead of a verdict object`;
+  const v = value as Record<string, unknown>;
+  if (v['action'] !== 'pass' && v['action'] !== 'block') return `verdict action is ${describeValue(v['action'])}, not "pass" or "block"`;
+  const categories = v['categories'];
+  if (categories !== undefined && !(Array.isArray(categories) && categories.every((c) => typeof c === 'string'))) {
+    return `verdict categories is ${describeValue(categories)}, not a list of strings`;
+  }
+  for (const key of ['reason', 'respond', 'text']) {
+    if (v[key] !== undefined && typeof v[key] !== 'string') return `verdict ${key} is ${describeValue(v[key])}, not a string`;
+  }
+  if (v['disconnect'] !== undefined && typeof v['disconnect'] !== 'boolean') return `verdict disconnect is ${describeValue(v['disconnect'])}, not true or false`;
+  return undefined;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  return typeof value === 'object' ? 'an object' : typeof value === 'undefined' ? 'undefined' : `${typeof value} ${String(value)}`;
 }
 
 /**
@@ -38,7 +67,14 @@ export class Policy {
     private readonly contents: readonly NamedContent[],
     private readonly options: PolicyOptions,
     private readonly log: PluginLogger,
+    /** Blocked-message replies and the monitoring notice; without it, only the filters' own replies are sent. */
+    readonly responses?: Responses,
   ) {}
+
+  /** Gives the monitoring notice to the users of these events, when it is due (see {@link Responses.offerNotice}). */
+  offerNotice(events: readonly ImEvent[], send: (text: string, about: ImEvent) => boolean): void {
+    if (this.responses?.noticeActive) this.responses.offerNotice(events, send);
+  }
 
   get isEmpty(): boolean {
     return this.filters.length === 0 && this.contents.length === 0;
@@ -49,23 +85,31 @@ export class Policy {
     return this.runFilters(events, 0, 0, decision);
   }
 
+  /** The replies for a blocked frame: the filters' own texts, rate-limited, or the configured default. */
+  private finishBlocked(events: ImEvent[], decision: FrameDecision): FrameDecision {
+    if (this.responses) decision.responses = this.responses.blockedReplies(events, decision.responses);
+    return decision;
+  }
+
   private runFilters(events: ImEvent[], eventIndex: number, filterIndex: number, decision: FrameDecision): FrameDecision | Promise<FrameDecision> {
     for (let e = eventIndex; e < events.length; e++) {
       const event = events[e]!;
       for (let f = e === eventIndex ? filterIndex : 0; f < this.filters.length; f++) {
         if (event.filtered) break;
         const filter = this.filters[f]!;
-        const verdict = this.check(filter, event);
+        // After a masking filter, the next ones judge the text that would go out (the event keeps the original).
+        const subject = decision.text !== undefined && event === rewriteTarget(events) ? { ...event, text: decision.text } : event;
+        const verdict = this.check(filter, subject);
         if (isPromiseLike(verdict)) {
           return Promise.resolve(verdict).then((v) => {
-            this.apply(v, event, decision);
+            this.apply(filter.name, this.validated(filter.name, v), event, events, decision);
             return this.runFilters(events, e, f + 1, decision);
           });
         }
-        this.apply(verdict, event, decision);
+        this.apply(filter.name, this.validated(filter.name, verdict), event, events, decision);
       }
     }
-    if (decision.block) return decision;
+    if (decision.block) return this.finishBlocked(events, decision);
     return this.runContents(events, 0, decision);
   }
 
@@ -83,13 +127,19 @@ export class Policy {
     }
   }
 
+  /** A filter's answer if it is a verdict; otherwise a hook failure, handled per `failMode`. */
+  private validated(name: string, value: unknown): Verdict {
+    const problem = verdictProblem(value);
+    if (problem === undefined) return value as Verdict;
+    return this.failedVerdict(name, new PluginHookError(name, 'check', new Error(problem)));
+  }
+
   private failedVerdict(name: string, error: unknown): Verdict {
     this.log.error({ plugin: name, hook: 'check', err: error, failMode: this.options.failMode }, `filter "${name}" failed`);
     return this.options.failMode === 'closed' ? { action: 'block', categories: [`error ${name}`] } : { action: 'pass' };
   }
 
-  private apply(verdict: Verdict | undefined, event: ImEvent, decision: FrameDecision): void {
-    if (!verdict) return;
+  private apply(name: string, verdict: Verdict, event: ImEvent, events: ImEvent[], decision: FrameDecision): void {
     if (verdict.categories?.length) {
       for (const category of verdict.categories) if (!event.categories.includes(category)) event.categories.push(category);
     }
@@ -97,12 +147,21 @@ export class Policy {
       event.filtered = true;
       decision.block = true;
       if (verdict.respond) decision.responses.push(verdict.respond);
+      if (verdict.disconnect === true) {
+        decision.disconnect = true;
+        decision.reason = verdict.reason ?? `filter "${name}" disconnected the client`;
+      }
+      if (verdict.reason) {
+        this.log.info({ plugin: name, protocol: event.protocol, type: event.type, localId: event.localId, remoteId: event.remoteId, reason: verdict.reason }, `blocked by "${name}": ${verdict.reason}`);
+      }
+    } else if (verdict.text !== undefined && event === rewriteTarget(events)) {
+      // A masking filter: the text that goes out; content plugins see it next.
+      decision.text = verdict.text;
     }
   }
 
   private runContents(events: ImEvent[], contentIndex: number, decision: FrameDecision): FrameDecision | Promise<FrameDecision> {
-    // Only a frame with exactly one message text can be rewritten; see Frame.rewrite.
-    const target = events.find((e) => e.type === 'message' && e.text !== undefined);
+    const target = rewriteTarget(events);
     if (!target) return decision;
     for (let c = contentIndex; c < this.contents.length; c++) {
       const content = this.contents[c]!;
@@ -131,4 +190,9 @@ export class Policy {
     else delete decision.text;
     return decision;
   }
+}
+
+/** The event whose text a rewrite replaces: only a frame's message text can be rewritten; see Frame.rewrite. */
+function rewriteTarget(events: readonly ImEvent[]): ImEvent | undefined {
+  return events.find((e) => e.type === 'message' && e.text !== undefined);
 }

@@ -7,6 +7,9 @@ import { startListener, type AcceptedConnection, type RunningListener } from '..
 import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
 import { EventSink, type LoggerStatus } from '../proxy/event-sink.js';
 import { Policy } from '../proxy/policy.js';
+import { Responses, responseSettings } from '../proxy/responses.js';
+import { loadConfig } from '../config/load.js';
+import path from 'node:path';
 import { DEFAULT_MAX_FRAME_SIZE, ProtocolRegistry, type RegisteredProtocol } from '../proxy/protocols.js';
 import { discoverPlugins } from './discovery.js';
 import { loadPlugins, type LoadedPlugin, type PluginRecord } from './loader.js';
@@ -55,8 +58,13 @@ export class Engine {
 
   async start(): Promise<void> {
     await this.prepare();
+    // Only live proxying tells users they are monitored (a replay must not record notices as given).
+    await this.responses?.openNotice(path.join(this.options.loaded.dataDir, 'state', 'monitoring-notice.json'), this.log);
     await this.listen();
   }
+
+  /** Blocked-message replies and the monitoring notice; set by {@link prepare}. */
+  responses: Responses | undefined;
 
   /** Loads plugins and builds the protocol registry, the policy and the event sink; opens no port. */
   async prepare(): Promise<void> {
@@ -90,7 +98,8 @@ export class Engine {
     }));
     this.registry = new ProtocolRegistry(protocols, config.ports, this.log);
     this.sink = new EventSink(of<LoggerHooks>('logger'), config.loggers, this.log);
-    const policy = new Policy(of<FilterHooks>('filter'), of<ContentHooks>('content'), config.pipeline, this.log);
+    this.responses = new Responses(await responseSettings(config.responses));
+    const policy = new Policy(of<FilterHooks>('filter'), of<ContentHooks>('content'), config.pipeline, this.log, this.responses);
     if (protocols.length === 0) this.log.warn('no protocol plugin is loaded: connections are relayed without being logged');
     if (of('logger').length === 0 && !this.options.skipKinds?.includes('logger')) this.log.warn('no logger plugin is loaded: events are not stored');
 
@@ -187,6 +196,37 @@ export class Engine {
     };
   }
 
+  /**
+   * SIGHUP: every filter and content plugin re-reads its files, and the `responses` section of the
+   * configuration file is applied again. What fails is reported and the last good version stays in force.
+   */
+  async reload(): Promise<{ ok: boolean; problems: string[] }> {
+    const problems: string[] = [];
+    for (const plugin of this.loadedPlugins) {
+      if (plugin.kind !== 'filter' && plugin.kind !== 'content') continue;
+      const reload = (plugin.hooks as { reload?: () => unknown }).reload;
+      if (!reload) continue;
+      try {
+        await reload.call(plugin.hooks);
+      } catch (error) {
+        problems.push(`plugin "${plugin.name}" failed in reload: ${error instanceof Error ? error.message : String(error)}`);
+        this.log.error({ plugin: plugin.name, hook: 'reload', err: error }, `plugin "${plugin.name}" failed to reload; its last good rules stay in force`);
+      }
+    }
+    const file = this.options.loaded.file;
+    if (file && this.responses) {
+      try {
+        const fresh = await loadConfig({ file });
+        this.responses.update(await responseSettings(fresh.config.responses));
+      } catch (error) {
+        problems.push(`${file}: ${error instanceof Error ? error.message : String(error)}`);
+        this.log.error({ file, err: error }, 'configuration not reloaded; the responses in force stay');
+      }
+    }
+    this.log.info({ problems: problems.length }, problems.length === 0 ? 'reloaded' : 'reloaded with problems');
+    return { ok: problems.length === 0, problems };
+  }
+
   private readonly abortShutdown = new AbortController();
 
   /** Stop waiting for loggers during shutdown (a second Ctrl-C); what is left is reported as not stored. */
@@ -212,6 +252,7 @@ export class Engine {
         signal: this.abortShutdown.signal,
       });
     }
+    await this.responses?.close();
     for (const plugin of this.loadedPlugins) {
       if (plugin.kind === 'logger') continue; // closed by the sink after its last write
       const close = (plugin.hooks as { close?: () => unknown }).close;

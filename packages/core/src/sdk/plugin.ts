@@ -17,17 +17,31 @@ export interface Verdict {
   reason?: string;
   /** Text sent back to the local user when the frame is blocked (where the protocol can answer). */
   respond?: string;
+  /**
+   * New text for the event's message when the frame passes (e.g. bad words masked): what reaches the other
+   * side, re-encoded by the protocol. Content plugins then see this text.
+   */
+  text?: string;
+  /**
+   * With `block`: after the reply, close the connection (a client or protocol that is not allowed at all; its
+   * login frame was dropped, so it would otherwise wait).
+   */
+  disconnect?: boolean;
 }
 
 export interface FilterHooks {
   /** Judge one event. The first `block` of all filters wins. */
   check(event: Readonly<ImEvent>): Verdict | Promise<Verdict>;
+  /** Re-read the plugin's files (SIGHUP). Throw to report a problem; the last good rules stay in force. */
+  reload?(): void | Promise<void>;
   close?(): void | Promise<void>;
 }
 
 export interface ContentHooks {
   /** New text for a message event (e.g. with bad words masked), or undefined to leave it. */
   transform(event: Readonly<ImEvent>): string | undefined | Promise<string | undefined>;
+  /** Re-read the plugin's files (SIGHUP). Throw to report a problem; the last good rules stay in force. */
+  reload?(): void | Promise<void>;
   close?(): void | Promise<void>;
 }
 

@@ -1,0 +1,89 @@
+/**
+ * When each user was last given the monitoring notice, kept in a JSON file in the data folder so a restart
+ * does not notify everyone again. Written shortly after a change (atomically: a temporary file renamed over
+ * the old one) and at shutdown.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { PluginLogger } from '../sdk/plugin.js';
+
+const SAVE_DELAY_MS = 500;
+
+interface StateFile {
+  version: 1;
+  /** user key (`protocol NUL localId`) -> time the notice was sent, ms since the epoch */
+  sent: Record<string, number>;
+}
+
+export class NoticeState {
+  private readonly sent: Map<string, number>;
+  private timer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> = Promise.resolve();
+  private dirty = false;
+
+  private constructor(
+    private readonly file: string,
+    sent: Map<string, number>,
+    private readonly log: PluginLogger,
+  ) {
+    this.sent = sent;
+  }
+
+  static async open(file: string, log: PluginLogger): Promise<NoticeState> {
+    await mkdir(path.dirname(file), { recursive: true });
+    const sent = new Map<string, number>();
+    let text: string | undefined;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ file, err: error }, 'cannot read the monitoring notice state; users will be notified again');
+    }
+    if (text !== undefined) {
+      try {
+        const parsed = JSON.parse(text) as Partial<StateFile>;
+        for (const [key, at] of Object.entries(parsed.sent ?? {})) if (typeof at === 'number' && Number.isFinite(at)) sent.set(key, at);
+      } catch (error) {
+        log.warn({ file, err: error }, 'the monitoring notice state is damaged; users will be notified again');
+      }
+    }
+    return new NoticeState(file, sent, log);
+  }
+
+  lastSent(key: string): number | undefined {
+    return this.sent.get(key);
+  }
+
+  record(key: string, at: number): void {
+    this.sent.set(key, at);
+    this.dirty = true;
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.save();
+    }, SAVE_DELAY_MS);
+    this.timer.unref?.();
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.save();
+  }
+
+  private save(): Promise<void> {
+    this.saving = this.saving.then(async () => {
+      if (!this.dirty) return;
+      this.dirty = false;
+      const body: StateFile = { version: 1, sent: Object.fromEntries(this.sent) };
+      const temp = `${this.file}.${process.pid}.tmp`;
+      try {
+        await writeFile(temp, `${JSON.stringify(body)}\n`);
+        await rename(temp, this.file);
+      } catch (error) {
+        this.dirty = true;
+        this.log.error({ file: this.file, err: error }, 'cannot save the monitoring notice state');
+      }
+    });
+    return this.saving;
+  }
+}
