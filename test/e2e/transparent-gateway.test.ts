@@ -201,6 +201,18 @@ describeWithService('transparent interception on a gateway (network namespaces, 
     expect(log).toMatch(/198\.19\.99\.1:6667[^\n]*(ENETUNREACH|EHOSTUNREACH)|(ENETUNREACH|EHOSTUNREACH)[^\n]*198\.19\.99\.1:6667/);
   });
 
+  it('relays many concurrent redirected connections', async () => {
+    const count = 400;
+    const echo = start(topo.server, process.execPath, ['-e', ECHO_SERVER, topo.addr.server4, '7000']);
+    try {
+      await waitUntil('the echo server', () => echo.out().includes('listening'), echo);
+      const result = nsRun(topo.client, process.execPath, ['-e', MANY_CLIENTS, topo.addr.server4, '7000', String(count)]);
+      expect(JSON.parse(result)).toEqual({ ok: count, failed: 0 });
+    } finally {
+      await stop(echo);
+    }
+  });
+
   it('works the same with nftables rules (IPv4 and IPv6)', async () => {
     nsRun(topo.gateway, process.execPath, [CLI, 'firewall', '--remove', '--backend', 'iptables']);
     const applied = nsRun(topo.gateway, process.execPath, [CLI, 'firewall', '-c', path.join(dir, 'imspect.config.json'), '--apply', '--backend', 'nftables', '-i', 'lan0']);
@@ -220,6 +232,31 @@ describeWithService('transparent interception on a gateway (network namespaces, 
     expect(rows.filter((r) => r.type === 1)).toHaveLength(12);
   });
 });
+
+/** An echo server on argv host and port. */
+const ECHO_SERVER = `
+const net = require('node:net');
+const [host, port] = process.argv.slice(1);
+net.createServer((s) => { s.on('error', () => {}); s.pipe(s); }).listen({ host, port: Number(port), backlog: 1024 }, () => console.log('listening'));
+`;
+
+/** Opens argv count connections at once, each sends a line and waits for its echo; prints the tally as JSON. */
+const MANY_CLIENTS = `
+const net = require('node:net');
+const [host, port, count] = process.argv.slice(1);
+let ok = 0, failed = 0;
+const one = (n) => new Promise((resolve) => {
+  const line = 'PING :conn' + n + '\\r\\n';
+  let got = '';
+  const s = net.connect({ host, port: Number(port) });
+  const done = (good) => { good ? ok++ : failed++; s.destroy(); resolve(); };
+  const timer = setTimeout(() => done(false), 15000);
+  s.on('connect', () => s.write(line));
+  s.on('data', (d) => { got += d; if (got === line) { clearTimeout(timer); done(true); } });
+  s.on('error', () => { clearTimeout(timer); done(false); });
+});
+Promise.all(Array.from({ length: Number(count) }, (_, n) => one(n))).then(() => console.log(JSON.stringify({ ok, failed })));
+`;
 
 /** A tiny client run inside a namespace: connects, sends `payload`, prints how the connection ended. */
 function probeScript(host: string, port: number, payload: string): string {
