@@ -184,6 +184,23 @@ describeWithService('transparent interception on a gateway (network namespaces, 
     expect(log).toContain(`its original destination ${topo.addr.gatewayLan6}:${TRANSPARENT_PORT} is imspect itself`);
   });
 
+  it('refuses imspect’s own upstream connection sent back to it by an OUTPUT rule (no relaying in a circle)', async () => {
+    const rule = ['-t', 'nat', '-A', 'OUTPUT', '-p', 'tcp', '-d', topo.addr.server4, '--dport', '6667', '-j', 'REDIRECT', '--to-ports', String(TRANSPARENT_PORT)];
+    nsRun(topo.gateway, 'iptables', rule);
+    const before = proxy!.err().length;
+    try {
+      const result = nsRun(topo.client, process.execPath, ['-e', probeScript(topo.addr.server4, 6667, 'NICK circle\r\nUSER circle 0 * :circle\r\n')]);
+      expect(result.trim()).toBe('closed 0 bytes');
+      const loops = () => proxy!.err().slice(before).match(/it is imspect's own upstream connection sent back to imspect \(a loop\)/g)?.length ?? 0;
+      await waitUntil('the loop refusal in the log', () => loops() >= 1, proxy!, 5000).catch(() => undefined);
+      expect(loops(), proxy!.err().slice(before)).toBe(1);
+      // One relayed connection (the client's) and one refused (its echo): nothing more was opened.
+      expect(proxy!.err().slice(before).match(/transparent connection from/g)).toHaveLength(1);
+    } finally {
+      nsRun(topo.gateway, 'iptables', ['-t', 'nat', '-D', ...rule.slice(3)]);
+    }
+  });
+
   it('closes the client promptly with a logged reason when the upstream refuses or is unreachable', async () => {
     const before = proxy!.err().length;
     // Nothing listens on 6668 on the server: refused. The gateway has no route to 198.19.99.1: unreachable.
