@@ -6,10 +6,10 @@ import type net from 'node:net';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import type { TransparentListenerConfig } from '../config/schema.js';
-import { describeError } from '../sdk/errors.js';
+import { ImspectError, describeError } from '../sdk/errors.js';
 import { unmapIPv4 } from './allow-list.js';
 import type { ListenerDeps } from './listeners.js';
-import { originalDestination, type OriginalDestination } from './original-destination.js';
+import { originalDestination, originalDestinationUnsupported, type OriginalDestination } from './original-destination.js';
 import { connectUpstream } from './upstream.js';
 
 /**
@@ -23,6 +23,8 @@ const pendingConnects = new Map<string, Set<Promise<net.Socket>>>();
 
 export function handleTransparent(config: TransparentListenerConfig, deps: ListenerDeps) {
   const name = `transparent ${config.host}:${config.port}`;
+  const unsupported = originalDestinationUnsupported();
+  if (unsupported) throw new ImspectError(`cannot start the transparent listener on ${config.host}:${config.port}: ${unsupported}`, { code: 'TRANSPARENT_UNSUPPORTED' });
   return (socket: net.Socket, clientAddress: { ip: string; port: number }) => {
     const who = `${clientAddress.ip}:${clientAddress.port}`;
     const refuse = (reason: string, extra: Record<string, unknown> = {}) => {
