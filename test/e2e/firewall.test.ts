@@ -12,7 +12,28 @@ import { describeWithService } from '../support/e2e.js';
 import { CLI } from '../support/imspect-process.js';
 import { netnsMissing, nsRun, nsTry } from '../support/netns.js';
 
-const IRC_PORTS = '6665,6666,6667,6668,6669,6697,7000';
+/** The IRC plugin's ports (plain and TLS). Other protocol plugins installed beside it add theirs. */
+const IRC_PORTS = [6665, 6666, 6667, 6668, 6669, 6697, 7000];
+
+/** Every port of the iptables REDIRECT rules to `toPort` in `text` (`--dports a,b,c ... --to-ports N`). */
+function iptablesPorts(text: string, tool: 'iptables' | 'ip6tables' | '', toPort: number): number[] {
+  // Printed commands start with `<tool> -t nat`; `iptables -S` lines with `-A`.
+  const rule = new RegExp(`^${tool ? `${tool} -t nat ` : ''}-A IMSPECT -p tcp -m multiport --dports ([0-9,]+) -j REDIRECT --to-ports ${toPort}$`, 'gm');
+  return [...text.matchAll(rule)].flatMap((m) => m[1]!.split(',').map(Number));
+}
+
+/** The ports of the nftables redirect rule to `toPort` in `text`. */
+function nftPorts(text: string, toPort: number, prefix = ''): number[] {
+  const match = new RegExp(`${prefix}tcp dport \\{ ([0-9, ]+) \\} redirect to :${toPort}`).exec(text);
+  return match ? match[1]!.split(', ').map(Number) : [];
+}
+
+/** Sorted, no duplicates, every IRC port, never the listener's own. */
+function expectPortSet(ports: number[], toPort: number): void {
+  expect(ports).toEqual([...new Set(ports)].sort((a, b) => a - b));
+  for (const port of IRC_PORTS) expect(ports).toContain(port);
+  expect(ports).not.toContain(toPort);
+}
 
 function imspect(args: string[], env?: NodeJS.ProcessEnv) {
   const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: path.dirname(CLI), env: { ...process.env, ...env } });
@@ -23,10 +44,11 @@ describe('imspect firewall (printing)', () => {
   it('prints iptables, ip6tables and nftables rules for the enabled protocols’ ports', () => {
     const result = imspect(['firewall', '--port', '17000', '-i', 'lan0']);
     expect(result.status, result.stderr).toBe(0);
-    expect(result.stdout).toContain(`iptables -t nat -A IMSPECT -p tcp -m multiport --dports ${IRC_PORTS} -j REDIRECT --to-ports 17000`);
-    expect(result.stdout).toContain(`ip6tables -t nat -A IMSPECT -p tcp -m multiport --dports ${IRC_PORTS} -j REDIRECT --to-ports 17000`);
+    const v4 = iptablesPorts(result.stdout, 'iptables', 17000);
+    expectPortSet(v4, 17000);
+    expect(iptablesPorts(result.stdout, 'ip6tables', 17000)).toEqual(v4);
+    expect(nftPorts(result.stdout, 17000, 'iifname \\{ "lan0" \\} ')).toEqual(v4);
     expect(result.stdout).toContain('iptables -t nat -A PREROUTING -i lan0 -p tcp -m comment --comment imspect -j IMSPECT');
-    expect(result.stdout).toContain('iifname { "lan0" } tcp dport { 6665, 6666, 6667, 6668, 6669, 6697, 7000 } redirect to :17000');
   });
 
   it('the example gateway configuration in docs/ is valid and its rules target its transparent listener', () => {
@@ -42,11 +64,23 @@ describe('imspect firewall (printing)', () => {
   it('leaves out the ports of disabled protocols', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'imspect-fw-'));
     const config = path.join(dir, 'imspect.config.json');
-    writeFileSync(config, JSON.stringify({ plugins: { irc: { enabled: false } } }));
-    const result = imspect(['firewall', '--config', config]);
+    writeFileSync(config, JSON.stringify({ plugins: { irc: { enabled: false } }, ports: { '4444': 'irc' } }));
+    const result = imspect(['firewall', '--config', config, '--backend', 'nftables']);
+    writeFileSync(config, JSON.stringify({ ports: { '4444': 'irc' } }));
+    const enabled = imspect(['firewall', '--config', config, '--backend', 'nftables']);
     rmSync(dir, { recursive: true, force: true });
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain('no enabled protocol plugin declares a port');
+    // The configuration's own port mapping counts while the plugin is enabled.
+    expect(enabled.status, enabled.stderr).toBe(0);
+    expect(nftPorts(enabled.stdout, 16667)).toContain(4444);
+    if (result.status === 0) {
+      // Other protocol plugins are installed: only their ports remain.
+      const ports = nftPorts(result.stdout, 16667);
+      expect(ports.length).toBeGreaterThan(0);
+      for (const port of [...IRC_PORTS, 4444]) expect(ports).not.toContain(port);
+    } else {
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('no enabled protocol plugin declares a port');
+    }
   });
 
   it('says clearly which kernel tool is missing', () => {
@@ -91,7 +125,9 @@ describeWithService('imspect firewall --apply/--remove', netnsMissing(['iptables
     for (const tool of ['iptables', 'ip6tables']) {
       const rules = nsRun(ns, tool, ['-t', 'nat', '-S']).split('\n');
       expect(rules.filter((r) => r.includes('-j IMSPECT'))).toEqual(['-A PREROUTING -i lan0 -p tcp -m comment --comment imspect -j IMSPECT']);
-      expect(rules.filter((r) => r.startsWith('-A IMSPECT'))).toEqual([`-A IMSPECT -p tcp -m multiport --dports ${IRC_PORTS} -j REDIRECT --to-ports 16667`]);
+      const chain = rules.filter((r) => r.startsWith('-A IMSPECT')).join('\n');
+      expectPortSet(iptablesPorts(chain, '', 16667), 16667);
+      expect(chain.split('\n').every((r) => /^-A IMSPECT -p tcp -m multiport --dports [0-9,]+ -j REDIRECT --to-ports 16667$/.test(r))).toBe(true);
     }
     expect(snapshot(ns)).not.toEqual(before);
 
@@ -116,7 +152,7 @@ describeWithService('imspect firewall --apply/--remove', netnsMissing(['iptables
     }
     const ruleset = nsRun(ns, 'nft', ['list', 'ruleset']);
     expect(ruleset.match(/table inet imspect/g)).toHaveLength(1);
-    expect(ruleset).toContain('tcp dport { 6665, 6666, 6667, 6668, 6669, 6697, 7000 } redirect to :16667');
+    expectPortSet(nftPorts(ruleset, 16667), 16667);
     expect(ruleset).toContain('oifname "wan0" masquerade');
 
     const removed = firewall(ns, ['--remove', '--backend', 'nftables']);
