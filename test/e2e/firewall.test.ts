@@ -7,45 +7,48 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { describeWithService } from '../support/e2e.js';
 import { CLI } from '../support/imspect-process.js';
 import { netnsMissing, nsRun, nsTry } from '../support/netns.js';
 
-const IRC_PORTS = '6665,6666,6667,6668,6669,6697,7000';
+/** The IRC plugin's ports (plain and TLS). Other protocol plugins installed beside it add theirs. */
+const IRC_PORTS = [6665, 6666, 6667, 6668, 6669, 6697, 7000];
+
+/** Every port of the iptables REDIRECT rules to `toPort` in `text` (`--dports a,b,c ... --to-ports N`). */
+function iptablesPorts(text: string, tool: 'iptables' | 'ip6tables' | '', toPort: number): number[] {
+  // Printed commands start with `<tool> -t nat`; `iptables -S` lines with `-A`.
+  const rule = new RegExp(`^${tool ? `${tool} -t nat ` : ''}-A IMSPECT -p tcp -m multiport --dports ([0-9,]+) -j REDIRECT --to-ports ${toPort}$`, 'gm');
+  return [...text.matchAll(rule)].flatMap((m) => m[1]!.split(',').map(Number));
+}
+
+/** The ports of the nftables redirect rule to `toPort` in `text`. */
+function nftPorts(text: string, toPort: number, prefix = ''): number[] {
+  const match = new RegExp(`${prefix}tcp dport \\{ ([0-9, ]+) \\} redirect to :${toPort}`).exec(text);
+  return match ? match[1]!.split(', ').map(Number) : [];
+}
+
+/** Sorted, no duplicates, every IRC port, never the listener's own. */
+function expectPortSet(ports: number[], toPort: number): void {
+  expect(ports).toEqual([...new Set(ports)].sort((a, b) => a - b));
+  for (const port of IRC_PORTS) expect(ports).toContain(port);
+  expect(ports).not.toContain(toPort);
+}
 
 function imspect(args: string[], env?: NodeJS.ProcessEnv) {
   const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: path.dirname(CLI), env: { ...process.env, ...env } });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** Every protocol plugin imspect discovers here (the list grows as protocol plugins are added). */
-function protocolPlugins(): string[] {
-  const listed = imspect(['plugins', 'list', '--json']);
-  if (listed.status !== 0) throw new Error(`imspect plugins list: ${listed.stderr}`);
-  const { plugins } = JSON.parse(listed.stdout) as { plugins: { name: string; kind: string }[] };
-  return plugins.filter((p) => p.kind === 'protocol').map((p) => p.name);
-}
-
-const configDir = mkdtempSync(path.join(os.tmpdir(), 'imspect-fw-'));
-afterAll(() => rmSync(configDir, { recursive: true, force: true }));
-
-/** A configuration with only the named protocol plugins enabled, so the expected ports are known exactly. */
-function configEnabling(name: string, enabled: string[]): string {
-  const plugins = Object.fromEntries(protocolPlugins().map((p) => [p, { enabled: enabled.includes(p) }]));
-  const file = path.join(configDir, `${name}.json`);
-  writeFileSync(file, JSON.stringify({ plugins }));
-  return file;
-}
-
 describe('imspect firewall (printing)', () => {
   it('prints iptables, ip6tables and nftables rules for the enabled protocols’ ports', () => {
-    const result = imspect(['firewall', '-c', configEnabling('irc-only', ['irc']), '--port', '17000', '-i', 'lan0']);
+    const result = imspect(['firewall', '--port', '17000', '-i', 'lan0']);
     expect(result.status, result.stderr).toBe(0);
-    expect(result.stdout).toContain(`iptables -t nat -A IMSPECT -p tcp -m multiport --dports ${IRC_PORTS} -j REDIRECT --to-ports 17000`);
-    expect(result.stdout).toContain(`ip6tables -t nat -A IMSPECT -p tcp -m multiport --dports ${IRC_PORTS} -j REDIRECT --to-ports 17000`);
+    const v4 = iptablesPorts(result.stdout, 'iptables', 17000);
+    expectPortSet(v4, 17000);
+    expect(iptablesPorts(result.stdout, 'ip6tables', 17000)).toEqual(v4);
+    expect(nftPorts(result.stdout, 17000, 'iifname \\{ "lan0" \\} ')).toEqual(v4);
     expect(result.stdout).toContain('iptables -t nat -A PREROUTING -i lan0 -p tcp -m comment --comment imspect -j IMSPECT');
-    expect(result.stdout).toContain('iifname { "lan0" } tcp dport { 6665, 6666, 6667, 6668, 6669, 6697, 7000 } redirect to :17000');
   });
 
   it('the example gateway configuration in docs/ is valid and its rules target its transparent listener', () => {
@@ -59,15 +62,25 @@ describe('imspect firewall (printing)', () => {
   });
 
   it('leaves out the ports of disabled protocols', () => {
-    const all = imspect(['firewall', '--backend', 'iptables', '--port', '17000']);
-    expect(all.status, all.stderr).toBe(0);
-    expect(all.stdout).toMatch(/--dports [0-9,]*6667[0-9,]* /);
-    const withoutIrc = imspect(['firewall', '-c', configEnabling('no-irc', protocolPlugins().filter((p) => p !== 'irc')), '--backend', 'iptables']);
-    expect(withoutIrc.status, withoutIrc.stderr).toBe(0);
-    expect(withoutIrc.stdout).not.toMatch(/\b(6665|6666|6667|6668|6669|6697|7000)\b/);
-    const result = imspect(['firewall', '--config', configEnabling('none', [])]);
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain('no enabled protocol plugin declares a port');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'imspect-fw-'));
+    const config = path.join(dir, 'imspect.config.json');
+    writeFileSync(config, JSON.stringify({ plugins: { irc: { enabled: false } }, ports: { '4444': 'irc' } }));
+    const result = imspect(['firewall', '--config', config, '--backend', 'nftables']);
+    writeFileSync(config, JSON.stringify({ ports: { '4444': 'irc' } }));
+    const enabled = imspect(['firewall', '--config', config, '--backend', 'nftables']);
+    rmSync(dir, { recursive: true, force: true });
+    // The configuration's own port mapping counts while the plugin is enabled.
+    expect(enabled.status, enabled.stderr).toBe(0);
+    expect(nftPorts(enabled.stdout, 16667)).toContain(4444);
+    if (result.status === 0) {
+      // Other protocol plugins are installed: only their ports remain.
+      const ports = nftPorts(result.stdout, 16667);
+      expect(ports.length).toBeGreaterThan(0);
+      for (const port of [...IRC_PORTS, 4444]) expect(ports).not.toContain(port);
+    } else {
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('no enabled protocol plugin declares a port');
+    }
   });
 
   it('says clearly which kernel tool is missing', () => {
@@ -106,13 +119,15 @@ describeWithService('imspect firewall --apply/--remove', netnsMissing(['iptables
     const before = snapshot(ns);
 
     for (const interfaces of [['-i', 'lan0', '-i', 'lan1'], ['-i', 'lan0']]) {
-      const applied = firewall(ns, ['--apply', '-c', configEnabling('irc-only', ['irc']), '--backend', 'iptables', '--port', '16667', ...interfaces]);
+      const applied = firewall(ns, ['--apply', '--backend', 'iptables', '--port', '16667', ...interfaces]);
       expect(applied.status, applied.stderr).toBe(0);
     }
     for (const tool of ['iptables', 'ip6tables']) {
       const rules = nsRun(ns, tool, ['-t', 'nat', '-S']).split('\n');
       expect(rules.filter((r) => r.includes('-j IMSPECT'))).toEqual(['-A PREROUTING -i lan0 -p tcp -m comment --comment imspect -j IMSPECT']);
-      expect(rules.filter((r) => r.startsWith('-A IMSPECT'))).toEqual([`-A IMSPECT -p tcp -m multiport --dports ${IRC_PORTS} -j REDIRECT --to-ports 16667`]);
+      const chain = rules.filter((r) => r.startsWith('-A IMSPECT')).join('\n');
+      expectPortSet(iptablesPorts(chain, '', 16667), 16667);
+      expect(chain.split('\n').every((r) => /^-A IMSPECT -p tcp -m multiport --dports [0-9,]+ -j REDIRECT --to-ports 16667$/.test(r))).toBe(true);
     }
     expect(snapshot(ns)).not.toEqual(before);
 
@@ -132,12 +147,12 @@ describeWithService('imspect firewall --apply/--remove', netnsMissing(['iptables
     const before = nsRun(ns, 'nft', ['list', 'ruleset']);
 
     for (let i = 0; i < 2; i++) {
-      const applied = firewall(ns, ['--apply', '-c', configEnabling('irc-only', ['irc']), '--backend', 'nftables', '--port', '16667']);
+      const applied = firewall(ns, ['--apply', '--backend', 'nftables', '--port', '16667']);
       expect(applied.status, applied.stderr).toBe(0);
     }
     const ruleset = nsRun(ns, 'nft', ['list', 'ruleset']);
     expect(ruleset.match(/table inet imspect/g)).toHaveLength(1);
-    expect(ruleset).toContain('tcp dport { 6665, 6666, 6667, 6668, 6669, 6697, 7000 } redirect to :16667');
+    expectPortSet(nftPorts(ruleset, 16667), 16667);
     expect(ruleset).toContain('oifname "wan0" masquerade');
 
     const removed = firewall(ns, ['--remove', '--backend', 'nftables']);

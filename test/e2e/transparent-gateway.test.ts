@@ -184,6 +184,23 @@ describeWithService('transparent interception on a gateway (network namespaces, 
     expect(log).toContain(`its original destination ${topo.addr.gatewayLan6}:${TRANSPARENT_PORT} is imspect itself`);
   });
 
+  it('refuses imspect’s own upstream connection sent back to it by an OUTPUT rule (no relaying in a circle)', async () => {
+    const rule = ['-t', 'nat', '-A', 'OUTPUT', '-p', 'tcp', '-d', topo.addr.server4, '--dport', '6667', '-j', 'REDIRECT', '--to-ports', String(TRANSPARENT_PORT)];
+    nsRun(topo.gateway, 'iptables', rule);
+    const before = proxy!.err().length;
+    try {
+      const result = nsRun(topo.client, process.execPath, ['-e', probeScript(topo.addr.server4, 6667, 'NICK circle\r\nUSER circle 0 * :circle\r\n')]);
+      expect(result.trim()).toBe('closed 0 bytes');
+      const loops = () => proxy!.err().slice(before).match(/it is imspect's own upstream connection sent back to imspect \(a loop\)/g)?.length ?? 0;
+      await waitUntil('the loop refusal in the log', () => loops() >= 1, proxy!, 5000).catch(() => undefined);
+      expect(loops(), proxy!.err().slice(before)).toBe(1);
+      // One relayed connection (the client's) and one refused (its echo): nothing more was opened.
+      expect(proxy!.err().slice(before).match(/transparent connection from/g)).toHaveLength(1);
+    } finally {
+      nsRun(topo.gateway, 'iptables', ['-t', 'nat', '-D', ...rule.slice(3)]);
+    }
+  });
+
   it('closes the client promptly with a logged reason when the upstream refuses or is unreachable', async () => {
     const before = proxy!.err().length;
     // Nothing listens on 6668 on the server: refused. The gateway has no route to 198.19.99.1: unreachable.
@@ -199,6 +216,18 @@ describeWithService('transparent interception on a gateway (network namespaces, 
     const log = proxy!.err().slice(before);
     expect(log).toMatch(/"server":"198\.18\.2\.2:6668".*upstream connect failed.*ECONNREFUSED|upstream connect failed.*ECONNREFUSED.*198\.18\.2\.2:6668/);
     expect(log).toMatch(/198\.19\.99\.1:6667[^\n]*(ENETUNREACH|EHOSTUNREACH)|(ENETUNREACH|EHOSTUNREACH)[^\n]*198\.19\.99\.1:6667/);
+  });
+
+  it('relays many concurrent redirected connections', async () => {
+    const count = 400;
+    const echo = start(topo.server, process.execPath, ['-e', ECHO_SERVER, topo.addr.server4, '7000']);
+    try {
+      await waitUntil('the echo server', () => echo.out().includes('listening'), echo);
+      const result = nsRun(topo.client, process.execPath, ['-e', MANY_CLIENTS, topo.addr.server4, '7000', String(count)]);
+      expect(JSON.parse(result)).toEqual({ ok: count, failed: 0 });
+    } finally {
+      await stop(echo);
+    }
   });
 
   it('works the same with nftables rules (IPv4 and IPv6)', async () => {
@@ -220,6 +249,31 @@ describeWithService('transparent interception on a gateway (network namespaces, 
     expect(rows.filter((r) => r.type === 1)).toHaveLength(12);
   });
 });
+
+/** An echo server on argv host and port. */
+const ECHO_SERVER = `
+const net = require('node:net');
+const [host, port] = process.argv.slice(1);
+net.createServer((s) => { s.on('error', () => {}); s.pipe(s); }).listen({ host, port: Number(port), backlog: 1024 }, () => console.log('listening'));
+`;
+
+/** Opens argv count connections at once, each sends a line and waits for its echo; prints the tally as JSON. */
+const MANY_CLIENTS = `
+const net = require('node:net');
+const [host, port, count] = process.argv.slice(1);
+let ok = 0, failed = 0;
+const one = (n) => new Promise((resolve) => {
+  const line = 'PING :conn' + n + '\\r\\n';
+  let got = '';
+  const s = net.connect({ host, port: Number(port) });
+  const done = (good) => { good ? ok++ : failed++; s.destroy(); resolve(); };
+  const timer = setTimeout(() => done(false), 15000);
+  s.on('connect', () => s.write(line));
+  s.on('data', (d) => { got += d; if (got === line) { clearTimeout(timer); done(true); } });
+  s.on('error', () => { clearTimeout(timer); done(false); });
+});
+Promise.all(Array.from({ length: Number(count) }, (_, n) => one(n))).then(() => console.log(JSON.stringify({ ok, failed })));
+`;
 
 /** A tiny client run inside a namespace: connects, sends `payload`, prints how the connection ended. */
 function probeScript(host: string, port: number, payload: string): string {

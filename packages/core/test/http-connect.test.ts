@@ -105,7 +105,7 @@ describe('http-connect listener', () => {
     return port;
   }
 
-  async function proxy(extra: Partial<HttpConnectListenerConfig> = {}, acceptAfter?: Promise<unknown>) {
+  async function proxy(extra: Partial<HttpConnectListenerConfig> = {}, acceptAfter?: Promise<unknown>, idleTimeoutMs = 0) {
     const accepted: AcceptedConnection[] = [];
     const log = recordingLogger();
     const registry = new ProtocolRegistry([], {}, log);
@@ -122,7 +122,7 @@ describe('http-connect listener', () => {
           a.client,
           a.upstream,
           { id: String(accepted.length), client: a.clientAddress, server: a.destination, ...(a.initialClientData ? { initialClientData: a.initialClientData } : {}) },
-          { registry, policy, sink, log, options: { idleTimeoutMs: 0, sniffTimeoutMs: 0, debug: false } },
+          { registry, policy, sink, log, options: { idleTimeoutMs, sniffTimeoutMs: 0, debug: false } },
         );
       },
     });
@@ -199,6 +199,28 @@ describe('http-connect listener', () => {
     expect((await readAll(socket)).toString()).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n[\s\S]*ECONNREFUSED/);
     expect(Date.now() - started).toBeLessThan(1500);
     expect(log.records.some((r) => /upstream connect failed/.test(r.msg))).toBe(true);
+  });
+
+  it('connections.idleTimeoutMs closes a tunnel that stays silent, not one that talks', async () => {
+    const echoPort = await echoServer();
+    const { listener } = await proxy({}, undefined, 400);
+    const idle = await client(listener.address.port);
+    const busy = await client(listener.address.port);
+    for (const socket of [idle, busy]) {
+      socket.write(`CONNECT 127.0.0.1:${echoPort} HTTP/1.1\r\n\r\n`);
+      await readBytes(socket, 12);
+    }
+    const started = Date.now();
+    const idleClosed = new Promise<number>((resolve) => idle.once('close', () => resolve(Date.now() - started)));
+    let busyClosed = false;
+    busy.once('close', () => (busyClosed = true));
+    for (let i = 0; i < 8; i++) {
+      await sleep(100);
+      busy.write('x');
+    }
+    const idleMs = await idleClosed;
+    expect(idleMs).toBeGreaterThanOrEqual(300);
+    expect(busyClosed).toBe(false);
   });
 
   it('connections wait until acceptAfter settles (root is dropped before any is handled)', async () => {

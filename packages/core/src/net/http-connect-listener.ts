@@ -32,6 +32,8 @@ export function handleHttpConnect(config: HttpConnectListenerConfig, deps: Liste
       if (step.kind === 'reject') {
         deps.log.warn({ listener: name, client: who, status: step.status }, `HTTP CONNECT request refused: ${step.reason}`);
         socket.end(httpResponse(step.status, step.headers, step.reason));
+        // A client that keeps its side open after the refusal is cut shortly after.
+        setTimeout(() => socket.destroy(), 1000).unref();
         return;
       }
       socket.off('end', onEnd);

@@ -60,6 +60,12 @@ function loadLibc(): Libc | Error {
   return libc;
 }
 
+/** Why original destinations cannot be read here (not Linux, koffi not loadable), or undefined when they can. */
+export function originalDestinationUnsupported(): string | undefined {
+  const lib = loadLibc();
+  return lib instanceof Error ? lib.message : undefined;
+}
+
 /**
  * The file descriptor under a net.Socket. Node exposes no public accessor; its libuv TCP handle carries the
  * descriptor as `_handle.fd` on Unix, which is what a getsockopt needs. Undefined when the socket is closed.

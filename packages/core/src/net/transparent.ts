@@ -6,10 +6,10 @@ import type net from 'node:net';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import type { TransparentListenerConfig } from '../config/schema.js';
-import { describeError } from '../sdk/errors.js';
+import { ImspectError, describeError } from '../sdk/errors.js';
 import { unmapIPv4 } from './allow-list.js';
 import type { ListenerDeps } from './listeners.js';
-import { originalDestination, type OriginalDestination } from './original-destination.js';
+import { originalDestination, originalDestinationUnsupported, type OriginalDestination } from './original-destination.js';
 import { connectUpstream } from './upstream.js';
 
 /**
@@ -18,9 +18,13 @@ import { connectUpstream } from './upstream.js';
  * would loop for ever.
  */
 const ownUpstreams = new Set<string>();
+/** Upstream connects still in progress, by destination `ip|port`. */
+const pendingConnects = new Map<string, Set<Promise<net.Socket>>>();
 
 export function handleTransparent(config: TransparentListenerConfig, deps: ListenerDeps) {
   const name = `transparent ${config.host}:${config.port}`;
+  const unsupported = originalDestinationUnsupported();
+  if (unsupported) throw new ImspectError(`cannot start the transparent listener on ${config.host}:${config.port}: ${unsupported}`, { code: 'TRANSPARENT_UNSUPPORTED' });
   return (socket: net.Socket, clientAddress: { ip: string; port: number }) => {
     const who = `${clientAddress.ip}:${clientAddress.port}`;
     const refuse = (reason: string, extra: Record<string, unknown> = {}) => {
@@ -34,38 +38,64 @@ export function handleTransparent(config: TransparentListenerConfig, deps: Liste
     }
     const destination = lookup.destination;
     const target = `${destination.host}:${destination.port}`;
-    if (ownUpstreams.has(endpointKey(clientAddress.ip, clientAddress.port))) {
-      refuse(`it is imspect's own upstream connection redirected back to imspect (a loop); redirect only forwarded traffic (PREROUTING), not imspect's own (OUTPUT)`, { server: target });
-      return;
-    }
     if (isImspectItself(destination, socket)) {
       refuse(`its original destination ${target} is imspect itself (no redirect happened, or a loop)`, { server: target });
       return;
     }
-    connectUpstream(destination.host, destination.port, deps.connectTimeoutMs).then(
-      (upstream) => {
-        if (socket.destroyed) {
-          upstream.destroy();
-          return;
-        }
-        const key = endpointKey(upstream.localAddress ?? '', upstream.localPort ?? 0);
-        ownUpstreams.add(key);
-        upstream.once('close', () => ownUpstreams.delete(key));
-        deps.onConnection({
-          client: socket,
-          upstream,
-          clientAddress,
-          destination: { host: destination.host, port: destination.port },
-          listener: name,
-        });
-        socket.resume();
-      },
-      (error: NodeJS.ErrnoException) => {
-        deps.log.warn({ listener: name, client: who, server: target, code: error.code }, `upstream connect failed: ${describeError(error)}`);
-        socket.destroy();
-      },
-    );
+    const relay = () => {
+      if (ownUpstreams.has(endpointKey(clientAddress.ip, clientAddress.port))) {
+        refuse(`it is imspect's own upstream connection sent back to imspect (a loop): redirect forwarded traffic (PREROUTING), and exclude imspect's user from OUTPUT rules`, { server: target });
+        return;
+      }
+      connectTo(socket, clientAddress, destination, deps, name);
+    };
+    // Only a client on this host can be imspect's own upstream socket. That socket's connect may still be pending
+    // when this accept arrives (it completes once imspect accepted it): wait for imspect's pending connects to the
+    // same destination, then decide.
+    const pending = isLocalAddress(clientAddress.ip) ? pendingConnects.get(endpointKey(destination.host, destination.port)) : undefined;
+    if (pending && pending.size > 0) void Promise.allSettled([...pending]).then(relay);
+    else relay();
   };
+}
+
+function connectTo(socket: net.Socket, clientAddress: { ip: string; port: number }, destination: OriginalDestination, deps: ListenerDeps, name: string): void {
+  const who = `${clientAddress.ip}:${clientAddress.port}`;
+  const target = `${destination.host}:${destination.port}`;
+  const destinationKey = endpointKey(destination.host, destination.port);
+  const connecting = connectUpstream(destination.host, destination.port, deps.connectTimeoutMs);
+  let pending = pendingConnects.get(destinationKey);
+  if (!pending) pendingConnects.set(destinationKey, (pending = new Set()));
+  pending.add(connecting);
+  const settled = () => {
+    pending.delete(connecting);
+    if (pending.size === 0) pendingConnects.delete(destinationKey);
+  };
+  connecting.then(
+    (upstream) => {
+      const key = endpointKey(upstream.localAddress ?? '', upstream.localPort ?? 0);
+      // Kept until the socket is closed: a looped connection is recognised even after its client gave up.
+      ownUpstreams.add(key);
+      upstream.once('close', () => ownUpstreams.delete(key));
+      settled();
+      if (socket.destroyed) {
+        upstream.destroy();
+        return;
+      }
+      deps.onConnection({
+        client: socket,
+        upstream,
+        clientAddress,
+        destination: { host: destination.host, port: destination.port },
+        listener: name,
+      });
+      socket.resume();
+    },
+    (error: NodeJS.ErrnoException) => {
+      settled();
+      deps.log.warn({ listener: name, client: who, server: target, code: error.code }, `upstream connect failed: ${describeError(error)}`);
+      socket.destroy();
+    },
+  );
 }
 
 function endpointKey(ip: string, port: number): string {

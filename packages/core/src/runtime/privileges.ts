@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { access, chown, lstat, readdir } from 'node:fs/promises';
+import { access, chown, lstat, readdir, stat as statFollow } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { ImspectError } from '../sdk/errors.js';
@@ -72,13 +72,14 @@ function lookup(database: 'passwd' | 'group', key: string): string[] | undefined
  * writable after the drop. Entries already owned by the user are left as they are.
  */
 export async function handOver(folders: readonly string[], identity: Identity): Promise<void> {
-  const visit = async (target: string): Promise<void> => {
-    const stat = await lstat(target);
+  // Links inside the folders are not followed (a link could point anywhere); the folders themselves may be links.
+  const visit = async (target: string, top = false): Promise<void> => {
+    const stat = top ? await statFollow(target) : await lstat(target);
     if (stat.isSymbolicLink()) return;
     if (stat.uid !== identity.uid || stat.gid !== identity.gid) await chown(target, identity.uid, identity.gid);
     if (stat.isDirectory()) for (const entry of await readdir(target)) await visit(path.join(target, entry));
   };
-  for (const folder of folders) await visit(folder);
+  for (const folder of folders) await visit(folder, true);
 }
 
 /**
