@@ -9,7 +9,7 @@ import { encodePayloadCommand, replaceWord, sdgMessage, switchboardMessage, with
 import { MsnFramer, type CommandItem } from './framer.js';
 import { decodeBody, mediaType, parseHeaders } from './mime.js';
 import { formatHostPort, parseHostPort, type MsnRoutes } from './routes.js';
-import { findSlpInvite } from './slp.js';
+import { findSlpInvite, p2pChunk, P2pReassembly } from './slp.js';
 
 export const DEFAULT_MAX_LINE_BYTES = 8 * 1024;
 export const MIN_MAX_LINE_BYTES = 512;
@@ -56,6 +56,8 @@ export class MsnSession implements ProtocolSession {
   readonly participants = new Set<string>();
   /** Who the local user invited with CAL (a conversation's other party before they join). */
   private invited: string | undefined;
+  /** SLP messages split over several P2P chunks, per direction. */
+  private readonly p2p = new P2pReassembly();
   /** Contact GUIDs (MSNP10+ `C=`) to addresses, for `REM trid FL guid`. */
   private readonly contactGuids = new Map<string, string>();
   /** The client set its presence (`CHG`): contact-list commands after this are the user's own changes. */
@@ -359,7 +361,10 @@ export class MsnSession implements ProtocolSession {
       return;
     }
     if (type === 'application/x-msnmsgrp2p') {
-      const invite = findSlpInvite(body);
+      // A P2P version 1 chunk is placed in its message; anything else (version 2) is searched as it is.
+      const chunk = p2pChunk(body);
+      const slp = chunk ? this.p2p.add(`${direction}:${peer ?? ''}`, chunk) : body;
+      const invite = slp === undefined ? undefined : findSlpInvite(slp);
       if (!invite) return;
       const dest = head.headers.get('p2p-dest');
       const target = direction === 'outgoing' && dest && this.participants.size <= 1 ? { ...parties, remoteId: bareId(dest) } : parties;

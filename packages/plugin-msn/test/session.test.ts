@@ -116,6 +116,33 @@ describe('MSNP18 switchboard (endpoint ids, multiple points of presence)', () =>
   });
 });
 
+describe('P2P invitations split over several chunks', () => {
+  it('a file INVITE sent in two chunks is read once whole, from the chunk that completes it', () => {
+    const to = 'bob@live.com';
+    const slp = Buffer.from(T.slpInvite(to, ME, T.FILE_GUID, 2, T.fileContext('a rather long file name \u00e9\u00e9\u00e9 for splitting.zip', 987654321)));
+    // Chunks carry at most 1202 bytes; an invitation with a file Context (here 1181 bytes) often needs two.
+    expect(slp.length).toBeGreaterThan(1100);
+    const chunk = (offset: number, length: number) => {
+      const header = Buffer.alloc(48);
+      header.writeUInt32LE(4242, 4);
+      header.writeBigUInt64LE(BigInt(offset), 8);
+      header.writeBigUInt64LE(BigInt(slp.length), 16);
+      header.writeUInt32LE(length, 24);
+      const head = Buffer.from(`MIME-Version: 1.0\r\nContent-Type: application/x-msnmsgrp2p\r\nP2P-Dest: ${to}\r\n\r\n`);
+      return Buffer.concat([head, header, slp.subarray(offset, offset + length), Buffer.alloc(4)]);
+    };
+    const steps = [
+      ...T.MSNP18_SWITCHBOARD.slice(0, 5),
+      ...script(['>', T.payload('MSG 5 D', chunk(0, 700))], ['<', 'ACK 5\r\n'], ['>', T.payload('MSG 6 D', chunk(700, slp.length - 700))]),
+    ];
+    const whole = expectSplitInvariant(steps, { randomRuns: 20 });
+    const files = whole.frames.filter((f) => f.events?.some((e) => e.type === 'file'));
+    expect(files).toHaveLength(1);
+    expect(files[0]!.raw.startsWith('MSG 6 D')).toBe(true);
+    expect(files[0]!.events![0]).toMatchObject({ type: 'file', localId: ME, remoteId: to, file: { name: 'a rather long file name \u00e9\u00e9\u00e9 for splitting.zip', size: 987654321 } });
+  });
+});
+
 describe('MSNP21 (SDG over the notification server)', () => {
   it('text and typing both ways, a copy of a message sent from another endpoint, a group thread', () => {
     const whole = expectSplitInvariant(T.MSNP21_NOTIFICATION);
