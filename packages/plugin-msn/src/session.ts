@@ -121,6 +121,10 @@ export class MsnSession implements ProtocolSession {
       if (sender === undefined) return undefined;
       return switchboardMessage(sender, this.noticeName, text);
     }
+    if (this.version >= 14 && this.version < 21 && about?.type === 'message' && about.remoteId.includes('@')) {
+      // A message to or from a Yahoo contact (UUM/UBM): the answer comes as that contact, like a UBM.
+      return encodePayloadCommand(['UBM', about.remoteId, '32', '1', '0'], withBody(encodeUtf8('MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n'), text));
+    }
     if (this.version >= 21 && local !== undefined && about !== undefined) {
       const remote = about.remoteId.includes(':') ? about.remoteId : `1:${about.remoteId}`;
       return sdgMessage(`1:${local}`, remote, this.noticeName, text);
@@ -349,6 +353,12 @@ export class MsnSession implements ProtocolSession {
       let remote = parties;
       if (direction === 'incoming' && user) remote = this.participants.size > 1 ? this.parties(`from=${bareId(user)}`) : { ...parties, remoteId: bareId(user) };
       this.emit(frame, { type: 'typing', ...remote });
+      return;
+    }
+    if (type === 'text/x-msnmsgr-datacast') {
+      // ID 1 is a nudge; other datacasts (winks, voice clips) carry data, not text.
+      const id = parseHeaders(body).headers.get('id');
+      if (id === '1') this.emit(frame, { type: 'message', subtype: 'nudge', ...parties });
       return;
     }
     if (type === 'text/x-msmsgsinvite') {

@@ -207,6 +207,20 @@ describe('rewrite and respond', () => {
     expect(reparse(sbStart, 'incoming', bytes)).toMatchObject({ type: 'message', direction: 'incoming', localId: ME, remoteId: BOB, conversation: '11752013', text: 'Your message was blocked: policy \u2713' });
   });
 
+  it('a nudge (datacast ID 1) is a message with subtype nudge', () => {
+    const result = run([...sbStart, ...script(['<', T.payload('MSG bob@live.com Bob', 'MIME-Version: 1.0\r\nContent-Type: text/x-msnmsgr-datacast\r\n\r\nID: 1\r\n\r\n')])]);
+    expect(result.events.at(-1)).toEqual({ direction: 'incoming', type: 'message', subtype: 'nudge', localId: ME, remoteId: BOB, conversation: '11752013' });
+  });
+
+  it('MSNP14+ Yahoo contacts: a blocked UUM is answered with a UBM from that contact', () => {
+    const login = T.MSNP15_NOTIFICATION.slice(0, 8);
+    const session = newSession();
+    for (const step of login) session.push(step.direction, step.data);
+    const notice = session.respond('blocked', event({ remoteId: 'yuser@yahoo.com' }))!;
+    expect(dec(notice).split('\r\n')[0]).toMatch(/^UBM yuser@yahoo\.com 32 1 \d+$/);
+    expect(reparse(login, 'incoming', notice)).toMatchObject({ type: 'message', direction: 'incoming', localId: ME, remoteId: 'yuser@yahoo.com', text: 'blocked' });
+  });
+
   it('respond before the conversation has anyone to speak for it: nothing', () => {
     const session = newSession();
     session.push('outgoing', enc('VER 1 MSNP8 CVR0\r\n'));
