@@ -339,10 +339,13 @@ export class MsnSession implements ProtocolSession {
     const contentType = head.headers.get('content-type');
     const type = mediaType(contentType);
     const body = payload.subarray(head.bodyOffset);
-    const parties = this.partiesFor(direction, peer);
+    // MSNP18: what the local user sends from another endpoint reaches this one too. It is outgoing.
+    const own = direction === 'incoming' && peer !== undefined && peer === this.local && this.role === 'sb';
+    const parties = own ? this.partiesFor('outgoing', undefined) : this.partiesFor(direction, peer);
+    if (own && type !== 'text/plain') return;
     if (type === 'text/plain') {
       const text = decodeBody(body, contentType);
-      this.emit(frame, { type: 'message', ...parties, text });
+      this.emit(frame, { type: 'message', ...parties, text, ...(own ? { direction: 'outgoing' as const } : {}) });
       const prefix = payload.subarray(0, head.bodyOffset);
       frame.rewrite = (newText: string) => encodePayloadCommand(words, withBody(prefix, newText));
       return;

@@ -109,6 +109,12 @@ describe('MSNP18 switchboard (endpoint ids, multiple points of presence)', () =>
     ]);
   });
 
+  it("what alice sends from her other endpoint reaches this one as an MSG from herself: outgoing, to bob", () => {
+    const steps = [...T.MSNP18_SWITCHBOARD.slice(0, 6), ...script(['<', T.payload('MSG alice@live.com Alice', `${T.TEXT_HEAD}sent from the phone`)], ['<', T.payload('MSG alice@live.com Alice', T.typingBody(ME))])];
+    const whole = expectSplitInvariant(steps, { randomRuns: 10 });
+    expect(whole.events.slice(1)).toEqual([out({ type: 'message', localId: ME, remoteId: BOB, conversation: '11752013', text: 'sent from the phone', direction: 'outgoing' })]);
+  });
+
   it('typing events can be turned off', () => {
     const result = run(T.MSNP18_SWITCHBOARD, undefined, { typing: false });
     expect(result.events.filter((e) => e.type === 'typing')).toEqual([]);
