@@ -44,7 +44,7 @@ const TYPING = Buffer.from('MIME-Version: 1.0\r\nContent-Type: text/x-msmsgscont
 function p2p(rand, slp) {
   const body = slp ?? Buffer.alloc(1202, 0x5a);
   const header = Buffer.alloc(48);
-  header.writeUInt32LE(7, 0);
+  header.writeUInt32LE(slp ? 0 : 7, 0); // session id: 0 for SLP signalling
   header.writeUInt32LE(Math.floor(rand() * 1e6), 4);
   header.writeBigUInt64LE(BigInt(body.length), 16);
   header.writeUInt32LE(body.length, 24);

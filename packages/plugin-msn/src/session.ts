@@ -376,6 +376,8 @@ export class MsnSession implements ProtocolSession {
     if (type === 'application/x-msnmsgrp2p') {
       // A P2P version 1 chunk is placed in its message; anything else (version 2) is searched as it is.
       const chunk = p2pChunk(body);
+      // Session data (a file's contents) is no signalling: not searched.
+      if (chunk && chunk.sessionId !== 0) return;
       const slp = chunk ? this.p2p.add(`${direction}:${peer ?? ''}`, chunk) : body;
       const invite = slp === undefined ? undefined : findSlpInvite(slp);
       if (!invite) return;

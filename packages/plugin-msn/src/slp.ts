@@ -124,6 +124,8 @@ export function decodeMsnObject(base64: string): { type?: string; location?: str
 
 /** The fields of a P2P version 1 binary header (48 bytes, little-endian) that place a chunk in its message. */
 export interface P2pChunk {
+  /** 0 for MSNSLP signalling; the data of an established session (file contents, pictures) has its id. */
+  sessionId: number;
   /** Message id: the chunks of one message share it. */
   id: number;
   offset: number;
@@ -146,7 +148,7 @@ export function p2pChunk(body: Uint8Array): P2pChunk | undefined {
   const length = view.getUint32(24, true);
   if (length === 0 || P2P_HEADER + length > body.byteLength || body.byteLength - P2P_HEADER - length > P2P_FOOTER) return undefined;
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(total) || offset + length > total) return undefined;
-  return { id: view.getUint32(4, true), offset, total, data: body.subarray(P2P_HEADER, P2P_HEADER + length) };
+  return { sessionId: view.getUint32(0, true), id: view.getUint32(4, true), offset, total, data: body.subarray(P2P_HEADER, P2P_HEADER + length) };
 }
 
 /** Largest SLP message put back together from chunks; file data messages are far larger and never collected. */
