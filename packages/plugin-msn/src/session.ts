@@ -9,7 +9,7 @@ import { encodePayloadCommand, replaceWord, sdgMessage, switchboardMessage, with
 import { MsnFramer, type CommandItem } from './framer.js';
 import { decodeBody, mediaType, parseHeaders } from './mime.js';
 import { formatHostPort, parseHostPort, type MsnRoutes } from './routes.js';
-import { findSlpInvite } from './slp.js';
+import { findSlpInvite, p2pChunk, P2pReassembly } from './slp.js';
 
 export const DEFAULT_MAX_LINE_BYTES = 8 * 1024;
 export const MIN_MAX_LINE_BYTES = 512;
@@ -56,6 +56,8 @@ export class MsnSession implements ProtocolSession {
   readonly participants = new Set<string>();
   /** Who the local user invited with CAL (a conversation's other party before they join). */
   private invited: string | undefined;
+  /** SLP messages split over several P2P chunks, per direction. */
+  private readonly p2p = new P2pReassembly();
   /** Contact GUIDs (MSNP10+ `C=`) to addresses, for `REM trid FL guid`. */
   private readonly contactGuids = new Map<string, string>();
   /** The client set its presence (`CHG`): contact-list commands after this are the user's own changes. */
@@ -118,6 +120,10 @@ export class MsnSession implements ProtocolSession {
       const sender = this.noticeSender(about);
       if (sender === undefined) return undefined;
       return switchboardMessage(sender, this.noticeName, text);
+    }
+    if (this.version >= 14 && this.version < 21 && about?.type === 'message' && about.remoteId.includes('@')) {
+      // A message to or from a Yahoo contact (UUM/UBM): the answer comes as that contact, like a UBM.
+      return encodePayloadCommand(['UBM', about.remoteId, '32', '1', '0'], withBody(encodeUtf8('MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n'), text));
     }
     if (this.version >= 21 && local !== undefined && about !== undefined) {
       const remote = about.remoteId.includes(':') ? about.remoteId : `1:${about.remoteId}`;
@@ -333,10 +339,13 @@ export class MsnSession implements ProtocolSession {
     const contentType = head.headers.get('content-type');
     const type = mediaType(contentType);
     const body = payload.subarray(head.bodyOffset);
-    const parties = this.partiesFor(direction, peer);
+    // MSNP18: what the local user sends from another endpoint reaches this one too. It is outgoing.
+    const own = direction === 'incoming' && peer !== undefined && peer === this.local && this.role === 'sb';
+    const parties = own ? this.partiesFor('outgoing', undefined) : this.partiesFor(direction, peer);
+    if (own && type !== 'text/plain') return;
     if (type === 'text/plain') {
       const text = decodeBody(body, contentType);
-      this.emit(frame, { type: 'message', ...parties, text });
+      this.emit(frame, { type: 'message', ...parties, text, ...(own ? { direction: 'outgoing' as const } : {}) });
       const prefix = payload.subarray(0, head.bodyOffset);
       frame.rewrite = (newText: string) => encodePayloadCommand(words, withBody(prefix, newText));
       return;
@@ -349,6 +358,12 @@ export class MsnSession implements ProtocolSession {
       this.emit(frame, { type: 'typing', ...remote });
       return;
     }
+    if (type === 'text/x-msnmsgr-datacast') {
+      // ID 1 is a nudge; other datacasts (winks, voice clips) carry data, not text.
+      const id = parseHeaders(body).headers.get('id');
+      if (id === '1') this.emit(frame, { type: 'message', subtype: 'nudge', ...parties });
+      return;
+    }
     if (type === 'text/x-msmsgsinvite') {
       const fields = parseHeaders(body).headers;
       if ((fields.get('invitation-command') ?? '').toUpperCase() !== 'INVITE') return;
@@ -359,7 +374,12 @@ export class MsnSession implements ProtocolSession {
       return;
     }
     if (type === 'application/x-msnmsgrp2p') {
-      const invite = findSlpInvite(body);
+      // A P2P version 1 chunk is placed in its message; anything else (version 2) is searched as it is.
+      const chunk = p2pChunk(body);
+      // Session data (a file's contents) is no signalling: not searched.
+      if (chunk && chunk.sessionId !== 0) return;
+      const slp = chunk ? this.p2p.add(`${direction}:${peer ?? ''}`, chunk) : body;
+      const invite = slp === undefined ? undefined : findSlpInvite(slp);
       if (!invite) return;
       const dest = head.headers.get('p2p-dest');
       const target = direction === 'outgoing' && dest && this.participants.size <= 1 ? { ...parties, remoteId: bareId(dest) } : parties;

@@ -43,10 +43,14 @@ export function findSlpInvite(p2p: Uint8Array): SlpInvite | undefined {
   const text = latin1(p2p);
   const at = text.indexOf(INVITE);
   if (at < 0) return undefined;
-  const slp = parseHeaders(p2p, at + text.slice(at).indexOf('\n') + 1);
+  const lineEnd = text.indexOf('\n', at);
+  if (lineEnd < 0) return undefined;
+  const slp = parseHeaders(p2p, lineEnd + 1);
   if (!slp.complete) return undefined;
   const length = Number(slp.headers.get('content-length') ?? '');
-  const end = Number.isFinite(length) && length >= 0 ? Math.min(p2p.byteLength, slp.bodyOffset + length) : p2p.byteLength;
+  // An invitation split over several P2P chunks is read once it is whole (see P2pReassembly), never in part.
+  if (Number.isSafeInteger(length) && length >= 0 && slp.bodyOffset + length > p2p.byteLength) return undefined;
+  const end = Number.isSafeInteger(length) && length >= 0 ? slp.bodyOffset + length : p2p.byteLength;
   const body = parseHeaders(p2p.subarray(0, end), slp.bodyOffset);
   const guid = (body.headers.get('euf-guid') ?? '').toUpperCase();
   if (guid === '') return undefined;
@@ -116,4 +120,73 @@ export function decodeMsnObject(base64: string): { type?: string; location?: str
     if (decoded.length > 0) out.friendly = decoded;
   }
   return out;
+}
+
+/** The fields of a P2P version 1 binary header (48 bytes, little-endian) that place a chunk in its message. */
+export interface P2pChunk {
+  /** 0 for MSNSLP signalling; the data of an established session (file contents, pictures) has its id. */
+  sessionId: number;
+  /** Message id: the chunks of one message share it. */
+  id: number;
+  offset: number;
+  total: number;
+  data: Uint8Array;
+}
+
+const P2P_HEADER = 48;
+const P2P_FOOTER = 4;
+
+/**
+ * Reads a P2P version 1 chunk: header, `length` bytes of data, 4-byte footer. Undefined when the bytes do not
+ * make a consistent version 1 header (a version 2 header, or garbage).
+ */
+export function p2pChunk(body: Uint8Array): P2pChunk | undefined {
+  if (body.byteLength < P2P_HEADER) return undefined;
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const offset = Number(view.getBigUint64(8, true));
+  const total = Number(view.getBigUint64(16, true));
+  const length = view.getUint32(24, true);
+  if (length === 0 || P2P_HEADER + length > body.byteLength || body.byteLength - P2P_HEADER - length > P2P_FOOTER) return undefined;
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(total) || offset + length > total) return undefined;
+  return { sessionId: view.getUint32(0, true), id: view.getUint32(4, true), offset, total, data: body.subarray(P2P_HEADER, P2P_HEADER + length) };
+}
+
+/** Largest SLP message put back together from chunks; file data messages are far larger and never collected. */
+const MAX_SLP_BYTES = 64 * 1024;
+/** Messages being collected at once, per session. */
+const MAX_PENDING = 16;
+
+/**
+ * Puts SLP messages split over several P2P chunks back together (an invitation with a file Context is often
+ * larger than one 1202-byte chunk). Only messages whose first chunk starts with an SLP request are collected.
+ */
+export class P2pReassembly {
+  private readonly pending = new Map<string, { total: number; bytes: Uint8Array; received: number }>();
+
+  /** The whole SLP message once its last chunk arrived, the chunk itself when it is whole, else undefined. */
+  add(key: string, chunk: P2pChunk): Uint8Array | undefined {
+    if (chunk.offset === 0 && chunk.data.byteLength === chunk.total) return chunk.data;
+    const id = `${key}:${chunk.id}`;
+    let entry = this.pending.get(id);
+    if (!entry) {
+      if (chunk.offset !== 0 || chunk.total > MAX_SLP_BYTES || !startsWithSlp(chunk.data)) return undefined;
+      if (this.pending.size >= MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
+      entry = { total: chunk.total, bytes: new Uint8Array(chunk.total), received: 0 };
+      this.pending.set(id, entry);
+    }
+    if (chunk.total !== entry.total) {
+      this.pending.delete(id);
+      return undefined;
+    }
+    entry.bytes.set(chunk.data, chunk.offset);
+    entry.received += chunk.data.byteLength;
+    if (entry.received < entry.total) return undefined;
+    this.pending.delete(id);
+    return entry.bytes;
+  }
+}
+
+function startsWithSlp(data: Uint8Array): boolean {
+  const head = latin1(data.subarray(0, 16));
+  return head.startsWith('INVITE ') || head.startsWith('MSNSLP/1.0') || head.startsWith('BYE ') || head.startsWith('ACK ');
 }

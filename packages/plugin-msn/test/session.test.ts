@@ -109,10 +109,43 @@ describe('MSNP18 switchboard (endpoint ids, multiple points of presence)', () =>
     ]);
   });
 
+  it("what alice sends from her other endpoint reaches this one as an MSG from herself: outgoing, to bob", () => {
+    const steps = [...T.MSNP18_SWITCHBOARD.slice(0, 6), ...script(['<', T.payload('MSG alice@live.com Alice', `${T.TEXT_HEAD}sent from the phone`)], ['<', T.payload('MSG alice@live.com Alice', T.typingBody(ME))])];
+    const whole = expectSplitInvariant(steps, { randomRuns: 10 });
+    expect(whole.events.slice(1)).toEqual([out({ type: 'message', localId: ME, remoteId: BOB, conversation: '11752013', text: 'sent from the phone', direction: 'outgoing' })]);
+  });
+
   it('typing events can be turned off', () => {
     const result = run(T.MSNP18_SWITCHBOARD, undefined, { typing: false });
     expect(result.events.filter((e) => e.type === 'typing')).toEqual([]);
     expect(result.events.filter((e) => e.type === 'message')).toHaveLength(4);
+  });
+});
+
+describe('P2P invitations split over several chunks', () => {
+  it('a file INVITE sent in two chunks is read once whole, from the chunk that completes it', () => {
+    const to = 'bob@live.com';
+    const slp = Buffer.from(T.slpInvite(to, ME, T.FILE_GUID, 2, T.fileContext('a rather long file name \u00e9\u00e9\u00e9 for splitting.zip', 987654321)));
+    // Chunks carry at most 1202 bytes; an invitation with a file Context (here 1181 bytes) often needs two.
+    expect(slp.length).toBeGreaterThan(1100);
+    const chunk = (offset: number, length: number) => {
+      const header = Buffer.alloc(48);
+      header.writeUInt32LE(4242, 4);
+      header.writeBigUInt64LE(BigInt(offset), 8);
+      header.writeBigUInt64LE(BigInt(slp.length), 16);
+      header.writeUInt32LE(length, 24);
+      const head = Buffer.from(`MIME-Version: 1.0\r\nContent-Type: application/x-msnmsgrp2p\r\nP2P-Dest: ${to}\r\n\r\n`);
+      return Buffer.concat([head, header, slp.subarray(offset, offset + length), Buffer.alloc(4)]);
+    };
+    const steps = [
+      ...T.MSNP18_SWITCHBOARD.slice(0, 5),
+      ...script(['>', T.payload('MSG 5 D', chunk(0, 700))], ['<', 'ACK 5\r\n'], ['>', T.payload('MSG 6 D', chunk(700, slp.length - 700))]),
+    ];
+    const whole = expectSplitInvariant(steps, { randomRuns: 20 });
+    const files = whole.frames.filter((f) => f.events?.some((e) => e.type === 'file'));
+    expect(files).toHaveLength(1);
+    expect(files[0]!.raw.startsWith('MSG 6 D')).toBe(true);
+    expect(files[0]!.events![0]).toMatchObject({ type: 'file', localId: ME, remoteId: to, file: { name: 'a rather long file name \u00e9\u00e9\u00e9 for splitting.zip', size: 987654321 } });
   });
 });
 
@@ -178,6 +211,20 @@ describe('rewrite and respond', () => {
     expect(line).toMatch(/^MSG bob@live\.com imspect \d+$/);
     expect(Number(line.split(' ')[3])).toBe(bytes.byteLength - line.length - 2);
     expect(reparse(sbStart, 'incoming', bytes)).toMatchObject({ type: 'message', direction: 'incoming', localId: ME, remoteId: BOB, conversation: '11752013', text: 'Your message was blocked: policy \u2713' });
+  });
+
+  it('a nudge (datacast ID 1) is a message with subtype nudge', () => {
+    const result = run([...sbStart, ...script(['<', T.payload('MSG bob@live.com Bob', 'MIME-Version: 1.0\r\nContent-Type: text/x-msnmsgr-datacast\r\n\r\nID: 1\r\n\r\n')])]);
+    expect(result.events.at(-1)).toEqual({ direction: 'incoming', type: 'message', subtype: 'nudge', localId: ME, remoteId: BOB, conversation: '11752013' });
+  });
+
+  it('MSNP14+ Yahoo contacts: a blocked UUM is answered with a UBM from that contact', () => {
+    const login = T.MSNP15_NOTIFICATION.slice(0, 8);
+    const session = newSession();
+    for (const step of login) session.push(step.direction, step.data);
+    const notice = session.respond('blocked', event({ remoteId: 'yuser@yahoo.com' }))!;
+    expect(dec(notice).split('\r\n')[0]).toMatch(/^UBM yuser@yahoo\.com 32 1 \d+$/);
+    expect(reparse(login, 'incoming', notice)).toMatchObject({ type: 'message', direction: 'incoming', localId: ME, remoteId: 'yuser@yahoo.com', text: 'blocked' });
   });
 
   it('respond before the conversation has anyone to speak for it: nothing', () => {
