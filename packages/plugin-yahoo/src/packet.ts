@@ -67,18 +67,12 @@ export function startsWithMagic(bytes: Uint8Array, at = 0): boolean {
 
 /** Reads the header from the first 20 bytes of `bytes` (the caller checked the magic and the length). */
 export function decodeHeader(bytes: Uint8Array): YmsgHeader {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
-  const rawVersion = view.getUint16(4);
+  const u16 = (at: number) => (bytes[at]! << 8) | bytes[at + 1]!;
+  const u32 = (at: number) => ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+  const rawVersion = u16(4);
   // Clients of some versions write the version in the first byte only ("YMSG" 0A 00): accept both layouts.
   const version = (rawVersion & 0xff) === 0 && rawVersion !== 0 ? rawVersion >> 8 : rawVersion;
-  return {
-    version,
-    vendor: view.getUint16(6),
-    bodyLength: view.getUint16(8),
-    service: view.getUint16(10),
-    status: view.getUint32(12),
-    sessionId: view.getUint32(16),
-  };
+  return { version, vendor: u16(6), bodyLength: u16(8), service: u16(10), status: u32(12), sessionId: u32(16) };
 }
 
 /**

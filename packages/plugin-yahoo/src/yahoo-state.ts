@@ -46,7 +46,9 @@ export class YahooState {
 
   handle(direction: Direction, packet: YmsgPacket): PacketOutcome {
     if (direction === 'incoming') {
-      this.serverVersionBytes = packet.raw.slice(4, 8);
+      const v = this.serverVersionBytes;
+      const raw = packet.raw;
+      if (v[0] !== raw[4] || v[1] !== raw[5] || v[2] !== raw[6] || v[3] !== raw[7]) this.serverVersionBytes = raw.slice(4, 8);
       if (packet.header.sessionId !== 0) this.sessionId = packet.header.sessionId;
     }
     const out = direction === 'outgoing';

@@ -78,6 +78,19 @@ describe('bad YMSG input', () => {
     // "YMS" before the first message was garbage followed by "G"...: the text after it is "one", not lost.
   });
 
+  it('a capture gap inside a body costs the packet it overlaps, and the next header resynchronises', () => {
+    const a = message('first, damaged').data;
+    const b = message('second, swallowed').data;
+    const c = message('third').data;
+    const d = message('fourth').data;
+    // 6 bytes of a's text never arrived: the parser takes b's first 6 bytes as the rest of a, then finds the
+    // rest of b is not a packet start, and resumes at c.
+    const gapped = Buffer.concat([a.subarray(0, 44), a.subarray(50), b, c, d]);
+    const whole = expectSplitInvariant([...login, { direction: 'outgoing', data: gapped }]);
+    expect(textsOf(whole.events)).toEqual(['fiamaged', 'third', 'fourth']);
+    expect(whole.frames.filter((f) => f.error === 'not-ymsg')).toHaveLength(1);
+  });
+
   it('joined mid-stream (a capture that missed the start): the partial first packet passes without an error', () => {
     const full = Buffer.concat([message('lost start').data, message('seen').data]);
     const whole = expectSplitInvariant([{ direction: 'outgoing', data: full.subarray(7) }], { midstream: true });

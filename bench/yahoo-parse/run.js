@@ -1,0 +1,119 @@
+/**
+ * Micro-benchmark of YMSG parsing: `YahooSession.push` alone, no sockets, no logger.
+ *
+ *   pnpm build && node bench/yahoo-parse/run.js [--packets 200000] [--runs 7] [--chunk 65536]
+ *
+ * Builds a session from the built plugin (packages/plugin-yahoo/dist), logs it in (AUTH, LOGON), then pushes a
+ * fixed, seeded stream of server -> client packets in 64 KiB chunks: mostly private messages (MESSAGE 0x06,
+ * 20-300 bytes of text, UTF-8 with key 97 or plain), typing notifications, conference messages, contacts
+ * coming online, pings, file offers (0xDC) and the occasional 4 KB message. Prints µs/packet and MB/s
+ * (10^6 bytes) per run and the median. Figures only; it asserts nothing.
+ */
+import { createHash } from 'node:crypto';
+import { YahooSession } from '../../packages/plugin-yahoo/dist/index.js';
+
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : fallback;
+};
+const PACKETS = flag('packets', 200_000);
+const RUNS = flag('runs', 7);
+const CHUNK = flag('chunk', 64 * 1024);
+const ME = 'benchme';
+
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A packet from the protocol description: header, then `key C0 80 value C0 80` pairs. */
+function packet(service, pairs, status = 1) {
+  const sep = Buffer.from([0xc0, 0x80]);
+  const body = Buffer.concat(pairs.flatMap(([k, v]) => [Buffer.from(String(k)), sep, Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8'), sep]));
+  const header = Buffer.alloc(20);
+  header.write('YMSG', 0, 'latin1');
+  header.writeUInt16BE(16, 4);
+  header.writeUInt16BE(body.length, 8);
+  header.writeUInt16BE(service, 10);
+  header.writeUInt32BE(status, 12);
+  header.writeUInt32BE(0x1234abcd, 16);
+  return Buffer.concat([header, body]);
+}
+
+const BUDDIES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace.h', 'heidi_99', 'ivan', 'judy'];
+const WORDS = (
+  'the build is green again after the flaky test was fixed so we can ship the release candidate tonight ' +
+  'lunch at noon? sure, the usual place. meeting moved to 3pm, bring the numbers for the quarterly review ' +
+  'ok thanks see you later :) lol that is great news, congrats! café déjà vu naïve Zürich 東京 ✓ 👍'
+).split(' ');
+
+function text(rand, min, max) {
+  const want = min + Math.floor(rand() * (max - min + 1));
+  let out = '';
+  for (let guard = 0; guard < 400; guard++) {
+    const next = out.length === 0 ? WORDS[Math.floor(rand() * WORDS.length)] : `${out} ${WORDS[Math.floor(rand() * WORDS.length)]}`;
+    if (Buffer.byteLength(next) > want) break;
+    out = next;
+  }
+  return out || 'hi';
+}
+
+function next(rand) {
+  const r = rand();
+  const who = BUDDIES[Math.floor(rand() * BUDDIES.length)];
+  if (r < 0.7) return packet(0x06, [[5, ME], [4, who], [14, text(rand, 20, 300)], [97, '1'], [63, ';0'], [64, '0']]);
+  if (r < 0.72) return packet(0x06, [[5, ME], [4, who], [14, Buffer.from(text(rand, 20, 200).replace(/[^\x00-\x7f]/g, 'e'), 'latin1')]]);
+  if (r < 0.73) return packet(0x06, [[5, ME], [4, who], [14, text(rand, 3900, 4000)], [97, '1']]);
+  if (r < 0.83) return packet(0x4b, [[5, ME], [4, who], [14, ' '], [13, rand() < 0.5 ? '1' : '0'], [49, 'TYPING']], 0x16);
+  if (r < 0.9) return packet(0x1d, [[1, ME], [57, 'room-1'], [3, who], [14, text(rand, 20, 200)], [97, '1']]);
+  if (r < 0.95) return packet(0x01, [[0, ME], [7, who], [10, '0'], [11, 'ABCDEF01'], [17, '0'], [13, '1']]);
+  if (r < 0.99) return packet(0x12, [[143, '60'], [144, '13']]);
+  return packet(0xdc, [[5, ME], [4, who], [265, 'XFER$$'], [222, '1'], [266, '1'], [27, 'report.pdf'], [28, '48213']]);
+}
+
+const rand = prng(20261121);
+const parts = [];
+for (let i = 0; i < PACKETS; i++) parts.push(next(rand));
+const stream = Buffer.concat(parts);
+const chunks = [];
+for (let off = 0; off < stream.length; off += CHUNK) chunks.push(stream.subarray(off, Math.min(stream.length, off + CHUNK)));
+
+const ctx = { client: { ip: '127.0.0.1', port: 40000 }, server: { host: 'bench.local', port: 5050 }, maxFrameSize: 65555 };
+
+function once(hash) {
+  const session = new YahooSession(ctx);
+  session.push('outgoing', packet(0x57, [[1, ME]], 0));
+  session.push('incoming', packet(0x01, [[0, ME], [1, ME]]));
+  let frames = 0;
+  let events = 0;
+  const t0 = process.hrtime.bigint();
+  for (const chunk of chunks) {
+    const out = session.push('incoming', chunk);
+    frames += out.length;
+    for (const f of out) if (f.events !== undefined) events += f.events.length;
+    if (hash !== undefined) for (const f of out) hash.update(JSON.stringify([f.raw.length, f.events, f.error, f.rewrite !== undefined]));
+  }
+  return { ns: Number(process.hrtime.bigint() - t0), frames, events };
+}
+
+const fmt = (r) => `${(r.ns / 1e3 / PACKETS).toFixed(3)} µs/packet  ${(stream.length / (r.ns / 1e9) / 1e6).toFixed(1)} MB/s`;
+console.log(`node ${process.version}: ${PACKETS} packets, ${(stream.length / 1e6).toFixed(1)} MB, ${chunks.length} chunks of ${CHUNK} bytes`);
+const hash = createHash('sha256');
+once(hash); // warm-up, and a digest of every frame: equal digests = same output before and after a change
+console.log(`output digest: ${hash.digest('hex').slice(0, 16)}`);
+const results = [];
+for (let r = 0; r < RUNS; r++) {
+  const res = once();
+  results.push(res);
+  console.log(`run ${r + 1}: ${fmt(res)}  (${res.frames} frames, ${res.events} events)`);
+}
+results.sort((a, b) => a.ns - b.ns);
+console.log(`median: ${fmt(results[Math.floor(results.length / 2)])}`);
+console.log(`best:   ${fmt(results[0])}`);
