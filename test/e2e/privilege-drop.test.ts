@@ -3,7 +3,7 @@
  * supplementary group left) and still writes its logs; started as root with no `user`, it refuses to run
  * unless told to.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -94,17 +94,33 @@ describeWithService('privilege drop (imspect started as root)', missing, () => {
     expect(String((await stat(path.join(dir, 'data', 'logs', 'irc', 'dave', 'carol', csv))).uid)).toBe(uid);
   });
 
-  it('refuses to keep running as root when no user is configured, unless told to', async () => {
-    // An empty folder: no configuration file, the embedded defaults (no `user`).
-    const empty = await mkdtemp(path.join(os.tmpdir(), 'imspect-root-'));
-    const result = spawnSync(process.execPath, [CLI, 'start'], { cwd: empty, encoding: 'utf8', timeout: 20_000 });
+  it('refuses to keep running as root when a configuration file sets no user, unless told to', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'imspect-root-'));
+    await writeFile(path.join(folder, 'imspect.config.json'), JSON.stringify({ dataDir: 'data', listeners: [{ type: 'socks5', port: 0 }] }));
+    const result = spawnSync(process.execPath, [CLI, 'start'], { cwd: folder, encoding: 'utf8', timeout: 20_000 });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('imspect is running as root with no `user` configured');
     expect(result.stdout).not.toContain('listening');
     // Told to (the test helper passes --allow-root when root), it runs.
-    const told = await startImspect([], { cwd: empty });
+    const told = await startImspect([], { cwd: folder });
     expect(told.stdout()).toContain('listening: socks5://127.0.0.1:');
     expect(await told.stop()).toBe(0);
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('runs as root on the embedded defaults (no configuration file), with a warning', async () => {
+    const empty = await mkdtemp(path.join(os.tmpdir(), 'imspect-root-'));
+    const started = spawn(process.execPath, [CLI, 'start', '--log-format', 'json'], { cwd: empty });
+    let output = '';
+    started.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    started.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => started.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    while (!output.includes('Press Ctrl-C to stop.') && Date.now() < deadline && started.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    started.kill('SIGTERM');
+    expect(await exited, output).toBe(0);
+    expect(output).toContain('running as root on the embedded defaults');
+    expect(output).toContain('Press Ctrl-C to stop.');
     await rm(empty, { recursive: true, force: true });
   });
 

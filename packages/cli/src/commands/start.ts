@@ -22,7 +22,11 @@ export default class Start extends Command {
       failWith(error, 2);
     }
     const { config } = loaded;
-    const refusal = rootRefusal(config, flags['allow-root']);
+    // The embedded defaults are the try-it-out set-up (a loopback-only SOCKS5 proxy on an unprivileged port), so
+    // the README's `pnpm start` works as root too; a configuration file is a deployment, and there root must be
+    // dropped (`user`) or kept on purpose (`allowRoot`).
+    const trialAsRoot = loaded.file === undefined && rootRefusal(config) !== undefined;
+    const refusal = trialAsRoot ? undefined : rootRefusal(config, flags['allow-root']);
     if (refusal) failWith(new Error(refusal), 2);
     try {
       // An unknown user or group is a configuration mistake: said before anything is loaded or bound.
@@ -44,6 +48,9 @@ export default class Start extends Command {
       logger.fatal({ err: error }, explain(error));
       if (pidFile) await removePidFile(pidFile);
       this.exit(1);
+    }
+    if (trialAsRoot && !flags['allow-root']) {
+      logger.warn('running as root on the embedded defaults (loopback only); a configuration file must set `user` to drop root, or `allowRoot: true`');
     }
     const loadedPlugins = engine.plugins.filter((p) => p.status === 'loaded');
     const failed = engine.plugins.filter((p) => p.status === 'failed');
