@@ -44,6 +44,8 @@ export interface ConnectionInfo {
 const MAX_LOGGED_ERRORS = 20;
 /** A parsed chunk at least this large makes its flow yield to the other connections before reading on. */
 const YIELD_AFTER_BYTES = 16 * 1024;
+/** How long a client disconnected by policy may keep its side open after it was sent the reply. */
+const DISCONNECT_GRACE_MS = 5_000;
 /** Bytes held back while sniffing before giving up and relaying unparsed. */
 const MAX_SNIFF_BYTES = 4096;
 
@@ -250,6 +252,8 @@ export class ProxyConnection {
     this.log.info({ protocol: this.protocol?.name, reason }, 'disconnecting the client: policy');
     this.clientSocket.end();
     this.upstreamSocket.destroy();
+    // The client has the reply and the end of the stream; one that keeps its side open is cut after a while.
+    setTimeout(() => this.clientSocket.destroy(), DISCONNECT_GRACE_MS).unref?.();
   }
 
   /** Set once policy disconnected the client: flows write nothing more. */
@@ -285,7 +289,8 @@ export class ProxyConnection {
     const upstreamClosed = this.upstreamSocket.closed;
     if (!clientClosed || !upstreamClosed) {
       const other = clientClosed ? this.upstreamSocket : this.clientSocket;
-      if (!(this.flows.outgoing.hasEnded && this.flows.incoming.hasEnded)) other.destroy();
+      // A client being disconnected by policy still has its reply to receive: it is ending, not cut.
+      if (!(this.flows.outgoing.hasEnded && this.flows.incoming.hasEnded) && !(this.disconnecting && other === this.clientSocket)) other.destroy();
       return;
     }
     if (this.closed) return;
