@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { ImEvent } from '../sdk/event.js';
 import type { ContentHooks, FilterHooks, LoggerHooks, PluginKind, PluginLogger } from '../sdk/plugin.js';
@@ -9,7 +10,6 @@ import { EventSink, type LoggerStatus } from '../proxy/event-sink.js';
 import { Policy } from '../proxy/policy.js';
 import { Responses, responseSettings } from '../proxy/responses.js';
 import { reloadPolicy, type ReloadResult, type ReloadTargets } from './reload.js';
-import path from 'node:path';
 import { DEFAULT_MAX_FRAME_SIZE, ProtocolRegistry, type RegisteredProtocol } from '../proxy/protocols.js';
 import { discoverPlugins } from './discovery.js';
 import { loadPlugins, type LoadedPlugin, type PluginRecord } from './loader.js';
@@ -174,8 +174,13 @@ export class Engine {
 
   /** SIGHUP: policy changes without a restart (see {@link reloadPolicy}). */
   reload(): Promise<ReloadResult> {
-    return reloadPolicy({ loaded: this.options.loaded, policyPlugins: this.policyPlugins, responses: this.responses, log: this.log });
+    // One reload at a time: a second SIGHUP waits for the first, then reads the files again.
+    const run = () => reloadPolicy({ loaded: this.options.loaded, policyPlugins: this.policyPlugins, responses: this.responses, log: this.log });
+    this.reloading = this.reloading.then(run, run);
+    return this.reloading;
   }
+
+  private reloading: Promise<ReloadResult> = Promise.resolve({ ok: true, problems: [], reconfigured: [] });
 
   /** Filter and content plugins with the entries the policy judges with (for reloads). */
   private policyPlugins: ReloadTargets['policyPlugins'] = [];
