@@ -16,6 +16,8 @@ export interface RelayOptions {
   sniffTimeoutMs: number;
   /** Frame-level detail in the operational log. */
   debug: boolean;
+  /** A replay: a policy `disconnect` is logged, but the recorded connection goes on to its end. */
+  keepDisconnected?: boolean;
 }
 
 export interface RelayDeps {
@@ -248,6 +250,10 @@ export class ProxyConnection {
    */
   disconnect(reason: string): void {
     if (this.disconnecting) return;
+    if (this.deps.options.keepDisconnected) {
+      this.log.info({ protocol: this.protocol?.name, reason }, 'policy would disconnect the client here (replay: the capture goes on)');
+      return;
+    }
     this.disconnecting = true;
     this.log.info({ protocol: this.protocol?.name, reason }, 'disconnecting the client: policy');
     this.clientSocket.end();
