@@ -550,7 +550,7 @@ class Flow {
     } else {
       out.push(frame.raw);
     }
-    if (!decision.block) {
+    if (!decision.block && conn.session?.respond) {
       // The monitoring notice follows the frame that made it due (a login, a first message).
       conn.deps.policy.offerNotice(events, (text, about) => {
         this.write(out);
