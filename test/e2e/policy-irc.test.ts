@@ -221,8 +221,9 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     // SIGHUP re-reads everything at once: carol is allowed now, and the configuration's reply text changed.
     await writeFile(path.join(dir, 'acl.txt'), 'deny alice dave\n');
     const configFile = path.join(dir, 'imspect.config.json');
-    const config = JSON.parse(await readFile(configFile, 'utf8')) as { responses: { blocked: Record<string, unknown> } };
+    const config = JSON.parse(await readFile(configFile, 'utf8')) as { responses: { blocked: Record<string, unknown> }; plugins: Record<string, { options: Record<string, unknown> }> };
     config.responses.blocked['text'] = 'Blocked by the office policy';
+    config.plugins['filter-badwords']!.options['replaceCharacter'] = '#';
     await writeFile(configFile, JSON.stringify(config));
     const hupsBefore = proxy!.stderr().split('"msg":"reloaded"').length;
     proxy!.child.kill('SIGHUP');
@@ -234,6 +235,10 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     const newReply = waitFor(alice!.client, 'notice', (e) => e['message'] === 'Blocked by the office policy', 'the new reply text');
     alice!.client.say('dave', 'to dave');
     await newReply;
+    // The word list plugin was set up again with its new option; the list itself is still the reloaded one.
+    const newMask = waitFor(bob.client, 'privmsg', (e) => e['message'] === '##### again', 'the new replace character');
+    alice!.client.say(CHANNEL, 'blast again');
+    await newMask;
   });
 
   it('a user who may not use IRC is told so and disconnected', async () => {

@@ -16,6 +16,8 @@ export interface RelayOptions {
   sniffTimeoutMs: number;
   /** Frame-level detail in the operational log. */
   debug: boolean;
+  /** A replay: a policy `disconnect` is logged, but the recorded connection goes on to its end. */
+  keepDisconnected?: boolean;
 }
 
 export interface RelayDeps {
@@ -46,6 +48,8 @@ export interface ConnectionInfo {
 const MAX_LOGGED_ERRORS = 20;
 /** A parsed chunk at least this large makes its flow yield to the other connections before reading on. */
 const YIELD_AFTER_BYTES = 16 * 1024;
+/** How long a client disconnected by policy may keep its side open after it was sent the reply. */
+const DISCONNECT_GRACE_MS = 5_000;
 /** Bytes held back while sniffing before giving up and relaying unparsed. */
 const MAX_SNIFF_BYTES = 4096;
 
@@ -251,10 +255,16 @@ export class ProxyConnection {
    */
   disconnect(reason: string): void {
     if (this.disconnecting) return;
+    if (this.deps.options.keepDisconnected) {
+      this.log.info({ protocol: this.protocol?.name, reason }, 'policy would disconnect the client here (replay: the capture goes on)');
+      return;
+    }
     this.disconnecting = true;
     this.log.info({ protocol: this.protocol?.name, reason }, 'disconnecting the client: policy');
     this.clientSocket.end();
     this.upstreamSocket.destroy();
+    // The client has the reply and the end of the stream; one that keeps its side open is cut after a while.
+    setTimeout(() => this.clientSocket.destroy(), DISCONNECT_GRACE_MS).unref?.();
   }
 
   /** Set once policy disconnected the client: flows write nothing more. */
@@ -290,7 +300,8 @@ export class ProxyConnection {
     const upstreamClosed = this.upstreamSocket.closed;
     if (!clientClosed || !upstreamClosed) {
       const other = clientClosed ? this.upstreamSocket : this.clientSocket;
-      if (!(this.flows.outgoing.hasEnded && this.flows.incoming.hasEnded)) other.destroy();
+      // A client being disconnected by policy still has its reply to receive: it is ending, not cut.
+      if (!(this.flows.outgoing.hasEnded && this.flows.incoming.hasEnded) && !(this.disconnecting && other === this.clientSocket)) other.destroy();
       return;
     }
     if (this.closed) return;
@@ -544,7 +555,7 @@ class Flow {
     } else {
       out.push(frame.replacement ?? frame.raw);
     }
-    if (!decision.block) {
+    if (!decision.block && conn.session?.respond) {
       // The monitoring notice follows the frame that made it due (a login, a first message).
       conn.deps.policy.offerNotice(events, (text, about) => {
         this.write(out);

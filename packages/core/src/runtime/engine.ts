@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { ImEvent } from '../sdk/event.js';
 import type { ContentHooks, FilterHooks, LoggerHooks, PluginKind, PluginLogger } from '../sdk/plugin.js';
@@ -8,8 +9,7 @@ import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
 import { EventSink, type LoggerStatus } from '../proxy/event-sink.js';
 import { Policy } from '../proxy/policy.js';
 import { Responses, responseSettings } from '../proxy/responses.js';
-import { loadConfig } from '../config/load.js';
-import path from 'node:path';
+import { reloadPolicy, type ReloadResult, type ReloadTargets } from './reload.js';
 import { DEFAULT_MAX_FRAME_SIZE, ProtocolRegistry, type RegisteredProtocol } from '../proxy/protocols.js';
 import { discoverPlugins } from './discovery.js';
 import { loadPlugins, type LoadedPlugin, type PluginRecord } from './loader.js';
@@ -99,7 +99,10 @@ export class Engine {
     this.registry = new ProtocolRegistry(protocols, config.ports, this.log);
     this.sink = new EventSink(of<LoggerHooks>('logger'), config.loggers, this.log);
     this.responses = new Responses(await responseSettings(config.responses));
-    const policy = new Policy(of<FilterHooks>('filter'), of<ContentHooks>('content'), config.pipeline, this.log, this.responses);
+    const filters = of<FilterHooks>('filter');
+    const contents = of<ContentHooks>('content');
+    this.policyPlugins = [...filters, ...contents].map((named) => ({ plugin: loaded.find((p) => p.name === named.name)!, named }));
+    const policy = new Policy(filters, contents, config.pipeline, this.log, this.responses);
     if (protocols.length === 0) this.log.warn('no protocol plugin is loaded: connections are relayed without being logged');
     if (of('logger').length === 0 && !this.options.skipKinds?.includes('logger')) this.log.warn('no logger plugin is loaded: events are not stored');
 
@@ -196,36 +199,18 @@ export class Engine {
     };
   }
 
-  /**
-   * SIGHUP: every filter and content plugin re-reads its files, and the `responses` section of the
-   * configuration file is applied again. What fails is reported and the last good version stays in force.
-   */
-  async reload(): Promise<{ ok: boolean; problems: string[] }> {
-    const problems: string[] = [];
-    for (const plugin of this.loadedPlugins) {
-      if (plugin.kind !== 'filter' && plugin.kind !== 'content') continue;
-      const reload = (plugin.hooks as { reload?: () => unknown }).reload;
-      if (!reload) continue;
-      try {
-        await reload.call(plugin.hooks);
-      } catch (error) {
-        problems.push(`plugin "${plugin.name}" failed in reload: ${error instanceof Error ? error.message : String(error)}`);
-        this.log.error({ plugin: plugin.name, hook: 'reload', err: error }, `plugin "${plugin.name}" failed to reload; its last good rules stay in force`);
-      }
-    }
-    const file = this.options.loaded.file;
-    if (file && this.responses) {
-      try {
-        const fresh = await loadConfig({ file });
-        this.responses.update(await responseSettings(fresh.config.responses));
-      } catch (error) {
-        problems.push(`${file}: ${error instanceof Error ? error.message : String(error)}`);
-        this.log.error({ file, err: error }, 'configuration not reloaded; the responses in force stay');
-      }
-    }
-    this.log.info({ problems: problems.length }, problems.length === 0 ? 'reloaded' : 'reloaded with problems');
-    return { ok: problems.length === 0, problems };
+  /** SIGHUP: policy changes without a restart (see {@link reloadPolicy}). */
+  reload(): Promise<ReloadResult> {
+    // One reload at a time: a second SIGHUP waits for the first, then reads the files again.
+    const run = () => reloadPolicy({ loaded: this.options.loaded, policyPlugins: this.policyPlugins, responses: this.responses, log: this.log });
+    this.reloading = this.reloading.then(run, run);
+    return this.reloading;
   }
+
+  private reloading: Promise<ReloadResult> = Promise.resolve({ ok: true, problems: [], reconfigured: [] });
+
+  /** Filter and content plugins with the entries the policy judges with (for reloads). */
+  private policyPlugins: ReloadTargets['policyPlugins'] = [];
 
   private readonly abortShutdown = new AbortController();
 

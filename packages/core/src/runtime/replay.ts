@@ -48,7 +48,7 @@ export interface ReplayFileOptions {
  */
 export async function replayFile(file: string, options: ReplayFileOptions): Promise<ReplaySummary> {
   let clock = Date.now();
-  const deps: RelayDeps = { ...options.deps, now: () => clock, options: { ...options.deps.options, idleTimeoutMs: 0, sniffTimeoutMs: 24 * 3600_000 } };
+  const deps: RelayDeps = { ...options.deps, now: () => clock, options: { ...options.deps.options, idleTimeoutMs: 0, sniffTimeoutMs: 24 * 3600_000, keepDisconnected: true } };
   const summary: ReplaySummary = {
     file,
     stats: undefined,

@@ -1,0 +1,115 @@
+/**
+ * SIGHUP: policy changes without a restart. Filter and content plugins whose options changed in the
+ * configuration are set up again with the new options and swapped in (connections keep going; a frame being
+ * judged finishes with the old hooks); the others re-read their own files (`reload()`). The `responses` section
+ * is applied again. Whatever fails is reported and the last good version stays in force. Other changes (new
+ * plugins, listeners, enabled flags) need a restart, and are said to.
+ */
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { formatProblems, validateAgainst } from '../config/validate.js';
+import type { NamedContent, NamedFilter } from '../proxy/policy.js';
+import { responseSettings, type Responses } from '../proxy/responses.js';
+import { describeError } from '../sdk/errors.js';
+import type { ContentHooks, FilterHooks, PluginLogger } from '../sdk/plugin.js';
+import { callHookWithTimeout } from './hooks.js';
+import type { LoadedPlugin } from './loader.js';
+import { HOST_VERSION } from './version.js';
+
+export interface ReloadTargets {
+  loaded: LoadedConfig;
+  /** Filter and content plugins as loaded, each with the entry the policy judges with (its hooks are swapped). */
+  policyPlugins: Array<{ plugin: LoadedPlugin; named: NamedFilter | NamedContent }>;
+  responses: Responses | undefined;
+  log: PluginLogger;
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  problems: string[];
+  /** Plugins set up again with new options. */
+  reconfigured: string[];
+}
+
+export async function reloadPolicy(targets: ReloadTargets): Promise<ReloadResult> {
+  const { loaded, log } = targets;
+  const problems: string[] = [];
+  const reconfigured: string[] = [];
+  let fresh: LoadedConfig | undefined;
+  if (loaded.file) {
+    try {
+      fresh = await loadConfig({ file: loaded.file });
+    } catch (error) {
+      problems.push(describeError(error));
+      log.error({ file: loaded.file, err: error }, 'configuration not reloaded (plugins still re-read their files); the settings in force stay');
+    }
+  }
+  for (const { plugin, named } of targets.policyPlugins) {
+    const before = JSON.stringify(plugin.section?.options ?? {});
+    const section = fresh?.config.plugins[plugin.name];
+    if (fresh && section?.enabled === false) log.warn({ plugin: plugin.name }, `plugin "${plugin.name}" is disabled in the configuration now: that takes a restart`);
+    if (fresh && JSON.stringify(section?.options ?? {}) !== before) {
+      try {
+        const hooks = await setUpAgain(plugin, section?.options ?? {}, fresh, log);
+        const old = named.hooks;
+        named.hooks = hooks as never;
+        plugin.hooks = hooks as never;
+        plugin.section = section;
+        reconfigured.push(plugin.name);
+        log.info({ plugin: plugin.name }, `plugin "${plugin.name}" set up again with its new options`);
+        await closeQuietly(plugin.name, old, log);
+      } catch (error) {
+        problems.push(describeError(error));
+        log.error({ plugin: plugin.name, hook: 'setup', err: error }, `plugin "${plugin.name}" keeps its previous options: ${describeError(error)}`);
+      }
+      continue;
+    }
+    const reload = (named.hooks as { reload?: () => unknown }).reload;
+    if (!reload) continue;
+    try {
+      await reload.call(named.hooks);
+    } catch (error) {
+      problems.push(`plugin "${plugin.name}" failed in reload: ${describeError(error)}`);
+      log.error({ plugin: plugin.name, hook: 'reload', err: error }, `plugin "${plugin.name}" failed to reload; its last good rules stay in force`);
+    }
+  }
+  if (fresh && targets.responses) {
+    try {
+      targets.responses.update(await responseSettings(fresh.config.responses));
+    } catch (error) {
+      problems.push(describeError(error));
+      log.error({ err: error }, 'responses not reloaded; the ones in force stay');
+    }
+  }
+  log.info({ problems: problems.length, reconfigured }, problems.length === 0 ? 'reloaded' : 'reloaded with problems');
+  return { ok: problems.length === 0, problems, reconfigured };
+}
+
+async function setUpAgain(plugin: LoadedPlugin, rawOptions: Record<string, unknown>, fresh: LoadedConfig, log: PluginLogger): Promise<FilterHooks | ContentHooks> {
+  const options = structuredClone(rawOptions);
+  const schema = plugin.plugin.options;
+  if (schema) {
+    const problems = validateAgainst(schema as object, options, `plugins.${plugin.name}.options`);
+    if (problems.length > 0) throw new Error(formatProblems(problems, fresh.file));
+  }
+  const hooks = await callHookWithTimeout(plugin.name, 'setup', 30_000, () =>
+    plugin.plugin.setup({
+      name: plugin.name,
+      logger: log.child({ plugin: plugin.name }),
+      options: options as never,
+      hostVersion: HOST_VERSION,
+      dataDir: fresh.dataDir,
+      configDir: fresh.baseDir,
+    }),
+  );
+  const hook = plugin.kind === 'filter' ? 'check' : 'transform';
+  if (typeof (hooks as unknown as Record<string, unknown> | null)?.[hook] !== 'function') throw new Error(`plugin "${plugin.name}": setup() returned no ${hook}() function`);
+  return hooks as FilterHooks | ContentHooks;
+}
+
+async function closeQuietly(name: string, hooks: { close?: () => unknown }, log: PluginLogger): Promise<void> {
+  try {
+    await hooks.close?.();
+  } catch (error) {
+    log.error({ plugin: name, hook: 'close', err: error }, `plugin "${name}" failed to close its previous setup`);
+  }
+}
