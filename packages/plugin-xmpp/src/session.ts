@@ -19,9 +19,16 @@ export class XmppSession implements ProtocolSession {
   readonly maxStanzaBytes: number;
   private readonly state: XmppState;
   private readonly midstream: boolean;
-  private readonly framers: Record<Direction, StanzaFramer>;
+  private framers: Record<Direction, StanzaFramer>;
   private readonly scopes: Record<Direction, NsScope>;
   private responses = 0;
+  /**
+   * `pending`: STARTTLS was accepted and core has not (yet) said it decrypts: what arrives are TLS records,
+   * passed through unparsed. `intercepted`: core pushes the plain stream inside TLS.
+   */
+  private tls: 'none' | 'pending' | 'intercepted' = 'none';
+  /** Bytes the other direction's framer held when the connection switched to TLS, returned on its next push. */
+  private carry: Record<Direction, Frame[]> = { outgoing: [], incoming: [] };
 
   constructor(ctx: SessionContext) {
     const max = Number.isFinite(ctx.maxFrameSize) ? Math.floor(ctx.maxFrameSize) : DEFAULT_MAX_STANZA_BYTES;
@@ -58,12 +65,54 @@ export class XmppSession implements ProtocolSession {
     return this.framers[direction].buffered;
   }
 
+  /** True between an accepted STARTTLS and core's word that it decrypts: bytes pass through unparsed. */
+  get passthrough(): boolean {
+    return this.tls === 'pending';
+  }
+
   push(direction: Direction, chunk: Uint8Array): Frame[] {
-    return this.frames(direction, this.framers[direction].push(chunk));
+    const carried = this.takeCarry(direction);
+    if (this.tls === 'pending') {
+      if (chunk.byteLength > 0) carried.push({ raw: chunk });
+      return carried;
+    }
+    const frames = this.frames(direction, this.framers[direction].push(chunk));
+    return carried.length === 0 ? frames : [...carried, ...frames];
   }
 
   end(direction: Direction): Frame[] {
-    return this.framers[direction].end().map((item) => ({ raw: item.raw }));
+    return [...this.takeCarry(direction), ...this.framers[direction].end().map((item) => ({ raw: item.raw }))];
+  }
+
+  /**
+   * Core decrypts the TLS that `<proceed/>` announced: what comes next in each direction is a new XML stream
+   * (the client restarts it with a new header).
+   */
+  tlsIntercepted(): void {
+    if (this.tls === 'pending') this.tls = 'intercepted';
+  }
+
+  private takeCarry(direction: Direction): Frame[] {
+    const carried = this.carry[direction];
+    if (carried.length === 0) return [];
+    this.carry[direction] = [];
+    return carried;
+  }
+
+  /**
+   * `<proceed/>`: the bytes after it are TLS. What either framer still holds is handed back unparsed, and the
+   * framers start afresh for the stream that TLS will carry.
+   */
+  private switchToTls(direction: Direction, rest: readonly FramerItem[], frames: Frame[]): void {
+    for (const item of rest) frames.push({ raw: item.raw });
+    for (const item of this.framers[direction].end()) frames.push({ raw: item.raw });
+    const other: Direction = direction === 'outgoing' ? 'incoming' : 'outgoing';
+    for (const item of this.framers[other].end()) this.carry[other].push({ raw: item.raw });
+    this.framers = {
+      outgoing: new StanzaFramer(this.maxStanzaBytes),
+      incoming: new StanzaFramer(this.maxStanzaBytes),
+    };
+    this.tls = 'pending';
   }
 
   /** A chat message to the local client from its server's domain. */
@@ -77,7 +126,8 @@ export class XmppSession implements ProtocolSession {
 
   private frames(direction: Direction, items: FramerItem[]): Frame[] {
     const frames: Frame[] = [];
-    for (const item of items) {
+    for (let index = 0; index < items.length; index++) {
+      const item = items[index]!;
       const frame: Frame = { raw: item.raw };
       if (item.error) frame.error = item.error;
       if (item.kind === 'header') this.header(direction, frame);
@@ -87,6 +137,10 @@ export class XmppSession implements ProtocolSession {
         if (outcome.events) frame.events = outcome.events;
       }
       frames.push(frame);
+      if (frame.upgrade) {
+        this.switchToTls(direction, items.slice(index + 1), frames);
+        break;
+      }
     }
     return frames;
   }
