@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { TlsSchema } from '../tls/schema.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Host = Type.String({ minLength: 1, description: 'IP address or host name' });
@@ -99,6 +100,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    tls: TlsSchema,
     log: Type.Object(
       {
         level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),

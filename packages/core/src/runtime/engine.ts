@@ -11,6 +11,7 @@ import { DEFAULT_MAX_FRAME_SIZE, ProtocolRegistry, type RegisteredProtocol } fro
 import { discoverPlugins } from './discovery.js';
 import { loadPlugins, type LoadedPlugin, type PluginRecord } from './loader.js';
 import { HOST_VERSION } from './version.js';
+import { createTlsInterceptor, type TlsInterceptor } from '../tls/interceptor.js';
 
 export interface EngineOptions {
   loaded: LoadedConfig;
@@ -40,6 +41,8 @@ export class Engine {
   listeners: RunningListener[] = [];
   registry: ProtocolRegistry | undefined;
   sink: EventSink | undefined;
+  /** TLS interception settings and the CA (set by {@link start}; replay runs without). */
+  tls: TlsInterceptor | undefined;
   private loadedPlugins: LoadedPlugin[] = [];
   private readonly connections = new Set<ProxyConnection>();
   private nextConnectionId = 1;
@@ -53,6 +56,10 @@ export class Engine {
 
   async start(): Promise<void> {
     await this.prepare();
+    // Live connections only: replaying a capture (prepare alone) never holds a CA.
+    const { config, dataDir, baseDir } = this.options.loaded;
+    this.tls = await createTlsInterceptor(config.tls, { dataDir, baseDir }, this.log);
+    this.relayDeps = { ...this.relayDeps!, tls: this.tls };
     await this.listen();
   }
 

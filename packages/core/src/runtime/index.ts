@@ -16,3 +16,4 @@ export { Policy, type FrameDecision } from '../proxy/policy.js';
 export { ProtocolRegistry, type RegisteredProtocol } from '../proxy/protocols.js';
 export { ProxyConnection } from '../proxy/connection.js';
 export { replayFile, type ReplaySummary, type ReplayedConnection, type ReplayFileOptions } from './replay.js';
+export * from '../tls/index.js';
