@@ -199,7 +199,7 @@ export class ProxyConnection {
 
   /** What the TLS rules say for this connection (live only). */
   private tlsDecision(): TlsDecision | undefined {
-    return this.deps.tls?.decide({ protocol: this.protocol?.name, host: this.server.host, port: this.server.port });
+    return this.deps.tls?.decide({ protocol: this.protocol?.name, host: this.server.host, port: this.server.port, name: this.session?.streamTo });
   }
 
   /** Records that a conversation went by encrypted and unread. */

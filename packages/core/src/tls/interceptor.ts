@@ -14,6 +14,8 @@ export interface TlsTarget {
   protocol: string | undefined;
   host: string;
   port: number;
+  /** The server name the client asked for inside the protocol (XMPP stream `to`), when known. */
+  name?: string | undefined;
 }
 
 export interface TlsDecision {
@@ -52,7 +54,7 @@ export class TlsInterceptor {
 function ruleMatches(rule: TlsRule, target: TlsTarget): boolean {
   if (rule.protocol !== undefined && rule.protocol !== target.protocol) return false;
   if (rule.port !== undefined && rule.port !== target.port) return false;
-  if (rule.host !== undefined && !hostMatches(rule.host, target.host)) return false;
+  if (rule.host !== undefined && !hostMatches(rule.host, target.host) && !(target.name !== undefined && hostMatches(rule.host, target.name))) return false;
   return true;
 }
 

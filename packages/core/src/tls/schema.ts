@@ -11,7 +11,7 @@ const UpstreamVerify = Type.Union([Type.Literal('verify'), Type.Literal('allow-s
 export const TlsRuleSchema = Type.Object(
   {
     protocol: Type.Optional(Type.String({ minLength: 1, description: 'Protocol plugin name, e.g. xmpp or irc' })),
-    host: Type.Optional(Type.String({ minLength: 1, description: 'Destination host name or address; `*.example.org` matches its sub-domains' })),
+    host: Type.Optional(Type.String({ minLength: 1, description: 'Destination host name or address, or the server name asked for inside the protocol (XMPP domain); `*.example.org` matches its sub-domains' })),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
     action: Action,
     upstreamVerify: Type.Optional(UpstreamVerify),
