@@ -20,6 +20,8 @@ export interface ConnectionCase {
   events: Expected[];
   /** On a TLS port: core passes it through encrypted, the parser never sees it. */
   tlsPort?: boolean;
+  /** STARTTLS is accepted: the rest is encrypted. */
+  starttls?: boolean;
   /** The client's stream `to` domain the session reports at the end (`streamTo`). */
   streamTo?: string;
   /** Checks on the significant frames (events, upgrades, errors) of the whole run. */
@@ -69,7 +71,7 @@ export const FILES: Record<string, ConnectionCase[]> = {
       ],
     },
     // Eight STARTTLS connections: the server answers <proceed/> (with no stream header of its own), then TLS.
-    ...[34728, 34740, 34744, 34748, 34756, 34766, 34780, 34784].map((clientPort) => ({ clientPort, streamTo: 'xmpp.test', events: [], check: starttlsOnly })),
+    ...[34728, 34740, 34744, 34748, 34756, 34766, 34780, 34784].map((clientPort) => ({ clientPort, streamTo: 'xmpp.test', events: [], starttls: true, check: starttlsOnly })),
   ],
   'ndpi-jabber.pcap': [
     // Pidgin logging in (DIGEST-MD5), binding, service discovery, PEP: a login and nothing else to log.
@@ -100,6 +102,6 @@ export const FILES: Record<string, ConnectionCase[]> = {
     ...[34218, 37614, 58388, 41420, 34070].map((clientPort) => ({ clientPort, tlsPort: true, events: [] })),
   ],
   'zeek-xmpp-starttls.pcap': [
-    { clientPort: 56048, streamTo: 'jabber.ccc.de', events: [], check: starttlsOnly },
+    { clientPort: 56048, streamTo: 'jabber.ccc.de', events: [], starttls: true, check: starttlsOnly },
   ],
 };
