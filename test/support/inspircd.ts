@@ -38,7 +38,11 @@ export async function startInspircd(executable: string, tls: { certFile: string;
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn(executable, [`--config=${config}`, '--nofork', '--runasroot'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(executable, [`--config=${config}`, '--nofork', '--runasroot'], {
+    // Debian's InspIRCd 3 may dump core while shutting down on SIGTERM: keep any core file in the temp folder.
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));

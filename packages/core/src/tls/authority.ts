@@ -44,6 +44,8 @@ export function certificateName(text: string | undefined): string | undefined {
 export class CertificateAuthority {
   private readonly memory = new Map<string, Promise<Leaf>>();
   readonly cacheDir: string;
+  /** The same for every leaf: computed once. */
+  private authorityKeyId: Promise<x509.AuthorityKeyIdentifierExtension> | undefined;
 
   /** `cacheDir`: where leaves are kept; one sub-folder per CA so a new CA never serves an old CA's leaves. */
   constructor(
@@ -76,6 +78,14 @@ export class CertificateAuthority {
     pending.catch(() => this.memory.delete(name));
     while (this.memory.size > MEMORY_LIMIT) this.memory.delete(this.memory.keys().next().value!);
     return pending;
+  }
+
+  /** Names whose file is still being written. */
+  private readonly pendingWrites = new Set<string>();
+
+  /** Resolves once every minted leaf is on disk (tests, shutdown). */
+  async flush(): Promise<void> {
+    while (this.pendingWrites.size > 0) await new Promise((r) => setTimeout(r, 5));
   }
 
   private fileFor(name: string): string {
@@ -124,18 +134,19 @@ export class CertificateAuthority {
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
         new x509.SubjectAlternativeNameExtension([{ type: ip ? 'ip' : 'dns', value: name }]),
-        await x509.AuthorityKeyIdentifierExtension.create(this.ca.cert, false),
+        await (this.authorityKeyId ??= x509.AuthorityKeyIdentifierExtension.create(this.ca.cert, false)),
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as unknown as CryptoKey as never),
       ],
     });
     const certPem = cert.toString('pem') + '\n';
     const keyPem = toPem(Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)), 'PRIVATE KEY');
-    try {
-      await mkdir(this.cacheDir, { recursive: true, mode: 0o700 });
-      await writePrivate(this.fileFor(name), keyPem + certPem);
-    } catch {
-      // The disk cache only saves time: a read-only data folder still intercepts.
-    }
+    // Filed in the background: the client waiting for its handshake needs the leaf, not the file. The disk
+    // cache only saves time, so a read-only data folder still intercepts.
+    this.pendingWrites.add(name);
+    mkdir(this.cacheDir, { recursive: true, mode: 0o700 })
+      .then(() => writePrivate(this.fileFor(name), keyPem + certPem))
+      .catch(() => undefined)
+      .finally(() => this.pendingWrites.delete(name));
     return this.leaf(name, certPem, keyPem, notAfter);
   }
 

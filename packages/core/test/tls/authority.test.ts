@@ -127,6 +127,7 @@ describe('minted certificates', () => {
     const first = new CertificateAuthority(ca, cacheDir);
     const [a, b] = await Promise.all([first.leafFor('a.example.org'), first.leafFor('a.example.org')]);
     expect(a).toBe(b);
+    await first.flush();
     const files = await readdir(first.cacheDir);
     expect(files).toEqual(['a.example.org.pem']);
     expect((await stat(path.join(first.cacheDir, files[0]!))).mode & 0o777).toBe(0o600);
@@ -134,6 +135,7 @@ describe('minted certificates', () => {
     expect((await second.leafFor('a.example.org')).certPem).toBe(a.certPem);
     // A new CA never serves the old one's leaves.
     const other = await newCa();
+    await second.flush();
     const third = new CertificateAuthority(other.ca, cacheDir);
     expect((await third.leafFor('a.example.org')).certPem).not.toBe(a.certPem);
   });
@@ -141,7 +143,9 @@ describe('minted certificates', () => {
   it('are minted again when the cached one is about to expire', async () => {
     const { dir, ca } = await newCa();
     const cacheDir = path.join(dir, 'cache');
-    const old = await new CertificateAuthority(ca, cacheDir).leafFor('b.example.org');
+    const oldAuthority = new CertificateAuthority(ca, cacheDir);
+    const old = await oldAuthority.leafFor('b.example.org');
+    await oldAuthority.flush();
     const later = Date.now() + 395 * 24 * 3600_000;
     const renewed = await new CertificateAuthority(ca, cacheDir, () => later).leafFor('b.example.org');
     expect(renewed.certPem).not.toBe(old.certPem);
