@@ -4,6 +4,7 @@
  * character references are decoded, so no input can make this parser expand or fetch. Offsets are byte
  * offsets into the input, so a stanza can be re-encoded with one part replaced and every other byte kept.
  */
+import { isUtf8 } from 'node:buffer';
 import type { ProtocolError } from '@imspect/core';
 
 export const NS_XML = 'http://www.w3.org/XML/1998/namespace';
@@ -48,8 +49,6 @@ export interface ParsedStartTag {
   error?: ProtocolError;
 }
 
-const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
-const utf8 = new TextDecoder('utf-8');
 
 const LT = 0x3c;
 const GT = 0x3e;
@@ -72,22 +71,17 @@ function isNameStart(b: number): boolean {
 
 const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
-/** Characters XML 1.0 forbids in content (controls other than tab, LF, CR; lone surrogates; U+FFFE/FFFF). */
-const FORBIDDEN_CHARS = /[\0-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 function validCodePoint(cp: number): boolean {
   return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
 }
 
 /**
- * Decodes the predefined entities and character references. Anything else (`&name;` of a declared entity,
+ * Decodes the predefined entities and character references (a reference to a character XML forbids is an error
+ * too; literal forbidden characters are found in the bytes, see `forbiddenCharAt`). Anything else (`&name;` of a declared entity,
  * a bare `&`) is an error; the text keeps it literally, so nothing is ever expanded.
  */
 export function decodeEntities(text: string, errors: ProtocolError[]): string {
-  if (!text.includes('&')) {
-    if (FORBIDDEN_CHARS.test(text)) errors.push({ code: 'invalid-xml-char', message: 'a character XML forbids (control character, lone surrogate)' });
-    return text;
-  }
+  if (!text.includes('&')) return text;
   let out = '';
   let last = 0;
   for (let i = text.indexOf('&'); i >= 0; i = text.indexOf('&', last)) {
@@ -113,7 +107,6 @@ export function decodeEntities(text: string, errors: ProtocolError[]): string {
     }
   }
   out += text.slice(last);
-  if (FORBIDDEN_CHARS.test(out)) errors.push({ code: 'invalid-xml-char', message: 'a character XML forbids (control character, lone surrogate)' });
   return out;
 }
 
@@ -124,12 +117,33 @@ export function escapeXml(text: string): string {
     .replace(/[<>&'"]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === "'" ? '&apos;' : '&quot;'));
 }
 
-function decodeRange(bytes: Uint8Array, start: number, end: number): string {
-  return utf8.decode(bytes.subarray(start, end));
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Buffer's own UTF-8 slice decoder: what `toString('utf8', start, end)` calls, without its argument checks. */
+type Utf8Slicing = Buffer & { utf8Slice?(start: number, end: number): string };
+
+function decodeRange(bytes: Buffer, start: number, end: number): string {
+  const fast = (bytes as Utf8Slicing).utf8Slice;
+  return fast === undefined ? bytes.toString('utf8', start, end) : fast.call(bytes, start, end);
+}
+
+/**
+ * Offset of the first character XML 1.0 forbids (a control other than tab, LF and CR, or U+FFFE/U+FFFF) in
+ * valid UTF-8, or -1. Lone surrogates cannot occur: they are not valid UTF-8.
+ */
+export function forbiddenCharAt(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b < 0x20 ? b !== 0x09 && b !== 0x0a && b !== 0x0d : b === 0xef && bytes[i + 1] === 0xbf && (bytes[i + 2] === 0xbe || bytes[i + 2] === 0xbf)) return i;
+  }
+  return -1;
 }
 
 /** Parses the start tag at `offset` (which holds `<`). Undefined when the tag is not complete in `bytes`. */
-export function parseStartTag(bytes: Uint8Array, offset: number, errors: ProtocolError[]): ParsedStartTag | undefined {
+export function parseStartTag(input: Uint8Array, offset: number, errors: ProtocolError[]): ParsedStartTag | undefined {
+  const bytes = asBuffer(input);
   let i = offset + 1;
   const n = bytes.length;
   if (i >= n || !isNameStart(bytes[i]!)) return undefined;
@@ -137,7 +151,6 @@ export function parseStartTag(bytes: Uint8Array, offset: number, errors: Protoco
   while (i < n && isNameByte(bytes[i]!)) i++;
   const qname = decodeRange(bytes, nameStart, i);
   const attrs: Array<[string, string]> = [];
-  const seen = new Set<string>();
   for (;;) {
     const before = i;
     while (i < n && isSpace(bytes[i]!)) i++;
@@ -160,12 +173,21 @@ export function parseStartTag(bytes: Uint8Array, offset: number, errors: Protoco
     if (quote !== 0x22 && quote !== 0x27) return undefined;
     const close = bytes.indexOf(quote, i + 1);
     if (close < 0) return undefined;
-    const raw = decodeRange(bytes, i + 1, close);
-    if (raw.includes('<')) errors.push({ code: 'not-well-formed', message: `"<" in the value of attribute ${name}` });
+    let lt = false;
+    let amp = false;
+    let space = false;
+    for (let k = i + 1; k < close; k++) {
+      const c = bytes[k]!;
+      if (c === LT) lt = true;
+      else if (c === AMP) amp = true;
+      else if (c === 0x09 || c === 0x0a || c === 0x0d) space = true;
+    }
+    let value = decodeRange(bytes, i + 1, close);
+    if (lt) errors.push({ code: 'not-well-formed', message: `"<" in the value of attribute ${name}` });
     // Attribute value normalisation (XML 1.0 3.3.3): literal whitespace characters become spaces.
-    const value = decodeEntities(raw.replace(/[\t\n\r]/g, ' '), errors);
-    if (seen.has(name)) errors.push({ code: 'not-well-formed', message: `attribute ${name} appears twice` });
-    seen.add(name);
+    if (space) value = value.replace(/[\t\n\r]/g, ' ');
+    if (amp) value = decodeEntities(value, errors);
+    if (attrs.some(([n]) => n === name)) errors.push({ code: 'not-well-formed', message: `attribute ${name} appears twice` });
     attrs.push([name, value]);
     i = close + 1;
   }
@@ -204,13 +226,11 @@ export const MAX_DEPTH = 256;
  * Parses one complete element (a stanza) from `bytes`. Well-formedness problems give no tree; restricted-XML
  * problems (comments, processing instructions, undeclared prefixes, bad entities) give the tree and an error.
  */
-export function parseElement(bytes: Uint8Array, scope: NsScope): ParseResult {
-  try {
-    utf8Fatal.decode(bytes);
-  } catch {
-    return { error: { code: 'invalid-utf8', message: 'stanza is not valid UTF-8' } };
-  }
+export function parseElement(input: Uint8Array, scope: NsScope): ParseResult {
+  if (!isUtf8(input)) return { error: { code: 'invalid-utf8', message: 'stanza is not valid UTF-8' } };
+  const bytes = asBuffer(input);
   const errors: ProtocolError[] = [];
+  if (forbiddenCharAt(bytes) >= 0) errors.push({ code: 'invalid-xml-char', message: 'a character XML forbids (a control character, U+FFFE or U+FFFF)' });
   const fail = (message: string): ParseResult => ({ error: { code: 'not-well-formed', message } });
   const stack: Array<{ el: XElement; scope: NsScope }> = [];
   let root: XElement | undefined;
