@@ -199,7 +199,18 @@ export class ProxyConnection {
 
   /** What the TLS rules say for this connection (live only). */
   private tlsDecision(): TlsDecision | undefined {
-    return this.deps.tls?.decide({ protocol: this.protocol?.name, host: this.server.host, port: this.server.port, name: this.session?.streamTo });
+    return this.deps.tls?.decide({ protocol: this.protocol?.name, host: this.server.host, port: this.server.port, name: this.streamTo() });
+  }
+
+  /** The server name the session learned inside the protocol (XMPP stream `to`), if it offers one. */
+  private streamTo(): string | undefined {
+    try {
+      const name = this.session?.streamTo;
+      return typeof name === 'string' ? name : undefined;
+    } catch (error) {
+      this.log.error({ plugin: this.protocol?.name, hook: 'streamTo', err: error }, 'protocol session failed to report its server name');
+      return undefined;
+    }
   }
 
   /** Records that a conversation went by encrypted and unread. */
@@ -301,6 +312,12 @@ export class ProxyConnection {
     client.once('close', () => raw[0]!.destroy());
     server.once('close', () => raw[1]!.destroy());
     this.rawSockets = raw;
+    const idleMs = this.deps.options.idleTimeoutMs;
+    if (idleMs > 0) {
+      // The plain sockets see no activity once TLS reads their handles: time the TLS sockets instead.
+      for (const socket of raw) if (socket instanceof Socket) socket.setTimeout(0);
+      for (const socket of [client, server]) if (socket instanceof Socket) socket.setTimeout(idleMs, () => this.destroy(`idle for ${idleMs} ms`));
+    }
     this.clientSocket = client;
     this.upstreamSocket = server;
     this.watch(client, 'client');
@@ -340,8 +357,7 @@ export class ProxyConnection {
     const serverFlow = this.flows.incoming;
     /** What a side sent after the accepting frame: TLS records, in order. */
     const tlsStart = (flow: Flow) => (flow.direction === direction ? [...after.map((b) => Buffer.from(b)), ...flow.release()] : flow.release());
-    const streamTo = this.session?.streamTo;
-    const name = TlsInterceptor.nameFor(typeof streamTo === 'string' ? streamTo : undefined, this.server.host) ?? 'localhost';
+    const name = TlsInterceptor.nameFor(this.streamTo(), this.server.host) ?? 'localhost';
     const run = async () => {
       // A client-side accepting frame goes to the server first; a server-side one (XMPP <proceed/>, IRC 670)
       // is held until the real server's TLS is up and checked, so a refused server never gets the client's secrets.
