@@ -280,6 +280,7 @@ describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp
     // The passthrough domain: an encrypted event, nothing read.
     const encrypted = rows.filter((r) => r.type === 10 && r.subtype === 'starttls');
     expect(encrypted.length, dump).toBe(1);
+    expect(encrypted[0]!.remoteDir, dump).toBe('pass.test');
     expect(rows.some((r) => r.localDir.endsWith('@pass.test') && r.type !== 10 && r.type !== 5), dump).toBe(false);
   });
 });

@@ -216,7 +216,8 @@ export class ProxyConnection {
   /** Records that a conversation went by encrypted and unread. */
   private encryptedEvent(how: 'tls-port' | 'starttls', why: string): void {
     const event = this.completeEvent(
-      { type: 'encrypted', subtype: how, localId: this.session?.localId ?? '', remoteId: this.server.host, data: why },
+      // The local user is rarely known before TLS; the server name the client asked for says where it went.
+      { type: 'encrypted', subtype: how, localId: this.session?.localId ?? '', remoteId: this.streamTo() ?? this.server.host, data: why },
       'outgoing',
     );
     this.eventCount++;
