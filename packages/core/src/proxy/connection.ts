@@ -253,7 +253,7 @@ export class ProxyConnection {
     let upstream: Promise<TLSSocket> | undefined;
     let upstreamError: unknown;
     const connectUpstream = (name: string) =>
-      (upstream ??= connectUpstreamTls(upstreamRaw, { name, verify: decision.verify, extraCa: tls.extraCa, timeoutMs: tls.config.handshakeTimeoutMs }).catch((error: unknown) => {
+      (upstream ??= connectUpstreamTls(upstreamRaw, { name, verify: decision.verify, secureContext: tls.upstreamContext, timeoutMs: tls.config.handshakeTimeoutMs }).catch((error: unknown) => {
         upstreamError = error;
         throw error;
       }));
@@ -364,7 +364,7 @@ export class ProxyConnection {
       // is held until the real server's TLS is up and checked, so a refused server never gets the client's secrets.
       if (direction === 'outgoing') for (const bytes of upgradeBytes) upstreamRaw.write(bytes);
       for (const chunk of tlsStart(serverFlow).reverse()) upstreamRaw.unshift(chunk);
-      const server = await connectUpstreamTls(upstreamRaw, { name, verify: decision.verify, extraCa: tls.extraCa, timeoutMs: tls.config.handshakeTimeoutMs });
+      const server = await connectUpstreamTls(upstreamRaw, { name, verify: decision.verify, secureContext: tls.upstreamContext, timeoutMs: tls.config.handshakeTimeoutMs });
       const context = (await authority.leafFor(name)).context;
       if (direction === 'incoming') for (const bytes of upgradeBytes) clientRaw.write(bytes);
       for (const chunk of tlsStart(clientFlow).reverse()) clientRaw.unshift(chunk);

@@ -25,8 +25,8 @@ export interface UpstreamTlsOptions {
   /** The name the certificate must be for (XMPP: the domain, not the host connected to). */
   name: string;
   verify: UpstreamVerifyMode;
-  /** Extra trusted CAs (PEM), beside Node's. */
-  extraCa?: string[] | undefined;
+  /** Trust for the server's certificate, when not Node's default: built once (parsing the roots per connection costs tens of ms). */
+  secureContext?: tls.SecureContext | undefined;
   timeoutMs: number;
 }
 
@@ -40,7 +40,7 @@ export function connectUpstreamTls(socket: Socket | Duplex, options: UpstreamTls
       rejectUnauthorized: false,
       // The name is checked below, against `name`, whatever the servername.
       checkServerIdentity: () => undefined,
-      ...(options.extraCa ? { ca: [...tls.rootCertificates, ...options.extraCa] } : {}),
+      ...(options.secureContext ? { secureContext: options.secureContext } : {}),
     });
     const timer = setTimeout(() => fail(new TlsRefusal(`TLS handshake with the server took longer than ${options.timeoutMs} ms`, 'TLS_UPSTREAM_TIMEOUT')), options.timeoutMs);
     const fail = (error: TlsRefusal) => {

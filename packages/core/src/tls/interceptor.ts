@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import tls from 'node:tls';
 import { ImspectError, describeError } from '../sdk/errors.js';
 import type { PluginLogger } from '../sdk/plugin.js';
 import { CertificateAuthority, certificateName } from './authority.js';
@@ -32,6 +33,15 @@ export class TlsInterceptor {
     readonly authority: CertificateAuthority | undefined,
     readonly extraCa: string[] | undefined,
   ) {}
+
+  private trust: tls.SecureContext | undefined;
+
+  /** The client context for connections to real servers: the system's CAs plus `upstreamCa`, built once. */
+  get upstreamContext(): tls.SecureContext | undefined {
+    if (!this.extraCa) return undefined;
+    this.trust ??= tls.createSecureContext({ ca: [...tls.rootCertificates, ...this.extraCa] });
+    return this.trust;
+  }
 
   decide(target: TlsTarget): TlsDecision {
     const rule = this.config.rules.find((r) => ruleMatches(r, target));
