@@ -187,3 +187,29 @@ describe('framer', () => {
     expect(session.bufferedBytes('outgoing')).toBe(0);
   });
 });
+
+describe('seeded fuzz', () => {
+  it('mutated logins (markup characters sprinkled in) never throw, keep every byte and stay bounded', async () => {
+    const { login } = await import('./transcripts.js');
+    const base = [
+      ...login(),
+      ...script(
+        ['>', "<message to='juliet@capulet.example' type='chat'><body>a &amp; b</body><active xmlns='http://jabber.org/protocol/chatstates'/></message>"],
+        ['<', "<message from='juliet@capulet.example/x' type='groupchat'><body><![CDATA[x]]></body></message>"],
+      ),
+    ];
+    const random = prng(2024);
+    const specials = [0x3c, 0x3e, 0x2f, 0x27, 0x22, 0x26, 0x21, 0x3f, 0x5b, 0x5d, 0x2d, 0x3d, 0x00, 0xff, 0x20];
+    for (let r = 0; r < 200; r++) {
+      const steps = base.map((step) => {
+        const data = Uint8Array.from(step.data);
+        for (let i = 0; i < data.length; i++) if (random() < 0.02) data[i] = specials[Math.floor(random() * specials.length)]!;
+        return { direction: step.direction, data };
+      });
+      const result = run(steps, (d) => cutRandom(d, random, 1 + Math.floor(random() * 64)), { maxFrameSize: 4096, onUpgrade: (s) => s.tlsIntercepted() });
+      expect(Buffer.from(result.output.outgoing).equals(Buffer.from(result.input.outgoing))).toBe(true);
+      expect(Buffer.from(result.output.incoming).equals(Buffer.from(result.input.incoming))).toBe(true);
+      expect(result.maxBuffered).toBeLessThanOrEqual(4096);
+    }
+  });
+});
