@@ -4,7 +4,7 @@
 // connection (minted on the way). Everything on 127.0.0.1. Run by hand:
 //   pnpm build && node bench/tls-handshake/run.js [connections]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -39,7 +39,7 @@ const serverPort = server.address().port;
 
 const work = path.join(dir, 'imspect');
 writeFileSync(path.join(dir, 'upstream-ca.pem'), upstreamCa.certPem);
-execFileSync('mkdir', ['-p', work]);
+mkdirSync(work, { recursive: true });
 writeFileSync(
   path.join(work, 'imspect.config.json'),
   JSON.stringify({

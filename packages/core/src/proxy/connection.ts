@@ -372,9 +372,14 @@ export class ProxyConnection {
         const client = await acceptClientTls(clientRaw, {
           context,
           timeoutMs: tls.config.handshakeTimeoutMs,
-          contextForName: async (sni) => (await authority.leafFor(TlsInterceptor.nameFor(sni) ?? name)).context,
+          // Only the name the real server was verified under: a certificate for whatever a client puts in its
+          // SNI would vouch for a server nobody checked (and let any client make imspect mint without end).
+          contextForName: async () => context,
         });
-        return { client: client.socket, server, shown: TlsInterceptor.nameFor(client.servername) ?? name };
+        if (client.servername && TlsInterceptor.nameFor(client.servername) !== name) {
+          this.log.info({ protocol: this.protocol?.name, sni: client.servername, name }, 'the client asked for another name than the one it named in the protocol; it was shown the verified one');
+        }
+        return { client: client.socket, server, shown: name };
       } catch (error) {
         server.destroy();
         throw error;

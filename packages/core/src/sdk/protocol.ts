@@ -70,7 +70,7 @@ export interface ProtocolSession {
   /**
    * The server name the client asked for inside the protocol (XMPP: the stream's `to` domain). When
    * intercepting STARTTLS, the real server's certificate is checked against it and imspect's certificate is
-   * minted for it (the client's SNI wins when it sends one).
+   * minted for it (else for the destination host).
    */
   readonly streamTo?: string | undefined;
 }
