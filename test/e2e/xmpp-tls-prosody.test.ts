@@ -131,6 +131,8 @@ describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp
     const self = await makeServerCerts(path.join(work, 'certs/self'), 'self.test');
     const wrong = await makeServerCerts(path.join(work, 'certs/wrong'), 'wrong.test');
     const pass = await makeServerCerts(path.join(work, 'certs/pass'), 'pass.test');
+    const selfOk = await makeServerCerts(path.join(work, 'certs/self-ok'), 'self-ok.test');
+    const wrongOk = await makeServerCerts(path.join(work, 'certs/wrong-ok'), 'wrong-ok.test');
     const user = (username: string) => ({ username, password: PASSWORD });
     prosody = await startProsody(prosodyPath!, prosodyctlPath!, [
       { domain: 'localhost', certFile: local.valid.certFile, keyFile: local.valid.keyFile, users: [user('alice'), user('bob'), user('carol')] },
@@ -138,6 +140,8 @@ describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp
       { domain: 'wrong.test', certFile: wrong.wrongName.certFile, keyFile: wrong.wrongName.keyFile, users: [user('alice')] },
       { domain: 'pass.test', certFile: pass.valid.certFile, keyFile: pass.valid.keyFile, users: [user('alice')] },
       { domain: 'block.test', certFile: local.valid.certFile, keyFile: local.valid.keyFile, users: [user('alice')] },
+      { domain: 'self-ok.test', certFile: selfOk.selfSigned.certFile, keyFile: selfOk.selfSigned.keyFile, users: [user('alice')] },
+      { domain: 'wrong-ok.test', certFile: wrongOk.wrongName.certFile, keyFile: wrongOk.wrongName.keyFile, users: [user('alice')] },
     ]);
     upstreamCas = await Promise.all([local, wrong, pass].map((c) => readFile(c.caFile, 'utf8')));
     await writeFile(path.join(work, 'upstream-cas.pem'), upstreamCas.join(''));
@@ -161,6 +165,8 @@ describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp
           rules: [
             { host: 'pass.test', action: 'passthrough' },
             { host: 'block.test', action: 'block' },
+            { host: 'self-ok.test', action: 'intercept', upstreamVerify: 'allow-self-signed' },
+            { host: 'wrong-ok.test', action: 'intercept', upstreamVerify: 'off' },
           ],
         },
         log: { level: 'info', format: 'json' },
@@ -253,6 +259,16 @@ describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp
     await expect(login(starttlsService, 'wrong.test', 'alice', 'r2')).rejects.toThrow();
     expect(await stderrSoon(/does not match wrong\.test/)).toMatch(/does not match wrong\.test/);
   }, 40_000);
+
+  it('accepts a self-signed server under allow-self-signed and a misnamed one with checks off, as configured per domain', async () => {
+    trusted = [imspectCa, ...upstreamCas];
+    const selfOk = await login(starttlsService, 'self-ok.test', 'alice', 'r5');
+    await selfOk.stop();
+    const wrongOk = await login(starttlsService, 'wrong-ok.test', 'alice', 'r6');
+    await wrongOk.stop();
+    expect(proxy!.stderr()).toMatch(/"name":"self-ok\.test".*"msg":"STARTTLS intercepted"/);
+    expect(proxy!.stderr()).toMatch(/"name":"wrong-ok\.test".*"msg":"STARTTLS intercepted"/);
+  }, 30_000);
 
   it('passes a passthrough domain through unread, and blocks a blocked one', async () => {
     trusted = [imspectCa, ...upstreamCas];
