@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPTURES, FILES as IRC_FILES } from '../../packages/plugin-irc/test/capture-expectations.js';
 import { FILES as MSN_FILES } from '../../packages/plugin-msn/test/capture-expectations.js';
 import { CASES as YMSG_CASES, YMSG_CAPTURE } from '../../packages/plugin-yahoo/test/capture-expectations.js';
+import { FILES as XMPP_FILES } from '../../packages/plugin-xmpp/test/capture-expectations.js';
 import { REQUIRE_E2E } from '../support/e2e.js';
 import { CLI } from '../support/imspect-process.js';
 
@@ -121,23 +122,31 @@ describe.skipIf(!capturesPresent)('imspect replay over the shared captures', () 
     for (const event of events) expect(event['protocol']).toBe('yahoo');
   });
 
-  it.each(['prosody-xmpp.pcap', 'zeek-xmpp-starttls.pcap', 'ndpi-jabber.pcap'])(
-    '%s (no plugin for its protocol yet): relayed unparsed, no events, no errors',
-    async (file) => {
+  for (const [file, cases] of Object.entries(XMPP_FILES)) {
+    it(`${file}: the XMPP events read from the capture with tshark, per connection, in order; TLS noted, no protocol errors`, async () => {
       const result = await replay([path.join(CAPTURES, file), '--json'], cwd);
       expect(result.code, result.stderr).toBe(0);
       const { events, summary } = parseJsonLines(result.stdout);
-      expect(events).toEqual([]);
       expect(summary.error).toBeNull();
-      expect(Object.keys(summary.connectionsByProtocol)).toEqual(['unparsed']);
-      for (const c of summary.connections) expect(c.protocolErrors).toEqual([]);
-    },
-  );
+      for (const c of cases) {
+        const got = events.filter((e) => e.client.port === c.clientPort).map(draftOf);
+        expect(got, `events of the connection from port ${c.clientPort}`).toEqual(c.events.map((e) => draftOf(e as unknown as Record<string, unknown>)));
+        const conn = summary.connections.find((x) => x.client.endsWith(`:${c.clientPort}`));
+        expect(conn, `connection from port ${c.clientPort}`).toBeDefined();
+        expect(conn!.protocol).toBe('xmpp');
+        expect(conn!.protocolErrors).toEqual([]);
+        expect(conn!.encrypted).toBe(c.tlsPort ? 'tls-port' : c.starttls ? 'starttls' : undefined);
+      }
+      expect(summary.connections).toHaveLength(cases.length);
+      expect(events).toHaveLength(cases.reduce((n, c) => n + c.events.length, 0));
+      for (const event of events) expect(event['protocol']).toBe('xmpp');
+    });
+  }
 
   it('reports the gaps of ndpi-jabber.pcap with their connection', async () => {
     const result = await replay([path.join(CAPTURES, 'ndpi-jabber.pcap')], cwd);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/connection 5 \(172\.16\.0\.62:57149 -> 172\.16\.1\.138:5222\): 2009 bytes missing incoming at stream offset 1118/);
+    expect(result.stdout).toMatch(/connection 5 \(172\.16\.0\.62:57149 -> 172\.16\.1\.138:5222, xmpp\): 2009 bytes missing incoming at stream offset 1118/);
     expect(result.stdout).toMatch(/connection 5 .*: its start was not captured; parsing began mid-stream/);
   });
 

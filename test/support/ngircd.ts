@@ -6,6 +6,8 @@ import path from 'node:path';
 
 export interface RunningNgircd {
   port: number;
+  /** The TLS ports, when started with `tls`. */
+  tlsPorts: number[];
   name: string;
   stop(): Promise<void>;
 }
@@ -19,9 +21,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a private ngircd on loopback (foreground, own config), stopped by its PID. */
-export async function startNgircd(executable: string): Promise<RunningNgircd> {
+export async function startNgircd(executable: string, options: { tls?: { certFile: string; keyFile: string; ports?: number } } = {}): Promise<RunningNgircd> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-ngircd-'));
   const port = await freePort();
+  const tlsPorts: number[] = [];
+  for (let i = 0; i < (options.tls ? (options.tls.ports ?? 1) : 0); i++) tlsPorts.push(await freePort());
   const name = 'irc.imspect.test';
   const config = path.join(dir, 'ngircd.conf');
   await writeFile(
@@ -44,6 +48,7 @@ export async function startNgircd(executable: string): Promise<RunningNgircd> {
       'PAM = no',
       'Ident = no',
       'DNS = no',
+      ...(options.tls ? ['[SSL]', `CertFile = ${options.tls.certFile}`, `KeyFile = ${options.tls.keyFile}`, `Ports = ${tlsPorts.join(', ')}`] : []),
       '',
     ].join('\n'),
   );
@@ -54,7 +59,7 @@ export async function startNgircd(executable: string): Promise<RunningNgircd> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`ngircd exited (${child.exitCode}):\n${output}`);
-    if (await canConnect(port)) break;
+    if ((await canConnect(port)) && (await Promise.all(tlsPorts.map((p) => canConnect(p)))).every(Boolean)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`ngircd did not listen on ${port} within 10 s:\n${output}`);
@@ -63,6 +68,7 @@ export async function startNgircd(executable: string): Promise<RunningNgircd> {
   }
   return {
     port,
+    tlsPorts,
     name,
     async stop() {
       if (child.exitCode === null && child.pid) {

@@ -13,6 +13,7 @@ import type { Responses } from '../src/proxy/responses.js';
 import type { Direction, EventDraft, ImEvent } from '../src/sdk/event.js';
 import type { LoggerHooks } from '../src/sdk/plugin.js';
 import type { Frame, ProtocolHooks, ProtocolSession } from '../src/sdk/protocol.js';
+import type { TlsInterceptor } from '../src/tls/interceptor.js';
 import { closeServer, connect, listen, recordingLogger, type LogRecord } from './helpers.js';
 
 export interface LineProtocolOptions {
@@ -44,6 +45,14 @@ export class LineSession implements ProtocolSession {
   pushed: Record<Direction, number> = { outgoing: 0, incoming: 0 };
   /** Most bytes the parser itself held at once. */
   maxHeld = 0;
+  /** Times core said it decrypts the TLS after an upgrade frame. */
+  intercepted = 0;
+  /** Stream name to report (as XMPP's stream `to`). */
+  streamTo: string | undefined;
+
+  tlsIntercepted(): void {
+    this.intercepted++;
+  }
 
   constructor(private readonly options: LineProtocolOptions) {}
 
@@ -148,6 +157,10 @@ export interface RelayOptions {
   sniffTimeoutMs?: number;
   /** Blocked-message replies and the monitoring notice. */
   responses?: Responses;
+  /** TLS interception (as live connections have it). */
+  tls?: TlsInterceptor;
+  /** Host the forward listener connects to (default 127.0.0.1). */
+  upstreamHost?: string;
 }
 
 export interface Relay {
@@ -173,7 +186,7 @@ export async function startRelay(upstreamPort: number, options: RelayOptions = {
     type: 'forward',
     host: '127.0.0.1',
     port: 0,
-    upstream: { host: '127.0.0.1', port: upstreamPort },
+    upstream: { host: options.upstreamHost ?? '127.0.0.1', port: upstreamPort },
     allow: ['127.0.0.0/8'],
     ...(options.protocol && !options.sniffTimeoutMs ? { protocol: 'lines' } : {}),
   };
@@ -191,7 +204,7 @@ export async function startRelay(upstreamPort: number, options: RelayOptions = {
             server: accepted.destination,
             ...(accepted.protocol ? { protocol: accepted.protocol } : {}),
           },
-          { registry, policy, sink, log, options: { idleTimeoutMs: 0, sniffTimeoutMs: options.sniffTimeoutMs ?? 0, debug: false } },
+          { registry, policy, sink, log, options: { idleTimeoutMs: 0, sniffTimeoutMs: options.sniffTimeoutMs ?? 0, debug: false }, ...(options.tls ? { tls: options.tls } : {}) },
         ),
       );
     },

@@ -50,9 +50,14 @@ export class IrcSession implements ProtocolSession {
     return this.state.nick;
   }
 
-  /** True once STARTTLS was accepted: the session no longer parses. */
+  /** True once STARTTLS was accepted and until imspect says it decrypts it: the session does not parse. */
   get passthrough(): boolean {
     return this.tls;
+  }
+
+  /** imspect decrypts the TLS after `670`: the lines inside it are parsed as before (the nick and state carry on). */
+  tlsIntercepted(): void {
+    this.tls = false;
   }
 
   /** Bytes held for an incomplete line in `direction` (always below the line limit). */

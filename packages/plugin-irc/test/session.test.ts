@@ -349,6 +349,21 @@ describe('STARTTLS', () => {
     expect(result.events).toEqual([]);
   });
 
+  it('parses the lines inside TLS again once imspect intercepts it, with the state carried over', () => {
+    const session = newSession();
+    session.push('outgoing', enc('CAP LS 302\r\nNICK alice\r\nSTARTTLS\r\n'));
+    const frames = session.push('incoming', enc(':irc.example.net 670 alice :STARTTLS successful\r\n'));
+    expect(frames.map((f) => f.upgrade)).toEqual(['tls']);
+    expect(session.passthrough).toBe(true);
+    session.tlsIntercepted();
+    expect(session.passthrough).toBe(false);
+    session.push('outgoing', enc('USER alice 0 * :Alice\r\n'));
+    const welcome = session.push('incoming', enc(':irc.example.net 001 alice :Welcome\r\n'));
+    expect(welcome.flatMap((f) => f.events ?? []).map((e) => [e.type, e.localId])).toEqual([['login', 'alice']]);
+    const message = session.push('outgoing', enc('PRIVMSG bob :inside TLS\r\n'));
+    expect(message[0]!.events).toEqual([expect.objectContaining({ type: 'message', localId: 'alice', remoteId: 'bob', text: 'inside TLS' })]);
+  });
+
   it('keeps parsing after 691 (STARTTLS failed) and ignores a 670 nobody asked for', () => {
     const result = expectSplitInvariant(
       script(

@@ -1,6 +1,13 @@
 import { Command, Flags } from '@oclif/core';
 import { configFlag, explain, failWith, pluginRoots } from '../shared.js';
 
+/** One line on what happens to encrypted connections. */
+function tlsSummary(tls: { authority?: { ca: { files: { cert: string } } } | undefined; config: { action: string } } | undefined): string {
+  if (!tls) return 'off';
+  if (!tls.authority) return 'no CA: encrypted connections pass through unread (run `imspect ca init` to intercept them)';
+  return `default ${tls.config.action}, CA ${tls.authority.ca.files.cert}`;
+}
+
 export default class Start extends Command {
   static override summary = 'Start the proxy: listen, parse IM traffic, apply policy, log conversations';
   static override description = `With no configuration file, imspect runs on its embedded defaults: a SOCKS5 proxy on 127.0.0.1:1080 (loopback clients only), every discovered plugin enabled, CSV logs under ./imspect-data. Stop it with Ctrl-C or SIGTERM: connections are ended and queued log entries are written first.`;
@@ -107,6 +114,7 @@ export default class Start extends Command {
     this.log(`  config:    ${loaded.file ?? '(none found: embedded defaults)'}`);
     for (const listener of engine.listeners) this.log(`  listening: ${listener.url}`);
     this.log(`  data:      ${loaded.dataDir}`);
+    this.log(`  tls:       ${tlsSummary(engine.tls)}`);
     this.log(`  plugins:   ${loadedPlugins.map((p) => `${p.name} (${p.kind})`).join(', ') || 'none'}`);
     if (failed.length > 0) this.log(`  failed:    ${failed.map((p) => `${p.name}: ${p.error?.message}`).join('; ')}`);
     this.log('Press Ctrl-C to stop.');

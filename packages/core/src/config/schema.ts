@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { TlsSchema } from '../tls/schema.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Host = Type.String({ minLength: 1, description: 'IP address or host name' });
@@ -165,6 +166,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {}, description: 'What imspect says to users: blocked-message replies and the monitoring notice' },
     ),
+    tls: TlsSchema,
     log: Type.Object(
       {
         level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),

@@ -1,5 +1,6 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { latin1 } from '../sdk/bytes.js';
 import { describeError } from '../sdk/errors.js';
 import type { Direction, Endpoint, EventDraft, ImEvent, ServerEndpoint } from '../sdk/event.js';
@@ -10,6 +11,8 @@ import { callHook, isPromiseLike } from '../runtime/hooks.js';
 import type { EventSink } from './event-sink.js';
 import type { FrameDecision, Policy } from './policy.js';
 import type { ProtocolRegistry, RegisteredProtocol } from './protocols.js';
+import { acceptClientTls, connectUpstreamTls, TlsRefusal } from '../tls/handshake.js';
+import { TlsInterceptor, type TlsDecision } from '../tls/interceptor.js';
 
 export interface RelayOptions {
   idleTimeoutMs: number;
@@ -28,6 +31,8 @@ export interface RelayDeps {
   sink: EventSink;
   log: PluginLogger;
   options: RelayOptions;
+  /** TLS interception (live connections); without it, TLS is relayed unread as in a replay. */
+  tls?: TlsInterceptor;
 }
 
 export interface ConnectionInfo {
@@ -72,16 +77,21 @@ export class ProxyConnection {
   private readonly listener: ServerEndpoint | undefined;
   /** Why the connection's content is not visible, when it is encrypted (a TLS port, or after STARTTLS). */
   encrypted: 'tls-port' | 'starttls' | undefined;
+  /** TLS was decrypted by imspect: on a TLS port, or after STARTTLS; the name the client was shown. */
+  intercepted: { how: 'tls-port' | 'starttls'; name: string } | undefined;
   /** The first protocol errors, kept for summaries (replay). */
   readonly protocolErrors: Array<{ direction: Direction; code: string; message: string }> = [];
   private closed = false;
+  /** The plain sockets under intercepted TLS ones. */
+  private rawSockets: Duplex[] = [];
   private closeListeners: Array<() => void> = [];
   bytes: Record<Direction, number> = { outgoing: 0, incoming: 0 };
   eventCount = 0;
 
   constructor(
-    readonly clientSocket: Duplex,
-    readonly upstreamSocket: Duplex,
+    /** The client's side: the accepted socket, or the TLS socket over it once intercepted. */
+    public clientSocket: Duplex,
+    public upstreamSocket: Duplex,
     info: ConnectionInfo,
     readonly deps: RelayDeps,
   ) {
@@ -103,21 +113,26 @@ export class ProxyConnection {
           socket.setTimeout(deps.options.idleTimeoutMs, () => this.destroy(`idle for ${deps.options.idleTimeoutMs} ms`));
         }
       }
-      socket.on('error', (error: NodeJS.ErrnoException) => this.destroy(`${socket === clientSocket ? 'client' : 'server'} socket error: ${error.code ?? error.message}`));
-      socket.on('close', () => this.onSocketClose());
+      this.watch(socket, socket === clientSocket ? 'client' : 'server');
     }
     const initial = info.initialClientData && info.initialClientData.length > 0 ? Buffer.from(info.initialClientData) : undefined;
     if (initial) this.flows.outgoing.receive(initial);
     const forced = info.protocol ? deps.registry.get(info.protocol) : undefined;
     if (info.protocol && !forced) this.log.warn({ protocol: info.protocol }, `protocol "${info.protocol}" is not loaded; relaying unparsed`);
+    const tlsPortOf = deps.registry.isTlsPort(info.server.port);
     const chosen = forced ?? deps.registry.forPort(info.server.port);
-    if (chosen) this.begin(chosen);
-    else if (deps.registry.isTlsPort(info.server.port)) {
-      this.encrypted = 'tls-port';
-      this.beginRaw(`TLS port ${info.server.port}: encrypted, passed through`);
-    }
+    if (tlsPortOf && (!chosen || chosen === tlsPortOf)) this.directTls(tlsPortOf);
+    else if (chosen) this.begin(chosen);
     else if (deps.options.sniffTimeoutMs > 0 && deps.registry.all.length > 0) this.sniff(initial);
     else this.beginRaw('no protocol for this port');
+  }
+
+  private watch(socket: Duplex, side: 'client' | 'server'): void {
+    socket.on('error', (error: NodeJS.ErrnoException) => this.destroy(`${side} socket error: ${error.code ?? error.message}`));
+    socket.on('close', () => {
+      // A plain socket under an intercepted TLS one: the TLS socket reports the close.
+      if (socket === this.clientSocket || socket === this.upstreamSocket) this.onSocketClose();
+    });
   }
 
   onClose(listener: () => void): void {
@@ -189,6 +204,215 @@ export class ProxyConnection {
     this.sniffing = undefined;
     if (protocol) this.begin(protocol);
     else this.beginRaw(reason);
+  }
+
+  /** What the TLS rules say for this connection (live only). */
+  private tlsDecision(): TlsDecision | undefined {
+    return this.deps.tls?.decide({ protocol: this.protocol?.name, host: this.server.host, port: this.server.port, name: this.streamTo() });
+  }
+
+  /** The server name the session learned inside the protocol (XMPP stream `to`), if it offers one. */
+  private streamTo(): string | undefined {
+    try {
+      const name = this.session?.streamTo;
+      return typeof name === 'string' ? name : undefined;
+    } catch (error) {
+      this.log.error({ plugin: this.protocol?.name, hook: 'streamTo', err: error }, 'protocol session failed to report its server name');
+      return undefined;
+    }
+  }
+
+  /** Records that a conversation went by encrypted and unread. */
+  private encryptedEvent(how: 'tls-port' | 'starttls', why: string): void {
+    const event = this.completeEvent(
+      // The local user is rarely known before TLS; the server name the client asked for says where it went.
+      { type: 'encrypted', subtype: how, localId: this.session?.localId ?? '', remoteId: this.streamTo() ?? this.server.host, data: why },
+      'outgoing',
+    );
+    this.eventCount++;
+    this.deps.sink.accept([event]);
+  }
+
+  /**
+   * A connection to a port where the protocol runs inside TLS. Intercepted: the client's handshake is held until
+   * the real server's certificate is checked (with the client's SNI as the name when it sends one), then the
+   * protocol is parsed on the decrypted bytes.
+   */
+  private directTls(protocol: RegisteredProtocol): void {
+    this.protocol = protocol;
+    const decision = this.tlsDecision();
+    if (!decision || decision.action === 'passthrough') {
+      this.encrypted = 'tls-port';
+      if (decision) this.encryptedEvent('tls-port', `TLS port ${this.server.port} passed through${decision.note ? `: ${decision.note}` : ''}`);
+      this.beginRaw(`TLS port ${this.server.port}: encrypted, passed through`);
+      return;
+    }
+    if (decision.action === 'block') {
+      this.log.warn({ protocol: protocol.name }, `TLS connection refused: tls rules say block for ${this.server.host}:${this.server.port}`);
+      this.destroy('TLS blocked by rule');
+      return;
+    }
+    this.flows.outgoing.detach();
+    this.flows.incoming.detach();
+    const tls = this.deps.tls!;
+    const authority = tls.authority!;
+    const fallback = TlsInterceptor.nameFor(this.server.host) ?? 'localhost';
+    const clientRaw = this.clientSocket;
+    const upstreamRaw = this.upstreamSocket;
+    let upstream: Promise<TLSSocket> | undefined;
+    let upstreamError: unknown;
+    const connectUpstream = (name: string) =>
+      (upstream ??= connectUpstreamTls(upstreamRaw, { name, verify: decision.verify, secureContext: tls.upstreamContext, timeoutMs: tls.config.handshakeTimeoutMs }).catch((error: unknown) => {
+        upstreamError = error;
+        throw error;
+      }));
+    const run = async () => {
+      const context = (await authority.leafFor(fallback)).context;
+      // Wrapped in the same turn as the release: no byte can slip past both.
+      for (const chunk of this.flows.outgoing.release().reverse()) clientRaw.unshift(chunk);
+      this.flows.incoming.release();
+      const client = await acceptClientTls(clientRaw, {
+        context,
+        timeoutMs: tls.config.handshakeTimeoutMs,
+        // The client named the server: check the real one under that name before answering with a certificate.
+        contextForName: async (sni) => {
+          const name = TlsInterceptor.nameFor(sni, this.server.host) ?? fallback;
+          await connectUpstream(name);
+          return (await authority.leafFor(name)).context;
+        },
+      }).catch((error: unknown) => {
+        // The client's handshake was cut because the real server was refused: that is the reason to log.
+        throw upstreamError ?? error;
+      });
+      const name = TlsInterceptor.nameFor(client.servername, this.server.host) ?? fallback;
+      const server = await connectUpstream(name);
+      return { client: client.socket, server, name };
+    };
+    run().then(
+      ({ client, server, name }) => {
+        this.switchSockets(client, server);
+        this.intercepted = { how: 'tls-port', name };
+        this.log.info({ protocol: protocol.name, name }, 'TLS intercepted');
+        this.begin(protocol);
+      },
+      (error: unknown) => this.tlsFailed(error),
+    );
+  }
+
+  private tlsFailed(error: unknown): void {
+    const reason = error instanceof TlsRefusal ? error.message : describeError(error);
+    const code = error instanceof TlsRefusal ? error.code : 'TLS_FAILED';
+    this.log.warn({ protocol: this.protocol?.name, code }, `TLS interception failed, connection closed: ${reason}`);
+    this.destroy(reason);
+  }
+
+  /** From here on the flows read and write the TLS sockets. */
+  private switchSockets(client: Duplex, server: Duplex): void {
+    const sentBefore = this.bytes.outgoing;
+    let hungUp = false;
+    const onHangUp = () => {
+      // Most TLS libraries check the certificate after the handshake and just hang up when they do not trust it.
+      if (hungUp || this.bytes.outgoing !== sentBefore) return;
+      hungUp = true;
+      this.log.warn({ protocol: this.protocol?.name, name: this.intercepted?.name }, 'the client closed the TLS connection without sending anything: it probably does not trust the imspect CA (imspect ca export)');
+    };
+    client.once('end', onHangUp);
+    client.once('close', onHangUp);
+    const raw = [this.clientSocket, this.upstreamSocket];
+    client.once('close', () => raw[0]!.destroy());
+    server.once('close', () => raw[1]!.destroy());
+    this.rawSockets = raw;
+    const idleMs = this.deps.options.idleTimeoutMs;
+    if (idleMs > 0) {
+      // The plain sockets see no activity once TLS reads their handles: time the TLS sockets instead.
+      for (const socket of raw) if (socket instanceof Socket) socket.setTimeout(0);
+      for (const socket of [client, server]) if (socket instanceof Socket) socket.setTimeout(idleMs, () => this.destroy(`idle for ${idleMs} ms`));
+    }
+    this.clientSocket = client;
+    this.upstreamSocket = server;
+    this.watch(client, 'client');
+    this.watch(server, 'server');
+    this.flows.outgoing.attach(client, server);
+    this.flows.incoming.attach(server, client);
+  }
+
+  /**
+   * Frame `upgrade` in `direction` accepted STARTTLS. Returns a promise while the TLS sessions are being set up
+   * (the flows are detached meanwhile), or undefined when the connection is relayed unread (no interception).
+   * `upgradeBytes` is the accepting frame as it is to be forwarded; `after`, what followed it (already TLS).
+   */
+  startTls(direction: Direction, upgradeBytes: Uint8Array[], after: Uint8Array[]): Promise<void> | undefined {
+    const decision = this.tlsDecision();
+    if (!decision || decision.action === 'passthrough') {
+      this.flows[direction].writeNow([...upgradeBytes, ...after]);
+      this.encrypted = 'starttls';
+      if (decision) this.encryptedEvent('starttls', `STARTTLS passed through${decision.note ? `: ${decision.note}` : ''}`);
+      this.switchToRaw('connection switched to TLS');
+      return undefined;
+    }
+    if (decision.action === 'block') {
+      this.log.warn({ protocol: this.protocol?.name }, `STARTTLS refused: tls rules say block for ${this.server.host}:${this.server.port}; connection closed`);
+      this.destroy('STARTTLS blocked by rule');
+      return Promise.resolve();
+    }
+    const tls = this.deps.tls!;
+    const authority = tls.authority!;
+    const other = direction === 'outgoing' ? 'incoming' : 'outgoing';
+    // Bytes behind the accepting frame, and anything the other side sent meanwhile, are TLS records already.
+    this.flows[other].detach();
+    this.flows[direction].detach();
+    const clientRaw = this.clientSocket;
+    const upstreamRaw = this.upstreamSocket;
+    const clientFlow = this.flows.outgoing;
+    const serverFlow = this.flows.incoming;
+    /** What a side sent after the accepting frame: TLS records, in order. */
+    const tlsStart = (flow: Flow) => (flow.direction === direction ? [...after.map((b) => Buffer.from(b)), ...flow.release()] : flow.release());
+    const name = TlsInterceptor.nameFor(this.streamTo(), this.server.host) ?? 'localhost';
+    const run = async () => {
+      // A client-side accepting frame goes to the server first; a server-side one (XMPP <proceed/>, IRC 670)
+      // is held until the real server's TLS is up and checked, so a refused server never gets the client's secrets.
+      if (direction === 'outgoing') for (const bytes of upgradeBytes) upstreamRaw.write(bytes);
+      for (const chunk of tlsStart(serverFlow).reverse()) upstreamRaw.unshift(chunk);
+      const server = await connectUpstreamTls(upstreamRaw, { name, verify: decision.verify, secureContext: tls.upstreamContext, timeoutMs: tls.config.handshakeTimeoutMs });
+      const context = (await authority.leafFor(name)).context;
+      if (direction === 'incoming') for (const bytes of upgradeBytes) clientRaw.write(bytes);
+      for (const chunk of tlsStart(clientFlow).reverse()) clientRaw.unshift(chunk);
+      try {
+        const client = await acceptClientTls(clientRaw, {
+          context,
+          timeoutMs: tls.config.handshakeTimeoutMs,
+          // Only the name the real server was verified under: a certificate for whatever a client puts in its
+          // SNI would vouch for a server nobody checked (and let any client make imspect mint without end).
+          contextForName: async () => context,
+        });
+        if (client.servername && TlsInterceptor.nameFor(client.servername) !== name) {
+          this.log.info({ protocol: this.protocol?.name, sni: client.servername, name }, 'the client asked for another name than the one it named in the protocol; it was shown the verified one');
+        }
+        return { client: client.socket, server, shown: name };
+      } catch (error) {
+        server.destroy();
+        throw error;
+      }
+    };
+    return run().then(
+      ({ client, server, shown }) => {
+        this.switchSockets(client, server);
+        this.intercepted = { how: 'starttls', name: shown };
+        const session = this.session;
+        if (session?.tlsIntercepted && this.protocol) {
+          try {
+            callHook(this.protocol.name, 'tlsIntercepted', () => session.tlsIntercepted!());
+          } catch (error) {
+            this.log.error({ plugin: this.protocol.name, hook: 'tlsIntercepted', err: error }, 'protocol session failed to resume after TLS; relaying unparsed');
+            this.switchToRaw('tlsIntercepted failed');
+          }
+        } else {
+          this.switchToRaw('the protocol does not parse after STARTTLS');
+        }
+        this.log.info({ protocol: this.protocol?.name, name: shown }, 'STARTTLS intercepted');
+      },
+      (error: unknown) => this.tlsFailed(error),
+    );
   }
 
   flow(direction: Direction): Flow {
@@ -282,6 +506,7 @@ export class ProxyConnection {
     this.log.debug({ reason }, 'connection closing');
     this.clientSocket.destroy();
     this.upstreamSocket.destroy();
+    for (const socket of this.rawSockets) socket.destroy();
   }
 
   /** Ends both directions gracefully (shutdown): what was received is forwarded first. */
@@ -327,20 +552,71 @@ class Flow {
   private finished = false;
   private pauses = new Set<'target' | 'policy' | 'yield'>();
   private readonly conn: ProxyConnection;
+  private readonly onData = (chunk: Buffer) => this.receive(chunk);
+  private readonly onEnd = () => this.sourceEnded();
+  private readonly onDrain = () => this.resume('target');
+  /** While detached: bytes that arrive before the TLS socket takes the source over. */
+  private stash: Buffer[] = [];
+  private readonly onStash = (chunk: Buffer) => {
+    this.stash.push(chunk);
+  };
 
   constructor(
     conn: ProxyConnection,
     readonly direction: Direction,
-    private readonly source: Duplex,
-    private readonly target: Duplex,
+    private source: Duplex,
+    private target: Duplex,
   ) {
     this.conn = conn;
-    source.on('data', (chunk: Buffer) => this.receive(chunk));
-    source.on('end', () => this.sourceEnded());
-    target.on('drain', () => this.resume('target'));
+    this.listen();
+  }
+
+  private listen(): void {
+    this.source.on('data', this.onData);
+    this.source.on('end', this.onEnd);
+    this.target.on('drain', this.onDrain);
     // A paused socket still emits 'end' when its buffer is empty: a client that half-closed right after its
     // SOCKS request did so before this listener existed.
-    if (source.readableEnded) this.ended = true;
+    if (this.source.readableEnded) this.ended = true;
+  }
+
+  /** Reads `source` and writes `target` from now on (the TLS sockets once intercepted). */
+  attach(source: Duplex, target: Duplex): void {
+    this.source = source;
+    this.target = target;
+    this.listen();
+    // Waiting for the old target to drain means nothing for the new one.
+    this.pauses.delete('target');
+    if (this.pauses.size === 0) source.resume();
+    else source.pause();
+  }
+
+  /**
+   * Stops parsing the current source (a TLS handshake is about to take it over): what was received and not
+   * processed, and whatever arrives until {@link release}, is kept as the start of the TLS stream.
+   */
+  detach(): void {
+    this.source.off('data', this.onData);
+    this.source.off('end', this.onEnd);
+    this.target.off('drain', this.onDrain);
+    this.stash = this.inbox;
+    this.inbox = [];
+    this.source.on('data', this.onStash);
+    this.source.pause();
+  }
+
+  /** The bytes kept since {@link detach}; the source is left paused, for the TLS socket to read. */
+  release(): Buffer[] {
+    this.source.off('data', this.onStash);
+    this.source.pause();
+    const stash = this.stash;
+    this.stash = [];
+    return stash;
+  }
+
+  /** Writes bytes now, whatever the flow is doing (the frame accepting STARTTLS, when passed through). */
+  writeNow(chunks: Uint8Array[]): void {
+    this.write(chunks);
   }
 
   get hasEnded(): boolean {
@@ -504,28 +780,34 @@ class Flow {
           return decision.then((d) => {
             const next: Uint8Array[] = [];
             this.apply(frame, events, d, next);
-            if (frame.upgrade === 'tls') return this.upgrade(frames, i, next);
+            if (frame.upgrade === 'tls') return this.upgrade(frames, i, next, 0);
             return this.handleFrames(frames, i + 1, next);
           });
         }
+        const before = out.length;
         this.apply(frame, events, decision, out);
+        if (frame.upgrade === 'tls') return this.upgrade(frames, i, out, before);
+        continue;
       }
-      if (frame.upgrade === 'tls') return this.upgrade(frames, i, out);
+      if (frame.upgrade === 'tls') return this.upgrade(frames, i, out, out.length - 1);
     }
     this.write(out);
     return undefined;
   }
 
   /**
-   * Frame `index` switched the connection to TLS: what the parser made of the bytes after it is no protocol
-   * any more, so those frames are forwarded as they arrived, unjudged, and the rest of the connection raw.
+   * Frame `index` switched the connection to TLS (`out[upgradeAt..]` is what it forwards). What the parser made
+   * of the bytes after it is no protocol: those are TLS records. Core then intercepts (the session goes on with
+   * the decrypted bytes), or relays the rest of the connection unread.
    */
-  private upgrade(frames: Frame[], index: number, out: Uint8Array[]): undefined {
-    for (let i = index + 1; i < frames.length; i++) out.push(frames[i]!.raw);
-    this.write(out);
-    this.conn.encrypted = 'starttls';
-    this.conn.switchToRaw('connection switched to TLS');
-    return undefined;
+  private upgrade(frames: Frame[], index: number, out: Uint8Array[], upgradeAt: number): Promise<void> | undefined {
+    const after: Uint8Array[] = [];
+    for (let i = index + 1; i < frames.length; i++) after.push(Buffer.from(frames[i]!.raw));
+    // Bytes the parser still holds came after the upgrade frame: TLS records too.
+    for (const held of this.held) after.push(Buffer.from(held));
+    this.dropHeld(this.heldBytes);
+    this.write(out.slice(0, upgradeAt));
+    return this.conn.startTls(this.direction, out.slice(upgradeAt), after);
   }
 
   private apply(frame: Frame, events: ImEvent[], decision: FrameDecision, out: Uint8Array[]): void {

@@ -16,6 +16,7 @@ import { loadPlugins, type LoadedPlugin, type PluginRecord } from './loader.js';
 import { HOST_VERSION } from './version.js';
 import { checkWritable, dropPrivileges, handOver, resolveIdentity } from './privileges.js';
 import { callHook } from './hooks.js';
+import { createTlsInterceptor, type TlsInterceptor } from '../tls/interceptor.js';
 
 export interface EngineOptions {
   loaded: LoadedConfig;
@@ -45,6 +46,8 @@ export class Engine {
   listeners: RunningListener[] = [];
   registry: ProtocolRegistry | undefined;
   sink: EventSink | undefined;
+  /** TLS interception settings and the CA (set by {@link start}; replay runs without). */
+  tls: TlsInterceptor | undefined;
   private loadedPlugins: LoadedPlugin[] = [];
   private readonly connections = new Set<ProxyConnection>();
   private nextConnectionId = 1;
@@ -60,6 +63,10 @@ export class Engine {
     await this.prepare();
     // Only live proxying tells users they are monitored (a replay must not record notices as given).
     await this.responses?.openNotice(path.join(this.options.loaded.dataDir, 'state', 'monitoring-notice.json'), this.log);
+    // Live connections only: replaying a capture (prepare alone) never holds a CA.
+    const { config, dataDir, baseDir } = this.options.loaded;
+    this.tls = await createTlsInterceptor(config.tls, { dataDir, baseDir }, this.log);
+    this.relayDeps = { ...this.relayDeps!, tls: this.tls };
     await this.listen();
   }
 

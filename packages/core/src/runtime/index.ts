@@ -21,3 +21,4 @@ export { dropPrivileges, handOver, resolveIdentity, rootRefusal, isRoot, checkWr
 export { writePidFile, removePidFile } from './pid-file.js';
 export { originalDestination, parseSockaddr, socketFd, type OriginalDestination } from '../net/original-destination.js';
 export { HttpConnectRequest, parseAuthority, httpResponse } from '../net/http-connect.js';
+export * from '../tls/index.js';

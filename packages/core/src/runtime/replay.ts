@@ -48,7 +48,9 @@ export interface ReplayFileOptions {
  */
 export async function replayFile(file: string, options: ReplayFileOptions): Promise<ReplaySummary> {
   let clock = Date.now();
-  const deps: RelayDeps = { ...options.deps, now: () => clock, options: { ...options.deps.options, idleTimeoutMs: 0, sniffTimeoutMs: 24 * 3600_000, keepDisconnected: true } };
+  // No TLS interception in a capture: bytes after STARTTLS or on a TLS port stay encrypted.
+  const { tls: _live, ...liveDeps } = options.deps;
+  const deps: RelayDeps = { ...liveDeps, now: () => clock, options: { ...options.deps.options, idleTimeoutMs: 0, sniffTimeoutMs: 24 * 3600_000, keepDisconnected: true } };
   const summary: ReplaySummary = {
     file,
     stats: undefined,

@@ -31,7 +31,9 @@ export interface Frame {
   error?: ProtocolError;
   /**
    * After this frame is forwarded, both directions switch to TLS (STARTTLS accepted). Core either
-   * intercepts TLS or passes the rest of the connection through untouched.
+   * intercepts TLS (it calls the session's `tlsIntercepted()` and goes on pushing the decrypted bytes) or
+   * passes the rest of the connection through untouched (it pushes nothing more). Bytes the parser got after
+   * this frame are TLS records: return them as frames (or hold none), never parse them.
    */
   upgrade?: 'tls';
   /**
@@ -79,6 +81,17 @@ export interface ProtocolSession {
   respond?(text: string, about: ImEvent): Uint8Array | undefined;
   /** The protected user's id once known (for status output). */
   readonly localId?: string | undefined;
+  /**
+   * Core decrypts the TLS announced by an `upgrade` frame: every byte pushed from now on is the plain stream
+   * inside TLS (for XMPP, a new stream). Absent or never called: nothing more is pushed after the upgrade.
+   */
+  tlsIntercepted?(): void;
+  /**
+   * The server name the client asked for inside the protocol (XMPP: the stream's `to` domain). When
+   * intercepting STARTTLS, the real server's certificate is checked against it and imspect's certificate is
+   * minted for it (else for the destination host).
+   */
+  readonly streamTo?: string | undefined;
 }
 
 export interface ProtocolHooks {

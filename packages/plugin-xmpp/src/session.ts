@@ -1,0 +1,170 @@
+/**
+ * `XmppSession`: the ProtocolSession for one XMPP client connection. Each direction is cut into frames by a
+ * `StanzaFramer`; complete stanzas are parsed and turned into events. No I/O, no timers, no logging, nothing
+ * thrown on any input.
+ */
+import type { Direction, Frame, ImEvent, ProtocolSession, SessionContext } from '@imspect/core';
+import { StanzaFramer, type FramerItem } from './framer.js';
+import { XmppState } from './xmpp-state.js';
+import { defaultScope, escapeXml, parseElement, parseStartTag, scopeFor, type NsScope } from './xml.js';
+
+/** Servers commonly accept stanzas up to 256 KiB (an avatar in a vCard is the usual large one). */
+export const DEFAULT_MAX_STANZA_BYTES = 256 * 1024;
+/** No limit below this: a stream header or a login exchange must always fit. */
+export const MIN_MAX_STANZA_BYTES = 4096;
+
+const encoder = new TextEncoder();
+
+export class XmppSession implements ProtocolSession {
+  readonly maxStanzaBytes: number;
+  private readonly state: XmppState;
+  private readonly midstream: boolean;
+  private framers: Record<Direction, StanzaFramer>;
+  private readonly scopes: Record<Direction, NsScope>;
+  private responses = 0;
+  /**
+   * `pending`: STARTTLS was accepted and core has not (yet) said it decrypts: what arrives are TLS records,
+   * passed through unparsed. `intercepted`: core pushes the plain stream inside TLS.
+   */
+  private tls: 'none' | 'pending' | 'intercepted' = 'none';
+  /** Bytes the other direction's framer held when the connection switched to TLS, returned on its next push. */
+  private carry: Record<Direction, Frame[]> = { outgoing: [], incoming: [] };
+
+  constructor(ctx: SessionContext) {
+    const max = Number.isFinite(ctx.maxFrameSize) ? Math.floor(ctx.maxFrameSize) : DEFAULT_MAX_STANZA_BYTES;
+    this.maxStanzaBytes = Math.max(MIN_MAX_STANZA_BYTES, max);
+    this.midstream = ctx.midstream === true;
+    this.state = new XmppState({ serverHost: ctx.server.host });
+    this.framers = {
+      outgoing: new StanzaFramer(this.maxStanzaBytes, this.midstream),
+      incoming: new StanzaFramer(this.maxStanzaBytes, this.midstream),
+    };
+    this.scopes = { outgoing: defaultScope(), incoming: defaultScope() };
+  }
+
+  /** The local user's bare JID, once known (bound, from SASL, or from what the server delivers). */
+  get localId(): string | undefined {
+    return this.state.localId;
+  }
+
+  /** The local client's full JID after resource binding. */
+  get boundJid(): string | undefined {
+    return this.state.boundJid;
+  }
+
+  /**
+   * The domain the client asked for in its latest stream header (`<stream:stream to=...>`): the name to
+   * present a certificate for when the client sends no SNI.
+   */
+  get streamTo(): string | undefined {
+    return this.state.streamTo;
+  }
+
+  /** Bytes held for an incomplete frame in `direction` (never more than the stanza limit). */
+  bufferedBytes(direction: Direction): number {
+    return this.framers[direction].buffered;
+  }
+
+  /** True between an accepted STARTTLS and core's word that it decrypts: bytes pass through unparsed. */
+  get passthrough(): boolean {
+    return this.tls === 'pending';
+  }
+
+  push(direction: Direction, chunk: Uint8Array): Frame[] {
+    const carried = this.takeCarry(direction);
+    if (this.tls === 'pending') {
+      if (chunk.byteLength > 0) carried.push({ raw: chunk });
+      return carried;
+    }
+    const frames = this.frames(direction, this.framers[direction].push(chunk));
+    return carried.length === 0 ? frames : [...carried, ...frames];
+  }
+
+  end(direction: Direction): Frame[] {
+    return [...this.takeCarry(direction), ...this.framers[direction].end().map((item) => ({ raw: item.raw }))];
+  }
+
+  /**
+   * Core decrypts the TLS that `<proceed/>` announced: what comes next in each direction is a new XML stream
+   * (the client restarts it with a new header).
+   */
+  tlsIntercepted(): void {
+    if (this.tls === 'pending') this.tls = 'intercepted';
+  }
+
+  private takeCarry(direction: Direction): Frame[] {
+    const carried = this.carry[direction];
+    if (carried.length === 0) return [];
+    this.carry[direction] = [];
+    return carried;
+  }
+
+  /**
+   * `<proceed/>`: the bytes after it are TLS. What either framer still holds is handed back unparsed, and the
+   * framers start afresh for the stream that TLS will carry.
+   */
+  private switchToTls(direction: Direction, rest: readonly FramerItem[], frames: Frame[]): void {
+    for (const item of rest) frames.push({ raw: item.raw });
+    for (const item of this.framers[direction].end()) frames.push({ raw: item.raw });
+    const other: Direction = direction === 'outgoing' ? 'incoming' : 'outgoing';
+    for (const item of this.framers[other].end()) this.carry[other].push({ raw: item.raw });
+    this.framers = {
+      outgoing: new StanzaFramer(this.maxStanzaBytes),
+      incoming: new StanzaFramer(this.maxStanzaBytes),
+    };
+    this.tls = 'pending';
+  }
+
+  /** A chat message to the local client from its server's domain. */
+  respond(text: string, _about?: ImEvent): Uint8Array | undefined {
+    const to = this.state.fullJid;
+    if (to === undefined || !(this.framers.incoming.inStream || this.midstream)) return undefined;
+    const id = `imspect-${++this.responses}`;
+    const xml = `<message from='${escapeXml(this.state.domain)}' to='${escapeXml(to)}' type='chat' id='${id}'><body>${escapeXml(text)}</body></message>`;
+    return encoder.encode(xml);
+  }
+
+  private frames(direction: Direction, items: FramerItem[]): Frame[] {
+    const frames: Frame[] = [];
+    for (let index = 0; index < items.length; index++) {
+      const item = items[index]!;
+      const frame: Frame = { raw: item.raw };
+      if (item.error) frame.error = item.error;
+      if (item.kind === 'header') this.header(direction, frame);
+      else if (item.kind === 'stanza') this.stanza(direction, frame);
+      else if (item.kind === 'close') {
+        const outcome = this.state.streamClosed(direction);
+        if (outcome.events) frame.events = outcome.events;
+      }
+      frames.push(frame);
+      if (frame.upgrade) {
+        this.switchToTls(direction, items.slice(index + 1), frames);
+        break;
+      }
+    }
+    return frames;
+  }
+
+  private header(direction: Direction, frame: Frame): void {
+    const errors: Array<{ code: string; message: string }> = [];
+    const tag = parseStartTag(frame.raw, 0, errors);
+    if (!tag) {
+      frame.error ??= { code: 'not-well-formed', message: 'malformed stream header' };
+      return;
+    }
+    if (errors[0]) frame.error ??= errors[0];
+    // A restart begins a new XML document: namespaces come from the new header alone.
+    this.scopes[direction] = scopeFor(defaultScope(), tag.attrs);
+    this.state.header(direction, tag.attrs);
+  }
+
+  private stanza(direction: Direction, frame: Frame): void {
+    const parsed = parseElement(frame.raw, this.scopes[direction]);
+    if (parsed.error) frame.error ??= parsed.error;
+    if (!parsed.root) return;
+    const outcome = this.state.stanza(direction, parsed.root, frame.raw);
+    if (outcome.events && outcome.events.length > 0) frame.events = outcome.events;
+    if (outcome.rewrite && outcome.events?.length === 1) frame.rewrite = outcome.rewrite;
+    if (outcome.upgrade) frame.upgrade = outcome.upgrade;
+  }
+}

@@ -1,0 +1,425 @@
+/**
+ * What one XMPP client connection has told so far (who the local user is, which rooms it is in, which upload
+ * slots it asked for), and the events each stanza carries.
+ */
+import type { Direction, EventDraft, FileOffer } from '@imspect/core';
+import { bareJid, domainOf, normaliseJid, resourceOf } from './jid.js';
+import { NS } from './namespaces.js';
+import { child, childInNs, children, escapeXml, textOf, type XElement } from './xml.js';
+
+export interface StanzaOutcome {
+  events?: EventDraft[];
+  rewrite?(text: string): Uint8Array;
+  upgrade?: 'tls';
+}
+
+const NONE: StanzaOutcome = {};
+const CHAT_STATES = new Set(['active', 'composing', 'paused', 'inactive', 'gone']);
+const SUBSCRIPTIONS = new Set(['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed']);
+const LEAVE_SUBTYPES: Record<string, string> = { '307': 'kick', '301': 'ban', '321': 'affiliation', '322': 'members-only', '332': 'shutdown' };
+/** Bounds on what a connection remembers, whatever the peer sends. */
+const MAX_ROOMS = 1000;
+const MAX_UPLOAD_REQUESTS = 64;
+const MAX_UPLOADS = 256;
+
+interface Room {
+  nick: string | undefined;
+  joined: boolean;
+}
+
+export interface XmppStateOptions {
+  /** Server host of the connection: the domain until the stream names one. */
+  serverHost: string;
+}
+
+export class XmppState {
+  /** `to` of the client's latest stream header: the domain it wants. */
+  streamTo: string | undefined;
+  /** `from` of the server's latest stream header. */
+  serverDomain: string | undefined;
+  /** The full JID resource binding gave. */
+  boundJid: string | undefined;
+  /** User name from SASL (PLAIN, SCRAM, DIGEST-MD5), before binding. */
+  saslUser: string | undefined;
+  /** The full JID incoming stanzas are addressed to (a stream joined mid-way has no binding). */
+  observedJid: string | undefined;
+  private readonly rooms = new Map<string, Room>();
+  private readonly uploadRequests = new Map<string, FileOffer>();
+  private readonly uploads = new Map<string, FileOffer>();
+  private readonly serverHost: string;
+
+  constructor(options: XmppStateOptions) {
+    this.serverHost = options.serverHost;
+  }
+
+  /** The local user's bare JID, once known. */
+  get localId(): string | undefined {
+    if (this.boundJid !== undefined) return bareJid(this.boundJid);
+    if (this.saslUser !== undefined) return this.saslUser.includes('@') ? bareJid(this.saslUser) : `${this.saslUser.toLowerCase()}@${this.domain}`;
+    return this.observedJid === undefined ? undefined : bareJid(this.observedJid);
+  }
+
+  /** The local client's full JID (bare when no resource is known). */
+  get fullJid(): string | undefined {
+    return this.boundJid ?? this.observedJid ?? this.localId;
+  }
+
+  get domain(): string {
+    const jid = this.boundJid ?? this.observedJid;
+    return (this.streamTo ?? this.serverDomain ?? (jid === undefined ? undefined : domainOf(jid)) ?? this.serverHost).toLowerCase();
+  }
+
+  private get me(): string {
+    return this.localId ?? '*';
+  }
+
+  header(direction: Direction, attrs: ReadonlyArray<[string, string]>): void {
+    const get = (name: string) => attrs.find(([n]) => n === name)?.[1];
+    if (direction === 'outgoing') {
+      const to = get('to');
+      if (to !== undefined && to.length > 0) this.streamTo = to.toLowerCase();
+    } else {
+      const from = get('from');
+      if (from !== undefined && from.length > 0) this.serverDomain = from.toLowerCase();
+    }
+  }
+
+  /** The client closed its stream. */
+  streamClosed(direction: Direction): StanzaOutcome {
+    if (direction !== 'outgoing' || this.boundJid === undefined) return NONE;
+    return { events: [{ type: 'logout', localId: this.me, remoteId: this.domain }] };
+  }
+
+  stanza(direction: Direction, el: XElement, raw: Uint8Array): StanzaOutcome {
+    if (direction === 'incoming') this.observe(el);
+    if (el.ns === NS.tls) return direction === 'incoming' && el.local === 'proceed' ? { upgrade: 'tls' } : NONE;
+    if (el.ns === NS.sasl) {
+      if (direction === 'outgoing') this.sasl(el);
+      return NONE;
+    }
+    if (el.ns !== NS.client && el.ns !== NS.server) return NONE;
+    if (el.local === 'message') return this.message(direction, el, raw);
+    if (el.local === 'presence') return this.presence(direction, el);
+    if (el.local === 'iq') return this.iq(direction, el);
+    return NONE;
+  }
+
+  /** A mid-stream connection learns the local JID from the address of what the server delivers. */
+  private observe(el: XElement): void {
+    if (this.boundJid !== undefined) return;
+    const to = el.attrs.get('to');
+    if (to !== undefined && to.includes('@') && (this.observedJid === undefined || resourceOf(to) !== undefined)) this.observedJid = normaliseJid(to);
+  }
+
+  private sasl(el: XElement): void {
+    const decoded = decodeBase64(textOf(el).trim());
+    if (decoded === undefined) return;
+    if (el.local === 'auth') {
+      const mechanism = (el.attrs.get('mechanism') ?? '').toUpperCase();
+      if (mechanism === 'PLAIN') {
+        const [authzid = '', authcid = ''] = decoded.split('\0');
+        const user = authzid.includes('@') ? authzid : authcid;
+        if (user.length > 0) this.saslUser = user;
+      } else if (mechanism.startsWith('SCRAM-')) {
+        const match = /(?:^|,)n=([^,]*)/.exec(decoded.replace(/^[nyp][^,]*,[^,]*,/, ''));
+        if (match?.[1]) this.saslUser = match[1].replace(/=2C/g, ',').replace(/=3D/g, '=');
+      }
+    } else if (el.local === 'response') {
+      const match = /(?:^|,)\s*username="([^"]*)"/.exec(decoded);
+      if (match?.[1]) this.saslUser = match[1];
+    }
+  }
+
+  private message(direction: Direction, el: XElement, raw: Uint8Array): StanzaOutcome {
+    if (el.attrs.get('type') === 'error') return NONE;
+    if (direction === 'incoming') {
+      const carbon = child(el, 'sent', NS.carbons) ?? child(el, 'received', NS.carbons);
+      if (carbon) {
+        // Only the user's own account may send carbons; anything else is a forgery and is not believed.
+        if (!this.fromOwnAccount(el)) return NONE;
+        const forwarded = child(carbon, 'forwarded', NS.forward);
+        const inner = forwarded && (child(forwarded, 'message', NS.client) ?? child(forwarded, 'message', NS.server));
+        if (!inner) return NONE;
+        return this.messageEvents(inner, carbon.local === 'sent' ? 'outgoing' : 'incoming', raw, true);
+      }
+      // Archive query results (XEP-0313) replay history that was logged when it happened.
+      for (const c of el.children) if (typeof c !== 'string' && c.local === 'result' && c.ns.startsWith(NS.mamPrefix)) return NONE;
+    }
+    return this.messageEvents(el, direction, raw, false);
+  }
+
+  private fromOwnAccount(el: XElement): boolean {
+    const from = el.attrs.get('from');
+    if (from === undefined) return true;
+    const own = this.localId ?? (el.attrs.get('to') === undefined ? undefined : bareJid(el.attrs.get('to')!));
+    return own !== undefined && bareJid(from) === own;
+  }
+
+  private messageEvents(msg: XElement, direction: Direction, raw: Uint8Array, override: boolean): StanzaOutcome {
+    const type = msg.attrs.get('type') ?? 'normal';
+    if (type === 'error') return NONE;
+    const peer = (direction === 'outgoing' ? msg.attrs.get('to') : msg.attrs.get('from')) ?? this.domain;
+    const bare = bareJid(peer);
+    const nick = resourceOf(peer);
+    const base: EventDraft = { type: 'message', localId: this.me, remoteId: bare };
+    if (type === 'groupchat') {
+      // The room reflects the user's own messages back: those were logged when they went out.
+      if (direction === 'incoming' && !override && nick !== undefined && this.rooms.get(bare)?.nick === nick) return NONE;
+      base.conversation = bare;
+      if (direction === 'incoming' && nick !== undefined) base.data = `from=${nick}`;
+    } else if (nick !== undefined && this.rooms.has(bare)) {
+      base.remoteId = `${bare}/${nick}`; // a private message to a room occupant
+    }
+    if (override) base.direction = direction;
+
+    const encryption = encryptionOf(msg);
+    const bodies = children(msg, 'body', msg.ns);
+    const body = bodies.find((b) => !b.attrs.has('xml:lang')) ?? bodies[0];
+    const text = body === undefined ? '' : textOf(body);
+    if (encryption !== undefined || text.startsWith('?OTR')) {
+      return { events: [{ ...base, type: 'encrypted', subtype: encryption ?? 'otr' }] };
+    }
+    if (text.length > 0) {
+      const oob = child(msg, 'x', NS.oobX);
+      const url = oob && child(oob, 'url', NS.oobX) ? textOf(child(oob, 'url', NS.oobX)!).trim() : '';
+      if (url.length > 0) {
+        const uploaded = this.uploads.get(url);
+        const file = uploaded ?? { name: fileNameOf(url) };
+        return { events: [{ ...base, type: 'file', subtype: uploaded ? 'http-upload' : 'oob', text, file: { ...file }, data: joinData(base.data, `url=${url}`) }] };
+      }
+      const event: EventDraft = { ...base, text };
+      if (type === 'groupchat' || type === 'headline') event.subtype = type;
+      const html = children(msg, 'html', NS.xhtmlIm);
+      return { events: [event], rewrite: (newText) => rewriteBodies(raw, bodies, html, newText) };
+    }
+    const state = childInNs(msg, NS.chatStates);
+    if (state && CHAT_STATES.has(state.local)) return { events: [{ ...base, type: 'typing', subtype: state.local }] };
+    return NONE;
+  }
+
+  private presence(direction: Direction, el: XElement): StanzaOutcome {
+    const type = el.attrs.get('type');
+    const peer = direction === 'outgoing' ? el.attrs.get('to') : el.attrs.get('from');
+    if (peer === undefined) return NONE;
+    if (type !== undefined && SUBSCRIPTIONS.has(type)) {
+      return { events: [{ type: 'contact', subtype: type, localId: this.me, remoteId: bareJid(peer) }] };
+    }
+    const room = bareJid(peer);
+    const nick = resourceOf(peer);
+    if (direction === 'outgoing') {
+      // A join request: remember the nick, so the room's answer can be recognised as about us.
+      if (type === undefined && nick !== undefined && child(el, 'x', NS.muc) && !this.rooms.get(room)?.joined && this.rooms.size < MAX_ROOMS) {
+        this.rooms.set(room, { nick, joined: false });
+      }
+      return NONE;
+    }
+    const x = child(el, 'x', NS.mucUser);
+    if (!x) return NONE;
+    const codes = children(x, 'status', NS.mucUser).map((s) => s.attrs.get('code'));
+    const entry = this.rooms.get(room);
+    const self = codes.includes('110') || (entry?.nick !== undefined && entry.nick === nick);
+    if (!self) return NONE;
+    if (type === 'error') {
+      if (entry && !entry.joined) this.rooms.delete(room);
+      return NONE;
+    }
+    if (type === 'unavailable') {
+      if (codes.includes('303')) {
+        const renamed = child(x, 'item', NS.mucUser)?.attrs.get('nick');
+        if (entry && renamed) entry.nick = renamed;
+        return NONE;
+      }
+      if (!entry?.joined) {
+        this.rooms.delete(room);
+        return NONE;
+      }
+      this.rooms.delete(room);
+      const event: EventDraft = { type: 'leave', localId: this.me, remoteId: room, conversation: room };
+      const subtype = codes.map((c) => (c === undefined ? undefined : LEAVE_SUBTYPES[c])).find((s) => s !== undefined);
+      if (subtype) event.subtype = subtype;
+      return { events: [event] };
+    }
+    if (type !== undefined) return NONE;
+    if (entry?.joined) {
+      if (nick !== undefined) entry.nick = nick;
+      return NONE;
+    }
+    if (!entry && this.rooms.size >= MAX_ROOMS) return NONE;
+    this.rooms.set(room, { nick, joined: true });
+    const event: EventDraft = { type: 'join', localId: this.me, remoteId: room, conversation: room };
+    if (nick !== undefined) event.data = `nick=${nick}`;
+    return { events: [event] };
+  }
+
+  private iq(direction: Direction, el: XElement): StanzaOutcome {
+    const type = el.attrs.get('type');
+    const id = el.attrs.get('id');
+    if (direction === 'incoming' && type === 'result') {
+      const jid = child(el, 'bind', NS.bind);
+      const value = jid && child(jid, 'jid', NS.bind) ? textOf(child(jid, 'jid', NS.bind)!).trim() : '';
+      if (value.includes('@')) {
+        this.boundJid = normaliseJid(value);
+        this.observedJid = undefined;
+        return { events: [{ type: 'login', localId: bareJid(value), remoteId: this.domain, data: `jid=${this.boundJid}` }] };
+      }
+      if (id !== undefined && this.uploadRequests.has(id)) this.uploadSlot(el, id);
+      return NONE;
+    }
+    if (direction === 'outgoing' && type === 'get') {
+      this.uploadRequest(el, id);
+      return NONE;
+    }
+    if (type !== 'set') return NONE;
+    const peer = direction === 'outgoing' ? el.attrs.get('to') : el.attrs.get('from');
+    const remoteId = peer === undefined ? this.domain : bareJid(peer);
+    const base = { type: 'file' as const, localId: this.me, remoteId };
+    const events: EventDraft[] = [];
+    const si = child(el, 'si', NS.si);
+    if (si && si.attrs.get('profile') === NS.siFileTransfer) {
+      const file = child(si, 'file', NS.siFileTransfer);
+      const name = file?.attrs.get('name');
+      if (file && name !== undefined) events.push({ ...base, subtype: 'si', file: offer(name, file.attrs.get('size')), ...description(textOfChild(file, 'desc', NS.siFileTransfer)) });
+    }
+    const jingle = child(el, 'jingle', NS.jingle);
+    if (jingle && jingle.attrs.get('action') === 'session-initiate') {
+      for (const content of children(jingle, 'content', NS.jingle)) {
+        const desc = content.children.find((c): c is XElement => typeof c !== 'string' && c.local === 'description' && c.ns.startsWith(NS.jingleFileTransferPrefix));
+        if (!desc) continue;
+        const holder = child(desc, 'offer', desc.ns) ?? child(desc, 'request', desc.ns) ?? desc;
+        const file = child(holder, 'file', desc.ns);
+        if (!file) continue;
+        const name = textOfChild(file, 'name', desc.ns) ?? '';
+        const event: EventDraft = { ...base, subtype: 'jingle', file: offer(name, textOfChild(file, 'size', desc.ns)), ...description(textOfChild(file, 'desc', desc.ns)) };
+        if (content.attrs.get('senders') === 'responder' || holder.local === 'request') event.data = 'request';
+        events.push(event);
+      }
+    }
+    const oob = child(el, 'query', NS.oobIq);
+    if (oob) {
+      const url = textOfChild(oob, 'url', NS.oobIq)?.trim() ?? '';
+      if (url.length > 0) events.push({ ...base, subtype: 'oob', file: { name: fileNameOf(url) }, data: `url=${url}` });
+    }
+    return events.length > 0 ? { events } : NONE;
+  }
+
+  private uploadRequest(el: XElement, id: string | undefined): void {
+    if (id === undefined || this.uploadRequests.size >= MAX_UPLOAD_REQUESTS) return;
+    const request = child(el, 'request', NS.httpUpload);
+    if (request) {
+      const name = request.attrs.get('filename');
+      if (name !== undefined) this.uploadRequests.set(id, offer(name, request.attrs.get('size')));
+      return;
+    }
+    const legacy = child(el, 'request', NS.httpUploadLegacy);
+    const name = legacy && textOfChild(legacy, 'filename', NS.httpUploadLegacy);
+    if (legacy && name !== undefined) this.uploadRequests.set(id, offer(name, textOfChild(legacy, 'size', NS.httpUploadLegacy)));
+  }
+
+  private uploadSlot(el: XElement, id: string): void {
+    const file = this.uploadRequests.get(id)!;
+    this.uploadRequests.delete(id);
+    const slot = child(el, 'slot', NS.httpUpload);
+    let url = slot && child(slot, 'get', NS.httpUpload)?.attrs.get('url');
+    if (url === undefined) {
+      const legacy = child(el, 'slot', NS.httpUploadLegacy);
+      url = legacy && textOfChild(legacy, 'get', NS.httpUploadLegacy)?.trim();
+    }
+    if (!url) return;
+    if (this.uploads.size >= MAX_UPLOADS) this.uploads.delete(this.uploads.keys().next().value!);
+    this.uploads.set(url, file);
+  }
+}
+
+function encryptionOf(msg: XElement): string | undefined {
+  for (const c of msg.children) {
+    if (typeof c === 'string') continue;
+    if (c.local === 'encrypted' && (c.ns === NS.omemoLegacy || c.ns === NS.omemo1 || c.ns === NS.omemo2)) return 'omemo';
+    if (c.local === 'x' && c.ns === NS.pgpLegacy) return 'pgp';
+    if (c.local === 'openpgp' && c.ns === NS.openpgp) return 'openpgp';
+  }
+  return undefined;
+}
+
+function textOfChild(el: XElement, local: string, ns: string): string | undefined {
+  const c = child(el, local, ns);
+  return c === undefined ? undefined : textOf(c);
+}
+
+function offer(name: string, size: string | undefined): FileOffer {
+  const file: FileOffer = { name };
+  const trimmed = size?.trim();
+  if (trimmed !== undefined && /^[0-9]{1,15}$/.test(trimmed)) file.size = Number(trimmed);
+  return file;
+}
+
+function description(desc: string | undefined): { text?: string } {
+  const trimmed = desc?.trim();
+  return trimmed ? { text: trimmed } : {};
+}
+
+function joinData(...parts: Array<string | undefined>): string {
+  return parts.filter((p) => p !== undefined && p.length > 0).join(' ');
+}
+
+/** The last path segment of a URL, decoded: the name an uploaded file will be saved under. */
+export function fileNameOf(url: string): string {
+  let path = url;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    path = url.split(/[?#]/)[0] ?? url;
+  }
+  const segment = path.split('/').filter((s) => s.length > 0).at(-1) ?? url;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+function decodeBase64(text: string): string | undefined {
+  if (text.length === 0 || text === '=' || !/^[A-Za-z0-9+/=\s]*$/.test(text)) return undefined;
+  return Buffer.from(text, 'base64').toString('utf8');
+}
+
+const utf8Encoder = new TextEncoder();
+
+/**
+ * The stanza with the text of every body replaced by `text` (escaped) and any XHTML-IM copy of the text removed,
+ * so the recipient sees only the new text; every other byte stays as it was.
+ */
+export function rewriteBodies(raw: Uint8Array, bodies: readonly XElement[], html: readonly XElement[], text: string): Uint8Array {
+  const encoded = utf8Encoder.encode(escapeXml(text));
+  const edits: Array<{ start: number; end: number; bytes: Uint8Array }> = [];
+  for (const body of bodies) {
+    if (body.contentStart === body.end) {
+      // <body/>: becomes <body>text</body>.
+      const tag = raw.subarray(body.start, body.end);
+      const open = tag.slice(0, tag.length - 2);
+      const closeTag = utf8Encoder.encode(`></${body.qname}>`);
+      const bytes = new Uint8Array(open.length + 1 + encoded.length + closeTag.length - 1);
+      bytes.set(open, 0);
+      bytes[open.length] = 0x3e;
+      bytes.set(encoded, open.length + 1);
+      bytes.set(closeTag.subarray(1), open.length + 1 + encoded.length);
+      edits.push({ start: body.start, end: body.end, bytes });
+    } else edits.push({ start: body.contentStart, end: body.contentEnd, bytes: encoded });
+  }
+  for (const el of html) edits.push({ start: el.start, end: el.end, bytes: new Uint8Array(0) });
+  edits.sort((a, b) => a.start - b.start);
+  const parts: Uint8Array[] = [];
+  let last = 0;
+  for (const edit of edits) {
+    if (edit.start < last) continue;
+    parts.push(raw.subarray(last, edit.start), edit.bytes);
+    last = edit.end;
+  }
+  parts.push(raw.subarray(last));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

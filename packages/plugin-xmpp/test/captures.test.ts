@@ -1,0 +1,87 @@
+/**
+ * Conformance against real traffic. The expected events (capture-expectations.ts) were written by reading each
+ * capture with tshark, not from this parser's output.
+ */
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { readConnections, type CapturedConnection } from '@imspect/core/capture';
+import { sniffXmpp } from '../src/sniff.js';
+import { concat, cutRandom, prng, run, type Step } from './helpers.js';
+import { expectFramingInvariant, expectSplitInvariant } from './invariance.js';
+import { CAPTURES, FILES } from './capture-expectations.js';
+
+const available = existsSync(CAPTURES);
+if (!available) {
+  if (process.env['IMSPECT_REQUIRE_E2E'] === '1') throw new Error(`IMSPECT_REQUIRE_E2E=1 but the captures are missing: ${CAPTURES}`);
+  console.warn(`[skip] XMPP capture conformance: ${CAPTURES} not found`);
+}
+
+function steps(conn: CapturedConnection): Step[] {
+  return conn.chunks.map((c) => ({ direction: c.direction, data: c.data }));
+}
+
+/** Joins consecutive chunks of the same direction: the same conversation, cut differently. */
+function coalesce(list: readonly Step[]): Step[] {
+  const merged: Step[] = [];
+  for (const step of list) {
+    const last = merged.at(-1);
+    if (last && last.direction === step.direction) last.data = Buffer.concat([last.data, step.data]);
+    else merged.push({ direction: step.direction, data: step.data });
+  }
+  return merged;
+}
+
+describe.skipIf(!available)('capture conformance', () => {
+  for (const [file, cases] of Object.entries(FILES)) {
+    describe(file, () => {
+      it('every connection in the capture has a case', async () => {
+        const conns = await readConnections(CAPTURES + file);
+        expect(conns.map((c) => c.client.port).sort()).toEqual(cases.map((c) => c.clientPort).sort());
+      });
+      for (const c of cases) {
+        const label = `client port ${c.clientPort}: ${c.tlsPort ? 'TLS port, not XMPP to the parser' : `${c.events.length} events, split-invariant`}`;
+        it(label, async () => {
+          const conns = await readConnections(CAPTURES + file);
+          const conn = conns.find((x) => x.client.port === c.clientPort)!;
+          expect(conn, `connection from port ${c.clientPort}`).toBeDefined();
+          const list = steps(conn);
+          const first = list[0]!;
+          if (c.tlsPort) {
+            expect(sniffXmpp(first.data, first.direction)).toBe(false);
+            return;
+          }
+          // Streams that start at the beginning are recognised from their first bytes.
+          if (!conn.midstream && first.direction === 'outgoing') {
+            const start = concat(list.filter((s) => s.direction === 'outgoing').map((s) => s.data)).subarray(0, 1024);
+            expect(sniffXmpp(start, 'outgoing'), 'sniff').toBe(true);
+          }
+
+          const setup = { host: conn.server.ip, midstream: conn.midstream };
+          const whole = expectSplitInvariant(list, { ...setup, everyOffsetUpTo: 300, window: 4, randomRuns: 40, seed: c.clientPort });
+          expect(whole.events).toEqual(c.events);
+          expect(whole.session.streamTo).toBe(c.streamTo);
+          if (c.check) c.check(whole.frames);
+          else expect(whole.frames.filter((f) => f.error), 'no protocol errors').toEqual([]);
+
+          // Each direction through the bare framer: element boundaries do not depend on the cuts.
+          if (!whole.frames.some((f) => f.upgrade)) {
+            for (const direction of ['outgoing', 'incoming'] as const) {
+              const bytes = concat(list.filter((s) => s.direction === direction).map((s) => s.data));
+              const items = expectFramingInvariant(bytes, { midstream: conn.midstream, everyOffsetUpTo: 600 });
+              expect(items.filter((i) => i.error), `${direction}: no framing errors`).toEqual([]);
+              expect(items.every((i) => ['decl', 'header', 'stanza', 'close', 'text', 'skipped'].includes(i.kind))).toBe(true);
+            }
+          }
+
+          const merged = coalesce(list);
+          const random = prng(c.clientPort * 31);
+          for (let r = 0; r < 20; r++) {
+            const result = run(merged, (data) => cutRandom(data, random, [1, 5, 50, 700, 3000][r % 5]!), setup);
+            expect(result.events).toEqual(c.events);
+            expect(result.frames).toEqual(whole.frames);
+          }
+        }, 120_000);
+      }
+    });
+  }
+});
