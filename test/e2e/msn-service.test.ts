@@ -197,7 +197,7 @@ function checkLog(rows: CsvLogRow[], service: MsnService): void {
   const serverOf = (port: number) => `127.0.0.1:${port}`;
   const login = one(all, { type: 5 }, 'login');
   expect(login.server).toBe(serverOf(service.notificationPort));
-  expect(login.data).toBe('protocol=MSNP8 client=MSNMSGR 6.2.0208');
+  expect(login.data).toBe('client=MSNMSGR version=6.2.0208 protocol-version=MSNP8');
   one(all, { type: 6, outgoing: true }, 'logout');
   const first = one(all, { type: 1, outgoing: true, text: UNICODE }, 'unicode message out');
   expect(first.remoteDir).toBe(BOB);

@@ -266,7 +266,9 @@ describe('Yahoo Messenger end to end through imspect', () => {
       expect(row.unixTime).toBeLessThanOrEqual(now);
       expect(row.server).toBe(`127.0.0.1:${server.port}`);
     }
-    one({ remoteDir: '127.0.0.1', type: 5, outgoing: false }, 'login');
+    // The AUTHRESP said the client's version (key 135); the login repeats it with the client's YMSG dialect.
+    expect(one({ remoteDir: '127.0.0.1', type: 11, outgoing: true, subtype: 'client' }, 'client report').data).toBe('version=9.0.0.2162 protocol-version=YMSG16');
+    expect(one({ remoteDir: '127.0.0.1', type: 5, outgoing: false }, 'login').data).toBe('version=9.0.0.2162 protocol-version=YMSG16');
     one({ remoteDir: 'bob', type: 3, outgoing: true, subtype: 'active' }, 'typing');
     one({ remoteDir: 'bob', type: 1, outgoing: true, filtered: false, text: 'hello bob, ça va? ✓' }, 'message out, UTF-8 intact');
     const blocked = one({ remoteDir: 'bob', type: 1, outgoing: true, filtered: true, text: 'this is forbidden talk' }, 'blocked message');
@@ -285,6 +287,7 @@ describe('Yahoo Messenger end to end through imspect', () => {
     const carol = rows.filter((r) => r.localDir === 'carol');
     expect(carol.map((r) => [r.type, r.outgoing, r.remoteDir, r.text]).sort()).toEqual(
       [
+        [11, true, '127.0.0.1', ''],
         [5, false, '127.0.0.1', ''],
         [3, true, 'bob', ''],
         [1, true, 'bob', 'hello bob, ça va? ✓'],
@@ -292,7 +295,7 @@ describe('Yahoo Messenger end to end through imspect', () => {
         [6, true, '127.0.0.1', ''],
       ].sort(),
     );
-    expect(rows).toHaveLength(12 + 5);
+    expect(rows).toHaveLength(13 + 6);
     expect(new Set(rows.map((r) => r.eventId)).size).toBe(rows.length);
   });
 });

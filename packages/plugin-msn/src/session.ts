@@ -3,7 +3,7 @@
  * which one it is follows from what the client says). Bytes in, one frame per command out; no I/O, no
  * timers, no logging, nothing thrown on any input.
  */
-import { encodeUtf8, type Direction, type EventDraft, type Frame, type ImEvent, type ProtocolSession, type SessionContext, type ServerEndpoint } from '@imspect/core';
+import { dataItem, encodeUtf8, type Direction, type EventDraft, type Frame, type ImEvent, type ProtocolSession, type SessionContext, type ServerEndpoint } from '@imspect/core';
 import { bareId, decodeName, payloadLength, versionNumber, type CommandLine } from './commands.js';
 import { encodePayloadCommand, replaceWord, sdgMessage, switchboardMessage, withBody } from './encoder.js';
 import { MsnFramer, type CommandItem } from './framer.js';
@@ -49,7 +49,11 @@ export class MsnSession implements ProtocolSession {
   version = 0;
   role: Role;
   private local: string | undefined;
+  /** The client program and its version, from `CVR` (`MSNMSGR`, `6.2.0208`). */
+  private clientName: string | undefined;
   private clientVersion: string | undefined;
+  /** The notification server accepted the login (`USR ... OK`): before that the client shows no message. */
+  private loggedIn = false;
   /** Switchboard session id (from CAL ... RINGING, ANS, or RNG), else the cookie. */
   conversation: string | undefined;
   /** Remote participants of the switchboard, by bare id. */
@@ -116,7 +120,11 @@ export class MsnSession implements ProtocolSession {
 
   respond(text: string, about?: ImEvent): Uint8Array | undefined {
     const local = this.local ?? about?.localId;
-    if (this.role === 'sb' || (this.role === undefined && this.participants.size > 0)) {
+    const switchboard = this.role === 'sb' || (this.role === undefined && this.participants.size > 0);
+    // Before the login is accepted a client shows nothing the server says but errors (a denied client only sees
+    // the connection close).
+    if (!switchboard && !this.loggedIn) return undefined;
+    if (switchboard) {
       const sender = this.noticeSender(about);
       if (sender === undefined) return undefined;
       return switchboardMessage(sender, this.noticeName, text);
@@ -151,8 +159,13 @@ export class MsnSession implements ProtocolSession {
         return;
       case 'CVR':
         // CVR trid locale os osver arch client clientver brand email
-        if (words.length >= 8) this.clientVersion = `${words[6]} ${words[7]}`;
+        if (words.length >= 8) {
+          this.clientName = words[6];
+          this.clientVersion = words[7];
+        }
         if (words.length >= 10) this.local ??= bareId(words[9]!);
+        // Said before the login: reported now, so a policy can turn an old client away on this very command.
+        if (words.length >= 8) this.emit(frame, { type: 'other', subtype: 'client', localId: this.local ?? '', remoteId: this.server.host, data: this.clientData() });
         return;
       case 'USR':
         if (words.length === 4 && !AUTH_METHODS.has(words[2]!.toUpperCase())) {
@@ -222,7 +235,8 @@ export class MsnSession implements ProtocolSession {
           const ns = this.role === 'ns' || (this.role === undefined && words.length !== 5);
           if (ns) {
             this.role = 'ns';
-            const data = [this.version > 0 ? `protocol=MSNP${this.version}` : '', this.clientVersion ? `client=${this.clientVersion}` : ''].filter((x) => x).join(' ');
+            this.loggedIn = true;
+            const data = this.clientData();
             this.emit(frame, { type: 'login', localId: this.local, remoteId: this.server.host, ...(data ? { data } : {}) });
           }
         }
@@ -250,7 +264,7 @@ export class MsnSession implements ProtocolSession {
         if (words[1] !== undefined) {
           const who = bareId(words[1]);
           if (who === this.local || this.local === undefined) return;
-          const event = { type: 'leave' as const, ...this.parties(`participant=${who}`) };
+          const event = { type: 'leave' as const, ...this.parties(dataItem('participant', who)) };
           this.participants.delete(who);
           this.emit(frame, event);
         }
@@ -276,10 +290,10 @@ export class MsnSession implements ProtocolSession {
       case 'ADD':
       case 'ADC':
         this.rememberGuid(words.slice(3));
-        // Someone added the local user (reverse list).
+        // Someone added the local user (reverse list): not the user's own addition.
         if (words[2] === 'RL' && this.local !== undefined) {
           const contact = contactOf(words.slice(3));
-          if (contact) this.emit(frame, { type: 'contact', subtype: 'added-by', localId: this.local, remoteId: contact });
+          if (contact) this.emit(frame, { type: 'contact', subtype: 'list', localId: this.local, remoteId: contact, data: dataItem('list', 'RL') });
         }
         return;
       default:
@@ -304,7 +318,7 @@ export class MsnSession implements ProtocolSession {
   private joined(who: string, frame: Frame, subtype: string | undefined): void {
     if (this.local === undefined || who === this.local) return; // the local user's own endpoints (MSNP18)
     this.participants.add(who);
-    this.emit(frame, { type: 'join', ...(subtype ? { subtype } : {}), ...this.parties(`participant=${who}`) });
+    this.emit(frame, { type: 'join', ...(subtype ? { subtype } : {}), ...this.parties(dataItem('participant', who)) });
   }
 
   /**
@@ -318,13 +332,25 @@ export class MsnSession implements ProtocolSession {
     let data = extra;
     if (this.participants.size > 1) {
       remoteId = conversation ?? [...this.participants].sort().join(',');
-      data = [extra, this.participantsData()].filter((x) => x !== undefined).join(' ');
+      // A group conversation: `conversation` equals `remoteId`, or (session id unknown) `groupchat=1` says so.
+      data = [extra, this.participantsData(), conversation === undefined ? dataItem('groupchat', '1') : undefined].filter((x) => x !== undefined).join(' ');
     } else remoteId = [...this.participants][0] ?? this.invited ?? conversation ?? '';
     return { localId, remoteId, ...(conversation !== undefined ? { conversation } : {}), ...(data !== undefined ? { data } : {}) };
   }
 
   private participantsData(): string {
-    return `participants=${[...this.participants].sort().join(',')}`;
+    return dataItem('participants', [...this.participants].sort().join(','));
+  }
+
+  /** `client=MSNMSGR version=6.2.0208 protocol-version=MSNP8`, as far as `CVR` and `VER` told. */
+  private clientData(): string {
+    return [
+      this.clientName !== undefined ? dataItem('client', this.clientName) : undefined,
+      this.clientVersion !== undefined ? dataItem('version', this.clientVersion) : undefined,
+      this.version > 0 ? dataItem('protocol-version', `MSNP${this.version}`) : undefined,
+    ]
+      .filter((x) => x !== undefined)
+      .join(' ');
   }
 
   private emit(frame: Frame, event: EventDraft): void {
@@ -354,7 +380,7 @@ export class MsnSession implements ProtocolSession {
       if (!this.typing) return;
       const user = head.headers.get('typinguser');
       let remote = parties;
-      if (direction === 'incoming' && user) remote = this.participants.size > 1 ? this.parties(`from=${bareId(user)}`) : { ...parties, remoteId: bareId(user) };
+      if (direction === 'incoming' && user) remote = this.participants.size > 1 ? this.parties(dataItem('from', bareId(user))) : { ...parties, remoteId: bareId(user) };
       this.emit(frame, { type: 'typing', ...remote });
       return;
     }
@@ -383,7 +409,7 @@ export class MsnSession implements ProtocolSession {
       if (!invite) return;
       const dest = head.headers.get('p2p-dest');
       const target = direction === 'outgoing' && dest && this.participants.size <= 1 ? { ...parties, remoteId: bareId(dest) } : parties;
-      const data = [`guid=${invite.guid}`, invite.sessionId ? `session=${invite.sessionId}` : ''];
+      const data = [dataItem('guid', invite.guid), invite.sessionId ? dataItem('session', invite.sessionId) : ''];
       if (invite.kind === 'file') {
         this.emit(frame, { type: 'file', subtype: 'p2p', ...target, ...(invite.file ? { file: invite.file } : {}), data: data.filter((x) => x).join(' ') });
       } else if (invite.kind === 'webcam') {
@@ -399,7 +425,7 @@ export class MsnSession implements ProtocolSession {
     const base = this.parties();
     if (peer === undefined) return base;
     if (this.role !== 'sb') return { localId: base.localId, remoteId: peer };
-    if (this.participants.size > 1) return direction === 'incoming' ? this.parties(`from=${peer}`) : base;
+    if (this.participants.size > 1) return direction === 'incoming' ? this.parties(dataItem('from', peer)) : base;
     return { ...base, remoteId: peer };
   }
 
@@ -428,7 +454,7 @@ export class MsnSession implements ProtocolSession {
       type: 'message',
       localId,
       remoteId,
-      ...(group ? { conversation: remoteId, data: sent ? '' : `from=${fromId}` } : {}),
+      ...(group ? { conversation: remoteId, data: sent ? '' : dataItem('from', fromId) } : {}),
       ...(own ? { direction: 'outgoing' as const } : {}),
     };
     if (parties.data === '') delete parties.data;
@@ -468,7 +494,10 @@ export class MsnSession implements ProtocolSession {
     if (this.local === undefined || words.length < 4) return;
     const contact = contactOf(words.slice(3)) ?? (command === 'REM' ? this.contactGuids.get(words[3]!) : undefined);
     if (!contact) return;
-    this.emit(frame, { type: 'contact', subtype: command === 'REM' ? 'remove' : 'add', localId: this.local, remoteId: contact, data: `list=${words[2]}` });
+    const list = words[2]!;
+    // Only an addition to the forward list adds a contact; the allow and block lists are permissions.
+    const subtype = command === 'REM' ? 'remove' : list.toUpperCase() === 'FL' ? 'add' : 'list';
+    this.emit(frame, { type: 'contact', subtype, localId: this.local, remoteId: contact, data: dataItem('list', list) });
   }
 
   /** MSNP13+ `ADL`/`RML` payload: `<ml><d n="domain"><c n="user" l="1" t="1"/></d></ml>`. */
@@ -483,7 +512,8 @@ export class MsnSession implements ProtocolSession {
         const list = Number(/\bl="(\d+)"/.exec(attrs)?.[1] ?? '0');
         // Only changes to the forward list (1) or blocking (4) are the user's own contact decisions.
         if ((list & 0b101) === 0) continue;
-        this.emit(frame, { type: 'contact', subtype: command === 'ADL' ? 'add' : 'remove', localId: this.local, remoteId: `${user}@${domain[1]}`, data: `list=${list}` });
+        const subtype = command === 'RML' ? 'remove' : (list & 1) !== 0 ? 'add' : 'list';
+        this.emit(frame, { type: 'contact', subtype, localId: this.local, remoteId: `${user}@${domain[1]}`, data: dataItem('list', String(list)) });
       }
     }
   }

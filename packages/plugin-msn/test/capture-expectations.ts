@@ -24,6 +24,8 @@ export interface ConnectionCase {
 const SB = 'ff8dd76a-e98d-4474-8e38-d001c0ed4027';
 const T4E = 't4e@example.com';
 const T5E = 't5e@example.com';
+/** What both clients say in `CVR` and the dialect the server chose in `VER`. */
+const CLIENT = 'client=MSNMSGR version=6.2.0208 protocol-version=MSNP8';
 const FILE_GUID = 'guid={5D3E02AB-6190-11D3-BBBB-00C04F795683} session=12345';
 
 export const FILES: Record<string, ConnectionCase[]> = {
@@ -33,7 +35,9 @@ export const FILES: Record<string, ConnectionCase[]> = {
       clientPort: 33094,
       msn: true,
       events: [
-        inc({ type: 'login', localId: T4E, remoteId: '127.0.0.1', data: 'protocol=MSNP8 client=MSNMSGR 6.2.0208' }),
+        // CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 6.2.0208 MSMSGS t4e@example.com, after the server's VER 1 MSNP8.
+        out({ type: 'other', subtype: 'client', localId: T4E, remoteId: '127.0.0.1', data: CLIENT }),
+        inc({ type: 'login', localId: T4E, remoteId: '127.0.0.1', data: CLIENT }),
         out({ type: 'logout', localId: T4E, remoteId: '127.0.0.1' }),
       ],
     },
@@ -42,7 +46,8 @@ export const FILES: Record<string, ConnectionCase[]> = {
       clientPort: 47016,
       msn: true,
       events: [
-        inc({ type: 'login', localId: T5E, remoteId: '127.0.0.1', data: 'protocol=MSNP8 client=MSNMSGR 6.2.0208' }),
+        out({ type: 'other', subtype: 'client', localId: T5E, remoteId: '127.0.0.1', data: CLIENT }),
+        inc({ type: 'login', localId: T5E, remoteId: '127.0.0.1', data: CLIENT }),
         out({ type: 'logout', localId: T5E, remoteId: '127.0.0.1' }),
       ],
     },

@@ -25,9 +25,9 @@ function expectOneCommandPerFrame(steps: readonly Step[]): void {
 }
 
 describe('MSNP11 login (the transcript in shared/protocols/README.md)', () => {
-  it('dispatch server: no events; the XFR to the notification server passes untouched without a forward listener', () => {
+  it('dispatch server: only the client report; the XFR to the notification server passes untouched without a forward listener', () => {
     const whole = expectSplitInvariant(T.MSNP11_DISPATCH);
-    expect(whole.events).toEqual([]);
+    expect(whole.events).toEqual([out({ type: 'other', subtype: 'client', localId: 'cndes2005@hotmail.com', remoteId: NS, data: 'client=MSNMSGR version=7.0.0777 protocol-version=MSNP11' })]);
     expect(whole.frames.some((f) => f.replacement)).toBe(false);
     expectOneCommandPerFrame(T.MSNP11_DISPATCH);
   });
@@ -36,9 +36,11 @@ describe('MSNP11 login (the transcript in shared/protocols/README.md)', () => {
     const whole = expectSplitInvariant(T.MSNP11_NOTIFICATION);
     const me = 'cndes2005@hotmail.com';
     expect(whole.events).toEqual([
-      inc({ type: 'login', localId: me, remoteId: NS, data: 'protocol=MSNP11 client=MSNMSGR 7.0.0777' }),
+      out({ type: 'other', subtype: 'client', localId: me, remoteId: NS, data: 'client=MSNMSGR version=7.0.0777 protocol-version=MSNP11' }),
+      inc({ type: 'login', localId: me, remoteId: NS, data: 'client=MSNMSGR version=7.0.0777 protocol-version=MSNP11' }),
       out({ type: 'contact', subtype: 'add', localId: me, remoteId: 'newfriend@hotmail.com', data: 'list=FL' }),
-      inc({ type: 'contact', subtype: 'added-by', localId: me, remoteId: 'stranger@hotmail.com' }),
+      // Someone added alice (reverse list): not her own addition.
+      inc({ type: 'contact', subtype: 'list', localId: me, remoteId: 'stranger@hotmail.com', data: 'list=RL' }),
       // REM by contact GUID: the GUID came with the ADC reply.
       out({ type: 'contact', subtype: 'remove', localId: me, remoteId: 'newfriend@hotmail.com', data: 'list=FL' }),
       out({ type: 'logout', localId: me, remoteId: NS }),
@@ -53,7 +55,8 @@ describe('MSNP15 notification server', () => {
     const whole = expectSplitInvariant(T.MSNP15_NOTIFICATION);
     const me = 'alice@live.com';
     expect(whole.events).toEqual([
-      inc({ type: 'login', localId: me, remoteId: NS, data: 'protocol=MSNP15 client=MSNMSGR 8.5.1302' }),
+      out({ type: 'other', subtype: 'client', localId: me, remoteId: NS, data: 'client=MSNMSGR version=8.5.1302 protocol-version=MSNP15' }),
+      inc({ type: 'login', localId: me, remoteId: NS, data: 'client=MSNMSGR version=8.5.1302 protocol-version=MSNP15' }),
       out({ type: 'contact', subtype: 'add', localId: me, remoteId: 'carol@example.com', data: 'list=1' }),
       out({ type: 'contact', subtype: 'remove', localId: me, remoteId: 'bob@live.com', data: 'list=1' }),
       out({ type: 'message', localId: me, remoteId: 'yuser@yahoo.com', text: 'hello yahoo' }),
@@ -154,7 +157,8 @@ describe('MSNP21 (SDG over the notification server)', () => {
     const whole = expectSplitInvariant(T.MSNP21_NOTIFICATION);
     const thread = '19:0c8e5b3f2a10@thread.skype';
     expect(whole.events).toEqual([
-      inc({ type: 'login', localId: ME, remoteId: NS, data: 'protocol=MSNP21 client=MSNMSGR 15.4.3508.1109' }),
+      out({ type: 'other', subtype: 'client', localId: ME, remoteId: NS, data: 'client=MSNMSGR version=15.4.3508.1109 protocol-version=MSNP21' }),
+      inc({ type: 'login', localId: ME, remoteId: NS, data: 'client=MSNMSGR version=15.4.3508.1109 protocol-version=MSNP21' }),
       out({ type: 'message', localId: ME, remoteId: BOB, text: 'h\u00e9llo bob \u2713' }),
       inc({ type: 'typing', localId: ME, remoteId: BOB }),
       inc({ type: 'message', localId: ME, remoteId: BOB, text: 'hi alice' }),
@@ -255,7 +259,7 @@ describe('forward listener: XFR and RNG point at imspect, the real servers are r
     const dispatch = expectSplitInvariant(T.MSNP11_DISPATCH, { listener, routes, clientIp: '192.0.2.7', randomRuns: 10 });
     const xfr = dispatch.frames.find((f) => f.raw.startsWith('XFR'))!;
     expect(xfr.replacement).toBe('XFR 147 NS 127.0.0.1:11863 0 65.54.239.20:1863\r\n');
-    expect(dispatch.events).toEqual([]);
+    expect(dispatch.events.map((e) => [e.type, e.subtype])).toEqual([['other', 'client']]);
 
     // The client reconnects from the same address and starts with VER: the real NS, once.
     expect(routes.route(enc('VER 148 MSNP11'), { ip: '192.0.2.7', port: 5000 })).toBe('more');

@@ -34,6 +34,8 @@ export const Service = {
   AUTHRESP: 0x54,
   LIST: 0x55,
   AUTH: 0x57,
+  ADDBUDDY: 0x83,
+  REMBUDDY: 0x84,
   FILETRANS_15: 0xdc,
 } as const;
 

@@ -87,11 +87,15 @@ export class YahooSession implements ProtocolSession {
   respond(text: string, about?: ImEvent): Uint8Array | undefined {
     const local = this.state.localId ?? about?.localId;
     if (local === undefined || local === '*') return undefined;
+    // Before the server's LOGON the client shows nothing it is sent (a denied client only sees the connection close).
+    if (!this.state.isLoggedIn) return undefined;
     const ctx = { versionBytes: this.state.serverVersionBytes, sessionId: this.state.sessionId };
     if (about?.conversation !== undefined && about.conversation !== '') {
       return buildConferenceMessage(ctx, local, about.conversation, CONFERENCE_NOTICE_SENDER, text);
     }
-    const from = about?.remoteId && about.remoteId !== '*' ? about.remoteId : CONFERENCE_NOTICE_SENDER;
+    // About a conversation: from its other party. About the connection itself (login, client): from imspect.
+    const aboutServer = about === undefined || about.type === 'login' || about.type === 'logout' || about.type === 'other';
+    const from = !aboutServer && about.remoteId && about.remoteId !== '*' ? about.remoteId : CONFERENCE_NOTICE_SENDER;
     return buildMessage(ctx, local, from, text);
   }
 }

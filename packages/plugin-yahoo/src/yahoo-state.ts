@@ -5,7 +5,7 @@
  * Ids: outgoing packets name the local user in key 1 (or 0, or 4 for NOTIFY) and the other party in key 5;
  * incoming ones name the local user in key 5 and the other party in key 4. Conferences are named by key 57.
  */
-import type { Direction, EventDraft } from '@imspect/core';
+import { dataItem, type Direction, type EventDraft } from '@imspect/core';
 import { Service, type YmsgPair } from './packet.js';
 import { rewriteText } from './encoder.js';
 import { decodeText } from './text.js';
@@ -35,10 +35,19 @@ export class YahooState {
   sessionId = 0;
   private loggedIn = false;
   private loggedOut = false;
+  /** The YMSG version the client writes in its headers, and its program version (AUTHRESP key 135). */
+  private clientProtocol = 0;
+  private clientVersion: string | undefined;
+  private clientReported = false;
   /** Conference room -> the other participants, in the order they became known. */
   private readonly conferences = new Map<string, Set<string>>();
 
   constructor(private readonly serverName: string) {}
+
+  /** The server accepted the login (its first LOGON): only then does the client show what it is sent. */
+  get isLoggedIn(): boolean {
+    return this.loggedIn;
+  }
 
   members(room: string): string[] {
     return [...(this.conferences.get(room) ?? [])];
@@ -52,11 +61,18 @@ export class YahooState {
       if (packet.header.sessionId !== 0) this.sessionId = packet.header.sessionId;
     }
     const out = direction === 'outgoing';
+    if (out && this.clientProtocol === 0) this.clientProtocol = packet.header.version;
     switch (packet.service) {
       case Service.AUTH:
-      case Service.AUTHRESP:
         if (out) this.learnLocal(packet.firstOf(1, 0, 2));
         return {};
+      case Service.AUTHRESP:
+        if (!out) return {};
+        this.learnLocal(packet.firstOf(1, 0, 2));
+        return this.clientReport(packet);
+      case Service.ADDBUDDY:
+      case Service.REMBUDDY:
+        return out ? this.contact(packet) : {};
       case Service.LOGON:
         return this.logon(direction, packet);
       case Service.LOGOFF:
@@ -107,7 +123,42 @@ export class YahooState {
     if (direction === 'outgoing' || this.loggedIn || packet.header.status === STATUS_DISCONNECTED) return {};
     this.learnLocal(packet.firstOf(1, 0));
     this.loggedIn = true;
-    return { events: [{ type: 'login', localId: this.local, remoteId: this.serverName }] };
+    const data = this.clientData();
+    return { events: [{ type: 'login', localId: this.local, remoteId: this.serverName, ...(data === '' ? {} : { data }) }] };
+  }
+
+  /**
+   * The client's AUTHRESP says its version (key 135, `9.0.0.2162` or `5, 5, 0, 1244`) before the login: reported
+   * as an `other`/`client` event on that packet, so a policy can turn an old client away there.
+   */
+  private clientReport(packet: YmsgPacket): PacketOutcome {
+    const version = packet.first(135)?.trim();
+    if (version !== undefined && version !== '') this.clientVersion = version.split(/[\s,]+/).filter((p) => p !== '').join('.');
+    if (this.clientReported) return {};
+    this.clientReported = true;
+    const data = this.clientData();
+    if (data === '') return {};
+    return { events: [{ type: 'other', subtype: 'client', localId: this.local, remoteId: this.serverName, data }] };
+  }
+
+  /** `version=9.0.0.2162 protocol-version=YMSG16`, as far as the client said. */
+  private clientData(): string {
+    const items: string[] = [];
+    if (this.clientVersion !== undefined) items.push(dataItem('version', this.clientVersion));
+    if (this.clientProtocol > 0) items.push(dataItem('protocol-version', `YMSG${this.clientProtocol}`));
+    return items.join(' ');
+  }
+
+  /** ADDBUDDY (0x83) / REMBUDDY (0x84) from the client: own id key 1, the contact key 7, the group key 65. */
+  private contact(packet: YmsgPacket): PacketOutcome {
+    const who = packet.first(7);
+    if (who === undefined || who === '') return {};
+    const event: EventDraft = { type: 'contact', subtype: packet.service === Service.ADDBUDDY ? 'add' : 'remove', localId: this.localOf('outgoing', packet), remoteId: who };
+    const group = packet.first(65);
+    if (group !== undefined && group !== '') event.data = dataItem('group', group);
+    const text = packet.first(14);
+    if (text !== undefined && text.trim() !== '') event.text = text;
+    return { events: [event] };
   }
 
   private logoff(direction: Direction, packet: YmsgPacket): PacketOutcome {
@@ -208,7 +259,7 @@ export class YahooState {
     };
     const text = packet.first(14);
     if (text !== undefined && text.trim() !== '') event.text = text;
-    if (url !== undefined) event.data = `url=${url}`;
+    if (url !== undefined) event.data = dataItem('url', url);
     return { events: [event] };
   }
 
@@ -223,7 +274,7 @@ export class YahooState {
     const transfer = packet.first(265);
     const events: EventDraft[] = names.map((name, i) => {
       const event: EventDraft = { type: 'file', subtype: 'filetrans15', localId: local, remoteId: remote, file: withSize(name, sizes[i]) };
-      if (transfer !== undefined) event.data = `transfer=${transfer}`;
+      if (transfer !== undefined) event.data = dataItem('transfer', transfer);
       return event;
     });
     return events.length === 0 ? {} : { events };
@@ -245,7 +296,7 @@ export class YahooState {
   }
 
   private membersData(room: string): string {
-    return `members=${this.members(room).join(',')}`;
+    return dataItem('members', this.members(room).join(','));
   }
 
   /** CONFINVITE (0x18) / CONFADDINVITE (0x1C): inviter 50, invitees 51/52, members already there 53, text 58. */
@@ -259,7 +310,7 @@ export class YahooState {
     const event: EventDraft = { type: 'other', subtype: 'conference-invite', localId: local, remoteId: room, conversation: room };
     const text = packet.first(58);
     if (text !== undefined && text !== '') event.text = text;
-    event.data = (direction === 'incoming' && inviter ? `from=${inviter} ` : '') + this.membersData(room);
+    event.data = (direction === 'incoming' && inviter ? `${dataItem('from', inviter)} ` : '') + this.membersData(room);
     return { events: [event] };
   }
 
@@ -321,7 +372,7 @@ export class YahooState {
       local = packet.firstOf(1, 5) ?? this.local;
       const from = packet.first(3) ?? UNKNOWN_ID;
       this.addMembers(room, [from]);
-      data = `from=${from} ${this.membersData(room)}`;
+      data = `${dataItem('from', from)} ${this.membersData(room)}`;
     }
     const event: EventDraft = {
       type: 'message',

@@ -31,12 +31,17 @@ export interface ConnectionCase {
   packets: Record<Direction, number>;
 }
 
+/** What both clients of the capture say about themselves. */
+const CLIENT = 'version=5.5.0.1244 protocol-version=YMSG10';
+
 export const CASES: ConnectionCase[] = [
   {
     clientPort: 60794,
     packets: { outgoing: 6, incoming: 8 },
     events: [
-      inc({ type: 'login', localId: 't1y', remoteId: SERVER }),
+      // AUTHRESP key 135 "5, 5, 0, 1244"; the client's headers say version 10 in their first byte (0A 00).
+      out({ type: 'other', subtype: 'client', localId: 't1y', remoteId: SERVER, data: CLIENT }),
+      inc({ type: 'login', localId: 't1y', remoteId: SERVER, data: CLIENT }),
       out({ type: 'typing', subtype: 'active', localId: 't1y', remoteId: 't2y' }),
       out({ type: 'message', localId: 't1y', remoteId: 't2y', text: 'hello t2y, this is t1y' }),
       inc({ type: 'message', localId: 't1y', remoteId: 't2y', text: 'hi back' }),
@@ -47,7 +52,9 @@ export const CASES: ConnectionCase[] = [
     clientPort: 60800,
     packets: { outgoing: 5, incoming: 8 },
     events: [
-      inc({ type: 'login', localId: 't2y', remoteId: SERVER }),
+      // AUTHRESP key 135 "5, 5, 0, 1244"; the client's headers say version 10 in their first byte (0A 00).
+      out({ type: 'other', subtype: 'client', localId: 't2y', remoteId: SERVER, data: CLIENT }),
+      inc({ type: 'login', localId: 't2y', remoteId: SERVER, data: CLIENT }),
       inc({ type: 'typing', subtype: 'active', localId: 't2y', remoteId: 't1y' }),
       inc({ type: 'message', localId: 't2y', remoteId: 't1y', text: 'hello t2y, this is t1y' }),
       out({ type: 'message', localId: 't2y', remoteId: 't1y', text: 'hi back' }),

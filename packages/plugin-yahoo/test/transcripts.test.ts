@@ -20,7 +20,10 @@ const login: Step[] = [
   inc(p(0x55, [[89, 'alice'], [59, 'Y\tv=1'], [59, 'T\tz=1'], [3, 'alice'], [90, '1']])),
   inc(p(0x01, [[0, 'alice'], [1, 'alice'], [8, '2'], [7, 'bob'], [10, '0'], [7, 'carol'], [10, '2']])),
 ];
-const loginEvent = { direction: 'incoming', type: 'login', localId: 'alice', remoteId: 'scs.msg.yahoo.com' };
+const CLIENT = 'version=9.0.0.2162 protocol-version=YMSG16';
+/** The AUTHRESP says the client's version (key 135) before the login; the login repeats it. */
+const clientEvent = { direction: 'outgoing', type: 'other', subtype: 'client', localId: 'alice', remoteId: 'scs.msg.yahoo.com', data: CLIENT };
+const loginEvent = { direction: 'incoming', type: 'login', localId: 'alice', remoteId: 'scs.msg.yahoo.com', data: CLIENT };
 
 describe('YMSG 16 transcripts', () => {
   it('login, private messages both ways (UTF-8 with key 97, Latin-1 without), typing, logout', () => {
@@ -37,6 +40,7 @@ describe('YMSG 16 transcripts', () => {
     ];
     const whole = expectSplitInvariant(steps);
     expect(whole.events).toEqual([
+      clientEvent,
       loginEvent,
       { direction: 'outgoing', type: 'typing', subtype: 'active', localId: 'alice', remoteId: 'bob' },
       { direction: 'incoming', type: 'typing', subtype: 'done', localId: 'alice', remoteId: 'bob' },
@@ -54,7 +58,7 @@ describe('YMSG 16 transcripts', () => {
       inc(p(0x06, [[31, '6'], [32, '6'], [4, 'bob'], [5, 'alice'], [15, '1163000000'], [14, 'first'], [97, '1'], [31, '6'], [32, '6'], [4, 'carol'], [5, 'alice'], [15, '1163000001'], [14, 'second']], 5)),
     ];
     const whole = expectSplitInvariant(steps);
-    expect(whole.events.slice(1)).toEqual([
+    expect(whole.events.slice(2)).toEqual([
       { direction: 'incoming', type: 'message', localId: 'alice', remoteId: 'bob', text: 'first' },
       { direction: 'incoming', type: 'message', localId: 'alice', remoteId: 'carol', text: 'second' },
     ]);
@@ -72,7 +76,7 @@ describe('YMSG 16 transcripts', () => {
       out(p(0x4b, [[49, 'GAME'], [1, 'alice'], [14, ' '], [5, 'bob']], 0x11)), // other notifications: nothing
     ];
     const whole = expectSplitInvariant(steps);
-    expect(whole.events.slice(1)).toEqual([
+    expect(whole.events.slice(2)).toEqual([
       { direction: 'outgoing', type: 'webcam', subtype: 'invite', localId: 'alice', remoteId: 'bob' },
       { direction: 'incoming', type: 'webcam', subtype: 'accept', localId: 'alice', remoteId: 'bob' },
       { direction: 'incoming', type: 'webcam', subtype: 'invite', localId: 'alice', remoteId: 'carol' },
@@ -101,7 +105,7 @@ describe('YMSG 16 transcripts', () => {
     ];
     const whole = expectSplitInvariant(steps);
     const c = { remoteId: room, conversation: room, localId: 'alice' };
-    expect(whole.events.slice(1)).toEqual([
+    expect(whole.events.slice(2)).toEqual([
       { direction: 'incoming', type: 'other', subtype: 'conference-invite', ...c, text: 'Join my conference', data: 'from=bob members=bob,carol,dave' },
       { direction: 'outgoing', type: 'join', subtype: 'conference', ...c, data: 'members=bob,carol,dave' },
       { direction: 'incoming', type: 'message', subtype: 'conference', ...c, text: 'hi all ✓', data: 'from=bob members=bob,carol,dave,erin' },
@@ -134,8 +138,8 @@ describe('YMSG 16 transcripts', () => {
       out(p(0xdc, [[1, 'alice'], [5, 'carol'], [265, 'XYZ$$'], [222, '2']])),
     ];
     const whole = expectSplitInvariant(steps);
-    expect(whole.events.slice(1)).toEqual([
-      { direction: 'incoming', type: 'file', subtype: 'filetransfer', localId: 'alice', remoteId: 'bob', file: { name: 'report v2.pdf', size: 48213 }, text: 'here it is', data: 'url=http://fs.example/bob/report%20v2.pdf?tok=1' },
+    expect(whole.events.slice(2)).toEqual([
+      { direction: 'incoming', type: 'file', subtype: 'filetransfer', localId: 'alice', remoteId: 'bob', file: { name: 'report v2.pdf', size: 48213 }, text: 'here it is', data: 'url=http://fs.example/bob/report%2520v2.pdf?tok=1' },
       { direction: 'incoming', type: 'file', subtype: 'filetransfer', localId: 'alice', remoteId: 'bob', file: { name: 'photo.jpg', size: 1000 }, data: 'url=http://fs.example/bob/photo.jpg?x=1' },
       { direction: 'outgoing', type: 'file', subtype: 'filetransfer', localId: 'alice', remoteId: 'bob', file: { name: 'notes.txt', size: 12 } },
       { direction: 'outgoing', type: 'file', subtype: 'p2p', localId: 'alice', remoteId: 'bob', file: { name: 'song.mp3', size: 4000000 } },
@@ -153,7 +157,7 @@ describe('YMSG 16 transcripts', () => {
       out(p(0x02, [])),
     ];
     const whole = expectSplitInvariant(steps);
-    expect(whole.events.slice(1)).toEqual([{ direction: 'incoming', type: 'logout', localId: 'alice', remoteId: 'scs.msg.yahoo.com' }]);
+    expect(whole.events.slice(2)).toEqual([{ direction: 'incoming', type: 'logout', localId: 'alice', remoteId: 'scs.msg.yahoo.com' }]);
   });
 
   it('version in one byte or two, and unknown services pass untouched with no events', () => {
@@ -164,7 +168,8 @@ describe('YMSG 16 transcripts', () => {
       inc(ymsg({ service: 0xf1, pairs: [[999, 'x']] })),
     ];
     const whole = expectSplitInvariant(steps);
-    expect(whole.events).toEqual([{ direction: 'incoming', type: 'login', localId: 'zed', remoteId: 'scs.msg.yahoo.com' }]);
+    // No AUTHRESP, so no client report; the login names the dialect of the client's headers.
+    expect(whole.events).toEqual([{ direction: 'incoming', type: 'login', localId: 'zed', remoteId: 'scs.msg.yahoo.com', data: 'protocol-version=YMSG10' }]);
     expect(whole.frames.map((f) => f.error)).toEqual([undefined, undefined, undefined, undefined]);
   });
 });
