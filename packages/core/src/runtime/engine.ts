@@ -6,6 +6,8 @@ import type { ProtocolHooks } from '../sdk/protocol.js';
 import { startListener, type AcceptedConnection, type RunningListener } from '../net/listeners.js';
 import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
 import { EventSink, type LoggerStatus } from '../proxy/event-sink.js';
+import { Journal } from '../journal/journal.js';
+import path from 'node:path';
 import { Policy } from '../proxy/policy.js';
 import { DEFAULT_MAX_FRAME_SIZE, ProtocolRegistry, type RegisteredProtocol } from '../proxy/protocols.js';
 import { discoverPlugins } from './discovery.js';
@@ -87,7 +89,12 @@ export class Engine {
       maxFrameSize: p.section?.maxFrameSize ?? p.hooks.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
     }));
     this.registry = new ProtocolRegistry(protocols, config.ports, this.log);
-    this.sink = new EventSink(of<LoggerHooks>('logger'), config.loggers, this.log);
+    const loggers = of<LoggerHooks>('logger');
+    const journalConfig = config.loggers.journal;
+    const journal = journalConfig.enabled && loggers.length > 0
+      ? await Journal.open({ ...journalConfig, dir: path.resolve(dataDir, journalConfig.dir) }, loggers.map((l) => l.name), this.log)
+      : undefined;
+    this.sink = new EventSink(loggers, config.loggers, this.log, journal);
     const policy = new Policy(of<FilterHooks>('filter'), of<ContentHooks>('content'), config.pipeline, this.log);
     if (protocols.length === 0) this.log.warn('no protocol plugin is loaded: connections are relayed without being logged');
     if (of('logger').length === 0 && !this.options.skipKinds?.includes('logger')) this.log.warn('no logger plugin is loaded: events are not stored');

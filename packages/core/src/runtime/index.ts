@@ -16,3 +16,4 @@ export { Policy, type FrameDecision } from '../proxy/policy.js';
 export { ProtocolRegistry, type RegisteredProtocol } from '../proxy/protocols.js';
 export { ProxyConnection } from '../proxy/connection.js';
 export { replayFile, type ReplaySummary, type ReplayedConnection, type ReplayFileOptions } from './replay.js';
+export { Journal, DEFAULT_JOURNAL_OPTIONS, readJournalState, segmentsOnDisk, STATE_FILE, type JournalOptions, type JournalState, type ConsumerState } from '../journal/index.js';

@@ -1,0 +1,424 @@
+/**
+ * The event journal: every accepted event gets a sequence number and, when the journal has a folder, is
+ * appended to a segment file before any logger sees it. Each logger (a consumer) has its own position; a
+ * segment is deleted once every consumer is past it. The newest events are also kept in memory, so a logger
+ * that keeps up never reads the disk; one that falls behind reads its events back from the segments.
+ *
+ * Appending is synchronous (one `write` into the OS cache per batch of accepted events), so an event that was
+ * accepted, and so forwarded, survives a SIGKILL of imspect; `fdatasync` runs in the background every
+ * `fsyncIntervalMs`, which bounds what a power loss can take.
+ */
+import { closeSync, fdatasync, fsyncSync, openSync, writeSync, close as closeFd } from 'node:fs';
+import { mkdir, unlink } from 'node:fs/promises';
+import type { ImEvent } from '../sdk/event.js';
+import type { PluginLogger } from '../sdk/plugin.js';
+import { encodeRecords, RECORD_HEADER_BYTES } from './record.js';
+import { readSegment, scanSegments, segmentFile, type SegmentInfo } from './segments.js';
+import { readJournalState, writeJournalState, type ConsumerState, type JournalState } from './state.js';
+
+export interface JournalOptions {
+  /** Folder of the segment files and the state file; without one the journal lives in memory only. */
+  dir?: string;
+  /** Disk limit of the segment files, in bytes. */
+  maxBytes: number;
+  /** A segment is closed and a new one started past this size. */
+  segmentBytes: number;
+  fsyncIntervalMs: number;
+  /** When the journal is full: `forward` keeps relaying and does not log new events; `block` pauses relaying. */
+  onFull: 'forward' | 'block';
+  /** Most events kept in memory for delivery (disk-backed journals only; older ones are read back from disk). */
+  memoryEvents: number;
+}
+
+export const DEFAULT_JOURNAL_OPTIONS: JournalOptions = {
+  maxBytes: 1024 * 1024 * 1024,
+  segmentBytes: 16 * 1024 * 1024,
+  fsyncIntervalMs: 100,
+  onFull: 'forward',
+  memoryEvents: 50_000,
+};
+
+interface Segment extends SegmentInfo {
+  fd?: number;
+}
+
+export class Journal {
+  private readonly segments: Segment[] = [];
+  /** Events [memStart, head) in memory. */
+  private memory: ImEvent[] = [];
+  private memStart = 0;
+  private headSeq = 0;
+  private bytes = 0;
+  private readonly consumers = new Map<string, ConsumerState>();
+  private dropped = 0;
+  private isFull = false;
+  private roomWaiters: Array<() => void> = [];
+  private unsynced = false;
+  private syncing = false;
+  private fsyncTimer: NodeJS.Timeout | undefined;
+  private stateTimer: NodeJS.Timeout | undefined;
+  private stateDirty = false;
+  private stateWrite: Promise<void> | undefined;
+  private closed = false;
+  private lastFullLog = 0;
+  /** One decoded segment, for consumers reading behind the memory window. */
+  private cached: { base: number; events: ImEvent[] } | undefined;
+
+  private constructor(
+    private readonly options: JournalOptions,
+    private readonly log: PluginLogger,
+  ) {}
+
+  /** A journal in memory only (no durability): for tests and embedding without a data folder. */
+  static inMemory(consumers: readonly string[], log: PluginLogger): Journal {
+    const journal = new Journal({ ...DEFAULT_JOURNAL_OPTIONS, maxBytes: Number.POSITIVE_INFINITY, memoryEvents: Number.POSITIVE_INFINITY }, log);
+    for (const name of consumers) journal.consumers.set(name, { position: 0, delivered: 0, failures: 0 });
+    return journal;
+  }
+
+  /**
+   * Opens (or creates) the journal in `options.dir`: finds the segments, cuts off a torn tail, restores each
+   * consumer's position (a consumer new to the state file starts at the head; without a state file, everyone
+   * starts at the oldest event kept), and starts a fresh segment.
+   */
+  static async open(options: JournalOptions & { dir: string }, consumers: readonly string[], log: PluginLogger): Promise<Journal> {
+    const journal = new Journal(options, log);
+    await mkdir(options.dir, { recursive: true });
+    const { segments, problems } = await scanSegments(options.dir);
+    for (const p of problems) {
+      log.warn({ file: p.file, problem: p.problem, keptBytes: p.validBytes }, 'journal: a segment ended in a torn or damaged record (a crash while appending); the intact records before it are kept');
+    }
+    const state = await readJournalState(options.dir);
+    const last = segments.at(-1);
+    const tail = segments[0]?.base ?? 0;
+    let head = last ? last.base + last.count : 0;
+    if (!last && state) head = Math.max(state.head, ...Object.values(state.consumers).map((c) => c.position));
+    journal.headSeq = head;
+    journal.memStart = head;
+    journal.dropped = 0;
+    journal.segments.push(...segments);
+    journal.bytes = segments.reduce((n, s) => n + s.bytes, 0);
+    for (const name of consumers) {
+      const saved = state?.consumers[name];
+      const position = saved ? Math.min(Math.max(saved.position, tail), head) : state ? head : tail;
+      journal.consumers.set(name, { position, delivered: 0, failures: 0, ...(saved?.lastError ? { lastError: saved.lastError, lastErrorAt: saved.lastErrorAt! } : {}) });
+    }
+    const behind = [...journal.consumers.entries()].filter(([, c]) => c.position < head);
+    if (behind.length > 0) {
+      log.info(
+        { pending: Object.fromEntries(behind.map(([name, c]) => [name, head - c.position])) },
+        `journal: ${Math.max(...behind.map(([, c]) => head - c.position))} events from before the restart are still to be stored; delivering them`,
+      );
+    }
+    journal.startSegment();
+    journal.checkFull();
+    journal.fsyncTimer = setInterval(() => journal.syncInBackground(), options.fsyncIntervalMs);
+    journal.fsyncTimer.unref();
+    journal.stateDirty = true;
+    journal.saveStateSoon(0);
+    await journal.compact();
+    return journal;
+  }
+
+  get head(): number {
+    return this.headSeq;
+  }
+
+  get full(): boolean {
+    return this.isFull;
+  }
+
+  get onFull(): 'forward' | 'block' {
+    return this.options.onFull;
+  }
+
+  get durable(): boolean {
+    return this.options.dir !== undefined;
+  }
+
+  /** Resolves once the journal has room again (at once when it has). */
+  whenRoom(): Promise<void> {
+    if (!this.isFull) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  position(consumer: string): number {
+    return this.consumer(consumer).position;
+  }
+
+  consumerState(consumer: string): ConsumerState {
+    return this.consumer(consumer);
+  }
+
+  /**
+   * Journals accepted events, synchronously. Returns false when they could not be journaled: the journal is
+   * full and `onFull` is `forward` (the events are counted as dropped and reported), or the disk write failed.
+   */
+  append(events: readonly ImEvent[]): boolean {
+    if (events.length === 0 || this.consumers.size === 0) return true;
+    if (this.closed) return false;
+    if (this.durable) {
+      if (this.isFull && this.options.onFull === 'forward') {
+        this.drop(events.length, 'the journal is full');
+        return false;
+      }
+      const payloads = events.map((e) => Buffer.from(JSON.stringify(e), 'utf8'));
+      const bytes = encodeRecords(payloads);
+      const segment = this.segments.at(-1)!;
+      try {
+        writeFully(segment.fd!, bytes);
+      } catch (error) {
+        this.log.error({ err: error, file: segment.file }, 'journal: append failed');
+        this.drop(events.length, `the journal could not be written (${(error as Error).message})`);
+        return false;
+      }
+      segment.count += events.length;
+      segment.bytes += bytes.length;
+      this.bytes += bytes.length;
+      this.unsynced = true;
+      this.stateDirty = true;
+    }
+    for (const event of events) this.memory.push(event);
+    this.headSeq += events.length;
+    if (this.durable) {
+      // The next segment starts at the new head, so rotate only now.
+      if (this.segments.at(-1)!.bytes >= this.options.segmentBytes) this.rotate();
+      this.checkFull();
+    }
+    if (this.memory.length > this.options.memoryEvents) this.trimMemory(this.headSeq - this.options.memoryEvents);
+    this.saveStateSoon(1000);
+    return true;
+  }
+
+  /** Up to `max` events from `from` on (in memory at once, else read back from the segments). */
+  read(from: number, max: number): ImEvent[] | Promise<ImEvent[]> {
+    const end = Math.min(this.headSeq, from + max);
+    if (from >= end) return [];
+    if (from >= this.memStart) return this.memory.slice(from - this.memStart, end - this.memStart);
+    return this.readFromDisk(from, end);
+  }
+
+  private async readFromDisk(from: number, end: number): Promise<ImEvent[]> {
+    const segment = this.segments.find((s) => s.base <= from && from < s.base + s.count);
+    if (!segment) {
+      // Only a damaged segment leaves a hole; skip to what exists rather than stall.
+      const next = this.segments.find((s) => s.base > from && s.count > 0);
+      this.log.error({ from, next: next?.base }, 'journal: events missing from the segments (damaged journal); skipping them');
+      if (!next) return [];
+      return this.readFromDisk(next.base, Math.max(end, next.base + 1));
+    }
+    if (this.cached?.base !== segment.base || this.cached.events.length < Math.min(end, segment.base + segment.count) - segment.base) {
+      this.cached = { base: segment.base, events: await readSegment(segment.file) };
+    }
+    const part = this.cached.events.slice(from - segment.base, Math.min(end, segment.base + segment.count) - segment.base);
+    // A batch may span segments, or reach from the disk into the memory window.
+    const next = from + part.length;
+    if (part.length === 0 || next >= end) return part;
+    return part.concat(await this.read(next, end - next));
+  }
+
+  /** The consumer has stored every event before `position`. */
+  ack(consumer: string, position: number): void {
+    const state = this.consumer(consumer);
+    if (position <= state.position) return;
+    state.delivered += position - state.position;
+    state.position = position;
+    this.stateDirty = true;
+    const min = this.minPosition();
+    if (min > this.memStart) this.trimMemory(min);
+    this.saveStateSoon(0);
+    void this.compact();
+  }
+
+  recordFailure(consumer: string, message: string): void {
+    const state = this.consumer(consumer);
+    state.failures++;
+    state.lastError = message;
+    state.lastErrorAt = new Date().toISOString();
+    this.stateDirty = true;
+    this.saveStateSoon(0);
+  }
+
+  pending(consumer: string): number {
+    return this.headSeq - this.consumer(consumer).position;
+  }
+
+  get droppedEvents(): number {
+    return this.dropped;
+  }
+
+  snapshot(): JournalState {
+    return {
+      version: 1,
+      head: this.headSeq,
+      tail: this.segments[0]?.base ?? this.memStart,
+      bytes: this.bytes,
+      maxBytes: this.options.maxBytes,
+      full: this.isFull,
+      onFull: this.options.onFull,
+      dropped: this.dropped,
+      pid: process.pid,
+      updatedAt: new Date().toISOString(),
+      consumers: Object.fromEntries([...this.consumers.entries()].map(([name, c]) => [name, { ...c }])),
+    };
+  }
+
+  /** Syncs and closes the segment, and writes the final state. Positions survive for the next start. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.fsyncTimer);
+    clearTimeout(this.stateTimer);
+    for (const segment of this.segments) {
+      if (segment.fd === undefined) continue;
+      try {
+        fsyncSync(segment.fd);
+        closeSync(segment.fd);
+      } catch (error) {
+        this.log.error({ err: error, file: segment.file }, 'journal: closing a segment failed');
+      }
+      delete segment.fd;
+    }
+    await this.compact();
+    await this.stateWrite;
+    if (this.durable) await this.saveState();
+    for (const resolve of this.roomWaiters.splice(0)) resolve();
+  }
+
+  private consumer(name: string): ConsumerState {
+    const state = this.consumers.get(name);
+    if (!state) throw new Error(`journal: unknown consumer "${name}"`);
+    return state;
+  }
+
+  private minPosition(): number {
+    let min = this.headSeq;
+    for (const c of this.consumers.values()) min = Math.min(min, c.position);
+    return min;
+  }
+
+  private trimMemory(newStart: number): void {
+    const count = Math.min(newStart - this.memStart, this.memory.length);
+    if (count <= 0) return;
+    this.memory = this.memory.slice(count);
+    this.memStart += count;
+  }
+
+  private drop(count: number, why: string): void {
+    this.dropped += count;
+    this.stateDirty = true;
+    const now = Date.now();
+    if (now - this.lastFullLog >= 10_000) {
+      this.lastFullLog = now;
+      this.log.error(
+        { dropped: this.dropped, bytes: this.bytes, maxBytes: this.options.maxBytes, pending: this.pendingByConsumer() },
+        `journal: ${why}: new events are NOT being logged (${this.dropped} so far) while traffic is still forwarded (loggers.journal.onFull: forward); fix the failing logger or raise loggers.journal.maxBytes`,
+      );
+    }
+  }
+
+  private pendingByConsumer(): Record<string, number> {
+    return Object.fromEntries([...this.consumers.entries()].map(([name, c]) => [name, this.headSeq - c.position]));
+  }
+
+  private checkFull(): void {
+    if (!this.durable) return;
+    const full = this.bytes >= this.options.maxBytes;
+    if (full === this.isFull) return;
+    this.isFull = full;
+    this.stateDirty = true;
+    if (full) {
+      this.lastFullLog = Date.now();
+      this.log.error(
+        { bytes: this.bytes, maxBytes: this.options.maxBytes, pending: this.pendingByConsumer(), onFull: this.options.onFull },
+        this.options.onFull === 'block'
+          ? 'journal FULL: relaying is paused until the loggers catch up (loggers.journal.onFull: block)'
+          : 'journal FULL: traffic is still forwarded but new events are NOT logged until the loggers catch up (loggers.journal.onFull: forward)',
+      );
+    } else {
+      this.log.warn({ bytes: this.bytes, maxBytes: this.options.maxBytes, dropped: this.dropped }, 'journal has room again: events are journaled and relaying goes on');
+      for (const resolve of this.roomWaiters.splice(0)) resolve();
+    }
+  }
+
+  private startSegment(): void {
+    const file = segmentFile(this.options.dir!, this.headSeq);
+    const existing = this.segments.at(-1);
+    if (existing && existing.base === this.headSeq && existing.count === 0) {
+      // An empty segment left by the last run starts at the same number: reuse it.
+      existing.fd = openSync(file, 'a');
+      return;
+    }
+    this.segments.push({ base: this.headSeq, count: 0, bytes: 0, file, fd: openSync(file, 'a') });
+  }
+
+  private rotate(): void {
+    const old = this.segments.at(-1)!;
+    const fd = old.fd!;
+    delete old.fd;
+    this.startSegment();
+    fdatasync(fd, () => closeFd(fd, () => undefined));
+  }
+
+  private syncInBackground(): void {
+    if (!this.unsynced || this.syncing || this.closed) return;
+    const fd = this.segments.at(-1)?.fd;
+    if (fd === undefined) return;
+    this.unsynced = false;
+    this.syncing = true;
+    fdatasync(fd, (error) => {
+      this.syncing = false;
+      if (error) this.log.error({ err: error }, 'journal: fdatasync failed');
+    });
+  }
+
+  /** Deletes the segments every consumer is past (never the one being appended to). */
+  private async compact(): Promise<void> {
+    if (!this.durable) return;
+    const min = this.minPosition();
+    while (this.segments.length > 1 || (this.closed && this.segments.length > 0)) {
+      const first = this.segments[0]!;
+      if (first.base + first.count > min || first.fd !== undefined) break;
+      if (first.count === 0 && this.segments.length === 1) break;
+      this.segments.shift();
+      this.bytes -= first.bytes;
+      if (this.cached?.base === first.base) this.cached = undefined;
+      await unlink(first.file).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') this.log.error({ err: error, file: first.file }, 'journal: deleting a delivered segment failed');
+      });
+      this.stateDirty = true;
+    }
+    this.checkFull();
+  }
+
+  private saveStateSoon(delayMs: number): void {
+    if (!this.durable || this.stateTimer || this.closed) return;
+    this.stateTimer = setTimeout(() => {
+      this.stateTimer = undefined;
+      if (this.stateWrite) {
+        // One write at a time; the one in flight is followed by another.
+        void this.stateWrite.then(() => this.saveStateSoon(0));
+        return;
+      }
+      this.stateWrite = this.saveState().finally(() => (this.stateWrite = undefined));
+    }, delayMs);
+    this.stateTimer.unref();
+  }
+
+  private async saveState(): Promise<void> {
+    if (!this.stateDirty) return;
+    this.stateDirty = false;
+    try {
+      await writeJournalState(this.options.dir!, this.snapshot());
+    } catch (error) {
+      this.log.error({ err: error }, 'journal: writing the state file failed');
+    }
+  }
+}
+
+function writeFully(fd: number, bytes: Buffer): void {
+  let at = 0;
+  while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
+}
+
+export { RECORD_HEADER_BYTES };
