@@ -180,12 +180,15 @@ export class Engine {
   }
 
   private async doStop(): Promise<void> {
-    await Promise.all(this.listeners.map((l) => l.close().catch(() => undefined)));
+    // Stop accepting at once; a listener's close completes only when its connections have closed, so it is
+    // awaited after they are ended (awaiting it first waited forever on any open chat).
+    const listenersClosed = Promise.all(this.listeners.map((l) => l.close().catch(() => undefined)));
     // Ask every connection to end: each direction forwards what it has, then half-closes.
     for (const connection of this.connections) connection.end();
     const deadline = Date.now() + 2_000;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const connection of this.connections) connection.destroy('shutdown');
+    await listenersClosed;
     if (this.sink) {
       await this.sink.close({
         graceMs: this.options.shutdownGraceMs ?? this.options.loaded.config.loggers.shutdownTimeoutMs,
