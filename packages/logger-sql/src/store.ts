@@ -91,7 +91,10 @@ export class SqlArchive implements ArchiveStore {
     const { error, results } = await migrator.migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-      throw new Error(`migrating the archive${failed ? ` (${failed})` : ''} failed: ${(error as Error).message ?? String(error)}`, { cause: error });
+      // The driver's message is enough (a cause would repeat it in every log line).
+      throw Object.assign(new Error(`migrating the archive${failed ? ` (${failed})` : ''} failed: ${(error as Error).message ?? String(error)}`), {
+        code: (error as { code?: unknown }).code,
+      });
     }
     this.migrated = true;
   }

@@ -82,7 +82,8 @@ export class Journal {
    * starts at the oldest event kept), and starts a fresh segment.
    */
   static async open(options: JournalOptions & { dir: string }, consumers: readonly string[], log: PluginLogger): Promise<Journal> {
-    const journal = new Journal(options, log);
+    // Several segments must fit under the limit, or deleting delivered ones could never make room.
+    const journal = new Journal({ ...options, segmentBytes: Math.max(1, Math.min(options.segmentBytes, Math.floor(options.maxBytes / 4))) }, log);
     await mkdir(options.dir, { recursive: true });
     const { segments, problems } = await scanSegments(options.dir);
     for (const p of problems) {
@@ -328,7 +329,8 @@ export class Journal {
     this.isFull = full;
     this.stateDirty = true;
     if (full) {
-      this.lastFullLog = Date.now();
+      // The first event refused after this is reported at once, then at most every 10 s.
+      this.lastFullLog = 0;
       this.log.error(
         { bytes: this.bytes, maxBytes: this.options.maxBytes, pending: this.pendingByConsumer(), onFull: this.options.onFull },
         this.options.onFull === 'block'
@@ -376,6 +378,11 @@ export class Journal {
   private async compact(): Promise<void> {
     if (!this.durable) return;
     const min = this.minPosition();
+    const active = this.segments.at(-1);
+    if (!this.closed && active?.fd !== undefined && min === this.headSeq && active.count > 0 && (this.isFull || active.bytes >= this.options.segmentBytes / 4)) {
+      // Everything is delivered: start afresh so that the delivered segment can go too.
+      this.rotate();
+    }
     while (this.segments.length > 1 || (this.closed && this.segments.length > 0)) {
       const first = this.segments[0]!;
       if (first.base + first.count > min || first.fd !== undefined) break;
