@@ -1,3 +1,4 @@
+import { readdirSync, statSync } from 'node:fs';
 import { appendFile, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -82,6 +83,28 @@ describe('Journal', () => {
     await second.close();
   });
 
+  it('appended events are on disk once committed (what core does before forwarding), not before', async () => {
+    const dir = await tempDir();
+    const journal = await open(dir, ['a']);
+    const onDisk = () => readdirSync(dir).filter((n) => n.endsWith('.seg')).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
+    journal.append(events(3, 'c'));
+    expect(onDisk()).toBe(0); // not written yet (a crash now loses them, but they were not forwarded either)
+    journal.commit();
+    expect(onDisk()).toBeGreaterThan(0);
+    const reopened = await open(dir, ['a']);
+    expect(texts(await reopened.read(0, 10))).toEqual(['c0', 'c1', 'c2']);
+    await reopened.close();
+    await journal.close();
+  });
+
+  it('a consumer reading behind the memory window gets events not yet committed too', async () => {
+    const dir = await tempDir();
+    const journal = await open(dir, ['a'], { memoryEvents: 2 });
+    journal.append(events(5, 'w'));
+    expect(texts(await journal.read(0, 10))).toEqual(['w0', 'w1', 'w2', 'w3', 'w4']);
+    await journal.close();
+  });
+
   it('a torn record at the end of a segment is cut off with a warning; the intact events are kept', async () => {
     const dir = await tempDir();
     const journal = await open(dir, ['a']);
@@ -100,7 +123,10 @@ describe('Journal', () => {
   it('deletes segments once every consumer is past them', async () => {
     const dir = await tempDir();
     const journal = await open(dir, ['a', 'b'], { segmentBytes: 1024 });
-    for (let i = 0; i < 20; i++) journal.append(events(5, `s${i}-`));
+    for (let i = 0; i < 20; i++) {
+      journal.append(events(5, `s${i}-`));
+      journal.commit(); // as core does before forwarding each chunk
+    }
     const segs = async () => (await readdir(dir)).filter((n) => n.endsWith('.seg')).length;
     const before = await segs();
     expect(before).toBeGreaterThan(3);
@@ -132,7 +158,11 @@ describe('Journal', () => {
     const journal = await open(dir, ['a'], { maxBytes: 4096, segmentBytes: 1024 }, log);
     let accepted = 0;
     let refused = 0;
-    for (let i = 0; i < 100; i++) (journal.append([event(`f${i}`)]) ? accepted++ : refused++);
+    for (let i = 0; i < 100; i++) {
+      if (journal.append([event(`f${i}`)])) accepted++;
+      else refused++;
+      journal.commit();
+    }
     expect(refused).toBeGreaterThan(0);
     expect(journal.full).toBe(true);
     expect(journal.droppedEvents).toBe(refused);

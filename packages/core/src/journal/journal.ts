@@ -4,11 +4,11 @@
  * segment is deleted once every consumer is past it. The newest events are also kept in memory, so a logger
  * that keeps up never reads the disk; one that falls behind reads its events back from the segments.
  *
- * Appending is synchronous (one `write` into the OS cache per batch of accepted events), so an event that was
- * accepted, and so forwarded, survives a SIGKILL of imspect; `fdatasync` runs in the background every
- * `fsyncIntervalMs`, which bounds what a power loss can take.
+ * Appending is synchronous: core commits the events of a chunk (one `write` into the OS cache) before it
+ * forwards the chunk's frames, so an event that was forwarded survives a SIGKILL of imspect; `fdatasync` runs
+ * in the background every `fsyncIntervalMs`, which bounds what a power loss can take.
  */
-import { closeSync, fdatasync, fsyncSync, openSync, writeSync, close as closeFd } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, ftruncateSync, openSync, writeSync, close as closeFd } from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
 import type { ImEvent } from '../sdk/event.js';
 import type { PluginLogger } from '../sdk/plugin.js';
@@ -54,6 +54,10 @@ export class Journal {
   private isFull = false;
   private roomWaiters: Array<() => void> = [];
   private unsynced = false;
+  /** Encoded records not yet written, and how many events they hold. */
+  private unwritten: Buffer[] = [];
+  private pendingCount = 0;
+  private commitScheduled = false;
   private syncing = false;
   private fsyncTimer: NodeJS.Timeout | undefined;
   private stateTimer: NodeJS.Timeout | undefined;
@@ -152,8 +156,11 @@ export class Journal {
   }
 
   /**
-   * Journals accepted events, synchronously. Returns false when they could not be journaled: the journal is
-   * full and `onFull` is `forward` (the events are counted as dropped and reported), or the disk write failed.
+   * Journals accepted events. They get their sequence numbers and are encoded at once; the disk write is one
+   * `write` per batch of appends, done by {@link commit}, which core calls before it forwards the frames those
+   * events came from (and which runs by itself on the next turn of the event loop otherwise). Returns false when
+   * the events cannot be journaled: the journal is full and `onFull` is `forward` (they are counted as dropped
+   * and reported).
    */
   append(events: readonly ImEvent[]): boolean {
     if (events.length === 0 || this.consumers.size === 0) return true;
@@ -163,32 +170,55 @@ export class Journal {
         this.drop(events.length, 'the journal is full');
         return false;
       }
-      const payloads = events.map((e) => Buffer.from(JSON.stringify(e), 'utf8'));
-      const bytes = encodeRecords(payloads);
-      const segment = this.segments.at(-1)!;
-      try {
-        writeFully(segment.fd!, bytes);
-      } catch (error) {
-        this.log.error({ err: error, file: segment.file }, 'journal: append failed');
-        this.drop(events.length, `the journal could not be written (${(error as Error).message})`);
-        return false;
-      }
-      segment.count += events.length;
-      segment.bytes += bytes.length;
+      const bytes = encodeRecords(events.map((e) => Buffer.from(JSON.stringify(e), 'utf8')));
+      this.unwritten.push(bytes);
+      this.pendingCount += events.length;
       this.bytes += bytes.length;
-      this.unsynced = true;
       this.stateDirty = true;
+      if (!this.commitScheduled) {
+        this.commitScheduled = true;
+        setImmediate(() => this.commit());
+      }
     }
     for (const event of events) this.memory.push(event);
     this.headSeq += events.length;
-    if (this.durable) {
-      // The next segment starts at the new head, so rotate only now.
-      if (this.segments.at(-1)!.bytes >= this.options.segmentBytes) this.rotate();
-      this.checkFull();
-    }
+    if (this.durable) this.checkFull();
     if (this.memory.length > this.options.memoryEvents) this.trimMemory(this.headSeq - this.options.memoryEvents);
     this.saveStateSoon(1000);
     return true;
+  }
+
+  /**
+   * Writes what was appended since the last commit into the OS cache (one synchronous write): from then on
+   * it survives a crash of imspect. Cheap when there is nothing to write.
+   */
+  commit(): void {
+    this.commitScheduled = false;
+    if (this.unwritten.length === 0) return;
+    const segment = this.segments.at(-1)!;
+    const bytes = this.unwritten.length === 1 ? this.unwritten[0]! : Buffer.concat(this.unwritten);
+    const count = this.pendingCount;
+    this.unwritten = [];
+    this.pendingCount = 0;
+    try {
+      writeFully(segment.fd!, bytes);
+    } catch (error) {
+      // The events stay in memory and are still delivered, but would not survive a crash. The segment is cut
+      // back to its last whole record and closed, so that record numbers and sequence numbers keep agreeing.
+      this.bytes -= bytes.length;
+      this.log.error({ err: error, file: segment.file, events: count }, `journal: writing ${count} events to disk failed; they are delivered from memory only`);
+      try {
+        ftruncateSync(segment.fd!, segment.bytes);
+      } catch {
+        // the scan at the next start cuts a torn tail anyway
+      }
+      this.rotate();
+      return;
+    }
+    segment.count += count;
+    segment.bytes += bytes.length;
+    this.unsynced = true;
+    if (segment.bytes >= this.options.segmentBytes) this.rotate();
   }
 
   /** Up to `max` events from `from` on (in memory at once, else read back from the segments). */
@@ -196,6 +226,7 @@ export class Journal {
     const end = Math.min(this.headSeq, from + max);
     if (from >= end) return [];
     if (from >= this.memStart) return this.memory.slice(from - this.memStart, end - this.memStart);
+    this.commit(); // what is read back must be on disk
     return this.readFromDisk(from, end);
   }
 
@@ -267,6 +298,7 @@ export class Journal {
   /** Syncs and closes the segment, and writes the final state. Positions survive for the next start. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.commit();
     this.closed = true;
     clearInterval(this.fsyncTimer);
     clearTimeout(this.stateTimer);
@@ -355,6 +387,7 @@ export class Journal {
   }
 
   private rotate(): void {
+    this.commit();
     const old = this.segments.at(-1)!;
     const fd = old.fd!;
     delete old.fd;
@@ -379,7 +412,7 @@ export class Journal {
     if (!this.durable) return;
     const min = this.minPosition();
     const active = this.segments.at(-1);
-    if (!this.closed && active?.fd !== undefined && min === this.headSeq && active.count > 0 && (this.isFull || active.bytes >= this.options.segmentBytes / 4)) {
+    if (!this.closed && active?.fd !== undefined && min === this.headSeq && (active.count > 0 || this.unwritten.length > 0) && (this.isFull || active.bytes >= this.options.segmentBytes / 4)) {
       // Everything is delivered: start afresh so that the delivered segment can go too.
       this.rotate();
     }

@@ -14,7 +14,17 @@ const CRC_TABLE = (() => {
   return table;
 })();
 
+import * as zlib from 'node:zlib';
+
+/** Node's own CRC-32 where it has one (20.15 and later), the table otherwise. */
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+
 export function crc32(bytes: Uint8Array): number {
+  if (nativeCrc32) return nativeCrc32(bytes) >>> 0;
+  return tableCrc32(bytes);
+}
+
+export function tableCrc32(bytes: Uint8Array): number {
   let crc = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) crc = CRC_TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;

@@ -531,6 +531,8 @@ class Flow {
   }
 
   private write(chunks: Uint8Array[]): void {
+    // The events of these frames reach the journal's file before the frames reach the other side.
+    this.conn.deps.sink.commit();
     if (chunks.length === 0 || this.target.destroyed) return;
     const merged = mergeAdjacent(chunks);
     let ok = true;

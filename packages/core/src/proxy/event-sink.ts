@@ -170,6 +170,11 @@ export class EventSink {
     }
   }
 
+  /** Writes the journal's newly accepted events to disk; called before the frames they came from are forwarded. */
+  commit(): void {
+    this.journal.commit();
+  }
+
   /** True while relaying must pause: the journal is full and configured to block (`onFull: block`). */
   get blocked(): boolean {
     return this.journal.full && this.journal.onFull === 'block';
