@@ -1,5 +1,5 @@
 import { readdirSync, statSync } from 'node:fs';
-import { appendFile, readdir, readFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Journal, type JournalOptions } from '../src/journal/journal.js';
@@ -43,7 +43,7 @@ const events = (n: number, prefix = 'e') => Array.from({ length: n }, (_, i) => 
 async function open(dir: string, consumers: string[], options: Partial<JournalOptions> = {}, log = recordingLogger()) {
   return Journal.open({ dir, maxBytes: 1024 * 1024 * 1024, segmentBytes: 1024 * 1024, fsyncIntervalMs: 10, onFull: 'forward', memoryEvents: 1000, ...options }, consumers, log);
 }
-const texts = (list: readonly ImEvent[]) => list.map((e) => e.text);
+const texts = (batch: { events: readonly ImEvent[] } | readonly ImEvent[]) => ('events' in batch ? batch.events : batch).map((e) => e.text);
 
 describe('journal records', () => {
   it('round-trip, and a record cut at any byte is reported as a torn tail, never thrown', () => {
@@ -120,6 +120,38 @@ describe('Journal', () => {
     await journal.close();
   });
 
+  it('a damaged record in an older segment: the events after it in that segment are skipped, reported, and delivery goes on in step', async () => {
+    const dir = await tempDir();
+    const log = recordingLogger();
+    const journal = await open(dir, ['a'], { segmentBytes: 2048 });
+    const all = events(60, 'd');
+    for (let i = 0; i < 60; i += 3) {
+      journal.append(all.slice(i, i + 3));
+      journal.commit();
+    }
+    await journal.close();
+    const [first] = (await readdir(dir)).filter((n) => n.endsWith('.seg')).sort();
+    const file = path.join(dir, first!);
+    const bytes = await readFile(file);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    await writeFile(file, bytes);
+    const reopened = await open(dir, ['a'], {}, log);
+    const got: ImEvent[] = [];
+    let position = 0;
+    while (position < reopened.head) {
+      const batch = await reopened.read(position, 7);
+      expect(batch.first).toBeGreaterThanOrEqual(position);
+      batch.events.forEach((e, k) => expect(e.id).toBe(all[batch.first + k]!.id));
+      got.push(...batch.events);
+      position = batch.first + batch.events.length;
+    }
+    expect(got.length).toBeGreaterThan(20);
+    expect(got.length).toBeLessThan(60);
+    expect(got.at(-1)!.id).toBe(all[59]!.id);
+    expect(log.records.some((r) => r.level === 'error' && /missing from the segments/.test(r.msg ?? ''))).toBe(true);
+    await reopened.close();
+  });
+
   it('deletes segments once every consumer is past them', async () => {
     const dir = await tempDir();
     const journal = await open(dir, ['a', 'b'], { segmentBytes: 1024 });
@@ -147,7 +179,7 @@ describe('Journal', () => {
       journal.ack('fast', journal.head);
     }
     const got: ImEvent[] = [];
-    while (got.length < 200) got.push(...(await journal.read(got.length, 13)));
+    while (got.length < 200) got.push(...(await journal.read(got.length, 13)).events);
     expect(got.map((e) => e.id)).toEqual(all.map((e) => e.id));
     await journal.close();
   });

@@ -13,7 +13,7 @@ import { mkdir, unlink } from 'node:fs/promises';
 import type { ImEvent } from '../sdk/event.js';
 import type { PluginLogger } from '../sdk/plugin.js';
 import { encodeRecords, RECORD_HEADER_BYTES } from './record.js';
-import { readSegment, scanSegments, segmentFile, type SegmentInfo } from './segments.js';
+import { parseEvents, readSegment, scanSegments, segmentFile, type SegmentInfo } from './segments.js';
 import { readJournalState, writeJournalState, type ConsumerState, type JournalState } from './state.js';
 
 export interface JournalOptions {
@@ -37,6 +37,12 @@ export const DEFAULT_JOURNAL_OPTIONS: JournalOptions = {
   onFull: 'forward',
   memoryEvents: 50_000,
 };
+
+export interface JournalBatch {
+  /** Sequence number of `events[0]`. */
+  first: number;
+  events: ImEvent[];
+}
 
 interface Segment extends SegmentInfo {
   fd?: number;
@@ -65,8 +71,8 @@ export class Journal {
   private stateWrite: Promise<void> | undefined;
   private closed = false;
   private lastFullLog = 0;
-  /** One decoded segment, for consumers reading behind the memory window. */
-  private cached: { base: number; events: ImEvent[] } | undefined;
+  /** One segment's records, for consumers reading behind the memory window (parsed a batch at a time). */
+  private cached: { base: number; records: Buffer[] } | undefined;
 
   private constructor(
     private readonly options: JournalOptions,
@@ -221,32 +227,41 @@ export class Journal {
     if (segment.bytes >= this.options.segmentBytes) this.rotate();
   }
 
-  /** Up to `max` events from `from` on (in memory at once, else read back from the segments). */
-  read(from: number, max: number): ImEvent[] | Promise<ImEvent[]> {
+  /**
+   * Up to `max` consecutive events from `from` on (from memory at once, else read back from the segments).
+   * `first` is the sequence number of the first one: past `from` only when events are missing from a damaged
+   * journal, which are then skipped (and reported) rather than stall delivery.
+   */
+  read(from: number, max: number): JournalBatch | Promise<JournalBatch> {
     const end = Math.min(this.headSeq, from + max);
-    if (from >= end) return [];
-    if (from >= this.memStart) return this.memory.slice(from - this.memStart, end - this.memStart);
+    if (from >= end) return { first: from, events: [] };
+    if (from >= this.memStart) return { first: from, events: this.memory.slice(from - this.memStart, end - this.memStart) };
     this.commit(); // what is read back must be on disk
-    return this.readFromDisk(from, end);
+    return this.readFromDisk(from, max);
   }
 
-  private async readFromDisk(from: number, end: number): Promise<ImEvent[]> {
+  private async readFromDisk(from: number, max: number): Promise<JournalBatch> {
+    const end = Math.min(this.headSeq, from + max);
     const segment = this.segments.find((s) => s.base <= from && from < s.base + s.count);
-    if (!segment) {
-      // Only a damaged segment leaves a hole; skip to what exists rather than stall.
-      const next = this.segments.find((s) => s.base > from && s.count > 0);
-      this.log.error({ from, next: next?.base }, 'journal: events missing from the segments (damaged journal); skipping them');
-      if (!next) return [];
-      return this.readFromDisk(next.base, Math.max(end, next.base + 1));
+    let part: ImEvent[] = [];
+    if (segment) {
+      const upTo = Math.min(end, segment.base + segment.count) - segment.base;
+      if (this.cached?.base !== segment.base || this.cached.records.length < upTo) {
+        this.cached = { base: segment.base, records: await readSegment(segment.file) };
+      }
+      part = parseEvents(this.cached.records.slice(from - segment.base, upTo));
     }
-    if (this.cached?.base !== segment.base || this.cached.events.length < Math.min(end, segment.base + segment.count) - segment.base) {
-      this.cached = { base: segment.base, events: await readSegment(segment.file) };
+    if (part.length === 0) {
+      // Only a damaged journal leaves a hole: go on after it.
+      const after = segment ? segment.base + segment.count : Math.min(this.memStart, ...this.segments.filter((s) => s.base > from).map((s) => s.base));
+      this.log.error({ from, resumeAt: after, missing: after - from }, `journal: ${after - from} events are missing from the segments (damaged journal); skipping them`);
+      return after >= this.headSeq ? { first: this.headSeq, events: [] } : this.read(after, max);
     }
-    const part = this.cached.events.slice(from - segment.base, Math.min(end, segment.base + segment.count) - segment.base);
     // A batch may span segments, or reach from the disk into the memory window.
     const next = from + part.length;
-    if (part.length === 0 || next >= end) return part;
-    return part.concat(await this.read(next, end - next));
+    if (next >= end) return { first: from, events: part };
+    const rest = await this.read(next, end - next);
+    return { first: from, events: rest.first === next ? part.concat(rest.events) : part };
   }
 
   /** The consumer has stored every event before `position`. */

@@ -44,10 +44,13 @@ export async function scanSegments(dir: string): Promise<{ segments: SegmentInfo
   return { segments, problems };
 }
 
-/** The events of one segment file (its intact records). */
-export async function readSegment(file: string): Promise<ImEvent[]> {
-  const decoded = decodeRecords(await readFile(file));
-  return decoded.payloads.map((p) => JSON.parse(p.toString('utf8')) as ImEvent);
+/** The records of one segment file (its intact ones), still encoded: a reader parses only what it takes. */
+export async function readSegment(file: string): Promise<Buffer[]> {
+  return decodeRecords(await readFile(file)).payloads;
+}
+
+export function parseEvents(payloads: readonly Buffer[]): ImEvent[] {
+  return payloads.map((p) => JSON.parse(p.toString('utf8')) as ImEvent);
 }
 
 /** Total size and count of segment files, for `imspect status` (no decoding). */

@@ -87,11 +87,14 @@ class LoggerQueue {
     const from = this.journal.position(this.name);
     let size = 0;
     try {
-      const batch = await this.journal.read(from, this.options.batchSize);
+      const { first, events: batch } = await this.journal.read(from, this.options.batchSize);
       size = batch.length;
-      if (size === 0) return;
+      if (size === 0) {
+        this.journal.ack(this.name, first); // past events a damaged journal lost (reported by the journal)
+        return;
+      }
       await callHookWithTimeout(this.name, 'write', this.options.writeTimeoutMs, () => this.hooks.write(batch));
-      this.journal.ack(this.name, from + batch.length);
+      this.journal.ack(this.name, first + batch.length);
       if (this.retryDelay > 0) this.log.info({ plugin: this.name, pending: this.pending }, `logger "${this.name}" recovered`);
       this.retryDelay = 0;
     } catch (error) {
