@@ -58,5 +58,6 @@ export async function openConfiguredArchive(configFile: string | undefined, flag
   } catch (error) {
     failWith(error, 2);
   }
-  return { archive: sql.openArchive(target), query, where: sql.describeTarget(target) };
+  // In this process, not in a worker: the CLI relays no traffic, and `iterate` pages through large exports.
+  return { archive: new sql.SqlArchive(target), query, where: sql.describeTarget(target) };
 }

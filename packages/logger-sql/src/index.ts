@@ -32,7 +32,7 @@ export { openArchive } from './open.js';
 export { SqlArchive, type ArchiveStore } from './store.js';
 export { WorkerArchive } from './sqlite-client.js';
 export { resolveTarget, describeTarget, redact, optionsSchema, DEFAULT_OPTIONS, type SqlLoggerOptions, type SqlTarget, type SqlKind } from './options.js';
-export { buildSearch, parseTime, words, type SearchQuery } from './search.js';
+export { buildSearch, parseTime, words, type SearchQuery, type PageCursor } from './search.js';
 export { toRow, fromRow, typeCode, eventData, type ArchivedMessage } from './row.js';
 export { migrationProvider, MIGRATION_TABLE } from './migrations.js';
 export type { Database, MessagesTable, MessageRow } from './schema.js';

@@ -81,8 +81,22 @@ function fullTextCondition(kind: SqlKind, list: string[]): Expression<SqlBool> {
   }
 }
 
-export function buildSearch(db: Kysely<Database>, kind: SqlKind, query: SearchQuery) {
+/** Where a page of an oldest-first walk ended: the next page starts after this row. */
+export interface PageCursor {
+  atMs: number;
+  id: number;
+}
+
+/**
+ * The search as SQL. By default the newest `limit` rows, newest first (the caller reverses them); with
+ * `page`, oldest first from after `page.after`, `page.size` rows (keyset pagination: every page costs the same).
+ */
+export function buildSearch(db: Kysely<Database>, kind: SqlKind, query: SearchQuery, page?: { after?: PageCursor; size: number }) {
   let q = db.selectFrom('messages').selectAll();
+  if (page?.after) {
+    const { atMs, id } = page.after;
+    q = q.where((eb) => eb.or([eb('at_ms', '>', atMs), eb.and([eb('at_ms', '=', atMs), eb('id', '>', id)])]));
+  }
   if (query.user !== undefined) q = q.where('local_id', '=', query.user);
   if (query.with !== undefined) {
     const other = query.with;
@@ -99,6 +113,7 @@ export function buildSearch(db: Kysely<Database>, kind: SqlKind, query: SearchQu
     // Prefix matching of a word index is looser than "the text contains it": the LIKE makes every backend agree.
     q = q.where(likeCondition(kind, word));
   }
+  if (page) return q.orderBy('at_ms', 'asc').orderBy('id', 'asc').limit(page.size);
   q = q.orderBy('at_ms', 'desc').orderBy('id', 'desc');
   const limit = query.limit ?? 100;
   if (limit > 0) q = q.limit(limit);

@@ -12,7 +12,7 @@ import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migr
 import type { SqlKind, SqlTarget } from './options.js';
 import { fromRow, MYSQL_ID_CHARS, toRow, type ArchivedMessage } from './row.js';
 import type { Database } from './schema.js';
-import { buildSearch, type SearchQuery } from './search.js';
+import { buildSearch, type PageCursor, type SearchQuery } from './search.js';
 
 const require = createRequire(import.meta.url);
 
@@ -121,6 +121,20 @@ export class SqlArchive implements ArchiveStore {
     await this.migrate();
     const rows = await buildSearch(this.db, this.kind, query).execute();
     return rows.reverse().map((r) => fromRow(r as unknown as Record<string, unknown>));
+  }
+
+  /** Every match, oldest first, a page at a time: an export of millions of rows in bounded memory. */
+  async *iterate(query: Omit<SearchQuery, 'limit'>, pageSize = 2000): AsyncGenerator<ArchivedMessage[]> {
+    await this.migrate();
+    let after: PageCursor | undefined;
+    for (;;) {
+      const rows = (await buildSearch(this.db, this.kind, query, { ...(after ? { after } : {}), size: pageSize }).execute()) as unknown as Array<Record<string, unknown>>;
+      if (rows.length === 0) return;
+      yield rows.map(fromRow);
+      const last = rows.at(-1)!;
+      after = { atMs: Number(last['at_ms']), id: Number(last['id']) };
+      if (rows.length < pageSize) return;
+    }
   }
 
   async count(): Promise<number> {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImEvent, LoggerHooks, PluginLogger } from '@imspect/core';
-import plugin, { openArchive, resolveTarget, parseTime, type ArchiveStore, type SqlTarget } from '../dist/index.js';
+import plugin, { openArchive, resolveTarget, parseTime, SqlArchive, type ArchiveStore, type SqlTarget } from '../dist/index.js';
 import { createMysqlDatabase, createPostgresDatabase, mysqlMissing, postgresMissing, type TestDatabase } from '../../../test/support/databases.js';
 import { describeWithService } from '../../../test/support/e2e.js';
 
@@ -133,6 +133,24 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     expect(texts(await archive.search({ protocol: 'yahoo', sinceMs: t0 + 3000, untilMs: t0 + 5000 }))).toEqual(['series 2', 'series 3']);
     expect(texts(await archive.search({ with: 'thread-1' }))).toEqual(['the quick brown fox']);
     expect(await archive.search({ user: 'nobody' })).toEqual([]);
+  });
+
+  it('walks every match oldest first, a page at a time, the same rows as one search', async () => {
+    const direct = new SqlArchive(target);
+    const all = await direct.search({ limit: 0 });
+    const paged: string[] = [];
+    let pages = 0;
+    for await (const page of direct.iterate({}, 3)) {
+      expect(page.length).toBeLessThanOrEqual(3);
+      paged.push(...page.map((m) => m.eventId));
+      pages++;
+    }
+    expect(paged).toEqual(all.map((m) => m.eventId));
+    expect(pages).toBeGreaterThan(all.length / 3 - 1);
+    const filtered: string[] = [];
+    for await (const page of direct.iterate({ user: 'erin', with: 'frank' }, 2)) filtered.push(...page.map((m) => m.text!));
+    expect(filtered).toEqual(['series 1', 'series 3', 'series 5']);
+    await direct.close();
   });
 
   if (kind === 'sqlite') {

@@ -2,6 +2,7 @@ import { Command, Flags } from '@oclif/core';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import type { ArchivedMessage } from '@imspect/logger-sql';
 import { filterFlags, openConfiguredArchive } from '../../archive-query.js';
 import { configFlag, explain, failWith } from '../../shared.js';
 
@@ -34,28 +35,29 @@ export default class LogsExport extends Command {
   async run(): Promise<void> {
     const { flags } = await this.parse(LogsExport);
     const { archive, query } = await openConfiguredArchive(flags.config, flags, flags.limit);
-    let messages;
-    try {
-      messages = await archive.search(query);
-    } catch (error) {
-      await archive.close().catch(() => undefined);
-      failWith(new Error(`export failed: ${explain(error)}`), 1);
-    }
-    await archive.close();
     const out: Writable = flags.output ? createWriteStream(flags.output) : process.stdout;
     const write = async (line: string) => {
       if (!out.write(line)) await once(out, 'drain');
     };
-    if (flags.format === 'csv') {
-      await write(`${CSV_COLUMNS.join(',')}\r\n`);
-      for (const m of messages) await write(`${CSV_COLUMNS.map((c) => csvField(m[c])).join(',')}\r\n`);
-    } else {
-      for (const m of messages) await write(`${JSON.stringify(m)}\n`);
+    const format = (m: ArchivedMessage) => (flags.format === 'csv' ? `${CSV_COLUMNS.map((c) => csvField(m[c])).join(',')}\r\n` : `${JSON.stringify(m)}\n`);
+    let written = 0;
+    try {
+      if (flags.format === 'csv') await write(`${CSV_COLUMNS.join(',')}\r\n`);
+      // Without a limit, every match is walked a page at a time (bounded memory); with one, the newest N.
+      const pages = flags.limit > 0 ? [await archive.search(query)] : archive.iterate(query);
+      for await (const page of pages) {
+        for (const m of page) await write(format(m));
+        written += page.length;
+      }
+    } catch (error) {
+      await archive.close().catch(() => undefined);
+      failWith(new Error(`export failed after ${written} events: ${explain(error)}`), 1);
     }
+    await archive.close();
     if (flags.output) {
       out.end();
       await once(out, 'finish');
-      process.stderr.write(`imspect: ${messages.length} events written to ${flags.output}\n`);
+      process.stderr.write(`imspect: ${written} events written to ${flags.output}\n`);
     }
   }
 }
