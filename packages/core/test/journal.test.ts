@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -103,6 +104,18 @@ describe('Journal', () => {
     journal.append(events(5, 'w'));
     expect(texts(await journal.read(0, 10))).toEqual(['w0', 'w1', 'w2', 'w3', 'w4']);
     await journal.close();
+  });
+
+  it('one process per journal: a live owner is refused with a clear error, a dead one is taken over', async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'journal.lock'), `${process.ppid}\n`);
+    await expect(open(dir, ['a'])).rejects.toMatchObject({ code: 'JOURNAL_LOCKED', message: expect.stringContaining(`pid ${process.ppid}`) });
+    const gone = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
+    await writeFile(path.join(dir, 'journal.lock'), `${gone}\n`);
+    const journal = await open(dir, ['a']);
+    expect((await readFile(path.join(dir, 'journal.lock'), 'utf8')).trim()).toBe(String(process.pid));
+    await journal.close();
+    expect(readdirSync(dir)).not.toContain('journal.lock');
   });
 
   it('a torn record at the end of a segment is cut off with a warning; the intact events are kept', async () => {

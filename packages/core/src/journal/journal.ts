@@ -14,6 +14,7 @@ import type { ImEvent } from '../sdk/event.js';
 import type { PluginLogger } from '../sdk/plugin.js';
 import { encodeRecords, RECORD_HEADER_BYTES } from './record.js';
 import { parseEvents, readSegment, scanSegments, segmentFile, type SegmentInfo } from './segments.js';
+import { lockJournal } from './lock.js';
 import { readJournalState, writeJournalState, type ConsumerState, type JournalState } from './state.js';
 
 export interface JournalOptions {
@@ -70,6 +71,7 @@ export class Journal {
   private stateDirty = false;
   private stateWrite: Promise<void> | undefined;
   private closed = false;
+  private unlock: (() => void) | undefined;
   private lastFullLog = 0;
   /** One segment's records, for consumers reading behind the memory window (parsed a batch at a time). */
   private cached: { base: number; records: Buffer[] } | undefined;
@@ -95,40 +97,51 @@ export class Journal {
     // Several segments must fit under the limit, or deleting delivered ones could never make room.
     const journal = new Journal({ ...options, segmentBytes: Math.max(1, Math.min(options.segmentBytes, Math.floor(options.maxBytes / 4))) }, log);
     await mkdir(options.dir, { recursive: true });
-    const { segments, problems } = await scanSegments(options.dir);
+    journal.unlock = lockJournal(options.dir);
+    try {
+      await journal.recover(consumers);
+    } catch (error) {
+      journal.unlock();
+      throw error;
+    }
+    return journal;
+  }
+
+  private async recover(consumers: readonly string[]): Promise<void> {
+    const { options, log } = this;
+    const { segments, problems } = await scanSegments(options.dir!);
     for (const p of problems) {
       log.warn({ file: p.file, problem: p.problem, keptBytes: p.validBytes }, 'journal: a segment ended in a torn or damaged record (a crash while appending); the intact records before it are kept');
     }
-    const state = await readJournalState(options.dir);
+    const state = await readJournalState(options.dir!);
     const last = segments.at(-1);
     const tail = segments[0]?.base ?? 0;
     let head = last ? last.base + last.count : 0;
     if (!last && state) head = Math.max(state.head, ...Object.values(state.consumers).map((c) => c.position));
-    journal.headSeq = head;
-    journal.memStart = head;
-    journal.dropped = 0;
-    journal.segments.push(...segments);
-    journal.bytes = segments.reduce((n, s) => n + s.bytes, 0);
+    this.headSeq = head;
+    this.memStart = head;
+    this.dropped = state?.dropped ?? 0; // events never logged stay counted across restarts
+    this.segments.push(...segments);
+    this.bytes = segments.reduce((n, s) => n + s.bytes, 0);
     for (const name of consumers) {
       const saved = state?.consumers[name];
       const position = saved ? Math.min(Math.max(saved.position, tail), head) : state ? head : tail;
-      journal.consumers.set(name, { position, delivered: 0, failures: 0, ...(saved?.lastError ? { lastError: saved.lastError, lastErrorAt: saved.lastErrorAt! } : {}) });
+      this.consumers.set(name, { position, delivered: 0, failures: 0, ...(saved?.lastError ? { lastError: saved.lastError, lastErrorAt: saved.lastErrorAt! } : {}) });
     }
-    const behind = [...journal.consumers.entries()].filter(([, c]) => c.position < head);
+    const behind = [...this.consumers.entries()].filter(([, c]) => c.position < head);
     if (behind.length > 0) {
       log.info(
         { pending: Object.fromEntries(behind.map(([name, c]) => [name, head - c.position])) },
         `journal: ${Math.max(...behind.map(([, c]) => head - c.position))} events from before the restart are still to be stored; delivering them`,
       );
     }
-    journal.startSegment();
-    journal.checkFull();
-    journal.fsyncTimer = setInterval(() => journal.syncInBackground(), options.fsyncIntervalMs);
-    journal.fsyncTimer.unref();
-    journal.stateDirty = true;
-    journal.saveStateSoon(0);
-    await journal.compact();
-    return journal;
+    this.startSegment();
+    this.checkFull();
+    this.fsyncTimer = setInterval(() => this.syncInBackground(), options.fsyncIntervalMs);
+    this.fsyncTimer.unref();
+    this.stateDirty = true;
+    this.saveStateSoon(0);
+    await this.compact();
   }
 
   get head(): number {
@@ -330,6 +343,7 @@ export class Journal {
     await this.compact();
     await this.stateWrite;
     if (this.durable) await this.saveState();
+    this.unlock?.();
     for (const resolve of this.roomWaiters.splice(0)) resolve();
   }
 
