@@ -51,9 +51,10 @@ interface Segment extends SegmentInfo {
 
 export class Journal {
   private readonly segments: Segment[] = [];
-  /** Events [memStart, head) in memory. */
+  /** Events [memStart, head) in memory: `memory[memHead]` is `memStart` (a moving head, so trimming is O(1)). */
   private memory: ImEvent[] = [];
   private memStart = 0;
+  private memHead = 0;
   private headSeq = 0;
   private bytes = 0;
   private readonly consumers = new Map<string, ConsumerState>();
@@ -74,7 +75,7 @@ export class Journal {
   private unlock: (() => void) | undefined;
   private lastFullLog = 0;
   /** One segment's records, for consumers reading behind the memory window (parsed a batch at a time). */
-  private cached: { base: number; records: Buffer[] } | undefined;
+  private readonly cached = new Map<number, { records: Buffer[]; endOffset: number }>();
 
   private constructor(
     private readonly options: JournalOptions,
@@ -202,7 +203,7 @@ export class Journal {
     for (const event of events) this.memory.push(event);
     this.headSeq += events.length;
     if (this.durable) this.checkFull();
-    if (this.memory.length > this.options.memoryEvents) this.trimMemory(this.headSeq - this.options.memoryEvents);
+    if (this.headSeq - this.memStart > this.options.memoryEvents) this.trimMemory(this.headSeq - this.options.memoryEvents);
     this.saveStateSoon(1000);
     return true;
   }
@@ -248,7 +249,7 @@ export class Journal {
   read(from: number, max: number): JournalBatch | Promise<JournalBatch> {
     const end = Math.min(this.headSeq, from + max);
     if (from >= end) return { first: from, events: [] };
-    if (from >= this.memStart) return { first: from, events: this.memory.slice(from - this.memStart, end - this.memStart) };
+    if (from >= this.memStart) return { first: from, events: this.memory.slice(this.memHead + from - this.memStart, this.memHead + end - this.memStart) };
     this.commit(); // what is read back must be on disk
     return this.readFromDisk(from, max);
   }
@@ -259,10 +260,24 @@ export class Journal {
     let part: ImEvent[] = [];
     if (segment) {
       const upTo = Math.min(end, segment.base + segment.count) - segment.base;
-      if (this.cached?.base !== segment.base || this.cached.records.length < upTo) {
-        this.cached = { base: segment.base, records: await readSegment(segment.file) };
+      let cached = this.cached.get(segment.base);
+      if (!cached) {
+        // One segment per consumer reading behind the memory window (they may be in different ones).
+        if (this.cached.size > this.consumers.size) this.cached.delete(this.cached.keys().next().value!);
+        cached = { records: [], endOffset: 0 };
+        this.cached.set(segment.base, cached);
       }
-      part = parseEvents(this.cached.records.slice(from - segment.base, upTo));
+      if (cached.records.length < upTo) {
+        // Only what was appended since the last read (the active segment grows while it is read).
+        const offset = cached.endOffset;
+        const more = await readSegment(segment.file, offset);
+        // Another consumer may have read the same bytes meanwhile: take them once.
+        if (cached.endOffset === offset) {
+          for (const record of more.records) cached.records.push(record);
+          cached.endOffset = more.endOffset;
+        }
+      }
+      part = parseEvents(cached.records.slice(from - segment.base, upTo));
     }
     if (part.length === 0) {
       // Only a damaged journal leaves a hole: go on after it.
@@ -360,10 +375,18 @@ export class Journal {
   }
 
   private trimMemory(newStart: number): void {
-    const count = Math.min(newStart - this.memStart, this.memory.length);
+    const count = Math.min(newStart - this.memStart, this.memory.length - this.memHead);
     if (count <= 0) return;
-    this.memory = this.memory.slice(count);
+    this.memHead += count;
     this.memStart += count;
+    if (this.memHead === this.memory.length) {
+      this.memory = [];
+      this.memHead = 0;
+    } else if (this.memHead > 4096 && this.memHead * 2 > this.memory.length) {
+      // Copy the live part down once the dead part is the larger: amortised O(1) per event.
+      this.memory = this.memory.slice(this.memHead);
+      this.memHead = 0;
+    }
   }
 
   private drop(count: number, why: string): void {
@@ -451,7 +474,7 @@ export class Journal {
       if (first.count === 0 && this.segments.length === 1) break;
       this.segments.shift();
       this.bytes -= first.bytes;
-      if (this.cached?.base === first.base) this.cached = undefined;
+      this.cached.delete(first.base);
       await unlink(first.file).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') this.log.error({ err: error, file: first.file }, 'journal: deleting a delivered segment failed');
       });

@@ -1,5 +1,5 @@
 /** Segment files: `<16-digit first sequence number>.seg`, appended to in order, deleted whole. */
-import { readdir, readFile, stat, truncate } from 'node:fs/promises';
+import { open, readdir, readFile, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImEvent } from '../sdk/event.js';
 import { decodeRecords } from './record.js';
@@ -44,9 +44,26 @@ export async function scanSegments(dir: string): Promise<{ segments: SegmentInfo
   return { segments, problems };
 }
 
-/** The records of one segment file (its intact ones), still encoded: a reader parses only what it takes. */
-export async function readSegment(file: string): Promise<Buffer[]> {
-  return decodeRecords(await readFile(file)).payloads;
+/**
+ * The records of one segment file from byte `offset` on (its intact ones), still encoded: a reader parses only
+ * what it takes, and reads only what was appended since it last looked.
+ */
+export async function readSegment(file: string, offset = 0): Promise<{ records: Buffer[]; endOffset: number }> {
+  const handle = await open(file, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const bytes = Buffer.allocUnsafe(Math.max(0, size - offset));
+    let at = 0;
+    while (at < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, at, bytes.length - at, offset + at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    const decoded = decodeRecords(bytes.subarray(0, at));
+    return { records: decoded.payloads, endOffset: offset + decoded.validBytes };
+  } finally {
+    await handle.close();
+  }
 }
 
 export function parseEvents(payloads: readonly Buffer[]): ImEvent[] {
