@@ -17,7 +17,9 @@ export class WorkerArchive implements ArchiveStore {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./sqlite-worker.js', import.meta.url), { workerData: this.target });
+    // No inherited --import / --require preloads: they were meant for imspect's main thread (a preload that
+    // watches standard input, say, would see the worker's empty one end).
+    const worker = new Worker(new URL('./sqlite-worker.js', import.meta.url), { workerData: this.target, execArgv: [] });
     worker.on('message', (reply: WorkerReply) => {
       const call = this.calls.get(reply.id);
       if (!call) return;
