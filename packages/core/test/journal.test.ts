@@ -4,7 +4,7 @@ import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Journal, type JournalOptions } from '../src/journal/journal.js';
-import { decodeRecords, encodeRecords } from '../src/journal/record.js';
+import { crc32, decodeRecords, encodeRecords, encodeTextRecords, tableCrc32 } from '../src/journal/record.js';
 import { readJournalState } from '../src/journal/state.js';
 import { EventSink } from '../src/proxy/event-sink.js';
 import type { ImEvent } from '../src/sdk/event.js';
@@ -47,6 +47,12 @@ async function open(dir: string, consumers: string[], options: Partial<JournalOp
 const texts = (batch: { events: readonly ImEvent[] } | readonly ImEvent[]) => ('events' in batch ? batch.events : batch).map((e) => e.text);
 
 describe('journal records', () => {
+  it('CRC-32 is the standard one, with or without Node\'s own', () => {
+    const check = Buffer.from('123456789');
+    expect(tableCrc32(check)).toBe(0xcbf43926);
+    expect(crc32(check)).toBe(0xcbf43926);
+  });
+
   it('round-trip, and a record cut at any byte is reported as a torn tail, never thrown', () => {
     const payloads = ['one', 'twö ✓ 你好', ''].map((t) => Buffer.from(t));
     const bytes = encodeRecords(payloads);
@@ -56,6 +62,7 @@ describe('journal records', () => {
       expect(decoded.validBytes).toBeLessThanOrEqual(cut);
       if (decoded.validBytes < cut) expect(decoded.problem).toBe('truncated');
     }
+    expect(encodeTextRecords(['one', 'twö ✓ 你好', ''])).toEqual(bytes);
     const damaged = Buffer.from(bytes);
     damaged[10] = damaged[10]! ^ 0xff;
     expect(decodeRecords(damaged)).toMatchObject({ payloads: [], validBytes: 0, problem: 'bad-checksum' });

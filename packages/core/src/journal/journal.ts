@@ -12,7 +12,7 @@ import { closeSync, fdatasync, fsyncSync, ftruncateSync, openSync, writeSync, cl
 import { mkdir, unlink } from 'node:fs/promises';
 import type { ImEvent } from '../sdk/event.js';
 import type { PluginLogger } from '../sdk/plugin.js';
-import { encodeRecords, RECORD_HEADER_BYTES } from './record.js';
+import { encodeTextRecords, RECORD_HEADER_BYTES } from './record.js';
 import { parseEvents, readSegment, scanSegments, segmentFile, type SegmentInfo } from './segments.js';
 import { lockJournal } from './lock.js';
 import { readJournalState, writeJournalState, type ConsumerState, type JournalState } from './state.js';
@@ -190,7 +190,7 @@ export class Journal {
         this.drop(events.length, 'the journal is full');
         return false;
       }
-      const bytes = encodeRecords(events.map((e) => Buffer.from(JSON.stringify(e), 'utf8')));
+      const bytes = encodeTextRecords(events.map((e) => JSON.stringify(e)));
       this.unwritten.push(bytes);
       this.pendingCount += events.length;
       this.bytes += bytes.length;

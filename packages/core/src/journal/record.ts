@@ -34,6 +34,23 @@ export const RECORD_HEADER_BYTES = 8;
 /** Larger than any event can be (a protocol frame is at most a few MB); a bigger length is damage. */
 export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
+/** One buffer with every text framed as UTF-8, ready for a single write (no intermediate buffer per text). */
+export function encodeTextRecords(texts: readonly string[]): Buffer {
+  let total = 0;
+  const lengths = texts.map((t) => Buffer.byteLength(t, 'utf8'));
+  for (const n of lengths) total += RECORD_HEADER_BYTES + n;
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  texts.forEach((text, i) => {
+    const length = lengths[i]!;
+    out.writeUInt32LE(length, at);
+    out.write(text, at + RECORD_HEADER_BYTES, length, 'utf8');
+    out.writeUInt32LE(crc32(out.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + length)), at + 4);
+    at += RECORD_HEADER_BYTES + length;
+  });
+  return out;
+}
+
 /** One buffer with every payload framed, ready for a single write. */
 export function encodeRecords(payloads: readonly Buffer[]): Buffer {
   let total = 0;
