@@ -17,8 +17,12 @@ export default definePlugin({
       onPoolError: (error) => ctx.logger.warn({ err: error }, 'database connection lost; the next write reconnects'),
     });
     ctx.logger.info({ archive: describeTarget(target) }, 'logging to the SQL archive');
-    // Nothing connects here: a database that is down at start delays the writes (core retries them), never
-    // the start of imspect.
+    // Connect and migrate in the background now, so the first events do not wait for it (and the SQLite worker
+    // has started before traffic does). A database that is down only delays the writes, which core retries;
+    // it never delays the start of imspect.
+    archive.migrate().catch((error: unknown) => {
+      ctx.logger.warn({ err: error, archive: describeTarget(target) }, 'the SQL archive is not reachable yet; events wait in the journal until it is');
+    });
     return {
       write: async (events) => {
         await archive.insert(events);

@@ -74,14 +74,21 @@ export class SqlArchive implements ArchiveStore {
   readonly kind: SqlKind;
   private readonly db: Kysely<Database>;
   private migrated = false;
+  private migrating: Promise<void> | undefined;
 
   constructor(target: SqlTarget, onPoolError: (error: Error) => void = () => undefined) {
     this.kind = target.kind;
     this.db = new Kysely<Database>({ dialect: dialectFor(target, onPoolError) });
   }
 
-  async migrate(): Promise<void> {
-    if (this.migrated) return;
+  migrate(): Promise<void> {
+    if (this.migrated) return Promise.resolve();
+    // Callers at the same time share one migration; a failed one is tried again by the next caller.
+    this.migrating ??= this.runMigrations().finally(() => (this.migrating = undefined));
+    return this.migrating;
+  }
+
+  private async runMigrations(): Promise<void> {
     const migrator = new Migrator({
       db: this.db,
       provider: migrationProvider(this.kind),
