@@ -12,7 +12,7 @@ import { closeSync, fdatasync, fsyncSync, ftruncateSync, openSync, writeSync, cl
 import { mkdir, unlink } from 'node:fs/promises';
 import type { ImEvent } from '../sdk/event.js';
 import type { PluginLogger } from '../sdk/plugin.js';
-import { encodeTextRecords, RECORD_HEADER_BYTES } from './record.js';
+import { encodeTextRecords } from './record.js';
 import { parseEvents, readSegment, scanSegments, segmentFile, type SegmentInfo } from './segments.js';
 import { lockJournal } from './lock.js';
 import { readJournalState, writeJournalState, type ConsumerState, type JournalState } from './state.js';
@@ -513,4 +513,3 @@ function writeFully(fd: number, bytes: Buffer): void {
   while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
-export { RECORD_HEADER_BYTES };
