@@ -100,7 +100,7 @@ describeWithService('journal full while the database is down', await postgresMis
     client.close();
     expect(await imspect!.stop()).toBe(0);
     imspect = undefined;
-  });
+  }, 120_000);
 
   it('onFull: forward keeps the chat going, reports the events it could not log, and stores the rest once', async () => {
     const { client, status, arrived } = await run('forward', 'fwduser');
@@ -120,5 +120,5 @@ describeWithService('journal full while the database is down', await postgresMis
     expect(await imspect!.stop()).toBe(0);
     imspect = undefined;
     expect((await status()).dropped).toBe(s!.dropped);
-  });
+  }, 120_000);
 });

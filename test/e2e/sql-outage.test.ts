@@ -114,7 +114,7 @@ function outageSuite(createDatabase: () => Promise<TestDatabase>) {
     expect(await imspect.stop()).toBe(0);
     imspect = undefined;
     expect(await direct.count()).toBe(1 + BEFORE + DURING);
-  });
+  }, 150_000);
 }
 
 describeWithService('PostgreSQL outage during a burst', await postgresMissing(), () => outageSuite(createPostgresDatabase));

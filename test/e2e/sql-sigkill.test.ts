@@ -114,7 +114,7 @@ function sigkillSuite(makeUrl: () => Promise<{ url: string; cleanup(): Promise<v
     expect(status.loggers.every((l) => l.pending === 0)).toBe(true);
     expect(await imspect.stop()).toBe(0);
     imspect = undefined;
-  });
+  }, 150_000);
 }
 
 describe('SIGKILL mid-conversation, SQLite archive', () => {
