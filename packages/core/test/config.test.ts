@@ -33,7 +33,14 @@ describe('loadConfig defaults', () => {
     expect(loaded.dataDir).toBe(path.join(cwd, 'imspect-data'));
     expect(loaded.config.listeners).toEqual([{ type: 'socks5', host: '127.0.0.1', port: 1080, allow: ['127.0.0.0/8', '::1/128'] }]);
     expect(loaded.config.pipeline).toEqual({ failMode: 'open', hookTimeoutMs: 2000 });
-    expect(loaded.config.loggers).toEqual({ batchSize: 200, flushIntervalMs: 250, retryMaxDelayMs: 30_000, writeTimeoutMs: 30_000, shutdownTimeoutMs: 0 });
+    expect(loaded.config.loggers).toEqual({
+      batchSize: 200,
+      flushIntervalMs: 250,
+      retryMaxDelayMs: 30_000,
+      writeTimeoutMs: 30_000,
+      shutdownTimeoutMs: 0,
+      journal: { enabled: true, dir: 'journal', maxBytes: 1024 * 1024 * 1024, segmentBytes: 16 * 1024 * 1024, fsyncIntervalMs: 100, onFull: 'forward', memoryEvents: 50_000 },
+    });
     expect(loaded.config.plugins).toEqual({});
     expect(loaded.config.pluginFolders).toEqual([]);
     expect(loaded.config.log).toEqual({ level: 'info', format: 'auto' });

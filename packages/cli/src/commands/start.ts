@@ -10,7 +10,7 @@ function tlsSummary(tls: { authority?: { ca: { files: { cert: string } } } | und
 
 export default class Start extends Command {
   static override summary = 'Start the proxy: listen, parse IM traffic, apply policy, log conversations';
-  static override description = `With no configuration file, imspect runs on its embedded defaults: a SOCKS5 proxy on 127.0.0.1:1080 (loopback clients only), every discovered plugin enabled, CSV logs under ./imspect-data. Stop it with Ctrl-C or SIGTERM: connections are ended and queued log entries are written first.`;
+  static override description = `With no configuration file, imspect runs on its embedded defaults: a SOCKS5 proxy on 127.0.0.1:1080 (loopback clients only), every discovered plugin enabled, CSV logs and an SQLite archive under ./imspect-data. Stop it with Ctrl-C or SIGTERM: connections are ended and queued log entries are written first.`;
   static override examples = ['<%= config.bin %> start', '<%= config.bin %> start --config /etc/imspect/imspect.config.yaml', '<%= config.bin %> start --debug'];
   static override flags = {
     config: configFlag,

@@ -125,6 +125,21 @@ export const ConfigSchema = Type.Object(
           default: 0,
           description: 'How long stopping waits for loggers to store queued events; 0 = until all are stored (a second Ctrl-C stops waiting)',
         }),
+        journal: Type.Object(
+          {
+            enabled: Type.Boolean({ default: true, description: 'Journal accepted events on disk before the loggers get them, so that none is lost when a logger fails or imspect is killed' }),
+            dir: Type.String({ default: 'journal', minLength: 1, description: 'Folder of the journal; relative to the data folder' }),
+            maxBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 * 1024, description: 'Disk limit of the journal in bytes; when reached, onFull applies' }),
+            segmentBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024, description: 'Size of one journal segment file; delivered segments are deleted whole' }),
+            fsyncIntervalMs: Type.Integer({ minimum: 1, default: 100, description: 'How often the journal is synced to disk (what a power loss can take at most)' }),
+            onFull: Type.Union([Type.Literal('forward'), Type.Literal('block')], {
+              default: 'forward',
+              description: 'When the journal is full: forward keeps relaying chats but does not log new events; block pauses relaying until the loggers catch up',
+            }),
+            memoryEvents: Type.Integer({ minimum: 1, default: 50_000, description: 'Most events kept in memory for delivery; a logger further behind reads from disk' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

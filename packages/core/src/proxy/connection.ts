@@ -550,7 +550,7 @@ class Flow {
   private busy = false;
   private ended = false;
   private finished = false;
-  private pauses = new Set<'target' | 'policy' | 'yield'>();
+  private pauses = new Set<'target' | 'policy' | 'yield' | 'journal'>();
   private readonly conn: ProxyConnection;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onEnd = () => this.sourceEnded();
@@ -847,9 +847,16 @@ class Flow {
     }
     conn.eventCount += events.length;
     conn.deps.sink.accept(events);
+    if (conn.deps.sink.blocked && !this.pauses.has('journal')) {
+      // The journal is full and configured to block: relaying waits until the loggers catch up.
+      this.pause('journal');
+      void conn.deps.sink.whenUnblocked().then(() => this.resume('journal'));
+    }
   }
 
   private write(chunks: Uint8Array[]): void {
+    // The events of these frames reach the journal's file before the frames reach the other side.
+    this.conn.deps.sink.commit();
     if (chunks.length === 0 || this.target.destroyed || this.conn.disconnecting) return;
     const merged = mergeAdjacent(chunks);
     let ok = true;
@@ -862,12 +869,12 @@ class Flow {
     if (!ok) this.pause('target');
   }
 
-  private pause(reason: 'target' | 'policy' | 'yield'): void {
+  private pause(reason: 'target' | 'policy' | 'yield' | 'journal'): void {
     if (this.pauses.size === 0) this.source.pause();
     this.pauses.add(reason);
   }
 
-  private resume(reason: 'target' | 'policy' | 'yield'): void {
+  private resume(reason: 'target' | 'policy' | 'yield' | 'journal'): void {
     if (!this.pauses.delete(reason)) return;
     if (this.pauses.size === 0 && !this.source.destroyed) this.source.resume();
   }

@@ -2,6 +2,7 @@ import type { ImEvent } from '../sdk/event.js';
 import { describeError } from '../sdk/errors.js';
 import type { LoggerHooks, PluginLogger } from '../sdk/plugin.js';
 import { callHookWithTimeout } from '../runtime/hooks.js';
+import { Journal } from '../journal/journal.js';
 
 export interface EventSinkOptions {
   batchSize: number;
@@ -20,64 +21,44 @@ export interface LoggerStatus {
 }
 
 /**
- * A FIFO with a moving head: taking a batch off the front costs the batch, not the whole queue (an array's
- * splice would move every waiting event on each write).
- */
-class EventQueue {
-  private items: ImEvent[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(event: ImEvent): void {
-    this.items.push(event);
-  }
-
-  peek(count: number): ImEvent[] {
-    return this.items.slice(this.head, this.head + count);
-  }
-
-  drop(count: number): void {
-    this.head += count;
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head > 4096 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-  }
-}
-
-/**
- * One logger's queue. Events are written in batches off the forwarding path; a failed batch stays at the head
- * of the queue and is retried with exponential backoff, so nothing accepted is dropped while the others go on.
+ * One logger's delivery: it reads its events from the journal at its own position, in batches, off the
+ * forwarding path. A failed batch is not acknowledged, so it is read again and retried with exponential backoff
+ * while the other loggers go on; the journal keeps it until every logger has stored it.
  */
 class LoggerQueue {
-  private queue = new EventQueue();
   private writing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private retryDelay = 0;
   private closed = false;
-  readonly status: LoggerStatus;
 
   constructor(
     readonly name: string,
     private readonly hooks: LoggerHooks,
     private readonly options: EventSinkOptions,
     private readonly log: PluginLogger,
-  ) {
-    this.status = { name, pending: 0, delivered: 0, failures: 0 };
+    private readonly journal: Journal,
+  ) {}
+
+  get pending(): number {
+    return this.journal.pending(this.name);
   }
 
-  accept(events: readonly ImEvent[]): void {
-    for (const event of events) this.queue.push(event);
-    this.status.pending = this.queue.length;
-    if (this.writing || this.retryDelay > 0) return;
-    if (this.queue.length >= this.options.batchSize) this.kick();
-    else this.schedule(this.options.flushIntervalMs);
+  get status(): LoggerStatus {
+    const state = this.journal.consumerState(this.name);
+    return {
+      name: this.name,
+      pending: this.pending,
+      delivered: state.delivered,
+      failures: state.failures,
+      ...(state.lastError !== undefined ? { lastError: state.lastError, lastErrorAt: state.lastErrorAt! } : {}),
+    };
+  }
+
+  /** New events are in the journal (or, at start, events from before a restart are). */
+  notify(): void {
+    if (this.writing || this.retryDelay > 0 || this.closed) return;
+    if (this.pending >= this.options.batchSize) this.kick();
+    else if (this.pending > 0) this.schedule(this.options.flushIntervalMs);
   }
 
   private schedule(delay: number): void {
@@ -89,43 +70,46 @@ class LoggerQueue {
   }
 
   private kick(): void {
-    if (this.writing || this.queue.length === 0) return;
+    if (this.writing || this.pending === 0) return;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
     this.writing = this.writeBatch().finally(() => {
       this.writing = undefined;
-      if (this.queue.length === 0 || this.closed) return;
+      if (this.pending === 0 || this.closed) return;
       if (this.retryDelay > 0) this.schedule(this.retryDelay);
       else this.kick();
     });
   }
 
   private async writeBatch(): Promise<void> {
-    const batch = this.queue.peek(this.options.batchSize);
+    const from = this.journal.position(this.name);
+    let size = 0;
     try {
+      const { first, events: batch } = await this.journal.read(from, this.options.batchSize);
+      size = batch.length;
+      if (size === 0) {
+        this.journal.ack(this.name, first); // past events a damaged journal lost (reported by the journal)
+        return;
+      }
       await callHookWithTimeout(this.name, 'write', this.options.writeTimeoutMs, () => this.hooks.write(batch));
-      this.queue.drop(batch.length);
-      this.status.delivered += batch.length;
-      this.status.pending = this.queue.length;
-      if (this.retryDelay > 0) this.log.info({ plugin: this.name, pending: this.queue.length }, `logger "${this.name}" recovered`);
+      this.journal.ack(this.name, first + batch.length);
+      if (this.retryDelay > 0) this.log.info({ plugin: this.name, pending: this.pending }, `logger "${this.name}" recovered`);
       this.retryDelay = 0;
     } catch (error) {
-      this.status.failures++;
-      this.status.lastError = describeError(error);
-      this.status.lastErrorAt = new Date().toISOString();
+      this.journal.recordFailure(this.name, describeError(error));
       this.retryDelay = Math.min(this.options.retryMaxDelayMs, Math.max(100, this.retryDelay * 2));
       this.log.error(
-        { plugin: this.name, hook: 'write', err: error, pending: this.queue.length, retryInMs: this.retryDelay },
-        `logger "${this.name}" failed to write ${batch.length} events; retrying`,
+        { plugin: this.name, hook: 'write', err: error, pending: this.pending, retryInMs: this.retryDelay },
+        `logger "${this.name}" failed to write ${size} events; retrying`,
       );
     }
   }
 
   /**
-   * Writes everything queued, retrying failed batches, until the queue is empty, `deadline` passes or `signal`
-   * aborts; returns how many events could not be delivered.
+   * Writes everything pending, retrying failed batches, until nothing is left, `deadline` passes or `signal`
+   * aborts; returns how many events could not be delivered (they stay in the journal for the next start).
    */
   async drain(deadline: number, signal?: AbortSignal): Promise<number> {
     this.closed = true;
@@ -136,14 +120,14 @@ class LoggerQueue {
     const stopped = () => Date.now() >= deadline || signal?.aborted === true;
     while (!stopped()) {
       if (this.writing) await this.writing;
-      if (this.queue.length === 0) break;
+      if (this.pending === 0) break;
       if (this.retryDelay > 0) await sleep(Math.min(this.retryDelay, Math.max(0, deadline - Date.now())), signal);
       if (stopped()) break;
       this.writing = this.writeBatch();
       await this.writing;
       this.writing = undefined;
     }
-    return this.queue.length;
+    return this.pending;
   }
 
   /** Flushes, then closes even when flushing failed (the logger's files and connections must be released). */
@@ -156,22 +140,30 @@ class LoggerQueue {
   }
 }
 
-/** Fans accepted events out to every logger. `accept` never blocks and never throws. */
+/**
+ * Journals accepted events and fans them out to every logger. `accept` never throws and never waits: the
+ * journal append is one synchronous write into the OS cache. Without a journal given, one in memory is used.
+ */
 export class EventSink {
   private readonly queues: LoggerQueue[];
   private readonly listeners = new Set<(events: readonly ImEvent[]) => void>();
+  readonly journal: Journal;
 
   constructor(
     loggers: ReadonlyArray<{ name: string; hooks: LoggerHooks }>,
     options: EventSinkOptions,
     private readonly log: PluginLogger,
+    journal?: Journal,
   ) {
-    this.queues = loggers.map((l) => new LoggerQueue(l.name, l.hooks, options, log));
+    this.journal = journal ?? Journal.inMemory(loggers.map((l) => l.name), log);
+    this.queues = loggers.map((l) => new LoggerQueue(l.name, l.hooks, options, log, this.journal));
+    // Events left from before a restart are delivered at once.
+    for (const queue of this.queues) queue.notify();
   }
 
   accept(events: readonly ImEvent[]): void {
     if (events.length === 0) return;
-    for (const queue of this.queues) queue.accept(events);
+    if (this.journal.append(events)) for (const queue of this.queues) queue.notify();
     for (const listener of this.listeners) {
       try {
         listener(events);
@@ -181,6 +173,21 @@ export class EventSink {
     }
   }
 
+  /** Writes the journal's newly accepted events to disk; called before the frames they came from are forwarded. */
+  commit(): void {
+    this.journal.commit();
+  }
+
+  /** True while relaying must pause: the journal is full and configured to block (`onFull: block`). */
+  get blocked(): boolean {
+    return this.journal.full && this.journal.onFull === 'block';
+  }
+
+  /** Resolves once relaying may go on. */
+  whenUnblocked(): Promise<void> {
+    return this.journal.whenRoom();
+  }
+
   /** Observe accepted events (status output, tests). */
   onEvents(listener: (events: readonly ImEvent[]) => void): () => void {
     this.listeners.add(listener);
@@ -188,17 +195,18 @@ export class EventSink {
   }
 
   status(): LoggerStatus[] {
-    return this.queues.map((q) => ({ ...q.status }));
+    return this.queues.map((q) => q.status);
   }
 
   /** Events accepted and not yet stored, all loggers together. */
   get pending(): number {
-    return this.queues.reduce((n, q) => n + q.status.pending, 0);
+    return this.queues.reduce((n, q) => n + q.pending, 0);
   }
 
   /**
-   * Delivers everything queued, then flushes and closes every logger. Waits as long as the loggers need unless
-   * `graceMs` passes or `signal` aborts (a second Ctrl-C); reports every event it could not store.
+   * Delivers everything pending, then flushes and closes every logger and the journal. Waits as long as the
+   * loggers need unless `graceMs` passes or `signal` aborts (a second Ctrl-C); reports every event it could not
+   * store (a durable journal keeps them for the next start).
    */
   async close(options: { graceMs?: number; signal?: AbortSignal } = {}): Promise<void> {
     const deadline = options.graceMs === undefined || options.graceMs <= 0 ? Number.POSITIVE_INFINITY : Date.now() + options.graceMs;
@@ -214,9 +222,10 @@ export class EventSink {
     }
     left.forEach((count, i) => {
       if (count > 0) {
+        const kept = this.journal.durable ? '; they stay in the journal and are delivered at the next start' : '';
         this.log.error(
           { plugin: this.queues[i]!.name, undelivered: count },
-          `logger "${this.queues[i]!.name}" could not store ${count} events before shutdown`,
+          `logger "${this.queues[i]!.name}" could not store ${count} events before shutdown${kept}`,
         );
       }
     });
@@ -227,6 +236,7 @@ export class EventSink {
         this.log.error({ plugin: queue.name, err: error }, `logger "${queue.name}" failed to close`);
       }
     }
+    await this.journal.close();
   }
 }
 

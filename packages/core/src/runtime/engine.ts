@@ -7,6 +7,7 @@ import type { ProtocolHooks } from '../sdk/protocol.js';
 import { startListener, type AcceptedConnection, type RunningListener } from '../net/listeners.js';
 import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
 import { EventSink, type LoggerStatus } from '../proxy/event-sink.js';
+import { Journal } from '../journal/journal.js';
 import { Policy } from '../proxy/policy.js';
 import { Responses, responseSettings } from '../proxy/responses.js';
 import { reloadPolicy, type ReloadResult, type ReloadTargets } from './reload.js';
@@ -104,7 +105,12 @@ export class Engine {
       maxFrameSize: p.section?.maxFrameSize ?? p.hooks.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
     }));
     this.registry = new ProtocolRegistry(protocols, config.ports, this.log);
-    this.sink = new EventSink(of<LoggerHooks>('logger'), config.loggers, this.log);
+    const loggers = of<LoggerHooks>('logger');
+    const journalConfig = config.loggers.journal;
+    const journal = journalConfig.enabled && loggers.length > 0
+      ? await Journal.open({ ...journalConfig, dir: path.resolve(dataDir, journalConfig.dir) }, loggers.map((l) => l.name), this.log)
+      : undefined;
+    this.sink = new EventSink(loggers, config.loggers, this.log, journal);
     this.responses = new Responses(await responseSettings(config.responses));
     const filters = of<FilterHooks>('filter');
     const contents = of<ContentHooks>('content');
@@ -232,12 +238,15 @@ export class Engine {
   }
 
   private async doStop(): Promise<void> {
-    await Promise.all(this.listeners.map((l) => l.close().catch(() => undefined)));
+    // Stop accepting at once; a listener's close completes only when its connections have closed, so it is
+    // awaited after they are ended (awaiting it first waited forever on any open chat).
+    const listenersClosed = Promise.all(this.listeners.map((l) => l.close().catch(() => undefined)));
     // Ask every connection to end: each direction forwards what it has, then half-closes.
     for (const connection of this.connections) connection.end();
     const deadline = Date.now() + 2_000;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const connection of this.connections) connection.destroy('shutdown');
+    await listenersClosed;
     if (this.sink) {
       await this.sink.close({
         graceMs: this.options.shutdownGraceMs ?? this.options.loaded.config.loggers.shutdownTimeoutMs,

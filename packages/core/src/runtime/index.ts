@@ -22,3 +22,4 @@ export { writePidFile, removePidFile } from './pid-file.js';
 export { originalDestination, parseSockaddr, socketFd, type OriginalDestination } from '../net/original-destination.js';
 export { HttpConnectRequest, parseAuthority, httpResponse } from '../net/http-connect.js';
 export * from '../tls/index.js';
+export { Journal, DEFAULT_JOURNAL_OPTIONS, readJournalState, segmentsOnDisk, STATE_FILE, type JournalOptions, type JournalState, type ConsumerState } from '../journal/index.js';

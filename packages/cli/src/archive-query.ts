@@ -1,0 +1,63 @@
+/** What `imspect logs search` and `imspect logs export` share: the filter flags and opening the configured archive. */
+import { Flags } from '@oclif/core';
+import { existsSync } from 'node:fs';
+import { failWith } from './shared.js';
+
+export const filterFlags = {
+  user: Flags.string({ description: 'the protected user (local id), exactly', helpValue: 'ID' }),
+  with: Flags.string({ description: 'the other party, channel or conversation, exactly', helpValue: 'ID' }),
+  text: Flags.string({ description: 'words that must all appear in the message text (full-text search, case-insensitive)', helpValue: 'WORDS' }),
+  protocol: Flags.string({ description: 'protocol plugin name, e.g. irc', helpValue: 'P' }),
+  since: Flags.string({ description: 'from this time on: ISO 8601 (2026-11-21, 2026-11-21T10:00:00Z), unix seconds, or 15m / 2h / 7d ago', helpValue: 'T' }),
+  until: Flags.string({ description: 'before this time (same forms as --since)', helpValue: 'T' }),
+};
+
+export interface FilterFlagValues {
+  user?: string | undefined;
+  with?: string | undefined;
+  text?: string | undefined;
+  protocol?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+}
+
+/**
+ * Opens the archive the configuration's `plugins.logger-sql` section points at (the SQLite file in the data
+ * folder by default) and turns the flags into a query; exits 2 on a bad configuration or time.
+ */
+export async function openConfiguredArchive(configFile: string | undefined, flags: FilterFlagValues, limit: number) {
+  const { loadConfig } = await import('@imspect/core/runtime');
+  const sql = await import('@imspect/logger-sql');
+  let loaded;
+  try {
+    loaded = await loadConfig(configFile ? { file: configFile } : {});
+  } catch (error) {
+    failWith(error, 2);
+  }
+  const section = loaded.config.plugins['logger-sql'];
+  let target;
+  try {
+    target = sql.resolveTarget(section?.options as Record<string, unknown> | undefined, loaded.dataDir);
+  } catch (error) {
+    failWith(new Error(`${loaded.file ?? '(embedded defaults)'}: plugins.logger-sql.${(error as Error).message}`), 2);
+  }
+  if (target.kind === 'sqlite' && !existsSync(target.file)) {
+    failWith(new Error(`no archive at ${target.file} yet (imspect start creates it with the first event; see plugins.logger-sql in the configuration)`), 1);
+  }
+  let query;
+  try {
+    query = {
+      ...(flags.user !== undefined ? { user: flags.user } : {}),
+      ...(flags.with !== undefined ? { with: flags.with } : {}),
+      ...(flags.text !== undefined ? { text: flags.text } : {}),
+      ...(flags.protocol !== undefined ? { protocol: flags.protocol } : {}),
+      ...(flags.since !== undefined ? { sinceMs: sql.parseTime(flags.since) } : {}),
+      ...(flags.until !== undefined ? { untilMs: sql.parseTime(flags.until) } : {}),
+      limit,
+    };
+  } catch (error) {
+    failWith(error, 2);
+  }
+  // In this process, not in a worker: the CLI relays no traffic, and `iterate` pages through large exports.
+  return { archive: new sql.SqlArchive(target), query, where: sql.describeTarget(target) };
+}

@@ -1,0 +1,42 @@
+import { Command, Flags } from '@oclif/core';
+import { filterFlags, openConfiguredArchive } from '../../archive-query.js';
+import { configFlag, explain, failWith } from '../../shared.js';
+
+export default class LogsSearch extends Command {
+  static override summary = 'Search the SQL archive (logger-sql): by user, peer, words, protocol and time';
+  static override description =
+    'Reads the database the configuration\'s plugins.logger-sql section names (by default the SQLite file archive.sqlite in the data folder). Prints the newest matches (--limit), oldest first.';
+  static override examples = [
+    '<%= config.bin %> logs search --user alice --since 2h',
+    '<%= config.bin %> logs search --with "#support" --text "invoice overdue" --limit 20',
+    '<%= config.bin %> logs search --protocol irc --since 2026-11-01 --until 2026-11-02 --json',
+  ];
+  static override enableJsonFlag = true;
+  static override flags = {
+    config: configFlag,
+    ...filterFlags,
+    limit: Flags.integer({ description: 'most results (the newest); 0 = all', default: 100, min: 0 }),
+  };
+
+  async run(): Promise<unknown> {
+    const { flags } = await this.parse(LogsSearch);
+    const { archive, query } = await openConfiguredArchive(flags.config, flags, flags.limit);
+    let messages;
+    try {
+      messages = await archive.search(query);
+    } catch (error) {
+      await archive.close().catch(() => undefined);
+      failWith(new Error(`search failed: ${explain(error)}`), 1);
+    }
+    await archive.close();
+    if (!this.jsonEnabled()) {
+      for (const m of messages) {
+        const arrow = m.direction === 'outgoing' ? '->' : '<-';
+        const what = m.type === 'message' ? (m.text ?? '') : `[${m.type}${m.fileName ? ` ${m.fileName}` : ''}]${m.text ? ` ${m.text}` : ''}`;
+        this.log(`${m.at}  ${m.protocol}  ${m.localId} ${arrow} ${m.remoteId}${m.filtered ? '  [blocked]' : ''}  ${what}`);
+      }
+      if (messages.length === 0) this.log('No matching events.');
+    }
+    return { count: messages.length, messages };
+  }
+}

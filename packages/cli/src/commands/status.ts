@@ -1,0 +1,79 @@
+import { Command } from '@oclif/core';
+import path from 'node:path';
+import { configFlag, failWith } from '../shared.js';
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+export default class Status extends Command {
+  static override summary = 'Delivery state: events waiting for each logger, their last error, the journal\'s size';
+  static override description =
+    'Reads the journal\'s state file (state.json in the journal folder, rewritten by the running imspect as delivery progresses, at most about a second behind), so it needs no connection to the running process and also works while imspect is stopped: events still waiting then are delivered at the next start.';
+  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json'];
+  static override enableJsonFlag = true;
+  static override flags = { config: configFlag };
+
+  async run(): Promise<unknown> {
+    const { flags } = await this.parse(Status);
+    const { loadConfig, readJournalState, segmentsOnDisk } = await import('@imspect/core/runtime');
+    let loaded;
+    try {
+      loaded = await loadConfig(flags.config ? { file: flags.config } : {});
+    } catch (error) {
+      failWith(error, 2);
+    }
+    const journalConfig = loaded.config.loggers.journal;
+    const dir = path.resolve(loaded.dataDir, journalConfig.dir);
+    const state = await readJournalState(dir);
+    if (!state) {
+      const result = { journal: dir, running: false, state: null };
+      if (!this.jsonEnabled()) this.log(`No journal state in ${dir}: imspect has not run with this configuration yet${journalConfig.enabled ? '' : ' (loggers.journal.enabled is false)'}.`);
+      return result;
+    }
+    const disk = await segmentsOnDisk(dir);
+    const alive = running(state.pid) && state.pid !== process.pid;
+    const loggers = Object.entries(state.consumers).map(([name, c]) => ({
+      name,
+      pending: Math.max(0, state.head - c.position),
+      position: c.position,
+      delivered: c.delivered,
+      failures: c.failures,
+      lastError: c.lastError ?? null,
+      lastErrorAt: c.lastErrorAt ?? null,
+    }));
+    const result = {
+      journal: dir,
+      running: alive,
+      pid: state.pid,
+      updatedAt: state.updatedAt,
+      head: state.head,
+      bytes: disk.bytes,
+      segments: disk.count,
+      maxBytes: state.maxBytes,
+      full: state.full,
+      onFull: state.onFull,
+      dropped: state.dropped,
+      loggers,
+    };
+    if (!this.jsonEnabled()) {
+      this.log(`imspect ${alive ? `running (pid ${state.pid})` : 'not running'}; state of ${state.updatedAt}`);
+      this.log(`journal:  ${dir}  ${mib(disk.bytes)} of ${mib(state.maxBytes)} in ${disk.count} segment(s)${state.full ? `  FULL (onFull: ${state.onFull})` : ''}`);
+      if (state.dropped > 0) this.log(`          ${state.dropped} events were not logged because the journal was full`);
+      for (const l of loggers) {
+        this.log(`logger ${l.name}: ${l.pending} waiting${alive ? '' : ' (delivered at the next start)'}, ${l.delivered} stored since start, ${l.failures} failed writes`);
+        if (l.lastError) this.log(`  last error (${l.lastErrorAt}): ${l.lastError}`);
+      }
+    }
+    return result;
+  }
+}

@@ -1,0 +1,3 @@
+export { Journal, DEFAULT_JOURNAL_OPTIONS, type JournalOptions } from './journal.js';
+export { readJournalState, STATE_FILE, type JournalState, type ConsumerState } from './state.js';
+export { segmentsOnDisk } from './segments.js';

@@ -1,0 +1,515 @@
+/**
+ * The event journal: every accepted event gets a sequence number and, when the journal has a folder, is
+ * appended to a segment file before any logger sees it. Each logger (a consumer) has its own position; a
+ * segment is deleted once every consumer is past it. The newest events are also kept in memory, so a logger
+ * that keeps up never reads the disk; one that falls behind reads its events back from the segments.
+ *
+ * Appending is synchronous: core commits the events of a chunk (one `write` into the OS cache) before it
+ * forwards the chunk's frames, so an event that was forwarded survives a SIGKILL of imspect; `fdatasync` runs
+ * in the background every `fsyncIntervalMs`, which bounds what a power loss can take.
+ */
+import { closeSync, fdatasync, fsyncSync, ftruncateSync, openSync, writeSync, close as closeFd } from 'node:fs';
+import { mkdir, unlink } from 'node:fs/promises';
+import type { ImEvent } from '../sdk/event.js';
+import type { PluginLogger } from '../sdk/plugin.js';
+import { encodeTextRecords } from './record.js';
+import { parseEvents, readSegment, scanSegments, segmentFile, type SegmentInfo } from './segments.js';
+import { lockJournal } from './lock.js';
+import { readJournalState, writeJournalState, type ConsumerState, type JournalState } from './state.js';
+
+export interface JournalOptions {
+  /** Folder of the segment files and the state file; without one the journal lives in memory only. */
+  dir?: string;
+  /** Disk limit of the segment files, in bytes. */
+  maxBytes: number;
+  /** A segment is closed and a new one started past this size. */
+  segmentBytes: number;
+  fsyncIntervalMs: number;
+  /** When the journal is full: `forward` keeps relaying and does not log new events; `block` pauses relaying. */
+  onFull: 'forward' | 'block';
+  /** Most events kept in memory for delivery (disk-backed journals only; older ones are read back from disk). */
+  memoryEvents: number;
+}
+
+export const DEFAULT_JOURNAL_OPTIONS: JournalOptions = {
+  maxBytes: 1024 * 1024 * 1024,
+  segmentBytes: 16 * 1024 * 1024,
+  fsyncIntervalMs: 100,
+  onFull: 'forward',
+  memoryEvents: 50_000,
+};
+
+export interface JournalBatch {
+  /** Sequence number of `events[0]`. */
+  first: number;
+  events: ImEvent[];
+}
+
+interface Segment extends SegmentInfo {
+  fd?: number;
+}
+
+export class Journal {
+  private readonly segments: Segment[] = [];
+  /** Events [memStart, head) in memory: `memory[memHead]` is `memStart` (a moving head, so trimming is O(1)). */
+  private memory: ImEvent[] = [];
+  private memStart = 0;
+  private memHead = 0;
+  private headSeq = 0;
+  private bytes = 0;
+  private readonly consumers = new Map<string, ConsumerState>();
+  private dropped = 0;
+  private isFull = false;
+  private roomWaiters: Array<() => void> = [];
+  private unsynced = false;
+  /** Encoded records not yet written, and how many events they hold. */
+  private unwritten: Buffer[] = [];
+  private pendingCount = 0;
+  private commitScheduled = false;
+  private syncing = false;
+  private fsyncTimer: NodeJS.Timeout | undefined;
+  private stateTimer: NodeJS.Timeout | undefined;
+  private stateDirty = false;
+  private stateWrite: Promise<void> | undefined;
+  private closed = false;
+  private unlock: (() => void) | undefined;
+  private lastFullLog = 0;
+  /** One segment's records, for consumers reading behind the memory window (parsed a batch at a time). */
+  private readonly cached = new Map<number, { records: Buffer[]; endOffset: number }>();
+
+  private constructor(
+    private readonly options: JournalOptions,
+    private readonly log: PluginLogger,
+  ) {}
+
+  /** A journal in memory only (no durability): for tests and embedding without a data folder. */
+  static inMemory(consumers: readonly string[], log: PluginLogger): Journal {
+    const journal = new Journal({ ...DEFAULT_JOURNAL_OPTIONS, maxBytes: Number.POSITIVE_INFINITY, memoryEvents: Number.POSITIVE_INFINITY }, log);
+    for (const name of consumers) journal.consumers.set(name, { position: 0, delivered: 0, failures: 0 });
+    return journal;
+  }
+
+  /**
+   * Opens (or creates) the journal in `options.dir`: finds the segments, cuts off a torn tail, restores each
+   * consumer's position (a consumer new to the state file starts at the head; without a state file, everyone
+   * starts at the oldest event kept), and starts a fresh segment.
+   */
+  static async open(options: JournalOptions & { dir: string }, consumers: readonly string[], log: PluginLogger): Promise<Journal> {
+    // Several segments must fit under the limit, or deleting delivered ones could never make room.
+    const journal = new Journal({ ...options, segmentBytes: Math.max(1, Math.min(options.segmentBytes, Math.floor(options.maxBytes / 4))) }, log);
+    await mkdir(options.dir, { recursive: true });
+    journal.unlock = lockJournal(options.dir);
+    try {
+      await journal.recover(consumers);
+    } catch (error) {
+      journal.unlock();
+      throw error;
+    }
+    return journal;
+  }
+
+  private async recover(consumers: readonly string[]): Promise<void> {
+    const { options, log } = this;
+    const { segments, problems } = await scanSegments(options.dir!);
+    for (const p of problems) {
+      log.warn({ file: p.file, problem: p.problem, keptBytes: p.validBytes }, 'journal: a segment ended in a torn or damaged record (a crash while appending); the intact records before it are kept');
+    }
+    const state = await readJournalState(options.dir!);
+    const last = segments.at(-1);
+    const tail = segments[0]?.base ?? 0;
+    let head = last ? last.base + last.count : 0;
+    if (!last && state) head = Math.max(state.head, ...Object.values(state.consumers).map((c) => c.position));
+    this.headSeq = head;
+    this.memStart = head;
+    this.dropped = state?.dropped ?? 0; // events never logged stay counted across restarts
+    this.segments.push(...segments);
+    this.bytes = segments.reduce((n, s) => n + s.bytes, 0);
+    for (const name of consumers) {
+      const saved = state?.consumers[name];
+      const position = saved ? Math.min(Math.max(saved.position, tail), head) : state ? head : tail;
+      this.consumers.set(name, { position, delivered: 0, failures: 0, ...(saved?.lastError ? { lastError: saved.lastError, lastErrorAt: saved.lastErrorAt! } : {}) });
+    }
+    const behind = [...this.consumers.entries()].filter(([, c]) => c.position < head);
+    if (behind.length > 0) {
+      log.info(
+        { pending: Object.fromEntries(behind.map(([name, c]) => [name, head - c.position])) },
+        `journal: ${Math.max(...behind.map(([, c]) => head - c.position))} events from before the restart are still to be stored; delivering them`,
+      );
+    }
+    this.startSegment();
+    this.checkFull();
+    this.fsyncTimer = setInterval(() => this.syncInBackground(), options.fsyncIntervalMs);
+    this.fsyncTimer.unref();
+    this.stateDirty = true;
+    this.saveStateSoon(0);
+    await this.compact();
+  }
+
+  get head(): number {
+    return this.headSeq;
+  }
+
+  get full(): boolean {
+    return this.isFull;
+  }
+
+  get onFull(): 'forward' | 'block' {
+    return this.options.onFull;
+  }
+
+  get durable(): boolean {
+    return this.options.dir !== undefined;
+  }
+
+  /** Resolves once the journal has room again (at once when it has). */
+  whenRoom(): Promise<void> {
+    if (!this.isFull) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  position(consumer: string): number {
+    return this.consumer(consumer).position;
+  }
+
+  consumerState(consumer: string): ConsumerState {
+    return this.consumer(consumer);
+  }
+
+  /**
+   * Journals accepted events. They get their sequence numbers and are encoded at once; the disk write is one
+   * `write` per batch of appends, done by {@link commit}, which core calls before it forwards the frames those
+   * events came from (and which runs by itself on the next turn of the event loop otherwise). Returns false when
+   * the events cannot be journaled: the journal is full and `onFull` is `forward` (they are counted as dropped
+   * and reported).
+   */
+  append(events: readonly ImEvent[]): boolean {
+    if (events.length === 0 || this.consumers.size === 0) return true;
+    if (this.closed) return false;
+    if (this.durable) {
+      if (this.isFull && this.options.onFull === 'forward') {
+        this.drop(events.length, 'the journal is full');
+        return false;
+      }
+      const bytes = encodeTextRecords(events.map((e) => JSON.stringify(e)));
+      this.unwritten.push(bytes);
+      this.pendingCount += events.length;
+      this.bytes += bytes.length;
+      this.stateDirty = true;
+      if (!this.commitScheduled) {
+        this.commitScheduled = true;
+        setImmediate(() => this.commit());
+      }
+    }
+    for (const event of events) this.memory.push(event);
+    this.headSeq += events.length;
+    if (this.durable) this.checkFull();
+    if (this.headSeq - this.memStart > this.options.memoryEvents) this.trimMemory(this.headSeq - this.options.memoryEvents);
+    this.saveStateSoon(1000);
+    return true;
+  }
+
+  /**
+   * Writes what was appended since the last commit into the OS cache (one synchronous write): from then on
+   * it survives a crash of imspect. Cheap when there is nothing to write.
+   */
+  commit(): void {
+    this.commitScheduled = false;
+    if (this.unwritten.length === 0) return;
+    const segment = this.segments.at(-1)!;
+    const bytes = this.unwritten.length === 1 ? this.unwritten[0]! : Buffer.concat(this.unwritten);
+    const count = this.pendingCount;
+    this.unwritten = [];
+    this.pendingCount = 0;
+    try {
+      writeFully(segment.fd!, bytes);
+    } catch (error) {
+      // The events stay in memory and are still delivered, but would not survive a crash. The segment is cut
+      // back to its last whole record and closed, so that record numbers and sequence numbers keep agreeing.
+      this.bytes -= bytes.length;
+      this.log.error({ err: error, file: segment.file, events: count }, `journal: writing ${count} events to disk failed; they are delivered from memory only`);
+      try {
+        ftruncateSync(segment.fd!, segment.bytes);
+      } catch {
+        // the scan at the next start cuts a torn tail anyway
+      }
+      this.rotate();
+      return;
+    }
+    segment.count += count;
+    segment.bytes += bytes.length;
+    this.unsynced = true;
+    if (segment.bytes >= this.options.segmentBytes) this.rotate();
+  }
+
+  /**
+   * Up to `max` consecutive events from `from` on (from memory at once, else read back from the segments).
+   * `first` is the sequence number of the first one: past `from` only when events are missing from a damaged
+   * journal, which are then skipped (and reported) rather than stall delivery.
+   */
+  read(from: number, max: number): JournalBatch | Promise<JournalBatch> {
+    const end = Math.min(this.headSeq, from + max);
+    if (from >= end) return { first: from, events: [] };
+    if (from >= this.memStart) return { first: from, events: this.memory.slice(this.memHead + from - this.memStart, this.memHead + end - this.memStart) };
+    this.commit(); // what is read back must be on disk
+    return this.readFromDisk(from, max);
+  }
+
+  private async readFromDisk(from: number, max: number): Promise<JournalBatch> {
+    const end = Math.min(this.headSeq, from + max);
+    const segment = this.segments.find((s) => s.base <= from && from < s.base + s.count);
+    let part: ImEvent[] = [];
+    if (segment) {
+      const upTo = Math.min(end, segment.base + segment.count) - segment.base;
+      let cached = this.cached.get(segment.base);
+      if (!cached) {
+        // One segment per consumer reading behind the memory window (they may be in different ones).
+        if (this.cached.size > this.consumers.size) this.cached.delete(this.cached.keys().next().value!);
+        cached = { records: [], endOffset: 0 };
+        this.cached.set(segment.base, cached);
+      }
+      if (cached.records.length < upTo) {
+        // Only what was appended since the last read (the active segment grows while it is read).
+        const offset = cached.endOffset;
+        const more = await readSegment(segment.file, offset);
+        // Another consumer may have read the same bytes meanwhile: take them once.
+        if (cached.endOffset === offset) {
+          for (const record of more.records) cached.records.push(record);
+          cached.endOffset = more.endOffset;
+        }
+      }
+      part = parseEvents(cached.records.slice(from - segment.base, upTo));
+    }
+    if (part.length === 0) {
+      // Only a damaged journal leaves a hole: go on after it.
+      const after = segment ? segment.base + segment.count : Math.min(this.memStart, ...this.segments.filter((s) => s.base > from).map((s) => s.base));
+      this.log.error({ from, resumeAt: after, missing: after - from }, `journal: ${after - from} events are missing from the segments (damaged journal); skipping them`);
+      return after >= this.headSeq ? { first: this.headSeq, events: [] } : this.read(after, max);
+    }
+    // A batch may span segments, or reach from the disk into the memory window.
+    const next = from + part.length;
+    if (next >= end) return { first: from, events: part };
+    const rest = await this.read(next, end - next);
+    return { first: from, events: rest.first === next ? part.concat(rest.events) : part };
+  }
+
+  /** The consumer has stored every event before `position`. */
+  ack(consumer: string, position: number): void {
+    const state = this.consumer(consumer);
+    if (position <= state.position) return;
+    state.delivered += position - state.position;
+    state.position = position;
+    this.stateDirty = true;
+    const min = this.minPosition();
+    if (min > this.memStart) this.trimMemory(min);
+    this.saveStateSoon(0);
+    void this.compact();
+  }
+
+  recordFailure(consumer: string, message: string): void {
+    const state = this.consumer(consumer);
+    state.failures++;
+    state.lastError = message;
+    state.lastErrorAt = new Date().toISOString();
+    this.stateDirty = true;
+    this.saveStateSoon(0);
+  }
+
+  pending(consumer: string): number {
+    return this.headSeq - this.consumer(consumer).position;
+  }
+
+  get droppedEvents(): number {
+    return this.dropped;
+  }
+
+  snapshot(): JournalState {
+    return {
+      version: 1,
+      head: this.headSeq,
+      tail: this.segments[0]?.base ?? this.memStart,
+      bytes: this.bytes,
+      maxBytes: this.options.maxBytes,
+      full: this.isFull,
+      onFull: this.options.onFull,
+      dropped: this.dropped,
+      pid: process.pid,
+      updatedAt: new Date().toISOString(),
+      consumers: Object.fromEntries([...this.consumers.entries()].map(([name, c]) => [name, { ...c }])),
+    };
+  }
+
+  /** Syncs and closes the segment, and writes the final state. Positions survive for the next start. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.commit();
+    this.closed = true;
+    clearInterval(this.fsyncTimer);
+    clearTimeout(this.stateTimer);
+    for (const segment of this.segments) {
+      if (segment.fd === undefined) continue;
+      try {
+        fsyncSync(segment.fd);
+        closeSync(segment.fd);
+      } catch (error) {
+        this.log.error({ err: error, file: segment.file }, 'journal: closing a segment failed');
+      }
+      delete segment.fd;
+    }
+    await this.compact();
+    await this.stateWrite;
+    if (this.durable) await this.saveState();
+    this.unlock?.();
+    for (const resolve of this.roomWaiters.splice(0)) resolve();
+  }
+
+  private consumer(name: string): ConsumerState {
+    const state = this.consumers.get(name);
+    if (!state) throw new Error(`journal: unknown consumer "${name}"`);
+    return state;
+  }
+
+  private minPosition(): number {
+    let min = this.headSeq;
+    for (const c of this.consumers.values()) min = Math.min(min, c.position);
+    return min;
+  }
+
+  private trimMemory(newStart: number): void {
+    const count = Math.min(newStart - this.memStart, this.memory.length - this.memHead);
+    if (count <= 0) return;
+    this.memHead += count;
+    this.memStart += count;
+    if (this.memHead === this.memory.length) {
+      this.memory = [];
+      this.memHead = 0;
+    } else if (this.memHead > 4096 && this.memHead * 2 > this.memory.length) {
+      // Copy the live part down once the dead part is the larger: amortised O(1) per event.
+      this.memory = this.memory.slice(this.memHead);
+      this.memHead = 0;
+    }
+  }
+
+  private drop(count: number, why: string): void {
+    this.dropped += count;
+    this.stateDirty = true;
+    const now = Date.now();
+    if (now - this.lastFullLog >= 10_000) {
+      this.lastFullLog = now;
+      this.log.error(
+        { dropped: this.dropped, bytes: this.bytes, maxBytes: this.options.maxBytes, pending: this.pendingByConsumer() },
+        `journal: ${why}: new events are NOT being logged (${this.dropped} so far) while traffic is still forwarded (loggers.journal.onFull: forward); fix the failing logger or raise loggers.journal.maxBytes`,
+      );
+    }
+  }
+
+  private pendingByConsumer(): Record<string, number> {
+    return Object.fromEntries([...this.consumers.entries()].map(([name, c]) => [name, this.headSeq - c.position]));
+  }
+
+  private checkFull(): void {
+    if (!this.durable) return;
+    const full = this.bytes >= this.options.maxBytes;
+    if (full === this.isFull) return;
+    this.isFull = full;
+    this.stateDirty = true;
+    if (full) {
+      // The first event refused after this is reported at once, then at most every 10 s.
+      this.lastFullLog = 0;
+      this.log.error(
+        { bytes: this.bytes, maxBytes: this.options.maxBytes, pending: this.pendingByConsumer(), onFull: this.options.onFull },
+        this.options.onFull === 'block'
+          ? 'journal FULL: relaying is paused until the loggers catch up (loggers.journal.onFull: block)'
+          : 'journal FULL: traffic is still forwarded but new events are NOT logged until the loggers catch up (loggers.journal.onFull: forward)',
+      );
+    } else {
+      this.log.warn({ bytes: this.bytes, maxBytes: this.options.maxBytes, dropped: this.dropped }, 'journal has room again: events are journaled and relaying goes on');
+      for (const resolve of this.roomWaiters.splice(0)) resolve();
+    }
+  }
+
+  private startSegment(): void {
+    const file = segmentFile(this.options.dir!, this.headSeq);
+    const existing = this.segments.at(-1);
+    if (existing && existing.base === this.headSeq && existing.count === 0) {
+      // An empty segment left by the last run starts at the same number: reuse it.
+      existing.fd = openSync(file, 'a');
+      return;
+    }
+    this.segments.push({ base: this.headSeq, count: 0, bytes: 0, file, fd: openSync(file, 'a') });
+  }
+
+  private rotate(): void {
+    this.commit();
+    const old = this.segments.at(-1)!;
+    const fd = old.fd!;
+    delete old.fd;
+    this.startSegment();
+    fdatasync(fd, () => closeFd(fd, () => undefined));
+  }
+
+  private syncInBackground(): void {
+    if (!this.unsynced || this.syncing || this.closed) return;
+    const fd = this.segments.at(-1)?.fd;
+    if (fd === undefined) return;
+    this.unsynced = false;
+    this.syncing = true;
+    fdatasync(fd, (error) => {
+      this.syncing = false;
+      if (error) this.log.error({ err: error }, 'journal: fdatasync failed');
+    });
+  }
+
+  /** Deletes the segments every consumer is past (never the one being appended to). */
+  private async compact(): Promise<void> {
+    if (!this.durable) return;
+    const min = this.minPosition();
+    const active = this.segments.at(-1);
+    if (!this.closed && active?.fd !== undefined && min === this.headSeq && (active.count > 0 || this.unwritten.length > 0) && (this.isFull || active.bytes >= this.options.segmentBytes / 4)) {
+      // Everything is delivered: start afresh so that the delivered segment can go too.
+      this.rotate();
+    }
+    while (this.segments.length > 1 || (this.closed && this.segments.length > 0)) {
+      const first = this.segments[0]!;
+      if (first.base + first.count > min || first.fd !== undefined) break;
+      if (first.count === 0 && this.segments.length === 1) break;
+      this.segments.shift();
+      this.bytes -= first.bytes;
+      this.cached.delete(first.base);
+      await unlink(first.file).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') this.log.error({ err: error, file: first.file }, 'journal: deleting a delivered segment failed');
+      });
+      this.stateDirty = true;
+    }
+    this.checkFull();
+  }
+
+  private saveStateSoon(delayMs: number): void {
+    if (!this.durable || this.stateTimer || this.closed) return;
+    this.stateTimer = setTimeout(() => {
+      this.stateTimer = undefined;
+      if (this.stateWrite) {
+        // One write at a time; the one in flight is followed by another.
+        void this.stateWrite.then(() => this.saveStateSoon(0));
+        return;
+      }
+      this.stateWrite = this.saveState().finally(() => (this.stateWrite = undefined));
+    }, delayMs);
+    this.stateTimer.unref();
+  }
+
+  private async saveState(): Promise<void> {
+    if (!this.stateDirty) return;
+    this.stateDirty = false;
+    try {
+      await writeJournalState(this.options.dir!, this.snapshot());
+    } catch (error) {
+      this.log.error({ err: error }, 'journal: writing the state file failed');
+    }
+  }
+}
+
+function writeFully(fd: number, bytes: Buffer): void {
+  let at = 0;
+  while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
+}
+

@@ -1,0 +1,274 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Journal, type JournalOptions } from '../src/journal/journal.js';
+import { crc32, decodeRecords, encodeRecords, encodeTextRecords, tableCrc32 } from '../src/journal/record.js';
+import { readJournalState } from '../src/journal/state.js';
+import { EventSink } from '../src/proxy/event-sink.js';
+import type { ImEvent } from '../src/sdk/event.js';
+import type { LoggerHooks } from '../src/sdk/plugin.js';
+import { recordingLogger, removeTempDirs, tempDir } from './helpers.js';
+
+async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+afterAll(removeTempDirs);
+
+let nextId = 0;
+function event(text: string): ImEvent {
+  nextId++;
+  return {
+    id: `id-${String(nextId).padStart(6, '0')}`,
+    at: new Date(0).toISOString(),
+    protocol: 'test',
+    direction: 'outgoing',
+    type: 'message',
+    localId: 'me',
+    remoteId: 'you',
+    text,
+    client: { ip: '127.0.0.1', port: 1 },
+    server: { host: '127.0.0.1', port: 2 },
+    filtered: false,
+    categories: [],
+  };
+}
+const events = (n: number, prefix = 'e') => Array.from({ length: n }, (_, i) => event(`${prefix}${i}`));
+
+async function open(dir: string, consumers: string[], options: Partial<JournalOptions> = {}, log = recordingLogger()) {
+  return Journal.open({ dir, maxBytes: 1024 * 1024 * 1024, segmentBytes: 1024 * 1024, fsyncIntervalMs: 10, onFull: 'forward', memoryEvents: 1000, ...options }, consumers, log);
+}
+const texts = (batch: { events: readonly ImEvent[] } | readonly ImEvent[]) => ('events' in batch ? batch.events : batch).map((e) => e.text);
+
+describe('journal records', () => {
+  it('CRC-32 is the standard one, with or without Node\'s own', () => {
+    const check = Buffer.from('123456789');
+    expect(tableCrc32(check)).toBe(0xcbf43926);
+    expect(crc32(check)).toBe(0xcbf43926);
+  });
+
+  it('round-trip, and a record cut at any byte is reported as a torn tail, never thrown', () => {
+    const payloads = ['one', 'twö ✓ 你好', ''].map((t) => Buffer.from(t));
+    const bytes = encodeRecords(payloads);
+    expect(decodeRecords(bytes).payloads.map((p) => p.toString())).toEqual(['one', 'twö ✓ 你好', '']);
+    for (let cut = 0; cut < bytes.length; cut++) {
+      const decoded = decodeRecords(bytes.subarray(0, cut));
+      expect(decoded.validBytes).toBeLessThanOrEqual(cut);
+      if (decoded.validBytes < cut) expect(decoded.problem).toBe('truncated');
+    }
+    expect(encodeTextRecords(['one', 'twö ✓ 你好', ''])).toEqual(bytes);
+    const damaged = Buffer.from(bytes);
+    damaged[10] = damaged[10]! ^ 0xff;
+    expect(decodeRecords(damaged)).toMatchObject({ payloads: [], validBytes: 0, problem: 'bad-checksum' });
+  });
+});
+
+describe('Journal', () => {
+  it('without close (a crash), reopening restores positions and the events not yet acknowledged', async () => {
+    const dir = await tempDir();
+    const first = await open(dir, ['a', 'b']);
+    const all = events(10);
+    expect(first.append(all.slice(0, 6))).toBe(true);
+    expect(first.append(all.slice(6))).toBe(true);
+    first.ack('a', 7);
+    first.ack('b', 3);
+    await waitFor(async () => (await readJournalState(dir))?.consumers['b']?.position === 3);
+    // No close(): the process "died" here.
+    const second = await open(dir, ['a', 'b']);
+    expect(second.head).toBe(10);
+    expect(second.position('a')).toBe(7);
+    expect(second.position('b')).toBe(3);
+    expect(texts(await second.read(7, 100))).toEqual(['e7', 'e8', 'e9']);
+    expect(texts(await second.read(3, 2))).toEqual(['e3', 'e4']);
+    expect(second.append(events(1, 'n'))).toBe(true);
+    expect(texts(await second.read(9, 100))).toEqual(['e9', 'n0']);
+    await second.close();
+  });
+
+  it('appended events are on disk once committed (what core does before forwarding), not before', async () => {
+    const dir = await tempDir();
+    const journal = await open(dir, ['a']);
+    const onDisk = () => readdirSync(dir).filter((n) => n.endsWith('.seg')).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
+    journal.append(events(3, 'c'));
+    expect(onDisk()).toBe(0); // not written yet (a crash now loses them, but they were not forwarded either)
+    journal.commit();
+    expect(onDisk()).toBeGreaterThan(0);
+    const reopened = await open(dir, ['a']);
+    expect(texts(await reopened.read(0, 10))).toEqual(['c0', 'c1', 'c2']);
+    await reopened.close();
+    await journal.close();
+  });
+
+  it('a consumer reading behind the memory window gets events not yet committed too', async () => {
+    const dir = await tempDir();
+    const journal = await open(dir, ['a'], { memoryEvents: 2 });
+    journal.append(events(5, 'w'));
+    expect(texts(await journal.read(0, 10))).toEqual(['w0', 'w1', 'w2', 'w3', 'w4']);
+    await journal.close();
+  });
+
+  it('one process per journal: a live owner is refused with a clear error, a dead one is taken over', async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'journal.lock'), `${process.ppid}\n`);
+    await expect(open(dir, ['a'])).rejects.toMatchObject({ code: 'JOURNAL_LOCKED', message: expect.stringContaining(`pid ${process.ppid}`) });
+    const gone = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
+    await writeFile(path.join(dir, 'journal.lock'), `${gone}\n`);
+    const journal = await open(dir, ['a']);
+    expect((await readFile(path.join(dir, 'journal.lock'), 'utf8')).trim()).toBe(String(process.pid));
+    await journal.close();
+    expect(readdirSync(dir)).not.toContain('journal.lock');
+  });
+
+  it('a torn record at the end of a segment is cut off with a warning; the intact events are kept', async () => {
+    const dir = await tempDir();
+    const journal = await open(dir, ['a']);
+    journal.append(events(3));
+    const [segment] = (await readdir(dir)).filter((n) => n.endsWith('.seg'));
+    await appendFile(path.join(dir, segment!), encodeRecords([Buffer.from('{"half":')]).subarray(0, 11));
+    const log = recordingLogger();
+    const reopened = await open(dir, ['a'], {}, log);
+    expect(reopened.head).toBe(3);
+    expect(texts(await reopened.read(0, 10))).toEqual(['e0', 'e1', 'e2']);
+    expect(log.records.some((r) => r.level === 'warn' && /torn or damaged/.test(r.msg ?? ''))).toBe(true);
+    await reopened.close();
+    await journal.close();
+  });
+
+  it('a damaged record in an older segment: the events after it in that segment are skipped, reported, and delivery goes on in step', async () => {
+    const dir = await tempDir();
+    const log = recordingLogger();
+    const journal = await open(dir, ['a'], { segmentBytes: 2048 });
+    const all = events(60, 'd');
+    for (let i = 0; i < 60; i += 3) {
+      journal.append(all.slice(i, i + 3));
+      journal.commit();
+    }
+    await journal.close();
+    const [first] = (await readdir(dir)).filter((n) => n.endsWith('.seg')).sort();
+    const file = path.join(dir, first!);
+    const bytes = await readFile(file);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    await writeFile(file, bytes);
+    const reopened = await open(dir, ['a'], {}, log);
+    const got: ImEvent[] = [];
+    let position = 0;
+    while (position < reopened.head) {
+      const batch = await reopened.read(position, 7);
+      expect(batch.first).toBeGreaterThanOrEqual(position);
+      batch.events.forEach((e, k) => expect(e.id).toBe(all[batch.first + k]!.id));
+      got.push(...batch.events);
+      position = batch.first + batch.events.length;
+    }
+    expect(got.length).toBeGreaterThan(20);
+    expect(got.length).toBeLessThan(60);
+    expect(got.at(-1)!.id).toBe(all[59]!.id);
+    expect(log.records.some((r) => r.level === 'error' && /missing from the segments/.test(r.msg ?? ''))).toBe(true);
+    await reopened.close();
+  });
+
+  it('deletes segments once every consumer is past them', async () => {
+    const dir = await tempDir();
+    const journal = await open(dir, ['a', 'b'], { segmentBytes: 1024 });
+    for (let i = 0; i < 20; i++) {
+      journal.append(events(5, `s${i}-`));
+      journal.commit(); // as core does before forwarding each chunk
+    }
+    const segs = async () => (await readdir(dir)).filter((n) => n.endsWith('.seg')).length;
+    const before = await segs();
+    expect(before).toBeGreaterThan(3);
+    journal.ack('a', 100);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await segs()).toBe(before); // b has not stored them yet
+    journal.ack('b', 100);
+    await waitFor(async () => (await segs()) === 1);
+    await journal.close();
+  });
+
+  it('a consumer far behind reads its events back from disk, in order', async () => {
+    const dir = await tempDir();
+    const journal = await open(dir, ['fast', 'slow'], { segmentBytes: 2048, memoryEvents: 10 });
+    const all = events(200, 'd');
+    for (let i = 0; i < 200; i += 7) {
+      journal.append(all.slice(i, i + 7));
+      journal.ack('fast', journal.head);
+    }
+    const got: ImEvent[] = [];
+    while (got.length < 200) got.push(...(await journal.read(got.length, 13)).events);
+    expect(got.map((e) => e.id)).toEqual(all.map((e) => e.id));
+    await journal.close();
+  });
+
+  it('full with onFull: forward: new events are refused and counted, loudly; room again once delivered', async () => {
+    const dir = await tempDir();
+    const log = recordingLogger();
+    const journal = await open(dir, ['a'], { maxBytes: 4096, segmentBytes: 1024 }, log);
+    let accepted = 0;
+    let refused = 0;
+    for (let i = 0; i < 100; i++) {
+      if (journal.append([event(`f${i}`)])) accepted++;
+      else refused++;
+      journal.commit();
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect(journal.full).toBe(true);
+    expect(journal.droppedEvents).toBe(refused);
+    expect(log.records.some((r) => r.level === 'error' && /journal FULL/.test(r.msg ?? ''))).toBe(true);
+    journal.ack('a', journal.head);
+    await waitFor(() => !journal.full);
+    expect(journal.append([event('after')])).toBe(true);
+    await journal.close();
+    expect((await readJournalState(dir))?.dropped).toBe(refused);
+  });
+
+  it('full with onFull: block: events are still journaled and whenRoom() waits for the loggers', async () => {
+    const dir = await tempDir();
+    const journal = await open(dir, ['a'], { maxBytes: 2048, segmentBytes: 512, onFull: 'block' });
+    for (let i = 0; i < 50; i++) expect(journal.append([event(`b${i}`)])).toBe(true);
+    expect(journal.full).toBe(true);
+    let room = false;
+    void journal.whenRoom().then(() => (room = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(room).toBe(false);
+    journal.ack('a', journal.head);
+    await waitFor(() => room);
+    await journal.close();
+  });
+});
+
+describe('EventSink on a durable journal', () => {
+  it('events a failing logger could not store before shutdown are delivered after the restart, each once', async () => {
+    const dir = await tempDir();
+    const stored: string[] = [];
+    let failing = true;
+    const hooks: LoggerHooks = {
+      async write(batch) {
+        if (failing) throw new Error('database down');
+        stored.push(...batch.map((e) => e.id));
+      },
+    };
+    const options = { batchSize: 4, flushIntervalMs: 5, retryMaxDelayMs: 20, writeTimeoutMs: 500 };
+    const all = events(11, 'r');
+    const sink = new EventSink([{ name: 'db', hooks }], options, recordingLogger(), await open(dir, ['db']));
+    sink.accept(all.slice(0, 5));
+    sink.accept(all.slice(5));
+    await waitFor(() => sink.status()[0]!.failures >= 2);
+    expect(sink.status()[0]).toMatchObject({ pending: 11, lastError: 'plugin "db" failed in write: database down' });
+    await sink.close({ graceMs: 50 });
+    const state = await readJournalState(dir);
+    expect(state?.consumers['db']).toMatchObject({ position: 0, lastError: 'plugin "db" failed in write: database down' });
+    expect(JSON.parse(await readFile(path.join(dir, 'state.json'), 'utf8')).head).toBe(11);
+
+    failing = false;
+    const restarted = new EventSink([{ name: 'db', hooks }], options, recordingLogger(), await open(dir, ['db']));
+    await waitFor(() => stored.length === 11, 2_000);
+    expect(stored).toEqual(all.map((e) => e.id));
+    await restarted.close({ graceMs: 1_000 });
+    expect((await readJournalState(dir))?.consumers['db']?.position).toBe(11);
+  });
+});

@@ -1,0 +1,42 @@
+/**
+ * @imspect/logger-sql: every event as a row of one `messages` table, in the embedded SQLite file by default, or
+ * in PostgreSQL or MySQL/MariaDB by URL, the same schema and code for all three. See README.md.
+ */
+import { definePlugin } from '@imspect/core';
+import { openArchive } from './open.js';
+import { describeTarget, optionsSchema, resolveTarget } from './options.js';
+
+export default definePlugin({
+  name: 'logger-sql',
+  kind: 'logger',
+  options: optionsSchema,
+  setup(ctx) {
+    const target = resolveTarget(ctx.options, ctx.dataDir);
+    const archive = openArchive(target, {
+      inWorker: true,
+      onPoolError: (error) => ctx.logger.warn({ err: error }, 'database connection lost; the next write reconnects'),
+    });
+    ctx.logger.info({ archive: describeTarget(target) }, 'logging to the SQL archive');
+    // Connect and migrate in the background now, so the first events do not wait for it (and the SQLite worker
+    // has started before traffic does). A database that is down only delays the writes, which core retries;
+    // it never delays the start of imspect.
+    archive.migrate().catch((error: unknown) => {
+      ctx.logger.warn({ err: error, archive: describeTarget(target) }, 'the SQL archive is not reachable yet; events wait in the journal until it is');
+    });
+    return {
+      write: async (events) => {
+        await archive.insert(events);
+      },
+      close: () => archive.close(),
+    };
+  },
+});
+
+export { openArchive } from './open.js';
+export { SqlArchive, type ArchiveStore } from './store.js';
+export { WorkerArchive } from './sqlite-client.js';
+export { resolveTarget, describeTarget, redact, optionsSchema, DEFAULT_OPTIONS, type SqlLoggerOptions, type SqlTarget, type SqlKind } from './options.js';
+export { buildSearch, parseTime, words, type SearchQuery, type PageCursor } from './search.js';
+export { toRow, fromRow, typeCode, eventData, type ArchivedMessage } from './row.js';
+export { migrationProvider, MIGRATION_TABLE } from './migrations.js';
+export type { Database, MessagesTable, MessageRow } from './schema.js';

@@ -1,0 +1,108 @@
+/**
+ * Versioned migrations of the archive, the same for every backend where SQL allows and per dialect where it
+ * does not (column types, full-text index). Kysely's migrator records what ran in `imspect_migration` and
+ * holds a lock while migrating, so several gateways starting against one central database migrate it once.
+ */
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { SqlKind } from './options.js';
+import { MYSQL_ID_CHARS } from './row.js';
+
+export const MIGRATION_TABLE = 'imspect_migration';
+export const MIGRATION_LOCK_TABLE = 'imspect_migration_lock';
+
+function types(kind: SqlKind) {
+  switch (kind) {
+    case 'sqlite':
+      return { id: sql`integer`, bigint: sql`integer`, ident: sql`text`, eventId: sql`text`, long: sql`text`, small: sql`integer` };
+    case 'postgres':
+      return { id: sql`bigserial`, bigint: sql`bigint`, ident: sql`text`, eventId: sql`varchar(64)`, long: sql`text`, small: sql`smallint` };
+    case 'mysql':
+      return {
+        id: sql`bigint unsigned`,
+        bigint: sql`bigint`,
+        ident: sql.raw(`varchar(${MYSQL_ID_CHARS})`),
+        eventId: sql`varchar(64)`,
+        long: sql`mediumtext`,
+        small: sql`tinyint`,
+      };
+  }
+}
+
+function initialSchema(kind: SqlKind): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      const t = types(kind);
+      let table = db.schema
+        .createTable('messages')
+        .ifNotExists()
+        .addColumn('id', t.id, (c) => {
+          c = c.primaryKey();
+          return kind === 'postgres' ? c : c.autoIncrement();
+        })
+        .addColumn('event_id', t.eventId, (c) => c.notNull().unique())
+        .addColumn('timestamp', t.bigint, (c) => c.notNull())
+        .addColumn('at_ms', t.bigint, (c) => c.notNull())
+        .addColumn('at', sql`varchar(40)`, (c) => c.notNull())
+        .addColumn('client_address', sql`varchar(64)`, (c) => c.notNull())
+        .addColumn('protocol', t.ident, (c) => c.notNull())
+        .addColumn('outgoing', t.small, (c) => c.notNull())
+        .addColumn('type', t.small, (c) => c.notNull())
+        .addColumn('local_id', t.ident, (c) => c.notNull())
+        .addColumn('remote_id', t.ident, (c) => c.notNull())
+        .addColumn('filtered', t.small, (c) => c.notNull())
+        .addColumn('categories', t.long, (c) => c.notNull())
+        .addColumn('event_data', t.long, (c) => c.notNull())
+        .addColumn('direction', sql`varchar(8)`, (c) => c.notNull())
+        .addColumn('type_name', sql`varchar(32)`, (c) => c.notNull())
+        .addColumn('subtype', t.ident)
+        .addColumn('conversation', t.ident)
+        .addColumn('text', t.long)
+        .addColumn('delivered_text', t.long)
+        .addColumn('file_name', t.long)
+        .addColumn('file_size', t.bigint)
+        .addColumn('server', t.long, (c) => c.notNull())
+        .addColumn('data', t.long);
+      if (kind === 'mysql') table = table.modifyEnd(sql`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`);
+      await table.execute();
+      for (const [name, columns] of [
+        ['messages_at', ['at_ms']],
+        ['messages_local_at', ['local_id', 'at_ms']],
+        ['messages_remote_at', ['remote_id', 'at_ms']],
+        ['messages_conversation_at', ['conversation', 'at_ms']],
+        ['messages_protocol_at', ['protocol', 'at_ms']],
+      ] as const) {
+        await db.schema.createIndex(name).on('messages').columns([...columns]).execute();
+      }
+    },
+  };
+}
+
+/** Full-text search on `text`: FTS5 (trigram, so CJK matches too), a GIN tsvector index, a FULLTEXT index. */
+function fullText(kind: SqlKind): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      switch (kind) {
+        case 'sqlite':
+          await sql`CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='id', tokenize='trigram')`.execute(db);
+          await sql`CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text); END`.execute(db);
+          await sql`CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text); END`.execute(db);
+          await sql`INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')`.execute(db);
+          break;
+        case 'postgres':
+          await sql`CREATE INDEX messages_text_fts ON messages USING gin (to_tsvector('simple', coalesce(text, '')))`.execute(db);
+          break;
+        case 'mysql':
+          await sql`CREATE FULLTEXT INDEX messages_text_fts ON messages (text)`.execute(db);
+          break;
+      }
+    },
+  };
+}
+
+export function migrationProvider(kind: SqlKind): MigrationProvider {
+  return {
+    async getMigrations() {
+      return { '0001-messages': initialSchema(kind), '0002-full-text': fullText(kind) };
+    },
+  };
+}

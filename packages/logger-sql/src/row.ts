@@ -1,0 +1,119 @@
+/** An event as a `messages` row, and a row back as a search result. */
+import { EVENT_TYPE_CODES, type ImEvent } from '@imspect/core';
+import type { MessageRow } from './schema.js';
+
+/** MySQL indexes whole columns only up to 3072 bytes: id columns there hold at most this many characters. */
+export const MYSQL_ID_CHARS = 700;
+
+function str(value: unknown): string {
+  return value === undefined || value === null ? '' : String(value);
+}
+
+function hostPort(host: string | undefined, port: number | undefined): string {
+  const h = host && host.includes(':') && !host.startsWith('[') ? `[${host}]` : (host ?? '');
+  return port === undefined ? h : `${h}:${port}`;
+}
+
+export function typeCode(type: string): number {
+  return Object.hasOwn(EVENT_TYPE_CODES, type) ? EVENT_TYPE_CODES[type as keyof typeof EVENT_TYPE_CODES] : EVENT_TYPE_CODES.other;
+}
+
+/** IMSpector's "event data": the file offer for file events, the protocol's free-form data otherwise. */
+export function eventData(event: Readonly<ImEvent>): string {
+  if (event.type === 'file' && event.file) return event.file.size === undefined ? str(event.file.name) : `${str(event.file.name)} ${event.file.size}`;
+  return str(event.data);
+}
+
+/** The database keeps what a string can hold: NUL characters (which PostgreSQL text rejects) are dropped. */
+function clean(value: string): string {
+  return value.includes('\u0000') ? value.replaceAll('\u0000', '') : value;
+}
+function cleanOrNull(value: string | undefined): string | null {
+  return value === undefined || value === null ? null : clean(String(value));
+}
+
+export function toRow(event: Readonly<ImEvent>, idChars = Number.POSITIVE_INFINITY): MessageRow {
+  let atMs = Date.parse(event.at);
+  if (!Number.isFinite(atMs)) atMs = 0;
+  const id = (value: string | undefined) => {
+    const s = clean(str(value));
+    return s.length > idChars ? s.slice(0, idChars) : s;
+  };
+  return {
+    event_id: String(event.id),
+    timestamp: Math.floor(atMs / 1000),
+    at_ms: atMs,
+    at: str(event.at),
+    client_address: hostPort(event.client?.ip, event.client?.port),
+    protocol: id(event.protocol),
+    outgoing: event.direction === 'outgoing' ? 1 : 0,
+    type: typeCode(event.type),
+    local_id: id(event.localId),
+    remote_id: id(event.remoteId),
+    filtered: event.filtered ? 1 : 0,
+    categories: clean((event.categories ?? []).map(str).join(';')),
+    event_data: clean(eventData(event)),
+    direction: event.direction,
+    type_name: str(event.type),
+    subtype: event.subtype === undefined ? null : id(event.subtype),
+    conversation: event.conversation === undefined ? null : id(event.conversation),
+    text: cleanOrNull(event.text),
+    delivered_text: cleanOrNull(event.deliveredText),
+    file_name: event.file ? clean(str(event.file.name)) : null,
+    file_size: event.file?.size ?? null,
+    server: clean(hostPort(event.server?.host, event.server?.port)),
+    data: cleanOrNull(event.data),
+  };
+}
+
+/** One archived event, as search and export give it. */
+export interface ArchivedMessage {
+  eventId: string;
+  at: string;
+  timestamp: number;
+  protocol: string;
+  direction: string;
+  type: string;
+  typeCode: number;
+  subtype: string | null;
+  localId: string;
+  remoteId: string;
+  conversation: string | null;
+  text: string | null;
+  deliveredText: string | null;
+  fileName: string | null;
+  fileSize: number | null;
+  client: string;
+  server: string;
+  filtered: boolean;
+  categories: string[];
+  eventData: string;
+  data: string | null;
+}
+
+export function fromRow(row: Record<string, unknown>): ArchivedMessage {
+  const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return {
+    eventId: String(row['event_id']),
+    at: String(row['at']),
+    timestamp: Number(row['timestamp']),
+    protocol: String(row['protocol']),
+    direction: String(row['direction']),
+    type: String(row['type_name']),
+    typeCode: Number(row['type']),
+    subtype: (row['subtype'] as string | null) ?? null,
+    localId: String(row['local_id']),
+    remoteId: String(row['remote_id']),
+    conversation: (row['conversation'] as string | null) ?? null,
+    text: (row['text'] as string | null) ?? null,
+    deliveredText: (row['delivered_text'] as string | null) ?? null,
+    fileName: (row['file_name'] as string | null) ?? null,
+    fileSize: n(row['file_size']),
+    client: String(row['client_address']),
+    server: String(row['server']),
+    filtered: Number(row['filtered']) === 1,
+    categories: String(row['categories'] ?? '') === '' ? [] : String(row['categories']).split(';'),
+    eventData: String(row['event_data'] ?? ''),
+    data: (row['data'] as string | null) ?? null,
+  };
+}

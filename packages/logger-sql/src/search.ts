@@ -1,0 +1,138 @@
+/**
+ * Archive search: exact filters on the indexed columns, and words in the message text. Each word must
+ * appear (case-insensitive); words the backend's full-text index can answer go through it (FTS5 trigram,
+ * PostgreSQL tsvector prefix match, InnoDB FULLTEXT prefix match), the others (too short for the index, CJK for
+ * PostgreSQL and MySQL, punctuation, MySQL stopwords) through an escaped LIKE.
+ */
+import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import type { SqlKind } from './options.js';
+import type { Database } from './schema.js';
+
+export interface SearchQuery {
+  /** The protected user (local id). */
+  user?: string;
+  /** The other party, or the channel / conversation. */
+  with?: string;
+  /** Words that must all appear in the text. */
+  text?: string;
+  protocol?: string;
+  /** Milliseconds since the epoch, inclusive. */
+  sinceMs?: number;
+  /** Milliseconds since the epoch, exclusive. */
+  untilMs?: number;
+  /** Most results; the newest ones, returned oldest first. Default 100; 0 = no limit. */
+  limit?: number;
+}
+
+const WORD = /^[\p{L}\p{N}]+$/u;
+const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+/** InnoDB's default full-text stopwords: a boolean-mode term among them matches nothing. */
+const INNODB_STOPWORDS = new Set(
+  'a about an are as at be by com de en for from how i in is it la of on or that the this to was what when where who will with und www'.split(' '),
+);
+
+export function words(text: string | undefined): string[] {
+  return (text ?? '').split(/\s+/u).filter((w) => w.length > 0);
+}
+
+function likePattern(word: string): string {
+  return `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function indexable(kind: SqlKind, word: string): boolean {
+  const chars = [...word].length;
+  switch (kind) {
+    case 'sqlite':
+      return chars >= 3; // trigram: any script, three characters or more
+    case 'postgres':
+      return WORD.test(word) && !CJK.test(word);
+    case 'mysql':
+      return WORD.test(word) && !CJK.test(word) && chars >= 3 && !INNODB_STOPWORDS.has(word.toLowerCase());
+  }
+}
+
+function likeCondition(kind: SqlKind, word: string): Expression<SqlBool> {
+  const pattern = likePattern(word);
+  switch (kind) {
+    case 'postgres':
+      return sql<SqlBool>`text ILIKE ${pattern} ESCAPE '\\'`;
+    case 'mysql':
+      return sql<SqlBool>`text LIKE ${pattern}`; // backslash is MySQL's default escape; the collation ignores case
+    case 'sqlite':
+      // SQLite's LIKE folds ASCII only: compare lower-cased text for the rest.
+      return sql<SqlBool>`(text LIKE ${pattern} ESCAPE '\\' OR lower(text) LIKE lower(${pattern}) ESCAPE '\\')`;
+  }
+}
+
+function fullTextCondition(kind: SqlKind, list: string[]): Expression<SqlBool> {
+  switch (kind) {
+    case 'sqlite': {
+      const match = list.map((w) => `"${w.replaceAll('"', '""')}"`).join(' AND ');
+      return sql<SqlBool>`id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ${match})`;
+    }
+    case 'postgres': {
+      const query = list.map((w) => `${w.toLowerCase()}:*`).join(' & ');
+      return sql<SqlBool>`to_tsvector('simple', coalesce(text, '')) @@ to_tsquery('simple', ${query})`;
+    }
+    case 'mysql': {
+      const query = list.map((w) => `+${w}*`).join(' ');
+      return sql<SqlBool>`MATCH(text) AGAINST (${query} IN BOOLEAN MODE)`;
+    }
+  }
+}
+
+/** Where a page of an oldest-first walk ended: the next page starts after this row. */
+export interface PageCursor {
+  atMs: number;
+  id: number;
+}
+
+/**
+ * The search as SQL. By default the newest `limit` rows, newest first (the caller reverses them); with
+ * `page`, oldest first from after `page.after`, `page.size` rows (keyset pagination: every page costs the same).
+ */
+export function buildSearch(db: Kysely<Database>, kind: SqlKind, query: SearchQuery, page?: { after?: PageCursor; size: number }) {
+  let q = db.selectFrom('messages').selectAll();
+  if (page?.after) {
+    const { atMs, id } = page.after;
+    q = q.where((eb) => eb.or([eb('at_ms', '>', atMs), eb.and([eb('at_ms', '=', atMs), eb('id', '>', id)])]));
+  }
+  if (query.user !== undefined) q = q.where('local_id', '=', query.user);
+  if (query.with !== undefined) {
+    const other = query.with;
+    q = q.where((eb) => eb.or([eb('remote_id', '=', other), eb('conversation', '=', other)]));
+  }
+  if (query.protocol !== undefined) q = q.where('protocol', '=', query.protocol);
+  if (query.sinceMs !== undefined) q = q.where('at_ms', '>=', query.sinceMs);
+  if (query.untilMs !== undefined) q = q.where('at_ms', '<', query.untilMs);
+  const list = words(query.text);
+  const indexed = list.filter((w) => indexable(kind, w));
+  if (indexed.length > 0) q = q.where(fullTextCondition(kind, indexed));
+  for (const word of list) {
+    if (kind === 'sqlite' && indexed.includes(word)) continue; // trigram matching is already substring matching
+    // Prefix matching of a word index is looser than "the text contains it": the LIKE makes every backend agree.
+    q = q.where(likeCondition(kind, word));
+  }
+  if (page) return q.orderBy('at_ms', 'asc').orderBy('id', 'asc').limit(page.size);
+  q = q.orderBy('at_ms', 'desc').orderBy('id', 'desc');
+  const limit = query.limit ?? 100;
+  if (limit > 0) q = q.limit(limit);
+  return q;
+}
+
+/**
+ * A time for --since / --until: ISO 8601 (`2026-11-21`, `2026-11-21T10:00:00Z`), unix seconds, or a duration
+ * back from now (`90s`, `15m`, `2h`, `7d`, `2w`). Returns milliseconds since the epoch, or throws.
+ */
+export function parseTime(value: string, now = Date.now()): number {
+  const text = value.trim();
+  const relative = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/i.exec(text);
+  if (relative) {
+    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[relative[2]!.toLowerCase() as 's'];
+    return now - Number(relative[1]) * unit;
+  }
+  if (/^\d{9,11}$/.test(text)) return Number(text) * 1000;
+  const parsed = Date.parse(text);
+  if (!Number.isFinite(parsed)) throw new RangeError(`"${value}" is not a time (ISO 8601 such as 2026-11-21T10:00:00Z, unix seconds, or 15m / 2h / 7d ago)`);
+  return parsed;
+}

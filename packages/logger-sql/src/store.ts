@@ -1,0 +1,156 @@
+/**
+ * The archive on one query layer (Kysely) for SQLite (better-sqlite3), PostgreSQL (pg) and MySQL/MariaDB
+ * (mysql2): migrate, insert batches idempotently (by event id), search. The SQLite store runs inside a worker
+ * thread when used by the logger (see sqlite-worker.ts), so its synchronous writes never block the relay loop.
+ */
+import { Kysely, Migrator, MysqlDialect, PostgresDialect, SqliteDialect, sql, type Dialect } from 'kysely';
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ImEvent } from '@imspect/core';
+import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migrations.js';
+import type { SqlKind, SqlTarget } from './options.js';
+import { fromRow, MYSQL_ID_CHARS, toRow, type ArchivedMessage } from './row.js';
+import type { Database } from './schema.js';
+import { buildSearch, type PageCursor, type SearchQuery } from './search.js';
+
+const require = createRequire(import.meta.url);
+
+/** Rows per INSERT statement: well below every backend's limit on bound parameters. */
+const ROWS_PER_STATEMENT = 400;
+
+export interface ArchiveStore {
+  readonly kind: SqlKind;
+  /** Creates or migrates the schema; safe to call again and from several processes at once. */
+  migrate(): Promise<void>;
+  /** Stores the events that are not stored yet, in one transaction; returns how many were new. */
+  insert(events: readonly ImEvent[]): Promise<number>;
+  search(query: SearchQuery): Promise<ArchivedMessage[]>;
+  count(): Promise<number>;
+  close(): Promise<void>;
+}
+
+function dialectFor(target: SqlTarget, onPoolError: (error: Error) => void): Dialect {
+  switch (target.kind) {
+    case 'sqlite': {
+      const BetterSqlite3 = require('better-sqlite3') as typeof import('better-sqlite3');
+      mkdirSync(dirname(target.file), { recursive: true });
+      const db = new BetterSqlite3(target.file);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${target.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      db.pragma('busy_timeout = 10000');
+      return new SqliteDialect({ database: db });
+    }
+    case 'postgres': {
+      const pg = require('pg') as typeof import('pg');
+      const pool = new pg.Pool({
+        connectionString: target.url,
+        max: target.poolSize,
+        connectionTimeoutMillis: target.connectTimeoutMs,
+        idleTimeoutMillis: 30_000,
+      });
+      // A connection dying while idle (database restarted, network cut) must not take imspect down.
+      pool.on('error', onPoolError);
+      return new PostgresDialect({ pool });
+    }
+    case 'mysql': {
+      const mysql = require('mysql2') as typeof import('mysql2');
+      const pool = mysql.createPool({
+        uri: target.url,
+        connectionLimit: target.poolSize,
+        connectTimeout: target.connectTimeoutMs,
+        charset: 'UTF8MB4_UNICODE_CI',
+        supportBigNumbers: true,
+        bigNumberStrings: false,
+        timezone: 'Z',
+      });
+      (pool as unknown as NodeJS.EventEmitter).on('error', onPoolError);
+      return new MysqlDialect({ pool });
+    }
+  }
+}
+
+export class SqlArchive implements ArchiveStore {
+  readonly kind: SqlKind;
+  private readonly db: Kysely<Database>;
+  private migrated = false;
+  private migrating: Promise<void> | undefined;
+
+  constructor(target: SqlTarget, onPoolError: (error: Error) => void = () => undefined) {
+    this.kind = target.kind;
+    this.db = new Kysely<Database>({ dialect: dialectFor(target, onPoolError) });
+  }
+
+  migrate(): Promise<void> {
+    if (this.migrated) return Promise.resolve();
+    // Callers at the same time share one migration; a failed one is tried again by the next caller.
+    this.migrating ??= this.runMigrations().finally(() => (this.migrating = undefined));
+    return this.migrating;
+  }
+
+  private async runMigrations(): Promise<void> {
+    const migrator = new Migrator({
+      db: this.db,
+      provider: migrationProvider(this.kind),
+      migrationTableName: MIGRATION_TABLE,
+      migrationLockTableName: MIGRATION_LOCK_TABLE,
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+      // The driver's message is enough (a cause would repeat it in every log line).
+      throw Object.assign(new Error(`migrating the archive${failed ? ` (${failed})` : ''} failed: ${(error as Error).message ?? String(error)}`), {
+        code: (error as { code?: unknown }).code,
+      });
+    }
+    this.migrated = true;
+  }
+
+  async insert(events: readonly ImEvent[]): Promise<number> {
+    if (events.length === 0) return 0;
+    await this.migrate();
+    const idChars = this.kind === 'mysql' ? MYSQL_ID_CHARS : Number.POSITIVE_INFINITY;
+    const rows = events.map((e) => toRow(e, idChars));
+    return this.db.transaction().execute(async (tx) => {
+      let inserted = 0;
+      for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+        const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+        let q = tx.insertInto('messages').values(chunk);
+        q = this.kind === 'mysql' ? q.ignore() : q.onConflict((oc) => oc.column('event_id').doNothing());
+        const result = await q.executeTakeFirst();
+        inserted += Number(result.numInsertedOrUpdatedRows ?? 0n);
+      }
+      return inserted;
+    });
+  }
+
+  async search(query: SearchQuery): Promise<ArchivedMessage[]> {
+    await this.migrate();
+    const rows = await buildSearch(this.db, this.kind, query).execute();
+    return rows.reverse().map((r) => fromRow(r as unknown as Record<string, unknown>));
+  }
+
+  /** Every match, oldest first, a page at a time: an export of millions of rows in bounded memory. */
+  async *iterate(query: Omit<SearchQuery, 'limit'>, pageSize = 2000): AsyncGenerator<ArchivedMessage[]> {
+    await this.migrate();
+    let after: PageCursor | undefined;
+    for (;;) {
+      const rows = (await buildSearch(this.db, this.kind, query, { ...(after ? { after } : {}), size: pageSize }).execute()) as unknown as Array<Record<string, unknown>>;
+      if (rows.length === 0) return;
+      yield rows.map(fromRow);
+      const last = rows.at(-1)!;
+      after = { atMs: Number(last['at_ms']), id: Number(last['id']) };
+      if (rows.length < pageSize) return;
+    }
+  }
+
+  async count(): Promise<number> {
+    await this.migrate();
+    const row = await this.db.selectFrom('messages').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

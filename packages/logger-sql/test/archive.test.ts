@@ -1,0 +1,214 @@
+/**
+ * The archive on the three backends: schema and migrations, idempotent inserts, Unicode round-trip, search
+ * filters and full-text words, and the plugin's hooks (SQLite through its worker thread). PostgreSQL and
+ * MariaDB tests run in a database created for the run and dropped after it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImEvent, LoggerHooks, PluginLogger } from '@imspect/core';
+import plugin, { openArchive, resolveTarget, parseTime, SqlArchive, type ArchiveStore, type SqlTarget } from '../dist/index.js';
+import { createMysqlDatabase, createPostgresDatabase, mysqlMissing, postgresMissing, type TestDatabase } from '../../../test/support/databases.js';
+import { describeWithService } from '../../../test/support/e2e.js';
+
+const quiet: PluginLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+
+let seq = 0;
+const BASE = Date.parse('2026-03-01T10:00:00.000Z');
+function event(over: Partial<ImEvent> & { text?: string } = {}): ImEvent {
+  seq++;
+  return {
+    id: `01900000-0000-7000-8000-${String(seq).padStart(12, '0')}`,
+    at: new Date(BASE + seq * 1000).toISOString(),
+    protocol: 'irc',
+    direction: 'outgoing',
+    type: 'message',
+    localId: 'alice',
+    remoteId: '#chan',
+    client: { ip: '10.0.0.5', port: 40000 },
+    server: { host: 'irc.example.org', port: 6667 },
+    filtered: false,
+    categories: [],
+    ...over,
+  };
+}
+
+const UNICODE = ['emoji 😀👍🏽 family 👨‍👩‍👧', 'CJK 你好世界 こんにちは 안녕하세요', 'RTL שלום مرحبا', 'accents héllo wörld ✓', 'quote \' " \\ % _ end'];
+
+function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarget; cleanup(): Promise<void> }>) {
+  let archive: ArchiveStore;
+  let cleanup: () => Promise<void>;
+  let target: SqlTarget;
+
+  beforeAll(async () => {
+    ({ target, cleanup } = await makeTarget());
+    archive = openArchive(target, { inWorker: true });
+    await archive.migrate();
+  });
+  afterAll(async () => {
+    await archive?.close();
+    await cleanup?.();
+  });
+
+  it('migrates once, also from a second client at the same time', async () => {
+    const others = [openArchive(target), openArchive(target)];
+    await Promise.all(others.map((o) => o.migrate()));
+    expect(await others[0]!.count()).toBe(0);
+    await Promise.all(others.map((o) => o.close()));
+  });
+
+  it('stores a batch once: the same events again (a retried batch) add nothing', async () => {
+    const batch = [
+      event({ text: 'hello bob' }),
+      event({ direction: 'incoming', text: 'hi alice', remoteId: 'bob' }),
+      event({ type: 'file', text: undefined, file: { name: 'report 2026.pdf', size: 123456789012 }, remoteId: 'bob' }),
+      event({ protocol: 'xmpp', localId: 'carol@example.org', remoteId: 'dave@example.org', conversation: 'thread-1', text: 'the quick brown fox', filtered: true, categories: ['2 badwords', 'acl'] }),
+    ];
+    expect(await archive.insert(batch)).toBe(4);
+    expect(await archive.insert(batch)).toBe(0);
+    expect(await archive.insert([batch[0]!, event({ text: 'new one' })])).toBe(1);
+    expect(await archive.count()).toBe(5);
+  });
+
+  it('keeps every column: IMSpector\'s and imspect\'s', async () => {
+    const [file] = await archive.search({ text: undefined, user: 'alice', with: 'bob', limit: 0 }).then((r) => r.filter((m) => m.type === 'file'));
+    expect(file).toMatchObject({
+      protocol: 'irc',
+      direction: 'outgoing',
+      typeCode: 2,
+      localId: 'alice',
+      remoteId: 'bob',
+      fileName: 'report 2026.pdf',
+      fileSize: 123456789012,
+      eventData: 'report 2026.pdf 123456789012',
+      client: '10.0.0.5:40000',
+      server: 'irc.example.org:6667',
+      filtered: false,
+    });
+    expect(file!.timestamp).toBe(Math.floor(Date.parse(file!.at) / 1000));
+    const [xmpp] = await archive.search({ protocol: 'xmpp' });
+    expect(xmpp).toMatchObject({ conversation: 'thread-1', filtered: true, categories: ['2 badwords', 'acl'], text: 'the quick brown fox' });
+  });
+
+  it('round-trips Unicode text and ids exactly (emoji, CJK, RTL, quotes)', async () => {
+    const events = UNICODE.map((text, i) => event({ text, localId: `ユーザー${i}`, remoteId: '#canal-ñ-😀', protocol: 'msn' }));
+    await archive.insert(events);
+    const back = await archive.search({ protocol: 'msn', limit: 0 });
+    expect(back.map((m) => m.text)).toEqual(UNICODE);
+    expect(back.map((m) => m.localId)).toEqual(events.map((e) => e.localId));
+    expect(back.every((m) => m.remoteId === '#canal-ñ-😀')).toBe(true);
+    expect((await archive.search({ with: '#canal-ñ-😀', user: 'ユーザー1' })).map((m) => m.text)).toEqual([UNICODE[1]]);
+  });
+
+  it('finds words in the text with the full-text index, whatever the script, case-insensitively', async () => {
+    const find = async (text: string) => (await archive.search({ text, limit: 0 })).map((m) => m.text);
+    expect(await find('quick fox')).toEqual(['the quick brown fox']);
+    expect(await find('QUICK')).toEqual(['the quick brown fox']);
+    expect(await find('fox quick')).toEqual(['the quick brown fox']);
+    expect(await find('quick cat')).toEqual([]);
+    expect(await find('你好')).toEqual([UNICODE[1]]);
+    expect(await find('世界')).toEqual([UNICODE[1]]);
+    expect(await find('😀👍🏽')).toEqual([UNICODE[0]]);
+    expect(await find('wörld')).toEqual([UNICODE[3]]);
+    expect(await find('שלום')).toEqual([UNICODE[2]]);
+    expect(await find('hi')).toEqual(['hi alice']);
+    expect(await find('the')).toEqual(['the quick brown fox']);
+    // LIKE metacharacters are searched for literally.
+    expect(await find('%')).toEqual([UNICODE[4]]);
+    expect(await find('_')).toEqual([UNICODE[4]]);
+    expect(await find('\\')).toEqual([UNICODE[4]]);
+    expect(await find('zzz_not_there')).toEqual([]);
+  });
+
+  it('filters by user, peer or conversation, protocol and time, and limits to the newest, oldest first', async () => {
+    const t0 = BASE + (seq + 10) * 1000;
+    seq += 10;
+    const series = Array.from({ length: 6 }, (_, i) => event({ protocol: 'yahoo', localId: 'erin', remoteId: i % 2 ? 'frank' : 'gina', text: `series ${i}` }));
+    await archive.insert(series);
+    const texts = (r: { text: string | null }[]) => r.map((m) => m.text);
+    expect(texts(await archive.search({ user: 'erin' }))).toEqual(series.map((e) => e.text));
+    expect(texts(await archive.search({ user: 'erin', with: 'frank' }))).toEqual(['series 1', 'series 3', 'series 5']);
+    expect(texts(await archive.search({ user: 'erin', limit: 2 }))).toEqual(['series 4', 'series 5']);
+    expect(texts(await archive.search({ protocol: 'yahoo', sinceMs: t0 + 3000, untilMs: t0 + 5000 }))).toEqual(['series 2', 'series 3']);
+    expect(texts(await archive.search({ with: 'thread-1' }))).toEqual(['the quick brown fox']);
+    expect(await archive.search({ user: 'nobody' })).toEqual([]);
+  });
+
+  it('walks every match oldest first, a page at a time, the same rows as one search', async () => {
+    const direct = new SqlArchive(target);
+    const all = await direct.search({ limit: 0 });
+    const paged: string[] = [];
+    let pages = 0;
+    for await (const page of direct.iterate({}, 3)) {
+      expect(page.length).toBeLessThanOrEqual(3);
+      paged.push(...page.map((m) => m.eventId));
+      pages++;
+    }
+    expect(paged).toEqual(all.map((m) => m.eventId));
+    expect(pages).toBeGreaterThan(all.length / 3 - 1);
+    const filtered: string[] = [];
+    for await (const page of direct.iterate({ user: 'erin', with: 'frank' }, 2)) filtered.push(...page.map((m) => m.text!));
+    expect(filtered).toEqual(['series 1', 'series 3', 'series 5']);
+    await direct.close();
+  });
+
+  if (kind === 'sqlite') {
+    it('the plugin writes through its worker thread, idempotently, and closes', async () => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-logger-sql-'));
+      try {
+        const hooks = (await plugin.setup({ name: 'logger-sql', logger: quiet, options: { url: '', file: 'a/archive.sqlite', poolSize: 1, connectTimeoutMs: 1000, synchronous: 'full' }, hostVersion: '0.1.0', dataDir: dir, configDir: dir })) as LoggerHooks;
+        const batch = [event({ text: 'one' }), event({ text: 'two 😀' })];
+        await hooks.write(batch);
+        await hooks.write(batch);
+        await hooks.close!();
+        const check = openArchive(resolveTarget({ file: 'a/archive.sqlite' }, dir));
+        expect((await check.search({ limit: 0 })).map((m) => m.text)).toEqual(['one', 'two 😀']);
+        await check.close();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+}
+
+describe('SQLite archive', () => {
+  archiveSuite('sqlite', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-logger-sql-'));
+    return { target: resolveTarget({}, dir), cleanup: () => rm(dir, { recursive: true, force: true }) };
+  });
+});
+
+describeWithService('PostgreSQL archive', await postgresMissing(), () => {
+  archiveSuite('postgres', async () => {
+    const db: TestDatabase = await createPostgresDatabase();
+    return { target: resolveTarget({ url: db.url }, '/'), cleanup: () => db.drop() };
+  });
+});
+
+describeWithService('MariaDB/MySQL archive', await mysqlMissing(), () => {
+  archiveSuite('mysql', async () => {
+    const db: TestDatabase = await createMysqlDatabase();
+    return { target: resolveTarget({ url: db.url.replace(/^mysql:/, 'mariadb:') }, '/'), cleanup: () => db.drop() };
+  });
+});
+
+describe('options and times', () => {
+  it('resolves the default SQLite file in the data folder, URLs by scheme, and rejects others naming the option', () => {
+    expect(resolveTarget({}, '/var/lib/imspect')).toEqual({ kind: 'sqlite', file: '/var/lib/imspect/archive.sqlite', synchronous: 'full' });
+    expect(resolveTarget({ url: 'sqlite:/tmp/x.db' }, '/d')).toMatchObject({ kind: 'sqlite', file: '/tmp/x.db' });
+    expect(resolveTarget({ url: 'sqlite:rel.db' }, '/d')).toMatchObject({ kind: 'sqlite', file: '/d/rel.db' });
+    expect(resolveTarget({ url: 'postgresql://u:p@h/db' }, '/d')).toMatchObject({ kind: 'postgres' });
+    expect(resolveTarget({ url: 'mariadb://u:p@h/db' }, '/d')).toMatchObject({ kind: 'mysql', url: 'mysql://u:p@h/db' });
+    expect(() => resolveTarget({ url: 'oracle://u:secret@h/db' }, '/d')).toThrow(/option url: "oracle:\/\/u:\*\*\*@h\/db"/);
+  });
+
+  it('parses --since / --until times', () => {
+    const now = Date.parse('2026-03-01T12:00:00Z');
+    expect(parseTime('2h', now)).toBe(now - 7_200_000);
+    expect(parseTime('7d', now)).toBe(now - 7 * 86_400_000);
+    expect(parseTime('2026-03-01T10:00:00Z', now)).toBe(Date.parse('2026-03-01T10:00:00Z'));
+    expect(parseTime('1700000000', now)).toBe(1_700_000_000_000);
+    expect(() => parseTime('yesterday-ish', now)).toThrow(/is not a time/);
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * The journal reaches its disk limit while the database is cut off (a TCP relay the test controls, in front of
+ * a PostgreSQL database created for the run). `onFull: block` pauses relaying until the database is back, then
+ * everything flows and is stored once; `onFull: forward` keeps the chat going, says loudly that events are not
+ * logged, counts them in `imspect status`, and stores the rest once.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { openArchive, resolveTarget, type ArchiveStore } from '../../packages/logger-sql/dist/index.js';
+import { runCli, waitUntil } from '../support/cli-run.js';
+import { createPostgresDatabase, postgresMissing, type TestDatabase } from '../support/databases.js';
+import { describeWithService } from '../support/e2e.js';
+import { startImspect, type RunningImspect } from '../support/imspect-process.js';
+import { freePort } from '../support/ngircd.js';
+import { connectScriptedClient, startScriptedIrcServer, type ScriptedIrcServer } from '../support/scripted-irc.js';
+import { startTcpRelay, type TcpRelay } from '../support/tcp-relay.js';
+
+const MESSAGES = 120;
+
+interface Status {
+  full: boolean;
+  dropped: number;
+  loggers: Array<{ name: string; pending: number }>;
+}
+
+describeWithService('journal full while the database is down', await postgresMissing(), () => {
+  let dir: string;
+  let db: TestDatabase;
+  let relay: TcpRelay;
+  let server: ScriptedIrcServer;
+  let imspect: RunningImspect | undefined;
+  let direct: ArchiveStore;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-journal-full-'));
+    db = await createPostgresDatabase();
+    relay = await startTcpRelay({ host: db.host, port: db.port });
+    server = await startScriptedIrcServer();
+    direct = openArchive(resolveTarget({ url: db.url }, dir));
+    await direct.migrate();
+  });
+
+  afterAll(async () => {
+    await imspect?.stop();
+    await direct?.close();
+    await relay?.close();
+    await server?.close();
+    await db?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function run(onFull: 'block' | 'forward', nick: string) {
+    const port = await freePort();
+    const data = path.join(dir, onFull);
+    await writeFile(
+      path.join(dir, `${onFull}.yaml`),
+      [
+        `dataDir: ${data}`,
+        'listeners:',
+        `  - { type: forward, port: ${port}, upstream: { host: 127.0.0.1, port: ${server.port} }, protocol: irc }`,
+        'plugins:',
+        `  logger-sql: { options: { url: "${db.urlVia('127.0.0.1', relay.port)}", connectTimeoutMs: 500 } }`,
+        `loggers: { flushIntervalMs: 10, retryMaxDelayMs: 200, writeTimeoutMs: 2000, journal: { maxBytes: 16384, onFull: ${onFull} } }`,
+        'log: { format: json }',
+        '',
+      ].join('\n'),
+    );
+    const config = ['--config', path.join(dir, `${onFull}.yaml`)];
+    const received = server.received.length;
+    relay.cut();
+    imspect = await startImspect(config, { cwd: dir });
+    const client = await connectScriptedClient(port, nick);
+    // One message at a time, as people type (a chunk already read is relayed whole; blocking stops the next read).
+    void (async () => {
+      for (let i = 0; i < MESSAGES && !client.socket.destroyed; i++) {
+        client.say('#chan', `${onFull} ${i} ${'x'.repeat(100)}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    const status = async () => JSON.parse((await runCli(['status', '--json', ...config], dir)).stdout) as Status;
+    return { client, received, config, status, arrived: () => server.received.length - received };
+  }
+
+  it('onFull: block pauses relaying until the database is back; then every message flows and is stored once', async () => {
+    const { client, status, arrived } = await run('block', 'blockuser');
+    await waitUntil(async () => (await status()).full, 15_000, 'the journal to be full');
+    await new Promise((r) => setTimeout(r, 1000));
+    const during = arrived();
+    expect(during).toBeLessThan(MESSAGES);
+    expect(imspect!.stderr()).toMatch(/journal FULL: relaying is paused/);
+
+    relay.restore();
+    await waitUntil(() => arrived() === MESSAGES, 20_000, 'relaying to resume');
+    await waitUntil(async () => (await direct.search({ user: 'blockuser', limit: 0 })).length === 1 + MESSAGES, 20_000, 'every event stored');
+    const stored = await direct.search({ user: 'blockuser', limit: 0 });
+    expect(new Set(stored.map((m) => m.eventId)).size).toBe(1 + MESSAGES);
+    expect(imspect!.stderr()).toMatch(/journal has room again/);
+    client.close();
+    expect(await imspect!.stop()).toBe(0);
+    imspect = undefined;
+  }, 120_000);
+
+  it('onFull: forward keeps the chat going, reports the events it could not log, and stores the rest once', async () => {
+    const { client, status, arrived } = await run('forward', 'fwduser');
+    await waitUntil(() => arrived() === MESSAGES, 15_000, 'the chat to go on while the journal is full');
+    let s: Status | undefined;
+    await waitUntil(async () => ((s = await status()), s.full && s.dropped > 0), 15_000, 'status to show the dropped events');
+    expect(imspect!.stderr()).toMatch(/new events are NOT being logged/);
+
+    relay.restore();
+    const expected = 1 + MESSAGES - s!.dropped;
+    await waitUntil(async () => (await direct.search({ user: 'fwduser', limit: 0 })).length === expected, 20_000, `${expected} events stored`);
+    await new Promise((r) => setTimeout(r, 300));
+    const stored = await direct.search({ user: 'fwduser', limit: 0 });
+    expect(stored).toHaveLength(expected);
+    expect(new Set(stored.map((m) => m.eventId)).size).toBe(expected);
+    client.close();
+    expect(await imspect!.stop()).toBe(0);
+    imspect = undefined;
+    expect((await status()).dropped).toBe(s!.dropped);
+  }, 120_000);
+});
