@@ -4,7 +4,8 @@
  * the blocked reply and the monitoring notice on. alice goes through imspect; bob and carol connect directly.
  * The receiving client never sees a blocked message and sees bad words masked (both ways); alice gets the
  * reply and the notice (once, not again after reconnecting) as messages from her server's domain; file offers
- * are blocked; a denied room never sees her join; the CSV rows say what was filtered and why.
+ * are blocked; a denied room never sees her join; a client version the policy denies is told and disconnected;
+ * the CSV rows say what was filtered and why.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -30,6 +31,8 @@ const LEGAL = 'Conversations are archived under the acceptable use policy, secti
 const BLOCKED = 'The message or action was blocked';
 const SI = 'http://jabber.org/protocol/si';
 const MUC = 'http://jabber.org/protocol/muc';
+const VERSION = 'jabber:iq:version';
+const OLD_CLIENT = 'OldChat before 2.0 is not allowed here';
 
 /** A message imspect itself sent alice: from her server's domain, to her full JID. */
 const fromImspect = (text: string) => (s: XmlElement) => s.is('message') && s.attrs['from'] === DOMAIN && s.getChildText('body') === text;
@@ -73,7 +76,10 @@ describeWithService('policy end to end on XMPP through imspect with TLS intercep
     await writeFile(path.join(dir, 'words.txt'), '# bad words\ndarn\nheck\n坏蛋\n');
     await writeFile(path.join(dir, 'acl.txt'), `[xmpp]\ndeny ${ALICE} ${CAROL} ${secretRoom}\nallow all\n`);
     await writeFile(path.join(dir, 'notice.txt'), `${NOTICE}\n${LEGAL}\n`);
-    await writeFile(path.join(dir, 'policy.yaml'), 'block:\n  file: true\n');
+    await writeFile(
+      path.join(dir, 'policy.yaml'),
+      ['block:', '  file: true', 'clients:', '  - { protocol: xmpp, client: OldChat, minVersion: "2.0", message: OldChat before 2.0 is not allowed here }', ''].join('\n'),
+    );
     await writeFile(
       path.join(dir, 'imspect.config.json'),
       JSON.stringify({
@@ -178,6 +184,21 @@ describeWithService('policy end to end on XMPP through imspect with TLS intercep
     expect(bob.all.filter((s) => s.getChildText('body') === url || (s.is('iq') && s.getChild('si', SI) !== undefined))).toEqual([]);
   }, 30_000);
 
+  it('a client too old for the policy, told by its software version answer (XEP-0092), is told so and disconnected', async () => {
+    let disconnected = false;
+    alice!.xmpp.on('disconnect', () => (disconnected = true));
+    const asked = alice!.waitFor((s) => s.is('iq') && s.attrs['type'] === 'get' && s.getChild('query', VERSION) !== undefined, 'the version query');
+    await bob.xmpp.send(xml('iq', { type: 'get', to: `${ALICE}/laptop`, id: 'ver1' }, xml('query', { xmlns: VERSION })));
+    const query = await asked;
+    const told = alice!.waitFor(fromImspect(OLD_CLIENT), 'the reason');
+    await alice!.xmpp.send(xml('iq', { type: 'result', to: query.attrs['from']!, id: 'ver1' }, xml('query', { xmlns: VERSION }, xml('name', {}, 'OldChat'), xml('version', {}, '1.5'))));
+    await told;
+    for (let i = 0; i < 200 && !disconnected; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(disconnected).toBe(true);
+    expect(bob.all.filter((s) => s.is('iq') && s.attrs['id'] === 'ver1')).toEqual([]);
+    expect(proxy!.stderr()).toMatch(/client OldChat 1\.5 on xmpp denied: version 2\.0 or newer is required/);
+  }, 30_000);
+
   it('does not repeat the notice when alice logs in again', async () => {
     await alice!.stop();
     await loginAlice('phone');
@@ -223,6 +244,9 @@ describeWithService('policy end to end on XMPP through imspect with TLS intercep
     expect(offers.map((r) => [r.subtype, r.filtered, r.categories, r.remoteDir]), dump).toEqual([
       ['oob', true, 'policy file', BOB],
       ['si', true, 'policy file', BOB],
+    ]);
+    expect(mine.filter((r) => r.type === 11 && r.subtype === 'client').map((r) => [r.outgoing, r.remoteDir, r.data, r.filtered, r.categories]), dump).toEqual([
+      [true, BOB, 'client=OldChat version=1.5 source=version', true, 'policy client'],
     ]);
     // The login the notice followed, and nothing of what imspect said itself logged as a conversation.
     expect(mine.filter((r) => r.type === 5).length, dump).toBe(2);
