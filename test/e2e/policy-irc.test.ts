@@ -40,6 +40,8 @@ interface Seen {
 
 const ngircdPath = findExecutable('ngircd');
 const CHANNEL = '#policy';
+/** A channel the ACL keeps alice out of: bob is in it and must never see her join. */
+const SECRET = '#secret';
 const NOTICE = 'Your activities are being logged';
 const BLOCKED = 'The message or action was blocked';
 const LEGAL = 'By using this network you accept that your conversations are archived under the acceptable use policy, section 4.2.';
@@ -120,7 +122,7 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     ngircd = await startNgircd(ngircdPath!);
     dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-e2e-policy-'));
     await writeFile(path.join(dir, 'words.txt'), '# bad words\ndarn\nheck\n坏蛋\n');
-    await writeFile(path.join(dir, 'acl.txt'), 'deny alice carol\nallow all\n');
+    await writeFile(path.join(dir, 'acl.txt'), `deny alice carol ${SECRET}\nallow all\n`);
     await writeFile(path.join(dir, 'notice.txt'), `${NOTICE}\n${LEGAL}\n`);
     await writeFile(path.join(dir, 'policy.yaml'), 'block:\n  file: true\nusers:\n  dave: { protocols: [jabber] }\n');
     await writeFile(
@@ -147,6 +149,9 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     const joined = waitFor(bob.client, 'join', (e) => e['nick'] === 'bob', 'bob to join');
     bob.client.join(CHANNEL);
     await joined;
+    const joinedSecret = waitFor(bob.client, 'join', (e) => e['nick'] === 'bob' && e['channel'] === SECRET, 'bob to join the secret channel');
+    bob.client.join(SECRET);
+    await joinedSecret;
     await start();
   });
 
@@ -203,6 +208,24 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     await reply;
     await sentinel;
     expect(bob.ctcp).toEqual([]);
+  });
+
+  it('the ACL stops alice joining a denied channel before ngircd sees it: its members never see her join', async () => {
+    const joinsSeen: string[] = [];
+    const watch = (e: Record<string, unknown>) => {
+      if (e['nick'] === 'alice') joinsSeen.push(String(e['channel']));
+    };
+    bob.client.on('join', watch);
+    try {
+      const reply = waitFor(alice!.client, 'notice', (e) => e['message'] === BLOCKED, 'the reply to the denied join');
+      alice!.client.join(SECRET);
+      await reply;
+      // A sentinel through the same connection: had the JOIN gone out, ngircd would have shown it to bob first.
+      await sayThenSentinel(CHANNEL, 'after the denied join', 'sentinel after the join');
+      expect(joinsSeen).toEqual([]);
+    } finally {
+      bob.client.off('join', watch);
+    }
   });
 
   it('applies a changed word list without a restart; a broken ACL is reported and the last good one stays', async () => {
@@ -294,6 +317,14 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     expect(row('allowed now')).toMatchObject({ filtered: false, categories: '' });
     expect(row('to dave')).toMatchObject({ filtered: true, categories: 'acl', remoteDir: 'dave' });
     expect(row('blast it')).toMatchObject({ filtered: false, deliveredText: '***** it' });
+    const joins = (await readCsvLogs(path.join(dir, 'data', 'logs'))).filter((r) => r.localDir === 'alice' && r.type === 7); // 7: join
+    // The denied channel: only the request, blocked, so ngircd never confirmed a join.
+    expect(joins.filter((r) => r.remoteDir === SECRET).map((r) => [r.outgoing, r.subtype, r.data, r.filtered, r.categories])).toEqual([[true, 'request', 'request=1', true, 'acl']]);
+    // An allowed channel: the request going out, then ngircd's confirmation coming back, told apart by the subtype.
+    expect(joins.filter((r) => r.remoteDir === CHANNEL).map((r) => [r.outgoing, r.subtype, r.data, r.filtered])).toEqual([
+      [true, 'request', 'request=1', false],
+      [false, '', '', false],
+    ]);
     const offer = rows.filter((r) => r.type === 2);
     expect(offer).toHaveLength(1);
     expect(offer[0]).toMatchObject({ filtered: true, categories: 'policy file', remoteDir: 'bob' });

@@ -4,117 +4,23 @@
  * direct TLS (as 5223) are intercepted and the conversation logged; a client that does not trust the CA is
  * refused visibly; the real server's certificate is checked; passthrough and block rules apply per domain.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readCsvLogs, type CsvLogRow } from '../support/csv-logs.js';
 import { describeWithService, findExecutable } from '../support/e2e.js';
-import { CLI, REPO_ROOT, startImspect, type RunningImspect } from '../support/imspect-process.js';
+import { REPO_ROOT, startImspect, type RunningImspect } from '../support/imspect-process.js';
 import { startProsody, type RunningProsody } from '../support/prosody.js';
 import { makeServerCerts } from '../support/tls-certs.js';
-
-const require = createRequire(import.meta.url);
-// @xmpp/client is CommonJS without types.
-const { client: xmppClient, xml } = require('@xmpp/client') as { client: (options: Record<string, unknown>) => XmppClient; xml: Xml };
-type Xml = (name: string, attrs?: Record<string, string>, ...children: unknown[]) => XmlElement;
-interface XmlElement {
-  name: string;
-  attrs: Record<string, string>;
-  is(name: string, ns?: string): boolean;
-  getChildText(name: string, ns?: string): string | null;
-  getChild(name: string, ns?: string): XmlElement | undefined;
-}
-interface XmppClient {
-  start(): Promise<unknown>;
-  stop(): Promise<unknown>;
-  send(element: XmlElement): Promise<void>;
-  on(event: string, listener: (arg: never) => void): void;
-  reconnect: { stop(): void; delay: number };
-}
-
-/**
- * What the clients in this process trust, as NODE_EXTRA_CA_CERTS would set it for a client program: the
- * library calls tls.connect without a `ca` option, so the test supplies one.
- */
-const tlsModule = require('node:tls') as typeof import('node:tls');
-const originalConnect = tlsModule.connect;
-let trusted: string[] = [];
-(tlsModule as { connect: unknown }).connect = (...args: unknown[]) => {
-  if (typeof args[0] === 'object' && args[0] !== null) args[0] = { ca: trusted, ...(args[0] as object) };
-  return (originalConnect as (...a: unknown[]) => unknown).apply(tlsModule, args);
-};
+import { decodeSegment, initImspectCa, messageWithBody as body, restoreTls, trustCas, xml, xmppLogin, type XmppSession as Session } from '../support/xmpp-client.js';
 
 const prosodyPath = findExecutable('prosody');
 const prosodyctlPath = findExecutable('prosodyctl');
 const missing = !prosodyPath || !prosodyctlPath ? 'prosody is not installed (apt-get install prosody lua-sec)' : undefined;
 const PASSWORD = 'secret-pass';
 
-interface Session {
-  xmpp: XmppClient;
-  stanzas: XmlElement[];
-  waitFor(match: (s: XmlElement) => boolean, what: string, ms?: number): Promise<XmlElement>;
-  stop(): Promise<void>;
-}
-
-async function login(service: string, domain: string, username: string, resource: string): Promise<Session> {
-  const xmpp = xmppClient({ service, domain, username, password: PASSWORD, resource });
-  xmpp.reconnect.stop();
-  const stanzas: XmlElement[] = [];
-  const waiters = new Set<() => void>();
-  xmpp.on('error', () => undefined);
-  xmpp.on('stanza', (stanza: never) => {
-    stanzas.push(stanza);
-    for (const wake of waiters) wake();
-  });
-  try {
-    await Promise.race([xmpp.start(), new Promise((_, reject) => setTimeout(() => reject(new Error(`${username}@${domain} did not log in within 10 s`)), 10_000))]);
-  } catch (error) {
-    await xmpp.stop().catch(() => undefined);
-    throw error;
-  }
-  await xmpp.send(xml('presence'));
-  return {
-    xmpp,
-    stanzas,
-    waitFor: (match, what, ms = 10_000) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = stanzas.find(match);
-          if (!found) return;
-          stanzas.splice(stanzas.indexOf(found), 1);
-          done();
-          resolve(found);
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`timed out waiting for ${what}`));
-        }, ms);
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      }),
-    stop: async () => {
-      await xmpp.stop().catch(() => undefined);
-    },
-  };
-}
-
-/** Log folder names are percent-encoded ids (possibly with a hash suffix when long): enough to compare short ids. */
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
-const body = (text: string) => (s: XmlElement) => s.is('message') && s.getChildText('body') === text;
+const login = (service: string, domain: string, username: string, resource: string) => xmppLogin(service, domain, username, PASSWORD, resource);
 
 describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp/client)', missing, () => {
   let work: string;
@@ -172,8 +78,7 @@ describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp
         log: { level: 'info', format: 'json' },
       }),
     );
-    execFileSync(process.execPath, [CLI, 'ca', 'init'], { cwd: dir, stdio: 'pipe' });
-    imspectCa = await readFile(path.join(dir, 'data/ca/imspect-ca.crt'), 'utf8');
+    imspectCa = await initImspectCa(dir);
     proxy = await startImspect([], { cwd: dir });
     const urls = [...proxy.stdout().matchAll(/listening: (\S+)/g)].map((m) => new URL(m[1]!));
     starttlsService = `xmpp://localhost:${urls[0]!.port}`;
@@ -181,7 +86,7 @@ describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp
   }, 90_000);
 
   afterAll(async () => {
-    (tlsModule as { connect: unknown }).connect = originalConnect;
+    restoreTls();
     await proxy?.stop();
     await prosody?.stop();
     if (work) await rm(work, { recursive: true, force: true });
@@ -194,7 +99,7 @@ describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp
   const direct = `xmpp://127.0.0.1:`;
 
   it('intercepts STARTTLS for a client that trusts the imspect CA: chat, typing, file offers and group chat cross', async () => {
-    trusted = [imspectCa, ...upstreamCas];
+    trustCas([imspectCa, ...upstreamCas]);
     const bob = await login(`${direct}${prosody.port}`, 'localhost', 'bob', 'bobres');
     const alice = await login(starttlsService, 'localhost', 'alice', 'aliceres');
     try {
@@ -234,7 +139,7 @@ describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp
   }, 60_000);
 
   it('intercepts direct TLS (as port 5223)', async () => {
-    trusted = [imspectCa, ...upstreamCas];
+    trustCas([imspectCa, ...upstreamCas]);
     const bob = await login(`${direct}${prosody.port}`, 'localhost', 'bob', 'bobres2');
     const carol = await login(directService, 'localhost', 'carol', 'carolres');
     try {
@@ -247,13 +152,13 @@ describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp
   }, 30_000);
 
   it('refuses a client that does not trust the imspect CA, and says why', async () => {
-    trusted = upstreamCas;
+    trustCas(upstreamCas);
     await expect(login(starttlsService, 'localhost', 'alice', 'untrusting')).rejects.toThrow();
     expect(await stderrSoon(/does not trust the imspect CA/)).toMatch(/does not trust the imspect CA/);
   }, 30_000);
 
   it('checks the real server: a self-signed or misnamed certificate is refused with the reason logged', async () => {
-    trusted = [imspectCa, ...upstreamCas];
+    trustCas([imspectCa, ...upstreamCas]);
     await expect(login(starttlsService, 'self.test', 'alice', 'r1')).rejects.toThrow();
     expect(await stderrSoon(/DEPTH_ZERO_SELF_SIGNED_CERT/)).toMatch(/not trusted: DEPTH_ZERO_SELF_SIGNED_CERT/);
     await expect(login(starttlsService, 'wrong.test', 'alice', 'r2')).rejects.toThrow();
@@ -261,7 +166,7 @@ describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp
   }, 40_000);
 
   it('accepts a self-signed server under allow-self-signed and a misnamed one with checks off, as configured per domain', async () => {
-    trusted = [imspectCa, ...upstreamCas];
+    trustCas([imspectCa, ...upstreamCas]);
     const selfOk = await login(starttlsService, 'self-ok.test', 'alice', 'r5');
     await selfOk.stop();
     const wrongOk = await login(starttlsService, 'wrong-ok.test', 'alice', 'r6');
@@ -271,7 +176,7 @@ describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp
   }, 30_000);
 
   it('passes a passthrough domain through unread, and blocks a blocked one', async () => {
-    trusted = [imspectCa, ...upstreamCas];
+    trustCas([imspectCa, ...upstreamCas]);
     const pass = await login(starttlsService, 'pass.test', 'alice', 'r3');
     await pass.stop();
     await expect(login(starttlsService, 'block.test', 'alice', 'r4')).rejects.toThrow();

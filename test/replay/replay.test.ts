@@ -166,7 +166,8 @@ describe.skipIf(!capturesPresent)('imspect replay over the shared captures', () 
     await writeFile(path.join(dir, 'imspect.config.json'), JSON.stringify({ dataDir: 'data' }));
     const result = await replay([path.join(CAPTURES, 'ngircd-irc.pcap'), '--to-loggers'], dir);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain('14 events written to the loggers');
+    // Two of them are the clients' JOIN requests.
+    expect(result.stdout).toContain('16 events written to the loggers');
     const files = (await readdir(path.join(dir, 'data/logs/irc'), { recursive: true })).filter((f) => f.endsWith('.csv'));
     expect(files.map((f) => path.dirname(f)).sort()).toEqual(['alice/#test', 'alice/bob', 'alice/irc.test.local', 'bob/#test', 'bob/alice', 'bob/irc.test.local']);
     const row = (await readFile(path.join(dir, 'data/logs/irc', files.find((f) => f.startsWith('alice/bob/'))!), 'utf8')).split('\n')[0]!;

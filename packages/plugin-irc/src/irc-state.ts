@@ -85,7 +85,7 @@ export class IrcState {
         this.onNick(direction, m);
         return NONE;
       case 'JOIN':
-        return incoming ? this.onJoin(m) : NONE;
+        return incoming ? this.onJoin(m) : this.onJoinRequest(m);
       case 'PART':
         return incoming ? this.onPart(m) : NONE;
       case 'KICK':
@@ -154,6 +154,17 @@ export class IrcState {
     if (!this.fromLocalUser(m)) return NONE;
     const channels = splitList(paramText(m, 0));
     return events(channels.map((channel) => ({ type: 'join', localId: this.localId, remoteId: channel, conversation: channel })));
+  }
+
+  /**
+   * The client asks to join: reported as a `join` with subtype `request` (and `request=1`), so a policy can
+   * stop it before the server (and the channel's members) see it. The server's `:nick!u@h JOIN` that follows
+   * is the join itself. Channel keys are not reported; `JOIN 0` (leave every channel) is no join.
+   */
+  private onJoinRequest(m: IrcMessage): LineOutcome {
+    const list = paramText(m, 0);
+    if (list === undefined || list === '0') return NONE;
+    return events(splitList(list).map((channel) => ({ type: 'join', subtype: 'request', localId: this.localId, remoteId: channel, conversation: channel, data: 'request=1' })));
   }
 
   private onPart(m: IrcMessage): LineOutcome {

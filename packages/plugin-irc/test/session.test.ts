@@ -274,7 +274,9 @@ describe('channels, login and logout', () => {
   it('reports the local user’s own JOIN, PART, KICK and QUIT, not other people’s', () => {
     expect(
       events(
-        ['>', 'JOIN #a,#b\r\n'],
+        ['>', 'JOIN #a,#b key\r\n'],
+        // Leaving every channel is no join request.
+        ['>', 'JOIN 0\r\n'],
         ['<', ':alice!a@h JOIN #a\r\n:alice!a@h JOIN :#b\r\n:bob!b@h JOIN #a\r\n'],
         ['<', ':alice!a@h JOIN #c account :Real Name\r\n'],
         ['<', ':alice!a@h PART #a :bye all\r\n:bob!b@h PART #b\r\n'],
@@ -283,6 +285,9 @@ describe('channels, login and logout', () => {
         ['<', ':alice!a@h QUIT :Quit: gone\r\nERROR :Closing link\r\n'],
       ),
     ).toEqual([
+      // The client's request (without the key), then the server's confirmation.
+      { direction: 'outgoing', type: 'join', subtype: 'request', localId: 'alice', remoteId: '#a', conversation: '#a', data: 'request=1' },
+      { direction: 'outgoing', type: 'join', subtype: 'request', localId: 'alice', remoteId: '#b', conversation: '#b', data: 'request=1' },
       { direction: 'incoming', type: 'join', localId: 'alice', remoteId: '#a', conversation: '#a' },
       { direction: 'incoming', type: 'join', localId: 'alice', remoteId: '#b', conversation: '#b' },
       { direction: 'incoming', type: 'join', localId: 'alice', remoteId: '#c', conversation: '#c' },

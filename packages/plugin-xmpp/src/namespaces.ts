@@ -25,4 +25,7 @@ export const NS = {
   openpgp: 'urn:xmpp:openpgp:0',
   xhtmlIm: 'http://jabber.org/protocol/xhtml-im',
   mamPrefix: 'urn:xmpp:mam:',
+  roster: 'jabber:iq:roster',
+  version: 'jabber:iq:version',
+  caps: 'http://jabber.org/protocol/caps',
 } as const;

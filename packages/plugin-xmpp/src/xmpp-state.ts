@@ -2,7 +2,7 @@
  * What one XMPP client connection has told so far (who the local user is, which rooms it is in, which upload
  * slots it asked for), and the events each stanza carries.
  */
-import type { Direction, EventDraft, FileOffer } from '@imspect/core';
+import { dataItem, type Direction, type EventDraft, type FileOffer } from '@imspect/core';
 import { bareJid, domainOf, normaliseJid, resourceOf } from './jid.js';
 import { NS } from './namespaces.js';
 import { child, childInNs, children, escapeXml, textOf, type XElement } from './xml.js';
@@ -15,7 +15,16 @@ export interface StanzaOutcome {
 
 const NONE: StanzaOutcome = {};
 const CHAT_STATES = new Set(['active', 'composing', 'paused', 'inactive', 'gone']);
-const SUBSCRIPTIONS = new Set(['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed']);
+/**
+ * Subscriptions as contact events in the policy's words (the stanza's own type stays in `subscription=`): the
+ * user asking to add someone or approving their request is an `add` (what a policy blocking contacts stops);
+ * someone else asking is `added-by`, as on MSN; their approval `accepted`; ending one either way `remove` /
+ * `removed-by`.
+ */
+const SUBSCRIPTION_SUBTYPES: Record<Direction, Record<string, string>> = {
+  outgoing: { subscribe: 'add', subscribed: 'add', unsubscribe: 'remove', unsubscribed: 'remove' },
+  incoming: { subscribe: 'added-by', subscribed: 'accepted', unsubscribe: 'removed-by', unsubscribed: 'removed-by' },
+};
 const LEAVE_SUBTYPES: Record<string, string> = { '307': 'kick', '301': 'ban', '321': 'affiliation', '322': 'members-only', '332': 'shutdown' };
 /** Bounds on what a connection remembers, whatever the peer sends. */
 const MAX_ROOMS = 1000;
@@ -47,6 +56,8 @@ export class XmppState {
   private readonly uploadRequests = new Map<string, FileOffer>();
   private readonly uploads = new Map<string, FileOffer>();
   private readonly serverHost: string;
+  /** The entity-capabilities node was reported (once per connection: clients repeat it in every presence). */
+  private capsReported = false;
 
   constructor(options: XmppStateOptions) {
     this.serverHost = options.serverHost;
@@ -166,7 +177,7 @@ export class XmppState {
       // The room reflects the user's own messages back: those were logged when they went out.
       if (direction === 'incoming' && !override && nick !== undefined && this.rooms.get(bare)?.nick === nick) return NONE;
       base.conversation = bare;
-      if (direction === 'incoming' && nick !== undefined) base.data = `from=${nick}`;
+      if (direction === 'incoming' && nick !== undefined) base.data = dataItem('from', nick);
     } else if (nick !== undefined && this.rooms.has(bare)) {
       base.remoteId = `${bare}/${nick}`; // a private message to a room occupant
     }
@@ -185,7 +196,7 @@ export class XmppState {
       if (url.length > 0) {
         const uploaded = this.uploads.get(url);
         const file = uploaded ?? { name: fileNameOf(url) };
-        return { events: [{ ...base, type: 'file', subtype: uploaded ? 'http-upload' : 'oob', text, file: { ...file }, data: joinData(base.data, `url=${url}`) }] };
+        return { events: [{ ...base, type: 'file', subtype: uploaded ? 'http-upload' : 'oob', text, file: { ...file }, data: joinData(base.data, dataItem('url', url)) }] };
       }
       const event: EventDraft = { ...base, text };
       if (type === 'groupchat' || type === 'headline') event.subtype = type;
@@ -200,16 +211,19 @@ export class XmppState {
   private presence(direction: Direction, el: XElement): StanzaOutcome {
     const type = el.attrs.get('type');
     const peer = direction === 'outgoing' ? el.attrs.get('to') : el.attrs.get('from');
-    if (peer === undefined) return NONE;
-    if (type !== undefined && SUBSCRIPTIONS.has(type)) {
-      return { events: [{ type: 'contact', subtype: type, localId: this.me, remoteId: bareJid(peer) }] };
+    if (peer === undefined) return direction === 'outgoing' && type === undefined ? this.capsClient(el) : NONE;
+    const subscription = type === undefined ? undefined : SUBSCRIPTION_SUBTYPES[direction][type];
+    if (subscription !== undefined) {
+      return { events: [{ type: 'contact', subtype: subscription, localId: this.me, remoteId: bareJid(peer), data: dataItem('subscription', type!) }] };
     }
     const room = bareJid(peer);
     const nick = resourceOf(peer);
     if (direction === 'outgoing') {
-      // A join request: remember the nick, so the room's answer can be recognised as about us.
+      // A join request: remember the nick, so the room's answer can be recognised as about us, and report the
+      // request so a policy can stop it before the room sees it (the room's answer is the `join` itself).
       if (type === undefined && nick !== undefined && child(el, 'x', NS.muc) && !this.rooms.get(room)?.joined && this.rooms.size < MAX_ROOMS) {
         this.rooms.set(room, { nick, joined: false });
+        return { events: [{ type: 'join', subtype: 'request', localId: this.me, remoteId: room, conversation: room, data: joinData(dataItem('nick', nick), 'request=1') }] };
       }
       return NONE;
     }
@@ -247,20 +261,70 @@ export class XmppState {
     if (!entry && this.rooms.size >= MAX_ROOMS) return NONE;
     this.rooms.set(room, { nick, joined: true });
     const event: EventDraft = { type: 'join', localId: this.me, remoteId: room, conversation: room };
-    if (nick !== undefined) event.data = `nick=${nick}`;
+    if (nick !== undefined) event.data = dataItem('nick', nick);
     return { events: [event] };
+  }
+
+  /**
+   * The client's entity-capabilities node (XEP-0115) in its first broadcast presence: a URI naming the client
+   * program (`https://gajim.org`); the `ver` beside it is a hash, not a version.
+   */
+  private capsClient(el: XElement): StanzaOutcome {
+    if (this.capsReported) return NONE;
+    const node = child(el, 'c', NS.caps)?.attrs.get('node')?.trim();
+    if (node === undefined || node.length === 0) return NONE;
+    this.capsReported = true;
+    return { events: [{ type: 'other', subtype: 'client', localId: this.me, remoteId: this.domain, data: joinData(dataItem('client', node), 'source=caps') }] };
+  }
+
+  /** The client's answer to a software version query (XEP-0092): its program, version and system. */
+  private softwareVersion(el: XElement): StanzaOutcome {
+    const query = child(el, 'query', NS.version);
+    if (!query) return NONE;
+    const name = textOfChild(query, 'name', NS.version)?.trim();
+    const version = textOfChild(query, 'version', NS.version)?.trim();
+    const os = textOfChild(query, 'os', NS.version)?.trim();
+    const items = [name && dataItem('client', name), version && dataItem('version', version), os && dataItem('os', os)];
+    if (!name && !version) return NONE;
+    const peer = el.attrs.get('to');
+    return { events: [{ type: 'other', subtype: 'client', localId: this.me, remoteId: peer === undefined ? this.domain : bareJid(peer), data: joinData(...items, 'source=version') }] };
+  }
+
+  /** Roster changes the client asks for (RFC 6121 2.3, 2.5) and the roster it is given. */
+  private roster(direction: Direction, type: string | undefined, query: XElement): StanzaOutcome {
+    const items = children(query, 'item', NS.roster);
+    if (direction === 'incoming') {
+      // The answer to the client's roster get; pushes (sets) only confirm the client's own changes.
+      if (type !== 'result') return NONE;
+      return { events: [{ type: 'contact', subtype: 'list', localId: this.me, remoteId: this.domain, data: dataItem('contacts', String(items.length)) }] };
+    }
+    if (type !== 'set') return NONE;
+    const events: EventDraft[] = [];
+    for (const item of items) {
+      const jid = item.attrs.get('jid');
+      if (jid === undefined || jid.length === 0) continue;
+      const removal = item.attrs.get('subscription') === 'remove';
+      const event: EventDraft = { type: 'contact', subtype: removal ? 'remove' : 'add', localId: this.me, remoteId: bareJid(jid), data: 'roster=1' };
+      const name = item.attrs.get('name');
+      if (!removal && name !== undefined && name.length > 0) event.data = joinData(event.data, dataItem('name', name));
+      events.push(event);
+    }
+    return events.length > 0 ? { events } : NONE;
   }
 
   private iq(direction: Direction, el: XElement): StanzaOutcome {
     const type = el.attrs.get('type');
     const id = el.attrs.get('id');
+    const rosterQuery = child(el, 'query', NS.roster);
+    if (rosterQuery) return this.roster(direction, type, rosterQuery);
+    if (direction === 'outgoing' && type === 'result') return this.softwareVersion(el);
     if (direction === 'incoming' && type === 'result') {
       const jid = child(el, 'bind', NS.bind);
       const value = jid && child(jid, 'jid', NS.bind) ? textOf(child(jid, 'jid', NS.bind)!).trim() : '';
       if (value.includes('@')) {
         this.boundJid = normaliseJid(value);
         this.observedJid = undefined;
-        return { events: [{ type: 'login', localId: bareJid(value), remoteId: this.domain, data: `jid=${this.boundJid}` }] };
+        return { events: [{ type: 'login', localId: bareJid(value), remoteId: this.domain, data: dataItem('jid', this.boundJid) }] };
       }
       if (id !== undefined && this.uploadRequests.has(id)) this.uploadSlot(el, id);
       return NONE;
@@ -290,14 +354,14 @@ export class XmppState {
         if (!file) continue;
         const name = textOfChild(file, 'name', desc.ns) ?? '';
         const event: EventDraft = { ...base, subtype: 'jingle', file: offer(name, textOfChild(file, 'size', desc.ns)), ...description(textOfChild(file, 'desc', desc.ns)) };
-        if (content.attrs.get('senders') === 'responder' || holder.local === 'request') event.data = 'request';
+        if (content.attrs.get('senders') === 'responder' || holder.local === 'request') event.data = 'request=1';
         events.push(event);
       }
     }
     const oob = child(el, 'query', NS.oobIq);
     if (oob) {
       const url = textOfChild(oob, 'url', NS.oobIq)?.trim() ?? '';
-      if (url.length > 0) events.push({ ...base, subtype: 'oob', file: { name: fileNameOf(url) }, data: `url=${url}` });
+      if (url.length > 0) events.push({ ...base, subtype: 'oob', file: { name: fileNameOf(url) }, data: dataItem('url', url) });
     }
     return events.length > 0 ? { events } : NONE;
   }

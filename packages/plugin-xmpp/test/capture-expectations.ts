@@ -47,6 +47,8 @@ export const FILES: Record<string, ConnectionCase[]> = {
       streamTo: 'test.local',
       events: [
         inc({ type: 'login', localId: bob, remoteId: 'test.local', data: 'jid=bob@test.local/res' }),
+        // The roster the client fetched after logging in (empty).
+        inc({ type: 'contact', subtype: 'list', localId: bob, remoteId: 'test.local', data: 'contacts=0' }),
         inc({ type: 'typing', subtype: 'composing', localId: bob, remoteId: alice }),
         out({ type: 'typing', subtype: 'composing', localId: bob, remoteId: alice }),
         inc({ type: 'message', localId: bob, remoteId: alice, text: 'hi bob' }),
@@ -61,6 +63,8 @@ export const FILES: Record<string, ConnectionCase[]> = {
       streamTo: 'test.local',
       events: [
         inc({ type: 'login', localId: alice, remoteId: 'test.local', data: 'jid=alice@test.local/res' }),
+        // The roster the client fetched after logging in (empty).
+        inc({ type: 'contact', subtype: 'list', localId: alice, remoteId: 'test.local', data: 'contacts=0' }),
         out({ type: 'typing', subtype: 'composing', localId: alice, remoteId: bob }),
         inc({ type: 'typing', subtype: 'composing', localId: alice, remoteId: bob }),
         out({ type: 'message', localId: alice, remoteId: bob, text: 'hi bob' }),
@@ -75,8 +79,16 @@ export const FILES: Record<string, ConnectionCase[]> = {
   ],
   'ndpi-jabber.pcap': [
     // Pidgin logging in (DIGEST-MD5), binding, service discovery, PEP: a login and nothing else to log.
-    { clientPort: 57094, streamTo: 'cs-xmpp.lan', events: [inc({ type: 'login', localId: tom, remoteId: 'cs-xmpp.lan', data: 'jid=tom@cs-xmpp.lan/darkstar' })] },
-    { clientPort: 57122, streamTo: 'cs-xmpp.lan', events: [inc({ type: 'login', localId: tom, remoteId: 'cs-xmpp.lan', data: 'jid=tom@cs-xmpp.lan/darkstar' })] },
+    // The empty roster, then Pidgin's capabilities node in its first presence names the client.
+    ...[57094, 57122].map((clientPort) => ({
+      clientPort,
+      streamTo: 'cs-xmpp.lan',
+      events: [
+        inc({ type: 'login', localId: tom, remoteId: 'cs-xmpp.lan', data: 'jid=tom@cs-xmpp.lan/darkstar' }),
+        inc({ type: 'contact', subtype: 'list', localId: tom, remoteId: 'cs-xmpp.lan', data: 'contacts=0' }),
+        out({ type: 'other', subtype: 'client', localId: tom, remoteId: 'cs-xmpp.lan', data: 'client=http://pidgin.im/ source=caps' }),
+      ],
+    })),
     // Only the client's closing </stream:stream>, start not captured.
     { clientPort: 57126, events: [] },
     // Mid-stream: ad-hoc ping commands, PEP nick, vCard, in-band registration; no conversation.
@@ -87,9 +99,13 @@ export const FILES: Record<string, ConnectionCase[]> = {
     {
       clientPort: 57149,
       events: [
+        // The join request goes out before anything names the local user (the capture starts mid-stream).
+        out({ type: 'join', subtype: 'request', localId: '*', remoteId: room, conversation: room, data: 'nick=tom@cs-xmpp.lan request=1' }),
         inc({ type: 'join', localId: tom, remoteId: room, conversation: room, data: 'nick=tom@cs-xmpp.lan' }),
-        out({ type: 'contact', subtype: 'subscribe', localId: tom, remoteId: 'chatback@cs-xmpp.lan' }),
-        inc({ type: 'contact', subtype: 'subscribed', localId: tom, remoteId: 'chatback@cs-xmpp.lan' }),
+        // Pidgin adds chatback to the roster, then asks for the subscription: both are additions.
+        out({ type: 'contact', subtype: 'add', localId: tom, remoteId: 'chatback@cs-xmpp.lan', data: 'roster=1' }),
+        out({ type: 'contact', subtype: 'add', localId: tom, remoteId: 'chatback@cs-xmpp.lan', data: 'subscription=subscribe' }),
+        inc({ type: 'contact', subtype: 'accepted', localId: tom, remoteId: 'chatback@cs-xmpp.lan', data: 'subscription=subscribed' }),
         out({ type: 'typing', subtype: 'composing', localId: tom, remoteId: 'chatback@cs-xmpp.lan' }),
         out({ type: 'message', localId: tom, remoteId: 'chatback@cs-xmpp.lan', text: 'hey' }),
         out({ type: 'typing', subtype: 'active', localId: tom, remoteId: 'chatback@cs-xmpp.lan' }),

@@ -217,11 +217,14 @@ describe('multi-user chat (XEP-0045)', () => {
       intercept,
     );
     expect(result.events.slice(1)).toEqual([
+      // The request is reported (a policy can stop it before the room sees it); the room's answer is the join.
+      { direction: 'outgoing', type: 'join', subtype: 'request', localId: romeo, remoteId: room, conversation: room, data: 'nick=thirdwitch request=1' },
       { direction: 'incoming', type: 'join', localId: romeo, remoteId: room, conversation: room, data: 'nick=thirdwitch' },
       { direction: 'incoming', type: 'message', subtype: 'groupchat', localId: romeo, remoteId: room, conversation: room, data: 'from=secondwitch', text: "Thrice the brinded cat hath mew'd." },
       { direction: 'outgoing', type: 'message', subtype: 'groupchat', localId: romeo, remoteId: room, conversation: room, text: "Harpier cries! 'Tis time, 'tis time." },
       { direction: 'outgoing', type: 'message', localId: romeo, remoteId: `${room}/firstwitch`, text: "I'll give thee a wind." },
       { direction: 'incoming', type: 'leave', localId: romeo, remoteId: room, conversation: room },
+      { direction: 'outgoing', type: 'join', subtype: 'request', localId: romeo, remoteId: 'heath@chat.shakespeare.lit', conversation: 'heath@chat.shakespeare.lit', data: 'nick=romeo request=1' },
       { direction: 'incoming', type: 'join', localId: romeo, remoteId: 'heath@chat.shakespeare.lit', conversation: 'heath@chat.shakespeare.lit', data: 'nick=romeo' },
       { direction: 'incoming', type: 'leave', subtype: 'kick', localId: romeo, remoteId: 'heath@chat.shakespeare.lit', conversation: 'heath@chat.shakespeare.lit' },
     ]);
@@ -277,8 +280,8 @@ describe('file offers', () => {
       intercept,
     );
     expect(result.events.slice(1)).toEqual([
-      { direction: 'outgoing', type: 'file', subtype: 'http-upload', localId: romeo, remoteId: juliet, text: url, file: { name: 'très cool.jpg', size: 23456 }, data: `url=${url}` },
-      { direction: 'incoming', type: 'file', subtype: 'oob', localId: romeo, remoteId: juliet, text: 'look', file: { name: 'rose garden.png' }, data: 'url=https://files.capulet.example/a/b/rose%20garden.png?x=1' },
+      { direction: 'outgoing', type: 'file', subtype: 'http-upload', localId: romeo, remoteId: juliet, text: url, file: { name: 'très cool.jpg', size: 23456 }, data: `url=${url.replace(/%/g, '%25')}` },
+      { direction: 'incoming', type: 'file', subtype: 'oob', localId: romeo, remoteId: juliet, text: 'look', file: { name: 'rose garden.png' }, data: 'url=https://files.capulet.example/a/b/rose%2520garden.png?x=1' },
     ]);
   });
 });
@@ -309,9 +312,69 @@ describe('encrypted messages', () => {
 describe('subscriptions (RFC 6121)', () => {
   it('subscription requests and answers are contact events', () => {
     const result = run(withLogin(['>', "<presence id='xk3h1v69' to='juliet@capulet.example' type='subscribe'/>"], ['<', "<presence from='juliet@capulet.example' id='xk3h1v69' to='romeo@montague.example' type='subscribed'/>"]), undefined, intercept);
-    expect(result.events.slice(1).map((e) => [e.direction, e.type, e.subtype, e.remoteId])).toEqual([
-      ['outgoing', 'contact', 'subscribe', juliet],
-      ['incoming', 'contact', 'subscribed', juliet],
+    expect(result.events.slice(1).map((e) => [e.direction, e.type, e.subtype, e.remoteId, e.data])).toEqual([
+      ['outgoing', 'contact', 'add', juliet, 'subscription=subscribe'],
+      ['incoming', 'contact', 'accepted', juliet, 'subscription=subscribed'],
+    ]);
+  });
+
+  it('names every subscription in the policy words, each way; the stanza type stays in the data', () => {
+    const types = ['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed'];
+    const result = run(
+      withLogin(
+        ...types.map((type): ['>', string] => ['>', `<presence to='juliet@capulet.example' type='${type}'/>`]),
+        ...types.map((type): ['<', string] => ['<', `<presence from='juliet@capulet.example/balcony' to='romeo@montague.example' type='${type}'/>`]),
+      ),
+      undefined,
+      intercept,
+    );
+    expect(result.events.slice(1).map((e) => [e.direction, e.type, e.subtype, e.remoteId, e.data])).toEqual([
+      ['outgoing', 'contact', 'add', juliet, 'subscription=subscribe'],
+      ['outgoing', 'contact', 'add', juliet, 'subscription=subscribed'],
+      ['outgoing', 'contact', 'remove', juliet, 'subscription=unsubscribe'],
+      ['outgoing', 'contact', 'remove', juliet, 'subscription=unsubscribed'],
+      ['incoming', 'contact', 'added-by', juliet, 'subscription=subscribe'],
+      ['incoming', 'contact', 'accepted', juliet, 'subscription=subscribed'],
+      ['incoming', 'contact', 'removed-by', juliet, 'subscription=unsubscribe'],
+      ['incoming', 'contact', 'removed-by', juliet, 'subscription=unsubscribed'],
+    ]);
+  });
+
+  it('roster changes are additions and removals; the roster the server sends is the list', () => {
+    const result = expectSplitInvariant(
+      withLogin(
+        ['>', "<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>"],
+        ['<', "<iq type='result' id='r1' to='romeo@montague.example/home'><query xmlns='jabber:iq:roster' ver='v1'><item jid='juliet@capulet.example' subscription='both'/><item jid='mercutio@verona.example' subscription='from'/></query></iq>"],
+        ['>', "<iq type='set' id='r2'><query xmlns='jabber:iq:roster'><item jid='Nurse@capulet.example' name='The Nurse'><group>Servants</group></item></query></iq>"],
+        // The server's push only confirms the change the client asked for.
+        ['<', "<iq type='set' id='p1' to='romeo@montague.example/home'><query xmlns='jabber:iq:roster' ver='v2'><item jid='nurse@capulet.example' name='The Nurse' subscription='none'/></query></iq>"],
+        ['>', "<iq type='set' id='r3'><query xmlns='jabber:iq:roster'><item jid='mercutio@verona.example' subscription='remove'/></query></iq>"],
+      ),
+      intercept,
+    );
+    expect(result.events.slice(1).map((e) => [e.direction, e.type, e.subtype, e.remoteId, e.data])).toEqual([
+      ['incoming', 'contact', 'list', 'montague.example', 'contacts=2'],
+      ['outgoing', 'contact', 'add', 'nurse@capulet.example', 'roster=1 name=The%20Nurse'],
+      ['outgoing', 'contact', 'remove', 'mercutio@verona.example', 'roster=1'],
+    ]);
+  });
+});
+
+describe('client version (XEP-0092, XEP-0115)', () => {
+  it('the client’s software version answer and its capabilities node are client events', () => {
+    const result = expectSplitInvariant(
+      withLogin(
+        ['>', "<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://gajim.org' ver='QgayPKawpkPSDYmwT/WM94uAlu0='/></presence>"],
+        // Clients repeat the node in every presence: reported once.
+        ['>', "<presence><show>away</show><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://gajim.org' ver='QgayPKawpkPSDYmwT/WM94uAlu0='/></presence>"],
+        ['<', "<iq type='get' from='juliet@capulet.example/balcony' to='romeo@montague.example/home' id='v1'><query xmlns='jabber:iq:version'/></iq>"],
+        ['>', "<iq type='result' to='juliet@capulet.example/balcony' id='v1'><query xmlns='jabber:iq:version'><name>Gajim</name><version>1.8.4</version><os>Debian GNU/Linux</os></query></iq>"],
+      ),
+      intercept,
+    );
+    expect(result.events.slice(1).map((e) => [e.direction, e.type, e.subtype, e.remoteId, e.data])).toEqual([
+      ['outgoing', 'other', 'client', 'montague.example', 'client=https://gajim.org source=caps'],
+      ['outgoing', 'other', 'client', juliet, 'client=Gajim version=1.8.4 os=Debian%20GNU/Linux source=version'],
     ]);
   });
 });
