@@ -86,7 +86,7 @@ async function quit(seen: Seen | undefined, watcher?: Seen, nick?: string): Prom
   if (!seen) return;
   const gone = watcher && nick ? waitFor(watcher.client, 'quit', (e) => e['nick'] === nick, `${nick} to quit`, 3_000).catch(() => undefined) : undefined;
   seen.client.quit('bye');
-  await (gone ?? new Promise((r) => setTimeout(r, 200)));
+  await (gone ?? new Promise<unknown>((r) => setTimeout(r, 200)));
 }
 
 describeWithService('policy end to end through imspect (ngircd + irc-framework)', ngircdPath ? undefined : 'ngircd is not installed (apt-get install ngircd)', () => {

@@ -162,7 +162,7 @@ describe('http-connect listener', () => {
     const socket = await client(listener.address.port);
     socket.write('CONNECT 127.0.0.1:1 HTTP/1.1\r\n\r\n');
     expect((await readAll(socket)).length).toBe(0);
-    expect(log.records.some((r) => /refused: not in the listener's allow list/.test(r.msg))).toBe(true);
+    expect(log.records.some((r) => /refused: not in the listener's allow list/.test(r.msg ?? ''))).toBe(true);
   });
 
   it('requires basic authentication when users are configured', async () => {
@@ -198,7 +198,7 @@ describe('http-connect listener', () => {
     socket.write(`CONNECT 127.0.0.1:${closedPort} HTTP/1.1\r\n\r\n`);
     expect((await readAll(socket)).toString()).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n[\s\S]*ECONNREFUSED/);
     expect(Date.now() - started).toBeLessThan(1500);
-    expect(log.records.some((r) => /upstream connect failed/.test(r.msg))).toBe(true);
+    expect(log.records.some((r) => /upstream connect failed/.test(r.msg ?? ''))).toBe(true);
   });
 
   it('connections.idleTimeoutMs closes a tunnel that stays silent, not one that talks', async () => {

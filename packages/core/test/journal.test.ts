@@ -153,7 +153,8 @@ describe('Journal', () => {
     const [first] = (await readdir(dir)).filter((n) => n.endsWith('.seg')).sort();
     const file = path.join(dir, first!);
     const bytes = await readFile(file);
-    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    const middle = Math.floor(bytes.length / 2);
+    bytes[middle] = bytes[middle]! ^ 0xff;
     await writeFile(file, bytes);
     const reopened = await open(dir, ['a'], {}, log);
     const got: ImEvent[] = [];

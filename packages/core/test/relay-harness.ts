@@ -219,7 +219,7 @@ export async function startRelay(upstreamPort: number, options: RelayOptions = {
     close: async () => {
       for (const c of connections) c.destroy('test over');
       await listener.close();
-      await sink.close(1_000);
+      await sink.close({ graceMs: 1_000 });
     },
   };
 }

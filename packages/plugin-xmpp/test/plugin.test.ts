@@ -69,7 +69,7 @@ describe('XML helpers', () => {
   });
 
   it('decodes only predefined entities and character references', () => {
-    const errors: Array<{ code: string }> = [];
+    const errors: Array<{ code: string; message: string }> = [];
     expect(decodeEntities('&lt;&gt;&amp;&quot;&apos;&#65;&#x42;&#x1f600;', errors)).toBe(`<>&"'AB😀`);
     expect(errors).toEqual([]);
     expect(decodeEntities('&xxe; &#xFFFE; & &toString; &constructor;', errors)).toBe('&xxe; &#xFFFE; & &toString; &constructor;');
