@@ -167,7 +167,9 @@ describe('imspect config import', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/not translated: imspector\.conf:13: icq_protocol: imspect has no ICQ\/AIM \(OSCAR\) plugin/);
     expect(result.stderr).toMatch(/not translated: imspector\.conf:66: censord: censord is not supported/);
-    expect(result.stderr).toMatch(/\d+ option\(s\) translated, 10 not translated; wrote /);
+    expect(result.stderr).toMatch(/translated: imspector\.conf:5: http_port: listeners\[1\]: an HTTP CONNECT listener on port 18080, restricted to private networks/);
+    expect(result.stderr).toMatch(/translated: imspector\.conf:36: mysql_server, .*: plugins\.logger-sql\.options\.url: mysql:\/\/imspector:\*\*\*@db\.office\.lan\/imspector \(the written configuration contains the database password/);
+    expect(result.stderr).toMatch(/\d+ option\(s\) translated, 10 not translated; wrote .* \(mode 0600: it contains the database password\)/);
     expect(result.stderr).not.toContain('s3cret');
     expect((await stat(out)).mode & 0o777).toBe(0o600);
     const written = parse(await readFile(out, 'utf8')) as Record<string, any>;

@@ -49,10 +49,11 @@ export default class ConfigImport extends Command {
     }
     if (!flags.output) process.stdout.write(yaml);
     const where = (line: number) => (line > 0 ? `${path.basename(source)}:${line}` : path.basename(source));
+    // Translations carry remarks a person must read too (an allow list, a password in the file, a changed default).
+    for (const note of result.translated) this.logToStderr(`translated: ${where(note.line)}: ${note.key}: ${note.message}`);
     for (const note of result.untranslated) this.logToStderr(`not translated: ${where(note.line)}: ${note.key}: ${note.message}`);
-    this.logToStderr(
-      `${result.translated.length} option(s) translated, ${result.untranslated.length} not translated${flags.output ? `; wrote ${flags.output}` : ''}`,
-    );
+    const wrote = flags.output ? `; wrote ${flags.output}${result.containsSecret ? ' (mode 0600: it contains the database password)' : ''}` : '';
+    this.logToStderr(`${result.translated.length} option(s) translated, ${result.untranslated.length} not translated${wrote}`);
     return undefined;
   }
 }
