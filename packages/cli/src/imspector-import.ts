@@ -398,7 +398,8 @@ function translateSql(
     const port = get(`${prefix}_port`) ?? conninfo['port'];
     if (host === undefined && database === undefined) continue;
     const auth = (pass: string | undefined) => (user ? `${encodeURIComponent(user)}${pass ? `:${pass}` : ''}@` : '');
-    const rest = `${host && host.length > 0 ? host : 'localhost'}${port ? `:${port}` : ''}/${encodeURIComponent(database ?? '')}`;
+    const hostPart = host && host.length > 0 ? (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host) : 'localhost';
+    const rest = `${hostPart}${port ? `:${port}` : ''}/${encodeURIComponent(database ?? '')}`;
     found.push({
       keys: own,
       url: `${scheme}://${auth(password ? encodeURIComponent(password) : undefined)}${rest}`,

@@ -141,6 +141,9 @@ describe('translateImspectorConf', () => {
     expect(untranslated['ssl_verify_dir']).toMatch(/^6: .*tls\.upstreamCa, one PEM file: put the certificates of \/etc\/imspector\/cas in one file/);
     expect(byKey(pg.translated)['log_typing_events']).toBe('7: typing events are logged (the default)');
 
+    const v6 = translateImspectorConf('mysql_server=2001:db8::5\nmysql_database=im\n', { baseDir: '/', installed: new Set(['logger-sql']) });
+    expect(v6.config['plugins']).toEqual({ 'logger-sql': { options: { url: 'mysql://[2001:db8::5]/im' } } });
+
     const sqlite = translateImspectorConf('sqlite_file=logs/imspector.db\n', { baseDir: '/etc/imspector', installed: new Set(['logger-sql']) });
     expect(sqlite.config['plugins']).toEqual({ 'logger-sql': { options: { url: 'sqlite:/etc/imspector/logs/imspector.db' } } });
     expect(sqlite.containsSecret).toBe(false);
