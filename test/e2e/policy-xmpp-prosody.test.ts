@@ -176,11 +176,16 @@ describeWithService('policy end to end on XMPP through imspect with TLS intercep
     await sendThenSentinel(xml('message', { type: 'chat', to: BOB, id: 'f1' }, xml('body', {}, url), xml('x', { xmlns: 'jabber:x:oob' }, xml('url', {}, url))), 'after the link');
     await reply;
     reply = alice!.waitFor(fromImspect(BLOCKED), 'the reply to the SI offer');
+    // Her client's request ends at once with a stanza error (Frame.refusal), not at its own timeout.
+    const refused = alice!.waitFor((s) => s.is('iq') && s.attrs['type'] === 'error' && s.attrs['id'] === 'si1', 'the iq error for the SI offer');
     await sendThenSentinel(
       xml('iq', { type: 'set', to: `${BOB}/bobres`, id: 'si1' }, xml('si', { xmlns: SI, id: 's5b1', profile: `${SI}/profile/file-transfer` }, xml('file', { xmlns: `${SI}/profile/file-transfer`, name: 'holiday.jpg', size: '34567' }))),
       'after the SI offer',
     );
     await reply;
+    const error = await refused;
+    expect(error.attrs['from']).toBe(`${BOB}/bobres`);
+    expect(error.getChild('error')?.getChild('not-allowed', 'urn:ietf:params:xml:ns:xmpp-stanzas')).toBeDefined();
     expect(bob.all.filter((s) => s.getChildText('body') === url || (s.is('iq') && s.getChild('si', SI) !== undefined))).toEqual([]);
   }, 30_000);
 

@@ -6,7 +6,7 @@
 import type { Direction, Frame, ImEvent, ProtocolSession, SessionContext } from '@imspect/core';
 import { StanzaFramer, type FramerItem } from './framer.js';
 import { XmppState } from './xmpp-state.js';
-import { defaultScope, escapeXml, parseElement, parseStartTag, scopeFor, type NsScope } from './xml.js';
+import { defaultScope, escapeXml, parseElement, parseStartTag, scopeFor, type NsScope, type XElement } from './xml.js';
 
 /** Servers commonly accept stanzas up to 256 KiB (an avatar in a vCard is the usual large one). */
 export const DEFAULT_MAX_STANZA_BYTES = 256 * 1024;
@@ -166,5 +166,35 @@ export class XmppSession implements ProtocolSession {
     if (outcome.events && outcome.events.length > 0) frame.events = outcome.events;
     if (outcome.rewrite && outcome.events?.length === 1) frame.rewrite = outcome.rewrite;
     if (outcome.upgrade) frame.upgrade = outcome.upgrade;
+    if (frame.events) {
+      const root = parsed.root;
+      frame.refusal = () => this.refusal(direction, root);
+    }
+  }
+
+  /**
+   * The stanza error that ends a blocked request for its sender (RFC 6120 8.3): an `<iq type='error'>` for a
+   * request (a file offer, a roster change), a `<presence type='error'>` for a room join. Messages get none: the
+   * blocked reply already tells the user, and an error message would look like a delivery failure.
+   */
+  private refusal(direction: Direction, root: XElement): Uint8Array | undefined {
+    const type = root.attrs.get('type');
+    const sender = root.attrs.get('from') ?? (direction === 'outgoing' ? this.state.fullJid : undefined);
+    const addressee = root.attrs.get('to') ?? (direction === 'outgoing' ? this.state.domain : undefined);
+    if (sender === undefined || addressee === undefined) return undefined;
+    const error = `<error type='cancel'><not-allowed xmlns='${STANZA_ERRORS}'/><text xmlns='${STANZA_ERRORS}'>blocked by policy</text></error>`;
+    const reply = `from='${escapeXml(addressee)}' to='${escapeXml(sender)}'`;
+    if (root.local === 'iq' && (type === 'set' || type === 'get')) {
+      const id = root.attrs.get('id');
+      if (id === undefined) return undefined;
+      return encoder.encode(`<iq type='error' id='${escapeXml(id)}' ${reply}>${error}</iq>`);
+    }
+    if (root.local === 'presence' && type === undefined && direction === 'outgoing' && root.attrs.has('to')) {
+      const id = root.attrs.get('id');
+      return encoder.encode(`<presence type='error'${id === undefined ? '' : ` id='${escapeXml(id)}'`} ${reply}>${error}</presence>`);
+    }
+    return undefined;
   }
 }
+
+const STANZA_ERRORS = 'urn:ietf:params:xml:ns:xmpp-stanzas';

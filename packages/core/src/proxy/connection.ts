@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { latin1 } from '../sdk/bytes.js';
 import { describeError } from '../sdk/errors.js';
-import type { Direction, Endpoint, EventDraft, ImEvent, ServerEndpoint } from '../sdk/event.js';
+import { opposite, type Direction, type Endpoint, type EventDraft, type ImEvent, type ServerEndpoint } from '../sdk/event.js';
 import type { PluginLogger } from '../sdk/plugin.js';
 import type { Frame, ProtocolSession } from '../sdk/protocol.js';
 import { uuidv7 } from '../runtime/ids.js';
@@ -474,6 +474,23 @@ export class ProxyConnection {
   }
 
   /**
+   * A blocked frame's refusal goes back to its sender (the client for an outgoing frame, the server for an
+   * incoming one), through the flow towards that side so it is ordered with what already went there.
+   */
+  refuse(frame: Frame, direction: Direction): void {
+    if (!frame.refusal || !this.protocol || this.encrypted) return;
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = callHook(this.protocol.name, 'refusal', () => frame.refusal!());
+    } catch (error) {
+      this.log.error({ plugin: this.protocol.name, hook: 'refusal', err: error }, 'could not build the refusal of a blocked frame');
+      return;
+    }
+    if (!(bytes instanceof Uint8Array) || bytes.length === 0) return;
+    this.flows[opposite(direction)].inject(bytes);
+  }
+
+  /**
    * Policy refused this client: nothing more is forwarded either way; the client gets what was already written
    * (the reply) and then the end of the stream; the server connection is closed.
    */
@@ -814,6 +831,7 @@ class Flow {
     const conn = this.conn;
     if (decision.block) {
       conn.log.info({ events: events.map((e) => ({ type: e.type, localId: e.localId, remoteId: e.remoteId, categories: e.categories })) }, 'frame blocked by policy');
+      conn.refuse(frame, this.direction);
       if (decision.responses.length > 0) {
         // A response to an incoming frame goes to the same socket as the frames before it: those go first.
         this.write(out);

@@ -27,6 +27,13 @@ export interface Frame {
    * Absent when the frame cannot be rewritten.
    */
   rewrite?(text: string): Uint8Array;
+  /**
+   * Bytes that tell the sender of this frame that it was refused, written back to the sender when policy blocks
+   * the frame: e.g. an XMPP `<iq type='error'>` for a blocked file offer, so the client's request ends at once
+   * instead of waiting for its own timeout. Absent when the protocol has no such answer (the blocked reply text,
+   * `ProtocolSession.respond`, is sent either way).
+   */
+  refusal?(): Uint8Array | undefined;
   /** A parse problem with this frame. The frame is still forwarded as it is. */
   error?: ProtocolError;
   /**
