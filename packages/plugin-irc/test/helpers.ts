@@ -10,10 +10,9 @@ import {
 } from '@imspect/core/testing';
 import { IrcSession, type IrcSessionOptions } from '../src/session.js';
 
-export { concatBytes as concat, cutAt, cutRandom, script, seededRandom as prng, type FrameRecord } from '@imspect/core/testing';
+export { concatBytes as concat, cutAt, cutRandom, script, seededRandom as prng, latin1Bytes as latin1, type FrameRecord } from '@imspect/core/testing';
 
 export const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
-export const latin1 = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
 export const dec = latin1String;
 
 export type Step = TranscriptStep;

@@ -31,3 +31,8 @@ export function assertSameBytes(actual: Uint8Array, expected: Uint8Array, label:
       `  got:      …${around(actual)}…\n  expected: …${around(expected)}…`,
   );
 }
+
+/** A string of characters U+0000..U+00FF as one byte each (latin1): for bytes that are not UTF-8. */
+export function latin1Bytes(text: string): Uint8Array {
+  return Uint8Array.from(text, (c) => c.charCodeAt(0));
+}

@@ -5,7 +5,7 @@
  * captures. Nothing here depends on a test runner: checks throw plain Errors with messages naming the cut.
  */
 export { seededRandom } from './random.js';
-export { assertSameBytes, concatBytes, firstByteDifference, latin1String } from './bytes.js';
+export { assertSameBytes, concatBytes, firstByteDifference, latin1Bytes, latin1String } from './bytes.js';
 export { cutAt, cutRandom, lineBoundaries, offsetsAround } from './cuts.js';
 export {
   coalesceSteps,
@@ -21,5 +21,13 @@ export {
   type TranscriptRun,
   type TranscriptStep,
 } from './transcript.js';
-export { assertSameItems, checkSplitInvariance, SplitInvarianceError, type SplitInvarianceOptions } from './invariance.js';
+export {
+  assertSameItems,
+  checkPassesThrough,
+  checkSplitInvariance,
+  SplitInvarianceError,
+  type PassThroughOptions,
+  type SplitInvarianceOptions,
+} from './invariance.js';
+export { testEvent } from './events.js';
 export { captureTranscripts, type CaptureTranscript, type CaptureTranscriptOptions } from './captures.js';

@@ -122,3 +122,40 @@ export function checkSplitInvariance<S extends TestedSession, F = FrameRecord>(
   }
   return whole;
 }
+
+export interface PassThroughOptions<S extends TestedSession> extends Pick<RunOptions<S, unknown>, 'onFrame'> {
+  /** Runs with every step cut in random sizes, besides the steps whole (default 1). */
+  randomRuns?: number;
+  /** Largest random piece (default 700). */
+  maxPiece?: number;
+  seed?: number;
+  bufferLimit?: number;
+}
+
+/**
+ * For traffic that is not the protocol (another protocol on its port, a parser forced onto it): whole and cut at
+ * random, the session must report no events, pass every byte through, and hold at most `bufferLimit` bytes.
+ * Throws an Error naming the run otherwise.
+ */
+export function checkPassesThrough<S extends TestedSession>(
+  createSession: () => S,
+  steps: readonly TranscriptStep[],
+  options: PassThroughOptions<S> = {},
+): void {
+  const { randomRuns = 1, maxPiece = 700, seed = 1 } = options;
+  const random = seededRandom(seed);
+  const runs: Array<[string, ((data: Uint8Array) => Uint8Array[]) | undefined]> = [['steps whole', undefined]];
+  for (let r = 0; r < randomRuns; r++) runs.push([`random run ${r} (pieces of 1..${maxPiece} bytes, seed ${seed})`, (data) => cutRandom(data, random, maxPiece)]);
+  for (const [label, cut] of runs) {
+    const result = runTranscript(createSession, steps, { ...(cut ? { cut } : {}), ...(options.onFrame ? { onFrame: options.onFrame } : {}) });
+    try {
+      assertSameItems(result.events, [], 'events (none expected)');
+      for (const direction of ['outgoing', 'incoming'] as const) assertSameBytes(result.output[direction], result.input[direction], `${direction} bytes out`);
+      if (options.bufferLimit !== undefined && result.maxBuffered > options.bufferLimit) {
+        throw new Error(`held ${result.maxBuffered} bytes, more than the limit of ${options.bufferLimit}`);
+      }
+    } catch (error) {
+      throw new Error(`pass-through: ${label}: ${(error as Error).message}`);
+    }
+  }
+}

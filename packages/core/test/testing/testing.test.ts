@@ -5,6 +5,7 @@ import type { Direction, EventDraft, Frame } from '../../src/index.js';
 import { readConnections, streamBytes } from '../../src/capture/index.js';
 import {
   captureTranscripts,
+  checkPassesThrough,
   checkSplitInvariance,
   coalesceSteps,
   concatBytes,
@@ -16,6 +17,7 @@ import {
   script,
   seededRandom,
   SplitInvarianceError,
+  testEvent,
 } from '../../src/testing/index.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -109,6 +111,35 @@ describe('@imspect/core/testing: split invariance', () => {
     expect(() => checkSplitInvariance(() => new LineSession(), merged, { reference: whole, singleCuts: false, randomRuns: 3 })).toThrow(/outgoing bytes out/);
     const same = coalesceSteps(conversation);
     expect(checkSplitInvariance(() => new LineSession(), same, { reference: whole, singleCuts: false, randomRuns: 5 }).events).toEqual(whole.events);
+  });
+});
+
+describe('@imspect/core/testing: traffic that is not the protocol', () => {
+  /** Claims every chunk is a message: wrong on anything. */
+  class Eager extends LineSession {
+    override push(_direction: Direction, chunk: Uint8Array): Frame[] {
+      return [{ raw: chunk, events: [{ type: 'message', localId: 'me', remoteId: 'you', text: 'x' }] }];
+    }
+  }
+  const foreign = script(['>', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'], ['<', 'HTTP/1.1 200 OK\r\n\r\nbody']);
+
+  it('passes when nothing is reported and every byte comes out', () => {
+    expect(() => checkPassesThrough(() => new LineSession(), foreign, { randomRuns: 3, bufferLimit: 64 })).not.toThrow();
+  });
+
+  it('fails on an event, on a lost byte, on too much held', () => {
+    expect(() => checkPassesThrough(() => new Eager(), foreign)).toThrow(/^pass-through: steps whole: events \(none expected\) differ at index 0/);
+    expect(() => checkPassesThrough(() => new LossySession(), foreign)).toThrow(/^pass-through: steps whole: outgoing bytes out/);
+    expect(() => checkPassesThrough(() => new LineSession(), foreign, { bufferLimit: 2 })).toThrow(/held 4 bytes, more than the limit of 2/);
+  });
+});
+
+describe('@imspect/core/testing: testEvent', () => {
+  it('a complete event, changed by the overrides', () => {
+    const event = testEvent({ protocol: 'yahoo', text: 'hi' });
+    expect(event).toMatchObject({ protocol: 'yahoo', text: 'hi', type: 'message', direction: 'outgoing', localId: 'alice', remoteId: 'bob', filtered: false, categories: [] });
+    expect(event.client.ip).toBe('192.0.2.1');
+    expect(testEvent().text).toBeUndefined();
   });
 });
 
