@@ -13,6 +13,22 @@ export function numberFlag(name, fallback, args = process.argv.slice(2)) {
 }
 
 /**
+ * Words from `words` joined by spaces, picked by `rand`, at most a random length between `min` and `max` bytes
+ * (UTF-8), and at most `maxWords` of them; 'hi' when even one word is too long.
+ */
+export function randomText(rand, words, min, max, maxWords = 200) {
+  const want = min + Math.floor(rand() * (max - min + 1));
+  let out = '';
+  for (let n = 0; n < maxWords; n++) {
+    const word = words[Math.floor(rand() * words.length)];
+    const next = out.length === 0 ? word : `${out} ${word}`;
+    if (Buffer.byteLength(next) > want) break;
+    out = next;
+  }
+  return out || 'hi';
+}
+
+/**
  * Times a protocol session parsing `stream`, pushed in `direction` in pieces of `chunkSize` bytes, into a
  * fresh session per run (`open()` returns it, logged in). A warm-up run digests every frame (equal digests =
  * the same output before and after a change); then `runs` timed runs. Prints µs per `unit` (there are `count`

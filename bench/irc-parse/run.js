@@ -10,7 +10,7 @@
  * per run and the median. Figures only; it asserts nothing.
  */
 import { IrcSession } from '../../packages/plugin-irc/dist/index.js';
-import { benchParse, numberFlag, prng } from '../support.js';
+import { benchParse, numberFlag, prng, randomText } from '../support.js';
 
 const LINES = numberFlag('lines', 200_000);
 const RUNS = numberFlag('runs', 7);
@@ -27,17 +27,7 @@ const WORDS = (
   'café déjà vu naïve Zürich 東京 ✓ 👍 https://example.org/issue/1234 #bench @alice'
 ).split(' ');
 
-function text(rand, min, max) {
-  const want = min + Math.floor(rand() * (max - min + 1));
-  let out = '';
-  for (let guard = 0; guard < 200; guard++) {
-    const word = WORDS[Math.floor(rand() * WORDS.length)];
-    const next = out.length === 0 ? word : `${out} ${word}`;
-    if (Buffer.byteLength(next) > want) break;
-    out = next;
-  }
-  return out.length > 0 ? out : 'hi';
-}
+const text = (rand, min, max) => randomText(rand, WORDS, min, max);
 
 /** One line as bytes (Latin-1 lines are encoded as Latin-1 on purpose: old networks). */
 function line(rand) {

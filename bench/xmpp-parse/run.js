@@ -10,7 +10,7 @@
  * bytes) per run and the median. Figures only; it asserts nothing.
  */
 import { XmppSession } from '../../packages/plugin-xmpp/dist/index.js';
-import { benchParse, numberFlag, prng } from '../support.js';
+import { benchParse, numberFlag, prng, randomText } from '../support.js';
 
 const STANZAS = numberFlag('stanzas', 100_000);
 const RUNS = numberFlag('runs', 7);
@@ -25,17 +25,7 @@ const WORDS = (
   'café déjà vu naïve Zürich 東京 ✓ 👍 https://example.org/issue/1234'
 ).split(' ');
 
-function text(rand, min, max) {
-  const want = min + Math.floor(rand() * (max - min + 1));
-  let out = '';
-  for (let guard = 0; guard < 200; guard++) {
-    const word = WORDS[Math.floor(rand() * WORDS.length)];
-    const next = out.length === 0 ? word : `${out} ${word}`;
-    if (Buffer.byteLength(next) > want) break;
-    out = next;
-  }
-  return out || 'hi';
-}
+const text = (rand, min, max) => randomText(rand, WORDS, min, max);
 
 function stanza(rand, n) {
   const r = rand();

@@ -10,7 +10,7 @@
  * (10^6 bytes) per run and the median. Figures only; it asserts nothing.
  */
 import { YahooSession } from '../../packages/plugin-yahoo/dist/index.js';
-import { benchParse, numberFlag, prng } from '../support.js';
+import { benchParse, numberFlag, prng, randomText } from '../support.js';
 
 const PACKETS = numberFlag('packets', 200_000);
 const RUNS = numberFlag('runs', 7);
@@ -38,16 +38,7 @@ const WORDS = (
   'ok thanks see you later :) lol that is great news, congrats! café déjà vu naïve Zürich 東京 ✓ 👍'
 ).split(' ');
 
-function text(rand, min, max) {
-  const want = min + Math.floor(rand() * (max - min + 1));
-  let out = '';
-  for (let guard = 0; guard < 400; guard++) {
-    const next = out.length === 0 ? WORDS[Math.floor(rand() * WORDS.length)] : `${out} ${WORDS[Math.floor(rand() * WORDS.length)]}`;
-    if (Buffer.byteLength(next) > want) break;
-    out = next;
-  }
-  return out || 'hi';
-}
+const text = (rand, min, max) => randomText(rand, WORDS, min, max, 400);
 
 function next(rand) {
   const r = rand();
