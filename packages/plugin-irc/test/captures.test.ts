@@ -4,20 +4,15 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { describeWithService } from '../../../test/support/e2e.js';
 import { captureTranscripts, checkPassesThrough, checkSplitInvariance, coalesceSteps } from '@imspect/core/testing';
 import { sniffIrc } from '../src/sniff.js';
 import { newSession, normalise } from './helpers.js';
 import { expectSplitInvariant } from './invariance.js';
 import { CAPTURES, FILES } from './capture-expectations.js';
 
-const available = existsSync(CAPTURES);
-if (!available) {
-  // The captures live in shared/ beside the repository; CI has them and must not pass without them.
-  if (process.env['IMSPECT_REQUIRE_E2E'] === '1') throw new Error(`IMSPECT_REQUIRE_E2E=1 but the captures are missing: ${CAPTURES}`);
-  console.warn(`[skip] IRC capture conformance: ${CAPTURES} not found`);
-}
-
-describe.skipIf(!available)('capture conformance', () => {
+// The captures live in shared/ beside the repository: skipped without them, a failure on CI (IMSPECT_REQUIRE_E2E=1).
+describeWithService('IRC capture conformance', existsSync(CAPTURES) ? undefined : `the captures are missing: ${CAPTURES}`, () => {
   for (const [file, cases] of Object.entries(FILES)) {
     describe(file, () => {
       for (const c of cases) {

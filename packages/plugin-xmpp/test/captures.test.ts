@@ -4,19 +4,15 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { describeWithService } from '../../../test/support/e2e.js';
 import { captureTranscripts, checkSplitInvariance, coalesceSteps } from '@imspect/core/testing';
 import { sniffXmpp } from '../src/sniff.js';
 import { concat, newSession, normalise } from './helpers.js';
 import { expectFramingInvariant, expectSplitInvariant } from './invariance.js';
 import { CAPTURES, FILES } from './capture-expectations.js';
 
-const available = existsSync(CAPTURES);
-if (!available) {
-  if (process.env['IMSPECT_REQUIRE_E2E'] === '1') throw new Error(`IMSPECT_REQUIRE_E2E=1 but the captures are missing: ${CAPTURES}`);
-  console.warn(`[skip] XMPP capture conformance: ${CAPTURES} not found`);
-}
-
-describe.skipIf(!available)('capture conformance', () => {
+// The captures live in shared/ beside the repository: skipped without them, a failure on CI (IMSPECT_REQUIRE_E2E=1).
+describeWithService('XMPP capture conformance', existsSync(CAPTURES) ? undefined : `the captures are missing: ${CAPTURES}`, () => {
   for (const [file, cases] of Object.entries(FILES)) {
     describe(file, () => {
       it('every connection in the capture has a case', async () => {

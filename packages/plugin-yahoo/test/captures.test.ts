@@ -5,19 +5,15 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { describeWithService } from '../../../test/support/e2e.js';
 import { captureTranscripts, checkSplitInvariance, coalesceSteps } from '@imspect/core/testing';
 import { sniffYmsg } from '../src/sniff.js';
 import { CAPTURES, CASES, SERVER, YMSG_CAPTURE } from './capture-expectations.js';
 import { expectSplitInvariant, newSession, normalise } from './helpers.js';
 
 const file = CAPTURES + YMSG_CAPTURE;
-const available = existsSync(file);
-if (!available) {
-  if (process.env['IMSPECT_REQUIRE_E2E'] === '1') throw new Error(`IMSPECT_REQUIRE_E2E=1 but the capture is missing: ${file}`);
-  console.warn(`[skip] YMSG capture conformance: ${file} not found`);
-}
-
-describe.skipIf(!available)(`capture conformance: ${YMSG_CAPTURE}`, () => {
+// The captures live in shared/ beside the repository: skipped without them, a failure on CI (IMSPECT_REQUIRE_E2E=1).
+describeWithService(`YMSG capture conformance: ${YMSG_CAPTURE}`, existsSync(file) ? undefined : `the capture is missing: ${file}`, () => {
   for (const c of CASES) {
     it(`client port ${c.clientPort}: ${c.events.length} events, one frame per packet, split-invariant`, async () => {
       const [transcript] = await captureTranscripts(file, { clientPort: c.clientPort });

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { describeWithService } from '../../../../test/support/e2e.js';
 import type { Direction, EventDraft, Frame } from '../../src/index.js';
 import { readConnections, streamBytes } from '../../src/capture/index.js';
 import {
@@ -164,10 +165,7 @@ describe('@imspect/core/testing: cuts and runs', () => {
 });
 
 const CAPTURE = fileURLToPath(new URL('../../../../../shared/captures/ngircd-irc.pcap', import.meta.url));
-const haveCapture = existsSync(CAPTURE);
-if (!haveCapture && process.env['IMSPECT_REQUIRE_E2E'] === '1') throw new Error(`IMSPECT_REQUIRE_E2E=1 but the capture is missing: ${CAPTURE}`);
-
-describe.skipIf(!haveCapture)('@imspect/core/testing: captureTranscripts', () => {
+describeWithService('@imspect/core/testing: captureTranscripts', existsSync(CAPTURE) ? undefined : `the capture is missing: ${CAPTURE}`, () => {
   it('gives each connection its steps in order, filtered by server or client port', async () => {
     const all = await captureTranscripts(CAPTURE, { port: 16667 });
     expect(all.map((t) => t.connection.client.port)).toEqual([42954, 42960]);
