@@ -9,29 +9,13 @@
  * private messages, JOIN/PART/QUIT/NICK, MODE, PING and numerics. Prints µs/line and MB/s (10^6 bytes)
  * per run and the median. Figures only; it asserts nothing.
  */
-import { createHash } from 'node:crypto';
 import { IrcSession } from '../../packages/plugin-irc/dist/index.js';
+import { benchParse, numberFlag, prng, randomText } from '../support.js';
 
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : fallback;
-};
-const LINES = flag('lines', 200_000);
-const RUNS = flag('runs', 7);
-const CHUNK = flag('chunk', 64 * 1024);
+const LINES = numberFlag('lines', 200_000);
+const RUNS = numberFlag('runs', 7);
+const CHUNK = numberFlag('chunk', 64 * 1024);
 const ME = 'benchme';
-
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NICKS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'Grace', 'heidi', 'ivan', 'judy', 'Kai', 'Léa', '[away]sam', 'tom^', 'x-ray', 'quux42'];
 const HOSTS = ['h.example.net', '10.0.3.17', 'user/alice', 'gateway/web/irccloud.com/x-abcdefgh', 'fe80::1'];
@@ -43,17 +27,7 @@ const WORDS = (
   'café déjà vu naïve Zürich 東京 ✓ 👍 https://example.org/issue/1234 #bench @alice'
 ).split(' ');
 
-function text(rand, min, max) {
-  const want = min + Math.floor(rand() * (max - min + 1));
-  let out = '';
-  for (let guard = 0; guard < 200; guard++) {
-    const word = WORDS[Math.floor(rand() * WORDS.length)];
-    const next = out.length === 0 ? word : `${out} ${word}`;
-    if (Buffer.byteLength(next) > want) break;
-    out = next;
-  }
-  return out.length > 0 ? out : 'hi';
-}
+const text = (rand, min, max) => randomText(rand, WORDS, min, max);
 
 /** One line as bytes (Latin-1 lines are encoded as Latin-1 on purpose: old networks). */
 function line(rand) {
@@ -82,8 +56,6 @@ const rand = prng(20240607);
 const parts = [];
 for (let i = 0; i < LINES; i++) parts.push(line(rand));
 const stream = Buffer.concat(parts);
-const chunks = [];
-for (let off = 0; off < stream.length; off += CHUNK) chunks.push(stream.subarray(off, Math.min(stream.length, off + CHUNK)));
 
 const ctx = { client: { ip: '127.0.0.1', port: 40000 }, server: { host: 'bench.local', port: 6667 }, maxFrameSize: 16 * 1024 };
 const setup = [
@@ -93,36 +65,15 @@ const setup = [
   ['incoming', `:${ME}!~u@h JOIN #bench\r\n`],
 ];
 
-function once(hash) {
-  const session = new IrcSession(ctx);
-  for (const [direction, data] of setup) session.push(direction, Buffer.from(data, 'utf8'));
-  let frames = 0;
-  let events = 0;
-  const t0 = process.hrtime.bigint();
-  for (const chunk of chunks) {
-    const out = session.push('incoming', chunk);
-    frames += out.length;
-    for (const f of out) if (f.events !== undefined) events += f.events.length;
-    if (hash !== undefined) {
-      for (const f of out) hash.update(JSON.stringify([f.raw.length, f.events, f.error, f.rewrite !== undefined, f.upgrade]));
-    }
-  }
-  const ns = Number(process.hrtime.bigint() - t0);
-  return { ns, frames, events };
-}
-
-const fmt = (r) => `${((r.ns / 1e3) / LINES).toFixed(3)} µs/line  ${(stream.length / (r.ns / 1e9) / 1e6).toFixed(1)} MB/s`;
-console.log(`node ${process.version}: ${LINES} lines, ${(stream.length / 1e6).toFixed(1)} MB, ${chunks.length} chunks of ${CHUNK} bytes`);
-// Warm-up, and a digest of every frame's events/errors: equal digests = same output before and after a change.
-const hash = createHash('sha256');
-once(hash);
-console.log(`output digest: ${hash.digest('hex').slice(0, 16)}`);
-const results = [];
-for (let r = 0; r < RUNS; r++) {
-  const res = once();
-  results.push(res);
-  console.log(`run ${r + 1}: ${fmt(res)}  (${res.frames} frames, ${res.events} events)`);
-}
-results.sort((a, b) => a.ns - b.ns);
-console.log(`median: ${fmt(results[Math.floor(results.length / 2)])}`);
-console.log(`best:   ${fmt(results[0])}`);
+benchParse({
+  count: LINES,
+  unit: 'line',
+  stream,
+  chunkSize: CHUNK,
+  runs: RUNS,
+  open() {
+    const session = new IrcSession(ctx);
+    for (const [direction, data] of setup) session.push(direction, Buffer.from(data, 'utf8'));
+    return session;
+  },
+});

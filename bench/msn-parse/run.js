@@ -9,26 +9,11 @@
  * (10^6 bytes) per run and the median. Figures only; it asserts nothing.
  */
 import { MsnSession } from '../../packages/plugin-msn/dist/index.js';
+import { benchParse, numberFlag, prng } from '../support.js';
 
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : fallback;
-};
-const COMMANDS = flag('commands', 200_000);
-const RUNS = flag('runs', 7);
-const CHUNK = flag('chunk', 64 * 1024);
-
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const COMMANDS = numberFlag('commands', 200_000);
+const RUNS = numberFlag('runs', 7);
+const CHUNK = numberFlag('chunk', 64 * 1024);
 
 const WORDS = 'the build is green again so we can ship tonight did anyone look at the patch lunch at noon café déjà vu 東京 ✓ ok thanks see you later'.split(' ');
 function text(rand, min, max) {
@@ -68,33 +53,18 @@ function command(rand) {
 
 const rand = prng(20261121);
 const stream = Buffer.concat(Array.from({ length: COMMANDS }, () => command(rand)));
-const chunks = [];
-for (let off = 0; off < stream.length; off += CHUNK) chunks.push(stream.subarray(off, Math.min(stream.length, off + CHUNK)));
 const ctx = { client: { ip: '127.0.0.1', port: 40000 }, server: { host: 'sb.bench.local', port: 1863 }, maxFrameSize: 8192 + 256 * 1024 };
 
-function once() {
-  const session = new MsnSession(ctx);
-  session.push('outgoing', Buffer.from('USR 1 me@bench.local 123.456\r\nCAL 2 bob@bench.local\r\n'));
-  session.push('incoming', Buffer.from('USR 1 OK me@bench.local Me\r\nCAL 2 RINGING 1\r\nJOI bob@bench.local Bob\r\n'));
-  let frames = 0;
-  let events = 0;
-  const t0 = process.hrtime.bigint();
-  for (const chunk of chunks) {
-    const out = session.push('incoming', chunk);
-    frames += out.length;
-    for (const f of out) if (f.events !== undefined) events += f.events.length;
-  }
-  return { ns: Number(process.hrtime.bigint() - t0), frames, events };
-}
-
-const fmt = (r) => `${(r.ns / 1e3 / COMMANDS).toFixed(3)} µs/command  ${(stream.length / (r.ns / 1e9) / 1e6).toFixed(1)} MB/s`;
-console.log(`node ${process.version}: ${COMMANDS} commands, ${(stream.length / 1e6).toFixed(1)} MB, ${chunks.length} chunks of ${CHUNK} bytes`);
-once();
-const results = [];
-for (let r = 0; r < RUNS; r++) {
-  const res = once();
-  results.push(res);
-  console.log(`run ${r + 1}: ${fmt(res)}  (${res.frames} frames, ${res.events} events)`);
-}
-results.sort((a, b) => a.ns - b.ns);
-console.log(`median: ${fmt(results[Math.floor(results.length / 2)])}`);
+benchParse({
+  count: COMMANDS,
+  unit: 'command',
+  stream,
+  chunkSize: CHUNK,
+  runs: RUNS,
+  open() {
+    const session = new MsnSession(ctx);
+    session.push('outgoing', Buffer.from('USR 1 me@bench.local 123.456\r\nCAL 2 bob@bench.local\r\n'));
+    session.push('incoming', Buffer.from('USR 1 OK me@bench.local Me\r\nCAL 2 RINGING 1\r\nJOI bob@bench.local Bob\r\n'));
+    return session;
+  },
+});

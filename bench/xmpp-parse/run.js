@@ -10,27 +10,12 @@
  * bytes) per run and the median. Figures only; it asserts nothing.
  */
 import { XmppSession } from '../../packages/plugin-xmpp/dist/index.js';
+import { benchParse, numberFlag, prng, randomText } from '../support.js';
 
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : fallback;
-};
-const STANZAS = flag('stanzas', 100_000);
-const RUNS = flag('runs', 7);
-const CHUNK = flag('chunk', 64 * 1024);
+const STANZAS = numberFlag('stanzas', 100_000);
+const RUNS = numberFlag('runs', 7);
+const CHUNK = numberFlag('chunk', 64 * 1024);
 const ME = 'bench@example.org/desk';
-
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PEERS = ['alice@example.org', 'bob@example.net', 'carol@jabber.example', 'dave@example.org', 'Léa@example.fr'];
 const WORDS = (
@@ -40,17 +25,7 @@ const WORDS = (
   'café déjà vu naïve Zürich 東京 ✓ 👍 https://example.org/issue/1234'
 ).split(' ');
 
-function text(rand, min, max) {
-  const want = min + Math.floor(rand() * (max - min + 1));
-  let out = '';
-  for (let guard = 0; guard < 200; guard++) {
-    const word = WORDS[Math.floor(rand() * WORDS.length)];
-    const next = out.length === 0 ? word : `${out} ${word}`;
-    if (Buffer.byteLength(next) > want) break;
-    out = next;
-  }
-  return out || 'hi';
-}
+const text = (rand, min, max) => randomText(rand, WORDS, min, max);
 
 function stanza(rand, n) {
   const r = rand();
@@ -70,8 +45,6 @@ const rand = prng(42);
 const parts = [];
 for (let n = 0; n < STANZAS; n++) parts.push(stanza(rand, n));
 const body = Buffer.from(parts.join(''));
-const chunks = [];
-for (let o = 0; o < body.length; o += CHUNK) chunks.push(body.subarray(o, o + CHUNK));
 
 const OPEN_OUT = Buffer.from("<stream:stream to='example.org' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>");
 const OPEN_IN = Buffer.from(
@@ -79,20 +52,16 @@ const OPEN_IN = Buffer.from(
     `<iq type='result' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>${ME}</jid></bind></iq>`,
 );
 
-const results = [];
-for (let run = 0; run < RUNS; run++) {
-  const session = new XmppSession({ client: { ip: '192.0.2.1', port: 1 }, server: { host: 'example.org', port: 5222 }, maxFrameSize: 256 * 1024 });
-  session.push('outgoing', OPEN_OUT);
-  session.push('incoming', OPEN_IN);
-  let events = 0;
-  const start = process.hrtime.bigint();
-  for (const chunk of chunks) for (const frame of session.push('incoming', chunk)) events += frame.events?.length ?? 0;
-  const ns = Number(process.hrtime.bigint() - start);
-  const mbps = body.length / 1e6 / (ns / 1e9);
-  const us = ns / 1e3 / STANZAS;
-  results.push({ mbps, us, events });
-  console.log(`run ${run + 1}: ${us.toFixed(2)} µs/stanza, ${mbps.toFixed(1)} MB/s, ${events} events`);
-}
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-console.log(`median: ${median(results.map((r) => r.us)).toFixed(2)} µs/stanza, ${median(results.map((r) => r.mbps)).toFixed(1)} MB/s (${STANZAS} stanzas, ${(body.length / 1e6).toFixed(1)} MB, ${CHUNK}-byte chunks)`);
-console.log(`best:   ${Math.min(...results.map((r) => r.us)).toFixed(2)} µs/stanza, ${Math.max(...results.map((r) => r.mbps)).toFixed(1)} MB/s`);
+benchParse({
+  count: STANZAS,
+  unit: 'stanza',
+  stream: body,
+  chunkSize: CHUNK,
+  runs: RUNS,
+  open() {
+    const session = new XmppSession({ client: { ip: '192.0.2.1', port: 1 }, server: { host: 'example.org', port: 5222 }, maxFrameSize: 256 * 1024 });
+    session.push('outgoing', OPEN_OUT);
+    session.push('incoming', OPEN_IN);
+    return session;
+  },
+});

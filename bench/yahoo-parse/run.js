@@ -9,29 +9,13 @@
  * coming online, pings, file offers (0xDC) and the occasional 4 KB message. Prints µs/packet and MB/s
  * (10^6 bytes) per run and the median. Figures only; it asserts nothing.
  */
-import { createHash } from 'node:crypto';
 import { YahooSession } from '../../packages/plugin-yahoo/dist/index.js';
+import { benchParse, numberFlag, prng, randomText } from '../support.js';
 
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : fallback;
-};
-const PACKETS = flag('packets', 200_000);
-const RUNS = flag('runs', 7);
-const CHUNK = flag('chunk', 64 * 1024);
+const PACKETS = numberFlag('packets', 200_000);
+const RUNS = numberFlag('runs', 7);
+const CHUNK = numberFlag('chunk', 64 * 1024);
 const ME = 'benchme';
-
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A packet from the protocol description: header, then `key C0 80 value C0 80` pairs. */
 function packet(service, pairs, status = 1) {
@@ -54,16 +38,7 @@ const WORDS = (
   'ok thanks see you later :) lol that is great news, congrats! café déjà vu naïve Zürich 東京 ✓ 👍'
 ).split(' ');
 
-function text(rand, min, max) {
-  const want = min + Math.floor(rand() * (max - min + 1));
-  let out = '';
-  for (let guard = 0; guard < 400; guard++) {
-    const next = out.length === 0 ? WORDS[Math.floor(rand() * WORDS.length)] : `${out} ${WORDS[Math.floor(rand() * WORDS.length)]}`;
-    if (Buffer.byteLength(next) > want) break;
-    out = next;
-  }
-  return out || 'hi';
-}
+const text = (rand, min, max) => randomText(rand, WORDS, min, max, 400);
 
 function next(rand) {
   const r = rand();
@@ -82,38 +57,19 @@ const rand = prng(20261121);
 const parts = [];
 for (let i = 0; i < PACKETS; i++) parts.push(next(rand));
 const stream = Buffer.concat(parts);
-const chunks = [];
-for (let off = 0; off < stream.length; off += CHUNK) chunks.push(stream.subarray(off, Math.min(stream.length, off + CHUNK)));
 
 const ctx = { client: { ip: '127.0.0.1', port: 40000 }, server: { host: 'bench.local', port: 5050 }, maxFrameSize: 65555 };
 
-function once(hash) {
-  const session = new YahooSession(ctx);
-  session.push('outgoing', packet(0x57, [[1, ME]], 0));
-  session.push('incoming', packet(0x01, [[0, ME], [1, ME]]));
-  let frames = 0;
-  let events = 0;
-  const t0 = process.hrtime.bigint();
-  for (const chunk of chunks) {
-    const out = session.push('incoming', chunk);
-    frames += out.length;
-    for (const f of out) if (f.events !== undefined) events += f.events.length;
-    if (hash !== undefined) for (const f of out) hash.update(JSON.stringify([f.raw.length, f.events, f.error, f.rewrite !== undefined]));
-  }
-  return { ns: Number(process.hrtime.bigint() - t0), frames, events };
-}
-
-const fmt = (r) => `${(r.ns / 1e3 / PACKETS).toFixed(3)} µs/packet  ${(stream.length / (r.ns / 1e9) / 1e6).toFixed(1)} MB/s`;
-console.log(`node ${process.version}: ${PACKETS} packets, ${(stream.length / 1e6).toFixed(1)} MB, ${chunks.length} chunks of ${CHUNK} bytes`);
-const hash = createHash('sha256');
-once(hash); // warm-up, and a digest of every frame: equal digests = same output before and after a change
-console.log(`output digest: ${hash.digest('hex').slice(0, 16)}`);
-const results = [];
-for (let r = 0; r < RUNS; r++) {
-  const res = once();
-  results.push(res);
-  console.log(`run ${r + 1}: ${fmt(res)}  (${res.frames} frames, ${res.events} events)`);
-}
-results.sort((a, b) => a.ns - b.ns);
-console.log(`median: ${fmt(results[Math.floor(results.length / 2)])}`);
-console.log(`best:   ${fmt(results[0])}`);
+benchParse({
+  count: PACKETS,
+  unit: 'packet',
+  stream,
+  chunkSize: CHUNK,
+  runs: RUNS,
+  open() {
+    const session = new YahooSession(ctx);
+    session.push('outgoing', packet(0x57, [[1, ME]], 0));
+    session.push('incoming', packet(0x01, [[0, ME], [1, ME]]));
+    return session;
+  },
+});

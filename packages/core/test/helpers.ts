@@ -134,16 +134,7 @@ export function waitFor(predicate: () => boolean, timeoutMs = 5_000, what = 'con
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failing chunking can be reproduced. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as rng } from '../src/testing/index.js';
 
 /** Cuts `data` into random pieces of 1..maxPiece bytes. */
 export function randomChunks(data: Uint8Array, random: () => number, maxPiece: number): Buffer[] {

@@ -4,62 +4,34 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readConnections, type CapturedConnection } from '@imspect/core/capture';
+import { describeWithService } from '../../../test/support/e2e.js';
+import { captureTranscripts, checkPassesThrough, checkSplitInvariance, coalesceSteps } from '@imspect/core/testing';
 import { sniffMsn } from '../src/sniff.js';
-import { cutRandom, DEFAULT_FRAME, prng, run, type Step } from './helpers.js';
+import { DEFAULT_FRAME, newSession, normalise } from './helpers.js';
 import { expectSplitInvariant } from './invariance.js';
 import { CAPTURES, FILES } from './capture-expectations.js';
 
-const available = existsSync(CAPTURES);
-if (!available) {
-  // The captures live in shared/ beside the repository; CI has them and must not pass without them.
-  if (process.env['IMSPECT_REQUIRE_E2E'] === '1') throw new Error(`IMSPECT_REQUIRE_E2E=1 but the captures are missing: ${CAPTURES}`);
-  console.warn(`[skip] MSN capture conformance: ${CAPTURES} not found`);
-}
-
-function steps(conn: CapturedConnection): Step[] {
-  return conn.chunks.map((c) => ({ direction: c.direction, data: c.data }));
-}
-
-/** Joins consecutive chunks of the same direction: the same conversation, cut differently. */
-function coalesce(list: readonly Step[]): Step[] {
-  const merged: Step[] = [];
-  for (const step of list) {
-    const last = merged.at(-1);
-    if (last && last.direction === step.direction) last.data = Buffer.concat([last.data, step.data]);
-    else merged.push({ direction: step.direction, data: step.data });
-  }
-  return merged;
-}
-
-describe.skipIf(!available)('capture conformance', () => {
+// The captures live in shared/ beside the repository: skipped without them, a failure on CI (IMSPECT_REQUIRE_E2E=1).
+describeWithService('MSN capture conformance', existsSync(CAPTURES) ? undefined : `the captures are missing: ${CAPTURES}`, () => {
   for (const [file, cases] of Object.entries(FILES)) {
     describe(file, () => {
       for (const c of cases) {
         const label = `client port ${c.clientPort}`;
         it(`${label}: ${c.msn ? `${c.events.length} events, split-invariant` : 'not claimed by sniff'}`, async () => {
-          const conns = await readConnections(CAPTURES + file);
-          const conn = conns.find((x) => x.client.port === c.clientPort);
-          expect(conn, `connection from port ${c.clientPort}`).toBeDefined();
-          const list = steps(conn!);
+          const [transcript] = await captureTranscripts(CAPTURES + file, { clientPort: c.clientPort });
+          expect(transcript, `connection from port ${c.clientPort}`).toBeDefined();
+          const { connection: conn, steps: list } = transcript!;
 
           // sniff: the first bytes of whichever side speaks first.
           const first = list[0];
           if (first) expect(sniffMsn(first.data, first.direction), 'sniff').toBe(c.msn);
           if (!c.msn) {
             // Not MSN, but a parser forced onto it must still pass every byte through and report nothing.
-            const random = prng(c.clientPort);
-            for (const cut of [undefined, (d: Uint8Array) => cutRandom(d, random, 700)]) {
-              const result = run(list, cut);
-              expect(result.events).toEqual([]);
-              expect(Buffer.from(result.output.outgoing).equals(Buffer.from(result.input.outgoing))).toBe(true);
-              expect(Buffer.from(result.output.incoming).equals(Buffer.from(result.input.incoming))).toBe(true);
-              expect(result.maxBuffered).toBeLessThan(DEFAULT_FRAME);
-            }
+            checkPassesThrough(() => newSession(), list, { seed: c.clientPort, maxPiece: 700, bufferLimit: DEFAULT_FRAME - 1 });
             return;
           }
 
-          const setup = { host: conn!.server.ip, midstream: conn!.midstream };
+          const setup = { host: conn.server.ip, midstream: conn.midstream };
           const whole = expectSplitInvariant(list, { ...setup, everyOffsetUpTo: 1024, window: 8, randomRuns: 60, seed: c.clientPort });
           expect(whole.events).toEqual(c.events);
           // Every frame is one command: a line, or a payload command's line and its payload.
@@ -75,15 +47,14 @@ describe.skipIf(!available)('capture conformance', () => {
           expect(whole.frames.some((f) => f.replacement !== undefined)).toBe(false);
 
           // The same conversation with each direction's consecutive chunks joined, then cut at random.
-          const merged = coalesce(list);
-          const random = prng(c.clientPort * 31);
-          for (let r = 0; r < 40; r++) {
-            const result = run(merged, (data) => cutRandom(data, random, [1, 5, 50, 700, 3000][r % 5]!), setup);
-            expect(result.events).toEqual(c.events);
-            expect(result.frames).toEqual(whole.frames);
-            expect(Buffer.from(result.output.outgoing).equals(Buffer.from(result.input.outgoing))).toBe(true);
-            expect(Buffer.from(result.output.incoming).equals(Buffer.from(result.input.incoming))).toBe(true);
-          }
+          checkSplitInvariance(() => newSession(setup), coalesceSteps(list), {
+            normalise,
+            reference: whole,
+            singleCuts: false,
+            randomRuns: 40,
+            randomSizes: [1, 5, 50, 700, 3000],
+            seed: c.clientPort * 31,
+          });
         }, 120_000);
       }
     });

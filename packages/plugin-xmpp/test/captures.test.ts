@@ -4,47 +4,27 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readConnections, type CapturedConnection } from '@imspect/core/capture';
+import { describeWithService } from '../../../test/support/e2e.js';
+import { captureTranscripts, checkSplitInvariance, coalesceSteps } from '@imspect/core/testing';
 import { sniffXmpp } from '../src/sniff.js';
-import { concat, cutRandom, prng, run, type Step } from './helpers.js';
+import { concat, newSession, normalise } from './helpers.js';
 import { expectFramingInvariant, expectSplitInvariant } from './invariance.js';
 import { CAPTURES, FILES } from './capture-expectations.js';
 
-const available = existsSync(CAPTURES);
-if (!available) {
-  if (process.env['IMSPECT_REQUIRE_E2E'] === '1') throw new Error(`IMSPECT_REQUIRE_E2E=1 but the captures are missing: ${CAPTURES}`);
-  console.warn(`[skip] XMPP capture conformance: ${CAPTURES} not found`);
-}
-
-function steps(conn: CapturedConnection): Step[] {
-  return conn.chunks.map((c) => ({ direction: c.direction, data: c.data }));
-}
-
-/** Joins consecutive chunks of the same direction: the same conversation, cut differently. */
-function coalesce(list: readonly Step[]): Step[] {
-  const merged: Step[] = [];
-  for (const step of list) {
-    const last = merged.at(-1);
-    if (last && last.direction === step.direction) last.data = Buffer.concat([last.data, step.data]);
-    else merged.push({ direction: step.direction, data: step.data });
-  }
-  return merged;
-}
-
-describe.skipIf(!available)('capture conformance', () => {
+// The captures live in shared/ beside the repository: skipped without them, a failure on CI (IMSPECT_REQUIRE_E2E=1).
+describeWithService('XMPP capture conformance', existsSync(CAPTURES) ? undefined : `the captures are missing: ${CAPTURES}`, () => {
   for (const [file, cases] of Object.entries(FILES)) {
     describe(file, () => {
       it('every connection in the capture has a case', async () => {
-        const conns = await readConnections(CAPTURES + file);
-        expect(conns.map((c) => c.client.port).sort()).toEqual(cases.map((c) => c.clientPort).sort());
+        const transcripts = await captureTranscripts(CAPTURES + file);
+        expect(transcripts.map((t) => t.connection.client.port).sort()).toEqual(cases.map((c) => c.clientPort).sort());
       });
       for (const c of cases) {
         const label = `client port ${c.clientPort}: ${c.tlsPort ? 'TLS port, not XMPP to the parser' : `${c.events.length} events, split-invariant`}`;
         it(label, async () => {
-          const conns = await readConnections(CAPTURES + file);
-          const conn = conns.find((x) => x.client.port === c.clientPort)!;
-          expect(conn, `connection from port ${c.clientPort}`).toBeDefined();
-          const list = steps(conn);
+          const [transcript] = await captureTranscripts(CAPTURES + file, { clientPort: c.clientPort });
+          expect(transcript, `connection from port ${c.clientPort}`).toBeDefined();
+          const { connection: conn, steps: list } = transcript!;
           const first = list[0]!;
           if (c.tlsPort) {
             expect(sniffXmpp(first.data, first.direction)).toBe(false);
@@ -73,13 +53,14 @@ describe.skipIf(!available)('capture conformance', () => {
             }
           }
 
-          const merged = coalesce(list);
-          const random = prng(c.clientPort * 31);
-          for (let r = 0; r < 20; r++) {
-            const result = run(merged, (data) => cutRandom(data, random, [1, 5, 50, 700, 3000][r % 5]!), setup);
-            expect(result.events).toEqual(c.events);
-            expect(result.frames).toEqual(whole.frames);
-          }
+          checkSplitInvariance(() => newSession(setup), coalesceSteps(list), {
+            normalise,
+            reference: whole,
+            singleCuts: false,
+            randomRuns: 20,
+            randomSizes: [1, 5, 50, 700, 3000],
+            seed: c.clientPort * 31,
+          });
         }, 120_000);
       }
     });

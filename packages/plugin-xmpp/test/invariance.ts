@@ -1,6 +1,8 @@
 import { expect } from 'vitest';
+import { checkSplitInvariance, type SplitInvarianceOptions } from '@imspect/core/testing';
 import { StanzaFramer, type FramerItem } from '../src/framer.js';
-import { cutAt, cutRandom, dec, prng, run, type RunResult, type SessionSetup, type Step } from './helpers.js';
+import type { XmppSession } from '../src/session.js';
+import { cutAt, cutRandom, dec, DEFAULT_FRAME, newSession, normalise, prng, upgradeHook, type RunResult, type SessionSetup, type Step } from './helpers.js';
 
 /** Offsets just after each `>` in `data`: where elements end. */
 export function tagBoundaries(data: Uint8Array): number[] {
@@ -9,60 +11,28 @@ export function tagBoundaries(data: Uint8Array): number[] {
   return out;
 }
 
-export interface InvarianceOptions extends SessionSetup {
-  /** Steps up to this size are cut at every offset; larger ones within ±window of each `>`. */
-  everyOffsetUpTo?: number;
-  window?: number;
-  randomRuns?: number;
-  seed?: number;
-}
+export type InvarianceOptions = SessionSetup &
+  Pick<SplitInvarianceOptions<XmppSession, unknown>, 'everyOffsetUpTo' | 'window' | 'randomRuns' | 'seed'>;
 
 /**
  * Runs the steps whole, cut at single offsets (every one, or around each tag end), and cut in random sizes;
  * expects the same significant frames and events each time, every byte out exactly once, and the held bytes
- * below the frame limit. Returns the whole run.
+ * at most the frame limit. Returns the whole run.
  */
 export function expectSplitInvariant(steps: readonly Step[], options: InvarianceOptions = {}): RunResult {
-  const { everyOffsetUpTo = 2048, window = 6, randomRuns = 40, seed = 1 } = options;
-  const limit = options.maxFrameSize ?? 256 * 1024;
-  const whole = run(steps, undefined, options);
-  const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
-  expect(same(whole.output.outgoing, whole.input.outgoing), 'whole: outgoing bytes').toBe(true);
-  expect(same(whole.output.incoming, whole.input.incoming), 'whole: incoming bytes').toBe(true);
-  expect(whole.maxBuffered).toBeLessThanOrEqual(limit);
-
-  const check = (result: RunResult, label: string) => {
-    expect(same(result.output.outgoing, whole.input.outgoing), `${label}: outgoing bytes`).toBe(true);
-    expect(same(result.output.incoming, whole.input.incoming), `${label}: incoming bytes`).toBe(true);
-    expect(result.frames, label).toEqual(whole.frames);
-    expect(result.events, label).toEqual(whole.events);
-    expect(result.maxBuffered, label).toBeLessThanOrEqual(limit);
-  };
-
-  steps.forEach((step, index) => {
-    const size = step.data.byteLength;
-    let offsets: number[];
-    if (size <= everyOffsetUpTo) offsets = Array.from({ length: Math.max(0, size - 1) }, (_, i) => i + 1);
-    else {
-      const set = new Set<number>();
-      // Every tag end, or an even sample of them when there are very many (a deeply nested stanza).
-      const all = tagBoundaries(step.data);
-      const stride = Math.max(1, Math.ceil(all.length / 400));
-      const sample = all.filter((_, k) => k % stride === 0);
-      for (const b of [0, ...sample, size]) for (let d = -window; d <= window; d++) set.add(b + d);
-      offsets = [...set].filter((o) => o > 0 && o < size);
-    }
-    for (const offset of offsets) {
-      check(run(steps, (data, i) => (i === index ? cutAt(data, [offset]) : [data]), options), `step ${index} cut at ${offset}`);
-    }
+  const { everyOffsetUpTo, window = 6, randomRuns = 40, seed, ...setup } = options;
+  return checkSplitInvariance(() => newSession(setup), steps, {
+    normalise,
+    onFrame: upgradeHook(setup),
+    bufferLimit: setup.maxFrameSize ?? DEFAULT_FRAME,
+    everyOffsetUpTo,
+    // Every tag end, or an even sample of them when there are very many (a deeply nested stanza).
+    boundaries: tagBoundaries,
+    maxBoundaries: 400,
+    window,
+    randomRuns,
+    seed,
   });
-
-  const random = prng(seed);
-  for (let r = 0; r < randomRuns; r++) {
-    const max = [1, 2, 3, 7, 16, 64, 512, 4096][r % 8]!;
-    check(run(steps, (data) => cutRandom(data, random, max), options), `random run ${r} (max ${max})`);
-  }
-  return whole;
 }
 
 export interface FramedItem {

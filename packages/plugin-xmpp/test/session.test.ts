@@ -125,7 +125,7 @@ describe('rewrite and respond', () => {
       "<html xmlns='http://jabber.org/protocol/xhtml-im'><body xmlns='http://www.w3.org/1999/xhtml'><p>bad <b>word</b></p></body></html>" +
       "<active xmlns='http://jabber.org/protocol/chatstates'/></message>";
     const result = run(withLogin(['>', stanza]), undefined, intercept);
-    const frame = result.raw.find((f) => f.frame.events?.some((e) => e.type === 'message'))!.frame;
+    const frame = result.rawFrames.find((f) => f.frame.events?.some((e) => e.type === 'message'))!.frame;
     const rewritten = utf8(frame.rewrite!(`<*> & 'masked' "x" \u0001 😀`));
     expect(rewritten).toBe(
       "<message to='juliet@capulet.example' type='chat' id='x1'><body>&lt;*&gt; &amp; &apos;masked&apos; &quot;x&quot;  😀</body><body xml:lang='de'>&lt;*&gt; &amp; &apos;masked&apos; &quot;x&quot;  😀</body>" +
@@ -172,14 +172,14 @@ describe('carbons (XEP-0280)', () => {
       { direction: 'outgoing', type: 'message', localId: romeo, remoteId: juliet, text: 'Neither, fair saint, if either thee dislike.' },
     ]);
     // The carbon arrives from the server but is the user's own message.
-    expect(result.raw.find((f) => f.frame.events?.[0]?.text?.startsWith('Neither'))!.direction).toBe('incoming');
+    expect(result.rawFrames.find((f) => f.frame.events?.[0]?.text?.startsWith('Neither'))!.direction).toBe('incoming');
   });
 
   it('a carbon can be rewritten like any message', () => {
     const result = run(withLogin(['<', sent]), undefined, intercept);
-    const frame = result.raw.find((f) => f.frame.events?.length)!.frame;
+    const frame = result.rawFrames.find((f) => f.frame.events?.length)!.frame;
     expect(frame.events![0]!.type).toBe('login');
-    const carbon = result.raw.filter((f) => f.frame.events?.length).at(-1)!.frame;
+    const carbon = result.rawFrames.filter((f) => f.frame.events?.length).at(-1)!.frame;
     expect(utf8(carbon.rewrite!('***'))).toBe(sent.replace('Neither, fair saint, if either thee dislike.', '***'));
   });
 

@@ -1,6 +1,18 @@
 import { expect } from 'vitest';
-import type { Direction, EventDraft, Frame } from '@imspect/core';
+import type { Direction } from '@imspect/core';
+import {
+  checkSplitInvariance,
+  describeFrame,
+  runTranscript,
+  type FrameRecord,
+  type RecordedFrame,
+  type SplitInvarianceOptions,
+  type TranscriptRun,
+  type TranscriptStep,
+} from '@imspect/core/testing';
 import { YahooSession } from '../src/session.js';
+
+export { cutAt, cutRandom, seededRandom as prng, type FrameRecord } from '@imspect/core/testing';
 
 export const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -56,10 +68,7 @@ export function readYmsg(bytes: Uint8Array): { service: number; status: number; 
   return { service: b.readUInt16BE(10), status: b.readUInt32BE(12), sessionId: b.readUInt32BE(16), length, versionBytes: [...b.subarray(4, 8)], pairs };
 }
 
-export interface Step {
-  direction: Direction;
-  data: Uint8Array;
-}
+export type Step = TranscriptStep;
 
 export const out = (data: Uint8Array): Step => ({ direction: 'outgoing', data });
 export const inc = (data: Uint8Array): Step => ({ direction: 'incoming', data });
@@ -70,88 +79,30 @@ export interface SessionSetup {
   host?: string;
 }
 
+export const DEFAULT_FRAME = 65555;
+
 export function newSession(setup: SessionSetup = {}): YahooSession {
   return new YahooSession({
     client: { ip: '192.0.2.1', port: 40000 },
     server: { host: setup.host ?? 'scs.msg.yahoo.com', port: 5050 },
-    maxFrameSize: setup.maxFrameSize ?? 65555,
+    maxFrameSize: setup.maxFrameSize ?? DEFAULT_FRAME,
     ...(setup.midstream === undefined ? {} : { midstream: setup.midstream }),
   });
 }
 
-/** Seeded PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export interface FrameRecord {
-  direction: Direction;
-  raw: string;
-  events?: EventDraft[];
-  error?: string;
-  rewritable?: boolean;
-}
-
-export interface RunResult {
-  /** Frames, with pass-through runs (garbage, bodies of too-large packets) merged: their cut depends on the chunking. */
-  frames: FrameRecord[];
-  events: Array<EventDraft & { direction: Direction }>;
-  output: Record<Direction, Buffer>;
-  input: Record<Direction, Buffer>;
-  maxBuffered: number;
-  session: YahooSession;
-  /** The frames as returned, raw copied. */
-  rawFrames: Array<{ direction: Direction; frame: Frame }>;
-}
+export type RunResult = TranscriptRun<YahooSession>;
 
 export function run(steps: readonly Step[], cut: (data: Uint8Array, index: number) => Uint8Array[] = (d) => [d], setup: SessionSetup = {}): RunResult {
-  const session = newSession(setup);
-  const rawFrames: Array<{ direction: Direction; frame: Frame }> = [];
-  const outp: Record<Direction, Buffer[]> = { outgoing: [], incoming: [] };
-  const inp: Record<Direction, Buffer[]> = { outgoing: [], incoming: [] };
-  let maxBuffered = 0;
-  const take = (direction: Direction, frames: Frame[]) => {
-    for (const frame of frames) {
-      const raw = frame.raw.slice(); // views are valid until the next push
-      rawFrames.push({ direction, frame: { ...frame, raw } });
-      outp[direction].push(Buffer.from(raw));
-    }
-  };
-  steps.forEach((step, index) => {
-    inp[step.direction].push(Buffer.from(step.data));
-    for (const piece of cut(step.data, index)) {
-      take(step.direction, session.push(step.direction, piece));
-      maxBuffered = Math.max(maxBuffered, session.bufferedBytes(step.direction));
-    }
-  });
-  take('outgoing', session.end('outgoing'));
-  take('incoming', session.end('incoming'));
-  return {
-    frames: normalise(rawFrames),
-    events: rawFrames.flatMap(({ direction, frame }) => (frame.events ?? []).map((e) => ({ direction, ...e }))),
-    output: { outgoing: Buffer.concat(outp.outgoing), incoming: Buffer.concat(outp.incoming) },
-    input: { outgoing: Buffer.concat(inp.outgoing), incoming: Buffer.concat(inp.incoming) },
-    maxBuffered,
-    session,
-    rawFrames,
-  };
+  return runTranscript(() => newSession(setup), steps, { cut, normalise });
 }
 
-function normalise(frames: Array<{ direction: Direction; frame: Frame }>): FrameRecord[] {
+/** Frames, with pass-through runs (garbage, bodies of too-large packets) merged: their cut depends on the chunking. */
+export function normalise(frames: readonly RecordedFrame[]): FrameRecord[] {
   const records: FrameRecord[] = [];
   const open: Record<Direction, FrameRecord | undefined> = { outgoing: undefined, incoming: undefined };
-  for (const { direction, frame } of frames) {
-    const record: FrameRecord = { direction, raw: Buffer.from(frame.raw).toString('latin1') };
-    if (frame.events) record.events = frame.events;
-    if (frame.error) record.error = frame.error.code;
-    if (frame.rewrite) record.rewritable = true;
+  for (const recorded of frames) {
+    const { direction, frame } = recorded;
+    const record = describeFrame(recorded);
     // Pass-through bytes (garbage, the body of a too-large packet, a held tail): cut as the chunks fell.
     const continuation = !frame.events && !frame.error && !isCompletePacket(frame.raw);
     const run = open[direction];
@@ -171,29 +122,6 @@ function isCompletePacket(raw: Uint8Array): boolean {
   return raw.length === 20 + ((raw[8]! << 8) | raw[9]!);
 }
 
-export function cutAt(data: Uint8Array, offsets: readonly number[]): Uint8Array[] {
-  const sorted = [...new Set(offsets.filter((o) => o > 0 && o < data.byteLength))].sort((a, b) => a - b);
-  const pieces: Uint8Array[] = [];
-  let last = 0;
-  for (const o of sorted) {
-    pieces.push(data.subarray(last, o));
-    last = o;
-  }
-  pieces.push(data.subarray(last));
-  return pieces;
-}
-
-export function cutRandom(data: Uint8Array, random: () => number, max: number): Uint8Array[] {
-  const pieces: Uint8Array[] = [];
-  let offset = 0;
-  while (offset < data.byteLength) {
-    const size = 1 + Math.floor(random() * max);
-    pieces.push(data.subarray(offset, offset + size));
-    offset += size;
-  }
-  return pieces;
-}
-
 /** Offsets where a packet starts, walking the length fields (stops at anything that is not a packet). */
 export function packetBoundaries(data: Uint8Array): number[] {
   const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -207,12 +135,8 @@ export function packetBoundaries(data: Uint8Array): number[] {
   return out;
 }
 
-export interface InvarianceOptions extends SessionSetup {
-  everyOffsetUpTo?: number;
-  window?: number;
-  randomRuns?: number;
-  seed?: number;
-}
+export type InvarianceOptions = SessionSetup &
+  Pick<SplitInvarianceOptions<YahooSession, unknown>, 'everyOffsetUpTo' | 'window' | 'randomRuns' | 'seed'>;
 
 /**
  * Runs the steps whole, cut at every single offset (or within ±window of each packet boundary and header end
@@ -220,33 +144,15 @@ export interface InvarianceOptions extends SessionSetup {
  * exactly once. Returns the whole run.
  */
 export function expectSplitInvariant(steps: readonly Step[], options: InvarianceOptions = {}): RunResult {
-  const { everyOffsetUpTo = 4096, window = 22, randomRuns = 40, seed = 1 } = options;
-  const limit = options.maxFrameSize ?? 65555;
-  const whole = run(steps, undefined, options);
-  expect(whole.output.outgoing.equals(whole.input.outgoing)).toBe(true);
-  expect(whole.output.incoming.equals(whole.input.incoming)).toBe(true);
-  const check = (result: RunResult, label: string) => {
-    expect(result.output.outgoing.equals(whole.input.outgoing), `${label}: outgoing bytes`).toBe(true);
-    expect(result.output.incoming.equals(whole.input.incoming), `${label}: incoming bytes`).toBe(true);
-    expect(result.frames, label).toEqual(whole.frames);
-    expect(result.events, label).toEqual(whole.events);
-    expect(result.maxBuffered, label).toBeLessThanOrEqual(limit);
-  };
-  steps.forEach((step, index) => {
-    const size = step.data.byteLength;
-    let offsets: number[];
-    if (size <= everyOffsetUpTo) offsets = Array.from({ length: Math.max(0, size - 1) }, (_, i) => i + 1);
-    else {
-      const set = new Set<number>();
-      for (const b of packetBoundaries(step.data)) for (let d = -window; d <= window; d++) set.add(b + d);
-      offsets = [...set].filter((o) => o > 0 && o < size);
-    }
-    for (const offset of offsets) check(run(steps, (data, i) => (i === index ? cutAt(data, [offset]) : [data]), options), `step ${index} cut at ${offset}`);
+  const { everyOffsetUpTo = 4096, window = 22, randomRuns = 40, seed, ...setup } = options;
+  return checkSplitInvariance(() => newSession(setup), steps, {
+    normalise,
+    bufferLimit: setup.maxFrameSize ?? DEFAULT_FRAME,
+    everyOffsetUpTo,
+    boundaries: packetBoundaries,
+    window,
+    randomRuns,
+    randomSizes: [1, 2, 3, 7, 19, 20, 21, 64, 512, 4096],
+    seed,
   });
-  const random = prng(seed);
-  for (let r = 0; r < randomRuns; r++) {
-    const max = [1, 2, 3, 7, 19, 20, 21, 64, 512, 4096][r % 10]!;
-    check(run(steps, (data) => cutRandom(data, random, max), options), `random run ${r} (max ${max})`);
-  }
-  return whole;
 }

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { dataValue, isGroupChat, type EventDraft, type ImEvent } from '@imspect/core';
 // The first-party policy filter, from its build (a test-only use, not a dependency of the plugin).
+import { testEvent } from '@imspect/core/testing';
 import { compilePolicy, policyVerdict } from '../../filter-policy/dist/index.js';
 import { expectSplitInvariant, inc, newSession, out, readYmsg, run, ymsg, type Step } from './helpers.js';
 
@@ -14,19 +15,8 @@ const V16 = [0, 16, 0, 0] as const;
 const p = (service: number, pairs: ReadonlyArray<readonly [number, string]>, status = 0, version: readonly [number, number, number, number] = V16) =>
   ymsg({ service, status, sessionId: 7, version, pairs });
 
-const asEvent = (draft: EventDraft & { direction?: 'incoming' | 'outgoing' }): ImEvent => ({
-  id: '1',
-  at: '',
-  protocol: 'yahoo',
-  direction: 'outgoing',
-  client: { ip: '192.0.2.1', port: 40000 },
-  server: { host: 'scs.msg.yahoo.com', port: 5050 },
-  filtered: false,
-  categories: [],
-  ...draft,
-  localId: draft.localId ?? '',
-  remoteId: draft.remoteId ?? '',
-});
+const asEvent = (draft: EventDraft & { direction?: 'incoming' | 'outgoing' }): ImEvent =>
+  testEvent({ protocol: 'yahoo', server: { host: 'scs.msg.yahoo.com', port: 5050 }, ...draft });
 
 const auth = (version: string): Step[] => [
   out(p(0x57, [[1, 'alice']])),

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ImEvent } from '@imspect/core';
+import { testEvent } from '@imspect/core/testing';
 import { inc, newSession, out, readYmsg, run, ymsg, type Step } from './helpers.js';
 
 const login: Step[] = [
@@ -18,20 +19,7 @@ function frameOf(steps: Step[]) {
 }
 
 function about(partial: Partial<ImEvent>): ImEvent {
-  return {
-    id: '0',
-    at: new Date(0).toISOString(),
-    protocol: 'yahoo',
-    direction: 'outgoing',
-    type: 'message',
-    localId: 'alice',
-    remoteId: 'bob',
-    client: { ip: '127.0.0.1', port: 1 },
-    server: { host: '127.0.0.1', port: 5050 },
-    filtered: true,
-    categories: [],
-    ...partial,
-  };
+  return testEvent({ protocol: 'yahoo', client: { ip: '127.0.0.1', port: 1 }, server: { host: '127.0.0.1', port: 5050 }, filtered: true, ...partial });
 }
 
 describe('rewrite', () => {
