@@ -191,6 +191,50 @@ describe('Journal', () => {
     await journal.close();
   });
 
+  it('a commit writes exactly the framed JSON of each event, also across a pending buffer that has to grow', async () => {
+    const dir = await tempDir();
+    const journal = await open(dir, ['a'], { segmentBytes: 64 * 1024 * 1024 });
+    // Multi-byte text (2, 3 and 4 UTF-8 bytes) and one event far larger than the first pending buffer.
+    const batch = [event('plain'), event('twö ✓ 你好 😀'), event('✓'.repeat(100_000)), event(''), event('é'.repeat(70_000))];
+    journal.append(batch.slice(0, 2));
+    journal.append(batch.slice(2, 3));
+    journal.append(batch.slice(3));
+    journal.commit();
+    journal.append([event('after the commit')]);
+    journal.commit();
+    const [segment] = readdirSync(dir).filter((n) => n.endsWith('.seg'));
+    const onDisk = await readFile(path.join(dir, segment!));
+    const expected = encodeTextRecords(batch.map((e) => JSON.stringify(e)));
+    expect(onDisk.subarray(0, expected.length).equals(expected)).toBe(true);
+    expect(decodeRecords(onDisk).payloads.map((p) => JSON.parse(p.toString('utf8')).text)).toEqual([...texts(batch), 'after the commit']);
+    await journal.close();
+  });
+
+  it('consumers behind the memory window, reading at the same time while the segments grow, each get every event once', async () => {
+    const dir = await tempDir();
+    const journal = await open(dir, ['a', 'b', 'c'], { segmentBytes: 4096, memoryEvents: 5 });
+    const all = events(400, 'g');
+    const got: Record<string, ImEvent[]> = { a: [], b: [], c: [] };
+    const sizes: Record<string, number> = { a: 3, b: 11, c: 17 };
+    let appended = 0;
+    while (Object.values(got).some((g) => g.length < all.length)) {
+      if (appended < all.length) {
+        journal.append(all.slice(appended, appended + 9));
+        appended = Math.min(all.length, appended + 9);
+      }
+      // The three read concurrently (from the same segment or different ones); each acknowledges what it got.
+      await Promise.all(
+        Object.keys(got).map(async (name) => {
+          const batch = await journal.read(got[name]!.length, sizes[name]!);
+          got[name]!.push(...batch.events);
+          journal.ack(name, got[name]!.length);
+        }),
+      );
+    }
+    for (const name of Object.keys(got)) expect(got[name]!.map((e) => e.id)).toEqual(all.map((e) => e.id));
+    await journal.close();
+  });
+
   it('a consumer far behind reads its events back from disk, in order', async () => {
     const dir = await tempDir();
     const journal = await open(dir, ['fast', 'slow'], { segmentBytes: 2048, memoryEvents: 10 });
