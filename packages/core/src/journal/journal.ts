@@ -42,6 +42,8 @@ export const DEFAULT_JOURNAL_OPTIONS: JournalOptions = {
 /** The pending-records buffer: its first size, and the largest kept once a burst has been committed. */
 const PENDING_INITIAL_BYTES = 64 * 1024;
 const PENDING_KEPT_BYTES = 4 * 1024 * 1024;
+/** The state file is rewritten at most this often while positions move (at once after a quiet spell). */
+const STATE_SAVE_INTERVAL_MS = 100;
 
 export interface JournalBatch {
   /** Sequence number of `events[0]`. */
@@ -78,6 +80,7 @@ export class Journal {
   private fsyncTimer: NodeJS.Timeout | undefined;
   private stateTimer: NodeJS.Timeout | undefined;
   private stateDirty = false;
+  private lastStateSave = 0;
   private stateWrite: Promise<void> | undefined;
   private closed = false;
   private unlock: (() => void) | undefined;
@@ -511,15 +514,20 @@ export class Journal {
 
   private saveStateSoon(delayMs: number): void {
     if (!this.durable || this.stateTimer || this.closed) return;
+    // Under load every logger batch moves a position: rewriting the file for each (open, write, close, rename)
+    // cost the relay loop more than the journal's own writes. A crash loses at most this much of the positions,
+    // and the events after them are delivered again (loggers store each event once).
+    const wait = Math.max(delayMs, this.lastStateSave + STATE_SAVE_INTERVAL_MS - Date.now());
     this.stateTimer = setTimeout(() => {
       this.stateTimer = undefined;
+      this.lastStateSave = Date.now();
       if (this.stateWrite) {
         // One write at a time; the one in flight is followed by another.
         void this.stateWrite.then(() => this.saveStateSoon(0));
         return;
       }
       this.stateWrite = this.saveState().finally(() => (this.stateWrite = undefined));
-    }, delayMs);
+    }, wait);
     this.stateTimer.unref();
   }
 
