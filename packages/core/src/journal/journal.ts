@@ -299,7 +299,7 @@ export class Journal {
         this.cached.set(segment.base, cached);
       }
       // Only what was committed since the last read (the active segment grows while it is read).
-      if (cached.records.length < upTo) await cached.readUpTo(segment.bytes);
+      if (cached.records.length < upTo) await cached.readUpTo(segment.bytes, upTo);
       part = parseEvents(cached.records.slice(from - segment.base, upTo));
     }
     if (part.length === 0) {
