@@ -235,6 +235,54 @@ describe('Journal', () => {
     await journal.close();
   });
 
+  it('read back from disk: records larger than one read slice, and slices ending inside a record', async () => {
+    const dir = await tempDir();
+    const journal = await open(dir, ['a', 'fast'], { segmentBytes: 64 * 1024 * 1024, memoryEvents: 1 });
+    // 1.5 MB records (more than a read slice) between small ones, and enough small ones to cross slice ends.
+    const all = [event('small'), event('x'.repeat(1_500_000)), ...events(8000, 's'), event('✓'.repeat(700_000)), event('last')];
+    for (let i = 0; i < all.length; i += 50) {
+      journal.append(all.slice(i, i + 50));
+      journal.commit();
+      journal.ack('fast', journal.head);
+    }
+    const got: ImEvent[] = [];
+    while (got.length < all.length) {
+      const batch = await journal.read(got.length, 3);
+      expect(batch.first).toBe(got.length);
+      got.push(...batch.events);
+    }
+    expect(got.map((e) => e.text)).toEqual(texts(all));
+    await journal.close();
+  });
+
+  it('a segment cut short on disk behind the memory window: the missing events are skipped and reported, no stall', async () => {
+    const dir = await tempDir();
+    const log = recordingLogger();
+    const journal = await open(dir, ['a', 'fast'], { segmentBytes: 2048, memoryEvents: 2 }, log);
+    const all = events(60, 't');
+    for (let i = 0; i < all.length; i += 3) {
+      journal.append(all.slice(i, i + 3));
+      journal.commit();
+      journal.ack('fast', journal.head);
+    }
+    const [first] = readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
+    // Behind imspect's back, cut right after its second record: the rest of what was committed is gone.
+    const bytes = await readFile(path.join(dir, first!));
+    const [one, two] = decodeRecords(bytes).payloads;
+    await writeFile(path.join(dir, first!), bytes.subarray(0, 16 + one!.length + two!.length));
+    const got: ImEvent[] = [];
+    let position = 0;
+    while (position < all.length) {
+      const batch = await journal.read(position, 5);
+      got.push(...batch.events);
+      position = batch.first + batch.events.length;
+    }
+    expect(got.length).toBeLessThan(all.length);
+    expect(got.at(-1)?.text).toBe('t59');
+    expect(log.records.some((r) => r.level === 'error' && /missing from the segments/.test(r.msg ?? ''))).toBe(true);
+    await journal.close();
+  }, 10_000);
+
   it('a consumer far behind reads its events back from disk, in order', async () => {
     const dir = await tempDir();
     const journal = await open(dir, ['fast', 'slow'], { segmentBytes: 2048, memoryEvents: 10 });

@@ -68,7 +68,8 @@ export class SegmentReader {
    */
   async readUpTo(end: number, want: number): Promise<void> {
     // Another consumer's read of the same bytes may be under way: wait for it, then read only what is left.
-    while (this.reading) await this.reading;
+    // (Its failure is that consumer's to report: this one tries for itself.)
+    while (this.reading) await this.reading.catch(() => undefined);
     if (this.endOffset >= end || this.records.length >= want) return;
     this.reading = this.readMore(end, want).finally(() => (this.reading = undefined));
     await this.reading;
@@ -96,7 +97,7 @@ export class SegmentReader {
         const decoded = decodeRecords(bytes.subarray(0, at));
         for (const record of decoded.payloads) this.records.push(record);
         this.endOffset = offset + decoded.validBytes;
-        if (decoded.problem === undefined || (decoded.problem === 'truncated' && decoded.validBytes > 0 && at === bytes.length)) {
+        if (decoded.validBytes > 0 && (decoded.problem === undefined || (decoded.problem === 'truncated' && at === bytes.length))) {
           size = READ_BYTES; // whole records, or the slice ended inside one: read on from it
           continue;
         }
