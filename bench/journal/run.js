@@ -3,6 +3,7 @@
 //   pnpm build && node bench/journal/run.js                   # both parts
 //   node bench/journal/run.js --part append --events 200000   # journal appends only
 //   node bench/journal/run.js --part latency --seconds 10 --rate 200
+//   node bench/journal/run.js --part readback --events 200000  # a logger behind the memory window
 //
 // Part "append": Journal.append() + commit() of --events events, one event per call (a chunk holding one
 // frame) and 20 per call (a chunk of 20 lines), into a temp folder, with the background fdatasync on;
@@ -77,6 +78,36 @@ async function appendPart() {
     await rm(dir, { recursive: true, force: true });
     console.log(`${String(per).padStart(9)} | ${String(Math.round(N / seconds)).padStart(8)} | ${longest.toFixed(2).padStart(15)}`);
   }
+}
+
+// Part "readback": a consumer far behind the memory window (memoryEvents 1,000) reads --events events back from
+// the segment files in batches of 200 (a logger's default batch), acknowledging each, while a second consumer
+// keeps up; appended 20 per commit first. Prints events/s and the longest read.
+async function readbackPart() {
+  const { Journal } = await import(join(ROOT, 'packages/core/dist/runtime/index.js'));
+  const N = Number(args.events);
+  const dir = await mkdtemp(join(tmpdir(), 'imspect-bench-journal-'));
+  const journal = await Journal.open({ dir, maxBytes: 8 * 1024 ** 3, segmentBytes: 16 * 1024 ** 2, fsyncIntervalMs: 100, onFull: 'forward', memoryEvents: 1_000 }, ['slow', 'fast'], logger);
+  const events = Array.from({ length: N }, (_, i) => sampleEvent(i));
+  for (let i = 0; i < N; i += 20) {
+    journal.append(events.slice(i, i + 20));
+    journal.commit();
+    journal.ack('fast', journal.head);
+  }
+  let longest = 0;
+  let position = 0;
+  const started = performance.now();
+  while (position < N) {
+    const t = performance.now();
+    const batch = await journal.read(position, 200);
+    longest = Math.max(longest, performance.now() - t);
+    position = batch.first + batch.events.length;
+    journal.ack('slow', position);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await journal.close();
+  await rm(dir, { recursive: true, force: true });
+  console.log(`journal read-back: ${N} events behind the memory window, batches of 200: ${Math.round(N / seconds)} events/s, longest read ${longest.toFixed(2)} ms`);
 }
 
 function listen(server) {
@@ -239,4 +270,5 @@ async function latencyPart() {
 }
 
 if (args.part === 'all' || args.part === 'append') await appendPart();
+if (args.part === 'all' || args.part === 'readback') await readbackPart();
 if (args.part === 'all' || args.part === 'latency') await latencyPart();

@@ -12,8 +12,8 @@ import { closeSync, fdatasync, fsyncSync, ftruncateSync, openSync, writeSync, cl
 import { mkdir, unlink } from 'node:fs/promises';
 import type { ImEvent } from '../sdk/event.js';
 import type { PluginLogger } from '../sdk/plugin.js';
-import { encodeTextRecords } from './record.js';
-import { parseEvents, readSegment, scanSegments, segmentFile, type SegmentInfo } from './segments.js';
+import { crc32, RECORD_HEADER_BYTES } from './record.js';
+import { parseEvents, scanSegments, SegmentReader, segmentFile, type SegmentInfo } from './segments.js';
 import { lockJournal } from './lock.js';
 import { readJournalState, writeJournalState, type ConsumerState, type JournalState } from './state.js';
 
@@ -39,6 +39,12 @@ export const DEFAULT_JOURNAL_OPTIONS: JournalOptions = {
   memoryEvents: 50_000,
 };
 
+/** The pending-records buffer: its first size, and the largest kept once a burst has been committed. */
+const PENDING_INITIAL_BYTES = 64 * 1024;
+const PENDING_KEPT_BYTES = 4 * 1024 * 1024;
+/** The state file is rewritten at most this often while positions move (at once after a quiet spell). */
+const STATE_SAVE_INTERVAL_MS = 100;
+
 export interface JournalBatch {
   /** Sequence number of `events[0]`. */
   first: number;
@@ -62,20 +68,25 @@ export class Journal {
   private isFull = false;
   private roomWaiters: Array<() => void> = [];
   private unsynced = false;
-  /** Encoded records not yet written, and how many events they hold. */
-  private unwritten: Buffer[] = [];
+  /**
+   * Records not yet written, encoded straight into one reused buffer (`pendingBytes` of it are used), and how
+   * many events they hold: an append allocates no buffer of its own, and a commit is one `write` of a view.
+   */
+  private pendingRecords = Buffer.allocUnsafe(PENDING_INITIAL_BYTES);
+  private pendingBytes = 0;
   private pendingCount = 0;
   private commitScheduled = false;
   private syncing = false;
   private fsyncTimer: NodeJS.Timeout | undefined;
   private stateTimer: NodeJS.Timeout | undefined;
   private stateDirty = false;
+  private lastStateSave = 0;
   private stateWrite: Promise<void> | undefined;
   private closed = false;
   private unlock: (() => void) | undefined;
   private lastFullLog = 0;
   /** One segment's records, for consumers reading behind the memory window (parsed a batch at a time). */
-  private readonly cached = new Map<number, { records: Buffer[]; endOffset: number }>();
+  private readonly cached = new Map<number, SegmentReader>();
 
   private constructor(
     private readonly options: JournalOptions,
@@ -190,10 +201,10 @@ export class Journal {
         this.drop(events.length, 'the journal is full');
         return false;
       }
-      const bytes = encodeTextRecords(events.map((e) => JSON.stringify(e)));
-      this.unwritten.push(bytes);
+      const before = this.pendingBytes;
+      for (const event of events) this.encodePending(JSON.stringify(event));
       this.pendingCount += events.length;
-      this.bytes += bytes.length;
+      this.bytes += this.pendingBytes - before;
       this.stateDirty = true;
       if (!this.commitScheduled) {
         this.commitScheduled = true;
@@ -214,12 +225,14 @@ export class Journal {
    */
   commit(): void {
     this.commitScheduled = false;
-    if (this.unwritten.length === 0) return;
+    if (this.pendingBytes === 0) return;
     const segment = this.segments.at(-1)!;
-    const bytes = this.unwritten.length === 1 ? this.unwritten[0]! : Buffer.concat(this.unwritten);
+    const bytes = this.pendingRecords.subarray(0, this.pendingBytes);
     const count = this.pendingCount;
-    this.unwritten = [];
+    this.pendingBytes = 0;
     this.pendingCount = 0;
+    // A burst's large buffer is not kept for ever (the view above stays valid until the write below is done).
+    if (this.pendingRecords.length > PENDING_KEPT_BYTES) this.pendingRecords = Buffer.allocUnsafe(PENDING_INITIAL_BYTES);
     try {
       writeFully(segment.fd!, bytes);
     } catch (error) {
@@ -239,6 +252,24 @@ export class Journal {
     segment.bytes += bytes.length;
     this.unsynced = true;
     if (segment.bytes >= this.options.segmentBytes) this.rotate();
+  }
+
+  /** Frames one record (`[length][CRC-32][UTF-8 text]`, see record.ts) at the end of the pending buffer. */
+  private encodePending(text: string): void {
+    const at = this.pendingBytes;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: room for that means `write` never cuts the text short.
+    const worst = at + RECORD_HEADER_BYTES + text.length * 3;
+    if (worst > this.pendingRecords.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(worst, this.pendingRecords.length * 2));
+      this.pendingRecords.copy(bigger, 0, 0, at);
+      this.pendingRecords = bigger;
+    }
+    const buffer = this.pendingRecords;
+    const start = at + RECORD_HEADER_BYTES;
+    const length = buffer.write(text, start, 'utf8');
+    buffer.writeUInt32LE(length, at);
+    buffer.writeUInt32LE(crc32(buffer.subarray(start, start + length)), at + 4);
+    this.pendingBytes = start + length;
   }
 
   /**
@@ -263,20 +294,12 @@ export class Journal {
       let cached = this.cached.get(segment.base);
       if (!cached) {
         // One segment per consumer reading behind the memory window (they may be in different ones).
-        if (this.cached.size > this.consumers.size) this.cached.delete(this.cached.keys().next().value!);
-        cached = { records: [], endOffset: 0 };
+        if (this.cached.size > this.consumers.size) this.forgetReader(this.cached.keys().next().value!);
+        cached = new SegmentReader(segment.file);
         this.cached.set(segment.base, cached);
       }
-      if (cached.records.length < upTo) {
-        // Only what was appended since the last read (the active segment grows while it is read).
-        const offset = cached.endOffset;
-        const more = await readSegment(segment.file, offset);
-        // Another consumer may have read the same bytes meanwhile: take them once.
-        if (cached.endOffset === offset) {
-          for (const record of more.records) cached.records.push(record);
-          cached.endOffset = more.endOffset;
-        }
-      }
+      // Only what was committed since the last read (the active segment grows while it is read).
+      if (cached.records.length < upTo) await cached.readUpTo(segment.bytes, upTo);
       part = parseEvents(cached.records.slice(from - segment.base, upTo));
     }
     if (part.length === 0) {
@@ -356,10 +379,16 @@ export class Journal {
       delete segment.fd;
     }
     await this.compact();
+    for (const base of [...this.cached.keys()]) this.forgetReader(base);
     await this.stateWrite;
     if (this.durable) await this.saveState();
     this.unlock?.();
     for (const resolve of this.roomWaiters.splice(0)) resolve();
+  }
+
+  private forgetReader(base: number): void {
+    this.cached.get(base)?.close();
+    this.cached.delete(base);
   }
 
   private consumer(name: string): ConsumerState {
@@ -464,7 +493,7 @@ export class Journal {
     if (!this.durable) return;
     const min = this.minPosition();
     const active = this.segments.at(-1);
-    if (!this.closed && active?.fd !== undefined && min === this.headSeq && (active.count > 0 || this.unwritten.length > 0) && (this.isFull || active.bytes >= this.options.segmentBytes / 4)) {
+    if (!this.closed && active?.fd !== undefined && min === this.headSeq && (active.count > 0 || this.pendingBytes > 0) && (this.isFull || active.bytes >= this.options.segmentBytes / 4)) {
       // Everything is delivered: start afresh so that the delivered segment can go too.
       this.rotate();
     }
@@ -474,7 +503,7 @@ export class Journal {
       if (first.count === 0 && this.segments.length === 1) break;
       this.segments.shift();
       this.bytes -= first.bytes;
-      this.cached.delete(first.base);
+      this.forgetReader(first.base);
       await unlink(first.file).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') this.log.error({ err: error, file: first.file }, 'journal: deleting a delivered segment failed');
       });
@@ -485,15 +514,20 @@ export class Journal {
 
   private saveStateSoon(delayMs: number): void {
     if (!this.durable || this.stateTimer || this.closed) return;
+    // Under load every logger batch moves a position: rewriting the file for each (open, write, close, rename)
+    // cost the relay loop more than the journal's own writes. A crash loses at most this much of the positions,
+    // and the events after them are delivered again (loggers store each event once).
+    const wait = Math.max(delayMs, this.lastStateSave + STATE_SAVE_INTERVAL_MS - Date.now());
     this.stateTimer = setTimeout(() => {
       this.stateTimer = undefined;
+      this.lastStateSave = Date.now();
       if (this.stateWrite) {
         // One write at a time; the one in flight is followed by another.
         void this.stateWrite.then(() => this.saveStateSoon(0));
         return;
       }
       this.stateWrite = this.saveState().finally(() => (this.stateWrite = undefined));
-    }, delayMs);
+    }, wait);
     this.stateTimer.unref();
   }
 

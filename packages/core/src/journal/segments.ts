@@ -1,8 +1,9 @@
 /** Segment files: `<16-digit first sequence number>.seg`, appended to in order, deleted whole. */
-import { open, readdir, readFile, stat, truncate } from 'node:fs/promises';
+import { close as closeFd, open as openCb, read as readCb } from 'node:fs';
+import { readdir, readFile, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImEvent } from '../sdk/event.js';
-import { decodeRecords } from './record.js';
+import { decodeRecords, RECORD_HEADER_BYTES } from './record.js';
 
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
 
@@ -45,26 +46,90 @@ export async function scanSegments(dir: string): Promise<{ segments: SegmentInfo
 }
 
 /**
- * The records of one segment file from byte `offset` on (its intact ones), still encoded: a reader parses only
- * what it takes, and reads only what was appended since it last looked.
+ * One segment file's records as they are read back, from the start on, through a descriptor kept open between
+ * reads (a consumer behind the memory window reads a batch at a time; opening and stat-ing the file for each
+ * batch cost more than the read). Reads only what was committed since the last one, one read at a time.
  */
-export async function readSegment(file: string, offset = 0): Promise<{ records: Buffer[]; endOffset: number }> {
-  const handle = await open(file, 'r');
-  try {
-    const size = (await handle.stat()).size;
-    const bytes = Buffer.allocUnsafe(Math.max(0, size - offset));
-    let at = 0;
-    while (at < bytes.length) {
-      const { bytesRead } = await handle.read(bytes, at, bytes.length - at, offset + at);
-      if (bytesRead === 0) break;
-      at += bytesRead;
+export class SegmentReader {
+  /** The intact records read so far, still encoded (views into the bytes read). */
+  readonly records: Buffer[] = [];
+  /** Bytes of the file those records cover. */
+  endOffset = 0;
+  private fd: Promise<number> | undefined;
+  private reading: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(readonly file: string) {}
+
+  /**
+   * Reads on from `endOffset` until `want` records are in (or the file's `end`, how many of its bytes are
+   * committed, is reached), a slice of about {@link READ_BYTES} at a time: decoding a whole 16 MB segment at
+   * once held the relay's loop for a tenth of a second.
+   */
+  async readUpTo(end: number, want: number): Promise<void> {
+    // Another consumer's read of the same bytes may be under way: wait for it, then read only what is left.
+    // (Its failure is that consumer's to report: this one tries for itself.)
+    while (this.reading) await this.reading.catch(() => undefined);
+    if (this.endOffset >= end || this.records.length >= want) return;
+    this.reading = this.readMore(end, want).finally(() => (this.reading = undefined));
+    await this.reading;
+  }
+
+  /** Releases the descriptor (after a read under way; a later read opens the file again, then closes it). */
+  close(): void {
+    this.closed = true;
+    if (!this.reading) this.release();
+  }
+
+  private async readMore(end: number, want: number): Promise<void> {
+    try {
+      const fd = await (this.fd ??= openFile(this.file));
+      let size = READ_BYTES;
+      while (this.endOffset < end && this.records.length < want) {
+        const offset = this.endOffset;
+        const bytes = Buffer.allocUnsafe(Math.min(end - offset, size));
+        let at = 0;
+        while (at < bytes.length) {
+          const bytesRead = await readFile_(fd, bytes, at, bytes.length - at, offset + at);
+          if (bytesRead === 0) break;
+          at += bytesRead;
+        }
+        const decoded = decodeRecords(bytes.subarray(0, at));
+        for (const record of decoded.payloads) this.records.push(record);
+        this.endOffset = offset + decoded.validBytes;
+        if (decoded.validBytes > 0 && (decoded.problem === undefined || (decoded.problem === 'truncated' && at === bytes.length))) {
+          size = READ_BYTES; // whole records, or the slice ended inside one: read on from it
+          continue;
+        }
+        // A record larger than the slice: read exactly it next (its length was checked against the limit).
+        const next = decoded.validBytes === 0 && decoded.problem === 'truncated' && at === bytes.length && at >= RECORD_HEADER_BYTES;
+        if (next && size < RECORD_HEADER_BYTES + bytes.readUInt32LE(0)) {
+          size = RECORD_HEADER_BYTES + bytes.readUInt32LE(0);
+          continue;
+        }
+        break; // damage (the journal reports the events it cannot find), or the file is shorter than committed
+      }
+    } catch (error) {
+      this.release(); // the next read tries afresh
+      throw error;
+    } finally {
+      if (this.closed) this.release();
     }
-    const decoded = decodeRecords(bytes.subarray(0, at));
-    return { records: decoded.payloads, endOffset: offset + decoded.validBytes };
-  } finally {
-    await handle.close();
+  }
+
+  private release(): void {
+    const fd = this.fd;
+    this.fd = undefined;
+    void fd?.then((n) => closeFd(n, () => undefined), () => undefined);
   }
 }
+
+/** How much of a segment one read takes (some thousands of events). */
+const READ_BYTES = 1024 * 1024;
+
+const openFile = (file: string) => new Promise<number>((resolve, reject) => openCb(file, 'r', (error, fd) => (error ? reject(error) : resolve(fd))));
+const readFile_ = (fd: number, buffer: Buffer, offset: number, length: number, position: number) =>
+  new Promise<number>((resolve, reject) => readCb(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
 
 export function parseEvents(payloads: readonly Buffer[]): ImEvent[] {
   return payloads.map((p) => JSON.parse(p.toString('utf8')) as ImEvent);
