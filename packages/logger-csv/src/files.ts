@@ -56,10 +56,10 @@ interface OpenFile {
  * An append checks that its file still has a name on disk (an fstat) only when the last check is older than
  * this, or when more than UNVERIFIED_MAX_BYTES were appended since: one fstat per append cost as much as the
  * write itself. What was appended in between is kept and written again if the file was deleted meanwhile;
- * sync() and close() check every file with such bytes.
+ * sync() and close() check every file with such bytes. Memory: at most about UNVERIFIED_MAX_BYTES per open file.
  */
 export const VERIFY_INTERVAL_MS = 1000;
-export const UNVERIFIED_MAX_BYTES = 256 * 1024;
+export const UNVERIFIED_MAX_BYTES = 64 * 1024;
 
 /** A file-system error with the path it is about in its message. */
 export class FileStoreError extends Error {
