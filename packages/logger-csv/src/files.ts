@@ -37,7 +37,29 @@ interface OpenFile {
   dirty: boolean;
   /** Appends under way: an entry in use is never closed to make room. */
   busy: number;
+  /** The file's length as this store left it (the store is its only writer): where a failed append cuts back to. */
+  size: number;
+  /** When the file was last seen to still have a name on disk (performance.now()). */
+  verifiedAt: number;
+  /**
+   * What was appended since then (rows, no header): if the file turns out to have been deleted, these bytes
+   * went into the void and are written again to the new file, so that skipping the check loses nothing.
+   */
+  unverified: Buffer[];
+  unverifiedBytes: number;
+  /** Kept to recreate the file (folder, sidecars, header) when it is found deleted outside an append. */
+  target: FileTarget;
+  header: Buffer | undefined;
 }
+
+/**
+ * An append checks that its file still has a name on disk (an fstat) only when the last check is older than
+ * this, or when more than UNVERIFIED_MAX_BYTES were appended since: one fstat per append cost as much as the
+ * write itself. What was appended in between is kept and written again if the file was deleted meanwhile;
+ * sync() and close() check every file with such bytes. Memory: at most about UNVERIFIED_MAX_BYTES per open file.
+ */
+export const VERIFY_INTERVAL_MS = 1000;
+export const UNVERIFIED_MAX_BYTES = 64 * 1024;
 
 /** A file-system error with the path it is about in its message. */
 export class FileStoreError extends Error {
@@ -93,24 +115,59 @@ export class FileStore {
    */
   async append(target: FileTarget, data: Buffer, header?: Buffer): Promise<void> {
     const { file } = target;
-    let entry: OpenFile | undefined = await this.acquire(target);
+    let entry: OpenFile | undefined = await this.acquire(target, header);
     try {
-      let before = await this.sizeOf(file, entry);
-      if (before === undefined) {
-        // Deleted under us (or its folder was): writing on would swallow rows silently. Start afresh.
-        entry.busy -= 1;
-        entry = undefined;
-        await this.drop(file);
-        this.dirs.delete(dirname(file));
-        entry = await this.acquire(target);
-        before = (await this.sizeOf(file, entry)) ?? 0;
-      }
+      if (this.mustVerify(entry)) entry = await this.verify(file, entry);
+      const before = entry.size;
       await this.writeAt(file, entry, before, header && before === 0 ? Buffer.concat([header, data]) : data);
+      entry.unverified.push(data);
+      entry.unverifiedBytes += data.length;
     } finally {
       if (entry) entry.busy -= 1;
     }
     if (this.options.maxOpenFiles === 0) await this.drop(file);
     else if (this.files.size > this.options.maxOpenFiles) await this.evict();
+  }
+
+  private mustVerify(entry: OpenFile): boolean {
+    return entry.unverifiedBytes > UNVERIFIED_MAX_BYTES || performance.now() - entry.verifiedAt >= VERIFY_INTERVAL_MS;
+  }
+
+  /**
+   * Checks that the file (held busy by the caller) still has a name on disk. If it was deleted under us (or
+   * its folder was), writing on would swallow rows silently: it is created afresh, the bytes appended since
+   * the last check are written to it again, and the new entry (busy) is returned in place of the old one.
+   */
+  private async verify(file: string, entry: OpenFile): Promise<OpenFile> {
+    const size = await this.sizeOf(file, entry);
+    if (size !== undefined) {
+      entry.size = size;
+      entry.verifiedAt = performance.now();
+      entry.unverified = [];
+      entry.unverifiedBytes = 0;
+      return entry;
+    }
+    const { target, header, unverified } = entry;
+    entry.busy -= 1;
+    await this.drop(file);
+    this.dirs.delete(dirname(file));
+    const fresh = await this.acquire(target, header);
+    if (unverified.length > 0) {
+      const lost = Buffer.concat(unverified);
+      await this.writeAt(file, fresh, fresh.size, header && fresh.size === 0 ? Buffer.concat([header, lost]) : lost);
+      fresh.unverified.push(lost);
+      fresh.unverifiedBytes += lost.length;
+    }
+    return fresh;
+  }
+
+  /** Verifies a file that is not in use and has unverified bytes (before a sync or a close). */
+  private async verifyIdle(file: string): Promise<void> {
+    const entry = this.files.get(file);
+    if (!entry || entry.unverifiedBytes === 0) return;
+    entry.busy += 1;
+    const current = await this.verify(file, entry);
+    current.busy -= 1;
   }
 
   /** Writes all of `bytes`; on failure cuts the file back to `before` bytes and forgets it. */
@@ -119,6 +176,7 @@ export class FileStore {
       for (let offset = 0; offset < bytes.length; ) {
         offset += await writeFd(entry.fd, bytes, offset);
       }
+      entry.size = before + bytes.length;
       entry.dirty = true;
       if (this.options.fsync) {
         await syncFd(entry.fd);
@@ -145,6 +203,9 @@ export class FileStore {
   /** fdatasyncs every open file written since its last sync. */
   async sync(): Promise<void> {
     const errors: unknown[] = [];
+    for (const file of [...this.files.keys()]) {
+      await this.verifyIdle(file).catch((error: unknown) => errors.push(error));
+    }
     for (const [file, entry] of this.files) {
       if (!entry.dirty) continue;
       try {
@@ -162,6 +223,7 @@ export class FileStore {
     const errors: unknown[] = [];
     for (const file of [...this.files.keys()]) {
       try {
+        await this.verifyIdle(file);
         await this.drop(file, true);
       } catch (error) {
         errors.push(error);
@@ -172,13 +234,14 @@ export class FileStore {
   }
 
   /** The open file, opened if need be, marked in use (`busy`): the caller decrements `busy` when done. */
-  private async acquire(target: FileTarget): Promise<OpenFile> {
+  private async acquire(target: FileTarget, header: Buffer | undefined): Promise<OpenFile> {
     const { file } = target;
     const cached = this.files.get(file);
     if (cached) {
       this.files.delete(file);
       this.files.set(file, cached);
       cached.busy += 1;
+      cached.header = header;
       return cached;
     }
     let fd: number;
@@ -196,8 +259,25 @@ export class FileStore {
         throw wrap('open', file, again);
       }
     }
-    const entry: OpenFile = { fd, dirty: false, busy: 1 };
+    const entry: OpenFile = {
+      fd,
+      dirty: false,
+      busy: 1,
+      size: 0,
+      verifiedAt: performance.now(),
+      unverified: [],
+      unverifiedBytes: 0,
+      target,
+      header,
+    };
     this.files.set(file, entry);
+    try {
+      // Just opened by name, so it has one: only its length is needed.
+      entry.size = (await this.sizeOf(file, entry)) ?? 0;
+    } catch (error) {
+      entry.busy -= 1;
+      throw error;
+    }
     await this.evict();
     return entry;
   }
@@ -244,7 +324,14 @@ export class FileStore {
       victims.push(file);
       excess -= 1;
     }
-    await Promise.all(victims.map((file) => this.drop(file).catch(() => undefined)));
+    await Promise.all(victims.map((file) => this.retire(file).catch(() => undefined)));
+  }
+
+  /** Closes a file made room for, after checking it was not deleted with unverified bytes in it. */
+  private async retire(file: string): Promise<void> {
+    await this.verifyIdle(file);
+    // The check awaited: an append may have taken the file meanwhile.
+    if ((this.files.get(file)?.busy ?? 0) === 0) await this.drop(file);
   }
 
   /** Forgets a file and closes it; with `strict`, syncs it first (fsync option) and reports errors. */

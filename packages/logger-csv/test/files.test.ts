@@ -1,7 +1,7 @@
 import { afterAll, describe, it, expect } from 'vitest';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileStore } from '../src/files.js';
+import { FileStore, UNVERIFIED_MAX_BYTES } from '../src/files.js';
 import { makeEvent, parseCsv, setupLogger, tempDir, removeTempDirs } from './helpers.js';
 
 afterAll(removeTempDirs);
@@ -19,6 +19,38 @@ describe('FileStore', () => {
     expect(store.openFiles).toBe(0);
     expect(await readFile(join(dir, 'sub/a.csv'), 'utf8')).toBe('a\na\na\n');
     expect(await readFile(join(dir, 'sub/d.csv'), 'utf8')).toBe('d\n');
+  });
+
+  it('does not check each append; a file deleted before the check gets its unchecked rows again, once', async () => {
+    const dir = await tempDir();
+    const store = new FileStore({ maxOpenFiles: 4, fileMode: 0o640, dirMode: 0o750, fsync: false });
+    const target = { file: join(dir, 'sub', 'a.csv'), sidecars: [] };
+    const header = Buffer.from('h\n');
+    await store.append(target, Buffer.from('1\n'), header);
+    await store.sync(); // checked: '1' is on disk under its name
+    await store.append(target, Buffer.from('2\n'), header);
+    await rm(join(dir, 'sub'), { recursive: true });
+    await store.append(target, Buffer.from('3\n'), header); // within the interval: into the deleted file
+    await expect(stat(target.file)).rejects.toMatchObject({ code: 'ENOENT' });
+    await store.sync(); // the check finds it deleted: recreated with what was written since the last check
+    await store.append(target, Buffer.from('4\n'), header);
+    await store.close();
+    expect(await readFile(target.file, 'utf8')).toBe('h\n2\n3\n4\n');
+  });
+
+  it('checks before an append once enough bytes went unchecked', async () => {
+    const dir = await tempDir();
+    const store = new FileStore({ maxOpenFiles: 4, fileMode: 0o640, dirMode: 0o750, fsync: false });
+    const target = { file: join(dir, 'sub', 'b.csv'), sidecars: [] };
+    const big = Buffer.alloc(UNVERIFIED_MAX_BYTES + 1, 'x');
+    await store.append(target, big);
+    await rm(target.file);
+    await store.append(target, Buffer.from('\nnext\n'));
+    // Recreated by the append itself, not only at close: the big block was written again, then the new row.
+    const content = await readFile(target.file, 'utf8');
+    expect(content.length).toBe(big.length + 6);
+    expect(content.endsWith('x\nnext\n')).toBe(true);
+    await store.close();
   });
 
   it('keeps nothing open with maxOpenFiles 0', async () => {

@@ -53,6 +53,12 @@ export interface ConnectionInfo {
 const MAX_LOGGED_ERRORS = 20;
 /** A parsed chunk at least this large makes its flow yield to the other connections before reading on. */
 const YIELD_AFTER_BYTES = 16 * 1024;
+/**
+ * Bytes all connections together parse in one event-loop turn. Beyond it, a flow defers its next chunk to a
+ * later turn (paused meanwhile): without a shared budget one turn parsed every ready connection's chunk back
+ * to back, and under bulk load with hundreds of connections timers and chat waited about a second.
+ */
+const TURN_BUDGET_BYTES = 256 * 1024;
 /** How long a client disconnected by policy may keep its side open after it was sent the reply. */
 const DISCONNECT_GRACE_MS = 5_000;
 /** Bytes held back while sniffing before giving up and relaying unparsed. */
@@ -554,6 +560,39 @@ export class ProxyConnection {
 }
 
 /**
+ * The budget of the current event-loop turn, shared by every flow, and the flows waiting for the next one
+ * (first come, first served). One setImmediate per turn renews the budget and lets the waiting flows go on.
+ */
+const turn = {
+  spent: 0,
+  scheduled: false,
+  waiting: [] as Flow[],
+};
+
+function chargeTurn(bytes: number): void {
+  turn.spent += bytes;
+  scheduleTurn();
+}
+
+function scheduleTurn(): void {
+  if (turn.scheduled) return;
+  turn.scheduled = true;
+  setImmediate(nextTurn);
+}
+
+function nextTurn(): void {
+  turn.scheduled = false;
+  turn.spent = 0;
+  const waiting = turn.waiting;
+  turn.waiting = [];
+  let i = 0;
+  // Flows that run out of budget again here re-queue themselves (after those still waiting).
+  for (; i < waiting.length && turn.spent < TURN_BUDGET_BYTES; i++) waiting[i]!.runDeferred();
+  if (i < waiting.length) turn.waiting = waiting.slice(i).concat(turn.waiting);
+  if (turn.waiting.length > 0) scheduleTurn();
+}
+
+/**
  * One direction of a connection: reads from `source`, parses, judges and writes to `target`, in order.
  * While an asynchronous policy decision is pending, or `target` is full, `source` is paused.
  */
@@ -567,7 +606,11 @@ class Flow {
   private busy = false;
   private ended = false;
   private finished = false;
-  private pauses = new Set<'target' | 'policy' | 'yield' | 'journal'>();
+  private pauses = new Set<'target' | 'policy' | 'yield' | 'journal' | 'turn'>();
+  /** Chunks wait in `inbox` for the next turn's budget (see {@link turn}). */
+  private deferred = false;
+  /** Reading from a socket: shares the turn budget. A replay's flows never wait (their events carry the capture's time). */
+  private paced: boolean;
   private readonly conn: ProxyConnection;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onEnd = () => this.sourceEnded();
@@ -585,6 +628,7 @@ class Flow {
     private target: Duplex,
   ) {
     this.conn = conn;
+    this.paced = source instanceof Socket;
     this.listen();
   }
 
@@ -601,6 +645,7 @@ class Flow {
   attach(source: Duplex, target: Duplex): void {
     this.source = source;
     this.target = target;
+    this.paced = source instanceof Socket;
     this.listen();
     // Waiting for the old target to drain means nothing for the new one.
     this.pauses.delete('target');
@@ -618,6 +663,9 @@ class Flow {
     this.target.off('drain', this.onDrain);
     this.stash = this.inbox;
     this.inbox = [];
+    // Deferred chunks are in the stash now; the TLS socket reads on once attached.
+    this.deferred = false;
+    this.pauses.delete('turn');
     this.source.on('data', this.onStash);
     this.source.pause();
   }
@@ -645,7 +693,7 @@ class Flow {
     if (this.ended) return;
     this.ended = true;
     if (this.mode === 'wait') this.conn.sniffEnded();
-    else if (!this.busy) this.finish();
+    else if (!this.busy && !this.deferred) this.finish();
   }
 
   start(mode: 'parse' | 'raw'): void {
@@ -688,14 +736,31 @@ class Flow {
     this.write([bytes]);
   }
 
+  /** The next turn's budget is here (called by nextTurn). */
+  runDeferred(): void {
+    if (!this.deferred) return;
+    this.deferred = false;
+    this.resume('turn');
+    this.process();
+  }
+
   private process(): void {
-    if (this.busy || this.mode === 'wait') return;
+    if (this.busy || this.mode === 'wait' || this.deferred) return;
     while (this.inbox.length > 0) {
-      const chunk = this.inbox.shift()!;
       if (this.mode === 'raw') {
-        this.write([chunk]);
+        this.write([this.inbox.shift()!]);
         continue;
       }
+      if (this.paced && turn.spent >= TURN_BUDGET_BYTES) {
+        // This turn's budget is spent: wait for the next one, reading nothing more meanwhile.
+        this.deferred = true;
+        this.pause('turn');
+        turn.waiting.push(this);
+        scheduleTurn();
+        return;
+      }
+      const chunk = this.inbox.shift()!;
+      if (this.paced) chargeTurn(chunk.length);
       const pending = this.parse(chunk);
       if (!pending && chunk.length >= YIELD_AFTER_BYTES && !this.pauses.has('yield')) {
         // A large chunk took a while to parse: let the other connections have a turn before reading more
@@ -887,12 +952,12 @@ class Flow {
     if (!ok) this.pause('target');
   }
 
-  private pause(reason: 'target' | 'policy' | 'yield' | 'journal'): void {
+  private pause(reason: 'target' | 'policy' | 'yield' | 'journal' | 'turn'): void {
     if (this.pauses.size === 0) this.source.pause();
     this.pauses.add(reason);
   }
 
-  private resume(reason: 'target' | 'policy' | 'yield' | 'journal'): void {
+  private resume(reason: 'target' | 'policy' | 'yield' | 'journal' | 'turn'): void {
     if (!this.pauses.delete(reason)) return;
     if (this.pauses.size === 0 && !this.source.destroyed) this.source.resume();
   }
