@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ImEvent, LoggerHooks, PluginContext, PluginLogger } from '@imspect/core';
+import { testEvent } from '@imspect/core/testing';
 import plugin from '../src/index.js';
 import type { CsvLoggerOptions } from '../src/options.js';
 
@@ -54,23 +55,16 @@ export async function setupLogger(
 
 let counter = 0;
 
+/** `testEvent` with a fresh id per call and the address, time and text the expected CSV rows are written for. */
 export function makeEvent(over: Partial<ImEvent> = {}): ImEvent {
   counter += 1;
-  return {
+  return testEvent({
     id: `0190f0c8-0000-7000-8000-${String(counter).padStart(12, '0')}`,
     at: '2024-03-05T10:20:30.456Z',
-    protocol: 'irc',
-    direction: 'outgoing',
-    type: 'message',
-    localId: 'alice',
-    remoteId: 'bob',
     text: 'hello',
     client: { ip: '10.0.0.5', port: 51234 },
-    server: { host: 'irc.example.net', port: 6667 },
-    filtered: false,
-    categories: [],
     ...over,
-  };
+  });
 }
 
 /** A strict RFC 4180 reader (LF or CRLF record ends), independent of the code under test. */

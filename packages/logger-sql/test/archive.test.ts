@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImEvent, LoggerHooks, PluginLogger } from '@imspect/core';
+import { testEvent } from '@imspect/core/testing';
 import plugin, { openArchive, resolveTarget, parseTime, SqlArchive, type ArchiveStore, type SqlTarget } from '../dist/index.js';
 import { createMysqlDatabase, createPostgresDatabase, mysqlMissing, postgresMissing, type TestDatabase } from '../../../test/support/databases.js';
 import { describeWithService } from '../../../test/support/e2e.js';
@@ -16,22 +17,17 @@ const quiet: PluginLogger = { trace() {}, debug() {}, info() {}, warn() {}, erro
 
 let seq = 0;
 const BASE = Date.parse('2026-03-01T10:00:00.000Z');
+/** `testEvent` with a fresh id and a later time per call, in a channel on the addresses the search tests expect. */
 function event(over: Partial<ImEvent> & { text?: string } = {}): ImEvent {
   seq++;
-  return {
+  return testEvent({
     id: `01900000-0000-7000-8000-${String(seq).padStart(12, '0')}`,
     at: new Date(BASE + seq * 1000).toISOString(),
-    protocol: 'irc',
-    direction: 'outgoing',
-    type: 'message',
-    localId: 'alice',
     remoteId: '#chan',
     client: { ip: '10.0.0.5', port: 40000 },
     server: { host: 'irc.example.org', port: 6667 },
-    filtered: false,
-    categories: [],
     ...over,
-  };
+  });
 }
 
 const UNICODE = ['emoji 😀👍🏽 family 👨‍👩‍👧', 'CJK 你好世界 こんにちは 안녕하세요', 'RTL שלום مرحبا', 'accents héllo wörld ✓', 'quote \' " \\ % _ end'];
