@@ -2,7 +2,9 @@ import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { ImEvent } from '../src/sdk/event.js';
 import type { PluginLogger } from '../src/sdk/plugin.js';
+import { testEvent } from '../src/testing/index.js';
 
 export interface LogRecord {
   level: 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -147,3 +149,22 @@ export function randomChunks(data: Uint8Array, random: () => number, maxPiece: n
   }
   return out;
 }
+
+let nextEventId = 0;
+
+/** An outgoing message carrying `text`, with a fresh id each call (ids sort in the order events were made). */
+export function textEvent(text: string): ImEvent {
+  nextEventId++;
+  return testEvent({
+    id: `id-${String(nextEventId).padStart(6, '0')}`,
+    protocol: 'test',
+    localId: 'me',
+    remoteId: 'you',
+    text,
+    client: { ip: '127.0.0.1', port: 1 },
+    server: { host: '127.0.0.1', port: 2 },
+  });
+}
+
+/** `n` events with texts `${prefix}0` .. `${prefix}${n - 1}`. */
+export const textEvents = (n: number, prefix = 'e'): ImEvent[] => Array.from({ length: n }, (_, i) => textEvent(`${prefix}${i}`));
