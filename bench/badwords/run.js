@@ -9,26 +9,11 @@
  * matcher's memory, µs per message, MB/s on the 1 MB message, per run and the median. Figures only.
  */
 import { WordMatcher } from '../../packages/filter-badwords/dist/index.js';
+import { numberFlag, prng } from '../support.js';
 
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : fallback;
-};
-const WORDS = flag('words', 100_000);
-const MESSAGES = flag('messages', 200_000);
-const RUNS = flag('runs', 5);
-
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const WORDS = numberFlag('words', 100_000);
+const MESSAGES = numberFlag('messages', 200_000);
+const RUNS = numberFlag('runs', 5);
 
 const random = prng(9);
 const LATIN = 'abcdefghijklmnopqrstuvwxyz';

@@ -4,6 +4,8 @@
  * numerics), generated once and streamed as views, so the server spends its time on sockets, not on strings.
  */
 
+import { prng, randomText } from '../support.js';
+
 const NICKS = [
   'alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'mallory', 'niaj',
   'olivia', 'peggy', 'rupert', 'sybil', 'trent', 'victor', 'walter', 'yvonne', 'zoe', 'Kai', 'Léa', 'mårten',
@@ -18,30 +20,8 @@ const WORDS = (
   'café déjà vu naïve façade Zürich São Paulo 東京 ✓ 👍 https://example.org/issue/1234 #bench @alice'
 ).split(' ');
 
-/** A small deterministic PRNG (mulberry32), so every run streams the same bytes. */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Text of `min`..`max` UTF-8 bytes made of words. */
-export function text(rand, min, max) {
-  const want = min + Math.floor(rand() * (max - min + 1));
-  let out = '';
-  for (let guard = 0; guard < 200; guard++) {
-    const word = WORDS[Math.floor(rand() * WORDS.length)];
-    const next = out.length === 0 ? word : `${out} ${word}`;
-    if (Buffer.byteLength(next) > want) break;
-    out = next;
-  }
-  return out.length > 0 ? out : 'hi';
-}
+const text = (rand, min, max) => randomText(rand, WORDS, min, max);
 
 function who(rand) {
   const nick = NICKS[Math.floor(rand() * NICKS.length)];
