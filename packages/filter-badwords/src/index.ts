@@ -54,23 +54,18 @@ export default definePlugin({
       return { check: () => PASS };
     }
     const mode = options.match as MatchMode;
-    let matcher: WordMatcher;
     const rules = await RulesFile.open({
       file: path.resolve(configDir, options.file),
       what: 'word list',
       logger,
       watch: options.watch,
       parse: (text) => new WordMatcher(parseWordList(text), mode),
-      onReload: (next) => {
-        matcher = next;
-        logger.info({ words: next.size }, 'word list in force');
-      },
+      onReload: (next) => logger.info({ words: next.size }, 'word list in force'),
     });
-    matcher = rules.current;
-    logger.info({ file: rules.file, words: matcher.size, blockCount: options.blockCount }, 'word list loaded');
+    logger.info({ file: rules.file, words: rules.current.size, blockCount: options.blockCount }, 'word list loaded');
     const settings = { replaceCharacter: options.replaceCharacter, blockCount: options.blockCount, respond: options.respond };
     return {
-      check: (event) => badwordsVerdict(matcher, event, settings),
+      check: (event) => badwordsVerdict(rules.current, event, settings),
       reload: async () => {
         if (!(await rules.reload())) throw new Error(`word list ${rules.file} is invalid or unreadable; the last good version stays in force`);
       },
