@@ -26,10 +26,6 @@ export interface AclRule {
   text: string;
 }
 
-export interface AclMatch {
-  rule: AclRule;
-}
-
 const SECTION = /^\[([A-Za-z0-9_.-]+)\]$/;
 
 export function parseAcl(text: string): AclRule[] {
