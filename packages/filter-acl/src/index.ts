@@ -53,9 +53,7 @@ export default definePlugin({
     const types = new Set<string>(options.types);
     return {
       check: (event) => aclVerdict(rules.current, event, types, options.respond),
-      reload: async () => {
-        if (!(await rules.reload())) throw new Error(`ACL ${rules.file} is invalid or unreadable; the last good version stays in force`);
-      },
+      reload: () => rules.reloadOrThrow(),
       close: () => rules.close(),
     };
   },

@@ -66,9 +66,7 @@ export default definePlugin({
     const settings = { replaceCharacter: options.replaceCharacter, blockCount: options.blockCount, respond: options.respond };
     return {
       check: (event) => badwordsVerdict(rules.current, event, settings),
-      reload: async () => {
-        if (!(await rules.reload())) throw new Error(`word list ${rules.file} is invalid or unreadable; the last good version stays in force`);
-      },
+      reload: () => rules.reloadOrThrow(),
       close: () => rules.close(),
     };
   },

@@ -43,9 +43,7 @@ export default definePlugin({
     logger.info({ file: rules.file }, 'policy loaded');
     return {
       check: (event) => policyVerdict(rules.current, event, respond),
-      reload: async () => {
-        if (!(await rules.reload())) throw new Error(`policy ${rules.file} is invalid or unreadable; the last good version stays in force`);
-      },
+      reload: () => rules.reloadOrThrow(),
       close: () => rules.close(),
     };
   },

@@ -92,6 +92,14 @@ export class RulesFile<T> {
     return this.reloading;
   }
 
+  /**
+   * A filter's `reload` hook: `reload()`, rejecting (naming the file) when the file is broken and the last good
+   * rules were kept, so that SIGHUP reports the problem.
+   */
+  async reloadOrThrow(): Promise<void> {
+    if (!(await this.reload())) throw new Error(`${this.options.what} ${this.file} is invalid or unreadable; the last good version stays in force`);
+  }
+
   close(): void {
     clearTimeout(this.timer);
     this.watcher?.close();
