@@ -67,9 +67,11 @@ function deniedClient(rules: readonly ClientRule[], protocol: string, event: Rea
   const dialect = dataValue(event.data, 'protocol-version');
   if (client === undefined && version === undefined && dialect === undefined) return undefined;
   const who = [client, version].filter((x) => x !== undefined).join(' ') || (dialect ?? 'this client');
+  const clientKey = client?.toLowerCase();
   for (const rule of rules) {
-    if (rule.protocol !== undefined && rule.protocol.toLowerCase() !== protocol) continue;
-    if (rule.client !== undefined && rule.client.toLowerCase() !== client?.toLowerCase()) continue;
+    // compilePolicy lower-cased the rule's protocol and client.
+    if (rule.protocol !== undefined && rule.protocol !== protocol) continue;
+    if (rule.client !== undefined && rule.client !== clientKey) continue;
     let why: string | undefined;
     if (dialect !== undefined && rule.denyProtocolVersions && versionListed(dialect, rule.denyProtocolVersions)) why = `protocol ${dialect} is not allowed`;
     else if (version !== undefined && rule.denyVersions && versionListed(version, rule.denyVersions)) why = `version ${version} is not allowed`;

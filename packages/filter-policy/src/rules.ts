@@ -63,6 +63,7 @@ export interface CompiledPolicy {
   protocols: Map<string, BlockSet>;
   /** Keys lower-cased: `protocol:localid` and `localid`. */
   users: Map<string, { block: BlockSet; protocols: Set<string> | undefined }>;
+  /** `protocol` and `client` lower-cased, so that an event is compared without re-casing the rules. */
   clients: ClientRule[];
 }
 
@@ -76,7 +77,12 @@ export function compilePolicy(rules: PolicyRules): CompiledPolicy {
       protocols: section.protocols ? new Set(section.protocols.map((p) => p.toLowerCase())) : undefined,
     });
   }
-  return { block: rules.block ?? {}, protocols, users, clients: rules.clients ?? [] };
+  const clients = (rules.clients ?? []).map((rule) => ({
+    ...rule,
+    ...(rule.protocol !== undefined ? { protocol: rule.protocol.toLowerCase() } : {}),
+    ...(rule.client !== undefined ? { client: rule.client.toLowerCase() } : {}),
+  }));
+  return { block: rules.block ?? {}, protocols, users, clients };
 }
 
 /**
