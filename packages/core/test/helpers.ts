@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ImEvent } from '../src/sdk/event.js';
 import type { PluginLogger } from '../src/sdk/plugin.js';
-import { testEvent } from '../src/testing/index.js';
+import { cutRandom, testEvent } from '../src/testing/index.js';
 
 export interface LogRecord {
   level: 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -138,16 +138,9 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 /** Deterministic pseudo-random numbers (mulberry32), so a failing chunking can be reproduced. */
 export { seededRandom as rng } from '../src/testing/index.js';
 
-/** Cuts `data` into random pieces of 1..maxPiece bytes. */
+/** Cuts `data` into random pieces of 1..maxPiece bytes, each its own copy (`cutRandom` gives views). */
 export function randomChunks(data: Uint8Array, random: () => number, maxPiece: number): Buffer[] {
-  const out: Buffer[] = [];
-  let offset = 0;
-  while (offset < data.length) {
-    const size = 1 + Math.floor(random() * maxPiece);
-    out.push(Buffer.from(data.subarray(offset, offset + size)));
-    offset += size;
-  }
-  return out;
+  return cutRandom(data, random, maxPiece).map((piece) => Buffer.from(piece));
 }
 
 let nextEventId = 0;
