@@ -10,5 +10,6 @@ export * from './sdk/bytes.js';
 export * from './sdk/line-reader.js';
 export * from './sdk/rules-file.js';
 export * from './sdk/event-data.js';
+export * from './sdk/log-columns.js';
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';

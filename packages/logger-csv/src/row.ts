@@ -2,7 +2,7 @@
  * The columns of one CSV row. The first eight are IMSpector's file-logging layout, in its order; the rest
  * are imspect's additions, appended so that tools reading IMSpector logs by position keep working.
  */
-import { EVENT_TYPE_CODES, type ImEvent } from '@imspect/core';
+import { eventDataColumn, eventTypeCode, hostPort, type ImEvent } from '@imspect/core';
 import { defuseFormula } from './csv.js';
 
 export const COLUMNS = [
@@ -25,25 +25,8 @@ export const COLUMNS = [
 /** Columns whose content comes from the network (defused by `excelSafe`). */
 const TEXT_COLUMNS = new Set([5, 6, 7, 9, 10, 11, 12, 13]);
 
-export function hostPort(host: string | undefined, port: number | undefined): string {
-  if (host === undefined || host === '') return port === undefined ? '' : `:${port}`;
-  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  return port === undefined ? h : `${h}:${port}`;
-}
-
-/** Code for the type column; a type this version does not know is logged as `other` (11). */
-export function typeCode(type: string): number {
-  return Object.hasOwn(EVENT_TYPE_CODES, type) ? EVENT_TYPE_CODES[type as keyof typeof EVENT_TYPE_CODES] : EVENT_TYPE_CODES.other;
-}
-
-/** IMSpector's "event data": the file offer for file events, the protocol's free-form data otherwise. */
-export function eventData(event: Readonly<ImEvent>): string {
-  if (event.type === 'file' && event.file) {
-    const name = String(event.file.name ?? '');
-    return event.file.size === undefined ? name : `${name} ${event.file.size}`;
-  }
-  return str(event.data);
-}
+// Kept under the names this package exported before they moved to core.
+export { eventTypeCode as typeCode, eventDataColumn as eventData } from '@imspect/core';
 
 function str(value: unknown): string {
   return value === undefined || value === null ? '' : String(value);
@@ -55,10 +38,10 @@ export function eventFields(event: Readonly<ImEvent>, timeMs: number, excelSafe 
     hostPort(event.client?.ip, event.client?.port),
     String(Math.floor(timeMs / 1000)),
     event.direction === 'outgoing' ? '1' : '0',
-    String(typeCode(event.type)),
+    String(eventTypeCode(event.type)),
     event.filtered ? '1' : '0',
     (event.categories ?? []).map(str).join(';'),
-    eventData(event),
+    eventDataColumn(event),
     str(event.text),
     str(event.id),
     str(event.subtype),

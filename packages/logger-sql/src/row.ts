@@ -1,5 +1,5 @@
 /** An event as a `messages` row, and a row back as a search result. */
-import { EVENT_TYPE_CODES, type ImEvent } from '@imspect/core';
+import { eventDataColumn, eventTypeCode, hostPort, type ImEvent } from '@imspect/core';
 import type { MessageRow } from './schema.js';
 
 /** MySQL indexes whole columns only up to 3072 bytes: id columns there hold at most this many characters. */
@@ -9,20 +9,8 @@ function str(value: unknown): string {
   return value === undefined || value === null ? '' : String(value);
 }
 
-function hostPort(host: string | undefined, port: number | undefined): string {
-  const h = host && host.includes(':') && !host.startsWith('[') ? `[${host}]` : (host ?? '');
-  return port === undefined ? h : `${h}:${port}`;
-}
-
-export function typeCode(type: string): number {
-  return Object.hasOwn(EVENT_TYPE_CODES, type) ? EVENT_TYPE_CODES[type as keyof typeof EVENT_TYPE_CODES] : EVENT_TYPE_CODES.other;
-}
-
-/** IMSpector's "event data": the file offer for file events, the protocol's free-form data otherwise. */
-export function eventData(event: Readonly<ImEvent>): string {
-  if (event.type === 'file' && event.file) return event.file.size === undefined ? str(event.file.name) : `${str(event.file.name)} ${event.file.size}`;
-  return str(event.data);
-}
+// Kept under the names this package exported before they moved to core.
+export { eventTypeCode as typeCode, eventDataColumn as eventData } from '@imspect/core';
 
 /** The database keeps what a string can hold: NUL characters (which PostgreSQL text rejects) are dropped. */
 function clean(value: string): string {
@@ -47,12 +35,12 @@ export function toRow(event: Readonly<ImEvent>, idChars = Number.POSITIVE_INFINI
     client_address: hostPort(event.client?.ip, event.client?.port),
     protocol: id(event.protocol),
     outgoing: event.direction === 'outgoing' ? 1 : 0,
-    type: typeCode(event.type),
+    type: eventTypeCode(event.type),
     local_id: id(event.localId),
     remote_id: id(event.remoteId),
     filtered: event.filtered ? 1 : 0,
     categories: clean((event.categories ?? []).map(str).join(';')),
-    event_data: clean(eventData(event)),
+    event_data: clean(eventDataColumn(event)),
     direction: event.direction,
     type_name: str(event.type),
     subtype: event.subtype === undefined ? null : id(event.subtype),
