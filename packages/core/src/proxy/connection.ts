@@ -466,17 +466,8 @@ export class ProxyConnection {
   /** Bytes for the local client, e.g. a policy notice; false when the protocol cannot answer (now). */
   respond(text: string, about: ImEvent): boolean {
     const session = this.session;
-    if (!session?.respond || !this.protocol || this.encrypted) return false;
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = callHook(this.protocol.name, 'respond', () => session.respond!(text, about));
-    } catch (error) {
-      this.log.error({ plugin: this.protocol.name, hook: 'respond', err: error }, 'could not build a response');
-      return false;
-    }
-    if (!(bytes instanceof Uint8Array) || bytes.length === 0) return false;
-    this.flows.incoming.inject(bytes);
-    return true;
+    if (!session?.respond) return false;
+    return this.injectBuilt('respond', () => session.respond!(text, about), 'incoming', 'could not build a response');
   }
 
   /**
@@ -484,16 +475,26 @@ export class ProxyConnection {
    * incoming one), through the flow towards that side so it is ordered with what already went there.
    */
   refuse(frame: Frame, direction: Direction): void {
-    if (!frame.refusal || !this.protocol || this.encrypted) return;
+    if (!frame.refusal) return;
+    this.injectBuilt('refusal', () => frame.refusal!(), opposite(direction), 'could not build the refusal of a blocked frame');
+  }
+
+  /**
+   * Bytes a plugin hook builds (a response, a refusal) written between two frames of the flow `towards`; false
+   * when there is nothing to write: no protocol, encrypted, the hook failed or built no bytes.
+   */
+  private injectBuilt(hook: 'respond' | 'refusal', build: () => Uint8Array | undefined, towards: Direction, failure: string): boolean {
+    if (!this.protocol || this.encrypted) return false;
     let bytes: Uint8Array | undefined;
     try {
-      bytes = callHook(this.protocol.name, 'refusal', () => frame.refusal!());
+      bytes = callHook(this.protocol.name, hook, build);
     } catch (error) {
-      this.log.error({ plugin: this.protocol.name, hook: 'refusal', err: error }, 'could not build the refusal of a blocked frame');
-      return;
+      this.log.error({ plugin: this.protocol.name, hook, err: error }, failure);
+      return false;
     }
-    if (!(bytes instanceof Uint8Array) || bytes.length === 0) return;
-    this.flows[opposite(direction)].inject(bytes);
+    if (!(bytes instanceof Uint8Array) || bytes.length === 0) return false;
+    this.flows[towards].inject(bytes);
+    return true;
   }
 
   /**
