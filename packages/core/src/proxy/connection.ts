@@ -372,7 +372,7 @@ export class ProxyConnection {
     const clientFlow = this.flows.outgoing;
     const serverFlow = this.flows.incoming;
     /** What a side sent after the accepting frame: TLS records, in order. */
-    const tlsStart = (flow: Flow) => (flow.direction === direction ? [...after.map((b) => Buffer.from(b)), ...flow.release()] : flow.release());
+    const tlsStart = (flow: Flow) => (flow.direction === direction ? [...after, ...flow.release()] : flow.release());
     const name = TlsInterceptor.nameFor(this.streamTo(), this.server.host) ?? 'localhost';
     const run = async () => {
       // A client-side accepting frame goes to the server first; a server-side one (XMPP <proceed/>, IRC 670)
@@ -885,9 +885,10 @@ class Flow {
    */
   private upgrade(frames: Frame[], index: number, out: Uint8Array[], upgradeAt: number): Promise<void> | undefined {
     const after: Uint8Array[] = [];
+    // Copied: the parser may reuse the memory behind its frames once the session reads decrypted bytes.
     for (let i = index + 1; i < frames.length; i++) after.push(Buffer.from(frames[i]!.raw));
-    // Bytes the parser still holds came after the upgrade frame: TLS records too.
-    for (const held of this.held) after.push(Buffer.from(held));
+    // Bytes the parser still holds came after the upgrade frame: TLS records too (core's own chunks, not copied).
+    for (const held of this.held) after.push(held);
     this.dropHeld(this.heldBytes);
     this.write(out.slice(0, upgradeAt));
     return this.conn.startTls(this.direction, out.slice(upgradeAt), after);
