@@ -796,25 +796,23 @@ class Flow {
   private parse(chunk: Buffer): Promise<void> | undefined {
     const session = this.conn.session!;
     const protocol = this.conn.protocol!;
+    // Held from here on: if the parser fails, these bytes are forwarded as they came.
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
     let frames: Frame[];
     try {
       frames = callHook(protocol.name, 'push', () => session.push(this.direction, chunk));
     } catch (error) {
-      this.held.push(chunk);
-      this.heldBytes += chunk.length;
       this.conn.log.error({ plugin: protocol.name, hook: 'push', err: error }, 'protocol parser failed');
       this.conn.switchToRaw(`parser failed: ${describeError(error)}`);
       return undefined;
     }
-    this.held.push(chunk);
-    this.heldBytes += chunk.length;
-    if (!Array.isArray(frames) || !frames.every((frame) => frame?.raw instanceof Uint8Array)) {
+    const consumed = frameBytes(frames);
+    if (consumed === undefined) {
       this.conn.log.error({ plugin: protocol.name, hook: 'push' }, 'protocol parser returned something that is not a list of frames');
       this.conn.switchToRaw('parser returned no frames');
       return undefined;
     }
-    let consumed = 0;
-    for (const frame of frames) consumed += frame.raw.length;
     if (consumed > this.heldBytes) {
       // The parser returned bytes it was never given: its frames cannot be trusted, the held bytes can.
       this.conn.log.error({ plugin: protocol.name, hook: 'push', consumed, held: this.heldBytes }, 'protocol parser returned more bytes than it received');
@@ -1008,6 +1006,17 @@ function isoTime(ms: number): string {
 }
 
 const NO_DECISION: FrameDecision = Object.freeze({ block: false, responses: [] }) as FrameDecision;
+
+/** The bytes a parser's frames account for, in one pass; undefined when it returned no list of frames. */
+function frameBytes(frames: unknown): number | undefined {
+  if (!Array.isArray(frames)) return undefined;
+  let bytes = 0;
+  for (const frame of frames as Array<Frame | undefined>) {
+    if (!(frame?.raw instanceof Uint8Array)) return undefined;
+    bytes += frame.raw.length;
+  }
+  return bytes;
+}
 
 /** Consecutive views of one buffer become one view, so a chunk of many pass-through frames is one write. */
 function mergeAdjacent(chunks: Uint8Array[]): Uint8Array[] {
