@@ -78,7 +78,8 @@ export class ProxyConnection {
   readonly startedAt = Date.now();
   private readonly flows: Record<Direction, Flow>;
   private errorsLogged = 0;
-  private sniffing: { seen: Record<Direction, Buffer[]>; timer: NodeJS.Timeout | undefined } | undefined;
+  /** Set while the protocol is being sniffed: its time limit (the bytes seen so far wait in the flows' inboxes). */
+  private sniffTimer: NodeJS.Timeout | undefined;
   private readonly midstream: boolean;
   private readonly listener: ServerEndpoint | undefined;
   /** Why the connection's content is not visible, when it is encrypted (a TLS port, or after STARTTLS). */
@@ -129,7 +130,7 @@ export class ProxyConnection {
     const chosen = forced ?? deps.registry.forPort(info.server.port);
     if (tlsPortOf && (!chosen || chosen === tlsPortOf)) this.directTls(tlsPortOf);
     else if (chosen) this.begin(chosen);
-    else if (deps.options.sniffTimeoutMs > 0 && deps.registry.all.length > 0) this.sniff(initial);
+    else if (deps.options.sniffTimeoutMs > 0 && deps.registry.all.length > 0) this.sniff();
     else this.beginRaw('no protocol for this port');
   }
 
@@ -177,18 +178,15 @@ export class ProxyConnection {
    * Watches the first bytes (either side) until a protocol recognises them, the limit is reached, the stream
    * ends, or time runs out. The flows hold the bytes meanwhile; nothing is forwarded before the decision.
    */
-  private sniff(initial: Buffer | undefined): void {
-    this.sniffing = { seen: { outgoing: initial ? [initial] : [], incoming: [] }, timer: undefined };
-    this.sniffing.timer = setTimeout(() => this.decideSniff(undefined, 'no protocol recognised the first bytes in time'), this.deps.options.sniffTimeoutMs);
-    this.sniffing.timer.unref?.();
+  private sniff(): void {
+    this.sniffTimer = setTimeout(() => this.decideSniff(undefined, 'no protocol recognised the first bytes in time'), this.deps.options.sniffTimeoutMs);
+    this.sniffTimer.unref?.();
     this.inspectSniff('outgoing');
   }
 
-  /** A flow still waiting for the protocol received `chunk`. */
-  sniffChunk(direction: Direction, chunk: Buffer): void {
-    if (!this.sniffing) return;
-    this.sniffing.seen[direction].push(chunk);
-    this.inspectSniff(direction);
+  /** A flow still waiting for the protocol received a chunk. */
+  sniffChunk(direction: Direction): void {
+    if (this.sniffTimer) this.inspectSniff(direction);
   }
 
   /** A flow's source ended before the protocol was known. */
@@ -197,7 +195,8 @@ export class ProxyConnection {
   }
 
   private inspectSniff(direction: Direction): void {
-    const first = Buffer.concat(this.sniffing?.seen[direction] ?? []);
+    const seen = this.flows[direction].waiting;
+    const first = seen.length === 1 ? seen[0]! : Buffer.concat(seen);
     if (first.length === 0) return;
     const protocol = this.deps.registry.sniff(first, direction);
     if (protocol) this.decideSniff(protocol, '');
@@ -205,9 +204,9 @@ export class ProxyConnection {
   }
 
   private decideSniff(protocol: RegisteredProtocol | undefined, reason: string): void {
-    if (!this.sniffing) return;
-    clearTimeout(this.sniffing.timer);
-    this.sniffing = undefined;
+    if (!this.sniffTimer) return;
+    clearTimeout(this.sniffTimer);
+    this.sniffTimer = undefined;
     if (protocol) this.begin(protocol);
     else this.beginRaw(reason);
   }
@@ -525,7 +524,7 @@ export class ProxyConnection {
   }
 
   destroy(reason: string): void {
-    if (this.sniffing) clearTimeout(this.sniffing.timer);
+    clearTimeout(this.sniffTimer);
     if (this.closed) return;
     this.log.debug({ reason }, 'connection closing');
     this.clientSocket.destroy();
@@ -685,6 +684,11 @@ class Flow {
     this.write(chunks);
   }
 
+  /** The chunks received and not yet processed: while the protocol is sniffed, every byte seen so far. */
+  get waiting(): readonly Buffer[] {
+    return this.inbox;
+  }
+
   get hasEnded(): boolean {
     return this.ended;
   }
@@ -709,7 +713,7 @@ class Flow {
       return;
     }
     this.inbox.push(chunk);
-    if (this.mode === 'wait') this.conn.sniffChunk(this.direction, chunk);
+    if (this.mode === 'wait') this.conn.sniffChunk(this.direction);
     else if (!this.busy) this.process();
   }
 
