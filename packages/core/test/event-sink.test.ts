@@ -2,28 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EventSink, type EventSinkOptions } from '../src/proxy/event-sink.js';
 import type { ImEvent } from '../src/sdk/event.js';
 import type { LoggerHooks } from '../src/sdk/plugin.js';
-import { recordingLogger, sleep, waitFor } from './helpers.js';
-
-let nextId = 0;
-function event(text: string): ImEvent {
-  nextId++;
-  return {
-    id: `id-${String(nextId).padStart(6, '0')}`,
-    at: new Date(0).toISOString(),
-    protocol: 'test',
-    direction: 'outgoing',
-    type: 'message',
-    localId: 'me',
-    remoteId: 'you',
-    text,
-    client: { ip: '127.0.0.1', port: 1 },
-    server: { host: '127.0.0.1', port: 2 },
-    filtered: false,
-    categories: [],
-  };
-}
-
-const events = (n: number, prefix = 'e') => Array.from({ length: n }, (_, i) => event(`${prefix}${i}`));
+import { event, events, recordingLogger, sleep, waitFor } from './helpers.js';
 
 const OPTIONS: EventSinkOptions = { batchSize: 3, flushIntervalMs: 10, retryMaxDelayMs: 10, writeTimeoutMs: 1_000 };
 

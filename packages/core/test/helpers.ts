@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { ImEvent } from '../src/sdk/event.js';
 import type { PluginLogger } from '../src/sdk/plugin.js';
 
 export interface LogRecord {
@@ -147,3 +148,27 @@ export function randomChunks(data: Uint8Array, random: () => number, maxPiece: n
   }
   return out;
 }
+
+let nextEventId = 0;
+
+/** A message event with a fresh, ordered id (journal and sink tests). */
+export function event(text: string): ImEvent {
+  nextEventId++;
+  return {
+    id: `id-${String(nextEventId).padStart(6, '0')}`,
+    at: new Date(0).toISOString(),
+    protocol: 'test',
+    direction: 'outgoing',
+    type: 'message',
+    localId: 'me',
+    remoteId: 'you',
+    text,
+    client: { ip: '127.0.0.1', port: 1 },
+    server: { host: '127.0.0.1', port: 2 },
+    filtered: false,
+    categories: [],
+  };
+}
+
+/** `n` message events with the texts prefix0, prefix1, ... */
+export const events = (n: number, prefix = 'e'): ImEvent[] => Array.from({ length: n }, (_, i) => event(`${prefix}${i}`));

@@ -9,7 +9,7 @@ import { readJournalState } from '../src/journal/state.js';
 import { EventSink } from '../src/proxy/event-sink.js';
 import type { ImEvent } from '../src/sdk/event.js';
 import type { LoggerHooks } from '../src/sdk/plugin.js';
-import { recordingLogger, removeTempDirs, tempDir } from './helpers.js';
+import { event, events, recordingLogger, removeTempDirs, tempDir } from './helpers.js';
 
 async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -20,26 +20,6 @@ async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 
 }
 
 afterAll(removeTempDirs);
-
-let nextId = 0;
-function event(text: string): ImEvent {
-  nextId++;
-  return {
-    id: `id-${String(nextId).padStart(6, '0')}`,
-    at: new Date(0).toISOString(),
-    protocol: 'test',
-    direction: 'outgoing',
-    type: 'message',
-    localId: 'me',
-    remoteId: 'you',
-    text,
-    client: { ip: '127.0.0.1', port: 1 },
-    server: { host: '127.0.0.1', port: 2 },
-    filtered: false,
-    categories: [],
-  };
-}
-const events = (n: number, prefix = 'e') => Array.from({ length: n }, (_, i) => event(`${prefix}${i}`));
 
 async function open(dir: string, consumers: string[], options: Partial<JournalOptions> = {}, log = recordingLogger()) {
   return Journal.open({ dir, maxBytes: 1024 * 1024 * 1024, segmentBytes: 1024 * 1024, fsyncIntervalMs: 10, onFull: 'forward', memoryEvents: 1000, ...options }, consumers, log);
