@@ -78,7 +78,8 @@ export class ProxyConnection {
   readonly startedAt = Date.now();
   private readonly flows: Record<Direction, Flow>;
   private errorsLogged = 0;
-  private sniffing: { seen: Record<Direction, Buffer[]>; timer: NodeJS.Timeout | undefined } | undefined;
+  /** Set while the protocol is being sniffed: its time limit (the bytes seen so far wait in the flows' inboxes). */
+  private sniffTimer: NodeJS.Timeout | undefined;
   private readonly midstream: boolean;
   private readonly listener: ServerEndpoint | undefined;
   /** Why the connection's content is not visible, when it is encrypted (a TLS port, or after STARTTLS). */
@@ -129,7 +130,7 @@ export class ProxyConnection {
     const chosen = forced ?? deps.registry.forPort(info.server.port);
     if (tlsPortOf && (!chosen || chosen === tlsPortOf)) this.directTls(tlsPortOf);
     else if (chosen) this.begin(chosen);
-    else if (deps.options.sniffTimeoutMs > 0 && deps.registry.all.length > 0) this.sniff(initial);
+    else if (deps.options.sniffTimeoutMs > 0 && deps.registry.all.length > 0) this.sniff();
     else this.beginRaw('no protocol for this port');
   }
 
@@ -177,18 +178,15 @@ export class ProxyConnection {
    * Watches the first bytes (either side) until a protocol recognises them, the limit is reached, the stream
    * ends, or time runs out. The flows hold the bytes meanwhile; nothing is forwarded before the decision.
    */
-  private sniff(initial: Buffer | undefined): void {
-    this.sniffing = { seen: { outgoing: initial ? [initial] : [], incoming: [] }, timer: undefined };
-    this.sniffing.timer = setTimeout(() => this.decideSniff(undefined, 'no protocol recognised the first bytes in time'), this.deps.options.sniffTimeoutMs);
-    this.sniffing.timer.unref?.();
+  private sniff(): void {
+    this.sniffTimer = setTimeout(() => this.decideSniff(undefined, 'no protocol recognised the first bytes in time'), this.deps.options.sniffTimeoutMs);
+    this.sniffTimer.unref?.();
     this.inspectSniff('outgoing');
   }
 
-  /** A flow still waiting for the protocol received `chunk`. */
-  sniffChunk(direction: Direction, chunk: Buffer): void {
-    if (!this.sniffing) return;
-    this.sniffing.seen[direction].push(chunk);
-    this.inspectSniff(direction);
+  /** A flow still waiting for the protocol received a chunk. */
+  sniffChunk(direction: Direction): void {
+    if (this.sniffTimer) this.inspectSniff(direction);
   }
 
   /** A flow's source ended before the protocol was known. */
@@ -197,7 +195,8 @@ export class ProxyConnection {
   }
 
   private inspectSniff(direction: Direction): void {
-    const first = Buffer.concat(this.sniffing?.seen[direction] ?? []);
+    const seen = this.flows[direction].waiting;
+    const first = seen.length === 1 ? seen[0]! : Buffer.concat(seen);
     if (first.length === 0) return;
     const protocol = this.deps.registry.sniff(first, direction);
     if (protocol) this.decideSniff(protocol, '');
@@ -205,9 +204,9 @@ export class ProxyConnection {
   }
 
   private decideSniff(protocol: RegisteredProtocol | undefined, reason: string): void {
-    if (!this.sniffing) return;
-    clearTimeout(this.sniffing.timer);
-    this.sniffing = undefined;
+    if (!this.sniffTimer) return;
+    clearTimeout(this.sniffTimer);
+    this.sniffTimer = undefined;
     if (protocol) this.begin(protocol);
     else this.beginRaw(reason);
   }
@@ -372,7 +371,7 @@ export class ProxyConnection {
     const clientFlow = this.flows.outgoing;
     const serverFlow = this.flows.incoming;
     /** What a side sent after the accepting frame: TLS records, in order. */
-    const tlsStart = (flow: Flow) => (flow.direction === direction ? [...after.map((b) => Buffer.from(b)), ...flow.release()] : flow.release());
+    const tlsStart = (flow: Flow) => (flow.direction === direction ? [...after, ...flow.release()] : flow.release());
     const name = TlsInterceptor.nameFor(this.streamTo(), this.server.host) ?? 'localhost';
     const run = async () => {
       // A client-side accepting frame goes to the server first; a server-side one (XMPP <proceed/>, IRC 670)
@@ -466,17 +465,8 @@ export class ProxyConnection {
   /** Bytes for the local client, e.g. a policy notice; false when the protocol cannot answer (now). */
   respond(text: string, about: ImEvent): boolean {
     const session = this.session;
-    if (!session?.respond || !this.protocol || this.encrypted) return false;
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = callHook(this.protocol.name, 'respond', () => session.respond!(text, about));
-    } catch (error) {
-      this.log.error({ plugin: this.protocol.name, hook: 'respond', err: error }, 'could not build a response');
-      return false;
-    }
-    if (!(bytes instanceof Uint8Array) || bytes.length === 0) return false;
-    this.flows.incoming.inject(bytes);
-    return true;
+    if (!session?.respond) return false;
+    return this.injectBuilt('respond', () => session.respond!(text, about), 'incoming', 'could not build a response');
   }
 
   /**
@@ -484,16 +474,26 @@ export class ProxyConnection {
    * incoming one), through the flow towards that side so it is ordered with what already went there.
    */
   refuse(frame: Frame, direction: Direction): void {
-    if (!frame.refusal || !this.protocol || this.encrypted) return;
+    if (!frame.refusal) return;
+    this.injectBuilt('refusal', () => frame.refusal!(), opposite(direction), 'could not build the refusal of a blocked frame');
+  }
+
+  /**
+   * Bytes a plugin hook builds (a response, a refusal) written between two frames of the flow `towards`; false
+   * when there is nothing to write: no protocol, encrypted, the hook failed or built no bytes.
+   */
+  private injectBuilt(hook: 'respond' | 'refusal', build: () => Uint8Array | undefined, towards: Direction, failure: string): boolean {
+    if (!this.protocol || this.encrypted) return false;
     let bytes: Uint8Array | undefined;
     try {
-      bytes = callHook(this.protocol.name, 'refusal', () => frame.refusal!());
+      bytes = callHook(this.protocol.name, hook, build);
     } catch (error) {
-      this.log.error({ plugin: this.protocol.name, hook: 'refusal', err: error }, 'could not build the refusal of a blocked frame');
-      return;
+      this.log.error({ plugin: this.protocol.name, hook, err: error }, failure);
+      return false;
     }
-    if (!(bytes instanceof Uint8Array) || bytes.length === 0) return;
-    this.flows[opposite(direction)].inject(bytes);
+    if (!(bytes instanceof Uint8Array) || bytes.length === 0) return false;
+    this.flows[towards].inject(bytes);
+    return true;
   }
 
   /**
@@ -524,7 +524,7 @@ export class ProxyConnection {
   }
 
   destroy(reason: string): void {
-    if (this.sniffing) clearTimeout(this.sniffing.timer);
+    clearTimeout(this.sniffTimer);
     if (this.closed) return;
     this.log.debug({ reason }, 'connection closing');
     this.clientSocket.destroy();
@@ -684,6 +684,11 @@ class Flow {
     this.write(chunks);
   }
 
+  /** The chunks received and not yet processed: while the protocol is sniffed, every byte seen so far. */
+  get waiting(): readonly Buffer[] {
+    return this.inbox;
+  }
+
   get hasEnded(): boolean {
     return this.ended;
   }
@@ -708,7 +713,7 @@ class Flow {
       return;
     }
     this.inbox.push(chunk);
-    if (this.mode === 'wait') this.conn.sniffChunk(this.direction, chunk);
+    if (this.mode === 'wait') this.conn.sniffChunk(this.direction);
     else if (!this.busy) this.process();
   }
 
@@ -795,25 +800,23 @@ class Flow {
   private parse(chunk: Buffer): Promise<void> | undefined {
     const session = this.conn.session!;
     const protocol = this.conn.protocol!;
+    // Held from here on: if the parser fails, these bytes are forwarded as they came.
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
     let frames: Frame[];
     try {
       frames = callHook(protocol.name, 'push', () => session.push(this.direction, chunk));
     } catch (error) {
-      this.held.push(chunk);
-      this.heldBytes += chunk.length;
       this.conn.log.error({ plugin: protocol.name, hook: 'push', err: error }, 'protocol parser failed');
       this.conn.switchToRaw(`parser failed: ${describeError(error)}`);
       return undefined;
     }
-    this.held.push(chunk);
-    this.heldBytes += chunk.length;
-    if (!Array.isArray(frames) || !frames.every((frame) => frame?.raw instanceof Uint8Array)) {
+    const consumed = frameBytes(frames);
+    if (consumed === undefined) {
       this.conn.log.error({ plugin: protocol.name, hook: 'push' }, 'protocol parser returned something that is not a list of frames');
       this.conn.switchToRaw('parser returned no frames');
       return undefined;
     }
-    let consumed = 0;
-    for (const frame of frames) consumed += frame.raw.length;
     if (consumed > this.heldBytes) {
       // The parser returned bytes it was never given: its frames cannot be trusted, the held bytes can.
       this.conn.log.error({ plugin: protocol.name, hook: 'push', consumed, held: this.heldBytes }, 'protocol parser returned more bytes than it received');
@@ -884,9 +887,10 @@ class Flow {
    */
   private upgrade(frames: Frame[], index: number, out: Uint8Array[], upgradeAt: number): Promise<void> | undefined {
     const after: Uint8Array[] = [];
+    // Copied: the parser may reuse the memory behind its frames once the session reads decrypted bytes.
     for (let i = index + 1; i < frames.length; i++) after.push(Buffer.from(frames[i]!.raw));
-    // Bytes the parser still holds came after the upgrade frame: TLS records too.
-    for (const held of this.held) after.push(Buffer.from(held));
+    // Bytes the parser still holds came after the upgrade frame: TLS records too (core's own chunks, not copied).
+    for (const held of this.held) after.push(held);
     this.dropHeld(this.heldBytes);
     this.write(out.slice(0, upgradeAt));
     return this.conn.startTls(this.direction, out.slice(upgradeAt), after);
@@ -1006,6 +1010,17 @@ function isoTime(ms: number): string {
 }
 
 const NO_DECISION: FrameDecision = Object.freeze({ block: false, responses: [] }) as FrameDecision;
+
+/** The bytes a parser's frames account for, in one pass; undefined when it returned no list of frames. */
+function frameBytes(frames: unknown): number | undefined {
+  if (!Array.isArray(frames)) return undefined;
+  let bytes = 0;
+  for (const frame of frames as Array<Frame | undefined>) {
+    if (!(frame?.raw instanceof Uint8Array)) return undefined;
+    bytes += frame.raw.length;
+  }
+  return bytes;
+}
 
 /** Consecutive views of one buffer become one view, so a chunk of many pass-through frames is one write. */
 function mergeAdjacent(chunks: Uint8Array[]): Uint8Array[] {

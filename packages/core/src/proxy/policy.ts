@@ -170,15 +170,12 @@ export class Policy {
       try {
         result = callHook(content.name, 'transform', () => content.hooks.transform(current));
       } catch (error) {
-        this.log.error({ plugin: content.name, hook: 'transform', err: error }, `content plugin "${content.name}" failed; text left as it was`);
+        this.transformFailed(content.name, error);
         continue;
       }
       if (isPromiseLike(result)) {
         return callHookWithTimeout(content.name, 'transform', this.options.hookTimeoutMs, () => result)
-          .catch((error: unknown) => {
-            this.log.error({ plugin: content.name, hook: 'transform', err: error }, `content plugin "${content.name}" failed; text left as it was`);
-            return undefined;
-          })
+          .catch((error: unknown) => this.transformFailed(content.name, error))
           .then((text) => {
             if (typeof text === 'string') decision.text = text;
             return this.runContents(events, c + 1, decision);
@@ -189,6 +186,12 @@ export class Policy {
     if (decision.text !== undefined && decision.text !== target.text) target.deliveredText = decision.text;
     else delete decision.text;
     return decision;
+  }
+
+  /** A content plugin failed (threw, rejected or timed out): the text stays as it was. */
+  private transformFailed(name: string, error: unknown): undefined {
+    this.log.error({ plugin: name, hook: 'transform', err: error }, `content plugin "${name}" failed; text left as it was`);
+    return undefined;
   }
 }
 

@@ -2,7 +2,7 @@
  * What core does with TLS on a connection, and the means to do it: the rules (intercept, pass through or
  * block, per protocol and destination), the CA, and the upstream trust settings.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import tls from 'node:tls';
 import { ImspectError, describeError } from '../sdk/errors.js';
@@ -109,9 +109,10 @@ export async function createTlsInterceptor(config: TlsConfig, dirs: { dataDir: s
   return new TlsInterceptor(config, authority, extraCa);
 }
 
+/** Whether a CA file is there; its content is read (and checked) once, by loadCa. */
 async function fileExists(file: string): Promise<boolean> {
   try {
-    await readFile(file);
+    await stat(file);
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
