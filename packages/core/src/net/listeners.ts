@@ -6,7 +6,7 @@ import type { Endpoint } from '../sdk/event.js';
 import type { ForwardRoute } from '../sdk/protocol.js';
 import { AllowList, unmapIPv4 } from './allow-list.js';
 import { REPLY, Socks5Handshake, connectReply, replyForError } from './socks5.js';
-import { connectUpstream } from './upstream.js';
+import { connectUpstream, handOver } from './upstream.js';
 import { handleHttpConnect } from './http-connect-listener.js';
 import { handleTransparent } from './transparent.js';
 
@@ -117,12 +117,12 @@ function handleForward(config: ForwardListenerConfig, deps: ListenerDeps) {
   const router = deps.forwardRouter?.(config);
   const connect = (socket: net.Socket, clientAddress: { ip: string; port: number }, destination: { host: string; port: number }, first: Buffer | undefined) => {
     const { host, port } = destination;
-    connectUpstream(host, port, deps.connectTimeoutMs).then(
-      (upstream) => {
-        if (socket.destroyed) {
-          upstream.destroy();
-          return;
-        }
+    handOver(
+      socket,
+      connectUpstream(host, port, deps.connectTimeoutMs),
+      deps.log,
+      { client: `${clientAddress.ip}:${clientAddress.port}`, server: `${host}:${port}` },
+      (upstream) =>
         deps.onConnection({
           client: socket,
           upstream,
@@ -132,13 +132,8 @@ function handleForward(config: ForwardListenerConfig, deps: ListenerDeps) {
           ...(first && first.length > 0 ? { initialClientData: first } : {}),
           listener: `forward ${config.host}:${config.port}`,
           listenerAddress: { host: unmapIPv4(socket.localAddress ?? config.host), port: socket.localPort ?? config.port },
-        });
-        socket.resume();
-      },
-      (error: NodeJS.ErrnoException) => {
-        deps.log.warn({ client: `${clientAddress.ip}:${clientAddress.port}`, server: `${host}:${port}`, code: error.code }, `upstream connect failed: ${describeError(error)}`);
-        socket.destroy();
-      },
+        }),
+      () => socket.destroy(),
     );
   };
   if (!router) return (socket: net.Socket, clientAddress: { ip: string; port: number }) => connect(socket, clientAddress, config.upstream, undefined);
@@ -211,12 +206,12 @@ function handleSocks(config: Socks5ListenerConfig, deps: ListenerDeps) {
           socket.off('end', onEnd);
           socket.pause();
           const { host, port } = step.request;
-          connectUpstream(host, port, deps.connectTimeoutMs).then(
+          handOver(
+            socket,
+            connectUpstream(host, port, deps.connectTimeoutMs),
+            deps.log,
+            { client: who, server: `${host}:${port}` },
             (upstream) => {
-              if (socket.destroyed) {
-                upstream.destroy();
-                return;
-              }
               socket.write(connectReply(REPLY.succeeded, unmapIPv4(upstream.localAddress ?? '0.0.0.0'), upstream.localPort ?? 0));
               deps.onConnection({
                 client: socket,
@@ -226,10 +221,8 @@ function handleSocks(config: Socks5ListenerConfig, deps: ListenerDeps) {
                 ...(step.rest.length > 0 ? { initialClientData: Buffer.from(step.rest) } : {}),
                 listener: `socks5 ${config.host}:${config.port}`,
               });
-              socket.resume();
             },
-            (error: NodeJS.ErrnoException) => {
-              deps.log.warn({ client: who, server: `${host}:${port}`, code: error.code }, `upstream connect failed: ${describeError(error)}`);
+            (error) => {
               socket.end(connectReply(replyForError(error)));
               socket.once('end', onEnd);
               socket.resume();
