@@ -139,7 +139,9 @@ function handleForward(config: ForwardListenerConfig, deps: ListenerDeps) {
   if (!router) return (socket: net.Socket, clientAddress: { ip: string; port: number }) => connect(socket, clientAddress, config.upstream, undefined);
   // The protocol picks the server from the client's first bytes (an MSN switchboard cookie, ...).
   return (socket: net.Socket, clientAddress: { ip: string; port: number }) => {
-    const seen: Buffer[] = [];
+    // Everything the client sent so far: the first chunk as it came, joined with later ones only when the
+    // protocol asks for more.
+    let seen: Buffer | undefined;
     let decided = false;
     const decide = (route: ForwardRoute) => {
       if (decided) return;
@@ -149,11 +151,10 @@ function handleForward(config: ForwardListenerConfig, deps: ListenerDeps) {
       socket.off('end', onEnd);
       socket.pause();
       const destination = route === undefined || route === 'more' ? config.upstream : route;
-      connect(socket, clientAddress, destination, seen.length > 0 ? Buffer.concat(seen) : undefined);
+      connect(socket, clientAddress, destination, seen);
     };
     const onData = (chunk: Buffer) => {
-      seen.push(chunk);
-      const first = Buffer.concat(seen);
+      const first = (seen = seen ? Buffer.concat([seen, chunk]) : chunk);
       let route: ForwardRoute;
       try {
         route = router(first, clientAddress);
