@@ -51,7 +51,7 @@ export function handleHttpConnect(config: HttpConnectListenerConfig, deps: Liste
             upstream,
             clientAddress,
             destination: { host: step.host, port: step.port },
-            ...(step.rest.length > 0 ? { initialClientData: Buffer.from(step.rest) } : {}),
+            ...(step.rest.length > 0 ? { initialClientData: step.rest } : {}),
             listener: name,
           });
         },

@@ -219,7 +219,7 @@ function handleSocks(config: Socks5ListenerConfig, deps: ListenerDeps) {
                 upstream,
                 clientAddress,
                 destination: { host, port },
-                ...(step.rest.length > 0 ? { initialClientData: Buffer.from(step.rest) } : {}),
+                ...(step.rest.length > 0 ? { initialClientData: step.rest } : {}),
                 listener: `socks5 ${config.host}:${config.port}`,
               });
             },
