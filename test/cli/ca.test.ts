@@ -3,26 +3,16 @@
  * passthrough with a banner that says so when there is none, interception when there is, and a refusal to
  * start when the key can be read by others.
  */
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, startImspect } from '../support/imspect-process.js';
+import { runCli } from '../support/cli-run.js';
+import { startImspect } from '../support/imspect-process.js';
 
-const execFileAsync = promisify(execFile);
-
-async function imspect(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, encoding: 'latin1' });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+/** Latin-1, so `ca export --format der` on standard output keeps its bytes. */
+const imspect = (args: string[], cwd: string) => runCli(args, cwd, 'latin1');
 
 describe('imspect ca', () => {
   let dir: string;

@@ -2,32 +2,13 @@
  * The `imspect` command as a user runs it: help, configuration errors that name the file and key, the
  * configuration schema for editors, and a clean start/stop on the embedded defaults.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, REPO_ROOT, startImspect } from '../support/imspect-process.js';
-
-const execFileAsync = promisify(execFile);
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function imspect(args: string[], cwd: string): Promise<Result> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { runCli as imspect } from '../support/cli-run.js';
+import { REPO_ROOT, startImspect } from '../support/imspect-process.js';
 
 describe('imspect CLI', () => {
   let dir: string;

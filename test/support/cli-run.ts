@@ -10,10 +10,13 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs one `imspect` command to its end, as a user would from `cwd`. */
-export async function runCli(args: string[], cwd: string): Promise<CliResult> {
+/**
+ * Runs one `imspect` command to its end, as a user would from `cwd`. `latin1` keeps binary output byte for byte
+ * (one character per byte).
+ */
+export async function runCli(args: string[], cwd: string, encoding: 'utf8' | 'latin1' = 'utf8'): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, encoding, maxBuffer: 64 * 1024 * 1024 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

@@ -1,7 +1,7 @@
 /** What `imspect logs search` and `imspect logs export` share: the filter flags and opening the configured archive. */
 import { Flags } from '@oclif/core';
 import { existsSync } from 'node:fs';
-import { failWith } from './shared.js';
+import { failWith, loadConfigOrExit } from './shared.js';
 
 export const filterFlags = {
   user: Flags.string({ description: 'the protected user (local id), exactly', helpValue: 'ID' }),
@@ -26,14 +26,8 @@ export interface FilterFlagValues {
  * folder by default) and turns the flags into a query; exits 2 on a bad configuration or time.
  */
 export async function openConfiguredArchive(configFile: string | undefined, flags: FilterFlagValues, limit: number) {
-  const { loadConfig } = await import('@imspect/core/runtime');
   const sql = await import('@imspect/logger-sql');
-  let loaded;
-  try {
-    loaded = await loadConfig(configFile ? { file: configFile } : {});
-  } catch (error) {
-    failWith(error, 2);
-  }
+  const loaded = await loadConfigOrExit(configFile);
   const section = loaded.config.plugins['logger-sql'];
   let target;
   try {

@@ -32,19 +32,24 @@ export function failWith(error: unknown, exitCode: number): never {
   process.exit(exitCode);
 }
 
+/** Loads the configuration (the given file, or the search in the working directory); exits 2 when it is invalid. */
+export async function loadConfigOrExit(configFile: string | undefined) {
+  const { loadConfig } = await import('@imspect/core/runtime');
+  try {
+    return await loadConfig(configFile ? { file: configFile } : {});
+  } catch (error) {
+    failWith(error, 2);
+  }
+}
+
 /**
  * Loads the configuration (exit 2 when it is invalid), discovers every plugin and checks the enabled ones
  * (manifest, host range, import, export, options) without running their `setup`: what `plugins list` and
  * `config check` report.
  */
 export async function inspectPlugins(configFile: string | undefined, logLevel: string) {
-  const { loadConfig, discoverPlugins, loadPlugins, createOperationalLogger, HOST_VERSION } = await import('@imspect/core/runtime');
-  let loaded;
-  try {
-    loaded = await loadConfig(configFile ? { file: configFile } : {});
-  } catch (error) {
-    failWith(error, 2);
-  }
+  const { discoverPlugins, loadPlugins, createOperationalLogger, HOST_VERSION } = await import('@imspect/core/runtime');
+  const loaded = await loadConfigOrExit(configFile);
   const discovered = await discoverPlugins({ roots: pluginRoots(), folders: loaded.config.pluginFolders });
   const { records } = await loadPlugins(discovered, {
     hostVersion: HOST_VERSION,

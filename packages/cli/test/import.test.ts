@@ -2,33 +2,20 @@
  * `imspect config import`: IMSpector's options become an imspect configuration that loads, and everything that
  * could not be translated is reported with its line and the reason.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { runCli as imspect } from '../../../test/support/cli-run.js';
 import { translateImspectorConf, type ImportResult } from '../src/imspector-import.js';
 
-const execFileAsync = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const CLI = path.resolve(HERE, '../bin/run.js');
 const FIXTURE = path.join(HERE, 'fixtures', 'imspector.conf');
 const PRIVATE_NETWORKS = ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
 /** Every plugin the fixture's options translate into. */
 const ALL_PLUGINS = ['irc', 'msn', 'yahoo', 'xmpp', 'logger-csv', 'logger-sql', 'filter-badwords', 'filter-acl', 'filter-policy'];
-
-async function imspect(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** key -> "line: message", for one list of notes. */
 function byKey(notes: ImportResult['translated']): Record<string, string> {

@@ -1,13 +1,9 @@
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HttpConnectListenerConfig } from '../src/config/schema.js';
 import { HttpConnectRequest, MAX_REQUEST_HEAD, parseAuthority, type HttpConnectStep } from '../src/net/http-connect.js';
-import { startListener, type AcceptedConnection } from '../src/net/listeners.js';
-import { ProxyConnection } from '../src/proxy/connection.js';
-import { EventSink } from '../src/proxy/event-sink.js';
-import { Policy } from '../src/proxy/policy.js';
-import { ProtocolRegistry } from '../src/proxy/protocols.js';
-import { closeServer, connect, listen, readAll, readBytes, recordingLogger, sleep, waitFor } from './helpers.js';
+import { closeServer, listen, readAll, readBytes, sleep, waitFor } from './helpers.js';
+import { listenerHarness } from './listener-harness.js';
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 
@@ -84,63 +80,11 @@ describe('HttpConnectRequest', () => {
 });
 
 describe('http-connect listener', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const { echoServer, relayingListener, client } = listenerHarness();
 
-  async function echoServer(): Promise<number> {
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => undefined);
-      socket.pipe(socket);
-    });
-    const port = await listen(server);
-    cleanups.push(async () => {
-      for (const s of sockets) s.destroy();
-      await closeServer(server);
-    });
-    return port;
-  }
-
-  async function proxy(extra: Partial<HttpConnectListenerConfig> = {}, acceptAfter?: Promise<unknown>, idleTimeoutMs = 0) {
-    const accepted: AcceptedConnection[] = [];
-    const log = recordingLogger();
-    const registry = new ProtocolRegistry([], {}, log);
-    const policy = new Policy([], [], { failMode: 'open', hookTimeoutMs: 1_000 }, log);
-    const sink = new EventSink([], { batchSize: 10, flushIntervalMs: 10, retryMaxDelayMs: 10, writeTimeoutMs: 100 }, log);
+  function proxy(extra: Partial<HttpConnectListenerConfig> = {}, acceptAfter?: Promise<unknown>, idleTimeoutMs = 0) {
     const config: HttpConnectListenerConfig = { type: 'http-connect', host: '127.0.0.1', port: 0, allow: ['127.0.0.0/8'], ...extra };
-    const listener = await startListener(config, {
-      log,
-      connectTimeoutMs: 2_000,
-      ...(acceptAfter ? { acceptAfter } : {}),
-      onConnection: (a) => {
-        accepted.push(a);
-        new ProxyConnection(
-          a.client,
-          a.upstream,
-          { id: String(accepted.length), client: a.clientAddress, server: a.destination, ...(a.initialClientData ? { initialClientData: a.initialClientData } : {}) },
-          { registry, policy, sink, log, options: { idleTimeoutMs, sniffTimeoutMs: 0, debug: false } },
-        );
-      },
-    });
-    cleanups.push(async () => {
-      for (const a of accepted) {
-        a.client.destroy();
-        a.upstream.destroy();
-      }
-      await listener.close();
-    });
-    return { listener, accepted, log };
-  }
-
-  async function client(port: number): Promise<net.Socket> {
-    const socket = await connect(port);
-    socket.on('error', () => undefined);
-    cleanups.push(() => void socket.destroy());
-    return socket;
+    return relayingListener(config, acceptAfter ? { acceptAfter } : {}, idleTimeoutMs);
   }
 
   it('tunnels to the destination, with data sent right behind the request', async () => {

@@ -1,13 +1,9 @@
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Socks5ListenerConfig } from '../src/config/schema.js';
-import { startListener, type AcceptedConnection, type RunningListener } from '../src/net/listeners.js';
 import { REPLY, Socks5Handshake, connectReply, type SocksStep } from '../src/net/socks5.js';
-import { ProxyConnection } from '../src/proxy/connection.js';
-import { EventSink } from '../src/proxy/event-sink.js';
-import { Policy } from '../src/proxy/policy.js';
-import { ProtocolRegistry } from '../src/proxy/protocols.js';
-import { closeServer, connect, listen, readAll, readBytes, recordingLogger, waitFor } from './helpers.js';
+import { closeServer, connect, listen, readAll, readBytes, waitFor } from './helpers.js';
+import { listenerHarness } from './listener-harness.js';
 
 const GREETING_NOAUTH = [5, 1, 0];
 const GREETING_USERPASS = [5, 2, 0, 2];
@@ -197,70 +193,12 @@ describe('connectReply', () => {
 });
 
 describe('SOCKS5 listener', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-
-  /** An echo server; returns its port. */
-  async function echoServer(): Promise<number> {
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => undefined);
-      socket.pipe(socket);
-    });
-    const port = await listen(server);
-    cleanups.push(async () => {
-      for (const s of sockets) s.destroy();
-      await closeServer(server);
-    });
-    return port;
-  }
+  const { cleanups, echoServer, relayingListener, client } = listenerHarness();
 
   /** A SOCKS listener whose accepted connections are relayed unparsed (no protocol plugin loaded). */
-  async function socksListener(extra: Partial<Socks5ListenerConfig> = {}, handshakeTimeoutMs?: number) {
-    const accepted: AcceptedConnection[] = [];
-    const log = recordingLogger();
-    const registry = new ProtocolRegistry([], {}, log);
-    const policy = new Policy([], [], { failMode: 'open', hookTimeoutMs: 1_000 }, log);
-    const sink = new EventSink([], { batchSize: 10, flushIntervalMs: 10, retryMaxDelayMs: 10, writeTimeoutMs: 100 }, log);
+  function socksListener(extra: Partial<Socks5ListenerConfig> = {}, handshakeTimeoutMs?: number) {
     const config: Socks5ListenerConfig = { type: 'socks5', host: '127.0.0.1', port: 0, allow: ['127.0.0.0/8'], ...extra };
-    const listener: RunningListener = await startListener(config, {
-      log,
-      connectTimeoutMs: 2_000,
-      ...(handshakeTimeoutMs ? { handshakeTimeoutMs } : {}),
-      onConnection: (a) => {
-        accepted.push(a);
-        new ProxyConnection(
-          a.client,
-          a.upstream,
-          {
-            id: String(accepted.length),
-            client: a.clientAddress,
-            server: a.destination,
-            ...(a.initialClientData ? { initialClientData: a.initialClientData } : {}),
-          },
-          { registry, policy, sink, log, options: { idleTimeoutMs: 0, sniffTimeoutMs: 0, debug: false } },
-        );
-      },
-    });
-    cleanups.push(async () => {
-      for (const a of accepted) {
-        a.client.destroy();
-        a.upstream.destroy();
-      }
-      await listener.close();
-    });
-    return { listener, accepted, log };
-  }
-
-  async function client(port: number): Promise<net.Socket> {
-    const socket = await connect(port);
-    socket.on('error', () => undefined);
-    cleanups.push(() => void socket.destroy());
-    return socket;
+    return relayingListener(config, handshakeTimeoutMs ? { handshakeTimeoutMs } : {});
   }
 
   it('connects through to the destination and relays data', async () => {

@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { readFileSync } from 'node:fs';
-import { configFlag, explain, failWith, pluginRoots } from '../shared.js';
+import { configFlag, explain, failWith, loadConfigOrExit, pluginRoots } from '../shared.js';
 import type { Family } from '../firewall/rules.js';
 
 export default class Firewall extends Command {
@@ -51,13 +51,8 @@ export default class Firewall extends Command {
 
 /** The enabled protocols' ports (plain and TLS, plus the configuration's `ports`) and the transparent port. */
 async function redirectPlan(configFile: string | undefined, portFlag: number | undefined) {
-  const { loadConfig, discoverPlugins, loadPlugins, createOperationalLogger, HOST_VERSION } = await import('@imspect/core/runtime');
-  let loaded;
-  try {
-    loaded = await loadConfig(configFile ? { file: configFile } : {});
-  } catch (error) {
-    failWith(error, 2);
-  }
+  const { discoverPlugins, loadPlugins, createOperationalLogger, HOST_VERSION } = await import('@imspect/core/runtime');
+  const loaded = await loadConfigOrExit(configFile);
   const { config } = loaded;
   const transparent = config.listeners.find((l) => l.type === 'transparent');
   if (!transparent && portFlag === undefined) {

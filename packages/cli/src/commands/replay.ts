@@ -1,6 +1,6 @@
 import { Args, Command, Flags } from '@oclif/core';
 import { stat } from 'node:fs/promises';
-import { configFlag, explain, failWith, pluginRoots } from '../shared.js';
+import { configFlag, explain, failWith, loadConfigOrExit, pluginRoots } from '../shared.js';
 import { formatEvent, formatSummary, summaryJson } from '../replay-output.js';
 
 export default class Replay extends Command {
@@ -22,7 +22,7 @@ export default class Replay extends Command {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Replay);
-    const { loadConfig, createOperationalLogger, Engine, replayFile } = await import('@imspect/core/runtime');
+    const { createOperationalLogger, Engine, replayFile } = await import('@imspect/core/runtime');
     const ports: Record<string, string> = {};
     for (const mapping of flags.port ?? []) {
       const match = /^(\d{1,5})=([\w.@/-]+)$/.exec(mapping);
@@ -37,12 +37,7 @@ export default class Replay extends Command {
     } catch (error) {
       failWith(error, 2);
     }
-    let loaded;
-    try {
-      loaded = await loadConfig(flags.config ? { file: flags.config } : {});
-    } catch (error) {
-      failWith(error, 2);
-    }
+    const loaded = await loadConfigOrExit(flags.config);
     Object.assign(loaded.config.ports, ports);
     const logger = createOperationalLogger({ level: loaded.config.log.level === 'info' ? 'warn' : loaded.config.log.level, format: loaded.config.log.format });
     const engine = new Engine({

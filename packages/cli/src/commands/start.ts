@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { configFlag, explain, failWith, pluginRoots } from '../shared.js';
+import { configFlag, explain, failWith, loadConfigOrExit, pluginRoots } from '../shared.js';
 
 /** One line on what happens to encrypted connections. */
 function tlsSummary(tls: { authority?: { ca: { files: { cert: string } } } | undefined; config: { action: string } } | undefined): string {
@@ -21,13 +21,8 @@ export default class Start extends Command {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Start);
-    const { loadConfig, createOperationalLogger, Engine, rootRefusal, resolveIdentity, writePidFile, removePidFile } = await import('@imspect/core/runtime');
-    let loaded;
-    try {
-      loaded = await loadConfig(flags.config ? { file: flags.config } : {});
-    } catch (error) {
-      failWith(error, 2);
-    }
+    const { createOperationalLogger, Engine, rootRefusal, resolveIdentity, writePidFile, removePidFile } = await import('@imspect/core/runtime');
+    const loaded = await loadConfigOrExit(flags.config);
     const { config } = loaded;
     // The embedded defaults are the try-it-out set-up (a loopback-only SOCKS5 proxy on an unprivileged port), so
     // the README's `pnpm start` works as root too; a configuration file is a deployment, and there root must be

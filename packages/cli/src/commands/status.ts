@@ -1,6 +1,6 @@
 import { Command } from '@oclif/core';
 import path from 'node:path';
-import { configFlag, failWith } from '../shared.js';
+import { configFlag, failWith, loadConfigOrExit } from '../shared.js';
 
 function running(pid: number): boolean {
   try {
@@ -25,13 +25,8 @@ export default class Status extends Command {
 
   async run(): Promise<unknown> {
     const { flags } = await this.parse(Status);
-    const { loadConfig, readJournalState, segmentsOnDisk } = await import('@imspect/core/runtime');
-    let loaded;
-    try {
-      loaded = await loadConfig(flags.config ? { file: flags.config } : {});
-    } catch (error) {
-      failWith(error, 2);
-    }
+    const { readJournalState, segmentsOnDisk } = await import('@imspect/core/runtime');
+    const loaded = await loadConfigOrExit(flags.config);
     const journalConfig = loaded.config.loggers.journal;
     const dir = path.resolve(loaded.dataDir, journalConfig.dir);
     const state = await readJournalState(dir);

@@ -3,7 +3,7 @@ import type { HttpConnectListenerConfig } from '../config/schema.js';
 import { describeError } from '../sdk/errors.js';
 import { HttpConnectRequest, httpResponse, statusForError } from './http-connect.js';
 import type { ListenerDeps } from './listeners.js';
-import { connectUpstream } from './upstream.js';
+import { connectUpstream, handOver } from './upstream.js';
 
 /** Longest a client may take to send its CONNECT request. */
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -39,25 +39,23 @@ export function handleHttpConnect(config: HttpConnectListenerConfig, deps: Liste
       socket.off('end', onEnd);
       socket.pause();
       const target = `${step.host}:${step.port}`;
-      connectUpstream(step.host, step.port, deps.connectTimeoutMs).then(
+      handOver(
+        socket,
+        connectUpstream(step.host, step.port, deps.connectTimeoutMs),
+        deps.log,
+        { listener: name, client: who, server: target },
         (upstream) => {
-          if (socket.destroyed) {
-            upstream.destroy();
-            return;
-          }
           socket.write(httpResponse(200));
           deps.onConnection({
             client: socket,
             upstream,
             clientAddress,
             destination: { host: step.host, port: step.port },
-            ...(step.rest.length > 0 ? { initialClientData: Buffer.from(step.rest) } : {}),
+            ...(step.rest.length > 0 ? { initialClientData: step.rest } : {}),
             listener: name,
           });
-          socket.resume();
         },
-        (error: NodeJS.ErrnoException) => {
-          deps.log.warn({ listener: name, client: who, server: target, code: error.code }, `upstream connect failed: ${describeError(error)}`);
+        (error) => {
           socket.end(httpResponse(statusForError(error), {}, `cannot connect to ${target}: ${error.code ?? describeError(error)}`));
           socket.once('end', onEnd);
           socket.resume();

@@ -6,7 +6,7 @@ import type { Endpoint } from '../sdk/event.js';
 import type { ForwardRoute } from '../sdk/protocol.js';
 import { AllowList, unmapIPv4 } from './allow-list.js';
 import { REPLY, Socks5Handshake, connectReply, replyForError } from './socks5.js';
-import { connectUpstream } from './upstream.js';
+import { connectUpstream, handOver } from './upstream.js';
 import { handleHttpConnect } from './http-connect-listener.js';
 import { handleTransparent } from './transparent.js';
 
@@ -117,12 +117,12 @@ function handleForward(config: ForwardListenerConfig, deps: ListenerDeps) {
   const router = deps.forwardRouter?.(config);
   const connect = (socket: net.Socket, clientAddress: { ip: string; port: number }, destination: { host: string; port: number }, first: Buffer | undefined) => {
     const { host, port } = destination;
-    connectUpstream(host, port, deps.connectTimeoutMs).then(
-      (upstream) => {
-        if (socket.destroyed) {
-          upstream.destroy();
-          return;
-        }
+    handOver(
+      socket,
+      connectUpstream(host, port, deps.connectTimeoutMs),
+      deps.log,
+      { client: `${clientAddress.ip}:${clientAddress.port}`, server: `${host}:${port}` },
+      (upstream) =>
         deps.onConnection({
           client: socket,
           upstream,
@@ -132,19 +132,16 @@ function handleForward(config: ForwardListenerConfig, deps: ListenerDeps) {
           ...(first && first.length > 0 ? { initialClientData: first } : {}),
           listener: `forward ${config.host}:${config.port}`,
           listenerAddress: { host: unmapIPv4(socket.localAddress ?? config.host), port: socket.localPort ?? config.port },
-        });
-        socket.resume();
-      },
-      (error: NodeJS.ErrnoException) => {
-        deps.log.warn({ client: `${clientAddress.ip}:${clientAddress.port}`, server: `${host}:${port}`, code: error.code }, `upstream connect failed: ${describeError(error)}`);
-        socket.destroy();
-      },
+        }),
+      () => socket.destroy(),
     );
   };
   if (!router) return (socket: net.Socket, clientAddress: { ip: string; port: number }) => connect(socket, clientAddress, config.upstream, undefined);
   // The protocol picks the server from the client's first bytes (an MSN switchboard cookie, ...).
   return (socket: net.Socket, clientAddress: { ip: string; port: number }) => {
-    const seen: Buffer[] = [];
+    // Everything the client sent so far: the first chunk as it came, joined with later ones only when the
+    // protocol asks for more.
+    let seen: Buffer | undefined;
     let decided = false;
     const decide = (route: ForwardRoute) => {
       if (decided) return;
@@ -154,11 +151,10 @@ function handleForward(config: ForwardListenerConfig, deps: ListenerDeps) {
       socket.off('end', onEnd);
       socket.pause();
       const destination = route === undefined || route === 'more' ? config.upstream : route;
-      connect(socket, clientAddress, destination, seen.length > 0 ? Buffer.concat(seen) : undefined);
+      connect(socket, clientAddress, destination, seen);
     };
     const onData = (chunk: Buffer) => {
-      seen.push(chunk);
-      const first = Buffer.concat(seen);
+      const first = (seen = seen ? Buffer.concat([seen, chunk]) : chunk);
       let route: ForwardRoute;
       try {
         route = router(first, clientAddress);
@@ -211,25 +207,23 @@ function handleSocks(config: Socks5ListenerConfig, deps: ListenerDeps) {
           socket.off('end', onEnd);
           socket.pause();
           const { host, port } = step.request;
-          connectUpstream(host, port, deps.connectTimeoutMs).then(
+          handOver(
+            socket,
+            connectUpstream(host, port, deps.connectTimeoutMs),
+            deps.log,
+            { client: who, server: `${host}:${port}` },
             (upstream) => {
-              if (socket.destroyed) {
-                upstream.destroy();
-                return;
-              }
               socket.write(connectReply(REPLY.succeeded, unmapIPv4(upstream.localAddress ?? '0.0.0.0'), upstream.localPort ?? 0));
               deps.onConnection({
                 client: socket,
                 upstream,
                 clientAddress,
                 destination: { host, port },
-                ...(step.rest.length > 0 ? { initialClientData: Buffer.from(step.rest) } : {}),
+                ...(step.rest.length > 0 ? { initialClientData: step.rest } : {}),
                 listener: `socks5 ${config.host}:${config.port}`,
               });
-              socket.resume();
             },
-            (error: NodeJS.ErrnoException) => {
-              deps.log.warn({ client: who, server: `${host}:${port}`, code: error.code }, `upstream connect failed: ${describeError(error)}`);
+            (error) => {
               socket.end(connectReply(replyForError(error)));
               socket.once('end', onEnd);
               socket.resume();

@@ -6,11 +6,11 @@ import type net from 'node:net';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import type { TransparentListenerConfig } from '../config/schema.js';
-import { ImspectError, describeError } from '../sdk/errors.js';
+import { ImspectError } from '../sdk/errors.js';
 import { unmapIPv4 } from './allow-list.js';
 import type { ListenerDeps } from './listeners.js';
 import { originalDestination, originalDestinationUnsupported, type OriginalDestination } from './original-destination.js';
-import { connectUpstream } from './upstream.js';
+import { connectUpstream, handOver } from './upstream.js';
 
 /**
  * `ip:port` of the upstream sockets transparent listeners opened. A connection arriving from one of them is
@@ -77,24 +77,23 @@ function connectTo(socket: net.Socket, clientAddress: { ip: string; port: number
       ownUpstreams.add(key);
       upstream.once('close', () => ownUpstreams.delete(key));
       settled();
-      if (socket.destroyed) {
-        upstream.destroy();
-        return;
-      }
+    },
+    settled,
+  );
+  handOver(
+    socket,
+    connecting,
+    deps.log,
+    { listener: name, client: who, server: target },
+    (upstream) =>
       deps.onConnection({
         client: socket,
         upstream,
         clientAddress,
         destination: { host: destination.host, port: destination.port },
         listener: name,
-      });
-      socket.resume();
-    },
-    (error: NodeJS.ErrnoException) => {
-      settled();
-      deps.log.warn({ listener: name, client: who, server: target, code: error.code }, `upstream connect failed: ${describeError(error)}`);
-      socket.destroy();
-    },
+      }),
+    () => socket.destroy(),
   );
 }
 

@@ -1,5 +1,6 @@
 import net from 'node:net';
-import { ImspectError } from '../sdk/errors.js';
+import { ImspectError, describeError } from '../sdk/errors.js';
+import type { PluginLogger } from '../sdk/plugin.js';
 
 /** Connects to the real server; fails with the system error code (ECONNREFUSED, ETIMEDOUT, ...) on failure. */
 export function connectUpstream(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
@@ -20,4 +21,33 @@ export function connectUpstream(host: string, port: number, timeoutMs: number): 
       reject(error);
     });
   });
+}
+
+/**
+ * What every listener does once it knows the destination: when the upstream connect succeeds and the paused
+ * client is still there, `connected` hands the pair on and the client is resumed (a client gone meanwhile has its
+ * upstream closed); when it fails, the failure is logged with `context` and `failed` answers the client.
+ */
+export function handOver(
+  client: net.Socket,
+  connecting: Promise<net.Socket>,
+  log: PluginLogger,
+  context: Record<string, unknown>,
+  connected: (upstream: net.Socket) => void,
+  failed: (error: NodeJS.ErrnoException) => void,
+): void {
+  connecting.then(
+    (upstream) => {
+      if (client.destroyed) {
+        upstream.destroy();
+        return;
+      }
+      connected(upstream);
+      client.resume();
+    },
+    (error: NodeJS.ErrnoException) => {
+      log.warn({ ...context, code: error.code }, `upstream connect failed: ${describeError(error)}`);
+      failed(error);
+    },
+  );
 }

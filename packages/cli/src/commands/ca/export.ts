@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, Flags } from '@oclif/core';
-import { configFlag, failWith } from '../../shared.js';
+import { configFlag, failWith, loadConfigOrExit } from '../../shared.js';
 
 export default class CaExport extends Command {
   static override summary = 'Write the CA certificate to install on client machines';
@@ -14,15 +14,10 @@ export default class CaExport extends Command {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(CaExport);
-    const { loadConfig, caFiles } = await import('@imspect/core/runtime');
+    const { caFiles } = await import('@imspect/core/runtime');
     const { X509Certificate } = await import('node:crypto');
     const { readFile } = await import('node:fs/promises');
-    let loaded;
-    try {
-      loaded = await loadConfig(flags.config ? { file: flags.config } : {});
-    } catch (error) {
-      failWith(error, 2);
-    }
+    const loaded = await loadConfigOrExit(flags.config);
     const files = caFiles(loaded.config.tls, loaded.dataDir);
     let cert;
     try {

@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { configFlag, failWith } from '../../shared.js';
+import { configFlag, failWith, loadConfigOrExit } from '../../shared.js';
 
 export default class CaInit extends Command {
   static override summary = 'Create the local certificate authority that TLS interception signs certificates with';
@@ -14,13 +14,8 @@ export default class CaInit extends Command {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(CaInit);
-    const { loadConfig, createCa, caFiles } = await import('@imspect/core/runtime');
-    let loaded;
-    try {
-      loaded = await loadConfig(flags.config ? { file: flags.config } : {});
-    } catch (error) {
-      failWith(error, 2);
-    }
+    const { createCa, caFiles } = await import('@imspect/core/runtime');
+    const loaded = await loadConfigOrExit(flags.config);
     const files = caFiles(loaded.config.tls, loaded.dataDir);
     let ca;
     try {
