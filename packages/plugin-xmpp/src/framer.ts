@@ -11,7 +11,7 @@
  * header after STARTTLS or SASL) and streams without a header (a capture that missed the start) are framed
  * the same way. Nothing here throws on input.
  */
-import type { ProtocolError } from '@imspect/core';
+import { concatChunks, type ProtocolError } from '@imspect/core';
 import { isNameByte, isSpace } from './xml.js';
 
 export type ItemKind =
@@ -302,7 +302,7 @@ export class StanzaFramer {
   end(): FramerItem[] {
     const out: FramerItem[] = [];
     if (this.heldBytes > 0) {
-      out.push({ kind: this.frameOpen ? 'rest' : this.state === S.SyncName ? 'skipped' : 'text', raw: concat(this.held, this.heldBytes) });
+      out.push({ kind: this.frameOpen ? 'rest' : this.state === S.SyncName ? 'skipped' : 'text', raw: concatChunks(this.held, this.heldBytes) });
     }
     this.held = [];
     this.heldBytes = 0;
@@ -394,7 +394,7 @@ export class StanzaFramer {
       return;
     }
     // The stanza's '<' lies in the held bytes: split them.
-    const held = concat(this.held, this.heldBytes);
+    const held = concatChunks(this.held, this.heldBytes);
     const cut = held.length - (this.start - at);
     if (cut > 0) this.out.push({ kind: 'skipped', raw: held.subarray(0, cut) });
     this.held = [held.subarray(cut)];
@@ -459,20 +459,9 @@ export class StanzaFramer {
     const part = this.chunk.subarray(this.start, end);
     this.start = end;
     if (this.heldBytes === 0) return part;
-    const raw = concat([...this.held, part], this.heldBytes + part.length);
+    const raw = concatChunks([...this.held, part], this.heldBytes + part.length);
     this.held = [];
     this.heldBytes = 0;
     return raw;
   }
-}
-
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
