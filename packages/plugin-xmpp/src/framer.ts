@@ -11,7 +11,7 @@
  * header after STARTTLS or SASL) and streams without a header (a capture that missed the start) are framed
  * the same way. Nothing here throws on input.
  */
-import { concatChunks, type ProtocolError } from '@imspect/core';
+import { concatChunks, latin1, type ProtocolError } from '@imspect/core';
 import { isNameByte, isSpace } from './xml.js';
 
 export type ItemKind =
@@ -68,8 +68,6 @@ const STANZA_NAMES = new Set([
   'message', 'presence', 'iq', 'stream:stream', 'stream:features', 'stream:error', 'auth', 'challenge', 'response',
   'success', 'failure', 'abort', 'starttls', 'proceed', 'r', 'a', 'enable', 'enabled', 'resume', 'resumed',
 ]);
-
-const latin1 = new TextDecoder('latin1');
 
 export class StanzaFramer {
   readonly maxFrameBytes: number;
@@ -282,7 +280,7 @@ export class StanzaFramer {
             i++;
             break;
           }
-          if ((isSpace(b) || b === GT || b === 0x2f) && STANZA_NAMES.has(latin1.decode(Uint8Array.from(this.name)))) {
+          if ((isSpace(b) || b === GT || b === 0x2f) && STANZA_NAMES.has(latin1(Uint8Array.from(this.name)))) {
             // Resume here: a top-level element (or a stream header) starts a frame.
             if (this.start > 0 || this.heldBytes > 0) this.emitBefore(i - this.name.length - 1);
             this.frameOpen = true;
