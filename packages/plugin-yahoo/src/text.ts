@@ -28,17 +28,6 @@ export function decodeId(bytes: Uint8Array): string {
   return utf8(bytes);
 }
 
-/** `text` in Latin-1 when every character fits in it, else undefined. */
-export function encodeLatin1(text: string): Uint8Array | undefined {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code > 0xff) return undefined;
-    out[i] = code;
-  }
-  return out;
-}
-
 /** The longest prefix of `text` whose UTF-8 encoding fits in `budget` bytes, never cutting a character. */
 export function fitUtf8(text: string, budget: number): Uint8Array {
   const full = encodeUtf8(text);
