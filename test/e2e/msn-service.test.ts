@@ -14,12 +14,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCsvLogs, type CsvLogRow } from '../support/csv-logs.js';
 import { startImspect, type RunningImspect } from '../support/imspect-process.js';
+import { fileInvite, TEXT_HEAD } from '../support/msn-messages.js';
 import { addressOf, connectMsn, startMsnService, type MsnConnection, type MsnService } from '../support/msn-servers.js';
 
 const ALICE = 'alice@example.com';
 const BOB = 'bob@example.com';
 const UNICODE = 'h\u00e9llo w\u00f6rld \u2713 \u4f60\u597d';
-const TEXT_HEAD = 'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: FN=Arial; EF=; CO=0; CS=0; PF=22\r\n\r\n';
 const typing = (who: string) => `MIME-Version: 1.0\r\nContent-Type: text/x-msmsgscontrol\r\nTypingUser: ${who}\r\n\r\n\r\n`;
 
 const FILTER = `
@@ -42,24 +42,6 @@ export default {
   setup: () => ({ transform: (event) => (event.text && event.text.includes('damn') ? event.text.replaceAll('damn', '****') : undefined) }),
 };
 `;
-
-function fileInvite(to: string, from: string): Buffer {
-  const context = Buffer.alloc(574);
-  context.writeUInt32LE(574, 0);
-  context.writeUInt32LE(2, 4);
-  context.writeBigUInt64LE(4321n, 8);
-  context.writeUInt32LE(1, 16);
-  context.write('quarterly r\u00e9sum\u00e9.pdf', 20, 'utf16le');
-  const description = `EUF-GUID: {5D3E02AB-6190-11D3-BBBB-00C04F795683}\r\nSessionID: 777\r\nAppID: 2\r\nContext: ${context.toString('base64')}\r\n\r\n\0`;
-  const slp = Buffer.from(
-    `INVITE MSNMSGR:${to} MSNSLP/1.0\r\nTo: <msnmsgr:${to}>\r\nFrom: <msnmsgr:${from}>\r\nVia: MSNSLP/1.0/TLP ;branch={4B25920A-DFE2-4302-A666-F66513EFF5FD}\r\nCSeq: 0 \r\nCall-ID: {D2B052D3-6A9D-4154-BE9B-E7F039827784}\r\nMax-Forwards: 0\r\nContent-Type: application/x-msnmsgr-sessionreqbody\r\nContent-Length: ${Buffer.byteLength(description)}\r\n\r\n${description}`,
-  );
-  const header = Buffer.alloc(48);
-  header.writeUInt32LE(1000, 4);
-  header.writeBigUInt64LE(BigInt(slp.length), 16);
-  header.writeUInt32LE(slp.length, 24);
-  return Buffer.concat([Buffer.from(`MIME-Version: 1.0\r\nContent-Type: application/x-msnmsgrp2p\r\nP2P-Dest: ${to}\r\n\r\n`), header, slp, Buffer.alloc(4)]);
-}
 
 type Route = (host: string, port: number) => Promise<MsnConnection>;
 
@@ -141,7 +123,7 @@ async function conversation(service: MsnService, aliceRoute: Route, aliceDispatc
   const notice = await message(sb, (t) => t.includes('Blocked by policy'), 'the policy notice at alice');
   expect(notice.body).toBe('Blocked by policy: forbidden word');
   expect(notice.sender).toBe(BOB);
-  sb.sendMessage('D', fileInvite(BOB, ALICE));
+  sb.sendMessage('D', fileInvite(BOB, ALICE, 'quarterly r\u00e9sum\u00e9.pdf'));
   await message(bobSb, (t) => t.includes('INVITE MSNMSGR'), 'the file invite at bob');
   expect(bobSb.inbox.some((r) => r.payload?.toString('utf8').includes('forbidden'))).toBe(false);
 

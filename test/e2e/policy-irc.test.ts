@@ -8,27 +8,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readCsvLogs, type CsvLogRow } from '../support/csv-logs.js';
 import { describeWithService, findExecutable } from '../support/e2e.js';
 import { startImspect, type RunningImspect } from '../support/imspect-process.js';
+import { IRC, waitFor, type IrcClient } from '../support/irc-client.js';
 import { startNgircd, type RunningNgircd } from '../support/ngircd.js';
-
-const require = createRequire(import.meta.url);
-// irc-framework is CommonJS without types.
-const IRC = require('irc-framework') as { Client: new () => IrcClient };
-
-interface IrcClient {
-  connect(options: Record<string, unknown>): void;
-  on(event: string, listener: (event: Record<string, unknown>) => void): void;
-  off(event: string, listener: (event: Record<string, unknown>) => void): void;
-  join(channel: string): void;
-  say(target: string, text: string): void;
-  action(target: string, text: string): void;
-  ctcpRequest(target: string, type: string, ...params: string[]): void;
-  quit(message?: string): void;
-}
 
 interface Seen {
   client: IrcClient;
@@ -45,22 +30,6 @@ const SECRET = '#secret';
 const NOTICE = 'Your activities are being logged';
 const BLOCKED = 'The message or action was blocked';
 const LEGAL = 'By using this network you accept that your conversations are archived under the acceptable use policy, section 4.2.';
-
-function waitFor(client: IrcClient, event: string, match: (e: Record<string, unknown>) => boolean, what: string, ms = 10_000): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.off(event, listener);
-      reject(new Error(`timed out waiting for ${what}`));
-    }, ms);
-    const listener = (e: Record<string, unknown>) => {
-      if (!match(e)) return;
-      clearTimeout(timer);
-      client.off(event, listener);
-      resolve(e);
-    };
-    client.on(event, listener);
-  });
-}
 
 async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;

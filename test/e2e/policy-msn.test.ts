@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCsvLogs, type CsvLogRow } from '../support/csv-logs.js';
 import { startImspect, type RunningImspect } from '../support/imspect-process.js';
+import { fileInvite, TEXT_HEAD } from '../support/msn-messages.js';
 import { addressOf, connectMsn, startMsnService, type MsnConnection, type MsnService } from '../support/msn-servers.js';
 
 const ALICE = 'alice@example.com';
@@ -21,29 +22,9 @@ const CAROL = 'carol@example.com';
 const DAVE = 'dave@example.com';
 const NOTICE = 'Your activities are being logged';
 const BLOCKED = 'The message or action was blocked';
-const TEXT_HEAD = 'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: FN=Arial; EF=; CO=0; CS=0; PF=22\r\n\r\n';
 
 type Endpoint = { host: string; port: number };
 type Route = (host: string, port: number) => Promise<MsnConnection>;
-
-/** A P2P MSNSLP file INVITE (MSNP9+), as a switchboard MSG body. */
-function fileInvite(to: string, from: string): Buffer {
-  const context = Buffer.alloc(574);
-  context.writeUInt32LE(574, 0);
-  context.writeUInt32LE(2, 4);
-  context.writeBigUInt64LE(4321n, 8);
-  context.writeUInt32LE(1, 16);
-  context.write('budget.xls', 20, 'utf16le');
-  const description = `EUF-GUID: {5D3E02AB-6190-11D3-BBBB-00C04F795683}\r\nSessionID: 777\r\nAppID: 2\r\nContext: ${context.toString('base64')}\r\n\r\n\0`;
-  const slp = Buffer.from(
-    `INVITE MSNMSGR:${to} MSNSLP/1.0\r\nTo: <msnmsgr:${to}>\r\nFrom: <msnmsgr:${from}>\r\nVia: MSNSLP/1.0/TLP ;branch={4B25920A-DFE2-4302-A666-F66513EFF5FD}\r\nCSeq: 0 \r\nCall-ID: {D2B052D3-6A9D-4154-BE9B-E7F039827784}\r\nMax-Forwards: 0\r\nContent-Type: application/x-msnmsgr-sessionreqbody\r\nContent-Length: ${Buffer.byteLength(description)}\r\n\r\n${description}`,
-  );
-  const header = Buffer.alloc(48);
-  header.writeUInt32LE(1000, 4);
-  header.writeBigUInt64LE(BigInt(slp.length), 16);
-  header.writeUInt32LE(slp.length, 24);
-  return Buffer.concat([Buffer.from(`MIME-Version: 1.0\r\nContent-Type: application/x-msnmsgrp2p\r\nP2P-Dest: ${to}\r\n\r\n`), header, slp, Buffer.alloc(4)]);
-}
 
 /** Dispatch, then the notification server; `version` is what the client says in CVR. */
 async function login(email: string, version: string, connect: Route, dispatch: Endpoint) {
@@ -186,7 +167,7 @@ describe('policy on MSN end to end through imspect (real filters, scripted MSN s
     expect(reply.length).toBe(reply.bytes);
 
     // The file offer: blocked by filter-policy, alice told, bob never sees the INVITE.
-    sb.sendMessage('D', fileInvite(BOB, ALICE));
+    sb.sendMessage('D', fileInvite(BOB, ALICE, 'budget.xls'));
     await message(sb, (b) => b === BLOCKED, 'the file reply');
     sb.sendMessage('N', `${TEXT_HEAD}after the offer`);
     await message(peerSb, (b) => b === 'after the offer', 'the sentinel at bob');

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readYmsg, ymsg } from '../../packages/plugin-yahoo/test/helpers.js';
 import { readCsvLogs, type CsvLogRow } from '../support/csv-logs.js';
 import { startImspect, type RunningImspect } from '../support/imspect-process.js';
+import { socksConnect } from '../support/socks5.js';
 
 const NOTICE = 'Your activities are being logged';
 const BLOCKED = 'The message or action was blocked';
@@ -141,29 +142,12 @@ class YmsgClient {
 }
 
 async function connect(port: number, socks?: number): Promise<YmsgClient> {
-  const socket = net.connect({ host: '127.0.0.1', port: socks ?? port });
-  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  if (socks !== undefined) {
-    const read = (n: number) =>
-      new Promise<Buffer>((resolve) => {
-        let got = Buffer.alloc(0);
-        const onData = (chunk: Buffer) => {
-          got = Buffer.concat([got, chunk]);
-          if (got.length < n) return;
-          socket.off('data', onData);
-          if (got.length > n) socket.unshift(got.subarray(n));
-          resolve(got.subarray(0, n));
-        };
-        socket.on('data', onData);
-      });
-    socket.write(Buffer.from([5, 1, 0]));
-    expect([...(await read(2))]).toEqual([5, 0]);
-    const request = Buffer.from([5, 1, 0, 1, 127, 0, 0, 1, 0, 0]);
-    request.writeUInt16BE(port, 8);
-    socket.write(request);
-    expect((await read(10))[1]).toBe(0);
+  if (socks === undefined) {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    return new YmsgClient(socket);
   }
-  return new YmsgClient(socket);
+  return new YmsgClient(await socksConnect({ host: '127.0.0.1', port: socks }, '127.0.0.1', port));
 }
 
 /** VERIFY, AUTH, AUTHRESP with the client's version; resolves on the server's LOGON. */

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readYmsg, ymsg } from '../../packages/plugin-yahoo/test/helpers.js';
 import { readCsvLogs, type CsvLogRow } from '../support/csv-logs.js';
 import { startImspect, type RunningImspect } from '../support/imspect-process.js';
+import { socksConnect } from '../support/socks5.js';
 
 const FILTER_PLUGIN = `
 export default {
@@ -89,31 +90,6 @@ async function startYmsgServer() {
   };
 }
 
-async function socks5Connect(proxyPort: number, port: number): Promise<net.Socket> {
-  const socket = net.connect({ host: '127.0.0.1', port: proxyPort });
-  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  const read = (n: number) =>
-    new Promise<Buffer>((resolve) => {
-      let got = Buffer.alloc(0);
-      const onData = (chunk: Buffer) => {
-        got = Buffer.concat([got, chunk]);
-        if (got.length >= n) {
-          socket.off('data', onData);
-          if (got.length > n) socket.unshift(got.subarray(n));
-          resolve(got.subarray(0, n));
-        }
-      };
-      socket.on('data', onData);
-    });
-  socket.write(Buffer.from([5, 1, 0]));
-  expect([...(await read(2))]).toEqual([5, 0]);
-  const request = Buffer.from([5, 1, 0, 1, 127, 0, 0, 1, 0, 0]);
-  request.writeUInt16BE(port, 8);
-  socket.write(request);
-  expect((await read(10))[1]).toBe(0);
-  return socket;
-}
-
 const S = 0x00c0ffee;
 const V16 = [0, 16, 0, 0] as const;
 const c2s = (service: number, pairs: ReadonlyArray<readonly [number, string]>, status = 0) => ymsg({ service, status, sessionId: S, version: V16, pairs });
@@ -164,7 +140,7 @@ describe('Yahoo Messenger end to end through imspect', () => {
     // Conversation 1 (forward listener): alice.
     await converse(0, net.connect({ host: '127.0.0.1', port: forwardPort }), 'alice');
     // Conversation 2 (SOCKS5 to the same server): carol.
-    await converse(1, await socks5Connect(socksPort, server.port), 'carol');
+    await converse(1, await socksConnect({ host: '127.0.0.1', port: socksPort }, '127.0.0.1', server.port), 'carol');
 
     expect(await proxy.stop()).toBe(0);
     rows = await readCsvLogs(path.join(dir, 'data/logs'));

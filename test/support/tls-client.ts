@@ -5,34 +5,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 
-/** SOCKS5 CONNECT (no authentication) to `host:port` through `proxy`. */
-export function socksConnect(proxy: { host: string; port: number }, host: string, port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(proxy);
-    let stage = 0;
-    let buffered = Buffer.alloc(0);
-    socket.once('error', reject);
-    socket.on('connect', () => socket.write(Buffer.from([5, 1, 0])));
-    const onData = (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      if (stage === 0 && buffered.length >= 2) {
-        if (buffered[1] !== 0) return reject(new Error('SOCKS: no acceptable method'));
-        buffered = buffered.subarray(2);
-        stage = 1;
-        const name = Buffer.from(host);
-        socket.write(Buffer.concat([Buffer.from([5, 1, 0, 3, name.length]), name, Buffer.from([port >> 8, port & 255])]));
-      }
-      if (stage === 1 && buffered.length >= 10) {
-        socket.off('data', onData);
-        socket.off('error', reject);
-        if (buffered[1] !== 0) return reject(new Error(`SOCKS: connect refused (reply ${buffered[1]})`));
-        if (buffered.length > 10) socket.unshift(buffered.subarray(10));
-        resolve(socket);
-      }
-    };
-    socket.on('data', onData);
-  });
-}
+export { socksConnect } from './socks5.js';
 
 export interface LineClient {
   socket: net.Socket | tls.TLSSocket;

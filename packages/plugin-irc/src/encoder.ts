@@ -3,7 +3,8 @@
  * lines the gateway injects towards the local client.
  */
 import type { IrcMessage, IrcParam } from './message.js';
-import { concatBytes, encodeText, encodeUtf8, type TextEncoding } from './text.js';
+import { concatChunks, encodeUtf8 } from '@imspect/core';
+import { encodeText, type TextEncoding } from './text.js';
 
 /** Where the text sits in a line: a parameter, and the part of it that is the text (inside any CTCP wrapping). */
 export interface TextSlot {
@@ -32,11 +33,11 @@ export function rewriteText(message: IrcMessage, slot: TextSlot, text: string): 
   const plainMiddle = !param.trailing && slot.start === param.start && slot.end === param.end;
   const middleSafe = encoded.length > 0 && !encoded.includes(0x20) && encoded[0] !== 0x3a;
   if (param.trailing || (plainMiddle && middleSafe)) {
-    return concatBytes([bytes.subarray(0, slot.start), encoded, bytes.subarray(slot.end)]);
+    return concatChunks([bytes.subarray(0, slot.start), encoded, bytes.subarray(slot.end)]);
   }
   // A middle parameter cannot hold spaces: turn it into the trailing one. Servers ignore any parameter
   // after the text, so nothing that reaches the other side is lost.
-  return concatBytes([
+  return concatChunks([
     bytes.subarray(0, param.start),
     new Uint8Array([0x3a]),
     bytes.subarray(param.start, slot.start),
@@ -65,7 +66,7 @@ export function buildNotices(server: string, nick: string, text: string): Uint8A
   const lines: Uint8Array[] = [];
   const crlf = new Uint8Array([0x0d, 0x0a]);
   for (const piece of splitText(cleanText(text), budget)) lines.push(header, encodeUtf8(piece), crlf);
-  return concatBytes(lines);
+  return concatChunks(lines);
 }
 
 /** Splits text into pieces of at most `budget` UTF-8 bytes, never inside a character. */

@@ -2,7 +2,7 @@
  * `IrcSession`: the ProtocolSession for one IRC connection. Bytes in, one frame per line out; no I/O, no
  * timers, no logging, nothing thrown on any input.
  */
-import { LineReader, type Direction, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/core';
+import { concatChunks, LineReader, type Direction, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/core';
 import { buildNotices } from './encoder.js';
 import { IrcState } from './irc-state.js';
 import { parseLine } from './message.js';
@@ -126,9 +126,6 @@ export class IrcSession implements ProtocolSession {
     const held = side.reader.drain();
     if (held === undefined) return chunk.byteLength === 0 ? [] : [{ raw: chunk }];
     if (chunk.byteLength === 0) return [{ raw: held }];
-    const raw = new Uint8Array(held.byteLength + chunk.byteLength);
-    raw.set(held, 0);
-    raw.set(chunk, held.byteLength);
-    return [{ raw }];
+    return [{ raw: concatChunks([held, chunk]) }];
   }
 }

@@ -6,9 +6,9 @@
  * between versions.
  */
 import { Buffer } from 'node:buffer';
+import { encodeUtf8 } from '@imspect/core';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-const utf8Encoder = new TextEncoder();
 
 export type TextEncoding = 'utf-8' | 'latin1';
 
@@ -131,26 +131,10 @@ export function encodeText(text: string, encoding: TextEncoding): Uint8Array {
     const out = new Uint8Array(text.length);
     for (let i = 0; i < text.length; i++) {
       const byte = LATIN1_BYTES.get(text.charCodeAt(i));
-      if (byte === undefined) return utf8Encoder.encode(text);
+      if (byte === undefined) return encodeUtf8(text);
       out[i] = byte;
     }
     return out;
   }
-  return utf8Encoder.encode(text);
-}
-
-export function encodeUtf8(text: string): Uint8Array {
-  return utf8Encoder.encode(text);
-}
-
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const part of parts) size += part.byteLength;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
+  return encodeUtf8(text);
 }

@@ -92,13 +92,6 @@ export function bareId(id: string): string {
   return out;
 }
 
-/** The endpoint id of `email;{guid}` (or `;epid={guid}`), or undefined. */
-export function endpointOf(id: string): string | undefined {
-  const semi = id.indexOf(';');
-  if (semi < 0) return undefined;
-  return id.slice(semi + 1).replace(/^epid=/i, '');
-}
-
 /** Percent-decoding of display names (`T4e`, `Bob%20Smith`); bad escapes are kept as they are. */
 export function decodeName(name: string): string {
   try {

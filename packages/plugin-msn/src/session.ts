@@ -3,7 +3,7 @@
  * which one it is follows from what the client says). Bytes in, one frame per command out; no I/O, no
  * timers, no logging, nothing thrown on any input.
  */
-import { dataItem, encodeUtf8, type Direction, type EventDraft, type Frame, type ImEvent, type ProtocolSession, type SessionContext, type ServerEndpoint } from '@imspect/core';
+import { concatChunks, dataItem, encodeUtf8, latin1, utf8, type Direction, type EventDraft, type Frame, type ImEvent, type ProtocolSession, type SessionContext, type ServerEndpoint } from '@imspect/core';
 import { bareId, decodeName, payloadLength, versionNumber, type CommandLine } from './commands.js';
 import { encodePayloadCommand, replaceWord, sdgMessage, switchboardMessage, withBody } from './encoder.js';
 import { MsnFramer, type CommandItem } from './framer.js';
@@ -464,15 +464,11 @@ export class MsnSession implements ProtocolSession {
       const bodyBytes = payload.subarray(messaging.bodyOffset, Number.isSafeInteger(declared) && declared >= 0 ? messaging.bodyOffset + declared : payload.byteLength);
       this.emit(frame, { ...parties, text: decodeBody(bodyBytes, contentType) });
       const before = payload.subarray(0, reliability.bodyOffset);
-      const messagingHead = new TextDecoder('latin1').decode(payload.subarray(reliability.bodyOffset, messaging.bodyOffset));
+      const messagingHead = latin1(payload.subarray(reliability.bodyOffset, messaging.bodyOffset));
       frame.rewrite = (newText: string) => {
         const body = encodeUtf8(newText);
         const head = encodeUtf8(messagingHead.replace(/(^|\n)(Content-Length:[ \t]*)\d+/i, `$1$2${body.byteLength}`));
-        const out = new Uint8Array(before.byteLength + head.byteLength + body.byteLength);
-        out.set(before, 0);
-        out.set(head, before.byteLength);
-        out.set(body, before.byteLength + head.byteLength);
-        return encodePayloadCommand(words, out);
+        return encodePayloadCommand(words, concatChunks([before, head, body]));
       };
     } else if (messageType === 'control/typing') {
       if (this.typing) this.emit(frame, { ...parties, type: 'typing' });
@@ -503,7 +499,7 @@ export class MsnSession implements ProtocolSession {
   /** MSNP13+ `ADL`/`RML` payload: `<ml><d n="domain"><c n="user" l="1" t="1"/></d></ml>`. */
   private contactList(command: string, payload: Uint8Array, frame: Frame): void {
     if (this.local === undefined) return;
-    const xml = new TextDecoder().decode(payload);
+    const xml = utf8(payload);
     for (const domain of xml.matchAll(/<d\s+n="([^"]*)"\s*>([\s\S]*?)<\/d>/g)) {
       for (const c of domain[2]!.matchAll(/<c\s+([^>]*?)\/?>/g)) {
         const attrs = c[1]!;

@@ -11,7 +11,7 @@
  * header after STARTTLS or SASL) and streams without a header (a capture that missed the start) are framed
  * the same way. Nothing here throws on input.
  */
-import type { ProtocolError } from '@imspect/core';
+import { concatChunks, latin1, type ProtocolError } from '@imspect/core';
 import { isNameByte, isSpace } from './xml.js';
 
 export type ItemKind =
@@ -68,8 +68,6 @@ const STANZA_NAMES = new Set([
   'message', 'presence', 'iq', 'stream:stream', 'stream:features', 'stream:error', 'auth', 'challenge', 'response',
   'success', 'failure', 'abort', 'starttls', 'proceed', 'r', 'a', 'enable', 'enabled', 'resume', 'resumed',
 ]);
-
-const latin1 = new TextDecoder('latin1');
 
 export class StanzaFramer {
   readonly maxFrameBytes: number;
@@ -282,7 +280,7 @@ export class StanzaFramer {
             i++;
             break;
           }
-          if ((isSpace(b) || b === GT || b === 0x2f) && STANZA_NAMES.has(latin1.decode(Uint8Array.from(this.name)))) {
+          if ((isSpace(b) || b === GT || b === 0x2f) && STANZA_NAMES.has(latin1(Uint8Array.from(this.name)))) {
             // Resume here: a top-level element (or a stream header) starts a frame.
             if (this.start > 0 || this.heldBytes > 0) this.emitBefore(i - this.name.length - 1);
             this.frameOpen = true;
@@ -302,7 +300,7 @@ export class StanzaFramer {
   end(): FramerItem[] {
     const out: FramerItem[] = [];
     if (this.heldBytes > 0) {
-      out.push({ kind: this.frameOpen ? 'rest' : this.state === S.SyncName ? 'skipped' : 'text', raw: concat(this.held, this.heldBytes) });
+      out.push({ kind: this.frameOpen ? 'rest' : this.state === S.SyncName ? 'skipped' : 'text', raw: concatChunks(this.held, this.heldBytes) });
     }
     this.held = [];
     this.heldBytes = 0;
@@ -394,7 +392,7 @@ export class StanzaFramer {
       return;
     }
     // The stanza's '<' lies in the held bytes: split them.
-    const held = concat(this.held, this.heldBytes);
+    const held = concatChunks(this.held, this.heldBytes);
     const cut = held.length - (this.start - at);
     if (cut > 0) this.out.push({ kind: 'skipped', raw: held.subarray(0, cut) });
     this.held = [held.subarray(cut)];
@@ -459,20 +457,9 @@ export class StanzaFramer {
     const part = this.chunk.subarray(this.start, end);
     this.start = end;
     if (this.heldBytes === 0) return part;
-    const raw = concat([...this.held, part], this.heldBytes + part.length);
+    const raw = concatChunks([...this.held, part], this.heldBytes + part.length);
     this.held = [];
     this.heldBytes = 0;
     return raw;
   }
-}
-
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

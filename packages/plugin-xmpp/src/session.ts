@@ -3,7 +3,7 @@
  * `StanzaFramer`; complete stanzas are parsed and turned into events. No I/O, no timers, no logging, nothing
  * thrown on any input.
  */
-import type { Direction, Frame, ImEvent, ProtocolSession, SessionContext } from '@imspect/core';
+import { encodeUtf8, type Direction, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/core';
 import { StanzaFramer, type FramerItem } from './framer.js';
 import { XmppState } from './xmpp-state.js';
 import { defaultScope, escapeXml, parseElement, parseStartTag, scopeFor, type NsScope, type XElement } from './xml.js';
@@ -12,8 +12,6 @@ import { defaultScope, escapeXml, parseElement, parseStartTag, scopeFor, type Ns
 export const DEFAULT_MAX_STANZA_BYTES = 256 * 1024;
 /** No limit below this: a stream header or a login exchange must always fit. */
 export const MIN_MAX_STANZA_BYTES = 4096;
-
-const encoder = new TextEncoder();
 
 export class XmppSession implements ProtocolSession {
   readonly maxStanzaBytes: number;
@@ -121,7 +119,7 @@ export class XmppSession implements ProtocolSession {
     if (to === undefined || !(this.framers.incoming.inStream || this.midstream)) return undefined;
     const id = `imspect-${++this.responses}`;
     const xml = `<message from='${escapeXml(this.state.domain)}' to='${escapeXml(to)}' type='chat' id='${id}'><body>${escapeXml(text)}</body></message>`;
-    return encoder.encode(xml);
+    return encodeUtf8(xml);
   }
 
   private frames(direction: Direction, items: FramerItem[]): Frame[] {
@@ -187,11 +185,11 @@ export class XmppSession implements ProtocolSession {
     if (root.local === 'iq' && (type === 'set' || type === 'get')) {
       const id = root.attrs.get('id');
       if (id === undefined) return undefined;
-      return encoder.encode(`<iq type='error' id='${escapeXml(id)}' ${reply}>${error}</iq>`);
+      return encodeUtf8(`<iq type='error' id='${escapeXml(id)}' ${reply}>${error}</iq>`);
     }
     if (root.local === 'presence' && type === undefined && direction === 'outgoing' && root.attrs.has('to')) {
       const id = root.attrs.get('id');
-      return encoder.encode(`<presence type='error'${id === undefined ? '' : ` id='${escapeXml(id)}'`} ${reply}>${error}</presence>`);
+      return encodeUtf8(`<presence type='error'${id === undefined ? '' : ` id='${escapeXml(id)}'`} ${reply}>${error}</presence>`);
     }
     return undefined;
   }

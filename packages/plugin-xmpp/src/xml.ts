@@ -208,11 +208,6 @@ export function splitQname(qname: string): [prefix: string, local: string] {
   return colon < 0 ? ['', qname] : [qname.slice(0, colon), qname.slice(colon + 1)];
 }
 
-/** Namespace of a qualified element name in `scope`; undefined when its prefix is not declared. */
-export function resolveElement(scope: NsScope, qname: string): string | undefined {
-  return scope.get(splitQname(qname)[0]);
-}
-
 export interface ParseResult {
   root?: XElement;
   /** The first problem found (the stanza is forwarded regardless). */

@@ -2,7 +2,7 @@
  * What one XMPP client connection has told so far (who the local user is, which rooms it is in, which upload
  * slots it asked for), and the events each stanza carries.
  */
-import { dataItem, type Direction, type EventDraft, type FileOffer } from '@imspect/core';
+import { dataItem, encodeUtf8, type Direction, type EventDraft, type FileOffer } from '@imspect/core';
 import { bareJid, domainOf, normaliseJid, resourceOf } from './jid.js';
 import { NS } from './namespaces.js';
 import { child, childInNs, children, escapeXml, textOf, type XElement } from './xml.js';
@@ -446,21 +446,19 @@ function decodeBase64(text: string): string | undefined {
   return Buffer.from(text, 'base64').toString('utf8');
 }
 
-const utf8Encoder = new TextEncoder();
-
 /**
  * The stanza with the text of every body replaced by `text` (escaped) and any XHTML-IM copy of the text removed,
  * so the recipient sees only the new text; every other byte stays as it was.
  */
 export function rewriteBodies(raw: Uint8Array, bodies: readonly XElement[], html: readonly XElement[], text: string): Uint8Array {
-  const encoded = utf8Encoder.encode(escapeXml(text));
+  const encoded = encodeUtf8(escapeXml(text));
   const edits: Array<{ start: number; end: number; bytes: Uint8Array }> = [];
   for (const body of bodies) {
     if (body.contentStart === body.end) {
       // <body/>: becomes <body>text</body>.
       const tag = raw.subarray(body.start, body.end);
       const open = tag.slice(0, tag.length - 2);
-      const closeTag = utf8Encoder.encode(`></${body.qname}>`);
+      const closeTag = encodeUtf8(`></${body.qname}>`);
       const bytes = new Uint8Array(open.length + 1 + encoded.length + closeTag.length - 1);
       bytes.set(open, 0);
       bytes[open.length] = 0x3e;

@@ -3,7 +3,8 @@
  * text needs UTF-8), and messages injected towards the local client.
  */
 import { encodePacket, HEADER_BYTES, MAX_BODY_BYTES, Service, type PairBytes, type YmsgPair } from './packet.js';
-import { encodeUtf8, fitUtf8 } from './text.js';
+import { encodeUtf8 } from '@imspect/core';
+import { fitUtf8 } from './text.js';
 import type { YmsgPacket } from './ymsg-packet.js';
 
 const UTF8_FLAG_PAIR = Uint8Array.of(0x39, 0x37, 0xc0, 0x80, 0x31, 0xc0, 0x80); // "97" C0 80 "1" C0 80

@@ -5,6 +5,7 @@
  * Header: "YMSG", version (u16 BE, or one byte followed by 0), vendor id u16, body length u16 BE, service u16 BE,
  * status u32 BE, session id u32 BE. Body: ASCII decimal key, C0 80, value, C0 80, repeated.
  */
+import { encodeUtf8 } from '@imspect/core';
 
 export const HEADER_BYTES = 20;
 /** The body length is a u16: no packet is longer. */
@@ -127,7 +128,7 @@ export type PairBytes = readonly [key: number, value: Uint8Array];
 
 /** Builds a packet. The body must fit the u16 length (the caller keeps it within {@link MAX_BODY_BYTES}). */
 export function encodePacket(header: { versionBytes: Uint8Array; service: number; status: number; sessionId: number }, pairs: readonly PairBytes[]): Uint8Array {
-  const keys = pairs.map(([key]) => new TextEncoder().encode(String(key)));
+  const keys = pairs.map(([key]) => encodeUtf8(String(key)));
   let bodyLength = 0;
   pairs.forEach(([, value], i) => (bodyLength += keys[i]!.length + 2 + value.length + 2));
   if (bodyLength > MAX_BODY_BYTES) throw new RangeError(`YMSG body of ${bodyLength} bytes exceeds ${MAX_BODY_BYTES}`);

@@ -4,6 +4,7 @@
  * before buffering, passes a packet longer than the limit through as it arrives, and treats bytes that do not
  * start with "YMSG" as garbage: passed through, reported once per run, and left at the next "YMSG".
  */
+import { concatChunks } from '@imspect/core';
 import { decodeHeader, HEADER_BYTES, MAGIC, startsWithMagic, type YmsgHeader } from './packet.js';
 
 export type ReaderItem =
@@ -114,23 +115,17 @@ export class YmsgReader {
     return out;
   }
 
+  /** Keeps a view of the pushed chunk, as the SDK's LineReader does: the one copy is made in `take`. */
   private hold(data: Uint8Array): void {
     if (data.length === 0) return;
-    // The caller's chunk is only valid until the next push: keep a copy.
-    this.chunks.push(data.slice());
+    this.chunks.push(data);
     this.held += data.length;
   }
 
   /** Held bytes followed by `data`, as one buffer (a view of `data` when nothing is held); empties the hold. */
   private take(data: Uint8Array): Uint8Array {
     if (this.held === 0) return data;
-    const out = new Uint8Array(this.held + data.length);
-    let at = 0;
-    for (const c of this.chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    out.set(data, at);
+    const out = concatChunks([...this.chunks, data], this.held + data.length);
     this.chunks = [];
     this.held = 0;
     return out;
