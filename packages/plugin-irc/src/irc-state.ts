@@ -3,6 +3,7 @@
  * capabilities are on) and how each parsed line turns into events.
  */
 import type { Direction, EventDraft } from '@imspect/core';
+import { dataItem } from '@imspect/core';
 import { formatAddress, parseCtcp, parseDcc } from './ctcp.js';
 import { rewriteText, type TextSlot } from './encoder.js';
 import { decodeRange, paramText, rangeText, type IrcMessage, type IrcParam } from './message.js';
@@ -195,7 +196,7 @@ export class IrcState {
           remoteId: channel,
           conversation: channel,
           text: nonEmpty(reason),
-          data: by === undefined ? undefined : `by=${by}`,
+          data: by === undefined ? undefined : dataItem('by', by),
         }),
       );
     });
@@ -320,8 +321,8 @@ export class IrcState {
       if (target.kind === 'channel') {
         resolved.remoteId = target.channel;
         resolved.conversation = target.channel;
-        if (!fromLocal && sender !== undefined) resolved.data = `from=${sender}`;
-        if (target.statusmsg.length > 0) resolved.data = joinData(resolved.data, `statusmsg=${target.statusmsg}`);
+        if (!fromLocal && sender !== undefined) resolved.data = dataItem('from', sender);
+        if (target.statusmsg.length > 0) resolved.data = joinData(resolved.data, dataItem('statusmsg', target.statusmsg));
       } else if (fromLocal) {
         resolved.remoteId = target.nick;
         resolved.nickTarget = target.nick;
@@ -363,9 +364,9 @@ export class IrcState {
       const dcc = parseDcc(args.text);
       if (dcc !== undefined && dcc.kind !== 'other') {
         const data: string[] = [];
-        if (dcc.host !== undefined && dcc.port !== undefined) data.push(`address=${formatAddress(dcc.host, dcc.port)}`);
-        if (dcc.token !== undefined) data.push(`token=${dcc.token}`);
-        if (dcc.type !== 'SEND' && dcc.type !== 'CHAT') data.push(`dcc=${dcc.type}`);
+        if (dcc.host !== undefined && dcc.port !== undefined) data.push(dataItem('address', formatAddress(dcc.host, dcc.port)));
+        if (dcc.token !== undefined) data.push(dataItem('token', dcc.token));
+        if (dcc.type !== 'SEND' && dcc.type !== 'CHAT') data.push(dataItem('dcc', dcc.type));
         if (dcc.kind === 'send') {
           const file: { name: string; size?: number } = { name: dcc.fileName ?? '' };
           if (dcc.size !== undefined) file.size = dcc.size;
@@ -378,7 +379,7 @@ export class IrcState {
       type: 'other',
       subtype: notice ? 'ctcp-reply' : 'ctcp',
       text: nonEmpty(args.text),
-      data: [`ctcp=${ctcp.command}`],
+      data: [dataItem('ctcp', ctcp.command)],
     };
   }
 

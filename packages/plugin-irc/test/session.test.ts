@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { dataValue } from '@imspect/core';
 import { dec, enc, latin1, newSession, run, script } from './helpers.js';
 import { expectSplitInvariant } from './invariance.js';
 
@@ -108,7 +109,14 @@ describe('messages', () => {
     ).toMatchObject({ remoteId: '+modeless', conversation: '+modeless' });
   });
 
-  it('strips STATUSMSG prefixes and records them', () => {
+  it('strips STATUSMSG prefixes and records them (data items percent-encoded, as filters read them)', () => {
+    const seen = events(
+        ['>', 'PRIVMSG @#ops :to ops (default STATUSMSG)\r\n'],
+        ['<', ':irc.example.net 005 alice STATUSMSG=@%+ :are supported\r\n'],
+        ['>', 'NOTICE %#ops :to halfops\r\n'],
+        ['<', ':bob!b@h PRIVMSG @#ops :from bob\r\n'],
+      );
+    expect(dataValue(seen[1]!.data, 'statusmsg')).toBe('%');
     expect(
       events(
         ['>', 'PRIVMSG @#ops :to ops (default STATUSMSG)\r\n'],
@@ -118,7 +126,7 @@ describe('messages', () => {
       ),
     ).toEqual([
       { direction: 'outgoing', type: 'message', localId: 'alice', remoteId: '#ops', conversation: '#ops', text: 'to ops (default STATUSMSG)', data: 'statusmsg=@' },
-      { direction: 'outgoing', type: 'message', subtype: 'notice', localId: 'alice', remoteId: '#ops', conversation: '#ops', text: 'to halfops', data: 'statusmsg=%' },
+      { direction: 'outgoing', type: 'message', subtype: 'notice', localId: 'alice', remoteId: '#ops', conversation: '#ops', text: 'to halfops', data: 'statusmsg=%25' },
       { direction: 'incoming', type: 'message', localId: 'alice', remoteId: '#ops', conversation: '#ops', text: 'from bob', data: 'from=bob statusmsg=@' },
     ]);
   });
