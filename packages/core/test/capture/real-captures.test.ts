@@ -12,8 +12,8 @@ interface Side {
   /** First 16 bytes, hex. */
   first: string;
   sha256: string;
-  /** Sizes of the holes, in order. */
-  gaps: number[];
+  /** Sizes of the holes, in order; not checked where tshark cannot tell them (see below). */
+  gaps?: number[];
 }
 
 interface Expected {
@@ -44,6 +44,17 @@ interface Expected {
  * One deliberate difference: in zeek-contentline-irc-5k-line.pcap stream 0, tshark reports "1 bytes
  * missing" because the first packet is a keep-alive ACK whose sequence number is one below the next data
  * byte. That byte was never data, so the reassembler reports no gap there.
+ * ndpi-quickplay-wechat.pcap is a filtered trace with large holes; tshark 4.0's `follow` leaves out the data after
+ * a hole that nothing fills before the capture ends (stream 0: frame 14), so its streams were checked instead
+ * against the `tcp.payload` of every segment (`tshark -Y 'tcp.stream==N && tcp.len>0' -T fields -e ip.src
+ * -e tcp.srcport -e tcp.seq_raw -e tcp.payload`) put in sequence order: byte counts and SHA-256 match; the sizes
+ * of the holes are not checked for this file, because there the receiver's ACKs (which close a hole here) and the
+ * sequence numbers (all tshark has) tell them differently.
+ * lmg-aim-evidence01.pcap stream 0 (SSH, joined mid-connection): the capture shows each ACK of the server's data
+ * before the data itself (frames 1-4), so the reassembler, which gives up a hole once the receiver has
+ * acknowledged it, reports the server's 112 bytes as a gap and the 48 bytes before them as already delivered,
+ * where tshark shows 160 bytes. That is the reassembler's documented rule meeting a reordered capture; the
+ * mid-stream work (resynchronisation) is where it changes.
  */
 const EXPECTED: Expected[] = [
   {
@@ -258,6 +269,116 @@ const EXPECTED: Expected[] = [
         in: { bytes: 4678, first: '3c3f786d6c2076657273696f6e3d2731', sha256: '22c983d5033a77c81726297315fc6fc4c877b9d8be64c85a699e98dc4559a98c', gaps: [] } },
     ],
   },
+  {
+    file: 'lmg-aim-evidence01.pcap', packets: 240, firstNs: 1250143023151495000n,
+    connections: [
+      { id: 0, client: '192.168.1.2:55488', server: '192.168.1.30:22', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 48, first: '4d07a037e69d7f5c000f1b5cf9637dad', sha256: '39a44c0cbf947fd967e8315b3fb7588b2e233d8d3899f50bd601c5b2b4452ffe', gaps: [] },
+        in: { bytes: 0, first: '', sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', gaps: [112] } },
+      { id: 1, client: '192.168.1.2:54419', server: '192.168.1.157:80', midstream: false, closed: 'fin',
+        out: { bytes: 0, first: '', sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', gaps: [] },
+        in: { bytes: 0, first: '', sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', gaps: [] } },
+      { id: 2, client: '192.168.1.158:51128', server: '64.12.24.50:443', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 523, first: '2a05006000002a02006100b700040006', sha256: '5a7f507602bffe98a82c20ca5c00729adeeb155d0200a5db68e5f8dac5c8ab87', gaps: [] },
+        in: { bytes: 1500, first: '2a0256d400cb0001000a8000852a8b41', sha256: '809cf3e5d21bed980079f6501a7773a0b0bb0f3868a10554292fb1d0a11946d1', gaps: [] } },
+      { id: 3, client: '192.168.1.159:1221', server: '64.12.25.91:443', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 899, first: '17030100224d55c91ea550f26c6a0aa9', sha256: 'd99f2e43e8b4cb714654ca223d386568a32e71de5adbbc18e9b1aa6de4e2d1fa', gaps: [] },
+        in: { bytes: 1877, first: '1703010112aa1a3794fe368d104e8d14', sha256: 'd452f0c06c7decbd6667c229af759ee52f6244b106684d31b1c4c725c6543bb8', gaps: [] } },
+      { id: 4, client: '192.168.1.159:1271', server: '205.188.13.12:443', midstream: false, closed: 'end-of-capture',
+        out: { bytes: 525, first: '2a0156c2018a0000000100060100de7c', sha256: 'fcb3b8075893e47fa2751848bad0654ae890b2e64ef22cb2db45f468f3a9c32f', gaps: [] },
+        in: { bytes: 26660, first: '2a017a2b000c00000001800100040000', sha256: '94b10c27ef3121dbdec2aee892e5532300affd5c4f9bd500751309c9ee00afd7', gaps: [] } },
+      { id: 5, client: '192.168.1.159:1272', server: '192.168.1.158:5190', midstream: false, closed: 'end-of-capture',
+        out: { bytes: 512, first: '4f465432010002023731373436343700', sha256: 'dc05392f31deea5d264adbff0ac720673820fd0c0c64c858da6c2fb4733af26c', gaps: [] },
+        in: { bytes: 12264, first: '4f465432010001010000000000000000', sha256: '6d55249c7045fe33d7262817d68471047f6b47560bada38979aafd0e6aafa9bf', gaps: [] } },
+      { id: 6, client: '192.168.1.159:1273', server: '64.236.68.246:80', midstream: false, closed: 'end-of-capture',
+        out: { bytes: 1674, first: '474554202f6164696672616d652f332e', sha256: '60fc8f540f1d191bfce5eba7bbb5325920cdc7de9d229c4886ee0b27a464e93a', gaps: [] },
+        in: { bytes: 1255, first: '485454502f312e3020323030204f4b0d', sha256: '1bc87bff4ce6ee6acd64abfc32f3b66e5dd705989eb5dc409977554ec834186c', gaps: [] } },
+    ],
+  },
+  {
+    file: 'ndpi-oicq.pcap', packets: 29, firstNs: 1680268613307049000n,
+    connections: [
+    ],
+  },
+  {
+    file: 'ndpi-quickplay-wechat.pcap', packets: 155, firstNs: 1429000030398627000n,
+    connections: [
+      { id: 0, client: '10.54.169.250:50668', server: '120.28.35.41:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 621, first: '474554202f736f6c722f526573744170', sha256: '24fed817e64e5d56ad8ed37bd40a1f97e530c3e49da02d589874007cb84e5a5d' },
+        in: { bytes: 2515, first: '485454502f312e3120323030204f4b0d', sha256: '040133d57cfd68b7a0d1d42cafb545438f9770fb85bd24f03542d22a7c638611' } },
+      { id: 1, client: '10.54.169.250:50669', server: '120.28.35.41:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 732, first: '474554202f736f6c722f526573744170', sha256: '8e16faeef5f512bd1eb915f7abb6fc058a160d3f9b065ce46578445f947c2afb' },
+        in: { bytes: 2724, first: '485454502f312e3120323030204f4b0d', sha256: '86c04e25a61ab061e295373167577b97c5690dee2c352deaba2611ff0b219f45' } },
+      { id: 2, client: '10.54.169.250:33064', server: '120.28.5.18:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 302, first: '474554202f736f6c722f526573744170', sha256: '7a6ed7f9a41ace37bd73a648a7bd17d998524e9c4e3a0fbaf18ee1360c0ad517' },
+        in: { bytes: 53, first: 'fee94d6b7475fef065879961ca7f5cf4', sha256: '25138d0677865d7a7de93fe881fc9c69cf4e56a4633181f0b6cf505c685f2b69' } },
+      { id: 3, client: '10.54.169.250:52285', server: '173.252.74.22:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 187, first: '474554202f6d6f62696c652f73746174', sha256: '4f12cdb17451be0c3c00a94fd853a2ca4d964a3b48f11ec4b4e7e7ffb7943b85' },
+        in: { bytes: 283, first: '485454502f312e3120323034204e6f20', sha256: '7ddc2444083b4a7560a792727f45637ec865ca66d5bd44dc665f329870a9754a' } },
+      { id: 4, client: '10.54.169.250:52288', server: '173.252.74.22:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 187, first: '474554202f6d6f62696c652f73746174', sha256: '4f12cdb17451be0c3c00a94fd853a2ca4d964a3b48f11ec4b4e7e7ffb7943b85' },
+        in: { bytes: 283, first: '485454502f312e3120323034204e6f20', sha256: 'f1783bca92d179099e889d65a80921a6924037d0e694feedca919400bccbacb3' } },
+      { id: 5, client: '10.54.169.250:33277', server: '120.28.26.231:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 185, first: '474554202f67656e65726174655f3230', sha256: 'e9b13b7bc09bb5136f3676164b414ac08ccdc628c7b0e1394290f826a755ac45' },
+        in: { bytes: 81, first: '485454502f312e3120323034204e6f20', sha256: '1b368ed7250d4d40d128b9db4c86407b244263b865da7baca571826acdada6a7' } },
+      { id: 6, client: '10.54.169.250:44793', server: '31.13.68.49:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 181, first: '474554202f6d6f62696c652f73746174', sha256: 'd8b03d56432d85fd207acb48005b75c40bfdab566291f14830b8ff1bccc7892f' },
+        in: { bytes: 283, first: '485454502f312e3120323034204e6f20', sha256: 'a7cb0348edbbb29c0ba21db724cb2abab7a58ec5761e295f8bac6f81a9acf1e2' } },
+      { id: 7, client: '10.54.169.250:44256', server: '120.28.5.41:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 487, first: '474554202f767374622f706c61796c69', sha256: 'ea0c4f95bc9b29384ec56d6cc1645005d0d7aed8131d7cdb8f12b6f385c9aaf9' },
+        in: { bytes: 1169, first: '5f323035343033335f46454154555245', sha256: '9def7222987c89e070647fce214ca39487395cc07a4299bc4e7be0dc03f05d0f' } },
+      { id: 8, client: '10.54.169.250:52007', server: '120.28.35.40:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 1415, first: '474554202f7365672f766f6c312f732f', sha256: 'e4fb9593bdf48ea0ad0fe1b0eb01a587ddeec0b9a3e6e81c70c7f5180e2ded54' },
+        in: { bytes: 1096, first: '72a9b2112929d73b79fbc036ec7d493c', sha256: '03156fe0901e3b00f39c30f0bc801c4330e1b31e7caa909554a88d88c36a229f' } },
+      { id: 9, client: '10.54.169.250:54883', server: '203.205.151.160:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 540, first: '504f535420687474703a2f2f686b6578', sha256: '097492bd9e8fee18a47346fe8c3cb66476ddb6b2804d8c4015e35147f7904c5f' },
+        in: { bytes: 89, first: 'cb495905c5d84ed358c692aaa2affe0f', sha256: 'b8513cf003158be88beeeb71d0ca883e15efeb48a2d696c7a5a016f4dfea20a4' } },
+      { id: 10, client: '10.54.169.250:52009', server: '120.28.35.40:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 15942, first: '474554202f7365672f766f6c312f732f', sha256: 'a287d05da60db7fe06008a9b9a225a99a8c5cde91ba59f51b15809aafd7972af' },
+        in: { bytes: 26320, first: 'ba7a26918d4bff44f90e1fcd85e56a2c', sha256: '350924a78f7bc34eecc919a2fa0173ff039d5b49e9b4ae72aa6b348cc3aa651b' } },
+      { id: 11, client: '10.54.169.250:42761', server: '203.205.129.101:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 324, first: '504f535420687474703a2f2f686b6578', sha256: 'ade3b939c7f9ba9beaf414feccda18b1d998dcb75bd0cde87b51fb7f1ed6e302' },
+        in: { bytes: 205, first: '485454502f312e3120323030204f4b0d', sha256: 'c207c08ecf2fc34e02893dc2b2ad3e4fba192fe30d17d11c976b078313e6d8e0' } },
+      { id: 12, client: '10.54.169.250:54885', server: '203.205.151.160:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 405, first: '504f535420687474703a2f2f686b6578', sha256: '590a97e82366ab941a2804c78cae61f876da2aae4a1e54e6bb2bd0f664186b05' },
+        in: { bytes: 205, first: '485454502f312e3120323030204f4b0d', sha256: 'c98ee585e06616028bd8704fffdb51cd7bf702298ec5e5aa3074ea2191c4a4ef' } },
+      { id: 13, client: '10.54.169.250:42762', server: '203.205.129.101:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 560, first: '504f535420687474703a2f2f686b6578', sha256: '015b1735907905c792a0a11f79caeab3c10e8f9c021d373d30600dcefde6898d' },
+        in: { bytes: 205, first: '485454502f312e3120323030204f4b0d', sha256: '41054b8f1f6d7eb0cc4b0e8ff95b9e279e1d6796ac82f1fcb4201fc7e2bb2817' } },
+      { id: 14, client: '10.54.169.250:35670', server: '203.205.147.215:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 625, first: '504f535420687474703a2f2f686b6d69', sha256: 'bf75754006d83742ef82e5bf8ff9fa3187d7ff2351761b0ef2d6cd681223228c' },
+        in: { bytes: 206, first: '485454502f312e3120323030204f4b0d', sha256: '4150da7fa627c6b112bceccd68ce278cb0d32a7bcef1979cbb82a6f942cdabdc' } },
+      { id: 15, client: '10.54.169.250:56381', server: '54.179.140.65:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 582, first: '474554202f706173732f76322f736166', sha256: 'c39caf5060b58652e7c17f98f9feec9249bb5c2a69e13ccbc53d9b441f102ab8' },
+        in: { bytes: 775, first: '485454502f312e3120323030204f4b0d', sha256: 'c4f3d185d2dd9004e2fe96888aadeb6eeffb81dfe73dbe437696379089d74804' } },
+      { id: 16, client: '10.54.169.250:52017', server: '120.28.35.40:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 2230, first: '474554202f7365672f766f6c312f732f', sha256: '462a09f6c75c6a55324ad96ccd7dfe5b0c334d516a75cb0e688f5ddc086799d3' },
+        in: { bytes: 3354, first: 'a1108ae0ae579802115adc5dfddfc060', sha256: 'de1d5cabd315b8657304fc2f7377177c1709b2d1eca7775527191b02d4efafa5' } },
+      { id: 17, client: '10.54.169.250:52018', server: '120.28.35.40:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 1784, first: '474554202f7365672f766f6c312f732f', sha256: '3fe0fa03203910e1ce96fbe65542b347c4ab3d849ae742d1f64c0ecefef20dec' },
+        in: { bytes: 2872, first: '3ba34ea5394311f5bd2d37836a5aa8d8', sha256: 'a78c0a00b319a88251a8f7b7ae9076b58de9496afd8fb67ddcfcd249eee031ed' } },
+      { id: 18, client: '10.54.169.250:52019', server: '120.28.35.40:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 5352, first: '474554202f7365672f766f6c312f732f', sha256: 'e391f1782fcaafae33a077eed06ff336491574083ae1b18821b8d99acf66c667' },
+        in: { bytes: 11962, first: '73623dd87154653a9ddcf8b4c5c85a4a', sha256: 'dc1641f4b976e7c6af2c85a675f4ff051dd6c067ef280fcf5eb036b8d7cd3a49' } },
+      { id: 19, client: '10.54.169.250:52021', server: '120.28.35.40:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 1338, first: '474554202f7365672f766f6c312f732f', sha256: '3003253e993a4de9e107d5e3948455997fdcfc53cc77ec8661698b4040c83132' },
+        in: { bytes: 1192, first: 'fe4f93b720f66606fef52fc59f922c60', sha256: 'ef093fa5a07234689bc6df769e20a76455a5446cf11462542ac721be84208322' } },
+      { id: 20, client: '10.54.169.250:52022', server: '120.28.35.40:80', midstream: true, closed: 'end-of-capture',
+        out: { bytes: 1784, first: '474554202f7365672f766f6c312f732f', sha256: '4f4131a72c5782a2d49169c711a3ea34df76046252b930ceac586eb627ba31c3' },
+        in: { bytes: 2108, first: 'fa82f24adda07d59d8b65b30de368302', sha256: '4067bd576ff5c92dd67f87a36f73765a99e1709ed12f566809d1297218550a32' } },
+    ],
+  },
+  {
+    file: 'pygadu-libgadu-gg.pcapng', packets: 45, firstNs: 1796611701215678500n,
+    connections: [
+      { id: 0, client: '127.0.0.1:38801', server: '127.0.0.1:8074', midstream: false, closed: 'rst',
+        out: { bytes: 564, first: '310000008b000000e9030000706c02c1', sha256: 'a45f48c6d1ced7423f1b759a9397d29c2c9780a82ff7538f57a5ba93bca72b37', gaps: [] },
+        in: { bytes: 108, first: '0100000004000000870d000035000000', sha256: 'c4b09276a77d15e67c8843164ec7eedc0bfe83d0d2e13e0b4765f3a6d804a1ed', gaps: [] } },
+      { id: 1, client: '127.0.0.1:38185', server: '127.0.0.1:8074', midstream: false, closed: 'rst',
+        out: { bytes: 355, first: '310000008b000000ea030000706c026b', sha256: 'c3f4cf1b42383c7ffa1a3f59fa4ce76cb88cc15192b2e66b0ca43307528b0889', gaps: [] },
+        in: { bytes: 172, first: '01000000040000003511000035000000', sha256: '18f8907d0c52ab502899481c619d5b72c4f9928c75def4c25180b1a760427202', gaps: [] } },
+    ],
+  },
 ];
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -303,7 +424,7 @@ describe('real captures in shared/captures', () => {
             expect(bytes.byteLength, `${label} ${direction}`).toBe(side.bytes);
             expect(hex(bytes.subarray(0, 16)), `${label} ${direction}`).toBe(side.first);
             expect(sha256(bytes), `${label} ${direction}`).toBe(side.sha256);
-            expect(gapsOf(got, direction), `${label} ${direction}`).toEqual(side.gaps);
+            if (side.gaps) expect(gapsOf(got, direction), `${label} ${direction}`).toEqual(side.gaps);
           }
         }
       });
