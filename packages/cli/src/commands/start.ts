@@ -62,6 +62,7 @@ export default class Start extends Command {
         listeners: engine.listeners.map((l) => l.url),
         dataDir: loaded.dataDir,
         plugins: loadedPlugins.map((p) => `${p.name}@${p.version}`),
+        limits: engine.limits?.describe(),
         ports: [...(engine.registry?.ports ?? new Map()).entries()].map(([port, p]) => `${port}=${p.name}`).join(' '),
       },
       'imspect started',
@@ -110,6 +111,7 @@ export default class Start extends Command {
     for (const listener of engine.listeners) this.log(`  listening: ${listener.url}`);
     this.log(`  data:      ${loaded.dataDir}`);
     this.log(`  tls:       ${tlsSummary(engine.tls)}`);
+    if (engine.limits) this.log(`  limits:    ${engine.limits.describe()}, idle ${config.connections.idleTimeoutMs === 0 ? 'never closed' : `${config.connections.idleTimeoutMs} ms`}`);
     this.log(`  plugins:   ${loadedPlugins.map((p) => `${p.name} (${p.kind})`).join(', ') || 'none'}`);
     if (failed.length > 0) this.log(`  failed:    ${failed.map((p) => `${p.name}: ${p.error?.message}`).join('; ')}`);
     this.log('Press Ctrl-C to stop.');
