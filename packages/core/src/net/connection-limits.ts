@@ -30,6 +30,14 @@ const REFUSAL_LOG_PERIOD_MS = 10_000;
 /** After an EMFILE/ENFILE, new connections are dropped at accept for this long, without any further work. */
 const SHED_AFTER_EXHAUSTION_MS = 1_000;
 
+/** `15 s`, `2 h`, `1500 ms`: durations for people. */
+export function formatDuration(ms: number): string {
+  if (ms >= 3600_000 && ms % 3600_000 === 0) return `${ms / 3600_000} h`;
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms >= 1000 && ms % 1000 === 0) return `${ms / 1000} s`;
+  return `${ms} ms`;
+}
+
 /** The soft open-file limit of this process (`ulimit -n`), from /proc/self/limits; undefined when unknown or unlimited. */
 export function descriptorLimit(limitsFile = '/proc/self/limits'): number | undefined {
   let text: string;
@@ -175,7 +183,7 @@ export class ConnectionLimits {
 
   /** One line for the start banner. */
   describe(): string {
-    return `${this.maxConnections} connections (${this.budgetSource}), ${this.maxPerClient === 0 ? 'no limit' : this.maxPerClient} per client, handshake ${this.handshakeTimeoutMs} ms`;
+    return `${this.maxConnections} connections (${this.budgetSource}), ${this.maxPerClient === 0 ? 'no limit' : this.maxPerClient} per client, handshake ${formatDuration(this.handshakeTimeoutMs)}`;
   }
 
   /**
