@@ -97,6 +97,7 @@ describe('connection limits on listeners', () => {
     const again = await client(port);
     again.write('again\n');
     expect((await readBytes(again, 6)).toString()).toBe('again\n');
+    limits.close();
   });
 
   it('SOCKS5: the connection past maxConnections is refused at once; refusals are logged once, then summed up', async () => {
@@ -184,6 +185,49 @@ describe('descriptor accounting', () => {
       await waitFor(() => limits.active === 0 && limits.sockets === 0, 5_000, 'the slot to be released');
       outside.destroy();
       second.destroy();
+    } finally {
+      for (const s of accepted) s.destroy();
+      limits.close();
+      await closeServer(server);
+    }
+  });
+});
+
+describe('descriptor exhaustion (EMFILE) at accept', () => {
+  it('gives up its reserved descriptor, drops new connections at once for a moment, logs once, then recovers', async () => {
+    const log = recordingLogger();
+    const limits = new ConnectionLimits({ maxConnections: 10, maxPerClient: 0, handshakeTimeoutMs: 10_000 }, log);
+    const accepted: net.Socket[] = [];
+    const server = net.createServer((s) => {
+      s.on('error', () => undefined);
+      accepted.push(s);
+    });
+    const port = await listen(server);
+    try {
+      expect(limits.holdsReserve).toBe(true);
+      expect(limits.acceptFailed(Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' }), 'test')).toBe(false);
+      // libuv retries the accept at once, reporting EMFILE each time: handled every time, said once.
+      for (let i = 0; i < 100; i++) expect(limits.acceptFailed(Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }), 'socks5 127.0.0.1:1080')).toBe(true);
+      expect(limits.holdsReserve).toBe(false);
+      const warnings = log.records.filter((r) => r.level === 'warn');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.msg).toMatch(/out of file descriptors \(EMFILE\) at accept on socks5 127\.0\.0\.1:1080: new connections are refused for 1000 ms/);
+      // A connection accepted meanwhile is dropped synchronously, its descriptor free for the next accept.
+      const outside = net.connect(port, '127.0.0.1');
+      outside.on('error', () => undefined);
+      await waitFor(() => accepted.length === 1, 5_000, 'the accept');
+      expect(limits.dropIfExhausted(accepted[0]!, 'test')).toBe(true);
+      expect(accepted[0]!.destroyed).toBe(true);
+      expect(limits.admit(accepted[0]!, '127.0.0.1', 'test', { firstBytes: false })).toBe(false);
+      await closed(outside);
+      // After the shedding period: the reserve is taken again and connections are admitted.
+      await waitFor(() => limits.holdsReserve, 5_000, 'the reserve to be taken again');
+      const next = net.connect(port, '127.0.0.1');
+      next.on('error', () => undefined);
+      await waitFor(() => accepted.length === 2, 5_000, 'the second accept');
+      expect(limits.dropIfExhausted(accepted[1]!, 'test')).toBe(false);
+      expect(limits.admit(accepted[1]!, '127.0.0.1', 'test', { firstBytes: false })).toBe(true);
+      next.destroy();
     } finally {
       for (const s of accepted) s.destroy();
       limits.close();

@@ -6,7 +6,7 @@
  * A connection holds its slot from the accept until its client socket and its upstream socket (also one still
  * connecting) are all closed, so the descriptors counted are the ones really open.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import type net from 'node:net';
 import type { PluginLogger } from '../sdk/plugin.js';
 
@@ -162,6 +162,12 @@ export class ConnectionLimits {
   refused = 0;
   private readonly perClient = new Map<string, number>();
   private shedUntil = 0;
+  /**
+   * A descriptor held in reserve (on /dev/null), given up when an accept fails with EMFILE so that the pending
+   * connections can be accepted and dropped (see {@link acceptFailed}); taken again after the shedding period.
+   */
+  private reserve: number | undefined;
+  private reserveTimer: NodeJS.Timeout | undefined;
   private readonly refusals: RateLimitedWarning;
   private readonly silent: RateLimitedWarning;
   private readonly exhaustion: RateLimitedWarning;
@@ -179,6 +185,50 @@ export class ConnectionLimits {
     this.refusals = new RateLimitedWarning(log, 'connections refused over a connection limit');
     this.silent = new RateLimitedWarning(log, 'connections closed for sending nothing within the handshake time');
     this.exhaustion = new RateLimitedWarning(log, 'descriptor exhaustions (EMFILE/ENFILE)');
+    this.takeReserve();
+  }
+
+  /** True while a descriptor is held in reserve (for tests and status). */
+  get holdsReserve(): boolean {
+    return this.reserve !== undefined;
+  }
+
+  private takeReserve(): void {
+    clearTimeout(this.reserveTimer);
+    this.reserveTimer = undefined;
+    if (this.reserve !== undefined) return;
+    try {
+      this.reserve = openSync('/dev/null', 'r');
+    } catch {
+      // Still out of descriptors (or no /dev/null): try again later.
+      this.reserveTimer = setTimeout(() => this.takeReserve(), SHED_AFTER_EXHAUSTION_MS);
+      this.reserveTimer.unref();
+    }
+  }
+
+  private releaseReserve(): void {
+    if (this.reserve === undefined) return;
+    try {
+      closeSync(this.reserve);
+    } catch {
+      // already closed
+    }
+    this.reserve = undefined;
+    clearTimeout(this.reserveTimer);
+    this.reserveTimer = setTimeout(() => this.takeReserve(), SHED_AFTER_EXHAUSTION_MS);
+    this.reserveTimer.unref();
+  }
+
+  /**
+   * Called first for every accepted socket: while shedding after descriptor exhaustion it is destroyed at once
+   * (synchronously, so its descriptor is free for the next pending accept) and true returned.
+   */
+  dropIfExhausted(socket: net.Socket, listener: string): boolean {
+    if (Date.now() >= this.shedUntil) return false;
+    this.refused++;
+    socket.destroy();
+    this.refusals.report({ listener }, `connection refused on ${listener}: file descriptors exhausted a moment ago (EMFILE/ENFILE)`);
+    return true;
   }
 
   /** One line for the start banner. */
@@ -261,10 +311,25 @@ export class ConnectionLimits {
   acceptFailed(error: NodeJS.ErrnoException, listener: string): boolean {
     if (error.code !== 'EMFILE' && error.code !== 'ENFILE') return false;
     this.descriptorsExhausted(error.code, `accept on ${listener}`);
+    // libuv reports EMFILE only when its own reserved descriptor is gone, and then retries the accept at once, in
+    // a loop that does not return while connections are pending: the CPU spin seen under a flood. Giving up our
+    // reserve lets those accepts succeed; each socket is dropped at once (dropIfExhausted), freeing the
+    // descriptor for the next, until the backlog is empty.
+    this.releaseReserve();
     return true;
   }
 
   close(): void {
+    clearTimeout(this.reserveTimer);
+    this.reserveTimer = undefined;
+    if (this.reserve !== undefined) {
+      try {
+        closeSync(this.reserve);
+      } catch {
+        // already closed
+      }
+      this.reserve = undefined;
+    }
     this.refusals.close();
     this.silent.close();
     this.exhaustion.close();

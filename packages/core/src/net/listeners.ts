@@ -61,6 +61,7 @@ export async function startListener(config: ListenerConfig, deps: ListenerDeps):
   const handle = handlerFor(config, deps);
   server.on('connection', (socket) => {
     socket.on('error', () => socket.destroy());
+    if (deps.limits?.dropIfExhausted(socket, `${config.type} ${config.host}:${config.port}`)) return;
     if (deps.acceptAfter) {
       const held = deps.acceptAfter;
       held.then(() => accept(socket), () => socket.destroy());
