@@ -78,6 +78,8 @@ interface Slot {
   clientOpen: boolean;
   /** Upstream sockets connecting or open. */
   upstreams: number;
+  /** Upstream connects not settled yet (the client socket is not read meanwhile). */
+  connecting: number;
 }
 
 /** The slot of each admitted client socket, for {@link holdWhileConnecting}. */
@@ -92,7 +94,12 @@ export function holdWhileConnecting(client: net.Socket, connecting: Promise<net.
   const slot = slots.get(client);
   if (!slot) return;
   slot.upstreams++;
+  slot.connecting++;
   slot.limits.sockets++;
+  connecting.then(
+    () => slot.connecting--,
+    () => slot.connecting--,
+  );
   const done = () => {
     slot.upstreams--;
     slot.limits.sockets--;
@@ -250,19 +257,26 @@ export class ConnectionLimits {
       this.refusals.report({ listener, client: ip, active: this.active, sockets: this.sockets }, `connection from ${ip} refused on ${listener}: ${refusal}`);
       return false;
     }
-    const slot: Slot = { limits: this, ip, clientOpen: true, upstreams: 0 };
+    const slot: Slot = { limits: this, ip, clientOpen: true, upstreams: 0, connecting: 0 };
     slots.set(socket, slot);
     this.active++;
     this.sockets++;
     this.perClient.set(ip, (this.perClient.get(ip) ?? 0) + 1);
     let timer: NodeJS.Timeout | undefined;
     if (options.firstBytes) {
-      timer = setTimeout(() => {
+      const check = () => {
         // bytesRead counts what was read from the socket, also while a relay or router holds it.
         if (socket.destroyed || socket.bytesRead > 0) return;
+        // The socket is not read while its upstream connect is pending (connectTimeoutMs may be the longer): ask
+        // again later rather than cut a client whose bytes wait unread.
+        if (slot.connecting > 0) {
+          timer = setTimeout(check, this.handshakeTimeoutMs);
+          return;
+        }
         this.silent.report({ listener, client: ip }, `connection from ${ip} on ${listener} closed: it sent nothing within ${this.handshakeTimeoutMs} ms`);
         socket.destroy();
-      }, this.handshakeTimeoutMs);
+      };
+      timer = setTimeout(check, this.handshakeTimeoutMs);
     }
     socket.once('close', () => {
       clearTimeout(timer);
