@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openArchive, resolveTarget, type ArchiveStore } from '../../packages/logger-sql/dist/index.js';
-import { waitUntil } from '../support/cli-run.js';
+import { runCli, waitUntil } from '../support/cli-run.js';
 import { readCsvLogs } from '../support/csv-logs.js';
 import { describeWithService, findExecutable } from '../support/e2e.js';
 import { startImspect, type RunningImspect } from '../support/imspect-process.js';
@@ -168,6 +168,11 @@ describe('connection limits through imspect start', () => {
     alice.say('bob', 'after the flood 1');
     alice.say('#limits', 'after the flood 2');
     await expectLogged(setup, ['before the flood', 'after the flood 1', 'after the flood 2']);
+    // `imspect status` shows the configured limits.
+    const status = await runCli(['status'], dir);
+    expect(status.stdout).toMatch(/limits: +auto connections \(from the open-file limit; the start-up summary has the number\), 20 per client, handshake 15 s, idle 2 h \(configured\)/);
+    const json = JSON.parse((await runCli(['status', '--json'], dir)).stdout) as { connections: unknown };
+    expect(json.connections).toEqual({ maxConnections: 'auto', maxPerClient: 20, handshakeTimeoutMs: 15_000, idleTimeoutMs: 7_200_000 });
   }, 60_000);
 
   const prlimit = findExecutable('prlimit');
