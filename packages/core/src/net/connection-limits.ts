@@ -96,10 +96,6 @@ export function holdWhileConnecting(client: net.Socket, connecting: Promise<net.
   slot.upstreams++;
   slot.connecting++;
   slot.limits.sockets++;
-  connecting.then(
-    () => slot.connecting--,
-    () => slot.connecting--,
-  );
   const done = () => {
     slot.upstreams--;
     slot.limits.sockets--;
@@ -107,10 +103,12 @@ export function holdWhileConnecting(client: net.Socket, connecting: Promise<net.
   };
   connecting.then(
     (upstream) => {
+      slot.connecting--;
       if (upstream.closed) done();
       else upstream.once('close', done);
     },
     (error: NodeJS.ErrnoException) => {
+      slot.connecting--;
       if (error.code === 'EMFILE' || error.code === 'ENFILE') slot.limits.descriptorsExhausted(error.code, 'upstream connect');
       done();
     },
