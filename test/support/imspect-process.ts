@@ -15,10 +15,14 @@ export interface RunningImspect {
 }
 
 /** Runs `imspect start` as a user would, waiting until it prints its listening addresses. */
-export async function startImspect(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<RunningImspect> {
+export async function startImspect(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; /** A command that execs the rest, e.g. `['prlimit', '--nofile=320']`. */ wrapper?: string[] },
+): Promise<RunningImspect> {
   // Started as root (CI containers), imspect refuses to keep root unless told to: the tests tell it to.
   const asRoot = process.getuid?.() === 0 ? ['--allow-root'] : [];
-  const child = spawn(process.execPath, [CLI, 'start', ...args, ...asRoot], {
+  const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, CLI, 'start', ...args, ...asRoot] as [string, ...string[]];
+  const child = spawn(command, commandArgs, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

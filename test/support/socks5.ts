@@ -8,6 +8,8 @@ export function socksConnect(proxy: { host: string; port: number }, host: string
     let stage = 0;
     let buffered = Buffer.alloc(0);
     socket.once('error', reject);
+    // Closed before the CONNECT reply (e.g. refused over a connection limit); a no-op once resolved.
+    socket.once('close', () => reject(new Error('SOCKS: closed by the proxy before its reply')));
     socket.on('connect', () => socket.write(Buffer.from([5, 1, 0])));
     const onData = (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);

@@ -36,7 +36,7 @@ export function listenerHarness() {
     return port;
   }
 
-  async function relayingListener(config: ListenerConfig, deps: Pick<Partial<ListenerDeps>, 'acceptAfter' | 'handshakeTimeoutMs'> = {}, idleTimeoutMs = 0) {
+  async function relayingListener(config: ListenerConfig, deps: Pick<Partial<ListenerDeps>, 'acceptAfter' | 'handshakeTimeoutMs' | 'limits'> = {}, idleTimeoutMs = 0) {
     const accepted: AcceptedConnection[] = [];
     const log = recordingLogger();
     const registry = new ProtocolRegistry([], {}, log);

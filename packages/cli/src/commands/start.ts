@@ -21,7 +21,7 @@ export default class Start extends Command {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Start);
-    const { createOperationalLogger, Engine, rootRefusal, resolveIdentity, writePidFile, removePidFile } = await import('@imspect/core/runtime');
+    const { createOperationalLogger, Engine, rootRefusal, resolveIdentity, writePidFile, removePidFile, formatDuration } = await import('@imspect/core/runtime');
     const loaded = await loadConfigOrExit(flags.config);
     const { config } = loaded;
     // The embedded defaults are the try-it-out set-up (a loopback-only SOCKS5 proxy on an unprivileged port), so
@@ -62,6 +62,7 @@ export default class Start extends Command {
         listeners: engine.listeners.map((l) => l.url),
         dataDir: loaded.dataDir,
         plugins: loadedPlugins.map((p) => `${p.name}@${p.version}`),
+        limits: engine.limits?.describe(),
         ports: [...(engine.registry?.ports ?? new Map()).entries()].map(([port, p]) => `${port}=${p.name}`).join(' '),
       },
       'imspect started',
@@ -110,6 +111,7 @@ export default class Start extends Command {
     for (const listener of engine.listeners) this.log(`  listening: ${listener.url}`);
     this.log(`  data:      ${loaded.dataDir}`);
     this.log(`  tls:       ${tlsSummary(engine.tls)}`);
+    if (engine.limits) this.log(`  limits:    ${engine.limits.describe()}, idle ${config.connections.idleTimeoutMs === 0 ? 'never closed' : formatDuration(config.connections.idleTimeoutMs)}`);
     this.log(`  plugins:   ${loadedPlugins.map((p) => `${p.name} (${p.kind})`).join(', ') || 'none'}`);
     if (failed.length > 0) this.log(`  failed:    ${failed.map((p) => `${p.name}: ${p.error?.message}`).join('; ')}`);
     this.log('Press Ctrl-C to stop.');

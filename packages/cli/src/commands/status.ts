@@ -15,6 +15,11 @@ function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
+/** The connection limits this configuration sets (the running process computes `auto` from its own open-file limit). */
+function limitsOf(c: { maxConnections: 'auto' | number; maxPerClient: number; handshakeTimeoutMs: number; idleTimeoutMs: number }) {
+  return { maxConnections: c.maxConnections, maxPerClient: c.maxPerClient, handshakeTimeoutMs: c.handshakeTimeoutMs, idleTimeoutMs: c.idleTimeoutMs };
+}
+
 export default class Status extends Command {
   static override summary = 'Delivery state: events waiting for each logger, their last error, the journal\'s size';
   static override description =
@@ -25,7 +30,7 @@ export default class Status extends Command {
 
   async run(): Promise<unknown> {
     const { flags } = await this.parse(Status);
-    const { readJournalState, segmentsOnDisk } = await import('@imspect/core/runtime');
+    const { readJournalState, segmentsOnDisk, formatDuration } = await import('@imspect/core/runtime');
     const loaded = await loadConfigOrExit(flags.config);
     const journalConfig = loaded.config.loggers.journal;
     const dir = path.resolve(loaded.dataDir, journalConfig.dir);
@@ -59,11 +64,16 @@ export default class Status extends Command {
       onFull: state.onFull,
       dropped: state.dropped,
       loggers,
+      connections: limitsOf(loaded.config.connections),
     };
     if (!this.jsonEnabled()) {
       this.log(`imspect ${alive ? `running (pid ${state.pid})` : 'not running'}; state of ${state.updatedAt}`);
       this.log(`journal:  ${dir}  ${mib(disk.bytes)} of ${mib(state.maxBytes)} in ${disk.count} segment(s)${state.full ? `  FULL (onFull: ${state.onFull})` : ''}`);
       if (state.dropped > 0) this.log(`          ${state.dropped} events were not logged because the journal was full`);
+      const c = result.connections;
+      this.log(
+        `limits:   ${c.maxConnections === 'auto' ? 'auto connections (from the open-file limit; the start-up summary has the number)' : `${c.maxConnections} connections`}, ${c.maxPerClient === 0 ? 'no limit' : c.maxPerClient} per client, handshake ${formatDuration(c.handshakeTimeoutMs)}, idle ${c.idleTimeoutMs === 0 ? 'never closed' : formatDuration(c.idleTimeoutMs)} (configured)`,
+      );
       for (const l of loggers) {
         this.log(`logger ${l.name}: ${l.pending} waiting${alive ? '' : ' (delivered at the next start)'}, ${l.delivered} stored since start, ${l.failures} failed writes`);
         if (l.lastError) this.log(`  last error (${l.lastErrorAt}): ${l.lastError}`);

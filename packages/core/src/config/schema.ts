@@ -146,8 +146,23 @@ export const ConfigSchema = Type.Object(
     connections: Type.Object(
       {
         connectTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
-        idleTimeoutMs: Type.Integer({ minimum: 0, default: 0, description: '0 = never close idle connections' }),
+        idleTimeoutMs: Type.Integer({
+          minimum: 0,
+          default: 2 * 3600_000,
+          description: 'Close a relayed connection after this long with no traffic either way (IM clients send keepalives every few minutes); 0 = never',
+        }),
         sniffTimeoutMs: Type.Integer({ minimum: 0, default: 2_000, description: 'How long to wait for the first client bytes when the port names no protocol' }),
+        handshakeTimeoutMs: Type.Integer({
+          minimum: 1,
+          default: 15_000,
+          description: 'Longest a new connection may take to finish its proxy handshake (SOCKS5, HTTP CONNECT) or, on forward and transparent listeners, to send its first bytes; it is closed otherwise',
+        }),
+        maxConnections: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1 })], {
+          default: 'auto',
+          description:
+            'Most connections relayed at once over all listeners (each holds a client and an upstream socket); more are refused at once. auto: half of the open-file limit (ulimit -n) left after a reserve for the journal, archive, logs and CSV files',
+        }),
+        maxPerClient: Type.Integer({ minimum: 0, default: 256, description: 'Most connections at once from one client address; more are refused at once; 0 = no limit' }),
       },
       { additionalProperties: false, default: {} },
     ),

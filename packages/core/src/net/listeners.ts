@@ -5,6 +5,7 @@ import type { PluginLogger } from '../sdk/plugin.js';
 import type { Endpoint } from '../sdk/event.js';
 import type { ForwardRoute } from '../sdk/protocol.js';
 import { AllowList, unmapIPv4 } from './allow-list.js';
+import type { ConnectionLimits } from './connection-limits.js';
 import { REPLY, Socks5Handshake, connectReply, replyForError } from './socks5.js';
 import { connectUpstream, handOver } from './upstream.js';
 import { handleHttpConnect } from './http-connect-listener.js';
@@ -36,6 +37,8 @@ export interface ListenerDeps {
    * switchboards): the router. The listener then reads the client's first bytes before connecting upstream.
    */
   forwardRouter?(config: ForwardListenerConfig): ((firstBytes: Uint8Array, client: Endpoint) => ForwardRoute) | undefined;
+  /** Connection limits shared by all listeners (total, per client, silent clients); none: unlimited. */
+  limits?: ConnectionLimits;
 }
 
 /** Most client bytes a forward listener reads while its protocol's router asks for more. */
@@ -58,6 +61,7 @@ export async function startListener(config: ListenerConfig, deps: ListenerDeps):
   const handle = handlerFor(config, deps);
   server.on('connection', (socket) => {
     socket.on('error', () => socket.destroy());
+    if (deps.limits?.dropIfExhausted(socket, `${config.type} ${config.host}:${config.port}`)) return;
     if (deps.acceptAfter) {
       const held = deps.acceptAfter;
       held.then(() => accept(socket), () => socket.destroy());
@@ -73,6 +77,9 @@ export async function startListener(config: ListenerConfig, deps: ListenerDeps):
       socket.destroy();
       return;
     }
+    // Listeners with no proxy handshake of their own: the client must send something within the handshake time.
+    const firstBytes = config.type === 'forward' || config.type === 'transparent';
+    if (deps.limits && !deps.limits.admit(socket, ip, `${config.type} ${config.host}:${config.port}`, { firstBytes })) return;
     handle(socket, { ip, port: socket.remotePort ?? 0 });
   };
   await new Promise<void>((resolve, reject) => {
@@ -86,7 +93,10 @@ export async function startListener(config: ListenerConfig, deps: ListenerDeps):
     const hint = error.code === 'EADDRINUSE' ? 'the port is in use' : error.code === 'EACCES' ? 'permission denied (ports below 1024 need root)' : describeError(error);
     throw Object.assign(new Error(`cannot listen on ${config.host}:${config.port} (${config.type}): ${hint}`), { code: error.code });
   });
-  server.on('error', (error) => deps.log.error({ err: error, listener: config.type }, 'listener error'));
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    if (deps.limits?.acceptFailed(error, `${config.type} ${config.host}:${config.port}`)) return;
+    deps.log.error({ err: error, listener: config.type }, 'listener error');
+  });
   const address = server.address() as net.AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {

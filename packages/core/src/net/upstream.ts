@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { ImspectError, describeError } from '../sdk/errors.js';
 import type { PluginLogger } from '../sdk/plugin.js';
+import { holdWhileConnecting } from './connection-limits.js';
 
 /** Connects to the real server; fails with the system error code (ECONNREFUSED, ETIMEDOUT, ...) on failure. */
 export function connectUpstream(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
@@ -36,6 +37,8 @@ export function handOver(
   connected: (upstream: net.Socket) => void,
   failed: (error: NodeJS.ErrnoException) => void,
 ): void {
+  // The upstream socket counts against the client's connection slot from now until it is closed.
+  holdWhileConnecting(client, connecting);
   connecting.then(
     (upstream) => {
       if (client.destroyed) {

@@ -117,7 +117,7 @@ export class ProxyConnection {
       if (socket instanceof Socket) {
         socket.setNoDelay(true);
         if (deps.options.idleTimeoutMs > 0) {
-          socket.setTimeout(deps.options.idleTimeoutMs, () => this.destroy(`idle for ${deps.options.idleTimeoutMs} ms`));
+          socket.setTimeout(deps.options.idleTimeoutMs, () => this.closeIdle());
         }
       }
       this.watch(socket, socket === clientSocket ? 'client' : 'server');
@@ -331,7 +331,7 @@ export class ProxyConnection {
     if (idleMs > 0) {
       // The plain sockets see no activity once TLS reads their handles: time the TLS sockets instead.
       for (const socket of raw) if (socket instanceof Socket) socket.setTimeout(0);
-      for (const socket of [client, server]) if (socket instanceof Socket) socket.setTimeout(idleMs, () => this.destroy(`idle for ${idleMs} ms`));
+      for (const socket of [client, server]) if (socket instanceof Socket) socket.setTimeout(idleMs, () => this.closeIdle());
     }
     this.clientSocket = client;
     this.upstreamSocket = server;
@@ -521,6 +521,13 @@ export class ProxyConnection {
   endOf(direction: Direction): void {
     const target = direction === 'outgoing' ? this.upstreamSocket : this.clientSocket;
     if (!target.destroyed) target.end();
+  }
+
+  /** No traffic either way for `connections.idleTimeoutMs`: said at info level, since the user sees a drop. */
+  private closeIdle(): void {
+    if (this.closed) return;
+    this.log.info({ idleTimeoutMs: this.deps.options.idleTimeoutMs }, `connection closed: no traffic for ${this.deps.options.idleTimeoutMs} ms (connections.idleTimeoutMs)`);
+    this.destroy('idle');
   }
 
   destroy(reason: string): void {

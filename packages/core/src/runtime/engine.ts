@@ -5,6 +5,7 @@ import type { ImEvent } from '../sdk/event.js';
 import type { ContentHooks, FilterHooks, LoggerHooks, PluginKind, PluginLogger } from '../sdk/plugin.js';
 import type { ProtocolHooks } from '../sdk/protocol.js';
 import { startListener, type AcceptedConnection, type RunningListener } from '../net/listeners.js';
+import { ConnectionLimits } from '../net/connection-limits.js';
 import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
 import { EventSink, type LoggerStatus } from '../proxy/event-sink.js';
 import { Journal } from '../journal/journal.js';
@@ -35,6 +36,8 @@ export interface EngineStatus {
   listeners: string[];
   dataDir: string;
   connections: number;
+  /** The connection limits in force and what they hold (live engines only). */
+  limits?: { maxConnections: number; maxPerClient: number; handshakeTimeoutMs: number; idleTimeoutMs: number; active: number; sockets: number; refused: number; summary: string };
   loggers: LoggerStatus[];
 }
 
@@ -53,6 +56,8 @@ export class Engine {
   private readonly connections = new Set<ProxyConnection>();
   private nextConnectionId = 1;
   private stopping: Promise<void> | undefined;
+  /** Shared by every listener; set by {@link start}. */
+  limits: ConnectionLimits | undefined;
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -142,12 +147,15 @@ export class Engine {
       fail = reject;
     });
     ready.catch(() => undefined);
+    const limits = (this.limits = new ConnectionLimits(config.connections, this.log));
     try {
       for (const listenerConfig of config.listeners) {
         this.listeners.push(
           await startListener(listenerConfig, {
             log: this.log,
             connectTimeoutMs: config.connections.connectTimeoutMs,
+            handshakeTimeoutMs: config.connections.handshakeTimeoutMs,
+            limits,
             onConnection: (accepted) => this.accept(accepted, relayDeps),
             acceptAfter: ready,
             forwardRouter: (forward) => forwardRouter(relayDeps.registry, forward.protocol, forward.upstream.port, this.log),
@@ -208,6 +216,20 @@ export class Engine {
       listeners: this.listeners.map((l) => l.url),
       dataDir: this.options.loaded.dataDir,
       connections: this.connections.size,
+      ...(this.limits
+        ? {
+            limits: {
+              maxConnections: this.limits.maxConnections,
+              maxPerClient: this.limits.maxPerClient,
+              handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
+              idleTimeoutMs: this.options.loaded.config.connections.idleTimeoutMs,
+              active: this.limits.active,
+              sockets: this.limits.sockets,
+              refused: this.limits.refused,
+              summary: this.limits.describe(),
+            },
+          }
+        : {}),
       loggers: this.sink?.status() ?? [],
     };
   }
@@ -247,6 +269,7 @@ export class Engine {
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const connection of this.connections) connection.destroy('shutdown');
     await listenersClosed;
+    this.limits?.close();
     if (this.sink) {
       await this.sink.close({
         graceMs: this.options.shutdownGraceMs ?? this.options.loaded.config.loggers.shutdownTimeoutMs,

@@ -11,6 +11,7 @@ export { ConfigSchema, PluginSectionSchema, type Config, type ListenerConfig, ty
 export { ConfigError, validateAgainst, formatProblems, type ValidationProblem } from '../config/validate.js';
 export { Socks5Handshake, connectReply, REPLY } from '../net/socks5.js';
 export { AllowList } from '../net/allow-list.js';
+export { ConnectionLimits, connectionBudget, descriptorLimit, formatDuration } from '../net/connection-limits.js';
 export { EventSink, type LoggerStatus } from '../proxy/event-sink.js';
 export { Policy, verdictProblem, type FrameDecision } from '../proxy/policy.js';
 export { Responses, responseSettings, DEFAULT_RESPONSE_SETTINGS, type ResponseSettings } from '../proxy/responses.js';
