@@ -37,6 +37,37 @@ describe('imspect CLI', () => {
     }
   });
 
+  it('refuses an empty allow list (it would refuse every client) and says what to write instead', async () => {
+    const file = path.join(dir, 'empty-allow.yaml');
+    await writeFile(file, 'listeners:\n  - type: socks5\n    port: 0\n    allow: []\n');
+    for (const command of [['start'], ['config', 'check']]) {
+      const result = await imspect([...command, '--config', file], dir);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain(`${file}: listeners[0].allow: is empty, so every client would be refused: list the client networks`);
+      expect(result.stderr).toContain('[0.0.0.0/0, ::/0] for every client, or leave allow out for the default');
+      expect(result.stdout).not.toContain('listening');
+    }
+  });
+
+  it('reports schema mistakes and bad networks together, in one run', async () => {
+    const file = path.join(dir, 'many-mistakes.yaml');
+    await writeFile(file, 'dataDri: data\nlisteners:\n  - type: socks5\n    port: 70000\n    allow: [10.0.0.0/33, 127.0.0.1]\n  - type: forward\n    port: 1\n    upstream: { host: example.org, port: 6667 }\n    allow: [not-a-network]\n');
+    for (const command of [['start'], ['config', 'check']]) {
+      const result = await imspect([...command, '--config', file], dir);
+      expect(result.code, result.stderr).toBe(2);
+      const lines = result.stderr.trim().split('\n').map((line) => line.replace(/ \(CONFIG_INVALID\)$/, ''));
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          `imspect: ${file}: dataDri: is not a known key`,
+          `imspect: ${file}: listeners[0].port: must be <= 65535`,
+          `imspect: ${file}: listeners[0].allow[0]: "10.0.0.0/33" is not an address or CIDR network`,
+          `imspect: ${file}: listeners[1].allow[0]: "not-a-network" is not an address or CIDR network`,
+        ]),
+      );
+      expect(lines).toHaveLength(4);
+    }
+  });
+
   it('reports a syntax error in the file without a stack trace', async () => {
     const file = path.join(dir, 'broken.yaml');
     await writeFile(file, 'listeners: [\n  - type: socks5\n');
