@@ -2,7 +2,7 @@
  * The `imspect` command as a user runs it: help, configuration errors that name the file and key, the
  * configuration schema for editors, and a clean start/stop on the embedded defaults.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,6 +66,18 @@ describe('imspect CLI', () => {
       );
       expect(lines).toHaveLength(4);
     }
+  });
+
+  it('refuses a shared folder such as /tmp (sticky, writable by all) as dataDir, and leaves it as it was', async () => {
+    const shared = path.join(dir, 'shared-tmp');
+    await mkdir(shared);
+    await chmod(shared, 0o1777);
+    const file = path.join(dir, 'shared-data.json');
+    await writeFile(file, JSON.stringify({ dataDir: shared, user: 'nobody', listeners: [{ type: 'socks5', port: 0 }] }));
+    const result = await imspect(['start', '--config', file], dir);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain(`imspect: ${shared}: dataDir is a shared folder (sticky bit, like /tmp); give imspect a folder of its own`);
+    expect((await stat(shared)).mode & 0o7777).toBe(0o1777);
   });
 
   it('reports a syntax error in the file without a stack trace', async () => {

@@ -30,7 +30,7 @@ export function restrictUmask(): void {
  * Creates the data folder (0750) if needed and takes others' access away from it (an install from before, or a
  * folder made by hand), which alone makes everything in it unreachable for them.
  */
-export async function makeDataDir(dataDir: string): Promise<void> {
+export async function makeDataDir(dataDir: string, log: PluginLogger): Promise<void> {
   const parent = path.dirname(dataDir);
   const firstCreated = await mkdir(parent, { recursive: true });
   if (firstCreated !== undefined) {
@@ -55,7 +55,13 @@ export async function makeDataDir(dataDir: string): Promise<void> {
       file: dataDir,
     });
   }
-  if ((mode & 0o007) !== 0) await chmod(dataDir, mode & 0o7770);
+  if ((mode & 0o007) === 0) return;
+  try {
+    await chmod(dataDir, mode & 0o7770);
+  } catch (error) {
+    // Someone else's folder that imspect may write in: it still works, but says what is left open.
+    log.warn({ dataDir, err: error }, `${dataDir} can be read by other users and imspect cannot change that (${describeError(error)}): run chmod o-rwx ${dataDir}`);
+  }
 }
 
 export interface NarrowResult {

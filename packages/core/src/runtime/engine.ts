@@ -91,7 +91,7 @@ export class Engine {
     const { config, dataDir, baseDir } = this.options.loaded;
     // Everything created from here on (journal, logs, archive, state, leaf keys) is out of others' reach.
     restrictUmask();
-    await makeDataDir(dataDir);
+    await makeDataDir(dataDir, this.log);
     const discovered = await discoverPlugins({
       roots: this.options.pluginRoots,
       folders: config.pluginFolders,
