@@ -1,10 +1,10 @@
 /**
  * `imspect ca init` and `imspect ca export` as a user runs them, and what `imspect start` does with the CA:
  * passthrough with a banner that says so when there is none, interception when there is, and a refusal to
- * start when the key can be read by others.
+ * start (exit code 2, from `start` and `config check`) when the key can be read by others, is damaged or missing.
  */
 import { X509Certificate } from 'node:crypto';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,14 +74,51 @@ describe('imspect ca', () => {
     expect(await proxy.stop()).toBe(0);
   });
 
-  it('start refuses a CA key that others can read, and says how to fix it', async () => {
+  // As root, imspect must be told to keep root with this configuration file (see the privilege tests).
+  const asRoot = process.getuid?.() === 0 ? ['--allow-root'] : [];
+
+  /** `imspect start` and `imspect config check` both refuse the CA: exit code 2 and one plain line naming the file. */
+  async function expectRefused(file: string, problem: string) {
+    for (const command of [['start', ...asRoot], ['config', 'check']]) {
+      const result = await imspect(command, dir);
+      expect(result.code, `${command[0]}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).toContain(`${file}: ${problem}`);
+      expect(result.stderr).not.toMatch(/at .*\.js:\d+/);
+      expect(result.stdout).not.toContain('listening');
+    }
+  }
+
+  it('start refuses a CA key that others can read, and says how to fix it (exit 2)', async () => {
     await chmod(key(), 0o644);
-    // As root, imspect must be told to keep root with this configuration file (see the privilege tests).
-    const asRoot = process.getuid?.() === 0 ? ['--allow-root'] : [];
-    const result = await imspect(['start', ...asRoot], dir);
-    expect(result.code, result.stderr).toBe(1);
-    expect(result.stderr).toContain('can be read by other users');
-    expect(result.stderr).toContain(`chmod 600 ${key()}`);
-    await chmod(key(), 0o600);
+    try {
+      await expectRefused(key(), 'the CA key can be read by other users (mode 0644); imspect refuses to use it: run chmod 600');
+    } finally {
+      await chmod(key(), 0o600);
+    }
+  });
+
+  it('start refuses a damaged CA key (exit 2), naming the file', async () => {
+    const good = await readFile(key());
+    await writeFile(key(), '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n', { mode: 0o600 });
+    try {
+      await expectRefused(key(), 'not a private key in PEM form');
+    } finally {
+      await writeFile(key(), good);
+    }
+  });
+
+  it('start refuses a CA whose key is missing (exit 2), naming the file and what to do', async () => {
+    await rename(key(), `${key()}.away`);
+    try {
+      await expectRefused(key(), `the CA key is missing (tls.ca.key) while ${cert()} exists: restore it, or make a new CA with imspect ca init --force`);
+    } finally {
+      await rename(`${key()}.away`, key());
+    }
+  });
+
+  it('start runs again once the CA is whole', async () => {
+    const proxy = await startImspect([], { cwd: dir });
+    expect(proxy.stdout()).toContain(`tls:       default intercept, CA ${cert()}`);
+    expect(await proxy.stop()).toBe(0);
   });
 });

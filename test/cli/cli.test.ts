@@ -2,7 +2,7 @@
  * The `imspect` command as a user runs it: help, configuration errors that name the file and key, the
  * configuration schema for editors, and a clean start/stop on the embedded defaults.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +35,49 @@ describe('imspect CLI', () => {
       expect(result.code).toBe(2);
       expect(result.stderr).toContain(`${file}: listeners[0].port: must be <= 65535`);
     }
+  });
+
+  it('refuses an empty allow list (it would refuse every client) and says what to write instead', async () => {
+    const file = path.join(dir, 'empty-allow.yaml');
+    await writeFile(file, 'listeners:\n  - type: socks5\n    port: 0\n    allow: []\n');
+    for (const command of [['start'], ['config', 'check']]) {
+      const result = await imspect([...command, '--config', file], dir);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain(`${file}: listeners[0].allow: is empty, so every client would be refused: list the client networks`);
+      expect(result.stderr).toContain('[0.0.0.0/0, ::/0] for every client, or leave allow out for the default');
+      expect(result.stdout).not.toContain('listening');
+    }
+  });
+
+  it('reports schema mistakes and bad networks together, in one run', async () => {
+    const file = path.join(dir, 'many-mistakes.yaml');
+    await writeFile(file, 'dataDri: data\nlisteners:\n  - type: socks5\n    port: 70000\n    allow: [10.0.0.0/33, 127.0.0.1]\n  - type: forward\n    port: 1\n    upstream: { host: example.org, port: 6667 }\n    allow: [not-a-network]\n');
+    for (const command of [['start'], ['config', 'check']]) {
+      const result = await imspect([...command, '--config', file], dir);
+      expect(result.code, result.stderr).toBe(2);
+      const lines = result.stderr.trim().split('\n').map((line) => line.replace(/ \(CONFIG_INVALID\)$/, ''));
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          `imspect: ${file}: dataDri: is not a known key`,
+          `imspect: ${file}: listeners[0].port: must be <= 65535`,
+          `imspect: ${file}: listeners[0].allow[0]: "10.0.0.0/33" is not an address or CIDR network`,
+          `imspect: ${file}: listeners[1].allow[0]: "not-a-network" is not an address or CIDR network`,
+        ]),
+      );
+      expect(lines).toHaveLength(4);
+    }
+  });
+
+  it('refuses a shared folder such as /tmp (sticky, writable by all) as dataDir, and leaves it as it was', async () => {
+    const shared = path.join(dir, 'shared-tmp');
+    await mkdir(shared);
+    await chmod(shared, 0o1777);
+    const file = path.join(dir, 'shared-data.json');
+    await writeFile(file, JSON.stringify({ dataDir: shared, user: 'nobody', listeners: [{ type: 'socks5', port: 0 }] }));
+    const result = await imspect(['start', '--config', file], dir);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain(`imspect: ${shared}: dataDir is a shared folder (sticky bit, like /tmp); give imspect a folder of its own`);
+    expect((await stat(shared)).mode & 0o7777).toBe(0o1777);
   });
 
   it('reports a syntax error in the file without a stack trace', async () => {

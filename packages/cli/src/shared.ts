@@ -24,6 +24,16 @@ export function explain(error: unknown): string {
 }
 
 /**
+ * Errors fixed in the configuration or in the files it names (the CA, the data folder, the user to drop to): exit
+ * code 2, as for an invalid configuration file. Anything else (a port in use, a failing plugin) is exit code 1.
+ */
+export function isConfigurationProblem(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  return code.startsWith('CONFIG_') || code.startsWith('TLS_CA_') || code.startsWith('DATA_DIR_') || code === 'USER_UNKNOWN' || code === 'GROUP_UNKNOWN';
+}
+
+/**
  * Prints an error for people and exits: one plain line per problem on standard error, no stack trace, no
  * re-wrapping (oclif's error formatter folds long lines, which breaks the `file: key: message` lines).
  */

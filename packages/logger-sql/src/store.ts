@@ -5,7 +5,7 @@
  */
 import { Kysely, Migrator, MysqlDialect, PostgresDialect, SqliteDialect, sql, type Dialect } from 'kysely';
 import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ImEvent } from '@imspect/core';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migrations.js';
@@ -34,7 +34,10 @@ function dialectFor(target: SqlTarget, onPoolError: (error: Error) => void): Dia
   switch (target.kind) {
     case 'sqlite': {
       const BetterSqlite3 = require('better-sqlite3') as typeof import('better-sqlite3');
-      mkdirSync(dirname(target.file), { recursive: true });
+      mkdirSync(dirname(target.file), { recursive: true, mode: 0o750 });
+      // The archive holds every conversation: created owner and group only before SQLite opens it (its -wal and
+      // -shm files copy the database file's mode).
+      closeSync(openSync(target.file, 'a', 0o640));
       const db = new BetterSqlite3(target.file);
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${target.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);

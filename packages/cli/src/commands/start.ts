@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { configFlag, explain, failWith, loadConfigOrExit, pluginRoots } from '../shared.js';
+import { configFlag, explain, failWith, isConfigurationProblem, loadConfigOrExit, pluginRoots } from '../shared.js';
 
 /** One line on what happens to encrypted connections. */
 function tlsSummary(tls: { authority?: { ca: { files: { cert: string } } } | undefined; config: { action: string } } | undefined): string {
@@ -47,8 +47,10 @@ export default class Start extends Command {
       if (pidFile) await writePidFile(pidFile);
       await engine.start();
     } catch (error) {
-      logger.fatal({ err: error }, explain(error));
       if (pidFile) await removePidFile(pidFile);
+      // A configuration problem gets the plain `imspect: file: problem` line and exit code 2, like a bad key.
+      if (isConfigurationProblem(error)) failWith(error, 2);
+      logger.fatal({ err: error }, explain(error));
       this.exit(1);
     }
     if (trialAsRoot && !flags['allow-root']) {

@@ -90,7 +90,8 @@ function validateConfigObject(config: Record<string, unknown>): ValidationProble
   if (Array.isArray(listeners)) {
     listeners.forEach((listener: unknown, index) => problems.push(...validateListener(listener, `listeners[${index}]`)));
   }
-  if (problems.length === 0) problems.push(...semanticProblems(config as unknown as Config));
+  // Checked even when the schema found problems, so that one run lists every mistake.
+  problems.push(...semanticProblems(config));
   return problems;
 }
 
@@ -103,23 +104,44 @@ function validateListener(listener: unknown, key: string): ValidationProblem[] {
   return validateAgainst(schema, listener, key);
 }
 
-function semanticProblems(config: Config): ValidationProblem[] {
+/**
+ * What the schema cannot say. Runs on the configuration as written, whether or not the schema accepted it, so it
+ * looks only at values of the right type (the schema reports the others).
+ */
+function semanticProblems(config: Record<string, unknown>): ValidationProblem[] {
   const problems: ValidationProblem[] = [];
   const seen = new Map<string, number>();
-  config.listeners.forEach((listener, index) => {
-    listener.allow.forEach((network, n) => {
-      if (!parseCidr(network)) problems.push({ key: `listeners[${index}].allow[${n}]`, message: `"${network}" is not an address or CIDR network` });
-    });
-    if (listener.port !== 0) {
-      const where = `${listener.host}:${listener.port}`;
+  const listeners = Array.isArray(config['listeners']) ? (config['listeners'] as unknown[]) : [];
+  listeners.forEach((value, index) => {
+    if (value === null || typeof value !== 'object') return;
+    const listener = value as { allow?: unknown; host?: unknown; port?: unknown; type?: unknown };
+    if (Array.isArray(listener.allow)) {
+      if (listener.allow.length === 0) {
+        problems.push({
+          key: `listeners[${index}].allow`,
+          message: 'is empty, so every client would be refused: list the client networks (e.g. [192.168.0.0/16]), write [0.0.0.0/0, ::/0] for every client, or leave allow out for the default',
+        });
+      }
+      listener.allow.forEach((network: unknown, n) => {
+        if (typeof network === 'string' && network.length > 0 && !parseCidr(network)) {
+          problems.push({ key: `listeners[${index}].allow[${n}]`, message: `"${network}" is not an address or CIDR network` });
+        }
+      });
+    }
+    if (typeof listener.host === 'string' && Number.isInteger(listener.port) && listener.port !== 0) {
+      const where = `${listener.host}:${listener.port as number}`;
       const previous = seen.get(where);
       if (previous !== undefined) problems.push({ key: `listeners[${index}].port`, message: `${where} is already used by listeners[${previous}]` });
       seen.set(where, index);
     }
   });
-  for (const [port, protocol] of Object.entries(config.ports)) {
-    if (Number(port) > 65535) problems.push({ key: `ports.${port}`, message: 'is not a TCP port' });
-    if (!protocol) problems.push({ key: `ports.${port}`, message: 'must name a protocol plugin' });
+  const ports = config['ports'];
+  if (ports !== null && typeof ports === 'object' && !Array.isArray(ports)) {
+    for (const [port, protocol] of Object.entries(ports)) {
+      if (!/^[0-9]+$/.test(port)) continue; // the schema names it
+      if (Number(port) > 65535) problems.push({ key: `ports.${port}`, message: 'is not a TCP port' });
+      if (protocol === '') problems.push({ key: `ports.${port}`, message: 'must name a protocol plugin' });
+    }
   }
   return problems;
 }

@@ -17,6 +17,9 @@ import { parseEvents, scanSegments, SegmentReader, segmentFile, type SegmentInfo
 import { lockJournal } from './lock.js';
 import { readJournalState, writeJournalState, type ConsumerState, type JournalState } from './state.js';
 
+/** Journal segments hold every event's text: owner only. */
+const SEGMENT_MODE = 0o600;
+
 export interface JournalOptions {
   /** Folder of the segment files and the state file; without one the journal lives in memory only. */
   dir?: string;
@@ -108,7 +111,8 @@ export class Journal {
   static async open(options: JournalOptions & { dir: string }, consumers: readonly string[], log: PluginLogger): Promise<Journal> {
     // Several segments must fit under the limit, or deleting delivered ones could never make room.
     const journal = new Journal({ ...options, segmentBytes: Math.max(1, Math.min(options.segmentBytes, Math.floor(options.maxBytes / 4))) }, log);
-    await mkdir(options.dir, { recursive: true });
+    // Segments hold the conversations: the folder and the files are imspect's alone (see runtime/data-dir.ts).
+    await mkdir(options.dir, { recursive: true, mode: 0o750 });
     journal.unlock = lockJournal(options.dir);
     try {
       await journal.recover(consumers);
@@ -461,10 +465,10 @@ export class Journal {
     const existing = this.segments.at(-1);
     if (existing && existing.base === this.headSeq && existing.count === 0) {
       // An empty segment left by the last run starts at the same number: reuse it.
-      existing.fd = openSync(file, 'a');
+      existing.fd = openSync(file, 'a', SEGMENT_MODE);
       return;
     }
-    this.segments.push({ base: this.headSeq, count: 0, bytes: 0, file, fd: openSync(file, 'a') });
+    this.segments.push({ base: this.headSeq, count: 0, bytes: 0, file, fd: openSync(file, 'a', SEGMENT_MODE) });
   }
 
   private rotate(): void {

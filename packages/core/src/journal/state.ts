@@ -57,6 +57,6 @@ export async function readJournalState(dir: string): Promise<JournalState | unde
 export async function writeJournalState(dir: string, state: JournalState): Promise<void> {
   const file = path.join(dir, STATE_FILE);
   const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(state, null, 1)}\n`);
+  await writeFile(temp, `${JSON.stringify(state, null, 1)}\n`, { mode: 0o640 });
   await rename(temp, file);
 }

@@ -30,7 +30,7 @@ export class NoticeState {
   }
 
   static async open(file: string, log: PluginLogger): Promise<NoticeState> {
-    await mkdir(path.dirname(file), { recursive: true });
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o750 });
     const sent = new Map<string, number>();
     let text: string | undefined;
     try {
@@ -77,7 +77,8 @@ export class NoticeState {
       const body: StateFile = { version: 1, sent: Object.fromEntries(this.sent) };
       const temp = `${this.file}.${process.pid}.tmp`;
       try {
-        await writeFile(temp, `${JSON.stringify(body)}\n`);
+        // Who was told, and when: a list of the monitored users, for imspect's eyes only.
+        await writeFile(temp, `${JSON.stringify(body)}\n`, { mode: 0o600 });
         await rename(temp, this.file);
       } catch (error) {
         this.dirty = true;

@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { ImEvent } from '../sdk/event.js';
@@ -16,9 +17,10 @@ import { DEFAULT_MAX_FRAME_SIZE, ProtocolRegistry, type RegisteredProtocol } fro
 import { discoverPlugins } from './discovery.js';
 import { loadPlugins, type LoadedPlugin, type PluginRecord } from './loader.js';
 import { HOST_VERSION } from './version.js';
-import { checkWritable, dropPrivileges, handOver, resolveIdentity } from './privileges.js';
+import { caKeepers, checkWritable, dropPrivileges, handOver, resolveIdentity, type Identity } from './privileges.js';
+import { makeDataDir, narrowDataDirLogged, restrictUmask } from './data-dir.js';
 import { callHook } from './hooks.js';
-import { createTlsInterceptor, type TlsInterceptor } from '../tls/interceptor.js';
+import { caFiles, createTlsInterceptor, type TlsInterceptor } from '../tls/interceptor.js';
 
 export interface EngineOptions {
   loaded: LoadedConfig;
@@ -66,13 +68,23 @@ export class Engine {
   }
 
   async start(): Promise<void> {
-    await this.prepare();
-    // Only live proxying tells users they are monitored (a replay must not record notices as given).
-    await this.responses?.openNotice(path.join(this.options.loaded.dataDir, 'state', 'monitoring-notice.json'), this.log);
-    // Live connections only: replaying a capture (prepare alone) never holds a CA.
+    // Live connections only: replaying a capture (prepare alone) never holds a CA. Read first, while imspect may
+    // still be root (the key stays root's after the drop), and before anything is opened: a broken CA is a
+    // configuration problem, said at once.
     const { config, dataDir, baseDir } = this.options.loaded;
-    this.tls = await createTlsInterceptor(config.tls, { dataDir, baseDir }, this.log);
-    this.relayDeps = { ...this.relayDeps!, tls: this.tls };
+    const tls = await createTlsInterceptor(config.tls, { dataDir, baseDir }, this.log);
+    await this.prepare();
+    try {
+      // An older install (or a folder filled by hand) may have left conversations readable by others.
+      await narrowDataDirLogged(dataDir, this.log);
+      // Only live proxying tells users they are monitored (a replay must not record notices as given).
+      await this.responses?.openNotice(path.join(dataDir, 'state', 'monitoring-notice.json'), this.log);
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+    this.tls = tls;
+    this.relayDeps = { ...this.relayDeps!, tls };
     await this.listen();
   }
 
@@ -82,7 +94,9 @@ export class Engine {
   /** Loads plugins and builds the protocol registry, the policy and the event sink; opens no port. */
   async prepare(): Promise<void> {
     const { config, dataDir, baseDir } = this.options.loaded;
-    await mkdir(dataDir, { recursive: true });
+    // Everything created from here on (journal, logs, archive, state, leaf keys) is out of others' reach.
+    restrictUmask();
+    await makeDataDir(dataDir, this.log);
     const discovered = await discoverPlugins({
       roots: this.options.pluginRoots,
       folders: config.pluginFolders,
@@ -176,10 +190,33 @@ export class Engine {
     const { config, dataDir } = this.options.loaded;
     if (config.user === undefined) return;
     const identity = resolveIdentity(config.user, config.group);
-    if (process.getuid?.() === 0) await handOver([dataDir], identity);
+    if (process.getuid?.() === 0) {
+      // The CA key was read above, as root: it stays root's, out of the unprivileged process's reach.
+      const { reclaimed } = await handOver(dataDir, identity, caKeepers(dataDir, Object.values(caFiles(config.tls, dataDir))));
+      if (reclaimed.length > 0) this.log.warn({ reclaimed }, `the CA files were ${identity.user}'s (an older imspect handed them over): root's again; if ${identity.user} may have been compromised, make a new CA (imspect ca init --force)`);
+    }
     dropPrivileges(identity);
     await checkWritable([dataDir], identity);
+    if (this.tls?.authority) await this.checkCaOutOfReach(identity);
     this.log.info({ user: identity.user, uid: identity.uid, group: identity.group, gid: identity.gid }, `running as ${identity.user}:${identity.group} (root dropped)`);
+  }
+
+  /**
+   * The CA key was read as root; the unprivileged process must not be able to read it again or put another in
+   * its place (the next start would sign with it). Said loudly when the files allow either.
+   */
+  private async checkCaOutOfReach(identity: Identity): Promise<void> {
+    const key = this.tls!.authority!.ca.files.key;
+    const readable = await access(key, constants.R_OK).then(() => true, () => false);
+    // A writable folder lets the key be renamed away and replaced, unless it is sticky and the key not the user's.
+    const folderWritable = await access(path.dirname(key), constants.W_OK).then(() => true, () => false);
+    const sticky = async () => {
+      const [folder, file] = await Promise.all([stat(path.dirname(key)), stat(key)]);
+      return (folder.mode & 0o1000) !== 0 && file.uid !== identity.uid;
+    };
+    const replaceable = folderWritable && !(await sticky().catch(() => false));
+    if (readable) this.log.warn({ key }, `${key}: the CA key is readable by ${identity.user} after dropping root: make it root's with mode 0600 (chown root: ${key}; chmod 600 ${key})`);
+    if (replaceable) this.log.warn({ key }, `${key}: ${identity.user} may replace the CA key (its folder is writable after dropping root): keep it in a folder only root may write (the default: ca/ in dataDir)`);
   }
 
   private accept(accepted: AcceptedConnection, deps: RelayDeps): void {

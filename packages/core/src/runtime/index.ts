@@ -18,7 +18,8 @@ export { Responses, responseSettings, DEFAULT_RESPONSE_SETTINGS, type ResponseSe
 export { ProtocolRegistry, type RegisteredProtocol } from '../proxy/protocols.js';
 export { ProxyConnection } from '../proxy/connection.js';
 export { replayFile, type ReplaySummary, type ReplayedConnection, type ReplayFileOptions } from './replay.js';
-export { dropPrivileges, handOver, resolveIdentity, rootRefusal, isRoot, checkWritable, type Identity } from './privileges.js';
+export { dropPrivileges, handOver, caKeepers, resolveIdentity, rootRefusal, isRoot, checkWritable, type Identity } from './privileges.js';
+export { restrictUmask, makeDataDir, narrowDataDir, PRIVATE_UMASK } from './data-dir.js';
 export { writePidFile, removePidFile } from './pid-file.js';
 export { originalDestination, parseSockaddr, socketFd, type OriginalDestination } from '../net/original-destination.js';
 export { HttpConnectRequest, parseAuthority, httpResponse } from '../net/http-connect.js';

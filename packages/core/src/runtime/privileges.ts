@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { access, chown, lstat, readdir, stat as statFollow } from 'node:fs/promises';
+import { access, chmod, chown, lstat, readdir, realpath, stat as statFollow } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { ImspectError } from '../sdk/errors.js';
@@ -67,19 +67,71 @@ function lookup(database: 'passwd' | 'group', key: string): string[] | undefined
   return undefined;
 }
 
+/** The data folder when it holds the CA: root's, the user's group may write, nobody may rename what is not theirs. */
+export const SHARED_DATA_DIR_MODE = 0o1770;
+
 /**
- * Gives `identity` the folders imspect writes to (the data folder and everything already in it), so logs stay
- * writable after the drop. Entries already owned by the user are left as they are.
+ * Gives `identity` the data folder and everything already in it, so logs stay writable after the drop. Entries
+ * already owned by the user are left as they are. The paths in `keep` (the CA key, its certificate and the
+ * folders between the data folder and them) stay root's, not writable by group or others, so the unprivileged
+ * process can neither read the key nor write another in its place; the data folder itself then stays root's too,
+ * writable by the user's group with the sticky bit (as /tmp), so the user cannot rename the CA's folder away
+ * either. Other entries inside a kept folder are left as they are. Returns the kept entries that were not root's
+ * (an older version handed them over).
  */
-export async function handOver(folders: readonly string[], identity: Identity): Promise<void> {
-  // Links inside the folders are not followed (a link could point anywhere); the folders themselves may be links.
-  const visit = async (target: string, top = false): Promise<void> => {
-    const stat = top ? await statFollow(target) : await lstat(target);
+export async function handOver(folder: string, identity: Identity, keep: readonly string[] = []): Promise<{ reclaimed: string[] }> {
+  const kept = new Set(keep.map((file) => path.resolve(file)));
+  const reclaimed: string[] = [];
+  const visit = async (target: string): Promise<void> => {
+    let stat;
+    try {
+      // Links inside the folder are not followed (a link could point anywhere).
+      stat = await lstat(target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // gone meanwhile
+      throw error;
+    }
     if (stat.isSymbolicLink()) return;
+    if (kept.has(target)) {
+      if (stat.uid !== 0 || stat.gid !== 0) {
+        reclaimed.push(target);
+        await chown(target, 0, 0);
+      }
+      if ((stat.mode & 0o022) !== 0) await chmod(target, stat.mode & 0o7755);
+      // Inside a kept folder only the kept entries are visited; anything else there is left as it is.
+      if (stat.isDirectory()) for (const entry of await readdir(target)) if (kept.has(path.join(target, entry))) await visit(path.join(target, entry));
+      return;
+    }
     if (stat.uid !== identity.uid || stat.gid !== identity.gid) await chown(target, identity.uid, identity.gid);
     if (stat.isDirectory()) for (const entry of await readdir(target)) await visit(path.join(target, entry));
   };
-  for (const folder of folders) await visit(folder, true);
+  // The folder itself may be a link (to /srv/..., say).
+  const top = await realpath(folder);
+  const holdsKept = [...kept].some((entry) => entry.startsWith(folder + path.sep));
+  const info = await statFollow(top);
+  if (holdsKept) {
+    if (info.uid !== 0 || info.gid !== identity.gid) await chown(top, 0, identity.gid);
+    if ((info.mode & 0o7777) !== SHARED_DATA_DIR_MODE) await chmod(top, SHARED_DATA_DIR_MODE);
+  } else if (info.uid !== identity.uid || info.gid !== identity.gid) {
+    await chown(top, identity.uid, identity.gid);
+  }
+  for (const entry of await readdir(top)) await visit(path.join(folder, entry));
+  return { reclaimed };
+}
+
+/**
+ * What {@link handOver} keeps root's for a CA: each CA file inside `dataDir` and every folder between `dataDir`
+ * and it (files elsewhere are not handed over at all).
+ */
+export function caKeepers(dataDir: string, files: readonly string[]): string[] {
+  const keep = new Set<string>();
+  const root = path.resolve(dataDir);
+  for (const file of files.map((f) => path.resolve(f))) {
+    const relative = path.relative(root, file);
+    if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) continue;
+    for (let entry = file; entry !== root; entry = path.dirname(entry)) keep.add(entry);
+  }
+  return [...keep];
 }
 
 /**

@@ -91,7 +91,12 @@ export async function createTlsInterceptor(config: TlsConfig, dirs: { dataDir: s
   if (present[0] && present[1]) {
     authority = new CertificateAuthority(await loadCa(files), path.join(dirs.dataDir, 'tls-cache'));
   } else if (present[0] || present[1]) {
-    throw new ImspectError(`TLS CA incomplete: ${present[0] ? files.key : files.cert} is missing (tls.ca)`, { code: 'TLS_CA_INCOMPLETE', key: 'tls.ca' });
+    const [missing, what, there, key] = present[0] ? [files.key, 'key', files.cert, 'tls.ca.key'] : [files.cert, 'certificate', files.key, 'tls.ca.cert'];
+    throw new ImspectError(`${missing}: the CA ${what} is missing (${key}) while ${there} exists: restore it, or make a new CA with imspect ca init --force`, {
+      code: 'TLS_CA_INCOMPLETE',
+      key,
+      file: missing,
+    });
   } else if (config.action === 'intercept' || config.rules.some((r) => r.action === 'intercept')) {
     log.warn({ cert: files.cert }, 'no TLS CA: encrypted connections pass through unread; run `imspect ca init` to intercept them');
   }

@@ -14,8 +14,10 @@ export default class CaInit extends Command {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(CaInit);
-    const { createCa, caFiles } = await import('@imspect/core/runtime');
+    const { createCa, caFiles, restrictUmask } = await import('@imspect/core/runtime');
     const loaded = await loadConfigOrExit(flags.config);
+    // The data folder (and ca/ in it) may be created here first: as private as `imspect start` makes it.
+    restrictUmask();
     const files = caFiles(loaded.config.tls, loaded.dataDir);
     let ca;
     try {
