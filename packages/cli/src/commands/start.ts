@@ -47,8 +47,10 @@ export default class Start extends Command {
       if (pidFile) await writePidFile(pidFile);
       await engine.start();
     } catch (error) {
-      logger.fatal({ err: error }, explain(error));
       if (pidFile) await removePidFile(pidFile);
+      // A configured logger or filter that cannot start is a configuration problem: said plainly, exit 2.
+      if ((error as { code?: unknown }).code === 'PLUGIN_START_FAILED') failWith(error, 2);
+      logger.fatal({ err: error }, explain(error));
       this.exit(1);
     }
     if (trialAsRoot && !flags['allow-root']) {
