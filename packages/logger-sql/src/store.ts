@@ -70,9 +70,9 @@ function dialectFor(target: SqlTarget, onPoolError: (error: Error) => void): Dia
         bigNumberStrings: false,
         timezone: 'Z',
       });
-      // As for PostgreSQL: every connection listens for its own errors for its whole life (mysql2 listens
-      // once per pooled connection only, and not at all on a fatal error after the first), so a reset
-      // connection fails its statement and is dropped, never thrown at the process.
+      // As for PostgreSQL: every connection listens for its own errors for its whole life. mysql2's pool listens
+      // with once() (to drop the connection), so a second 'error' on the same connection would be thrown; with
+      // this listener a reset connection only fails its statement and is dropped.
       pool.on('connection', (connection) => (connection as unknown as NodeJS.EventEmitter).on('error', onPoolError));
       (pool as unknown as NodeJS.EventEmitter).on('error', onPoolError);
       return new MysqlDialect({ pool });
