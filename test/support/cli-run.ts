@@ -12,11 +12,19 @@ export interface CliResult {
 
 /**
  * Runs one `imspect` command to its end, as a user would from `cwd`. `latin1` keeps binary output byte for byte
- * (one character per byte).
+ * (one character per byte). `timeoutMs`: a command still running then is killed (SIGKILL) and its code is
+ * null, e.g. a `start` that should have refused to run.
  */
-export async function runCli(args: string[], cwd: string, encoding: 'utf8' | 'latin1' = 'utf8'): Promise<CliResult> {
+export async function runCli(args: string[], cwd: string, encoding: 'utf8' | 'latin1' = 'utf8', timeoutMs = 0): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, encoding, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1' },
+      encoding,
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

@@ -73,7 +73,8 @@ describe('Engine', () => {
         dataDir: 'data',
         pluginFolders: ['plugins'],
         listeners: [{ type: 'forward', port: 0, upstream: { host: '127.0.0.1', port: server.port }, protocol: 'lines', allow: ['127.0.0.1'] }],
-        plugins: { memory: { options: { key } } },
+        // The broken filter is marked optional: it is reported and imspect runs without it.
+        plugins: { memory: { options: { key } }, broken: { optional: true } },
         loggers: { flushIntervalMs: 5 },
       },
       path.join(dir, 'imspect.config.json'),
@@ -114,6 +115,38 @@ describe('Engine', () => {
     expect(store.events.map((e) => e.text)).toEqual(['hello', 'hello']);
     expect(store.closed).toBe(1);
     expect(engine.status().connections).toBe(0);
+  });
+
+  it('a logger or filter that fails to load or set up fails start(), naming each, and closes what did start', async () => {
+    const dir = await tempDir();
+    const key = `__imspect_engine_required_${Date.now()}`;
+    await writeTree(path.join(dir, 'plugins'), {
+      'memory/package.json': JSON.stringify({ name: 'imspect-plugin-memory', type: 'module', main: 'index.js', imspect: { kind: 'logger', host: '^0.1.0' } }),
+      'memory/index.js': MEMORY_LOGGER,
+      'refusing/package.json': JSON.stringify({ name: 'imspect-plugin-refusing', type: 'module', main: 'index.js', imspect: { kind: 'logger', host: '^0.1.0' } }),
+      'refusing/index.js': `export default { [Symbol.for('imspect.plugin')]: true, name: 'refusing', kind: 'logger', setup() { throw new Error('no archive here'); } };`,
+      'broken/package.json': JSON.stringify({ name: 'imspect-plugin-broken', type: 'module', imspect: { kind: 'filter', host: '^0.1.0' } }),
+      'broken/index.js': 'export default {{{',
+    });
+    const loaded = resolveConfig(
+      { dataDir: 'data', pluginFolders: ['plugins'], listeners: [{ type: 'socks5', port: 0 }], plugins: { memory: { options: { key } } } },
+      path.join(dir, 'imspect.config.json'),
+      dir,
+    );
+    const noop = () => undefined;
+    const logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, child: () => logger };
+    const engine = new Engine({ loaded, logger, pluginRoots: [dir], shutdownGraceMs: 100 });
+    const failure = await engine.start().then(
+      () => undefined,
+      (error: unknown) => error as Error & { code?: string; plugins?: string[] },
+    );
+    expect(failure?.code).toBe('PLUGIN_START_FAILED');
+    expect(failure?.plugins?.slice().sort()).toEqual(['broken', 'refusing']);
+    expect(failure?.message).toContain('logger plugin "refusing" failed to start (setup): plugin "refusing" failed in setup: no archive here');
+    expect(failure?.message).toMatch(/filter plugin "broken" failed to start \(import\): import of .* failed/);
+    // Nothing was bound, and the logger that did start was closed again.
+    expect(engine.listeners).toEqual([]);
+    expect((globalThis as unknown as Record<string, { closed: number }>)[key]!.closed).toBe(1);
   });
 
   it('a listener that cannot start fails start() and leaves nothing running', async () => {

@@ -52,8 +52,14 @@ function dialectFor(target: SqlTarget, onPoolError: (error: Error) => void): Dia
         connectionTimeoutMillis: target.connectTimeoutMs,
         idleTimeoutMillis: 30_000,
       });
-      // A connection dying while idle (database restarted, network cut) must not take imspect down.
-      pool.on('error', onPoolError);
+      // A connection that dies (database restarted, network cut, RST) emits 'error' on its client; an 'error'
+      // nobody listens to is thrown and ends the process. The pool listens only while a client is idle, and
+      // Kysely none while it holds one (between the statements of a transaction), so every client gets a
+      // listener of its own for its whole life, from the moment it connects. The failed statement rejects on
+      // its own; the pool drops the dead client when it is released, and core retries the batch.
+      pool.on('connect', (client) => client.on('error', onPoolError));
+      // The pool re-emits an idle client's error after the client's own listener has reported it.
+      pool.on('error', () => undefined);
       return new PostgresDialect({ pool });
     }
     case 'mysql': {
@@ -67,6 +73,10 @@ function dialectFor(target: SqlTarget, onPoolError: (error: Error) => void): Dia
         bigNumberStrings: false,
         timezone: 'Z',
       });
+      // As for PostgreSQL: every connection listens for its own errors for its whole life. mysql2's pool listens
+      // with once() (to drop the connection), so a second 'error' on the same connection would be thrown; with
+      // this listener a reset connection only fails its statement and is dropped.
+      pool.on('connection', (connection) => (connection as unknown as NodeJS.EventEmitter).on('error', onPoolError));
       (pool as unknown as NodeJS.EventEmitter).on('error', onPoolError);
       return new MysqlDialect({ pool });
     }

@@ -49,7 +49,7 @@ export default class Replay extends Command {
     try {
       await engine.prepare();
     } catch (error) {
-      failWith(error, 1);
+      failWith(error, (error as { code?: unknown }).code === 'PLUGIN_START_FAILED' ? 2 : 1);
     }
     for (const name of Object.values(ports)) {
       if (!engine.registry!.get(name)) failWith(new Error(`--port: no protocol plugin named "${name}" is loaded (loaded: ${engine.registry!.all.map((p) => p.name).join(', ') || 'none'})`), 2);

@@ -21,7 +21,7 @@ export default class Start extends Command {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Start);
-    const { createOperationalLogger, Engine, rootRefusal, resolveIdentity, writePidFile, removePidFile, formatDuration } = await import('@imspect/core/runtime');
+    const { containStrayErrors, createOperationalLogger, Engine, rootRefusal, resolveIdentity, writePidFile, removePidFile, formatDuration } = await import('@imspect/core/runtime');
     const loaded = await loadConfigOrExit(flags.config);
     const { config } = loaded;
     // The embedded defaults are the try-it-out set-up (a loopback-only SOCKS5 proxy on an unprivileged port), so
@@ -41,6 +41,9 @@ export default class Start extends Command {
       format: (flags['log-format'] as 'auto' | 'pretty' | 'json' | undefined) ?? config.log.format,
     });
     const engine = new Engine({ loaded, logger, pluginRoots: pluginRoots(), debug: flags.debug });
+    // From before the plugins' setup on: an error a plugin or its library raises where nobody handles it is
+    // logged with the plugin's name and contained, not the end of every chat (why: runtime/stray-errors.ts).
+    containStrayErrors(logger, () => engine.plugins);
     const pidFile = config.pidFile;
     try {
       // Before the engine drops root: the pid file usually lives in a folder only root may write.
@@ -48,8 +51,9 @@ export default class Start extends Command {
       await engine.start();
     } catch (error) {
       if (pidFile) await removePidFile(pidFile);
-      // A configuration problem gets the plain `imspect: file: problem` line and exit code 2, like a bad key.
-      if (isConfigurationProblem(error)) failWith(error, 2);
+      // A configuration problem (a broken CA, a configured logger or filter that cannot start, ...) gets the plain
+      // `imspect: file: problem` line and exit code 2, like a bad key.
+      if (isConfigurationProblem(error) || (error as { code?: unknown }).code === 'PLUGIN_START_FAILED') failWith(error, 2);
       logger.fatal({ err: error }, explain(error));
       this.exit(1);
     }

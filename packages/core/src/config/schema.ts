@@ -84,6 +84,11 @@ export const PluginSectionSchema = Type.Object(
     enabled: Type.Boolean({ default: true, description: 'Load this plugin (every discovered plugin is enabled by default)' }),
     options: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "The plugin's own options" })),
     maxFrameSize: Type.Optional(Type.Integer({ minimum: 64, description: 'Protocol plugins: largest frame buffered, in bytes' })),
+    optional: Type.Boolean({
+      default: false,
+      description:
+        'Loggers, filters, content plugins: when it fails to load or set up, run without it (logged as an error) instead of refusing to start',
+    }),
   },
   { additionalProperties: false },
 );

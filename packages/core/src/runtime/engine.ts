@@ -16,6 +16,7 @@ import { reloadPolicy, type ReloadResult, type ReloadTargets } from './reload.js
 import { DEFAULT_MAX_FRAME_SIZE, ProtocolRegistry, type RegisteredProtocol } from '../proxy/protocols.js';
 import { discoverPlugins } from './discovery.js';
 import { loadPlugins, type LoadedPlugin, type PluginRecord } from './loader.js';
+import { PluginStartError, requiredFailures } from './required-plugins.js';
 import { HOST_VERSION } from './version.js';
 import { caKeepers, checkWritable, dropPrivileges, handOver, resolveIdentity, type Identity } from './privileges.js';
 import { makeDataDir, narrowDataDirLogged, restrictUmask } from './data-dir.js';
@@ -114,8 +115,16 @@ export class Engine {
     this.loadedPlugins = loaded;
     for (const record of records) {
       if (record.status === 'failed') {
-        this.log.error({ plugin: record.name, code: record.error?.code, hook: record.error?.hook, cause: record.error?.cause }, `plugin "${record.name}" not loaded: ${record.error?.message}`);
+        const optional = config.plugins[record.name]?.optional === true ? ' (optional: imspect runs without it)' : '';
+        this.log.error({ plugin: record.name, code: record.error?.code, hook: record.error?.hook, cause: record.error?.cause }, `plugin "${record.name}" not loaded${optional}: ${record.error?.message}`);
       }
+    }
+    const required = requiredFailures(records, config.plugins);
+    if (required.length > 0) {
+      // Running on without them would archive nothing or enforce less than configured, and that period would
+      // never be stored later: refuse to start, after closing what did start (workers, watchers).
+      await this.closePlugins();
+      throw new PluginStartError(required);
     }
     const of = <T>(kind: string) => loaded.filter((p) => p.kind === kind).map((p) => ({ name: p.name, hooks: p.hooks as T, section: p.section }));
     const protocols: RegisteredProtocol[] = of<ProtocolHooks>('protocol').map((p) => ({
@@ -314,8 +323,13 @@ export class Engine {
       });
     }
     await this.responses?.close();
+    await this.closePlugins({ exceptLoggers: true });
+  }
+
+  /** Closes loaded plugins (loggers only when no sink has taken them over: the sink closes them after its last write). */
+  private async closePlugins(options: { exceptLoggers?: boolean } = {}): Promise<void> {
     for (const plugin of this.loadedPlugins) {
-      if (plugin.kind === 'logger') continue; // closed by the sink after its last write
+      if (options.exceptLoggers && plugin.kind === 'logger') continue;
       const close = (plugin.hooks as { close?: () => unknown }).close;
       if (!close) continue;
       try {

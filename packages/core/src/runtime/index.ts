@@ -2,6 +2,8 @@
 export { Engine, type EngineOptions, type EngineStatus } from './engine.js';
 export { discoverPlugins, pluginNameFromPackage, type DiscoveredPlugin, type DiscoveryOptions } from './discovery.js';
 export { loadPlugins, resolveEntry, type LoadedPlugin, type PluginRecord, type PluginLoadError, type PluginStatus } from './loader.js';
+export { containStrayErrors, pluginOf, type StrayErrorGuard, type PluginLocation } from './stray-errors.js';
+export { PluginStartError, requiredFailures, REQUIRED_KINDS } from './required-plugins.js';
 export { createOperationalLogger, type OperationalLogger, type LoggingOptions } from './logging.js';
 export { HOST_VERSION } from './version.js';
 export { uuidv7 } from './ids.js';
