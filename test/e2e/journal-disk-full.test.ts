@@ -101,7 +101,8 @@ describeWithService('journal on a full disk (tmpfs data folder)', await missing(
         `  - { type: forward, port: ${port}, upstream: { host: 127.0.0.1, port: ${server.port} }, protocol: irc }`,
         'plugins:',
         `  logger-sql: { options: { url: "${db.urlVia('127.0.0.1', relay.port)}", connectTimeoutMs: 500 } }`,
-        // The default limit (1 GiB) is far more than the disk has; few events in memory, so loggers read back from disk.
+        // The default limit (1 GiB) is far more than the disk has; few events in memory, so loggers read back from
+        // disk. The CSV logger (enabled by default) writes to the same disk.
         `loggers: { flushIntervalMs: 10, retryMaxDelayMs: 200, writeTimeoutMs: 2000, journal: { onFull: ${onFull}, memoryEvents: 10 } }`,
         'log: { format: json }',
         '',
@@ -140,7 +141,7 @@ describeWithService('journal on a full disk (tmpfs data folder)', await missing(
     await waitUntil(() => arrived() === MESSAGES + 1, 10_000, 'the last message');
     const total = 1 + MESSAGES + 1; // the login, the messages, the last message
     // Status (rewritten within a second) has caught up once it counts every event as journaled or dropped.
-    await waitUntil(async () => ((s = await status()), s.head + s.dropped === total && s.loggers[0]!.pending === 0), 30_000, 'status to account for every relayed event');
+    await waitUntil(async () => ((s = await status()), s.head + s.dropped === total && s.loggers.every((l) => l.pending === 0)), 30_000, 'status to account for every relayed event');
     await waitUntil(async () => (await stored()).length >= s!.head, 30_000, 'the journaled events archived');
     const archive = await stored();
     expect(archive.length + s!.dropped).toBe(total);
@@ -178,7 +179,7 @@ describeWithService('journal on a full disk (tmpfs data folder)', await missing(
     await waitUntil(async () => (await stored()).length === 1 + MESSAGES, 30_000, 'every event archived');
     const archive = await stored();
     expect(new Set(archive.map((m) => m.eventId)).size).toBe(1 + MESSAGES);
-    await waitUntil(async () => ((s = await status()), s.loggers[0]!.pending === 0 && s.diskError === null), 10_000, 'status to show the disk writable again');
+    await waitUntil(async () => ((s = await status()), s.loggers.every((l) => l.pending === 0) && s.diskError === null), 10_000, 'status to show the disk writable again');
     expect(s!.dropped).toBe(0);
     expect(s!.complete).toBe(true);
     expect(imspect!.stderr()).toMatch(/the disk takes writes again/);

@@ -522,4 +522,38 @@ describe('EventSink on a durable journal', () => {
     await restarted.close({ graceMs: 1_000 });
     expect((await readJournalState(dir))?.consumers['db']?.position).toBe(11);
   });
+
+  it('at the journal limit with onFull: forward, a logger that always fails does not cost the healthy one any event', async () => {
+    const dir = await tempDir();
+    const stored: string[] = [];
+    const healthy: LoggerHooks = {
+      async write(batch) {
+        stored.push(...batch.map((e) => e.id));
+      },
+    };
+    const dead: LoggerHooks = {
+      async write() {
+        throw new Error('connect ECONNREFUSED');
+      },
+    };
+    const options = { batchSize: 20, flushIntervalMs: 1, retryMaxDelayMs: 20, writeTimeoutMs: 500 };
+    const log = recordingLogger();
+    const journal = await open(dir, ['healthy', 'dead'], { maxBytes: 16 * 1024, segmentBytes: 4096, memoryEvents: 10 }, log);
+    const sink = new EventSink([{ name: 'healthy', hooks: healthy }, { name: 'dead', hooks: dead }], options, log, journal);
+    const all = events(600, 'h');
+    for (let i = 0; i < all.length; i += 3) {
+      sink.accept(all.slice(i, i + 3));
+      sink.commit(); // as core does before forwarding
+      if (i % 30 === 0) await new Promise((r) => setTimeout(r, 2)); // traffic over time: the healthy logger keeps up
+    }
+    await waitFor(() => stored.length === all.length);
+    expect(stored).toEqual(all.map((e) => e.id));
+    const [h, d] = sink.status();
+    expect(h).toMatchObject({ name: 'healthy', lost: 0, pending: 0 });
+    expect(d!.lost).toBeGreaterThan(0);
+    expect(d!.lost + d!.pending).toBe(all.length);
+    expect(journal.droppedEvents).toBe(0);
+    await sink.close({ graceMs: 50 });
+    expect((await readJournalState(dir))?.consumers['dead']?.lost).toBe(d!.lost);
+  });
 });

@@ -1,6 +1,7 @@
 /**
  * The event journal: every accepted event gets a sequence number and, when the journal has a folder, is
- * appended to a segment file before any logger sees it. Each logger (a consumer) has its own position; a
+ * appended to a segment file before any logger sees it (it gets its number once written, so an event the disk
+ * refused leaves no gap). Each logger (a consumer) has its own position; a
  * segment is deleted once every consumer is past it. The newest events are also kept in memory, so a logger
  * that keeps up never reads the disk; one that falls behind reads its events back from the segments.
  *
