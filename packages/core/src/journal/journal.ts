@@ -286,8 +286,9 @@ export class Journal {
     try {
       segment = this.writeToSegment(bytes);
     } catch (error) {
-      // Over the disk's room while a logger is behind: its oldest events make room for everybody's new ones.
-      if (!(this.options.onFull === 'forward' && this.giveUpOldestForLagging('the disk is full'))) {
+      // The disk is out of room while a logger is behind: its oldest events make room for everybody's new ones.
+      const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+      if (!(this.options.onFull === 'forward' && this.giveUpOldestForLagging(`the disk refuses writes (${code})`))) {
         this.writeFailed(error as NodeJS.ErrnoException);
         return;
       }
