@@ -397,7 +397,7 @@ describe('Journal on a full disk', () => {
     const dir = await tempDir();
     const log = recordingLogger();
     const room = { bytes: 3000 };
-    const journal = await open(dir, ['a'], { memoryEvents: 3, writeFile: diskWithRoom(room) }, log);
+    const journal = await open(dir, ['a'], { memoryEvents: 3, segmentWriter: diskWithRoom(room) }, log);
     const all = events(120, 'n');
     const accepted: ImEvent[] = [];
     let refused = 0;
@@ -443,10 +443,34 @@ describe('Journal on a full disk', () => {
     await reopened.close();
   });
 
+  it('an I/O error (EIO) or an over-large file (EFBIG) is treated like a full disk: refused events are counted, the error is in the state file', async () => {
+    for (const code of ['EIO', 'EFBIG']) {
+      const dir = await tempDir();
+      let failing = true;
+      const writer = (fd: number, buffer: Buffer, offset: number, length: number) => {
+        if (failing) throw Object.assign(new Error(`${code}: the disk failed, write`), { code });
+        return writeSync(fd, buffer, offset, length);
+      };
+      const log = recordingLogger();
+      const journal = await open(dir, ['a'], { segmentWriter: writer }, log);
+      journal.append(events(4, 'x'));
+      journal.commit();
+      expect(journal.append(events(3, 'y'))).toBe(false); // refused at once while the disk is failing
+      expect(journal.head).toBe(0);
+      expect(journal.droppedEvents).toBe(7);
+      expect(journal.diskError?.code).toBe(code);
+      expect(log.records.some((r) => r.level === 'error' && new RegExp(`the disk refuses writes \\(${code}\\)`).test(r.msg ?? ''))).toBe(true);
+      await waitFor(async () => (await readJournalState(dir))?.writeError?.code === code);
+      failing = false;
+      await journal.close(); // nothing pending: closing does not count anything more
+      expect((await readJournalState(dir))?.dropped).toBe(7);
+    }
+  });
+
   it('onFull: block: relaying is to pause while the disk is full; the held events are written once it has room, none lost', async () => {
     const dir = await tempDir();
     const room = { bytes: 2000 };
-    const journal = await open(dir, ['a'], { memoryEvents: 3, onFull: 'block', writeFile: diskWithRoom(room) });
+    const journal = await open(dir, ['a'], { memoryEvents: 3, onFull: 'block', segmentWriter: diskWithRoom(room) });
     const all = events(60, 'k');
     for (let i = 0; i < all.length; i += 2) {
       expect(journal.append(all.slice(i, i + 2))).toBe(true);
@@ -473,7 +497,7 @@ describe('Journal on a full disk', () => {
     // A disk of 6000 bytes holding only the segments: deleting one gives its room back at once.
     const segmentBytesOnDisk = () => readdirSync(dir).filter((n) => n.endsWith('.seg')).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
     const disk = (fd: number, buffer: Buffer, offset: number, length: number) => diskWithRoom({ bytes: 6000 - segmentBytesOnDisk() })(fd, buffer, offset, length);
-    const journal = await open(dir, ['healthy', 'dead'], { segmentBytes: 1024, memoryEvents: 3, writeFile: disk });
+    const journal = await open(dir, ['healthy', 'dead'], { segmentBytes: 1024, memoryEvents: 3, segmentWriter: disk });
     const all = events(200, 'q');
     const healthy: ImEvent[] = [];
     for (let i = 0; i < all.length; i += 2) {

@@ -36,7 +36,7 @@ export interface JournalOptions {
   /** Most events kept in memory for delivery (disk-backed journals only; older ones are read back from disk). */
   memoryEvents: number;
   /** The segment writer (`fs.writeSync` unless a test injects disk faults). */
-  writeFile?: (fd: number, buffer: Buffer, offset: number, length: number) => number;
+  segmentWriter?: (fd: number, buffer: Buffer, offset: number, length: number) => number;
 }
 
 export const DEFAULT_JOURNAL_OPTIONS: JournalOptions = {
@@ -327,7 +327,7 @@ export class Journal {
     }
     const fd = segment.fd!;
     try {
-      writeFully(fd, bytes, this.options.writeFile ?? writeSync);
+      writeFully(fd, bytes, this.options.segmentWriter ?? writeSync);
       return segment;
     } catch (error) {
       try {
