@@ -13,7 +13,7 @@ import { startImspect, type RunningImspect } from '../support/imspect-process.js
 import { freePort } from '../support/ngircd.js';
 import { connectScriptedClient, startScriptedIrcServer, type ScriptedIrcServer } from '../support/scripted-irc.js';
 
-const MESSAGES = 400;
+const MESSAGES = 600;
 
 interface Status {
   head: number;
@@ -62,7 +62,8 @@ describe('journal limit with a dead logger and onFull: forward', () => {
       const text = `lagging ${i} ${'y'.repeat(400)}`;
       sent.push(text);
       client.say('#chan', text);
-      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 5));
+      // Traffic over time: the healthy logger stays far less behind than the limit, the dead one falls far past it.
+      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 40));
     }
     await waitUntil(() => server.received.length === MESSAGES, 20_000, 'every message to be relayed');
 
