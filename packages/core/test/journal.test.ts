@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, writeSync } from 'node:fs';
 import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -277,21 +277,76 @@ describe('Journal', () => {
     await journal.close();
   });
 
-  it('full with onFull: forward: new events are refused and counted, loudly; room again once delivered', async () => {
+  it('at the limit with onFull: forward: the logger that keeps up gets every event; the one behind loses its oldest, counted and logged', async () => {
     const dir = await tempDir();
     const log = recordingLogger();
-    const journal = await open(dir, ['a'], { maxBytes: 4096, segmentBytes: 1024 }, log);
+    const journal = await open(dir, ['healthy', 'dead'], { maxBytes: 4096, segmentBytes: 1024, memoryEvents: 5 }, log);
+    const all = events(300, 'f');
+    const healthy: ImEvent[] = [];
+    for (let i = 0; i < all.length; i += 3) {
+      expect(journal.append(all.slice(i, i + 3))).toBe(true);
+      journal.commit();
+      const batch = await journal.read(healthy.length, 100);
+      healthy.push(...batch.events);
+      journal.ack('healthy', healthy.length, batch.first);
+    }
+    expect(healthy.map((e) => e.id)).toEqual(all.map((e) => e.id));
+    expect(journal.droppedEvents).toBe(0);
+    const dead = journal.consumerState('dead');
+    expect(dead.lost).toBeGreaterThan(0);
+    // What the dead logger has not lost is still there for it, in order, up to the newest event.
+    const rest: ImEvent[] = [];
+    let position = journal.position('dead');
+    expect(position).toBe(dead.lost);
+    while (position < journal.head) {
+      const batch = await journal.read(position, 50);
+      expect(batch.first).toBe(position);
+      rest.push(...batch.events);
+      position += batch.events.length;
+    }
+    expect(rest.map((e) => e.id)).toEqual(all.slice(dead.lost).map((e) => e.id));
+    expect(log.records.some((r) => r.level === 'error' && /logger "dead" is behind: its \d+ oldest events were given up/.test(r.msg ?? ''))).toBe(true);
+    expect(log.records.some((r) => /missing from the segments/.test(r.msg ?? ''))).toBe(false);
+    await journal.close();
+    expect((await readJournalState(dir))?.consumers['dead']).toMatchObject({ lost: dead.lost, position: dead.lost });
+    expect((await readJournalState(dir))?.consumers['healthy']).toMatchObject({ lost: 0, position: 300 });
+  });
+
+  it('a batch read before its events were given up and stored after all is not counted as lost', async () => {
+    const dir = await tempDir();
+    const journal = await open(dir, ['fast', 'slow'], { maxBytes: 4096, segmentBytes: 1024, memoryEvents: 1000 });
+    journal.append(events(10, 'a'));
+    journal.commit();
+    const inFlight = await journal.read(0, 10); // "slow" starts writing these ...
+    for (let i = 0; i < 100; i++) {
+      journal.append(events(3, `b${i}-`));
+      journal.commit();
+      journal.ack('fast', journal.head);
+    }
+    expect(journal.consumerState('slow').lost).toBeGreaterThanOrEqual(10);
+    const lostBefore = journal.consumerState('slow').lost;
+    journal.ack('slow', inFlight.first + inFlight.events.length, inFlight.first); // ... and they are stored
+    expect(journal.consumerState('slow').lost).toBe(lostBefore - 10);
+    await journal.close();
+  });
+
+  it('full with onFull: forward and nothing to give up: new events are refused and counted, loudly; room again once delivered', async () => {
+    const dir = await tempDir();
+    const log = recordingLogger();
+    // One consumer, no commits: everything is pending in the active segment, so there is no old segment to give up.
+    const journal = await open(dir, ['a'], { maxBytes: 4096, segmentBytes: 64 * 1024 }, log);
     let accepted = 0;
     let refused = 0;
     for (let i = 0; i < 100; i++) {
       if (journal.append([event(`f${i}`)])) accepted++;
       else refused++;
-      journal.commit();
     }
     expect(refused).toBeGreaterThan(0);
     expect(journal.full).toBe(true);
     expect(journal.droppedEvents).toBe(refused);
     expect(log.records.some((r) => r.level === 'error' && /journal FULL/.test(r.msg ?? ''))).toBe(true);
+    journal.commit();
+    expect(journal.head).toBe(accepted);
     journal.ack('a', journal.head);
     await waitFor(() => !journal.full);
     expect(journal.append([event('after')])).toBe(true);
@@ -310,6 +365,153 @@ describe('Journal', () => {
     expect(room).toBe(false);
     journal.ack('a', journal.head);
     await waitFor(() => room);
+    await journal.close();
+  });
+});
+
+/** A disk with `room.bytes` left: a write past it is cut short, the next one fails with ENOSPC (as the kernel does). */
+function diskWithRoom(room: { bytes: number }) {
+  return (fd: number, buffer: Buffer, offset: number, length: number): number => {
+    if (room.bytes <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+    const written = writeSync(fd, buffer, offset, Math.min(length, room.bytes));
+    room.bytes -= written;
+    return written;
+  };
+}
+
+/** Every event from `from` to the head, as a logger reads them. */
+async function readAll(journal: Journal, from = 0): Promise<ImEvent[]> {
+  const got: ImEvent[] = [];
+  let position = from;
+  while (position < journal.head) {
+    const batch = await journal.read(position, 7);
+    expect(batch.first).toBe(position); // no hole skipped
+    got.push(...batch.events);
+    position += batch.events.length;
+  }
+  return got;
+}
+
+describe('Journal on a full disk', () => {
+  it('onFull: forward: events the disk refuses are dropped and counted, the segment is cut back to its last whole record, and nothing journaled is skipped later', async () => {
+    const dir = await tempDir();
+    const log = recordingLogger();
+    const room = { bytes: 3000 };
+    const journal = await open(dir, ['a'], { memoryEvents: 3, segmentWriter: diskWithRoom(room) }, log);
+    const all = events(120, 'n');
+    const accepted: ImEvent[] = [];
+    let refused = 0;
+    for (let i = 0; i < 60; i += 2) {
+      const batch = all.slice(i, i + 2);
+      const headBefore = journal.head;
+      if (!journal.append(batch)) refused += batch.length;
+      journal.commit();
+      if (journal.head > headBefore) accepted.push(...batch);
+    }
+    expect(journal.full).toBe(true);
+    expect(journal.diskError).toMatchObject({ code: 'ENOSPC' });
+    expect(journal.droppedEvents).toBeGreaterThan(0);
+    expect(accepted.length + journal.droppedEvents).toBe(60);
+    expect(refused).toBeLessThanOrEqual(journal.droppedEvents);
+    expect(log.records.some((r) => r.level === 'error' && /the disk refuses writes \(ENOSPC: disk full\)/.test(r.msg ?? ''))).toBe(true);
+    // The segments hold exactly the accepted events, with no torn record after them.
+    for (const name of readdirSync(dir).filter((n) => n.endsWith('.seg'))) expect(decodeRecords(await readFile(path.join(dir, name))).problem).toBeUndefined();
+    await waitFor(async () => (await readJournalState(dir))?.writeError?.code === 'ENOSPC');
+
+    // Room again: after the retry delay, events are journaled again.
+    room.bytes = 1_000_000;
+    await new Promise((r) => setTimeout(r, 1100));
+    for (let i = 60; i < 120; i += 2) {
+      expect(journal.append(all.slice(i, i + 2))).toBe(true);
+      journal.commit();
+      accepted.push(...all.slice(i, i + 2));
+    }
+    expect(journal.full).toBe(false);
+    expect((await readAll(journal)).map((e) => e.id)).toEqual(accepted.map((e) => e.id));
+    expect(log.records.some((r) => /missing from the segments/.test(r.msg ?? ''))).toBe(false);
+    const dropped = journal.droppedEvents;
+    await journal.close();
+    expect(await readJournalState(dir)).toMatchObject({ dropped, full: false });
+    expect((await readJournalState(dir))?.writeError).toBeUndefined();
+
+    // After a restart too: the same events, no damage reported.
+    const reopenedLog = recordingLogger();
+    const reopened = await open(dir, ['a'], {}, reopenedLog);
+    expect(reopened.head).toBe(accepted.length);
+    expect((await readAll(reopened)).map((e) => e.id)).toEqual(accepted.map((e) => e.id));
+    expect(reopenedLog.records.some((r) => /torn or damaged|missing/.test(r.msg ?? ''))).toBe(false);
+    await reopened.close();
+  });
+
+  it('an I/O error (EIO) or an over-large file (EFBIG) is treated like a full disk: refused events are counted, the error is in the state file', async () => {
+    for (const code of ['EIO', 'EFBIG']) {
+      const dir = await tempDir();
+      let failing = true;
+      const writer = (fd: number, buffer: Buffer, offset: number, length: number) => {
+        if (failing) throw Object.assign(new Error(`${code}: the disk failed, write`), { code });
+        return writeSync(fd, buffer, offset, length);
+      };
+      const log = recordingLogger();
+      const journal = await open(dir, ['a'], { segmentWriter: writer }, log);
+      journal.append(events(4, 'x'));
+      journal.commit();
+      expect(journal.append(events(3, 'y'))).toBe(false); // refused at once while the disk is failing
+      expect(journal.head).toBe(0);
+      expect(journal.droppedEvents).toBe(7);
+      expect(journal.diskError?.code).toBe(code);
+      expect(log.records.some((r) => r.level === 'error' && new RegExp(`the disk refuses writes \\(${code}\\)`).test(r.msg ?? ''))).toBe(true);
+      await waitFor(async () => (await readJournalState(dir))?.writeError?.code === code);
+      failing = false;
+      await journal.close(); // nothing pending: closing does not count anything more
+      expect((await readJournalState(dir))?.dropped).toBe(7);
+    }
+  });
+
+  it('onFull: block: relaying is to pause while the disk is full; the held events are written once it has room, none lost', async () => {
+    const dir = await tempDir();
+    const room = { bytes: 2000 };
+    const journal = await open(dir, ['a'], { memoryEvents: 3, onFull: 'block', segmentWriter: diskWithRoom(room) });
+    const all = events(60, 'k');
+    for (let i = 0; i < all.length; i += 2) {
+      expect(journal.append(all.slice(i, i + 2))).toBe(true);
+      journal.commit();
+    }
+    expect(journal.full).toBe(true);
+    expect(journal.diskError?.code).toBe('ENOSPC');
+    expect(journal.head).toBeLessThan(60);
+    let room_ = false;
+    void journal.whenRoom().then(() => (room_ = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(room_).toBe(false);
+    room.bytes = 1_000_000; // space freed
+    await waitFor(() => room_, 5_000);
+    expect(journal.full).toBe(false);
+    expect(journal.head).toBe(60);
+    expect(journal.droppedEvents).toBe(0);
+    expect((await readAll(journal)).map((e) => e.id)).toEqual(all.map((e) => e.id));
+    await journal.close();
+  });
+
+  it('onFull: forward with a logger behind: the disk\'s room goes to new events, the lagging logger loses its oldest (counted), the others lose nothing', async () => {
+    const dir = await tempDir();
+    // A disk of 6000 bytes holding only the segments: deleting one gives its room back at once.
+    const segmentBytesOnDisk = () => readdirSync(dir).filter((n) => n.endsWith('.seg')).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
+    const disk = (fd: number, buffer: Buffer, offset: number, length: number) => diskWithRoom({ bytes: 6000 - segmentBytesOnDisk() })(fd, buffer, offset, length);
+    const journal = await open(dir, ['healthy', 'dead'], { segmentBytes: 1024, memoryEvents: 3, segmentWriter: disk });
+    const all = events(200, 'q');
+    const healthy: ImEvent[] = [];
+    for (let i = 0; i < all.length; i += 2) {
+      expect(journal.append(all.slice(i, i + 2))).toBe(true);
+      journal.commit();
+      const batch = await journal.read(healthy.length, 100);
+      healthy.push(...batch.events);
+      journal.ack('healthy', healthy.length, batch.first);
+    }
+    expect(healthy.map((e) => e.id)).toEqual(all.map((e) => e.id));
+    expect(journal.droppedEvents).toBe(0);
+    expect(journal.full).toBe(false);
+    expect(journal.consumerState('dead').lost).toBeGreaterThan(0);
+    expect(journal.consumerState('dead').lost + journal.pending('dead')).toBe(200);
     await journal.close();
   });
 });
@@ -343,5 +545,41 @@ describe('EventSink on a durable journal', () => {
     expect(stored).toEqual(all.map((e) => e.id));
     await restarted.close({ graceMs: 1_000 });
     expect((await readJournalState(dir))?.consumers['db']?.position).toBe(11);
+  });
+
+  it('at the journal limit with onFull: forward, a logger that always fails does not cost the healthy one any event', async () => {
+    const dir = await tempDir();
+    const stored: string[] = [];
+    const healthy: LoggerHooks = {
+      async write(batch) {
+        stored.push(...batch.map((e) => e.id));
+      },
+    };
+    const dead: LoggerHooks = {
+      async write() {
+        throw new Error('connect ECONNREFUSED');
+      },
+    };
+    const options = { batchSize: 20, flushIntervalMs: 1, retryMaxDelayMs: 20, writeTimeoutMs: 500 };
+    const log = recordingLogger();
+    const journal = await open(dir, ['healthy', 'dead'], { maxBytes: 16 * 1024, segmentBytes: 4096, memoryEvents: 10 }, log);
+    const sink = new EventSink([{ name: 'healthy', hooks: healthy }, { name: 'dead', hooks: dead }], options, log, journal);
+    const all = events(600, 'h');
+    for (let i = 0; i < all.length; i += 3) {
+      sink.accept(all.slice(i, i + 3));
+      sink.commit(); // as core does before forwarding
+      // Traffic over time, at a pace the healthy logger keeps up with (never more than a few batches behind, far
+      // less than the limit), however loaded the machine is.
+      await waitFor(() => sink.status()[0]!.pending < 40);
+    }
+    await waitFor(() => stored.length === all.length);
+    expect(stored).toEqual(all.map((e) => e.id));
+    const [h, d] = sink.status();
+    expect(h).toMatchObject({ name: 'healthy', lost: 0, pending: 0 });
+    expect(d!.lost).toBeGreaterThan(0);
+    expect(d!.lost + d!.pending).toBe(all.length);
+    expect(journal.droppedEvents).toBe(0);
+    await sink.close({ graceMs: 50 });
+    expect((await readJournalState(dir))?.consumers['dead']?.lost).toBe(d!.lost);
   });
 });

@@ -48,6 +48,7 @@ export default class Status extends Command {
       position: c.position,
       delivered: c.delivered,
       failures: c.failures,
+      lost: c.lost ?? 0,
       lastError: c.lastError ?? null,
       lastErrorAt: c.lastErrorAt ?? null,
     }));
@@ -63,19 +64,27 @@ export default class Status extends Command {
       full: state.full,
       onFull: state.onFull,
       dropped: state.dropped,
+      // Set while the disk refuses the journal's writes (ENOSPC: disk full, EDQUOT, EIO, EFBIG ...).
+      diskError: state.writeError ?? null,
+      // False once any event was not logged: dropped for every logger, or given up for one that was behind.
+      complete: state.dropped === 0 && loggers.every((l) => l.lost === 0),
       loggers,
       connections: limitsOf(loaded.config.connections),
     };
     if (!this.jsonEnabled()) {
       this.log(`imspect ${alive ? `running (pid ${state.pid})` : 'not running'}; state of ${state.updatedAt}`);
       this.log(`journal:  ${dir}  ${mib(disk.bytes)} of ${mib(state.maxBytes)} in ${disk.count} segment(s)${state.full ? `  FULL (onFull: ${state.onFull})` : ''}`);
-      if (state.dropped > 0) this.log(`          ${state.dropped} events were not logged because the journal was full`);
+      if (state.writeError) {
+        const what = state.writeError.code === 'ENOSPC' || state.writeError.code === 'EDQUOT' ? 'DISK FULL' : 'DISK ERROR';
+        this.log(`          ${what}: the disk refuses the journal's writes since ${state.writeError.since} (${state.writeError.code}: ${state.writeError.message})`);
+      }
+      if (state.dropped > 0) this.log(`          EVENTS LOST: ${state.dropped} events were not journaled, so no logger has them (the disk refused them or the journal was full)`);
       const c = result.connections;
       this.log(
         `limits:   ${c.maxConnections === 'auto' ? 'auto connections (from the open-file limit; the start-up summary has the number)' : `${c.maxConnections} connections`}, ${c.maxPerClient === 0 ? 'no limit' : c.maxPerClient} per client, handshake ${formatDuration(c.handshakeTimeoutMs)}, idle ${c.idleTimeoutMs === 0 ? 'never closed' : formatDuration(c.idleTimeoutMs)} (configured)`,
       );
       for (const l of loggers) {
-        this.log(`logger ${l.name}: ${l.pending} waiting${alive ? '' : ' (delivered at the next start)'}, ${l.delivered} stored since start, ${l.failures} failed writes`);
+        this.log(`logger ${l.name}: ${l.pending} waiting${alive ? '' : ' (delivered at the next start)'}, ${l.delivered} stored since start, ${l.failures} failed writes${l.lost > 0 ? `, EVENTS LOST: ${l.lost} given up for it (it was behind while the journal was full)` : ''}`);
         if (l.lastError) this.log(`  last error (${l.lastErrorAt}): ${l.lastError}`);
       }
     }

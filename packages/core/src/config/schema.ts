@@ -139,7 +139,8 @@ export const ConfigSchema = Type.Object(
             fsyncIntervalMs: Type.Integer({ minimum: 1, default: 100, description: 'How often the journal is synced to disk (what a power loss can take at most)' }),
             onFull: Type.Union([Type.Literal('forward'), Type.Literal('block')], {
               default: 'forward',
-              description: 'When the journal is full: forward keeps relaying chats but does not log new events; block pauses relaying until the loggers catch up',
+              description:
+                'When the journal is full (its limit reached, or the disk refuses writes: ENOSPC, EDQUOT, EIO, EFBIG): forward keeps relaying chats; a logger further behind than the limit loses its oldest events (counted per logger) while the others get every event, and events the disk refuses are dropped (counted); block pauses relaying until the loggers catch up or the disk has room again',
             }),
             memoryEvents: Type.Integer({ minimum: 1, default: 50_000, description: 'Most events kept in memory for delivery; a logger further behind reads from disk' }),
           },

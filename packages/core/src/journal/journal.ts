@@ -1,6 +1,7 @@
 /**
  * The event journal: every accepted event gets a sequence number and, when the journal has a folder, is
- * appended to a segment file before any logger sees it. Each logger (a consumer) has its own position; a
+ * appended to a segment file before any logger sees it (it gets its number once written, so an event the disk
+ * refused leaves no gap). Each logger (a consumer) has its own position; a
  * segment is deleted once every consumer is past it. The newest events are also kept in memory, so a logger
  * that keeps up never reads the disk; one that falls behind reads its events back from the segments.
  *
@@ -8,14 +9,15 @@
  * forwards the chunk's frames, so an event that was forwarded survives a SIGKILL of imspect; `fdatasync` runs
  * in the background every `fsyncIntervalMs`, which bounds what a power loss can take.
  */
-import { closeSync, fdatasync, fsyncSync, ftruncateSync, openSync, writeSync, close as closeFd } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, ftruncateSync, openSync, unlinkSync, writeFileSync, writeSync, close as closeFd } from 'node:fs';
+import path from 'node:path';
 import { mkdir, unlink } from 'node:fs/promises';
 import type { ImEvent } from '../sdk/event.js';
 import type { PluginLogger } from '../sdk/plugin.js';
 import { crc32, RECORD_HEADER_BYTES } from './record.js';
 import { parseEvents, scanSegments, SegmentReader, segmentFile, type SegmentInfo } from './segments.js';
 import { lockJournal } from './lock.js';
-import { readJournalState, writeJournalState, type ConsumerState, type JournalState } from './state.js';
+import { readJournalState, writeJournalState, type ConsumerState, type JournalState, type JournalWriteError } from './state.js';
 
 /** Journal segments hold every event's text: owner only. */
 const SEGMENT_MODE = 0o600;
@@ -28,10 +30,16 @@ export interface JournalOptions {
   /** A segment is closed and a new one started past this size. */
   segmentBytes: number;
   fsyncIntervalMs: number;
-  /** When the journal is full: `forward` keeps relaying and does not log new events; `block` pauses relaying. */
+  /**
+   * When the journal is full: `forward` keeps relaying; at the limit the oldest events of a logger that is behind
+   * are given up for it (counted as its `lost`), and events the disk refuses are dropped (counted); `block` pauses
+   * relaying until there is room (the loggers caught up, or the disk takes writes again).
+   */
   onFull: 'forward' | 'block';
   /** Most events kept in memory for delivery (disk-backed journals only; older ones are read back from disk). */
   memoryEvents: number;
+  /** The segment writer (`fs.writeSync` unless a test injects disk faults). */
+  segmentWriter?: (fd: number, buffer: Buffer, offset: number, length: number) => number;
 }
 
 export const DEFAULT_JOURNAL_OPTIONS: JournalOptions = {
@@ -47,6 +55,16 @@ const PENDING_INITIAL_BYTES = 64 * 1024;
 const PENDING_KEPT_BYTES = 4 * 1024 * 1024;
 /** The state file is rewritten at most this often while positions move (at once after a quiet spell). */
 const STATE_SAVE_INTERVAL_MS = 100;
+/** After the disk refused a write, the next attempt waits this long (sooner when delivered segments are deleted). */
+const WRITE_RETRY_MS = 1000;
+/** Repeated errors about the same condition are logged at most this often. */
+const REPEAT_LOG_MS = 10_000;
+/**
+ * A file kept beside the state file and given up when the disk is full, so that `state.json` (what
+ * `imspect status` reports) can still be rewritten then.
+ */
+const STATE_RESERVE_FILE = 'state.reserve';
+const STATE_RESERVE_BYTES = 64 * 1024;
 
 export interface JournalBatch {
   /** Sequence number of `events[0]`. */
@@ -69,6 +87,15 @@ export class Journal {
   private readonly consumers = new Map<string, ConsumerState>();
   private dropped = 0;
   private isFull = false;
+  /** Set while the disk refuses writes: treated as full (see `onFull`). */
+  private writeError: JournalWriteError | undefined;
+  private nextWriteAttempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private lastWriteErrorLog = 0;
+  private readonly lastLossLog = new Map<string, number>();
+  private stateReserved = false;
+  /** Called once newly committed events can be read (the loggers are told then). */
+  private onPublish: (() => void) | undefined;
   private roomWaiters: Array<() => void> = [];
   private unsynced = false;
   /**
@@ -78,6 +105,11 @@ export class Journal {
   private pendingRecords = Buffer.allocUnsafe(PENDING_INITIAL_BYTES);
   private pendingBytes = 0;
   private pendingCount = 0;
+  /**
+   * The events of the pending records. They get their sequence numbers, and become readable, only once they are
+   * written: a write the disk refuses then leaves no hole behind (a hole reads as a damaged journal later).
+   */
+  private pendingEvents: ImEvent[] = [];
   private commitScheduled = false;
   private syncing = false;
   private fsyncTimer: NodeJS.Timeout | undefined;
@@ -99,7 +131,7 @@ export class Journal {
   /** A journal in memory only (no durability): for tests and embedding without a data folder. */
   static inMemory(consumers: readonly string[], log: PluginLogger): Journal {
     const journal = new Journal({ ...DEFAULT_JOURNAL_OPTIONS, maxBytes: Number.POSITIVE_INFINITY, memoryEvents: Number.POSITIVE_INFINITY }, log);
-    for (const name of consumers) journal.consumers.set(name, { position: 0, delivered: 0, failures: 0 });
+    for (const name of consumers) journal.consumers.set(name, { position: 0, delivered: 0, failures: 0, lost: 0 });
     return journal;
   }
 
@@ -142,7 +174,7 @@ export class Journal {
     for (const name of consumers) {
       const saved = state?.consumers[name];
       const position = saved ? Math.min(Math.max(saved.position, tail), head) : state ? head : tail;
-      this.consumers.set(name, { position, delivered: 0, failures: 0, ...(saved?.lastError ? { lastError: saved.lastError, lastErrorAt: saved.lastErrorAt! } : {}) });
+      this.consumers.set(name, { position, delivered: 0, failures: 0, lost: saved?.lost ?? 0, ...(saved?.lastError ? { lastError: saved.lastError, lastErrorAt: saved.lastErrorAt! } : {}) });
     }
     const behind = [...this.consumers.entries()].filter(([, c]) => c.position < head);
     if (behind.length > 0) {
@@ -152,6 +184,7 @@ export class Journal {
       );
     }
     this.startSegment();
+    this.reserveStateRoom();
     this.checkFull();
     this.fsyncTimer = setInterval(() => this.syncInBackground(), options.fsyncIntervalMs);
     this.fsyncTimer.unref();
@@ -164,8 +197,19 @@ export class Journal {
     return this.headSeq;
   }
 
+  /** Over the limit (and nothing could be freed), or the disk refuses writes. */
   get full(): boolean {
-    return this.isFull;
+    return this.isFull || this.writeError !== undefined;
+  }
+
+  /** Why the disk refuses writes, while it does. */
+  get diskError(): JournalWriteError | undefined {
+    return this.writeError;
+  }
+
+  /** Called whenever newly committed events can be read. */
+  onEventsReadable(listener: () => void): void {
+    this.onPublish = listener;
   }
 
   get onFull(): 'forward' | 'block' {
@@ -178,7 +222,7 @@ export class Journal {
 
   /** Resolves once the journal has room again (at once when it has). */
   whenRoom(): Promise<void> {
-    if (!this.isFull) return Promise.resolve();
+    if (!this.full || this.closed) return Promise.resolve();
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
@@ -191,71 +235,183 @@ export class Journal {
   }
 
   /**
-   * Journals accepted events. They get their sequence numbers and are encoded at once; the disk write is one
-   * `write` per batch of appends, done by {@link commit}, which core calls before it forwards the frames those
-   * events came from (and which runs by itself on the next turn of the event loop otherwise). Returns false when
-   * the events cannot be journaled: the journal is full and `onFull` is `forward` (they are counted as dropped
-   * and reported).
+   * Journals accepted events. They are encoded at once; the disk write is one `write` per batch of appends, done
+   * by {@link commit}, which core calls before it forwards the frames those events came from (and which runs by
+   * itself on the next turn of the event loop otherwise). Events get their sequence numbers and reach the loggers
+   * once written. Returns false when the events are refused: with `onFull: forward`, while the disk refuses
+   * writes or the journal is over its limit with nothing it may free (they are counted as dropped and reported).
    */
   append(events: readonly ImEvent[]): boolean {
     if (events.length === 0 || this.consumers.size === 0) return true;
-    if (this.closed) return false;
-    if (this.durable) {
-      if (this.isFull && this.options.onFull === 'forward') {
-        this.drop(events.length, 'the journal is full');
-        return false;
-      }
-      const before = this.pendingBytes;
-      for (const event of events) this.encodePending(JSON.stringify(event));
-      this.pendingCount += events.length;
-      this.bytes += this.pendingBytes - before;
-      this.stateDirty = true;
-      if (!this.commitScheduled) {
-        this.commitScheduled = true;
-        setImmediate(() => this.commit());
-      }
+    if (this.closed) {
+      this.drop(events.length, 'the journal is closed (imspect is stopping)');
+      return false;
     }
-    for (const event of events) this.memory.push(event);
-    this.headSeq += events.length;
-    if (this.durable) this.checkFull();
-    if (this.headSeq - this.memStart > this.options.memoryEvents) this.trimMemory(this.headSeq - this.options.memoryEvents);
+    if (!this.durable) {
+      for (const event of events) this.memory.push(event);
+      this.headSeq += events.length;
+      this.onPublish?.();
+      return true;
+    }
+    if (this.options.onFull === 'forward' && (this.isFull || (this.writeError !== undefined && Date.now() < this.nextWriteAttempt))) {
+      this.drop(events.length, this.writeError ? `the disk refuses writes (${this.writeError.code})` : 'the journal is full');
+      return false;
+    }
+    const before = this.pendingBytes;
+    for (const event of events) this.encodePending(JSON.stringify(event));
+    for (const event of events) this.pendingEvents.push(event);
+    this.pendingCount += events.length;
+    this.bytes += this.pendingBytes - before;
+    this.stateDirty = true;
+    if (!this.commitScheduled) {
+      this.commitScheduled = true;
+      setImmediate(() => this.commit());
+    }
+    this.checkFull();
     this.saveStateSoon(1000);
     return true;
   }
 
   /**
-   * Writes what was appended since the last commit into the OS cache (one synchronous write): from then on
-   * it survives a crash of imspect. Cheap when there is nothing to write.
+   * Writes what was appended since the last commit into the OS cache (one synchronous write): from then on it
+   * survives a crash of imspect, and the loggers get it. Cheap when there is nothing to write. A write the disk
+   * refuses (full, quota, I/O error) is cut back off the segment and makes the journal full: with `onFull:
+   * forward` those events are dropped (counted), with `block` they are kept and written once the disk has room.
    */
   commit(): void {
     this.commitScheduled = false;
-    if (this.pendingBytes === 0) return;
-    const segment = this.segments.at(-1)!;
-    const bytes = this.pendingRecords.subarray(0, this.pendingBytes);
-    const count = this.pendingCount;
-    this.pendingBytes = 0;
-    this.pendingCount = 0;
-    // A burst's large buffer is not kept for ever (the view above stays valid until the write below is done).
-    if (this.pendingRecords.length > PENDING_KEPT_BYTES) this.pendingRecords = Buffer.allocUnsafe(PENDING_INITIAL_BYTES);
-    try {
-      writeFully(segment.fd!, bytes);
-    } catch (error) {
-      // The events stay in memory and are still delivered, but would not survive a crash. The segment is cut
-      // back to its last whole record and closed, so that record numbers and sequence numbers keep agreeing.
-      this.bytes -= bytes.length;
-      this.log.error({ err: error, file: segment.file, events: count }, `journal: writing ${count} events to disk failed; they are delivered from memory only`);
-      try {
-        ftruncateSync(segment.fd!, segment.bytes);
-      } catch {
-        // the scan at the next start cuts a torn tail anyway
-      }
-      this.rotate();
+    if (this.pendingCount === 0) return;
+    if (this.writeError && Date.now() < this.nextWriteAttempt) {
+      if (this.options.onFull === 'forward') this.dropPending();
       return;
     }
+    const bytes = this.pendingRecords.subarray(0, this.pendingBytes);
+    let segment: Segment;
+    try {
+      segment = this.writeToSegment(bytes);
+    } catch (error) {
+      // The disk is out of room while a logger is behind: its oldest events make room for everybody's new ones.
+      const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+      if (!(this.options.onFull === 'forward' && this.giveUpOldestForLagging(`the disk refuses writes (${code})`))) {
+        this.writeFailed(error as NodeJS.ErrnoException);
+        return;
+      }
+      try {
+        segment = this.writeToSegment(bytes);
+      } catch (again) {
+        this.writeFailed(again as NodeJS.ErrnoException);
+        return;
+      }
+    }
+    const count = this.pendingCount;
     segment.count += count;
     segment.bytes += bytes.length;
     this.unsynced = true;
+    for (const event of this.pendingEvents) this.memory.push(event);
+    this.headSeq += count;
+    this.resetPending();
+    if (this.writeError) this.writeRecovered();
+    if (this.headSeq - this.memStart > this.options.memoryEvents) this.trimMemory(this.headSeq - this.options.memoryEvents);
     if (segment.bytes >= this.options.segmentBytes) this.rotate();
+    this.stateDirty = true;
+    this.saveStateSoon(1000);
+    this.onPublish?.();
+  }
+
+  /**
+   * Appends `bytes` to the active segment (opened first when there is none). When the write fails, the segment is
+   * cut back to its last whole record, so that appending goes on there and no torn record sits between intact
+   * ones; a segment that cannot be cut back is closed and left for a fresh one.
+   */
+  private writeToSegment(bytes: Buffer): Segment {
+    let segment = this.segments.at(-1);
+    if (segment?.fd === undefined) {
+      this.startSegment();
+      segment = this.segments.at(-1)!;
+    }
+    const fd = segment.fd!;
+    try {
+      writeFully(fd, bytes, this.options.segmentWriter ?? writeSync);
+      return segment;
+    } catch (error) {
+      try {
+        ftruncateSync(fd, segment.bytes);
+      } catch (truncateError) {
+        this.log.error({ err: truncateError, file: segment.file }, 'journal: cutting a failed write back off the segment failed; the segment is closed (its torn tail is cut at the next start)');
+        delete segment.fd;
+        closeFd(fd, () => undefined);
+        if (segment.count === 0) {
+          this.segments.pop();
+          this.bytes -= segment.bytes;
+          try {
+            unlinkSync(segment.file);
+          } catch {
+            // an empty segment left behind is reused or deleted at the next start
+          }
+        }
+      }
+      throw error;
+    }
+  }
+
+  private resetPending(): void {
+    this.pendingBytes = 0;
+    this.pendingCount = 0;
+    this.pendingEvents = [];
+    // A burst's large buffer is not kept for ever.
+    if (this.pendingRecords.length > PENDING_KEPT_BYTES) this.pendingRecords = Buffer.allocUnsafe(PENDING_INITIAL_BYTES);
+  }
+
+  /** The pending events are given up (`onFull: forward` while the disk refuses writes): counted and reported. */
+  private dropPending(): void {
+    const count = this.pendingCount;
+    this.bytes -= this.pendingBytes;
+    this.resetPending();
+    this.drop(count, `the disk refuses writes (${this.writeError?.code ?? 'error'})`);
+  }
+
+  private writeFailed(error: NodeJS.ErrnoException): void {
+    const now = Date.now();
+    const code = error.code ?? 'EIO';
+    const first = this.writeError === undefined;
+    if (first) this.writeError = { code, message: error.message, since: new Date(now).toISOString() };
+    this.nextWriteAttempt = now + WRITE_RETRY_MS;
+    this.stateDirty = true;
+    if (first || now - this.lastWriteErrorLog >= REPEAT_LOG_MS) {
+      this.lastWriteErrorLog = now;
+      this.log.error(
+        { err: error, code, pendingEvents: this.pendingCount, dropped: this.dropped, onFull: this.options.onFull },
+        this.options.onFull === 'block'
+          ? `journal: the disk refuses writes (${code}${code === 'ENOSPC' || code === 'EDQUOT' ? ': disk full' : ''}); relaying is paused until it takes them again (loggers.journal.onFull: block)`
+          : `journal: the disk refuses writes (${code}${code === 'ENOSPC' || code === 'EDQUOT' ? ': disk full' : ''}); new events are NOT logged until it takes them again (loggers.journal.onFull: forward)`,
+      );
+    }
+    if (this.options.onFull === 'forward') this.dropPending();
+    else this.scheduleWriteRetry(WRITE_RETRY_MS);
+    this.saveStateSoon(0);
+  }
+
+  private writeRecovered(): void {
+    const error = this.writeError!;
+    this.writeError = undefined;
+    this.nextWriteAttempt = 0;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.stateDirty = true;
+    this.log.warn({ code: error.code, since: error.since, dropped: this.dropped }, 'journal: the disk takes writes again: events are journaled and relaying goes on');
+    this.reserveStateRoom();
+    this.releaseRoomWaiters();
+  }
+
+  /** With `onFull: block`, pending events are written as soon as the disk may have room. */
+  private scheduleWriteRetry(delayMs: number): void {
+    if (this.closed || this.options.onFull !== 'block') return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.commit();
+    }, delayMs);
+    this.retryTimer.unref();
   }
 
   /** Frames one record (`[length][CRC-32][UTF-8 text]`, see record.ts) at the end of the pending buffer. */
@@ -282,10 +438,10 @@ export class Journal {
    * journal, which are then skipped (and reported) rather than stall delivery.
    */
   read(from: number, max: number): JournalBatch | Promise<JournalBatch> {
+    if (this.pendingCount > 0) this.commit(); // what was appended is readable once written
     const end = Math.min(this.headSeq, from + max);
     if (from >= end) return { first: from, events: [] };
     if (from >= this.memStart) return { first: from, events: this.memory.slice(this.memHead + from - this.memStart, this.memHead + end - this.memStart) };
-    this.commit(); // what is read back must be on disk
     return this.readFromDisk(from, max);
   }
 
@@ -319,9 +475,18 @@ export class Journal {
     return { first: from, events: rest.first === next ? part.concat(rest.events) : part };
   }
 
-  /** The consumer has stored every event before `position`. */
-  ack(consumer: string, position: number): void {
+  /**
+   * The consumer has stored every event before `position` (from `from` on, when the batch is known: a batch
+   * read before its oldest events were given up for this consumer was stored after all, and is not lost).
+   */
+  ack(consumer: string, position: number, from?: number): void {
     const state = this.consumer(consumer);
+    if (from !== undefined && from < state.position && state.lost > 0) {
+      const storedAfterAll = Math.min(position, state.position) - from;
+      state.lost = Math.max(0, state.lost - storedAfterAll);
+      state.delivered += storedAfterAll;
+      this.stateDirty = true;
+    }
     if (position <= state.position) return;
     state.delivered += position - state.position;
     state.position = position;
@@ -356,9 +521,10 @@ export class Journal {
       tail: this.segments[0]?.base ?? this.memStart,
       bytes: this.bytes,
       maxBytes: this.options.maxBytes,
-      full: this.isFull,
+      full: this.full,
       onFull: this.options.onFull,
       dropped: this.dropped,
+      ...(this.writeError ? { writeError: { ...this.writeError } } : {}),
       pid: process.pid,
       updatedAt: new Date().toISOString(),
       consumers: Object.fromEntries([...this.consumers.entries()].map(([name, c]) => [name, { ...c }])),
@@ -368,10 +534,18 @@ export class Journal {
   /** Syncs and closes the segment, and writes the final state. Positions survive for the next start. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.nextWriteAttempt = 0; // a last try for events held back while the disk was full
     this.commit();
+    if (this.pendingCount > 0) {
+      const count = this.pendingCount;
+      this.bytes -= this.pendingBytes;
+      this.resetPending();
+      this.drop(count, `the disk still refuses writes (${this.writeError?.code ?? 'error'}) at shutdown`, true);
+    }
     this.closed = true;
     clearInterval(this.fsyncTimer);
     clearTimeout(this.stateTimer);
+    clearTimeout(this.retryTimer);
     for (const segment of this.segments) {
       if (segment.fd === undefined) continue;
       try {
@@ -387,6 +561,11 @@ export class Journal {
     await this.stateWrite;
     if (this.durable) await this.saveState();
     this.unlock?.();
+    for (const resolve of this.roomWaiters.splice(0)) resolve();
+  }
+
+  private releaseRoomWaiters(): void {
+    if (this.full) return;
     for (const resolve of this.roomWaiters.splice(0)) resolve();
   }
 
@@ -422,17 +601,57 @@ export class Journal {
     }
   }
 
-  private drop(count: number, why: string): void {
+  /** Events not journaled, so no logger gets them: counted (kept across restarts) and logged loudly. */
+  private drop(count: number, why: string, always = false): void {
     this.dropped += count;
     this.stateDirty = true;
+    this.saveStateSoon(0);
     const now = Date.now();
-    if (now - this.lastFullLog >= 10_000) {
+    if (always || now - this.lastFullLog >= REPEAT_LOG_MS) {
       this.lastFullLog = now;
       this.log.error(
-        { dropped: this.dropped, bytes: this.bytes, maxBytes: this.options.maxBytes, pending: this.pendingByConsumer() },
-        `journal: ${why}: new events are NOT being logged (${this.dropped} so far) while traffic is still forwarded (loggers.journal.onFull: forward); fix the failing logger or raise loggers.journal.maxBytes`,
+        { dropped: this.dropped, events: count, bytes: this.bytes, maxBytes: this.options.maxBytes, pending: this.pendingByConsumer(), ...(this.writeError ? { code: this.writeError.code } : {}) },
+        `journal: ${why}: new events are NOT being logged (${this.dropped} so far) while traffic is still forwarded (loggers.journal.onFull: forward); free disk space, fix the failing logger or raise loggers.journal.maxBytes`,
       );
     }
+  }
+
+  /**
+   * Makes room for new events at the cost of the consumers furthest behind (`onFull: forward`): the oldest closed
+   * segment is deleted and every consumer still inside it is moved past it, its skipped events counted as its
+   * `lost` and logged. A logger that keeps up loses nothing. Returns false when there is no such segment.
+   */
+  private giveUpOldestForLagging(why: string): boolean {
+    const oldest = this.segments[0];
+    if (!oldest || oldest.fd !== undefined || this.segments.length < 2) return false;
+    const end = oldest.base + oldest.count;
+    const now = Date.now();
+    for (const [name, state] of this.consumers) {
+      if (state.position >= end) continue;
+      const skipped = end - state.position;
+      state.lost += skipped;
+      state.position = end;
+      if (now - (this.lastLossLog.get(name) ?? 0) >= REPEAT_LOG_MS) {
+        this.lastLossLog.set(name, now);
+        this.log.error(
+          { plugin: name, lost: state.lost, skipped, bytes: this.bytes, maxBytes: this.options.maxBytes, lastError: state.lastError },
+          `journal: ${why} and logger "${name}" is behind: its ${skipped} oldest events were given up for it (${state.lost} so far) so that the other loggers keep getting every event (loggers.journal.onFull: forward)`,
+        );
+      }
+    }
+    this.segments.shift();
+    this.bytes -= oldest.bytes;
+    this.forgetReader(oldest.base);
+    try {
+      unlinkSync(oldest.file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.log.error({ err: error, file: oldest.file }, 'journal: deleting a given-up segment failed');
+    }
+    const min = this.minPosition();
+    if (min > this.memStart) this.trimMemory(min);
+    this.stateDirty = true;
+    this.saveStateSoon(0);
+    return true;
   }
 
   private pendingByConsumer(): Record<string, number> {
@@ -441,6 +660,9 @@ export class Journal {
 
   private checkFull(): void {
     if (!this.durable) return;
+    if (this.options.onFull === 'forward') {
+      while (this.bytes >= this.options.maxBytes && this.giveUpOldestForLagging('the journal is at its limit (loggers.journal.maxBytes)'));
+    }
     const full = this.bytes >= this.options.maxBytes;
     if (full === this.isFull) return;
     this.isFull = full;
@@ -456,7 +678,7 @@ export class Journal {
       );
     } else {
       this.log.warn({ bytes: this.bytes, maxBytes: this.options.maxBytes, dropped: this.dropped }, 'journal has room again: events are journaled and relaying goes on');
-      for (const resolve of this.roomWaiters.splice(0)) resolve();
+      this.releaseRoomWaiters();
     }
   }
 
@@ -471,13 +693,19 @@ export class Journal {
     this.segments.push({ base: this.headSeq, count: 0, bytes: 0, file, fd: openSync(file, 'a', SEGMENT_MODE) });
   }
 
+  /** Closes the active segment; the next one is started at once (or by the next commit, if the disk refuses). */
   private rotate(): void {
-    this.commit();
+    if (this.pendingCount > 0) this.commit();
     const old = this.segments.at(-1)!;
-    const fd = old.fd!;
+    const fd = old.fd;
+    if (fd === undefined) return;
     delete old.fd;
-    this.startSegment();
     fdatasync(fd, () => closeFd(fd, () => undefined));
+    try {
+      this.startSegment();
+    } catch (error) {
+      this.log.error({ err: error, dir: this.options.dir }, 'journal: starting a new segment failed; the next write tries again');
+    }
   }
 
   private syncInBackground(): void {
@@ -497,7 +725,7 @@ export class Journal {
     if (!this.durable) return;
     const min = this.minPosition();
     const active = this.segments.at(-1);
-    if (!this.closed && active?.fd !== undefined && min === this.headSeq && (active.count > 0 || this.pendingBytes > 0) && (this.isFull || active.bytes >= this.options.segmentBytes / 4)) {
+    if (!this.closed && active?.fd !== undefined && min === this.headSeq && (active.count > 0 || this.pendingBytes > 0) && (this.full || active.bytes >= this.options.segmentBytes / 4)) {
       // Everything is delivered: start afresh so that the delivered segment can go too.
       this.rotate();
     }
@@ -512,6 +740,11 @@ export class Journal {
         if (error.code !== 'ENOENT') this.log.error({ err: error, file: first.file }, 'journal: deleting a delivered segment failed');
       });
       this.stateDirty = true;
+      if (this.writeError) {
+        // Deleting a delivered segment may be the room the disk lacked.
+        this.nextWriteAttempt = 0;
+        this.scheduleWriteRetry(0);
+      }
     }
     this.checkFull();
   }
@@ -541,13 +774,46 @@ export class Journal {
     try {
       await writeJournalState(this.options.dir!, this.snapshot());
     } catch (error) {
-      this.log.error({ err: error }, 'journal: writing the state file failed');
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code === 'ENOSPC' || code === 'EDQUOT') && this.releaseStateReserve()) {
+        try {
+          await writeJournalState(this.options.dir!, this.snapshot());
+          return;
+        } catch {
+          // reported below
+        }
+      }
+      this.log.error({ err: error }, 'journal: writing the state file failed (imspect status shows an older state until it works again)');
+      this.stateDirty = true;
+      this.saveStateSoon(WRITE_RETRY_MS);
+    }
+  }
+
+  /** Sets aside room for the state file (best effort: a disk already full goes without). */
+  private reserveStateRoom(): void {
+    if (!this.durable || this.stateReserved) return;
+    try {
+      writeFileSync(path.join(this.options.dir!, STATE_RESERVE_FILE), Buffer.alloc(STATE_RESERVE_BYTES));
+      this.stateReserved = true;
+    } catch {
+      // no room to set aside now; tried again when the disk takes writes again
+    }
+  }
+
+  private releaseStateReserve(): boolean {
+    if (!this.stateReserved) return false;
+    this.stateReserved = false;
+    try {
+      unlinkSync(path.join(this.options.dir!, STATE_RESERVE_FILE));
+      return true;
+    } catch {
+      return false;
     }
   }
 }
 
-function writeFully(fd: number, bytes: Buffer): void {
+function writeFully(fd: number, bytes: Buffer, write: (fd: number, buffer: Buffer, offset: number, length: number) => number): void {
   let at = 0;
-  while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
+  while (at < bytes.length) at += write(fd, bytes, at, bytes.length - at);
 }
 

@@ -14,6 +14,11 @@ export interface ConsumerState {
   /** Events stored since the process started. */
   delivered: number;
   failures: number;
+  /**
+   * Events this logger will never get: it was so far behind, with the journal at its limit and
+   * `onFull: forward`, that its oldest events were deleted to make room for new ones (kept across restarts).
+   */
+  lost: number;
   lastError?: string;
   lastErrorAt?: string;
 }
@@ -28,11 +33,22 @@ export interface JournalState {
   maxBytes: number;
   full: boolean;
   onFull: 'forward' | 'block';
-  /** Events not journaled (and so not logged) because the journal was full with `onFull: forward`. */
+  /**
+   * Events not journaled, and so logged by no logger: the disk refused the write (full, quota, I/O error) with
+   * `onFull: forward`, or the journal was over its limit with nothing it could free. Kept across restarts.
+   */
   dropped: number;
+  /** Set while the journal cannot write to its disk (the error code, e.g. ENOSPC, and since when). */
+  writeError?: JournalWriteError;
   pid: number;
   updatedAt: string;
   consumers: Record<string, ConsumerState>;
+}
+
+export interface JournalWriteError {
+  code: string;
+  message: string;
+  since: string;
 }
 
 export async function readJournalState(dir: string): Promise<JournalState | undefined> {

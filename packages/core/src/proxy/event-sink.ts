@@ -16,6 +16,8 @@ export interface LoggerStatus {
   pending: number;
   delivered: number;
   failures: number;
+  /** Events given up for this logger because it was behind while the journal was full (`onFull: forward`). */
+  lost: number;
   lastError?: string;
   lastErrorAt?: string;
 }
@@ -50,6 +52,7 @@ class LoggerQueue {
       pending: this.pending,
       delivered: state.delivered,
       failures: state.failures,
+      lost: state.lost,
       ...(state.lastError !== undefined ? { lastError: state.lastError, lastErrorAt: state.lastErrorAt! } : {}),
     };
   }
@@ -94,7 +97,7 @@ class LoggerQueue {
         return;
       }
       await callHookWithTimeout(this.name, 'write', this.options.writeTimeoutMs, () => this.hooks.write(batch));
-      this.journal.ack(this.name, first + batch.length);
+      this.journal.ack(this.name, first + batch.length, first);
       if (this.retryDelay > 0) this.log.info({ plugin: this.name, pending: this.pending }, `logger "${this.name}" recovered`);
       this.retryDelay = 0;
     } catch (error) {
@@ -157,13 +160,17 @@ export class EventSink {
   ) {
     this.journal = journal ?? Journal.inMemory(loggers.map((l) => l.name), log);
     this.queues = loggers.map((l) => new LoggerQueue(l.name, l.hooks, options, log, this.journal));
+    // Events reach the loggers once the journal has them (written, for a journal on disk).
+    this.journal.onEventsReadable(() => {
+      for (const queue of this.queues) queue.notify();
+    });
     // Events left from before a restart are delivered at once.
     for (const queue of this.queues) queue.notify();
   }
 
   accept(events: readonly ImEvent[]): void {
     if (events.length === 0) return;
-    if (this.journal.append(events)) for (const queue of this.queues) queue.notify();
+    this.journal.append(events);
     for (const listener of this.listeners) {
       try {
         listener(events);
