@@ -117,9 +117,26 @@ function semanticProblems(config: Config): ValidationProblem[] {
       seen.set(where, index);
     }
   });
+  problems.push(...destinationProblems(config.destinations));
   for (const [port, protocol] of Object.entries(config.ports)) {
     if (Number(port) > 65535) problems.push({ key: `ports.${port}`, message: 'is not a TCP port' });
     if (!protocol) problems.push({ key: `ports.${port}`, message: 'must name a protocol plugin' });
+  }
+  return problems;
+}
+
+function destinationProblems(destinations: Config['destinations']): ValidationProblem[] {
+  const problems: ValidationProblem[] = [];
+  for (const list of ['allowNetworks', 'denyNetworks'] as const) {
+    destinations[list].forEach((network, n) => {
+      if (!parseCidr(network)) problems.push({ key: `destinations.${list}[${n}]`, message: `"${network}" is not an address or CIDR network (e.g. 10.1.0.0/16 or fd00::/8)` });
+    });
+  }
+  const ranges = [...(Array.isArray(destinations.ports) ? destinations.ports.map((p, n) => [`ports[${n}]`, p] as const) : []), ...destinations.extraPorts.map((p, n) => [`extraPorts[${n}]`, p] as const)];
+  for (const [key, spec] of ranges) {
+    if (typeof spec !== 'string') continue;
+    const [low, high] = spec.split('-').map((part) => Number(part.trim())) as [number, number];
+    if (low > 65535 || high > 65535 || low > high) problems.push({ key: `destinations.${key}`, message: `"${spec}" is not a port range (low-high, at most 65535)` });
   }
   return problems;
 }

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { ImspectError, describeError } from '../sdk/errors.js';
 import type { PluginLogger } from '../sdk/plugin.js';
+import { DestinationRefusedError, type DestinationPolicy } from './destination-policy.js';
 
 /** Connects to the real server; fails with the system error code (ECONNREFUSED, ETIMEDOUT, ...) on failure. */
 export function connectUpstream(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
@@ -21,6 +22,28 @@ export function connectUpstream(host: string, port: number, timeoutMs: number): 
       reject(error);
     });
   });
+}
+
+/**
+ * Connects a client to `host:port` if the destination policy allows it: the name is resolved once, the address
+ * is judged, and that very address is connected to (never resolved again). Fails with a
+ * {@link DestinationRefusedError} (code `DESTINATION_REFUSED`) when refused, else like {@link connectUpstream};
+ * the whole (lookup and connect) takes at most `timeoutMs`.
+ */
+export async function connectAllowed(policy: DestinationPolicy, host: string, port: number, clientIp: string, timeoutMs: number): Promise<net.Socket> {
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new ImspectError(`resolving ${host} timed out after ${timeoutMs} ms`, { code: 'ETIMEDOUT' }), { errno: 0 })), timeoutMs);
+  });
+  let verdict;
+  try {
+    verdict = await Promise.race([policy.resolve(host, port, clientIp), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!verdict.allowed) throw new DestinationRefusedError(`${host}:${port}`, verdict);
+  return connectUpstream(verdict.address, port, Math.max(1, timeoutMs - (Date.now() - started)));
 }
 
 /**
@@ -46,7 +69,10 @@ export function handOver(
       client.resume();
     },
     (error: NodeJS.ErrnoException) => {
-      log.warn({ ...context, code: error.code }, `upstream connect failed: ${describeError(error)}`);
+      if (error instanceof DestinationRefusedError) {
+        const { rule, reason, address } = error.verdict;
+        log.warn({ ...context, code: error.code, rule, ...(address ? { resolved: address } : {}) }, `destination ${error.requested} refused by rule ${rule}: ${reason}`);
+      } else log.warn({ ...context, code: error.code }, `upstream connect failed: ${describeError(error)}`);
       failed(error);
     },
   );

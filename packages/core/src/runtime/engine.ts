@@ -5,6 +5,7 @@ import type { ImEvent } from '../sdk/event.js';
 import type { ContentHooks, FilterHooks, LoggerHooks, PluginKind, PluginLogger } from '../sdk/plugin.js';
 import type { ProtocolHooks } from '../sdk/protocol.js';
 import { startListener, type AcceptedConnection, type RunningListener } from '../net/listeners.js';
+import { DestinationPolicy } from '../net/destination-policy.js';
 import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
 import { EventSink, type LoggerStatus } from '../proxy/event-sink.js';
 import { Journal } from '../journal/journal.js';
@@ -142,6 +143,7 @@ export class Engine {
       fail = reject;
     });
     ready.catch(() => undefined);
+    const destinations = destinationPolicy(config, relayDeps.registry);
     try {
       for (const listenerConfig of config.listeners) {
         this.listeners.push(
@@ -151,6 +153,7 @@ export class Engine {
             onConnection: (accepted) => this.accept(accepted, relayDeps),
             acceptAfter: ready,
             forwardRouter: (forward) => forwardRouter(relayDeps.registry, forward.protocol, forward.upstream.port, this.log),
+            destinations,
           }),
         );
       }
@@ -265,6 +268,13 @@ export class Engine {
       }
     }
   }
+}
+
+/** The `destinations` policy; `ports: 'protocols'` means the loaded protocols' ports, TLS ports and the `ports` section. */
+function destinationPolicy(config: LoadedConfig['config'], registry: ProtocolRegistry): DestinationPolicy {
+  const protocolPorts = new Set<number>([...registry.ports.keys(), ...Object.keys(config.ports).map(Number)]);
+  for (const protocol of registry.all) for (const port of protocol.hooks.tlsPorts ?? []) protocolPorts.add(port);
+  return new DestinationPolicy(config.destinations, { protocolPorts });
 }
 
 /** The `routeForward` hook of the protocol a forward listener serves (by its setting, else its upstream port). */
