@@ -65,7 +65,7 @@ async function client(port: number): Promise<net.Socket> {
   return socket;
 }
 
-function refusals(log: ReturnType<typeof recordingLogger>) {
+function refusals(log: ReturnType<typeof recordingLogger>): Array<Record<string, unknown> & { msg?: string | undefined }> {
   return log.records.filter((r) => r.level === 'warn' && (r.obj as { code?: string }).code === 'DESTINATION_REFUSED').map((r) => ({ ...(r.obj as Record<string, unknown>), msg: r.msg }));
 }
 
@@ -162,3 +162,40 @@ describe('forward listener: servers a protocol names are judged', () => {
     expect(refusals(forward.log)).toEqual([]);
   });
 });
+
+describe('names are resolved once, by the policy', () => {
+  it('connects to an allowed address of the answer (falling back across them) without a second lookup', async () => {
+    const service = await loopbackService();
+    const asked: string[] = [];
+    // ::1 first, where nothing listens on the service's port: the connection falls back to 127.0.0.1.
+    const lookup = async (host: string) => {
+      asked.push(host);
+      return [
+        { address: '::1', family: 6 },
+        { address: '127.0.0.1', family: 4 },
+      ];
+    };
+    const log = recordingLogger();
+    const accepted: AcceptedConnection[] = [];
+    const running = await startListener(
+      { type: 'socks5', host: '127.0.0.1', port: 0, allow: ['127.0.0.0/8'] },
+      { log, connectTimeoutMs: 2_000, onConnection: (a) => accepted.push(a), destinations: new DestinationPolicy(DEFAULT_DESTINATIONS, { lookup }) },
+    );
+    cleanups.push(async () => {
+      for (const a of accepted) {
+        a.client.destroy();
+        a.upstream.destroy();
+      }
+      await running.close();
+    });
+    const socket = await client(running.address.port);
+    socket.write(Uint8Array.from([5, 1, 0, ...socksRequest(3, domain('im.example'), service.port)]));
+    expect([...(await readBytes(socket, 12))].slice(2, 4)).toEqual([5, REPLY.succeeded]);
+    await waitFor(() => service.connections() === 1, 5_000, 'the service connection');
+    expect(asked).toEqual(['im.example']);
+    // The connection keeps the name the client asked for (events, TLS names); only the address was fixed.
+    expect(accepted[0]!.destination).toEqual({ host: 'im.example', port: service.port });
+    expect(accepted[0]!.upstream.remoteAddress).toBe('127.0.0.1');
+  });
+});
+

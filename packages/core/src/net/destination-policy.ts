@@ -28,8 +28,13 @@ export type DestinationRule =
   | 'reserved'
   | 'unresolved';
 
+export interface ResolvedAddress {
+  address: string;
+  family: 4 | 6;
+}
+
 export type DestinationVerdict =
-  | { allowed: true; address: string; family: 4 | 6 }
+  | ({ allowed: true; /** Every allowed address of a resolved name, in the resolver's order (the first is `address`). */ alternatives?: ResolvedAddress[] } & ResolvedAddress)
   | { allowed: false; rule: DestinationRule; reason: string; address?: string };
 
 /** The schema's defaults: what listeners started without a policy (tests, embedders) apply. */
@@ -160,8 +165,8 @@ export class DestinationPolicy {
   }
 
   /**
-   * Resolves `host` once and judges its addresses in the resolver's order: the first allowed one is the one to
-   * connect to. When none is allowed, the first refusal is the answer.
+   * Resolves `host` once and judges its addresses in the resolver's order: the allowed ones are the ones to
+   * connect to (the first, then the others as fallbacks). When none is allowed, the first refusal is the answer.
    */
   async resolve(host: string, port: number, clientIp: string): Promise<DestinationVerdict> {
     const literal = normaliseAddress(host);
@@ -172,13 +177,16 @@ export class DestinationPolicy {
     }
     const answers = await this.lookup(host);
     if (answers.length === 0) return { allowed: false, rule: 'unresolved', reason: `${host} has no address` };
-    let first: DestinationVerdict | undefined;
+    let refused: DestinationVerdict | undefined;
+    const allowed: ResolvedAddress[] = [];
     for (const answer of answers) {
       const verdict = this.check(answer.address, port, clientIp);
-      if (verdict.allowed) return verdict;
-      first ??= verdict;
+      if (verdict.allowed) {
+        if (!allowed.some((a) => a.address === verdict.address)) allowed.push({ address: verdict.address, family: verdict.family });
+      } else refused ??= verdict;
     }
-    return first!;
+    if (allowed.length === 0) return refused!;
+    return { allowed: true, ...allowed[0]!, ...(allowed.length > 1 ? { alternatives: allowed } : {}) };
   }
 
   private isOwnAddress(ip: string): boolean {

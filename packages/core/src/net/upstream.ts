@@ -1,12 +1,14 @@
 import net from 'node:net';
 import { ImspectError, describeError } from '../sdk/errors.js';
 import type { PluginLogger } from '../sdk/plugin.js';
-import { DestinationRefusedError, type DestinationPolicy } from './destination-policy.js';
+import { DestinationRefusedError, type DestinationPolicy, type ResolvedAddress } from './destination-policy.js';
 
 /** Connects to the real server; fails with the system error code (ECONNREFUSED, ETIMEDOUT, ...) on failure. */
-export function connectUpstream(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+export function connectUpstream(host: string, port: number, timeoutMs: number, addresses?: readonly ResolvedAddress[]): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, allowHalfOpen: true });
+    // With `addresses` (a name already resolved and checked), Node tries exactly those (happy eyeballs across
+    // families): its lookup is answered from the list, so no second DNS query can change them.
+    const socket = addresses && addresses.length > 0 ? net.connect({ host, port, allowHalfOpen: true, lookup: fixedLookup(addresses) }) : net.connect({ host, port, allowHalfOpen: true });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(Object.assign(new ImspectError(`connect to ${host}:${port} timed out after ${timeoutMs} ms`, { code: 'ETIMEDOUT' }), { errno: 0 }));
@@ -43,7 +45,17 @@ export async function connectAllowed(policy: DestinationPolicy, host: string, po
     clearTimeout(timer);
   }
   if (!verdict.allowed) throw new DestinationRefusedError(`${host}:${port}`, verdict);
-  return connectUpstream(verdict.address, port, Math.max(1, timeoutMs - (Date.now() - started)));
+  const remaining = Math.max(1, timeoutMs - (Date.now() - started));
+  return verdict.alternatives ? connectUpstream(host, port, remaining, verdict.alternatives) : connectUpstream(verdict.address, port, remaining);
+}
+
+/** A `lookup` for `net.connect` that answers from addresses resolved (and checked) before. */
+function fixedLookup(addresses: readonly ResolvedAddress[]): net.LookupFunction {
+  return (_hostname, options, callback) => {
+    const all = (options as { all?: boolean }).all === true;
+    if (all) (callback as unknown as (error: null, list: ResolvedAddress[]) => void)(null, [...addresses]);
+    else callback(null, addresses[0]!.address, addresses[0]!.family);
+  };
 }
 
 /**
