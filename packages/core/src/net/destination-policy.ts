@@ -122,7 +122,7 @@ export class DestinationPolicy {
       const base: Array<number | string> = config.ports === 'protocols' ? [...(options.protocolPorts ?? []), ...FALLBACK_PORTS] : config.ports;
       this.portRanges = [...base, ...config.extraPorts].map(parsePortRange).sort((a, b) => a[0] - b[0]);
     }
-    this.localAddresses = options.localAddresses ?? (() => this.interfaces().map((entry) => entry.address));
+    this.localAddresses = options.localAddresses ?? addressesOf(this.interfaces);
     this.gatewayClient = options.isGatewayClient;
     this.lookup = options.lookup ?? ((host) => dns.promises.lookup(host, { all: true, verbatim: true }));
   }
@@ -190,8 +190,15 @@ export class DestinationPolicy {
   }
 
   private isOwnAddress(ip: string): boolean {
-    return this.localAddresses().some((own) => normaliseAddress(own) === ip);
+    const addresses = this.localAddresses();
+    // Normalised once per list the provider hands out (the default hands out the same list for a few seconds).
+    if (this.own?.from !== addresses) {
+      this.own = { from: addresses, set: new Set(addresses.map(normaliseAddress).filter((a): a is string => a !== undefined)) };
+    }
+    return this.own.set.has(ip);
   }
+
+  private own: { from: readonly string[]; set: Set<string> } | undefined;
 
   private isOwnBroadcast(ip: string): boolean {
     if (isIP(ip) !== 4) return false;
@@ -285,6 +292,20 @@ export function parsePortRange(spec: number | string): [number, number] {
   const high = match[2] === undefined ? low : Number(match[2]);
   if (low > 65535 || high > 65535 || low > high) throw new TypeError(`not a port or port range: ${spec}`);
   return [low, high];
+}
+
+/** The addresses of `interfaces()`, the same array as long as the interfaces were not read again. */
+function addressesOf(interfaces: () => readonly os.NetworkInterfaceInfo[]): () => readonly string[] {
+  let from: readonly os.NetworkInterfaceInfo[] | undefined;
+  let addresses: string[] = [];
+  return () => {
+    const entries = interfaces();
+    if (entries !== from) {
+      from = entries;
+      addresses = entries.map((entry) => entry.address);
+    }
+    return addresses;
+  };
 }
 
 /** The machine's interface addresses, read again when older than a few seconds (DHCP, VPNs come and go). */
