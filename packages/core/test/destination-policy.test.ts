@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/config/validate.js';
 import type { DestinationsConfig } from '../src/config/schema.js';
+import { parseAuthority } from '../src/net/http-connect.js';
 import { DEFAULT_DESTINATIONS, DestinationPolicy, normaliseAddress, type DestinationPolicyOptions } from '../src/net/destination-policy.js';
 
 const REMOTE = '198.18.1.2';
@@ -184,6 +185,18 @@ describe('destination policy: names', () => {
     expect(await policy({}, { lookup: dns.lookup }).resolve('chat.example', 22, REMOTE)).toMatchObject({ allowed: false, rule: 'ports' });
     expect(dns.asked).toEqual([]);
     expect(await policy({}, { lookup: answering().lookup }).resolve('nothing.example', 5222, REMOTE)).toMatchObject({ allowed: false, rule: 'unresolved' });
+  });
+});
+
+describe('HTTP CONNECT authorities reach the policy as addresses', () => {
+  it('an IPv6 address only in brackets; whatever the spelling, the policy judges the address', async () => {
+    expect(parseAuthority('::1:5432')).toBeUndefined();
+    expect(parseAuthority('[::1]:5432')).toEqual({ host: '::1', port: 5432 });
+    const mapped = parseAuthority('[::ffff:127.0.0.1]:6667')!;
+    expect(mapped.host).toBe('::ffff:127.0.0.1');
+    expect(await policy().resolve(mapped.host, mapped.port, REMOTE)).toMatchObject({ allowed: false, rule: 'loopback', address: '127.0.0.1' });
+    const numeric = parseAuthority('2130706433:6667')!;
+    expect(await policy().resolve(numeric.host, numeric.port, REMOTE)).toMatchObject({ allowed: false, rule: 'loopback', address: '127.0.0.1' });
   });
 });
 
