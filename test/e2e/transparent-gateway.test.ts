@@ -218,6 +218,16 @@ describeWithService('transparent interception on a gateway (network namespaces, 
     expect(log).toMatch(/198\.19\.99\.1:6667[^\n]*(ENETUNREACH|EHOSTUNREACH)|(ENETUNREACH|EHOSTUNREACH)[^\n]*198\.19\.99\.1:6667/);
   });
 
+  it("refuses a redirected connection to the gateway's own address by the destination policy, with a logged reason", async () => {
+    const before = proxy!.err().length;
+    // 198.18.2.1 is the gateway's WAN address: the LAN client's IRC connection to it is redirected like any other,
+    // and must not reach a service on the gateway.
+    const result = nsRun(topo.client, process.execPath, ['-e', probeScript('198.18.2.1', 6667, 'NICK x\r\n')]);
+    expect(result.trim()).toBe('closed 0 bytes');
+    await waitUntil('the refusal in the log', () => proxy!.err().slice(before).includes('refused by rule gateway'), proxy!, 5000).catch(() => undefined);
+    expect(proxy!.err().slice(before)).toMatch(/"client":"198\.18\.1\.2:\d+".*"server":"198\.18\.2\.1:6667".*"rule":"gateway".*destination 198\.18\.2\.1:6667 refused by rule gateway/);
+  });
+
   it('relays many concurrent redirected connections', async () => {
     const count = 400;
     const echo = start(topo.server, process.execPath, ['-e', ECHO_SERVER, topo.addr.server4, '7000']);

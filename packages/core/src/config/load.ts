@@ -135,6 +135,7 @@ function semanticProblems(config: Record<string, unknown>): ValidationProblem[] 
       seen.set(where, index);
     }
   });
+  problems.push(...destinationProblems(config['destinations']));
   const ports = config['ports'];
   if (ports !== null && typeof ports === 'object' && !Array.isArray(ports)) {
     for (const [port, protocol] of Object.entries(ports)) {
@@ -142,6 +143,28 @@ function semanticProblems(config: Record<string, unknown>): ValidationProblem[] 
       if (Number(port) > 65535) problems.push({ key: `ports.${port}`, message: 'is not a TCP port' });
       if (protocol === '') problems.push({ key: `ports.${port}`, message: 'must name a protocol plugin' });
     }
+  }
+  return problems;
+}
+
+/** Networks and port ranges of `destinations`, looking only at values of the right type (the schema reports the others). */
+function destinationProblems(value: unknown): ValidationProblem[] {
+  const problems: ValidationProblem[] = [];
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return problems;
+  const destinations = value as Record<string, unknown>;
+  const listOf = (key: string): unknown[] => (Array.isArray(destinations[key]) ? (destinations[key] as unknown[]) : []);
+  for (const list of ['allowNetworks', 'denyNetworks']) {
+    listOf(list).forEach((network, n) => {
+      if (typeof network === 'string' && network.length > 0 && !parseCidr(network)) {
+        problems.push({ key: `destinations.${list}[${n}]`, message: `"${network}" is not an address or CIDR network (e.g. 10.1.0.0/16 or fd00::/8)` });
+      }
+    });
+  }
+  const ranges = [...listOf('ports').map((p, n) => [`ports[${n}]`, p] as const), ...listOf('extraPorts').map((p, n) => [`extraPorts[${n}]`, p] as const)];
+  for (const [key, spec] of ranges) {
+    if (typeof spec !== 'string' || !/^\s*\d+\s*-\s*\d+\s*$/.test(spec)) continue; // the schema names other shapes
+    const [low, high] = spec.split('-').map((part) => Number(part.trim())) as [number, number];
+    if (low > 65535 || high > 65535 || low > high) problems.push({ key: `destinations.${key}`, message: `"${spec}" is not a port range (low-high, at most 65535)` });
   }
   return problems;
 }

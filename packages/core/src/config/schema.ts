@@ -79,6 +79,39 @@ export const ListenerSchemas = {
 } as const;
 export const ListenerSchema = Type.Union([Socks5ListenerSchema, ForwardListenerSchema, TransparentListenerSchema, HttpConnectListenerSchema]);
 
+const PortOrRange = Type.Union([Port, Type.String({ pattern: '^\\d{1,5}-\\d{1,5}$', description: 'An inclusive range, e.g. "6660-6669"' })]);
+
+export const DestinationsSchema = Type.Object(
+  {
+    allowNetworks: Type.Array(Cidr, {
+      default: [],
+      description:
+        'Private, link-local or reserved networks clients may be connected to (e.g. an internal XMPP server in 10.1.0.0/16). ' +
+        "Refused by default; the gateway's own addresses and loopback stay refused to clients that are not on the gateway",
+    }),
+    denyNetworks: Type.Array(Cidr, { default: [], description: 'Networks no client may be connected to, whatever else allows them' }),
+    ports: Type.Union([Type.Literal('protocols'), Type.Literal('any'), Type.Array(PortOrRange)], {
+      default: 'protocols',
+      description:
+        'Destination ports clients may be connected to: "protocols" = the enabled protocol plugins\' ports and TLS ports, the `ports` section, and 80 and 443; ' +
+        '"any" = no port limit; or a list of ports and ranges',
+    }),
+    extraPorts: Type.Array(PortOrRange, { default: [], description: 'Ports allowed in addition to `ports`' }),
+    localClientsReachGateway: Type.Boolean({
+      default: true,
+      description:
+        "A client on the gateway itself (loopback or one of the gateway's addresses) may be connected to the gateway's own addresses on any port: it could connect there directly anyway",
+    }),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description:
+      "Where listeners may connect clients (SOCKS5 and HTTP CONNECT requests, transparent destinations, servers a protocol names on a forward listener). A forward listener's own upstream is not checked",
+  },
+);
+export type DestinationsConfig = Static<typeof DestinationsSchema>;
+
 export const PluginSectionSchema = Type.Object(
   {
     enabled: Type.Boolean({ default: true, description: 'Load this plugin (every discovered plugin is enabled by default)' }),
@@ -172,6 +205,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    destinations: DestinationsSchema,
     user: Type.Optional(
       Type.String({ minLength: 1, description: 'Started as root: after binding the listeners, drop to this user (name or uid) for good' }),
     ),

@@ -2,14 +2,14 @@ import type net from 'node:net';
 import type { HttpConnectListenerConfig } from '../config/schema.js';
 import { describeError } from '../sdk/errors.js';
 import { HttpConnectRequest, httpResponse, statusForError } from './http-connect.js';
-import type { ListenerDeps } from './listeners.js';
-import { connectUpstream, handOver } from './upstream.js';
+import type { HandlerDeps } from './listeners.js';
+import { connectAllowed, handOver } from './upstream.js';
 
 /** Longest a client may take to send its CONNECT request. */
 const REQUEST_TIMEOUT_MS = 15_000;
 
 /** The `http-connect` listener: an explicit HTTP proxy that only tunnels, for the clients it allows. */
-export function handleHttpConnect(config: HttpConnectListenerConfig, deps: ListenerDeps) {
+export function handleHttpConnect(config: HttpConnectListenerConfig, deps: HandlerDeps) {
   const name = `http-connect ${config.host}:${config.port}`;
   return (socket: net.Socket, clientAddress: { ip: string; port: number }) => {
     const who = `${clientAddress.ip}:${clientAddress.port}`;
@@ -41,7 +41,7 @@ export function handleHttpConnect(config: HttpConnectListenerConfig, deps: Liste
       const target = `${step.host}:${step.port}`;
       handOver(
         socket,
-        connectUpstream(step.host, step.port, deps.connectTimeoutMs),
+        connectAllowed(deps.destinations, step.host, step.port, clientAddress.ip, deps.connectTimeoutMs),
         deps.log,
         { listener: name, client: who, server: target },
         (upstream) => {
@@ -56,7 +56,8 @@ export function handleHttpConnect(config: HttpConnectListenerConfig, deps: Liste
           });
         },
         (error) => {
-          socket.end(httpResponse(statusForError(error), {}, `cannot connect to ${target}: ${error.code ?? describeError(error)}`));
+          const why = error.code === 'DESTINATION_REFUSED' ? 'not allowed by the gateway' : error.code ?? describeError(error);
+          socket.end(httpResponse(statusForError(error), {}, `cannot connect to ${target}: ${why}`));
           socket.once('end', onEnd);
           socket.resume();
           setTimeout(() => socket.destroy(), 1000).unref();

@@ -133,5 +133,6 @@ export function httpResponse(status: number, headers: Record<string, string> = {
 
 /** The status a client gets when the upstream connect fails. */
 export function statusForError(error: NodeJS.ErrnoException): number {
+  if (error.code === 'DESTINATION_REFUSED') return 403;
   return error.code === 'ETIMEDOUT' ? 504 : 502;
 }

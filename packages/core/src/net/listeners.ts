@@ -7,7 +7,8 @@ import type { ForwardRoute } from '../sdk/protocol.js';
 import { AllowList, unmapIPv4 } from './allow-list.js';
 import type { ConnectionLimits } from './connection-limits.js';
 import { REPLY, Socks5Handshake, connectReply, replyForError } from './socks5.js';
-import { connectUpstream, handOver } from './upstream.js';
+import { connectAllowed, connectUpstream, handOver } from './upstream.js';
+import { DEFAULT_DESTINATIONS, DestinationPolicy } from './destination-policy.js';
 import { handleHttpConnect } from './http-connect-listener.js';
 import { handleTransparent } from './transparent.js';
 
@@ -39,7 +40,12 @@ export interface ListenerDeps {
   forwardRouter?(config: ForwardListenerConfig): ((firstBytes: Uint8Array, client: Endpoint) => ForwardRoute) | undefined;
   /** Connection limits shared by all listeners (total, per client, silent clients); none: unlimited. */
   limits?: ConnectionLimits;
+  /** Where clients may be connected to (`destinations`); default: the schema's defaults with no protocol ports. */
+  destinations?: DestinationPolicy;
 }
+
+/** The dependencies handlers get: the destination policy is always there. */
+export type HandlerDeps = ListenerDeps & { destinations: DestinationPolicy };
 
 /** Most client bytes a forward listener reads while its protocol's router asks for more. */
 const MAX_ROUTE_BYTES = 4096;
@@ -58,7 +64,7 @@ const HANDSHAKE_TIMEOUT_MS = 15_000;
 export async function startListener(config: ListenerConfig, deps: ListenerDeps): Promise<RunningListener> {
   const allow = new AllowList(config.allow);
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
-  const handle = handlerFor(config, deps);
+  const handle = handlerFor(config, { ...deps, destinations: deps.destinations ?? new DestinationPolicy(DEFAULT_DESTINATIONS) });
   server.on('connection', (socket) => {
     socket.on('error', () => socket.destroy());
     if (deps.limits?.dropIfExhausted(socket, `${config.type} ${config.host}:${config.port}`)) return;
@@ -110,7 +116,7 @@ export async function startListener(config: ListenerConfig, deps: ListenerDeps):
   };
 }
 
-function handlerFor(config: ListenerConfig, deps: ListenerDeps): (socket: net.Socket, clientAddress: { ip: string; port: number }) => void {
+function handlerFor(config: ListenerConfig, deps: HandlerDeps): (socket: net.Socket, clientAddress: { ip: string; port: number }) => void {
   switch (config.type) {
     case 'socks5':
       return handleSocks(config, deps);
@@ -123,13 +129,16 @@ function handlerFor(config: ListenerConfig, deps: ListenerDeps): (socket: net.So
   }
 }
 
-function handleForward(config: ForwardListenerConfig, deps: ListenerDeps) {
+function handleForward(config: ForwardListenerConfig, deps: HandlerDeps) {
   const router = deps.forwardRouter?.(config);
   const connect = (socket: net.Socket, clientAddress: { ip: string; port: number }, destination: { host: string; port: number }, first: Buffer | undefined) => {
     const { host, port } = destination;
+    // The listener's upstream is the administrator's choice; a server the protocol named (MSN XFR/RNG, chosen
+    // by the remote server) is judged like any client request.
+    const routed = destination !== config.upstream;
     handOver(
       socket,
-      connectUpstream(host, port, deps.connectTimeoutMs),
+      routed ? connectAllowed(deps.destinations, host, port, clientAddress.ip, deps.connectTimeoutMs) : connectUpstream(host, port, deps.connectTimeoutMs),
       deps.log,
       { client: `${clientAddress.ip}:${clientAddress.port}`, server: `${host}:${port}` },
       (upstream) =>
@@ -184,7 +193,7 @@ function handleForward(config: ForwardListenerConfig, deps: ListenerDeps) {
   };
 }
 
-function handleSocks(config: Socks5ListenerConfig, deps: ListenerDeps) {
+function handleSocks(config: Socks5ListenerConfig, deps: HandlerDeps) {
   return (socket: net.Socket, clientAddress: { ip: string; port: number }) => {
     const handshake = new Socks5Handshake(config.users);
     const who = `${clientAddress.ip}:${clientAddress.port}`;
@@ -219,7 +228,7 @@ function handleSocks(config: Socks5ListenerConfig, deps: ListenerDeps) {
           const { host, port } = step.request;
           handOver(
             socket,
-            connectUpstream(host, port, deps.connectTimeoutMs),
+            connectAllowed(deps.destinations, host, port, clientAddress.ip, deps.connectTimeoutMs),
             deps.log,
             { client: who, server: `${host}:${port}` },
             (upstream) => {

@@ -167,6 +167,8 @@ function failureReply(code: number): Uint8Array {
 /** Maps a connect error to the SOCKS reply code a client understands. */
 export function replyForError(error: NodeJS.ErrnoException): number {
   switch (error.code) {
+    case 'DESTINATION_REFUSED':
+      return REPLY.notAllowed;
     case 'ECONNREFUSED':
       return REPLY.connectionRefused;
     case 'ENETUNREACH':

@@ -8,9 +8,9 @@ import os from 'node:os';
 import type { TransparentListenerConfig } from '../config/schema.js';
 import { ImspectError } from '../sdk/errors.js';
 import { unmapIPv4 } from './allow-list.js';
-import type { ListenerDeps } from './listeners.js';
+import type { HandlerDeps } from './listeners.js';
 import { originalDestination, originalDestinationUnsupported, type OriginalDestination } from './original-destination.js';
-import { connectUpstream, handOver } from './upstream.js';
+import { connectAllowed, handOver } from './upstream.js';
 
 /**
  * `ip:port` of the upstream sockets transparent listeners opened. A connection arriving from one of them is
@@ -21,7 +21,7 @@ const ownUpstreams = new Set<string>();
 /** Upstream connects still in progress, by destination `ip|port`. */
 const pendingConnects = new Map<string, Set<Promise<net.Socket>>>();
 
-export function handleTransparent(config: TransparentListenerConfig, deps: ListenerDeps) {
+export function handleTransparent(config: TransparentListenerConfig, deps: HandlerDeps) {
   const name = `transparent ${config.host}:${config.port}`;
   const unsupported = originalDestinationUnsupported();
   if (unsupported) throw new ImspectError(`cannot start the transparent listener on ${config.host}:${config.port}: ${unsupported}`, { code: 'TRANSPARENT_UNSUPPORTED' });
@@ -58,11 +58,12 @@ export function handleTransparent(config: TransparentListenerConfig, deps: Liste
   };
 }
 
-function connectTo(socket: net.Socket, clientAddress: { ip: string; port: number }, destination: OriginalDestination, deps: ListenerDeps, name: string): void {
+function connectTo(socket: net.Socket, clientAddress: { ip: string; port: number }, destination: OriginalDestination, deps: HandlerDeps, name: string): void {
   const who = `${clientAddress.ip}:${clientAddress.port}`;
   const target = `${destination.host}:${destination.port}`;
   const destinationKey = endpointKey(destination.host, destination.port);
-  const connecting = connectUpstream(destination.host, destination.port, deps.connectTimeoutMs);
+  // The client was going there anyway, but the policy still applies: the firewall may redirect more than it should.
+  const connecting = connectAllowed(deps.destinations, destination.host, destination.port, clientAddress.ip, deps.connectTimeoutMs);
   let pending = pendingConnects.get(destinationKey);
   if (!pending) pendingConnects.set(destinationKey, (pending = new Set()));
   pending.add(connecting);

@@ -2,11 +2,14 @@ import net from 'node:net';
 import { ImspectError, describeError } from '../sdk/errors.js';
 import type { PluginLogger } from '../sdk/plugin.js';
 import { holdWhileConnecting } from './connection-limits.js';
+import { DestinationRefusedError, type DestinationPolicy, type ResolvedAddress } from './destination-policy.js';
 
 /** Connects to the real server; fails with the system error code (ECONNREFUSED, ETIMEDOUT, ...) on failure. */
-export function connectUpstream(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+export function connectUpstream(host: string, port: number, timeoutMs: number, addresses?: readonly ResolvedAddress[]): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, allowHalfOpen: true });
+    // With `addresses` (a name already resolved and checked), Node tries exactly those (happy eyeballs across
+    // families): its lookup is answered from the list, so no second DNS query can change them.
+    const socket = addresses && addresses.length > 0 ? net.connect({ host, port, allowHalfOpen: true, lookup: fixedLookup(addresses) }) : net.connect({ host, port, allowHalfOpen: true });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(Object.assign(new ImspectError(`connect to ${host}:${port} timed out after ${timeoutMs} ms`, { code: 'ETIMEDOUT' }), { errno: 0 }));
@@ -22,6 +25,38 @@ export function connectUpstream(host: string, port: number, timeoutMs: number): 
       reject(error);
     });
   });
+}
+
+/**
+ * Connects a client to `host:port` if the destination policy allows it: the name is resolved once, the address
+ * is judged, and that very address is connected to (never resolved again). Fails with a
+ * {@link DestinationRefusedError} (code `DESTINATION_REFUSED`) when refused, else like {@link connectUpstream};
+ * the whole (lookup and connect) takes at most `timeoutMs`.
+ */
+export async function connectAllowed(policy: DestinationPolicy, host: string, port: number, clientIp: string, timeoutMs: number): Promise<net.Socket> {
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new ImspectError(`resolving ${host} timed out after ${timeoutMs} ms`, { code: 'ETIMEDOUT' }), { errno: 0 })), timeoutMs);
+  });
+  let verdict;
+  try {
+    verdict = await Promise.race([policy.resolve(host, port, clientIp), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!verdict.allowed) throw new DestinationRefusedError(`${host}:${port}`, verdict);
+  const remaining = Math.max(1, timeoutMs - (Date.now() - started));
+  return verdict.alternatives ? connectUpstream(host, port, remaining, verdict.alternatives) : connectUpstream(verdict.address, port, remaining);
+}
+
+/** A `lookup` for `net.connect` that answers from addresses resolved (and checked) before. */
+function fixedLookup(addresses: readonly ResolvedAddress[]): net.LookupFunction {
+  return (_hostname, options, callback) => {
+    const all = (options as { all?: boolean }).all === true;
+    if (all) (callback as unknown as (error: null, list: ResolvedAddress[]) => void)(null, [...addresses]);
+    else callback(null, addresses[0]!.address, addresses[0]!.family);
+  };
 }
 
 /**
@@ -49,7 +84,10 @@ export function handOver(
       client.resume();
     },
     (error: NodeJS.ErrnoException) => {
-      log.warn({ ...context, code: error.code }, `upstream connect failed: ${describeError(error)}`);
+      if (error instanceof DestinationRefusedError) {
+        const { rule, reason, address } = error.verdict;
+        log.warn({ ...context, code: error.code, rule, ...(address ? { resolved: address } : {}) }, `destination ${error.requested} refused by rule ${rule}: ${reason}`);
+      } else log.warn({ ...context, code: error.code }, `upstream connect failed: ${describeError(error)}`);
       failed(error);
     },
   );

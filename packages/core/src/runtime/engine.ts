@@ -7,6 +7,7 @@ import type { ContentHooks, FilterHooks, LoggerHooks, PluginKind, PluginLogger }
 import type { ProtocolHooks } from '../sdk/protocol.js';
 import { startListener, type AcceptedConnection, type RunningListener } from '../net/listeners.js';
 import { ConnectionLimits } from '../net/connection-limits.js';
+import { DestinationPolicy } from '../net/destination-policy.js';
 import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
 import { EventSink, type LoggerStatus } from '../proxy/event-sink.js';
 import { Journal } from '../journal/journal.js';
@@ -171,6 +172,7 @@ export class Engine {
     });
     ready.catch(() => undefined);
     const limits = (this.limits = new ConnectionLimits(config.connections, this.log));
+    const destinations = destinationPolicy(config, relayDeps.registry);
     try {
       for (const listenerConfig of config.listeners) {
         this.listeners.push(
@@ -182,6 +184,7 @@ export class Engine {
             onConnection: (accepted) => this.accept(accepted, relayDeps),
             acceptAfter: ready,
             forwardRouter: (forward) => forwardRouter(relayDeps.registry, forward.protocol, forward.upstream.port, this.log),
+            destinations,
           }),
         );
       }
@@ -339,6 +342,13 @@ export class Engine {
       }
     }
   }
+}
+
+/** The `destinations` policy; `ports: 'protocols'` means the loaded protocols' ports, TLS ports and the `ports` section. */
+function destinationPolicy(config: LoadedConfig['config'], registry: ProtocolRegistry): DestinationPolicy {
+  const protocolPorts = new Set<number>([...registry.ports.keys(), ...Object.keys(config.ports).map(Number)]);
+  for (const protocol of registry.all) for (const port of protocol.hooks.tlsPorts ?? []) protocolPorts.add(port);
+  return new DestinationPolicy(config.destinations, { protocolPorts });
 }
 
 /** The `routeForward` hook of the protocol a forward listener serves (by its setting, else its upstream port). */
