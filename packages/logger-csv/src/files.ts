@@ -108,6 +108,11 @@ export class FileStore {
     return this.files.size;
   }
 
+  /** Whether the file is open here, i.e. was appended to by this store since it was last closed. */
+  isOpen(file: string): boolean {
+    return this.files.has(file);
+  }
+
   /**
    * Appends `data` to the target file, with `header` first when the file is empty. Resolves once the bytes
    * are written (and synced with `fsync`). On failure the file is cut back to its previous length, as far
