@@ -119,7 +119,7 @@ export function readRows(buf: Buffer, from: number, insideQuotes: boolean): Tail
       if (!partialFirst) {
         if (field !== COLUMNS.length) return fail();
         const header = second === COLUMNS[1] && id === COLUMNS[8];
-        if (!header && !/^\d+$/.test(second)) return fail();
+        if (!header && !/^-?\d+$/.test(second)) return fail();
         rows.push({ end: i + 1, second: header ? Number.NEGATIVE_INFINITY : Number(second), id: header ? '' : id });
       }
       partialFirst = false;

@@ -17,6 +17,12 @@ import { readFileTail } from './tail.js';
 /** Most files whose end is remembered; a file forgotten is read again when needed. */
 export const KNOWN_FILES = 4096;
 
+/**
+ * A file's end is read back this much further than the oldest event asked about, so that the next batches'
+ * events, slightly out of time order, do not each make it read again.
+ */
+export const READ_MARGIN_SECONDS = 60;
+
 interface Known {
   /** Rows of this second or later are known. */
   fromSecond: number;
@@ -54,7 +60,7 @@ export class WrittenBefore {
       this.files.set(file, known);
     }
     if (!known || fromSecond < known.fromSecond) {
-      known = await this.read(file, Math.min(fromSecond, known?.fromSecond ?? fromSecond));
+      known = await this.read(file, Math.min(fromSecond, known?.fromSecond ?? fromSecond) - READ_MARGIN_SECONDS);
       this.files.delete(file);
       this.files.set(file, known);
       if (this.files.size > KNOWN_FILES) this.files.delete(this.files.keys().next().value as string);
