@@ -7,6 +7,7 @@ import type { CsvLoggerConfig } from './options.js';
 import { RecentIds } from './recent.js';
 import { COLUMNS, eventFields } from './row.js';
 import { encodeSegment } from './segment.js';
+import { readFileTail } from './tail.js';
 import { WrittenBefore } from './written-before.js';
 
 /** Name of the file that keeps the whole encoded id of a folder whose name had to be truncated. */
@@ -48,7 +49,7 @@ export class CsvLogger implements LoggerHooks {
     private readonly log: PluginLogger,
     private readonly pluginName = 'logger-csv',
   ) {
-    this.store = new FileStore(config);
+    this.store = new FileStore(config, (file, size) => this.validLengthOf(file, size));
     this.recent = new RecentIds(config.rememberIds);
     this.writtenBefore = new WrittenBefore(Math.floor(Date.now() / 1000), log, (file) => this.store.isOpen(file));
     this.header = config.header ? Buffer.from(csvRow(COLUMNS), 'utf8') : undefined;
@@ -168,6 +169,30 @@ export class CsvLogger implements LoggerHooks {
     const more = failed.length > 1 ? ` (and ${failed.length - 1} more files)` : '';
     const lost = failed.reduce((n, f) => n + f.rows, 0);
     throw this.failure('write', `${lost} of ${events.length} events not written: ${describeError(first.error)}${more}`, first.error);
+  }
+
+  /**
+   * Where the last complete row of a file that does not end with a line feed ends (FileStore cuts it there
+   * before appending). Rows of events dated before the start were checked, and the file cut, by
+   * WrittenBefore already; this catches the rest (a file first written after a restart by a new event, a
+   * power cut that lost the journal's copy of the event).
+   */
+  private async validLengthOf(file: string, size: number): Promise<number | undefined> {
+    let tail: Awaited<ReturnType<typeof readFileTail>>;
+    try {
+      tail = await readFileTail(file, Number.POSITIVE_INFINITY, false);
+    } catch (error) {
+      this.log.warn({ file, err: describeError(error) }, 'the log file ends in an incomplete row and cannot be read back to cut it off; appending after it');
+      return undefined;
+    }
+    if (tail === undefined || tail === 'unreadable') {
+      this.log.warn({ file }, 'the log file ends in an incomplete row and is not CSV as logger-csv writes it; appending after it');
+      return undefined;
+    }
+    if (tail.validLength < size) {
+      this.log.warn({ file, bytes: size - tail.validLength }, 'cut off an incomplete last row left by an interrupted write (imspect was stopped mid-write)');
+    }
+    return tail.validLength;
   }
 
   /** Drops the rows of events that the file already held when this process started (see WrittenBefore). */

@@ -192,6 +192,24 @@ describe('CsvLogger after a restart', () => {
     expect(sink.some((l) => l.level === 'warn' && /incomplete last row/.test(l.msg ?? ''))).toBe(true);
   });
 
+  it('cuts a torn last row before appending a new event (dated after the start) to the file', async () => {
+    const data = await tempDir();
+    const when = new Date(Date.now() + 2000);
+    const file = join(data, 'logs/irc/alice/bob', `${when.toISOString().slice(0, 10)}.csv`);
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(file, '..'), { recursive: true });
+    const earlier = makeEvent({ at: new Date(Date.now() - 5000).toISOString(), text: AWKWARD });
+    const torn = rowOf(makeEvent({ at: earlier.at, text: AWKWARD })).slice(0, 40); // ends inside the quoted text
+    await writeFile(file, rowOf(earlier) + torn);
+    const sink: Logged[] = [];
+    const logger = await setupLogger(data, {}, sink);
+    const fresh = makeEvent({ at: when.toISOString() });
+    await logger.write([fresh]);
+    await logger.close();
+    expect(await readFile(file, 'utf8')).toBe(rowOf(earlier) + rowOf(fresh));
+    expect(sink.some((l) => l.level === 'warn' && /incomplete last row/.test(l.msg ?? ''))).toBe(true);
+  });
+
   it('checks an event older than the rows it read back by reading further', async () => {
     const data = await tempDir();
     const events = Array.from({ length: 10 }, (_, k) => at(k * 400));
