@@ -6,6 +6,13 @@
 //                                              # to check that a change to the logger writes the same thing
 //   node bench/logger-csv/run.js --dist DIR    # another build of the plugin (DIR/index.js), e.g. the previous
 //                                              # version compiled elsewhere, to compare under the same load
+//   node bench/logger-csv/run.js --fresh       # events dated after the logger started (steady operation);
+//                                              # by default they are dated 2024, i.e. before the start, as a
+//                                              # backlog delivered after a restart is: each file's end is
+//                                              # read back the first time one of them goes to it
+//   node bench/logger-csv/run.js --redeliver   # times a second logger (a restart) writing the same events
+//                                              # again into the files the first one wrote (untimed): all are
+//                                              # skipped; checks that the files are unchanged
 //
 // It loads packages/logger-csv/dist (build first), calls the plugin's setup() with a minimal context, writes
 // --events deterministic events in batches of --batch, spread round-robin-ish over --users x --peers
@@ -30,6 +37,8 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     digest: { type: 'boolean', default: false },
     dist: { type: 'string' },
+    fresh: { type: 'boolean', default: false },
+    redeliver: { type: 'boolean', default: false },
   },
 });
 const N = Number(args.events);
@@ -60,7 +69,8 @@ const TEXTS = [
 /** Deterministic events: same input every run, so --digest can compare two builds. */
 function makeEvents() {
   const events = new Array(N);
-  const base = Date.UTC(2024, 2, 5, 8, 0, 0);
+  // --fresh: an hour ahead, so that every event is dated after the logger's start.
+  const base = args.fresh ? Date.now() + 3_600_000 : Date.UTC(2024, 2, 5, 8, 0, 0);
   for (let i = 0; i < N; i++) {
     // A pseudo-random pair (LCG), so that a batch touches many files, as on a busy gateway.
     const pair = (Math.imul(i, 2654435761) >>> 0) % (USERS * PEERS);
@@ -100,12 +110,21 @@ async function runOnce(events) {
   try {
     const options = { dir: 'logs', timezone: 'utc', fsync: args.fsync };
     if (args['max-open-files'] !== undefined) options.maxOpenFiles = Number(args['max-open-files']);
-    const hooks = await plugin.setup({ name: 'logger-csv', logger, options, hostVersion: '0.1.0', dataDir, configDir: dataDir });
+    const context = { name: 'logger-csv', logger, options, hostVersion: '0.1.0', dataDir, configDir: dataDir };
+    let hooks = await plugin.setup(context);
+    let before;
+    if (args.redeliver) {
+      for (let i = 0; i < events.length; i += BATCH) await hooks.write(events.slice(i, i + BATCH));
+      await hooks.close();
+      before = await digestOf(join(dataDir, 'logs'));
+      hooks = await plugin.setup(context);
+    }
     const start = process.hrtime.bigint();
     for (let i = 0; i < events.length; i += BATCH) await hooks.write(events.slice(i, i + BATCH));
     await hooks.close();
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    const digest = args.digest ? await digestOf(join(dataDir, 'logs')) : undefined;
+    const digest = args.digest || args.redeliver ? await digestOf(join(dataDir, 'logs')) : undefined;
+    if (before && digest.sha256 !== before.sha256) console.log('  the files changed: events delivered again were written again');
     return { seconds, digest };
   } finally {
     await rm(dataDir, { recursive: true, force: true });
@@ -116,6 +135,7 @@ const events = makeEvents();
 console.log(
   `logger-csv: ${N} events, batches of ${BATCH}, ${USERS} users x ${PEERS} peers = ${USERS * PEERS} files, ` +
     `maxOpenFiles ${args['max-open-files'] ?? 'default'}, fsync ${args.fsync}, node ${process.version}` +
+    `, events dated ${args.fresh ? 'after' : 'before'} the start${args.redeliver ? ', delivered again after a restart' : ''}` +
     (args.dist ? `, dist ${args.dist}` : ''),
 );
 const rates = [];

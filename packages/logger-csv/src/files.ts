@@ -5,7 +5,7 @@
  * Appends to different files may run concurrently (the logger writes a batch's files in parallel); appends
  * to one file must not overlap, nor run during sync() or close() (the logger never does either).
  */
-import { close, fdatasync, fstat, ftruncate, open, write } from 'node:fs';
+import { close, fdatasync, fstat, ftruncate, open, read, write } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -25,6 +25,13 @@ export interface FileStoreOptions {
   dirMode: number;
   fsync: boolean;
 }
+
+/**
+ * Called when a file opened for appending does not end with a line feed, so its last row is incomplete (a
+ * crash in the middle of an append, or a power cut): resolves the length to cut the file back to (the end of
+ * its last complete row), or undefined to leave it as it is.
+ */
+export type TornEndCheck = (file: string, size: number) => Promise<number | undefined>;
 
 interface OpenFile {
   /**
@@ -61,6 +68,9 @@ interface OpenFile {
 export const VERIFY_INTERVAL_MS = 1000;
 export const UNVERIFIED_MAX_BYTES = 64 * 1024;
 
+/** Most files remembered as ending with a whole row written by this store (see `wholeEnds`). */
+export const WHOLE_ENDS_KEPT = 4096;
+
 /** A file-system error with the path it is about in its message. */
 export class FileStoreError extends Error {
   readonly code: string | undefined;
@@ -87,7 +97,12 @@ function reason(error: unknown): string {
 function settle<T>(resolve: (value: T) => void, reject: (error: unknown) => void) {
   return (error: NodeJS.ErrnoException | null, value: T): void => (error ? reject(error) : resolve(value));
 }
-const openFd = (path: string, mode: number) => new Promise<number>((res, rej) => open(path, 'a', mode, settle(res, rej)));
+const openFd = (path: string, flags: string, mode: number) => new Promise<number>((res, rej) => open(path, flags, mode, settle(res, rej)));
+const readByteAt = (fd: number, position: number) =>
+  new Promise<number | undefined>((res, rej) => {
+    const byte = Buffer.alloc(1);
+    read(fd, byte, 0, 1, position, (error, n) => (error ? rej(error) : res(n === 1 ? byte[0] : undefined)));
+  });
 const statFd = (fd: number) => new Promise<{ nlink: number; size: number }>((res, rej) => fstat(fd, settle(res, rej)));
 const writeFd = (fd: number, data: Buffer, offset: number) =>
   new Promise<number>((res, rej) => write(fd, data, offset, data.length - offset, null, settle(res, rej)));
@@ -101,11 +116,24 @@ export class FileStore {
   private readonly creating = new Map<string, Promise<void>>();
   /** Open files, least recently used first (Map keeps insertion order; a use re-inserts). */
   private readonly files = new Map<string, OpenFile>();
+  /**
+   * Files this store appended to last, so their end is a whole row: opened again, they skip the torn-end
+   * check (with `maxOpenFiles: 0` every batch opens its files). Oldest forgotten first.
+   */
+  private readonly wholeEnds = new Set<string>();
 
-  constructor(private readonly options: FileStoreOptions) {}
+  constructor(
+    private readonly options: FileStoreOptions,
+    private readonly tornEnd?: TornEndCheck,
+  ) {}
 
   get openFiles(): number {
     return this.files.size;
+  }
+
+  /** Whether the file is open here, i.e. was appended to by this store since it was last closed. */
+  isOpen(file: string): boolean {
+    return this.files.has(file);
   }
 
   /**
@@ -122,6 +150,7 @@ export class FileStore {
       await this.writeAt(file, entry, before, header && before === 0 ? Buffer.concat([header, data]) : data);
       entry.unverified.push(data);
       entry.unverifiedBytes += data.length;
+      this.rememberWholeEnd(file);
     } finally {
       if (entry) entry.busy -= 1;
     }
@@ -183,6 +212,7 @@ export class FileStore {
         entry.dirty = false;
       }
     } catch (error) {
+      this.wholeEnds.delete(file);
       await truncateFd(entry.fd, before).catch(() => undefined);
       await this.drop(file);
       throw new FileStoreError(`cannot write ${file}: ${reason(error)}`, file, error);
@@ -244,21 +274,22 @@ export class FileStore {
       cached.header = header;
       return cached;
     }
-    let fd: number;
+    let opened: { fd: number; readable: boolean };
     try {
       await this.ensureDir(target);
-      fd = await openFd(file, this.options.fileMode);
+      opened = await this.openForAppend(file);
     } catch (error) {
       if (error instanceof FileStoreError || errnoCode(error) !== 'ENOENT') throw wrap('open', file, error);
       // The folder went away since it was created: create it again, once.
       this.dirs.delete(dirname(file));
       try {
         await this.ensureDir(target);
-        fd = await openFd(file, this.options.fileMode);
+        opened = await this.openForAppend(file);
       } catch (again) {
         throw wrap('open', file, again);
       }
     }
+    const { fd, readable } = opened;
     const entry: OpenFile = {
       fd,
       dirty: false,
@@ -274,12 +305,60 @@ export class FileStore {
     try {
       // Just opened by name, so it has one: only its length is needed.
       entry.size = (await this.sizeOf(file, entry)) ?? 0;
+      if (readable && entry.size > 0 && !this.wholeEnds.has(file)) await this.cutTornEnd(file, entry);
     } catch (error) {
       entry.busy -= 1;
       throw error;
     }
     await this.evict();
     return entry;
+  }
+
+  private rememberWholeEnd(file: string): void {
+    if (!this.tornEnd) return;
+    this.wholeEnds.delete(file);
+    this.wholeEnds.add(file);
+    if (this.wholeEnds.size > WHOLE_ENDS_KEPT) this.wholeEnds.delete(this.wholeEnds.values().next().value as string);
+  }
+
+  /**
+   * Opens for appending, and for reading when allowed (to check the last byte): a file this process may
+   * append to but not read is still appended to.
+   */
+  private async openForAppend(file: string): Promise<{ fd: number; readable: boolean }> {
+    if (this.tornEnd) {
+      try {
+        return { fd: await openFd(file, 'a+', this.options.fileMode), readable: true };
+      } catch (error) {
+        const code = errnoCode(error);
+        if (code !== 'EACCES' && code !== 'EPERM') throw error;
+      }
+    }
+    return { fd: await openFd(file, 'a', this.options.fileMode), readable: false };
+  }
+
+  /**
+   * Rows always end with a line feed, so a file that does not was cut short in the middle of a row (by a
+   * crash or a power cut). Appending after it would glue the next row to the broken one (inside its quotes,
+   * maybe): the broken row is cut off first, where `tornEnd` says. One byte read per file opened.
+   */
+  private async cutTornEnd(file: string, entry: OpenFile): Promise<void> {
+    let last: number | undefined;
+    try {
+      last = await readByteAt(entry.fd, entry.size - 1);
+    } catch {
+      return; // not readable after all: appended to as before
+    }
+    if (last === 0x0a || last === undefined) return;
+    const length = await this.tornEnd!(file, entry.size);
+    if (length === undefined || length >= entry.size) return;
+    try {
+      await truncateFd(entry.fd, length);
+    } catch (error) {
+      await this.drop(file);
+      throw new FileStoreError(`cannot cut the incomplete last row of ${file}: ${reason(error)}`, file, error);
+    }
+    entry.size = length;
   }
 
   private async ensureDir(target: FileTarget): Promise<void> {

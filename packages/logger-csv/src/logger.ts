@@ -7,6 +7,8 @@ import type { CsvLoggerConfig } from './options.js';
 import { RecentIds } from './recent.js';
 import { COLUMNS, eventFields } from './row.js';
 import { encodeSegment } from './segment.js';
+import { readFileTail } from './tail.js';
+import { WrittenBefore } from './written-before.js';
 
 /** Name of the file that keeps the whole encoded id of a folder whose name had to be truncated. */
 export const ID_FILE = '.id';
@@ -23,12 +25,16 @@ export const WRITE_CONCURRENCY = 16;
 interface Group {
   target: FileTarget;
   rows: string[];
-  ids: string[];
+  /** The event id of each row (undefined for an event without one). */
+  ids: (string | undefined)[];
+  /** Oldest time (unix seconds) among the rows that an earlier run may have written; Infinity when none. */
+  checkFrom: number;
 }
 
 export class CsvLogger implements LoggerHooks {
   private readonly store: FileStore;
   private readonly recent: RecentIds;
+  private readonly writtenBefore: WrittenBefore;
   private readonly header: Buffer | undefined;
   /** Batches run one after the other, so that a retry never races the attempt it repeats. */
   private tail: Promise<unknown> = Promise.resolve();
@@ -43,8 +49,9 @@ export class CsvLogger implements LoggerHooks {
     private readonly log: PluginLogger,
     private readonly pluginName = 'logger-csv',
   ) {
-    this.store = new FileStore(config);
+    this.store = new FileStore(config, (file, size) => this.validLengthOf(file, size));
     this.recent = new RecentIds(config.rememberIds);
+    this.writtenBefore = new WrittenBefore(Math.floor(Date.now() / 1000), log, (file) => this.store.isOpen(file));
     this.header = config.header ? Buffer.from(csvRow(COLUMNS), 'utf8') : undefined;
   }
 
@@ -123,9 +130,11 @@ export class CsvLogger implements LoggerHooks {
       }
       const target = this.targetFor(event, timeMs);
       let group = groups.get(target.file);
-      if (!group) groups.set(target.file, (group = { target, rows: [], ids: [] }));
+      if (!group) groups.set(target.file, (group = { target, rows: [], ids: [], checkFrom: Number.POSITIVE_INFINITY }));
       group.rows.push(csvRow(eventFields(event, timeMs, this.config.excelSafe)));
-      if (id !== undefined) group.ids.push(id);
+      group.ids.push(id);
+      const second = Math.floor(timeMs / 1000);
+      if (id !== undefined && second < group.checkFrom && this.writtenBefore.mayBeWritten(second)) group.checkFrom = second;
     }
     // Every file is attempted even when one fails, so that a retry has as little left to do as possible.
     // Files are written a few at a time; each file gets one write per batch, so no two writes overlap on it.
@@ -136,9 +145,10 @@ export class CsvLogger implements LoggerHooks {
     const worker = async (): Promise<void> => {
       while (next < list.length) {
         const i = next++;
-        const { target, rows } = list[i]!;
+        const group = list[i]!;
         try {
-          await this.store.append(target, Buffer.from(rows.join(''), 'utf8'), this.header);
+          if (group.checkFrom !== Number.POSITIVE_INFINITY) await this.skipWrittenBefore(group);
+          if (group.rows.length > 0) await this.store.append(group.target, Buffer.from(group.rows.join(''), 'utf8'), this.header);
           ok[i] = true;
         } catch (error) {
           errors[i] = error;
@@ -150,14 +160,59 @@ export class CsvLogger implements LoggerHooks {
     // Remembered and reported in the batch's order, whatever order the writes ended in.
     const failed: { file: string; rows: number; error: unknown }[] = [];
     list.forEach(({ target, rows, ids }, i) => {
-      if (ok[i]) for (const id of ids) this.recent.add(id);
-      else failed.push({ file: target.file, rows: rows.length, error: errors[i] });
+      if (ok[i]) {
+        for (const id of ids) if (id !== undefined) this.recent.add(id);
+      } else failed.push({ file: target.file, rows: rows.length, error: errors[i] });
     });
     if (failed.length === 0) return;
     const first = failed[0]!;
     const more = failed.length > 1 ? ` (and ${failed.length - 1} more files)` : '';
     const lost = failed.reduce((n, f) => n + f.rows, 0);
     throw this.failure('write', `${lost} of ${events.length} events not written: ${describeError(first.error)}${more}`, first.error);
+  }
+
+  /**
+   * Where the last complete row of a file that does not end with a line feed ends (FileStore cuts it there
+   * before appending). Rows of events dated before the start were checked, and the file cut, by
+   * WrittenBefore already; this catches the rest (a file first written after a restart by a new event, a
+   * power cut that lost the journal's copy of the event).
+   */
+  private async validLengthOf(file: string, size: number): Promise<number | undefined> {
+    let tail: Awaited<ReturnType<typeof readFileTail>>;
+    try {
+      tail = await readFileTail(file, Number.POSITIVE_INFINITY, false);
+    } catch (error) {
+      this.log.warn({ file, err: describeError(error) }, 'the log file ends in an incomplete row and cannot be read back to cut it off; appending after it');
+      return undefined;
+    }
+    if (tail === undefined || tail === 'unreadable') {
+      this.log.warn({ file }, 'the log file ends in an incomplete row and is not CSV as logger-csv writes it; appending after it');
+      return undefined;
+    }
+    if (tail.validLength < size) {
+      this.log.warn({ file, bytes: size - tail.validLength }, 'cut off an incomplete last row left by an interrupted write (imspect was stopped mid-write)');
+    }
+    return tail.validLength;
+  }
+
+  /** Drops the rows of events that the file already held when this process started (see WrittenBefore). */
+  private async skipWrittenBefore(group: Group): Promise<void> {
+    const asked = group.ids.filter((id): id is string => id !== undefined);
+    const found = await this.writtenBefore.written(group.target.file, group.checkFrom, asked);
+    if (found.size === 0) return;
+    const rows: string[] = [];
+    const ids: (string | undefined)[] = [];
+    group.ids.forEach((id, k) => {
+      if (id !== undefined && found.has(id)) {
+        this.recent.add(id);
+        return;
+      }
+      rows.push(group.rows[k]!);
+      ids.push(id);
+    });
+    this.log.debug({ file: group.target.file, skipped: found.size }, 'events delivered again after a restart were already in the log file');
+    group.rows = rows;
+    group.ids = ids;
   }
 
   private failure(hook: string, message: string, cause: unknown): ImspectError {

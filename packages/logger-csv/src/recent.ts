@@ -2,7 +2,8 @@
  * The ids of the last `capacity` events written, so a batch that core retries after a partial failure is
  * not written twice. Bounded memory, so the guarantee holds only within the process and for a retry that
  * comes before `capacity` newer events were written: core retries the failed batch right away, so a window
- * of a few batches is enough. After a restart nothing is remembered (core does not persist batches).
+ * of a few batches is enough. After a restart nothing is remembered here: the events the journal delivers
+ * again are checked against the files themselves (written-before.ts).
  */
 export class RecentIds {
   private readonly ids = new Set<string>();
