@@ -196,7 +196,9 @@ describe('descriptor accounting', () => {
 describe('descriptor exhaustion (EMFILE) at accept', () => {
   it('gives up its reserved descriptor, drops new connections at once for a moment, logs once, then recovers', async () => {
     const log = recordingLogger();
-    const limits = new ConnectionLimits({ maxConnections: 10, maxPerClient: 0, handshakeTimeoutMs: 10_000 }, log);
+    // The shedding period runs on this clock, moved by hand: however slow the machine, it ends only when told.
+    let clock = 1_000_000;
+    const limits = new ConnectionLimits({ maxConnections: 10, maxPerClient: 0, handshakeTimeoutMs: 10_000 }, log, undefined, () => clock);
     const accepted: net.Socket[] = [];
     const server = net.createServer((s) => {
       s.on('error', () => undefined);
@@ -222,6 +224,8 @@ describe('descriptor exhaustion (EMFILE) at accept', () => {
       await closed(outside);
       // After the shedding period: the reserve is taken again and connections are admitted.
       await waitFor(() => limits.holdsReserve, 5_000, 'the reserve to be taken again');
+      expect(limits.admit(accepted[0]!, '127.0.0.1', 'test', { firstBytes: false })).toBe(false);
+      clock += 1_000;
       const next = net.connect(port, '127.0.0.1');
       next.on('error', () => undefined);
       await waitFor(() => accepted.length === 2, 5_000, 'the second accept');

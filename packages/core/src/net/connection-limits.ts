@@ -181,6 +181,8 @@ export class ConnectionLimits {
     settings: ConnectionLimitSettings,
     private readonly log: PluginLogger,
     limit?: number,
+    /** The clock that times the shedding after an exhaustion (tests hold it still, so a slow machine cannot end it early). */
+    private readonly now: () => number = Date.now,
   ) {
     const budget = connectionBudget(settings.maxConnections, limit ?? descriptorLimit());
     this.maxConnections = budget.maxConnections;
@@ -229,7 +231,7 @@ export class ConnectionLimits {
    * (synchronously, so its descriptor is free for the next pending accept) and true returned.
    */
   dropIfExhausted(socket: net.Socket, listener: string): boolean {
-    if (Date.now() >= this.shedUntil) return false;
+    if (this.now() >= this.shedUntil) return false;
     this.refused++;
     socket.destroy();
     this.refusals.report({ listener }, `connection refused on ${listener}: file descriptors exhausted a moment ago (EMFILE/ENFILE)`);
@@ -286,7 +288,7 @@ export class ConnectionLimits {
   }
 
   private refusalFor(ip: string): string | undefined {
-    if (Date.now() < this.shedUntil) return 'file descriptors exhausted a moment ago (EMFILE/ENFILE)';
+    if (this.now() < this.shedUntil) return 'file descriptors exhausted a moment ago (EMFILE/ENFILE)';
     if (this.active >= this.maxConnections) return `${this.active} connections open, the most allowed (connections.maxConnections ${this.maxConnections})`;
     const mine = this.perClient.get(ip) ?? 0;
     if (this.maxPerClient > 0 && mine >= this.maxPerClient) return `this address has ${mine} connections open, the most allowed per client (connections.maxPerClient)`;
@@ -308,7 +310,7 @@ export class ConnectionLimits {
    * line, and the condition is logged (rate-limited).
    */
   descriptorsExhausted(code: string, where: string): void {
-    this.shedUntil = Date.now() + SHED_AFTER_EXHAUSTION_MS;
+    this.shedUntil = this.now() + SHED_AFTER_EXHAUSTION_MS;
     this.exhaustion.report(
       { code, where, active: this.active, sockets: this.sockets },
       `out of file descriptors (${code}) at ${where}: new connections are refused for ${SHED_AFTER_EXHAUSTION_MS} ms; lower connections.maxConnections or raise the open-file limit (ulimit -n)`,
