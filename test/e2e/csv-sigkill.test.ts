@@ -4,7 +4,7 @@
  * at most every 100 ms, so it is often a few batches old). Every message the server received must be in the
  * CSV logs exactly once, and every file must still be whole rows of valid CSV.
  */
-import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,11 +58,21 @@ describe('SIGKILL mid-burst, CSV logs', () => {
       client.socket.on('error', () => (sending = false));
       client.socket.on('close', () => (sending = false));
       const target = server.received.length + PER_ROUND;
+      // The last round tears a row in each of its two files (below), so it goes on until the logger has written
+      // both: on a loaded machine the logger can lag the burst by more than a round.
+      const lastUser = path.join(logs, 'irc', `user${round}`);
+      let filesWritten = round < KILLS - 1;
+      const checkFiles = async () => {
+        filesWritten ||= await Promise.all(['#chan', 'peer'].map((peer) => access(path.join(lastUser, peer)))).then(() => true, () => false);
+      };
       // Quotes and commas make the logger quote fields, as real chat does.
       const say = () => client.say(sent % 4 ? '#chan' : 'peer', `round ${round} message ${sent++}, "quoted" 😀`);
-      while (sending && server.received.length < target) {
+      while (sending && (server.received.length < target || !filesWritten)) {
         say();
-        if (sent % 25 === 0) await new Promise((r) => setTimeout(r, 1));
+        if (sent % 25 === 0) {
+          await new Promise((r) => setTimeout(r, 1));
+          if (!filesWritten && sent % 500 === 0) await checkFiles();
+        }
       }
       const killed = new Promise((resolve) => imspect!.child.once('exit', resolve));
       imspect.child.kill('SIGKILL');
@@ -99,7 +109,8 @@ describe('SIGKILL mid-burst, CSV logs', () => {
       throw new Error(`${(error as Error).message}; they hold ${(await messages()).length}; imspect said:\n${imspect.stderr().slice(-3000)}`);
     }
     expect(await imspect.stop()).toBe(0);
-    expect((imspect.stdout() + imspect.stderr()).split('\n').filter((line) => line.includes('incomplete last row'))).toHaveLength(2);
+    // The two rows torn by hand, and any a kill happened to tear inside a write.
+    expect((imspect.stdout() + imspect.stderr()).split('\n').filter((line) => line.includes('incomplete last row')).length).toBeGreaterThanOrEqual(2);
     imspect = undefined;
 
     // Every file is whole rows of valid CSV: read strictly and written again, it is the same bytes.
