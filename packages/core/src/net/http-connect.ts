@@ -110,14 +110,14 @@ export function findHeadEnd(bytes: Buffer, from: number): { headEnd: number; res
 /**
  * Why `line` (the request line so far; `complete` once its LF has arrived) cannot be an HTTP/1.x request line
  * (`METHOD target HTTP/1.x`), or undefined while it still may be one. Bytes that no request line holds (a TLS
- * record's 0x16, control characters, 8-bit bytes) decide at once.
+ * record's 0x16, control characters, a method that is not letters) decide at once.
  */
 export function requestLineProblem(line: string, complete: boolean): string | undefined {
   const text = complete && line.endsWith('\r') ? line.slice(0, -1) : line;
   const shown = JSON.stringify(text.slice(0, 80));
   if (text.length > 0 && text.charCodeAt(0) === 0x16) return 'a TLS handshake (ClientHello) was sent: this listener speaks plain HTTP CONNECT, no TLS';
   if (complete) {
-    const match = /^([A-Za-z]+) [\x21-\x7e]+ HTTP\/1\.[01]$/.exec(text);
+    const match = /^([A-Za-z]+) [\x21-\x7e\x80-\xff]+ HTTP\/1\.[01]$/.exec(text);
     return match && match[1]!.length <= MAX_METHOD ? undefined : `not an HTTP/1.x request line: ${shown}`;
   }
   const space = text.indexOf(' ');
@@ -127,7 +127,7 @@ export function requestLineProblem(line: string, complete: boolean): string | un
   const afterMethod = text.slice(space + 1);
   const second = afterMethod.indexOf(' ');
   const target = second < 0 ? afterMethod : afterMethod.slice(0, second);
-  if (!/^[\x21-\x7e]*$/.test(target) || second === 0) return `not an HTTP/1.x request line: ${shown}`;
+  if (!/^[\x21-\x7e\x80-\xff]*$/.test(target) || second === 0) return `not an HTTP/1.x request line: ${shown}`;
   if (second < 0) return undefined;
   const version = afterMethod.slice(second + 1);
   // The version is `HTTP/1.0` or `HTTP/1.1`, optionally followed by the CR of the line end.
