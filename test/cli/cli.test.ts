@@ -58,7 +58,7 @@ describe('imspect CLI', () => {
       const lines = result.stderr.trim().split('\n').map((line) => line.replace(/ \(CONFIG_INVALID\)$/, ''));
       expect(lines).toEqual(
         expect.arrayContaining([
-          `imspect: ${file}: dataDri: is not a known key`,
+          `imspect: ${file}: dataDri: is not a known key; did you mean "dataDir"?`,
           `imspect: ${file}: listeners[0].port: must be <= 65535`,
           `imspect: ${file}: listeners[0].allow[0]: "10.0.0.0/33" is not an address or CIDR network`,
           `imspect: ${file}: listeners[1].allow[0]: "not-a-network" is not an address or CIDR network`,
@@ -106,7 +106,7 @@ describe('imspect CLI', () => {
 
     await writeFile(file, JSON.stringify({ plugins: { 'logger-csv': { options: { maxOpenFiles: 'many' } } } }));
     result = await imspect(['config', 'check'], dir);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain('plugins.logger-csv.options.maxOpenFiles');
     await rm(file);
   });

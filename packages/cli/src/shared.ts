@@ -1,6 +1,8 @@
 import { Flags } from '@oclif/core';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PluginKind } from '@imspect/core';
+import type { LoadedConfig } from '@imspect/core/runtime';
 
 /** The CLI package folder: plugins installed next to the CLI are found from here. */
 export const CLI_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -54,21 +56,30 @@ export async function loadConfigOrExit(configFile: string | undefined) {
 
 /**
  * Loads the configuration (exit 2 when it is invalid), discovers every plugin and checks the enabled ones
- * (manifest, host range, import, export, options) without running their `setup`: what `plugins list` and
- * `config check` report.
+ * (manifest, host range, import, export, options) without running their `setup`: what `plugins list` reports.
  */
 export async function inspectPlugins(configFile: string | undefined, logLevel: string) {
-  const { discoverPlugins, loadPlugins, createOperationalLogger, HOST_VERSION } = await import('@imspect/core/runtime');
   const loaded = await loadConfigOrExit(configFile);
+  return inspectLoadedPlugins(loaded, logLevel);
+}
+
+/**
+ * Discovers every plugin of a loaded configuration and checks the enabled ones (manifest, host range, import,
+ * export, options). `setupKinds`: kinds whose `setup` runs too (what `config check` checks of their files); the
+ * caller closes what it returns in `loaded`.
+ */
+export async function inspectLoadedPlugins(loaded: LoadedConfig, logLevel: string, setupKinds: readonly PluginKind[] = []) {
+  const { discoverPlugins, loadPlugins, createOperationalLogger, HOST_VERSION } = await import('@imspect/core/runtime');
   const discovered = await discoverPlugins({ roots: pluginRoots(), folders: loaded.config.pluginFolders });
-  const { records } = await loadPlugins(discovered, {
+  const { records, loaded: setUp } = await loadPlugins(discovered, {
     hostVersion: HOST_VERSION,
     sections: loaded.config.plugins,
     logger: createOperationalLogger({ level: logLevel }),
     dataDir: loaded.dataDir,
     configDir: loaded.baseDir,
     configFile: loaded.file,
-    setup: false,
+    setup: setupKinds.length > 0,
+    setupKinds,
   });
-  return { loaded, records, hostVersion: HOST_VERSION };
+  return { loaded, records, setUp, hostVersion: HOST_VERSION };
 }

@@ -135,7 +135,7 @@ describe('loadConfig errors name the file and the key', () => {
     const file = path.join(cwd, 'imspect.config.json');
     expect(error.file).toBe(file);
     expect(error.key).toBe('datadir');
-    expect(error.message).toBe(`${file}: datadir: is not a known key`);
+    expect(error.message).toBe(`${file}: datadir: is not a known key; did you mean "dataDir"?`);
   });
 
   it('unknown key inside a section', async () => {

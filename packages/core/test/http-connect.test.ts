@@ -55,6 +55,30 @@ describe('HttpConnectRequest', () => {
     expect(feed('CONNECT a:1 HTTP/1.1\r\nno colon here\r\n\r\n')).toMatchObject({ kind: 'reject', status: 400 });
   });
 
+  it('accepts lines ended by a bare LF, as some clients send them, and mixed line ends', () => {
+    const expected = { kind: 'connect', host: 'irc.example.org', port: 6667, rest: 'NICK a\n' };
+    const lf = 'CONNECT irc.example.org:6667 HTTP/1.1\nHost: irc.example.org:6667\n\nNICK a\n';
+    expect(feed(lf)).toEqual(expected);
+    for (let cut = 0; cut <= lf.length; cut++) expect(feed(lf, [cut]), `cut at ${cut}`).toEqual(expected);
+    expect(feed('CONNECT irc.example.org:6667 HTTP/1.1\r\nHost: x\n\r\nNICK a\n')).toEqual(expected);
+    expect(feed('CONNECT irc.example.org:6667 HTTP/1.1\n\r\nNICK a\n')).toEqual(expected);
+    expect(feed('CONNECT a.example:5222 HTTP/1.1\nProxy-Authorization: ' + basic('u', 'p') + '\n\n', [], [{ username: 'u', password: 'p' }])).toMatchObject({ kind: 'connect', username: 'u' });
+  });
+
+  it('what cannot become a request line is refused at once, without waiting for an end of head', () => {
+    // A TLS ClientHello's first bytes (record type 0x16, version 3.1), as a client configured for TLS sends them.
+    const clientHello = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]).toString('latin1');
+    expect(feed(clientHello)).toMatchObject({ kind: 'reject', status: 400, reason: expect.stringContaining('TLS') });
+    for (const garbage of ['hello world again', '\x00\x01\x02', 'CONNECT  a:1', 'CONNECT a:1 FTP', 'CONNECT a:1 HTTP/2', 'CONNECT a\x7f:1', `${'A'.repeat(17)}`, 'CONNECT a:1 HTTP/1.1\rX']) {
+      expect(feed(garbage), JSON.stringify(garbage)).toMatchObject({ kind: 'reject', status: 400 });
+    }
+    // A complete first line that is no request line: refused when its LF arrives, not 15 s later.
+    expect(feed('hello\n')).toMatchObject({ kind: 'reject', status: 400, reason: expect.stringContaining('"hello"') });
+    // Every prefix of a good request still waits for more.
+    const good = 'CONNECT irc.example.org:6667 HTTP/1.1\r\nHost: irc.example.org:6667\r\n\r';
+    for (let end = 0; end <= good.length; end++) expect(feed(good.slice(0, end)), `prefix ${end}`).toEqual({ kind: 'more' });
+  });
+
   it('a head longer than the limit is refused without waiting for its end', () => {
     const huge = `CONNECT a:1 HTTP/1.1\r\nX: ${'y'.repeat(MAX_REQUEST_HEAD)}`;
     expect(feed(huge)).toMatchObject({ kind: 'reject', status: 431 });
@@ -82,9 +106,9 @@ describe('HttpConnectRequest', () => {
 describe('http-connect listener', () => {
   const { echoServer, relayingListener, client } = listenerHarness();
 
-  function proxy(extra: Partial<HttpConnectListenerConfig> = {}, acceptAfter?: Promise<unknown>, idleTimeoutMs = 0) {
+  function proxy(extra: Partial<HttpConnectListenerConfig> = {}, acceptAfter?: Promise<unknown>, idleTimeoutMs = 0, handshakeTimeoutMs?: number) {
     const config: HttpConnectListenerConfig = { type: 'http-connect', host: '127.0.0.1', port: 0, allow: ['127.0.0.0/8'], ...extra };
-    return relayingListener(config, acceptAfter ? { acceptAfter } : {}, idleTimeoutMs);
+    return relayingListener(config, { ...(acceptAfter ? { acceptAfter } : {}), ...(handshakeTimeoutMs ? { handshakeTimeoutMs } : {}) }, idleTimeoutMs);
   }
 
   it('tunnels to the destination, with data sent right behind the request', async () => {
@@ -127,6 +151,34 @@ describe('http-connect listener', () => {
     const socket = await client(listener.address.port);
     socket.write('GET http://198.18.0.1/ HTTP/1.1\r\nHost: 198.18.0.1\r\n\r\n');
     expect((await readAll(socket)).toString()).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\nAllow: CONNECT\r\n/);
+  });
+
+  it('an LF-only CONNECT request tunnels end to end', async () => {
+    const echoPort = await echoServer();
+    const { listener, accepted } = await proxy();
+    const socket = await client(listener.address.port);
+    socket.write(`CONNECT 127.0.0.1:${echoPort} HTTP/1.1\nHost: 127.0.0.1:${echoPort}\n\nearly `);
+    const established = 'HTTP/1.1 200 Connection established\r\n\r\n';
+    expect((await readBytes(socket, established.length + 6)).toString()).toBe(`${established}early `);
+    socket.write('and late');
+    expect((await readBytes(socket, 8)).toString()).toBe('and late');
+    expect(accepted[0]!.destination).toEqual({ host: '127.0.0.1', port: echoPort });
+  });
+
+  it('garbage and a TLS ClientHello get 400 at once, long before the handshake timeout, with the reason logged', async () => {
+    // A 10 min handshake timeout, far beyond the test timeout: the answers below arrive only if they are immediate.
+    const { listener, log } = await proxy({}, undefined, 0, 600_000);
+    const clientHello = Buffer.from([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x03, ...Buffer.alloc(32, 7)]);
+    for (const [sent, why] of [
+      [clientHello, /TLS handshake \(ClientHello\)/],
+      [Buffer.from('hello there\n'), /not an HTTP\/1\.x request line: "hello there"/],
+      [Buffer.from('\x00\x01garbage'), /not an HTTP\/1\.x request line/],
+    ] as const) {
+      const socket = await client(listener.address.port);
+      socket.write(sent);
+      expect((await readAll(socket)).toString('latin1')).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(log.records.some((r) => why.test(r.msg ?? '')), String(why)).toBe(true);
+    }
   });
 
   it('a refused upstream: 502, the client is closed promptly and the reason logged', async () => {

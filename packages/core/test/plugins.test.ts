@@ -258,7 +258,7 @@ describe('loader', () => {
       code: 'CONFIG_INVALID',
       message: '/etc/imspect.yaml: plugins.strict.options.port: must be integer',
     });
-    expect(byName(records, 'strict2').error!.message).toBe('/etc/imspect.yaml: plugins.strict2.options.porrt: is not a known key');
+    expect(byName(records, 'strict2').error!.message).toBe('/etc/imspect.yaml: plugins.strict2.options.porrt: is not a known key; did you mean "port"?');
     expect(byName(records, 'strict3').status).toBe('loaded');
     const setups = (globalThis as { __imspectSetups?: Array<{ name: string; options: unknown }> }).__imspectSetups ?? [];
     expect(setups.filter((s) => s.name === 'strict3').map((s) => s.options)).toEqual([{ port: 7, mode: 'fast' }]);

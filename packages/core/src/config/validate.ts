@@ -1,11 +1,13 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ImspectError } from '../sdk/errors.js';
+import { closestMatch } from './suggest.js';
 
 /**
  * JSON Schema validation with defaults applied in place. One Ajv instance for the config and every plugin's
  * options, so a plugin can declare its options as TypeBox or as plain JSON Schema.
  */
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false });
+// `verbose` puts the schema beside each error: its `properties` are the keys a misspelt one is compared with.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false, verbose: true });
 const compiled = new WeakMap<object, ValidateFunction>();
 
 export interface ValidationProblem {
@@ -28,8 +30,11 @@ function toProblem(error: ErrorObject, keyPrefix: string): ValidationProblem {
   let key = pointerToKey(error.instancePath, keyPrefix);
   let message = error.message ?? 'is invalid';
   if (error.keyword === 'additionalProperties') {
-    key = joinKey(key, String(error.params['additionalProperty']));
-    message = 'is not a known key';
+    const unknown = String(error.params['additionalProperty']);
+    key = joinKey(key, unknown);
+    const allowed = (error.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+    const suggestion = allowed ? closestMatch(unknown, Object.keys(allowed)) : undefined;
+    message = suggestion === undefined ? 'is not a known key' : `is not a known key; did you mean "${suggestion}"?`;
   } else if (error.keyword === 'required') {
     key = joinKey(key, String(error.params['missingProperty']));
     message = 'is required';

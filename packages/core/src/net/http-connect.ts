@@ -21,7 +21,8 @@ export interface HttpProxyCredentials {
   password: string;
 }
 
-const HEAD_END = Buffer.from('\r\n\r\n');
+/** Longest method name accepted; real ones (CONNECT, OPTIONS) are far shorter. */
+const MAX_METHOD = 16;
 
 export class HttpConnectRequest {
   private chunks: Buffer[] = [];
@@ -33,19 +34,24 @@ export class HttpConnectRequest {
   push(chunk: Uint8Array): HttpConnectStep {
     if (this.done) return { kind: 'more' };
     const piece = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const before = this.length;
     this.chunks.push(piece);
     this.length += piece.length;
     const all = this.chunks.length === 1 ? piece : Buffer.concat(this.chunks, this.length);
     this.chunks = [all];
-    // A head may only end in bytes just received or up to three before them.
-    const end = all.indexOf(HEAD_END, Math.max(0, this.length - piece.length - 3));
-    if (end < 0) {
+    // What cannot become a request line is answered at once (garbage, a TLS ClientHello sent to the plain
+    // listener), rather than left waiting for a head end that never comes.
+    const lineEnd = all.indexOf(0x0a);
+    const firstLine = all.subarray(0, lineEnd < 0 ? all.length : lineEnd).toString('latin1');
+    const notRequest = requestLineProblem(firstLine, lineEnd >= 0);
+    if (notRequest) return this.finish({ kind: 'reject', status: 400, reason: notRequest });
+    const head = findHeadEnd(all, Math.max(0, before - 2));
+    if (!head) {
       if (this.length > MAX_REQUEST_HEAD) return this.finish({ kind: 'reject', status: 431, reason: `request head longer than ${MAX_REQUEST_HEAD} bytes` });
       return { kind: 'more' };
     }
-    if (end + 4 > MAX_REQUEST_HEAD) return this.finish({ kind: 'reject', status: 431, reason: `request head longer than ${MAX_REQUEST_HEAD} bytes` });
-    const head = all.subarray(0, end).toString('latin1');
-    return this.finish(this.judge(head, all.subarray(end + 4)));
+    if (head.restStart > MAX_REQUEST_HEAD) return this.finish({ kind: 'reject', status: 431, reason: `request head longer than ${MAX_REQUEST_HEAD} bytes` });
+    return this.finish(this.judge(all.subarray(0, head.headEnd).toString('latin1'), all.subarray(head.restStart)));
   }
 
   private finish(step: HttpConnectStep): HttpConnectStep {
@@ -55,7 +61,8 @@ export class HttpConnectRequest {
   }
 
   private judge(head: string, rest: Uint8Array): HttpConnectStep {
-    const [requestLine = '', ...headerLines] = head.split('\r\n');
+    // Lines end in CRLF, or in a bare LF as some clients send them (RFC 9112 §2.2 lets a recipient accept that).
+    const [requestLine = '', ...headerLines] = head.split(/\r?\n/);
     const match = /^([A-Za-z]+) (\S+) HTTP\/1\.[01]$/.exec(requestLine);
     if (!match) return { kind: 'reject', status: 400, reason: `not an HTTP/1.x request line: ${JSON.stringify(requestLine.slice(0, 80))}` };
     const [, method, target] = match as unknown as [string, string, string];
@@ -81,6 +88,51 @@ export class HttpConnectRequest {
     }
     return { kind: 'connect', host: authority.host, port: authority.port, ...(username !== undefined ? { username } : {}), rest };
   }
+}
+
+/**
+ * Where the head ends: the first empty line, whether lines end in CRLF or in a bare LF. `headEnd` is the end of
+ * the last header line (without its line end), `restStart` the first byte after the empty line. The search starts
+ * at `from`, two bytes before the newly received ones, so that a line end cut across two reads is found.
+ */
+export function findHeadEnd(bytes: Buffer, from: number): { headEnd: number; restStart: number } | undefined {
+  for (let lf = bytes.indexOf(0x0a, from); lf >= 0; lf = bytes.indexOf(0x0a, lf + 1)) {
+    // The line ending at this LF is empty when the byte before it (or before its CR) is the previous line's LF.
+    const lineStart = lf > 0 && bytes[lf - 1] === 0x0d ? lf - 1 : lf;
+    if (lineStart > 0 && bytes[lineStart - 1] === 0x0a) {
+      const headEnd = lineStart >= 2 && bytes[lineStart - 2] === 0x0d ? lineStart - 2 : lineStart - 1;
+      return { headEnd, restStart: lf + 1 };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why `line` (the request line so far; `complete` once its LF has arrived) cannot be an HTTP/1.x request line
+ * (`METHOD target HTTP/1.x`), or undefined while it still may be one. Bytes that no request line holds (a TLS
+ * record's 0x16, control characters, a method that is not letters) decide at once.
+ */
+export function requestLineProblem(line: string, complete: boolean): string | undefined {
+  const text = complete && line.endsWith('\r') ? line.slice(0, -1) : line;
+  const shown = JSON.stringify(text.slice(0, 80));
+  if (text.length > 0 && text.charCodeAt(0) === 0x16) return 'a TLS handshake (ClientHello) was sent: this listener speaks plain HTTP CONNECT, no TLS';
+  if (complete) {
+    const match = /^([A-Za-z]+) [\x21-\x7e\x80-\xff]+ HTTP\/1\.[01]$/.exec(text);
+    return match && match[1]!.length <= MAX_METHOD ? undefined : `not an HTTP/1.x request line: ${shown}`;
+  }
+  const space = text.indexOf(' ');
+  const method = space < 0 ? text : text.slice(0, space);
+  if (!/^[A-Za-z]*$/.test(method) || method.length > MAX_METHOD) return `not an HTTP/1.x request line: ${shown}`;
+  if (space < 0) return undefined;
+  const afterMethod = text.slice(space + 1);
+  const second = afterMethod.indexOf(' ');
+  const target = second < 0 ? afterMethod : afterMethod.slice(0, second);
+  if (!/^[\x21-\x7e\x80-\xff]*$/.test(target) || second === 0) return `not an HTTP/1.x request line: ${shown}`;
+  if (second < 0) return undefined;
+  const version = afterMethod.slice(second + 1);
+  // The version is `HTTP/1.0` or `HTTP/1.1`, optionally followed by the CR of the line end.
+  const possible = ['HTTP/1.0\r', 'HTTP/1.1\r'].some((v) => v.startsWith(version));
+  return possible ? undefined : `not an HTTP/1.x request line: ${shown}`;
 }
 
 /** `host:port` or `[v6]:port`; the port is required (RFC 9110 authority-form). */

@@ -11,6 +11,7 @@ export { callHook, callHookWithTimeout } from './hooks.js';
 export { loadConfig, resolveConfig, parseCidr, MODULE_NAME, type LoadedConfig, type LoadConfigOptions } from '../config/load.js';
 export { ConfigSchema, PluginSectionSchema, type Config, type ListenerConfig, type ResponsesConfig } from '../config/schema.js';
 export { ConfigError, validateAgainst, formatProblems, type ValidationProblem } from '../config/validate.js';
+export { closestMatch } from '../config/suggest.js';
 export { Socks5Handshake, connectReply, REPLY } from '../net/socks5.js';
 export { AllowList } from '../net/allow-list.js';
 export { ConnectionLimits, connectionBudget, descriptorLimit, formatDuration } from '../net/connection-limits.js';

@@ -43,6 +43,11 @@ export interface LoadPluginsOptions {
   configFile?: string | undefined;
   /** Only check manifests, the host range and the export (no `setup`): for `imspect plugins list`. */
   setup?: boolean;
+  /**
+   * With `setup`: run `setup` only for plugins of these kinds, check the others without it (`imspect config check`
+   * sets up filters, whose setup only reads their files, and never a logger, whose setup opens its archive).
+   */
+  setupKinds?: readonly PluginKind[];
   setupTimeoutMs?: number;
   /** Kinds left disabled whatever the configuration says. */
   skipKinds?: PluginKind[];
@@ -127,7 +132,7 @@ async function loadOne(record: PluginRecord, section: PluginSection | undefined,
     const problems = validateAgainst(checked.options as object, pluginOptions, `plugins.${record.name}.options`);
     if (problems.length > 0) throw new ConfigError(problems, options.configFile, record.name);
   }
-  if (options.setup === false) return undefined;
+  if (options.setup === false || (options.setupKinds !== undefined && !options.setupKinds.includes(checked.kind))) return undefined;
   const hooks = await callHookWithTimeout(record.name, 'setup', options.setupTimeoutMs ?? 30_000, () =>
     checked.setup({
       name: record.name,

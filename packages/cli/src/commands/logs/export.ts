@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { ArchivedMessage } from '@imspect/logger-sql';
 import { filterFlags, openConfiguredArchive } from '../../archive-query.js';
+import { isClosedOutput, outputWriter } from '../../closed-output.js';
 import { configFlag, explain, failWith } from '../../shared.js';
 
 const CSV_COLUMNS = [
@@ -36,9 +37,7 @@ export default class LogsExport extends Command {
     const { flags } = await this.parse(LogsExport);
     const { archive, query } = await openConfiguredArchive(flags.config, flags, flags.limit);
     const out: Writable = flags.output ? createWriteStream(flags.output) : process.stdout;
-    const write = async (line: string) => {
-      if (!out.write(line)) await once(out, 'drain');
-    };
+    const write = outputWriter(out);
     const format = (m: ArchivedMessage) => (flags.format === 'csv' ? `${CSV_COLUMNS.map((c) => csvField(m[c])).join(',')}\r\n` : `${JSON.stringify(m)}\n`);
     let written = 0;
     try {
@@ -51,6 +50,8 @@ export default class LogsExport extends Command {
       }
     } catch (error) {
       await archive.close().catch(() => undefined);
+      // The reader closed the output (`| head`): leaving the loop stopped reading the archive; nothing failed.
+      if (isClosedOutput(error)) return;
       failWith(new Error(`export failed after ${written} events: ${explain(error)}`), 1);
     }
     await archive.close();
