@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImEvent, LoggerHooks, PluginLogger } from '@imspect/core';
 import { testEvent } from '@imspect/core/testing';
-import plugin, { hostOf, migrationProvider, MIGRATION_TABLE, openArchive, resolveTarget, parseTime, SqlArchive, toRow, type ArchiveStore, type SqlTarget } from '../dist/index.js';
+import plugin, { hostOf, MAX_IDENTITIES_PER_NAME, migrationProvider, MIGRATION_TABLE, openArchive, resolveTarget, parseTime, SqlArchive, toRow, type ArchiveStore, type SqlTarget } from '../dist/index.js';
 import { createMysqlDatabase, createPostgresDatabase, mysqlMissing, postgresMissing, type TestDatabase } from '../../../test/support/databases.js';
 import { describeWithService } from '../../../test/support/e2e.js';
 
@@ -260,6 +260,24 @@ describe('migration 0004 (network)', () => {
     expect(hostOf('[2001:db8::1]:6697')).toBe('2001:db8::1');
     expect(hostOf('Host.Example.:7000')).toBe('host.example');
     expect(hostOf('2001:db8::1')).toBe('2001:db8::1');
+  });
+});
+
+describe('names taken by many identities', () => {
+  it('more identities than MAX_IDENTITIES_PER_NAME behind one name is an error that asks for a narrower search', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-logger-sql-'));
+    const archive = new SqlArchive(resolveTarget({}, dir));
+    try {
+      const renames = Array.from({ length: MAX_IDENTITIES_PER_NAME + 1 }, (_, i) =>
+        event({ localId: `user${i}`, network: i === 0 ? 'irc.small.example' : 'irc.big.example', type: 'other', subtype: 'nick', remoteId: 'guest', text: undefined }),
+      );
+      await archive.insert(renames);
+      await expect(archive.search({ user: 'guest' })).rejects.toThrow(/more than 500 identities went by the name "guest"; narrow the search with --network/);
+      expect((await archive.search({ user: 'guest', network: 'irc.small.example' })).map((m) => m.localId)).toEqual(['user0']);
+    } finally {
+      await archive.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
