@@ -91,7 +91,7 @@ describe('SIGKILL mid-burst, CSV logs', () => {
     // A kill seldom lands inside the write() of an append, so two torn rows are made by hand, in the files of
     // the last round (the journal still holds events for them): one cut inside a field, one right after a line
     // feed inside a quoted text (the file then ends with a line feed but not with a row).
-    const lastUser = path.join(logs, 'irc', `user${KILLS - 1}`);
+    const lastUser = path.join(logs, 'irc', '127.0.0.1', `user${KILLS - 1}`); // IRC: {protocol}/{network}/{localId}
     const tornFiles: string[] = [];
     for (const peer of ['#chan', 'peer']) {
       for (const day of await readdir(path.join(lastUser, peer))) tornFiles.push(path.join(lastUser, peer, day));

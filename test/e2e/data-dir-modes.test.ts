@@ -61,7 +61,7 @@ describeWithService('data folder modes (imspect start with every kind of file)',
       expect(openToOthers(running)).toEqual([]);
       expect(openToOthers(stopped)).toEqual([]);
       // The conversations really are in the files walked.
-      const csv = running.find((e) => /^logs\/irc\/alice\/bob\/.+\.csv$/.test(e.path))!;
+      const csv = running.find((e) => /^logs\/irc\/[^/]+\/alice\/bob\/.+\.csv$/.test(e.path))!; // irc/{network}/{localId}/{remoteId}
       expect(await readFile(path.join(dir, 'data', csv.path), 'utf8')).toContain('a private word over tls');
     } finally {
       process.umask(umask);

@@ -108,14 +108,17 @@ function checkLog(rows: CsvLogRow[], started: number, ircPort: number): void {
   expectRow(messages, { ...base, localDir: 'alice', remoteDir: CHANNEL, outgoing: true, text: 'waves at everyone', subtype: 'action' }, 'action');
   expectRow(messages, { ...base, localDir: 'alice', remoteDir: 'bob', outgoing: true, text: 'a notice for bob', subtype: 'notice' }, 'notice out');
   expectRow(messages, { ...base, localDir: 'alice', remoteDir: 'bob', outgoing: false, text: 'a notice back', subtype: 'notice' }, 'notice in');
-  expectRow(messages, { ...base, localDir: 'alicia', remoteDir: CHANNEL, outgoing: true, text: 'after the rename' }, 'message after NICK');
-  expectRow(messages, { ...base, localDir: 'alicia', remoteDir: 'bob', outgoing: false, text: 'welcome alicia' }, 'message to the new nick');
+  // After the rename alice is still alice (one identity per connection): the current nick is in the data, and
+  // the change itself is an `other`/`nick` event filed under the new name.
+  expectRow(messages, { ...base, localDir: 'alice', remoteDir: CHANNEL, outgoing: true, text: 'after the rename', data: 'nick=alicia' }, 'message after NICK');
+  expectRow(messages, { ...base, localDir: 'alice', remoteDir: 'bob', outgoing: false, text: 'welcome alicia', data: 'nick=alicia' }, 'message to the new nick');
+  expectRow(rows, { type: 11, subtype: 'nick', localDir: 'alice', remoteDir: 'alicia', data: 'nick=alicia previous=alice' }, 'the nick change');
   const file = expectRow(rows, { type: 2, localDir: 'alice', remoteDir: 'bob', outgoing: true, subtype: 'dcc-send' }, 'DCC SEND offer');
   expect(file.eventData).toBe('annual report.pdf 12345');
   // Only alice's connection passes through imspect: bob's own messages to others never appear, and nothing twice.
   expect(messages.filter((m) => m.text === 'hi from bob')).toHaveLength(1);
   expect(new Set(rows.map((r) => r.eventId)).size).toBe(rows.length);
-  expect(rows.every((r) => r.localDir === 'alice' || r.localDir === 'alicia')).toBe(true);
+  expect(rows.every((r) => r.localDir === 'alice' && r.networkDir === '127.0.0.1')).toBe(true);
 }
 
 describeWithService('IRC end to end through imspect (ngircd + irc-framework)', ngircdPath ? undefined : 'ngircd is not installed (apt-get install ngircd)', () => {

@@ -2,8 +2,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface CsvLogRow {
-  /** Folder names under the log directory: protocol, localId, remoteId (as encoded on disk), and the file's day. */
+  /**
+   * Folder names under the log directory: protocol, network (IRC: `{protocol}/{network}/...`; '' for protocols
+   * filed without one), localId, remoteId (as encoded on disk), and the file's day.
+   */
   protocol: string;
+  networkDir: string;
   localDir: string;
   remoteDir: string;
   day: string;
@@ -62,10 +66,13 @@ export async function readCsvLogs(dir: string): Promise<CsvLogRow[]> {
   const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile() && e.name.endsWith('.csv'));
   for (const file of files) {
     const full = path.join(file.parentPath ?? (file as unknown as { path: string }).path, file.name);
-    const [protocol, localDir, remoteDir] = path.relative(dir, full).split(path.sep);
+    const parts = path.relative(dir, full).split(path.sep);
+    // {protocol}/{localId}/{remoteId}/day.csv, or with the network folder {protocol}/{network}/{localId}/{remoteId}/day.csv.
+    const [protocol, networkDir, localDir, remoteDir] = parts.length === 5 ? parts : [parts[0], '', parts[1], parts[2]];
     for (const cells of parseCsv(await readFile(full, 'utf8'))) {
       rows.push({
         protocol: protocol!,
+        networkDir: networkDir!,
         localDir: localDir!,
         remoteDir: remoteDir!,
         day: file.name.replace(/\.csv$/, ''),

@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 export interface RunningNgircd {
+  /** The address it listens on. */
+  host: string;
   port: number;
   /** The TLS ports, when started with `tls`. */
   tlsPorts: number[];
@@ -21,7 +23,17 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a private ngircd on loopback (foreground, own config), stopped by its PID. */
-export async function startNgircd(executable: string, options: { tls?: { certFile: string; keyFile: string; ports?: number } } = {}): Promise<RunningNgircd> {
+export async function startNgircd(
+  executable: string,
+  options: {
+    tls?: { certFile: string; keyFile: string; ports?: number };
+    /** Loopback address to listen on (default 127.0.0.1): two servers on two addresses are two IRC networks to imspect. */
+    host?: string;
+    /** Network name announced in `005` (`NETWORK=`). */
+    network?: string;
+  } = {},
+): Promise<RunningNgircd> {
+  const host = options.host ?? '127.0.0.1';
   const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-ngircd-'));
   const port = await freePort();
   const tlsPorts: number[] = [];
@@ -37,7 +49,8 @@ export async function startNgircd(executable: string, options: { tls?: { certFil
       'AdminInfo1 = imspect tests',
       'AdminInfo2 = loopback',
       'AdminEMail = tests@imspect.invalid',
-      'Listen = 127.0.0.1',
+      `Listen = ${host}`,
+      ...(options.network ? [`Network = ${options.network}`] : []),
       `Ports = ${port}`,
       'MotdPhrase = imspect test',
       '[Limits]',
@@ -59,7 +72,7 @@ export async function startNgircd(executable: string, options: { tls?: { certFil
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`ngircd exited (${child.exitCode}):\n${output}`);
-    if ((await canConnect(port)) && (await Promise.all(tlsPorts.map((p) => canConnect(p)))).every(Boolean)) break;
+    if ((await canConnect(port, host)) && (await Promise.all(tlsPorts.map((p) => canConnect(p, host)))).every(Boolean)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`ngircd did not listen on ${port} within 10 s:\n${output}`);
@@ -67,6 +80,7 @@ export async function startNgircd(executable: string, options: { tls?: { certFil
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
+    host,
     port,
     tlsPorts,
     name,

@@ -44,7 +44,7 @@ export function openToOthers(entries: readonly DataEntry[]): string[] {
 export const EXPECTED_KINDS: ReadonlyArray<[string, RegExp]> = [
   ['journal segment', /^journal\/\d+\.seg$/],
   ['journal state', /^journal\/state\.json$/],
-  ['CSV day file', /^logs\/irc\/[^/]+\/[^/]+\/\d{4}-\d{2}-\d{2}\.csv$/],
+  ['CSV day file', /^logs\/irc\/[^/]+\/[^/]+\/[^/]+\/\d{4}-\d{2}-\d{2}\.csv$/], // irc/{network}/{localId}/{remoteId}
   ['SQLite archive', /^archive\.sqlite$/],
   ['SQLite write-ahead log', /^archive\.sqlite-wal$/],
   ['SQLite shared memory', /^archive\.sqlite-shm$/],

@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { failWith, loadConfigOrExit } from './shared.js';
 
 export const filterFlags = {
-  user: Flags.string({ description: 'the protected user (local id), exactly', helpValue: 'ID' }),
+  user: Flags.string({ description: 'the protected user (local id), exactly, or a name the user took (an IRC nick change): all of that identity\'s events', helpValue: 'ID' }),
+  network: Flags.string({ description: 'the network the ids belong to (IRC: the server host the client connected to), case-insensitive', helpValue: 'NAME' }),
   with: Flags.string({ description: 'the other party, channel or conversation, exactly', helpValue: 'ID' }),
   text: Flags.string({ description: 'words that must all appear in the message text (full-text search, case-insensitive)', helpValue: 'WORDS' }),
   protocol: Flags.string({ description: 'protocol plugin name, e.g. irc', helpValue: 'P' }),
@@ -14,6 +15,7 @@ export const filterFlags = {
 
 export interface FilterFlagValues {
   user?: string | undefined;
+  network?: string | undefined;
   with?: string | undefined;
   text?: string | undefined;
   protocol?: string | undefined;
@@ -42,6 +44,7 @@ export async function openConfiguredArchive(configFile: string | undefined, flag
   try {
     query = {
       ...(flags.user !== undefined ? { user: flags.user } : {}),
+      ...(flags.network !== undefined ? { network: flags.network } : {}),
       ...(flags.with !== undefined ? { with: flags.with } : {}),
       ...(flags.text !== undefined ? { text: flags.text } : {}),
       ...(flags.protocol !== undefined ? { protocol: flags.protocol } : {}),

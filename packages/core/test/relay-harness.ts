@@ -19,11 +19,13 @@ import { closeServer, connect, listen, recordingLogger, type LogRecord } from '.
 export interface LineProtocolOptions {
   /** Never return a frame: the parser holds everything it is given. */
   holdAll?: boolean;
+  /** The sessions' `network` (ids per network, as IRC). */
+  network?: string;
 }
 
 /**
  * The fake protocol: each `\n`-terminated line is a frame. `MSG <to> <text>` carries a message event (outgoing:
- * from `me` to `<to>`; incoming: to `me` from `<to>`); `TLS` announces a switch to TLS; `CRASH` makes push throw;
+ * from `me` to `<to>`; incoming: to `me` from `<to>`), `MSGNET <network> <to> <text>` one that names its network; `TLS` announces a switch to TLS; `CRASH` makes push throw;
  * `GARBAGE` makes push return a frame without bytes (a buggy parser).
  */
 export function lineProtocol(options: LineProtocolOptions = {}): ProtocolHooks & { sessions: LineSession[] } {
@@ -54,7 +56,11 @@ export class LineSession implements ProtocolSession {
     this.intercepted++;
   }
 
-  constructor(private readonly options: LineProtocolOptions) {}
+  readonly network: string | undefined;
+
+  constructor(private readonly options: LineProtocolOptions) {
+    this.network = options.network;
+  }
 
   push(direction: Direction, chunk: Uint8Array): Frame[] {
     this.pushed[direction] += chunk.length;
@@ -70,6 +76,12 @@ export class LineSession implements ProtocolSession {
       if (line === 'GARBAGE') return [{ raw: undefined }] as unknown as Frame[];
       if (line === 'TLS') {
         frames.push({ raw, upgrade: 'tls' });
+        continue;
+      }
+      const onNetwork = /^MSGNET (\S+) (\S+) (.*)$/s.exec(line);
+      if (onNetwork) {
+        const [, network, peer, text] = onNetwork as unknown as [string, string, string, string];
+        frames.push({ raw, events: [{ type: 'message', localId: 'me', remoteId: peer, network, text }] });
         continue;
       }
       const match = /^MSG (\S+) (.*)$/s.exec(line);

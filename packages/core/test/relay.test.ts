@@ -271,6 +271,23 @@ describe('relay: policy', () => {
     ]);
   });
 
+  it('puts the session\'s network on every event, unless the draft names its own; no network, no field', async () => {
+    const server = await upstream(collect);
+    const r = await relay(server.port, { protocol: lineProtocol({ network: 'irc.example.net' }) });
+    const c = await client(r.port);
+    c.socket.write('MSG bob hi\nMSGNET other.example bob there\n');
+    await waitFor(() => r.events.length === 2, 2_000, 'two events');
+    expect(r.events.map((e) => [e.text, e.network])).toEqual([
+      ['hi', 'irc.example.net'],
+      ['there', 'other.example'],
+    ]);
+    const plain = await relay(server.port, { protocol: lineProtocol() });
+    const d = await client(plain.port);
+    d.socket.write('MSG bob global ids\n');
+    await waitFor(() => plain.events.length === 1, 2_000, 'one event');
+    expect('network' in plain.events[0]!).toBe(false);
+  });
+
   it('a content plugin that leaves the text as it was sets no deliveredText', async () => {
     const server = await upstream(collect);
     const same = { name: 'same', hooks: { transform: (e: Readonly<ImEvent>) => e.text } };

@@ -1,4 +1,7 @@
-/** CsvLogger: batches of events -> rows appended to `{root}/{protocol}/{localId}/{remoteId}/{day}.csv`. */
+/**
+ * CsvLogger: batches of events -> rows appended to `{root}/{protocol}/{localId}/{remoteId}/{day}.csv`, or
+ * `{root}/{protocol}/{network}/{localId}/{remoteId}/{day}.csv` for an event that names its network (IRC).
+ */
 import { join, sep } from 'node:path';
 import { ImspectError, describeError, type ImEvent, type LoggerHooks, type PluginLogger } from '@imspect/core';
 import { csvRow } from './csv.js';
@@ -13,7 +16,7 @@ import { WrittenBefore } from './written-before.js';
 /** Name of the file that keeps the whole encoded id of a folder whose name had to be truncated. */
 export const ID_FILE = '.id';
 
-/** Most (protocol, localId, remoteId, day) -> file entries remembered; the oldest is forgotten first. */
+/** Most (protocol, network?, localId, remoteId, day) -> file entries remembered; the oldest is forgotten first. */
 export const TARGET_CACHE_SIZE = 4096;
 
 /**
@@ -57,10 +60,14 @@ export class CsvLogger implements LoggerHooks {
 
   /** Where an event's row goes (exposed for tools and tests). */
   targetFor(event: Readonly<ImEvent>, timeMs: number): FileTarget {
-    const ids = [idString(event.protocol), idString(event.localId), idString(event.remoteId)] as const;
+    const network = this.config.networkFolder && typeof event.network === 'string' ? event.network : undefined;
+    const ids =
+      network === undefined
+        ? [idString(event.protocol), idString(event.localId), idString(event.remoteId)]
+        : [idString(event.protocol), network, idString(event.localId), idString(event.remoteId)];
     const day = this.dayOf(timeMs);
     // Lengths first, so that no two (ids, day) tuples share a key whatever the ids contain.
-    const key = `${ids[0].length}:${ids[1].length}:${ids[2].length}:${ids[0]}${ids[1]}${ids[2]}${day}`;
+    const key = `${ids.map((id) => id.length).join(':')}:${ids.join('')}${day}`;
     const cached = this.targets.get(key);
     if (cached) return cached;
     const target = this.computeTarget(ids, day);
@@ -78,7 +85,7 @@ export class CsvLogger implements LoggerHooks {
     return this.day;
   }
 
-  private computeTarget(ids: readonly [string, string, string], day: string): FileTarget {
+  private computeTarget(ids: readonly string[], day: string): FileTarget {
     const segments = ids.map((id) => encodeSegment(id));
     const names = segments.map((s) => s.name);
     const file = join(this.config.root, ...names, `${day}.csv`);

@@ -48,6 +48,11 @@ export const optionsSchema = Type.Object(
       description:
         'Prefix a \' to text fields that start with = + - @ TAB or CR, so that a spreadsheet does not run them as formulas. Alters the logged text.',
     }),
+    networkFolder: Type.Boolean({
+      default: true,
+      description:
+        'Put the events of protocols whose ids are per network (IRC: the event names its network, the server host) under {protocol}/{network}/{localId}/..., so the same nick on two networks is two users. false keeps IMSpector\'s {protocol}/{localId}/... for them too. Events without a network (MSN, Yahoo, XMPP: global ids) never get the extra folder.',
+    }),
     rememberIds: Type.Integer({
       default: 10000,
       minimum: 0,
@@ -68,6 +73,7 @@ export const DEFAULT_OPTIONS: CsvLoggerOptions = {
   dirMode: '0750',
   header: false,
   excelSafe: false,
+  networkFolder: true,
   rememberIds: 10000,
 };
 
@@ -82,6 +88,8 @@ export interface CsvLoggerConfig {
   dirMode: number;
   header: boolean;
   excelSafe: boolean;
+  /** Events with a network go under `{protocol}/{network}/...`. */
+  networkFolder: boolean;
   rememberIds: number;
 }
 
@@ -118,6 +126,7 @@ export function resolveOptions(options: Partial<CsvLoggerOptions> | undefined, d
     dirMode: parseMode('dirMode', o.dirMode),
     header: o.header === true,
     excelSafe: o.excelSafe === true,
+    networkFolder: o.networkFolder !== false,
     rememberIds: count('rememberIds', o.rememberIds),
   };
 }

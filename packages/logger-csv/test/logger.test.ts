@@ -34,6 +34,40 @@ describe('plugin definition', () => {
 });
 
 describe('layout and columns', () => {
+  it('files events that name their network under {protocol}/{network}/, the others as IMSpector did', async () => {
+    const data = await tempDir();
+    const log = await setupLogger(data);
+    const at = '2024-03-05T10:20:30.000Z';
+    await log.write([
+      makeEvent({ at, protocol: 'irc', network: 'irc.one.example', localId: 'alice', remoteId: '#room', text: 'on one' }),
+      makeEvent({ at, protocol: 'irc', network: 'irc.two.example', localId: 'alice', remoteId: '#room', text: 'on two' }),
+      makeEvent({ at, protocol: 'irc', network: '2001:db8::1', localId: 'alice', remoteId: 'bob', text: 'by address' }),
+      makeEvent({ at, protocol: 'msn', localId: 'alice@example.com', remoteId: 'bob@example.com', text: 'global ids' }),
+    ]);
+    await log.close();
+    expect(await listFiles(join(data, 'logs'))).toEqual(
+      [
+        join('irc', '2001%3Adb8%3A%3A1', 'alice', 'bob', '2024-03-05.csv'),
+        join('irc', 'irc.one.example', 'alice', '#room', '2024-03-05.csv'),
+        join('irc', 'irc.two.example', 'alice', '#room', '2024-03-05.csv'),
+        join('msn', 'alice@example.com', 'bob@example.com', '2024-03-05.csv'),
+      ].sort(),
+    );
+    expect(parseCsv(await read(join(data, 'logs', 'irc', 'irc.two.example', 'alice', '#room', '2024-03-05.csv')))[0]![7]).toBe('on two');
+  });
+
+  it('networkFolder: false keeps the IMSpector layout for every protocol (two networks share a folder)', async () => {
+    const data = await tempDir();
+    const log = await setupLogger(data, { networkFolder: false });
+    const at = '2024-03-05T10:20:30.000Z';
+    await log.write([
+      makeEvent({ at, protocol: 'irc', network: 'irc.one.example', localId: 'alice', remoteId: '#room', text: 'on one' }),
+      makeEvent({ at, protocol: 'irc', network: 'irc.two.example', localId: 'alice', remoteId: '#room', text: 'on two' }),
+    ]);
+    await log.close();
+    expect(await listFiles(join(data, 'logs'))).toEqual([join('irc', 'alice', '#room', '2024-03-05.csv')]);
+  });
+
   it('writes one row per event with every column, per type', async () => {
     const data = await tempDir();
     const log = await setupLogger(data);

@@ -99,10 +99,41 @@ function fullText(kind: SqlKind): Migration {
   };
 }
 
+/**
+ * The network an event's ids belong to (IRC: the server host), indexed for `logs search --network`. Rows stored
+ * before it get what the IRC plugin now puts there, the host of their `server` column, lower-cased; rows of other
+ * protocols (global ids) keep null.
+ */
+function network(kind: SqlKind): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      const t = types(kind);
+      await db.schema.alterTable('messages').addColumn('network', t.ident).execute();
+      await db.schema.createIndex('messages_network_at').on('messages').columns(['network', 'at_ms']).execute();
+      // One UPDATE per distinct server (a handful), the host taken apart in JavaScript: the same on every backend.
+      const servers = await db.selectFrom('messages').select('server').distinct().where('protocol', '=', 'irc').where('network', 'is', null).execute();
+      for (const { server } of servers as Array<{ server: string }>) {
+        await db.updateTable('messages').set({ network: hostOf(String(server)) }).where('protocol', '=', 'irc').where('server', '=', server).where('network', 'is', null).execute();
+      }
+    },
+  };
+}
+
+/** `host:port` or `[v6]:port` (the `server` column) -> the host as the IRC plugin names a network. */
+export function hostOf(server: string): string {
+  let host = server;
+  const bracket = /^\[([^\]]*)\](?::\d*)?$/.exec(server);
+  if (bracket) host = bracket[1]!;
+  else if (/:\d*$/.test(server) && server.indexOf(':') === server.lastIndexOf(':')) host = server.slice(0, server.lastIndexOf(':'));
+  host = host.trim().toLowerCase();
+  while (host.endsWith('.') && host.length > 1) host = host.slice(0, -1);
+  return host;
+}
+
 export function migrationProvider(kind: SqlKind): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001-messages': initialSchema(kind), '0002-full-text': fullText(kind) };
+      return { '0001-messages': initialSchema(kind), '0002-full-text': fullText(kind), '0004-network': network(kind) };
     },
   };
 }

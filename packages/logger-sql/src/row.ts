@@ -51,6 +51,7 @@ export function toRow(event: Readonly<ImEvent>, idChars = Number.POSITIVE_INFINI
     file_size: event.file?.size ?? null,
     server: clean(hostPort(event.server?.host, event.server?.port)),
     data: cleanOrNull(event.data),
+    network: event.network === undefined || event.network === null ? null : id(event.network),
   };
 }
 
@@ -77,6 +78,8 @@ export interface ArchivedMessage {
   categories: string[];
   eventData: string;
   data: string | null;
+  /** Where the ids are valid (IRC: the server host); null for protocols with global ids. */
+  network: string | null;
 }
 
 export function fromRow(row: Record<string, unknown>): ArchivedMessage {
@@ -103,5 +106,6 @@ export function fromRow(row: Record<string, unknown>): ArchivedMessage {
     categories: String(row['categories'] ?? '') === '' ? [] : String(row['categories']).split(';'),
     eventData: String(row['event_data'] ?? ''),
     data: (row['data'] as string | null) ?? null,
+    network: (row['network'] as string | null) ?? null,
   };
 }

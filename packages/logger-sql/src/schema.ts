@@ -32,6 +32,8 @@ export interface MessagesTable {
   file_size: number | null;
   server: string;
   data: string | null;
+  /** Where the ids are valid, for protocols whose ids are per network (IRC); null for the others (migration 0004). */
+  network: string | null;
 }
 
 export interface Database {

@@ -6,11 +6,17 @@
  */
 import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
 import type { SqlKind } from './options.js';
+import { EVENT_TYPE_CODES } from '@imspect/core';
 import type { Database } from './schema.js';
 
 export interface SearchQuery {
-  /** The protected user (local id). */
+  /**
+   * The protected user: the local id, or a name an identity took (an IRC nick change: the `other`/`nick` event
+   * whose remote id is that name links it to its local id on its network).
+   */
   user?: string;
+  /** Where the ids are valid (IRC: the server host), compared lower-cased. */
+  network?: string;
   /** The other party, or the channel / conversation. */
   with?: string;
   /** Words that must all appear in the text. */
@@ -91,13 +97,22 @@ export interface PageCursor {
  * The search as SQL. By default the newest `limit` rows, newest first (the caller reverses them); with
  * `page`, oldest first from after `page.after`, `page.size` rows (keyset pagination: every page costs the same).
  */
-export function buildSearch(db: Kysely<Database>, kind: SqlKind, query: SearchQuery, page?: { after?: PageCursor; size: number }) {
+export function buildSearch(db: Kysely<Database>, kind: SqlKind, query: SearchQuery, page?: { after?: PageCursor; size: number }, identities: readonly Identity[] = []) {
   let q = db.selectFrom('messages').selectAll();
   if (page?.after) {
     const { atMs, id } = page.after;
     q = q.where((eb) => eb.or([eb('at_ms', '>', atMs), eb.and([eb('at_ms', '=', atMs), eb('id', '>', id)])]));
   }
-  if (query.user !== undefined) q = q.where('local_id', '=', query.user);
+  if (query.user !== undefined) {
+    const user = query.user;
+    q = q.where((eb) =>
+      eb.or([
+        eb('local_id', '=', user),
+        ...identities.map((i) => eb.and([eb('local_id', '=', i.localId), i.network === null ? eb('network', 'is', null) : eb('network', '=', i.network)])),
+      ]),
+    );
+  }
+  if (query.network !== undefined) q = q.where('network', '=', query.network.toLowerCase());
   if (query.with !== undefined) {
     const other = query.with;
     q = q.where((eb) => eb.or([eb('remote_id', '=', other), eb('conversation', '=', other)]));
@@ -118,6 +133,33 @@ export function buildSearch(db: Kysely<Database>, kind: SqlKind, query: SearchQu
   const limit = query.limit ?? 100;
   if (limit > 0) q = q.limit(limit);
   return q;
+}
+
+/** A local id on its network: who took a name. */
+export interface Identity {
+  network: string | null;
+  localId: string;
+}
+
+/** Most identities one name may resolve to; more is an error that asks for a narrower search. */
+export const MAX_IDENTITIES_PER_NAME = 500;
+
+/**
+ * The identities that went by `name` other than under their own local id: the `other`/`nick` events whose
+ * remote id is the name (the IRC plugin's record of a nick change), on the query's protocol and network.
+ */
+export function buildAliasLookup(db: Kysely<Database>, name: string, query: Pick<SearchQuery, 'protocol' | 'network'>) {
+  let q = db
+    .selectFrom('messages')
+    .select(['network', 'local_id'])
+    .distinct()
+    .where('remote_id', '=', name)
+    .where('type', '=', EVENT_TYPE_CODES.other)
+    .where('subtype', '=', 'nick')
+    .where('local_id', '<>', name);
+  if (query.protocol !== undefined) q = q.where('protocol', '=', query.protocol);
+  if (query.network !== undefined) q = q.where('network', '=', query.network.toLowerCase());
+  return q.limit(MAX_IDENTITIES_PER_NAME + 1);
 }
 
 /**

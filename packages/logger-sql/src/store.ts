@@ -12,7 +12,7 @@ import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migr
 import type { SqlKind, SqlTarget } from './options.js';
 import { fromRow, MYSQL_ID_CHARS, toRow, type ArchivedMessage } from './row.js';
 import type { Database } from './schema.js';
-import { buildSearch, type PageCursor, type SearchQuery } from './search.js';
+import { buildAliasLookup, buildSearch, MAX_IDENTITIES_PER_NAME, type Identity, type PageCursor, type SearchQuery } from './search.js';
 
 const require = createRequire(import.meta.url);
 
@@ -137,18 +137,29 @@ export class SqlArchive implements ArchiveStore {
     });
   }
 
+  /** The identities that also went by `query.user` (IRC nick changes), for buildSearch. */
+  private async identities(query: SearchQuery): Promise<Identity[]> {
+    if (query.user === undefined) return [];
+    const rows = await buildAliasLookup(this.db, query.user, query).execute();
+    if (rows.length > MAX_IDENTITIES_PER_NAME) {
+      throw new Error(`more than ${MAX_IDENTITIES_PER_NAME} identities went by the name "${query.user}"; narrow the search with --network or --protocol`);
+    }
+    return rows.map((r) => ({ network: r.network ?? null, localId: String(r.local_id) }));
+  }
+
   async search(query: SearchQuery): Promise<ArchivedMessage[]> {
     await this.migrate();
-    const rows = await buildSearch(this.db, this.kind, query).execute();
+    const rows = await buildSearch(this.db, this.kind, query, undefined, await this.identities(query)).execute();
     return rows.reverse().map((r) => fromRow(r as unknown as Record<string, unknown>));
   }
 
   /** Every match, oldest first, a page at a time: an export of millions of rows in bounded memory. */
   async *iterate(query: Omit<SearchQuery, 'limit'>, pageSize = 2000): AsyncGenerator<ArchivedMessage[]> {
     await this.migrate();
+    const identities = await this.identities(query);
     let after: PageCursor | undefined;
     for (;;) {
-      const rows = (await buildSearch(this.db, this.kind, query, { ...(after ? { after } : {}), size: pageSize }).execute()) as unknown as Array<Record<string, unknown>>;
+      const rows = (await buildSearch(this.db, this.kind, query, { ...(after ? { after } : {}), size: pageSize }, identities).execute()) as unknown as Array<Record<string, unknown>>;
       if (rows.length === 0) return;
       yield rows.map(fromRow);
       const last = rows.at(-1)!;

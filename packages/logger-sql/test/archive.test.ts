@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImEvent, LoggerHooks, PluginLogger } from '@imspect/core';
 import { testEvent } from '@imspect/core/testing';
-import plugin, { openArchive, resolveTarget, parseTime, SqlArchive, type ArchiveStore, type SqlTarget } from '../dist/index.js';
+import plugin, { hostOf, MAX_IDENTITIES_PER_NAME, migrationProvider, MIGRATION_TABLE, openArchive, resolveTarget, parseTime, SqlArchive, toRow, type ArchiveStore, type SqlTarget } from '../dist/index.js';
 import { createMysqlDatabase, createPostgresDatabase, mysqlMissing, postgresMissing, type TestDatabase } from '../../../test/support/databases.js';
 import { describeWithService } from '../../../test/support/e2e.js';
 
@@ -149,6 +149,36 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     await direct.close();
   });
 
+  it('keeps the network, filters by it, and finds an identity under every nick it took, on its own network only', async () => {
+    const one = 'irc.one.example';
+    const two = 'irc.two.example';
+    await archive.insert([
+      event({ localId: 'nina', network: one, text: 'one: before the change' }),
+      event({ localId: 'nina', network: one, type: 'other', subtype: 'nick', remoteId: 'nina2', text: undefined, data: 'nick=nina2 previous=nina' }),
+      event({ localId: 'nina', network: one, text: 'one: after the change', data: 'nick=nina2' }),
+      event({ localId: 'nina', network: two, text: 'two: another nina' }),
+      event({ localId: 'omar', network: two, type: 'other', subtype: 'nick', remoteId: 'nina2', text: undefined, data: 'nick=nina2 previous=omar' }),
+      event({ localId: 'omar', network: two, text: 'two: omar as nina2', data: 'nick=nina2' }),
+      event({ protocol: 'xmpp', localId: 'nina@example.org', remoteId: 'omar@example.org', text: 'global ids' }),
+    ]);
+    const texts = (r: { text: string | null; type: string }[]) => r.filter((m) => m.type === 'message').map((m) => m.text);
+    expect(texts(await archive.search({ user: 'nina', limit: 0 }))).toEqual(['one: before the change', 'one: after the change', 'two: another nina']);
+    expect(texts(await archive.search({ user: 'nina', network: 'IRC.One.Example', limit: 0 }))).toEqual(['one: before the change', 'one: after the change']);
+    // The new nick finds the identities that took it, with what they said before: not the other network's nina.
+    expect(texts(await archive.search({ user: 'nina2', limit: 0 }))).toEqual(['one: before the change', 'one: after the change', 'two: omar as nina2']);
+    expect(texts(await archive.search({ user: 'nina2', network: one, limit: 0 }))).toEqual(['one: before the change', 'one: after the change']);
+    // Export walks the same identities a page at a time.
+    const direct = new SqlArchive(target);
+    const paged: string[] = [];
+    for await (const page of direct.iterate({ user: 'nina2', network: two }, 1)) paged.push(...texts(page).map(String));
+    await direct.close();
+    expect(paged).toEqual(['two: omar as nina2']);
+    const link = (await archive.search({ user: 'nina', network: one, limit: 0 })).find((m) => m.subtype === 'nick')!;
+    expect(link).toMatchObject({ type: 'other', localId: 'nina', remoteId: 'nina2', network: one, data: 'nick=nina2 previous=nina' });
+    expect((await archive.search({ user: 'nina@example.org' }))[0]!.network).toBeNull();
+    expect(texts(await archive.search({ network: two, limit: 0 }))).toEqual(['two: another nina', 'two: omar as nina2']);
+  });
+
   if (kind === 'sqlite') {
     it('the plugin writes through its worker thread, idempotently, and closes', async () => {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-logger-sql-'));
@@ -186,6 +216,68 @@ describeWithService('MariaDB/MySQL archive', await mysqlMissing(), () => {
   archiveSuite('mysql', async () => {
     const db: TestDatabase = await createMysqlDatabase();
     return { target: resolveTarget({ url: db.url.replace(/^mysql:/, 'mariadb:') }, '/'), cleanup: () => db.drop() };
+  });
+});
+
+describe('migration 0004 (network)', () => {
+  it('adds the network column and fills it for IRC rows stored before, from the server host', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-logger-sql-'));
+    try {
+      const file = path.join(dir, 'old.sqlite');
+      const { Kysely, Migrator, SqliteDialect } = await import('kysely');
+      const { default: BetterSqlite3 } = await import('better-sqlite3');
+      const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
+      const all = await migrationProvider('sqlite').getMigrations();
+      const before = { '0001-messages': all['0001-messages']!, '0002-full-text': all['0002-full-text']! };
+      const result = await new Migrator({ db: old, provider: { getMigrations: async () => before }, migrationTableName: MIGRATION_TABLE, migrationLockTableName: 'imspect_migration_lock' }).migrateToLatest();
+      expect(result.error).toBeUndefined();
+      const rows = [
+        event({ text: 'by name', server: { host: 'IRC.Example.ORG.', port: 6667 } }),
+        event({ text: 'by v6 address', server: { host: '2001:db8::7', port: 6697 } }),
+        event({ protocol: 'xmpp', localId: 'a@example.org', remoteId: 'b@example.org', text: 'global', server: { host: 'example.org', port: 5222 } }),
+      ].map((e) => {
+        const { network: _dropped, ...row } = toRow(e);
+        return row;
+      });
+      await old.insertInto('messages').values(rows).execute();
+      await old.destroy();
+      const archive = new SqlArchive(resolveTarget({ file }, dir));
+      const found = await archive.search({ limit: 0 });
+      expect(found.map((m) => [m.text, m.network])).toEqual([
+        ['by name', 'irc.example.org'],
+        ['by v6 address', '2001:db8::7'],
+        ['global', null],
+      ]);
+      expect((await archive.search({ network: 'irc.example.org' })).map((m) => m.text)).toEqual(['by name']);
+      await archive.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes the host out of the server column', () => {
+    expect(hostOf('irc.example.org:6667')).toBe('irc.example.org');
+    expect(hostOf('[2001:db8::1]:6697')).toBe('2001:db8::1');
+    expect(hostOf('Host.Example.:7000')).toBe('host.example');
+    expect(hostOf('2001:db8::1')).toBe('2001:db8::1');
+  });
+});
+
+describe('names taken by many identities', () => {
+  it('more identities than MAX_IDENTITIES_PER_NAME behind one name is an error that asks for a narrower search', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-logger-sql-'));
+    const archive = new SqlArchive(resolveTarget({}, dir));
+    try {
+      const renames = Array.from({ length: MAX_IDENTITIES_PER_NAME + 1 }, (_, i) =>
+        event({ localId: `user${i}`, network: i === 0 ? 'irc.small.example' : 'irc.big.example', type: 'other', subtype: 'nick', remoteId: 'guest', text: undefined }),
+      );
+      await archive.insert(renames);
+      await expect(archive.search({ user: 'guest' })).rejects.toThrow(/more than 500 identities went by the name "guest"; narrow the search with --network/);
+      expect((await archive.search({ user: 'guest', network: 'irc.small.example' })).map((m) => m.localId)).toEqual(['user0']);
+    } finally {
+      await archive.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

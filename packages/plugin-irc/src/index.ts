@@ -6,7 +6,7 @@ import { definePlugin, Type, type ProtocolHooks, type SessionContext } from '@im
 import { DEFAULT_MAX_LINE_BYTES, IrcSession, MIN_MAX_LINE_BYTES } from './session.js';
 import { sniffIrc } from './sniff.js';
 
-export { IrcSession, DEFAULT_MAX_LINE_BYTES, MIN_MAX_LINE_BYTES, type IrcSessionOptions } from './session.js';
+export { IrcSession, ircNetwork, DEFAULT_MAX_LINE_BYTES, MIN_MAX_LINE_BYTES, type IrcSessionOptions } from './session.js';
 export { sniffIrc } from './sniff.js';
 export { parseLine, type IrcMessage, type IrcParam, type IrcPrefix, type ParseResult } from './message.js';
 export { parseCtcp, parseDcc, decodeHost, type Ctcp, type DccOffer } from './ctcp.js';

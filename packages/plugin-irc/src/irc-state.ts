@@ -58,6 +58,13 @@ const PASSWORD_VERBS = new Set(['IDENTIFY', 'ID', 'REGISTER', 'GHOST', 'RECOVER'
 export class IrcState {
   /** The local user's current nick. */
   nick: string | undefined;
+  /**
+   * Who the local user is for this connection: the nick `001` confirmed (in a session joined mid-way, the
+   * first nick learned, fixed at the first nick change). Every event's `localId`, whatever nick the user
+   * goes by later, so one person's rows stay together; the current nick is in `data` (`nick=`) when it
+   * differs, and each change is an `other`/`nick` event linking the names.
+   */
+  identity: string | undefined;
   /** Server name from the `001` prefix. */
   serverName: string | undefined;
   registered = false;
@@ -71,7 +78,12 @@ export class IrcState {
   constructor(private readonly options: IrcStateOptions) {}
 
   get localId(): string {
-    return this.nick ?? '*';
+    return this.identity ?? this.nick ?? '*';
+  }
+
+  /** The nick the user goes by now, when it is not the identity's (undefined otherwise). */
+  get aliasNick(): string | undefined {
+    return this.identity !== undefined && this.nick !== undefined && this.nick !== this.identity ? this.nick : undefined;
   }
 
   handle(direction: Direction, m: IrcMessage): LineOutcome {
@@ -83,8 +95,7 @@ export class IrcState {
       case 'TAGMSG':
         return this.onTagmsg(direction, m);
       case 'NICK':
-        this.onNick(direction, m);
-        return NONE;
+        return this.onNick(direction, m);
       case 'JOIN':
         return incoming ? this.onJoin(m) : this.onJoinRequest(m);
       case 'PART':
@@ -132,6 +143,7 @@ export class IrcState {
   private onWelcome(m: IrcMessage): LineOutcome {
     const nick = paramText(m, 0);
     if (nick !== undefined && nick.length > 0 && nick !== '*') this.nick = nick;
+    this.identity ??= this.nick;
     if (m.prefix !== undefined) this.serverName = this.prefixName(m);
     this.registered = true;
     this.loggedIn = true;
@@ -139,16 +151,26 @@ export class IrcState {
     return { events: [{ type: 'login', localId: this.localId, remoteId: this.serverId() }] };
   }
 
-  private onNick(direction: Direction, m: IrcMessage): void {
+  /**
+   * The server confirms a nick change of the local user with `:old!u@h NICK new`: reported as an `other` event
+   * with subtype `nick` whose `remoteId` is the new nick (`data`: `nick=new previous=old`), so the archive links
+   * the names; `localId` stays the identity. Other users' nick changes are not the local user's business.
+   */
+  private onNick(direction: Direction, m: IrcMessage): LineOutcome {
     const next = paramText(m, 0);
-    if (next === undefined || next.length === 0) return;
+    if (next === undefined || next.length === 0) return NONE;
     if (m.prefix !== undefined) {
-      if (this.nick !== undefined && this.server.sameName(this.prefixName(m), this.nick)) this.nick = next;
-      return;
+      const previous = this.nick;
+      if (previous === undefined || !this.server.sameName(this.prefixName(m), previous)) return NONE;
+      this.identity ??= previous;
+      this.nick = next;
+      if (next === previous) return NONE;
+      return events([{ type: 'other', subtype: 'nick', localId: this.localId, remoteId: next, data: `${dataItem('nick', next)} ${dataItem('previous', previous)}` }]);
     }
     // Before registration the client's NICK is who it will be (001 confirms or corrects it); afterwards it
     // is a request that the server confirms with `:old!u@h NICK new`.
     if (direction === 'outgoing' && !this.registered) this.nick = next;
+    return NONE;
   }
 
   private onJoin(m: IrcMessage): LineOutcome {

@@ -2,7 +2,7 @@
  * `IrcSession`: the ProtocolSession for one IRC connection. Bytes in, one frame per line out; no I/O, no
  * timers, no logging, nothing thrown on any input.
  */
-import { concatChunks, LineReader, type Direction, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/core';
+import { concatChunks, dataItem, LineReader, type Direction, type EventDraft, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/core';
 import { buildNotices } from './encoder.js';
 import { IrcState } from './irc-state.js';
 import { parseLine } from './message.js';
@@ -30,11 +30,14 @@ export class IrcSession implements ProtocolSession {
   private readonly sides: Record<Direction, DirectionState>;
   /** After STARTTLS: every byte passes through untouched. */
   private tls = false;
+  /** Where this connection's nicks and channels are valid; core puts it on every event (see {@link ircNetwork}). */
+  readonly network: string;
 
   constructor(ctx: SessionContext, options: IrcSessionOptions = {}) {
     const max = Number.isFinite(ctx.maxFrameSize) ? Math.floor(ctx.maxFrameSize) : DEFAULT_MAX_LINE_BYTES;
     this.maxLineBytes = Math.max(MIN_MAX_LINE_BYTES, max);
     this.midstream = ctx.midstream === true;
+    this.network = ircNetwork(ctx.server.host);
     this.state = new IrcState({
       serverHost: ctx.server.host,
       midstream: this.midstream,
@@ -47,7 +50,7 @@ export class IrcSession implements ProtocolSession {
   }
 
   get localId(): string | undefined {
-    return this.state.nick;
+    return this.state.identity ?? this.state.nick;
   }
 
   /** True once STARTTLS was accepted and until imspect says it decrypts it: the session does not parse. */
@@ -95,7 +98,7 @@ export class IrcSession implements ProtocolSession {
         const { message } = parsed;
         if (message.error !== undefined) frame.error = message.error;
         const outcome = this.state.handle(direction, message);
-        if (outcome.events !== undefined) frame.events = outcome.events;
+        if (outcome.events !== undefined) frame.events = this.placed(outcome.events);
         if (outcome.rewrite !== undefined) frame.rewrite = outcome.rewrite;
         if (outcome.upgrade !== undefined) {
           frame.upgrade = outcome.upgrade;
@@ -122,10 +125,37 @@ export class IrcSession implements ProtocolSession {
     return buildNotices(this.state.serverName ?? 'imspect', nick, text);
   }
 
+  /** Each event gets the nick the user goes by when it is not the identity's. */
+  private placed(list: EventDraft[]): EventDraft[] {
+    const alias = this.state.aliasNick;
+    if (alias === undefined) return list;
+    const nickItem = dataItem('nick', alias);
+    for (const event of list) {
+      const data = event.data;
+      if (data === undefined || data.length === 0) event.data = nickItem;
+      else if (!data.startsWith('nick=') && !data.includes(' nick=')) event.data = `${data} ${nickItem}`;
+    }
+    return list;
+  }
+
   private passThrough(side: DirectionState, chunk: Uint8Array): Frame[] {
     const held = side.reader.drain();
     if (held === undefined) return chunk.byteLength === 0 ? [] : [{ raw: chunk }];
     if (chunk.byteLength === 0) return [{ raw: held }];
     return [{ raw: concatChunks([held, chunk]) }];
   }
+}
+
+/**
+ * The network an IRC connection belongs to: the server host the client connected to (the name it asked a SOCKS
+ * or HTTP proxy for, the forward listener's upstream, or the address a transparent listener caught), lower-cased,
+ * without a trailing dot or IPv6 brackets. Nicks and channels are per network, so the archive files and searches
+ * by it. The `NETWORK=` name of `005` comes after `001`, whose `login` event (judged by policy with that line)
+ * must already name its network, so it cannot be used without splitting a connection's events in two.
+ */
+export function ircNetwork(host: string): string {
+  let name = String(host ?? '').trim().toLowerCase();
+  if (name.startsWith('[') && name.endsWith(']')) name = name.slice(1, -1);
+  while (name.endsWith('.') && name.length > 1) name = name.slice(0, -1);
+  return name;
 }

@@ -143,7 +143,8 @@ describe('hostile nicks and names', () => {
       ['../..', 'nul\0nick', 'nul nick'],
       ['../..', tenK, 'long nick'],
       ['../..', 'ニック', 'utf8 nick'],
-      ['日本', '#../..', 'after rename'],
+      ['../..', '日本', 'other'],
+      ['../..', '#../..', 'after rename'],
     ]);
     expect(result.frames.find((f) => f.raw.includes('nul\0nick'))!.error).toBe('malformed-line');
   });

@@ -33,14 +33,15 @@ describe('registration and the local user', () => {
     expect(session.localId).toBe('tim_');
     session.push('outgoing', enc('NICK tom\r\n'));
     expect(session.localId).toBe('tim_');
-    session.push('incoming', enc(':TIM_!u@h NICK :tom\r\n')); // rfc1459 casemapping
-    expect(session.localId).toBe('tom');
-    session.push('incoming', enc(':bob!u@h NICK :tom2\r\n'));
-    expect(session.localId).toBe('tom');
+    // A confirmed change links the names; the identity (localId) stays the nick 001 confirmed.
+    const renamed = session.push('incoming', enc(':TIM_!u@h NICK :tom\r\n')); // rfc1459 casemapping
+    expect(renamed[0]!.events).toEqual([{ type: 'other', subtype: 'nick', localId: 'tim_', remoteId: 'tom', data: 'nick=tom previous=tim_' }]);
+    expect(session.localId).toBe('tim_');
+    expect(session.push('incoming', enc(':bob!u@h NICK :tom2\r\n'))[0]!.events).toBeUndefined();
     session.push('outgoing', enc(':tom NICK tim\r\n'));
-    expect(session.localId).toBe('tim');
+    expect(session.localId).toBe('tim_');
     const frames = session.push('outgoing', enc('PRIVMSG bob :hi\r\n'));
-    expect(frames[0]!.events).toEqual([{ type: 'message', localId: 'tim', remoteId: 'bob', text: 'hi' }]);
+    expect(frames[0]!.events).toEqual([{ type: 'message', localId: 'tim_', remoteId: 'bob', text: 'hi', data: 'nick=tim' }]);
   });
 
   it('uses the server host before 001 and * before any nick', () => {

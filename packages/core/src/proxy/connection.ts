@@ -446,6 +446,8 @@ export class ProxyConnection {
       categories: [],
     };
     if (draft.subtype !== undefined) event.subtype = draft.subtype;
+    const network = draft.network ?? this.session?.network;
+    if (network !== undefined) event.network = String(network);
     if (draft.conversation !== undefined) event.conversation = draft.conversation;
     if (draft.text !== undefined) event.text = draft.text;
     if (draft.file !== undefined) event.file = { ...draft.file };

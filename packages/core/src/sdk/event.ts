@@ -70,6 +70,11 @@ export interface ImEvent {
   localId: string;
   /** The other party, or the group / channel. */
   remoteId: string;
+  /**
+   * Where `localId` and `remoteId` are valid, for protocols whose ids are per network (IRC: the server host the
+   * client connected to, lower-cased). Absent where ids are global (MSN passport, Yahoo id, JID).
+   */
+  network?: string;
   /** Conversation (switchboard session, channel, thread) when the protocol has one. */
   conversation?: string;
   /** What the user typed, exactly. */
@@ -93,6 +98,8 @@ export interface EventDraft {
   subtype?: string;
   localId: string;
   remoteId: string;
+  /** See {@link ImEvent.network}. */
+  network?: string;
   conversation?: string;
   text?: string;
   file?: FileOffer;

@@ -89,6 +89,11 @@ export interface ProtocolSession {
   /** The protected user's id once known (for status output). */
   readonly localId?: string | undefined;
   /**
+   * Where this connection's ids are valid, for protocols whose ids are per network (IRC): core puts it on every
+   * event of the connection whose draft names none (`ImEvent.network`).
+   */
+  readonly network?: string | undefined;
+  /**
    * Core decrypts the TLS announced by an `upgrade` frame: every byte pushed from now on is the plain stream
    * inside TLS (for XMPP, a new stream). Absent or never called: nothing more is pushed after the upgrade.
    */
