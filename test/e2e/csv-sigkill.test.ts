@@ -60,10 +60,10 @@ describe('SIGKILL mid-burst, CSV logs', () => {
       const target = server.received.length + PER_ROUND;
       // The last round tears a row in each of its two files (below), so it goes on until the logger has written
       // both: on a loaded machine the logger can lag the burst by more than a round.
-      const lastUser = path.join(logs, 'irc', `user${round}`);
+      const roundUser = path.join(logs, 'irc', '127.0.0.1', `user${round}`);
       let filesWritten = round < KILLS - 1;
       const checkFiles = async () => {
-        filesWritten ||= await Promise.all(['#chan', 'peer'].map((peer) => access(path.join(lastUser, peer)))).then(() => true, () => false);
+        filesWritten ||= await Promise.all(['#chan', 'peer'].map((peer) => access(path.join(roundUser, peer)))).then(() => true, () => false);
       };
       // Quotes and commas make the logger quote fields, as real chat does.
       const say = () => client.say(sent % 4 ? '#chan' : 'peer', `round ${round} message ${sent++}, "quoted" 😀`);
