@@ -43,3 +43,4 @@ export { buildSearch, parseTime, words, type SearchQuery, type PageCursor } from
 export { toRow, fromRow, typeCode, eventData, type ArchivedMessage } from './row.js';
 export { migrationProvider, MIGRATION_TABLE } from './migrations.js';
 export type { Database, MessagesTable, MessageRow } from './schema.js';
+export { DriverMissingError, loadDriver } from './drivers.js';
