@@ -8,7 +8,7 @@ import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, startImspect } from '../../../test/support/imspect-process.js';
 import { describeWithService } from '../../../test/support/e2e.js';
 
@@ -42,6 +42,12 @@ async function run(node: string, script: string, args: string[], env = userEnv()
 
 const dirs: string[] = [];
 afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+describe('the Node.js of the workspace', () => {
+  it('runs this suite: Node.js 24 or newer, from the workspace root dependency `node` when the system has an older one', () => {
+    expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(24);
+  });
+});
 
 describeWithService('imspect started by an older Node.js', oldNodeMissing(), () => {
   it('runs on the workspace Node 24 when the clone has one', async () => {
