@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// The drivers are dependencies of @imspect/logger-sql, resolved from there.
+// The drivers are (dev and optional peer) dependencies of @imspect/logger-sql, resolved from there.
 const require = createRequire(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../packages/logger-sql/package.json'));
 const pg = require('pg') as typeof import('pg');
 const mysql = require('mysql2/promise') as typeof import('mysql2/promise');

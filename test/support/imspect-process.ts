@@ -17,11 +17,11 @@ export interface RunningImspect {
 /** Runs `imspect start` as a user would, waiting until it prints its listening addresses. */
 export async function startImspect(
   args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; /** A command that execs the rest, e.g. `['prlimit', '--nofile=320']`. */ wrapper?: string[] },
+  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; /** A command that execs the rest, e.g. `['prlimit', '--nofile=320']`. */ wrapper?: string[]; /** The Node.js that runs `bin/run.js` (the test runner's by default). */ node?: string },
 ): Promise<RunningImspect> {
   // Started as root (CI containers), imspect refuses to keep root unless told to: the tests tell it to.
   const asRoot = process.getuid?.() === 0 ? ['--allow-root'] : [];
-  const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, CLI, 'start', ...args, ...asRoot] as [string, ...string[]];
+  const [command, ...commandArgs] = [...(options.wrapper ?? []), options.node ?? process.execPath, CLI, 'start', ...args, ...asRoot] as [string, ...string[]];
   const child = spawn(command, commandArgs, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },

@@ -1,4 +1,16 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core';
+// imspect needs Node.js 24. This check runs before anything else is loaded (hence no static import: those would
+// be evaluated first, and oclif or imspect itself may not even parse on an older Node).
+const NEEDED_MAJOR = 24;
+const major = Number(process.versions.node.split('.')[0]);
 
+if (major < NEEDED_MAJOR) {
+  const { runOnWorkspaceNode } = await import('./node-version.js');
+  // A clone's `pnpm install` brings its own Node 24 (the `node` dev dependency): an `imspect` started by an older
+  // system Node runs again on that one, as a child whose exit status and signals it passes on.
+  const exitCode = await runOnWorkspaceNode(NEEDED_MAJOR);
+  process.exit(exitCode);
+}
+
+const { execute } = await import('@oclif/core');
 await execute({ dir: import.meta.url });

@@ -2,8 +2,42 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TransparentListenerConfig } from '../src/config/schema.js';
 import { startListener, type AcceptedConnection } from '../src/net/listeners.js';
-import { parseSockaddr, socketFd } from '../src/net/original-destination.js';
+import { closeSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { loadLibcWith, parseSockaddr, socketFd } from '../src/net/original-destination.js';
 import { connect, readAll, recordingLogger, waitFor } from './helpers.js';
+
+describe('koffi, an optional dependency loaded by the transparent listener only', () => {
+  it('says what to install when koffi is missing', () => {
+    // What require throws for a package that is not installed.
+    const missing = (name: string) => {
+      throw Object.assign(new Error(`Cannot find module '${name}'\nRequire stack:\n- ${import.meta.url}`), { code: 'MODULE_NOT_FOUND' });
+    };
+    const result = loadLibcWith(missing);
+    expect(result).toBeInstanceOf(Error);
+    expect((result as Error).message).toMatch(/through the "koffi" package, which is not installed .*npm install koffi/);
+  });
+
+  it('keeps the reason of a koffi that is installed but cannot load', () => {
+    const broken = () => {
+      throw new Error('no prebuilt binary for this platform');
+    };
+    expect((loadLibcWith(broken) as Error).message).toBe('cannot load koffi, which transparent interception needs to call getsockopt: no prebuilt binary for this platform');
+  });
+
+  it.runIf(process.platform === 'linux')('calls getsockopt through the installed koffi', () => {
+    const libc = loadLibcWith(createRequire(import.meta.url));
+    if (libc instanceof Error) throw libc;
+    // A file is not a socket: getsockopt fails with ENOTSOCK (88), read through koffi's errno.
+    const fd = openSync('/dev/null', 'r');
+    try {
+      expect(libc.getsockopt(fd, 0, 80, Buffer.alloc(16), [16])).toBe(-1);
+      expect(libc.errno()).toBe(88);
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
 
 describe('parseSockaddr', () => {
   it('reads sockaddr_in: family in host order, port in network order', () => {

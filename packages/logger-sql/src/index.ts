@@ -43,3 +43,4 @@ export { buildSearch, buildAliasLookup, parseTime, words, MAX_IDENTITIES_PER_NAM
 export { toRow, fromRow, typeCode, eventData, type ArchivedMessage } from './row.js';
 export { migrationProvider, hostOf, MIGRATION_TABLE } from './migrations.js';
 export type { Database, MessagesTable, MessageRow } from './schema.js';
+export { DriverMissingError, loadDriver } from './drivers.js';

@@ -3,7 +3,8 @@
  * does not (column types, full-text index). Kysely's migrator records what ran in `imspect_migration` and
  * holds a lock while migrating, so several gateways starting against one central database migrate it once.
  */
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { Migration, MigrationProvider } from 'kysely/migration';
 import type { SqlKind } from './options.js';
 import { MYSQL_ID_CHARS } from './row.js';
 

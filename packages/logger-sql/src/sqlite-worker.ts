@@ -1,5 +1,5 @@
 /**
- * Worker thread that owns the SQLite connection. better-sqlite3 is synchronous: run on the main thread, a
+ * Worker thread that owns the SQLite connection. node:sqlite is synchronous: run on the main thread, a
  * batch insert (and its fsync) would stall the event loop that relays bytes; here it stalls only this thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';

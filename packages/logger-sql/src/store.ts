@@ -1,10 +1,10 @@
 /**
- * The archive on one query layer (Kysely) for SQLite (better-sqlite3), PostgreSQL (pg) and MySQL/MariaDB
- * (mysql2): migrate, insert batches idempotently (by event id), search. The SQLite store runs inside a worker
+ * The archive on one query layer (Kysely) for SQLite (the runtime's node:sqlite), PostgreSQL (pg) and
+ * MySQL/MariaDB (mysql2), each driver loaded only when its backend is configured (drivers.ts): migrate, insert batches idempotently (by event id), search. The SQLite store runs inside a worker
  * thread when used by the logger (see sqlite-worker.ts), so its synchronous writes never block the relay loop.
  */
-import { Kysely, Migrator, MysqlDialect, PostgresDialect, SqliteDialect, sql, type Dialect } from 'kysely';
-import { createRequire } from 'node:module';
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type Dialect } from 'kysely';
+import { Migrator } from 'kysely/migration';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ImEvent } from '@imspect/core';
@@ -13,8 +13,7 @@ import type { SqlKind, SqlTarget } from './options.js';
 import { fromRow, MYSQL_ID_CHARS, toRow, type ArchivedMessage } from './row.js';
 import type { Database } from './schema.js';
 import { buildAliasLookup, buildSearch, MAX_IDENTITIES_PER_NAME, type Identity, type PageCursor, type SearchQuery } from './search.js';
-
-const require = createRequire(import.meta.url);
+import { loadDriver, openNodeSqlite } from './drivers.js';
 
 /** Rows per INSERT statement: well below every backend's limit on bound parameters. */
 const ROWS_PER_STATEMENT = 400;
@@ -33,19 +32,14 @@ export interface ArchiveStore {
 function dialectFor(target: SqlTarget, onPoolError: (error: Error) => void): Dialect {
   switch (target.kind) {
     case 'sqlite': {
-      const BetterSqlite3 = require('better-sqlite3') as typeof import('better-sqlite3');
       mkdirSync(dirname(target.file), { recursive: true, mode: 0o750 });
       // The archive holds every conversation: created owner and group only before SQLite opens it (its -wal and
       // -shm files copy the database file's mode).
       closeSync(openSync(target.file, 'a', 0o640));
-      const db = new BetterSqlite3(target.file);
-      db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${target.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-      db.pragma('busy_timeout = 10000');
-      return new SqliteDialect({ database: db });
+      return new SqliteDialect({ database: openNodeSqlite(target.file, target.synchronous) });
     }
     case 'postgres': {
-      const pg = require('pg') as typeof import('pg');
+      const pg = loadDriver<typeof import('pg')>('pg');
       const pool = new pg.Pool({
         connectionString: target.url,
         max: target.poolSize,
@@ -63,7 +57,7 @@ function dialectFor(target: SqlTarget, onPoolError: (error: Error) => void): Dia
       return new PostgresDialect({ pool });
     }
     case 'mysql': {
-      const mysql = require('mysql2') as typeof import('mysql2');
+      const mysql = loadDriver<typeof import('mysql2')>('mysql2');
       const pool = mysql.createPool({
         uri: target.url,
         connectionLimit: target.poolSize,

@@ -1,7 +1,9 @@
 /**
  * Where a redirected connection was going before the firewall sent it to imspect: Linux netfilter keeps it in
  * the connection's conntrack entry and hands it out through `getsockopt(SO_ORIGINAL_DST)`. Node has no
- * getsockopt, so libc's is called through koffi (an FFI whose binaries ship inside its npm package).
+ * getsockopt, so libc's is called through koffi (an FFI whose prebuilt binaries come in a package per platform).
+ * koffi is an optional dependency, loaded only when a transparent listener starts: nothing else needs it, and an
+ * installation without it (optional dependencies omitted, or no build for this platform) says what to install.
  */
 import { createRequire } from 'node:module';
 import type net from 'node:net';
@@ -30,33 +32,47 @@ export type OriginalDestinationResult = { ok: true; destination: OriginalDestina
 
 type GetSockOpt = (fd: number, level: number, name: number, value: Buffer, length: [number]) => number;
 
-interface Libc {
+export interface Libc {
   getsockopt: GetSockOpt;
   errno: () => number;
 }
 
+/** Loads a package by name (`require` relative to this module); replaceable in tests. */
+export type ModuleLoader = (name: string) => unknown;
+
+const requireHere: ModuleLoader = createRequire(import.meta.url);
+
 let libc: Libc | Error | undefined;
 
-function loadLibc(): Libc | Error {
-  if (libc) return libc;
-  if (process.platform !== 'linux') {
-    libc = new Error(`transparent interception needs Linux netfilter (this is ${process.platform})`);
-    return libc;
+/** libc's getsockopt through koffi loaded by `load`, or the reason it cannot be called (uncached). */
+export function loadLibcWith(load: ModuleLoader): Libc | Error {
+  if (process.platform !== 'linux') return new Error(`transparent interception needs Linux netfilter (this is ${process.platform})`);
+  let koffi: { load(name: string): { func(signature: string): GetSockOpt }; errno(): number };
+  try {
+    koffi = load('koffi') as typeof koffi;
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (e.code === 'MODULE_NOT_FOUND' && e.message.includes("'koffi'")) {
+      return new Error(
+        'transparent interception reads the original destination through the "koffi" package, which is not installed ' +
+          '(an optional dependency of @imspect/core): install it next to imspect (npm install koffi), or reinstall without omitting optional dependencies',
+      );
+    }
+    return new Error(`cannot load koffi, which transparent interception needs to call getsockopt: ${e.message}`);
   }
   try {
-    // koffi is CommonJS; loaded lazily so that nothing but the transparent listener pays for it.
-    const koffi = createRequire(import.meta.url)('koffi') as {
-      load(name: string): { func(signature: string): GetSockOpt };
-      errno(): number;
-    };
     const lib = koffi.load('libc.so.6');
-    libc = {
+    return {
       getsockopt: lib.func('int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *length)'),
       errno: () => koffi.errno(),
     };
   } catch (error) {
-    libc = new Error(`cannot call getsockopt through koffi: ${(error as Error).message}`);
+    return new Error(`cannot call getsockopt through koffi: ${(error as Error).message}`);
   }
+}
+
+function loadLibc(): Libc | Error {
+  libc ??= loadLibcWith(requireHere);
   return libc;
 }
 

@@ -7,7 +7,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
-import * as x509 from '@peculiar/x509';
+import * as x509 from './x509.js';
 import { EC_P256, randomSerial, toPem, writePrivate, type LoadedCa } from './ca.js';
 
 type CryptoKey = webcrypto.CryptoKey;

@@ -6,7 +6,7 @@ import { X509Certificate, createPrivateKey, webcrypto, type KeyObject } from 'no
 import { chmod, mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import * as x509 from '@peculiar/x509';
+import * as x509 from './x509.js';
 import { ImspectError, describeError } from '../sdk/errors.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
