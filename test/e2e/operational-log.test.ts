@@ -129,8 +129,9 @@ describe('the operational log of imspect start', () => {
     expect(out).toMatch(/^ {2}blocked: {3}reply "Not allowed here" \(at most one per user every 60 s\)$/m);
     expect(out).toMatch(/^ {2}failMode: {2}closed \(a failing filter blocks the frame\)$/m);
     const started = logLines(proxy.stderr()).find((l) => l.msg === 'imspect started');
-    expect(started?.['policy']).toMatchObject({ notice: 'off', failMode: expect.stringMatching(/^closed/) });
-    expect((started?.['policy'] as { filters: string[] }).filters).toHaveLength(3);
+    expect(started).toBeDefined();
+    expect(started!['policy']).toMatchObject({ notice: 'off', failMode: expect.stringMatching(/^closed/) });
+    expect((started!['policy'] as { filters: string[] }).filters).toHaveLength(3);
   });
 
   it('logs one open and one close line at info for a relayed IRC conversation, with what went through', async () => {
