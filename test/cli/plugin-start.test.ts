@@ -4,14 +4,12 @@
  * unless its section says `optional: true`. Filters with no configuration start on their embedded defaults.
  * `imspect replay` loads no logger unless told to, so a broken logger does not stop it.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAPTURES } from '../../packages/plugin-irc/test/capture-expectations.js';
+import { NGIRCD_CAPTURE } from '../support/captures.js';
 import { runCli } from '../support/cli-run.js';
-import { describeWithService } from '../support/e2e.js';
 import { startImspect } from '../support/imspect-process.js';
 import { freePort } from '../support/ngircd.js';
 
@@ -96,8 +94,8 @@ describe('imspect start with a logger or filter that cannot start', () => {
   });
 });
 
-const capture = path.join(CAPTURES, 'ngircd-irc.pcap');
-describeWithService('imspect replay with a broken logger', existsSync(capture) ? undefined : `the capture ${capture} is missing`, () => {
+const capture = NGIRCD_CAPTURE;
+describe('imspect replay with a broken logger', () => {
   it('replays without --to-loggers (no logger is loaded), and refuses with --to-loggers', async () => {
     const home = await configured('replay', ['logger-sql: { options: { url: "ftp://db.example/imspect" } }']);
     const plain = await runCli(['replay', capture, '--json'], home);

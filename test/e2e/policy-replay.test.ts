@@ -4,18 +4,16 @@
  * that would disconnect a client does not cut the replayed connection short.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CAPTURES } from '../../packages/plugin-irc/test/capture-expectations.js';
-import { describeWithService } from '../support/e2e.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NGIRCD_CAPTURE } from '../support/captures.js';
 import { CLI } from '../support/imspect-process.js';
 
 const execFileAsync = promisify(execFile);
-const CAPTURE = path.join(CAPTURES, 'ngircd-irc.pcap');
+const CAPTURE = NGIRCD_CAPTURE;
 
 interface Event {
   localId: string;
@@ -37,7 +35,7 @@ async function replayEvents(cwd: string): Promise<{ events: Event[] }> {
   return { events };
 }
 
-describeWithService('policy in imspect replay', existsSync(CAPTURE) ? undefined : `the capture ${CAPTURE} is missing`, () => {
+describe('policy in imspect replay', () => {
   let plain: string;
   let withPolicy: string;
 

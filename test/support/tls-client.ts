@@ -2,7 +2,7 @@
  * A line-based client for the TLS tests: through imspect's SOCKS5 listener, then TLS with the trust the test
  * gives it (imspect's CA, the real server's CA, or neither).
  */
-import net from 'node:net';
+import type net from 'node:net';
 import tls from 'node:tls';
 
 export { socksConnect } from './socks5.js';

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Socks5ListenerConfig } from '../src/config/schema.js';
 import { REPLY, Socks5Handshake, connectReply, type SocksStep } from '../src/net/socks5.js';
-import { closeServer, connect, listen, readAll, readBytes, waitFor } from './helpers.js';
+import { closeServer, connect, listen, readAll, readBytes } from './helpers.js';
 import { listenerHarness } from './listener-harness.js';
 
 const GREETING_NOAUTH = [5, 1, 0];

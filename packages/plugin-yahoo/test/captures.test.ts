@@ -4,7 +4,7 @@
  * each direction's segments joined then cut at random.
  */
 import { existsSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeWithService } from '../../../test/support/e2e.js';
 import { captureTranscripts, checkSplitInvariance, coalesceSteps } from '@imspect/core/testing';
 import { sniffYmsg } from '../src/sniff.js';

@@ -1,4 +1,5 @@
 import { Command, Flags } from '@oclif/core';
+import { policySummary } from '../policy-summary.js';
 import { configFlag, explain, failWith, isConfigurationProblem, loadConfigOrExit, pluginRoots } from '../shared.js';
 
 /** One line on what happens to encrypted connections. */
@@ -62,6 +63,13 @@ export default class Start extends Command {
     }
     const loadedPlugins = engine.plugins.filter((p) => p.status === 'loaded');
     const failed = engine.plugins.filter((p) => p.status === 'failed');
+    const policy = policySummary({
+      filters: loadedPlugins.filter((p) => p.kind === 'filter').map((p) => p.name),
+      plugins: config.plugins,
+      baseDir: loaded.baseDir,
+      failMode: config.pipeline.failMode,
+      responses: config.responses,
+    });
     logger.info(
       {
         config: loaded.file ?? '(embedded defaults)',
@@ -70,6 +78,7 @@ export default class Start extends Command {
         plugins: loadedPlugins.map((p) => `${p.name}@${p.version}`),
         limits: engine.limits?.describe(),
         ports: [...(engine.registry?.ports ?? new Map()).entries()].map(([port, p]) => `${port}=${p.name}`).join(' '),
+        policy,
       },
       'imspect started',
     );
@@ -120,6 +129,10 @@ export default class Start extends Command {
     if (engine.limits) this.log(`  limits:    ${engine.limits.describe()}, idle ${config.connections.idleTimeoutMs === 0 ? 'never closed' : formatDuration(config.connections.idleTimeoutMs)}`);
     this.log(`  plugins:   ${loadedPlugins.map((p) => `${p.name} (${p.kind})`).join(', ') || 'none'}`);
     if (failed.length > 0) this.log(`  failed:    ${failed.map((p) => `${p.name}: ${p.error?.message}`).join('; ')}`);
+    this.log(`  filters:   ${policy.filters.join(', ') || 'none'}`);
+    this.log(`  notice:    ${policy.notice}`);
+    this.log(`  blocked:   ${policy.blocked}`);
+    this.log(`  failMode:  ${policy.failMode}`);
     this.log('Press Ctrl-C to stop.');
 
     await stopped;

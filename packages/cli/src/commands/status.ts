@@ -1,6 +1,6 @@
 import { Command } from '@oclif/core';
 import path from 'node:path';
-import { configFlag, failWith, loadConfigOrExit } from '../shared.js';
+import { configFlag, loadConfigOrExit } from '../shared.js';
 
 function running(pid: number): boolean {
   try {

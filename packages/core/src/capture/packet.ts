@@ -1,4 +1,4 @@
-import { CaptureError } from './capture-error.js';
+import type { CaptureError } from './capture-error.js';
 
 /** One frame read from a capture file, before any decoding. */
 export interface CapturedPacket {

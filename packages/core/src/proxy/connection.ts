@@ -89,6 +89,12 @@ export class ProxyConnection {
   /** The first protocol errors, kept for summaries (replay). */
   readonly protocolErrors: Array<{ direction: Direction; code: string; message: string }> = [];
   private closed = false;
+  /** The operational log's open line is written once, when the connection's handling is decided. */
+  private openLogged = false;
+  /** Why imspect closed the connection (error, idle, policy, shutdown, TLS refusal); first one wins. */
+  private closeReason: string | undefined;
+  /** The side that ended or dropped the connection first, when imspect did not close it. */
+  private firstGone: 'client' | 'server' | undefined;
   /** The plain sockets under intercepted TLS ones. */
   private rawSockets: Duplex[] = [];
   private closeListeners: Array<() => void> = [];
@@ -163,13 +169,13 @@ export class ProxyConnection {
       this.beginRaw('createSession failed');
       return;
     }
-    this.log.debug({ protocol: protocol.name }, 'connection open');
+    this.logOpen();
     this.flows.outgoing.start('parse');
     this.flows.incoming.start('parse');
   }
 
   private beginRaw(reason: string): void {
-    this.log.debug({ reason }, 'relaying unparsed');
+    this.logOpen(reason);
     this.flows.outgoing.start('raw');
     this.flows.incoming.start('raw');
   }
@@ -227,6 +233,16 @@ export class ProxyConnection {
     }
   }
 
+  /**
+   * The one info line per connection opened (client, server and id come from the child logger's bindings):
+   * written once the protocol is decided, so it can name it; `unparsed` says why the bytes are relayed unread.
+   */
+  private logOpen(unparsed?: string): void {
+    if (this.openLogged) return;
+    this.openLogged = true;
+    this.log.info({ protocol: this.protocol?.name ?? null, ...(unparsed === undefined ? {} : { unparsed }) }, 'connection open');
+  }
+
   /** Records that a conversation went by encrypted and unread. */
   private encryptedEvent(how: 'tls-port' | 'starttls', why: string): void {
     const event = this.completeEvent(
@@ -245,6 +261,7 @@ export class ProxyConnection {
    */
   private directTls(protocol: RegisteredProtocol): void {
     this.protocol = protocol;
+    this.logOpen();
     const decision = this.tlsDecision();
     if (!decision || decision.action === 'passthrough') {
       this.encrypted = 'tls-port';
@@ -509,6 +526,7 @@ export class ProxyConnection {
       return;
     }
     this.disconnecting = true;
+    this.closeReason ??= `policy: ${reason}`;
     this.log.info({ protocol: this.protocol?.name, reason }, 'disconnecting the client: policy');
     this.clientSocket.end();
     this.upstreamSocket.destroy();
@@ -521,6 +539,7 @@ export class ProxyConnection {
 
   /** One side finished sending: pass the half-close on once everything before it is forwarded. */
   endOf(direction: Direction): void {
+    this.firstGone ??= direction === 'outgoing' ? 'client' : 'server';
     const target = direction === 'outgoing' ? this.upstreamSocket : this.clientSocket;
     if (!target.destroyed) target.end();
   }
@@ -529,12 +548,13 @@ export class ProxyConnection {
   private closeIdle(): void {
     if (this.closed) return;
     this.log.info({ idleTimeoutMs: this.deps.options.idleTimeoutMs }, `connection closed: no traffic for ${this.deps.options.idleTimeoutMs} ms (connections.idleTimeoutMs)`);
-    this.destroy('idle');
+    this.destroy('idle timeout');
   }
 
   destroy(reason: string): void {
     clearTimeout(this.sniffTimer);
     if (this.closed) return;
+    this.closeReason ??= reason;
     this.log.debug({ reason }, 'connection closing');
     this.clientSocket.destroy();
     this.upstreamSocket.destroy();
@@ -544,6 +564,7 @@ export class ProxyConnection {
   /** Ends both directions gracefully (shutdown): what was received is forwarded first. */
   end(): void {
     if (this.closed) return;
+    this.closeReason ??= 'shutdown';
     this.clientSocket.end();
     this.upstreamSocket.end();
   }
@@ -556,6 +577,7 @@ export class ProxyConnection {
     const clientClosed = this.clientSocket.closed;
     const upstreamClosed = this.upstreamSocket.closed;
     if (!clientClosed || !upstreamClosed) {
+      this.firstGone ??= clientClosed ? 'client' : 'server';
       const other = clientClosed ? this.upstreamSocket : this.clientSocket;
       // A client being disconnected by policy still has its reply to receive: it is ending, not cut.
       if (!(this.flows.outgoing.hasEnded && this.flows.incoming.hasEnded) && !(this.disconnecting && other === this.clientSocket)) other.destroy();
@@ -563,7 +585,20 @@ export class ProxyConnection {
     }
     if (this.closed) return;
     this.closed = true;
-    this.log.debug({ bytes: this.bytes, events: this.eventCount, ms: Date.now() - this.startedAt }, 'connection closed');
+    // The one info line per connection closed: what went through, and why it ended (out = client to server).
+    this.log.info(
+      {
+        protocol: this.protocol?.name ?? null,
+        bytesOut: this.bytes.outgoing,
+        bytesIn: this.bytes.incoming,
+        events: this.eventCount,
+        durationMs: Date.now() - this.startedAt,
+        reason: this.closeReason ?? `${this.firstGone ?? 'client'} closed`,
+        ...(this.encrypted ? { encrypted: this.encrypted } : {}),
+        ...(this.intercepted ? { intercepted: this.intercepted.how } : {}),
+      },
+      'connection closed',
+    );
     for (const listener of this.closeListeners) listener();
   }
 }

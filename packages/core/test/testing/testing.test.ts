@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { describeWithService } from '../../../../test/support/e2e.js';
+import { NGIRCD_CAPTURE } from '../../../../test/support/captures.js';
 import type { Direction, EventDraft, Frame } from '../../src/index.js';
 import { readConnections, streamBytes } from '../../src/capture/index.js';
 import {
@@ -164,8 +162,9 @@ describe('@imspect/core/testing: cuts and runs', () => {
   });
 });
 
-const CAPTURE = fileURLToPath(new URL('../../../../../shared/captures/ngircd-irc.pcap', import.meta.url));
-describeWithService('@imspect/core/testing: captureTranscripts', existsSync(CAPTURE) ? undefined : `the capture is missing: ${CAPTURE}`, () => {
+// The project's own recording, kept in the repository (test/captures).
+const CAPTURE = NGIRCD_CAPTURE;
+describe('@imspect/core/testing: captureTranscripts', () => {
   it('gives each connection its steps in order, filtered by server or client port', async () => {
     const all = await captureTranscripts(CAPTURE, { port: 16667 });
     expect(all.map((t) => t.connection.client.port)).toEqual([42954, 42960]);

@@ -1,4 +1,4 @@
-import { Command, Flags } from '@oclif/core';
+import { Command } from '@oclif/core';
 import { configFlag, inspectPlugins } from '../../shared.js';
 
 export default class PluginsList extends Command {
