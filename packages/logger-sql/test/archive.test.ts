@@ -224,9 +224,10 @@ describe('migration 0004 (network)', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-logger-sql-'));
     try {
       const file = path.join(dir, 'old.sqlite');
-      const { Kysely, Migrator, SqliteDialect } = await import('kysely');
-      const { default: BetterSqlite3 } = await import('better-sqlite3');
-      const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
+      const { Kysely, SqliteDialect } = await import('kysely');
+      const { Migrator } = await import('kysely/migration');
+      const { openNodeSqlite } = await import('../dist/drivers.js');
+      const old = new Kysely<any>({ dialect: new SqliteDialect({ database: openNodeSqlite(file, 'normal') }) });
       const all = await migrationProvider('sqlite').getMigrations();
       const before = { '0001-messages': all['0001-messages']!, '0002-full-text': all['0002-full-text']! };
       const result = await new Migrator({ db: old, provider: { getMigrations: async () => before }, migrationTableName: MIGRATION_TABLE, migrationLockTableName: 'imspect_migration_lock' }).migrateToLatest();
