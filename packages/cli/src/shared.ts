@@ -44,7 +44,8 @@ export function failWith(error: unknown, exitCode: number): never {
 
 /** Loads the configuration (the given file, or the search in the working directory); exits 2 when it is invalid. */
 export async function loadConfigOrExit(configFile: string | undefined) {
-  const { loadConfig } = await import('@imspect/core/runtime');
+  // The configuration entry alone, not `@imspect/core/runtime` (the proxy, TLS, journal): quick commands stay quick.
+  const { loadConfig } = await import('@imspect/core/config');
   try {
     return await loadConfig(configFile ? { file: configFile } : {});
   } catch (error) {
@@ -58,7 +59,7 @@ export async function loadConfigOrExit(configFile: string | undefined) {
  * `config check` report.
  */
 export async function inspectPlugins(configFile: string | undefined, logLevel: string) {
-  const { discoverPlugins, loadPlugins, createOperationalLogger, HOST_VERSION } = await import('@imspect/core/runtime');
+  const { discoverPlugins, loadPlugins, createOperationalLogger, HOST_VERSION } = await import('@imspect/core/plugins');
   const loaded = await loadConfigOrExit(configFile);
   const discovered = await discoverPlugins({ roots: pluginRoots(), folders: loaded.config.pluginFolders });
   const { records } = await loadPlugins(discovered, {
