@@ -95,6 +95,8 @@ describeWithService('the packed CLI, installed with npm install -g away from the
     const result = await run(['--version']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^@imspect\/cli\/\d+\.\d+\.\d+ /);
+    // The command manifest is in the package and stays there (it is what keeps start-up quick).
+    expect(existsSync(path.join(prefix, 'lib/node_modules/@imspect/cli/oclif.manifest.json'))).toBe(true);
   });
 
   it('lists the built-in plugins, all loaded from the installed package, none from the repository', async () => {
