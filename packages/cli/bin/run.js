@@ -12,5 +12,7 @@ if (major < NEEDED_MAJOR) {
   process.exit(exitCode);
 }
 
+// Before oclif reads the command manifest: a manifest older than the compiled commands is dropped (see there).
+await import('./manifest-guard.js');
 const { execute } = await import('@oclif/core');
 await execute({ dir: import.meta.url });

@@ -46,7 +46,8 @@ export function failWith(error: unknown, exitCode: number): never {
 
 /** Loads the configuration (the given file, or the search in the working directory); exits 2 when it is invalid. */
 export async function loadConfigOrExit(configFile: string | undefined) {
-  const { loadConfig } = await import('@imspect/core/runtime');
+  // The configuration entry alone, not `@imspect/core/runtime` (the proxy, TLS, journal): quick commands stay quick.
+  const { loadConfig } = await import('@imspect/core/config');
   try {
     return await loadConfig(configFile ? { file: configFile } : {});
   } catch (error) {
@@ -69,7 +70,7 @@ export async function inspectPlugins(configFile: string | undefined, logLevel: s
  * caller closes what it returns in `loaded`.
  */
 export async function inspectLoadedPlugins(loaded: LoadedConfig, logLevel: string, setupKinds: readonly PluginKind[] = []) {
-  const { discoverPlugins, loadPlugins, createOperationalLogger, HOST_VERSION } = await import('@imspect/core/runtime');
+  const { discoverPlugins, loadPlugins, createOperationalLogger, HOST_VERSION } = await import('@imspect/core/plugins');
   const discovered = await discoverPlugins({ roots: pluginRoots(), folders: loaded.config.pluginFolders });
   const { records, loaded: setUp } = await loadPlugins(discovered, {
     hostVersion: HOST_VERSION,

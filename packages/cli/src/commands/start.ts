@@ -9,6 +9,9 @@ function tlsSummary(tls: { authority?: { ca: { files: { cert: string } } } | und
   return `default ${tls.config.action}, CA ${tls.authority.ca.files.cert}`;
 }
 
+/** Signals closer together than this are one key press delivered twice (see the stop handler). */
+const DUPLICATE_SIGNAL_MS = 500;
+
 export default class Start extends Command {
   static override summary = 'Start the proxy: listen, parse IM traffic, apply policy, log conversations';
   static override description = `With no configuration file, imspect runs on its embedded defaults: a SOCKS5 proxy on 127.0.0.1:1080 (loopback clients only), every discovered plugin enabled, CSV logs and an SQLite archive under ./imspect-data. Stop it with Ctrl-C or SIGTERM: connections are ended and queued log entries are written first.`;
@@ -86,7 +89,17 @@ export default class Start extends Command {
     const stopped = new Promise<void>((resolve) => {
       let stopping = false;
       let abortedWait = false;
+      let lastSignalAt = 0;
       const stop = (signal: NodeJS.Signals) => {
+        const now = Date.now();
+        // One Ctrl-C can arrive twice: the terminal sends it to the whole process group, and a script runner in
+        // that group (`pnpm start`) forwards its own copy to imspect. A repeat within DUPLICATE_SIGNAL_MS of the
+        // last one counts as that same key press, so only a deliberate second Ctrl-C stops waiting for loggers.
+        if (stopping && now - lastSignalAt < DUPLICATE_SIGNAL_MS) {
+          logger.debug({ signal }, 'signal repeated within the same key press: ignored');
+          return;
+        }
+        lastSignalAt = now;
         if (stopping) {
           if (abortedWait) {
             logger.warn(`${signal} a third time: exiting now`);

@@ -30,7 +30,8 @@ export default class Status extends Command {
 
   async run(): Promise<unknown> {
     const { flags } = await this.parse(Status);
-    const { readJournalState, segmentsOnDisk, formatDuration } = await import('@imspect/core/runtime');
+    // The journal's and the limits' modules only (not the whole runtime): `status` is a quick look.
+    const [{ readJournalState, segmentsOnDisk }, { formatDuration }] = await Promise.all([import('@imspect/core/journal'), import('@imspect/core/limits')]);
     const loaded = await loadConfigOrExit(flags.config);
     const journalConfig = loaded.config.loggers.journal;
     const dir = path.resolve(loaded.dataDir, journalConfig.dir);

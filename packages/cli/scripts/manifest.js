@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// Writes packages/cli/oclif.manifest.json: every command's id, flags, arguments and help text, so oclif finds a
+// command without importing every command file at start-up (`imspect --help`, `--version` and each command stay
+// quick). What `oclif manifest` does, without the `oclif` release tool and its dependencies. Run after tsc (the
+// manifest is read from dist/commands); `pnpm build` does both, and `pnpm --filter @imspect/cli pack:tarball`
+// (scripts/pack.js) before packing. A manifest older than the commands would describe old flags: build again
+// after editing a command.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Plugin } from '@oclif/core';
+
+const cliDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// ignoreManifest: build it from the command files, not from a previous manifest; errorOnManifestCreate: a
+// command that fails to import stops the build instead of silently missing from the manifest.
+const plugin = new Plugin({ root: cliDir, type: 'core', isRoot: true, ignoreManifest: true, errorOnManifestCreate: true, respectNoCacheDefault: true });
+await plugin.load();
+const file = path.join(cliDir, 'oclif.manifest.json');
+writeFileSync(file, `${JSON.stringify(plugin.manifest, null, 2)}\n`);
+console.log(`oclif manifest: ${Object.keys(plugin.manifest.commands).length} commands written to ${path.relative(process.cwd(), file) || file}`);
