@@ -14,5 +14,6 @@ if (major < NEEDED_MAJOR) {
 
 // Before oclif reads the command manifest: a manifest older than the compiled commands is dropped (see there).
 await import('./manifest-guard.js');
-const { execute } = await import('@oclif/core');
-await execute({ dir: import.meta.url });
+// Not awaited at the top level: a command that ends the process itself (a closed output, a signal) would leave
+// that await unsettled, and Node 24 then exits with status 13 and a warning instead of the command's own status.
+import('@oclif/core').then(({ execute }) => execute({ dir: import.meta.url }));
