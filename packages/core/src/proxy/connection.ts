@@ -9,6 +9,8 @@ import type { Frame, ProtocolSession } from '../sdk/protocol.js';
 import { uuidv7 } from '../runtime/ids.js';
 import { callHook, isPromiseLike } from '../runtime/hooks.js';
 import type { EventSink } from './event-sink.js';
+import { localUserKey } from './local-users.js';
+import { noticeClient } from './responses.js';
 import type { FrameDecision, Policy } from './policy.js';
 import type { ProtocolRegistry, RegisteredProtocol } from './protocols.js';
 import { acceptClientTls, connectUpstreamTls, TlsRefusal } from '../tls/handshake.js';
@@ -89,6 +91,8 @@ export class ProxyConnection {
   /** The first protocol errors, kept for summaries (replay). */
   readonly protocolErrors: Array<{ direction: Direction; code: string; message: string }> = [];
   private closed = false;
+  /** This connection's user in the policy's LocalUsers (the key it is counted under), while it is open. */
+  private localUser: string | undefined;
   /** The plain sockets under intercepted TLS ones. */
   private rawSockets: Duplex[] = [];
   private closeListeners: Array<() => void> = [];
@@ -450,6 +454,8 @@ export class ProxyConnection {
     if (draft.text !== undefined) event.text = draft.text;
     if (draft.file !== undefined) event.file = { ...draft.file };
     if (draft.data !== undefined) event.data = draft.data;
+    const users = this.deps.policy.localUsers;
+    if (users && !this.closed) this.localUser = users.move(this.localUser, localUserKey(event.protocol, event.localId, this.server));
     return event;
   }
 
@@ -561,6 +567,7 @@ export class ProxyConnection {
     }
     if (this.closed) return;
     this.closed = true;
+    this.localUser = this.deps.policy.localUsers?.move(this.localUser, undefined);
     this.log.debug({ bytes: this.bytes, events: this.eventCount, ms: Date.now() - this.startedAt }, 'connection closed');
     for (const listener of this.closeListeners) listener();
   }
@@ -912,7 +919,9 @@ class Flow {
         // A response to an incoming frame goes to the same socket as the frames before it: those go first.
         this.write(out);
         out.length = 0;
-        for (const text of decision.responses) conn.respond(text, events[0]!);
+        // About the event that was stopped, so the reply can go to its conversation.
+        const about = events.find((e) => e.filtered) ?? events[0]!;
+        for (const text of decision.responses) conn.respond(text, about);
       }
       if (decision.disconnect) conn.disconnect(decision.reason ?? 'policy');
     } else if (decision.text !== undefined) {
@@ -937,7 +946,7 @@ class Flow {
         this.write(out);
         out.length = 0;
         return conn.respond(text, about);
-      });
+      }, noticeClient(conn.session.clientId, conn.client.ip));
     }
     conn.eventCount += events.length;
     conn.deps.sink.accept(events);
