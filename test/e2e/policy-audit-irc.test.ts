@@ -101,6 +101,7 @@ describeWithService('policy and audit truth through imspect (ngircd + irc-framew
     const joined = waitFor(dave.client, 'join', (e) => e['nick'] === 'dave', 'dave to join');
     dave.client.join(CHANNEL);
     await joined;
+    carol = await connect('carol', { host: '127.0.0.1', port: ngircd.port, socks });
   });
 
   afterAll(async () => {
@@ -139,10 +140,6 @@ describeWithService('policy and audit truth through imspect (ngircd + irc-framew
       expect(noticed(bob)).toBe(0);
       if (via !== socks) await quit(bob);
     }
-    carol = await connect('carol', { host: '127.0.0.1', port: ngircd.port, socks });
-    const joined = waitFor(dave.client, 'join', (e) => e['nick'] === 'bob', 'bob to join');
-    bob!.client.join(CHANNEL);
-    await joined;
   });
 
   it('the ACL denies carol talking with bob: bob’s message to carol is stopped at bob, who is told in the query with carol', async () => {
@@ -163,6 +160,9 @@ describeWithService('policy and audit truth through imspect (ngircd + irc-framew
   });
 
   it('the reply names what was stopped and why, in the channel it was said in; CTCP and long text in it stay text', async () => {
+    const joined = waitFor(dave.client, 'join', (e) => e['nick'] === 'bob', 'bob to join');
+    bob!.client.join(CHANNEL);
+    await joined;
     const inChannel = (part: string) => waitFor(bob!.client, 'notice', (e) => e['target'] === CHANNEL && String(e['message']).includes(part), `the reply in ${CHANNEL} about "${part}"`);
     let reply = inChannel('darn');
     bob!.client.say(CHANNEL, 'darn \x01VERSION\x01 and heck');
