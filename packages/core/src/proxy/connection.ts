@@ -93,6 +93,8 @@ export class ProxyConnection {
   private closed = false;
   /** This connection's user in the policy's LocalUsers (the key it is counted under), while it is open. */
   private localUser: string | undefined;
+  /** The local id `localUser` was built from. */
+  private localUserId: string | undefined;
   /** The plain sockets under intercepted TLS ones. */
   private rawSockets: Duplex[] = [];
   private closeListeners: Array<() => void> = [];
@@ -455,7 +457,11 @@ export class ProxyConnection {
     if (draft.file !== undefined) event.file = { ...draft.file };
     if (draft.data !== undefined) event.data = draft.data;
     const users = this.deps.policy.localUsers;
-    if (users && !this.closed) this.localUser = users.move(this.localUser, localUserKey(event.protocol, event.localId, this.server));
+    if (users && !this.closed && event.localId !== this.localUserId) {
+      // Only when the user's id changes (login, nick change): no key built per event.
+      this.localUserId = event.localId;
+      this.localUser = users.move(this.localUser, localUserKey(event.protocol, event.localId, this.server));
+    }
     return event;
   }
 
