@@ -28,7 +28,8 @@ const CHANNEL = '#policy';
 /** A channel the ACL keeps alice out of: bob is in it and must never see her join. */
 const SECRET = '#secret';
 const NOTICE = 'Your activities are being logged';
-const BLOCKED = 'The message or action was blocked';
+/** The default blocked reply names what was stopped and the filters' categories. */
+const BLOCKED = (category: string, what: string) => `Blocked (${category}): ${what}`;
 const LEGAL = 'By using this network you accept that your conversations are archived under the acceptable use policy, section 4.2.';
 
 async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -153,7 +154,7 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     alice!.client.action(CHANNEL, 'waves, darn it');
     await arrived;
 
-    const reply = waitFor(alice!.client, 'notice', (e) => e['message'] === BLOCKED, 'the blocked reply');
+    const reply = waitFor(alice!.client, 'notice', (e) => e['message'] === BLOCKED('2 badwords', `message "darn and heck" to ${CHANNEL}`), 'the blocked reply');
     await sayThenSentinel(CHANNEL, 'darn and heck', 'sentinel one');
     await reply;
     expect(bob.messages.filter((m) => /heck|darn/i.test(m))).toEqual([]);
@@ -162,7 +163,7 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
   });
 
   it('the ACL keeps alice from talking to carol; the file policy blocks her DCC file offer', async () => {
-    let reply = waitFor(alice!.client, 'notice', (e) => e['message'] === BLOCKED, 'the ACL reply');
+    let reply = waitFor(alice!.client, 'notice', (e) => e['message'] === BLOCKED('acl', 'message "hello carol" to carol'), 'the ACL reply');
     alice!.client.say('carol', 'hello carol');
     await reply;
     const fromBob = waitFor(carol.client, 'privmsg', (e) => e['message'] === 'bob to carol', 'bob to carol');
@@ -170,7 +171,7 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     await fromBob;
     expect(carol.messages).toEqual(['bob to carol']);
 
-    reply = waitFor(alice!.client, 'notice', (e) => e['message'] === BLOCKED, 'the file reply');
+    reply = waitFor(alice!.client, 'notice', (e) => e['message'] === BLOCKED('policy file', 'file "report.pdf" to bob'), 'the file reply');
     const sentinel = waitFor(bob.client, 'privmsg', (e) => e['message'] === 'after the offer', 'the sentinel after the offer');
     alice!.client.ctcpRequest('bob', 'DCC', 'SEND', 'report.pdf', '2130706433', '5001', '12345');
     alice!.client.say('bob', 'after the offer');
@@ -186,7 +187,7 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     };
     bob.client.on('join', watch);
     try {
-      const reply = waitFor(alice!.client, 'notice', (e) => e['message'] === BLOCKED, 'the reply to the denied join');
+      const reply = waitFor(alice!.client, 'notice', (e) => e['message'] === BLOCKED('acl', `join ${SECRET}`), 'the reply to the denied join');
       alice!.client.join(SECRET);
       await reply;
       // A sentinel through the same connection: had the JOIN gone out, ngircd would have shown it to bob first.
@@ -206,7 +207,7 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
 
     await writeFile(path.join(dir, 'acl.txt'), 'deny alice carol\nrefuse everything\n');
     await until(() => /ACL .*acl\.txt is invalid \(line 2/.test(proxy!.stderr()), 'the ACL error');
-    const reply = waitFor(alice!.client, 'notice', (e) => e['message'] === BLOCKED, 'the ACL reply');
+    const reply = waitFor(alice!.client, 'notice', (e) => e['message'] === BLOCKED('acl', 'message "still denied" to carol'), 'the ACL reply');
     alice!.client.say('carol', 'still denied');
     await reply;
 
@@ -258,7 +259,7 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     expect(await proxy!.stop()).toBe(0);
     proxy = undefined;
     const state = JSON.parse(await readFile(path.join(dir, 'data', 'state', 'monitoring-notice.json'), 'utf8')) as { sent: Record<string, number> };
-    expect(Object.keys(state.sent)).toEqual(['irc\u0000alice']);
+    expect(Object.keys(state.sent)).toEqual(['irc\u0000alice\u0000address 127.0.0.1']); // per client: her machine
     await start();
     await connectAlice();
     arrived = waitFor(bob.client, 'privmsg', (e) => e['message'] === 'after the restart', 'alice after the restart');

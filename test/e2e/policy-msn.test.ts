@@ -21,7 +21,8 @@ const BOB = 'bob@example.com';
 const CAROL = 'carol@example.com';
 const DAVE = 'dave@example.com';
 const NOTICE = 'Your activities are being logged';
-const BLOCKED = 'The message or action was blocked';
+/** The default blocked reply: the filters' categories and what was stopped, inside the conversation. */
+const BLOCKED = (category: string, what: string) => `Blocked (${category}): ${what}`;
 
 type Endpoint = { host: string; port: number };
 type Route = (host: string, port: number) => Promise<MsnConnection>;
@@ -162,13 +163,13 @@ describe('policy on MSN end to end through imspect (real filters, scripted MSN s
 
     // Blocked (two bad words): bob never sees it; alice gets the reply as a well-formed MSG.
     sb.sendMessage('A', `${TEXT_HEAD}darn and heck`);
-    const reply = await message(sb, (b) => b === BLOCKED, 'the blocked reply');
+    const reply = await message(sb, (b) => b === BLOCKED('2 badwords', `message "darn and heck" to ${BOB}`), 'the blocked reply');
     expect(reply).toMatchObject({ sender: BOB, name: 'imspect' });
     expect(reply.length).toBe(reply.bytes);
 
     // The file offer: blocked by filter-policy, alice told, bob never sees the INVITE.
     sb.sendMessage('D', fileInvite(BOB, ALICE, 'budget.xls'));
-    await message(sb, (b) => b === BLOCKED, 'the file reply');
+    await message(sb, (b) => b === BLOCKED('policy file', `file "budget.xls" to ${BOB}`), 'the file reply');
     sb.sendMessage('N', `${TEXT_HEAD}after the offer`);
     await message(peerSb, (b) => b === 'after the offer', 'the sentinel at bob');
     const atBob = peerSb.inbox.map((r) => r.payload?.toString('latin1') ?? '').join('\n');
@@ -179,11 +180,11 @@ describe('policy on MSN end to end through imspect (real filters, scripted MSN s
   it('the ACL keeps alice from talking to carol; bob and carol still talk; no second notice', async () => {
     const { sb, peerSb } = await converse(CAROL, carolNs);
     sb.sendMessage('N', `${TEXT_HEAD}hello carol`);
-    const reply = await message(sb, (b) => b === BLOCKED, 'the ACL reply');
+    const reply = await message(sb, (b) => b === BLOCKED('acl', `message "hello carol" to ${CAROL}`), 'the ACL reply');
     expect(reply.sender).toBe(CAROL);
     expect(reply.length).toBe(reply.bytes);
     sb.sendMessage('N', `${TEXT_HEAD}still there?`);
-    await message(sb, (b) => b === BLOCKED, 'the second ACL reply');
+    await message(sb, (b) => b === BLOCKED('acl', `message "still there?" to ${CAROL}`), 'the second ACL reply');
     // Nothing alice said reached carol (carol's side saw no MSG at all).
     await new Promise((r) => setTimeout(r, 200));
     expect(bodies(peerSb)).toEqual([]);

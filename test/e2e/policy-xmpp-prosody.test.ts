@@ -28,7 +28,8 @@ const BOB = `bob@${DOMAIN}`;
 const CAROL = `carol@${DOMAIN}`;
 const NOTICE = 'Your activities are being logged';
 const LEGAL = 'Conversations are archived under the acceptable use policy, section 4.2.';
-const BLOCKED = 'The message or action was blocked';
+/** The default blocked reply: the filters' categories and what was stopped. */
+const BLOCKED = (category: string, what: string) => `Blocked (${category}): ${what}`;
 const SI = 'http://jabber.org/protocol/si';
 const MUC = 'http://jabber.org/protocol/muc';
 const VERSION = 'jabber:iq:version';
@@ -36,6 +37,9 @@ const OLD_CLIENT = 'OldChat before 2.0 is not allowed here';
 
 /** A message imspect itself sent alice: from her server's domain, to her full JID. */
 const fromImspect = (text: string) => (s: XmlElement) => s.is('message') && s.attrs['from'] === DOMAIN && s.getChildText('body') === text;
+/** A blocked reply in the conversation it is about: from the peer alice wrote to, as a chat message. */
+const replyFrom = (peer: string, text: string | RegExp) => (s: XmlElement) =>
+  s.is('message') && s.attrs['from'] === peer && s.attrs['type'] === 'chat' && (typeof text === 'string' ? s.getChildText('body') === text : text.test(s.getChildText('body') ?? ''));
 
 describeWithService('policy end to end on XMPP through imspect with TLS interception (prosody + @xmpp/client)', missing, () => {
   let work: string;
@@ -141,7 +145,7 @@ describeWithService('policy end to end on XMPP through imspect with TLS intercep
     await bob.xmpp.send(chat(`${ALICE}/laptop`, 'heck yes', 'w3'));
     await arrived;
 
-    const reply = alice!.waitFor(fromImspect(BLOCKED), 'the blocked reply');
+    const reply = alice!.waitFor(replyFrom(BOB, BLOCKED('2 badwords', `message "darn and heck" to ${BOB}`)), 'the blocked reply');
     await sendThenSentinel(chat(BOB, 'darn and heck', 'w4'), 'sentinel one');
     await reply;
     expect(bob.all.filter((s) => /darn|heck/i.test(s.getChildText('body') ?? ''))).toEqual([]);
@@ -149,7 +153,7 @@ describeWithService('policy end to end on XMPP through imspect with TLS intercep
   }, 30_000);
 
   it('the ACL keeps alice from talking to carol and out of a denied room; its members never see her join', async () => {
-    let reply = alice!.waitFor(fromImspect(BLOCKED), 'the ACL reply');
+    let reply = alice!.waitFor(replyFrom(CAROL, BLOCKED('acl', `message "hello carol" to ${CAROL}`)), 'the ACL reply');
     await alice!.xmpp.send(chat(CAROL, 'hello carol', 'a1'));
     await reply;
     const fromBob = carol.waitFor(messageWithBody('bob to carol'), 'bob to carol');
@@ -157,7 +161,7 @@ describeWithService('policy end to end on XMPP through imspect with TLS intercep
     await fromBob;
     expect(carol.all.filter((s) => s.is('message')).map((s) => s.getChildText('body'))).toEqual(['bob to carol']);
 
-    reply = alice!.waitFor(fromImspect(BLOCKED), 'the reply to the denied join');
+    reply = alice!.waitFor(fromImspect(BLOCKED('acl', `join ${secretRoom}`)), 'the reply to the denied join');
     await sendThenSentinel(xml('presence', { to: `${secretRoom}/alice` }, xml('x', { xmlns: MUC })), 'after the denied join');
     await reply;
     expect(bob.all.filter((s) => s.is('presence') && (s.attrs['from'] ?? '').startsWith(`${secretRoom}/alice`))).toEqual([]);
@@ -172,10 +176,10 @@ describeWithService('policy end to end on XMPP through imspect with TLS intercep
 
   it('the file policy blocks her OOB link and her SI file offer; bob sees neither', async () => {
     const url = 'https://files.example.org/annual-report.pdf';
-    let reply = alice!.waitFor(fromImspect(BLOCKED), 'the reply to the OOB offer');
+    let reply = alice!.waitFor(replyFrom(BOB, /^Blocked \(policy file\): file "[^"]*annual-report\.pdf" to bob@localhost$/), 'the reply to the OOB offer');
     await sendThenSentinel(xml('message', { type: 'chat', to: BOB, id: 'f1' }, xml('body', {}, url), xml('x', { xmlns: 'jabber:x:oob' }, xml('url', {}, url))), 'after the link');
     await reply;
-    reply = alice!.waitFor(fromImspect(BLOCKED), 'the reply to the SI offer');
+    reply = alice!.waitFor(replyFrom(BOB, BLOCKED('policy file', `file "holiday.jpg" to ${BOB}`)), 'the reply to the SI offer');
     // Her client's request ends at once with a stanza error (Frame.refusal), not at its own timeout.
     const refused = alice!.waitFor((s) => s.is('iq') && s.attrs['type'] === 'error' && s.attrs['id'] === 'si1', 'the iq error for the SI offer');
     await sendThenSentinel(
@@ -204,7 +208,10 @@ describeWithService('policy end to end on XMPP through imspect with TLS intercep
     expect(proxy!.stderr()).toMatch(/client OldChat 1\.5 on xmpp denied: version 2\.0 or newer is required/);
   }, 30_000);
 
-  it('does not repeat the notice when alice logs in again', async () => {
+  it('tells alice’s second device (another resource) once too, and not again when it logs in again', async () => {
+    await alice!.stop();
+    await loginAlice('phone');
+    await alice!.waitFor(fromImspect(NOTICE), 'the notice on her phone');
     await alice!.stop();
     await loginAlice('phone');
     const arrived = bob.waitFor(messageWithBody('back again'), 'alice back');
@@ -220,7 +227,7 @@ describeWithService('policy end to end on XMPP through imspect with TLS intercep
     expect(await proxy!.stop()).toBe(0);
     proxy = undefined;
     const state = JSON.parse(await readFile(path.join(dir, 'data', 'state', 'monitoring-notice.json'), 'utf8')) as { sent: Record<string, number> };
-    expect(Object.keys(state.sent)).toEqual([`xmpp\u0000${ALICE}`]);
+    expect(Object.keys(state.sent).sort()).toEqual([`xmpp\u0000${ALICE}\u0000id laptop`, `xmpp\u0000${ALICE}\u0000id phone`]);
   }, 30_000);
 
   it('logs what alice typed, what was delivered, and every blocked event with filtered set and its categories', async () => {
@@ -254,7 +261,7 @@ describeWithService('policy end to end on XMPP through imspect with TLS intercep
       [true, BOB, 'client=OldChat version=1.5 source=version', true, 'policy client'],
     ]);
     // The login the notice followed, and nothing of what imspect said itself logged as a conversation.
-    expect(mine.filter((r) => r.type === 5).length, dump).toBe(2);
-    expect(mine.filter((r) => r.text === NOTICE || r.text === BLOCKED), dump).toEqual([]);
+    expect(mine.filter((r) => r.type === 5).length, dump).toBe(3);
+    expect(mine.filter((r) => r.text === NOTICE || r.text.startsWith('Blocked (')), dump).toEqual([]);
   });
 });

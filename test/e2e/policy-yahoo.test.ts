@@ -18,7 +18,8 @@ import { startImspect, type RunningImspect } from '../support/imspect-process.js
 import { socksConnect } from '../support/socks5.js';
 
 const NOTICE = 'Your activities are being logged';
-const BLOCKED = 'The message or action was blocked';
+/** The default blocked reply: the filters' categories and what was stopped, inside the conversation. */
+const BLOCKED = (category: string, what: string) => `Blocked (${category}): ${what}`;
 const MESSAGE = 0x06;
 const FILETRANS_15 = 0xdc;
 const ADDBUDDY = 0x83;
@@ -224,22 +225,22 @@ describe('policy on Yahoo end to end through imspect (real filters, scripted YMS
     expect(readYmsg(atServer.at(-1)!.raw).pairs).toEqual([['1', 'alice'], ['5', 'bob'], ['14', 'oh **** it'], ['97', '1']]);
 
     aliceSays('bob', 'darn and heck');
-    const reply = await alice.message(BLOCKED, 'the blocked reply');
-    expect(reply.pairs).toEqual([['5', 'alice'], ['4', 'bob'], ['14', BLOCKED], ['97', '1']]);
+    const reply = await alice.message(BLOCKED('2 badwords', 'message "darn and heck" to bob'), 'the blocked reply');
+    expect(reply.pairs).toEqual([['5', 'alice'], ['4', 'bob'], ['14', BLOCKED('2 badwords', 'message "darn and heck" to bob')], ['97', '1']]);
   });
 
   it('the file offer and a contact addition are blocked by filter-policy; the ACL keeps alice from carol', async () => {
     alice.send(FILETRANS_15, [[1, 'alice'], [5, 'bob'], [265, 'XFER$$'], [222, '1'], [266, '1'], [27, 'budget.xls'], [28, '4321']]);
-    expect(value(await alice.message(BLOCKED, 'the file reply'), 4)).toBe('bob');
+    expect(value(await alice.message(BLOCKED('policy file', 'file "budget.xls" to bob'), 'the file reply'), 4)).toBe('bob');
     alice.send(ADDBUDDY, [[1, 'alice'], [7, 'erin'], [65, 'Friends'], [14, 'add me']]);
-    expect(value(await alice.message(BLOCKED, 'the contact reply'), 4)).toBe('erin');
+    expect(value(await alice.message(BLOCKED('policy contact', 'contact to erin'), 'the contact reply'), 4)).toBe('erin');
     aliceSays('carol', 'hello carol');
-    expect(value(await alice.message(BLOCKED, 'the ACL reply'), 4)).toBe('carol');
+    expect(value(await alice.message(BLOCKED('acl', 'message "hello carol" to carol'), 'the ACL reply'), 4)).toBe('carol');
 
     aliceSays('bob', 'after the offer');
     await bob.message('after the offer', 'the sentinel at bob');
     aliceSays('carol', 'hello again');
-    await alice.message(BLOCKED, 'the second ACL reply');
+    await alice.message(BLOCKED('acl', 'message "hello again" to carol'), 'the second ACL reply');
     // Nothing blocked reached the server, so neither bob nor carol saw it.
     const atServer = server.received.get('alice')!;
     expect(atServer.map((p) => p.service).filter((s) => s === FILETRANS_15 || s === ADDBUDDY)).toEqual([]);

@@ -21,7 +21,8 @@ export interface TcpRelay {
   close(): Promise<void>;
 }
 
-export async function startTcpRelay(target: { host: string; port: number }): Promise<TcpRelay> {
+/** `localAddress`: the address the relay connects from (e.g. 127.0.0.2, so imspect sees another client machine). */
+export async function startTcpRelay(target: { host: string; port: number }, options: { localAddress?: string } = {}): Promise<TcpRelay> {
   const open = new Set<net.Socket>();
   let down = false;
   let count = 0;
@@ -33,7 +34,7 @@ export async function startTcpRelay(target: { host: string; port: number }): Pro
       return;
     }
     count++;
-    const upstream = net.connect(target.port, target.host);
+    const upstream = net.connect({ port: target.port, host: target.host, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     open.add(client);
     open.add(upstream);
     const pair = { client, upstream };

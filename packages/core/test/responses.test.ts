@@ -5,7 +5,9 @@ import { PluginHookError } from '../src/sdk/errors.js';
 import type { ImEvent } from '../src/sdk/event.js';
 import type { Verdict } from '../src/sdk/plugin.js';
 import { Policy, verdictProblem, type FrameDecision, type NamedFilter } from '../src/proxy/policy.js';
-import { DEFAULT_RESPONSE_SETTINGS, Responses, responseSettings, type ResponseSettings } from '../src/proxy/responses.js';
+import { DEFAULT_RESPONSE_SETTINGS, noticeClient, Responses, responseSettings, type ResponseSettings } from '../src/proxy/responses.js';
+import { fillBlockedText, quoteSnippet } from '../src/proxy/blocked-text.js';
+import { LocalUsers, localUserKey } from '../src/proxy/local-users.js';
 import { resolveConfig } from '../src/config/load.js';
 import { recordingLogger, removeTempDirs, tempDir, waitFor } from './helpers.js';
 import { lineProtocol, relayClient, startRelay, upstreamServer } from './relay-harness.js';
@@ -96,7 +98,7 @@ describe('blocked replies', () => {
     let now = 1_000_000;
     const responses = new Responses(settings((s) => ((s.prefix = '[imspect] '), (s.suffix = ' <'), (s.blocked.rateLimitSeconds = 10))), () => now);
     const blocked = (extra: Partial<ImEvent> = {}) => [{ ...event('x', extra), filtered: true }];
-    expect(responses.blockedReplies(blocked(), [])).toEqual(['[imspect] The message or action was blocked <']);
+    expect(responses.blockedReplies(blocked(), [])).toEqual(['[imspect] Blocked (policy): message "x" to you <']);
     expect(responses.blockedReplies(blocked(), [])).toEqual([]); // same user, within 10 s
     expect(responses.blockedReplies(blocked({ localId: 'other' }), ['custom', 'custom'])).toEqual(['[imspect] custom <']);
     expect(responses.blockedReplies(blocked({ localId: 'me', protocol: 'irc' }), [])).toHaveLength(1); // another protocol, another user
@@ -157,7 +159,7 @@ describe('the monitoring notice over a relay', () => {
     expect(await run(responses, 'MSG bob one\nMSG bob two\n')).toBe('NOTICE me * Your activities are being logged\nNOTICE me * See the policy.\n');
     expect(await run(responses, 'MSG bob three\n')).toBe('');
     await responses.close();
-    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ version: 1, sent: { 'lines\u0000me': now } });
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ version: 1, sent: { 'lines\u0000me\u0000address 127.0.0.1': now } });
 
     responses = await open(); // a restart
     now += 47 * 3_600_000;
@@ -216,6 +218,97 @@ describe('the monitoring notice over a relay', () => {
     await waitFor(() => Buffer.concat(server.received[0] ?? []).toString().includes('end'), 2_000, 'frames');
     expect(Buffer.concat(server.received[0]!).toString()).toBe('MSG bob fine\nMSG bob end\n');
     await new Promise((r) => setTimeout(r, 50));
-    expect(c.received().toString()).toBe('NOTICE me The message or action was blocked\n');
+    expect(c.received().toString()).toBe('NOTICE me Blocked (policy): message "bad one" to bob\n');
+  });
+});
+
+describe('the blocked reply names what was stopped and why', () => {
+  const blockedEvent = (extra: Partial<ImEvent>) => ({ ...event('', extra), filtered: true });
+
+  it('fills {what}, {category} and {reason}: the first 40 characters of a message, a file name, a channel', () => {
+    const responses = new Responses(settings((s) => ((s.blocked.rateLimitSeconds = 0), (s.blocked.text = '{what} | {category} | {reason}'))));
+    const long = 'the quarterly numbers are attached, please do not forward them';
+    expect(responses.blockedReplies([blockedEvent({ text: long, categories: ['2 badwords', 'acl'] })], [], ['ACL line 1: deny me you'])).toEqual([
+      'message "the quarterly numbers are attached, plea…" to you | 2 badwords, acl | ACL line 1: deny me you',
+    ]);
+    expect(responses.blockedReplies([blockedEvent({ type: 'file', file: { name: 'report.pdf', size: 3 }, categories: ['policy file'] })], [])).toEqual([
+      'file "report.pdf" to you | policy file | policy file',
+    ]);
+    expect(responses.blockedReplies([blockedEvent({ type: 'join', remoteId: '#secret', conversation: '#secret', categories: ['acl'] })], [])).toEqual(['join #secret | acl | acl']);
+    // The default text names both.
+    const plain = new Responses(settings((s) => (s.blocked.rateLimitSeconds = 0)));
+    expect(plain.blockedReplies([blockedEvent({ text: 'hello carol', remoteId: 'carol', categories: ['acl'] })], [])).toEqual(['Blocked (acl): message "hello carol" to carol']);
+  });
+
+  it('hostile text stays one line: control characters (CR, LF, NUL, CTCP \\x01) become spaces; a placeholder in the text is not expanded', () => {
+    const responses = new Responses(settings((s) => ((s.blocked.rateLimitSeconds = 0), (s.blocked.text = '{what} ({category})'))));
+    const [reply] = responses.blockedReplies([blockedEvent({ text: '\x01ACTION hi\r\nPRIVMSG #x :{reason}\0\x01', categories: ['acl'] })], []);
+    expect(reply).toBe('message "ACTION hi PRIVMSG #x :{reason}" to you (acl)');
+    expect(reply).not.toMatch(/[\0-\x1f]/);
+    expect(fillBlockedText('{what}', blockedEvent({ text: `${'x'.repeat(39)}😀😀` }), [])).toBe(`message "${'x'.repeat(39)}😀…" to you`);
+    expect(quoteSnippet('a\u202eb')).toBe('a b');
+  });
+});
+
+describe('the monitoring notice per client', () => {
+  it('each client of a user is told once; a state file from before (per user) is taken over by the first client seen', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'notice.json');
+    const now = Date.UTC(2026, 0, 10);
+    await writeFile(file, JSON.stringify({ version: 1, sent: { 'xmpp\u0000me': now - 3_600_000 } }));
+    const responses = new Responses(settings((s) => (s.notice.enabled = true)), () => now);
+    await responses.openNotice(file, recordingLogger());
+    const told: string[] = [];
+    const offer = (client: string) => responses.offerNotice([event('x', { protocol: 'xmpp' })], (text) => (told.push(`${client}: ${text}`), true), client);
+    offer('id laptop'); // the client the old entry stood for
+    expect(told).toEqual([]);
+    offer('id phone'); // a second device
+    offer('id phone');
+    offer('id laptop');
+    expect(told).toEqual(['id phone: Your activities are being logged']);
+    await responses.close();
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ version: 1, sent: { 'xmpp\u0000me\u0000id laptop': now - 3_600_000, 'xmpp\u0000me\u0000id phone': now } });
+    expect(noticeClient('phone', '10.0.0.1')).toBe('id phone');
+    expect(noticeClient(undefined, '10.0.0.1')).toBe('address 10.0.0.1');
+  });
+});
+
+describe('a message between two users behind imspect is judged as the recipient will judge it', () => {
+  // An ACL that says carol may not talk with bob: only carol's own events match it.
+  const carolDeniesBob = filter('acl', (e) => (e.localId.toLowerCase() === 'carol' && e.remoteId === 'bob' ? { action: 'block', categories: ['acl'], reason: 'ACL line 1: deny carol bob' } : { action: 'pass' }));
+  const server = { host: '127.0.0.1', port: 6667 };
+
+  it('blocked at the sender when carol is connected, with the recipient’s categories; passes when she is not; group messages are not judged so', async () => {
+    const users = new LocalUsers();
+    const responses = new Responses(settings((s) => (s.blocked.rateLimitSeconds = 0)));
+    const policy = new Policy([carolDeniesBob], [], { failMode: 'open', hookTimeoutMs: 500 }, recordingLogger(), responses, users);
+    const fromBob = () => [event('hello carol', { protocol: 'irc', localId: 'bob', remoteId: 'Carol', server })];
+    let events = fromBob();
+    expect(((await policy.decide(events)) as FrameDecision).block).toBe(false); // carol is not behind imspect
+    const carol = users.move(undefined, localUserKey('irc', 'carol', server));
+    events = fromBob();
+    const decision = policy.decide(events) as FrameDecision; // synchronous filters: a synchronous decision
+    expect(decision.block).toBe(true);
+    expect(events[0]).toMatchObject({ filtered: true, categories: ['acl'], localId: 'bob', direction: 'outgoing' });
+    expect(decision.responses).toEqual(['Blocked (acl): message "hello carol" to Carol']);
+    // Another IRC server's carol is another person.
+    events = [event('hello carol', { protocol: 'irc', localId: 'bob', remoteId: 'carol', server: { host: '127.0.0.1', port: 6668 } })];
+    expect(((await policy.decide(events)) as FrameDecision).block).toBe(false);
+    // A channel message reaches others too: it is judged at each recipient.
+    events = [event('hi all', { protocol: 'irc', localId: 'bob', remoteId: '#chan', conversation: '#chan', server })];
+    expect(((await policy.decide(events)) as FrameDecision).block).toBe(false);
+    users.move(carol, undefined);
+    events = fromBob();
+    expect(((await policy.decide(events)) as FrameDecision).block).toBe(false); // carol left
+  });
+
+  it('asynchronous filters too; XMPP ids compare bare and ignoring case', async () => {
+    const users = new LocalUsers();
+    users.move(undefined, localUserKey('xmpp', 'Carol@example.org/phone', server));
+    const asyncAcl = filter('acl', (e) => Promise.resolve(e.localId.startsWith('carol@') && e.remoteId === 'bob@example.org' ? { action: 'block', categories: ['acl'] } : { action: 'pass' }));
+    const policy = new Policy([asyncAcl], [], { failMode: 'open', hookTimeoutMs: 500 }, recordingLogger(), undefined, users);
+    const events = [event('hi', { protocol: 'xmpp', localId: 'bob@example.org', remoteId: 'carol@example.org', server: { host: '10.0.0.5', port: 5222 } })];
+    expect(((await policy.decide(events)) as FrameDecision).block).toBe(true);
+    expect(events[0]!.categories).toEqual(['acl']);
   });
 });

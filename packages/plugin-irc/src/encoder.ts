@@ -49,23 +49,29 @@ export function rewriteText(message: IrcMessage, slot: TextSlot, text: string): 
 
 /** Strips what may not appear in a prefix or a target. */
 function cleanToken(token: string): string {
-  return token.replace(/[\r\n\0 ]/g, '');
+  return token.replace(/[\r\n\0 \x01]/g, '');
 }
 
+/** The source of a NOTICE imspect writes into a conversation: a user-like prefix clients show in that window. */
+export const GATEWAY_USER = 'imspect';
+export const GATEWAY_HOST = 'gateway';
+
 /**
- * `:<server> NOTICE <nick> :<text>\r\n`, split over as many lines as needed so each fits in 512 bytes
- * (at character boundaries, at a space when there is one in the second half of the piece).
+ * `:<source> NOTICE <target> :<text>\r\n`, split over as many lines as needed so each fits in 512 bytes
+ * (at character boundaries, at a space when there is one in the second half of the piece). `source` is a
+ * server name or a `nick!user@host` prefix; `target` the local nick or a channel. The text loses CR, LF and
+ * NUL (they would end the line) and \x01 (a NOTICE starting with it is a CTCP reply, not text to show).
  */
-export function buildNotices(server: string, nick: string, text: string): Uint8Array | undefined {
-  const target = cleanToken(nick);
-  const source = cleanToken(server) || 'imspect';
-  if (target.length === 0) return undefined;
-  const header = encodeUtf8(`:${source} NOTICE ${target} :`);
+export function buildNotices(source: string, target: string, text: string): Uint8Array | undefined {
+  const to = cleanToken(target);
+  const from = cleanToken(source) || 'imspect';
+  if (to.length === 0) return undefined;
+  const header = encodeUtf8(`:${from} NOTICE ${to} :`);
   // A pathological (huge) nick still gets a usable amount of text per line.
   const budget = Math.max(IRC_LINE_BYTES - 2 - header.length, 64);
   const lines: Uint8Array[] = [];
   const crlf = new Uint8Array([0x0d, 0x0a]);
-  for (const piece of splitText(cleanText(text), budget)) lines.push(header, encodeUtf8(piece), crlf);
+  for (const piece of splitText(cleanText(text, true), budget)) lines.push(header, encodeUtf8(piece), crlf);
   return concatChunks(lines);
 }
 

@@ -3,9 +3,12 @@
  * timers, no logging, nothing thrown on any input.
  */
 import { concatChunks, dataItem, LineReader, type Direction, type EventDraft, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/core';
-import { buildNotices } from './encoder.js';
+import { buildNotices, GATEWAY_HOST, GATEWAY_USER } from './encoder.js';
 import { IrcState } from './irc-state.js';
 import { parseLine } from './message.js';
+
+/** What a reply is shown next to: a message or a file offer the user sent to a channel or a nick. */
+const CONVERSATION_TYPES: ReadonlySet<string> = new Set(['message', 'file']);
 
 /** 8191 bytes of tags plus a 512-byte message, rounded up. */
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024;
@@ -119,9 +122,20 @@ export class IrcSession implements ProtocolSession {
     return rest === undefined ? [] : [{ raw: rest }];
   }
 
-  respond(text: string, _about?: ImEvent): Uint8Array | undefined {
+  /**
+   * A NOTICE the client shows where it belongs: about something the user sent to a channel, to that channel
+   * (from `imspect!imspect@gateway`); to a nick, as a private notice from that nick (`carol!imspect@gateway`,
+   * the user and host saying it is the gateway speaking), which clients show in the query with that nick;
+   * anything else (a login, the monitoring notice before any conversation), from the server to the user's nick.
+   */
+  respond(text: string, about?: ImEvent): Uint8Array | undefined {
     const nick = this.state.nick;
     if (nick === undefined) return undefined;
+    const gateway = `${GATEWAY_USER}@${GATEWAY_HOST}`;
+    if (about !== undefined && about.direction === 'outgoing' && CONVERSATION_TYPES.has(about.type) && about.remoteId.length > 0 && about.remoteId !== '*') {
+      if (about.conversation !== undefined && about.conversation === about.remoteId) return buildNotices(`${GATEWAY_USER}!${gateway}`, about.remoteId, text);
+      if (!this.state.server.sameName(about.remoteId, nick)) return buildNotices(`${about.remoteId}!${gateway}`, nick, text);
+    }
     return buildNotices(this.state.serverName ?? 'imspect', nick, text);
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dataValue } from '@imspect/core';
+import { dataValue, type ImEvent } from '@imspect/core';
+import { testEvent } from '@imspect/core/testing';
 import { dec, enc, latin1, newSession, run, script } from './helpers.js';
 import { expectSplitInvariant } from './invariance.js';
 
@@ -461,6 +462,22 @@ describe('rewrite', () => {
 });
 
 describe('respond', () => {
+  const about = (extra: Partial<ImEvent>): ImEvent => testEvent({ protocol: 'irc', direction: 'outgoing', type: 'message', localId: 'alice', ...extra });
+
+  it('about a message to a channel: a NOTICE to that channel from imspect; to a nick: a private NOTICE from that nick; hostile text cannot make a CTCP or a new line', () => {
+    const session = newSession();
+    for (const step of REGISTER) session.push(step.direction, step.data);
+    expect(dec(session.respond('Blocked (acl): message "hi" to #chan', about({ remoteId: '#chan', conversation: '#chan' }))!)).toBe(':imspect!imspect@gateway NOTICE #chan :Blocked (acl): message "hi" to #chan\r\n');
+    expect(dec(session.respond('\x01VERSION\x01\r\nPRIVMSG #x :pwned', about({ remoteId: 'carol' }))!)).toBe(':carol!imspect@gateway NOTICE alice :VERSIONPRIVMSG #x :pwned\r\n');
+    expect(dec(session.respond('x', about({ type: 'file', remoteId: 'bob' }))!)).toBe(':bob!imspect@gateway NOTICE alice :x\r\n');
+    // A hostile target cannot add parameters or lines either.
+    expect(dec(session.respond('x', about({ remoteId: '#a b\r\nQUIT', conversation: '#a b\r\nQUIT' }))!)).toBe(':imspect!imspect@gateway NOTICE #abQUIT :x\r\n');
+    // Not about a conversation (a login, a join, something received): from the server, to the user.
+    expect(dec(session.respond('x', about({ type: 'join', remoteId: '#secret', conversation: '#secret' }))!)).toBe(':irc.example.net NOTICE alice :x\r\n');
+    expect(dec(session.respond('x', about({ direction: 'incoming', remoteId: 'carol' }))!)).toBe(':irc.example.net NOTICE alice :x\r\n');
+    expect(dec(session.respond('x', about({ remoteId: 'ALICE' }))!)).toBe(':irc.example.net NOTICE alice :x\r\n');
+  });
+
   it('is undefined before the local nick is known', () => {
     expect(newSession().respond('hello', {} as never)).toBeUndefined();
   });

@@ -49,6 +49,8 @@ export class MsnSession implements ProtocolSession {
   version = 0;
   role: Role;
   private local: string | undefined;
+  /** The client's machine GUID (MSNP18+: `USR ... SSO S ticket response {guid}`, `email;{guid}`), once seen. */
+  private machineGuid: string | undefined;
   /** The client program and its version, from `CVR` (`MSNMSGR`, `6.2.0208`). */
   private clientName: string | undefined;
   private clientVersion: string | undefined;
@@ -87,6 +89,11 @@ export class MsnSession implements ProtocolSession {
 
   get localId(): string | undefined {
     return this.local;
+  }
+
+  /** Which of the user's machines this is: the MSNP18+ machine GUID its login or switchboard commands carry. */
+  get clientId(): string | undefined {
+    return this.machineGuid;
   }
 
   /** Bytes held in `direction` (an incomplete line, or a line waiting for its payload). */
@@ -168,6 +175,7 @@ export class MsnSession implements ProtocolSession {
         if (words.length >= 8) this.emit(frame, { type: 'other', subtype: 'client', localId: this.local ?? '', remoteId: this.server.host, data: this.clientData() });
         return;
       case 'USR':
+        this.machineGuid ??= machineGuidIn(words);
         if (words.length === 4 && !AUTH_METHODS.has(words[2]!.toUpperCase())) {
           // Switchboard: USR trid email cookie
           this.role = 'sb';
@@ -179,6 +187,7 @@ export class MsnSession implements ProtocolSession {
         }
         return;
       case 'ANS':
+        this.machineGuid ??= machineGuidIn(words);
         // ANS trid email cookie sessid
         if (words.length >= 5) {
           this.role = 'sb';
@@ -522,5 +531,17 @@ function contactOf(args: string[]): string | undefined {
   }
   const first = args[0];
   if (first !== undefined && first.includes('@')) return bareId(decodeName(first));
+  return undefined;
+}
+
+const GUID = /^\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}$/i;
+
+/** A machine GUID among a command's words: a word of its own, or an endpoint suffix (`email;{guid}`). */
+function machineGuidIn(words: readonly string[]): string | undefined {
+  for (const word of words.slice(2)) {
+    const semi = word.lastIndexOf(';');
+    const candidate = semi >= 0 ? word.slice(semi + 1) : word;
+    if (GUID.test(candidate)) return candidate.toLowerCase();
+  }
   return undefined;
 }

@@ -50,6 +50,22 @@ describe('MSNP11 login (the transcript in shared/protocols/README.md)', () => {
   });
 });
 
+describe('the client machine (for the monitoring notice per client)', () => {
+  it('is the MSNP18 machine GUID of the SSO login or of a switchboard endpoint; none before MSNP18', () => {
+    const ns = newSession();
+    ns.push('outgoing', enc('USR 3 SSO I alice@live.com\r\n'));
+    expect(ns.clientId).toBeUndefined();
+    ns.push('outgoing', enc('USR 4 SSO S t=ticket response {F26D1F07-95E2-403C-BC18-D4BFED493428}\r\n'));
+    expect(ns.clientId).toBe('{f26d1f07-95e2-403c-bc18-d4bfed493428}');
+    const sb = newSession();
+    sb.push('outgoing', enc('ANS 1 alice@live.com;{0A1B2C3D-95E2-403C-BC18-D4BFED493428} 1234.5678 99\r\n'));
+    expect(sb.clientId).toBe('{0a1b2c3d-95e2-403c-bc18-d4bfed493428}');
+    const old = newSession();
+    for (const step of T.MSNP15_NOTIFICATION) old.push(step.direction, step.data);
+    expect(old.clientId).toBeUndefined();
+  });
+});
+
 describe('MSNP15 notification server', () => {
   it('SSO login, the sign-in ADL is no change, later ADL/RML are, Yahoo messages (UUM/UBM); payload commands framed', () => {
     const whole = expectSplitInvariant(T.MSNP15_NOTIFICATION);

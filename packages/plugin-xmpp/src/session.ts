@@ -5,6 +5,7 @@
  */
 import { encodeUtf8, type Direction, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/core';
 import { StanzaFramer, type FramerItem } from './framer.js';
+import { resourceOf } from './jid.js';
 import { XmppState } from './xmpp-state.js';
 import { defaultScope, escapeXml, parseElement, parseStartTag, scopeFor, type NsScope, type XElement } from './xml.js';
 
@@ -48,6 +49,12 @@ export class XmppSession implements ProtocolSession {
   /** The local client's full JID after resource binding. */
   get boundJid(): string | undefined {
     return this.state.boundJid;
+  }
+
+  /** Which of the user's clients this is: the resource of its full JID (binding, else what stanzas are addressed to). */
+  get clientId(): string | undefined {
+    const jid = this.state.boundJid ?? this.state.observedJid;
+    return jid === undefined ? undefined : resourceOf(jid);
   }
 
   /**
@@ -114,11 +121,21 @@ export class XmppSession implements ProtocolSession {
   }
 
   /** A chat message to the local client from its server's domain. */
-  respond(text: string, _about?: ImEvent): Uint8Array | undefined {
+  /**
+   * A message the client shows in the conversation it concerns: about a message or file the user sent, from
+   * the room (type groupchat) or from the peer (type chat); otherwise from the server's domain.
+   */
+  respond(text: string, about?: ImEvent): Uint8Array | undefined {
     const to = this.state.fullJid;
     if (to === undefined || !(this.framers.incoming.inStream || this.midstream)) return undefined;
     const id = `imspect-${++this.responses}`;
-    const xml = `<message from='${escapeXml(this.state.domain)}' to='${escapeXml(to)}' type='chat' id='${id}'><body>${escapeXml(text)}</body></message>`;
+    let from = this.state.domain;
+    let type = 'chat';
+    if (about !== undefined && about.direction === 'outgoing' && (about.type === 'message' || about.type === 'file') && about.remoteId.includes('@')) {
+      from = about.remoteId;
+      if (about.conversation !== undefined && about.conversation === about.remoteId) type = 'groupchat';
+    }
+    const xml = `<message from='${escapeXml(from)}' to='${escapeXml(to)}' type='${type}' id='${id}'><body>${escapeXml(text)}</body></message>`;
     return encodeUtf8(xml);
   }
 

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { ImEvent } from '@imspect/core';
+import { testEvent } from '@imspect/core/testing';
 import { parseElement, defaultScope, textOf, type XElement } from '../src/xml.js';
 import { dec, enc, newSession, run, script, utf8, type Step } from './helpers.js';
 import { expectSplitInvariant } from './invariance.js';
@@ -146,6 +148,19 @@ describe('rewrite and respond', () => {
     const msg = parsed.root!;
     expect([msg.local, msg.attrs.get('from'), msg.attrs.get('to'), msg.attrs.get('type')]).toEqual(['message', 'montague.example', 'romeo@montague.example/home', 'chat']);
     expect(textOf(msg.children[0] as XElement)).toBe("Policy: <file transfers> & 'links' are logged");
+  });
+
+  it('respond about a message the user sent comes from the peer (chat) or the room (groupchat), escaped', () => {
+    const result = run(login(), undefined, intercept);
+    const reply = (about: Partial<ImEvent>) => parseElement(result.session.respond(`Blocked (acl): message "</body><x a='1'>&amp;"`, testEvent({ protocol: 'xmpp', direction: 'outgoing', type: 'message', localId: 'romeo@montague.example', ...about }))!, defaultScope());
+    let parsed = reply({ remoteId: "juliet@capulet.example'/><evil" });
+    expect(parsed.error).toBeUndefined();
+    expect([parsed.root!.attrs.get('from'), parsed.root!.attrs.get('type')]).toEqual(["juliet@capulet.example'/><evil", 'chat']);
+    expect(textOf(parsed.root!.children[0] as XElement)).toBe(`Blocked (acl): message "</body><x a='1'>&amp;"`);
+    parsed = reply({ remoteId: 'room@conference.example', conversation: 'room@conference.example' });
+    expect([parsed.root!.attrs.get('from'), parsed.root!.attrs.get('type')]).toEqual(['room@conference.example', 'groupchat']);
+    parsed = reply({ type: 'login', remoteId: 'montague.example' });
+    expect([parsed.root!.attrs.get('from'), parsed.root!.attrs.get('type')]).toEqual(['montague.example', 'chat']);
   });
 });
 

@@ -219,7 +219,11 @@ export const ConfigSchema = Type.Object(
         blocked: Type.Object(
           {
             enabled: Type.Boolean({ default: true, description: 'Answer the sender of a blocked message or action' }),
-            text: Type.String({ default: 'The message or action was blocked', description: "Reply when the filter gives none of its own" }),
+            text: Type.String({
+              default: 'Blocked ({category}): {what}',
+              description:
+                "Reply when the filter gives none of its own. Placeholders: {what} (what was stopped: the message's first 40 characters, the file name, the channel joined), {category} (the filters' categories), {reason} (the blocking filter's reason)",
+            }),
             rateLimitSeconds: Type.Integer({ minimum: 0, default: 60, description: 'At most one reply per user in this many seconds; 0 = every time' }),
           },
           { additionalProperties: false, default: {} },

@@ -9,6 +9,8 @@ import type { Frame, ProtocolSession } from '../sdk/protocol.js';
 import { uuidv7 } from '../runtime/ids.js';
 import { callHook, isPromiseLike } from '../runtime/hooks.js';
 import type { EventSink } from './event-sink.js';
+import { localUserKey } from './local-users.js';
+import { noticeClient } from './responses.js';
 import type { FrameDecision, Policy } from './policy.js';
 import type { ProtocolRegistry, RegisteredProtocol } from './protocols.js';
 import { acceptClientTls, connectUpstreamTls, TlsRefusal } from '../tls/handshake.js';
@@ -95,6 +97,10 @@ export class ProxyConnection {
   private closeReason: string | undefined;
   /** The side that ended or dropped the connection first, when imspect did not close it. */
   private firstGone: 'client' | 'server' | undefined;
+  /** This connection's user in the policy's LocalUsers (the key it is counted under), while it is open. */
+  private localUser: string | undefined;
+  /** The local id `localUser` was built from. */
+  private localUserId: string | undefined;
   /** The plain sockets under intercepted TLS ones. */
   private rawSockets: Duplex[] = [];
   private closeListeners: Array<() => void> = [];
@@ -469,6 +475,12 @@ export class ProxyConnection {
     if (draft.text !== undefined) event.text = draft.text;
     if (draft.file !== undefined) event.file = { ...draft.file };
     if (draft.data !== undefined) event.data = draft.data;
+    const users = this.deps.policy.localUsers;
+    if (users && !this.closed && event.localId !== this.localUserId) {
+      // Only when the user's id changes (login, nick change): no key built per event.
+      this.localUserId = event.localId;
+      this.localUser = users.move(this.localUser, localUserKey(event.protocol, event.localId, this.server));
+    }
     return event;
   }
 
@@ -585,6 +597,7 @@ export class ProxyConnection {
     }
     if (this.closed) return;
     this.closed = true;
+    this.localUser = this.deps.policy.localUsers?.move(this.localUser, undefined);
     // The one info line per connection closed: what went through, and why it ended (out = client to server).
     this.log.info(
       {
@@ -949,7 +962,9 @@ class Flow {
         // A response to an incoming frame goes to the same socket as the frames before it: those go first.
         this.write(out);
         out.length = 0;
-        for (const text of decision.responses) conn.respond(text, events[0]!);
+        // About the event that was stopped, so the reply can go to its conversation.
+        const about = events.find((e) => e.filtered) ?? events[0]!;
+        for (const text of decision.responses) conn.respond(text, about);
       }
       if (decision.disconnect) conn.disconnect(decision.reason ?? 'policy');
     } else if (decision.text !== undefined) {
@@ -974,7 +989,7 @@ class Flow {
         this.write(out);
         out.length = 0;
         return conn.respond(text, about);
-      });
+      }, noticeClient(conn.session.clientId, conn.client.ip));
     }
     conn.eventCount += events.length;
     conn.deps.sink.accept(events);

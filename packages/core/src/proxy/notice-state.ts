@@ -11,7 +11,11 @@ const SAVE_DELAY_MS = 500;
 
 interface StateFile {
   version: 1;
-  /** user key (`protocol NUL localId`) -> time the notice was sent, ms since the epoch */
+  /**
+   * `protocol NUL localId NUL client` -> time the notice was sent to that client of the user, ms since the
+   * epoch. Files written before notices were per client have `protocol NUL localId` keys (per user): such an
+   * entry is taken over by the first client of that user seen afterwards (see adoptLegacy).
+   */
   sent: Record<string, number>;
 }
 
@@ -51,6 +55,18 @@ export class NoticeState {
 
   lastSent(key: string): number | undefined {
     return this.sent.get(key);
+  }
+
+  /**
+   * A per-user entry from before notices were per client: moved to `clientKey` (the first of the user's
+   * clients seen since, most likely the one that was told) and its time returned; undefined when there is none.
+   */
+  adoptLegacy(userKey: string, clientKey: string): number | undefined {
+    const at = this.sent.get(userKey);
+    if (at === undefined) return undefined;
+    this.sent.delete(userKey);
+    this.record(clientKey, at);
+    return at;
   }
 
   record(key: string, at: number): void {

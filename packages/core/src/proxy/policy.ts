@@ -2,7 +2,15 @@ import { PluginHookError } from '../sdk/errors.js';
 import type { ImEvent } from '../sdk/event.js';
 import type { ContentHooks, FilterHooks, PluginLogger, Verdict } from '../sdk/plugin.js';
 import { callHook, callHookWithTimeout, isPromiseLike } from '../runtime/hooks.js';
+import { isGroupChat } from '../sdk/event-data.js';
+import type { LocalUsers } from './local-users.js';
 import type { Responses } from './responses.js';
+
+/**
+ * What a recipient's connection judges of a message it receives, and so what is judged on the sender's side too
+ * when both users are behind imspect (point-to-point only: a group message reaches others as well).
+ */
+const RECIPIENT_JUDGED_TYPES: ReadonlySet<string> = new Set(['message', 'file', 'typing', 'webcam', 'emoticon']);
 
 export interface PolicyOptions {
   failMode: 'open' | 'closed';
@@ -31,6 +39,8 @@ export interface FrameDecision {
   disconnect?: boolean;
   /** Why, for the operational log, when disconnecting. */
   reason?: string;
+  /** The blocking filters' reasons, for the blocked reply's `{reason}`. */
+  reasons?: string[];
 }
 
 /** Why a filter's answer is not a verdict, or undefined when it is one. */
@@ -69,11 +79,19 @@ export class Policy {
     private readonly log: PluginLogger,
     /** Blocked-message replies and the monitoring notice; without it, only the filters' own replies are sent. */
     readonly responses?: Responses,
+    /**
+     * The protected users connected now. With it, a message from one to another is also judged as the
+     * recipient's connection will judge it (the recipient's view: local and remote swapped, incoming), and
+     * blocked at the sender when that view is blocked: the message never leaves, the sender is told, and the
+     * archive holds one row that says filtered instead of a "delivered" row at the sender and a filtered one at
+     * the recipient.
+     */
+    readonly localUsers?: LocalUsers,
   ) {}
 
   /** Gives the monitoring notice to the users of these events, when it is due (see {@link Responses.offerNotice}). */
-  offerNotice(events: readonly ImEvent[], send: (text: string, about: ImEvent) => boolean): void {
-    if (this.responses?.noticeActive) this.responses.offerNotice(events, send);
+  offerNotice(events: readonly ImEvent[], send: (text: string, about: ImEvent) => boolean, client: string): void {
+    if (this.responses?.noticeActive) this.responses.offerNotice(events, send, client);
   }
 
   get isEmpty(): boolean {
@@ -82,16 +100,55 @@ export class Policy {
 
   decide(events: ImEvent[]): FrameDecision | Promise<FrameDecision> {
     const decision: FrameDecision = { block: false, responses: [] };
-    return this.runFilters(events, 0, 0, decision);
+    return then(this.runFilters(events, 0, 0, decision), () => {
+      if (decision.block) return this.finishBlocked(events, decision);
+      return then(this.judgeAsRecipients(events, decision), () => (decision.block ? this.finishBlocked(events, decision) : this.runContents(events, 0, decision)));
+    });
+  }
+
+  /**
+   * The recipient's view of each message to another protected user connected through imspect, run through
+   * the filters; a blocked view blocks the message here (its categories and reasons carried over). Content
+   * plugins and masking play no part: the recipient's connection masks what it receives itself.
+   */
+  private judgeAsRecipients(events: ImEvent[], decision: FrameDecision): void | Promise<void> {
+    const users = this.localUsers;
+    if (!users || users.size === 0) return undefined;
+    const originals: ImEvent[] = [];
+    const views: ImEvent[] = [];
+    for (const event of events) {
+      if (event.direction !== 'outgoing' || !RECIPIENT_JUDGED_TYPES.has(event.type) || isGroupChat(event) || !users.isLocalRecipient(event)) continue;
+      originals.push(event);
+      views.push({ ...event, direction: 'incoming', localId: event.remoteId, remoteId: event.localId, filtered: false, categories: [] });
+    }
+    if (views.length === 0) return undefined;
+    const viewDecision: FrameDecision = { block: false, responses: [] };
+    return then(this.runFilters(views, 0, 0, viewDecision), () => {
+      if (!viewDecision.block) return;
+      views.forEach((view, index) => {
+        if (!view.filtered) return;
+        const original = originals[index]!;
+        original.filtered = true;
+        for (const category of view.categories) if (!original.categories.includes(category)) original.categories.push(category);
+        this.log.info(
+          { protocol: original.protocol, type: original.type, localId: original.localId, remoteId: original.remoteId, categories: view.categories },
+          `blocked at the sender: the recipient ${original.remoteId} may not receive it`,
+        );
+      });
+      decision.block = true;
+      decision.responses.push(...viewDecision.responses);
+      if (viewDecision.reasons) (decision.reasons ??= []).push(...viewDecision.reasons);
+    });
   }
 
   /** The replies for a blocked frame: the filters' own texts, rate-limited, or the configured default. */
   private finishBlocked(events: ImEvent[], decision: FrameDecision): FrameDecision {
-    if (this.responses) decision.responses = this.responses.blockedReplies(events, decision.responses);
+    if (this.responses) decision.responses = this.responses.blockedReplies(events, decision.responses, decision.reasons);
     return decision;
   }
 
-  private runFilters(events: ImEvent[], eventIndex: number, filterIndex: number, decision: FrameDecision): FrameDecision | Promise<FrameDecision> {
+  /** Runs the filters over the events, marking them and filling `decision`. */
+  private runFilters(events: ImEvent[], eventIndex: number, filterIndex: number, decision: FrameDecision): void | Promise<void> {
     for (let e = eventIndex; e < events.length; e++) {
       const event = events[e]!;
       for (let f = e === eventIndex ? filterIndex : 0; f < this.filters.length; f++) {
@@ -109,8 +166,7 @@ export class Policy {
         this.apply(filter.name, this.validated(filter.name, verdict), event, events, decision);
       }
     }
-    if (decision.block) return this.finishBlocked(events, decision);
-    return this.runContents(events, 0, decision);
+    return undefined;
   }
 
   private check(filter: NamedFilter, event: ImEvent): Verdict | Promise<Verdict> {
@@ -147,6 +203,7 @@ export class Policy {
       event.filtered = true;
       decision.block = true;
       if (verdict.respond) decision.responses.push(verdict.respond);
+      if (verdict.reason) (decision.reasons ??= []).push(verdict.reason);
       if (verdict.disconnect === true) {
         decision.disconnect = true;
         decision.reason = verdict.reason ?? `filter "${name}" disconnected the client`;
@@ -193,6 +250,11 @@ export class Policy {
     this.log.error({ plugin: name, hook: 'transform', err: error }, `content plugin "${name}" failed; text left as it was`);
     return undefined;
   }
+}
+
+/** `next` after `value`, synchronously when `value` is not a promise (the common case costs no promise). */
+function then<T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
+  return isPromiseLike(value) ? Promise.resolve(value).then(next) : next(value);
 }
 
 /** The event whose text a rewrite replaces: only a frame's message text can be rewritten; see Frame.rewrite. */

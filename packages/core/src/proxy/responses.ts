@@ -8,11 +8,15 @@ import type { ResponsesConfig } from '../config/schema.js';
 import { describeError, ImspectError } from '../sdk/errors.js';
 import type { ImEvent } from '../sdk/event.js';
 import type { PluginLogger } from '../sdk/plugin.js';
+import { fillBlockedText } from './blocked-text.js';
 import { NoticeState } from './notice-state.js';
 
 const DAY_MS = 86_400_000;
 /** Rate-limit entries kept before old ones are pruned: bounded memory whatever the number of users. */
 const MAX_TRACKED_USERS = 100_000;
+
+/** The default blocked reply: what was stopped and the filters' categories (placeholders: blocked-text.ts). */
+export const DEFAULT_BLOCKED_TEXT = 'Blocked ({category}): {what}';
 
 /** The settings in force; the notice text already read from its file when one is configured. */
 export interface ResponseSettings {
@@ -25,7 +29,7 @@ export interface ResponseSettings {
 export const DEFAULT_RESPONSE_SETTINGS: ResponseSettings = {
   prefix: '',
   suffix: '',
-  blocked: { enabled: true, text: 'The message or action was blocked', rateLimitSeconds: 60 },
+  blocked: { enabled: true, text: DEFAULT_BLOCKED_TEXT, rateLimitSeconds: 60 },
   notice: { enabled: false, text: 'Your activities are being logged', everyDays: 7 },
 };
 
@@ -60,6 +64,14 @@ function userKey(event: ImEvent): string | undefined {
   return `${event.protocol}\u0000${id}`;
 }
 
+/**
+ * Which of a user's clients a connection is, for the monitoring notice: what the protocol names (an XMPP
+ * resource, given by the session's `clientId`), else the client's address.
+ */
+export function noticeClient(clientId: string | undefined, clientIp: string): string {
+  return clientId !== undefined && clientId.length > 0 ? `id ${clientId}` : `address ${clientIp}`;
+}
+
 export class Responses {
   private settings: ResponseSettings;
   private readonly lastBlockedReply = new Map<string, number>();
@@ -92,9 +104,10 @@ export class Responses {
 
   /**
    * Texts to send to the local user about a blocked frame: the filters' own replies, else (for what the user
-   * sent) the configured one; nothing when this user had a reply less than `rateLimitSeconds` ago.
+   * sent) the configured one, with `{what}`, `{category}` and `{reason}` filled in from the blocked event and
+   * the filters' `reasons`; nothing when this user had a reply less than `rateLimitSeconds` ago.
    */
-  blockedReplies(events: readonly ImEvent[], filterReplies: readonly string[]): string[] {
+  blockedReplies(events: readonly ImEvent[], filterReplies: readonly string[], reasons: readonly string[] = []): string[] {
     const about = events.find((e) => e.filtered) ?? events[0];
     if (!about) return [];
     const { blocked } = this.settings;
@@ -106,22 +119,25 @@ export class Responses {
     if (last !== undefined && now - last < blocked.rateLimitSeconds * 1000) return [];
     if (this.lastBlockedReply.size >= MAX_TRACKED_USERS) this.pruneReplies(now);
     this.lastBlockedReply.set(key, now);
-    return texts.map((text) => this.wrap(text));
+    return texts.map((text) => this.wrap(fillBlockedText(text, about, reasons)));
   }
 
   /**
-   * Offers the monitoring notice for the users these events belong to: `send` delivers one line and says
-   * whether the protocol could answer; a user counts as told once the first line went out.
+   * Offers the monitoring notice for the users these events belong to, on the client `client` (see
+   * {@link noticeClient}): `send` delivers one line and says whether the protocol could answer; a user's
+   * client counts as told once the first line went out. Each client of a user is told: a second device
+   * must not miss the notice because the first one saw it.
    */
-  offerNotice(events: readonly ImEvent[], send: (text: string, about: ImEvent) => boolean): void {
+  offerNotice(events: readonly ImEvent[], send: (text: string, about: ImEvent) => boolean, client: string): void {
     const state = this.noticeState;
     if (!state || !this.settings.notice.enabled) return;
     const everyMs = this.settings.notice.everyDays * DAY_MS;
     for (const event of events) {
-      const key = userKey(event);
-      if (key === undefined) continue;
+      const user = userKey(event);
+      if (user === undefined) continue;
+      const key = `${user}\u0000${client}`;
       const now = this.now();
-      const last = state.lastSent(key);
+      const last = state.lastSent(key) ?? state.adoptLegacy(user, key);
       if (last !== undefined && now - last < everyMs) continue;
       const lines = this.noticeLines();
       if (lines.length === 0) return;

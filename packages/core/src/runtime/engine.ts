@@ -12,6 +12,7 @@ import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
 import { EventSink, type LoggerStatus } from '../proxy/event-sink.js';
 import { Journal } from '../journal/journal.js';
 import { Policy } from '../proxy/policy.js';
+import { LocalUsers } from '../proxy/local-users.js';
 import { Responses, responseSettings } from '../proxy/responses.js';
 import { reloadPolicy, type ReloadResult, type ReloadTargets } from './reload.js';
 import { DEFAULT_MAX_FRAME_SIZE, ProtocolRegistry, type RegisteredProtocol } from '../proxy/protocols.js';
@@ -144,7 +145,8 @@ export class Engine {
     const filters = of<FilterHooks>('filter');
     const contents = of<ContentHooks>('content');
     this.policyPlugins = [...filters, ...contents].map((named) => ({ plugin: loaded.find((p) => p.name === named.name)!, named }));
-    const policy = new Policy(filters, contents, config.pipeline, this.log, this.responses);
+    // Who is connected through imspect: a message between two of them is judged as its recipient will judge it.
+    const policy = new Policy(filters, contents, config.pipeline, this.log, this.responses, new LocalUsers());
     if (protocols.length === 0) this.log.warn('no protocol plugin is loaded: connections are relayed without being logged');
     if (of('logger').length === 0 && !this.options.skipKinds?.includes('logger')) this.log.warn('no logger plugin is loaded: events are not stored');
 

@@ -94,6 +94,12 @@ export interface ProtocolSession {
    */
   readonly network?: string | undefined;
   /**
+   * Which of the user's clients this connection is, when the protocol names it (XMPP: the bound resource;
+   * MSN: the machine GUID). The monitoring notice is given once per client of a user; without it, the client's
+   * address stands for the client.
+   */
+  readonly clientId?: string | undefined;
+  /**
    * Core decrypts the TLS announced by an `upgrade` frame: every byte pushed from now on is the plain stream
    * inside TLS (for XMPP, a new stream). Absent or never called: nothing more is pushed after the upgrade.
    */
