@@ -450,6 +450,7 @@ export class ProxyConnection {
     if (draft.text !== undefined) event.text = draft.text;
     if (draft.file !== undefined) event.file = { ...draft.file };
     if (draft.data !== undefined) event.data = draft.data;
+    if (draft.messageKey !== undefined) event.messageKey = String(draft.messageKey);
     return event;
   }
 
