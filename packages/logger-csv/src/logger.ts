@@ -1,7 +1,7 @@
 /** CsvLogger: batches of events -> rows appended to `{root}/{protocol}/{localId}/{remoteId}/{day}.csv`. */
 import { createHash } from 'node:crypto';
 import { join, sep } from 'node:path';
-import { ImspectError, describeError, type ImEvent, type LoggerHooks, type PluginLogger } from '@imspect/core';
+import { ImspectError, describeError, messageCopyIdentity, type ImEvent, type LoggerHooks, type PluginLogger } from '@imspect/core';
 import { csvRow } from './csv.js';
 import { FileStore, type FileTarget } from './files.js';
 import type { CsvLoggerConfig } from './options.js';
@@ -248,8 +248,8 @@ function idString(id: unknown): string {
   return id === undefined || id === null ? '' : String(id);
 }
 
-/** One message for one participant, whichever device the copy reached (hashed: keys can be long). */
+/** One message for one participant, whichever device the copy reached (hashed: keys and texts can be long). */
 function messageOf(event: Readonly<ImEvent>): string | undefined {
-  if (typeof event.messageKey !== 'string' || event.messageKey.length === 0) return undefined;
-  return createHash('sha256').update(`${String(event.localId)}\u0000${event.messageKey}`).digest('base64');
+  const identity = messageCopyIdentity(event);
+  return identity === undefined ? undefined : createHash('sha256').update(identity).digest('base64');
 }

@@ -381,10 +381,13 @@ describe('idempotency', () => {
     const forBob = makeEvent({ id: 'o3', localId: 'bob', remoteId: 'alice', direction: 'incoming', text: 'you **** fool', messageKey: key, data: 'device=desk' });
     await log.write([original]);
     await log.write([carbon, forBob, makeEvent({ id: 'o4', text: 'hi', messageKey: `${key}-2`, data: 'device=phone' }), makeEvent({ id: 'o5', text: 'hi', messageKey: `${key}-2`, data: 'device=laptop' })]);
+    // The same id reused for another text is another message.
+    await log.write([makeEvent({ id: 'o6', text: 'other', messageKey: key, data: 'device=phone' })]);
     await log.close();
     expect(parseCsv(await read(join(data, 'logs/irc/alice/bob/2024-03-05.csv'))).map((r) => [r[8], r[7], r[11], r[13]])).toEqual([
       ['o1', 'you darn fool', 'you **** fool', 'device=phone'],
       ['o4', 'hi', '', 'device=phone'],
+      ['o6', 'other', '', 'device=phone'],
     ]);
     expect(parseCsv(await read(join(data, 'logs/irc/bob/alice/2024-03-05.csv'))).map((r) => r[8])).toEqual(['o3']);
   });

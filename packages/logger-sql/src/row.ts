@@ -1,6 +1,6 @@
 /** An event as a `messages` row, and a row back as a search result. */
 import { createHash } from 'node:crypto';
-import { dataValue, eventDataColumn, eventTypeCode, hostPort, type ImEvent } from '@imspect/core';
+import { dataValue, eventDataColumn, eventTypeCode, hostPort, messageCopyIdentity, type ImEvent } from '@imspect/core';
 import type { MessageRow } from './schema.js';
 
 /** MySQL indexes whole columns only up to 3072 bytes: id columns there hold at most this many characters. */
@@ -52,12 +52,12 @@ export function toRow(event: Readonly<ImEvent>, idChars = Number.POSITIVE_INFINI
     file_size: event.file?.size ?? null,
     server: clean(hostPort(event.server?.host, event.server?.port)),
     data: cleanOrNull(event.data),
-    message_key: event.messageKey === undefined || event.messageKey === '' ? null : messageKeyHash(event.messageKey),
+    message_key: messageCopyIdentity(event) === undefined ? null : messageKeyHash(messageCopyIdentity(event)!),
     devices: deviceOf(event) === undefined ? null : joinDevices([deviceOf(event)!]),
   };
 }
 
-/** The stored form of a message key: fixed length, whatever the protocol's ids look like. */
+/** The stored form of a message's copy identity (`messageCopyIdentity`): fixed length, whatever the ids look like. */
 export function messageKeyHash(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }

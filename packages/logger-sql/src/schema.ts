@@ -32,7 +32,7 @@ export interface MessagesTable {
   file_size: number | null;
   server: string;
   data: string | null;
-  /** SHA-256 (hex) of the event's `messageKey`: unique per `local_id`, so the copies of a message are one row. */
+  /** SHA-256 (hex) of `messageCopyIdentity` (participant, `messageKey`, delivered text): unique per `local_id`, so the copies of a message are one row. */
   message_key: string | null;
   /** The devices the message reached, space-separated, each percent-encoded like a `data` value. */
   devices: string | null;

@@ -175,6 +175,9 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     const both = { ...typed, messageKey: `${key}-2` };
     await archive.insert([event({ ...both, text: 'again', data: 'device=phone' }), event({ ...both, text: 'again', data: 'device=laptop' })]);
     expect((await archive.search({ user: 'zed@copies.example', text: 'again', limit: 0 })).map((m) => m.devices)).toEqual([['phone', 'laptop']]);
+    // A client that reuses an id for another message: not a copy, so it does not vanish into the first.
+    await archive.insert([event({ ...typed, text: 'a different message', data: 'device=phone' })]);
+    expect((await archive.search({ user: 'zed@copies.example', text: 'different', limit: 0 })).map((m) => [m.text, m.devices])).toEqual([['a different message', ['phone']]]);
   });
 
   if (kind === 'sqlite') {
