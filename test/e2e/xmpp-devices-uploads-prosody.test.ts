@@ -5,8 +5,9 @@
  *   every message is one archived message for her (SQL archive and CSV), listing both devices, with what was
  *   typed as `text` and what was delivered (masked) as `deliveredText`, and `imspect logs search` counts messages;
  * - `/me` (XEP-0245) is logged as an action, as on IRC;
- * - HTTP upload (XEP-0363): with files blocked (alice), the slot request is refused at once with an iq error and a
- *   bare upload link is blocked; with files allowed (dave), both reach the server and the link is a file event.
+ * - HTTP upload (XEP-0363, prosody's mod_http_file_share): with files blocked (alice), the slot request is refused
+ *   at once with an iq error and a bare upload link is blocked; with files allowed (dave), the server gives the
+ *   slot and the link (its get URL alone in a body) is delivered and logged as the uploaded file.
  * bob connects directly.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -44,6 +45,7 @@ interface Archived {
   text: string | null;
   deliveredText: string | null;
   fileName: string | null;
+  fileSize: number | null;
   filtered: boolean;
   categories: string[];
   devices: string[];
@@ -59,6 +61,8 @@ describeWithService('one archived message per participant and device set, /me an
   let phone: XmppSession;
   let dave: XmppSession;
   let bob: XmppSession;
+  /** The get URL of dave's upload slot. */
+  let getUrl = '';
 
   const chat = (to: string, text: string, id: string) => xml('message', { type: 'chat', to, id }, xml('body', {}, text));
   const fromImspect = (text: string) => (s: XmlElement) => s.is('message') && s.attrs['from'] === DOMAIN && s.getChildText('body') === text;
@@ -77,7 +81,8 @@ describeWithService('one archived message per participant and device set, /me an
     work = await mkdtemp(path.join(os.tmpdir(), 'imspect-e2e-xmpp-devices-'));
     const certs = await makeServerCerts(path.join(work, 'certs'), DOMAIN);
     const user = (username: string) => ({ username, password: PASSWORD });
-    prosody = await startProsody(prosodyPath!, prosodyctlPath!, [{ domain: DOMAIN, certFile: certs.valid.certFile, keyFile: certs.valid.keyFile, users: [user('alice'), user('bob'), user('dave')] }]);
+    prosody = await startProsody(prosodyPath!, prosodyctlPath!, [{ domain: DOMAIN, certFile: certs.valid.certFile, keyFile: certs.valid.keyFile, users: [user('alice'), user('bob'), user('dave')] }], { httpUpload: true });
+    expect(prosody.uploadDomain).toBe(UPLOAD);
     await writeFile(path.join(work, 'upstream-ca.pem'), await readFile(certs.caFile, 'utf8'));
     dir = path.join(work, 'imspect');
     await mkdir(dir);
@@ -165,15 +170,16 @@ describeWithService('one archived message per participant and device set, /me an
     expect(bob.all.filter((s) => s.getChildText('body') === link)).toEqual([]);
   }, 30_000);
 
-  it('with files allowed, the slot request reaches the server and the link is delivered', async () => {
-    // No upload service runs: prosody itself answers the request, not imspect's policy.
-    const answered = dave.waitFor((s) => s.is('iq') && s.attrs['id'] === 'slot2', "the server's answer to the slot request");
+  it('with files allowed, the upload service gives the slot and the link is delivered', async () => {
+    const answered = dave.waitFor((s) => s.is('iq') && s.attrs['id'] === 'slot2', "the upload service's answer to the slot request");
     await dave.xmpp.send(slotRequest('slot2', 'minutes.pdf'));
     const answer = await answered;
-    expect(answer.getChild('error')?.getChildText('text', STANZAS)).not.toBe('blocked by policy');
-    const link = `https://${UPLOAD}/files/def456/minutes.pdf`;
-    const atBob = bob.waitFor(messageWithBody(link), 'the link at bob');
-    await dave.xmpp.send(chat(BOB, link, 'u3'));
+    expect(answer.attrs['type'], String(answer)).toBe('result');
+    const link = answer.getChild('slot', HTTP_UPLOAD)?.getChild('get', HTTP_UPLOAD)?.attrs['url'];
+    expect(link).toMatch(/^https?:\/\/.*\/minutes\.pdf$/);
+    getUrl = link!;
+    const atBob = bob.waitFor(messageWithBody(link!), 'the link at bob');
+    await dave.xmpp.send(chat(BOB, link!, 'u3'));
     await atBob;
   }, 30_000);
 
@@ -213,9 +219,10 @@ describeWithService('one archived message per participant and device set, /me an
     expect((JSON.parse(text.stdout) as { count: number }).count, text.stdout).toBe(2);
 
     const daveFiles = (JSON.parse((await runCli(['logs', 'search', '--user', DAVE, '--json'], dir)).stdout) as { messages: Archived[] }).messages.filter((m) => m.type === 'file');
-    expect(daveFiles.map((m) => [m.subtype, m.fileName, m.filtered])).toEqual([
-      ['http-upload-request', 'minutes.pdf', false],
-      ['link', 'minutes.pdf', false],
+    // The link is the get URL of the slot dave asked for: the upload, with the size of the request.
+    expect(daveFiles.map((m) => [m.subtype, m.remoteId, m.fileName, m.fileSize, m.text, m.filtered])).toEqual([
+      ['http-upload-request', UPLOAD, 'minutes.pdf', 2048, null, false],
+      ['http-upload', BOB, 'minutes.pdf', 2048, getUrl, false],
     ]);
 
     // The CSV log: one row per message for alice too (the first copy's, naming its device).
