@@ -217,6 +217,13 @@ describeWithService('one archived message per participant and device set, /me an
     expect(result.count).toBe(result.messages.length);
     const text = await runCli(['logs', 'search', '--user', ALICE, '--text', 'darn', '--json'], dir);
     expect((JSON.parse(text.stdout) as { count: number }).count, text.stdout).toBe(2);
+    // For people: one line per message, naming the devices; the export has them in a column of its own.
+    const human = (await runCli(['logs', 'search', '--user', ALICE, '--text', 'darn'], dir)).stdout.trim().split('\n');
+    expect(human, human.join('\n')).toHaveLength(2);
+    expect(human[0]).toMatch(/\[devices: laptop, phone\]  oh darn it$/);
+    const exported = (await runCli(['logs', 'export', '--format', 'csv', '--user', ALICE, '--text', 'darn'], dir)).stdout.trim().split('\r\n');
+    expect(exported[0]).toMatch(/,"?devices"?$/);
+    expect(exported.slice(1).map((line) => line.endsWith('"laptop;phone"'))).toEqual([true, false]);
 
     const daveFiles = (JSON.parse((await runCli(['logs', 'search', '--user', DAVE, '--json'], dir)).stdout) as { messages: Archived[] }).messages.filter((m) => m.type === 'file');
     // The link is the get URL of the slot dave asked for: the upload, with the size of the request.
