@@ -23,10 +23,17 @@ export interface RunningProsody {
   tlsPort: number;
   /** The multi-user chat component of the first host: `conference.<domain>`. */
   mucDomain: string;
+  /** With `httpUpload`: the XEP-0363 upload service of the first host (`upload.<domain>`, mod_http_file_share). */
+  uploadDomain?: string;
   stop(): Promise<void>;
 }
 
-export async function startProsody(executable: string, prosodyctl: string, hosts: ProsodyHost[]): Promise<RunningProsody> {
+export interface ProsodyOptions {
+  /** Runs mod_http_file_share as `upload.<first domain>`, its HTTP on a loopback port of its own. */
+  httpUpload?: boolean;
+}
+
+export async function startProsody(executable: string, prosodyctl: string, hosts: ProsodyHost[], options: ProsodyOptions = {}): Promise<RunningProsody> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-prosody-'));
   await mkdir(path.join(dir, 'data'));
   await mkdir(path.join(dir, 'certs'));
@@ -34,6 +41,8 @@ export async function startProsody(executable: string, prosodyctl: string, hosts
   const tlsPort = await freePort();
   const first = hosts[0]!;
   const mucDomain = `conference.${first.domain}`;
+  const uploadDomain = options.httpUpload ? `upload.${first.domain}` : undefined;
+  const httpPort = options.httpUpload ? await freePort() : undefined;
   const lua = (text: string) => JSON.stringify(text);
   const config = path.join(dir, 'prosody.cfg.lua');
   await writeFile(
@@ -48,7 +57,8 @@ export async function startProsody(executable: string, prosodyctl: string, hosts
       `c2s_ports = { ${port} }`,
       `c2s_direct_tls_ports = { ${tlsPort} }`,
       's2s_ports = { }',
-      'http_ports = { }',
+      httpPort === undefined ? 'http_ports = { }' : `http_ports = { ${httpPort} }`,
+      'http_interfaces = { "127.0.0.1" }',
       'https_ports = { }',
       'c2s_require_encryption = true',
       'authentication = "internal_plain"',
@@ -63,6 +73,7 @@ export async function startProsody(executable: string, prosodyctl: string, hosts
       // New rooms open at once (no configuration form for the creator to submit first).
       '  muc_room_locking = false',
       `  ssl = { certificate = ${lua(first.certFile)}; key = ${lua(first.keyFile)} }`,
+      ...(uploadDomain === undefined ? [] : [`Component ${lua(uploadDomain)} "http_file_share"`, `  ssl = { certificate = ${lua(first.certFile)}; key = ${lua(first.keyFile)} }`]),
       '',
     ].join('\n'),
   );
@@ -88,6 +99,7 @@ export async function startProsody(executable: string, prosodyctl: string, hosts
     port,
     tlsPort,
     mucDomain,
+    ...(uploadDomain === undefined ? {} : { uploadDomain }),
     async stop() {
       if (child.exitCode === null && child.pid) {
         const exited = new Promise((r) => child.once('exit', r));

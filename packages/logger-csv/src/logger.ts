@@ -2,8 +2,9 @@
  * CsvLogger: batches of events -> rows appended to `{root}/{protocol}/{localId}/{remoteId}/{day}.csv`, or
  * `{root}/{protocol}/{network}/{localId}/{remoteId}/{day}.csv` for an event that names its network (IRC).
  */
+import { createHash } from 'node:crypto';
 import { join, sep } from 'node:path';
-import { ImspectError, describeError, type ImEvent, type LoggerHooks, type PluginLogger } from '@imspect/core';
+import { ImspectError, describeError, messageCopyIdentity, type ImEvent, type LoggerHooks, type PluginLogger } from '@imspect/core';
 import { csvRow } from './csv.js';
 import { FileStore, type FileTarget } from './files.js';
 import type { CsvLoggerConfig } from './options.js';
@@ -30,6 +31,8 @@ interface Group {
   rows: string[];
   /** The event id of each row (undefined for an event without one). */
   ids: (string | undefined)[];
+  /** The message of each row (participant and message key, hashed; undefined for an event without a key). */
+  messages: (string | undefined)[];
   /** Oldest time (unix seconds) among the rows that an earlier run may have written; Infinity when none. */
   checkFrom: number;
 }
@@ -37,6 +40,12 @@ interface Group {
 export class CsvLogger implements LoggerHooks {
   private readonly store: FileStore;
   private readonly recent: RecentIds;
+  /**
+   * The messages (participant and message key) of the last rows written: a copy of a message that reached the
+   * user's other device (same key) is not written again. CSV rows are never rewritten, so the row names only the
+   * first copy's device; the SQL archive lists them all.
+   */
+  private readonly recentMessages: RecentIds;
   private readonly writtenBefore: WrittenBefore;
   private readonly header: Buffer | undefined;
   /** Batches run one after the other, so that a retry never races the attempt it repeats. */
@@ -54,6 +63,7 @@ export class CsvLogger implements LoggerHooks {
   ) {
     this.store = new FileStore(config, (file, size) => this.validLengthOf(file, size));
     this.recent = new RecentIds(config.rememberIds);
+    this.recentMessages = new RecentIds(config.rememberIds);
     this.writtenBefore = new WrittenBefore(Math.floor(Date.now() / 1000), log, (file) => this.store.isOpen(file));
     this.header = config.header ? Buffer.from(csvRow(COLUMNS), 'utf8') : undefined;
   }
@@ -124,11 +134,17 @@ export class CsvLogger implements LoggerHooks {
   private async writeBatch(events: readonly ImEvent[]): Promise<void> {
     const groups = new Map<string, Group>();
     const inBatch = new Set<string>();
+    const messagesInBatch = new Set<string>();
     for (const event of events) {
       const id = typeof event.id === 'string' && event.id.length > 0 ? event.id : undefined;
       if (id !== undefined) {
         if (this.recent.has(id) || inBatch.has(id)) continue; // written already: this is a retry
         inBatch.add(id);
+      }
+      const message = messageOf(event);
+      if (message !== undefined) {
+        if (this.recentMessages.has(message) || messagesInBatch.has(message)) continue; // a copy on another device
+        messagesInBatch.add(message);
       }
       let timeMs = Date.parse(event.at);
       if (Number.isNaN(timeMs)) {
@@ -137,9 +153,10 @@ export class CsvLogger implements LoggerHooks {
       }
       const target = this.targetFor(event, timeMs);
       let group = groups.get(target.file);
-      if (!group) groups.set(target.file, (group = { target, rows: [], ids: [], checkFrom: Number.POSITIVE_INFINITY }));
+      if (!group) groups.set(target.file, (group = { target, rows: [], ids: [], messages: [], checkFrom: Number.POSITIVE_INFINITY }));
       group.rows.push(csvRow(eventFields(event, timeMs, this.config.excelSafe)));
       group.ids.push(id);
+      group.messages.push(message);
       const second = Math.floor(timeMs / 1000);
       if (id !== undefined && second < group.checkFrom && this.writtenBefore.mayBeWritten(second)) group.checkFrom = second;
     }
@@ -166,9 +183,10 @@ export class CsvLogger implements LoggerHooks {
     await Promise.all(Array.from({ length: workers }, worker));
     // Remembered and reported in the batch's order, whatever order the writes ended in.
     const failed: { file: string; rows: number; error: unknown }[] = [];
-    list.forEach(({ target, rows, ids }, i) => {
+    list.forEach(({ target, rows, ids, messages }, i) => {
       if (ok[i]) {
         for (const id of ids) if (id !== undefined) this.recent.add(id);
+        for (const message of messages) if (message !== undefined) this.recentMessages.add(message);
       } else failed.push({ file: target.file, rows: rows.length, error: errors[i] });
     });
     if (failed.length === 0) return;
@@ -209,17 +227,22 @@ export class CsvLogger implements LoggerHooks {
     if (found.size === 0) return;
     const rows: string[] = [];
     const ids: (string | undefined)[] = [];
+    const messages: (string | undefined)[] = [];
     group.ids.forEach((id, k) => {
+      const message = group.messages[k];
       if (id !== undefined && found.has(id)) {
         this.recent.add(id);
+        if (message !== undefined) this.recentMessages.add(message);
         return;
       }
       rows.push(group.rows[k]!);
       ids.push(id);
+      messages.push(message);
     });
     this.log.debug({ file: group.target.file, skipped: found.size }, 'events delivered again after a restart were already in the log file');
     group.rows = rows;
     group.ids = ids;
+    group.messages = messages;
   }
 
   private failure(hook: string, message: string, cause: unknown): ImspectError {
@@ -230,4 +253,10 @@ export class CsvLogger implements LoggerHooks {
 
 function idString(id: unknown): string {
   return id === undefined || id === null ? '' : String(id);
+}
+
+/** One message for one participant, whichever device the copy reached (hashed: keys and texts can be long). */
+function messageOf(event: Readonly<ImEvent>): string | undefined {
+  const identity = messageCopyIdentity(event);
+  return identity === undefined ? undefined : createHash('sha256').update(identity).digest('base64');
 }

@@ -405,6 +405,27 @@ describe('idempotency', () => {
     expect(parseCsv(await read(join(data, 'logs/irc/alice/carol/2024-03-05.csv'))).map((r) => r[7])).toEqual(['to carol']);
   });
 
+  it('writes the copies of one message on several devices once per participant (the first copy, its device in data)', async () => {
+    const data = await tempDir();
+    const log = await setupLogger(data);
+    const key = 'xmpp outgoing alice bob id=m1';
+    const original = makeEvent({ id: 'o1', text: 'you darn fool', deliveredText: 'you **** fool', messageKey: key, data: 'device=phone' });
+    const carbon = makeEvent({ id: 'o2', text: 'you **** fool', messageKey: key, data: 'device=laptop' });
+    // The same message for bob (another participant), and two copies of another message in one batch.
+    const forBob = makeEvent({ id: 'o3', localId: 'bob', remoteId: 'alice', direction: 'incoming', text: 'you **** fool', messageKey: key, data: 'device=desk' });
+    await log.write([original]);
+    await log.write([carbon, forBob, makeEvent({ id: 'o4', text: 'hi', messageKey: `${key}-2`, data: 'device=phone' }), makeEvent({ id: 'o5', text: 'hi', messageKey: `${key}-2`, data: 'device=laptop' })]);
+    // The same id reused for another text is another message.
+    await log.write([makeEvent({ id: 'o6', text: 'other', messageKey: key, data: 'device=phone' })]);
+    await log.close();
+    expect(parseCsv(await read(join(data, 'logs/irc/alice/bob/2024-03-05.csv'))).map((r) => [r[8], r[7], r[11], r[13]])).toEqual([
+      ['o1', 'you darn fool', 'you **** fool', 'device=phone'],
+      ['o4', 'hi', '', 'device=phone'],
+      ['o6', 'other', '', 'device=phone'],
+    ]);
+    expect(parseCsv(await read(join(data, 'logs/irc/bob/alice/2024-03-05.csv'))).map((r) => r[8])).toEqual(['o3']);
+  });
+
   it('writes events without an id every time (nothing to recognise them by)', async () => {
     const data = await tempDir();
     const log = await setupLogger(data);

@@ -120,6 +120,23 @@ function network(kind: SqlKind): Migration {
   };
 }
 
+/**
+ * One message, several devices: `message_key` (a hash of the event's `messageKey`) is unique per participant
+ * (`local_id`), so the copies of a message that reached the user's other devices merge into the first one's
+ * row, whose `devices` lists every device it reached. Rows without a key (NULL) are never merged.
+ */
+function messageKeys(kind: SqlKind): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      const t = types(kind);
+      await db.schema.alterTable('messages').addColumn('message_key', sql`varchar(64)`).execute();
+      await db.schema.alterTable('messages').addColumn('devices', t.long).execute();
+      // MySQL: local_id (700 characters) and the 64-character hash together stay within InnoDB's 3072-byte key.
+      await db.schema.createIndex('messages_local_message_key').on('messages').columns(['local_id', 'message_key']).unique().execute();
+    },
+  };
+}
+
 /** `host:port` or `[v6]:port` (the `server` column) -> the host as the IRC plugin names a network. */
 export function hostOf(server: string): string {
   let host = server;
@@ -134,7 +151,7 @@ export function hostOf(server: string): string {
 export function migrationProvider(kind: SqlKind): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001-messages': initialSchema(kind), '0002-full-text': fullText(kind), '0004-network': network(kind) };
+      return { '0001-messages': initialSchema(kind), '0002-full-text': fullText(kind), '0003-message-key': messageKeys(kind), '0004-network': network(kind) };
     },
   };
 }

@@ -1,5 +1,6 @@
 /** An event as a `messages` row, and a row back as a search result. */
-import { eventDataColumn, eventTypeCode, hostPort, type ImEvent } from '@imspect/core';
+import { createHash } from 'node:crypto';
+import { dataValue, eventDataColumn, eventTypeCode, hostPort, messageCopyIdentity, type ImEvent } from '@imspect/core';
 import type { MessageRow } from './schema.js';
 
 /** MySQL indexes whole columns only up to 3072 bytes: id columns there hold at most this many characters. */
@@ -52,7 +53,37 @@ export function toRow(event: Readonly<ImEvent>, idChars = Number.POSITIVE_INFINI
     server: clean(hostPort(event.server?.host, event.server?.port)),
     data: cleanOrNull(event.data),
     network: event.network === undefined || event.network === null ? null : id(event.network),
+    message_key: messageCopyIdentity(event) === undefined ? null : messageKeyHash(messageCopyIdentity(event)!),
+    devices: deviceOf(event) === undefined ? null : joinDevices([deviceOf(event)!]),
   };
+}
+
+/** The stored form of a message's copy identity (`messageCopyIdentity`): fixed length, whatever the ids look like. */
+export function messageKeyHash(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** The device a copy of a message reached (`device=` in its data), if the protocol says. */
+function deviceOf(event: Readonly<ImEvent>): string | undefined {
+  const device = dataValue(event.data, 'device');
+  return device === undefined || device.length === 0 ? undefined : clean(device);
+}
+
+const encodeDevice = (device: string) => device.replace(/[% ]/g, (c) => (c === '%' ? '%25' : '%20'));
+
+export function joinDevices(devices: readonly string[]): string {
+  return devices.map(encodeDevice).join(' ');
+}
+
+export function splitDevices(column: string | null | undefined): string[] {
+  if (column === null || column === undefined || column.length === 0) return [];
+  return column.split(' ').map((item) => {
+    try {
+      return decodeURIComponent(item);
+    } catch {
+      return item;
+    }
+  });
 }
 
 /** One archived event, as search and export give it. */
@@ -80,6 +111,8 @@ export interface ArchivedMessage {
   data: string | null;
   /** Where the ids are valid (IRC: the server host); null for protocols with global ids. */
   network: string | null;
+  /** The devices the message reached (its copies on the user's other devices are this one row). */
+  devices: string[];
 }
 
 export function fromRow(row: Record<string, unknown>): ArchivedMessage {
@@ -107,5 +140,6 @@ export function fromRow(row: Record<string, unknown>): ArchivedMessage {
     eventData: String(row['event_data'] ?? ''),
     data: (row['data'] as string | null) ?? null,
     network: (row['network'] as string | null) ?? null,
+    devices: splitDevices(row['devices'] as string | null),
   };
 }

@@ -34,6 +34,10 @@ export interface MessagesTable {
   data: string | null;
   /** Where the ids are valid, for protocols whose ids are per network (IRC); null for the others (migration 0004). */
   network: string | null;
+  /** SHA-256 (hex) of `messageCopyIdentity` (participant, `messageKey`, delivered text): unique per `local_id`, so the copies of a message are one row. */
+  message_key: string | null;
+  /** The devices the message reached, space-separated, each percent-encoded like a `data` value. */
+  devices: string | null;
 }
 
 export interface Database {

@@ -1,17 +1,17 @@
 /**
  * The archive on one query layer (Kysely) for SQLite (the runtime's node:sqlite), PostgreSQL (pg) and
- * MySQL/MariaDB (mysql2), each driver loaded only when its backend is configured (drivers.ts): migrate, insert batches idempotently (by event id), search. The SQLite store runs inside a worker
+ * MySQL/MariaDB (mysql2), each driver loaded only when its backend is configured (drivers.ts): migrate, insert batches idempotently (by event id, and the copies of one message by its key), search. The SQLite store runs inside a worker
  * thread when used by the logger (see sqlite-worker.ts), so its synchronous writes never block the relay loop.
  */
-import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type Dialect } from 'kysely';
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type Dialect, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ImEvent } from '@imspect/core';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migrations.js';
 import type { SqlKind, SqlTarget } from './options.js';
-import { fromRow, MYSQL_ID_CHARS, toRow, type ArchivedMessage } from './row.js';
-import type { Database } from './schema.js';
+import { fromRow, joinDevices, MYSQL_ID_CHARS, splitDevices, toRow, type ArchivedMessage } from './row.js';
+import type { Database, MessageRow } from './schema.js';
 import { buildAliasLookup, buildSearch, MAX_IDENTITIES_PER_NAME, type Identity, type PageCursor, type SearchQuery } from './search.js';
 import { loadDriver, openNodeSqlite } from './drivers.js';
 
@@ -120,13 +120,22 @@ export class SqlArchive implements ArchiveStore {
     const rows = events.map((e) => toRow(e, idChars));
     return this.db.transaction().execute(async (tx) => {
       let inserted = 0;
-      for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-        const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-        let q = tx.insertInto('messages').values(chunk);
-        q = this.kind === 'mysql' ? q.ignore() : q.onConflict((oc) => oc.column('event_id').doNothing());
-        const result = await q.executeTakeFirst();
-        inserted += Number(result.numInsertedOrUpdatedRows ?? 0n);
+      // Rows in order: runs of rows without a message key as multi-row inserts, each keyed row on its own (it may
+      // be a copy of a message stored earlier, or earlier in this batch).
+      let plain: MessageRow[] = [];
+      const flush = async () => {
+        for (let i = 0; i < plain.length; i += ROWS_PER_STATEMENT) inserted += await this.insertRows(tx, plain.slice(i, i + ROWS_PER_STATEMENT));
+        plain = [];
+      };
+      for (const row of rows) {
+        if (row.message_key === null) {
+          plain.push(row);
+          continue;
+        }
+        await flush();
+        inserted += await this.insertOrMerge(tx, row);
       }
+      await flush();
       return inserted;
     });
   }
@@ -139,6 +148,32 @@ export class SqlArchive implements ArchiveStore {
       throw new Error(`more than ${MAX_IDENTITIES_PER_NAME} identities went by the name "${query.user}"; narrow the search with --network or --protocol`);
     }
     return rows.map((r) => ({ network: r.network ?? null, localId: String(r.local_id) }));
+  }
+
+  private async insertRows(tx: Transaction<Database>, rows: MessageRow[]): Promise<number> {
+    let q = tx.insertInto('messages').values(rows);
+    q = this.kind === 'mysql' ? q.ignore() : q.onConflict((oc) => oc.column('event_id').doNothing());
+    const result = await q.executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n);
+  }
+
+  /**
+   * A copy of a message already stored for the same participant (same `local_id` and `message_key`) adds its
+   * device to that row and is not stored again; the row keeps the first copy's text and delivered text. A
+   * re-delivered copy changes nothing.
+   */
+  private async insertOrMerge(tx: Transaction<Database>, row: MessageRow): Promise<number> {
+    const stored = await tx
+      .selectFrom('messages')
+      .select(['id', 'devices'])
+      .where('local_id', '=', row.local_id)
+      .where('message_key', '=', row.message_key)
+      .executeTakeFirst();
+    if (stored === undefined) return this.insertRows(tx, [row]);
+    const devices = splitDevices(stored.devices);
+    const added = splitDevices(row.devices).filter((d) => !devices.includes(d));
+    if (added.length > 0) await tx.updateTable('messages').set({ devices: joinDevices([...devices, ...added]) }).where('id', '=', stored.id).execute();
+    return 0;
   }
 
   async search(query: SearchQuery): Promise<ArchivedMessage[]> {

@@ -179,6 +179,37 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     expect(texts(await archive.search({ network: two, limit: 0 }))).toEqual(['two: another nina', 'two: omar as nina2']);
   });
 
+  it('stores the copies of one message on several devices once per participant, listing the devices', async () => {
+    const key = 'xmpp outgoing zed@copies.example yara@copies.example id=m1';
+    const typed = { protocol: 'xmpp', localId: 'zed@copies.example', remoteId: 'yara@copies.example', messageKey: key };
+    // The original (what dave typed, masked on the way out) from his phone, then its carbon on his laptop, which
+    // carries the masked text; the same message for carol (another participant); a message without a key twice.
+    const original = event({ ...typed, text: 'you darn fool', deliveredText: 'you **** fool', data: 'device=phone%20one' });
+    const carbon = event({ ...typed, text: 'you **** fool', data: 'device=laptop' });
+    const forCarol = event({ ...typed, localId: 'yara@copies.example', remoteId: 'zed@copies.example', direction: 'incoming', messageKey: 'xmpp incoming zed@copies.example/phone yara@copies.example id=m1', text: 'you **** fool', data: 'device=desk' });
+    const unkeyed = [event({ protocol: 'xmpp', localId: 'zed@copies.example', remoteId: 'yara@copies.example', text: 'no key' }), event({ protocol: 'xmpp', localId: 'zed@copies.example', remoteId: 'yara@copies.example', text: 'no key' })];
+    const before = await archive.count();
+    expect(await archive.insert([original])).toBe(1);
+    // The carbon in a later batch, and again (a retried batch) with everything else: nothing is stored twice.
+    await archive.insert([carbon]);
+    await archive.insert([carbon, original, forCarol, ...unkeyed]);
+    expect(await archive.count()).toBe(before + 4);
+    const dave = await archive.search({ user: 'zed@copies.example', limit: 0 });
+    expect(dave.map((m) => [m.text, m.deliveredText, m.devices])).toEqual([
+      ['you darn fool', 'you **** fool', ['phone one', 'laptop']],
+      ['no key', null, []],
+      ['no key', null, []],
+    ]);
+    expect((await archive.search({ user: 'yara@copies.example', limit: 0 })).map((m) => [m.text, m.devices])).toEqual([['you **** fool', ['desk']]]);
+    // Both copies in one batch.
+    const both = { ...typed, messageKey: `${key}-2` };
+    await archive.insert([event({ ...both, text: 'again', data: 'device=phone' }), event({ ...both, text: 'again', data: 'device=laptop' })]);
+    expect((await archive.search({ user: 'zed@copies.example', text: 'again', limit: 0 })).map((m) => m.devices)).toEqual([['phone', 'laptop']]);
+    // A client that reuses an id for another message: not a copy, so it does not vanish into the first.
+    await archive.insert([event({ ...typed, text: 'a different message', data: 'device=phone' })]);
+    expect((await archive.search({ user: 'zed@copies.example', text: 'different', limit: 0 })).map((m) => [m.text, m.devices])).toEqual([['a different message', ['phone']]]);
+  });
+
   if (kind === 'sqlite') {
     it('the plugin writes through its worker thread, idempotently, and closes', async () => {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-logger-sql-'));

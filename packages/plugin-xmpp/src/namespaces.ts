@@ -28,4 +28,5 @@ export const NS = {
   roster: 'jabber:iq:roster',
   version: 'jabber:iq:version',
   caps: 'http://jabber.org/protocol/caps',
+  stanzaIds: 'urn:xmpp:sid:0',
 } as const;

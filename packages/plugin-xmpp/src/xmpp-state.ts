@@ -14,6 +14,8 @@ export interface StanzaOutcome {
 }
 
 const NONE: StanzaOutcome = {};
+/** XEP-0245: a body starting with this is an action ("/me waves"). */
+const ME_PREFIX = '/me ';
 const CHAT_STATES = new Set(['active', 'composing', 'paused', 'inactive', 'gone']);
 /**
  * Subscriptions as contact events in the policy's words (the stanza's own type stays in `subscription=`): the
@@ -182,6 +184,11 @@ export class XmppState {
       base.remoteId = `${bare}/${nick}`; // a private message to a room occupant
     }
     if (override) base.direction = direction;
+    const copy = this.copyIdentity(msg, direction, peer);
+    if (copy.messageKey !== undefined) {
+      base.messageKey = copy.messageKey;
+      if (copy.device !== undefined) base.data = joinData(base.data, dataItem('device', copy.device));
+    }
 
     const encryption = encryptionOf(msg);
     const bodies = children(msg, 'body', msg.ns);
@@ -192,20 +199,50 @@ export class XmppState {
     }
     if (text.length > 0) {
       const oob = child(msg, 'x', NS.oobX);
-      const url = oob && child(oob, 'url', NS.oobX) ? textOf(child(oob, 'url', NS.oobX)!).trim() : '';
-      if (url.length > 0) {
+      const oobUrl = oob && child(oob, 'url', NS.oobX) ? textOf(child(oob, 'url', NS.oobX)!).trim() : '';
+      const url = oobUrl.length > 0 ? oobUrl : sharedFileLink(text, this.uploads);
+      if (url !== undefined) {
         const uploaded = this.uploads.get(url);
         const file = uploaded ?? { name: fileNameOf(url) };
-        return { events: [{ ...base, type: 'file', subtype: uploaded ? 'http-upload' : 'oob', text, file: { ...file }, data: joinData(base.data, dataItem('url', url)) }] };
+        const subtype = uploaded ? 'http-upload' : oobUrl.length > 0 ? 'oob' : 'link';
+        return { events: [{ ...base, type: 'file', subtype, text, file: { ...file }, data: joinData(base.data, dataItem('url', url)) }] };
+      }
+      const html = children(msg, 'html', NS.xhtmlIm);
+      // XEP-0245: "/me " makes the message an action, as CTCP ACTION does on IRC; the text is the action alone,
+      // and a rewrite keeps the prefix so the recipient still sees an action.
+      if (text.startsWith(ME_PREFIX) && text.length > ME_PREFIX.length) {
+        const action: EventDraft = { ...base, subtype: 'action', text: text.slice(ME_PREFIX.length) };
+        return { events: [action], rewrite: (newText) => rewriteBodies(raw, bodies, html, ME_PREFIX + newText) };
       }
       const event: EventDraft = { ...base, text };
       if (type === 'groupchat' || type === 'headline') event.subtype = type;
-      const html = children(msg, 'html', NS.xhtmlIm);
       return { events: [event], rewrite: (newText) => rewriteBodies(raw, bodies, html, newText) };
     }
     const state = childInNs(msg, NS.chatStates);
     if (state && CHAT_STATES.has(state.local)) return { events: [{ ...base, type: 'typing', subtype: state.local }] };
     return NONE;
+  }
+
+  /**
+   * What makes the copies of one message recognisable as one (XEP-0280 carbons, a message to the bare JID
+   * delivered to every resource): the sender's id for it (XEP-0359 `origin-id`, else the stanza `id`), who sent
+   * it and to whom, and its direction; and the device (this connection's resource) the copy reached, reported
+   * with the key. A message without an id has no key (two copies of it cannot be told from the same text sent
+   * twice), and no device.
+   */
+  private copyIdentity(msg: XElement, direction: Direction, peer: string): { messageKey?: string; device?: string } {
+    const result: { messageKey?: string; device?: string } = {};
+    const device = this.fullJid === undefined ? undefined : resourceOf(this.fullJid);
+    if (device !== undefined) result.device = device;
+    const originId = child(msg, 'origin-id', NS.stanzaIds)?.attrs.get('id');
+    const id = originId !== undefined && originId.length > 0 ? originId : msg.attrs.get('id');
+    if (id === undefined || id.length === 0 || this.localId === undefined) return result;
+    // The sender's resource is part of an incoming key (two of the peer's devices may reuse an id), but not of an
+    // outgoing one: the original leaves without a `from`, its carbon carries the sending device's full JID.
+    const from = direction === 'outgoing' ? this.localId : normaliseJid(peer);
+    const to = direction === 'outgoing' ? bareJid(peer) : this.localId;
+    result.messageKey = `xmpp ${direction} ${from} ${to} ${originId !== undefined && originId.length > 0 ? 'origin-id' : 'id'}=${id}`;
+    return result;
   }
 
   private presence(direction: Direction, el: XElement): StanzaOutcome {
@@ -330,8 +367,12 @@ export class XmppState {
       return NONE;
     }
     if (direction === 'outgoing' && type === 'get') {
-      this.uploadRequest(el, id);
-      return NONE;
+      // Asking the upload service (XEP-0363) for a slot is the start of a file transfer: reported as one, so a
+      // policy that blocks files refuses the slot and the file is never uploaded.
+      const file = this.uploadRequest(el, id);
+      if (file === undefined) return NONE;
+      const service = el.attrs.get('to');
+      return { events: [{ type: 'file', subtype: 'http-upload-request', localId: this.me, remoteId: service === undefined ? this.domain : bareJid(service), file: { ...file } }] };
     }
     if (type !== 'set') return NONE;
     const peer = direction === 'outgoing' ? el.attrs.get('to') : el.attrs.get('from');
@@ -366,17 +407,20 @@ export class XmppState {
     return events.length > 0 ? { events } : NONE;
   }
 
-  private uploadRequest(el: XElement, id: string | undefined): void {
-    if (id === undefined || this.uploadRequests.size >= MAX_UPLOAD_REQUESTS) return;
+  /** An upload slot request (XEP-0363, current and legacy namespace): the file it is for, remembered by iq id. */
+  private uploadRequest(el: XElement, id: string | undefined): FileOffer | undefined {
+    let file: FileOffer | undefined;
     const request = child(el, 'request', NS.httpUpload);
     if (request) {
       const name = request.attrs.get('filename');
-      if (name !== undefined) this.uploadRequests.set(id, offer(name, request.attrs.get('size')));
-      return;
+      if (name !== undefined) file = offer(name, request.attrs.get('size'));
+    } else {
+      const legacy = child(el, 'request', NS.httpUploadLegacy);
+      const name = legacy && textOfChild(legacy, 'filename', NS.httpUploadLegacy);
+      if (legacy && name !== undefined) file = offer(name, textOfChild(legacy, 'size', NS.httpUploadLegacy));
     }
-    const legacy = child(el, 'request', NS.httpUploadLegacy);
-    const name = legacy && textOfChild(legacy, 'filename', NS.httpUploadLegacy);
-    if (legacy && name !== undefined) this.uploadRequests.set(id, offer(name, textOfChild(legacy, 'size', NS.httpUploadLegacy)));
+    if (file !== undefined && id !== undefined && this.uploadRequests.size < MAX_UPLOAD_REQUESTS) this.uploadRequests.set(id, file);
+    return file;
   }
 
   private uploadSlot(el: XElement, id: string): void {
@@ -423,6 +467,26 @@ function description(desc: string | undefined): { text?: string } {
 
 function joinData(...parts: Array<string | undefined>): string {
   return parts.filter((p) => p !== undefined && p.length > 0).join(' ');
+}
+
+/**
+ * A body that is nothing but a link to a file: the `get` URL of an upload slot this connection asked for, or an
+ * https URL alone in the body whose last path segment has a file extension, which is how clients share an
+ * XEP-0363 upload when they send no XEP-0066 element (and how a user pastes one). Anything else is a message.
+ */
+function sharedFileLink(text: string, uploads: ReadonlyMap<string, FileOffer>): string | undefined {
+  const candidate = text.trim();
+  if (candidate.length === 0 || /\s/.test(candidate)) return undefined;
+  if (uploads.has(candidate)) return candidate;
+  let url: URL;
+  try {
+    url = new URL(candidate);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'https:') return undefined;
+  const segment = url.pathname.split('/').filter((s) => s.length > 0).at(-1);
+  return segment !== undefined && /\.[A-Za-z0-9]{1,10}$/.test(segment) ? candidate : undefined;
 }
 
 /** The last path segment of a URL, decoded: the name an uploaded file will be saved under. */

@@ -39,6 +39,8 @@ const bob = 'bob@test.local';
 const alice = 'alice@test.local';
 const tom = 'tom@cs-xmpp.lan';
 const room = 'chat-with-tom@conference.cs-xmpp.lan';
+/** The message key and device of a stanza with an id (the stanza's `id` attribute, as in the capture). */
+const key = (who: string, id: string, device = 'res') => ({ messageKey: `xmpp ${who} id=${id}`, data: `device=${device}` });
 
 export const FILES: Record<string, ConnectionCase[]> = {
   'prosody-xmpp.pcap': [
@@ -49,12 +51,13 @@ export const FILES: Record<string, ConnectionCase[]> = {
         inc({ type: 'login', localId: bob, remoteId: 'test.local', data: 'jid=bob@test.local/res' }),
         // The roster the client fetched after logging in (empty).
         inc({ type: 'contact', subtype: 'list', localId: bob, remoteId: 'test.local', data: 'contacts=0' }),
-        inc({ type: 'typing', subtype: 'composing', localId: bob, remoteId: alice }),
-        out({ type: 'typing', subtype: 'composing', localId: bob, remoteId: alice }),
-        inc({ type: 'message', localId: bob, remoteId: alice, text: 'hi bob' }),
-        out({ type: 'message', localId: bob, remoteId: alice, text: 'fine thanks' }),
-        inc({ type: 'typing', subtype: 'composing', localId: bob, remoteId: alice }),
-        inc({ type: 'message', localId: bob, remoteId: alice, text: 'how are you?' }),
+        // Stanzas with an id carry the key that makes their copies on other devices one message, and the device.
+        inc({ type: 'typing', subtype: 'composing', localId: bob, remoteId: alice, ...key(`incoming ${alice}/res ${bob}`, 'b6ed5b1e72e54c1fadceb41d7e55eb1c') }),
+        out({ type: 'typing', subtype: 'composing', localId: bob, remoteId: alice, ...key(`outgoing ${bob} ${alice}`, 'ce744be650a14442b5d9b6be90aaf781') }),
+        inc({ type: 'message', localId: bob, remoteId: alice, text: 'hi bob', ...key(`incoming ${alice}/res ${bob}`, '18743836589548ca8c2451795bfbcd87') }),
+        out({ type: 'message', localId: bob, remoteId: alice, text: 'fine thanks', ...key(`outgoing ${bob} ${alice}`, 'be057f47404c4575b642c364169ee458') }),
+        inc({ type: 'typing', subtype: 'composing', localId: bob, remoteId: alice, ...key(`incoming ${alice}/res ${bob}`, 'a2bca5bed16f44878f556e8476e1dd27') }),
+        inc({ type: 'message', localId: bob, remoteId: alice, text: 'how are you?', ...key(`incoming ${alice}/res ${bob}`, '7a8d3ba5bf3d44a2878dbb0eab7fa500') }),
         out({ type: 'logout', localId: bob, remoteId: 'test.local' }),
       ],
     },
@@ -65,12 +68,12 @@ export const FILES: Record<string, ConnectionCase[]> = {
         inc({ type: 'login', localId: alice, remoteId: 'test.local', data: 'jid=alice@test.local/res' }),
         // The roster the client fetched after logging in (empty).
         inc({ type: 'contact', subtype: 'list', localId: alice, remoteId: 'test.local', data: 'contacts=0' }),
-        out({ type: 'typing', subtype: 'composing', localId: alice, remoteId: bob }),
-        inc({ type: 'typing', subtype: 'composing', localId: alice, remoteId: bob }),
-        out({ type: 'message', localId: alice, remoteId: bob, text: 'hi bob' }),
-        inc({ type: 'message', localId: alice, remoteId: bob, text: 'fine thanks' }),
-        out({ type: 'typing', subtype: 'composing', localId: alice, remoteId: bob }),
-        out({ type: 'message', localId: alice, remoteId: bob, text: 'how are you?' }),
+        out({ type: 'typing', subtype: 'composing', localId: alice, remoteId: bob, ...key(`outgoing ${alice} ${bob}`, 'b6ed5b1e72e54c1fadceb41d7e55eb1c') }),
+        inc({ type: 'typing', subtype: 'composing', localId: alice, remoteId: bob, ...key(`incoming ${bob}/res ${alice}`, 'ce744be650a14442b5d9b6be90aaf781') }),
+        out({ type: 'message', localId: alice, remoteId: bob, text: 'hi bob', ...key(`outgoing ${alice} ${bob}`, '18743836589548ca8c2451795bfbcd87') }),
+        inc({ type: 'message', localId: alice, remoteId: bob, text: 'fine thanks', ...key(`incoming ${bob}/res ${alice}`, 'be057f47404c4575b642c364169ee458') }),
+        out({ type: 'typing', subtype: 'composing', localId: alice, remoteId: bob, ...key(`outgoing ${alice} ${bob}`, 'a2bca5bed16f44878f556e8476e1dd27') }),
+        out({ type: 'message', localId: alice, remoteId: bob, text: 'how are you?', ...key(`outgoing ${alice} ${bob}`, '7a8d3ba5bf3d44a2878dbb0eab7fa500') }),
         out({ type: 'logout', localId: alice, remoteId: 'test.local' }),
       ],
     },
@@ -106,10 +109,11 @@ export const FILES: Record<string, ConnectionCase[]> = {
         out({ type: 'contact', subtype: 'add', localId: tom, remoteId: 'chatback@cs-xmpp.lan', data: 'roster=1' }),
         out({ type: 'contact', subtype: 'add', localId: tom, remoteId: 'chatback@cs-xmpp.lan', data: 'subscription=subscribe' }),
         inc({ type: 'contact', subtype: 'accepted', localId: tom, remoteId: 'chatback@cs-xmpp.lan', data: 'subscription=subscribed' }),
-        out({ type: 'typing', subtype: 'composing', localId: tom, remoteId: 'chatback@cs-xmpp.lan' }),
-        out({ type: 'message', localId: tom, remoteId: 'chatback@cs-xmpp.lan', text: 'hey' }),
-        out({ type: 'typing', subtype: 'active', localId: tom, remoteId: 'chatback@cs-xmpp.lan' }),
-        inc({ type: 'message', localId: tom, remoteId: 'chatback@cs-xmpp.lan', text: 'hey' }),
+        out({ type: 'typing', subtype: 'composing', localId: tom, remoteId: 'chatback@cs-xmpp.lan', ...key(`outgoing ${tom} chatback@cs-xmpp.lan`, 'purplebea68aea', 'darkstar') }),
+        out({ type: 'message', localId: tom, remoteId: 'chatback@cs-xmpp.lan', text: 'hey', ...key(`outgoing ${tom} chatback@cs-xmpp.lan`, 'purplebea68aeb', 'darkstar') }),
+        out({ type: 'typing', subtype: 'active', localId: tom, remoteId: 'chatback@cs-xmpp.lan', ...key(`outgoing ${tom} chatback@cs-xmpp.lan`, 'purplebea68aec', 'darkstar') }),
+        // The bot echoes the text under the same id: another message (the other direction), not a copy.
+        inc({ type: 'message', localId: tom, remoteId: 'chatback@cs-xmpp.lan', text: 'hey', ...key(`incoming chatback@cs-xmpp.lan/104588072251790900698 ${tom}`, 'purplebea68aeb', 'darkstar') }),
       ],
     },
     // A stream header to an IP address, then the close: nothing to log.

@@ -58,6 +58,14 @@ describe('refusal of blocked stanzas', () => {
     expect(errorCondition(root)).toEqual(['not-allowed', 'text']);
   });
 
+  it('an HTTP upload slot request (XEP-0363, an iq get) is answered with an iq error from the upload service', () => {
+    const session = loggedIn();
+    const request = `<iq type='get' id='slot1' to='upload.montague.example'><request xmlns='urn:xmpp:http:upload:0' filename='plans.pdf' size='1024'/></iq>`;
+    const root = refusalOf(session.push('outgoing', enc(request)))!;
+    expect(Object.fromEntries(root.attrs)).toEqual({ type: 'error', id: 'slot1', from: 'upload.montague.example', to: `${romeo}/home` });
+    expect(errorCondition(root)).toEqual(['not-allowed', 'text']);
+  });
+
   it('a message gets none (the blocked reply tells the user)', () => {
     const session = loggedIn();
     expect(refusalOf(session.push('outgoing', enc(`<message to='${juliet}' type='chat'><body>hi</body></message>`)))).toBeUndefined();

@@ -81,7 +81,8 @@ describe('messages (RFC 6121)', () => {
       intercept,
     );
     expect(result.events.slice(1)).toEqual([
-      { direction: 'incoming', type: 'message', localId: romeo, remoteId: juliet, text: 'Art thou not Romeo, and a Montague?' },
+      // With an id: the key that makes the copies of this message on the user's other devices one message.
+      { direction: 'incoming', type: 'message', localId: romeo, remoteId: juliet, text: 'Art thou not Romeo, and a Montague?', messageKey: `xmpp incoming ${juliet}/balcony ${romeo} id=a1`, data: 'device=home' },
       { direction: 'outgoing', type: 'message', localId: romeo, remoteId: juliet, text: 'Neither, fair saint, if either thee dislike.' },
       { direction: 'incoming', type: 'message', subtype: 'headline', localId: romeo, remoteId: 'news.example', text: 'Verona & Mantua: <peace> é😀' },
       { direction: 'outgoing', type: 'message', localId: romeo, remoteId: juliet, text: 'Hello' },
@@ -295,6 +296,8 @@ describe('file offers', () => {
       intercept,
     );
     expect(result.events.slice(1)).toEqual([
+      // Asking for the slot is the start of the transfer: a policy blocking files refuses it.
+      { direction: 'outgoing', type: 'file', subtype: 'http-upload-request', localId: romeo, remoteId: 'upload.montague.example', file: { name: 'très cool.jpg', size: 23456 } },
       { direction: 'outgoing', type: 'file', subtype: 'http-upload', localId: romeo, remoteId: juliet, text: url, file: { name: 'très cool.jpg', size: 23456 }, data: `url=${url.replace(/%/g, '%25')}` },
       { direction: 'incoming', type: 'file', subtype: 'oob', localId: romeo, remoteId: juliet, text: 'look', file: { name: 'rose garden.png' }, data: 'url=https://files.capulet.example/a/b/rose%2520garden.png?x=1' },
     ]);
@@ -314,7 +317,7 @@ describe('encrypted messages', () => {
       intercept,
     );
     expect(result.events.slice(1)).toEqual([
-      { direction: 'incoming', type: 'encrypted', subtype: 'omemo', localId: romeo, remoteId: juliet },
+      { direction: 'incoming', type: 'encrypted', subtype: 'omemo', localId: romeo, remoteId: juliet, messageKey: `xmpp incoming ${juliet}/balcony ${romeo} id=send1`, data: 'device=home' },
       { direction: 'outgoing', type: 'encrypted', subtype: 'omemo', localId: romeo, remoteId: juliet },
       { direction: 'outgoing', type: 'encrypted', subtype: 'otr', localId: romeo, remoteId: juliet },
       { direction: 'incoming', type: 'encrypted', subtype: 'otr', localId: romeo, remoteId: juliet },

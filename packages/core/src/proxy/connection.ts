@@ -475,6 +475,7 @@ export class ProxyConnection {
     if (draft.text !== undefined) event.text = draft.text;
     if (draft.file !== undefined) event.file = { ...draft.file };
     if (draft.data !== undefined) event.data = draft.data;
+    if (draft.messageKey !== undefined) event.messageKey = String(draft.messageKey);
     const users = this.deps.policy.localUsers;
     if (users && !this.closed && event.localId !== this.localUserId) {
       // Only when the user's id changes (login, nick change): no key built per event.

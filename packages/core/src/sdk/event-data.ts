@@ -9,6 +9,7 @@
  *   `other` event with subtype `client` when the client says it before logging in.
  * - `groupchat=1`: the event belongs to a group conversation (also implied when `conversation` equals
  *   `remoteId`, as for IRC channels, or by subtype `groupchat`).
+ * - `device`: the device (XMPP resource) a copy of a message reached, on events with a `messageKey`.
  */
 import type { ImEvent } from './event.js';
 
@@ -39,4 +40,15 @@ export function isGroupChat(event: Pick<ImEvent, 'conversation' | 'remoteId' | '
   if (event.conversation !== undefined && event.conversation.length > 0 && event.conversation === event.remoteId) return true;
   const flag = dataValue(event.data, 'groupchat');
   return flag === '1' || flag === 'true' || flag === 'yes';
+}
+
+/**
+ * What makes two events copies of one message for loggers: the participant, the protocol's `messageKey`, and
+ * the text as it was delivered (`deliveredText`, else `text`): the same for the original (typed text masked on
+ * the way out) and its carbon (which carries the masked text), but not for a client that reuses an id for another
+ * message, which must not vanish into the first. Undefined for an event without a key (never merged).
+ */
+export function messageCopyIdentity(event: Pick<ImEvent, 'localId' | 'messageKey' | 'text' | 'deliveredText'>): string | undefined {
+  if (typeof event.messageKey !== 'string' || event.messageKey.length === 0) return undefined;
+  return [String(event.localId), event.messageKey, event.deliveredText ?? event.text ?? ''].join('\u0000');
 }

@@ -84,6 +84,11 @@ export interface ImEvent {
   file?: FileOffer;
   /** Free-form protocol data for the log's "event data" column (e.g. a client version, a DCC address). */
   data?: string;
+  /**
+   * The same for every copy of one message that reaches the user on several devices (XMPP carbons, a message to
+   * a bare JID): loggers store one message per `localId` and key, merging the devices (`device=` in `data`).
+   */
+  messageKey?: string;
   client: Endpoint;
   server: ServerEndpoint;
   /** True when policy blocked the frame: it never reached the other side. */
@@ -104,6 +109,8 @@ export interface EventDraft {
   text?: string;
   file?: FileOffer;
   data?: string;
+  /** See {@link ImEvent.messageKey}. */
+  messageKey?: string;
   /**
    * Overrides the frame's direction when the event travels against it (e.g. an XMPP carbon of a message the
    * local user sent from another device arrives from the server but is outgoing).

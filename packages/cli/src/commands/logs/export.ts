@@ -9,7 +9,7 @@ import { configFlag, explain, failWith } from '../../shared.js';
 
 const CSV_COLUMNS = [
   'eventId', 'at', 'timestamp', 'protocol', 'direction', 'type', 'typeCode', 'subtype', 'localId', 'remoteId', 'conversation',
-  'text', 'deliveredText', 'fileName', 'fileSize', 'client', 'server', 'filtered', 'categories', 'eventData', 'data', 'network',
+  'text', 'deliveredText', 'fileName', 'fileSize', 'client', 'server', 'filtered', 'categories', 'eventData', 'data', 'network', 'devices',
 ] as const;
 
 /** RFC 4180: every field quoted, quotes doubled; a leading formula character is not altered (this is an export, not a spreadsheet). */

@@ -34,7 +34,9 @@ export default class LogsSearch extends Command {
       for (const m of messages) {
         const arrow = m.direction === 'outgoing' ? '->' : '<-';
         const what = m.type === 'message' ? (m.text ?? '') : `[${m.type}${m.fileName ? ` ${m.fileName}` : ''}]${m.text ? ` ${m.text}` : ''}`;
-        this.log(`${m.at}  ${m.protocol}  ${m.localId} ${arrow} ${m.remoteId}${m.filtered ? '  [blocked]' : ''}  ${what}`);
+        // A message that reached several of the user's devices is one row; say which.
+        const devices = m.devices.length > 1 ? `  [devices: ${m.devices.join(', ')}]` : '';
+        this.log(`${m.at}  ${m.protocol}  ${m.localId} ${arrow} ${m.remoteId}${m.filtered ? '  [blocked]' : ''}${devices}  ${what}`);
       }
       if (messages.length === 0) this.log('No matching events.');
     }
