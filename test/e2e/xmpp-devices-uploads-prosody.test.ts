@@ -34,7 +34,6 @@ const UPLOAD = `upload.${DOMAIN}`;
 const CARBONS = 'urn:xmpp:carbons:2';
 const HTTP_UPLOAD = 'urn:xmpp:http:upload:0';
 const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
-const BLOCKED = 'The message or action was blocked';
 
 interface Archived {
   type: string;
@@ -66,6 +65,10 @@ describeWithService('one archived message per participant and device set, /me an
 
   const chat = (to: string, text: string, id: string) => xml('message', { type: 'chat', to, id }, xml('body', {}, text));
   const fromImspect = (text: string) => (s: XmlElement) => s.is('message') && s.attrs['from'] === DOMAIN && s.getChildText('body') === text;
+  // The reply about a blocked file names the file and the category; it comes from the peer of a chat, else (an iq to
+  // a service) from the user's server.
+  const blockedFile = (from: string, name: string) => (s: XmlElement) =>
+    s.is('message') && (s.attrs['from'] ?? '').split('/')[0] === from && (s.getChildText('body') ?? '').startsWith('Blocked (') && (s.getChildText('body') ?? '').includes(`file "${name}"`);
   const carbon = (kind: 'sent' | 'received', text: string) => (s: XmlElement) =>
     s.is('message') && s.getChild(kind, CARBONS)?.getChild('forwarded', 'urn:xmpp:forward:0')?.getChild('message')?.getChildText('body') === text;
 
@@ -153,7 +156,7 @@ describeWithService('one archived message per participant and device set, /me an
 
   it('with files blocked, the upload slot request is refused at once and a bare upload link never reaches bob', async () => {
     const refused = laptop.waitFor((s) => s.is('iq') && s.attrs['id'] === 'slot1' && s.attrs['type'] === 'error', 'the refusal of the slot request');
-    const reply = laptop.waitFor(fromImspect(BLOCKED), 'the blocked reply for the slot request');
+    const reply = laptop.waitFor(blockedFile(DOMAIN, 'plans.pdf'), 'the blocked reply for the slot request');
     await laptop.xmpp.send(slotRequest('slot1', 'plans.pdf'));
     const error = await refused;
     await reply;
@@ -162,7 +165,7 @@ describeWithService('one archived message per participant and device set, /me an
     expect(error.getChild('error')?.getChildText('text', STANZAS)).toBe('blocked by policy');
 
     const link = `https://${UPLOAD}/files/abc123/q3%20plans.pdf`;
-    const linkReply = laptop.waitFor(fromImspect(BLOCKED), 'the blocked reply for the link');
+    const linkReply = laptop.waitFor(blockedFile(BOB, 'q3 plans.pdf'), 'the blocked reply for the link');
     const sentinel = bob.waitFor(messageWithBody('after the link'), 'the sentinel at bob');
     await laptop.xmpp.send(chat(BOB, link, 'u1'));
     await laptop.xmpp.send(chat(BOB, 'after the link', 'u2'));

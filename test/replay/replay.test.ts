@@ -170,9 +170,10 @@ describeWithService('imspect replay over the shared captures', capturesMissing, 
     expect(result.code, result.stderr).toBe(0);
     // Two of them are the clients' JOIN requests.
     expect(result.stdout).toContain('16 events written to the loggers');
+    // IRC files are filed under the network: the host of the server in the capture.
     const files = (await readdir(path.join(dir, 'data/logs/irc'), { recursive: true })).filter((f) => f.endsWith('.csv'));
-    expect(files.map((f) => path.dirname(f)).sort()).toEqual(['alice/#test', 'alice/bob', 'alice/irc.test.local', 'bob/#test', 'bob/alice', 'bob/irc.test.local']);
-    const row = (await readFile(path.join(dir, 'data/logs/irc', files.find((f) => f.startsWith('alice/bob/'))!), 'utf8')).split('\n')[0]!;
+    expect(files.map((f) => path.dirname(f)).sort()).toEqual(['alice/#test', 'alice/bob', 'alice/irc.test.local', 'bob/#test', 'bob/alice', 'bob/irc.test.local'].map((p) => `127.0.0.1/${p}`));
+    const row = (await readFile(path.join(dir, 'data/logs/irc', files.find((f) => f.startsWith('127.0.0.1/alice/bob/'))!), 'utf8')).split('\n')[0]!;
     // The capture's own time, not the time of the replay.
     expect(row.split(',')[1]).toBe(String(Math.floor(Date.parse('2026-11-21T09:32:30.135Z') / 1000)));
   });

@@ -92,6 +92,15 @@ export function createGatewayTopology(tag: string): GatewayTopology {
     run(['-n', client, '-6', 'route', 'add', 'default', 'via', '2001:2:0:1::1']);
     run(['-n', server, 'route', 'add', 'default', 'via', '198.18.2.1']);
     run(['-n', server, '-6', 'route', 'add', 'default', 'via', '2001:2:0:2::1']);
+    // The kernel reports a veth's carrier (IFF_RUNNING) a moment after `link set up`, and until then the interface
+    // is missing from os.networkInterfaces(): a process started before that would not know its own LAN address.
+    const deadline = Date.now() + 10_000;
+    for (const [ns, dev] of [[client, 'eth0'], [server, 'eth0'], [gateway, 'lan0'], [gateway, 'wan0']] as const) {
+      while (!/\bLOWER_UP\b.*\bstate UP\b/.test(execFileSync(ip!, ['-n', ns, '-o', 'link', 'show', 'dev', dev], { encoding: 'utf8' }))) {
+        if (Date.now() > deadline) throw new Error(`${ns} ${dev}: no carrier after 10 s`);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      }
+    }
     nsRun(gateway, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
     nsRun(gateway, 'sysctl', ['-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
   } catch (error) {
