@@ -33,7 +33,10 @@ const messages = Array.from({ length: 1000 }, (_, i) => {
   if (i % 20 === 0) parts.splice(Math.floor(random() * parts.length), 0, words[Math.floor(random() * words.length)].toUpperCase());
   return parts.join(' ');
 });
-const big = messages.join(' ').repeat(Math.ceil(1_000_000 / messages.join(' ').length)).slice(0, 1_000_000);
+const big = messages
+  .join(' ')
+  .repeat(Math.ceil(1_000_000 / messages.join(' ').length))
+  .slice(0, 1_000_000);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const builds = [];

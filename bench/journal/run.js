@@ -62,7 +62,11 @@ async function appendPart() {
   console.log('call size | events/s | longest call ms');
   for (const per of [1, 20]) {
     const dir = await mkdtemp(join(tmpdir(), 'imspect-bench-journal-'));
-    const journal = await Journal.open({ dir, maxBytes: 8 * 1024 ** 3, segmentBytes: 16 * 1024 ** 2, fsyncIntervalMs: 100, onFull: 'forward', memoryEvents: 50_000 }, ['a'], logger);
+    const journal = await Journal.open(
+      { dir, maxBytes: 8 * 1024 ** 3, segmentBytes: 16 * 1024 ** 2, fsyncIntervalMs: 100, onFull: 'forward', memoryEvents: 50_000 },
+      ['a'],
+      logger,
+    );
     const events = Array.from({ length: N }, (_, i) => sampleEvent(i));
     let longest = 0;
     const started = performance.now();
@@ -87,7 +91,11 @@ async function readbackPart() {
   const { Journal } = await import(join(ROOT, 'packages/core/dist/runtime/index.js'));
   const N = Number(args.events);
   const dir = await mkdtemp(join(tmpdir(), 'imspect-bench-journal-'));
-  const journal = await Journal.open({ dir, maxBytes: 8 * 1024 ** 3, segmentBytes: 16 * 1024 ** 2, fsyncIntervalMs: 100, onFull: 'forward', memoryEvents: 1_000 }, ['slow', 'fast'], logger);
+  const journal = await Journal.open(
+    { dir, maxBytes: 8 * 1024 ** 3, segmentBytes: 16 * 1024 ** 2, fsyncIntervalMs: 100, onFull: 'forward', memoryEvents: 1_000 },
+    ['slow', 'fast'],
+    logger,
+  );
   const events = Array.from({ length: N }, (_, i) => sampleEvent(i));
   for (let i = 0; i < N; i += 20) {
     journal.append(events.slice(i, i + 20));
@@ -138,7 +146,13 @@ async function echoServer() {
     });
   });
   const port = await listen(server);
-  return { port, close: () => { for (const s of sockets) s.destroy(); return new Promise((r) => server.close(r)); } };
+  return {
+    port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => server.close(r));
+    },
+  };
 }
 
 async function relayTo(port) {
@@ -148,7 +162,12 @@ async function relayTo(port) {
     if (down) return client.destroy();
     const upstream = net.connect(port, '127.0.0.1');
     open.add(client).add(upstream);
-    const drop = () => { client.destroy(); upstream.destroy(); open.delete(client); open.delete(upstream); };
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
     client.pipe(upstream).pipe(client);
@@ -156,14 +175,24 @@ async function relayTo(port) {
   const relayPort = await listen(server);
   return {
     port: relayPort,
-    cut() { down = true; for (const s of open) s.destroy(); },
-    close() { down = true; for (const s of open) s.destroy(); return new Promise((r) => server.close(r)); },
+    cut() {
+      down = true;
+      for (const s of open) s.destroy();
+    },
+    close() {
+      down = true;
+      for (const s of open) s.destroy();
+      return new Promise((r) => server.close(r));
+    },
   };
 }
 
 async function startImspect(dir, config) {
   await writeFile(join(dir, 'imspect.config.json'), JSON.stringify(config));
-  const child = spawn(process.execPath, [join(ROOT, 'packages/cli/bin/run.js'), 'start', '--config', join(dir, 'imspect.config.json')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'packages/cli/bin/run.js'), 'start', '--config', join(dir, 'imspect.config.json')], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', noop);
@@ -238,7 +267,12 @@ async function latencyPart() {
   console.log('case                          | answered/sent | p50 ms | p99 ms | max ms');
   const cases = [
     ['SQLite archive (worker thread)', null],
-    ...(pgOk ? [['PostgreSQL up', 'up'], ['PostgreSQL down (relay cut)', 'down']] : []),
+    ...(pgOk
+      ? [
+          ['PostgreSQL up', 'up'],
+          ['PostgreSQL down (relay cut)', 'down'],
+        ]
+      : []),
   ];
   for (const [name, pgState] of cases) {
     const dir = await mkdtemp(join(tmpdir(), 'imspect-bench-latency-'));

@@ -47,9 +47,7 @@ const USERS = Number(args.users);
 const PEERS = Number(args.peers);
 const RUNS = Number(args.runs);
 
-const dist = args.dist
-  ? join(resolve(args.dist), 'index.js')
-  : fileURLToPath(new URL('../../packages/logger-csv/dist/index.js', import.meta.url));
+const dist = args.dist ? join(resolve(args.dist), 'index.js') : fileURLToPath(new URL('../../packages/logger-csv/dist/index.js', import.meta.url));
 const { default: plugin } = await import(pathToFileURL(dist).href);
 
 const noop = () => undefined;
@@ -99,9 +97,17 @@ function makeEvents() {
 
 async function digestOf(dir) {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  const files = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
+  const files = entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
   const hash = createHash('sha256');
-  for (const file of files) hash.update(relative(dir, file)).update('\0').update(await readFile(file)).update('\0');
+  for (const file of files)
+    hash
+      .update(relative(dir, file))
+      .update('\0')
+      .update(await readFile(file))
+      .update('\0');
   return { files: files.length, sha256: hash.digest('hex') };
 }
 

@@ -40,7 +40,9 @@ ctxBytes.writeUInt32LE(574, 0);
 ctxBytes.writeBigUInt64LE(123456n, 8);
 ctxBytes.write('bench.zip', 20, 'utf16le');
 const desc = `EUF-GUID: {5D3E02AB-6190-11D3-BBBB-00C04F795683}\r\nSessionID: 1\r\nAppID: 2\r\nContext: ${ctxBytes.toString('base64')}\r\n\r\n\0`;
-const INVITE = Buffer.from(`INVITE MSNMSGR:me@bench.local MSNSLP/1.0\r\nTo: <msnmsgr:me@bench.local>\r\nFrom: <msnmsgr:bob@bench.local>\r\nContent-Type: application/x-msnmsgr-sessionreqbody\r\nContent-Length: ${Buffer.byteLength(desc)}\r\n\r\n${desc}`);
+const INVITE = Buffer.from(
+  `INVITE MSNMSGR:me@bench.local MSNSLP/1.0\r\nTo: <msnmsgr:me@bench.local>\r\nFrom: <msnmsgr:bob@bench.local>\r\nContent-Type: application/x-msnmsgr-sessionreqbody\r\nContent-Length: ${Buffer.byteLength(desc)}\r\n\r\n${desc}`,
+);
 
 function command(rand) {
   const r = rand();

@@ -87,7 +87,14 @@ export async function cleanupAll() {
   for (const s of sockets) s.destroy();
   sockets.clear();
   await Promise.all(
-    [...closers].map((close) => Promise.race([Promise.resolve().then(close).catch(() => undefined), new Promise((r) => setTimeout(r, 2000))])),
+    [...closers].map((close) =>
+      Promise.race([
+        Promise.resolve()
+          .then(close)
+          .catch(() => undefined),
+        new Promise((r) => setTimeout(r, 2000)),
+      ]),
+    ),
   );
   closers.clear();
   await Promise.all([...children.values()].map((child) => stopChild(child, { graceMs: 3000 })));

@@ -165,7 +165,10 @@ export function runEcho(sessions, { rate, warmupMs, measureMs, drainMs = 3000, o
           startAt = lf + 1;
           const colon = line.indexOf(' :');
           if (colon < 0 || !line.includes(' PRIVMSG ')) continue;
-          const [, stamp] = line.slice(colon + 2).trim().split(' ');
+          const [, stamp] = line
+            .slice(colon + 2)
+            .trim()
+            .split(' ');
           let sentAt;
           try {
             sentAt = BigInt(stamp);

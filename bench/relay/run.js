@@ -151,7 +151,10 @@ async function main() {
   const cpus = os.cpus();
   const facts = [
     `node ${process.version} (${process.platform} ${os.release()} ${process.arch})`,
-    `cpu: ${cpus.length} cores, ${cpus[0]?.model?.trim() ?? 'unknown model'}; memory ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `cpu: ${cpus.length} cores, ${cpus[0]?.model?.trim() ?? 'unknown model'}; memory ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
   ];
 
   if (!existsSync(CLI_DIST)) fail(`the CLI is not built (${relative(ROOT, CLI_DIST)} is missing): run \`pnpm build\` first`);

@@ -58,7 +58,10 @@ const conns = Array.from({ length: connections }, (_, i) => ({
   nick: `user${i}`,
   n: 0,
 }));
-const SYN = 0x02, ACK = 0x10, PSH = 0x08, FIN = 0x01;
+const SYN = 0x02,
+  ACK = 0x10,
+  PSH = 0x08,
+  FIN = 0x01;
 for (const c of conns) {
   packet(c.client, c.server, c.port, 6667, c.cseq++, 0, SYN, Buffer.alloc(0));
   packet(c.server, c.client, 6667, c.port, c.sseq++, c.cseq, SYN | ACK, Buffer.alloc(0));

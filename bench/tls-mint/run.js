@@ -53,7 +53,27 @@ try {
   const cert = path.join(dir, 'rsa.crt');
   execFileSync('openssl', ['genrsa', '-out', key, '2048'], { stdio: 'ignore' });
   chmodSync(key, 0o600);
-  execFileSync('openssl', ['req', '-x509', '-new', '-key', key, '-out', cert, '-days', '30', '-subj', '/CN=bench RSA CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '30',
+      '-subj',
+      '/CN=bench RSA CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign',
+    ],
+    { stdio: 'ignore' },
+  );
   await run('RSA 2048 CA', await loadCa({ cert, key }));
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -36,8 +36,10 @@ function stanza(rand, n) {
   }
   if (r < 0.7) return `<message from='room@conference.example.org/${peer.split('@')[0]}' to='${ME}' type='groupchat' id='g${n}'><body>${text(rand, 40, 200)}</body></message>`;
   if (r < 0.85) return `<message from='${peer}/phone' to='${ME}' type='chat'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>`;
-  if (r < 0.95) return `<presence from='${peer}/phone' to='${ME}'><show>away</show><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://conversations.im' ver='${n}'/></presence>`;
-  if (r < 0.98) return `<iq from='example.org' to='${ME}' type='set' id='push${n}'><query xmlns='jabber:iq:roster'><item jid='${peer}' subscription='both'><group>Friends</group></item></query></iq>`;
+  if (r < 0.95)
+    return `<presence from='${peer}/phone' to='${ME}'><show>away</show><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://conversations.im' ver='${n}'/></presence>`;
+  if (r < 0.98)
+    return `<iq from='example.org' to='${ME}' type='set' id='push${n}'><query xmlns='jabber:iq:roster'><item jid='${peer}' subscription='both'><group>Friends</group></item></query></iq>`;
   return ' ';
 }
 

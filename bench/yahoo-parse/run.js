@@ -43,14 +43,71 @@ const text = (rand, min, max) => randomText(rand, WORDS, min, max, 400);
 function next(rand) {
   const r = rand();
   const who = BUDDIES[Math.floor(rand() * BUDDIES.length)];
-  if (r < 0.7) return packet(0x06, [[5, ME], [4, who], [14, text(rand, 20, 300)], [97, '1'], [63, ';0'], [64, '0']]);
-  if (r < 0.72) return packet(0x06, [[5, ME], [4, who], [14, Buffer.from(text(rand, 20, 200).replace(/[^\x00-\x7f]/g, 'e'), 'latin1')]]);
-  if (r < 0.73) return packet(0x06, [[5, ME], [4, who], [14, text(rand, 3900, 4000)], [97, '1']]);
-  if (r < 0.83) return packet(0x4b, [[5, ME], [4, who], [14, ' '], [13, rand() < 0.5 ? '1' : '0'], [49, 'TYPING']], 0x16);
-  if (r < 0.9) return packet(0x1d, [[1, ME], [57, 'room-1'], [3, who], [14, text(rand, 20, 200)], [97, '1']]);
-  if (r < 0.95) return packet(0x01, [[0, ME], [7, who], [10, '0'], [11, 'ABCDEF01'], [17, '0'], [13, '1']]);
-  if (r < 0.99) return packet(0x12, [[143, '60'], [144, '13']]);
-  return packet(0xdc, [[5, ME], [4, who], [265, 'XFER$$'], [222, '1'], [266, '1'], [27, 'report.pdf'], [28, '48213']]);
+  if (r < 0.7)
+    return packet(0x06, [
+      [5, ME],
+      [4, who],
+      [14, text(rand, 20, 300)],
+      [97, '1'],
+      [63, ';0'],
+      [64, '0'],
+    ]);
+  if (r < 0.72)
+    return packet(0x06, [
+      [5, ME],
+      [4, who],
+      [14, Buffer.from(text(rand, 20, 200).replace(/[^\x00-\x7f]/g, 'e'), 'latin1')],
+    ]);
+  if (r < 0.73)
+    return packet(0x06, [
+      [5, ME],
+      [4, who],
+      [14, text(rand, 3900, 4000)],
+      [97, '1'],
+    ]);
+  if (r < 0.83)
+    return packet(
+      0x4b,
+      [
+        [5, ME],
+        [4, who],
+        [14, ' '],
+        [13, rand() < 0.5 ? '1' : '0'],
+        [49, 'TYPING'],
+      ],
+      0x16,
+    );
+  if (r < 0.9)
+    return packet(0x1d, [
+      [1, ME],
+      [57, 'room-1'],
+      [3, who],
+      [14, text(rand, 20, 200)],
+      [97, '1'],
+    ]);
+  if (r < 0.95)
+    return packet(0x01, [
+      [0, ME],
+      [7, who],
+      [10, '0'],
+      [11, 'ABCDEF01'],
+      [17, '0'],
+      [13, '1'],
+    ]);
+  if (r < 0.99)
+    return packet(0x12, [
+      [143, '60'],
+      [144, '13'],
+    ]);
+  return packet(0xdc, [
+    [5, ME],
+    [4, who],
+    [265, 'XFER$$'],
+    [222, '1'],
+    [266, '1'],
+    [27, 'report.pdf'],
+    [28, '48213'],
+  ]);
 }
 
 const rand = prng(20261121);
@@ -69,7 +126,13 @@ benchParse({
   open() {
     const session = new YahooSession(ctx);
     session.push('outgoing', packet(0x57, [[1, ME]], 0));
-    session.push('incoming', packet(0x01, [[0, ME], [1, ME]]));
+    session.push(
+      'incoming',
+      packet(0x01, [
+        [0, ME],
+        [1, ME],
+      ]),
+    );
     return session;
   },
 });

@@ -79,7 +79,10 @@ describe('imspect ca', () => {
 
   /** `imspect start` and `imspect config check` both refuse the CA: exit code 2 and one plain line naming the file. */
   async function expectRefused(file: string, problem: string) {
-    for (const command of [['start', ...asRoot], ['config', 'check']]) {
+    for (const command of [
+      ['start', ...asRoot],
+      ['config', 'check'],
+    ]) {
       const result = await imspect(command, dir);
       expect(result.code, `${command[0]}: ${result.stderr}`).toBe(2);
       expect(result.stderr).toContain(`${file}: ${problem}`);

@@ -51,11 +51,17 @@ describe('imspect CLI', () => {
 
   it('reports schema mistakes and bad networks together, in one run', async () => {
     const file = path.join(dir, 'many-mistakes.yaml');
-    await writeFile(file, 'dataDri: data\nlisteners:\n  - type: socks5\n    port: 70000\n    allow: [10.0.0.0/33, 127.0.0.1]\n  - type: forward\n    port: 1\n    upstream: { host: example.org, port: 6667 }\n    allow: [not-a-network]\n');
+    await writeFile(
+      file,
+      'dataDri: data\nlisteners:\n  - type: socks5\n    port: 70000\n    allow: [10.0.0.0/33, 127.0.0.1]\n  - type: forward\n    port: 1\n    upstream: { host: example.org, port: 6667 }\n    allow: [not-a-network]\n',
+    );
     for (const command of [['start'], ['config', 'check']]) {
       const result = await imspect([...command, '--config', file], dir);
       expect(result.code, result.stderr).toBe(2);
-      const lines = result.stderr.trim().split('\n').map((line) => line.replace(/ \(CONFIG_INVALID\)$/, ''));
+      const lines = result.stderr
+        .trim()
+        .split('\n')
+        .map((line) => line.replace(/ \(CONFIG_INVALID\)$/, ''));
       expect(lines).toEqual(
         expect.arrayContaining([
           `imspect: ${file}: dataDri: is not a known key; did you mean "dataDir"?`,

@@ -34,7 +34,10 @@ describeWithService('Ctrl-C under pnpm start', PNPM ? undefined : 'pnpm is not i
     // detached: a process group of its own, as a terminal gives a foreground job.
     // The PATH of the user's shell: without the node_modules/.bin folders this test runs under, whose `node` is a
     // shell shim (pnpm itself would then run under a shell that the signal ends, which no terminal user has).
-    const PATH = (process.env['PATH'] ?? '').split(path.delimiter).filter((dir) => !dir.includes(`node_modules${path.sep}.bin`)).join(path.delimiter);
+    const PATH = (process.env['PATH'] ?? '')
+      .split(path.delimiter)
+      .filter((dir) => !dir.includes(`node_modules${path.sep}.bin`))
+      .join(path.delimiter);
     const child = spawn(PNPM!, ['start', '--config', config], { cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH, NO_COLOR: '1' } });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

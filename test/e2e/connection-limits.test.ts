@@ -161,7 +161,9 @@ describe('connection limits through imspect start', () => {
     opened.push(await pingThrough(setup.forwardPort, '127.0.0.2'));
     const refusals = logLines(setup.imspect).filter((l) => /refused/.test(l.msg));
     expect(refusals.length).toBeGreaterThanOrEqual(1);
-    expect(refusals[0]!.msg).toMatch(/connection from 127\.0\.0\.1 refused on (forward|socks5) 127\.0\.0\.1:\d+: this address has 20 connections open, the most allowed per client \(connections\.maxPerClient\)/);
+    expect(refusals[0]!.msg).toMatch(
+      /connection from 127\.0\.0\.1 refused on (forward|socks5) 127\.0\.0\.1:\d+: this address has 20 connections open, the most allowed per client \(connections\.maxPerClient\)/,
+    );
     // Rate-limited: the second refusal within the period is counted, not logged on its own.
     expect(refusals).toHaveLength(1);
     // The existing chat goes on and is logged.
@@ -170,7 +172,9 @@ describe('connection limits through imspect start', () => {
     await expectLogged(setup, ['before the flood', 'after the flood 1', 'after the flood 2']);
     // `imspect status` shows the configured limits.
     const status = await runCli(['status'], dir);
-    expect(status.stdout).toMatch(/limits: +auto connections \(from the open-file limit; the start-up summary has the number\), 20 per client, handshake 15 s, idle 2 h \(configured\)/);
+    expect(status.stdout).toMatch(
+      /limits: +auto connections \(from the open-file limit; the start-up summary has the number\), 20 per client, handshake 15 s, idle 2 h \(configured\)/,
+    );
     const json = JSON.parse((await runCli(['status', '--json'], dir)).stdout) as { connections: unknown };
     expect(json.connections).toEqual({ maxConnections: 'auto', maxPerClient: 20, handshakeTimeoutMs: 15_000, idleTimeoutMs: 7_200_000 });
   }, 60_000);
@@ -196,24 +200,22 @@ describe('connection limits through imspect start', () => {
           const socket = net.connect({ host: '127.0.0.1', port: setup!.socksPort, localAddress: `127.0.0.${2 + (i % 3)}` });
           socket.once('error', reject);
           socket.once('connect', () => resolve(socket));
-        }).then(
-          async (socket) => {
-            opened.push(socket);
-            socket.on('error', () => undefined);
-            const reply = await new Promise<string>((resolve) => {
-              let bytes = Buffer.alloc(0);
-              socket.on('data', (c: Buffer) => {
-                bytes = Buffer.concat([bytes, c]);
-                if (bytes.length >= 12) resolve(`reply ${bytes[3]}`);
-              });
-              socket.once('close', () => resolve(bytes.length === 0 ? 'closed' : `closed after ${bytes.length} bytes`));
-              socket.write(Buffer.from([5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1, server.port >> 8, server.port & 0xff]));
+        }).then(async (socket) => {
+          opened.push(socket);
+          socket.on('error', () => undefined);
+          const reply = await new Promise<string>((resolve) => {
+            let bytes = Buffer.alloc(0);
+            socket.on('data', (c: Buffer) => {
+              bytes = Buffer.concat([bytes, c]);
+              if (bytes.length >= 12) resolve(`reply ${bytes[3]}`);
             });
-            if (reply === 'reply 0') admitted++;
-            else if (reply === 'closed') refused++;
-            else throw new Error(`unexpected answer: ${reply}`);
-          },
-        ),
+            socket.once('close', () => resolve(bytes.length === 0 ? 'closed' : `closed after ${bytes.length} bytes`));
+            socket.write(Buffer.from([5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1, server.port >> 8, server.port & 0xff]));
+          });
+          if (reply === 'reply 0') admitted++;
+          else if (reply === 'closed') refused++;
+          else throw new Error(`unexpected answer: ${reply}`);
+        }),
       );
       await Promise.all(attempts);
       // One connection (alice's) was open already.
@@ -235,11 +237,15 @@ describe('connection limits through imspect start', () => {
       expect(cpuTicks(pid) - before).toBeLessThan(100);
       // Once the flood lets go, new connections are admitted again.
       for (const s of opened.splice(1)) (s as net.Socket).destroy();
-      await waitUntil(async () => {
-        const socket = await socksConnect({ host: '127.0.0.1', port: setup!.socksPort }, '127.0.0.1', server.port).catch(() => undefined);
-        if (socket) opened.push(socket);
-        return socket !== undefined;
-      }, 10_000, 'a new connection to be admitted');
+      await waitUntil(
+        async () => {
+          const socket = await socksConnect({ host: '127.0.0.1', port: setup!.socksPort }, '127.0.0.1', server.port).catch(() => undefined);
+          if (socket) opened.push(socket);
+          return socket !== undefined;
+        },
+        10_000,
+        'a new connection to be admitted',
+      );
       expect(await setup.imspect.stop()).toBe(0);
     }, 90_000);
   });

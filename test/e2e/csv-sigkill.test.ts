@@ -63,7 +63,10 @@ describe('SIGKILL mid-burst, CSV logs', () => {
       const roundUser = path.join(logs, 'irc', '127.0.0.1', `user${round}`);
       let filesWritten = round < KILLS - 1;
       const checkFiles = async () => {
-        filesWritten ||= await Promise.all(['#chan', 'peer'].map((peer) => access(path.join(roundUser, peer)))).then(() => true, () => false);
+        filesWritten ||= await Promise.all(['#chan', 'peer'].map((peer) => access(path.join(roundUser, peer)))).then(
+          () => true,
+          () => false,
+        );
       };
       // Quotes and commas make the logger quote fields, as real chat does.
       const say = () => client.say(sent % 4 ? '#chan' : 'peer', `round ${round} message ${sent++}, "quoted" 😀`);

@@ -106,8 +106,12 @@ describeWithService('imspect firewall --apply/--remove', netnsMissing(['iptables
 
   const firewall = (ns: string, args: string[]) => nsTry(ns, process.execPath, [CLI, 'firewall', ...args]);
   const snapshot = (ns: string) => ({
-    v4: nsRun(ns, 'iptables-save', ['-t', 'nat']).replace(/^#.*\n/gm, '').replace(/\[\d+:\d+\]/g, ''),
-    v6: nsRun(ns, 'ip6tables-save', ['-t', 'nat']).replace(/^#.*\n/gm, '').replace(/\[\d+:\d+\]/g, ''),
+    v4: nsRun(ns, 'iptables-save', ['-t', 'nat'])
+      .replace(/^#.*\n/gm, '')
+      .replace(/\[\d+:\d+\]/g, ''),
+    v6: nsRun(ns, 'ip6tables-save', ['-t', 'nat'])
+      .replace(/^#.*\n/gm, '')
+      .replace(/\[\d+:\d+\]/g, ''),
   });
 
   it('iptables: apply twice equals apply once; remove restores the tables, other rules untouched', () => {
@@ -118,7 +122,10 @@ describeWithService('imspect firewall --apply/--remove', netnsMissing(['iptables
     nsRun(ns, 'ip6tables', ['-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan0', '-j', 'MASQUERADE']);
     const before = snapshot(ns);
 
-    for (const interfaces of [['-i', 'lan0', '-i', 'lan1'], ['-i', 'lan0']]) {
+    for (const interfaces of [
+      ['-i', 'lan0', '-i', 'lan1'],
+      ['-i', 'lan0'],
+    ]) {
       const applied = firewall(ns, ['--apply', '--backend', 'iptables', '--port', '16667', ...interfaces]);
       expect(applied.status, applied.stderr).toBe(0);
     }

@@ -154,7 +154,10 @@ describeWithService('IRC over TLS through imspect (ngircd with TLS)', ngircdPath
     expect(code, proxy!.stderr()).toBe(0);
     const rows = await readCsvLogs(path.join(work, 'imspect', 'data', 'logs'));
     const messages = rows.filter((r) => r.type === 1);
-    expect(messages.find((r) => r.localDir === 'alice' && r.remoteDir === 'bob' && r.outgoing && r.text === 'hello over tls ✓'), JSON.stringify(rows)).toBeDefined();
+    expect(
+      messages.find((r) => r.localDir === 'alice' && r.remoteDir === 'bob' && r.outgoing && r.text === 'hello over tls ✓'),
+      JSON.stringify(rows),
+    ).toBeDefined();
     expect(messages.find((r) => r.localDir === 'alice' && r.remoteDir === 'bob' && !r.outgoing && r.text === 'reply in the clear, read inside tls')).toBeDefined();
     expect(messages.every((r) => r.server === `localhost:${valid.tlsPorts[0]}`)).toBe(true);
     const encrypted = rows.filter((r) => r.type === 10);

@@ -141,7 +141,11 @@ describeWithService('journal on a full disk (tmpfs data folder)', await missing(
     await waitUntil(() => arrived() === MESSAGES + 1, 10_000, 'the last message');
     const total = 1 + MESSAGES + 1; // the login, the messages, the last message
     // Status (rewritten within a second) has caught up once it counts every event as journaled or dropped.
-    await waitUntil(async () => ((s = await status()), s.head + s.dropped === total && s.loggers.every((l) => l.pending === 0)), 30_000, 'status to account for every relayed event');
+    await waitUntil(
+      async () => ((s = await status()), s.head + s.dropped === total && s.loggers.every((l) => l.pending === 0)),
+      30_000,
+      'status to account for every relayed event',
+    );
     await waitUntil(async () => (await stored()).length >= s!.head, 30_000, 'the journaled events archived');
     const archive = await stored();
     expect(archive.length + s!.dropped).toBe(total);

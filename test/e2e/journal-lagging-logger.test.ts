@@ -73,11 +73,20 @@ describe('journal limit with a dead logger and onFull: forward', () => {
     const rows = await readCsvLogs(csvDir);
     expect(rows).toHaveLength(1 + MESSAGES);
     expect(new Set(rows.map((r) => r.eventId)).size).toBe(1 + MESSAGES);
-    expect(rows.filter((r) => r.text.startsWith('lagging ')).map((r) => r.text).sort()).toEqual([...sent].sort());
+    expect(
+      rows
+        .filter((r) => r.text.startsWith('lagging '))
+        .map((r) => r.text)
+        .sort(),
+    ).toEqual([...sent].sort());
 
     const status = async () => JSON.parse((await runCli(['status', '--json'], dir)).stdout) as Status;
     let s: Status | undefined;
-    await waitUntil(async () => ((s = await status()), s.loggers.find((l) => l.name === 'logger-csv')?.position === 1 + MESSAGES), 10_000, 'status to show the CSV logger caught up');
+    await waitUntil(
+      async () => ((s = await status()), s.loggers.find((l) => l.name === 'logger-csv')?.position === 1 + MESSAGES),
+      10_000,
+      'status to show the CSV logger caught up',
+    );
     const csv = s!.loggers.find((l) => l.name === 'logger-csv')!;
     const sql = s!.loggers.find((l) => l.name === 'logger-sql')!;
     expect(s!.head).toBe(1 + MESSAGES);

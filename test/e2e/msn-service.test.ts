@@ -226,9 +226,15 @@ describe('MSN end to end through imspect (scripted dispatch, notification and sw
     const dir = path.join(work, name);
     await mkdir(path.join(dir, 'plugins/no-forbidden'), { recursive: true });
     await mkdir(path.join(dir, 'plugins/mask-damn'), { recursive: true });
-    await writeFile(path.join(dir, 'plugins/no-forbidden/package.json'), JSON.stringify({ name: 'imspect-plugin-no-forbidden', type: 'module', main: 'index.js', imspect: { kind: 'filter', host: '^0.1.0' } }));
+    await writeFile(
+      path.join(dir, 'plugins/no-forbidden/package.json'),
+      JSON.stringify({ name: 'imspect-plugin-no-forbidden', type: 'module', main: 'index.js', imspect: { kind: 'filter', host: '^0.1.0' } }),
+    );
     await writeFile(path.join(dir, 'plugins/no-forbidden/index.js'), FILTER);
-    await writeFile(path.join(dir, 'plugins/mask-damn/package.json'), JSON.stringify({ name: 'imspect-plugin-mask-damn', type: 'module', main: 'index.js', imspect: { kind: 'content', host: '^0.1.0' } }));
+    await writeFile(
+      path.join(dir, 'plugins/mask-damn/package.json'),
+      JSON.stringify({ name: 'imspect-plugin-mask-damn', type: 'module', main: 'index.js', imspect: { kind: 'content', host: '^0.1.0' } }),
+    );
     await writeFile(path.join(dir, 'plugins/mask-damn/index.js'), MASK);
     const ports = Object.fromEntries([service.dispatchPort, service.notificationPort, service.switchboardPort].map((p) => [String(p), 'msn']));
     await writeFile(
@@ -252,13 +258,17 @@ describe('MSN end to end through imspect (scripted dispatch, notification and sw
 
   it('forward listener: XFR NS, XFR SB and RNG are rewritten to imspect and routed to the right server; everything logged', async () => {
     let observed: Observed | undefined;
-    const rows = await run('forward', { type: 'forward', host: '127.0.0.1', port: 0, upstream: { host: '127.0.0.1', port: service.dispatchPort }, protocol: 'msn' }, async (url) => {
-      const proxy = { host: url.hostname, port: Number(url.port) };
-      const route: Route = (host, port) => connectMsn(host, port);
-      observed = await conversation(service, route, proxy);
-      // Every redirect alice saw points at imspect, never at the real servers.
-      for (const address of [observed.xfrNs, observed.xfrSb, observed.rng]) expect(address).toEqual(proxy);
-    });
+    const rows = await run(
+      'forward',
+      { type: 'forward', host: '127.0.0.1', port: 0, upstream: { host: '127.0.0.1', port: service.dispatchPort }, protocol: 'msn' },
+      async (url) => {
+        const proxy = { host: url.hostname, port: Number(url.port) };
+        const route: Route = (host, port) => connectMsn(host, port);
+        observed = await conversation(service, route, proxy);
+        // Every redirect alice saw points at imspect, never at the real servers.
+        for (const address of [observed.xfrNs, observed.xfrSb, observed.rng]) expect(address).toEqual(proxy);
+      },
+    );
     expect(observed).toBeDefined();
     // The real servers saw alice's connections: the NS login, her USR on the switchboard, her ANS.
     expect(service.received.some((l) => l.startsWith(`${service.notificationPort}: USR`) && l.includes(`TWN I ${ALICE}`))).toBe(true);

@@ -178,10 +178,7 @@ describe('the operational log of imspect start', () => {
     await welcomed;
     const clientPort = client.localPort!;
     server.hangUp();
-    const closed = await until(
-      () => logLines(proxy.stderr()).find((l) => l['client'] === `127.0.0.1:${clientPort}` && l.msg === 'connection closed'),
-      'the close line',
-    );
+    const closed = await until(() => logLines(proxy.stderr()).find((l) => l['client'] === `127.0.0.1:${clientPort}` && l.msg === 'connection closed'), 'the close line');
     expect(closed).toMatchObject({ protocol: 'irc', bytesOut: Buffer.byteLength(LOGIN), bytesIn: Buffer.byteLength(WELCOME), events: 1, reason: 'server closed' });
   });
 });

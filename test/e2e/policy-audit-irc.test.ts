@@ -146,7 +146,12 @@ describeWithService('policy and audit truth through imspect (ngircd + irc-framew
     const reply = waitFor(bob!.client, 'notice', (e) => String(e['message']).includes('hello carol'), 'the blocked reply to bob');
     bob!.client.say('carol', TO_CAROL);
     const notice = await reply;
-    expect([notice['nick'], notice['target'], notice['message'], notice['from_server']]).toEqual(['carol', 'bob', `Blocked (acl): message "${TO_CAROL.slice(0, 40)}…" to carol`, false]);
+    expect([notice['nick'], notice['target'], notice['message'], notice['from_server']]).toEqual([
+      'carol',
+      'bob',
+      `Blocked (acl): message "${TO_CAROL.slice(0, 40)}…" to carol`,
+      false,
+    ]);
     // carol's own message to bob is stopped at carol, who is told likewise.
     const carolReply = waitFor(carol!.client, 'notice', (e) => String(e['message']).includes('carol to bob'), 'the blocked reply to carol');
     carol!.client.say('bob', 'carol to bob');
@@ -163,7 +168,8 @@ describeWithService('policy and audit truth through imspect (ngircd + irc-framew
     const joined = waitFor(dave.client, 'join', (e) => e['nick'] === 'bob', 'bob to join');
     bob!.client.join(CHANNEL);
     await joined;
-    const inChannel = (part: string) => waitFor(bob!.client, 'notice', (e) => e['target'] === CHANNEL && String(e['message']).includes(part), `the reply in ${CHANNEL} about "${part}"`);
+    const inChannel = (part: string) =>
+      waitFor(bob!.client, 'notice', (e) => e['target'] === CHANNEL && String(e['message']).includes(part), `the reply in ${CHANNEL} about "${part}"`);
     let reply = inChannel('darn');
     bob!.client.say(CHANNEL, 'darn \x01VERSION\x01 and heck');
     let notice = await reply;
@@ -197,7 +203,9 @@ describeWithService('policy and audit truth through imspect (ngircd + irc-framew
 
     const search = await runCli(['logs', 'search', '--protocol', 'irc', '--limit', '0', '--json'], dir);
     expect(search.code, search.stderr).toBe(0);
-    const rows = (JSON.parse(search.stdout) as { messages: Array<{ text?: string; localId: string; remoteId: string; direction: string; filtered: boolean; categories: string[] | string }> }).messages;
+    const rows = (
+      JSON.parse(search.stdout) as { messages: Array<{ text?: string; localId: string; remoteId: string; direction: string; filtered: boolean; categories: string[] | string }> }
+    ).messages;
     const sql = (text: string) => rows.filter((m) => m.text === text).map((m) => [m.localId, m.remoteId, m.direction, m.filtered]);
     expect(sql(TO_CAROL)).toEqual([['bob', 'carol', 'outgoing', true]]);
     expect(sql('carol to bob')).toEqual([['carol', 'bob', 'outgoing', true]]);

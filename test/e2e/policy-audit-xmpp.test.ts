@@ -42,7 +42,9 @@ describeWithService('policy and audit truth on XMPP: two users behind imspect (p
     work = await mkdtemp(path.join(os.tmpdir(), 'imspect-e2e-audit-xmpp-'));
     const certs = await makeServerCerts(path.join(work, 'certs'), DOMAIN);
     const user = (username: string) => ({ username, password: PASSWORD });
-    prosody = await startProsody(prosodyPath!, prosodyctlPath!, [{ domain: DOMAIN, certFile: certs.valid.certFile, keyFile: certs.valid.keyFile, users: [user('bob'), user('carol'), user('dave')] }]);
+    prosody = await startProsody(prosodyPath!, prosodyctlPath!, [
+      { domain: DOMAIN, certFile: certs.valid.certFile, keyFile: certs.valid.keyFile, users: [user('bob'), user('carol'), user('dave')] },
+    ]);
     await writeFile(path.join(work, 'upstream-ca.pem'), await readFile(certs.caFile, 'utf8'));
     dir = path.join(work, 'imspect');
     await mkdir(dir);
@@ -82,7 +84,11 @@ describeWithService('policy and audit truth on XMPP: two users behind imspect (p
     const reply = bob!.waitFor((s) => s.is('message') && s.attrs['from'] === CAROL && (s.getChildText('body') ?? '').startsWith('Blocked'), 'the blocked reply to bob');
     await bob!.xmpp.send(chat(CAROL, TO_CAROL, 'c1'));
     const stanza = await reply;
-    expect([stanza.attrs['type'], stanza.attrs['to'], stanza.getChildText('body')]).toEqual(['chat', `${BOB}/laptop`, `Blocked (acl): message "${TO_CAROL.slice(0, 40)}…" to ${CAROL}`]);
+    expect([stanza.attrs['type'], stanza.attrs['to'], stanza.getChildText('body')]).toEqual([
+      'chat',
+      `${BOB}/laptop`,
+      `Blocked (acl): message "${TO_CAROL.slice(0, 40)}…" to ${CAROL}`,
+    ]);
     // Everything bob sent before reached prosody first; dave then writes carol, who gets only that.
     let arrived = dave.waitFor(messageWithBody('bob to dave'), 'bob to dave');
     await bob!.xmpp.send(chat(DAVE, 'bob to dave', 'c2'));

@@ -214,7 +214,10 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     // SIGHUP re-reads everything at once: carol is allowed now, and the configuration's reply text changed.
     await writeFile(path.join(dir, 'acl.txt'), 'deny alice dave\n');
     const configFile = path.join(dir, 'imspect.config.json');
-    const config = JSON.parse(await readFile(configFile, 'utf8')) as { responses: { blocked: Record<string, unknown> }; plugins: Record<string, { options: Record<string, unknown> }> };
+    const config = JSON.parse(await readFile(configFile, 'utf8')) as {
+      responses: { blocked: Record<string, unknown> };
+      plugins: Record<string, { options: Record<string, unknown> }>;
+    };
     config.responses.blocked['text'] = 'Blocked by the office policy';
     config.plugins['filter-badwords']!.options['replaceCharacter'] = '#';
     await writeFile(configFile, JSON.stringify(config));
@@ -289,7 +292,9 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     expect(row('blast it')).toMatchObject({ filtered: false, deliveredText: '***** it' });
     const joins = (await readCsvLogs(path.join(dir, 'data', 'logs'))).filter((r) => r.localDir === 'alice' && r.type === 7); // 7: join
     // The denied channel: only the request, blocked, so ngircd never confirmed a join.
-    expect(joins.filter((r) => r.remoteDir === SECRET).map((r) => [r.outgoing, r.subtype, r.data, r.filtered, r.categories])).toEqual([[true, 'request', 'request=1', true, 'acl']]);
+    expect(joins.filter((r) => r.remoteDir === SECRET).map((r) => [r.outgoing, r.subtype, r.data, r.filtered, r.categories])).toEqual([
+      [true, 'request', 'request=1', true, 'acl'],
+    ]);
     // An allowed channel: the request going out, then ngircd's confirmation coming back, told apart by the subtype.
     expect(joins.filter((r) => r.remoteDir === CHANNEL).map((r) => [r.outgoing, r.subtype, r.data, r.filtered])).toEqual([
       [true, 'request', 'request=1', false],
@@ -302,4 +307,3 @@ describeWithService('policy end to end through imspect (ngircd + irc-framework)'
     expect(all.filter((r) => r.localDir === 'dave').map((r) => [r.type, r.filtered, r.categories])).toEqual([[5, true, 'policy protocol']]);
   });
 });
-

@@ -220,7 +220,12 @@ describe('policy on MSN end to end through imspect (real filters, scripted MSN s
       expect(found, `${label}: ${JSON.stringify(rows, null, 1)}`).toHaveLength(1);
       return found[0]!;
     };
-    expect(one({ localDir: ALICE, type: 1, text: 'oh DARN it' }, 'masked')).toMatchObject({ filtered: false, categories: '1 badwords', deliveredText: 'oh **** it', remoteDir: BOB });
+    expect(one({ localDir: ALICE, type: 1, text: 'oh DARN it' }, 'masked')).toMatchObject({
+      filtered: false,
+      categories: '1 badwords',
+      deliveredText: 'oh **** it',
+      remoteDir: BOB,
+    });
     expect(one({ localDir: ALICE, type: 1, text: 'darn and heck' }, 'blocked')).toMatchObject({ filtered: true, categories: '2 badwords', deliveredText: '' });
     expect(one({ localDir: ALICE, type: 2 }, 'file offer')).toMatchObject({ filtered: true, categories: 'policy file', remoteDir: BOB, eventData: 'budget.xls 4321' });
     expect(one({ localDir: ALICE, type: 1, text: 'hello carol' }, 'ACL')).toMatchObject({ filtered: true, categories: 'acl', remoteDir: CAROL });

@@ -39,7 +39,10 @@ const OLD_CLIENT = 'OldChat before 2.0 is not allowed here';
 const fromImspect = (text: string) => (s: XmlElement) => s.is('message') && s.attrs['from'] === DOMAIN && s.getChildText('body') === text;
 /** A blocked reply in the conversation it is about: from the peer alice wrote to, as a chat message. */
 const replyFrom = (peer: string, text: string | RegExp) => (s: XmlElement) =>
-  s.is('message') && s.attrs['from'] === peer && s.attrs['type'] === 'chat' && (typeof text === 'string' ? s.getChildText('body') === text : text.test(s.getChildText('body') ?? ''));
+  s.is('message') &&
+  s.attrs['from'] === peer &&
+  s.attrs['type'] === 'chat' &&
+  (typeof text === 'string' ? s.getChildText('body') === text : text.test(s.getChildText('body') ?? ''));
 
 describeWithService('policy end to end on XMPP through imspect with TLS interception (prosody + @xmpp/client)', missing, () => {
   let work: string;
@@ -70,7 +73,9 @@ describeWithService('policy end to end on XMPP through imspect with TLS intercep
     work = await mkdtemp(path.join(os.tmpdir(), 'imspect-e2e-policy-xmpp-'));
     const certs = await makeServerCerts(path.join(work, 'certs'), DOMAIN);
     const user = (username: string) => ({ username, password: PASSWORD });
-    prosody = await startProsody(prosodyPath!, prosodyctlPath!, [{ domain: DOMAIN, certFile: certs.valid.certFile, keyFile: certs.valid.keyFile, users: [user('alice'), user('bob'), user('carol')] }]);
+    prosody = await startProsody(prosodyPath!, prosodyctlPath!, [
+      { domain: DOMAIN, certFile: certs.valid.certFile, keyFile: certs.valid.keyFile, users: [user('alice'), user('bob'), user('carol')] },
+    ]);
     room = `lounge@${prosody.mucDomain}`;
     secretRoom = `secret@${prosody.mucDomain}`;
     await writeFile(path.join(work, 'upstream-ca.pem'), await readFile(certs.caFile, 'utf8'));
@@ -183,7 +188,11 @@ describeWithService('policy end to end on XMPP through imspect with TLS intercep
     // Her client's request ends at once with a stanza error (Frame.refusal), not at its own timeout.
     const refused = alice!.waitFor((s) => s.is('iq') && s.attrs['type'] === 'error' && s.attrs['id'] === 'si1', 'the iq error for the SI offer');
     await sendThenSentinel(
-      xml('iq', { type: 'set', to: `${BOB}/bobres`, id: 'si1' }, xml('si', { xmlns: SI, id: 's5b1', profile: `${SI}/profile/file-transfer` }, xml('file', { xmlns: `${SI}/profile/file-transfer`, name: 'holiday.jpg', size: '34567' }))),
+      xml(
+        'iq',
+        { type: 'set', to: `${BOB}/bobres`, id: 'si1' },
+        xml('si', { xmlns: SI, id: 's5b1', profile: `${SI}/profile/file-transfer` }, xml('file', { xmlns: `${SI}/profile/file-transfer`, name: 'holiday.jpg', size: '34567' })),
+      ),
       'after the SI offer',
     );
     await reply;
@@ -200,7 +209,9 @@ describeWithService('policy end to end on XMPP through imspect with TLS intercep
     await bob.xmpp.send(xml('iq', { type: 'get', to: `${ALICE}/laptop`, id: 'ver1' }, xml('query', { xmlns: VERSION })));
     const query = await asked;
     const told = alice!.waitFor(fromImspect(OLD_CLIENT), 'the reason');
-    await alice!.xmpp.send(xml('iq', { type: 'result', to: query.attrs['from']!, id: 'ver1' }, xml('query', { xmlns: VERSION }, xml('name', {}, 'OldChat'), xml('version', {}, '1.5'))));
+    await alice!.xmpp.send(
+      xml('iq', { type: 'result', to: query.attrs['from']!, id: 'ver1' }, xml('query', { xmlns: VERSION }, xml('name', {}, 'OldChat'), xml('version', {}, '1.5'))),
+    );
     await told;
     for (let i = 0; i < 200 && !disconnected; i++) await new Promise((r) => setTimeout(r, 25));
     expect(disconnected).toBe(true);
@@ -247,21 +258,34 @@ describeWithService('policy end to end on XMPP through imspect with TLS intercep
     expect(row('room darn talk')).toMatchObject({ filtered: false, categories: '1 badwords', remoteDir: room, subtype: 'groupchat' });
     expect(row('back again')).toMatchObject({ filtered: false, categories: '' });
     const joins = mine.filter((r) => r.type === 7);
-    expect(joins.filter((r) => r.remoteDir === secretRoom).map((r) => [r.outgoing, r.subtype, r.filtered, r.categories]), dump).toEqual([[true, 'request', true, 'acl']]);
-    expect(joins.filter((r) => r.remoteDir === room).map((r) => [r.outgoing, r.subtype, r.filtered]), dump).toEqual([
+    expect(
+      joins.filter((r) => r.remoteDir === secretRoom).map((r) => [r.outgoing, r.subtype, r.filtered, r.categories]),
+      dump,
+    ).toEqual([[true, 'request', true, 'acl']]);
+    expect(
+      joins.filter((r) => r.remoteDir === room).map((r) => [r.outgoing, r.subtype, r.filtered]),
+      dump,
+    ).toEqual([
       [true, 'request', false],
       [false, '', false],
     ]);
     const offers = mine.filter((r) => r.type === 2);
-    expect(offers.map((r) => [r.subtype, r.filtered, r.categories, r.remoteDir]), dump).toEqual([
+    expect(
+      offers.map((r) => [r.subtype, r.filtered, r.categories, r.remoteDir]),
+      dump,
+    ).toEqual([
       ['oob', true, 'policy file', BOB],
       ['si', true, 'policy file', BOB],
     ]);
-    expect(mine.filter((r) => r.type === 11 && r.subtype === 'client').map((r) => [r.outgoing, r.remoteDir, r.data, r.filtered, r.categories]), dump).toEqual([
-      [true, BOB, 'client=OldChat version=1.5 source=version', true, 'policy client'],
-    ]);
+    expect(
+      mine.filter((r) => r.type === 11 && r.subtype === 'client').map((r) => [r.outgoing, r.remoteDir, r.data, r.filtered, r.categories]),
+      dump,
+    ).toEqual([[true, BOB, 'client=OldChat version=1.5 source=version', true, 'policy client']]);
     // The login the notice followed, and nothing of what imspect said itself logged as a conversation.
     expect(mine.filter((r) => r.type === 5).length, dump).toBe(3);
-    expect(mine.filter((r) => r.text === NOTICE || r.text.startsWith('Blocked (')), dump).toEqual([]);
+    expect(
+      mine.filter((r) => r.text === NOTICE || r.text.startsWith('Blocked (')),
+      dump,
+    ).toEqual([]);
   });
 });

@@ -71,11 +71,29 @@ async function startYmsgServer() {
           break;
         case 0x57:
           me = value(packet, 1) ?? '';
-          socket.write(s2c(0x57, [[1, me], [94, 'challenge==']]));
+          socket.write(
+            s2c(0x57, [
+              [1, me],
+              [94, 'challenge=='],
+            ]),
+          );
           break;
         case 0x54:
           users.set(me, socket);
-          socket.write(Buffer.concat([s2c(0x55, [[87, 'Friends:bob,carol'], [3, me]]), s2c(0x01, [[0, me], [1, me], [7, 'bob'], [10, '0']])]));
+          socket.write(
+            Buffer.concat([
+              s2c(0x55, [
+                [87, 'Friends:bob,carol'],
+                [3, me],
+              ]),
+              s2c(0x01, [
+                [0, me],
+                [1, me],
+                [7, 'bob'],
+                [10, '0'],
+              ]),
+            ]),
+          );
           break;
         case MESSAGE:
         case FILETRANS_15: {
@@ -85,7 +103,13 @@ async function startYmsgServer() {
           break;
         }
         case ADDBUDDY:
-          socket.write(s2c(ADDBUDDY, [[1, me], [7, value(packet, 7) ?? ''], [66, '0']]));
+          socket.write(
+            s2c(ADDBUDDY, [
+              [1, me],
+              [7, value(packet, 7) ?? ''],
+              [66, '0'],
+            ]),
+          );
           break;
         case 0x02:
           socket.end();
@@ -157,7 +181,12 @@ async function login(client: YmsgClient, me: string, version: string): Promise<v
   await client.next((p) => p.service === 0x4c, 'VERIFY');
   client.send(0x57, [[1, me]]);
   await client.next((p) => p.service === 0x57, 'the challenge');
-  client.send(0x54, [[0, me], [2, me], [1, me], [135, version]]);
+  client.send(0x54, [
+    [0, me],
+    [2, me],
+    [1, me],
+    [135, version],
+  ]);
   await client.next((p) => p.service === 0x01, 'LOGON');
 }
 
@@ -169,7 +198,13 @@ describe('policy on Yahoo end to end through imspect (real filters, scripted YMS
   let alice: YmsgClient;
   let bob: YmsgClient;
   let carol: YmsgClient;
-  const aliceSays = (to: string, text: string) => alice.send(MESSAGE, [[1, 'alice'], [5, to], [14, text], [97, '1']]);
+  const aliceSays = (to: string, text: string) =>
+    alice.send(MESSAGE, [
+      [1, 'alice'],
+      [5, to],
+      [14, text],
+      [97, '1'],
+    ]);
   const fromImspect = (c: YmsgClient) => c.inbox.filter((p) => p.service === MESSAGE && value(p, 4) === 'imspect');
 
   beforeAll(async () => {
@@ -213,7 +248,12 @@ describe('policy on Yahoo end to end through imspect (real filters, scripted YMS
     await login(alice, 'alice', '9.0.0.2162');
     const notice = await alice.message(NOTICE, 'the monitoring notice');
     expect(readYmsg(notice.raw)).toMatchObject({ service: MESSAGE, sessionId: 0x5eed });
-    expect(notice.pairs).toEqual([['5', 'alice'], ['4', 'imspect'], ['14', NOTICE], ['97', '1']]);
+    expect(notice.pairs).toEqual([
+      ['5', 'alice'],
+      ['4', 'imspect'],
+      ['14', NOTICE],
+      ['97', '1'],
+    ]);
   });
 
   it('bob gets bad words masked (length field right) and never a blocked message; alice gets the reply', async () => {
@@ -222,17 +262,40 @@ describe('policy on Yahoo end to end through imspect (real filters, scripted YMS
     expect(value(masked, 4)).toBe('alice');
     // The packet imspect sent the server: the length field matches the new body (readYmsg checks it).
     const atServer = server.received.get('alice')!.filter((p) => p.service === MESSAGE);
-    expect(readYmsg(atServer.at(-1)!.raw).pairs).toEqual([['1', 'alice'], ['5', 'bob'], ['14', 'oh **** it'], ['97', '1']]);
+    expect(readYmsg(atServer.at(-1)!.raw).pairs).toEqual([
+      ['1', 'alice'],
+      ['5', 'bob'],
+      ['14', 'oh **** it'],
+      ['97', '1'],
+    ]);
 
     aliceSays('bob', 'darn and heck');
     const reply = await alice.message(BLOCKED('2 badwords', 'message "darn and heck" to bob'), 'the blocked reply');
-    expect(reply.pairs).toEqual([['5', 'alice'], ['4', 'bob'], ['14', BLOCKED('2 badwords', 'message "darn and heck" to bob')], ['97', '1']]);
+    expect(reply.pairs).toEqual([
+      ['5', 'alice'],
+      ['4', 'bob'],
+      ['14', BLOCKED('2 badwords', 'message "darn and heck" to bob')],
+      ['97', '1'],
+    ]);
   });
 
   it('the file offer and a contact addition are blocked by filter-policy; the ACL keeps alice from carol', async () => {
-    alice.send(FILETRANS_15, [[1, 'alice'], [5, 'bob'], [265, 'XFER$$'], [222, '1'], [266, '1'], [27, 'budget.xls'], [28, '4321']]);
+    alice.send(FILETRANS_15, [
+      [1, 'alice'],
+      [5, 'bob'],
+      [265, 'XFER$$'],
+      [222, '1'],
+      [266, '1'],
+      [27, 'budget.xls'],
+      [28, '4321'],
+    ]);
     expect(value(await alice.message(BLOCKED('policy file', 'file "budget.xls" to bob'), 'the file reply'), 4)).toBe('bob');
-    alice.send(ADDBUDDY, [[1, 'alice'], [7, 'erin'], [65, 'Friends'], [14, 'add me']]);
+    alice.send(ADDBUDDY, [
+      [1, 'alice'],
+      [7, 'erin'],
+      [65, 'Friends'],
+      [14, 'add me'],
+    ]);
     expect(value(await alice.message(BLOCKED('policy contact', 'contact to erin'), 'the contact reply'), 4)).toBe('erin');
     aliceSays('carol', 'hello carol');
     expect(value(await alice.message(BLOCKED('acl', 'message "hello carol" to carol'), 'the ACL reply'), 4)).toBe('carol');
@@ -250,7 +313,7 @@ describe('policy on Yahoo end to end through imspect (real filters, scripted YMS
     expect(fromImspect(alice)).toEqual([]); // the notice came once
   });
 
-  it('no notice again on alice\'s next connection', async () => {
+  it("no notice again on alice's next connection", async () => {
     alice.send(0x02, []);
     await alice.closed;
     alice = await connect(server.port, socks);
@@ -267,7 +330,12 @@ describe('policy on Yahoo end to end through imspect (real filters, scripted YMS
     await dave.next((p) => p.service === 0x4c, 'VERIFY');
     dave.send(0x57, [[1, 'dave']]);
     await dave.next((p) => p.service === 0x57, 'the challenge');
-    dave.send(0x54, [[0, 'dave'], [2, 'dave'], [1, 'dave'], [135, '5, 5, 0, 1244']]);
+    dave.send(0x54, [
+      [0, 'dave'],
+      [2, 'dave'],
+      [1, 'dave'],
+      [135, '5, 5, 0, 1244'],
+    ]);
     await dave.closed;
     // Before the LOGON a client shows nothing it is sent: dave gets nothing more, only the close.
     expect(dave.inbox).toEqual([]);
@@ -289,15 +357,29 @@ describe('policy on Yahoo end to end through imspect (real filters, scripted YMS
       expect(found, `${label}: ${JSON.stringify(rows, null, 1)}`).toHaveLength(1);
       return found[0]!;
     };
-    expect(one({ localDir: 'alice', type: 1, text: 'oh DARN it' }, 'masked')).toMatchObject({ filtered: false, categories: '1 badwords', deliveredText: 'oh **** it', remoteDir: 'bob' });
+    expect(one({ localDir: 'alice', type: 1, text: 'oh DARN it' }, 'masked')).toMatchObject({
+      filtered: false,
+      categories: '1 badwords',
+      deliveredText: 'oh **** it',
+      remoteDir: 'bob',
+    });
     expect(one({ localDir: 'alice', type: 1, text: 'darn and heck' }, 'blocked')).toMatchObject({ filtered: true, categories: '2 badwords', deliveredText: '' });
     expect(one({ localDir: 'alice', type: 2 }, 'file offer')).toMatchObject({ filtered: true, categories: 'policy file', remoteDir: 'bob', eventData: 'budget.xls 4321' });
-    expect(one({ localDir: 'alice', type: 9 }, 'contact addition')).toMatchObject({ filtered: true, categories: 'policy contact', remoteDir: 'erin', subtype: 'add', data: 'group=Friends' });
+    expect(one({ localDir: 'alice', type: 9 }, 'contact addition')).toMatchObject({
+      filtered: true,
+      categories: 'policy contact',
+      remoteDir: 'erin',
+      subtype: 'add',
+      data: 'group=Friends',
+    });
     expect(one({ localDir: 'alice', type: 1, text: 'hello carol' }, 'ACL')).toMatchObject({ filtered: true, categories: 'acl', remoteDir: 'carol' });
     expect(one({ localDir: 'alice', type: 1, text: 'after the offer' }, 'passed')).toMatchObject({ filtered: false, categories: '' });
     const dave = one({ localDir: 'dave', type: 11 }, 'the denied client');
     expect(dave).toMatchObject({ filtered: true, categories: 'policy client', subtype: 'client', outgoing: true, data: 'version=5.5.0.1244 protocol-version=YMSG16' });
     expect(rows.filter((r) => r.localDir === 'dave')).toHaveLength(1);
-    expect(rows.filter((r) => r.localDir === 'alice' && r.type === 5).map((r) => r.data)).toEqual(['version=9.0.0.2162 protocol-version=YMSG16', 'version=9.0.0.2162 protocol-version=YMSG16']);
+    expect(rows.filter((r) => r.localDir === 'alice' && r.type === 5).map((r) => r.data)).toEqual([
+      'version=9.0.0.2162 protocol-version=YMSG16',
+      'version=9.0.0.2162 protocol-version=YMSG16',
+    ]);
   });
 });

@@ -17,12 +17,23 @@ import { chatThroughImspect, missingKinds, openToOthers, privateDataConfig, sock
 import { makeServerCerts, type ServerCerts } from '../support/tls-certs.js';
 
 const ngircdPath = findExecutable('ngircd');
-const missing = process.platform !== 'linux' ? 'needs Linux /proc' : process.getuid?.() !== 0 ? 'dropping privileges needs the tests to run as root' : ngircdPath ? undefined : 'ngircd not found';
+const missing =
+  process.platform !== 'linux'
+    ? 'needs Linux /proc'
+    : process.getuid?.() !== 0
+      ? 'dropping privileges needs the tests to run as root'
+      : ngircdPath
+        ? undefined
+        : 'ngircd not found';
 
 function ids(status: string, field: string): string[] {
   const line = status.split('\n').find((l) => l.startsWith(`${field}:`));
   if (line === undefined) throw new Error(`no ${field} line in /proc status`);
-  return line.slice(field.length + 1).trim().split(/\s+/).filter(Boolean);
+  return line
+    .slice(field.length + 1)
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean);
 }
 
 describeWithService('the CA key after dropping root', missing, () => {
@@ -105,7 +116,7 @@ describeWithService('the CA key after dropping root', missing, () => {
     expect(openToOthers(await walkDataDir(dataDir))).toEqual([]);
   });
 
-  it('protects a CA key that lies directly in dataDir too: the data folder stays root\'s, sticky, writable by the group', async () => {
+  it("protects a CA key that lies directly in dataDir too: the data folder stays root's, sticky, writable by the group", async () => {
     const dir = path.join(work, 'flat');
     await mkdir(dir, { mode: 0o755 });
     const config = privateDataConfig({ tlsPort: ircd.tlsPorts[0]!, upstreamCa: certs.caFile, extra: { user: 'nobody' } });

@@ -15,12 +15,23 @@ import { CLI, startImspect } from '../support/imspect-process.js';
 import { freePort, startNgircd, type RunningNgircd } from '../support/ngircd.js';
 
 const ngircdPath = findExecutable('ngircd');
-const missing = process.platform !== 'linux' ? 'needs Linux /proc' : process.getuid?.() !== 0 ? 'dropping privileges needs the tests to run as root' : ngircdPath ? undefined : 'ngircd not found';
+const missing =
+  process.platform !== 'linux'
+    ? 'needs Linux /proc'
+    : process.getuid?.() !== 0
+      ? 'dropping privileges needs the tests to run as root'
+      : ngircdPath
+        ? undefined
+        : 'ngircd not found';
 
 function ids(status: string, field: string): string[] {
   const line = status.split('\n').find((l) => l.startsWith(`${field}:`));
   if (line === undefined) throw new Error(`no ${field} line in /proc status`);
-  return line.slice(field.length + 1).trim().split(/\s+/).filter(Boolean);
+  return line
+    .slice(field.length + 1)
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean);
 }
 
 describeWithService('privilege drop (imspect started as root)', missing, () => {

@@ -47,7 +47,12 @@ describe('SQL archive end to end (SQLite default)', () => {
   it('created the SQLite archive in the data folder, beside the CSV logs', async () => {
     expect((await stat(path.join(dir, 'imspect-data/archive.sqlite'))).isFile()).toBe(true);
     const csv = await readCsvLogs(path.join(dir, 'imspect-data/logs'));
-    expect(csv.filter((r) => r.type === 1).map((r) => r.text).sort()).toEqual([...MESSAGES].sort());
+    expect(
+      csv
+        .filter((r) => r.type === 1)
+        .map((r) => r.text)
+        .sort(),
+    ).toEqual([...MESSAGES].sort());
     // Registration is logged too (a login event).
     expect(csv.filter((r) => r.type === 5)).toHaveLength(1);
   });
@@ -55,7 +60,10 @@ describe('SQL archive end to end (SQLite default)', () => {
   it('logs search finds by user, peer and words, with Unicode intact', async () => {
     const all = await runCli(['logs', 'search', '--user', 'alice', '--json'], dir);
     expect(all.code).toBe(0);
-    const result = JSON.parse(all.stdout) as { count: number; messages: Array<{ type: string; text: string; remoteId: string; direction: string; protocol: string; eventId: string }> };
+    const result = JSON.parse(all.stdout) as {
+      count: number;
+      messages: Array<{ type: string; text: string; remoteId: string; direction: string; protocol: string; eventId: string }>;
+    };
     expect(result.messages.map((m) => m.type)).toEqual(['login', ...MESSAGES.map(() => 'message')]);
     expect(result.messages.slice(1).map((m) => m.text)).toEqual(MESSAGES);
     expect(result.messages.slice(1).every((m) => m.direction === 'outgoing' && m.protocol === 'irc')).toBe(true);
@@ -89,7 +97,10 @@ describe('SQL archive end to end (SQLite default)', () => {
 
     const jsonl = await runCli(['logs', 'export', '--format', 'jsonl', '--text', 'wörld'], dir);
     expect(jsonl.code).toBe(0);
-    const rows = jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l) as { text: string; localId: string });
+    const rows = jsonl.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { text: string; localId: string });
     expect(rows).toEqual([expect.objectContaining({ text: 'héllo wörld ✓', localId: 'alice' })]);
   });
 

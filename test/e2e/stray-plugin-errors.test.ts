@@ -70,7 +70,10 @@ describe('stray errors of a logger plugin', () => {
   it('are contained and named; the write is retried, chats go on, every event is stored once', async () => {
     const plugin = path.join(dir, 'plugins/sloppy');
     await mkdir(plugin, { recursive: true });
-    await writeFile(path.join(plugin, 'package.json'), JSON.stringify({ name: 'imspect-plugin-sloppy', type: 'module', main: 'index.js', imspect: { kind: 'logger', host: '^0.1.0' } }));
+    await writeFile(
+      path.join(plugin, 'package.json'),
+      JSON.stringify({ name: 'imspect-plugin-sloppy', type: 'module', main: 'index.js', imspect: { kind: 'logger', host: '^0.1.0' } }),
+    );
     await writeFile(path.join(plugin, 'index.js'), SLOPPY_LOGGER);
     const stored = path.join(dir, 'stored.txt');
     const port = await freePort();

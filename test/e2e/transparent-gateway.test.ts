@@ -176,7 +176,11 @@ describeWithService('transparent interception on a gateway (network namespaces, 
       const result = nsRun(ns, process.execPath, ['-e', probeScript(host, TRANSPARENT_PORT, 'NICK loop\r\nUSER loop 0 * :loop\r\n')]);
       expect(result.trim(), `${ns} -> ${host}`).toBe('closed 0 bytes');
     }
-    const refusals = () => proxy!.err().slice(before).match(/is imspect itself \(no redirect happened, or a loop\)/g)?.length ?? 0;
+    const refusals = () =>
+      proxy!
+        .err()
+        .slice(before)
+        .match(/is imspect itself \(no redirect happened, or a loop\)/g)?.length ?? 0;
     await waitUntil('three refusals in the log', () => refusals() >= 3, proxy!, 5000).catch(() => undefined);
     const log = proxy!.err().slice(before);
     expect(refusals(), log).toBe(3);
@@ -191,11 +195,20 @@ describeWithService('transparent interception on a gateway (network namespaces, 
     try {
       const result = nsRun(topo.client, process.execPath, ['-e', probeScript(topo.addr.server4, 6667, 'NICK circle\r\nUSER circle 0 * :circle\r\n')]);
       expect(result.trim()).toBe('closed 0 bytes');
-      const loops = () => proxy!.err().slice(before).match(/it is imspect's own upstream connection sent back to imspect \(a loop\)/g)?.length ?? 0;
+      const loops = () =>
+        proxy!
+          .err()
+          .slice(before)
+          .match(/it is imspect's own upstream connection sent back to imspect \(a loop\)/g)?.length ?? 0;
       await waitUntil('the loop refusal in the log', () => loops() >= 1, proxy!, 5000).catch(() => undefined);
       expect(loops(), proxy!.err().slice(before)).toBe(1);
       // One relayed connection (the client's) and one refused (its echo): nothing more was opened.
-      expect(proxy!.err().slice(before).match(/transparent connection from/g)).toHaveLength(1);
+      expect(
+        proxy!
+          .err()
+          .slice(before)
+          .match(/transparent connection from/g),
+      ).toHaveLength(1);
     } finally {
       nsRun(topo.gateway, 'iptables', ['-t', 'nat', '-D', ...rule.slice(3)]);
     }
@@ -212,7 +225,16 @@ describeWithService('transparent interception on a gateway (network namespaces, 
       // Well inside the 3 s connect timeout: a refusal or missing route is reported at once.
       expect(Date.now() - started, host).toBeLessThan(2500);
     }
-    await waitUntil('both failures in the log', () => (proxy!.err().slice(before).match(/upstream connect failed/g)?.length ?? 0) >= 2, proxy!, 5000).catch(() => undefined);
+    await waitUntil(
+      'both failures in the log',
+      () =>
+        (proxy!
+          .err()
+          .slice(before)
+          .match(/upstream connect failed/g)?.length ?? 0) >= 2,
+      proxy!,
+      5000,
+    ).catch(() => undefined);
     const log = proxy!.err().slice(before);
     expect(log).toMatch(/"server":"198\.18\.2\.2:6668".*upstream connect failed.*ECONNREFUSED|upstream connect failed.*ECONNREFUSED.*198\.18\.2\.2:6668/);
     expect(log).toMatch(/198\.19\.99\.1:6667[^\n]*(ENETUNREACH|EHOSTUNREACH)|(ENETUNREACH|EHOSTUNREACH)[^\n]*198\.19\.99\.1:6667/);
@@ -225,7 +247,9 @@ describeWithService('transparent interception on a gateway (network namespaces, 
     const result = nsRun(topo.client, process.execPath, ['-e', probeScript('198.18.2.1', 6667, 'NICK x\r\n')]);
     expect(result.trim()).toBe('closed 0 bytes');
     await waitUntil('the refusal in the log', () => proxy!.err().slice(before).includes('refused by rule gateway'), proxy!, 5000).catch(() => undefined);
-    expect(proxy!.err().slice(before)).toMatch(/"client":"198\.18\.1\.2:\d+".*"server":"198\.18\.2\.1:6667".*"rule":"gateway".*destination 198\.18\.2\.1:6667 refused by rule gateway/);
+    expect(proxy!.err().slice(before)).toMatch(
+      /"client":"198\.18\.1\.2:\d+".*"server":"198\.18\.2\.1:6667".*"rule":"gateway".*destination 198\.18\.2\.1:6667 refused by rule gateway/,
+    );
   });
 
   it('relays many concurrent redirected connections', async () => {

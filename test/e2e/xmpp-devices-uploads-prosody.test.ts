@@ -68,7 +68,10 @@ describeWithService('one archived message per participant and device set, /me an
   // The reply about a blocked file names the file and the category; it comes from the peer of a chat, else (an iq to
   // a service) from the user's server.
   const blockedFile = (from: string, name: string) => (s: XmlElement) =>
-    s.is('message') && (s.attrs['from'] ?? '').split('/')[0] === from && (s.getChildText('body') ?? '').startsWith('Blocked (') && (s.getChildText('body') ?? '').includes(`file "${name}"`);
+    s.is('message') &&
+    (s.attrs['from'] ?? '').split('/')[0] === from &&
+    (s.getChildText('body') ?? '').startsWith('Blocked (') &&
+    (s.getChildText('body') ?? '').includes(`file "${name}"`);
   const carbon = (kind: 'sent' | 'received', text: string) => (s: XmlElement) =>
     s.is('message') && s.getChild(kind, CARBONS)?.getChild('forwarded', 'urn:xmpp:forward:0')?.getChild('message')?.getChildText('body') === text;
 
@@ -78,13 +81,19 @@ describeWithService('one archived message per participant and device set, /me an
     await done;
   }
 
-  const slotRequest = (id: string, filename: string) => xml('iq', { type: 'get', to: UPLOAD, id }, xml('request', { xmlns: HTTP_UPLOAD, filename, size: '2048', 'content-type': 'application/pdf' }));
+  const slotRequest = (id: string, filename: string) =>
+    xml('iq', { type: 'get', to: UPLOAD, id }, xml('request', { xmlns: HTTP_UPLOAD, filename, size: '2048', 'content-type': 'application/pdf' }));
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(os.tmpdir(), 'imspect-e2e-xmpp-devices-'));
     const certs = await makeServerCerts(path.join(work, 'certs'), DOMAIN);
     const user = (username: string) => ({ username, password: PASSWORD });
-    prosody = await startProsody(prosodyPath!, prosodyctlPath!, [{ domain: DOMAIN, certFile: certs.valid.certFile, keyFile: certs.valid.keyFile, users: [user('alice'), user('bob'), user('dave')] }], { httpUpload: true });
+    prosody = await startProsody(
+      prosodyPath!,
+      prosodyctlPath!,
+      [{ domain: DOMAIN, certFile: certs.valid.certFile, keyFile: certs.valid.keyFile, users: [user('alice'), user('bob'), user('dave')] }],
+      { httpUpload: true },
+    );
     expect(prosody.uploadDomain).toBe(UPLOAD);
     await writeFile(path.join(work, 'upstream-ca.pem'), await readFile(certs.caFile, 'utf8'));
     dir = path.join(work, 'imspect');
@@ -213,7 +222,10 @@ describeWithService('one archived message per participant and device set, /me an
     expect(messages[0]!.devices[0], dump).toBe('laptop');
     expect(messages[3]!.devices[0], dump).toBe('phone');
     const files = result.messages.filter((m) => m.type === 'file');
-    expect(files.map((m) => [m.subtype, m.remoteId, m.fileName, m.filtered, m.categories]), dump).toEqual([
+    expect(
+      files.map((m) => [m.subtype, m.remoteId, m.fileName, m.filtered, m.categories]),
+      dump,
+    ).toEqual([
       ['http-upload-request', UPLOAD, 'plans.pdf', true, ['policy file']],
       ['link', BOB, 'q3 plans.pdf', true, ['policy file']],
     ]);

@@ -103,7 +103,14 @@ describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp
     const bob = await login(`${direct}${prosody.port}`, 'localhost', 'bob', 'bobres');
     const alice = await login(starttlsService, 'localhost', 'alice', 'aliceres');
     try {
-      await alice.xmpp.send(xml('message', { type: 'chat', to: 'bob@localhost', id: 'm1' }, xml('body', {}, 'hello bob, through TLS ✓'), xml('active', { xmlns: 'http://jabber.org/protocol/chatstates' })));
+      await alice.xmpp.send(
+        xml(
+          'message',
+          { type: 'chat', to: 'bob@localhost', id: 'm1' },
+          xml('body', {}, 'hello bob, through TLS ✓'),
+          xml('active', { xmlns: 'http://jabber.org/protocol/chatstates' }),
+        ),
+      );
       await bob.waitFor(body('hello bob, through TLS ✓'), 'bob to get the message');
       await alice.xmpp.send(xml('message', { type: 'chat', to: 'bob@localhost', id: 'm2' }, xml('composing', { xmlns: 'http://jabber.org/protocol/chatstates' })));
       await bob.waitFor((s) => s.is('message') && s.getChild('composing', 'http://jabber.org/protocol/chatstates') !== undefined, 'bob to see alice typing');
@@ -113,9 +120,15 @@ describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp
       await alice.xmpp.send(xml('message', { type: 'chat', to: 'bob@localhost', id: 'm4' }, xml('body', {}, url), xml('x', { xmlns: 'jabber:x:oob' }, xml('url', {}, url))));
       await bob.waitFor(body(url), 'bob to get the file link');
       await alice.xmpp.send(
-        xml('iq', { type: 'set', to: 'bob@localhost/bobres', id: 'si1' },
-          xml('si', { xmlns: 'http://jabber.org/protocol/si', id: 's5b1', profile: 'http://jabber.org/protocol/si/profile/file-transfer' },
-            xml('file', { xmlns: 'http://jabber.org/protocol/si/profile/file-transfer', name: 'holiday.jpg', size: '34567' }))),
+        xml(
+          'iq',
+          { type: 'set', to: 'bob@localhost/bobres', id: 'si1' },
+          xml(
+            'si',
+            { xmlns: 'http://jabber.org/protocol/si', id: 's5b1', profile: 'http://jabber.org/protocol/si/profile/file-transfer' },
+            xml('file', { xmlns: 'http://jabber.org/protocol/si/profile/file-transfer', name: 'holiday.jpg', size: '34567' }),
+          ),
+        ),
       );
       await bob.waitFor((s) => s.is('iq') && s.getChild('si', 'http://jabber.org/protocol/si') !== undefined, 'bob to get the file offer');
 
@@ -194,7 +207,10 @@ describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp
     one('chat in', (r) => alice(r) && r.type === 1 && !r.outgoing && r.remoteDir === 'bob@localhost' && r.text === 'hi alice, read inside TLS');
     one('typing', (r) => alice(r) && r.type === 3 && r.outgoing && r.subtype === 'composing');
     expect(rows.filter((r) => alice(r) && r.type === 2 && r.outgoing).length, `file offers\n${dump}`).toBeGreaterThanOrEqual(2);
-    expect(rows.some((r) => alice(r) && r.type === 2 && r.eventData.includes('holiday.jpg')), `SI offer\n${dump}`).toBe(true);
+    expect(
+      rows.some((r) => alice(r) && r.type === 2 && r.eventData.includes('holiday.jpg')),
+      `SI offer\n${dump}`,
+    ).toBe(true);
     one('group chat out', (r) => alice(r) && r.type === 1 && r.outgoing && r.remoteDir === `lounge@${prosody.mucDomain}` && r.text === 'hello room');
     one('group chat in', (r) => alice(r) && r.type === 1 && !r.outgoing && r.text === 'bob in the room');
     one('direct TLS', (r) => r.protocol === 'xmpp' && r.localDir === 'carol@localhost' && r.type === 1 && r.text === 'direct TLS hello');
@@ -202,6 +218,9 @@ describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp
     const encrypted = rows.filter((r) => r.type === 10 && r.subtype === 'starttls');
     expect(encrypted.length, dump).toBe(1);
     expect(encrypted[0]!.remoteDir, dump).toBe('pass.test');
-    expect(rows.some((r) => r.localDir.endsWith('@pass.test') && r.type !== 10 && r.type !== 5), dump).toBe(false);
+    expect(
+      rows.some((r) => r.localDir.endsWith('@pass.test') && r.type !== 10 && r.type !== 5),
+      dump,
+    ).toBe(false);
   });
 });

@@ -36,7 +36,16 @@ async function startRecordingServer() {
   return { port: (server.address() as net.AddressInfo).port, peers, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-const msg = (text: string) => ymsg({ service: 0x06, pairs: [[1, 'mallory'], [5, 'bob'], [14, text], [97, '1']] });
+const msg = (text: string) =>
+  ymsg({
+    service: 0x06,
+    pairs: [
+      [1, 'mallory'],
+      [5, 'bob'],
+      [14, text],
+      [97, '1'],
+    ],
+  });
 
 describe('bad YMSG input through imspect', () => {
   let dir: string;
@@ -71,7 +80,14 @@ describe('bad YMSG input through imspect', () => {
     expect(big.length).toBe(20 + 0xffff);
     const noSeparators = Buffer.concat([ymsg({ service: 0x06 }).subarray(0, 20), Buffer.from('1\xc0\x80mallory\xc0\x805\xc0\x80bob\xc0\x8014\xc0\x80unterminated', 'latin1')]);
     noSeparators.writeUInt16BE(noSeparators.length - 20, 8);
-    const lying = ymsg({ service: 0x06, pairs: [[1, 'mallory'], [14, 'never complete']], length: 40_000 });
+    const lying = ymsg({
+      service: 0x06,
+      pairs: [
+        [1, 'mallory'],
+        [14, 'never complete'],
+      ],
+      length: 40_000,
+    });
     const parts = [
       ymsg({ service: 0x57, pairs: [[1, 'mallory']] }),
       Buffer.from('\x00\xff garbage GET / HTTP/1.1\r\n\r\nYMS'),
@@ -90,7 +106,18 @@ describe('bad YMSG input through imspect', () => {
     await new Promise((resolve) => client.once('connect', resolve));
     for (const part of parts) client.write(part);
     await until(() => server.peers.length === 1, 'the upstream connection');
-    const incoming = [Buffer.from('not ymsg at all'), ymsg({ service: 0x06, pairs: [[5, 'mallory'], [4, 'bob'], [14, 'from bob']] }), Buffer.from('YMSG')];
+    const incoming = [
+      Buffer.from('not ymsg at all'),
+      ymsg({
+        service: 0x06,
+        pairs: [
+          [5, 'mallory'],
+          [4, 'bob'],
+          [14, 'from bob'],
+        ],
+      }),
+      Buffer.from('YMSG'),
+    ];
     for (const part of incoming) server.peers[0]!.socket.write(part);
     const sent = Buffer.concat(parts);
     await until(() => Buffer.concat(server.peers[0]!.received).length >= sent.length - lying.length, 'the bytes before the incomplete packet');

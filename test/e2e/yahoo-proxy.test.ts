@@ -112,10 +112,16 @@ describe('Yahoo Messenger end to end through imspect', () => {
     started = Date.now();
     dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-yahoo-'));
     server = await startYmsgServer();
-    for (const [name, code] of [['no-forbidden', FILTER_PLUGIN], ['mask-secret', MASK_PLUGIN]] as const) {
+    for (const [name, code] of [
+      ['no-forbidden', FILTER_PLUGIN],
+      ['mask-secret', MASK_PLUGIN],
+    ] as const) {
       await mkdir(path.join(dir, 'plugins', name), { recursive: true });
       const kind = name === 'no-forbidden' ? 'filter' : 'content';
-      await writeFile(path.join(dir, 'plugins', name, 'package.json'), JSON.stringify({ name: `imspect-plugin-${name}`, type: 'module', main: 'index.js', imspect: { kind, host: '^0.1.0' } }));
+      await writeFile(
+        path.join(dir, 'plugins', name, 'package.json'),
+        JSON.stringify({ name: `imspect-plugin-${name}`, type: 'module', main: 'index.js', imspect: { kind, host: '^0.1.0' } }),
+      );
       await writeFile(path.join(dir, 'plugins', name, 'index.js'), code);
     }
     await writeFile(
@@ -165,37 +171,169 @@ describe('Yahoo Messenger end to end through imspect', () => {
     fromClient(c2s(0x4c, []));
     fromClient(c2s(0x57, [[1, me]]));
     await serverHas(2);
-    await fromServer(s2c(0x57, [[1, me], [94, 'challenge']]));
+    await fromServer(
+      s2c(0x57, [
+        [1, me],
+        [94, 'challenge'],
+      ]),
+    );
     await clientHas(1);
-    fromClient(c2s(0x54, [[0, me], [1, me], [2, me], [135, '9.0.0.2162']]));
+    fromClient(
+      c2s(0x54, [
+        [0, me],
+        [1, me],
+        [2, me],
+        [135, '9.0.0.2162'],
+      ]),
+    );
     await serverHas(3);
-    await fromServer(Buffer.concat([s2c(0x55, [[87, 'Friends:bob'], [3, me]]), s2c(0x01, [[0, me], [1, me], [7, 'bob'], [10, '0']])]));
+    await fromServer(
+      Buffer.concat([
+        s2c(0x55, [
+          [87, 'Friends:bob'],
+          [3, me],
+        ]),
+        s2c(0x01, [
+          [0, me],
+          [1, me],
+          [7, 'bob'],
+          [10, '0'],
+        ]),
+      ]),
+    );
     await clientHas(3);
 
-    fromClient(c2s(0x4b, [[49, 'TYPING'], [1, me], [14, ' '], [13, '1'], [5, 'bob']], 0x16));
-    fromClient(c2s(0x06, [[1, me], [5, 'bob'], [14, 'hello bob, ça va? ✓'], [97, '1']], 0x5a55aa56));
+    fromClient(
+      c2s(
+        0x4b,
+        [
+          [49, 'TYPING'],
+          [1, me],
+          [14, ' '],
+          [13, '1'],
+          [5, 'bob'],
+        ],
+        0x16,
+      ),
+    );
+    fromClient(
+      c2s(
+        0x06,
+        [
+          [1, me],
+          [5, 'bob'],
+          [14, 'hello bob, ça va? ✓'],
+          [97, '1'],
+        ],
+        0x5a55aa56,
+      ),
+    );
     if (index === 0) {
       // Blocked: never reaches the server; the client gets a notice instead.
       const before = atClient[0]!.packets.length;
-      fromClient(c2s(0x06, [[1, me], [5, 'bob'], [14, 'this is forbidden talk'], [97, '1']], 0x5a55aa56), null);
+      fromClient(
+        c2s(
+          0x06,
+          [
+            [1, me],
+            [5, 'bob'],
+            [14, 'this is forbidden talk'],
+            [97, '1'],
+          ],
+          0x5a55aa56,
+        ),
+        null,
+      );
       await clientHas(before + 1);
       notice = atClient[0]!.packets[before];
       // Rewritten: the server gets the masked text with the right length.
       fromClient(
-        c2s(0x06, [[1, me], [5, 'bob'], [14, 'my secret plan'], [97, '1']], 0x5a55aa56),
-        c2s(0x06, [[1, me], [5, 'bob'], [14, 'my ****** plan'], [97, '1']], 0x5a55aa56),
+        c2s(
+          0x06,
+          [
+            [1, me],
+            [5, 'bob'],
+            [14, 'my secret plan'],
+            [97, '1'],
+          ],
+          0x5a55aa56,
+        ),
+        c2s(
+          0x06,
+          [
+            [1, me],
+            [5, 'bob'],
+            [14, 'my ****** plan'],
+            [97, '1'],
+          ],
+          0x5a55aa56,
+        ),
       );
-      fromClient(c2s(0x1d, [[1, me], [53, 'bob'], [53, 'dave'], [57, 'room-7'], [14, 'conference hello'], [97, '1']]));
-      fromClient(c2s(0xdc, [[1, me], [5, 'bob'], [265, 'XFER$$'], [222, '1'], [266, '1'], [27, 'plan.pdf'], [28, '31337']]));
-      fromClient(c2s(0x4b, [[49, 'WEBCAMINVITE'], [1, me], [14, ' '], [13, '0'], [5, 'bob']], 0x11));
+      fromClient(
+        c2s(0x1d, [
+          [1, me],
+          [53, 'bob'],
+          [53, 'dave'],
+          [57, 'room-7'],
+          [14, 'conference hello'],
+          [97, '1'],
+        ]),
+      );
+      fromClient(
+        c2s(0xdc, [
+          [1, me],
+          [5, 'bob'],
+          [265, 'XFER$$'],
+          [222, '1'],
+          [266, '1'],
+          [27, 'plan.pdf'],
+          [28, '31337'],
+        ]),
+      );
+      fromClient(
+        c2s(
+          0x4b,
+          [
+            [49, 'WEBCAMINVITE'],
+            [1, me],
+            [14, ' '],
+            [13, '0'],
+            [5, 'bob'],
+          ],
+          0x11,
+        ),
+      );
     }
     const sent = expected.length;
     await serverHas(sent);
     const atClientBefore = atClient[index]!.packets.length;
-    await fromServer(s2c(0x06, [[5, me], [4, 'bob'], [14, 'hi there 你好'], [97, '1']]));
+    await fromServer(
+      s2c(0x06, [
+        [5, me],
+        [4, 'bob'],
+        [14, 'hi there 你好'],
+        [97, '1'],
+      ]),
+    );
     if (index === 0) {
-      await fromServer(s2c(0x1d, [[1, me], [57, 'room-7'], [3, 'dave'], [14, 'from dave'], [97, '1']]));
-      await fromServer(s2c(0x46, [[5, me], [4, 'bob'], [20, 'http://fs.example/f/photo.jpg?t=1'], [27, 'photo.jpg'], [28, '2048']]));
+      await fromServer(
+        s2c(0x1d, [
+          [1, me],
+          [57, 'room-7'],
+          [3, 'dave'],
+          [14, 'from dave'],
+          [97, '1'],
+        ]),
+      );
+      await fromServer(
+        s2c(0x46, [
+          [5, me],
+          [4, 'bob'],
+          [20, 'http://fs.example/f/photo.jpg?t=1'],
+          [27, 'photo.jpg'],
+          [28, '2048'],
+        ]),
+      );
     }
     await clientHas(atClientBefore + (index === 0 ? 3 : 1));
     fromClient(c2s(0x02, []));
@@ -219,14 +357,24 @@ describe('Yahoo Messenger end to end through imspect', () => {
     const clientBytes = atClient[0]!.bytes();
     expect(clientBytes.equals(Buffer.concat([...sentByServer[0]!.slice(0, 2), notice!, ...sentByServer[0]!.slice(2)]))).toBe(true);
     const rewritten = readYmsg(server.connections[0]!.received.packets.find((p) => p.includes(Buffer.from('plan')))!);
-    expect(rewritten.pairs).toEqual([['1', 'alice'], ['5', 'bob'], ['14', 'my ****** plan'], ['97', '1']]);
+    expect(rewritten.pairs).toEqual([
+      ['1', 'alice'],
+      ['5', 'bob'],
+      ['14', 'my ****** plan'],
+      ['97', '1'],
+    ]);
   });
 
   it('answers a blocked message with a well-formed YMSG message in the server session', () => {
     const read = readYmsg(notice!);
     expect(read.service).toBe(0x06);
     expect(read.sessionId).toBe(S);
-    expect(read.pairs).toEqual([['5', 'alice'], ['4', 'bob'], ['14', 'imspect: your message was blocked'], ['97', '1']]);
+    expect(read.pairs).toEqual([
+      ['5', 'alice'],
+      ['4', 'bob'],
+      ['14', 'imspect: your message was blocked'],
+      ['97', '1'],
+    ]);
   });
 
   it('logs messages both ways, typing, conference, file offers, webcam, login and logout with the right ids', () => {

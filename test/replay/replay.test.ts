@@ -49,7 +49,10 @@ interface JsonOutput {
 }
 
 function parseJsonLines(stdout: string): JsonOutput {
-  const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
   const summary = lines.pop() as { summary: JsonOutput['summary'] };
   expect(summary).toHaveProperty('summary');
   return { events: lines as JsonOutput['events'], summary: summary.summary };
@@ -81,23 +84,24 @@ describeWithService('imspect replay over the shared captures', capturesMissing, 
     ['irc', IRC_FILES],
     ['msn', MSN_FILES],
   ];
-  for (const [protocol, files] of tables) for (const [file, cases] of Object.entries(files)) {
-    it(`${file}: the ${protocol} events read from the capture with tshark, per connection, in order`, async () => {
-      const result = await replay([path.join(CAPTURES, file), '--json'], cwd);
-      expect(result.code, result.stderr).toBe(0);
-      const { events, summary } = parseJsonLines(result.stdout);
-      expect(summary.error).toBeNull();
-      for (const c of cases) {
-        if (c.maxFrameSize) continue; // a parser setting of the plugin's own tests
-        const got = events.filter((e) => e.client.port === c.clientPort).map(draftOf);
-        expect(got, `events of the connection from port ${c.clientPort}`).toEqual(c.events.map((e) => draftOf(e as unknown as Record<string, unknown>)));
-      }
-      const expectedTotal = cases.filter((c) => !c.maxFrameSize).reduce((n, c) => n + c.events.length, 0);
-      expect(events).toHaveLength(expectedTotal);
-      for (const event of events) expect(event['protocol']).toBe(protocol);
-      for (const c of summary.connections) expect(c.protocolErrors).toEqual([]);
-    });
-  }
+  for (const [protocol, files] of tables)
+    for (const [file, cases] of Object.entries(files)) {
+      it(`${file}: the ${protocol} events read from the capture with tshark, per connection, in order`, async () => {
+        const result = await replay([path.join(CAPTURES, file), '--json'], cwd);
+        expect(result.code, result.stderr).toBe(0);
+        const { events, summary } = parseJsonLines(result.stdout);
+        expect(summary.error).toBeNull();
+        for (const c of cases) {
+          if (c.maxFrameSize) continue; // a parser setting of the plugin's own tests
+          const got = events.filter((e) => e.client.port === c.clientPort).map(draftOf);
+          expect(got, `events of the connection from port ${c.clientPort}`).toEqual(c.events.map((e) => draftOf(e as unknown as Record<string, unknown>)));
+        }
+        const expectedTotal = cases.filter((c) => !c.maxFrameSize).reduce((n, c) => n + c.events.length, 0);
+        expect(events).toHaveLength(expectedTotal);
+        for (const event of events) expect(event['protocol']).toBe(protocol);
+        for (const c of summary.connections) expect(c.protocolErrors).toEqual([]);
+      });
+    }
 
   it('zeek-irc-starttls.pcap: the TLS part is noted as encrypted, with no events and no errors', async () => {
     const result = await replay([path.join(CAPTURES, 'zeek-irc-starttls.pcap'), '--json'], cwd);
@@ -172,7 +176,9 @@ describeWithService('imspect replay over the shared captures', capturesMissing, 
     expect(result.stdout).toContain('16 events written to the loggers');
     // IRC files are filed under the network: the host of the server in the capture.
     const files = (await readdir(path.join(dir, 'data/logs/irc'), { recursive: true })).filter((f) => f.endsWith('.csv'));
-    expect(files.map((f) => path.dirname(f)).sort()).toEqual(['alice/#test', 'alice/bob', 'alice/irc.test.local', 'bob/#test', 'bob/alice', 'bob/irc.test.local'].map((p) => `127.0.0.1/${p}`));
+    expect(files.map((f) => path.dirname(f)).sort()).toEqual(
+      ['alice/#test', 'alice/bob', 'alice/irc.test.local', 'bob/#test', 'bob/alice', 'bob/irc.test.local'].map((p) => `127.0.0.1/${p}`),
+    );
     const row = (await readFile(path.join(dir, 'data/logs/irc', files.find((f) => f.startsWith('127.0.0.1/alice/bob/'))!), 'utf8')).split('\n')[0]!;
     // The capture's own time, not the time of the replay.
     expect(row.split(',')[1]).toBe(String(Math.floor(Date.parse('2026-11-21T09:32:30.135Z') / 1000)));

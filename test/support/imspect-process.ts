@@ -17,7 +17,13 @@ export interface RunningImspect {
 /** Runs `imspect start` as a user would, waiting until it prints its listening addresses. */
 export async function startImspect(
   args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; /** A command that execs the rest, e.g. `['prlimit', '--nofile=320']`. */ wrapper?: string[]; /** The Node.js that runs `bin/run.js` (the test runner's by default). */ node?: string },
+  options: {
+    cwd: string;
+    env?: NodeJS.ProcessEnv;
+    timeoutMs?: number /** A command that execs the rest, e.g. `['prlimit', '--nofile=320']`. */;
+    wrapper?: string[] /** The Node.js that runs `bin/run.js` (the test runner's by default). */;
+    node?: string;
+  },
 ): Promise<RunningImspect> {
   // Started as root (CI containers), imspect refuses to keep root unless told to: the tests tell it to.
   const asRoot = process.getuid?.() === 0 ? ['--allow-root'] : [];
@@ -55,7 +61,12 @@ export async function startImspect(
     stderr: () => err,
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => { if (signal) process.stderr.write(`imspect child ended by ${signal}\n`); resolve(code); }));
+      const exited = new Promise<number | null>((resolve) =>
+        child.once('exit', (code, signal) => {
+          if (signal) process.stderr.write(`imspect child ended by ${signal}\n`);
+          resolve(code);
+        }),
+      );
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       const code = await exited;

@@ -86,7 +86,13 @@ export function createGatewayTopology(tag: string): GatewayTopology {
       [server, ['-6', 'addr', 'add', '2001:2:0:2::2/64', 'dev', 'eth0', 'nodad']],
     ];
     for (const [ns, args] of setup) run(['-n', ns, ...args]);
-    for (const [ns, dev] of [[client, 'eth0'], [server, 'eth0'], [gateway, 'lan0'], [gateway, 'wan0']] as const) run(['-n', ns, 'link', 'set', dev, 'up']);
+    for (const [ns, dev] of [
+      [client, 'eth0'],
+      [server, 'eth0'],
+      [gateway, 'lan0'],
+      [gateway, 'wan0'],
+    ] as const)
+      run(['-n', ns, 'link', 'set', dev, 'up']);
     for (const ns of names) run(['-n', ns, 'link', 'set', 'lo', 'up']);
     run(['-n', client, 'route', 'add', 'default', 'via', '198.18.1.1']);
     run(['-n', client, '-6', 'route', 'add', 'default', 'via', '2001:2:0:1::1']);
@@ -95,7 +101,12 @@ export function createGatewayTopology(tag: string): GatewayTopology {
     // The kernel reports a veth's carrier (IFF_RUNNING) a moment after `link set up`, and until then the interface
     // is missing from os.networkInterfaces(): a process started before that would not know its own LAN address.
     const deadline = Date.now() + 10_000;
-    for (const [ns, dev] of [[client, 'eth0'], [server, 'eth0'], [gateway, 'lan0'], [gateway, 'wan0']] as const) {
+    for (const [ns, dev] of [
+      [client, 'eth0'],
+      [server, 'eth0'],
+      [gateway, 'lan0'],
+      [gateway, 'wan0'],
+    ] as const) {
       while (!/\bLOWER_UP\b.*\bstate UP\b/.test(execFileSync(ip!, ['-n', ns, '-o', 'link', 'show', 'dev', dev], { encoding: 'utf8' }))) {
         if (Date.now() > deadline) throw new Error(`${ns} ${dev}: no carrier after 10 s`);
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);

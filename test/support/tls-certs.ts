@@ -38,7 +38,29 @@ export async function makeServerCerts(dir: string, name: string): Promise<Server
   const wrong = await authority.mint(`wrong-${name}.invalid`);
   const selfKey = path.join(dir, 'self-signed.key');
   const selfCert = path.join(dir, 'self-signed.crt');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', selfKey, '-out', selfCert, '-days', '2', '-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      selfKey,
+      '-out',
+      selfCert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      `subjectAltName=DNS:${name}`,
+    ],
+    { stdio: 'ignore' },
+  );
   const { readFile } = await import('node:fs/promises');
   return {
     caFile: ca.files.cert,

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { failWith, loadConfigOrExit } from './shared.js';
 
 export const filterFlags = {
-  user: Flags.string({ description: 'the protected user (local id), exactly, or a name the user took (an IRC nick change): all of that identity\'s events', helpValue: 'ID' }),
+  user: Flags.string({ description: "the protected user (local id), exactly, or a name the user took (an IRC nick change): all of that identity's events", helpValue: 'ID' }),
   network: Flags.string({ description: 'the network the ids belong to (IRC: the server host the client connected to), case-insensitive', helpValue: 'NAME' }),
   with: Flags.string({ description: 'the other party, channel or conversation, exactly', helpValue: 'ID' }),
   text: Flags.string({ description: 'words that must all appear in the message text (full-text search, case-insensitive)', helpValue: 'WORDS' }),

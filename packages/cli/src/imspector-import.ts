@@ -173,7 +173,13 @@ export function translateImspectorConf(text: string, options: ImportOptions): Im
           break;
         }
         // IMSpector blocks a message with more than N bad words; imspect blocks at blockCount or more.
-        pluginOption(key, 'filter-badwords', ['options', 'blockCount'], count + 1, `plugins.filter-badwords.options.blockCount: ${count + 1} (IMSpector blocks above ${count}, imspect from blockCount on)`);
+        pluginOption(
+          key,
+          'filter-badwords',
+          ['options', 'blockCount'],
+          count + 1,
+          `plugins.filter-badwords.options.blockCount: ${count + 1} (IMSpector blocks above ${count}, imspect from blockCount on)`,
+        );
         break;
       }
       case 'acl_filename':
@@ -281,10 +287,7 @@ function translateListeners(config: Record<string, unknown>, at: { take: (key: s
 }
 
 /** `user`, `group`, `pidfilename`. */
-function translateProcess(
-  config: Record<string, unknown>,
-  at: { take: (key: string) => string | undefined; done: Note; skip: Note; abs: (p: string) => string },
-): void {
+function translateProcess(config: Record<string, unknown>, at: { take: (key: string) => string | undefined; done: Note; skip: Note; abs: (p: string) => string }): void {
   const user = at.take('user');
   const group = at.take('group');
   const pid = at.take('pidfilename');
@@ -293,12 +296,12 @@ function translateProcess(
     at.done('user', `user: ${user} (imspect drops to it after binding its listeners when started as root)`);
   } else {
     // IMSpector kept running as whoever started it; imspect refuses to keep root without being told.
-    at.skip('user', "not set: IMSpector kept running as whoever started it, root included; imspect started as root refuses to run without `user` (set it, or allowRoot: true)");
+    at.skip('user', 'not set: IMSpector kept running as whoever started it, root included; imspect started as root refuses to run without `user` (set it, or allowRoot: true)');
   }
   if (group !== undefined && group.length > 0) {
     config['group'] = group;
     at.done('group', `group: ${group}`);
-  } else if (group !== undefined) at.skip('group', 'empty: the user\'s primary group is used');
+  } else if (group !== undefined) at.skip('group', "empty: the user's primary group is used");
   if (pid !== undefined && pid.length > 0) {
     config['pidFile'] = at.abs(pid);
     at.done('pidfilename', 'pidFile (written before privileges are dropped, as IMSpector did)');
@@ -306,10 +309,7 @@ function translateProcess(
 }
 
 /** IMSpector's `ssl*` options -> the `tls` section. */
-function translateTls(
-  config: Record<string, unknown>,
-  at: { take: (key: string) => string | undefined; done: Note; skip: Note; abs: (p: string) => string },
-): void {
+function translateTls(config: Record<string, unknown>, at: { take: (key: string) => string | undefined; done: Note; skip: Note; abs: (p: string) => string }): void {
   const ssl = at.take('ssl');
   const caCert = at.take('ssl_ca_cert');
   const caKey = at.take('ssl_ca_key');
@@ -325,7 +325,14 @@ function translateTls(
       'ssl',
       `${ssl === undefined ? "not set (IMSpector's default is off)" : 'off'}: tls.action: passthrough (encrypted connections are relayed unread and logged as encrypted; set intercept after \`imspect ca init\` to read them)`,
     );
-    for (const [name, v] of [['ssl_ca_cert', caCert], ['ssl_ca_key', caKey], ['ssl_cert', cert], ['ssl_key', key], ['ssl_verify', verify], ['ssl_verify_dir', verifyDir]] as const) {
+    for (const [name, v] of [
+      ['ssl_ca_cert', caCert],
+      ['ssl_ca_key', caKey],
+      ['ssl_cert', cert],
+      ['ssl_key', key],
+      ['ssl_verify', verify],
+      ['ssl_verify_dir', verifyDir],
+    ] as const) {
       if (v !== undefined) at.skip(name, 'ssl is off: not used');
     }
     return;
@@ -416,10 +423,13 @@ function translateSql(
   const leftover = keys.filter((k) => !usedKeys.has(k));
   if (leftover.length > 0) at.skip(noteKey(leftover), 'incomplete SQL logging options (no server, database or file): nothing to translate', lineOf(leftover));
   if (chosen === undefined) return { keys, containsSecret: false };
-  const existing =
-    "if that database still holds IMSpector's own `messages` table, imspect cannot create its table there: use a new database, or rename IMSpector's table first";
+  const existing = "if that database still holds IMSpector's own `messages` table, imspect cannot create its table there: use a new database, or rename IMSpector's table first";
   if (!at.installed('logger-sql')) {
-    at.skip(noteKey(chosen.keys), `${chosen.what} logging needs the logger-sql plugin (@imspect/logger-sql), which is not installed; its url would be ${chosen.shown}`, lineOf(chosen.keys));
+    at.skip(
+      noteKey(chosen.keys),
+      `${chosen.what} logging needs the logger-sql plugin (@imspect/logger-sql), which is not installed; its url would be ${chosen.shown}`,
+      lineOf(chosen.keys),
+    );
   } else {
     setPath(at.config, ['plugins', 'logger-sql', 'options', 'url'], chosen.url);
     at.done(
@@ -444,10 +454,7 @@ function parseConninfo(text: string): Record<string, string> {
 }
 
 /** `log_typing_events` (IMSpector's default: off). Only the MSN plugin can leave typing out; the others always report it. */
-function translateTyping(
-  config: Record<string, unknown>,
-  at: { value: (key: string) => string | undefined; done: Note; skip: Note; enabledProtocols: ReadonlySet<string> },
-): void {
+function translateTyping(config: Record<string, unknown>, at: { value: (key: string) => string | undefined; done: Note; skip: Note; enabledProtocols: ReadonlySet<string> }): void {
   const raw = at.value('log_typing_events');
   const on = raw !== undefined && isOn(raw);
   const prefix = raw === undefined ? "not set (IMSpector's default is off): " : '';
@@ -462,7 +469,10 @@ function translateTyping(
     parts.push('plugins.msn.options.typing: false');
   }
   if (others.length > 0) {
-    at.skip('log_typing_events', `${prefix}${parts.length > 0 ? `${parts[0]}; but ` : ''}the ${others.join(' and ')} plugin${others.length > 1 ? 's have' : ' has'} no such option: ${others.length > 1 ? 'their' : 'its'} typing events (type 3) are logged`);
+    at.skip(
+      'log_typing_events',
+      `${prefix}${parts.length > 0 ? `${parts[0]}; but ` : ''}the ${others.join(' and ')} plugin${others.length > 1 ? 's have' : ' has'} no such option: ${others.length > 1 ? 'their' : 'its'} typing events (type 3) are logged`,
+    );
   } else if (parts.length > 0) at.done('log_typing_events', `${prefix}${parts[0]}`);
   else if (raw !== undefined) at.done('log_typing_events', 'no enabled protocol plugin reports typing: nothing to do');
 }

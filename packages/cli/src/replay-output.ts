@@ -25,7 +25,9 @@ export function formatSummary(summary: ReplaySummary, toLoggers: boolean): strin
   const stats = summary.stats;
   const events = Object.values(summary.eventsByType).reduce((a, b) => a + b, 0);
   lines.push('');
-  lines.push(`Replayed ${summary.file}: ${stats ? `${stats.packets} packets (${stats.tcpPackets} TCP), ` : ''}${summary.connections.length} TCP connections, ${events} events${toLoggers ? ' written to the loggers' : ''}`);
+  lines.push(
+    `Replayed ${summary.file}: ${stats ? `${stats.packets} packets (${stats.tcpPackets} TCP), ` : ''}${summary.connections.length} TCP connections, ${events} events${toLoggers ? ' written to the loggers' : ''}`,
+  );
   lines.push(`  connections by protocol: ${counts(summary.connectionsByProtocol)}`);
   lines.push(`  events by type:          ${counts(summary.eventsByType)}`);
   const notes: string[] = [];

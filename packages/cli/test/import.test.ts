@@ -65,10 +65,21 @@ describe('translateImspectorConf', () => {
     expect(translated['msn_protocol']).toBe('15: plugins.msn enabled (the default)');
     expect(translated['ssl_verify']).toBe('29: tls.upstreamVerify: allow-self-signed (the name must still match)');
     const sqlNote = translated['mysql_server, mysql_database, mysql_username, mysql_password'];
-    expect(sqlNote).toMatch(/^36: plugins\.logger-sql\.options\.url: mysql:\/\/imspector:\*\*\*@db\.office\.lan\/imspector \(the written configuration contains the database password/);
+    expect(sqlNote).toMatch(
+      /^36: plugins\.logger-sql\.options\.url: mysql:\/\/imspector:\*\*\*@db\.office\.lan\/imspector \(the written configuration contains the database password/,
+    );
 
     expect(Object.keys(byKey(result.untranslated))).toEqual([
-      'plugin_dir', 'icq_protocol', 'log_typing_events', 'ssl_key', 'ssl_cert', 'ssl_cert_dir', 'sqlite_file', 'responder_filename', 'this line is broken', 'censord',
+      'plugin_dir',
+      'icq_protocol',
+      'log_typing_events',
+      'ssl_key',
+      'ssl_cert',
+      'ssl_cert_dir',
+      'sqlite_file',
+      'responder_filename',
+      'this line is broken',
+      'censord',
     ]);
     const untranslated = byKey(result.untranslated);
     expect(untranslated['icq_protocol']).toBe('13: imspect has no ICQ/AIM (OSCAR) plugin: that traffic is not redirected to imspect and not logged');
@@ -158,7 +169,9 @@ describe('imspect config import', () => {
     expect(result.stderr).toMatch(/not translated: imspector\.conf:13: icq_protocol: imspect has no ICQ\/AIM \(OSCAR\) plugin/);
     expect(result.stderr).toMatch(/not translated: imspector\.conf:66: censord: censord is not supported/);
     expect(result.stderr).toMatch(/translated: imspector\.conf:5: http_port: listeners\[1\]: an HTTP CONNECT listener on port 18080, restricted to private networks/);
-    expect(result.stderr).toMatch(/translated: imspector\.conf:36: mysql_server, .*: plugins\.logger-sql\.options\.url: mysql:\/\/imspector:\*\*\*@db\.office\.lan\/imspector \(the written configuration contains the database password/);
+    expect(result.stderr).toMatch(
+      /translated: imspector\.conf:36: mysql_server, .*: plugins\.logger-sql\.options\.url: mysql:\/\/imspector:\*\*\*@db\.office\.lan\/imspector \(the written configuration contains the database password/,
+    );
     expect(result.stderr).toMatch(/\d+ option\(s\) translated, 10 not translated; wrote .* \(mode 0600: it contains the database password\)/);
     expect(result.stderr).not.toContain('s3cret');
     expect((await stat(out)).mode & 0o777).toBe(0o600);

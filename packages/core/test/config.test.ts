@@ -69,9 +69,7 @@ describe('loadConfig search', () => {
     const loaded = await loadConfig({ cwd });
     expect(loaded.file).toBe(path.join(cwd, 'imspect.config.yaml'));
     expect(loaded.dataDir).toBe(path.join(cwd, 'logs'));
-    expect(loaded.config.listeners).toEqual([
-      { type: 'forward', host: '127.0.0.1', port: 6667, upstream: { host: 'irc.example.org', port: 6667 }, allow: ['0.0.0.0/0', '::/0'] },
-    ]);
+    expect(loaded.config.listeners).toEqual([{ type: 'forward', host: '127.0.0.1', port: 6667, upstream: { host: 'irc.example.org', port: 6667 }, allow: ['0.0.0.0/0', '::/0'] }]);
   });
 
   it('finds imspect.config.json in the working directory', async () => {
@@ -186,7 +184,12 @@ describe('loadConfig errors name the file and the key', () => {
 
   it('duplicate listener address', async () => {
     const cwd = await dirWith({
-      'imspect.config.json': JSON.stringify({ listeners: [{ type: 'socks5', port: 1080 }, { type: 'forward', port: 1080, upstream: { host: 'h', port: 1 } }] }),
+      'imspect.config.json': JSON.stringify({
+        listeners: [
+          { type: 'socks5', port: 1080 },
+          { type: 'forward', port: 1080, upstream: { host: 'h', port: 1 } },
+        ],
+      }),
     });
     const error = await configError({ cwd });
     expect(error.key).toBe('listeners[1].port');
@@ -194,7 +197,14 @@ describe('loadConfig errors name the file and the key', () => {
   });
 
   it('port 0 (any free port) twice is not a duplicate', async () => {
-    const cwd = await dirWith({ 'imspect.config.json': JSON.stringify({ listeners: [{ type: 'socks5', port: 0 }, { type: 'socks5', port: 0 }] }) });
+    const cwd = await dirWith({
+      'imspect.config.json': JSON.stringify({
+        listeners: [
+          { type: 'socks5', port: 0 },
+          { type: 'socks5', port: 0 },
+        ],
+      }),
+    });
     const { config } = await loadConfig({ cwd });
     expect(config.listeners.map((l) => l.port)).toEqual([0, 0]);
   });

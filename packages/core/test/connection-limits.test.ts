@@ -34,7 +34,10 @@ describe('connection budget', () => {
   it('reads the soft open-file limit from /proc/self/limits', async () => {
     const dir = await tempDir();
     const file = path.join(dir, 'limits');
-    await writeFile(file, 'Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 4096                 files     \n');
+    await writeFile(
+      file,
+      'Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 4096                 files     \n',
+    );
     expect(descriptorLimit(file)).toBe(1024);
     await writeFile(file, 'Max open files            unlimited            unlimited            files     \n');
     expect(descriptorLimit(file)).toBeUndefined();

@@ -66,7 +66,9 @@ async function client(port: number): Promise<net.Socket> {
 }
 
 function refusals(log: ReturnType<typeof recordingLogger>): Array<Record<string, unknown> & { msg?: string | undefined }> {
-  return log.records.filter((r) => r.level === 'warn' && (r.obj as { code?: string }).code === 'DESTINATION_REFUSED').map((r) => ({ ...(r.obj as Record<string, unknown>), msg: r.msg }));
+  return log.records
+    .filter((r) => r.level === 'warn' && (r.obj as { code?: string }).code === 'DESTINATION_REFUSED')
+    .map((r) => ({ ...(r.obj as Record<string, unknown>), msg: r.msg }));
 }
 
 const socksRequest = (atyp: number, address: number[], port: number) => [5, 1, 0, atyp, ...address, port >> 8, port & 0xff];
@@ -155,7 +157,11 @@ describe('forward listener: servers a protocol names are judged', () => {
 
   it("the listener's own upstream is the administrator's choice: allowed even on loopback", async () => {
     const upstream = await loopbackService();
-    const forward = await listener({ type: 'forward', host: '127.0.0.1', port: 0, upstream: { host: '127.0.0.1', port: upstream.port }, allow: ['127.0.0.0/8'] }, 1, () => undefined);
+    const forward = await listener(
+      { type: 'forward', host: '127.0.0.1', port: 0, upstream: { host: '127.0.0.1', port: upstream.port }, allow: ['127.0.0.0/8'] },
+      1,
+      () => undefined,
+    );
     const socket = await client(forward.port);
     socket.write('VER 1 MSNP8\r\n');
     await waitFor(() => upstream.connections() === 1 && forward.accepted.length === 1, 5_000, 'the upstream connection');
@@ -198,4 +204,3 @@ describe('names are resolved once, by the policy', () => {
     expect(accepted[0]!.upstream.remoteAddress).toBe('127.0.0.1');
   });
 });
-

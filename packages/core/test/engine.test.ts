@@ -156,7 +156,12 @@ describe('Engine', () => {
     await new Promise<void>((r) => blocker.listen({ host: '127.0.0.1', port: 0 }, () => r()));
     const busyPort = (blocker.address() as import('node:net').AddressInfo).port;
     const loaded = resolveConfig(
-      { listeners: [{ type: 'socks5', port: 0 }, { type: 'socks5', port: busyPort }] },
+      {
+        listeners: [
+          { type: 'socks5', port: 0 },
+          { type: 'socks5', port: busyPort },
+        ],
+      },
       undefined,
       dir,
     );

@@ -57,11 +57,7 @@ describe('EventSink', () => {
     const sink = new EventSink([{ name: 'mem', hooks: logger.hooks }], OPTIONS, recordingLogger());
     sink.accept(events(7));
     await waitFor(() => logger.stored.length === 7);
-    expect(logger.batches).toEqual([
-      ['e0', 'e1', 'e2'],
-      ['e3', 'e4', 'e5'],
-      ['e6'],
-    ]);
+    expect(logger.batches).toEqual([['e0', 'e1', 'e2'], ['e3', 'e4', 'e5'], ['e6']]);
     await sink.close({ graceMs: 1_000 });
   });
 

@@ -80,9 +80,13 @@ describe('forward listener routing', () => {
     const fallback = await server();
     const cases: Array<[string, (first: Uint8Array) => ForwardRoute, string | undefined]> = [
       ['undefined', () => undefined, 'VER 1 MSNP8 CVR0\r\n'],
-      ['throws', () => {
-        throw new Error('router bug');
-      }, 'VER 1 MSNP8 CVR0\r\n'],
+      [
+        'throws',
+        () => {
+          throw new Error('router bug');
+        },
+        'VER 1 MSNP8 CVR0\r\n',
+      ],
       ['more forever (capped)', () => 'more', 'x'.repeat(5000)],
       ['silent client (timeout)', () => 'more', undefined],
     ];

@@ -62,14 +62,26 @@ describe('HttpConnectRequest', () => {
     for (let cut = 0; cut <= lf.length; cut++) expect(feed(lf, [cut]), `cut at ${cut}`).toEqual(expected);
     expect(feed('CONNECT irc.example.org:6667 HTTP/1.1\r\nHost: x\n\r\nNICK a\n')).toEqual(expected);
     expect(feed('CONNECT irc.example.org:6667 HTTP/1.1\n\r\nNICK a\n')).toEqual(expected);
-    expect(feed('CONNECT a.example:5222 HTTP/1.1\nProxy-Authorization: ' + basic('u', 'p') + '\n\n', [], [{ username: 'u', password: 'p' }])).toMatchObject({ kind: 'connect', username: 'u' });
+    expect(feed('CONNECT a.example:5222 HTTP/1.1\nProxy-Authorization: ' + basic('u', 'p') + '\n\n', [], [{ username: 'u', password: 'p' }])).toMatchObject({
+      kind: 'connect',
+      username: 'u',
+    });
   });
 
   it('what cannot become a request line is refused at once, without waiting for an end of head', () => {
     // A TLS ClientHello's first bytes (record type 0x16, version 3.1), as a client configured for TLS sends them.
     const clientHello = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]).toString('latin1');
     expect(feed(clientHello)).toMatchObject({ kind: 'reject', status: 400, reason: expect.stringContaining('TLS') });
-    for (const garbage of ['hello world again', '\x00\x01\x02', 'CONNECT  a:1', 'CONNECT a:1 FTP', 'CONNECT a:1 HTTP/2', 'CONNECT a\x7f:1', `${'A'.repeat(17)}`, 'CONNECT a:1 HTTP/1.1\rX']) {
+    for (const garbage of [
+      'hello world again',
+      '\x00\x01\x02',
+      'CONNECT  a:1',
+      'CONNECT a:1 FTP',
+      'CONNECT a:1 HTTP/2',
+      'CONNECT a\x7f:1',
+      `${'A'.repeat(17)}`,
+      'CONNECT a:1 HTTP/1.1\rX',
+    ]) {
       expect(feed(garbage), JSON.stringify(garbage)).toMatchObject({ kind: 'reject', status: 400 });
     }
     // A complete first line that is no request line: refused when its LF arrives, not 15 s later.
@@ -177,7 +189,10 @@ describe('http-connect listener', () => {
       const socket = await client(listener.address.port);
       socket.write(sent);
       expect((await readAll(socket)).toString('latin1')).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
-      expect(log.records.some((r) => why.test(r.msg ?? '')), String(why)).toBe(true);
+      expect(
+        log.records.some((r) => why.test(r.msg ?? '')),
+        String(why),
+      ).toBe(true);
     }
   });
 

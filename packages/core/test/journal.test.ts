@@ -27,7 +27,7 @@ async function open(dir: string, consumers: string[], options: Partial<JournalOp
 const texts = (batch: { events: readonly ImEvent[] } | readonly ImEvent[]) => ('events' in batch ? batch.events : batch).map((e) => e.text);
 
 describe('journal records', () => {
-  it('CRC-32 is the standard one, with or without Node\'s own', () => {
+  it("CRC-32 is the standard one, with or without Node's own", () => {
     const check = Buffer.from('123456789');
     expect(tableCrc32(check)).toBe(0xcbf43926);
     expect(crc32(check)).toBe(0xcbf43926);
@@ -74,7 +74,10 @@ describe('Journal', () => {
   it('appended events are on disk once committed (what core does before forwarding), not before', async () => {
     const dir = await tempDir();
     const journal = await open(dir, ['a']);
-    const onDisk = () => readdirSync(dir).filter((n) => n.endsWith('.seg')).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
+    const onDisk = () =>
+      readdirSync(dir)
+        .filter((n) => n.endsWith('.seg'))
+        .reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
     journal.append(events(3, 'c'));
     expect(onDisk()).toBe(0); // not written yet (a crash now loses them, but they were not forwarded either)
     journal.commit();
@@ -245,7 +248,9 @@ describe('Journal', () => {
       journal.commit();
       journal.ack('fast', journal.head);
     }
-    const [first] = readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
+    const [first] = readdirSync(dir)
+      .filter((n) => n.endsWith('.seg'))
+      .sort();
     // Behind imspect's back, cut right after its second record: the rest of what was committed is gone.
     const bytes = await readFile(path.join(dir, first!));
     const [one, two] = decodeRecords(bytes).payloads;
@@ -492,10 +497,13 @@ describe('Journal on a full disk', () => {
     await journal.close();
   });
 
-  it('onFull: forward with a logger behind: the disk\'s room goes to new events, the lagging logger loses its oldest (counted), the others lose nothing', async () => {
+  it("onFull: forward with a logger behind: the disk's room goes to new events, the lagging logger loses its oldest (counted), the others lose nothing", async () => {
     const dir = await tempDir();
     // A disk of 6000 bytes holding only the segments: deleting one gives its room back at once.
-    const segmentBytesOnDisk = () => readdirSync(dir).filter((n) => n.endsWith('.seg')).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
+    const segmentBytesOnDisk = () =>
+      readdirSync(dir)
+        .filter((n) => n.endsWith('.seg'))
+        .reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
     const disk = (fd: number, buffer: Buffer, offset: number, length: number) => diskWithRoom({ bytes: 6000 - segmentBytesOnDisk() })(fd, buffer, offset, length);
     const journal = await open(dir, ['healthy', 'dead'], { segmentBytes: 1024, memoryEvents: 3, segmentWriter: disk });
     const all = events(200, 'q');
@@ -563,7 +571,15 @@ describe('EventSink on a durable journal', () => {
     const options = { batchSize: 20, flushIntervalMs: 1, retryMaxDelayMs: 20, writeTimeoutMs: 500 };
     const log = recordingLogger();
     const journal = await open(dir, ['healthy', 'dead'], { maxBytes: 16 * 1024, segmentBytes: 4096, memoryEvents: 10 }, log);
-    const sink = new EventSink([{ name: 'healthy', hooks: healthy }, { name: 'dead', hooks: dead }], options, log, journal);
+    const sink = new EventSink(
+      [
+        { name: 'healthy', hooks: healthy },
+        { name: 'dead', hooks: dead },
+      ],
+      options,
+      log,
+      journal,
+    );
     const all = events(600, 'h');
     for (let i = 0; i < all.length; i += 3) {
       sink.accept(all.slice(i, i + 3));

@@ -31,7 +31,9 @@ const HOOKS_BY_KIND: Record<string, string> = {
 
 /** index.js of a plugin: plain JS, no imports, so it needs no node_modules. */
 function pluginSource(name: string, kind: string, opts: { setup?: string; options?: unknown; exportName?: string } = {}): string {
-  const setup = opts.setup ?? `(ctx) => { globalThis.__imspectSetups = (globalThis.__imspectSetups ?? []); globalThis.__imspectSetups.push({ name: ctx.name, options: ctx.options, hostVersion: ctx.hostVersion }); return ${HOOKS_BY_KIND[kind]}; }`;
+  const setup =
+    opts.setup ??
+    `(ctx) => { globalThis.__imspectSetups = (globalThis.__imspectSetups ?? []); globalThis.__imspectSetups.push({ name: ctx.name, options: ctx.options, hostVersion: ctx.hostVersion }); return ${HOOKS_BY_KIND[kind]}; }`;
   return [
     `const definition = {`,
     `  [Symbol.for('imspect.plugin')]: true,`,

@@ -189,7 +189,13 @@ export async function startRelay(upstreamPort: number, options: RelayOptions = {
   const log = recordingLogger();
   const protocols = options.protocol ? [{ name: 'lines', hooks: options.protocol, maxFrameSize: options.maxFrameSize ?? 64 * 1024 }] : [];
   const registry = new ProtocolRegistry(protocols, {}, log);
-  const policy = new Policy(options.filters ?? [], options.contents ?? [], { failMode: options.failMode ?? 'open', hookTimeoutMs: options.hookTimeoutMs ?? 2_000 }, log, options.responses);
+  const policy = new Policy(
+    options.filters ?? [],
+    options.contents ?? [],
+    { failMode: options.failMode ?? 'open', hookTimeoutMs: options.hookTimeoutMs ?? 2_000 },
+    log,
+    options.responses,
+  );
   const sink = new EventSink(options.loggers ?? [], { batchSize: 100, flushIntervalMs: 5, retryMaxDelayMs: 10, writeTimeoutMs: 1_000 }, log);
   const events: ImEvent[] = [];
   sink.onEvents((batch) => events.push(...batch));

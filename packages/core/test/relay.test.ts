@@ -197,8 +197,7 @@ describe('relay: policy', () => {
   const blockBad = (respond?: string) => ({
     name: 'badwords',
     hooks: {
-      check: (e: Readonly<ImEvent>): Verdict =>
-        e.text?.includes('bad') ? { action: 'block', categories: ['2 badwords'], ...(respond ? { respond } : {}) } : { action: 'pass' },
+      check: (e: Readonly<ImEvent>): Verdict => (e.text?.includes('bad') ? { action: 'block', categories: ['2 badwords'], ...(respond ? { respond } : {}) } : { action: 'pass' }),
     },
   });
 
@@ -207,7 +206,14 @@ describe('relay: policy', () => {
     const r = await relay(server.port, { protocol: lineProtocol(), filters: [blockBad('message blocked')] });
     const c = await client(r.port);
     c.socket.write('MSG bob hello\nMSG bob a bad word\nPING 1\nMSG bob bye\n');
-    await waitFor(() => Buffer.concat(server.received[0] ?? []).toString().includes('bye'), 2_000, 'server data');
+    await waitFor(
+      () =>
+        Buffer.concat(server.received[0] ?? [])
+          .toString()
+          .includes('bye'),
+      2_000,
+      'server data',
+    );
     expect(Buffer.concat(server.received[0]!).toString()).toBe('MSG bob hello\nPING 1\nMSG bob bye\n');
     await waitFor(() => c.received().length >= 26, 2_000, 'response');
     expect(c.received().toString()).toBe('NOTICE me message blocked\n');
@@ -250,7 +256,10 @@ describe('relay: policy', () => {
     const expected = lines.filter((l) => !l.includes('bad')).join('');
     await waitFor(() => Buffer.concat(server.received[0] ?? []).length >= expected.length, 10_000, 'all frames');
     expect(Buffer.concat(server.received[0]!).toString()).toBe(expected);
-    const notices = lines.filter((l) => l.includes('bad')).map((l) => `NOTICE me no ${l.slice(8, -1)}\n`).join('');
+    const notices = lines
+      .filter((l) => l.includes('bad'))
+      .map((l) => `NOTICE me no ${l.slice(8, -1)}\n`)
+      .join('');
     await waitFor(() => c.received().length >= notices.length, 2_000, 'responses');
     expect(c.received().toString()).toBe(notices);
     expect(r.events.filter((e) => e.filtered).map((e) => e.text)).toEqual(lines.filter((l) => l.includes('bad')).map((l) => l.slice(8, -1)));
@@ -263,7 +272,14 @@ describe('relay: policy', () => {
     const r = await relay(server.port, { protocol: lineProtocol(), contents: [mask, shout] });
     const c = await client(r.port);
     c.socket.write('MSG bob oh darn it\nPING\nMSG bob fine\n');
-    await waitFor(() => Buffer.concat(server.received[0] ?? []).toString().endsWith('FINE\n'), 2_000, 'server data');
+    await waitFor(
+      () =>
+        Buffer.concat(server.received[0] ?? [])
+          .toString()
+          .endsWith('FINE\n'),
+      2_000,
+      'server data',
+    );
     expect(Buffer.concat(server.received[0]!).toString()).toBe('MSG bob OH **** IT\nPING\nMSG bob FINE\n');
     expect(r.events.map((e) => [e.text, e.deliveredText])).toEqual([
       ['oh darn it', 'OH **** IT'],
@@ -271,7 +287,7 @@ describe('relay: policy', () => {
     ]);
   });
 
-  it('puts the session\'s network on every event, unless the draft names its own; no network, no field', async () => {
+  it("puts the session's network on every event, unless the draft names its own; no network, no field", async () => {
     const server = await upstream(collect);
     const r = await relay(server.port, { protocol: lineProtocol({ network: 'irc.example.net' }) });
     const c = await client(r.port);
@@ -304,13 +320,14 @@ describe('relay: policy', () => {
     const thrower = {
       name: 'thrower',
       hooks: {
-        check: mode === 'sync'
-          ? (): Verdict => {
-              throw new Error('filter exploded');
-            }
-          : async (): Promise<Verdict> => {
-              throw new Error('filter exploded');
-            },
+        check:
+          mode === 'sync'
+            ? (): Verdict => {
+                throw new Error('filter exploded');
+              }
+            : async (): Promise<Verdict> => {
+                throw new Error('filter exploded');
+              },
       },
     };
 
@@ -349,7 +366,7 @@ describe('relay: policy', () => {
     c.socket.write('MSG bob hi\n');
     await waitFor(() => Buffer.concat(server.received[0] ?? []).length === 11, 2_000, 'forwarded');
     const error = r.logs.find((l) => l.level === 'error' && (l.obj as { plugin?: string }).plugin === 'hang');
-    expect(((error!.obj as { err: { code: string } }).err).code).toBe('PLUGIN_HOOK_TIMEOUT');
+    expect((error!.obj as { err: { code: string } }).err.code).toBe('PLUGIN_HOOK_TIMEOUT');
   });
 });
 
@@ -357,7 +374,10 @@ describe('relay: protocol failures never lose bytes', () => {
   it('a parser that throws mid-stream: every byte arrives in order, the rest is relayed raw', async () => {
     const server = await upstream();
     const protocol = lineProtocol();
-    const r = await relay(server.port, { protocol, filters: [{ name: 'f', hooks: { check: (e: Readonly<ImEvent>): Verdict => ({ action: e.text === 'bad' ? 'block' : 'pass' }) } }] });
+    const r = await relay(server.port, {
+      protocol,
+      filters: [{ name: 'f', hooks: { check: (e: Readonly<ImEvent>): Verdict => ({ action: e.text === 'bad' ? 'block' : 'pass' }) } }],
+    });
     const c = await client(r.port);
     const random = rng(7);
     const before = 'MSG bob one\nMSG bob tw';

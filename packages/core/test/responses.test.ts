@@ -14,8 +14,19 @@ import { lineProtocol, relayClient, startRelay, upstreamServer } from './relay-h
 
 function event(text: string, extra: Partial<ImEvent> = {}): ImEvent {
   return {
-    id: text, at: new Date(0).toISOString(), protocol: 'test', direction: 'outgoing', type: 'message', localId: 'me', remoteId: 'you', text,
-    client: { ip: '127.0.0.1', port: 1 }, server: { host: '127.0.0.1', port: 2 }, filtered: false, categories: [], ...extra,
+    id: text,
+    at: new Date(0).toISOString(),
+    protocol: 'test',
+    direction: 'outgoing',
+    type: 'message',
+    localId: 'me',
+    remoteId: 'you',
+    text,
+    client: { ip: '127.0.0.1', port: 1 },
+    server: { host: '127.0.0.1', port: 2 },
+    filtered: false,
+    categories: [],
+    ...extra,
   };
 }
 
@@ -84,7 +95,8 @@ describe('masking verdicts', () => {
 
 describe('two masking filters', () => {
   it('the second masks the text the first produced', async () => {
-    const mask = (name: string, word: string) => filter(name, (e) => (e.text?.includes(word) ? { action: 'pass', categories: [`1 ${name}`], text: e.text.replace(word, '#'.repeat(word.length)) } : { action: 'pass' }));
+    const mask = (name: string, word: string) =>
+      filter(name, (e) => (e.text?.includes(word) ? { action: 'pass', categories: [`1 ${name}`], text: e.text.replace(word, '#'.repeat(word.length)) } : { action: 'pass' }));
     const policy = new Policy([mask('one', 'darn'), mask('two', 'heck')], [], { failMode: 'open', hookTimeoutMs: 500 }, recordingLogger());
     const events = [event('darn and heck')];
     const decision = (await policy.decide(events)) as FrameDecision;
@@ -96,7 +108,10 @@ describe('two masking filters', () => {
 describe('blocked replies', () => {
   it('default text for what the user sent, the filter’s own text first, prefix and suffix, rate-limited per user', () => {
     let now = 1_000_000;
-    const responses = new Responses(settings((s) => ((s.prefix = '[imspect] '), (s.suffix = ' <'), (s.blocked.rateLimitSeconds = 10))), () => now);
+    const responses = new Responses(
+      settings((s) => ((s.prefix = '[imspect] '), (s.suffix = ' <'), (s.blocked.rateLimitSeconds = 10))),
+      () => now,
+    );
     const blocked = (extra: Partial<ImEvent> = {}) => [{ ...event('x', extra), filtered: true }];
     expect(responses.blockedReplies(blocked(), [])).toEqual(['[imspect] Blocked (policy): message "x" to you <']);
     expect(responses.blockedReplies(blocked(), [])).toEqual([]); // same user, within 10 s
@@ -122,7 +137,10 @@ describe('response settings from the configuration', () => {
     expect(s.notice).toEqual({ enabled: true, text: 'LEGAL NOTICE\nThis system is monitored.\n', everyDays: 30 });
     expect(s.prefix).toBe('> ');
     const missing = resolveConfig({ responses: { notice: { file: 'nope.txt' } } }, undefined, dir);
-    await expect(responseSettings(missing.config.responses)).rejects.toMatchObject({ key: 'responses.notice.file', message: expect.stringMatching(/^responses\.notice\.file: cannot read .*nope\.txt/) });
+    await expect(responseSettings(missing.config.responses)).rejects.toMatchObject({
+      key: 'responses.notice.file',
+      message: expect.stringMatching(/^responses\.notice\.file: cannot read .*nope\.txt/),
+    });
     expect(() => resolveConfig({ responses: { notice: { everyDays: 0 } } }, undefined, dir)).toThrow(/responses\.notice\.everyDays/);
   });
 });
@@ -151,7 +169,10 @@ describe('the monitoring notice over a relay', () => {
     const file = path.join(dir, 'state', 'notice.json');
     let now = Date.UTC(2026, 0, 1);
     const open = async () => {
-      const r = new Responses(settings((s) => ((s.notice.enabled = true), (s.notice.text = 'Your activities are being logged\nSee the policy.\n'), (s.notice.everyDays = 2), (s.prefix = '* '))), () => now);
+      const r = new Responses(
+        settings((s) => ((s.notice.enabled = true), (s.notice.text = 'Your activities are being logged\nSee the policy.\n'), (s.notice.everyDays = 2), (s.prefix = '* '))),
+        () => now,
+      );
       await r.openNotice(file, recordingLogger());
       return r;
     };
@@ -192,7 +213,9 @@ describe('the monitoring notice over a relay', () => {
     const relay = await startRelay(server.port, {
       protocol: lineProtocol(),
       responses: new Responses(settings()),
-      filters: [filter('gate', (e) => (e.text === 'old client' ? { action: 'block', respond: 'Your client is too old', reason: 'too old', disconnect: true } : { action: 'pass' }))],
+      filters: [
+        filter('gate', (e) => (e.text === 'old client' ? { action: 'block', respond: 'Your client is too old', reason: 'too old', disconnect: true } : { action: 'pass' })),
+      ],
     });
     cleanups.push(() => relay.close());
     const c = await relayClient(relay.port);
@@ -215,7 +238,14 @@ describe('the monitoring notice over a relay', () => {
     const c = await relayClient(relay.port);
     cleanups.push(() => void c.socket.destroy());
     c.socket.write('MSG bob bad one\nMSG bob fine\nMSG bob bad two\nMSG bob end\n');
-    await waitFor(() => Buffer.concat(server.received[0] ?? []).toString().includes('end'), 2_000, 'frames');
+    await waitFor(
+      () =>
+        Buffer.concat(server.received[0] ?? [])
+          .toString()
+          .includes('end'),
+      2_000,
+      'frames',
+    );
     expect(Buffer.concat(server.received[0]!).toString()).toBe('MSG bob fine\nMSG bob end\n');
     await new Promise((r) => setTimeout(r, 50));
     expect(c.received().toString()).toBe('NOTICE me Blocked (policy): message "bad one" to bob\n');
@@ -256,7 +286,10 @@ describe('the monitoring notice per client', () => {
     const file = path.join(dir, 'notice.json');
     const now = Date.UTC(2026, 0, 10);
     await writeFile(file, JSON.stringify({ version: 1, sent: { 'xmpp\u0000me': now - 3_600_000 } }));
-    const responses = new Responses(settings((s) => (s.notice.enabled = true)), () => now);
+    const responses = new Responses(
+      settings((s) => (s.notice.enabled = true)),
+      () => now,
+    );
     await responses.openNotice(file, recordingLogger());
     const told: string[] = [];
     const offer = (client: string) => responses.offerNotice([event('x', { protocol: 'xmpp' })], (text) => (told.push(`${client}: ${text}`), true), client);
@@ -275,7 +308,9 @@ describe('the monitoring notice per client', () => {
 
 describe('a message between two users behind imspect is judged as the recipient will judge it', () => {
   // An ACL that says carol may not talk with bob: only carol's own events match it.
-  const carolDeniesBob = filter('acl', (e) => (e.localId.toLowerCase() === 'carol' && e.remoteId === 'bob' ? { action: 'block', categories: ['acl'], reason: 'ACL line 1: deny carol bob' } : { action: 'pass' }));
+  const carolDeniesBob = filter('acl', (e) =>
+    e.localId.toLowerCase() === 'carol' && e.remoteId === 'bob' ? { action: 'block', categories: ['acl'], reason: 'ACL line 1: deny carol bob' } : { action: 'pass' },
+  );
   const server = { host: '127.0.0.1', port: 6667 };
 
   it('blocked at the sender when carol is connected, with the recipient’s categories; passes when she is not; group messages are not judged so', async () => {
@@ -305,7 +340,9 @@ describe('a message between two users behind imspect is judged as the recipient 
   it('asynchronous filters too; XMPP ids compare bare and ignoring case', async () => {
     const users = new LocalUsers();
     users.move(undefined, localUserKey('xmpp', 'Carol@example.org/phone', server));
-    const asyncAcl = filter('acl', (e) => Promise.resolve(e.localId.startsWith('carol@') && e.remoteId === 'bob@example.org' ? { action: 'block', categories: ['acl'] } : { action: 'pass' }));
+    const asyncAcl = filter('acl', (e) =>
+      Promise.resolve(e.localId.startsWith('carol@') && e.remoteId === 'bob@example.org' ? { action: 'block', categories: ['acl'] } : { action: 'pass' }),
+    );
     const policy = new Policy([asyncAcl], [], { failMode: 'open', hookTimeoutMs: 500 }, recordingLogger(), undefined, users);
     const events = [event('hi', { protocol: 'xmpp', localId: 'bob@example.org', remoteId: 'carol@example.org', server: { host: '10.0.0.5', port: 5222 } })];
     expect(((await policy.decide(events)) as FrameDecision).block).toBe(true);

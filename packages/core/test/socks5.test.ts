@@ -65,9 +65,7 @@ describe('Socks5Handshake', () => {
   it('no authentication, IPv4 CONNECT', () => {
     const h = new Socks5Handshake(undefined);
     expect(feed(h, GREETING_NOAUTH)).toEqual([{ kind: 'reply', reply: [5, 0] }]);
-    expect(feed(h, requestIPv4('192.0.2.7', 6667))).toEqual([
-      { kind: 'connect', request: { host: '192.0.2.7', port: 6667, addressType: 'ipv4' }, rest: [] },
-    ]);
+    expect(feed(h, requestIPv4('192.0.2.7', 6667))).toEqual([{ kind: 'connect', request: { host: '192.0.2.7', port: 6667, addressType: 'ipv4' }, rest: [] }]);
   });
 
   it('domain and IPv6 requests', () => {

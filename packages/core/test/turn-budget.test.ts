@@ -23,9 +23,7 @@ function bulk(connection: number, bytes: number, random: () => number): { data: 
   let size = 0;
   for (let i = 0; size < bytes; i++) {
     const line =
-      random() < 0.8
-        ? `MSG peer${connection} c${connection}-${i} ${'x'.repeat(Math.floor(random() * 120))}\n`
-        : `DATA ${'y'.repeat(1000 + Math.floor(random() * 3000))}\n`;
+      random() < 0.8 ? `MSG peer${connection} c${connection}-${i} ${'x'.repeat(Math.floor(random() * 120))}\n` : `DATA ${'y'.repeat(1000 + Math.floor(random() * 3000))}\n`;
     if (line.startsWith('MSG ')) messages.push(`c${connection}-${i}`);
     parts.push(Buffer.from(line));
     size += line.length;

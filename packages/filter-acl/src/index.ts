@@ -13,7 +13,9 @@ export const DEFAULT_TYPES: EventType[] = ['message', 'file', 'typing', 'webcam'
 
 export const AclOptions = Type.Object(
   {
-    file: Type.Optional(Type.String({ description: 'The ACL file (IMSpector acl.txt format, optional [protocol] sections); relative to the config file. Without it everything is allowed' })),
+    file: Type.Optional(
+      Type.String({ description: 'The ACL file (IMSpector acl.txt format, optional [protocol] sections); relative to the config file. Without it everything is allowed' }),
+    ),
     types: Type.Array(Type.String(), { default: DEFAULT_TYPES, description: 'Event types the ACL applies to' }),
     watch: Type.Boolean({ default: true, description: 'Reload the ACL when the file changes (SIGHUP reloads it too)' }),
     respond: Type.Optional(Type.String({ description: 'Reply to the sender of a denied message instead of the configured responses.blocked.text' })),

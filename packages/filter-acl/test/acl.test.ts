@@ -7,8 +7,19 @@ import plugin, { aclVerdict, DEFAULT_TYPES, firstMatch, idMatches, parseAcl } fr
 
 function event(localId: string, remoteId: string, extra: Partial<ImEvent> = {}): ImEvent {
   return {
-    id: '1', at: '', protocol: 'msn', direction: 'outgoing', type: 'message', localId, remoteId, text: 'hi',
-    client: { ip: '127.0.0.1', port: 1 }, server: { host: 'h', port: 2 }, filtered: false, categories: [], ...extra,
+    id: '1',
+    at: '',
+    protocol: 'msn',
+    direction: 'outgoing',
+    type: 'message',
+    localId,
+    remoteId,
+    text: 'hi',
+    client: { ip: '127.0.0.1', port: 1 },
+    server: { host: 'h', port: 2 },
+    filtered: false,
+    categories: [],
+    ...extra,
   };
 }
 
@@ -96,7 +107,11 @@ describe('the plugin', () => {
       const errors: string[] = [];
       const log: PluginLogger = { trace() {}, debug() {}, info() {}, warn() {}, error: (_o, m) => void errors.push(String(m)), child: () => log };
       const hooks = (await plugin.setup({
-        name: 'filter-acl', logger: log, hostVersion: '0.1.0', dataDir: dir, configDir: dir,
+        name: 'filter-acl',
+        logger: log,
+        hostVersion: '0.1.0',
+        dataDir: dir,
+        configDir: dir,
         options: { file: 'acl.txt', types: DEFAULT_TYPES, watch: false } as never,
       })) as FilterHooks;
       expect((await hooks.check(event('alice', 'bob'))).action).toBe('block');

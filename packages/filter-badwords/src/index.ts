@@ -21,7 +21,7 @@ export const BadwordsOptions = Type.Object(
       description: 'word: only whole words (no letter of a space-separated script right before or after; scripts without spaces such as Chinese always match); substring: anywhere',
     }),
     watch: Type.Boolean({ default: true, description: 'Reload the word list when the file changes (SIGHUP reloads it too)' }),
-    respond: Type.Optional(Type.String({ description: "Reply to the sender of a blocked message instead of the configured responses.blocked.text" })),
+    respond: Type.Optional(Type.String({ description: 'Reply to the sender of a blocked message instead of the configured responses.blocked.text' })),
   },
   { additionalProperties: false },
 );

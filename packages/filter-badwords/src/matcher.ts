@@ -47,7 +47,10 @@ export class WordMatcher {
   private readonly dictLink: Int32Array;
   readonly size: number;
 
-  constructor(words: Iterable<string>, readonly mode: MatchMode = 'word') {
+  constructor(
+    words: Iterable<string>,
+    readonly mode: MatchMode = 'word',
+  ) {
     // Sorted words build the trie without lookups: each word shares a prefix path with the one before it,
     // and every node's children appear in code unit order.
     const sorted = [...new Set(Array.from(words, (w) => fold(w.normalize('NFC'))))].filter((w) => w.length > 0).sort();

@@ -72,7 +72,7 @@ describe('WordMatcher', () => {
 
   it('agrees with a brute-force search on random texts', () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     const alphabet = ['a', 'b', 'A', 'B', ' ', '.', '坏'];
     const pick = (n: number) => Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
     for (let round = 0; round < 300; round++) {
@@ -97,7 +97,10 @@ describe('WordMatcher', () => {
     expect(r.count).toBe(2); // w1x and w2bhx; wzzzzx is not in the list (zzzz > 100,000 in base 36)
     expect(r.text.endsWith('*** and ' + filler + 'wzzzzx *****')).toBe(true);
     // A pathological list (a, aa, aaa, ...) on a long run of a: still one pass.
-    const nested = new WordMatcher(Array.from({ length: 500 }, (_, i) => 'a'.repeat(i + 1)), 'substring');
+    const nested = new WordMatcher(
+      Array.from({ length: 500 }, (_, i) => 'a'.repeat(i + 1)),
+      'substring',
+    );
     const run = nested.scan('a'.repeat(1_000_000));
     expect(run.count).toBe(1_000_000 - 499); // every 500-a run; none lies inside another
     expect(run.ranges).toEqual([{ start: 0, end: 1_000_000 }]);

@@ -18,8 +18,18 @@ function logger(records: Array<{ level: string; msg: string | undefined }> = [])
 
 function event(text: string, type: ImEvent['type'] = 'message'): ImEvent {
   return {
-    id: '1', at: '', protocol: 'irc', direction: 'outgoing', type, localId: 'alice', remoteId: '#c', text,
-    client: { ip: '127.0.0.1', port: 1 }, server: { host: 'h', port: 2 }, filtered: false, categories: [],
+    id: '1',
+    at: '',
+    protocol: 'irc',
+    direction: 'outgoing',
+    type,
+    localId: 'alice',
+    remoteId: '#c',
+    text,
+    client: { ip: '127.0.0.1', port: 1 },
+    server: { host: 'h', port: 2 },
+    filtered: false,
+    categories: [],
   };
 }
 
@@ -29,7 +39,11 @@ async function setup(words: string, options: Record<string, unknown> = {}) {
   await writeFile(path.join(dir, 'words.txt'), words);
   const log = logger();
   const hooks = (await plugin.setup({
-    name: 'filter-badwords', logger: log, hostVersion: '0.1.0', dataDir: dir, configDir: dir,
+    name: 'filter-badwords',
+    logger: log,
+    hostVersion: '0.1.0',
+    dataDir: dir,
+    configDir: dir,
     options: { file: 'words.txt', replaceCharacter: '*', blockCount: 0, match: 'word', watch: true, ...options } as never,
   })) as FilterHooks;
   return { dir, hooks, log };
@@ -63,7 +77,14 @@ describe('filter-badwords', () => {
   });
 
   it('does nothing without a word list', async () => {
-    const hooks = (await plugin.setup({ name: 'filter-badwords', logger: logger(), hostVersion: '0.1.0', dataDir: '/tmp', configDir: '/tmp', options: {} as never })) as FilterHooks;
+    const hooks = (await plugin.setup({
+      name: 'filter-badwords',
+      logger: logger(),
+      hostVersion: '0.1.0',
+      dataDir: '/tmp',
+      configDir: '/tmp',
+      options: {} as never,
+    })) as FilterHooks;
     expect(await hooks.check(event('darn'))).toEqual({ action: 'pass' });
   });
 

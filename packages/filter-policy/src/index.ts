@@ -14,14 +14,17 @@ export { policyVerdict, blockableKind } from './judge.js';
 export { compilePolicy, compareVersions, versionListed, PolicyRulesSchema, BLOCKABLE, type PolicyRules, type CompiledPolicy } from './rules.js';
 export { parsePolicyFile } from './policy-file.js';
 
-export const PolicyOptions = Type.Composite([
-  PolicyRulesSchema,
-  Type.Object({
-    file: Type.Optional(Type.String({ description: 'Policy file (YAML or JSON, the same keys as these options); replaces the inline rules; reloaded when it changes' })),
-    watch: Type.Boolean({ default: true, description: 'Reload the policy file when it changes (SIGHUP reloads it too)' }),
-    respond: Type.Optional(Type.String({ description: 'Reply to the sender of a blocked action instead of the configured responses.blocked.text' })),
-  }),
-], { additionalProperties: false });
+export const PolicyOptions = Type.Composite(
+  [
+    PolicyRulesSchema,
+    Type.Object({
+      file: Type.Optional(Type.String({ description: 'Policy file (YAML or JSON, the same keys as these options); replaces the inline rules; reloaded when it changes' })),
+      watch: Type.Boolean({ default: true, description: 'Reload the policy file when it changes (SIGHUP reloads it too)' }),
+      respond: Type.Optional(Type.String({ description: 'Reply to the sender of a blocked action instead of the configured responses.blocked.text' })),
+    }),
+  ],
+  { additionalProperties: false },
+);
 
 export default definePlugin({
   name: 'filter-policy',

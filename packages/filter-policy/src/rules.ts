@@ -34,7 +34,9 @@ const ClientRule = Type.Object(
 export const PolicyRulesSchema = Type.Object(
   {
     block: Type.Optional(BlockSet),
-    protocols: Type.Optional(Type.Record(Type.String(), Type.Object({ block: Type.Optional(BlockSet) }, { additionalProperties: false }), { description: 'Per protocol: what is blocked' })),
+    protocols: Type.Optional(
+      Type.Record(Type.String(), Type.Object({ block: Type.Optional(BlockSet) }, { additionalProperties: false }), { description: 'Per protocol: what is blocked' }),
+    ),
     users: Type.Optional(
       Type.Record(
         Type.String(),

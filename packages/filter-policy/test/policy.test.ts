@@ -7,8 +7,18 @@ import plugin, { compareVersions, compilePolicy, parsePolicyFile, policyVerdict,
 
 function event(extra: Partial<ImEvent>): ImEvent {
   return {
-    id: '1', at: '', protocol: 'msn', direction: 'outgoing', type: 'message', localId: 'alice@example.com', remoteId: 'bob@example.com',
-    client: { ip: '127.0.0.1', port: 1 }, server: { host: 'h', port: 2 }, filtered: false, categories: [], ...extra,
+    id: '1',
+    at: '',
+    protocol: 'msn',
+    direction: 'outgoing',
+    type: 'message',
+    localId: 'alice@example.com',
+    remoteId: 'bob@example.com',
+    client: { ip: '127.0.0.1', port: 1 },
+    server: { host: 'h', port: 2 },
+    filtered: false,
+    categories: [],
+    ...extra,
   };
 }
 
@@ -42,7 +52,12 @@ describe('blocking kinds of action', () => {
   it('limits users to their protocols', () => {
     const rules: PolicyRules = { users: { alice: { protocols: ['irc'] } } };
     expect(judge(rules, { localId: 'alice', protocol: 'irc' }).action).toBe('pass');
-    expect(judge(rules, { localId: 'alice', protocol: 'msn', type: 'login' })).toMatchObject({ action: 'block', categories: ['policy protocol'], respond: 'You may not use msn here', disconnect: true });
+    expect(judge(rules, { localId: 'alice', protocol: 'msn', type: 'login' })).toMatchObject({
+      action: 'block',
+      categories: ['policy protocol'],
+      respond: 'You may not use msn here',
+      disconnect: true,
+    });
     expect(judge(rules, { localId: 'bob', protocol: 'msn' }).action).toBe('pass');
   });
 });
@@ -59,7 +74,12 @@ describe('old clients', () => {
   it('denies by protocol dialect and by client version, with a reason for the client and the log', () => {
     expect(login('client=MSNMSGR version=8.5.1302 protocol-version=MSNP15').action).toBe('pass');
     const old = login('client=MSNMSGR version=7.0.0816 protocol-version=MSNP11');
-    expect(old).toMatchObject({ action: 'block', disconnect: true, categories: ['policy client'], reason: 'client MSNMSGR 7.0.0816 on msn denied: version 8.1 or newer is required' });
+    expect(old).toMatchObject({
+      action: 'block',
+      disconnect: true,
+      categories: ['policy client'],
+      reason: 'client MSNMSGR 7.0.0816 on msn denied: version 8.1 or newer is required',
+    });
     expect(old.respond).toBe('Your IM client (MSNMSGR 7.0.0816) is not allowed here: version 8.1 or newer is required. Please upgrade.');
     expect(login('protocol-version=MSNP8').reason).toBe('client MSNP8 on msn denied: protocol MSNP8 is not allowed');
     expect(login('client=msnmsgr version=8.5.9000').reason).toMatch(/version 8.5.9000 is not allowed/);
@@ -92,7 +112,11 @@ describe('the policy file', () => {
       await writeFile(path.join(dir, 'policy.yaml'), 'block: { file: true }\n');
       const log: PluginLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, child: () => log };
       const hooks = (await plugin.setup({
-        name: 'filter-policy', logger: log, hostVersion: '0.1.0', dataDir: dir, configDir: dir,
+        name: 'filter-policy',
+        logger: log,
+        hostVersion: '0.1.0',
+        dataDir: dir,
+        configDir: dir,
         options: { file: 'policy.yaml', watch: false } as never,
       })) as FilterHooks;
       expect((await hooks.check(event({ type: 'file' }))).action).toBe('block');
@@ -109,7 +133,14 @@ describe('the policy file', () => {
 
   it('inline options work without a file', async () => {
     const log: PluginLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, child: () => log };
-    const hooks = (await plugin.setup({ name: 'filter-policy', logger: log, hostVersion: '0.1.0', dataDir: '/tmp', configDir: '/tmp', options: { block: { webcam: true }, watch: true } as never })) as FilterHooks;
+    const hooks = (await plugin.setup({
+      name: 'filter-policy',
+      logger: log,
+      hostVersion: '0.1.0',
+      dataDir: '/tmp',
+      configDir: '/tmp',
+      options: { block: { webcam: true }, watch: true } as never,
+    })) as FilterHooks;
     expect((await hooks.check(event({ type: 'webcam' }))).action).toBe('block');
     expect((await hooks.check(event({ type: 'file' }))).action).toBe('pass');
   });

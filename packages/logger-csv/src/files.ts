@@ -104,8 +104,7 @@ const readByteAt = (fd: number, position: number) =>
     read(fd, byte, 0, 1, position, (error, n) => (error ? rej(error) : res(n === 1 ? byte[0] : undefined)));
   });
 const statFd = (fd: number) => new Promise<{ nlink: number; size: number }>((res, rej) => fstat(fd, settle(res, rej)));
-const writeFd = (fd: number, data: Buffer, offset: number) =>
-  new Promise<number>((res, rej) => write(fd, data, offset, data.length - offset, null, settle(res, rej)));
+const writeFd = (fd: number, data: Buffer, offset: number) => new Promise<number>((res, rej) => write(fd, data, offset, data.length - offset, null, settle(res, rej)));
 const syncFd = (fd: number) => new Promise<void>((res, rej) => fdatasync(fd, (error) => (error ? rej(error) : res())));
 const truncateFd = (fd: number, length: number) => new Promise<void>((res, rej) => ftruncate(fd, length, (error) => (error ? rej(error) : res())));
 const closeFd = (fd: number) => new Promise<void>((res, rej) => close(fd, (error) => (error ? rej(error) : res())));
@@ -435,4 +434,3 @@ function wrap(what: string, file: string, error: unknown): FileStoreError {
   if (error instanceof FileStoreError) return error;
   return new FileStoreError(`cannot ${what} ${file}: ${reason(error)}`, file, error);
 }
-

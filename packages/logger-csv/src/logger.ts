@@ -115,18 +115,22 @@ export class CsvLogger implements LoggerHooks {
 
   /** Waits for the writes under way, then fdatasyncs the files written since the last sync. */
   flush(): Promise<void> {
-    const run = this.tail.then(() => this.store.sync()).catch((error: unknown) => {
-      throw this.failure('flush', describeError(error), error);
-    });
+    const run = this.tail
+      .then(() => this.store.sync())
+      .catch((error: unknown) => {
+        throw this.failure('flush', describeError(error), error);
+      });
     this.tail = run.catch(() => undefined);
     return run;
   }
 
   /** Waits for the writes under way and closes every file. A later write opens them again. */
   close(): Promise<void> {
-    const run = this.tail.then(() => this.store.close()).catch((error: unknown) => {
-      throw this.failure('close', describeError(error), error);
-    });
+    const run = this.tail
+      .then(() => this.store.close())
+      .catch((error: unknown) => {
+        throw this.failure('close', describeError(error), error);
+      });
     this.tail = run.catch(() => undefined);
     return run;
   }

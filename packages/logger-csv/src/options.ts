@@ -45,13 +45,12 @@ export const optionsSchema = Type.Object(
     }),
     excelSafe: Type.Boolean({
       default: false,
-      description:
-        'Prefix a \' to text fields that start with = + - @ TAB or CR, so that a spreadsheet does not run them as formulas. Alters the logged text.',
+      description: "Prefix a ' to text fields that start with = + - @ TAB or CR, so that a spreadsheet does not run them as formulas. Alters the logged text.",
     }),
     networkFolder: Type.Boolean({
       default: true,
       description:
-        'Put the events of protocols whose ids are per network (IRC: the event names its network, the server host) under {protocol}/{network}/{localId}/..., so the same nick on two networks is two users. false keeps IMSpector\'s {protocol}/{localId}/... for them too. Events without a network (MSN, Yahoo, XMPP: global ids) never get the extra folder.',
+        "Put the events of protocols whose ids are per network (IRC: the event names its network, the server host) under {protocol}/{network}/{localId}/..., so the same nick on two networks is two users. false keeps IMSpector's {protocol}/{localId}/... for them too. Events without a network (MSN, Yahoo, XMPP: global ids) never get the extra folder.",
     }),
     rememberIds: Type.Integer({
       default: 10000,

@@ -93,7 +93,8 @@ export function readRows(buf: Buffer, from: number, insideQuotes: boolean): Tail
       case State.FieldStart:
         fieldStart = i;
         if (c === QUOTE) state = State.Quoted;
-        else if (c === CR) return fail(); // csvRow quotes CR
+        else if (c === CR)
+          return fail(); // csvRow quotes CR
         else if (c !== COMMA && c !== LF) state = State.Unquoted;
         break;
       case State.Unquoted:
@@ -168,8 +169,7 @@ export interface FileTail {
 
 const openFd = (path: string, flags: string) => new Promise<number>((res, rej) => open(path, flags, (e, fd) => (e ? rej(e) : res(fd))));
 const sizeOf = (fd: number) => new Promise<number>((res, rej) => fstat(fd, (e, s) => (e ? rej(e) : res(s.size))));
-const readAt = (fd: number, buf: Buffer, position: number) =>
-  new Promise<number>((res, rej) => read(fd, buf, 0, buf.length, position, (e, n) => (e ? rej(e) : res(n))));
+const readAt = (fd: number, buf: Buffer, position: number) => new Promise<number>((res, rej) => read(fd, buf, 0, buf.length, position, (e, n) => (e ? rej(e) : res(n))));
 const truncateFd = (fd: number, length: number) => new Promise<void>((res, rej) => ftruncate(fd, length, (e) => (e ? rej(e) : res())));
 const closeFd = (fd: number) => new Promise<void>((res) => close(fd, () => res()));
 

@@ -80,7 +80,10 @@ export class WrittenBefore {
       tail = await readFileTail(file, fromSecond, repair);
     } catch (error) {
       // Writing on is better than not logging: at worst a row is repeated.
-      this.log.warn({ file, err: describeError(error) }, 'cannot read the end of the log file to skip events it already holds; events delivered again after the restart may be logged twice');
+      this.log.warn(
+        { file, err: describeError(error) },
+        'cannot read the end of the log file to skip events it already holds; events delivered again after the restart may be logged twice',
+      );
       return { fromSecond, ids: undefined };
     }
     if (tail === undefined) return { fromSecond, ids: new Set() };

@@ -37,11 +37,7 @@ export async function removeTempDirs(): Promise<void> {
   await Promise.all(tempDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
-export async function setupLogger(
-  dataDir: string,
-  options: Partial<CsvLoggerOptions> = {},
-  sink: Logged[] = [],
-): Promise<Required<LoggerHooks>> {
+export async function setupLogger(dataDir: string, options: Partial<CsvLoggerOptions> = {}, sink: Logged[] = []): Promise<Required<LoggerHooks>> {
   const ctx: PluginContext<CsvLoggerOptions> = {
     name: 'logger-csv',
     logger: quietLogger(sink),

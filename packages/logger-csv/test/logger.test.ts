@@ -13,7 +13,10 @@ const read = (file: string) => readFile(file, 'utf8');
 /** Every file below `dir`, as paths relative to it. */
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name))).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
 }
 
 describe('plugin definition', () => {
@@ -87,15 +90,20 @@ describe('layout and columns', () => {
       makeEvent({ ...base, id: 'e12', type: 'other', subtype: 'ctcp', text: 'VERSION' }),
       makeEvent({ ...base, id: 'e13', subtype: 'action', text: 'waves', deliveredText: 'w***s' }),
       makeEvent({ ...base, id: 'e14', type: 'future-type' as ImEvent['type'], text: 'x' }),
-      makeEvent({ ...base, id: 'e15', direction: 'incoming', subtype: 'notice', text: 'note', client: { ip: '2001:db8::1', port: 40000 }, server: { host: '2001:db8::2', port: 6697 } }),
+      makeEvent({
+        ...base,
+        id: 'e15',
+        direction: 'incoming',
+        subtype: 'notice',
+        text: 'note',
+        client: { ip: '2001:db8::1', port: 40000 },
+        server: { host: '2001:db8::2', port: 6697 },
+      }),
     ];
     await log.write(events);
     await log.close();
 
-    expect(await listFiles(data)).toEqual([
-      join('logs', 'irc', 'alice', '#imspect', '2024-03-05.csv'),
-      join('logs', 'irc', 'alice', 'bob', '2024-03-05.csv'),
-    ]);
+    expect(await listFiles(data)).toEqual([join('logs', 'irc', 'alice', '#imspect', '2024-03-05.csv'), join('logs', 'irc', 'alice', 'bob', '2024-03-05.csv')]);
     expect(await read(join(data, 'logs/irc/alice/bob/2024-03-05.csv'))).toBe(
       [
         '10.0.0.5:51234,1709634030,1,1,1,2 badwords;spam,,hi bob,e1,,,,irc.example.net:6667,',
@@ -115,8 +123,7 @@ describe('layout and columns', () => {
       ].join('\n'),
     );
     expect(await read(join(data, 'logs/irc/alice/#imspect/2024-03-05.csv'))).toBe(
-      '10.0.0.5:51234,1709634030,1,7,0,,,,e8,,#imspect,,irc.example.net:6667,\n' +
-        '10.0.0.5:51234,1709634030,1,8,0,,,gone,e9,,,,irc.example.net:6667,\n',
+      '10.0.0.5:51234,1709634030,1,7,0,,,,e8,,#imspect,,irc.example.net:6667,\n' + '10.0.0.5:51234,1709634030,1,8,0,,,gone,e9,,,,irc.example.net:6667,\n',
     );
   });
 
@@ -143,8 +150,20 @@ describe('layout and columns', () => {
     const rows = parseCsv(await read(join(data, 'logs/irc/alice/bob/2024-03-05.csv')));
     expect(rows.map((r) => r[8])).toEqual(['event id', 'h1', 'h2']);
     expect(rows[0]).toEqual([
-      'client address', 'unix time', 'outgoing', 'type', 'filtered', 'categories', 'event data', 'text',
-      'event id', 'subtype', 'conversation', 'delivered text', 'server', 'data',
+      'client address',
+      'unix time',
+      'outgoing',
+      'type',
+      'filtered',
+      'categories',
+      'event data',
+      'text',
+      'event id',
+      'subtype',
+      'conversation',
+      'delivered text',
+      'server',
+      'data',
     ]);
   });
 
@@ -223,10 +242,7 @@ describe('days', () => {
   it('rolls over into a new file at midnight of the configured zone', async () => {
     const data = await tempDir();
     const log = await setupLogger(data, { timezone: 'utc' });
-    await log.write([
-      makeEvent({ id: 'd1', at: '2024-12-31T23:59:59.999Z', text: 'last' }),
-      makeEvent({ id: 'd2', at: '2025-01-01T00:00:00.000Z', text: 'first' }),
-    ]);
+    await log.write([makeEvent({ id: 'd1', at: '2024-12-31T23:59:59.999Z', text: 'last' }), makeEvent({ id: 'd2', at: '2025-01-01T00:00:00.000Z', text: 'first' })]);
     await log.write([makeEvent({ id: 'd3', at: '2025-01-01T12:00:00Z', text: 'noon' })]);
     await log.close();
     const dir = join(data, 'logs/irc/alice/bob');
@@ -309,7 +325,10 @@ describe('hostile ids', () => {
     for (const file of files) {
       const real = await realpath(join(root, file));
       expect(real.startsWith(root + sep), real).toBe(true);
-      textsByFile.set(file, parseCsv(await read(real)).map((r) => r[7]!));
+      textsByFile.set(
+        file,
+        parseCsv(await read(real)).map((r) => r[7]!),
+      );
     }
     // Every event is logged exactly once.
     const all = [...textsByFile.values()].flat().sort();
@@ -414,7 +433,12 @@ describe('idempotency', () => {
     // The same message for bob (another participant), and two copies of another message in one batch.
     const forBob = makeEvent({ id: 'o3', localId: 'bob', remoteId: 'alice', direction: 'incoming', text: 'you **** fool', messageKey: key, data: 'device=desk' });
     await log.write([original]);
-    await log.write([carbon, forBob, makeEvent({ id: 'o4', text: 'hi', messageKey: `${key}-2`, data: 'device=phone' }), makeEvent({ id: 'o5', text: 'hi', messageKey: `${key}-2`, data: 'device=laptop' })]);
+    await log.write([
+      carbon,
+      forBob,
+      makeEvent({ id: 'o4', text: 'hi', messageKey: `${key}-2`, data: 'device=phone' }),
+      makeEvent({ id: 'o5', text: 'hi', messageKey: `${key}-2`, data: 'device=laptop' }),
+    ]);
     // The same id reused for another text is another message.
     await log.write([makeEvent({ id: 'o6', text: 'other', messageKey: key, data: 'device=phone' })]);
     await log.close();

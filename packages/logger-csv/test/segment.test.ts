@@ -2,7 +2,6 @@ import { describe, it, expect } from 'vitest';
 import { decodeSegment, encodeSegment, MAX_SEGMENT_BYTES } from '../src/segment.js';
 import { HOSTILE_IDS } from './helpers.js';
 
-
 describe('encodeSegment', () => {
   it('keeps ordinary and Unicode names readable', () => {
     for (const id of ['alice', 'bob@example.com', '#imspect', 'José', '李小龙', 'Ελένη', 'user name', 'a.b', '😀']) {

@@ -96,7 +96,12 @@ describe('readFileTail', () => {
     for (const chunk of [16, 40, 100, 333]) {
       const tail = await readFileTail(file, second(20), false, chunk);
       const t = tail as Exclude<typeof tail, 'unreadable' | undefined>;
-      expect([...t.ids].sort()).toEqual(events.slice(20).map((e) => e.id).sort());
+      expect([...t.ids].sort()).toEqual(
+        events
+          .slice(20)
+          .map((e) => e.id)
+          .sort(),
+      );
     }
   });
 
@@ -145,7 +150,7 @@ describe('readFileTail', () => {
     expect(await readFile(file, 'utf8')).toBe('');
   });
 
-  it('says so for a file that is not this logger\'s CSV, and undefined for a missing one', async () => {
+  it("says so for a file that is not this logger's CSV, and undefined for a missing one", async () => {
     const file = join(await tempDir(), 'other.csv');
     await writeFile(file, 'a,b,c\n1,2,3\n');
     expect(await readFileTail(file, 0, true)).toBe('unreadable');
@@ -226,7 +231,10 @@ describe('CsvLogger after a restart', () => {
 async function csvFiles(dir: string): Promise<string[]> {
   const { readdir } = await import('node:fs/promises');
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile() && e.name.endsWith('.csv')).map((e) => join(e.parentPath, e.name)).sort();
+  return entries
+    .filter((e) => e.isFile() && e.name.endsWith('.csv'))
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
 }
 
 async function allRows(dir: string): Promise<string[][]> {

@@ -16,8 +16,7 @@ export default definePlugin({
       inWorker: true,
       // Only the code and message: pg attaches the whole client to a pool error (its connection parameters,
       // password included), which must never reach the log.
-      onPoolError: (error) =>
-        ctx.logger.warn({ code: (error as { code?: unknown }).code, error: error.message }, 'database connection lost; the next write reconnects'),
+      onPoolError: (error) => ctx.logger.warn({ code: (error as { code?: unknown }).code, error: error.message }, 'database connection lost; the next write reconnects'),
     });
     ctx.logger.info({ archive: describeTarget(target) }, 'logging to the SQL archive');
     // Connect and migrate in the background now, so the first events do not wait for it (and the SQLite worker

@@ -72,7 +72,11 @@ function initialSchema(kind: SqlKind): Migration {
         ['messages_conversation_at', ['conversation', 'at_ms']],
         ['messages_protocol_at', ['protocol', 'at_ms']],
       ] as const) {
-        await db.schema.createIndex(name).on('messages').columns([...columns]).execute();
+        await db.schema
+          .createIndex(name)
+          .on('messages')
+          .columns([...columns])
+          .execute();
       }
     },
   };
@@ -86,7 +90,9 @@ function fullText(kind: SqlKind): Migration {
         case 'sqlite':
           await sql`CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='id', tokenize='trigram')`.execute(db);
           await sql`CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text); END`.execute(db);
-          await sql`CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text); END`.execute(db);
+          await sql`CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text); END`.execute(
+            db,
+          );
           await sql`INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')`.execute(db);
           break;
         case 'postgres':
@@ -114,7 +120,13 @@ function network(kind: SqlKind): Migration {
       // One UPDATE per distinct server (a handful), the host taken apart in JavaScript: the same on every backend.
       const servers = await db.selectFrom('messages').select('server').distinct().where('protocol', '=', 'irc').where('network', 'is', null).execute();
       for (const { server } of servers as Array<{ server: string }>) {
-        await db.updateTable('messages').set({ network: hostOf(String(server)) }).where('protocol', '=', 'irc').where('server', '=', server).where('network', 'is', null).execute();
+        await db
+          .updateTable('messages')
+          .set({ network: hostOf(String(server)) })
+          .where('protocol', '=', 'irc')
+          .where('server', '=', server)
+          .where('network', 'is', null)
+          .execute();
       }
     },
   };

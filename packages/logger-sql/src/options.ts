@@ -6,8 +6,7 @@ export const optionsSchema = Type.Object(
   {
     url: Type.String({
       default: '',
-      description:
-        'Database URL: postgres://user:pass@host:5432/db, mysql://user:pass@host:3306/db (MariaDB too), or sqlite:PATH. Empty: the embedded SQLite file (option file).',
+      description: 'Database URL: postgres://user:pass@host:5432/db, mysql://user:pass@host:3306/db (MariaDB too), or sqlite:PATH. Empty: the embedded SQLite file (option file).',
     }),
     file: Type.String({
       default: 'archive.sqlite',
@@ -29,9 +28,7 @@ export type SqlLoggerOptions = Static<typeof optionsSchema>;
 export type SqlKind = 'sqlite' | 'postgres' | 'mysql';
 
 /** Where the archive is: what both the plugin and `imspect logs search` open. */
-export type SqlTarget =
-  | { kind: 'sqlite'; file: string; synchronous: 'full' | 'normal' }
-  | { kind: 'postgres' | 'mysql'; url: string; poolSize: number; connectTimeoutMs: number };
+export type SqlTarget = { kind: 'sqlite'; file: string; synchronous: 'full' | 'normal' } | { kind: 'postgres' | 'mysql'; url: string; poolSize: number; connectTimeoutMs: number };
 
 export const DEFAULT_OPTIONS: SqlLoggerOptions = { url: '', file: 'archive.sqlite', poolSize: 4, connectTimeoutMs: 10_000, synchronous: 'full' };
 

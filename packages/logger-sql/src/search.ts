@@ -33,9 +33,7 @@ export interface SearchQuery {
 const WORD = /^[\p{L}\p{N}]+$/u;
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 /** InnoDB's default full-text stopwords: a boolean-mode term among them matches nothing. */
-const INNODB_STOPWORDS = new Set(
-  'a about an are as at be by com de en for from how i in is it la of on or that the this to was what when where who will with und www'.split(' '),
-);
+const INNODB_STOPWORDS = new Set('a about an are as at be by com de en for from how i in is it la of on or that the this to was what when where who will with und www'.split(' '));
 
 export function words(text: string | undefined): string[] {
   return (text ?? '').split(/\s+/u).filter((w) => w.length > 0);

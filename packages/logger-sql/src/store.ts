@@ -163,16 +163,16 @@ export class SqlArchive implements ArchiveStore {
    * re-delivered copy changes nothing.
    */
   private async insertOrMerge(tx: Transaction<Database>, row: MessageRow): Promise<number> {
-    const stored = await tx
-      .selectFrom('messages')
-      .select(['id', 'devices'])
-      .where('local_id', '=', row.local_id)
-      .where('message_key', '=', row.message_key)
-      .executeTakeFirst();
+    const stored = await tx.selectFrom('messages').select(['id', 'devices']).where('local_id', '=', row.local_id).where('message_key', '=', row.message_key).executeTakeFirst();
     if (stored === undefined) return this.insertRows(tx, [row]);
     const devices = splitDevices(stored.devices);
     const added = splitDevices(row.devices).filter((d) => !devices.includes(d));
-    if (added.length > 0) await tx.updateTable('messages').set({ devices: joinDevices([...devices, ...added]) }).where('id', '=', stored.id).execute();
+    if (added.length > 0)
+      await tx
+        .updateTable('messages')
+        .set({ devices: joinDevices([...devices, ...added]) })
+        .where('id', '=', stored.id)
+        .execute();
     return 0;
   }
 
@@ -188,7 +188,9 @@ export class SqlArchive implements ArchiveStore {
     const identities = await this.identities(query);
     let after: PageCursor | undefined;
     for (;;) {
-      const rows = (await buildSearch(this.db, this.kind, query, { ...(after ? { after } : {}), size: pageSize }, identities).execute()) as unknown as Array<Record<string, unknown>>;
+      const rows = (await buildSearch(this.db, this.kind, query, { ...(after ? { after } : {}), size: pageSize }, identities).execute()) as unknown as Array<
+        Record<string, unknown>
+      >;
       if (rows.length === 0) return;
       yield rows.map(fromRow);
       const last = rows.at(-1)!;

@@ -9,7 +9,19 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImEvent, LoggerHooks, PluginLogger } from '@imspect/core';
 import { testEvent } from '@imspect/core/testing';
-import plugin, { hostOf, MAX_IDENTITIES_PER_NAME, migrationProvider, MIGRATION_TABLE, openArchive, resolveTarget, parseTime, SqlArchive, toRow, type ArchiveStore, type SqlTarget } from '../dist/index.js';
+import plugin, {
+  hostOf,
+  MAX_IDENTITIES_PER_NAME,
+  migrationProvider,
+  MIGRATION_TABLE,
+  openArchive,
+  resolveTarget,
+  parseTime,
+  SqlArchive,
+  toRow,
+  type ArchiveStore,
+  type SqlTarget,
+} from '../dist/index.js';
 import { createMysqlDatabase, createPostgresDatabase, mysqlMissing, postgresMissing, type TestDatabase } from '../../../test/support/databases.js';
 import { describeWithService } from '../../../test/support/e2e.js';
 
@@ -59,7 +71,15 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
       event({ text: 'hello bob' }),
       event({ direction: 'incoming', text: 'hi alice', remoteId: 'bob' }),
       event({ type: 'file', text: undefined, file: { name: 'report 2026.pdf', size: 123456789012 }, remoteId: 'bob' }),
-      event({ protocol: 'xmpp', localId: 'carol@example.org', remoteId: 'dave@example.org', conversation: 'thread-1', text: 'the quick brown fox', filtered: true, categories: ['2 badwords', 'acl'] }),
+      event({
+        protocol: 'xmpp',
+        localId: 'carol@example.org',
+        remoteId: 'dave@example.org',
+        conversation: 'thread-1',
+        text: 'the quick brown fox',
+        filtered: true,
+        categories: ['2 badwords', 'acl'],
+      }),
     ];
     expect(await archive.insert(batch)).toBe(4);
     expect(await archive.insert(batch)).toBe(0);
@@ -67,7 +87,7 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     expect(await archive.count()).toBe(5);
   });
 
-  it('keeps every column: IMSpector\'s and imspect\'s', async () => {
+  it("keeps every column: IMSpector's and imspect's", async () => {
     const [file] = await archive.search({ text: undefined, user: 'alice', with: 'bob', limit: 0 }).then((r) => r.filter((m) => m.type === 'file'));
     expect(file).toMatchObject({
       protocol: 'irc',
@@ -186,8 +206,19 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     // carries the masked text; the same message for carol (another participant); a message without a key twice.
     const original = event({ ...typed, text: 'you darn fool', deliveredText: 'you **** fool', data: 'device=phone%20one' });
     const carbon = event({ ...typed, text: 'you **** fool', data: 'device=laptop' });
-    const forCarol = event({ ...typed, localId: 'yara@copies.example', remoteId: 'zed@copies.example', direction: 'incoming', messageKey: 'xmpp incoming zed@copies.example/phone yara@copies.example id=m1', text: 'you **** fool', data: 'device=desk' });
-    const unkeyed = [event({ protocol: 'xmpp', localId: 'zed@copies.example', remoteId: 'yara@copies.example', text: 'no key' }), event({ protocol: 'xmpp', localId: 'zed@copies.example', remoteId: 'yara@copies.example', text: 'no key' })];
+    const forCarol = event({
+      ...typed,
+      localId: 'yara@copies.example',
+      remoteId: 'zed@copies.example',
+      direction: 'incoming',
+      messageKey: 'xmpp incoming zed@copies.example/phone yara@copies.example id=m1',
+      text: 'you **** fool',
+      data: 'device=desk',
+    });
+    const unkeyed = [
+      event({ protocol: 'xmpp', localId: 'zed@copies.example', remoteId: 'yara@copies.example', text: 'no key' }),
+      event({ protocol: 'xmpp', localId: 'zed@copies.example', remoteId: 'yara@copies.example', text: 'no key' }),
+    ];
     const before = await archive.count();
     expect(await archive.insert([original])).toBe(1);
     // The carbon in a later batch, and again (a retried batch) with everything else: nothing is stored twice.
@@ -214,7 +245,14 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     it('the plugin writes through its worker thread, idempotently, and closes', async () => {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-logger-sql-'));
       try {
-        const hooks = (await plugin.setup({ name: 'logger-sql', logger: quiet, options: { url: '', file: 'a/archive.sqlite', poolSize: 1, connectTimeoutMs: 1000, synchronous: 'full' }, hostVersion: '0.1.0', dataDir: dir, configDir: dir })) as LoggerHooks;
+        const hooks = (await plugin.setup({
+          name: 'logger-sql',
+          logger: quiet,
+          options: { url: '', file: 'a/archive.sqlite', poolSize: 1, connectTimeoutMs: 1000, synchronous: 'full' },
+          hostVersion: '0.1.0',
+          dataDir: dir,
+          configDir: dir,
+        })) as LoggerHooks;
         const batch = [event({ text: 'one' }), event({ text: 'two 😀' })];
         await hooks.write(batch);
         await hooks.write(batch);
@@ -261,7 +299,12 @@ describe('migration 0004 (network)', () => {
       const old = new Kysely<any>({ dialect: new SqliteDialect({ database: openNodeSqlite(file, 'normal') }) });
       const all = await migrationProvider('sqlite').getMigrations();
       const before = { '0001-messages': all['0001-messages']!, '0002-full-text': all['0002-full-text']! };
-      const result = await new Migrator({ db: old, provider: { getMigrations: async () => before }, migrationTableName: MIGRATION_TABLE, migrationLockTableName: 'imspect_migration_lock' }).migrateToLatest();
+      const result = await new Migrator({
+        db: old,
+        provider: { getMigrations: async () => before },
+        migrationTableName: MIGRATION_TABLE,
+        migrationLockTableName: 'imspect_migration_lock',
+      }).migrateToLatest();
       expect(result.error).toBeUndefined();
       const rows = [
         event({ text: 'by name', server: { host: 'IRC.Example.ORG.', port: 6667 } }),

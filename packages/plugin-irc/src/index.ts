@@ -25,15 +25,9 @@ export const IrcOptions = Type.Object(
         description: 'Longest line (tags and CR LF included) the parser buffers; longer lines pass through unparsed with a frame-too-large error',
       }),
     ),
-    ports: Type.Optional(
-      Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: DEFAULT_PORTS, description: 'Plain IRC server ports' }),
-    ),
-    tlsPorts: Type.Optional(
-      Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: DEFAULT_TLS_PORTS, description: 'Ports where IRC runs inside TLS' }),
-    ),
-    redactPasswords: Type.Optional(
-      Type.Boolean({ default: true, description: 'Replace passwords sent to services (NickServ IDENTIFY ...) in logged text' }),
-    ),
+    ports: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: DEFAULT_PORTS, description: 'Plain IRC server ports' })),
+    tlsPorts: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: DEFAULT_TLS_PORTS, description: 'Ports where IRC runs inside TLS' })),
+    redactPasswords: Type.Optional(Type.Boolean({ default: true, description: 'Replace passwords sent to services (NickServ IDENTIFY ...) in logged text' })),
   },
   { additionalProperties: false },
 );

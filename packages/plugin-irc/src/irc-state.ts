@@ -260,13 +260,7 @@ export class IrcState {
     for (const target of targets) {
       let text = content.text;
       let data = joinData(target.data, contentData);
-      if (
-        this.options.redactPasswords &&
-        content.type === 'message' &&
-        target.fromLocal &&
-        target.nickTarget !== undefined &&
-        text !== undefined
-      ) {
+      if (this.options.redactPasswords && content.type === 'message' && target.fromLocal && target.nickTarget !== undefined && text !== undefined) {
         const redacted = redactServicesPassword(target.nickTarget, text);
         if (redacted !== undefined) {
           text = redacted;

@@ -106,12 +106,7 @@ export class ServerInfo {
   /** STATUSMSG characters that may precede a channel name (cached; recomputed when the settings change). */
   private statusChars(): string {
     const cache = this.statusCache;
-    if (
-      cache !== undefined &&
-      cache.statusmsg === this.statusmsg &&
-      cache.chantypes === this.chantypes &&
-      cache.fromServer === this.statusmsgFromServer
-    ) {
+    if (cache !== undefined && cache.statusmsg === this.statusmsg && cache.chantypes === this.chantypes && cache.fromServer === this.statusmsgFromServer) {
       return cache.chars;
     }
     const chars = this.statusmsgFromServer ? this.statusmsg : [...this.statusmsg].filter((c) => !this.chantypes.includes(c)).join('');

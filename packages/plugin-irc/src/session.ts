@@ -168,7 +168,9 @@ export class IrcSession implements ProtocolSession {
  * must already name its network, so it cannot be used without splitting a connection's events in two.
  */
 export function ircNetwork(host: string): string {
-  let name = String(host ?? '').trim().toLowerCase();
+  let name = String(host ?? '')
+    .trim()
+    .toLowerCase();
   if (name.startsWith('[') && name.endsWith(']')) name = name.slice(1, -1);
   while (name.endsWith('.') && name.length > 1) name = name.slice(0, -1);
   return name;

@@ -22,7 +22,9 @@ export function sniffIrc(firstBytes: Uint8Array, direction: Direction): boolean 
   let decisive = false;
   for (let i = 0; i < lines.length && i < MAX_LINES; i++) {
     const complete = i < lines.length - 1;
-    const line = lines[i]!.replace(/\r$/, '').replace(/^ +/, '').replace(/^@\S+ +/, '');
+    const line = lines[i]!.replace(/\r$/, '')
+      .replace(/^ +/, '')
+      .replace(/^@\S+ +/, '');
     if (line.length === 0) {
       if (complete && i === 0) return false;
       continue;

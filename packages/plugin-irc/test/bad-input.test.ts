@@ -164,9 +164,34 @@ describe('hostile nicks and names', () => {
 
 describe('fuzz', () => {
   const FRAGMENTS = [
-    'PRIVMSG #c :hi\r\n', ':n!u@h PRIVMSG me :yo\r\n', 'NICK me\r\n', ':s.example 001 me :w\r\n', '\x01ACTION ', '\x01DCC SEND "a b" 1 2 3\x01',
-    '@a=b;c ', ':', ' ', '\r', '\n', '\r\n', '\0', '\x01', 'STARTTLS\r\n', ':s 670 me :ok\r\n', ':s 691 me :no\r\n', 'CAP * ACK :echo-message\r\n',
-    ':s 005 me CHANTYPES= STATUSMSG=# :x\r\n', 'TAGMSG', '@+typing=active', 'KICK #c me\r\n', 'QUIT\r\n', ',,,', '#', '&', '\xff\xfe', '\xc3',
+    'PRIVMSG #c :hi\r\n',
+    ':n!u@h PRIVMSG me :yo\r\n',
+    'NICK me\r\n',
+    ':s.example 001 me :w\r\n',
+    '\x01ACTION ',
+    '\x01DCC SEND "a b" 1 2 3\x01',
+    '@a=b;c ',
+    ':',
+    ' ',
+    '\r',
+    '\n',
+    '\r\n',
+    '\0',
+    '\x01',
+    'STARTTLS\r\n',
+    ':s 670 me :ok\r\n',
+    ':s 691 me :no\r\n',
+    'CAP * ACK :echo-message\r\n',
+    ':s 005 me CHANTYPES= STATUSMSG=# :x\r\n',
+    'TAGMSG',
+    '@+typing=active',
+    'KICK #c me\r\n',
+    'QUIT\r\n',
+    ',,,',
+    '#',
+    '&',
+    '\xff\xfe',
+    '\xc3',
   ];
 
   function randomInput(random: () => number, size: number): Uint8Array {

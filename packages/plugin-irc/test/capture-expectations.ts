@@ -182,4 +182,3 @@ export const FILES: Record<string, ConnectionCase[]> = {
     },
   ],
 };
-

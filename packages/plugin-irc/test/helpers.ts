@@ -1,13 +1,5 @@
 import type { Direction } from '@imspect/core';
-import {
-  describeFrame,
-  latin1String,
-  runTranscript,
-  type FrameRecord,
-  type RecordedFrame,
-  type TranscriptRun,
-  type TranscriptStep,
-} from '@imspect/core/testing';
+import { describeFrame, latin1String, runTranscript, type FrameRecord, type RecordedFrame, type TranscriptRun, type TranscriptStep } from '@imspect/core/testing';
 import { IrcSession, type IrcSessionOptions } from '../src/session.js';
 
 export { concatBytes as concat, cutAt, cutRandom, script, seededRandom as prng, latin1Bytes as latin1, type FrameRecord } from '@imspect/core/testing';
@@ -37,11 +29,7 @@ export function newSession(setup: SessionSetup = {}): IrcSession {
 }
 
 /** Feeds steps (each cut into pieces by `cut`), ends both directions, and records what came out. */
-export function run(
-  steps: readonly Step[],
-  cut: (data: Uint8Array, index: number) => Uint8Array[] = (d) => [d],
-  setup: SessionSetup = {},
-): RunResult {
+export function run(steps: readonly Step[], cut: (data: Uint8Array, index: number) => Uint8Array[] = (d) => [d], setup: SessionSetup = {}): RunResult {
   return runTranscript(() => newSession(setup), steps, { cut, normalise });
 }
 

@@ -4,8 +4,7 @@ import { DEFAULT_FRAME, newSession, normalise, type RunResult, type SessionSetup
 
 export { lineBoundaries } from '@imspect/core/testing';
 
-export type InvarianceOptions = SessionSetup &
-  Pick<SplitInvarianceOptions<IrcSession, unknown>, 'everyOffsetUpTo' | 'window' | 'randomRuns' | 'seed'>;
+export type InvarianceOptions = SessionSetup & Pick<SplitInvarianceOptions<IrcSession, unknown>, 'everyOffsetUpTo' | 'window' | 'randomRuns' | 'seed'>;
 
 /**
  * Runs the steps whole, cut at single offsets (every one, or around each line boundary), cut in random

@@ -6,8 +6,7 @@ import { decodeHost, parseCtcp, parseDcc } from '../src/ctcp.js';
 import { splitText } from '../src/encoder.js';
 import { concat, enc, latin1, prng } from './helpers.js';
 
-const ctx = (options: Record<string, unknown>) =>
-  ({ name: 'irc', options, hostVersion: '0.1.0', dataDir: '/tmp', configDir: '/tmp', logger: undefined as never }) as never;
+const ctx = (options: Record<string, unknown>) => ({ name: 'irc', options, hostVersion: '0.1.0', dataDir: '/tmp', configDir: '/tmp', logger: undefined as never }) as never;
 
 describe('the plugin', () => {
   it('is a protocol plugin with IRC ports, 6697 for TLS and a 16 KiB line limit by default', async () => {
@@ -179,7 +178,15 @@ describe('LineReader (@imspect/core)', () => {
         expect(reader.buffered).toBeLessThan(32);
       }
       const tail = reader.drain();
-      const summary = pieces.join(',').replace(/(,~\d+)+/g, (m) => `,~${m.split(',~').slice(1).reduce((n, x) => n + Number(x), 0)}`) + `|${tail?.length ?? 0}`;
+      const summary =
+        pieces.join(',').replace(
+          /(,~\d+)+/g,
+          (m) =>
+            `,~${m
+              .split(',~')
+              .slice(1)
+              .reduce((n, x) => n + Number(x), 0)}`,
+        ) + `|${tail?.length ?? 0}`;
       if (reference.length === 0) reference.push(summary);
       expect(summary).toBe(reference[0]);
     }

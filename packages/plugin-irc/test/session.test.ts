@@ -4,10 +4,7 @@ import { testEvent } from '@imspect/core/testing';
 import { dec, enc, latin1, newSession, run, script } from './helpers.js';
 import { expectSplitInvariant } from './invariance.js';
 
-const REGISTER = script(
-  ['>', 'CAP LS 302\r\nNICK alice\r\nUSER alice 0 * :Alice\r\n'],
-  ['<', ':irc.example.net 001 alice :Welcome alice!a@h\r\n'],
-);
+const REGISTER = script(['>', 'CAP LS 302\r\nNICK alice\r\nUSER alice 0 * :Alice\r\n'], ['<', ':irc.example.net 001 alice :Welcome alice!a@h\r\n']);
 
 function events(...extra: Parameters<typeof script>) {
   return expectSplitInvariant([...REGISTER, ...script(...extra)]).events.filter((e) => e.type !== 'login');
@@ -15,9 +12,7 @@ function events(...extra: Parameters<typeof script>) {
 
 describe('registration and the local user', () => {
   it('logs in at 001 with the nick 001 confirms and the server name from its prefix', () => {
-    const result = expectSplitInvariant(
-      script(['>', 'NICK alice\r\nUSER a 0 * :A\r\n'], ['<', ':irc.example.net 001 alice_ :Welcome\r\n']),
-    );
+    const result = expectSplitInvariant(script(['>', 'NICK alice\r\nUSER a 0 * :A\r\n'], ['<', ':irc.example.net 001 alice_ :Welcome\r\n']));
     expect(result.events).toEqual([{ direction: 'incoming', type: 'login', localId: 'alice_', remoteId: 'irc.example.net' }]);
   });
 
@@ -97,27 +92,24 @@ describe('messages', () => {
   it('reads CHANTYPES from 005 (default #&)', () => {
     expect(events(['>', 'PRIVMSG &local :x\r\n'])[0]).toMatchObject({ remoteId: '&local', conversation: '&local' });
     expect(
-      events(
-        ['<', ':irc.example.net 005 alice CHANTYPES=# STATUSMSG=~&@%+ :are supported by this server\r\n'],
-        ['>', 'PRIVMSG &local :x\r\n'],
-        ['>', 'PRIVMSG &#chan :y\r\n'],
-      ),
+      events(['<', ':irc.example.net 005 alice CHANTYPES=# STATUSMSG=~&@%+ :are supported by this server\r\n'], ['>', 'PRIVMSG &local :x\r\n'], ['>', 'PRIVMSG &#chan :y\r\n']),
     ).toEqual([
       { direction: 'outgoing', type: 'message', localId: 'alice', remoteId: '&local', text: 'x' },
       { direction: 'outgoing', type: 'message', localId: 'alice', remoteId: '#chan', conversation: '#chan', text: 'y', data: 'statusmsg=&' },
     ]);
-    expect(
-      events(['<', ':irc.example.net 005 alice CHANTYPES=#&+ PREFIX=(qaohv)~&@%+ :are supported\r\n'], ['>', 'PRIVMSG +modeless :z\r\n'])[0],
-    ).toMatchObject({ remoteId: '+modeless', conversation: '+modeless' });
+    expect(events(['<', ':irc.example.net 005 alice CHANTYPES=#&+ PREFIX=(qaohv)~&@%+ :are supported\r\n'], ['>', 'PRIVMSG +modeless :z\r\n'])[0]).toMatchObject({
+      remoteId: '+modeless',
+      conversation: '+modeless',
+    });
   });
 
   it('strips STATUSMSG prefixes and records them (data items percent-encoded, as filters read them)', () => {
     const seen = events(
-        ['>', 'PRIVMSG @#ops :to ops (default STATUSMSG)\r\n'],
-        ['<', ':irc.example.net 005 alice STATUSMSG=@%+ :are supported\r\n'],
-        ['>', 'NOTICE %#ops :to halfops\r\n'],
-        ['<', ':bob!b@h PRIVMSG @#ops :from bob\r\n'],
-      );
+      ['>', 'PRIVMSG @#ops :to ops (default STATUSMSG)\r\n'],
+      ['<', ':irc.example.net 005 alice STATUSMSG=@%+ :are supported\r\n'],
+      ['>', 'NOTICE %#ops :to halfops\r\n'],
+      ['<', ':bob!b@h PRIVMSG @#ops :from bob\r\n'],
+    );
     expect(dataValue(seen[1]!.data, 'statusmsg')).toBe('%');
     expect(
       events(
@@ -135,11 +127,7 @@ describe('messages', () => {
 
   it('turns CTCP ACTION into an action message without the wrapping', () => {
     expect(
-      events(
-        ['>', 'PRIVMSG #chan :\x01ACTION waves\x01\r\n'],
-        ['<', ':bob!b@h PRIVMSG alice :\x01ACTION waves back\r\n'],
-        ['<', ':bob!b@h PRIVMSG alice :\x01ACTION\x01\r\n'],
-      ),
+      events(['>', 'PRIVMSG #chan :\x01ACTION waves\x01\r\n'], ['<', ':bob!b@h PRIVMSG alice :\x01ACTION waves back\r\n'], ['<', ':bob!b@h PRIVMSG alice :\x01ACTION\x01\r\n']),
     ).toEqual([
       { direction: 'outgoing', type: 'message', subtype: 'action', localId: 'alice', remoteId: '#chan', conversation: '#chan', text: 'waves' },
       { direction: 'incoming', type: 'message', subtype: 'action', localId: 'alice', remoteId: 'bob', text: 'waves back' },
@@ -217,11 +205,35 @@ describe('DCC', () => {
         ['>', 'PRIVMSG bob :\x01DCC SEND passive.bin 2130706433 0 77 42\x01\r\n'],
       ),
     ).toEqual([
-      { direction: 'outgoing', type: 'file', subtype: 'dcc-send', localId: 'alice', remoteId: 'bob', file: { name: 'my holiday photo.jpg', size: 102400 }, data: 'address=192.168.1.1:5000' },
+      {
+        direction: 'outgoing',
+        type: 'file',
+        subtype: 'dcc-send',
+        localId: 'alice',
+        remoteId: 'bob',
+        file: { name: 'my holiday photo.jpg', size: 102400 },
+        data: 'address=192.168.1.1:5000',
+      },
       { direction: 'incoming', type: 'file', subtype: 'dcc-send', localId: 'alice', remoteId: 'bob', file: { name: 'report.pdf', size: 1234 }, data: 'address=127.0.0.1:40000' },
       { direction: 'outgoing', type: 'file', subtype: 'dcc-send', localId: 'alice', remoteId: 'bob', file: { name: 'notes.txt' }, data: 'address=[::1]:5001' },
-      { direction: 'outgoing', type: 'file', subtype: 'dcc-send', localId: 'alice', remoteId: 'bob', file: { name: 'unquoted name.txt', size: 99 }, data: 'address=10.0.0.7:59130' },
-      { direction: 'outgoing', type: 'file', subtype: 'dcc-send', localId: 'alice', remoteId: 'bob', file: { name: 'passive.bin', size: 77 }, data: 'address=127.0.0.1:0 token=42' },
+      {
+        direction: 'outgoing',
+        type: 'file',
+        subtype: 'dcc-send',
+        localId: 'alice',
+        remoteId: 'bob',
+        file: { name: 'unquoted name.txt', size: 99 },
+        data: 'address=10.0.0.7:59130',
+      },
+      {
+        direction: 'outgoing',
+        type: 'file',
+        subtype: 'dcc-send',
+        localId: 'alice',
+        remoteId: 'bob',
+        file: { name: 'passive.bin', size: 77 },
+        data: 'address=127.0.0.1:0 token=42',
+      },
     ]);
   });
 
@@ -233,7 +245,15 @@ describe('DCC', () => {
 
   it('reports other DCC commands as CTCP and never offers a rewrite for DCC', () => {
     const result = expectSplitInvariant([...REGISTER, ...script(['>', 'PRIVMSG bob :\x01DCC RESUME file.txt 5000 1024\x01\r\n'])]);
-    expect(result.events.at(-1)).toEqual({ direction: 'outgoing', type: 'other', subtype: 'ctcp', localId: 'alice', remoteId: 'bob', text: 'RESUME file.txt 5000 1024', data: 'ctcp=DCC' });
+    expect(result.events.at(-1)).toEqual({
+      direction: 'outgoing',
+      type: 'other',
+      subtype: 'ctcp',
+      localId: 'alice',
+      remoteId: 'bob',
+      text: 'RESUME file.txt 5000 1024',
+      data: 'ctcp=DCC',
+    });
     expect(result.frames.at(-1)!.rewritable).toBeUndefined();
   });
 });
@@ -425,7 +445,16 @@ describe('rewrite', () => {
   it('round-trips: the rewritten line parses to the new text', () => {
     const rewritten = rewriteLast([['<', '@time=t :bob!b@h PRIVMSG #chan :\x01ACTION says ünïcödé\x01\r\n']], 'says 日本語 now');
     const result = run([...REGISTER, { direction: 'incoming', data: latin1(rewritten) }]);
-    expect(result.events.at(-1)).toEqual({ direction: 'incoming', type: 'message', subtype: 'action', localId: 'alice', remoteId: '#chan', conversation: '#chan', text: 'says 日本語 now', data: 'from=bob' });
+    expect(result.events.at(-1)).toEqual({
+      direction: 'incoming',
+      type: 'message',
+      subtype: 'action',
+      localId: 'alice',
+      remoteId: '#chan',
+      conversation: '#chan',
+      text: 'says 日本語 now',
+      data: 'from=bob',
+    });
   });
 
   it('keeps Latin-1 text Latin-1 and leaves the other bytes untouched', () => {
@@ -467,7 +496,9 @@ describe('respond', () => {
   it('about a message to a channel: a NOTICE to that channel from imspect; to a nick: a private NOTICE from that nick; hostile text cannot make a CTCP or a new line', () => {
     const session = newSession();
     for (const step of REGISTER) session.push(step.direction, step.data);
-    expect(dec(session.respond('Blocked (acl): message "hi" to #chan', about({ remoteId: '#chan', conversation: '#chan' }))!)).toBe(':imspect!imspect@gateway NOTICE #chan :Blocked (acl): message "hi" to #chan\r\n');
+    expect(dec(session.respond('Blocked (acl): message "hi" to #chan', about({ remoteId: '#chan', conversation: '#chan' }))!)).toBe(
+      ':imspect!imspect@gateway NOTICE #chan :Blocked (acl): message "hi" to #chan\r\n',
+    );
     expect(dec(session.respond('\x01VERSION\x01\r\nPRIVMSG #x :pwned', about({ remoteId: 'carol' }))!)).toBe(':carol!imspect@gateway NOTICE alice :VERSIONPRIVMSG #x :pwned\r\n');
     expect(dec(session.respond('x', about({ type: 'file', remoteId: 'bob' }))!)).toBe(':bob!imspect@gateway NOTICE alice :x\r\n');
     // A hostile target cannot add parameters or lines either.
@@ -507,7 +538,10 @@ describe('respond', () => {
     const joined = lines.map((l) => l.slice(':irc.example.net NOTICE alice :'.length)).join('');
     expect(joined.replace(/ /g, '')).toBe(text.replace(/ /g, ''));
     // What it sends parses as notices to the local user.
-    const check = run([{ direction: 'incoming', data: enc(':x!y@z PRIVMSG alice :hi\r\n') }, { direction: 'incoming', data: bytes }]);
+    const check = run([
+      { direction: 'incoming', data: enc(':x!y@z PRIVMSG alice :hi\r\n') },
+      { direction: 'incoming', data: bytes },
+    ]);
     expect(check.frames.every((f) => !f.error)).toBe(true);
   });
 });

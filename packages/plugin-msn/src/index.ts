@@ -21,14 +21,28 @@ export const DEFAULT_PORTS = [1863];
 export const MsnOptions = Type.Object(
   {
     maxLineBytes: Type.Optional(
-      Type.Integer({ minimum: MIN_MAX_LINE_BYTES, maximum: 1024 * 1024, default: DEFAULT_MAX_LINE_BYTES, description: 'Longest command line the parser buffers; longer lines pass through unparsed with a frame-too-large error' }),
+      Type.Integer({
+        minimum: MIN_MAX_LINE_BYTES,
+        maximum: 1024 * 1024,
+        default: DEFAULT_MAX_LINE_BYTES,
+        description: 'Longest command line the parser buffers; longer lines pass through unparsed with a frame-too-large error',
+      }),
     ),
     maxPayloadBytes: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 64 * 1024 * 1024, default: DEFAULT_MAX_PAYLOAD_BYTES, description: 'Largest command payload (MSG, ADL, SDG, ...) the parser buffers; a larger one passes through unparsed with a payload-too-large error' }),
+      Type.Integer({
+        minimum: 0,
+        maximum: 64 * 1024 * 1024,
+        default: DEFAULT_MAX_PAYLOAD_BYTES,
+        description: 'Largest command payload (MSG, ADL, SDG, ...) the parser buffers; a larger one passes through unparsed with a payload-too-large error',
+      }),
     ),
     typing: Type.Optional(Type.Boolean({ default: true, description: 'Report typing notifications as typing events' })),
-    ports: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: DEFAULT_PORTS, description: 'MSN server ports (notification and switchboard servers)' })),
-    noticeName: Type.Optional(Type.String({ minLength: 1, maxLength: 64, default: 'imspect', description: 'Display name of the notices imspect sends to a client when policy blocks a message' })),
+    ports: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: DEFAULT_PORTS, description: 'MSN server ports (notification and switchboard servers)' }),
+    ),
+    noticeName: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, default: 'imspect', description: 'Display name of the notices imspect sends to a client when policy blocks a message' }),
+    ),
   },
   { additionalProperties: false },
 );

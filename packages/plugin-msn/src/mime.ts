@@ -47,7 +47,11 @@ export function headerParam(value: string | undefined, name: string): string | u
   if (value === undefined) return undefined;
   for (const part of value.split(';').slice(1)) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim().toLowerCase() === name) return part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    if (eq > 0 && part.slice(0, eq).trim().toLowerCase() === name)
+      return part
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"(.*)"$/, '$1');
   }
   return undefined;
 }

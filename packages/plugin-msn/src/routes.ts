@@ -49,7 +49,10 @@ export class MsnRoutes {
   route(firstBytes: Uint8Array, client: Endpoint): ForwardRoute {
     const lf = firstBytes.indexOf(0x0a);
     if (lf < 0) return firstBytes.byteLength < MAX_FIRST_LINE ? 'more' : undefined;
-    const words = latin1(firstBytes.subarray(0, lf)).replace(/\r$/, '').split(' ').filter((w) => w.length > 0);
+    const words = latin1(firstBytes.subarray(0, lf))
+      .replace(/\r$/, '')
+      .split(' ')
+      .filter((w) => w.length > 0);
     const command = (words[0] ?? '').toUpperCase();
     if ((command === 'USR' && words.length === 4) || (command === 'ANS' && words.length === 5)) {
       const entry = this.take(this.byCookie, words[3]!, false);

@@ -3,7 +3,20 @@
  * which one it is follows from what the client says). Bytes in, one frame per command out; no I/O, no
  * timers, no logging, nothing thrown on any input.
  */
-import { concatChunks, dataItem, encodeUtf8, latin1, utf8, type Direction, type EventDraft, type Frame, type ImEvent, type ProtocolSession, type SessionContext, type ServerEndpoint } from '@imspect/core';
+import {
+  concatChunks,
+  dataItem,
+  encodeUtf8,
+  latin1,
+  utf8,
+  type Direction,
+  type EventDraft,
+  type Frame,
+  type ImEvent,
+  type ProtocolSession,
+  type SessionContext,
+  type ServerEndpoint,
+} from '@imspect/core';
 import { bareId, decodeName, payloadLength, versionNumber, type CommandLine } from './commands.js';
 import { encodePayloadCommand, replaceWord, sdgMessage, switchboardMessage, withBody } from './encoder.js';
 import { MsnFramer, type CommandItem } from './framer.js';

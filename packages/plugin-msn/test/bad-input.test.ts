@@ -83,9 +83,18 @@ describe('truncated and over-long input', () => {
         ['>', payload('MSG 3 N', 'no headers at all')],
         ['>', payload('MSG 4 N', 'Content-Type: text/plain; charset=nonsense-charset\r\n\r\n\u00e9t\u00e9')],
         ['>', payload('MSG 5 D', 'MIME-Version: 1.0\r\nContent-Type: application/x-msnmsgrp2p\r\nP2P-Dest: bob@live.com\r\n\r\n\0\0\0')],
-        ['>', payload('MSG 6 D', `Content-Type: application/x-msnmsgrp2p\r\n\r\nINVITE MSNMSGR:bob MSNSLP/1.0\r\nContent-Length: ${BROKEN_CONTEXT.length}\r\n\r\n${BROKEN_CONTEXT}`)],
+        [
+          '>',
+          payload('MSG 6 D', `Content-Type: application/x-msnmsgrp2p\r\n\r\nINVITE MSNMSGR:bob MSNSLP/1.0\r\nContent-Length: ${BROKEN_CONTEXT.length}\r\n\r\n${BROKEN_CONTEXT}`),
+        ],
         // An SLP body shorter than its Content-Length is an invitation cut in pieces: not read in part.
-        ['>', payload('MSG 9 D', 'Content-Type: application/x-msnmsgrp2p\r\n\r\nINVITE MSNMSGR:bob MSNSLP/1.0\r\nContent-Length: 99999\r\n\r\nEUF-GUID: {5D3E02AB-6190-11D3-BBBB-00C04F795683}\r\nContext: dGVzdA==\r\n')],
+        [
+          '>',
+          payload(
+            'MSG 9 D',
+            'Content-Type: application/x-msnmsgrp2p\r\n\r\nINVITE MSNMSGR:bob MSNSLP/1.0\r\nContent-Length: 99999\r\n\r\nEUF-GUID: {5D3E02AB-6190-11D3-BBBB-00C04F795683}\r\nContext: dGVzdA==\r\n',
+          ),
+        ],
         ['>', payload('SDG 7 MSGR', 'garbage without blank lines')],
         ['>', payload('MSG 8 N', 'Content-Type: text/x-msmsgsinvite\r\n\r\nInvitation-Command: INVITE\r\nApplication-File: x.bin\r\nApplication-FileSize: -3\r\n\r\n')],
       ),

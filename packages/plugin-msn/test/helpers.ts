@@ -1,13 +1,5 @@
 import type { Direction } from '@imspect/core';
-import {
-  describeFrame,
-  latin1String,
-  runTranscript,
-  type FrameRecord,
-  type RecordedFrame,
-  type TranscriptRun,
-  type TranscriptStep,
-} from '@imspect/core/testing';
+import { describeFrame, latin1String, runTranscript, type FrameRecord, type RecordedFrame, type TranscriptRun, type TranscriptStep } from '@imspect/core/testing';
 import { MsnSession, type MsnSessionOptions } from '../src/session.js';
 
 export { cutAt, cutRandom, script, seededRandom as prng, latin1Bytes as latin1, type FrameRecord } from '@imspect/core/testing';
@@ -40,11 +32,7 @@ export function newSession(setup: SessionSetup = {}): MsnSession {
 }
 
 /** Feeds steps (each cut into pieces by `cut`), ends both directions, and records what came out. */
-export function run(
-  steps: readonly Step[],
-  cut: (data: Uint8Array, index: number) => Uint8Array[] = (d) => [d],
-  setup: SessionSetup = {},
-): RunResult {
+export function run(steps: readonly Step[], cut: (data: Uint8Array, index: number) => Uint8Array[] = (d) => [d], setup: SessionSetup = {}): RunResult {
   return runTranscript(() => newSession(setup), steps, { cut, normalise });
 }
 

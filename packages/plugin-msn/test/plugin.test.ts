@@ -5,8 +5,7 @@ import { sniffMsn } from '../src/sniff.js';
 import { enc } from './helpers.js';
 import { fileContext } from './transcripts.js';
 
-const ctx = (options: Record<string, unknown>) =>
-  ({ name: 'msn', options, hostVersion: '0.1.0', dataDir: '/tmp', configDir: '/tmp', logger: undefined as never }) as never;
+const ctx = (options: Record<string, unknown>) => ({ name: 'msn', options, hostVersion: '0.1.0', dataDir: '/tmp', configDir: '/tmp', logger: undefined as never }) as never;
 const sessionCtx = { client: { ip: '192.0.2.1', port: 1 }, server: { host: 'ns.example.net', port: 1863 }, maxFrameSize: 1 << 20 };
 
 describe('the plugin', () => {

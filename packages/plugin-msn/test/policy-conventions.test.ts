@@ -24,11 +24,7 @@ const asEvent = (draft: EventDraft & { direction: 'incoming' | 'outgoing' }): Im
   remoteId: draft.remoteId ?? '',
 });
 
-const OLD_CLIENT = script(
-  ['>', 'VER 1 MSNP8 CVR0\r\n'],
-  ['<', 'VER 1 MSNP8\r\n'],
-  ['>', 'CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 6.2.0208 MSMSGS alice@example.com\r\n'],
-);
+const OLD_CLIENT = script(['>', 'VER 1 MSNP8 CVR0\r\n'], ['<', 'VER 1 MSNP8\r\n'], ['>', 'CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 6.2.0208 MSMSGS alice@example.com\r\n']);
 
 describe('client versions', () => {
   it('the CVR frame carries an other/client event that filter-policy denies with a reason; the login repeats the keys', () => {
@@ -54,7 +50,9 @@ describe('client versions', () => {
 
   it('a CVR before the server chose a dialect reports the client without protocol-version', () => {
     const result = run(script(['>', 'CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 6.2.0208 MSMSGS alice@example.com\r\n']));
-    expect(result.events).toEqual([{ direction: 'outgoing', type: 'other', subtype: 'client', localId: 'alice@example.com', remoteId: 'ns.example.net', data: 'client=MSNMSGR version=6.2.0208' }]);
+    expect(result.events).toEqual([
+      { direction: 'outgoing', type: 'other', subtype: 'client', localId: 'alice@example.com', remoteId: 'ns.example.net', data: 'client=MSNMSGR version=6.2.0208' },
+    ]);
   });
 
   it('a notification server cannot answer before the login is accepted (even MSNP21), and can after it', () => {
@@ -136,11 +134,7 @@ describe('group conversations', () => {
 
 describe('data items', () => {
   it('values with spaces or % are percent-encoded and read back whole', () => {
-    const steps = script(
-      ['>', 'VER 1 MSNP8 CVR0\r\n'],
-      ['<', 'VER 1 MSNP8\r\n'],
-      ['>', 'CVR 2 0x0409 winnt 5.1 i386 Odd%Client 1.0%beta MSMSGS alice@example.com\r\n'],
-    );
+    const steps = script(['>', 'VER 1 MSNP8 CVR0\r\n'], ['<', 'VER 1 MSNP8\r\n'], ['>', 'CVR 2 0x0409 winnt 5.1 i386 Odd%Client 1.0%beta MSMSGS alice@example.com\r\n']);
     const [client] = run(steps).events;
     expect(client!.data).toBe('client=Odd%25Client version=1.0%25beta protocol-version=MSNP8');
     expect(dataValue(client!.data, 'client')).toBe('Odd%Client');

@@ -27,7 +27,9 @@ function expectOneCommandPerFrame(steps: readonly Step[]): void {
 describe('MSNP11 login (the transcript in shared/protocols/README.md)', () => {
   it('dispatch server: only the client report; the XFR to the notification server passes untouched without a forward listener', () => {
     const whole = expectSplitInvariant(T.MSNP11_DISPATCH);
-    expect(whole.events).toEqual([out({ type: 'other', subtype: 'client', localId: 'cndes2005@hotmail.com', remoteId: NS, data: 'client=MSNMSGR version=7.0.0777 protocol-version=MSNP11' })]);
+    expect(whole.events).toEqual([
+      out({ type: 'other', subtype: 'client', localId: 'cndes2005@hotmail.com', remoteId: NS, data: 'client=MSNMSGR version=7.0.0777 protocol-version=MSNP11' }),
+    ]);
     expect(whole.frames.some((f) => f.replacement)).toBe(false);
     expectOneCommandPerFrame(T.MSNP11_DISPATCH);
   });
@@ -128,8 +130,11 @@ describe('MSNP18 switchboard (endpoint ids, multiple points of presence)', () =>
     ]);
   });
 
-  it("what alice sends from her other endpoint reaches this one as an MSG from herself: outgoing, to bob", () => {
-    const steps = [...T.MSNP18_SWITCHBOARD.slice(0, 6), ...script(['<', T.payload('MSG alice@live.com Alice', `${T.TEXT_HEAD}sent from the phone`)], ['<', T.payload('MSG alice@live.com Alice', T.typingBody(ME))])];
+  it('what alice sends from her other endpoint reaches this one as an MSG from herself: outgoing, to bob', () => {
+    const steps = [
+      ...T.MSNP18_SWITCHBOARD.slice(0, 6),
+      ...script(['<', T.payload('MSG alice@live.com Alice', `${T.TEXT_HEAD}sent from the phone`)], ['<', T.payload('MSG alice@live.com Alice', T.typingBody(ME))]),
+    ];
     const whole = expectSplitInvariant(steps, { randomRuns: 10 });
     expect(whole.events.slice(1)).toEqual([out({ type: 'message', localId: ME, remoteId: BOB, conversation: '11752013', text: 'sent from the phone', direction: 'outgoing' })]);
   });
@@ -164,7 +169,12 @@ describe('P2P invitations split over several chunks', () => {
     const files = whole.frames.filter((f) => f.events?.some((e) => e.type === 'file'));
     expect(files).toHaveLength(1);
     expect(files[0]!.raw.startsWith('MSG 6 D')).toBe(true);
-    expect(files[0]!.events![0]).toMatchObject({ type: 'file', localId: ME, remoteId: to, file: { name: 'a rather long file name \u00e9\u00e9\u00e9 for splitting.zip', size: 987654321 } });
+    expect(files[0]!.events![0]).toMatchObject({
+      type: 'file',
+      localId: ME,
+      remoteId: to,
+      file: { name: 'a rather long file name \u00e9\u00e9\u00e9 for splitting.zip', size: 987654321 },
+    });
   });
 });
 
@@ -201,7 +211,20 @@ function reparse(context: readonly Step[], direction: Direction, bytes: Uint8Arr
   return run([...context, { direction, data: bytes }]).events.at(-1);
 }
 
-const event = (e: Partial<ImEvent>): ImEvent => ({ id: '1', at: '', protocol: 'msn', direction: 'outgoing', type: 'message', localId: ME, remoteId: BOB, client: { ip: '', port: 0 }, server: { host: '', port: 0 }, filtered: true, categories: [], ...e });
+const event = (e: Partial<ImEvent>): ImEvent => ({
+  id: '1',
+  at: '',
+  protocol: 'msn',
+  direction: 'outgoing',
+  type: 'message',
+  localId: ME,
+  remoteId: BOB,
+  client: { ip: '', port: 0 },
+  server: { host: '', port: 0 },
+  filtered: true,
+  categories: [],
+  ...e,
+});
 
 describe('rewrite and respond', () => {
   const sbStart = T.MSNP18_SWITCHBOARD.slice(0, 5);
@@ -214,7 +237,11 @@ describe('rewrite and respond', () => {
     const text = dec(rewritten);
     const body = `${T.TEXT_HEAD}this is a **** test \u2713`;
     expect(text.startsWith(`MSG 4 N ${Buffer.byteLength(body)}\r\n`)).toBe(true);
-    expect(Buffer.from(rewritten).subarray(text.indexOf('\n') + 1).toString('utf8')).toBe(body);
+    expect(
+      Buffer.from(rewritten)
+        .subarray(text.indexOf('\n') + 1)
+        .toString('utf8'),
+    ).toBe(body);
     expect(reparse(sbStart, 'outgoing', rewritten)).toMatchObject({ type: 'message', text: 'this is a **** test \u2713', remoteId: BOB });
 
     const [incoming] = session.push('incoming', T.payload('MSG bob@live.com Bob', `${T.TEXT_HEAD}bad word`));
@@ -230,7 +257,14 @@ describe('rewrite and respond', () => {
     const line = dec(bytes).split('\r\n')[0]!;
     expect(line).toMatch(/^MSG bob@live\.com imspect \d+$/);
     expect(Number(line.split(' ')[3])).toBe(bytes.byteLength - line.length - 2);
-    expect(reparse(sbStart, 'incoming', bytes)).toMatchObject({ type: 'message', direction: 'incoming', localId: ME, remoteId: BOB, conversation: '11752013', text: 'Your message was blocked: policy \u2713' });
+    expect(reparse(sbStart, 'incoming', bytes)).toMatchObject({
+      type: 'message',
+      direction: 'incoming',
+      localId: ME,
+      remoteId: BOB,
+      conversation: '11752013',
+      text: 'Your message was blocked: policy \u2713',
+    });
   });
 
   it('a nudge (datacast ID 1) is a message with subtype nudge', () => {
@@ -289,7 +323,10 @@ describe('forward listener: XFR and RNG point at imspect, the real servers are r
     ]);
     // Same events as without the listener.
     expect(ns.events).toEqual(run(T.MSNP11_NOTIFICATION).events);
-    expect(routes.route(enc('USR 1 alice@live.com;{F26D1F07-95E2-403C-BC18-D4BFED493428} 17262740.1050826919.32308\r\n'), { ip: '192.0.2.9', port: 1 })).toEqual({ host: '207.46.108.37', port: 1863 });
+    expect(routes.route(enc('USR 1 alice@live.com;{F26D1F07-95E2-403C-BC18-D4BFED493428} 17262740.1050826919.32308\r\n'), { ip: '192.0.2.9', port: 1 })).toEqual({
+      host: '207.46.108.37',
+      port: 1863,
+    });
     expect(routes.route(enc('ANS 1 cndes2005@hotmail.com 849102291.520491113 11752013\r\n'), { ip: '192.0.2.9', port: 2 })).toEqual({ host: '207.46.108.38', port: 1863 });
     expect(routes.route(enc('USR 1 alice@live.com unknown.cookie\r\n'), { ip: '192.0.2.9', port: 3 })).toBeUndefined();
     expect(routes.route(new Uint8Array(2000).fill(0x41), { ip: '192.0.2.9', port: 3 })).toBeUndefined();

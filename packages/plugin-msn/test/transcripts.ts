@@ -80,7 +80,10 @@ export const MSNP11_NOTIFICATION: Step[] = script(
   ['>', 'CVR 149 0x0804 winnt 5.0 i386 MSNMSGR 7.0.0777 msmsgs cndes2005@hotmail.com\r\n'],
   ['<', 'CVR 149 1.0.0000 1.0.0000 1.0.0000 http://msgr.dlservice.microsoft.com http://messenger.msn.com/cn\r\n'],
   ['>', 'USR 150 TWN I cndes2005@hotmail.com\r\n'],
-  ['<', 'USR 150 TWN S lc=1033,id=507,tw=40,fs=1,ru=http%3A%2F%2Fmessenger%2Emsn%2Ecom,ct=1124521006,kpp=1,kv=7,ver=2.1.6000.1,rn=qp5CBKD1,tpf=8f62bda812c23d7b255e3771183d0a4c\r\n'],
+  [
+    '<',
+    'USR 150 TWN S lc=1033,id=507,tw=40,fs=1,ru=http%3A%2F%2Fmessenger%2Emsn%2Ecom,ct=1124521006,kpp=1,kv=7,ver=2.1.6000.1,rn=qp5CBKD1,tpf=8f62bda812c23d7b255e3771183d0a4c\r\n',
+  ],
   ['>', 'USR 151 TWN S t=0Vk8sMpvqhdaIMk7EVOvV8Ovp0iVYfr8pcGVwR3Vt0&p=98*9H3OhRu2zfdYmKMUHBd2W4GRlw\r\n'],
   ['<', 'USR 151 OK cndes2005@hotmail.com 1 0\r\n'],
   ['>', 'SYN 152 2005-08-19T08:56:18.4170000-07:00 2005-08-19T08:56:20.1530000-07:00\r\n'],
@@ -149,12 +152,68 @@ export const MSNP18_SWITCHBOARD: Step[] = script(
   ['>', payload('MSG 4 N', `${TEXT_HEAD}h\u00e9llo bob \u2713 \u4f60\u597d`)],
   ['<', payload('MSG bob@live.com Bob', `${TEXT_HEAD}hi alice`)],
   ['<', payload('MSG bob@live.com Bob', typingBody('bob@live.com'))],
-  ['>', payload('MSG 5 D', p2pMessage(`bob@live.com;${EPID_B1}`, slpInvite(`bob@live.com;${EPID_B1}`, `alice@live.com;${EPID_A1}`, FILE_GUID, 2, fileContext('report \u00e9t\u00e9.pdf', 123456)), 0))],
-  ['<', payload('MSG bob@live.com Bob', p2pMessage(`alice@live.com;${EPID_A1}`, slpInvite(`alice@live.com;${EPID_A1}`, `bob@live.com;${EPID_B1}`, WEBCAM_PUSH, 4, 'ewBCADgAQgBFADcAMABEAEUALQBFADIAQwBBAC0ANAA0ADAAMAAtAEEARQAwADMALQA4ADgARgBGADgANQBCADkARgA0AEUAOAB9AA=='), 4))],
-  ['>', payload('MSG 6 D', p2pMessage(`bob@live.com;${EPID_B1}`, slpInvite(`bob@live.com;${EPID_B1}`, `alice@live.com;${EPID_A1}`, WEBCAM_PULL, 4, 'ewBCADgAQgBFADcAMABEAEUALQBFADIAQwBBAC0ANAA0ADAAMAAtAEEARQAwADMALQA4ADgARgBGADgANQBCADkARgA0AEUAOAB9AA=='), 4))],
-  ['<', payload('MSG bob@live.com Bob', p2pMessage(`alice@live.com;${EPID_A1}`, slpInvite(`alice@live.com;${EPID_A1}`, `bob@live.com;${EPID_B1}`, OBJECT_GUID, 1, msnObjectContext(3, 'bob.png')), 1))],
-  ['<', payload('MSG bob@live.com Bob', p2pMessage(`alice@live.com;${EPID_A1}`, slpInvite(`alice@live.com;${EPID_A1}`, `bob@live.com;${EPID_B1}`, OBJECT_GUID, 11, msnObjectContext(2, ':party')), 11))],
-  ['<', payload('MSG bob@live.com Bob', 'MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsinvite; charset=UTF-8\r\n\r\nApplication-Name: File Transfer\r\nApplication-GUID: {5D3E02AB-6190-11D3-BBBB-00C04F795683}\r\nInvitation-Command: INVITE\r\nInvitation-Cookie: 24\r\nApplication-File: notes.txt\r\nApplication-FileSize: 2048\r\nConnectivity: N\r\n\r\n')],
+  [
+    '>',
+    payload(
+      'MSG 5 D',
+      p2pMessage(`bob@live.com;${EPID_B1}`, slpInvite(`bob@live.com;${EPID_B1}`, `alice@live.com;${EPID_A1}`, FILE_GUID, 2, fileContext('report \u00e9t\u00e9.pdf', 123456)), 0),
+    ),
+  ],
+  [
+    '<',
+    payload(
+      'MSG bob@live.com Bob',
+      p2pMessage(
+        `alice@live.com;${EPID_A1}`,
+        slpInvite(
+          `alice@live.com;${EPID_A1}`,
+          `bob@live.com;${EPID_B1}`,
+          WEBCAM_PUSH,
+          4,
+          'ewBCADgAQgBFADcAMABEAEUALQBFADIAQwBBAC0ANAA0ADAAMAAtAEEARQAwADMALQA4ADgARgBGADgANQBCADkARgA0AEUAOAB9AA==',
+        ),
+        4,
+      ),
+    ),
+  ],
+  [
+    '>',
+    payload(
+      'MSG 6 D',
+      p2pMessage(
+        `bob@live.com;${EPID_B1}`,
+        slpInvite(
+          `bob@live.com;${EPID_B1}`,
+          `alice@live.com;${EPID_A1}`,
+          WEBCAM_PULL,
+          4,
+          'ewBCADgAQgBFADcAMABEAEUALQBFADIAQwBBAC0ANAA0ADAAMAAtAEEARQAwADMALQA4ADgARgBGADgANQBCADkARgA0AEUAOAB9AA==',
+        ),
+        4,
+      ),
+    ),
+  ],
+  [
+    '<',
+    payload(
+      'MSG bob@live.com Bob',
+      p2pMessage(`alice@live.com;${EPID_A1}`, slpInvite(`alice@live.com;${EPID_A1}`, `bob@live.com;${EPID_B1}`, OBJECT_GUID, 1, msnObjectContext(3, 'bob.png')), 1),
+    ),
+  ],
+  [
+    '<',
+    payload(
+      'MSG bob@live.com Bob',
+      p2pMessage(`alice@live.com;${EPID_A1}`, slpInvite(`alice@live.com;${EPID_A1}`, `bob@live.com;${EPID_B1}`, OBJECT_GUID, 11, msnObjectContext(2, ':party')), 11),
+    ),
+  ],
+  [
+    '<',
+    payload(
+      'MSG bob@live.com Bob',
+      'MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsinvite; charset=UTF-8\r\n\r\nApplication-Name: File Transfer\r\nApplication-GUID: {5D3E02AB-6190-11D3-BBBB-00C04F795683}\r\nInvitation-Command: INVITE\r\nInvitation-Cookie: 24\r\nApplication-File: notes.txt\r\nApplication-FileSize: 2048\r\nConnectivity: N\r\n\r\n',
+    ),
+  ],
   ['<', 'JOI carol@live.com Carol 2789003324:48\r\n'],
   ['<', payload('MSG carol@live.com Carol', `${TEXT_HEAD}hi all`)],
   ['<', payload('MSG carol@live.com Carol', typingBody('carol@live.com'))],
@@ -175,7 +234,10 @@ export const MSNP18_ANSWER: Step[] = script(
 
 function sdg(trid: string, to: string, from: string, messaging: string, body: string): Uint8Array {
   const length = Buffer.byteLength(body);
-  return payload(`SDG ${trid} MSGR`, `Routing: 1.0\r\nTo: ${to}\r\nFrom: ${from}\r\n\r\nReliability: 1.0\r\n\r\nMessaging: 2.0\r\n${messaging}Content-Length: ${length}\r\n\r\n${body}`);
+  return payload(
+    `SDG ${trid} MSGR`,
+    `Routing: 1.0\r\nTo: ${to}\r\nFrom: ${from}\r\n\r\nReliability: 1.0\r\n\r\nMessaging: 2.0\r\n${messaging}Content-Length: ${length}\r\n\r\n${body}`,
+  );
 }
 
 const EPID21 = '{C2BFB9D9-4AE9-4E09-9C4B-4E1E3B6FD6B8}';
@@ -190,15 +252,75 @@ export const MSNP21_NOTIFICATION: Step[] = script(
   ['<', 'USR 3 SSO S MBI_KEY_OLD Cg7pUbpK7K0T0yJ7J2lkVfOqJBt6xrRKf2k8QJ0pJ7c=\r\n'],
   ['>', `USR 4 SSO S t=EwDwAW+jAAAU HAAAAAgAAAANAAAA ${EPID21}\r\n`],
   ['<', 'USR 4 OK alice@live.com 1 0\r\n'],
-  ['>', payload('PUT 5 MSGR\\PRESENCE', `Routing: 1.0\r\nTo: 1:alice@live.com\r\nFrom: 1:alice@live.com;epid=${EPID21}\r\n\r\nReliability: 1.0\r\n\r\nPublication: 1.0\r\nUri: /user\r\nContent-Type: application/user+xml\r\nContent-Length: 45\r\n\r\n<user><s n="IM"><Status>NLN</Status></s></user>`)],
+  [
+    '>',
+    payload(
+      'PUT 5 MSGR\\PRESENCE',
+      `Routing: 1.0\r\nTo: 1:alice@live.com\r\nFrom: 1:alice@live.com;epid=${EPID21}\r\n\r\nReliability: 1.0\r\n\r\nPublication: 1.0\r\nUri: /user\r\nContent-Type: application/user+xml\r\nContent-Length: 45\r\n\r\n<user><s n="IM"><Status>NLN</Status></s></user>`,
+    ),
+  ],
   ['<', 'PUT 5 OK 0\r\n'],
-  ['>', sdg('6', '1:bob@live.com', `1:alice@live.com;epid=${EPID21}`, 'Message-Type: Text\r\nIM-Display-Name: Alice\r\nContent-Type: text/plain; charset=UTF-8\r\n', 'h\u00e9llo bob \u2713')],
-  ['<', sdg('0', `1:alice@live.com;epid=${EPID21}`, '1:bob@live.com;epid={1F7D6B3E-6E1B-4C4B-9E6A-0C8E5B3F2A10}', 'Message-Type: Control/Typing\r\nContent-Type: text/plain; charset=UTF-8\r\n', '')],
-  ['<', sdg('0', `1:alice@live.com;epid=${EPID21}`, '1:bob@live.com;epid={1F7D6B3E-6E1B-4C4B-9E6A-0C8E5B3F2A10}', 'Message-Type: Text\r\nIM-Display-Name: Bob\r\nContent-Type: text/plain; charset=UTF-8\r\n', 'hi alice')],
+  [
+    '>',
+    sdg(
+      '6',
+      '1:bob@live.com',
+      `1:alice@live.com;epid=${EPID21}`,
+      'Message-Type: Text\r\nIM-Display-Name: Alice\r\nContent-Type: text/plain; charset=UTF-8\r\n',
+      'h\u00e9llo bob \u2713',
+    ),
+  ],
+  [
+    '<',
+    sdg(
+      '0',
+      `1:alice@live.com;epid=${EPID21}`,
+      '1:bob@live.com;epid={1F7D6B3E-6E1B-4C4B-9E6A-0C8E5B3F2A10}',
+      'Message-Type: Control/Typing\r\nContent-Type: text/plain; charset=UTF-8\r\n',
+      '',
+    ),
+  ],
+  [
+    '<',
+    sdg(
+      '0',
+      `1:alice@live.com;epid=${EPID21}`,
+      '1:bob@live.com;epid={1F7D6B3E-6E1B-4C4B-9E6A-0C8E5B3F2A10}',
+      'Message-Type: Text\r\nIM-Display-Name: Bob\r\nContent-Type: text/plain; charset=UTF-8\r\n',
+      'hi alice',
+    ),
+  ],
   ['>', sdg('7', '1:bob@live.com', `1:alice@live.com;epid=${EPID21}`, 'Message-Type: Control/Typing\r\nContent-Type: text/plain; charset=UTF-8\r\n', '')],
-  ['<', sdg('0', '1:bob@live.com', '1:alice@live.com;epid={0E1B0CEF-4D2C-4F8C-9BE2-7C67E6E0D2A5}', 'Message-Type: Text\r\nIM-Display-Name: Alice\r\nContent-Type: text/plain; charset=UTF-8\r\n', 'sent from my phone')],
-  ['<', payload('NFY MSGR\\PUT', `Routing: 1.0\r\nTo: 1:alice@live.com\r\nFrom: 1:bob@live.com\r\n\r\nReliability: 1.0\r\n\r\nNotification: 1.0\r\nUri: /user\r\nContent-Type: application/user+xml\r\nContent-Length: 45\r\n\r\n<user><s n="IM"><Status>BSY</Status></s></user>`)],
-  ['>', sdg('8', '19:0c8e5b3f2a10@thread.skype', `1:alice@live.com;epid=${EPID21}`, 'Message-Type: Text\r\nIM-Display-Name: Alice\r\nContent-Type: text/plain; charset=UTF-8\r\n', 'hello group')],
-  ['<', sdg('0', '19:0c8e5b3f2a10@thread.skype', '1:carol@live.com', 'Message-Type: Text\r\nIM-Display-Name: Carol\r\nContent-Type: text/plain; charset=UTF-8\r\n', 'hi from carol')],
+  [
+    '<',
+    sdg(
+      '0',
+      '1:bob@live.com',
+      '1:alice@live.com;epid={0E1B0CEF-4D2C-4F8C-9BE2-7C67E6E0D2A5}',
+      'Message-Type: Text\r\nIM-Display-Name: Alice\r\nContent-Type: text/plain; charset=UTF-8\r\n',
+      'sent from my phone',
+    ),
+  ],
+  [
+    '<',
+    payload(
+      'NFY MSGR\\PUT',
+      `Routing: 1.0\r\nTo: 1:alice@live.com\r\nFrom: 1:bob@live.com\r\n\r\nReliability: 1.0\r\n\r\nNotification: 1.0\r\nUri: /user\r\nContent-Type: application/user+xml\r\nContent-Length: 45\r\n\r\n<user><s n="IM"><Status>BSY</Status></s></user>`,
+    ),
+  ],
+  [
+    '>',
+    sdg(
+      '8',
+      '19:0c8e5b3f2a10@thread.skype',
+      `1:alice@live.com;epid=${EPID21}`,
+      'Message-Type: Text\r\nIM-Display-Name: Alice\r\nContent-Type: text/plain; charset=UTF-8\r\n',
+      'hello group',
+    ),
+  ],
+  [
+    '<',
+    sdg('0', '19:0c8e5b3f2a10@thread.skype', '1:carol@live.com', 'Message-Type: Text\r\nIM-Display-Name: Carol\r\nContent-Type: text/plain; charset=UTF-8\r\n', 'hi from carol'),
+  ],
   ['>', 'OUT\r\n'],
 );

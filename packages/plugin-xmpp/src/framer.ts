@@ -65,8 +65,26 @@ const MAX_NAME = 64;
 
 /** Elements that appear at stanza level: a stream joined mid-way resumes framing at one of them. */
 const STANZA_NAMES = new Set([
-  'message', 'presence', 'iq', 'stream:stream', 'stream:features', 'stream:error', 'auth', 'challenge', 'response',
-  'success', 'failure', 'abort', 'starttls', 'proceed', 'r', 'a', 'enable', 'enabled', 'resume', 'resumed',
+  'message',
+  'presence',
+  'iq',
+  'stream:stream',
+  'stream:features',
+  'stream:error',
+  'auth',
+  'challenge',
+  'response',
+  'success',
+  'failure',
+  'abort',
+  'starttls',
+  'proceed',
+  'r',
+  'a',
+  'enable',
+  'enabled',
+  'resume',
+  'resumed',
 ]);
 
 export class StanzaFramer {

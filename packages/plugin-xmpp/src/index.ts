@@ -25,9 +25,7 @@ export const XmppOptions = Type.Object(
         description: 'Largest stanza (or stream header) the parser buffers; a larger one passes through unparsed with a frame-too-large error',
       }),
     ),
-    ports: Type.Optional(
-      Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: DEFAULT_PORTS, description: 'XMPP client ports (plain, with STARTTLS)' }),
-    ),
+    ports: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: DEFAULT_PORTS, description: 'XMPP client ports (plain, with STARTTLS)' })),
     tlsPorts: Type.Optional(
       Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: DEFAULT_TLS_PORTS, description: 'Ports where XMPP runs inside TLS from the first byte' }),
     ),

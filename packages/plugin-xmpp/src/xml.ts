@@ -49,7 +49,6 @@ export interface ParsedStartTag {
   error?: ProtocolError;
 }
 
-
 const LT = 0x3c;
 const GT = 0x3e;
 const SLASH = 0x2f;

@@ -324,7 +324,9 @@ export class XmppState {
     const items = [name && dataItem('client', name), version && dataItem('version', version), os && dataItem('os', os)];
     if (!name && !version) return NONE;
     const peer = el.attrs.get('to');
-    return { events: [{ type: 'other', subtype: 'client', localId: this.me, remoteId: peer === undefined ? this.domain : bareJid(peer), data: joinData(...items, 'source=version') }] };
+    return {
+      events: [{ type: 'other', subtype: 'client', localId: this.me, remoteId: peer === undefined ? this.domain : bareJid(peer), data: joinData(...items, 'source=version') }],
+    };
   }
 
   /** Roster changes the client asks for (RFC 6121 2.3, 2.5) and the roster it is given. */
@@ -383,7 +385,8 @@ export class XmppState {
     if (si && si.attrs.get('profile') === NS.siFileTransfer) {
       const file = child(si, 'file', NS.siFileTransfer);
       const name = file?.attrs.get('name');
-      if (file && name !== undefined) events.push({ ...base, subtype: 'si', file: offer(name, file.attrs.get('size')), ...description(textOfChild(file, 'desc', NS.siFileTransfer)) });
+      if (file && name !== undefined)
+        events.push({ ...base, subtype: 'si', file: offer(name, file.attrs.get('size')), ...description(textOfChild(file, 'desc', NS.siFileTransfer)) });
     }
     const jingle = child(el, 'jingle', NS.jingle);
     if (jingle && jingle.attrs.get('action') === 'session-initiate') {
@@ -485,7 +488,10 @@ function sharedFileLink(text: string, uploads: ReadonlyMap<string, FileOffer>): 
     return undefined;
   }
   if (url.protocol !== 'https:') return undefined;
-  const segment = url.pathname.split('/').filter((s) => s.length > 0).at(-1);
+  const segment = url.pathname
+    .split('/')
+    .filter((s) => s.length > 0)
+    .at(-1);
   return segment !== undefined && /\.[A-Za-z0-9]{1,10}$/.test(segment) ? candidate : undefined;
 }
 
@@ -497,7 +503,11 @@ export function fileNameOf(url: string): string {
   } catch {
     path = url.split(/[?#]/)[0] ?? url;
   }
-  const segment = path.split('/').filter((s) => s.length > 0).at(-1) ?? url;
+  const segment =
+    path
+      .split('/')
+      .filter((s) => s.length > 0)
+      .at(-1) ?? url;
   try {
     return decodeURIComponent(segment);
   } catch {

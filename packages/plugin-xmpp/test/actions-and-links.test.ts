@@ -31,7 +31,9 @@ describe('/me (XEP-0245)', () => {
 
   it('a rewritten action stays an action', () => {
     const stanza = `<message to='${juliet}' type='chat'><body>/me curses darn</body></message>`;
-    const frame = run(['>', stanza]).rawFrames.filter((f) => f.frame.events?.length).at(-1)!.frame;
+    const frame = run(['>', stanza])
+      .rawFrames.filter((f) => f.frame.events?.length)
+      .at(-1)!.frame;
     expect(utf8(frame.rewrite!('curses ****'))).toBe(stanza.replace('/me curses darn', '/me curses ****'));
   });
 });
@@ -47,7 +49,16 @@ describe('files shared as a link (XEP-0363 without XEP-0066)', () => {
     const events = run(...slot, ['>', `<message to='${juliet}' type='chat'><body>${get}</body></message>`]).events.slice(1);
     expect(events).toEqual([
       { direction: 'outgoing', type: 'file', subtype: 'http-upload-request', localId: romeo, remoteId: 'upload.montague.example', file: { name: 'très cool.jpg', size: 23456 } },
-      { direction: 'outgoing', type: 'file', subtype: 'http-upload', localId: romeo, remoteId: juliet, text: get, file: { name: 'très cool.jpg', size: 23456 }, data: `url=${get.replace(/%/g, '%25')}` },
+      {
+        direction: 'outgoing',
+        type: 'file',
+        subtype: 'http-upload',
+        localId: romeo,
+        remoteId: juliet,
+        text: get,
+        file: { name: 'très cool.jpg', size: 23456 },
+        data: `url=${get.replace(/%/g, '%25')}`,
+      },
     ]);
   });
 
@@ -60,7 +71,16 @@ describe('files shared as a link (XEP-0363 without XEP-0066)', () => {
       ['<', `<message from='${juliet}/balcony' type='chat'><body>see ${shared}</body></message>`],
     ).events.slice(1);
     expect(events).toEqual([
-      { direction: 'incoming', type: 'file', subtype: 'link', localId: romeo, remoteId: juliet, text: ` ${shared}\n`, file: { name: 'rose garden.png' }, data: `url=${shared.replace(/%/g, '%25')}` },
+      {
+        direction: 'incoming',
+        type: 'file',
+        subtype: 'link',
+        localId: romeo,
+        remoteId: juliet,
+        text: ` ${shared}\n`,
+        file: { name: 'rose garden.png' },
+        data: `url=${shared.replace(/%/g, '%25')}`,
+      },
       { direction: 'incoming', type: 'message', localId: romeo, remoteId: juliet, text: 'https://capulet.example/' },
       { direction: 'incoming', type: 'message', localId: romeo, remoteId: juliet, text: 'http://insecure.example/a.png' },
       { direction: 'incoming', type: 'message', localId: romeo, remoteId: juliet, text: `see ${shared}` },

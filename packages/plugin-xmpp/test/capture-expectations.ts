@@ -113,7 +113,13 @@ export const FILES: Record<string, ConnectionCase[]> = {
         out({ type: 'message', localId: tom, remoteId: 'chatback@cs-xmpp.lan', text: 'hey', ...key(`outgoing ${tom} chatback@cs-xmpp.lan`, 'purplebea68aeb', 'darkstar') }),
         out({ type: 'typing', subtype: 'active', localId: tom, remoteId: 'chatback@cs-xmpp.lan', ...key(`outgoing ${tom} chatback@cs-xmpp.lan`, 'purplebea68aec', 'darkstar') }),
         // The bot echoes the text under the same id: another message (the other direction), not a copy.
-        inc({ type: 'message', localId: tom, remoteId: 'chatback@cs-xmpp.lan', text: 'hey', ...key(`incoming chatback@cs-xmpp.lan/104588072251790900698 ${tom}`, 'purplebea68aeb', 'darkstar') }),
+        inc({
+          type: 'message',
+          localId: tom,
+          remoteId: 'chatback@cs-xmpp.lan',
+          text: 'hey',
+          ...key(`incoming chatback@cs-xmpp.lan/104588072251790900698 ${tom}`, 'purplebea68aeb', 'darkstar'),
+        }),
       ],
     },
     // A stream header to an IP address, then the close: nothing to log.
@@ -121,7 +127,5 @@ export const FILES: Record<string, ConnectionCase[]> = {
     // Port 5223: TLS from the first byte.
     ...[34218, 37614, 58388, 41420, 34070].map((clientPort) => ({ clientPort, tlsPort: true, events: [] })),
   ],
-  'zeek-xmpp-starttls.pcap': [
-    { clientPort: 56048, streamTo: 'jabber.ccc.de', events: [], starttls: true, check: starttlsOnly },
-  ],
+  'zeek-xmpp-starttls.pcap': [{ clientPort: 56048, streamTo: 'jabber.ccc.de', events: [], starttls: true, check: starttlsOnly }],
 };

@@ -41,14 +41,21 @@ describeWithService('XMPP capture conformance', existsSync(CAPTURES) ? undefined
           expect(whole.events).toEqual(c.events);
           expect(whole.session.streamTo).toBe(c.streamTo);
           if (c.check) c.check(whole.frames);
-          else expect(whole.frames.filter((f) => f.error), 'no protocol errors').toEqual([]);
+          else
+            expect(
+              whole.frames.filter((f) => f.error),
+              'no protocol errors',
+            ).toEqual([]);
 
           // Each direction through the bare framer: element boundaries do not depend on the cuts.
           if (!whole.frames.some((f) => f.upgrade)) {
             for (const direction of ['outgoing', 'incoming'] as const) {
               const bytes = concat(list.filter((s) => s.direction === direction).map((s) => s.data));
               const items = expectFramingInvariant(bytes, { midstream: conn.midstream, everyOffsetUpTo: 600 });
-              expect(items.filter((i) => i.error), `${direction}: no framing errors`).toEqual([]);
+              expect(
+                items.filter((i) => i.error),
+                `${direction}: no framing errors`,
+              ).toEqual([]);
               expect(items.every((i) => ['decl', 'header', 'stanza', 'close', 'text', 'skipped'].includes(i.kind))).toBe(true);
             }
           }

@@ -12,7 +12,10 @@ const intercept = { onUpgrade: (s: { tlsIntercepted(): void }) => s.tlsIntercept
 
 /** Romeo logged in from the device `resource` (the transcripts' login is the `home` one). */
 function loginAs(resource: string): Step[] {
-  return login().map((step) => ({ ...step, data: enc(dec(step.data).replace('<resource>home<', `<resource>${resource}<`).replace('montague.example/home<', `montague.example/${resource}<`)) }));
+  return login().map((step) => ({
+    ...step,
+    data: enc(dec(step.data).replace('<resource>home<', `<resource>${resource}<`).replace('montague.example/home<', `montague.example/${resource}<`)),
+  }));
 }
 
 function eventsOf(resource: string, ...lines: Array<['>' | '<', string]>) {
@@ -23,11 +26,19 @@ const carbon = (kind: 'sent' | 'received', device: string, inner: string) =>
   `<message xmlns='jabber:client' from='${romeo}' to='${romeo}/${device}' type='chat'><${kind} xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>${inner}</forwarded></${kind}></message>`;
 
 describe('copies of one message on several devices (XEP-0280 carbons)', () => {
-  it("the original sent from one device and its carbon on the other have one key, each with its device", () => {
+  it('the original sent from one device and its carbon on the other have one key, each with its device', () => {
     const original = `<message to='${juliet}/balcony' type='chat' id='m-17'><body>Neither, fair saint</body></message>`;
     const [sent] = eventsOf('home', ['>', original]);
     const [copy] = eventsOf('garden', ['<', carbon('sent', 'garden', original.replace('<message ', `<message xmlns='jabber:client' from='${romeo}/home' `))]);
-    expect(sent).toEqual({ direction: 'outgoing', type: 'message', localId: romeo, remoteId: juliet, text: 'Neither, fair saint', messageKey: `xmpp outgoing ${romeo} ${juliet} id=m-17`, data: 'device=home' });
+    expect(sent).toEqual({
+      direction: 'outgoing',
+      type: 'message',
+      localId: romeo,
+      remoteId: juliet,
+      text: 'Neither, fair saint',
+      messageKey: `xmpp outgoing ${romeo} ${juliet} id=m-17`,
+      data: 'device=home',
+    });
     expect(copy).toEqual({ ...sent, data: 'device=garden' });
   });
 

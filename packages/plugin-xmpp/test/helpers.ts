@@ -39,11 +39,7 @@ export function upgradeHook(setup: SessionSetup): ((session: XmppSession, record
 }
 
 /** Feeds steps (each cut into pieces by `cut`), ends both directions, and records what came out. */
-export function run(
-  steps: readonly Step[],
-  cut: (data: Uint8Array, index: number) => Uint8Array[] = (d) => [d],
-  setup: SessionSetup = {},
-): RunResult {
+export function run(steps: readonly Step[], cut: (data: Uint8Array, index: number) => Uint8Array[] = (d) => [d], setup: SessionSetup = {}): RunResult {
   return runTranscript(() => newSession(setup), steps, { cut, normalise, onFrame: upgradeHook(setup) });
 }
 
@@ -54,7 +50,5 @@ export function run(
  * on the framer itself (framer.test.ts).
  */
 export function normalise(frames: readonly RecordedFrame[]): FrameRecord[] {
-  return frames
-    .filter(({ frame }) => frame.events || frame.upgrade || frame.rewrite || (frame.error && frame.error.code !== 'unexpected-text'))
-    .map(describeFrame);
+  return frames.filter(({ frame }) => frame.events || frame.upgrade || frame.rewrite || (frame.error && frame.error.code !== 'unexpected-text')).map(describeFrame);
 }

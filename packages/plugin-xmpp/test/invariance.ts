@@ -11,8 +11,7 @@ export function tagBoundaries(data: Uint8Array): number[] {
   return out;
 }
 
-export type InvarianceOptions = SessionSetup &
-  Pick<SplitInvarianceOptions<XmppSession, unknown>, 'everyOffsetUpTo' | 'window' | 'randomRuns' | 'seed'>;
+export type InvarianceOptions = SessionSetup & Pick<SplitInvarianceOptions<XmppSession, unknown>, 'everyOffsetUpTo' | 'window' | 'randomRuns' | 'seed'>;
 
 /**
  * Runs the steps whole, cut at single offsets (every one, or around each tag end), and cut in random sizes;
@@ -71,9 +70,10 @@ export function expectFramingInvariant(data: Uint8Array, options: { max?: number
   const { max = 256 * 1024, midstream = false, everyOffsetUpTo = 4096, seed = 7 } = options;
   const whole = frameAll([data], max, midstream);
   expect(whole.map((i) => i.raw).join('')).toBe(dec(data));
-  const offsets = data.byteLength <= everyOffsetUpTo
-    ? Array.from({ length: Math.max(0, data.byteLength - 1) }, (_, i) => i + 1)
-    : [...new Set(tagBoundaries(data).flatMap((b) => [b - 2, b - 1, b, b + 1]))].filter((o) => o > 0 && o < data.byteLength);
+  const offsets =
+    data.byteLength <= everyOffsetUpTo
+      ? Array.from({ length: Math.max(0, data.byteLength - 1) }, (_, i) => i + 1)
+      : [...new Set(tagBoundaries(data).flatMap((b) => [b - 2, b - 1, b, b + 1]))].filter((o) => o > 0 && o < data.byteLength);
   for (const offset of offsets) expect(frameAll(cutAt(data, [offset]), max, midstream), `cut at ${offset}`).toEqual(whole);
   const random = prng(seed);
   for (const size of [1, 2, 5, 13, 100, 1000]) expect(frameAll(cutRandom(data, random, size), max, midstream), `random ${size}`).toEqual(whole);

@@ -7,8 +7,7 @@ import { decodeEntities, escapeXml } from '../src/xml.js';
 import { fileNameOf } from '../src/xmpp-state.js';
 import { enc } from './helpers.js';
 
-const ctx = (options: Record<string, unknown>) =>
-  ({ name: 'xmpp', options, hostVersion: '0.1.0', dataDir: '/tmp', configDir: '/tmp', logger: undefined as never }) as never;
+const ctx = (options: Record<string, unknown>) => ({ name: 'xmpp', options, hostVersion: '0.1.0', dataDir: '/tmp', configDir: '/tmp', logger: undefined as never }) as never;
 const endpoints = { client: { ip: '192.0.2.1', port: 1 }, server: { host: 'xmpp.example.net', port: 5222 } };
 
 describe('the plugin', () => {
@@ -48,7 +47,8 @@ describe('sniff', () => {
       "<?xml version='1.0'?><stream:stream to='example.com'>",
       "\ufeff<?xml version='1.0' ?>\n<stream:stream\nto='x'>",
       '  <stream:stream>',
-    ]) expect(sniffXmpp(enc(yes), 'outgoing'), yes).toBe(true);
+    ])
+      expect(sniffXmpp(enc(yes), 'outgoing'), yes).toBe(true);
     for (const no of [
       "<?xml version='1.0' ?>", // not yet: the header has not arrived
       '<stream:strea',
@@ -59,7 +59,8 @@ describe('sniff', () => {
       "<?xml version='1.0'?><soap:Envelope>",
       '\x16\x03\x01\x02\x00',
       '',
-    ]) expect(sniffXmpp(enc(no), 'outgoing'), no).toBe(false);
+    ])
+      expect(sniffXmpp(enc(no), 'outgoing'), no).toBe(false);
   });
 });
 

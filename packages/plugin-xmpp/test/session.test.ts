@@ -40,7 +40,10 @@ describe('login (RFC 6120): STARTTLS, SASL, stream restarts, binding', () => {
     const scram = newSession();
     scram.push('outgoing', enc(`<stream:stream to='Example.COM' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`));
     // base64("n,,n=user=2Cname,r=fyko+d2lbbFgONRv9qkxdawL")
-    scram.push('outgoing', enc(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>${Buffer.from('n,,n=user=2Cname,r=fyko+d2lbbFgONRv9qkxdawL').toString('base64')}</auth>`));
+    scram.push(
+      'outgoing',
+      enc(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>${Buffer.from('n,,n=user=2Cname,r=fyko+d2lbbFgONRv9qkxdawL').toString('base64')}</auth>`),
+    );
     expect(scram.localId).toBe('user,name@example.com');
     expect(scram.streamTo).toBe('example.com');
 
@@ -60,10 +63,18 @@ describe('login (RFC 6120): STARTTLS, SASL, stream restarts, binding', () => {
 
   it('returns the bytes after <proceed/> in the same chunk unparsed', () => {
     const session = newSession();
-    session.push('outgoing', enc(`<stream:stream to='a.example' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>`));
+    session.push(
+      'outgoing',
+      enc(`<stream:stream to='a.example' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>`),
+    );
     const frames = session.push('incoming', enc("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\x16\x03\x03<message><body>x</body></message>"));
     expect([dec(frames[0]!.raw), frames[0]!.upgrade]).toEqual(["<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", 'tls']);
-    expect(frames.slice(1).map((f) => dec(f.raw)).join('')).toBe('\x16\x03\x03<message><body>x</body></message>');
+    expect(
+      frames
+        .slice(1)
+        .map((f) => dec(f.raw))
+        .join(''),
+    ).toBe('\x16\x03\x03<message><body>x</body></message>');
     expect(frames.slice(1).every((f) => !f.events && !f.error && !f.rewrite && !f.upgrade)).toBe(true);
   });
 });
@@ -72,17 +83,31 @@ describe('messages (RFC 6121)', () => {
   it('chat, normal, headline and messages without a type; error messages are not logged', () => {
     const result = expectSplitInvariant(
       withLogin(
-        ['<', "<message from='Juliet@Capulet.example/balcony' to='romeo@montague.example/home' type='chat' id='a1'><body>Art thou not Romeo, and a Montague?</body><thread>e0ffe42b28561960c6b12b944a092794b9683a38</thread></message>"],
+        [
+          '<',
+          "<message from='Juliet@Capulet.example/balcony' to='romeo@montague.example/home' type='chat' id='a1'><body>Art thou not Romeo, and a Montague?</body><thread>e0ffe42b28561960c6b12b944a092794b9683a38</thread></message>",
+        ],
         ['>', "<message to='juliet@capulet.example/balcony'><body>Neither, fair saint, if either thee dislike.</body></message>"],
         ['<', "<message from='news.example' type='headline'><subject>News</subject><body>Verona &amp; Mantua: &lt;peace&gt; &#233;&#x1F600;</body></message>"],
-        ['<', "<message from='juliet@capulet.example/balcony' type='error'><body>x</body><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"],
+        [
+          '<',
+          "<message from='juliet@capulet.example/balcony' type='error'><body>x</body><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>",
+        ],
         ['>', "<message to='juliet@capulet.example' type='chat'><body xml:lang='fr'>Bonjour</body><body>Hello</body></message>"],
       ),
       intercept,
     );
     expect(result.events.slice(1)).toEqual([
       // With an id: the key that makes the copies of this message on the user's other devices one message.
-      { direction: 'incoming', type: 'message', localId: romeo, remoteId: juliet, text: 'Art thou not Romeo, and a Montague?', messageKey: `xmpp incoming ${juliet}/balcony ${romeo} id=a1`, data: 'device=home' },
+      {
+        direction: 'incoming',
+        type: 'message',
+        localId: romeo,
+        remoteId: juliet,
+        text: 'Art thou not Romeo, and a Montague?',
+        messageKey: `xmpp incoming ${juliet}/balcony ${romeo} id=a1`,
+        data: 'device=home',
+      },
       { direction: 'outgoing', type: 'message', localId: romeo, remoteId: juliet, text: 'Neither, fair saint, if either thee dislike.' },
       { direction: 'incoming', type: 'message', subtype: 'headline', localId: romeo, remoteId: 'news.example', text: 'Verona & Mantua: <peace> é😀' },
       { direction: 'outgoing', type: 'message', localId: romeo, remoteId: juliet, text: 'Hello' },
@@ -153,7 +178,14 @@ describe('rewrite and respond', () => {
 
   it('respond about a message the user sent comes from the peer (chat) or the room (groupchat), escaped', () => {
     const result = run(login(), undefined, intercept);
-    const reply = (about: Partial<ImEvent>) => parseElement(result.session.respond(`Blocked (acl): message "</body><x a='1'>&amp;"`, testEvent({ protocol: 'xmpp', direction: 'outgoing', type: 'message', localId: 'romeo@montague.example', ...about }))!, defaultScope());
+    const reply = (about: Partial<ImEvent>) =>
+      parseElement(
+        result.session.respond(
+          `Blocked (acl): message "</body><x a='1'>&amp;"`,
+          testEvent({ protocol: 'xmpp', direction: 'outgoing', type: 'message', localId: 'romeo@montague.example', ...about }),
+        )!,
+        defaultScope(),
+      );
     let parsed = reply({ remoteId: "juliet@capulet.example'/><evil" });
     expect(parsed.error).toBeUndefined();
     expect([parsed.root!.attrs.get('from'), parsed.root!.attrs.get('type')]).toEqual(["juliet@capulet.example'/><evil", 'chat']);
@@ -175,12 +207,18 @@ describe('carbons (XEP-0280)', () => {
     "<message xmlns='jabber:client' from='romeo@montague.example' to='romeo@montague.example/home' type='chat'>" +
     "<sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>" +
     "<message xmlns='jabber:client' to='juliet@capulet.example/balcony' from='romeo@montague.example/garden' type='chat'>" +
-    "<body>Neither, fair saint, if either thee dislike.</body><thread>0e3141cd80894871a68e6fe6b1ec56fa</thread></message></forwarded></sent></message>";
+    '<body>Neither, fair saint, if either thee dislike.</body><thread>0e3141cd80894871a68e6fe6b1ec56fa</thread></message></forwarded></sent></message>';
   const forged = sent.replace("from='romeo@montague.example' to=", "from='mallory@evil.example' to=");
 
   it('logs the forwarded message once, with the direction it really had; forged carbons are ignored', () => {
     const result = expectSplitInvariant(
-      withLogin(['>', "<iq type='set' id='enable1'><enable xmlns='urn:xmpp:carbons:2'/></iq>"], ['<', "<iq type='result' id='enable1'/>"], ['<', received], ['<', sent], ['<', forged]),
+      withLogin(
+        ['>', "<iq type='set' id='enable1'><enable xmlns='urn:xmpp:carbons:2'/></iq>"],
+        ['<', "<iq type='result' id='enable1'/>"],
+        ['<', received],
+        ['<', sent],
+        ['<', forged],
+      ),
       intercept,
     );
     expect(result.events.slice(1)).toEqual([
@@ -214,21 +252,36 @@ describe('multi-user chat (XEP-0045)', () => {
     const result = expectSplitInvariant(
       withLogin(
         ['>', `<presence to='${room}/thirdwitch'><x xmlns='http://jabber.org/protocol/muc'/></presence>`],
-        ['<', `<presence from='${room}/firstwitch' to='romeo@montague.example/home'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='owner' role='moderator'/></x></presence>`],
-        ['<', `<presence from='${room}/thirdwitch' to='romeo@montague.example/home'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='member' role='participant'/><status code='110'/></x></presence>`],
+        [
+          '<',
+          `<presence from='${room}/firstwitch' to='romeo@montague.example/home'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='owner' role='moderator'/></x></presence>`,
+        ],
+        [
+          '<',
+          `<presence from='${room}/thirdwitch' to='romeo@montague.example/home'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='member' role='participant'/><status code='110'/></x></presence>`,
+        ],
         ['<', `<message from='${room}/secondwitch' to='romeo@montague.example/home' type='groupchat'><body>Thrice the brinded cat hath mew'd.</body></message>`],
         ['>', `<message to='${room}' type='groupchat'><body>Harpier cries! 'Tis time, 'tis time.</body></message>`],
         ['<', `<message from='${room}/thirdwitch' to='romeo@montague.example/home' type='groupchat'><body>Harpier cries! 'Tis time, 'tis time.</body></message>`],
         ['>', `<message to='${room}/firstwitch' type='chat'><body>I'll give thee a wind.</body></message>`],
-        ['<', `<presence from='${room}/thirdwitch' type='unavailable'><x xmlns='http://jabber.org/protocol/muc#user'><item nick='oldhag' role='participant'/><status code='303'/><status code='110'/></x></presence>`],
+        [
+          '<',
+          `<presence from='${room}/thirdwitch' type='unavailable'><x xmlns='http://jabber.org/protocol/muc#user'><item nick='oldhag' role='participant'/><status code='303'/><status code='110'/></x></presence>`,
+        ],
         ['<', `<presence from='${room}/oldhag'><x xmlns='http://jabber.org/protocol/muc#user'><item role='participant'/><status code='110'/></x></presence>`],
         ['<', `<message from='${room}/oldhag' type='groupchat'><body>echo after the nick change</body></message>`],
         ['<', `<message from='${room}' type='groupchat'><subject>Fire Burn and Cauldron Bubble!</subject></message>`],
         ['>', `<presence to='${room}/oldhag' type='unavailable'/>`],
-        ['<', `<presence from='${room}/oldhag' type='unavailable'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='member' role='none'/><status code='110'/></x></presence>`],
+        [
+          '<',
+          `<presence from='${room}/oldhag' type='unavailable'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='member' role='none'/><status code='110'/></x></presence>`,
+        ],
         ['>', "<presence to='heath@chat.shakespeare.lit/romeo'><x xmlns='http://jabber.org/protocol/muc'/></presence>"],
         ['<', "<presence from='heath@chat.shakespeare.lit/romeo'><x xmlns='http://jabber.org/protocol/muc#user'><item role='participant'/></x></presence>"],
-        ['<', "<presence from='heath@chat.shakespeare.lit/romeo' type='unavailable'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none'><actor nick='Fluellen'/></item><status code='307'/></x></presence>"],
+        [
+          '<',
+          "<presence from='heath@chat.shakespeare.lit/romeo' type='unavailable'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none'><actor nick='Fluellen'/></item><status code='307'/></x></presence>",
+        ],
       ),
       intercept,
     );
@@ -236,11 +289,28 @@ describe('multi-user chat (XEP-0045)', () => {
       // The request is reported (a policy can stop it before the room sees it); the room's answer is the join.
       { direction: 'outgoing', type: 'join', subtype: 'request', localId: romeo, remoteId: room, conversation: room, data: 'nick=thirdwitch request=1' },
       { direction: 'incoming', type: 'join', localId: romeo, remoteId: room, conversation: room, data: 'nick=thirdwitch' },
-      { direction: 'incoming', type: 'message', subtype: 'groupchat', localId: romeo, remoteId: room, conversation: room, data: 'from=secondwitch', text: "Thrice the brinded cat hath mew'd." },
+      {
+        direction: 'incoming',
+        type: 'message',
+        subtype: 'groupchat',
+        localId: romeo,
+        remoteId: room,
+        conversation: room,
+        data: 'from=secondwitch',
+        text: "Thrice the brinded cat hath mew'd.",
+      },
       { direction: 'outgoing', type: 'message', subtype: 'groupchat', localId: romeo, remoteId: room, conversation: room, text: "Harpier cries! 'Tis time, 'tis time." },
       { direction: 'outgoing', type: 'message', localId: romeo, remoteId: `${room}/firstwitch`, text: "I'll give thee a wind." },
       { direction: 'incoming', type: 'leave', localId: romeo, remoteId: room, conversation: room },
-      { direction: 'outgoing', type: 'join', subtype: 'request', localId: romeo, remoteId: 'heath@chat.shakespeare.lit', conversation: 'heath@chat.shakespeare.lit', data: 'nick=romeo request=1' },
+      {
+        direction: 'outgoing',
+        type: 'join',
+        subtype: 'request',
+        localId: romeo,
+        remoteId: 'heath@chat.shakespeare.lit',
+        conversation: 'heath@chat.shakespeare.lit',
+        data: 'nick=romeo request=1',
+      },
       { direction: 'incoming', type: 'join', localId: romeo, remoteId: 'heath@chat.shakespeare.lit', conversation: 'heath@chat.shakespeare.lit', data: 'nick=romeo' },
       { direction: 'incoming', type: 'leave', subtype: 'kick', localId: romeo, remoteId: 'heath@chat.shakespeare.lit', conversation: 'heath@chat.shakespeare.lit' },
     ]);
@@ -265,7 +335,15 @@ describe('file offers', () => {
     const accept = "<iq to='romeo@montague.example/home' type='set' id='j3'><jingle xmlns='urn:xmpp:jingle:1' action='session-accept' sid='851ba2'/></iq>";
     const result = expectSplitInvariant(withLogin(['>', offer], ['<', incoming], ['<', accept]), intercept);
     expect(result.events.slice(1)).toEqual([
-      { direction: 'outgoing', type: 'file', subtype: 'jingle', localId: romeo, remoteId: juliet, file: { name: 'test.txt', size: 6144 }, text: 'This is a test. If this were a real file...' },
+      {
+        direction: 'outgoing',
+        type: 'file',
+        subtype: 'jingle',
+        localId: romeo,
+        remoteId: juliet,
+        file: { name: 'test.txt', size: 6144 },
+        text: 'This is a test. If this were a real file...',
+      },
       { direction: 'incoming', type: 'file', subtype: 'jingle', localId: romeo, remoteId: juliet, file: { name: 'balcony.jpg', size: 42 } },
     ]);
   });
@@ -280,7 +358,15 @@ describe('file offers', () => {
       '<option><value>http://jabber.org/protocol/bytestreams</value></option></field></x></feature></si></iq>';
     const result = expectSplitInvariant(withLogin(['<', si]), intercept);
     expect(result.events.slice(1)).toEqual([
-      { direction: 'incoming', type: 'file', subtype: 'si', localId: romeo, remoteId: juliet, file: { name: 'test.txt', size: 1022 }, text: 'This is a test. If this were a real file...' },
+      {
+        direction: 'incoming',
+        type: 'file',
+        subtype: 'si',
+        localId: romeo,
+        remoteId: juliet,
+        file: { name: 'test.txt', size: 1022 },
+        text: 'This is a test. If this were a real file...',
+      },
     ]);
   });
 
@@ -288,18 +374,45 @@ describe('file offers', () => {
     const url = 'https://download.montague.example/4a771ac1-f0b2-4a4a-9700-f2a26fa2bb67/tr%C3%A8s%20cool.jpg';
     const result = expectSplitInvariant(
       withLogin(
-        ['>', "<iq id='step_03' to='upload.montague.example' type='get'><request xmlns='urn:xmpp:http:upload:0' filename='très cool.jpg' size='23456' content-type='image/jpeg' /></iq>"],
-        ['<', `<iq from='upload.montague.example' id='step_03' to='romeo@montague.example/home' type='result'><slot xmlns='urn:xmpp:http:upload:0'><put url='https://upload.montague.example/4a771ac1-f0b2-4a4a-9700-f2a26fa2bb67/tr%C3%A8s%20cool.jpg'><header name='Authorization'>Basic Base64String==</header></put><get url='${url}' /></slot></iq>`],
+        [
+          '>',
+          "<iq id='step_03' to='upload.montague.example' type='get'><request xmlns='urn:xmpp:http:upload:0' filename='très cool.jpg' size='23456' content-type='image/jpeg' /></iq>",
+        ],
+        [
+          '<',
+          `<iq from='upload.montague.example' id='step_03' to='romeo@montague.example/home' type='result'><slot xmlns='urn:xmpp:http:upload:0'><put url='https://upload.montague.example/4a771ac1-f0b2-4a4a-9700-f2a26fa2bb67/tr%C3%A8s%20cool.jpg'><header name='Authorization'>Basic Base64String==</header></put><get url='${url}' /></slot></iq>`,
+        ],
         ['>', `<message to='juliet@capulet.example' type='chat'><body>${url}</body><x xmlns='jabber:x:oob'><url>${url}</url></x></message>`],
-        ['<', "<message from='juliet@capulet.example/balcony' type='chat'><body>look</body><x xmlns='jabber:x:oob'><url>https://files.capulet.example/a/b/rose%20garden.png?x=1</url></x></message>"],
+        [
+          '<',
+          "<message from='juliet@capulet.example/balcony' type='chat'><body>look</body><x xmlns='jabber:x:oob'><url>https://files.capulet.example/a/b/rose%20garden.png?x=1</url></x></message>",
+        ],
       ),
       intercept,
     );
     expect(result.events.slice(1)).toEqual([
       // Asking for the slot is the start of the transfer: a policy blocking files refuses it.
       { direction: 'outgoing', type: 'file', subtype: 'http-upload-request', localId: romeo, remoteId: 'upload.montague.example', file: { name: 'très cool.jpg', size: 23456 } },
-      { direction: 'outgoing', type: 'file', subtype: 'http-upload', localId: romeo, remoteId: juliet, text: url, file: { name: 'très cool.jpg', size: 23456 }, data: `url=${url.replace(/%/g, '%25')}` },
-      { direction: 'incoming', type: 'file', subtype: 'oob', localId: romeo, remoteId: juliet, text: 'look', file: { name: 'rose garden.png' }, data: 'url=https://files.capulet.example/a/b/rose%2520garden.png?x=1' },
+      {
+        direction: 'outgoing',
+        type: 'file',
+        subtype: 'http-upload',
+        localId: romeo,
+        remoteId: juliet,
+        text: url,
+        file: { name: 'très cool.jpg', size: 23456 },
+        data: `url=${url.replace(/%/g, '%25')}`,
+      },
+      {
+        direction: 'incoming',
+        type: 'file',
+        subtype: 'oob',
+        localId: romeo,
+        remoteId: juliet,
+        text: 'look',
+        file: { name: 'rose garden.png' },
+        data: 'url=https://files.capulet.example/a/b/rose%2520garden.png?x=1',
+      },
     ]);
   });
 });
@@ -308,16 +421,33 @@ describe('encrypted messages', () => {
   it('OMEMO (XEP-0384, current and legacy), OpenPGP and OTR are logged as encrypted, without their fallback text', () => {
     const result = expectSplitInvariant(
       withLogin(
-        ['<', "<message to='romeo@montague.example' from='juliet@capulet.example/balcony' id='send1' type='chat'><encrypted xmlns='urn:xmpp:omemo:2'><header sid='27183'><keys jid='romeo@montague.example'><key rid='31415'>Tm90IGFjdHVhbGx5IEJhc2U2NCwgYnV0IGl0J3MganVzdCBhbiBleGFtcGxlLg==</key></keys></header><payload>VGhpcyBpcyBhIHRlc3Qu</payload></encrypted><store xmlns='urn:xmpp:hints'/></message>"],
-        ['>', "<message to='juliet@capulet.example' type='chat'><encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1'><key rid='2'>MwohA</key><iv>aXY=</iv></header><payload>cGF5</payload></encrypted><body>I sent you an OMEMO encrypted message but your client doesn't seem to support that.</body><encryption xmlns='urn:xmpp:eme:0' namespace='eu.siacs.conversations.axolotl'/></message>"],
+        [
+          '<',
+          "<message to='romeo@montague.example' from='juliet@capulet.example/balcony' id='send1' type='chat'><encrypted xmlns='urn:xmpp:omemo:2'><header sid='27183'><keys jid='romeo@montague.example'><key rid='31415'>Tm90IGFjdHVhbGx5IEJhc2U2NCwgYnV0IGl0J3MganVzdCBhbiBleGFtcGxlLg==</key></keys></header><payload>VGhpcyBpcyBhIHRlc3Qu</payload></encrypted><store xmlns='urn:xmpp:hints'/></message>",
+        ],
+        [
+          '>',
+          "<message to='juliet@capulet.example' type='chat'><encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1'><key rid='2'>MwohA</key><iv>aXY=</iv></header><payload>cGF5</payload></encrypted><body>I sent you an OMEMO encrypted message but your client doesn't seem to support that.</body><encryption xmlns='urn:xmpp:eme:0' namespace='eu.siacs.conversations.axolotl'/></message>",
+        ],
         ['>', "<message to='juliet@capulet.example' type='chat'><body>?OTRv23?</body></message>"],
         ['<', "<message from='juliet@capulet.example/balcony' type='chat'><body>?OTR:AAMDJ+MVmSfjFZcAAAAAAQAAAAIAAADA</body></message>"],
-        ['<', "<message from='juliet@capulet.example/balcony' type='chat'><body>This message is encrypted.</body><x xmlns='jabber:x:encrypted'>qANQR1DBwU4DX7jmYZnncmUQB</x></message>"],
+        [
+          '<',
+          "<message from='juliet@capulet.example/balcony' type='chat'><body>This message is encrypted.</body><x xmlns='jabber:x:encrypted'>qANQR1DBwU4DX7jmYZnncmUQB</x></message>",
+        ],
       ),
       intercept,
     );
     expect(result.events.slice(1)).toEqual([
-      { direction: 'incoming', type: 'encrypted', subtype: 'omemo', localId: romeo, remoteId: juliet, messageKey: `xmpp incoming ${juliet}/balcony ${romeo} id=send1`, data: 'device=home' },
+      {
+        direction: 'incoming',
+        type: 'encrypted',
+        subtype: 'omemo',
+        localId: romeo,
+        remoteId: juliet,
+        messageKey: `xmpp incoming ${juliet}/balcony ${romeo} id=send1`,
+        data: 'device=home',
+      },
       { direction: 'outgoing', type: 'encrypted', subtype: 'omemo', localId: romeo, remoteId: juliet },
       { direction: 'outgoing', type: 'encrypted', subtype: 'otr', localId: romeo, remoteId: juliet },
       { direction: 'incoming', type: 'encrypted', subtype: 'otr', localId: romeo, remoteId: juliet },
@@ -329,7 +459,14 @@ describe('encrypted messages', () => {
 
 describe('subscriptions (RFC 6121)', () => {
   it('subscription requests and answers are contact events', () => {
-    const result = run(withLogin(['>', "<presence id='xk3h1v69' to='juliet@capulet.example' type='subscribe'/>"], ['<', "<presence from='juliet@capulet.example' id='xk3h1v69' to='romeo@montague.example' type='subscribed'/>"]), undefined, intercept);
+    const result = run(
+      withLogin(
+        ['>', "<presence id='xk3h1v69' to='juliet@capulet.example' type='subscribe'/>"],
+        ['<', "<presence from='juliet@capulet.example' id='xk3h1v69' to='romeo@montague.example' type='subscribed'/>"],
+      ),
+      undefined,
+      intercept,
+    );
     expect(result.events.slice(1).map((e) => [e.direction, e.type, e.subtype, e.remoteId, e.data])).toEqual([
       ['outgoing', 'contact', 'add', juliet, 'subscription=subscribe'],
       ['incoming', 'contact', 'accepted', juliet, 'subscription=subscribed'],
@@ -362,10 +499,16 @@ describe('subscriptions (RFC 6121)', () => {
     const result = expectSplitInvariant(
       withLogin(
         ['>', "<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>"],
-        ['<', "<iq type='result' id='r1' to='romeo@montague.example/home'><query xmlns='jabber:iq:roster' ver='v1'><item jid='juliet@capulet.example' subscription='both'/><item jid='mercutio@verona.example' subscription='from'/></query></iq>"],
+        [
+          '<',
+          "<iq type='result' id='r1' to='romeo@montague.example/home'><query xmlns='jabber:iq:roster' ver='v1'><item jid='juliet@capulet.example' subscription='both'/><item jid='mercutio@verona.example' subscription='from'/></query></iq>",
+        ],
         ['>', "<iq type='set' id='r2'><query xmlns='jabber:iq:roster'><item jid='Nurse@capulet.example' name='The Nurse'><group>Servants</group></item></query></iq>"],
         // The server's push only confirms the change the client asked for.
-        ['<', "<iq type='set' id='p1' to='romeo@montague.example/home'><query xmlns='jabber:iq:roster' ver='v2'><item jid='nurse@capulet.example' name='The Nurse' subscription='none'/></query></iq>"],
+        [
+          '<',
+          "<iq type='set' id='p1' to='romeo@montague.example/home'><query xmlns='jabber:iq:roster' ver='v2'><item jid='nurse@capulet.example' name='The Nurse' subscription='none'/></query></iq>",
+        ],
         ['>', "<iq type='set' id='r3'><query xmlns='jabber:iq:roster'><item jid='mercutio@verona.example' subscription='remove'/></query></iq>"],
       ),
       intercept,
@@ -386,7 +529,10 @@ describe('client version (XEP-0092, XEP-0115)', () => {
         // Clients repeat the node in every presence: reported once.
         ['>', "<presence><show>away</show><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://gajim.org' ver='QgayPKawpkPSDYmwT/WM94uAlu0='/></presence>"],
         ['<', "<iq type='get' from='juliet@capulet.example/balcony' to='romeo@montague.example/home' id='v1'><query xmlns='jabber:iq:version'/></iq>"],
-        ['>', "<iq type='result' to='juliet@capulet.example/balcony' id='v1'><query xmlns='jabber:iq:version'><name>Gajim</name><version>1.8.4</version><os>Debian GNU/Linux</os></query></iq>"],
+        [
+          '>',
+          "<iq type='result' to='juliet@capulet.example/balcony' id='v1'><query xmlns='jabber:iq:version'><name>Gajim</name><version>1.8.4</version><os>Debian GNU/Linux</os></query></iq>",
+        ],
       ),
       intercept,
     );

@@ -42,7 +42,13 @@ export function login(options: { tls?: boolean } = {}): Step[] {
   return steps;
 }
 
-export const LOGIN_EVENT = { direction: 'incoming' as const, type: 'login' as const, localId: 'romeo@montague.example', remoteId: 'montague.example', data: 'jid=romeo@montague.example/home' };
+export const LOGIN_EVENT = {
+  direction: 'incoming' as const,
+  type: 'login' as const,
+  localId: 'romeo@montague.example',
+  remoteId: 'montague.example',
+  data: 'jid=romeo@montague.example/home',
+};
 
 export const romeo = 'romeo@montague.example';
 export const juliet = 'juliet@capulet.example';

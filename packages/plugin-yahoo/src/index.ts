@@ -15,9 +15,7 @@ export const DEFAULT_PORTS = [5050];
 
 export const YahooOptions = Type.Object(
   {
-    ports: Type.Optional(
-      Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: DEFAULT_PORTS, description: 'YMSG server ports' }),
-    ),
+    ports: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: DEFAULT_PORTS, description: 'YMSG server ports' })),
   },
   { additionalProperties: false },
 );

@@ -68,7 +68,9 @@ export class YahooSession implements ProtocolSession {
           frames.push({ raw: item.raw });
           break;
         case 'garbage':
-          frames.push(item.first ? { raw: item.raw, error: { code: 'not-ymsg', message: 'bytes that are not a YMSG packet; passed through up to the next "YMSG"' } } : { raw: item.raw });
+          frames.push(
+            item.first ? { raw: item.raw, error: { code: 'not-ymsg', message: 'bytes that are not a YMSG packet; passed through up to the next "YMSG"' } } : { raw: item.raw },
+          );
           break;
       }
     }

@@ -6,7 +6,8 @@ import { encodeUtf8, utf8 } from '@imspect/core';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 /** Windows-1252 0x80..0x9F (Node's decoder for that label is plain Latin-1); undefined bytes stay as they are. */
-const CP1252_HIGH = '\u20ac\x81\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\x8d\u017d\x8f\x90\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\x9d\u017e\u0178';
+const CP1252_HIGH =
+  '\u20ac\x81\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\x8d\u017d\x8f\x90\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\x9d\u017e\u0178';
 
 function decodeWindows1252(bytes: Uint8Array): string {
   let text = '';

@@ -133,7 +133,11 @@ export class YahooState {
    */
   private clientReport(packet: YmsgPacket): PacketOutcome {
     const version = packet.first(135)?.trim();
-    if (version !== undefined && version !== '') this.clientVersion = version.split(/[\s,]+/).filter((p) => p !== '').join('.');
+    if (version !== undefined && version !== '')
+      this.clientVersion = version
+        .split(/[\s,]+/)
+        .filter((p) => p !== '')
+        .join('.');
     if (this.clientReported) return {};
     this.clientReported = true;
     const data = this.clientData();

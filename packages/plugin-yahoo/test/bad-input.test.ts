@@ -7,12 +7,31 @@ import { describe, expect, it } from 'vitest';
 import { expectSplitInvariant, inc, newSession, out, prng, run, ymsg, type Step } from './helpers.js';
 
 const login: Step[] = [out(ymsg({ service: 0x57, pairs: [[1, 'alice']] })), inc(ymsg({ service: 0x01, pairs: [[0, 'alice']] }))];
-const message = (text: string) => out(ymsg({ service: 0x06, pairs: [[1, 'alice'], [5, 'bob'], [14, text], [97, '1']] }));
+const message = (text: string) =>
+  out(
+    ymsg({
+      service: 0x06,
+      pairs: [
+        [1, 'alice'],
+        [5, 'bob'],
+        [14, text],
+        [97, '1'],
+      ],
+    }),
+  );
 const textsOf = (events: Array<{ type: string; text?: string }>) => events.filter((e) => e.type === 'message').map((e) => e.text);
 
 describe('bad YMSG input', () => {
   it('a length field larger than the data: the tail is held, then returned as it arrived at the end', () => {
-    const lying = ymsg({ service: 0x06, pairs: [[1, 'alice'], [5, 'bob'], [14, 'cut short']], length: 5000 });
+    const lying = ymsg({
+      service: 0x06,
+      pairs: [
+        [1, 'alice'],
+        [5, 'bob'],
+        [14, 'cut short'],
+      ],
+      length: 5000,
+    });
     const result = run([...login, message('before'), out(lying)]);
     expect(textsOf(result.events)).toEqual(['before']);
     expect(Buffer.from(result.output.outgoing).equals(Buffer.from(result.input.outgoing))).toBe(true);
@@ -48,7 +67,17 @@ describe('bad YMSG input', () => {
   });
 
   it('64 KB bodies: the largest packet parses whole; over a smaller configured limit it passes through unparsed', () => {
-    const prefix = ymsg({ service: 0x06, pairs: [[1, 'alice'], [5, 'bob'], [14, '']] }).length - 20 + 7; // + "97" C0 80 "1" C0 80
+    const prefix =
+      ymsg({
+        service: 0x06,
+        pairs: [
+          [1, 'alice'],
+          [5, 'bob'],
+          [14, ''],
+        ],
+      }).length -
+      20 +
+      7; // + "97" C0 80 "1" C0 80
     const text = 'é'.repeat((0xffff - prefix) >> 1) + 'x'.repeat((0xffff - prefix) & 1);
     const biggest = message(text);
     expect(biggest.data.length).toBe(20 + 0xffff);
@@ -74,7 +103,14 @@ describe('bad YMSG input', () => {
     ];
     const whole = expectSplitInvariant(steps);
     expect(textsOf(whole.events)).toEqual(['one', 'two']);
-    expect(whole.frames.filter((f) => f.direction === 'outgoing').map((f) => f.error ?? (f.events ? 'event' : '-'))).toEqual(['-', 'not-ymsg', 'event', 'not-ymsg', 'event', 'not-ymsg']);
+    expect(whole.frames.filter((f) => f.direction === 'outgoing').map((f) => f.error ?? (f.events ? 'event' : '-'))).toEqual([
+      '-',
+      'not-ymsg',
+      'event',
+      'not-ymsg',
+      'event',
+      'not-ymsg',
+    ]);
     // "YMS" before the first message was garbage followed by "G"...: the text after it is "one", not lost.
   });
 
@@ -102,8 +138,25 @@ describe('bad YMSG input', () => {
     const base = Buffer.concat([
       ...login.map((s) => s.data),
       message('hello').data,
-      ymsg({ service: 0x1d, pairs: [[1, 'alice'], [53, 'bob'], [57, 'room'], [14, 'conf']] }),
-      ymsg({ service: 0xdc, pairs: [[1, 'alice'], [5, 'bob'], [222, '1'], [27, 'f'], [28, '9']] }),
+      ymsg({
+        service: 0x1d,
+        pairs: [
+          [1, 'alice'],
+          [53, 'bob'],
+          [57, 'room'],
+          [14, 'conf'],
+        ],
+      }),
+      ymsg({
+        service: 0xdc,
+        pairs: [
+          [1, 'alice'],
+          [5, 'bob'],
+          [222, '1'],
+          [27, 'f'],
+          [28, '9'],
+        ],
+      }),
     ]);
     const random = prng(7);
     for (let round = 0; round < 400; round++) {

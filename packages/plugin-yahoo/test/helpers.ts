@@ -135,8 +135,7 @@ export function packetBoundaries(data: Uint8Array): number[] {
   return out;
 }
 
-export type InvarianceOptions = SessionSetup &
-  Pick<SplitInvarianceOptions<YahooSession, unknown>, 'everyOffsetUpTo' | 'window' | 'randomRuns' | 'seed'>;
+export type InvarianceOptions = SessionSetup & Pick<SplitInvarianceOptions<YahooSession, unknown>, 'everyOffsetUpTo' | 'window' | 'randomRuns' | 'seed'>;
 
 /**
  * Runs the steps whole, cut at every single offset (or within ±window of each packet boundary and header end

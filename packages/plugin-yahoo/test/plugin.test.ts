@@ -5,8 +5,7 @@ import { sniffYmsg } from '../src/sniff.js';
 import { decodeHeader } from '../src/packet.js';
 import { ymsg } from './helpers.js';
 
-const ctx = (options: Record<string, unknown>) =>
-  ({ name: 'yahoo', options, hostVersion: '0.1.0', dataDir: '/tmp', configDir: '/tmp', logger: undefined as never }) as never;
+const ctx = (options: Record<string, unknown>) => ({ name: 'yahoo', options, hostVersion: '0.1.0', dataDir: '/tmp', configDir: '/tmp', logger: undefined as never }) as never;
 const endpoint = { client: { ip: '192.0.2.1', port: 1 }, server: { host: 'scs.msg.yahoo.com', port: 5050 } };
 
 describe('the plugin', () => {

@@ -20,16 +20,48 @@ const asEvent = (draft: EventDraft & { direction?: 'incoming' | 'outgoing' }): I
 
 const auth = (version: string): Step[] => [
   out(p(0x57, [[1, 'alice']])),
-  inc(p(0x57, [[1, 'alice'], [94, 'challenge']], 1)),
-  out(p(0x54, [[0, 'alice'], [2, 'alice'], [1, 'alice'], [135, version]])),
+  inc(
+    p(
+      0x57,
+      [
+        [1, 'alice'],
+        [94, 'challenge'],
+      ],
+      1,
+    ),
+  ),
+  out(
+    p(0x54, [
+      [0, 'alice'],
+      [2, 'alice'],
+      [1, 'alice'],
+      [135, version],
+    ]),
+  ),
 ];
-const logon: Step = inc(p(0x01, [[0, 'alice'], [1, 'alice']], 0));
+const logon: Step = inc(
+  p(
+    0x01,
+    [
+      [0, 'alice'],
+      [1, 'alice'],
+    ],
+    0,
+  ),
+);
 
 describe('client versions', () => {
   it('the AUTHRESP carries other/client (version from key 135, commas or dots; dialect from the header); filter-policy denies an old one there', () => {
     const whole = expectSplitInvariant([...auth('6, 0, 0, 1710'), logon]);
     const [client, login] = whole.events;
-    expect(client).toEqual({ direction: 'outgoing', type: 'other', subtype: 'client', localId: 'alice', remoteId: 'scs.msg.yahoo.com', data: 'version=6.0.0.1710 protocol-version=YMSG16' });
+    expect(client).toEqual({
+      direction: 'outgoing',
+      type: 'other',
+      subtype: 'client',
+      localId: 'alice',
+      remoteId: 'scs.msg.yahoo.com',
+      data: 'version=6.0.0.1710 protocol-version=YMSG16',
+    });
     expect(login).toMatchObject({ type: 'login', data: 'version=6.0.0.1710 protocol-version=YMSG16' });
     const authresp = whole.frames.find((f) => f.events?.[0]?.type === 'other')!;
     expect(readYmsg(Buffer.from(authresp.raw, 'latin1')).service).toBe(0x54);
@@ -49,7 +81,12 @@ describe('client versions', () => {
     expect(before.respond('denied', asEvent({ type: 'other', subtype: 'client', localId: 'alice', remoteId: 'scs.msg.yahoo.com' }))).toBeUndefined();
     before.push('incoming', logon.data);
     const notice = before.respond('You are monitored', asEvent({ type: 'login', direction: 'incoming', localId: 'alice', remoteId: 'scs.msg.yahoo.com' }))!;
-    expect(readYmsg(notice).pairs).toEqual([['5', 'alice'], ['4', 'imspect'], ['14', 'You are monitored'], ['97', '1']]);
+    expect(readYmsg(notice).pairs).toEqual([
+      ['5', 'alice'],
+      ['4', 'imspect'],
+      ['14', 'You are monitored'],
+      ['97', '1'],
+    ]);
     const reply = before.respond('blocked', asEvent({ type: 'message', localId: 'alice', remoteId: 'bob' }))!;
     expect(readYmsg(reply).pairs[1]).toEqual(['4', 'bob']);
   });
@@ -60,10 +97,45 @@ describe('contacts', () => {
     const steps: Step[] = [
       ...auth('9.0.0.2162'),
       logon,
-      out(p(0x83, [[1, 'alice'], [7, 'newbuddy'], [14, 'please add me'], [65, 'My Friends 100%']])),
-      inc(p(0x83, [[1, 'alice'], [7, 'newbuddy'], [65, 'My Friends 100%'], [66, '0']], 1)),
-      out(p(0x84, [[1, 'alice'], [7, 'oldbuddy'], [65, 'Friends']])),
-      inc(p(0x84, [[1, 'alice'], [7, 'oldbuddy'], [65, 'Friends'], [66, '0']], 1)),
+      out(
+        p(0x83, [
+          [1, 'alice'],
+          [7, 'newbuddy'],
+          [14, 'please add me'],
+          [65, 'My Friends 100%'],
+        ]),
+      ),
+      inc(
+        p(
+          0x83,
+          [
+            [1, 'alice'],
+            [7, 'newbuddy'],
+            [65, 'My Friends 100%'],
+            [66, '0'],
+          ],
+          1,
+        ),
+      ),
+      out(
+        p(0x84, [
+          [1, 'alice'],
+          [7, 'oldbuddy'],
+          [65, 'Friends'],
+        ]),
+      ),
+      inc(
+        p(
+          0x84,
+          [
+            [1, 'alice'],
+            [7, 'oldbuddy'],
+            [65, 'Friends'],
+            [66, '0'],
+          ],
+          1,
+        ),
+      ),
     ];
     const events = expectSplitInvariant(steps).events.slice(2);
     expect(events).toEqual([
@@ -81,17 +153,48 @@ describe('group chats', () => {
     const steps: Step[] = [
       ...auth('9.0.0.2162'),
       logon,
-      out(p(0x1d, [[1, 'alice'], [53, 'bob'], [53, 'carol'], [57, 'room 7'], [14, 'hi all']])),
-      out(p(0x06, [[1, 'alice'], [5, 'bob'], [14, 'just you']])),
+      out(
+        p(0x1d, [
+          [1, 'alice'],
+          [53, 'bob'],
+          [53, 'carol'],
+          [57, 'room 7'],
+          [14, 'hi all'],
+        ]),
+      ),
+      out(
+        p(0x06, [
+          [1, 'alice'],
+          [5, 'bob'],
+          [14, 'just you'],
+        ]),
+      ),
     ];
-    const [conference, direct] = run(steps).events.slice(2).map((e) => asEvent(e));
+    const [conference, direct] = run(steps)
+      .events.slice(2)
+      .map((e) => asEvent(e));
     expect(isGroupChat(conference!)).toBe(true);
     expect(conference!.data).toBe('members=bob,carol');
     expect(isGroupChat(direct!)).toBe(false);
   });
 
   it('data values with spaces (an upload URL) are percent-encoded and read back whole', () => {
-    const steps: Step[] = [...auth('9.0.0.2162'), logon, inc(p(0x46, [[5, 'alice'], [4, 'bob'], [20, 'http://fs.example/my file.jpg'], [28, '10']], 1))];
+    const steps: Step[] = [
+      ...auth('9.0.0.2162'),
+      logon,
+      inc(
+        p(
+          0x46,
+          [
+            [5, 'alice'],
+            [4, 'bob'],
+            [20, 'http://fs.example/my file.jpg'],
+            [28, '10'],
+          ],
+          1,
+        ),
+      ),
+    ];
     const file = run(steps).events.at(-1)!;
     expect(file.data).toBe('url=http://fs.example/my%20file.jpg');
     expect(dataValue(file.data, 'url')).toBe('http://fs.example/my file.jpg');

@@ -5,7 +5,8 @@ import type { Family } from '../firewall/rules.js';
 
 export default class Firewall extends Command {
   static override summary = 'Print, apply or remove the firewall rules that redirect IM ports to the transparent listener';
-  static override description = `Without --apply or --remove, prints the iptables/ip6tables and nftables rules (IPv4 and IPv6) that redirect the ports of the enabled protocol plugins to imspect's transparent listener. --apply installs them (idempotent: applying again replaces them), --remove takes away exactly what --apply added. Rules live in their own chain (iptables: IMSPECT in the nat table) or table (nftables: inet imspect). Changing the firewall needs root.`;
+  static override description =
+    `Without --apply or --remove, prints the iptables/ip6tables and nftables rules (IPv4 and IPv6) that redirect the ports of the enabled protocol plugins to imspect's transparent listener. --apply installs them (idempotent: applying again replaces them), --remove takes away exactly what --apply added. Rules live in their own chain (iptables: IMSPECT in the nat table) or table (nftables: inet imspect). Changing the firewall needs root.`;
   static override examples = [
     '<%= config.bin %> firewall',
     '<%= config.bin %> firewall --backend nftables --interface eth1',
@@ -16,7 +17,10 @@ export default class Firewall extends Command {
     config: configFlag,
     apply: Flags.boolean({ description: 'install the rules (replacing any imspect installed before)', exclusive: ['remove'] }),
     remove: Flags.boolean({ description: 'remove the rules imspect installed', exclusive: ['apply'] }),
-    backend: Flags.string({ options: ['iptables', 'nftables'], description: 'which tool to use; printing shows both by default, --apply/--remove use nft when present, else iptables' }),
+    backend: Flags.string({
+      options: ['iptables', 'nftables'],
+      description: 'which tool to use; printing shows both by default, --apply/--remove use nft when present, else iptables',
+    }),
     family: Flags.string({ options: ['ipv4', 'ipv6', 'both'], default: 'both', description: 'address families to redirect' }),
     interface: Flags.string({ char: 'i', multiple: true, description: 'only redirect connections arriving on this (LAN) interface; repeat for several', helpValue: 'NAME' }),
     port: Flags.integer({ min: 1, max: 65535, description: "the transparent listener's port (default: from the configuration, else 16667)" }),
@@ -93,6 +97,7 @@ function forwardingWarnings(families: readonly string[]): string[] {
     }
   };
   if (families.includes('ipv4') && read('/proc/sys/net/ipv4/ip_forward') === '0') warnings.push('IPv4 forwarding is off: sysctl -w net.ipv4.ip_forward=1 (see docs/gateway.md)');
-  if (families.includes('ipv6') && read('/proc/sys/net/ipv6/conf/all/forwarding') === '0') warnings.push('IPv6 forwarding is off: sysctl -w net.ipv6.conf.all.forwarding=1 (see docs/gateway.md)');
+  if (families.includes('ipv6') && read('/proc/sys/net/ipv6/conf/all/forwarding') === '0')
+    warnings.push('IPv6 forwarding is off: sysctl -w net.ipv6.conf.all.forwarding=1 (see docs/gateway.md)');
   return warnings;
 }

@@ -5,7 +5,8 @@ import { formatEvent, formatSummary, summaryJson } from '../replay-output.js';
 
 export default class Replay extends Command {
   static override summary = 'Run a packet capture (pcap or pcapng) through the protocol plugins, filters and loggers';
-  static override description = `Every TCP connection in the capture is reassembled and processed exactly as live traffic is: the protocol is chosen by server port (plugins' ports, the configuration's "ports", --port), then by the first bytes. Events are printed (or, with --to-loggers, written to the configured loggers), followed by a summary: connections per protocol, events per type, and every gap, truncation, protocol error and encrypted stream with the connection it happened on.`;
+  static override description =
+    `Every TCP connection in the capture is reassembled and processed exactly as live traffic is: the protocol is chosen by server port (plugins' ports, the configuration's "ports", --port), then by the first bytes. Events are printed (or, with --to-loggers, written to the configured loggers), followed by a summary: connections per protocol, events per type, and every gap, truncation, protocol error and encrypted stream with the connection it happened on.`;
   static override examples = [
     '<%= config.bin %> replay capture.pcap',
     '<%= config.bin %> replay capture.pcapng --json > events.jsonl',
@@ -52,7 +53,8 @@ export default class Replay extends Command {
       failWith(error, (error as { code?: unknown }).code === 'PLUGIN_START_FAILED' ? 2 : 1);
     }
     for (const name of Object.values(ports)) {
-      if (!engine.registry!.get(name)) failWith(new Error(`--port: no protocol plugin named "${name}" is loaded (loaded: ${engine.registry!.all.map((p) => p.name).join(', ') || 'none'})`), 2);
+      if (!engine.registry!.get(name))
+        failWith(new Error(`--port: no protocol plugin named "${name}" is loaded (loaded: ${engine.registry!.all.map((p) => p.name).join(', ') || 'none'})`), 2);
     }
     const print = !flags.quiet && !flags['to-loggers'];
     if (print) {
@@ -92,7 +94,9 @@ class ProgressLine {
     const width = 30;
     const filled = Math.round(fraction * width);
     const rate = bytes / 1e6 / Math.max(0.001, (now - this.started) / 1000);
-    process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%  ${(bytes / 1e6).toFixed(1)}/${(this.total / 1e6).toFixed(1)} MB  ${rate.toFixed(1)} MB/s`);
+    process.stderr.write(
+      `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%  ${(bytes / 1e6).toFixed(1)}/${(this.total / 1e6).toFixed(1)} MB  ${rate.toFixed(1)} MB/s`,
+    );
   }
 
   done(): void {

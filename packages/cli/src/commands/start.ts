@@ -14,7 +14,8 @@ const DUPLICATE_SIGNAL_MS = 500;
 
 export default class Start extends Command {
   static override summary = 'Start the proxy: listen, parse IM traffic, apply policy, log conversations';
-  static override description = `With no configuration file, imspect runs on its embedded defaults: a SOCKS5 proxy on 127.0.0.1:1080 (loopback clients only), every discovered plugin enabled, CSV logs and an SQLite archive under ./imspect-data. Stop it with Ctrl-C or SIGTERM: connections are ended and queued log entries are written first.`;
+  static override description =
+    `With no configuration file, imspect runs on its embedded defaults: a SOCKS5 proxy on 127.0.0.1:1080 (loopback clients only), every discovered plugin enabled, CSV logs and an SQLite archive under ./imspect-data. Stop it with Ctrl-C or SIGTERM: connections are ended and queued log entries are written first.`;
   static override examples = ['<%= config.bin %> start', '<%= config.bin %> start --config /etc/imspect/imspect.config.yaml', '<%= config.bin %> start --debug'];
   static override flags = {
     config: configFlag,
@@ -25,7 +26,9 @@ export default class Start extends Command {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Start);
-    const { containStrayErrors, createOperationalLogger, Engine, rootRefusal, resolveIdentity, writePidFile, removePidFile, formatDuration } = await import('@imspect/core/runtime');
+    const { containStrayErrors, createOperationalLogger, Engine, rootRefusal, resolveIdentity, writePidFile, removePidFile, formatDuration } = await import(
+      '@imspect/core/runtime'
+    );
     const loaded = await loadConfigOrExit(flags.config);
     const { config } = loaded;
     // The embedded defaults are the try-it-out set-up (a loopback-only SOCKS5 proxy on an unprivileged port), so
@@ -139,7 +142,8 @@ export default class Start extends Command {
     for (const listener of engine.listeners) this.log(`  listening: ${listener.url}`);
     this.log(`  data:      ${loaded.dataDir}`);
     this.log(`  tls:       ${tlsSummary(engine.tls)}`);
-    if (engine.limits) this.log(`  limits:    ${engine.limits.describe()}, idle ${config.connections.idleTimeoutMs === 0 ? 'never closed' : formatDuration(config.connections.idleTimeoutMs)}`);
+    if (engine.limits)
+      this.log(`  limits:    ${engine.limits.describe()}, idle ${config.connections.idleTimeoutMs === 0 ? 'never closed' : formatDuration(config.connections.idleTimeoutMs)}`);
     this.log(`  plugins:   ${loadedPlugins.map((p) => `${p.name} (${p.kind})`).join(', ') || 'none'}`);
     if (failed.length > 0) this.log(`  failed:    ${failed.map((p) => `${p.name}: ${p.error?.message}`).join('; ')}`);
     this.log(`  filters:   ${policy.filters.join(', ') || 'none'}`);

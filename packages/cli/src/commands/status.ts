@@ -21,9 +21,9 @@ function limitsOf(c: { maxConnections: 'auto' | number; maxPerClient: number; ha
 }
 
 export default class Status extends Command {
-  static override summary = 'Delivery state: events waiting for each logger, their last error, the journal\'s size';
+  static override summary = "Delivery state: events waiting for each logger, their last error, the journal's size";
   static override description =
-    'Reads the journal\'s state file (state.json in the journal folder, rewritten by the running imspect as delivery progresses, at most about a second behind), so it needs no connection to the running process and also works while imspect is stopped: events still waiting then are delivered at the next start.';
+    "Reads the journal's state file (state.json in the journal folder, rewritten by the running imspect as delivery progresses, at most about a second behind), so it needs no connection to the running process and also works while imspect is stopped: events still waiting then are delivered at the next start.";
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json'];
   static override enableJsonFlag = true;
   static override flags = { config: configFlag };
@@ -38,7 +38,8 @@ export default class Status extends Command {
     const state = await readJournalState(dir);
     if (!state) {
       const result = { journal: dir, running: false, state: null };
-      if (!this.jsonEnabled()) this.log(`No journal state in ${dir}: imspect has not run with this configuration yet${journalConfig.enabled ? '' : ' (loggers.journal.enabled is false)'}.`);
+      if (!this.jsonEnabled())
+        this.log(`No journal state in ${dir}: imspect has not run with this configuration yet${journalConfig.enabled ? '' : ' (loggers.journal.enabled is false)'}.`);
       return result;
     }
     const disk = await segmentsOnDisk(dir);
@@ -85,7 +86,9 @@ export default class Status extends Command {
         `limits:   ${c.maxConnections === 'auto' ? 'auto connections (from the open-file limit; the start-up summary has the number)' : `${c.maxConnections} connections`}, ${c.maxPerClient === 0 ? 'no limit' : c.maxPerClient} per client, handshake ${formatDuration(c.handshakeTimeoutMs)}, idle ${c.idleTimeoutMs === 0 ? 'never closed' : formatDuration(c.idleTimeoutMs)} (configured)`,
       );
       for (const l of loggers) {
-        this.log(`logger ${l.name}: ${l.pending} waiting${alive ? '' : ' (delivered at the next start)'}, ${l.delivered} stored since start, ${l.failures} failed writes${l.lost > 0 ? `, EVENTS LOST: ${l.lost} given up for it (it was behind while the journal was full)` : ''}`);
+        this.log(
+          `logger ${l.name}: ${l.pending} waiting${alive ? '' : ' (delivered at the next start)'}, ${l.delivered} stored since start, ${l.failures} failed writes${l.lost > 0 ? `, EVENTS LOST: ${l.lost} given up for it (it was behind while the journal was full)` : ''}`,
+        );
         if (l.lastError) this.log(`  last error (${l.lastErrorAt}): ${l.lastError}`);
       }
     }

@@ -101,7 +101,9 @@ export function removeRules(backend: Backend, families: readonly Family[]): stri
   }
   for (const family of families) {
     const tool = requireTool(iptablesTool(family), 'nftables');
-    done.push(removeIptables(tool) ? `${path.basename(tool)}: chain ${IPTABLES_CHAIN} and its jumps removed` : `${path.basename(tool)}: no chain ${IPTABLES_CHAIN} (nothing to remove)`);
+    done.push(
+      removeIptables(tool) ? `${path.basename(tool)}: chain ${IPTABLES_CHAIN} and its jumps removed` : `${path.basename(tool)}: no chain ${IPTABLES_CHAIN} (nothing to remove)`,
+    );
   }
   return done;
 }

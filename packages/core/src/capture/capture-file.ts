@@ -114,11 +114,7 @@ export async function* readPackets(path: string, options: CaptureReadOptions = {
  * The same packets as {@link readPackets} through a synchronous callback: no promise per packet, for
  * replaying captures of hundreds of megabytes. Resolves to the number of packets.
  */
-export async function forEachPacket(
-  path: string,
-  onPacket: (packet: CapturedPacket) => void,
-  options: CaptureReadOptions = {},
-): Promise<number> {
+export async function forEachPacket(path: string, onPacket: (packet: CapturedPacket) => void, options: CaptureReadOptions = {}): Promise<number> {
   const parser = new CaptureParser(options);
   const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
   let count = 0;

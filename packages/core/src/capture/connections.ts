@@ -2,13 +2,7 @@ import type { Direction, Endpoint } from '../sdk/event.js';
 import { forEachPacket, type CaptureReadOptions } from './capture-file.js';
 import { decodeFrame, type PacketAnomaly } from './ip.js';
 import type { CapturedPacket } from './packet.js';
-import {
-  TcpReassembler,
-  type CloseReason,
-  type ConnectionAnomaly,
-  type ReassemblyHandlers,
-  type ReassemblyOptions,
-} from './tcp-reassembly.js';
+import { TcpReassembler, type CloseReason, type ConnectionAnomaly, type ReassemblyHandlers, type ReassemblyOptions } from './tcp-reassembly.js';
 
 export interface ReplayOptions extends CaptureReadOptions, ReassemblyOptions {
   /** A frame carrying IP that could not be decoded to TCP (IP fragments, malformed headers). */
@@ -28,11 +22,7 @@ export interface ReplayStats {
  * Streams a capture through the TCP reassembler: the handlers see every connection open, its data in
  * order, its gaps and its end, without the capture or its streams being held in memory.
  */
-export async function replayCapture(
-  path: string,
-  handlers: ReassemblyHandlers,
-  options: ReplayOptions = {},
-): Promise<ReplayStats> {
+export async function replayCapture(path: string, handlers: ReassemblyHandlers, options: ReplayOptions = {}): Promise<ReplayStats> {
   const reassembler = new TcpReassembler(handlers, options);
   const stats: ReplayStats = { packets: 0, tcpPackets: 0, otherPackets: 0, anomalousPackets: 0 };
   stats.packets = await forEachPacket(

@@ -23,8 +23,7 @@ export type LinkTypeValue = (typeof LinkType)[keyof typeof LinkType];
 const NAMES = new Map<number, string>(Object.entries(LinkType).map(([name, value]) => [value, name]));
 
 /** What to tell the user whose capture has another link type. */
-export const SUPPORTED_LINK_TYPES =
-  'only Ethernet, raw IP, Linux cooked and BSD/OpenBSD loopback captures can be decoded';
+export const SUPPORTED_LINK_TYPES = 'only Ethernet, raw IP, Linux cooked and BSD/OpenBSD loopback captures can be decoded';
 
 export function isSupportedLinkType(linkType: number): linkType is LinkTypeValue {
   return NAMES.has(linkType);

@@ -13,12 +13,7 @@ export const PCAP_MAGIC = {
 } as const;
 
 export function isPcapMagic(firstFourBE: number): boolean {
-  return (
-    firstFourBE === PCAP_MAGIC.MICROS_BE ||
-    firstFourBE === PCAP_MAGIC.MICROS_LE ||
-    firstFourBE === PCAP_MAGIC.NANOS_BE ||
-    firstFourBE === PCAP_MAGIC.NANOS_LE
-  );
+  return firstFourBE === PCAP_MAGIC.MICROS_BE || firstFourBE === PCAP_MAGIC.MICROS_LE || firstFourBE === PCAP_MAGIC.NANOS_BE || firstFourBE === PCAP_MAGIC.NANOS_LE;
 }
 
 const FILE_HEADER = 24;
@@ -81,8 +76,7 @@ export class PcapParser implements PacketParser {
             return this.fail(
               new CaptureError(
                 'CAPTURE_BLOCK_TOO_LARGE',
-                `pcap record ${this.index} claims ${this.capturedLength} bytes, ` +
-                  `more than the ${this.maxPacketBytes}-byte limit: the file is corrupt`,
+                `pcap record ${this.index} claims ${this.capturedLength} bytes, ` + `more than the ${this.maxPacketBytes}-byte limit: the file is corrupt`,
                 this.recordOffset,
               ),
             );
@@ -94,8 +88,7 @@ export class PcapParser implements PacketParser {
           if (this.queue.length < this.capturedLength) return undefined;
           const data = this.queue.take(this.capturedLength);
           this.state = State.RecordHeader;
-          const timestampNs =
-            BigInt(this.seconds) * 1_000_000_000n + BigInt(this.nanos ? this.fraction : this.fraction * 1000);
+          const timestampNs = BigInt(this.seconds) * 1_000_000_000n + BigInt(this.nanos ? this.fraction : this.fraction * 1000);
           return {
             index: this.index++,
             timestampNs,
@@ -120,11 +113,7 @@ export class PcapParser implements PacketParser {
       const need = this.state === State.RecordData ? this.capturedLength : RECORD_HEADER;
       const what = this.state === State.RecordData ? 'data' : 'header';
       const at = this.state === State.RecordData ? this.recordOffset : this.queue.offset;
-      return new CaptureError(
-        'CAPTURE_TRUNCATED',
-        `capture cut short in the ${what} of record ${this.index}: ${this.queue.length} of ${need} bytes`,
-        at,
-      );
+      return new CaptureError('CAPTURE_TRUNCATED', `capture cut short in the ${what} of record ${this.index}: ${this.queue.length} of ${need} bytes`, at);
     }
     return undefined;
   }
@@ -143,11 +132,7 @@ export class PcapParser implements PacketParser {
     // trailing FCS bytes anyway because it trusts the IP length.
     this.linkType = readU32(h, 20, this.littleEndian) & 0x03ffffff;
     if (!isSupportedLinkType(this.linkType)) {
-      return new CaptureError(
-        'CAPTURE_UNSUPPORTED_LINKTYPE',
-        `pcap file of ${describeLinkType(this.linkType)}: ${SUPPORTED_LINK_TYPES}`,
-        20,
-      );
+      return new CaptureError('CAPTURE_UNSUPPORTED_LINKTYPE', `pcap file of ${describeLinkType(this.linkType)}: ${SUPPORTED_LINK_TYPES}`, 20);
     }
     return undefined;
   }

@@ -139,8 +139,7 @@ export class PcapngParser implements PacketParser {
     if (this.blockLength > this.maxBlockBytes) {
       return new CaptureError(
         'CAPTURE_BLOCK_TOO_LARGE',
-        `pcapng block of type 0x${type.toString(16)} claims ${this.blockLength} bytes, ` +
-          `more than the ${this.maxBlockBytes}-byte limit: the file is corrupt`,
+        `pcapng block of type 0x${type.toString(16)} claims ${this.blockLength} bytes, ` + `more than the ${this.maxBlockBytes}-byte limit: the file is corrupt`,
         this.blockOffset,
       );
     }
@@ -212,13 +211,7 @@ export class PcapngParser implements PacketParser {
     }
   }
 
-  private packet(
-    iface: Interface,
-    interfaceId: number,
-    timestampNs: bigint,
-    data: Uint8Array,
-    originalLength: number,
-  ): CapturedPacket {
+  private packet(iface: Interface, interfaceId: number, timestampNs: bigint, data: Uint8Array, originalLength: number): CapturedPacket {
     this.lastTimestampNs = timestampNs;
     return {
       index: this.index++,
@@ -277,11 +270,7 @@ export class PcapngParser implements PacketParser {
       return this.corrupt(`it refers to interface ${id}, but the section declares ${this.interfaces.length}`);
     }
     if (!isSupportedLinkType(iface.linkType)) {
-      return new CaptureError(
-        'CAPTURE_UNSUPPORTED_LINKTYPE',
-        `packet on interface ${id} of ${describeLinkType(iface.linkType)}: ${SUPPORTED_LINK_TYPES}`,
-        this.blockOffset,
-      );
+      return new CaptureError('CAPTURE_UNSUPPORTED_LINKTYPE', `packet on interface ${id} of ${describeLinkType(iface.linkType)}: ${SUPPORTED_LINK_TYPES}`, this.blockOffset);
     }
     return iface;
   }
@@ -292,11 +281,7 @@ export class PcapngParser implements PacketParser {
   }
 
   private tooLarge(length: number): CaptureError {
-    return new CaptureError(
-      'CAPTURE_BLOCK_TOO_LARGE',
-      `packet of ${length} bytes, more than the ${this.maxPacketBytes}-byte limit`,
-      this.blockOffset,
-    );
+    return new CaptureError('CAPTURE_BLOCK_TOO_LARGE', `packet of ${length} bytes, more than the ${this.maxPacketBytes}-byte limit`, this.blockOffset);
   }
 
   private fail(error: CaptureError): CaptureError {

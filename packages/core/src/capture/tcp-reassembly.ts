@@ -180,9 +180,7 @@ export class TcpReassembler {
       const fromClient = this.directionOf(conn, segment) === 'outgoing';
       // A retransmitted SYN, or one the capture shows after the SYN-ACK that started the connection.
       const sameSyn =
-        client.synSeq === undefined
-          ? !conn.midstream && client.started && client.offset === 0 && client.nextSeq === ((segment.seq + 1) >>> 0)
-          : client.synSeq === segment.seq;
+        client.synSeq === undefined ? !conn.midstream && client.started && client.offset === 0 && client.nextSeq === (segment.seq + 1) >>> 0 : client.synSeq === segment.seq;
       if (fromClient && sameSyn) {
         client.synSeq = segment.seq;
         conn.lastSeen = time;
@@ -231,14 +229,7 @@ export class TcpReassembler {
       else if (s.srcPort !== s.dstPort) clientIsSource = s.srcPort > s.dstPort;
       else clientIsSource = true;
     }
-    const conn = new Connection(
-      this.nextId++,
-      key,
-      clientIsSource ? src : dst,
-      clientIsSource ? dst : src,
-      midstream,
-      time,
-    );
+    const conn = new Connection(this.nextId++, key, clientIsSource ? src : dst, clientIsSource ? dst : src, midstream, time);
     this.live.set(key, conn);
     if (this.live.size > this.limits.maxConnections) {
       const oldest = this.live.values().next().value;
@@ -289,14 +280,7 @@ export class TcpReassembler {
     if (conn.outgoing.finDone && conn.incoming.finDone) this.finish(conn, 'fin', time);
   }
 
-  private addData(
-    conn: Connection,
-    direction: Direction,
-    half: HalfStream,
-    seq: number,
-    payload: Uint8Array,
-    time: number,
-  ): void {
+  private addData(conn: Connection, direction: Direction, half: HalfStream, seq: number, payload: Uint8Array, time: number): void {
     if (half.finDone) return;
     const start = seqDiff(seq, half.nextSeq);
     const end = start + payload.byteLength;
@@ -417,8 +401,7 @@ export class TcpReassembler {
       const out = conn.outgoing;
       const inc = conn.incoming;
       if (out.held.length === 0 && inc.held.length === 0) return;
-      const direction: Direction =
-        inc.held.length === 0 || (out.held.length > 0 && out.heldBytes >= inc.heldBytes) ? 'outgoing' : 'incoming';
+      const direction: Direction = inc.held.length === 0 || (out.held.length > 0 && out.heldBytes >= inc.heldBytes) ? 'outgoing' : 'incoming';
       this.skipFirstHole(conn, direction, conn.half(direction), time);
     }
   }

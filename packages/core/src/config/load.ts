@@ -99,7 +99,14 @@ function validateListener(listener: unknown, key: string): ValidationProblem[] {
   const type = (listener as { type?: unknown } | null)?.type;
   const schema = typeof type === 'string' ? ListenerSchemas[type as keyof typeof ListenerSchemas] : undefined;
   if (!schema) {
-    return [{ key: `${key}.type`, message: `must be one of ${Object.keys(ListenerSchemas).map((t) => JSON.stringify(t)).join(', ')}` }];
+    return [
+      {
+        key: `${key}.type`,
+        message: `must be one of ${Object.keys(ListenerSchemas)
+          .map((t) => JSON.stringify(t))
+          .join(', ')}`,
+      },
+    ];
   }
   return validateAgainst(schema, listener, key);
 }
@@ -119,7 +126,8 @@ function semanticProblems(config: Record<string, unknown>): ValidationProblem[] 
       if (listener.allow.length === 0) {
         problems.push({
           key: `listeners[${index}].allow`,
-          message: 'is empty, so every client would be refused: list the client networks (e.g. [192.168.0.0/16]), write [0.0.0.0/0, ::/0] for every client, or leave allow out for the default',
+          message:
+            'is empty, so every client would be refused: list the client networks (e.g. [192.168.0.0/16]), write [0.0.0.0/0, ::/0] for every client, or leave allow out for the default',
         });
       }
       listener.allow.forEach((network: unknown, n) => {

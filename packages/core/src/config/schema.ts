@@ -119,8 +119,7 @@ export const PluginSectionSchema = Type.Object(
     maxFrameSize: Type.Optional(Type.Integer({ minimum: 64, description: 'Protocol plugins: largest frame buffered, in bytes' })),
     optional: Type.Boolean({
       default: false,
-      description:
-        'Loggers, filters, content plugins: when it fails to load or set up, run without it (logged as an error) instead of refusing to start',
+      description: 'Loggers, filters, content plugins: when it fails to load or set up, run without it (logged as an error) instead of refusing to start',
     }),
   },
   { additionalProperties: false },
@@ -165,7 +164,10 @@ export const ConfigSchema = Type.Object(
         }),
         journal: Type.Object(
           {
-            enabled: Type.Boolean({ default: true, description: 'Journal accepted events on disk before the loggers get them, so that none is lost when a logger fails or imspect is killed' }),
+            enabled: Type.Boolean({
+              default: true,
+              description: 'Journal accepted events on disk before the loggers get them, so that none is lost when a logger fails or imspect is killed',
+            }),
             dir: Type.String({ default: 'journal', minLength: 1, description: 'Folder of the journal; relative to the data folder' }),
             maxBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 * 1024, description: 'Disk limit of the journal in bytes; when reached, onFull applies' }),
             segmentBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024, description: 'Size of one journal segment file; delivered segments are deleted whole' }),
@@ -194,7 +196,8 @@ export const ConfigSchema = Type.Object(
         handshakeTimeoutMs: Type.Integer({
           minimum: 1,
           default: 15_000,
-          description: 'Longest a new connection may take to finish its proxy handshake (SOCKS5, HTTP CONNECT) or, on forward and transparent listeners, to send its first bytes; it is closed otherwise',
+          description:
+            'Longest a new connection may take to finish its proxy handshake (SOCKS5, HTTP CONNECT) or, on forward and transparent listeners, to send its first bytes; it is closed otherwise',
         }),
         maxConnections: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1 })], {
           default: 'auto',
@@ -206,9 +209,7 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     destinations: DestinationsSchema,
-    user: Type.Optional(
-      Type.String({ minLength: 1, description: 'Started as root: after binding the listeners, drop to this user (name or uid) for good' }),
-    ),
+    user: Type.Optional(Type.String({ minLength: 1, description: 'Started as root: after binding the listeners, drop to this user (name or uid) for good' })),
     group: Type.Optional(Type.String({ minLength: 1, description: "Group (name or gid) to drop to; default: the user's primary group" })),
     allowRoot: Type.Boolean({ default: false, description: 'Keep running as root when started as root with no `user` (refused otherwise)' }),
     pidFile: Type.Optional(Type.String({ minLength: 1, description: 'Write the process id to this file while running' })),
@@ -243,7 +244,10 @@ export const ConfigSchema = Type.Object(
     tls: TlsSchema,
     log: Type.Object(
       {
-        level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+          { default: 'info' },
+        ),
         format: Type.Union([Type.Literal('auto'), Type.Literal('pretty'), Type.Literal('json')], { default: 'auto' }),
       },
       { additionalProperties: false, default: {} },

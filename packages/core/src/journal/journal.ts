@@ -159,7 +159,10 @@ export class Journal {
     const { options, log } = this;
     const { segments, problems } = await scanSegments(options.dir!);
     for (const p of problems) {
-      log.warn({ file: p.file, problem: p.problem, keptBytes: p.validBytes }, 'journal: a segment ended in a torn or damaged record (a crash while appending); the intact records before it are kept');
+      log.warn(
+        { file: p.file, problem: p.problem, keptBytes: p.validBytes },
+        'journal: a segment ended in a torn or damaged record (a crash while appending); the intact records before it are kept',
+      );
     }
     const state = await readJournalState(options.dir!);
     const last = segments.at(-1);
@@ -174,7 +177,13 @@ export class Journal {
     for (const name of consumers) {
       const saved = state?.consumers[name];
       const position = saved ? Math.min(Math.max(saved.position, tail), head) : state ? head : tail;
-      this.consumers.set(name, { position, delivered: 0, failures: 0, lost: saved?.lost ?? 0, ...(saved?.lastError ? { lastError: saved.lastError, lastErrorAt: saved.lastErrorAt! } : {}) });
+      this.consumers.set(name, {
+        position,
+        delivered: 0,
+        failures: 0,
+        lost: saved?.lost ?? 0,
+        ...(saved?.lastError ? { lastError: saved.lastError, lastErrorAt: saved.lastErrorAt! } : {}),
+      });
     }
     const behind = [...this.consumers.entries()].filter(([, c]) => c.position < head);
     if (behind.length > 0) {
@@ -337,7 +346,10 @@ export class Journal {
       try {
         ftruncateSync(fd, segment.bytes);
       } catch (truncateError) {
-        this.log.error({ err: truncateError, file: segment.file }, 'journal: cutting a failed write back off the segment failed; the segment is closed (its torn tail is cut at the next start)');
+        this.log.error(
+          { err: truncateError, file: segment.file },
+          'journal: cutting a failed write back off the segment failed; the segment is closed (its torn tail is cut at the next start)',
+        );
         delete segment.fd;
         closeFd(fd, () => undefined);
         if (segment.count === 0) {
@@ -610,7 +622,14 @@ export class Journal {
     if (always || now - this.lastFullLog >= REPEAT_LOG_MS) {
       this.lastFullLog = now;
       this.log.error(
-        { dropped: this.dropped, events: count, bytes: this.bytes, maxBytes: this.options.maxBytes, pending: this.pendingByConsumer(), ...(this.writeError ? { code: this.writeError.code } : {}) },
+        {
+          dropped: this.dropped,
+          events: count,
+          bytes: this.bytes,
+          maxBytes: this.options.maxBytes,
+          pending: this.pendingByConsumer(),
+          ...(this.writeError ? { code: this.writeError.code } : {}),
+        },
         `journal: ${why}: new events are NOT being logged (${this.dropped} so far) while traffic is still forwarded (loggers.journal.onFull: forward); free disk space, fix the failing logger or raise loggers.journal.maxBytes`,
       );
     }
@@ -725,7 +744,13 @@ export class Journal {
     if (!this.durable) return;
     const min = this.minPosition();
     const active = this.segments.at(-1);
-    if (!this.closed && active?.fd !== undefined && min === this.headSeq && (active.count > 0 || this.pendingBytes > 0) && (this.full || active.bytes >= this.options.segmentBytes / 4)) {
+    if (
+      !this.closed &&
+      active?.fd !== undefined &&
+      min === this.headSeq &&
+      (active.count > 0 || this.pendingBytes > 0) &&
+      (this.full || active.bytes >= this.options.segmentBytes / 4)
+    ) {
       // Everything is delivered: start afresh so that the delivered segment can go too.
       this.rotate();
     }
@@ -816,4 +841,3 @@ function writeFully(fd: number, bytes: Buffer, write: (fd: number, buffer: Buffe
   let at = 0;
   while (at < bytes.length) at += write(fd, bytes, at, bytes.length - at);
 }
-

@@ -120,7 +120,10 @@ export class SegmentReader {
   private release(): void {
     const fd = this.fd;
     this.fd = undefined;
-    void fd?.then((n) => closeFd(n, () => undefined), () => undefined);
+    void fd?.then(
+      (n) => closeFd(n, () => undefined),
+      () => undefined,
+    );
   }
 }
 

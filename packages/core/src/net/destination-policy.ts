@@ -15,18 +15,7 @@ import { parseCidr } from '../config/load.js';
 import type { DestinationsConfig } from '../config/schema.js';
 
 /** The rule that refused a destination (logged; stable names for administrators and tests). */
-export type DestinationRule =
-  | 'denyNetworks'
-  | 'ports'
-  | 'unspecified'
-  | 'loopback'
-  | 'gateway'
-  | 'multicast'
-  | 'broadcast'
-  | 'link-local'
-  | 'private'
-  | 'reserved'
-  | 'unresolved';
+export type DestinationRule = 'denyNetworks' | 'ports' | 'unspecified' | 'loopback' | 'gateway' | 'multicast' | 'broadcast' | 'link-local' | 'private' | 'reserved' | 'unresolved';
 
 export interface ResolvedAddress {
   address: string;
@@ -34,7 +23,7 @@ export interface ResolvedAddress {
 }
 
 export type DestinationVerdict =
-  | ({ allowed: true; /** Every allowed address of a resolved name, in the resolver's order (the first is `address`). */ alternatives?: ResolvedAddress[] } & ResolvedAddress)
+  | ({ allowed: true /** Every allowed address of a resolved name, in the resolver's order (the first is `address`). */; alternatives?: ResolvedAddress[] } & ResolvedAddress)
   | { allowed: false; rule: DestinationRule; reason: string; address?: string };
 
 /** The schema's defaults: what listeners started without a policy (tests, embedders) apply. */

@@ -56,7 +56,7 @@ export function handleHttpConnect(config: HttpConnectListenerConfig, deps: Handl
           });
         },
         (error) => {
-          const why = error.code === 'DESTINATION_REFUSED' ? 'not allowed by the gateway' : error.code ?? describeError(error);
+          const why = error.code === 'DESTINATION_REFUSED' ? 'not allowed by the gateway' : (error.code ?? describeError(error));
           socket.end(httpResponse(statusForError(error), {}, `cannot connect to ${target}: ${why}`));
           socket.once('end', onEnd);
           socket.resume();

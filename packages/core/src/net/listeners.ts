@@ -70,7 +70,10 @@ export async function startListener(config: ListenerConfig, deps: ListenerDeps):
     if (deps.limits?.dropIfExhausted(socket, `${config.type} ${config.host}:${config.port}`)) return;
     if (deps.acceptAfter) {
       const held = deps.acceptAfter;
-      held.then(() => accept(socket), () => socket.destroy());
+      held.then(
+        () => accept(socket),
+        () => socket.destroy(),
+      );
       return;
     }
     accept(socket);

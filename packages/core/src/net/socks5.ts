@@ -154,7 +154,11 @@ export function connectReply(code: number, boundAddress = '0.0.0.0', boundPort =
   const out = new Uint8Array(v6 ? 22 : 10);
   out.set([5, code, 0, v6 ? 4 : 1]);
   if (v6) out.set(ipv6ToBytes(boundAddress), 4);
-  else out.set(boundAddress.split('.').map((n) => Number(n) & 0xff), 4);
+  else
+    out.set(
+      boundAddress.split('.').map((n) => Number(n) & 0xff),
+      4,
+    );
   out[out.length - 2] = (boundPort >> 8) & 0xff;
   out[out.length - 1] = boundPort & 0xff;
   return out;
@@ -202,13 +206,22 @@ function safeEqual(a: string, b: string): boolean {
 function ipv6ToString(bytes: Uint8Array): string {
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::').replace(/:{3,}/, '::');
+  return groups
+    .join(':')
+    .replace(/(^|:)0(:0)+(:|$)/, '::')
+    .replace(/:{3,}/, '::');
 }
 
 function ipv6ToBytes(address: string): Uint8Array {
   const out = new Uint8Array(16);
   const [head, tail] = address.split('::') as [string, string | undefined];
-  const parse = (part: string | undefined) => (part ? part.split(':').filter(Boolean).map((g) => parseInt(g, 16)) : []);
+  const parse = (part: string | undefined) =>
+    part
+      ? part
+          .split(':')
+          .filter(Boolean)
+          .map((g) => parseInt(g, 16))
+      : [];
   const h = parse(head);
   const t = parse(tail);
   const groups = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];

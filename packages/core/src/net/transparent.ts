@@ -44,7 +44,9 @@ export function handleTransparent(config: TransparentListenerConfig, deps: Handl
     }
     const relay = () => {
       if (ownUpstreams.has(endpointKey(clientAddress.ip, clientAddress.port))) {
-        refuse(`it is imspect's own upstream connection sent back to imspect (a loop): redirect forwarded traffic (PREROUTING), and exclude imspect's user from OUTPUT rules`, { server: target });
+        refuse(`it is imspect's own upstream connection sent back to imspect (a loop): redirect forwarded traffic (PREROUTING), and exclude imspect's user from OUTPUT rules`, {
+          server: target,
+        });
         return;
       }
       connectTo(socket, clientAddress, destination, deps, name);
@@ -71,16 +73,13 @@ function connectTo(socket: net.Socket, clientAddress: { ip: string; port: number
     pending.delete(connecting);
     if (pending.size === 0) pendingConnects.delete(destinationKey);
   };
-  connecting.then(
-    (upstream) => {
-      const key = endpointKey(upstream.localAddress ?? '', upstream.localPort ?? 0);
-      // Kept until the socket is closed: a looped connection is recognised even after its client gave up.
-      ownUpstreams.add(key);
-      upstream.once('close', () => ownUpstreams.delete(key));
-      settled();
-    },
-    settled,
-  );
+  connecting.then((upstream) => {
+    const key = endpointKey(upstream.localAddress ?? '', upstream.localPort ?? 0);
+    // Kept until the socket is closed: a looped connection is recognised even after its client gave up.
+    ownUpstreams.add(key);
+    upstream.once('close', () => ownUpstreams.delete(key));
+    settled();
+  }, settled);
   handOver(
     socket,
     connecting,

@@ -9,7 +9,8 @@ export function connectUpstream(host: string, port: number, timeoutMs: number, a
   return new Promise((resolve, reject) => {
     // With `addresses` (a name already resolved and checked), Node tries exactly those (happy eyeballs across
     // families): its lookup is answered from the list, so no second DNS query can change them.
-    const socket = addresses && addresses.length > 0 ? net.connect({ host, port, allowHalfOpen: true, lookup: fixedLookup(addresses) }) : net.connect({ host, port, allowHalfOpen: true });
+    const socket =
+      addresses && addresses.length > 0 ? net.connect({ host, port, allowHalfOpen: true, lookup: fixedLookup(addresses) }) : net.connect({ host, port, allowHalfOpen: true });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(Object.assign(new ImspectError(`connect to ${host}:${port} timed out after ${timeoutMs} ms`, { code: 'ETIMEDOUT' }), { errno: 0 }));

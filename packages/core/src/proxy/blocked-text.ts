@@ -14,7 +14,10 @@ export const BLOCKED_PLACEHOLDERS = ['what', 'category', 'reason'] as const;
 
 /** One line of at most `limit` characters (code points), control characters as spaces, `…` when cut. */
 export function quoteSnippet(text: string, limit = QUOTED_CHARACTERS): string {
-  const line = text.replace(/[\p{Cc}\p{Zl}\p{Zp}\u200e\u200f\u202a-\u202e\u2066-\u2069]+/gu, ' ').replace(/ {2,}/g, ' ').trim();
+  const line = text
+    .replace(/[\p{Cc}\p{Zl}\p{Zp}\u200e\u200f\u202a-\u202e\u2066-\u2069]+/gu, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
   const chars = [...line];
   return chars.length > limit ? `${chars.slice(0, limit).join('').trimEnd()}…` : line;
 }

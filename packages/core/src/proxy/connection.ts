@@ -290,10 +290,12 @@ export class ProxyConnection {
     let upstream: Promise<TLSSocket> | undefined;
     let upstreamError: unknown;
     const connectUpstream = (name: string) =>
-      (upstream ??= connectUpstreamTls(upstreamRaw, { name, verify: decision.verify, secureContext: tls.upstreamContext, timeoutMs: tls.config.handshakeTimeoutMs }).catch((error: unknown) => {
-        upstreamError = error;
-        throw error;
-      }));
+      (upstream ??= connectUpstreamTls(upstreamRaw, { name, verify: decision.verify, secureContext: tls.upstreamContext, timeoutMs: tls.config.handshakeTimeoutMs }).catch(
+        (error: unknown) => {
+          upstreamError = error;
+          throw error;
+        },
+      ));
     const run = async () => {
       const context = (await authority.leafFor(fallback)).context;
       // Wrapped in the same turn as the release: no byte can slip past both.
@@ -342,7 +344,10 @@ export class ProxyConnection {
       // Most TLS libraries check the certificate after the handshake and just hang up when they do not trust it.
       if (hungUp || this.bytes.outgoing !== sentBefore) return;
       hungUp = true;
-      this.log.warn({ protocol: this.protocol?.name, name: this.intercepted?.name }, 'the client closed the TLS connection without sending anything: it probably does not trust the imspect CA (imspect ca export)');
+      this.log.warn(
+        { protocol: this.protocol?.name, name: this.intercepted?.name },
+        'the client closed the TLS connection without sending anything: it probably does not trust the imspect CA (imspect ca export)',
+      );
     };
     client.once('end', onHangUp);
     client.once('close', onHangUp);
@@ -414,7 +419,10 @@ export class ProxyConnection {
           contextForName: async () => context,
         });
         if (client.servername && TlsInterceptor.nameFor(client.servername) !== name) {
-          this.log.info({ protocol: this.protocol?.name, sni: client.servername, name }, 'the client asked for another name than the one it named in the protocol; it was shown the verified one');
+          this.log.info(
+            { protocol: this.protocol?.name, sni: client.servername, name },
+            'the client asked for another name than the one it named in the protocol; it was shown the verified one',
+          );
         }
         return { client: client.socket, server, shown: name };
       } catch (error) {
@@ -986,11 +994,15 @@ class Flow {
     }
     if (!decision.block && conn.session?.respond) {
       // The monitoring notice follows the frame that made it due (a login, a first message).
-      conn.deps.policy.offerNotice(events, (text, about) => {
-        this.write(out);
-        out.length = 0;
-        return conn.respond(text, about);
-      }, noticeClient(conn.session.clientId, conn.client.ip));
+      conn.deps.policy.offerNotice(
+        events,
+        (text, about) => {
+          this.write(out);
+          out.length = 0;
+          return conn.respond(text, about);
+        },
+        noticeClient(conn.session.clientId, conn.client.ip),
+      );
     }
     conn.eventCount += events.length;
     conn.deps.sink.accept(events);

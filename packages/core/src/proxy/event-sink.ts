@@ -158,7 +158,12 @@ export class EventSink {
     private readonly log: PluginLogger,
     journal?: Journal,
   ) {
-    this.journal = journal ?? Journal.inMemory(loggers.map((l) => l.name), log);
+    this.journal =
+      journal ??
+      Journal.inMemory(
+        loggers.map((l) => l.name),
+        log,
+      );
     this.queues = loggers.map((l) => new LoggerQueue(l.name, l.hooks, options, log, this.journal));
     // Events reach the loggers once the journal has them (written, for a journal on disk).
     this.journal.onEventsReadable(() => {
@@ -230,10 +235,7 @@ export class EventSink {
     left.forEach((count, i) => {
       if (count > 0) {
         const kept = this.journal.durable ? '; they stay in the journal and are delivered at the next start' : '';
-        this.log.error(
-          { plugin: this.queues[i]!.name, undelivered: count },
-          `logger "${this.queues[i]!.name}" could not store ${count} events before shutdown${kept}`,
-        );
+        this.log.error({ plugin: this.queues[i]!.name, undelivered: count }, `logger "${this.queues[i]!.name}" could not store ${count} events before shutdown${kept}`);
       }
     });
     for (const queue of this.queues) {
@@ -250,9 +252,13 @@ export class EventSink {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }

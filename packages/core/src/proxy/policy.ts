@@ -173,9 +173,7 @@ export class Policy {
     try {
       const verdict = callHook(filter.name, 'check', () => filter.hooks.check(event));
       if (isPromiseLike(verdict)) {
-        return callHookWithTimeout(filter.name, 'check', this.options.hookTimeoutMs, () => verdict).catch((error: unknown) =>
-          this.failedVerdict(filter.name, error),
-        );
+        return callHookWithTimeout(filter.name, 'check', this.options.hookTimeoutMs, () => verdict).catch((error: unknown) => this.failedVerdict(filter.name, error));
       }
       return verdict;
     } catch (error) {
@@ -209,7 +207,10 @@ export class Policy {
         decision.reason = verdict.reason ?? `filter "${name}" disconnected the client`;
       }
       if (verdict.reason) {
-        this.log.info({ plugin: name, protocol: event.protocol, type: event.type, localId: event.localId, remoteId: event.remoteId, reason: verdict.reason }, `blocked by "${name}": ${verdict.reason}`);
+        this.log.info(
+          { plugin: name, protocol: event.protocol, type: event.type, localId: event.localId, remoteId: event.remoteId, reason: verdict.reason },
+          `blocked by "${name}": ${verdict.reason}`,
+        );
       }
     } else if (verdict.text !== undefined && event === rewriteTarget(events)) {
       // A masking filter: the text that goes out; content plugins see it next.

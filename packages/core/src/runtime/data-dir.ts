@@ -119,9 +119,15 @@ function note(result: NarrowResult, file: string, error: unknown): void {
 export async function narrowDataDirLogged(dataDir: string, log: PluginLogger): Promise<void> {
   const result = await narrowDataDir(dataDir);
   if (result.narrowed > 0) {
-    log.warn({ dataDir, narrowed: result.narrowed }, `${result.narrowed} files and folders in ${dataDir} could be read by other users: no longer (an older install, or copied in by hand)`);
+    log.warn(
+      { dataDir, narrowed: result.narrowed },
+      `${result.narrowed} files and folders in ${dataDir} could be read by other users: no longer (an older install, or copied in by hand)`,
+    );
   }
   if (result.failed > 0) {
-    log.warn({ dataDir, failed: result.failed }, `${result.failed} files or folders in ${dataDir} may still be readable by other users and could not be changed (first: ${result.firstFailure})`);
+    log.warn(
+      { dataDir, failed: result.failed },
+      `${result.failed} files or folders in ${dataDir} may still be readable by other users and could not be changed (first: ${result.firstFailure})`,
+    );
   }
 }

@@ -118,7 +118,10 @@ export class Engine {
     for (const record of records) {
       if (record.status === 'failed') {
         const optional = config.plugins[record.name]?.optional === true ? ' (optional: imspect runs without it)' : '';
-        this.log.error({ plugin: record.name, code: record.error?.code, hook: record.error?.hook, cause: record.error?.cause }, `plugin "${record.name}" not loaded${optional}: ${record.error?.message}`);
+        this.log.error(
+          { plugin: record.name, code: record.error?.code, hook: record.error?.hook, cause: record.error?.cause },
+          `plugin "${record.name}" not loaded${optional}: ${record.error?.message}`,
+        );
       }
     }
     const required = requiredFailures(records, config.plugins);
@@ -137,9 +140,14 @@ export class Engine {
     this.registry = new ProtocolRegistry(protocols, config.ports, this.log);
     const loggers = of<LoggerHooks>('logger');
     const journalConfig = config.loggers.journal;
-    const journal = journalConfig.enabled && loggers.length > 0
-      ? await Journal.open({ ...journalConfig, dir: path.resolve(dataDir, journalConfig.dir) }, loggers.map((l) => l.name), this.log)
-      : undefined;
+    const journal =
+      journalConfig.enabled && loggers.length > 0
+        ? await Journal.open(
+            { ...journalConfig, dir: path.resolve(dataDir, journalConfig.dir) },
+            loggers.map((l) => l.name),
+            this.log,
+          )
+        : undefined;
     this.sink = new EventSink(loggers, config.loggers, this.log, journal);
     this.responses = new Responses(await responseSettings(config.responses));
     const filters = of<FilterHooks>('filter');
@@ -207,7 +215,11 @@ export class Engine {
     if (process.getuid?.() === 0) {
       // The CA key was read above, as root: it stays root's, out of the unprivileged process's reach.
       const { reclaimed } = await handOver(dataDir, identity, caKeepers(dataDir, Object.values(caFiles(config.tls, dataDir))));
-      if (reclaimed.length > 0) this.log.warn({ reclaimed }, `the CA files were ${identity.user}'s (an older imspect handed them over): root's again; if ${identity.user} may have been compromised, make a new CA (imspect ca init --force)`);
+      if (reclaimed.length > 0)
+        this.log.warn(
+          { reclaimed },
+          `the CA files were ${identity.user}'s (an older imspect handed them over): root's again; if ${identity.user} may have been compromised, make a new CA (imspect ca init --force)`,
+        );
     }
     dropPrivileges(identity);
     await checkWritable([dataDir], identity);
@@ -221,16 +233,27 @@ export class Engine {
    */
   private async checkCaOutOfReach(identity: Identity): Promise<void> {
     const key = this.tls!.authority!.ca.files.key;
-    const readable = await access(key, constants.R_OK).then(() => true, () => false);
+    const readable = await access(key, constants.R_OK).then(
+      () => true,
+      () => false,
+    );
     // A writable folder lets the key be renamed away and replaced, unless it is sticky and the key not the user's.
-    const folderWritable = await access(path.dirname(key), constants.W_OK).then(() => true, () => false);
+    const folderWritable = await access(path.dirname(key), constants.W_OK).then(
+      () => true,
+      () => false,
+    );
     const sticky = async () => {
       const [folder, file] = await Promise.all([stat(path.dirname(key)), stat(key)]);
       return (folder.mode & 0o1000) !== 0 && file.uid !== identity.uid;
     };
     const replaceable = folderWritable && !(await sticky().catch(() => false));
-    if (readable) this.log.warn({ key }, `${key}: the CA key is readable by ${identity.user} after dropping root: make it root's with mode 0600 (chown root: ${key}; chmod 600 ${key})`);
-    if (replaceable) this.log.warn({ key }, `${key}: ${identity.user} may replace the CA key (its folder is writable after dropping root): keep it in a folder only root may write (the default: ca/ in dataDir)`);
+    if (readable)
+      this.log.warn({ key }, `${key}: the CA key is readable by ${identity.user} after dropping root: make it root's with mode 0600 (chown root: ${key}; chmod 600 ${key})`);
+    if (replaceable)
+      this.log.warn(
+        { key },
+        `${key}: ${identity.user} may replace the CA key (its folder is writable after dropping root): keep it in a folder only root may write (the default: ca/ in dataDir)`,
+      );
   }
 
   private accept(accepted: AcceptedConnection, deps: RelayDeps): void {

@@ -26,9 +26,7 @@ export async function callHookWithTimeout<T>(plugin: string, hook: string, timeo
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      reject(
-        new ImspectError(`plugin "${plugin}" did not finish ${hook} within ${timeoutMs} ms`, { code: 'PLUGIN_HOOK_TIMEOUT', plugin, hook }),
-      );
+      reject(new ImspectError(`plugin "${plugin}" did not finish ${hook} within ${timeoutMs} ms`, { code: 'PLUGIN_HOOK_TIMEOUT', plugin, hook }));
     }, timeoutMs);
     timer.unref?.();
   });

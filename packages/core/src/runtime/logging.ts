@@ -31,8 +31,5 @@ export function createOperationalLogger(options: LoggingOptions = {}): Operation
     return pino({ level, base: undefined }, stream);
   }
   // Level names and ISO times: what log collectors index without a pino-specific mapping.
-  return pino(
-    { level, base: undefined, formatters: { level: (label) => ({ level: label }) }, timestamp: pino.stdTimeFunctions.isoTime },
-    destination as never,
-  );
+  return pino({ level, base: undefined, formatters: { level: (label) => ({ level: label }) }, timestamp: pino.stdTimeFunctions.isoTime }, destination as never);
 }

@@ -19,12 +19,7 @@ export const REQUIRED_KINDS: readonly PluginKind[] = ['logger', 'filter', 'conte
 export function requiredFailures(records: readonly PluginRecord[], sections: Readonly<Record<string, PluginSection>>): PluginRecord[] {
   return records.filter(
     (r) =>
-      r.enabled &&
-      r.status === 'failed' &&
-      r.error?.code !== 'PLUGIN_DUPLICATE' &&
-      r.kind !== undefined &&
-      REQUIRED_KINDS.includes(r.kind) &&
-      sections[r.name]?.optional !== true,
+      r.enabled && r.status === 'failed' && r.error?.code !== 'PLUGIN_DUPLICATE' && r.kind !== undefined && REQUIRED_KINDS.includes(r.kind) && sections[r.name]?.optional !== true,
   );
 }
 

@@ -100,8 +100,7 @@ export interface PluginDefinition<K extends PluginKind, S extends TSchema | unde
   setup(ctx: PluginContext<OptionsOf<S>>): HooksByKind[K] | Promise<HooksByKind[K]>;
 }
 
-export interface ImspectPlugin<K extends PluginKind = PluginKind, S extends TSchema | undefined = TSchema | undefined>
-  extends PluginDefinition<K, S> {
+export interface ImspectPlugin<K extends PluginKind = PluginKind, S extends TSchema | undefined = TSchema | undefined> extends PluginDefinition<K, S> {
   readonly [PLUGIN_BRAND]: true;
 }
 
@@ -116,9 +115,7 @@ export interface ImspectPlugin<K extends PluginKind = PluginKind, S extends TSch
  * });
  * ```
  */
-export function definePlugin<K extends PluginKind, S extends TSchema | undefined = undefined>(
-  definition: PluginDefinition<K, S>,
-): ImspectPlugin<K, S> {
+export function definePlugin<K extends PluginKind, S extends TSchema | undefined = undefined>(definition: PluginDefinition<K, S>): ImspectPlugin<K, S> {
   if (typeof definition?.name !== 'string' || definition.name.length === 0) {
     throw new TypeError('definePlugin: name must be a non-empty string');
   }

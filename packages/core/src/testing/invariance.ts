@@ -79,8 +79,7 @@ export function checkSplitInvariance<S extends TestedSession, F = FrameRecord>(
   const runOptions: RunOptions<S, F> = {};
   if (options.normalise) runOptions.normalise = options.normalise;
   if (options.onFrame) runOptions.onFrame = options.onFrame;
-  const run = (cut?: (data: Uint8Array, index: number) => Uint8Array[]) =>
-    runTranscript(createSession, steps, cut ? { ...runOptions, cut } : runOptions);
+  const run = (cut?: (data: Uint8Array, index: number) => Uint8Array[]) => runTranscript(createSession, steps, cut ? { ...runOptions, cut } : runOptions);
 
   const check = (result: TranscriptRun<S, F>, reference: TranscriptRun<S, F>, label: string) => {
     try {
@@ -106,11 +105,13 @@ export function checkSplitInvariance<S extends TestedSession, F = FrameRecord>(
     steps.forEach((step, index) => {
       const size = step.data.byteLength;
       const offsets =
-        size <= everyOffsetUpTo
-          ? Array.from({ length: Math.max(0, size - 1) }, (_, i) => i + 1)
-          : offsetsAround(step.data, boundaries(step.data), window, maxBoundaries);
+        size <= everyOffsetUpTo ? Array.from({ length: Math.max(0, size - 1) }, (_, i) => i + 1) : offsetsAround(step.data, boundaries(step.data), window, maxBoundaries);
       for (const offset of offsets) {
-        check(run((data, i) => (i === index ? cutAt(data, [offset]) : [data])), reference, `step ${index} (${step.direction}) cut at ${offset}`);
+        check(
+          run((data, i) => (i === index ? cutAt(data, [offset]) : [data])),
+          reference,
+          `step ${index} (${step.direction}) cut at ${offset}`,
+        );
       }
     });
   }
@@ -118,7 +119,11 @@ export function checkSplitInvariance<S extends TestedSession, F = FrameRecord>(
   const random = seededRandom(seed);
   for (let r = 0; r < randomRuns; r++) {
     const max = randomSizes[r % randomSizes.length]!;
-    check(run((data) => cutRandom(data, random, max)), reference, `random run ${r} (pieces of 1..${max} bytes, seed ${seed})`);
+    check(
+      run((data) => cutRandom(data, random, max)),
+      reference,
+      `random run ${r} (pieces of 1..${max} bytes, seed ${seed})`,
+    );
   }
   return whole;
 }
@@ -137,11 +142,7 @@ export interface PassThroughOptions<S extends TestedSession> extends Pick<RunOpt
  * random, the session must report no events, pass every byte through, and hold at most `bufferLimit` bytes.
  * Throws an Error naming the run otherwise.
  */
-export function checkPassesThrough<S extends TestedSession>(
-  createSession: () => S,
-  steps: readonly TranscriptStep[],
-  options: PassThroughOptions<S> = {},
-): void {
+export function checkPassesThrough<S extends TestedSession>(createSession: () => S, steps: readonly TranscriptStep[], options: PassThroughOptions<S> = {}): void {
   const { randomRuns = 1, maxPiece = 700, seed = 1 } = options;
   const random = seededRandom(seed);
   const runs: Array<[string, ((data: Uint8Array) => Uint8Array[]) | undefined]> = [['steps whole', undefined]];

@@ -1,17 +1,24 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 const Action = Type.Union([Type.Literal('intercept'), Type.Literal('passthrough'), Type.Literal('block')], {
-  description: 'intercept: decrypt with a certificate from the CA and log; passthrough: relay the encrypted bytes unread (an `encrypted` event records it); block: refuse the connection',
+  description:
+    'intercept: decrypt with a certificate from the CA and log; passthrough: relay the encrypted bytes unread (an `encrypted` event records it); block: refuse the connection',
 });
 
 const UpstreamVerify = Type.Union([Type.Literal('verify'), Type.Literal('allow-self-signed'), Type.Literal('off')], {
-  description: "How the real server's certificate is checked when intercepting. verify: trusted chain and matching name, else the connection is refused with a logged reason; allow-self-signed: also accept a self-signed certificate (the name must still match); off: accept any certificate",
+  description:
+    "How the real server's certificate is checked when intercepting. verify: trusted chain and matching name, else the connection is refused with a logged reason; allow-self-signed: also accept a self-signed certificate (the name must still match); off: accept any certificate",
 });
 
 export const TlsRuleSchema = Type.Object(
   {
     protocol: Type.Optional(Type.String({ minLength: 1, description: 'Protocol plugin name, e.g. xmpp or irc' })),
-    host: Type.Optional(Type.String({ minLength: 1, description: 'Destination host name or address, or the server name asked for inside the protocol (XMPP domain); `*.example.org` matches its sub-domains' })),
+    host: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'Destination host name or address, or the server name asked for inside the protocol (XMPP domain); `*.example.org` matches its sub-domains',
+      }),
+    ),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
     action: Action,
     upstreamVerify: Type.Optional(UpstreamVerify),
@@ -30,7 +37,8 @@ export const TlsSchema = Type.Object(
     ),
     action: Type.Union([Type.Literal('intercept'), Type.Literal('passthrough'), Type.Literal('block')], {
       default: 'intercept',
-      description: 'What happens to TLS (STARTTLS and TLS ports) when no rule matches. intercept needs the CA: without one, connections pass through unread until `imspect ca init` is run',
+      description:
+        'What happens to TLS (STARTTLS and TLS ports) when no rule matches. intercept needs the CA: without one, connections pass through unread until `imspect ca init` is run',
     }),
     upstreamVerify: Type.Union([Type.Literal('verify'), Type.Literal('allow-self-signed'), Type.Literal('off')], {
       default: 'verify',

@@ -59,19 +59,11 @@ export interface PcapRecord {
   originalLength?: number;
 }
 
-export function pcapFile(
-  opts: { littleEndian?: boolean; nanos?: boolean; linkType: number; major?: number },
-  records: PcapRecord[],
-): Uint8Array {
+export function pcapFile(opts: { littleEndian?: boolean; nanos?: boolean; linkType: number; major?: number }, records: PcapRecord[]): Uint8Array {
   const le = opts.littleEndian ?? true;
   const magic = opts.nanos ? 0xa1b23c4d : 0xa1b2c3d4;
   const header = concat(u32(magic, le), u16(opts.major ?? 2, le), u16(4, le), u32(0, le), u32(0, le), u32(262144, le), u32(opts.linkType, le));
-  return concat(
-    header,
-    ...records.map((r) =>
-      concat(u32(r.seconds, le), u32(r.fraction, le), u32(r.data.byteLength, le), u32(r.originalLength ?? r.data.byteLength, le), r.data),
-    ),
-  );
+  return concat(header, ...records.map((r) => concat(u32(r.seconds, le), u32(r.fraction, le), u32(r.data.byteLength, le), u32(r.originalLength ?? r.data.byteLength, le), r.data)));
 }
 
 /** One pcapng block: type, total length, body padded to 4 bytes, total length again. */

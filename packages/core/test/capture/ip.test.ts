@@ -29,7 +29,15 @@ describe('link layers', () => {
     expectV4(decodeFrame(LinkType.ETHERNET, ethernet(0x0800, v4)));
     expectV6(decodeFrame(LinkType.ETHERNET, ethernet(0x86dd, v6)));
     expectV4(decodeFrame(LinkType.ETHERNET, ethernet(0x0800, v4, [[0x8100, 42]])));
-    expectV6(decodeFrame(LinkType.ETHERNET, ethernet(0x86dd, v6, [[0x88a8, 100], [0x8100, 42]])));
+    expectV6(
+      decodeFrame(
+        LinkType.ETHERNET,
+        ethernet(0x86dd, v6, [
+          [0x88a8, 100],
+          [0x8100, 42],
+        ]),
+      ),
+    );
     expect(decodeFrame(LinkType.ETHERNET, ethernet(0x0806, new Uint8Array(28)))).toEqual({ kind: 'other', what: 'ethertype 0x0806' });
   });
 

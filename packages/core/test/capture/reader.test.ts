@@ -40,9 +40,7 @@ describe('classic pcap', () => {
         { seconds: 1704164646, fraction: 7, data: frameB },
       ]);
       expect(bytes.subarray(0, 4)).toEqual(
-        Uint8Array.from(
-          c.nanos ? (c.littleEndian ? [0x4d, 0x3c, 0xb2, 0xa1] : [0xa1, 0xb2, 0x3c, 0x4d]) : c.littleEndian ? [0xd4, 0xc3, 0xb2, 0xa1] : [0xa1, 0xb2, 0xc3, 0xd4],
-        ),
+        Uint8Array.from(c.nanos ? (c.littleEndian ? [0x4d, 0x3c, 0xb2, 0xa1] : [0xa1, 0xb2, 0x3c, 0x4d]) : c.littleEndian ? [0xd4, 0xc3, 0xb2, 0xa1] : [0xa1, 0xb2, 0xc3, 0xd4]),
       );
       const packets = await collect(writeTemp(`order-${c.name.replace(/ /g, '-')}.pcap`, bytes));
       expect(packets).toHaveLength(2);

@@ -1,31 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  LinkType,
-  TcpReassembler,
-  readConnections,
-  streamBytes,
-  type ReassemblyOptions,
-  type TcpSegment,
-} from '../../src/capture/index.js';
-import {
-  conversation,
-  concat,
-  enc,
-  epb,
-  ethernet,
-  flowPacket,
-  idb,
-  loopLink,
-  nullLink,
-  pcapFile,
-  removeTemp,
-  shb,
-  sll,
-  sll2,
-  text,
-  writeTemp,
-  type Flow,
-} from './helpers.js';
+import { LinkType, TcpReassembler, readConnections, streamBytes, type ReassemblyOptions, type TcpSegment } from '../../src/capture/index.js';
+import { conversation, concat, enc, epb, ethernet, flowPacket, idb, loopLink, nullLink, pcapFile, removeTemp, shb, sll, sll2, text, writeTemp, type Flow } from './helpers.js';
 
 afterAll(removeTemp);
 
@@ -82,12 +57,7 @@ describe('TcpReassembler', () => {
         seg('s', 913, '', 'FA', 110),
         seg('c', 110, '', 'A', 914),
       ]),
-    ).toEqual([
-      'open #0 10.0.0.1:40000 > 10.0.0.2:6667',
-      '#0 > NICK a\r\n @1003',
-      '#0 < :srv 001 a\r\n @1004',
-      'close #0 fin',
-    ]);
+    ).toEqual(['open #0 10.0.0.1:40000 > 10.0.0.2:6667', '#0 > NICK a\r\n @1003', '#0 < :srv 001 a\r\n @1004', 'close #0 fin']);
   });
 
   it('puts out-of-order segments back in order', () => {
@@ -102,9 +72,13 @@ describe('TcpReassembler', () => {
   });
 
   it('drops retransmissions and keeps only the new part of a partial one', () => {
-    expect(
-      run([...handshake, seg('c', 101, 'abc'), seg('c', 101, 'abc'), seg('c', 101, 'abcdef'), seg('c', 104, 'def'), seg('c', 102, 'bcdefg')]),
-    ).toEqual(['open #0 10.0.0.1:40000 > 10.0.0.2:6667', '#0 > abc @1003', '#0 > def @1005', '#0 > g @1007', 'close #0 end-of-capture']);
+    expect(run([...handshake, seg('c', 101, 'abc'), seg('c', 101, 'abc'), seg('c', 101, 'abcdef'), seg('c', 104, 'def'), seg('c', 102, 'bcdefg')])).toEqual([
+      'open #0 10.0.0.1:40000 > 10.0.0.2:6667',
+      '#0 > abc @1003',
+      '#0 > def @1005',
+      '#0 > g @1007',
+      'close #0 end-of-capture',
+    ]);
   });
 
   it('trims overlapping out-of-order segments (the first copy of a byte wins)', () => {
@@ -115,7 +89,12 @@ describe('TcpReassembler', () => {
       seg('c', 111, 'KL'), // 10..11
       seg('c', 101, 'ab'), // fills the hole
     ]);
-    expect(events.filter((e) => e.startsWith('#0 >')).map((e) => e.slice(5, -6)).join('')).toBe('abcdEFGHIJKL');
+    expect(
+      events
+        .filter((e) => e.startsWith('#0 >'))
+        .map((e) => e.slice(5, -6))
+        .join(''),
+    ).toBe('abcdEFGHIJKL');
   });
 
   it('reports a missing segment once the receiver acknowledges past it, then resynchronises', () => {
@@ -215,13 +194,7 @@ describe('TcpReassembler', () => {
         seg('c', 0x00000007, '', 'FA', 0xffffff01),
         seg('s', 0xffffff01, '', 'FA', 8),
       ]),
-    ).toEqual([
-      'open #0 10.0.0.1:40000 > 10.0.0.2:6667',
-      '#0 > abcdef @1004',
-      '#0 > ghij @1004',
-      '#0 > KL @1004',
-      'close #0 fin',
-    ]);
+    ).toEqual(['open #0 10.0.0.1:40000 > 10.0.0.2:6667', '#0 > abcdef @1004', '#0 > ghij @1004', '#0 > KL @1004', 'close #0 fin']);
   });
 
   it('closes on RST, ignores the tail, and opens a new connection on a new SYN for the same ports', () => {
@@ -277,16 +250,9 @@ describe('TcpReassembler', () => {
     const other = { c: { ip: '10.0.0.9', port: 50000 }, s: SERVER };
     const third = { c: { ip: '10.0.0.7', port: 50001 }, s: SERVER };
     expect(
-      run(
-        [
-          seg('c', 1, '', 'S'),
-          seg('c', 10, '', 'S', 0, other),
-          seg('c', 11, 'B', 'PA', 0, other),
-          seg('c', 2, 'A', 'PA'),
-          seg('c', 20, '', 'S', 0, third),
-        ],
-        { maxConnections: 2 },
-      ),
+      run([seg('c', 1, '', 'S'), seg('c', 10, '', 'S', 0, other), seg('c', 11, 'B', 'PA', 0, other), seg('c', 2, 'A', 'PA'), seg('c', 20, '', 'S', 0, third)], {
+        maxConnections: 2,
+      }),
     ).toEqual([
       'open #0 10.0.0.1:40000 > 10.0.0.2:6667',
       'open #1 10.0.0.9:50000 > 10.0.0.2:6667',
@@ -382,7 +348,15 @@ describe('readConnections over synthetic captures', () => {
       flowPacket(flow, 'c', 1019, 5001, 'PA', 'JOIN #c\r\n'),
       flowPacket(flow, 's', 5001, 1028, 'A'),
     ];
-    const [conn] = await readConnections(writeTemp('lost.pcap', pcapFile({ linkType: LinkType.RAW }, packets.map((data, i) => ({ seconds: 1, fraction: i, data })))));
+    const [conn] = await readConnections(
+      writeTemp(
+        'lost.pcap',
+        pcapFile(
+          { linkType: LinkType.RAW },
+          packets.map((data, i) => ({ seconds: 1, fraction: i, data })),
+        ),
+      ),
+    );
     expect(text(streamBytes(conn!, 'outgoing'))).toBe('JOIN #a\r\nJOIN #c\r\n');
     expect(conn!.anomalies).toEqual([{ kind: 'gap', direction: 'outgoing', bytesMissing: 9, offset: 9, at: 1000.004 }]);
   });

@@ -91,7 +91,9 @@ describe('@imspect/core/testing: split invariance', () => {
   });
 
   it('a parser holding more than the limit fails', () => {
-    expect(() => checkSplitInvariance(() => new LineSession(), script(['>', `SAY ${'x'.repeat(100)}\r\n`]), { bufferLimit: 50, randomRuns: 0 })).toThrow(/held \d+ bytes, more than the limit of 50/);
+    expect(() => checkSplitInvariance(() => new LineSession(), script(['>', `SAY ${'x'.repeat(100)}\r\n`]), { bufferLimit: 50, randomRuns: 0 })).toThrow(
+      /held \d+ bytes, more than the limit of 50/,
+    );
   });
 
   it('long steps are cut around their boundaries only, sampled down to maxBoundaries', () => {

@@ -75,7 +75,29 @@ describe('the local CA', () => {
     const dir = await tempDir();
     const key = path.join(dir, 'leaf.key');
     const cert = path.join(dir, 'leaf.crt');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=not a ca', '-addext', 'basicConstraints=critical,CA:FALSE'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=not a ca',
+        '-addext',
+        'basicConstraints=critical,CA:FALSE',
+      ],
+      { stdio: 'ignore' },
+    );
     await chmod(key, 0o600);
     await expect(loadCa({ cert, key })).rejects.toMatchObject({ code: 'TLS_CA_NOT_CA' });
     await writeFile(key, 'not a key', { mode: 0o600 });
@@ -87,7 +109,27 @@ describe('the local CA', () => {
     const key = path.join(dir, 'corp.key');
     const cert = path.join(dir, 'corp.crt');
     execFileSync('openssl', ['genrsa', '-traditional', '-out', key, '2048'], { stdio: 'ignore' });
-    execFileSync('openssl', ['req', '-x509', '-new', '-key', key, '-out', cert, '-days', '30', '-subj', '/CN=Example Corp inspection CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '30',
+        '-subj',
+        '/CN=Example Corp inspection CA',
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ],
+      { stdio: 'ignore' },
+    );
     expect(await readFile(key, 'utf8')).toContain('BEGIN RSA PRIVATE KEY');
     await chmod(key, 0o600);
     const ca = await loadCa({ cert, key });

@@ -150,7 +150,10 @@ describe('STARTTLS interception in a connection', () => {
         const seen = await client.ended;
         // The client never got the go-ahead: nothing it sends could reach an unverified server.
         expect(seen.toString()).toBe('');
-        expect(relay.logs.some((r) => reason.test(r.msg ?? '')), JSON.stringify(relay.logs.map((r) => r.msg))).toBe(true);
+        expect(
+          relay.logs.some((r) => reason.test(r.msg ?? '')),
+          JSON.stringify(relay.logs.map((r) => r.msg)),
+        ).toBe(true);
         expect(lines).toEqual([]);
       } finally {
         await relay.close();
@@ -177,4 +180,3 @@ describe('STARTTLS interception in a connection', () => {
     }
   });
 });
-

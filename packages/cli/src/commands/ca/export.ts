@@ -4,7 +4,8 @@ import { configFlag, failWith, loadConfigOrExit } from '../../shared.js';
 
 export default class CaExport extends Command {
   static override summary = 'Write the CA certificate to install on client machines';
-  static override description = `Prints the certificate (never the key) in PEM form, or writes it to a file. DER (.cer) suits Windows and Android; PEM (.crt) suits Linux, macOS and Firefox. docs/tls.md shows how to install it on common systems.`;
+  static override description =
+    `Prints the certificate (never the key) in PEM form, or writes it to a file. DER (.cer) suits Windows and Android; PEM (.crt) suits Linux, macOS and Firefox. docs/tls.md shows how to install it on common systems.`;
   static override examples = ['<%= config.bin %> ca export > imspect-ca.crt', '<%= config.bin %> ca export -o imspect-ca.cer --format der'];
   static override flags = {
     config: configFlag,

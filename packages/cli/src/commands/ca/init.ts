@@ -3,7 +3,8 @@ import { configFlag, failWith, loadConfigOrExit } from '../../shared.js';
 
 export default class CaInit extends Command {
   static override summary = 'Create the local certificate authority that TLS interception signs certificates with';
-  static override description = `Writes an ECDSA P-256 CA certificate and its private key (mode 0600) where tls.ca says (default: ca/ in the data folder). Then install the certificate on the client machines (imspect ca export; see docs/tls.md): clients that trust it can be intercepted, the others fail their TLS handshake. To use an existing enterprise CA instead, point tls.ca.cert and tls.ca.key at its files.`;
+  static override description =
+    `Writes an ECDSA P-256 CA certificate and its private key (mode 0600) where tls.ca says (default: ca/ in the data folder). Then install the certificate on the client machines (imspect ca export; see docs/tls.md): clients that trust it can be intercepted, the others fail their TLS handshake. To use an existing enterprise CA instead, point tls.ca.cert and tls.ca.key at its files.`;
   static override examples = ['<%= config.bin %> ca init', '<%= config.bin %> ca init --name "Example Corp IM inspection CA" --days 1825'];
   static override flags = {
     config: configFlag,

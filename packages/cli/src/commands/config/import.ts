@@ -5,7 +5,8 @@ import { failWith, pluginRoots } from '../../shared.js';
 
 export default class ConfigImport extends Command {
   static override summary = 'Translate an IMSpector imspector.conf into an imspect configuration';
-  static override description = `Reads IMSpector's key=value options and writes the equivalent imspect configuration as YAML: port (a transparent listener), http_port (an HTTP CONNECT listener for private networks), listenaddr, user, group, pidfilename, the protocols (jabber is imspect's xmpp plugin), log_typing_events, the ssl options (the tls section), bad words, ACL, block_files, block_webcams, responses and notices, file logging (logger-csv) and SQL logging (logger-sql's url). Plugin sections are written only for installed plugins. Every option that could not be translated is listed with the reason on standard error (or in the JSON output). A configuration holding a database password is written with mode 0600.`;
+  static override description =
+    `Reads IMSpector's key=value options and writes the equivalent imspect configuration as YAML: port (a transparent listener), http_port (an HTTP CONNECT listener for private networks), listenaddr, user, group, pidfilename, the protocols (jabber is imspect's xmpp plugin), log_typing_events, the ssl options (the tls section), bad words, ACL, block_files, block_webcams, responses and notices, file logging (logger-csv) and SQL logging (logger-sql's url). Plugin sections are written only for installed plugins. Every option that could not be translated is listed with the reason on standard error (or in the JSON output). A configuration holding a database password is written with mode 0600.`;
   static override examples = [
     '<%= config.bin %> config import /etc/imspector/imspector.conf',
     '<%= config.bin %> config import /etc/imspector/imspector.conf --output imspect.config.yaml',

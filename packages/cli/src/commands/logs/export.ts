@@ -8,8 +8,29 @@ import { isClosedOutput, outputWriter } from '../../closed-output.js';
 import { configFlag, explain, failWith } from '../../shared.js';
 
 const CSV_COLUMNS = [
-  'eventId', 'at', 'timestamp', 'protocol', 'direction', 'type', 'typeCode', 'subtype', 'localId', 'remoteId', 'conversation',
-  'text', 'deliveredText', 'fileName', 'fileSize', 'client', 'server', 'filtered', 'categories', 'eventData', 'data', 'network', 'devices',
+  'eventId',
+  'at',
+  'timestamp',
+  'protocol',
+  'direction',
+  'type',
+  'typeCode',
+  'subtype',
+  'localId',
+  'remoteId',
+  'conversation',
+  'text',
+  'deliveredText',
+  'fileName',
+  'fileSize',
+  'client',
+  'server',
+  'filtered',
+  'categories',
+  'eventData',
+  'data',
+  'network',
+  'devices',
 ] as const;
 
 /** RFC 4180: every field quoted, quotes doubled; a leading formula character is not altered (this is an export, not a spreadsheet). */

@@ -5,7 +5,7 @@ import { configFlag, explain, failWith } from '../../shared.js';
 export default class LogsSearch extends Command {
   static override summary = 'Search the SQL archive (logger-sql): by user, peer, words, protocol, network and time';
   static override description =
-    'Reads the database the configuration\'s plugins.logger-sql section names (by default the SQLite file archive.sqlite in the data folder). Prints the newest matches (--limit), oldest first.';
+    "Reads the database the configuration's plugins.logger-sql section names (by default the SQLite file archive.sqlite in the data folder). Prints the newest matches (--limit), oldest first.";
   static override examples = [
     '<%= config.bin %> logs search --user alice --since 2h',
     '<%= config.bin %> logs search --with "#support" --text "invoice overdue" --limit 20',

@@ -3,7 +3,8 @@ import { configFlag, inspectPlugins } from '../../shared.js';
 
 export default class PluginsList extends Command {
   static override summary = 'List every discovered plugin: name, kind, version, package folder, enabled, load errors';
-  static override description = 'Plugins are npm packages named @imspect/plugin-*, @imspect/logger-*, @imspect/filter-*, @imspect/content-*, imspect-plugin-* or @scope/imspect-plugin-*, found in the node_modules folders above the working directory and above the CLI, and in configured plugin folders. Each enabled plugin is imported to check it, without being set up.';
+  static override description =
+    'Plugins are npm packages named @imspect/plugin-*, @imspect/logger-*, @imspect/filter-*, @imspect/content-*, imspect-plugin-* or @scope/imspect-plugin-*, found in the node_modules folders above the working directory and above the CLI, and in configured plugin folders. Each enabled plugin is imported to check it, without being set up.';
   static override examples = ['<%= config.bin %> plugins list', '<%= config.bin %> plugins list --json'];
   static override enableJsonFlag = true;
   static override flags = { config: configFlag };
