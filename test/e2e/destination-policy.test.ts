@@ -8,50 +8,16 @@
  * dispatch server whose XFR names the gateway's loopback cannot send the client's next connection there.
  * The same listeners still reach the server namespace (the control).
  */
-import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithService } from '../support/e2e.js';
 import { CLI } from '../support/imspect-process.js';
-import { createGatewayTopology, netnsMissing, nsSpawn, type GatewayTopology } from '../support/netns.js';
+import { createGatewayTopology, netnsMissing, nsStart, stopProcess, waitForProcess, type GatewayTopology, type NsProcess } from '../support/netns.js';
 
 const missing = netnsMissing();
 const SERVICE_PORT = 5432;
-
-interface Proc {
-  child: ChildProcess;
-  out: () => string;
-  err: () => string;
-}
-
-function start(ns: string, command: string, args: string[]): Proc {
-  const child = nsSpawn(ns, command, args);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return { child, out: () => out, err: () => err };
-}
-
-async function waitUntil(what: string, check: () => boolean, proc: Proc, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (proc.child.exitCode !== null) throw new Error(`${what}: process exited with ${proc.child.exitCode}\nstdout:\n${proc.out()}\nstderr:\n${proc.err()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nstdout:\n${proc.out()}\nstderr:\n${proc.err()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function stop(proc: Proc | undefined): Promise<void> {
-  if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null || !proc.child.pid) return;
-  const exited = new Promise((r) => proc.child.once('exit', r));
-  process.kill(proc.child.pid, 'SIGTERM');
-  const timer = setTimeout(() => proc.child.pid && process.kill(proc.child.pid, 'SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 /** The gateway's own service: every address, port 5432; prints each connection it gets. */
 const SERVICE = `
@@ -171,18 +137,18 @@ async function msn() {
 describeWithService('destination policy for LAN clients (network namespaces: SOCKS5, HTTP CONNECT, MSN forward)', missing, () => {
   let topo: GatewayTopology;
   let dir: string;
-  let service: Proc | undefined;
-  let servers: Proc | undefined;
-  let proxy: Proc | undefined;
+  let service: NsProcess | undefined;
+  let servers: NsProcess | undefined;
+  let proxy: NsProcess | undefined;
 
   beforeAll(async () => {
     topo = createGatewayTopology('d');
     dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-dest-'));
     await chmod(dir, 0o755);
-    service = start(topo.gateway, process.execPath, ['-e', SERVICE]);
-    await waitUntil('the gateway service to listen', () => service!.out().includes('listening'), service);
-    servers = start(topo.server, process.execPath, ['-e', SERVERS(topo.addr.server4, `127.0.0.1:${SERVICE_PORT}`)]);
-    await waitUntil('the servers to listen', () => servers!.out().includes('listening'), servers);
+    service = nsStart(topo.gateway, process.execPath, ['-e', SERVICE]);
+    await waitForProcess('the gateway service to listen', () => service!.out().includes('listening'), service);
+    servers = nsStart(topo.server, process.execPath, ['-e', SERVERS(topo.addr.server4, `127.0.0.1:${SERVICE_PORT}`)]);
+    await waitForProcess('the servers to listen', () => servers!.out().includes('listening'), servers);
     const lan = topo.addr.gatewayLan4;
     const config = {
       dataDir: path.join(dir, 'data'),
@@ -198,21 +164,21 @@ describeWithService('destination policy for LAN clients (network namespaces: SOC
       log: { format: 'json' },
     };
     await writeFile(path.join(dir, 'imspect.config.json'), JSON.stringify(config));
-    proxy = start(topo.gateway, process.execPath, [CLI, 'start', '-c', path.join(dir, 'imspect.config.json'), '--allow-root']);
-    await waitUntil('imspect to start', () => proxy!.out().includes('Press Ctrl-C to stop.'), proxy);
+    proxy = nsStart(topo.gateway, process.execPath, [CLI, 'start', '-c', path.join(dir, 'imspect.config.json'), '--allow-root']);
+    await waitForProcess('imspect to start', () => proxy!.out().includes('Press Ctrl-C to stop.'), proxy);
   }, 60_000);
 
   afterAll(async () => {
-    await stop(proxy);
-    await stop(servers);
-    await stop(service);
+    await stopProcess(proxy);
+    await stopProcess(servers);
+    await stopProcess(service);
     topo?.destroy();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it("refuses every spelling of the gateway's own addresses (0x02, 403), lets the server namespace through, and logs why", async () => {
     // Asynchronously, so that imspect's log pipe keeps being read while the probes run.
-    const probes = start(topo.client, process.execPath, ['-e', PROBES, JSON.stringify([topo.addr.gatewayLan4, topo.addr.server4, String(SERVICE_PORT)])]);
+    const probes = nsStart(topo.client, process.execPath, ['-e', PROBES, JSON.stringify([topo.addr.gatewayLan4, topo.addr.server4, String(SERVICE_PORT)])]);
     const code = await new Promise<number | null>((resolve) => (probes.child.exitCode !== null ? resolve(probes.child.exitCode) : probes.child.once('exit', resolve)));
     expect(code, probes.err()).toBe(0);
     const results = JSON.parse(probes.out()) as {
@@ -240,7 +206,7 @@ describeWithService('destination policy for LAN clients (network namespaces: SOC
         .filter((line) => line.includes('"DESTINATION_REFUSED"'))
         .map((line) => JSON.parse(line) as { client: string; server: string; resolved?: string; rule: string; msg: string });
     const expected = results.socks.length - 1 + results.connect.length - 1 + 1;
-    await waitUntil('every refusal logged', () => refusals().length >= expected, proxy!, 5_000).catch(() => undefined);
+    await waitForProcess('every refusal logged', () => refusals().length >= expected, proxy!, 5_000).catch(() => undefined);
     const logged = refusals();
     expect(logged, proxy!.err()).toHaveLength(expected);
     for (const entry of logged) expect(entry.client).toMatch(/^198\.18\.1\.2:\d+$/);

@@ -6,18 +6,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, ftruncateSync, fstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { openArchive, resolveTarget, type ArchiveStore } from '../../packages/logger-sql/dist/index.js';
+import { afterEach, expect, it } from 'vitest';
 import { runCli, waitUntil } from '../support/cli-run.js';
-import { createPostgresDatabase, postgresMissing, type TestDatabase } from '../support/databases.js';
+import { createPostgresDatabase, postgresMissing } from '../support/databases.js';
 import { describeWithService, findExecutable } from '../support/e2e.js';
-import { startImspect, type RunningImspect } from '../support/imspect-process.js';
+import { startImspect } from '../support/imspect-process.js';
 import { freePort } from '../support/ngircd.js';
-import { connectScriptedClient, startScriptedIrcServer, type ScriptedIrcServer } from '../support/scripted-irc.js';
-import { startTcpRelay, type TcpRelay } from '../support/tcp-relay.js';
+import { connectScriptedClient } from '../support/scripted-irc.js';
+import { useSqlBehindRelay } from '../support/sql-behind-relay.js';
 
 const MESSAGES = 150;
 /** What the disk has left for the journal once the filler is written. */
@@ -54,53 +52,32 @@ function fillDisk(dir: string, left: number): string {
 }
 
 describeWithService('journal on a full disk (tmpfs data folder)', await missing(), () => {
-  let dir: string;
-  let db: TestDatabase;
-  let relay: TcpRelay;
-  let server: ScriptedIrcServer;
-  let direct: ArchiveStore;
-  let imspect: RunningImspect | undefined;
   let mounted: string | undefined;
 
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-disk-full-'));
-    db = await createPostgresDatabase();
-    relay = await startTcpRelay({ host: db.host, port: db.port });
-    server = await startScriptedIrcServer();
-    direct = openArchive(resolveTarget({ url: db.url }, dir));
-    await direct.migrate();
-  });
+  const env = useSqlBehindRelay('imspect-disk-full-', createPostgresDatabase, { migrate: true });
 
   afterEach(async () => {
-    await imspect?.stop();
-    imspect = undefined;
+    await env.imspect?.stop();
+    env.imspect = undefined;
     if (mounted) execFileSync('umount', [mounted]);
     mounted = undefined;
   });
 
-  afterAll(async () => {
-    await direct?.close();
-    await relay?.close();
-    await server?.close();
-    await db?.drop();
-    await rm(dir, { recursive: true, force: true });
-  });
-
   async function run(onFull: 'block' | 'forward', nick: string) {
-    const disk = path.join(dir, `disk-${onFull}`);
+    const disk = path.join(env.dir, `disk-${onFull}`);
     await mkdir(disk);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', disk]);
     mounted = disk;
     const port = await freePort();
-    const config = path.join(dir, `${onFull}.yaml`);
+    const config = path.join(env.dir, `${onFull}.yaml`);
     await writeFile(
       config,
       [
         `dataDir: ${path.join(disk, 'data')}`,
         'listeners:',
-        `  - { type: forward, port: ${port}, upstream: { host: 127.0.0.1, port: ${server.port} }, protocol: irc }`,
+        `  - { type: forward, port: ${port}, upstream: { host: 127.0.0.1, port: ${env.server.port} }, protocol: irc }`,
         'plugins:',
-        `  logger-sql: { options: { url: "${db.urlVia('127.0.0.1', relay.port)}", connectTimeoutMs: 500 } }`,
+        `  logger-sql: { options: { url: "${env.db.urlVia('127.0.0.1', env.relay.port)}", connectTimeoutMs: 500 } }`,
         // The default limit (1 GiB) is far more than the disk has; few events in memory, so loggers read back from
         // disk. The CSV logger (enabled by default) writes to the same disk.
         `loggers: { flushIntervalMs: 10, retryMaxDelayMs: 200, writeTimeoutMs: 2000, journal: { onFull: ${onFull}, memoryEvents: 10 } }`,
@@ -109,14 +86,14 @@ describeWithService('journal on a full disk (tmpfs data folder)', await missing(
       ].join('\n'),
     );
     const args = ['--config', config];
-    const received = server.received.length;
-    relay.cut();
-    imspect = await startImspect(args, { cwd: dir });
+    const received = env.server.received.length;
+    env.relay.cut();
+    env.imspect = await startImspect(args, { cwd: env.dir });
     const client = await connectScriptedClient(port, nick);
     const filler = fillDisk(disk, LEFT_BYTES);
-    const status = async () => JSON.parse((await runCli(['status', '--json', ...args], dir)).stdout) as Status;
-    const stored = async () => direct.search({ user: nick, limit: 0 });
-    return { client, filler, status, stored, arrived: () => server.received.length - received };
+    const status = async () => JSON.parse((await runCli(['status', '--json', ...args], env.dir)).stdout) as Status;
+    const stored = async () => env.direct.search({ user: nick, limit: 0 });
+    return { client, filler, status, stored, arrived: () => env.server.received.length - received };
   }
 
   it('onFull: forward: the chat goes on; every relayed event is either archived or counted as dropped, exactly', async () => {
@@ -130,12 +107,14 @@ describeWithService('journal on a full disk (tmpfs data folder)', await missing(
     await waitUntil(async () => ((s = await status()), s.diskError?.code === 'ENOSPC' && s.dropped > 0), 15_000, 'status to show the full disk and the dropped events');
     expect(s!.full).toBe(true);
     expect(s!.complete).toBe(false);
-    expect(imspect!.stderr()).toMatch(/the disk refuses writes \(ENOSPC: disk full\); new events are NOT logged/);
-    expect((await runCli(['status', '--config', path.join(dir, 'forward.yaml')], dir)).stdout).toMatch(/DISK FULL: .*ENOSPC[\s\S]*EVENTS LOST: \d+ events were not journaled/);
+    expect(env.imspect!.stderr()).toMatch(/the disk refuses writes \(ENOSPC: disk full\); new events are NOT logged/);
+    expect((await runCli(['status', '--config', path.join(env.dir, 'forward.yaml')], env.dir)).stdout).toMatch(
+      /DISK FULL: .*ENOSPC[\s\S]*EVENTS LOST: \d+ events were not journaled/,
+    );
 
     // Room again, and the database back: what was journaled is stored, and new events are journaled again.
     unlinkSync(filler);
-    relay.restore();
+    env.relay.restore();
     await new Promise((r) => setTimeout(r, 1500)); // past the journal's retry delay
     client.say('#chan', 'forward after');
     await waitUntil(() => arrived() === MESSAGES + 1, 10_000, 'the last message');
@@ -155,10 +134,10 @@ describeWithService('journal on a full disk (tmpfs data folder)', await missing(
     expect(new Set(archive.map((m) => m.eventId)).size).toBe(archive.length);
     expect(archive.some((m) => m.text === 'forward after')).toBe(true);
     expect(s!.diskError).toBeNull();
-    expect(imspect!.stderr()).not.toMatch(/missing from the segments/);
+    expect(env.imspect!.stderr()).not.toMatch(/missing from the segments/);
     client.close();
-    expect(await imspect!.stop()).toBe(0);
-    imspect = undefined;
+    expect(await env.imspect!.stop()).toBe(0);
+    env.imspect = undefined;
   }, 120_000);
 
   it('onFull: block: relaying pauses while the disk is full; with room again every message flows and is archived, none lost', async () => {
@@ -175,10 +154,10 @@ describeWithService('journal on a full disk (tmpfs data folder)', await missing(
     expect(s!.full).toBe(true);
     await new Promise((r) => setTimeout(r, 1000));
     expect(arrived()).toBeLessThan(MESSAGES);
-    expect(imspect!.stderr()).toMatch(/the disk refuses writes \(ENOSPC: disk full\); relaying is paused/);
+    expect(env.imspect!.stderr()).toMatch(/the disk refuses writes \(ENOSPC: disk full\); relaying is paused/);
 
     unlinkSync(filler);
-    relay.restore();
+    env.relay.restore();
     await waitUntil(() => arrived() === MESSAGES, 30_000, 'relaying to resume');
     await waitUntil(async () => (await stored()).length === 1 + MESSAGES, 30_000, 'every event archived');
     const archive = await stored();
@@ -186,9 +165,9 @@ describeWithService('journal on a full disk (tmpfs data folder)', await missing(
     await waitUntil(async () => ((s = await status()), s.loggers.every((l) => l.pending === 0) && s.diskError === null), 10_000, 'status to show the disk writable again');
     expect(s!.dropped).toBe(0);
     expect(s!.complete).toBe(true);
-    expect(imspect!.stderr()).toMatch(/the disk takes writes again/);
+    expect(env.imspect!.stderr()).toMatch(/the disk takes writes again/);
     client.close();
-    expect(await imspect!.stop()).toBe(0);
-    imspect = undefined;
+    expect(await env.imspect!.stop()).toBe(0);
+    env.imspect = undefined;
   }, 120_000);
 });

@@ -5,64 +5,40 @@
  * on used to kill the process, and with it every user's chat): the write fails, is retried, chats go on, and
  * at the end every accepted event is in the archive exactly once.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openArchive, resolveTarget, type ArchiveStore } from '../../packages/logger-sql/dist/index.js';
+import { expect, it } from 'vitest';
 import { waitUntil } from '../support/cli-run.js';
 import { createMysqlDatabase, createPostgresDatabase, mysqlMissing, postgresMissing, type TestDatabase } from '../support/databases.js';
 import { describeWithService } from '../support/e2e.js';
-import { startImspect, type RunningImspect } from '../support/imspect-process.js';
+import { startImspect } from '../support/imspect-process.js';
 import { freePort } from '../support/ngircd.js';
-import { connectScriptedClient, startScriptedIrcServer, type ScriptedIrcServer } from '../support/scripted-irc.js';
-import { startTcpRelay, type TcpRelay } from '../support/tcp-relay.js';
+import { connectScriptedClient } from '../support/scripted-irc.js';
+import { useSqlBehindRelay } from '../support/sql-behind-relay.js';
 
 /** Resets that actually aborted at least one connection in the middle of archiving a burst. */
 const RESETS = 40;
 const BURST = 60;
 
 function resetSuite(createDatabase: () => Promise<TestDatabase>) {
-  let dir: string;
-  let db: TestDatabase;
-  let relay: TcpRelay;
-  let server: ScriptedIrcServer;
-  let imspect: RunningImspect | undefined;
-  let direct: ArchiveStore;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-sql-reset-'));
-    db = await createDatabase();
-    relay = await startTcpRelay({ host: db.host, port: db.port });
-    server = await startScriptedIrcServer();
-    direct = openArchive(resolveTarget({ url: db.url }, dir));
-  });
-
-  afterAll(async () => {
-    await imspect?.stop();
-    await direct?.close();
-    await relay?.close();
-    await server?.close();
-    await db?.drop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const env = useSqlBehindRelay('imspect-sql-reset-', createDatabase);
 
   it(`survives ${RESETS} connection resets in the middle of archiving, keeps chats flowing, stores every event once`, async () => {
     const port = await freePort();
     await writeFile(
-      path.join(dir, 'imspect.config.yaml'),
+      path.join(env.dir, 'imspect.config.yaml'),
       [
         'listeners:',
-        `  - { type: forward, port: ${port}, upstream: { host: 127.0.0.1, port: ${server.port} }, protocol: irc }`,
+        `  - { type: forward, port: ${port}, upstream: { host: 127.0.0.1, port: ${env.server.port} }, protocol: irc }`,
         'plugins:',
-        `  logger-sql: { options: { url: "${db.urlVia('127.0.0.1', relay.port)}", connectTimeoutMs: 2000, poolSize: 4 } }`,
+        `  logger-sql: { options: { url: "${env.db.urlVia('127.0.0.1', env.relay.port)}", connectTimeoutMs: 2000, poolSize: 4 } }`,
         'loggers: { flushIntervalMs: 2, batchSize: 15, retryMaxDelayMs: 100, writeTimeoutMs: 5000 }',
         'log: { format: json }',
         '',
       ].join('\n'),
     );
-    const running = await startImspect([], { cwd: dir });
-    imspect = running;
+    const running = await startImspect([], { cwd: env.dir });
+    env.imspect = running;
     const alive = (when: string) => {
       if (running.child.exitCode !== null || running.child.signalCode !== null) {
         throw new Error(`imspect died ${when} (exit ${running.child.exitCode ?? running.child.signalCode})\nstderr:\n${running.stderr().slice(-4000)}`);
@@ -71,21 +47,21 @@ function resetSuite(createDatabase: () => Promise<TestDatabase>) {
     const alice = await connectScriptedClient(port, 'alice');
     alice.say('#chan', 'warm-up');
     // login + the warm-up message
-    await waitUntil(async () => (await direct.count().catch(() => 0)) === 2, 20_000, 'the warm-up in the database');
+    await waitUntil(async () => (await env.direct.count().catch(() => 0)) === 2, 20_000, 'the warm-up in the database');
 
     let sent = 1;
     let resets = 0;
     for (let round = 0; resets < RESETS; round++) {
       if (round > RESETS * 5) throw new Error(`only ${resets} resets hit a write in ${round} rounds`);
-      const before = relay.bytesUp;
+      const before = env.relay.bytesUp;
       for (let i = 0; i < BURST; i++) alice.say(i % 3 ? '#chan' : 'bob', `r${round} m${i} 😀`);
       sent += BURST;
       // Reset while the burst is being written: once bytes of it travel to the database, after a varying delay
       // so that the resets fall on different points of the transaction (BEGIN, INSERT, COMMIT, in between).
-      await waitUntil(() => relay.bytesUp > before || running.child.exitCode !== null, 10_000, 'the burst to be written');
+      await waitUntil(() => env.relay.bytesUp > before || running.child.exitCode !== null, 10_000, 'the burst to be written');
       alive('before a reset');
       await new Promise((r) => setTimeout(r, round % 4));
-      if (relay.reset() > 0) resets++;
+      if (env.relay.reset() > 0) resets++;
       // Give the driver the RST (and a crash, if any, the time to happen) before the next round.
       await new Promise((r) => setTimeout(r, 15));
       alive(`after reset ${resets}`);
@@ -94,16 +70,16 @@ function resetSuite(createDatabase: () => Promise<TestDatabase>) {
     // Chats still flow after the resets.
     for (let i = 0; i < 20; i++) alice.say('bob', `after ${i}`);
     sent += 20;
-    await waitUntil(() => server.received.length === sent || running.child.exitCode !== null, 20_000, 'the server to receive every message');
+    await waitUntil(() => env.server.received.length === sent || running.child.exitCode !== null, 20_000, 'the env.server to receive every message');
     alive('after the resets');
-    expect(server.received).toHaveLength(sent);
+    expect(env.server.received).toHaveLength(sent);
 
-    await waitUntil(async () => (await direct.count()) >= 1 + sent || running.child.exitCode !== null, 60_000, 'every event in the database');
+    await waitUntil(async () => (await env.direct.count()) >= 1 + sent || running.child.exitCode !== null, 60_000, 'every event in the database');
     alive('while the backlog was stored');
-    const stored = await direct.search({ user: 'alice', limit: 0 });
+    const stored = await env.direct.search({ user: 'alice', limit: 0 });
     expect(stored).toHaveLength(1 + sent);
     expect(new Set(stored.map((m) => m.eventId)).size).toBe(stored.length);
-    expect(stored.filter((m) => m.type === 'message').map((m) => m.text)).toEqual(server.received);
+    expect(stored.filter((m) => m.type === 'message').map((m) => m.text)).toEqual(env.server.received);
     // The resets were seen and survived, not dodged; and handled where they happen, by the logger's own
     // connection listeners, not by the process-wide last resort for stray errors.
     expect(running.stderr()).toMatch(/logger \\"logger-sql\\" failed to write|database connection lost/);
@@ -111,8 +87,8 @@ function resetSuite(createDatabase: () => Promise<TestDatabase>) {
 
     alice.close();
     expect(await running.stop()).toBe(0);
-    imspect = undefined;
-    expect(await direct.count()).toBe(1 + sent);
+    env.imspect = undefined;
+    expect(await env.direct.count()).toBe(1 + sent);
   }, 300_000);
 }
 

@@ -5,18 +5,16 @@
  * the logger that is behind (says so loudly, counts them as its `lost` in `imspect status`), and stores the rest
  * once.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openArchive, resolveTarget, type ArchiveStore } from '../../packages/logger-sql/dist/index.js';
+import { expect, it } from 'vitest';
 import { runCli, waitUntil } from '../support/cli-run.js';
-import { createPostgresDatabase, postgresMissing, type TestDatabase } from '../support/databases.js';
+import { createPostgresDatabase, postgresMissing } from '../support/databases.js';
 import { describeWithService } from '../support/e2e.js';
-import { startImspect, type RunningImspect } from '../support/imspect-process.js';
+import { startImspect } from '../support/imspect-process.js';
 import { freePort } from '../support/ngircd.js';
-import { connectScriptedClient, startScriptedIrcServer, type ScriptedIrcServer } from '../support/scripted-irc.js';
-import { startTcpRelay, type TcpRelay } from '../support/tcp-relay.js';
+import { connectScriptedClient } from '../support/scripted-irc.js';
+import { useSqlBehindRelay } from '../support/sql-behind-relay.js';
 
 const MESSAGES = 120;
 
@@ -27,51 +25,28 @@ interface Status {
 }
 
 describeWithService('journal full while the database is down', await postgresMissing(), () => {
-  let dir: string;
-  let db: TestDatabase;
-  let relay: TcpRelay;
-  let server: ScriptedIrcServer;
-  let imspect: RunningImspect | undefined;
-  let direct: ArchiveStore;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-journal-full-'));
-    db = await createPostgresDatabase();
-    relay = await startTcpRelay({ host: db.host, port: db.port });
-    server = await startScriptedIrcServer();
-    direct = openArchive(resolveTarget({ url: db.url }, dir));
-    await direct.migrate();
-  });
-
-  afterAll(async () => {
-    await imspect?.stop();
-    await direct?.close();
-    await relay?.close();
-    await server?.close();
-    await db?.drop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const env = useSqlBehindRelay('imspect-journal-full-', createPostgresDatabase, { migrate: true });
 
   async function run(onFull: 'block' | 'forward', nick: string) {
     const port = await freePort();
-    const data = path.join(dir, onFull);
+    const data = path.join(env.dir, onFull);
     await writeFile(
-      path.join(dir, `${onFull}.yaml`),
+      path.join(env.dir, `${onFull}.yaml`),
       [
         `dataDir: ${data}`,
         'listeners:',
-        `  - { type: forward, port: ${port}, upstream: { host: 127.0.0.1, port: ${server.port} }, protocol: irc }`,
+        `  - { type: forward, port: ${port}, upstream: { host: 127.0.0.1, port: ${env.server.port} }, protocol: irc }`,
         'plugins:',
-        `  logger-sql: { options: { url: "${db.urlVia('127.0.0.1', relay.port)}", connectTimeoutMs: 500 } }`,
+        `  logger-sql: { options: { url: "${env.db.urlVia('127.0.0.1', env.relay.port)}", connectTimeoutMs: 500 } }`,
         `loggers: { flushIntervalMs: 10, retryMaxDelayMs: 200, writeTimeoutMs: 2000, journal: { maxBytes: 16384, onFull: ${onFull} } }`,
         'log: { format: json }',
         '',
       ].join('\n'),
     );
-    const config = ['--config', path.join(dir, `${onFull}.yaml`)];
-    const received = server.received.length;
-    relay.cut();
-    imspect = await startImspect(config, { cwd: dir });
+    const config = ['--config', path.join(env.dir, `${onFull}.yaml`)];
+    const received = env.server.received.length;
+    env.relay.cut();
+    env.imspect = await startImspect(config, { cwd: env.dir });
     const client = await connectScriptedClient(port, nick);
     // One message at a time, as people type (a chunk already read is relayed whole; blocking stops the next read).
     void (async () => {
@@ -80,8 +55,8 @@ describeWithService('journal full while the database is down', await postgresMis
         await new Promise((r) => setTimeout(r, 5));
       }
     })();
-    const status = async () => JSON.parse((await runCli(['status', '--json', ...config], dir)).stdout) as Status;
-    return { client, received, config, status, arrived: () => server.received.length - received };
+    const status = async () => JSON.parse((await runCli(['status', '--json', ...config], env.dir)).stdout) as Status;
+    return { client, received, config, status, arrived: () => env.server.received.length - received };
   }
 
   it('onFull: block pauses relaying until the database is back; then every message flows and is stored once', async () => {
@@ -90,17 +65,17 @@ describeWithService('journal full while the database is down', await postgresMis
     await new Promise((r) => setTimeout(r, 1000));
     const during = arrived();
     expect(during).toBeLessThan(MESSAGES);
-    expect(imspect!.stderr()).toMatch(/journal FULL: relaying is paused/);
+    expect(env.imspect!.stderr()).toMatch(/journal FULL: relaying is paused/);
 
-    relay.restore();
+    env.relay.restore();
     await waitUntil(() => arrived() === MESSAGES, 20_000, 'relaying to resume');
-    await waitUntil(async () => (await direct.search({ user: 'blockuser', limit: 0 })).length === 1 + MESSAGES, 20_000, 'every event stored');
-    const stored = await direct.search({ user: 'blockuser', limit: 0 });
+    await waitUntil(async () => (await env.direct.search({ user: 'blockuser', limit: 0 })).length === 1 + MESSAGES, 20_000, 'every event stored');
+    const stored = await env.direct.search({ user: 'blockuser', limit: 0 });
     expect(new Set(stored.map((m) => m.eventId)).size).toBe(1 + MESSAGES);
-    expect(imspect!.stderr()).toMatch(/journal has room again/);
+    expect(env.imspect!.stderr()).toMatch(/journal has room again/);
     client.close();
-    expect(await imspect!.stop()).toBe(0);
-    imspect = undefined;
+    expect(await env.imspect!.stop()).toBe(0);
+    env.imspect = undefined;
   }, 120_000);
 
   it('onFull: forward keeps the chat going, gives up and reports the oldest events of the logger behind, and stores the rest once', async () => {
@@ -111,18 +86,18 @@ describeWithService('journal full while the database is down', await postgresMis
     const sql = (st: Status) => st.loggers.find((l) => l.name === 'logger-sql')!;
     await waitUntil(async () => ((s = await status()), sql(s).lost > 0 && sql(s).lost + sql(s).pending === 1 + MESSAGES), 15_000, 'status to show the events given up');
     expect(s!.dropped).toBe(0);
-    expect(imspect!.stderr()).toMatch(/logger \\"logger-sql\\" is behind: its \d+ oldest events were given up for it/);
+    expect(env.imspect!.stderr()).toMatch(/logger \\"logger-sql\\" is behind: its \d+ oldest events were given up for it/);
 
-    relay.restore();
+    env.relay.restore();
     const expected = 1 + MESSAGES - sql(s!).lost;
-    await waitUntil(async () => (await direct.search({ user: 'fwduser', limit: 0 })).length === expected, 20_000, `${expected} events stored`);
+    await waitUntil(async () => (await env.direct.search({ user: 'fwduser', limit: 0 })).length === expected, 20_000, `${expected} events stored`);
     await new Promise((r) => setTimeout(r, 300));
-    const stored = await direct.search({ user: 'fwduser', limit: 0 });
+    const stored = await env.direct.search({ user: 'fwduser', limit: 0 });
     expect(stored).toHaveLength(expected);
     expect(new Set(stored.map((m) => m.eventId)).size).toBe(expected);
     client.close();
-    expect(await imspect!.stop()).toBe(0);
-    imspect = undefined;
+    expect(await env.imspect!.stop()).toBe(0);
+    env.imspect = undefined;
     expect(sql(await status()).lost).toBe(sql(s!).lost);
   }, 120_000);
 });

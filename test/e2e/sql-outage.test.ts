@@ -4,19 +4,17 @@
  * Chats must keep flowing, the CSV logger must go on, `imspect status` must show the SQL logger's backlog and
  * its last error, and after the database is back every accepted event must be in it exactly once.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openArchive, resolveTarget, type ArchiveStore } from '../../packages/logger-sql/dist/index.js';
+import { expect, it } from 'vitest';
 import { readCsvLogs } from '../support/csv-logs.js';
 import { runCli, waitUntil } from '../support/cli-run.js';
 import { createMysqlDatabase, createPostgresDatabase, mysqlMissing, postgresMissing, type TestDatabase } from '../support/databases.js';
 import { describeWithService } from '../support/e2e.js';
-import { startImspect, type RunningImspect } from '../support/imspect-process.js';
+import { startImspect } from '../support/imspect-process.js';
 import { freePort } from '../support/ngircd.js';
-import { connectScriptedClient, startScriptedIrcServer, type ScriptedIrcServer } from '../support/scripted-irc.js';
-import { startTcpRelay, type TcpRelay } from '../support/tcp-relay.js';
+import { connectScriptedClient } from '../support/scripted-irc.js';
+import { useSqlBehindRelay } from '../support/sql-behind-relay.js';
 
 const BEFORE = 50;
 const DURING = 300;
@@ -26,51 +24,29 @@ interface Status {
 }
 
 function outageSuite(createDatabase: () => Promise<TestDatabase>) {
-  let dir: string;
-  let db: TestDatabase;
-  let relay: TcpRelay;
-  let server: ScriptedIrcServer;
-  let imspect: RunningImspect | undefined;
-  let direct: ArchiveStore;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-sql-outage-'));
-    db = await createDatabase();
-    relay = await startTcpRelay({ host: db.host, port: db.port });
-    server = await startScriptedIrcServer();
-    direct = openArchive(resolveTarget({ url: db.url }, dir));
-  });
-
-  afterAll(async () => {
-    await imspect?.stop();
-    await direct?.close();
-    await relay?.close();
-    await server?.close();
-    await db?.drop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const env = useSqlBehindRelay('imspect-sql-outage-', createDatabase);
 
   it('keeps chats flowing, shows the backlog, and stores every event exactly once when the database is back', async () => {
     const port = await freePort();
     await writeFile(
-      path.join(dir, 'imspect.config.yaml'),
+      path.join(env.dir, 'imspect.config.yaml'),
       [
         'listeners:',
-        `  - { type: forward, port: ${port}, upstream: { host: 127.0.0.1, port: ${server.port} }, protocol: irc }`,
+        `  - { type: forward, port: ${port}, upstream: { host: 127.0.0.1, port: ${env.server.port} }, protocol: irc }`,
         'plugins:',
-        `  logger-sql: { options: { url: "${db.urlVia('127.0.0.1', relay.port)}", connectTimeoutMs: 1000 } }`,
+        `  logger-sql: { options: { url: "${env.db.urlVia('127.0.0.1', env.relay.port)}", connectTimeoutMs: 1000 } }`,
         'loggers: { flushIntervalMs: 20, batchSize: 50, retryMaxDelayMs: 400, writeTimeoutMs: 3000 }',
         'log: { format: json }',
         '',
       ].join('\n'),
     );
-    imspect = await startImspect([], { cwd: dir });
+    env.imspect = await startImspect([], { cwd: env.dir });
     const alice = await connectScriptedClient(port, 'alice');
     for (let i = 0; i < BEFORE; i++) alice.say('#chan', `before ${i} 😀`);
     // login + messages
-    await waitUntil(async () => (await direct.count().catch(() => 0)) === BEFORE + 1, 20_000, 'the first messages in the database');
+    await waitUntil(async () => (await env.direct.count().catch(() => 0)) === BEFORE + 1, 20_000, 'the first messages in the database');
 
-    relay.cut();
+    env.relay.cut();
     const sent: string[] = [];
     for (let i = 0; i < DURING; i++) {
       const text = `during ${i} 你好`;
@@ -79,14 +55,14 @@ function outageSuite(createDatabase: () => Promise<TestDatabase>) {
       if (i % 50 === 49) await new Promise((r) => setTimeout(r, 10));
     }
     // The chat is not held up by the dead database.
-    await waitUntil(() => server.received.length === BEFORE + DURING, 10_000, 'the server to receive the burst');
+    await waitUntil(() => env.server.received.length === BEFORE + DURING, 10_000, 'the env.server to receive the burst');
     // The CSV logger goes on meanwhile.
-    await waitUntil(async () => (await readCsvLogs(path.join(dir, 'imspect-data/logs')).catch(() => [])).length === 1 + BEFORE + DURING, 10_000, 'the CSV logger');
+    await waitUntil(async () => (await readCsvLogs(path.join(env.dir, 'imspect-data/logs')).catch(() => [])).length === 1 + BEFORE + DURING, 10_000, 'the CSV logger');
 
     let status: Status | undefined;
     await waitUntil(
       async () => {
-        const result = await runCli(['status', '--json'], dir);
+        const result = await runCli(['status', '--json'], env.dir);
         status = JSON.parse(result.stdout) as Status;
         const sql = status.loggers.find((l) => l.name === 'logger-sql');
         return sql !== undefined && sql.pending > 0 && sql.lastError !== null;
@@ -98,22 +74,22 @@ function outageSuite(createDatabase: () => Promise<TestDatabase>) {
     expect(sqlStatus.failures).toBeGreaterThan(0);
     expect(sqlStatus.lastError).toMatch(/plugin "logger-sql"/);
     expect(status!.loggers.find((l) => l.name === 'logger-csv')!.pending).toBe(0);
-    expect(imspect.stderr()).toMatch(/logger \\"logger-sql\\" failed to write/);
-    expect(await direct.count()).toBeLessThan(1 + BEFORE + DURING);
+    expect(env.imspect.stderr()).toMatch(/logger \\"logger-sql\\" failed to write/);
+    expect(await env.direct.count()).toBeLessThan(1 + BEFORE + DURING);
 
-    relay.restore();
-    await waitUntil(async () => (await direct.count()) === 1 + BEFORE + DURING, 30_000, 'the backlog to reach the database');
-    const stored = await direct.search({ user: 'alice', limit: 0 });
+    env.relay.restore();
+    await waitUntil(async () => (await env.direct.count()) === 1 + BEFORE + DURING, 30_000, 'the backlog to reach the database');
+    const stored = await env.direct.search({ user: 'alice', limit: 0 });
     const texts = stored.filter((m) => m.type === 'message').map((m) => m.text);
-    expect(texts).toEqual(server.received);
+    expect(texts).toEqual(env.server.received);
     expect(new Set(stored.map((m) => m.eventId)).size).toBe(stored.length);
     expect(stored.filter((m) => m.text?.startsWith('during')).map((m) => m.text)).toEqual(sent);
-    expect(imspect.stderr()).toMatch(/logger \\"logger-sql\\" recovered/);
+    expect(env.imspect.stderr()).toMatch(/logger \\"logger-sql\\" recovered/);
 
     alice.close();
-    expect(await imspect.stop()).toBe(0);
-    imspect = undefined;
-    expect(await direct.count()).toBe(1 + BEFORE + DURING);
+    expect(await env.imspect.stop()).toBe(0);
+    env.imspect = undefined;
+    expect(await env.direct.count()).toBe(1 + BEFORE + DURING);
   }, 150_000);
 }
 

@@ -5,7 +5,6 @@
  * logged with its real address, over IPv4 and IPv6, with iptables and with nftables rules. Connections that
  * were not redirected are refused (loop guard); failed upstream connects close the client promptly.
  */
-import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readCsvLogs, type CsvLogRow } from '../support/csv-logs.js';
 import { describeWithService, findExecutable } from '../support/e2e.js';
 import { CLI, REPO_ROOT } from '../support/imspect-process.js';
-import { createGatewayTopology, netnsMissing, nsRun, nsSpawn, type GatewayTopology } from '../support/netns.js';
+import { createGatewayTopology, netnsMissing, nsRun, nsStart, stopProcess, waitForProcess, type GatewayTopology, type NsProcess } from '../support/netns.js';
 
 const ngircd = findExecutable('ngircd');
 const CHAT = path.join(REPO_ROOT, 'test/support/irc-chat.cjs');
@@ -21,40 +20,7 @@ const TRANSPARENT_PORT = 16667;
 
 const missing = netnsMissing(['iptables', 'ip6tables', 'nft']) ?? (ngircd ? undefined : 'ngircd not found');
 
-interface Proc {
-  child: ChildProcess;
-  out: () => string;
-  err: () => string;
-}
-
-function start(ns: string, command: string, args: string[]): Proc {
-  const child = nsSpawn(ns, command, args);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return { child, out: () => out, err: () => err };
-}
-
-async function waitUntil(what: string, check: () => boolean, proc: Proc, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (proc.child.exitCode !== null) throw new Error(`${what}: process exited with ${proc.child.exitCode}\nstdout:\n${proc.out()}\nstderr:\n${proc.err()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nstdout:\n${proc.out()}\nstderr:\n${proc.err()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function stop(proc: Proc | undefined): Promise<void> {
-  if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null || !proc.child.pid) return;
-  const exited = new Promise((r) => proc.child.once('exit', r));
-  process.kill(proc.child.pid, 'SIGTERM');
-  const timer = setTimeout(() => proc.child.pid && process.kill(proc.child.pid, 'SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function exitOf(proc: Proc, ms = 25_000): Promise<number | null> {
+async function exitOf(proc: NsProcess, ms = 25_000): Promise<number | null> {
   if (proc.child.exitCode !== null) return proc.child.exitCode;
   return await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`process did not finish\nstdout:\n${proc.out()}\nstderr:\n${proc.err()}`)), ms);
@@ -68,8 +34,8 @@ async function exitOf(proc: Proc, ms = 25_000): Promise<number | null> {
 describeWithService('transparent interception on a gateway (network namespaces, REDIRECT, ngircd)', missing, () => {
   let topo: GatewayTopology;
   let dir: string;
-  let server: Proc | undefined;
-  let proxy: Proc | undefined;
+  let server: NsProcess | undefined;
+  let proxy: NsProcess | undefined;
 
   beforeAll(async () => {
     topo = createGatewayTopology('t');
@@ -98,8 +64,8 @@ describeWithService('transparent interception on a gateway (network namespaces, 
         '',
       ].join('\n'),
     );
-    server = start(topo.server, ngircd!, ['-n', '-f', path.join(dir, 'ngircd.conf')]);
-    await waitUntil('ngircd to listen', () => nsRun(topo.server, 'ss', ['-Htln']).includes(':6667'), server);
+    server = nsStart(topo.server, ngircd!, ['-n', '-f', path.join(dir, 'ngircd.conf')]);
+    await waitForProcess('ngircd to listen', () => nsRun(topo.server, 'ss', ['-Htln']).includes(':6667'), server);
 
     const config = {
       dataDir: path.join(dir, 'data'),
@@ -109,25 +75,25 @@ describeWithService('transparent interception on a gateway (network namespaces, 
       log: { format: 'json' },
     };
     await writeFile(path.join(dir, 'imspect.config.json'), JSON.stringify(config));
-    proxy = start(topo.gateway, process.execPath, [CLI, 'start', '-c', path.join(dir, 'imspect.config.json'), '--allow-root']);
-    await waitUntil('imspect to start', () => proxy!.out().includes('Press Ctrl-C to stop.'), proxy);
+    proxy = nsStart(topo.gateway, process.execPath, [CLI, 'start', '-c', path.join(dir, 'imspect.config.json'), '--allow-root']);
+    await waitForProcess('imspect to start', () => proxy!.out().includes('Press Ctrl-C to stop.'), proxy);
     expect(proxy.out()).toContain(`transparent://[::]:${TRANSPARENT_PORT}`);
     const applied = nsRun(topo.gateway, process.execPath, [CLI, 'firewall', '-c', path.join(dir, 'imspect.config.json'), '--apply', '--backend', 'iptables', '-i', 'lan0']);
     expect(applied).toContain('ip6tables: chain IMSPECT');
   });
 
   afterAll(async () => {
-    await stop(proxy);
-    await stop(server);
+    await stopProcess(proxy);
+    await stopProcess(server);
     topo?.destroy();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   async function converse(label: string, serverAddress: string): Promise<void> {
-    const bob = start(topo.server, process.execPath, [CHAT, JSON.stringify({ role: 'bob', host: serverAddress, port: 6667, label })]);
-    await waitUntil('bob to join', () => bob.out().includes('ready'), bob);
+    const bob = nsStart(topo.server, process.execPath, [CHAT, JSON.stringify({ role: 'bob', host: serverAddress, port: 6667, label })]);
+    await waitForProcess('bob to join', () => bob.out().includes('ready'), bob);
     // alice, in the client namespace, connects to the server's real address: the gateway redirects her.
-    const alice = start(topo.client, process.execPath, [CHAT, JSON.stringify({ role: 'alice', host: serverAddress, port: 6667, label })]);
+    const alice = nsStart(topo.client, process.execPath, [CHAT, JSON.stringify({ role: 'alice', host: serverAddress, port: 6667, label })]);
     expect(await exitOf(alice), `alice:\n${alice.out()}\n${alice.err()}`).toBe(0);
     expect(alice.out()).toContain('done');
     expect(await exitOf(bob), `bob:\n${bob.out()}\n${bob.err()}`).toBe(0);
@@ -181,7 +147,7 @@ describeWithService('transparent interception on a gateway (network namespaces, 
         .err()
         .slice(before)
         .match(/is imspect itself \(no redirect happened, or a loop\)/g)?.length ?? 0;
-    await waitUntil('three refusals in the log', () => refusals() >= 3, proxy!, 5000).catch(() => undefined);
+    await waitForProcess('three refusals in the log', () => refusals() >= 3, proxy!, 5000).catch(() => undefined);
     const log = proxy!.err().slice(before);
     expect(refusals(), log).toBe(3);
     expect(log).toContain(`its original destination ${topo.addr.gatewayLan4}:${TRANSPARENT_PORT} is imspect itself`);
@@ -200,7 +166,7 @@ describeWithService('transparent interception on a gateway (network namespaces, 
           .err()
           .slice(before)
           .match(/it is imspect's own upstream connection sent back to imspect \(a loop\)/g)?.length ?? 0;
-      await waitUntil('the loop refusal in the log', () => loops() >= 1, proxy!, 5000).catch(() => undefined);
+      await waitForProcess('the loop refusal in the log', () => loops() >= 1, proxy!, 5000).catch(() => undefined);
       expect(loops(), proxy!.err().slice(before)).toBe(1);
       // One relayed connection (the client's) and one refused (its echo): nothing more was opened.
       expect(
@@ -225,7 +191,7 @@ describeWithService('transparent interception on a gateway (network namespaces, 
       // Well inside the 3 s connect timeout: a refusal or missing route is reported at once.
       expect(Date.now() - started, host).toBeLessThan(2500);
     }
-    await waitUntil(
+    await waitForProcess(
       'both failures in the log',
       () =>
         (proxy!
@@ -246,7 +212,7 @@ describeWithService('transparent interception on a gateway (network namespaces, 
     // and must not reach a service on the gateway.
     const result = nsRun(topo.client, process.execPath, ['-e', probeScript('198.18.2.1', 6667, 'NICK x\r\n')]);
     expect(result.trim()).toBe('closed 0 bytes');
-    await waitUntil('the refusal in the log', () => proxy!.err().slice(before).includes('refused by rule gateway'), proxy!, 5000).catch(() => undefined);
+    await waitForProcess('the refusal in the log', () => proxy!.err().slice(before).includes('refused by rule gateway'), proxy!, 5000).catch(() => undefined);
     expect(proxy!.err().slice(before)).toMatch(
       /"client":"198\.18\.1\.2:\d+".*"server":"198\.18\.2\.1:6667".*"rule":"gateway".*destination 198\.18\.2\.1:6667 refused by rule gateway/,
     );
@@ -254,13 +220,13 @@ describeWithService('transparent interception on a gateway (network namespaces, 
 
   it('relays many concurrent redirected connections', async () => {
     const count = 400;
-    const echo = start(topo.server, process.execPath, ['-e', ECHO_SERVER, topo.addr.server4, '7000']);
+    const echo = nsStart(topo.server, process.execPath, ['-e', ECHO_SERVER, topo.addr.server4, '7000']);
     try {
-      await waitUntil('the echo server', () => echo.out().includes('listening'), echo);
+      await waitForProcess('the echo server', () => echo.out().includes('listening'), echo);
       const result = nsRun(topo.client, process.execPath, ['-e', MANY_CLIENTS, topo.addr.server4, '7000', String(count)]);
       expect(JSON.parse(result)).toEqual({ ok: count, failed: 0 });
     } finally {
-      await stop(echo);
+      await stopProcess(echo);
     }
   });
 
@@ -275,7 +241,7 @@ describeWithService('transparent interception on a gateway (network namespaces, 
   });
 
   it('stops cleanly and has logged nothing twice', async () => {
-    await stop(proxy);
+    await stopProcess(proxy);
     expect(proxy!.child.exitCode).toBe(0);
     const rows = await readCsvLogs(path.join(dir, 'data', 'logs'));
     const ids = rows.map((r) => r.eventId);

@@ -64,7 +64,6 @@ describeWithService('one archived message per participant and device set, /me an
   let getUrl = '';
 
   const chat = (to: string, text: string, id: string) => xml('message', { type: 'chat', to, id }, xml('body', {}, text));
-  const fromImspect = (text: string) => (s: XmlElement) => s.is('message') && s.attrs['from'] === DOMAIN && s.getChildText('body') === text;
   // The reply about a blocked file names the file and the category; it comes from the peer of a chat, else (an iq to
   // a service) from the user's server.
   const blockedFile = (from: string, name: string) => (s: XmlElement) =>

@@ -133,3 +133,40 @@ export function createGatewayTopology(tag: string): GatewayTopology {
     destroy,
   };
 }
+
+/** A process started in a namespace, with what it printed so far. */
+export interface NsProcess {
+  child: ChildProcess;
+  out: () => string;
+  err: () => string;
+}
+
+/** Starts `command` in `ns` and collects its output. */
+export function nsStart(ns: string, command: string, args: string[]): NsProcess {
+  const child = nsSpawn(ns, command, args);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return { child, out: () => out, err: () => err };
+}
+
+/** Waits until `check` holds; fails with the process's output when it exits first or the time is up. */
+export async function waitForProcess(what: string, check: () => boolean, proc: NsProcess, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (proc.child.exitCode !== null) throw new Error(`${what}: process exited with ${proc.child.exitCode}\nstdout:\n${proc.out()}\nstderr:\n${proc.err()}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nstdout:\n${proc.out()}\nstderr:\n${proc.err()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** SIGTERM, then SIGKILL after 10 s; resolves once the process has exited. */
+export async function stopProcess(proc: NsProcess | undefined): Promise<void> {
+  if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null || !proc.child.pid) return;
+  const exited = new Promise((r) => proc.child.once('exit', r));
+  process.kill(proc.child.pid, 'SIGTERM');
+  const timer = setTimeout(() => proc.child.pid && process.kill(proc.child.pid, 'SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}

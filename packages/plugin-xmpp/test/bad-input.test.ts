@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { concat, cutRandom, dec, enc, newSession, prng, run, script, type Step } from './helpers.js';
+import { concat, cutRandom, dec, enc, newSession, prng, run, script } from './helpers.js';
 import { expectFramingInvariant, expectSplitInvariant, frameAll } from './invariance.js';
 import { STREAM_NS } from './transcripts.js';
 
@@ -9,12 +9,6 @@ const OPEN = script(
   ['<', "<iq type='result' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@example.com/r</jid></bind></iq>"],
 );
 const HELLO = "<message to='bob@example.com' type='chat'><body>still logged</body></message>";
-
-function texts(steps: Step[], setup = {}): Array<string | undefined> {
-  return run(steps, undefined, setup)
-    .events.filter((e) => e.type !== 'login')
-    .map((e) => e.text);
-}
 
 describe('limits: nothing is buffered past the stanza limit', () => {
   it('a 10 MB stanza is reported once, streamed through unbuffered, and the next stanza is parsed', () => {

@@ -179,7 +179,7 @@ export class ConnectionLimits {
 
   constructor(
     settings: ConnectionLimitSettings,
-    private readonly log: PluginLogger,
+    log: PluginLogger,
     limit?: number,
     /** The clock that times the shedding after an exhaustion (tests hold it still, so a slow machine cannot end it early). */
     private readonly now: () => number = Date.now,

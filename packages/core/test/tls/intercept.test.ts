@@ -137,7 +137,7 @@ describe('STARTTLS interception in a connection', () => {
   });
 
   it('closes the connection, with the reason logged, when the server is not trusted or the rule says block', async () => {
-    const { imspectCaPem, serverLeaf, interceptor } = await setup();
+    const { serverLeaf, interceptor } = await setup();
     for (const [tlsInterceptor, reason] of [
       [interceptor({}, []), /is not trusted: SELF_SIGNED_CERT_IN_CHAIN/],
       [interceptor({ rules: [{ host: NAME, action: 'block' }] }), /STARTTLS refused: tls rules say block/],
