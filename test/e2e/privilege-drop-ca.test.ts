@@ -15,26 +15,10 @@ import { startImspect } from '../support/imspect-process.js';
 import { startNgircd, type RunningNgircd } from '../support/ngircd.js';
 import { chatThroughImspect, missingKinds, openToOthers, privateDataConfig, socksAddress, walkDataDir } from '../support/private-data.js';
 import { makeServerCerts, type ServerCerts } from '../support/tls-certs.js';
+import { privilegeDropMissing, procIds } from '../support/proc-status.js';
 
 const ngircdPath = findExecutable('ngircd');
-const missing =
-  process.platform !== 'linux'
-    ? 'needs Linux /proc'
-    : process.getuid?.() !== 0
-      ? 'dropping privileges needs the tests to run as root'
-      : ngircdPath
-        ? undefined
-        : 'ngircd not found';
-
-function ids(status: string, field: string): string[] {
-  const line = status.split('\n').find((l) => l.startsWith(`${field}:`));
-  if (line === undefined) throw new Error(`no ${field} line in /proc status`);
-  return line
-    .slice(field.length + 1)
-    .trim()
-    .split(/\s+/)
-    .filter(Boolean);
-}
+const missing = privilegeDropMissing();
 
 describeWithService('the CA key after dropping root', missing, () => {
   let work: string;
@@ -77,8 +61,8 @@ describeWithService('the CA key after dropping root', missing, () => {
     try {
       const pid = proxy.child.pid!;
       const status = await readFile(`/proc/${pid}/status`, 'utf8');
-      expect(ids(status, 'Uid')).toEqual(Array(4).fill(String(uid)));
-      expect(ids(status, 'Gid')).toEqual(Array(4).fill(String(gid)));
+      expect(procIds(status, 'Uid')).toEqual(Array(4).fill(String(uid)));
+      expect(procIds(status, 'Gid')).toEqual(Array(4).fill(String(gid)));
 
       const keyInfo = await stat(key);
       expect([keyInfo.uid, keyInfo.gid, keyInfo.mode & 0o7777]).toEqual([0, 0, 0o600]);

@@ -13,26 +13,10 @@ import { readCsvLogs } from '../support/csv-logs.js';
 import { describeWithService, findExecutable } from '../support/e2e.js';
 import { CLI, startImspect } from '../support/imspect-process.js';
 import { freePort, startNgircd, type RunningNgircd } from '../support/ngircd.js';
+import { privilegeDropMissing, procIds } from '../support/proc-status.js';
 
 const ngircdPath = findExecutable('ngircd');
-const missing =
-  process.platform !== 'linux'
-    ? 'needs Linux /proc'
-    : process.getuid?.() !== 0
-      ? 'dropping privileges needs the tests to run as root'
-      : ngircdPath
-        ? undefined
-        : 'ngircd not found';
-
-function ids(status: string, field: string): string[] {
-  const line = status.split('\n').find((l) => l.startsWith(`${field}:`));
-  if (line === undefined) throw new Error(`no ${field} line in /proc status`);
-  return line
-    .slice(field.length + 1)
-    .trim()
-    .split(/\s+/)
-    .filter(Boolean);
-}
+const missing = privilegeDropMissing();
 
 describeWithService('privilege drop (imspect started as root)', missing, () => {
   let ircd: RunningNgircd;
@@ -70,9 +54,9 @@ describeWithService('privilege drop (imspect started as root)', missing, () => {
     try {
       const pid = proxy.child.pid!;
       const status = await readFile(`/proc/${pid}/status`, 'utf8');
-      expect(ids(status, 'Uid')).toEqual([uid, uid, uid, uid]);
-      expect(ids(status, 'Gid')).toEqual([gid, gid, gid, gid]);
-      expect(ids(status, 'Groups')).toEqual([]);
+      expect(procIds(status, 'Uid')).toEqual([uid, uid, uid, uid]);
+      expect(procIds(status, 'Gid')).toEqual([gid, gid, gid, gid]);
+      expect(procIds(status, 'Groups')).toEqual([]);
       expect(uid).not.toBe('0');
       expect(gid).not.toBe('0');
       expect((await readFile(pidFile, 'utf8')).trim()).toBe(String(pid));
