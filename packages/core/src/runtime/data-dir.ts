@@ -28,9 +28,11 @@ export function restrictUmask(): void {
 
 /**
  * Creates the data folder (0750) if needed and takes others' access away from it (an install from before, or a
- * folder made by hand), which alone makes everything in it unreachable for them.
+ * folder made by hand), which alone makes everything in it unreachable for them. Returns whether it was open to
+ * others: only then may what is inside be open too (see {@link narrowDataDir}); a folder imspect created, or one
+ * it already closed, holds nothing that needs the walk.
  */
-export async function makeDataDir(dataDir: string, log: PluginLogger): Promise<void> {
+export async function makeDataDir(dataDir: string, log: PluginLogger): Promise<boolean> {
   const parent = path.dirname(dataDir);
   const firstCreated = await mkdir(parent, { recursive: true });
   if (firstCreated !== undefined) {
@@ -55,13 +57,14 @@ export async function makeDataDir(dataDir: string, log: PluginLogger): Promise<v
       file: dataDir,
     });
   }
-  if ((mode & 0o007) === 0) return;
+  if ((mode & 0o007) === 0) return false;
   try {
     await chmod(dataDir, mode & 0o7770);
   } catch (error) {
     // Someone else's folder that imspect may write in: it still works, but says what is left open.
     log.warn({ dataDir, err: error }, `${dataDir} can be read by other users and imspect cannot change that (${describeError(error)}): run chmod o-rwx ${dataDir}`);
   }
+  return true;
 }
 
 export interface NarrowResult {

@@ -78,8 +78,9 @@ export class Engine {
     const tls = await createTlsInterceptor(config.tls, { dataDir, baseDir }, this.log);
     await this.prepare();
     try {
-      // An older install (or a folder filled by hand) may have left conversations readable by others.
-      await narrowDataDirLogged(dataDir, this.log);
+      // An older install (or a folder filled by hand) may have left conversations readable by others. Only a data
+      // folder that was itself open can hold such files: a closed one is not walked again at every start.
+      if (this.dataDirWasOpen) await narrowDataDirLogged(dataDir, this.log);
       // Only live proxying tells users they are monitored (a replay must not record notices as given).
       await this.responses?.openNotice(path.join(dataDir, 'state', 'monitoring-notice.json'), this.log);
     } catch (error) {
@@ -94,12 +95,15 @@ export class Engine {
   /** Blocked-message replies and the monitoring notice; set by {@link prepare}. */
   responses: Responses | undefined;
 
+  /** The data folder was open to other users when found (set by {@link prepare}): what it holds is narrowed at start. */
+  private dataDirWasOpen = false;
+
   /** Loads plugins and builds the protocol registry, the policy and the event sink; opens no port. */
   async prepare(): Promise<void> {
     const { config, dataDir, baseDir } = this.options.loaded;
     // Everything created from here on (journal, logs, archive, state, leaf keys) is out of others' reach.
     restrictUmask();
-    await makeDataDir(dataDir, this.log);
+    this.dataDirWasOpen = await makeDataDir(dataDir, this.log);
     const discovered = await discoverPlugins({
       roots: this.options.pluginRoots,
       folders: config.pluginFolders,
