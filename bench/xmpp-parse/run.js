@@ -3,13 +3,13 @@
  *
  *   pnpm build && node bench/xmpp-parse/run.js [--stanzas 100000] [--runs 7] [--chunk 65536]
  *
- * Builds a session from the built plugin (packages/plugin-xmpp/dist), opens a stream and binds a resource,
+ * Builds a session from the built plugin (packages/plugin-jabber/dist), opens a stream and binds a resource,
  * then pushes a fixed, seeded server -> client stream in 64 KiB chunks: mostly chat messages with 40-200
  * bytes of text (some with entities, chat states, XHTML-IM), group chat messages, typing notifications,
  * presence with capabilities, roster pushes and whitespace keep-alives. Prints µs/stanza and MB/s (10^6
  * bytes) per run and the median. Figures only; it asserts nothing.
  */
-import { XmppSession } from '../../packages/plugin-xmpp/dist/index.js';
+import { XmppSession } from '../../packages/plugin-jabber/dist/index.js';
 import { benchParse, numberFlag, prng, randomText } from '../support.js';
 
 const STANZAS = numberFlag('stanzas', 100_000);

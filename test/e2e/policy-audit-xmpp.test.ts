@@ -55,7 +55,7 @@ describeWithService('policy and audit truth on XMPP: two users behind imspect (p
         dataDir: 'data',
         listeners: [{ type: 'forward', host: '127.0.0.1', port: 0, upstream: { host: '127.0.0.1', port: prosody.port } }],
         ports: { [String(prosody.port)]: 'xmpp' },
-        pluginFolders: [path.join(REPO_ROOT, 'packages/plugin-xmpp')],
+        pluginFolders: [path.join(REPO_ROOT, 'packages/plugin-jabber')],
         plugins: { 'filter-acl': { options: { file: 'acl.txt' } } },
         responses: { blocked: { rateLimitSeconds: 0 } },
         tls: { upstreamCa: path.join(work, 'upstream-ca.pem') },

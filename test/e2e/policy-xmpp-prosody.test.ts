@@ -95,7 +95,7 @@ describeWithService('policy end to end on XMPP through imspect with TLS intercep
         dataDir: 'data',
         listeners: [{ type: 'forward', host: '127.0.0.1', port: 0, upstream: { host: '127.0.0.1', port: prosody.port } }],
         ports: { [String(prosody.port)]: 'xmpp' },
-        pluginFolders: [path.join(REPO_ROOT, 'packages/plugin-xmpp')],
+        pluginFolders: [path.join(REPO_ROOT, 'packages/plugin-jabber')],
         plugins: {
           'filter-badwords': { options: { file: 'words.txt', blockCount: 2 } },
           'filter-acl': { options: { file: 'acl.txt' } },

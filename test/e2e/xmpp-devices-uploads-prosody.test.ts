@@ -106,7 +106,7 @@ describeWithService('one archived message per participant and device set, /me an
         dataDir: 'data',
         listeners: [{ type: 'forward', host: '127.0.0.1', port: 0, upstream: { host: '127.0.0.1', port: prosody.port } }],
         ports: { [String(prosody.port)]: 'xmpp' },
-        pluginFolders: [path.join(REPO_ROOT, 'packages/plugin-xmpp')],
+        pluginFolders: [path.join(REPO_ROOT, 'packages/plugin-jabber')],
         plugins: {
           'filter-badwords': { options: { file: 'words.txt', blockCount: 3 } },
           'filter-policy': { options: { file: 'policy.yaml' } },

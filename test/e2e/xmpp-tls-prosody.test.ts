@@ -64,7 +64,7 @@ describeWithService('XMPP with TLS interception through imspect (prosody + @xmpp
           { type: 'forward', host: '127.0.0.1', port: 0, upstream: { host: 'localhost', port: prosody.tlsPort } },
         ],
         ports: { [String(prosody.port)]: 'xmpp' },
-        pluginFolders: [path.join(REPO_ROOT, 'packages/plugin-xmpp')],
+        pluginFolders: [path.join(REPO_ROOT, 'packages/plugin-jabber')],
         plugins: { xmpp: { options: { tlsPorts: [prosody.tlsPort] } } },
         tls: {
           upstreamCa: path.join(work, 'upstream-cas.pem'),

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPTURES, FILES as IRC_FILES } from '../../packages/plugin-irc/test/capture-expectations.js';
 import { FILES as MSN_FILES } from '../../packages/plugin-msn/test/capture-expectations.js';
 import { CASES as YMSG_CASES, YMSG_CAPTURE } from '../../packages/plugin-yahoo/test/capture-expectations.js';
-import { FILES as XMPP_FILES } from '../../packages/plugin-xmpp/test/capture-expectations.js';
+import { FILES as XMPP_FILES } from '../../packages/plugin-jabber/test/capture-expectations.js';
 import { NGIRCD_CAPTURE } from '../support/captures.js';
 import { describeWithService } from '../support/e2e.js';
 import { CLI } from '../support/imspect-process.js';

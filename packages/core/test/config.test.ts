@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseCidr, resolveConfig } from '../src/config/load.js';
 import { LOOPBACK_NETWORKS } from '../src/config/schema.js';
 import { ConfigError } from '../src/config/validate.js';
-import { ImspectError } from '../src/sdk/errors.js';
+import { ImspectError } from '@imspect/sdk';
 import { removeTempDirs, tempDir, writeTree } from './helpers.js';
 
 afterAll(removeTempDirs);

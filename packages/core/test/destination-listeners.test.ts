@@ -11,7 +11,7 @@ import type { ListenerConfig } from '../src/config/schema.js';
 import { DEFAULT_DESTINATIONS, DestinationPolicy } from '../src/net/destination-policy.js';
 import { startListener, type AcceptedConnection } from '../src/net/listeners.js';
 import { REPLY } from '../src/net/socks5.js';
-import type { ForwardRoute } from '../src/sdk/protocol.js';
+import type { ForwardRoute } from '@imspect/sdk';
 import { closeServer, connect, listen, readBytes, recordingLogger, waitFor } from './helpers.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { Engine } from '../src/runtime/engine.js';
-import type { ImEvent } from '../src/sdk/event.js';
+import type { ImEvent } from '@imspect/sdk';
 import { closeServer, removeTempDirs, tempDir, writeTree } from './helpers.js';
 import { relayClient, upstreamServer } from './relay-harness.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EventSink, type EventSinkOptions } from '../src/proxy/event-sink.js';
-import type { ImEvent } from '../src/sdk/event.js';
-import type { LoggerHooks } from '../src/sdk/plugin.js';
+import type { ImEvent } from '@imspect/sdk';
+import type { LoggerHooks } from '@imspect/sdk';
 import { recordingLogger, sleep, textEvent as event, textEvents as events, waitFor } from './helpers.js';
 
 const OPTIONS: EventSinkOptions = { batchSize: 3, flushIntervalMs: 10, retryMaxDelayMs: 10, writeTimeoutMs: 1_000 };

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ForwardListenerConfig } from '../src/config/schema.js';
 import { startListener, type AcceptedConnection } from '../src/net/listeners.js';
-import type { ForwardRoute } from '../src/sdk/protocol.js';
+import type { ForwardRoute } from '@imspect/sdk';
 import { closeServer, connect, listen, recordingLogger, waitFor } from './helpers.js';
 
 const cleanups: Array<() => Promise<void>> = [];

@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { ImEvent } from '../src/sdk/event.js';
-import type { PluginLogger } from '../src/sdk/plugin.js';
+import type { ImEvent } from '@imspect/sdk';
+import type { PluginLogger } from '@imspect/sdk';
 import { cutRandom, testEvent } from '../src/testing/index.js';
 
 export interface LogRecord {

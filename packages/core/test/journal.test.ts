@@ -7,8 +7,8 @@ import { Journal, type JournalOptions } from '../src/journal/journal.js';
 import { crc32, decodeRecords, encodeRecords, encodeTextRecords, tableCrc32 } from '../src/journal/record.js';
 import { readJournalState } from '../src/journal/state.js';
 import { EventSink } from '../src/proxy/event-sink.js';
-import type { ImEvent } from '../src/sdk/event.js';
-import type { LoggerHooks } from '../src/sdk/plugin.js';
+import type { ImEvent } from '@imspect/sdk';
+import type { LoggerHooks } from '@imspect/sdk';
 import { recordingLogger, removeTempDirs, tempDir, textEvent as event, textEvents as events } from './helpers.js';
 
 async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Policy, type FrameDecision, type NamedContent, type NamedFilter } from '../src/proxy/policy.js';
-import type { ImEvent } from '../src/sdk/event.js';
-import type { Verdict } from '../src/sdk/plugin.js';
+import type { ImEvent } from '@imspect/sdk';
+import type { Verdict } from '@imspect/sdk';
 import { recordingLogger } from './helpers.js';
 
 function event(text: string | undefined, type: ImEvent['type'] = 'message'): ImEvent {

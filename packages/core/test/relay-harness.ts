@@ -10,9 +10,9 @@ import { EventSink } from '../src/proxy/event-sink.js';
 import { Policy, type NamedContent, type NamedFilter } from '../src/proxy/policy.js';
 import { ProtocolRegistry } from '../src/proxy/protocols.js';
 import type { Responses } from '../src/proxy/responses.js';
-import type { Direction, EventDraft, ImEvent } from '../src/sdk/event.js';
-import type { LoggerHooks } from '../src/sdk/plugin.js';
-import type { Frame, ProtocolHooks, ProtocolSession } from '../src/sdk/protocol.js';
+import type { Direction, EventDraft, ImEvent } from '@imspect/sdk';
+import type { LoggerHooks } from '@imspect/sdk';
+import type { Frame, ProtocolHooks, ProtocolSession } from '@imspect/sdk';
 import type { TlsInterceptor } from '../src/tls/interceptor.js';
 import { closeServer, connect, listen, recordingLogger, type LogRecord } from './helpers.js';
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ImEvent } from '../src/sdk/event.js';
-import type { Verdict } from '../src/sdk/plugin.js';
+import type { ImEvent } from '@imspect/sdk';
+import type { Verdict } from '@imspect/sdk';
 import { randomChunks, rng, sleep, waitFor } from './helpers.js';
 import { lineProtocol, relayClient, startRelay, upstreamServer, type Relay, type UpstreamServer } from './relay-harness.js';
 

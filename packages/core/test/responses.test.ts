@@ -1,9 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { PluginHookError } from '../src/sdk/errors.js';
-import type { ImEvent } from '../src/sdk/event.js';
-import type { Verdict } from '../src/sdk/plugin.js';
+import { PluginHookError } from '@imspect/sdk';
+import type { ImEvent } from '@imspect/sdk';
+import type { Verdict } from '@imspect/sdk';
 import { Policy, verdictProblem, type FrameDecision, type NamedFilter } from '../src/proxy/policy.js';
 import { DEFAULT_RESPONSE_SETTINGS, noticeClient, Responses, responseSettings, type ResponseSettings } from '../src/proxy/responses.js';
 import { fillBlockedText, quoteSnippet } from '../src/proxy/blocked-text.js';

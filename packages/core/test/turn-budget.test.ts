@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Verdict } from '../src/sdk/plugin.js';
+import type { Verdict } from '@imspect/sdk';
 import { rng, waitFor } from './helpers.js';
 import { lineProtocol, relayClient, startRelay, upstreamServer } from './relay-harness.js';
 

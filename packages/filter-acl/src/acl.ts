@@ -10,7 +10,7 @@
  * Ids match whole, ignoring case (`bob` never matches `xbob` or `bob2`); an XMPP resource (`/laptop`) is
  * ignored; an entry that is a domain (`company.com`, no `@`) matches every id at that domain or below it.
  */
-import { isGroupChat, type ImEvent } from '@imspect/core';
+import { isGroupChat, type ImEvent } from '@imspect/sdk';
 
 export interface AclRule {
   action: 'allow' | 'deny';

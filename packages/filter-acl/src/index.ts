@@ -3,7 +3,7 @@
  * blocked with category `acl`; the sender gets the configured reply.
  */
 import path from 'node:path';
-import { definePlugin, RulesFile, Type, type EventType, type FilterHooks, type ImEvent, type Verdict } from '@imspect/core';
+import { definePlugin, RulesFile, Type, type EventType, type FilterHooks, type ImEvent, type Verdict } from '@imspect/sdk';
 import { firstMatch, parseAcl, type AclRule } from './acl.js';
 
 export { parseAcl, firstMatch, idMatches, type AclRule } from './acl.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { FilterHooks, ImEvent, PluginLogger } from '@imspect/core';
+import type { FilterHooks, ImEvent, PluginLogger } from '@imspect/sdk';
 import plugin, { aclVerdict, DEFAULT_TYPES, firstMatch, idMatches, parseAcl } from '../src/index.js';
 
 function event(localId: string, remoteId: string, extra: Partial<ImEvent> = {}): ImEvent {

@@ -4,7 +4,7 @@
  * masked text is what reaches the other side (`deliveredText`). Categories: `<n> badwords`.
  */
 import path from 'node:path';
-import { definePlugin, RulesFile, Type, type FilterHooks, type ImEvent, type Verdict } from '@imspect/core';
+import { definePlugin, RulesFile, Type, type FilterHooks, type ImEvent, type Verdict } from '@imspect/sdk';
 import { WordMatcher, type MatchMode } from './matcher.js';
 import { parseWordList } from './word-list.js';
 

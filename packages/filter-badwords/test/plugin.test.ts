@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isPlugin, type FilterHooks, type ImEvent, type PluginLogger } from '@imspect/core';
+import { isPlugin, type FilterHooks, type ImEvent, type PluginLogger } from '@imspect/sdk';
 import plugin from '../src/index.js';
 
 const dirs: string[] = [];

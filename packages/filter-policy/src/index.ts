@@ -5,7 +5,7 @@
  * changes.
  */
 import path from 'node:path';
-import { definePlugin, RulesFile, Type, type FilterHooks } from '@imspect/core';
+import { definePlugin, RulesFile, Type, type FilterHooks } from '@imspect/sdk';
 import { policyVerdict } from './judge.js';
 import { compilePolicy, PolicyRulesSchema, type CompiledPolicy } from './rules.js';
 import { parsePolicyFile } from './policy-file.js';

@@ -1,5 +1,5 @@
 /** Turns one event and the policy into a verdict. */
-import { dataValue, type ImEvent, type Verdict } from '@imspect/core';
+import { dataValue, type ImEvent, type Verdict } from '@imspect/sdk';
 import { compareVersions, versionListed, type Blockable, type BlockSet, type ClientRule, type CompiledPolicy } from './rules.js';
 
 const PASS: Verdict = Object.freeze({ action: 'pass' }) as Verdict;

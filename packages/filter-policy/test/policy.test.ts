@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { FilterHooks, ImEvent, PluginLogger } from '@imspect/core';
+import type { FilterHooks, ImEvent, PluginLogger } from '@imspect/sdk';
 import plugin, { compareVersions, compilePolicy, parsePolicyFile, policyVerdict, type PolicyRules } from '../src/index.js';
 
 function event(extra: Partial<ImEvent>): ImEvent {

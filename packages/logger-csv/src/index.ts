@@ -2,7 +2,7 @@
  * @imspect/logger-csv: logs every event as a row of an IMSpector-compatible CSV file,
  * `{dir}/{protocol}/{localId}/{remoteId}/{YYYY-MM-DD}.csv`. See README.md for the columns and the id encoding.
  */
-import { definePlugin } from '@imspect/core';
+import { definePlugin } from '@imspect/sdk';
 import { CsvLogger } from './logger.js';
 import { optionsSchema, resolveOptions } from './options.js';
 

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join, sep } from 'node:path';
-import { ImspectError, describeError, messageCopyIdentity, type ImEvent, type LoggerHooks, type PluginLogger } from '@imspect/core';
+import { ImspectError, describeError, messageCopyIdentity, type ImEvent, type LoggerHooks, type PluginLogger } from '@imspect/sdk';
 import { csvRow } from './csv.js';
 import { FileStore, type FileTarget } from './files.js';
 import type { CsvLoggerConfig } from './options.js';

@@ -1,6 +1,6 @@
 /** The plugin's options: schema (validated by core, defaults applied) and their resolution in setup. */
 import { isAbsolute, resolve } from 'node:path';
-import { Type, type Static } from '@imspect/core';
+import { Type, type Static } from '@imspect/sdk';
 import { dayFormatter, type DayOf } from './day.js';
 
 const MODE = '^0?[0-7]{3}$';

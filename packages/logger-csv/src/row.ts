@@ -2,7 +2,7 @@
  * The columns of one CSV row. The first eight are IMSpector's file-logging layout, in its order; the rest
  * are imspect's additions, appended so that tools reading IMSpector logs by position keep working.
  */
-import { eventDataColumn, eventTypeCode, hostPort, type ImEvent } from '@imspect/core';
+import { eventDataColumn, eventTypeCode, hostPort, type ImEvent } from '@imspect/sdk';
 import { defuseFormula } from './csv.js';
 
 export const COLUMNS = [
@@ -26,7 +26,7 @@ export const COLUMNS = [
 const TEXT_COLUMNS = new Set([5, 6, 7, 9, 10, 11, 12, 13]);
 
 // Kept under the names this package exported before they moved to core.
-export { eventTypeCode as typeCode, eventDataColumn as eventData } from '@imspect/core';
+export { eventTypeCode as typeCode, eventDataColumn as eventData } from '@imspect/sdk';
 
 function str(value: unknown): string {
   return value === undefined || value === null ? '' : String(value);

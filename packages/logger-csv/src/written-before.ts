@@ -11,7 +11,7 @@
  * checked against what was read, and an older one reads further back. A row left incomplete by a crash is
  * cut off first (its event was not acknowledged, so it is being delivered again).
  */
-import { describeError, type PluginLogger } from '@imspect/core';
+import { describeError, type PluginLogger } from '@imspect/sdk';
 import { readFileTail } from './tail.js';
 
 /** Most files whose end is remembered; a file forgotten is read again when needed. */

@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ImEvent, LoggerHooks, PluginContext, PluginLogger } from '@imspect/core';
-import { testEvent } from '@imspect/core/testing';
+import type { ImEvent, LoggerHooks, PluginContext, PluginLogger } from '@imspect/sdk';
+import { testEvent } from '@imspect/sdk/testing';
 import plugin from '../src/index.js';
 import type { CsvLoggerOptions } from '../src/options.js';
 

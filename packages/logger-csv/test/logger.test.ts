@@ -1,7 +1,7 @@
 import { afterAll, describe, it, expect } from 'vitest';
 import { mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { ImspectError, isPlugin, type ImEvent } from '@imspect/core';
+import { ImspectError, isPlugin, type ImEvent } from '@imspect/sdk';
 import plugin, { CsvLogger, decodeSegment, resolveOptions } from '../src/index.js';
 import { TARGET_CACHE_SIZE } from '../src/logger.js';
 import { HOSTILE_IDS, makeEvent, parseCsv, quietLogger, setupLogger, tempDir, removeTempDirs, type Logged } from './helpers.js';

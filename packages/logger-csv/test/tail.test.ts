@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ImEvent } from '@imspect/core';
+import type { ImEvent } from '@imspect/sdk';
 import { csvRow } from '../src/csv.js';
 import { COLUMNS, eventFields } from '../src/row.js';
 import { MAX_ROW_BYTES, ORDER_SLACK_SECONDS, readChunk, readFileTail, readRows } from '../src/tail.js';

@@ -2,7 +2,7 @@
  * @imspect/logger-sql: every event as a row of one `messages` table, in the embedded SQLite file by default, or
  * in PostgreSQL or MySQL/MariaDB by URL, the same schema and code for all three. See README.md.
  */
-import { definePlugin } from '@imspect/core';
+import { definePlugin } from '@imspect/sdk';
 import { openArchive } from './open.js';
 import { describeTarget, optionsSchema, resolveTarget } from './options.js';
 

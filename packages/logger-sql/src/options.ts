@@ -1,6 +1,6 @@
 /** The plugin's options (validated by core, defaults applied) and where they point. */
 import { isAbsolute, resolve } from 'node:path';
-import { Type, type Static } from '@imspect/core';
+import { Type, type Static } from '@imspect/sdk';
 
 export const optionsSchema = Type.Object(
   {

@@ -1,6 +1,6 @@
 /** An event as a `messages` row, and a row back as a search result. */
 import { createHash } from 'node:crypto';
-import { dataValue, eventDataColumn, eventTypeCode, hostPort, messageCopyIdentity, type ImEvent } from '@imspect/core';
+import { dataValue, eventDataColumn, eventTypeCode, hostPort, messageCopyIdentity, type ImEvent } from '@imspect/sdk';
 import type { MessageRow } from './schema.js';
 
 /** MySQL indexes whole columns only up to 3072 bytes: id columns there hold at most this many characters. */
@@ -11,7 +11,7 @@ function str(value: unknown): string {
 }
 
 // Kept under the names this package exported before they moved to core.
-export { eventTypeCode as typeCode, eventDataColumn as eventData } from '@imspect/core';
+export { eventTypeCode as typeCode, eventDataColumn as eventData } from '@imspect/sdk';
 
 /** The database keeps what a string can hold: NUL characters (which PostgreSQL text rejects) are dropped. */
 function clean(value: string): string {

@@ -6,7 +6,7 @@
  */
 import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
 import type { SqlKind } from './options.js';
-import { EVENT_TYPE_CODES } from '@imspect/core';
+import { EVENT_TYPE_CODES } from '@imspect/sdk';
 import type { Database } from './schema.js';
 
 export interface SearchQuery {

@@ -1,6 +1,6 @@
 /** The main thread's side of the SQLite worker: the same {@link ArchiveStore} interface, over messages. */
 import { Worker } from 'node:worker_threads';
-import type { ImEvent } from '@imspect/core';
+import type { ImEvent } from '@imspect/sdk';
 import type { SqlTarget } from './options.js';
 import type { ArchivedMessage } from './row.js';
 import type { SearchQuery } from './search.js';

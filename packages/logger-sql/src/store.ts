@@ -7,7 +7,7 @@ import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type Dialect
 import { Migrator } from 'kysely/migration';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ImEvent } from '@imspect/core';
+import type { ImEvent } from '@imspect/sdk';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migrations.js';
 import type { SqlKind, SqlTarget } from './options.js';
 import { fromRow, joinDevices, MYSQL_ID_CHARS, splitDevices, toRow, type ArchivedMessage } from './row.js';

@@ -7,8 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ImEvent, LoggerHooks, PluginLogger } from '@imspect/core';
-import { testEvent } from '@imspect/core/testing';
+import type { ImEvent, LoggerHooks, PluginLogger } from '@imspect/sdk';
+import { testEvent } from '@imspect/sdk/testing';
 import plugin, {
   hostOf,
   MAX_IDENTITIES_PER_NAME,

@@ -34,7 +34,7 @@ describe('SQLite on node:sqlite', () => {
       expect(found.map((m) => m.text)).toEqual(['hello from the old build']);
       expect((await archive.search({ text: '你好', limit: 0 })).map((m) => m.text)).toEqual(['wörld 你好 😀']);
       const added = await archive.insert([
-        (await import('@imspect/core/testing')).testEvent({ id: '01900000-0000-7000-8000-000000000009', remoteId: 'bob', text: 'written by node:sqlite' }),
+        (await import('@imspect/sdk/testing')).testEvent({ id: '01900000-0000-7000-8000-000000000009', remoteId: 'bob', text: 'written by node:sqlite' }),
       ]);
       expect(added).toBe(1);
       expect((await archive.search({ text: 'node:sqlite', limit: 0 })).map((m) => m.text)).toEqual(['written by node:sqlite']);

@@ -3,7 +3,7 @@
  * lines the gateway injects towards the local client.
  */
 import type { IrcMessage, IrcParam } from './message.js';
-import { concatChunks, encodeUtf8 } from '@imspect/core';
+import { concatChunks, encodeUtf8 } from '@imspect/sdk';
 import { encodeText, type TextEncoding } from './text.js';
 
 /** Where the text sits in a line: a parameter, and the part of it that is the text (inside any CTCP wrapping). */

@@ -2,7 +2,7 @@
  * @imspect/plugin-irc: IRC as a protocol plugin. Lines in, frames and events out (messages, notices,
  * actions, DCC offers, typing, joins/leaves, login/logout); STARTTLS hands the connection over to TLS.
  */
-import { definePlugin, Type, type ProtocolHooks, type SessionContext } from '@imspect/core';
+import { definePlugin, Type, type ProtocolHooks, type SessionContext } from '@imspect/sdk';
 import { DEFAULT_MAX_LINE_BYTES, IrcSession, MIN_MAX_LINE_BYTES } from './session.js';
 import { sniffIrc } from './sniff.js';
 

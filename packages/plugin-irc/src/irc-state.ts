@@ -2,8 +2,8 @@
  * What one IRC connection has established so far (who the local user is, what the server supports, which
  * capabilities are on) and how each parsed line turns into events.
  */
-import type { Direction, EventDraft } from '@imspect/core';
-import { dataItem } from '@imspect/core';
+import type { Direction, EventDraft } from '@imspect/sdk';
+import { dataItem } from '@imspect/sdk';
 import { formatAddress, parseCtcp, parseDcc } from './ctcp.js';
 import { rewriteText, type TextSlot } from './encoder.js';
 import { decodeRange, paramText, rangeText, type IrcMessage, type IrcParam } from './message.js';

@@ -3,7 +3,7 @@
  * Parsing is lenient about whitespace (runs of spaces, leading spaces) and keeps the byte offset of every
  * parameter so an encoder can replace one of them and keep every other byte as it was.
  */
-import type { ProtocolError } from '@imspect/core';
+import type { ProtocolError } from '@imspect/sdk';
 import { decodeTextRange, isAsciiRange, latin1Range, type DecodedText } from './text.js';
 
 export interface IrcParam {

@@ -2,7 +2,7 @@
  * `IrcSession`: the ProtocolSession for one IRC connection. Bytes in, one frame per line out; no I/O, no
  * timers, no logging, nothing thrown on any input.
  */
-import { concatChunks, dataItem, LineReader, type Direction, type EventDraft, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/core';
+import { concatChunks, dataItem, LineReader, type Direction, type EventDraft, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/sdk';
 import { buildNotices, GATEWAY_HOST, GATEWAY_USER } from './encoder.js';
 import { IrcState } from './irc-state.js';
 import { parseLine } from './message.js';

@@ -7,7 +7,7 @@
  * Server side (servers that speak first): `:server NOTICE * :...`, `:server NOTICE AUTH :...`,
  * `NOTICE AUTH :...` or a numeric to `*`.
  */
-import type { Direction } from '@imspect/core';
+import type { Direction } from '@imspect/sdk';
 import { latin1String } from './text.js';
 
 const REGISTRATION = new Set(['CAP', 'NICK', 'USER', 'PASS', 'STARTTLS', 'WEBIRC']);

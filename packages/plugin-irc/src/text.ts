@@ -6,7 +6,7 @@
  * between versions.
  */
 import { Buffer } from 'node:buffer';
-import { encodeUtf8 } from '@imspect/core';
+import { encodeUtf8 } from '@imspect/sdk';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 

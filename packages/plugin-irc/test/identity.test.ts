@@ -4,7 +4,7 @@
  * network (the server host, normalised) is the session's, for core to put on every event.
  */
 import { describe, expect, it } from 'vitest';
-import { dataValue } from '@imspect/core';
+import { dataValue } from '@imspect/sdk';
 import { ircNetwork } from '../src/session.js';
 import { dec, newSession, script } from './helpers.js';
 import { expectSplitInvariant } from './invariance.js';

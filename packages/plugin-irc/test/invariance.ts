@@ -1,8 +1,8 @@
-import { checkSplitInvariance, type SplitInvarianceOptions } from '@imspect/core/testing';
+import { checkSplitInvariance, type SplitInvarianceOptions } from '@imspect/sdk/testing';
 import type { IrcSession } from '../src/session.js';
 import { DEFAULT_FRAME, newSession, normalise, type RunResult, type SessionSetup, type Step } from './helpers.js';
 
-export { lineBoundaries } from '@imspect/core/testing';
+export { lineBoundaries } from '@imspect/sdk/testing';
 
 export type InvarianceOptions = SessionSetup & Pick<SplitInvarianceOptions<IrcSession, unknown>, 'everyOffsetUpTo' | 'window' | 'randomRuns' | 'seed'>;
 

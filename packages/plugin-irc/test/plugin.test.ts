@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isPlugin, LineReader } from '@imspect/core';
+import { isPlugin, LineReader } from '@imspect/sdk';
 import plugin, { DEFAULT_PORTS, IrcSession } from '../src/index.js';
 import { sniffIrc } from '../src/sniff.js';
 import { decodeHost, parseCtcp, parseDcc } from '../src/ctcp.js';
@@ -133,7 +133,7 @@ describe('NOTICE splitting', () => {
   });
 });
 
-describe('LineReader (@imspect/core)', () => {
+describe('LineReader (@imspect/sdk)', () => {
   it('returns lines as views, copies only across chunks, and reports over-long lines once', () => {
     const reader = new LineReader(8);
     const a = enc('ab\r\ncd');

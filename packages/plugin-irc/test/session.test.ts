@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dataValue, type ImEvent } from '@imspect/core';
-import { testEvent } from '@imspect/core/testing';
+import { dataValue, type ImEvent } from '@imspect/sdk';
+import { testEvent } from '@imspect/sdk/testing';
 import { dec, enc, latin1, newSession, run, script } from './helpers.js';
 import { expectSplitInvariant } from './invariance.js';
 

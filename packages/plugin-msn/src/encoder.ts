@@ -2,7 +2,7 @@
  * Building MSNP bytes: messages re-encoded with new text (and their payload length), notices from the
  * switchboard to the local client, and redirect lines pointing at imspect.
  */
-import { encodeUtf8 } from '@imspect/core';
+import { encodeUtf8 } from '@imspect/sdk';
 
 /**
  * A payload command with a new payload: the line's words with the last one (the length) replaced.

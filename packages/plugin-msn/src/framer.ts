@@ -6,7 +6,7 @@
  * (`payload-too-large`) and then handed out as it arrives, counted but not buffered, so framing stays in step
  * with the stream and the client is never held up.
  */
-import { LineReader, latin1, type ProtocolError } from '@imspect/core';
+import { LineReader, latin1, type ProtocolError } from '@imspect/sdk';
 import { splitCommand, type CommandLine, type PayloadLength } from './commands.js';
 
 export interface CommandItem {

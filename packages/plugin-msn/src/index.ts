@@ -4,7 +4,7 @@
  * display-picture transfers, switchboard joins and leaves, logins, contact-list changes. Through a forward
  * listener, server redirects (`XFR`, `RNG`) are pointed at imspect and routed to the real server.
  */
-import { definePlugin, Type, type ProtocolHooks, type SessionContext } from '@imspect/core';
+import { definePlugin, Type, type ProtocolHooks, type SessionContext } from '@imspect/sdk';
 import { MsnRoutes } from './routes.js';
 import { DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MIN_MAX_LINE_BYTES, MsnSession } from './session.js';
 import { sniffMsn } from './sniff.js';

@@ -2,7 +2,7 @@
  * The MIME-style header blocks of MSNP payloads (`MSG`, MSNMSLP bodies, MSNP21 `SDG` blocks):
  * `Name: value\r\n` lines, an empty line, then the body.
  */
-import { utf8 } from '@imspect/core';
+import { utf8 } from '@imspect/sdk';
 
 export interface HeaderBlock {
   /** Header names lower-cased; the first occurrence wins. */

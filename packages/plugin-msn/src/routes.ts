@@ -7,7 +7,7 @@
  * and `RNG` (the client presents it in `USR`/`ANS`), and by the client's address for `XFR ... NS` (the client
  * reconnects and starts with `VER`). Entries expire, and the map is bounded.
  */
-import { latin1, type Endpoint, type ForwardRoute, type ServerEndpoint } from '@imspect/core';
+import { latin1, type Endpoint, type ForwardRoute, type ServerEndpoint } from '@imspect/sdk';
 
 const DEFAULT_TTL_MS = 5 * 60_000;
 const MAX_ENTRIES = 10_000;

@@ -16,7 +16,7 @@ import {
   type ProtocolSession,
   type SessionContext,
   type ServerEndpoint,
-} from '@imspect/core';
+} from '@imspect/sdk';
 import { bareId, decodeName, payloadLength, versionNumber, type CommandLine } from './commands.js';
 import { encodePayloadCommand, replaceWord, sdgMessage, switchboardMessage, withBody } from './encoder.js';
 import { MsnFramer, type CommandItem } from './framer.js';

@@ -5,7 +5,7 @@
  * SLP text of an invitation is plain ASCII in the body either way, so the invitation is found by its request
  * line, and its `Content-Length` bounds the session description.
  */
-import { latin1 } from '@imspect/core';
+import { latin1 } from '@imspect/sdk';
 import { parseHeaders } from './mime.js';
 
 export const EUF_GUID = {

@@ -2,7 +2,7 @@
  * Recognising MSNP from a client's first line: `VER trid MSNPn ...` on a dispatch or notification server,
  * `USR trid email cookie` or `ANS trid email cookie sessid` on a switchboard.
  */
-import { latin1, type Direction } from '@imspect/core';
+import { latin1, type Direction } from '@imspect/sdk';
 
 const VER = /^VER \d+ (?:MSNP\d+ )*MSNP\d+(?: CVR\d+)?\r?\n/;
 const SB = /^(?:USR \d+ \S+@\S+ \S+|ANS \d+ \S+@\S+ \S+ \S+)\r?\n/;

@@ -4,7 +4,7 @@
  * not from the parser's output. Used by the plugin's own conformance tests and by the `imspect replay` tests.
  */
 import { fileURLToPath } from 'node:url';
-import type { Direction, EventDraft } from '@imspect/core';
+import type { Direction, EventDraft } from '@imspect/sdk';
 
 export const CAPTURES = fileURLToPath(new URL('../../../../shared/captures/', import.meta.url));
 

@@ -1,8 +1,8 @@
-import type { Direction } from '@imspect/core';
-import { describeFrame, latin1String, runTranscript, type FrameRecord, type RecordedFrame, type TranscriptRun, type TranscriptStep } from '@imspect/core/testing';
+import type { Direction } from '@imspect/sdk';
+import { describeFrame, latin1String, runTranscript, type FrameRecord, type RecordedFrame, type TranscriptRun, type TranscriptStep } from '@imspect/sdk/testing';
 import { MsnSession, type MsnSessionOptions } from '../src/session.js';
 
-export { cutAt, cutRandom, script, seededRandom as prng, latin1Bytes as latin1, type FrameRecord } from '@imspect/core/testing';
+export { cutAt, cutRandom, script, seededRandom as prng, latin1Bytes as latin1, type FrameRecord } from '@imspect/sdk/testing';
 
 export const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
 export const dec = latin1String;

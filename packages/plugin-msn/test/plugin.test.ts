@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isPlugin } from '@imspect/core';
+import { isPlugin } from '@imspect/sdk';
 import plugin, { DEFAULT_PORTS, MsnSession, decodeFileContext, payloadLength, splitCommand } from '../src/index.js';
 import { sniffMsn } from '../src/sniff.js';
 import { enc } from './helpers.js';

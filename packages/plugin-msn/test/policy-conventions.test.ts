@@ -5,7 +5,7 @@
  * notification server before the login. Checked with filter-policy itself where a verdict is the point.
  */
 import { describe, expect, it } from 'vitest';
-import { dataValue, isGroupChat, type EventDraft, type ImEvent } from '@imspect/core';
+import { dataValue, isGroupChat, type EventDraft, type ImEvent } from '@imspect/sdk';
 // The first-party policy filter, from its build (a test-only use, not a dependency of the plugin).
 import { compilePolicy, policyVerdict } from '../../filter-policy/dist/index.js';
 import { enc, newSession, run, script } from './helpers.js';

@@ -3,7 +3,7 @@
  * respond, and the forward-mode redirect rewriting.
  */
 import { describe, expect, it } from 'vitest';
-import type { Direction, EventDraft, ImEvent } from '@imspect/core';
+import type { Direction, EventDraft, ImEvent } from '@imspect/sdk';
 import { MsnRoutes } from '../src/routes.js';
 import { dec, enc, newSession, run, script, type Step } from './helpers.js';
 import { expectSplitInvariant } from './invariance.js';

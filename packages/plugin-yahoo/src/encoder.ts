@@ -3,7 +3,7 @@
  * text needs UTF-8), and messages injected towards the local client.
  */
 import { encodePacket, HEADER_BYTES, MAX_BODY_BYTES, Service, type PairBytes, type YmsgPair } from './packet.js';
-import { encodeUtf8 } from '@imspect/core';
+import { encodeUtf8 } from '@imspect/sdk';
 import { fitUtf8 } from './text.js';
 import type { YmsgPacket } from './ymsg-packet.js';
 

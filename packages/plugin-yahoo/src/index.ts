@@ -2,7 +2,7 @@
  * @imspect/plugin-yahoo: Yahoo Messenger (YMSG) as a protocol plugin. Packets in, frames and events out:
  * private and conference messages, typing, file offers, webcam invitations, login and logout.
  */
-import { definePlugin, Type, type ProtocolHooks, type SessionContext } from '@imspect/core';
+import { definePlugin, Type, type ProtocolHooks, type SessionContext } from '@imspect/sdk';
 import { DEFAULT_MAX_PACKET_BYTES, YahooSession } from './session.js';
 import { sniffYmsg } from './sniff.js';
 

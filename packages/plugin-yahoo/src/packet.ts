@@ -5,7 +5,7 @@
  * Header: "YMSG", version (u16 BE, or one byte followed by 0), vendor id u16, body length u16 BE, service u16 BE,
  * status u32 BE, session id u32 BE. Body: ASCII decimal key, C0 80, value, C0 80, repeated.
  */
-import { encodeUtf8 } from '@imspect/core';
+import { encodeUtf8 } from '@imspect/sdk';
 
 export const HEADER_BYTES = 20;
 /** The body length is a u16: no packet is longer. */

@@ -4,7 +4,7 @@
  * before buffering, passes a packet longer than the limit through as it arrives, and treats bytes that do not
  * start with "YMSG" as garbage: passed through, reported once per run, and left at the next "YMSG".
  */
-import { concatChunks } from '@imspect/core';
+import { concatChunks } from '@imspect/sdk';
 import { decodeHeader, HEADER_BYTES, MAGIC, startsWithMagic, type YmsgHeader } from './packet.js';
 
 export type ReaderItem =

@@ -2,7 +2,7 @@
  * `YahooSession`: the ProtocolSession for one YMSG connection. Bytes in, one frame per packet out; no I/O, no
  * timers, no logging, nothing thrown on any input.
  */
-import type { Direction, Frame, ImEvent, ProtocolSession, SessionContext } from '@imspect/core';
+import type { Direction, Frame, ImEvent, ProtocolSession, SessionContext } from '@imspect/sdk';
 import { buildConferenceMessage, buildMessage } from './encoder.js';
 import { HEADER_BYTES, MAX_PACKET_BYTES } from './packet.js';
 import { YmsgReader } from './reader.js';

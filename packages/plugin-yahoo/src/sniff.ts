@@ -1,5 +1,5 @@
 /** YMSG from the first bytes of either side: every packet starts with "YMSG". */
-import type { Direction } from '@imspect/core';
+import type { Direction } from '@imspect/sdk';
 import { startsWithMagic } from './packet.js';
 
 export function sniffYmsg(firstBytes: Uint8Array, _direction: Direction): boolean {

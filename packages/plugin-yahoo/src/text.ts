@@ -2,7 +2,7 @@
  * Text in YMSG values. Key 97 = 1 says the message is UTF-8; without it clients sent their system code page,
  * so text that is not valid UTF-8 is read as Windows-1252 (a superset of Latin-1).
  */
-import { encodeUtf8, utf8 } from '@imspect/core';
+import { encodeUtf8, utf8 } from '@imspect/sdk';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 /** Windows-1252 0x80..0x9F (Node's decoder for that label is plain Latin-1); undefined bytes stay as they are. */

@@ -5,7 +5,7 @@
  * Ids: outgoing packets name the local user in key 1 (or 0, or 4 for NOTIFY) and the other party in key 5;
  * incoming ones name the local user in key 5 and the other party in key 4. Conferences are named by key 57.
  */
-import { dataItem, type Direction, type EventDraft } from '@imspect/core';
+import { dataItem, type Direction, type EventDraft } from '@imspect/sdk';
 import { Service, type YmsgPair } from './packet.js';
 import { rewriteText } from './encoder.js';
 import { decodeText } from './text.js';

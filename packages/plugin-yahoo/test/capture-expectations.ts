@@ -13,7 +13,7 @@
  * version in the first byte (0A 00, tshark: 2560); the server's are 00 00.
  */
 import { fileURLToPath } from 'node:url';
-import type { Direction, EventDraft } from '@imspect/core';
+import type { Direction, EventDraft } from '@imspect/sdk';
 
 export const CAPTURES = fileURLToPath(new URL('../../../../shared/captures/', import.meta.url));
 export const YMSG_CAPTURE = 'escargot-ymsg10.pcap';

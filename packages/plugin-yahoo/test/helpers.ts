@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { Direction } from '@imspect/core';
+import type { Direction } from '@imspect/sdk';
 import {
   checkSplitInvariance,
   describeFrame,
@@ -9,10 +9,10 @@ import {
   type SplitInvarianceOptions,
   type TranscriptRun,
   type TranscriptStep,
-} from '@imspect/core/testing';
+} from '@imspect/sdk/testing';
 import { YahooSession } from '../src/session.js';
 
-export { cutAt, cutRandom, seededRandom as prng, type FrameRecord } from '@imspect/core/testing';
+export { cutAt, cutRandom, seededRandom as prng, type FrameRecord } from '@imspect/sdk/testing';
 
 export const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
 

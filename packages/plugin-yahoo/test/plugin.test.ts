@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isPlugin } from '@imspect/core';
+import { isPlugin } from '@imspect/sdk';
 import plugin, { DEFAULT_PORTS, YahooSession } from '../src/index.js';
 import { sniffYmsg } from '../src/sniff.js';
 import { decodeHeader } from '../src/packet.js';

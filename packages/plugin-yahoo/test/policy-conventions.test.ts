@@ -5,9 +5,9 @@
  * login. Checked with filter-policy and isGroupChat where a verdict is the point.
  */
 import { describe, expect, it } from 'vitest';
-import { dataValue, isGroupChat, type EventDraft, type ImEvent } from '@imspect/core';
+import { dataValue, isGroupChat, type EventDraft, type ImEvent } from '@imspect/sdk';
 // The first-party policy filter, from its build (a test-only use, not a dependency of the plugin).
-import { testEvent } from '@imspect/core/testing';
+import { testEvent } from '@imspect/sdk/testing';
 import { compilePolicy, policyVerdict } from '../../filter-policy/dist/index.js';
 import { expectSplitInvariant, inc, newSession, out, readYmsg, run, ymsg, type Step } from './helpers.js';
 

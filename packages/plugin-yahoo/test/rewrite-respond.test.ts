@@ -3,8 +3,8 @@
  * and notices injected towards the local client (well-formed packets the plugin itself parses back).
  */
 import { describe, expect, it } from 'vitest';
-import type { ImEvent } from '@imspect/core';
-import { testEvent } from '@imspect/core/testing';
+import type { ImEvent } from '@imspect/sdk';
+import { testEvent } from '@imspect/sdk/testing';
 import { inc, newSession, out, readYmsg, run, ymsg, type Step } from './helpers.js';
 
 const login: Step[] = [

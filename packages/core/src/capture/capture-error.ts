@@ -1,4 +1,4 @@
-import { ImspectError } from '../sdk/errors.js';
+import { ImspectError } from '@imspect/sdk';
 
 /**
  * Why a capture file cannot be read (any further). Stable codes so the CLI and tests can tell a file that is

@@ -1,4 +1,4 @@
-import type { Direction, Endpoint } from '../sdk/event.js';
+import type { Direction, Endpoint } from '@imspect/sdk';
 import { forEachPacket, type CaptureReadOptions } from './capture-file.js';
 import { decodeFrame, type PacketAnomaly } from './ip.js';
 import type { CapturedPacket } from './packet.js';

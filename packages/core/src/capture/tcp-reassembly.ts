@@ -1,4 +1,4 @@
-import type { Direction, Endpoint } from '../sdk/event.js';
+import type { Direction, Endpoint } from '@imspect/sdk';
 import type { TcpSegment } from './ip.js';
 
 /**

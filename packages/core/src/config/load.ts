@@ -1,7 +1,7 @@
 import { cosmiconfig } from 'cosmiconfig';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { ImspectError, describeError } from '../sdk/errors.js';
+import { ImspectError, describeError } from '@imspect/sdk';
 import { ConfigSchema, ListenerSchemas, type Config } from './schema.js';
 import { ConfigError, validateAgainst, type ValidationProblem } from './validate.js';
 

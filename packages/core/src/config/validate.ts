@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { ImspectError } from '../sdk/errors.js';
+import { ImspectError } from '@imspect/sdk';
 import { closestMatch } from './suggest.js';
 
 /**

@@ -12,8 +12,8 @@
 import { closeSync, fdatasync, fsyncSync, ftruncateSync, openSync, unlinkSync, writeFileSync, writeSync, close as closeFd } from 'node:fs';
 import path from 'node:path';
 import { mkdir, unlink } from 'node:fs/promises';
-import type { ImEvent } from '../sdk/event.js';
-import type { PluginLogger } from '../sdk/plugin.js';
+import type { ImEvent } from '@imspect/sdk';
+import type { PluginLogger } from '@imspect/sdk';
 import { crc32, RECORD_HEADER_BYTES } from './record.js';
 import { parseEvents, scanSegments, SegmentReader, segmentFile, type SegmentInfo } from './segments.js';
 import { lockJournal } from './lock.js';

@@ -2,7 +2,7 @@
 import { close as closeFd, open as openCb, read as readCb } from 'node:fs';
 import { readdir, readFile, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
-import type { ImEvent } from '../sdk/event.js';
+import type { ImEvent } from '@imspect/sdk';
 import { decodeRecords, RECORD_HEADER_BYTES } from './record.js';
 
 const SEGMENT_NAME = /^(\d{16})\.seg$/;

@@ -8,7 +8,7 @@
  */
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import type net from 'node:net';
-import type { PluginLogger } from '../sdk/plugin.js';
+import type { PluginLogger } from '@imspect/sdk';
 
 export interface ConnectionLimitSettings {
   /** `'auto'`: from the open-file limit (see {@link connectionBudget}). */

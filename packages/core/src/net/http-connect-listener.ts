@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import type { HttpConnectListenerConfig } from '../config/schema.js';
-import { describeError } from '../sdk/errors.js';
+import { describeError } from '@imspect/sdk';
 import { HttpConnectRequest, httpResponse, statusForError } from './http-connect.js';
 import type { HandlerDeps } from './listeners.js';
 import { connectAllowed, handOver } from './upstream.js';

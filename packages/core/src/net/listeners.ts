@@ -1,9 +1,9 @@
 import net from 'node:net';
 import type { ForwardListenerConfig, ListenerConfig, Socks5ListenerConfig } from '../config/schema.js';
-import { describeError } from '../sdk/errors.js';
-import type { PluginLogger } from '../sdk/plugin.js';
-import type { Endpoint } from '../sdk/event.js';
-import type { ForwardRoute } from '../sdk/protocol.js';
+import { describeError } from '@imspect/sdk';
+import type { PluginLogger } from '@imspect/sdk';
+import type { Endpoint } from '@imspect/sdk';
+import type { ForwardRoute } from '@imspect/sdk';
 import { AllowList, unmapIPv4 } from './allow-list.js';
 import type { ConnectionLimits } from './connection-limits.js';
 import { REPLY, Socks5Handshake, connectReply, replyForError } from './socks5.js';

@@ -6,7 +6,7 @@ import type net from 'node:net';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import type { TransparentListenerConfig } from '../config/schema.js';
-import { ImspectError } from '../sdk/errors.js';
+import { ImspectError } from '@imspect/sdk';
 import { unmapIPv4 } from './allow-list.js';
 import type { HandlerDeps } from './listeners.js';
 import { originalDestination, originalDestinationUnsupported, type OriginalDestination } from './original-destination.js';

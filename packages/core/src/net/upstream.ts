@@ -1,6 +1,6 @@
 import net from 'node:net';
-import { ImspectError, describeError } from '../sdk/errors.js';
-import type { PluginLogger } from '../sdk/plugin.js';
+import { ImspectError, describeError } from '@imspect/sdk';
+import type { PluginLogger } from '@imspect/sdk';
 import { holdWhileConnecting } from './connection-limits.js';
 import { DestinationRefusedError, type DestinationPolicy, type ResolvedAddress } from './destination-policy.js';
 

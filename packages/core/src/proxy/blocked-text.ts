@@ -4,7 +4,7 @@
  * of printable characters here; each protocol's `respond` still escapes for its own framing (IRC lines and CTCP,
  * XML).
  */
-import type { ImEvent } from '../sdk/event.js';
+import type { ImEvent } from '@imspect/sdk';
 
 /** How many characters of a blocked message the reply quotes before an ellipsis. */
 export const QUOTED_CHARACTERS = 40;

@@ -1,11 +1,11 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { latin1 } from '../sdk/bytes.js';
-import { describeError } from '../sdk/errors.js';
-import { opposite, type Direction, type Endpoint, type EventDraft, type ImEvent, type ServerEndpoint } from '../sdk/event.js';
-import type { PluginLogger } from '../sdk/plugin.js';
-import type { Frame, ProtocolSession } from '../sdk/protocol.js';
+import { latin1 } from '@imspect/sdk';
+import { describeError } from '@imspect/sdk';
+import { opposite, type Direction, type Endpoint, type EventDraft, type ImEvent, type ServerEndpoint } from '@imspect/sdk';
+import type { PluginLogger } from '@imspect/sdk';
+import type { Frame, ProtocolSession } from '@imspect/sdk';
 import { uuidv7 } from '../runtime/ids.js';
 import { callHook, isPromiseLike } from '../runtime/hooks.js';
 import type { EventSink } from './event-sink.js';

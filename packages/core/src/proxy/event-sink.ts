@@ -1,6 +1,6 @@
-import type { ImEvent } from '../sdk/event.js';
-import { describeError } from '../sdk/errors.js';
-import type { LoggerHooks, PluginLogger } from '../sdk/plugin.js';
+import type { ImEvent } from '@imspect/sdk';
+import { describeError } from '@imspect/sdk';
+import type { LoggerHooks, PluginLogger } from '@imspect/sdk';
 import { callHookWithTimeout } from '../runtime/hooks.js';
 import { Journal } from '../journal/journal.js';
 

@@ -7,7 +7,7 @@
  * address valid on every server of its protocol; one without (an IRC nick) only names a user on the same
  * server, so it is kept together with the server's address.
  */
-import type { ImEvent } from '../sdk/event.js';
+import type { ImEvent } from '@imspect/sdk';
 
 /** The key of user `id` of `protocol` reached through `server`. */
 export function localUserKey(protocol: string, id: string, server: { host: string; port: number }): string | undefined {

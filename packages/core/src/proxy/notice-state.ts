@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { PluginLogger } from '../sdk/plugin.js';
+import type { PluginLogger } from '@imspect/sdk';
 
 const SAVE_DELAY_MS = 500;
 

@@ -1,8 +1,8 @@
-import { PluginHookError } from '../sdk/errors.js';
-import type { ImEvent } from '../sdk/event.js';
-import type { ContentHooks, FilterHooks, PluginLogger, Verdict } from '../sdk/plugin.js';
+import { PluginHookError } from '@imspect/sdk';
+import type { ImEvent } from '@imspect/sdk';
+import type { ContentHooks, FilterHooks, PluginLogger, Verdict } from '@imspect/sdk';
 import { callHook, callHookWithTimeout, isPromiseLike } from '../runtime/hooks.js';
-import { isGroupChat } from '../sdk/event-data.js';
+import { isGroupChat } from '@imspect/sdk';
 import type { LocalUsers } from './local-users.js';
 import type { Responses } from './responses.js';
 

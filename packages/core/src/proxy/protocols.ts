@@ -1,6 +1,6 @@
-import type { Direction } from '../sdk/event.js';
-import type { PluginLogger } from '../sdk/plugin.js';
-import type { ProtocolHooks } from '../sdk/protocol.js';
+import type { Direction } from '@imspect/sdk';
+import type { PluginLogger } from '@imspect/sdk';
+import type { ProtocolHooks } from '@imspect/sdk';
 import { callHook } from '../runtime/hooks.js';
 
 export const DEFAULT_MAX_FRAME_SIZE = 64 * 1024;

@@ -5,9 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { ResponsesConfig } from '../config/schema.js';
-import { describeError, ImspectError } from '../sdk/errors.js';
-import type { ImEvent } from '../sdk/event.js';
-import type { PluginLogger } from '../sdk/plugin.js';
+import { describeError, ImspectError } from '@imspect/sdk';
+import type { ImEvent } from '@imspect/sdk';
+import type { PluginLogger } from '@imspect/sdk';
 import { fillBlockedText } from './blocked-text.js';
 import { NoticeState } from './notice-state.js';
 

@@ -5,8 +5,8 @@
 import { chmod, lstat, mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
-import { ImspectError, describeError } from '../sdk/errors.js';
-import type { PluginLogger } from '../sdk/plugin.js';
+import { ImspectError, describeError } from '@imspect/sdk';
+import type { PluginLogger } from '@imspect/sdk';
 
 /** Others get nothing; the group may read (an auditors' group), never write. */
 export const PRIVATE_UMASK = 0o027;

@@ -1,7 +1,7 @@
 import fg from 'fast-glob';
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { PLUGIN_KINDS, type PluginKind } from '../sdk/plugin.js';
+import { PLUGIN_KINDS, type PluginKind } from '@imspect/sdk';
 
 /** A plugin package found on disk; nothing of it has been imported yet. */
 export interface DiscoveredPlugin {

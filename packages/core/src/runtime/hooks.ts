@@ -1,4 +1,4 @@
-import { ImspectError, PluginHookError } from '../sdk/errors.js';
+import { ImspectError, PluginHookError } from '@imspect/sdk';
 
 /** Calls a plugin hook, turning any throw or rejection into a {@link PluginHookError} naming plugin and hook. */
 export function callHook<T>(plugin: string, hook: string, fn: () => T): T {

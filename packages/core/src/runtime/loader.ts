@@ -4,8 +4,8 @@ import { pathToFileURL } from 'node:url';
 import semver from 'semver';
 import type { PluginSection } from '../config/schema.js';
 import { ConfigError, validateAgainst } from '../config/validate.js';
-import { ImspectError, describeError } from '../sdk/errors.js';
-import { isPlugin, type HooksByKind, type ImspectPlugin, type PluginKind, type PluginLogger } from '../sdk/plugin.js';
+import { ImspectError, describeError } from '@imspect/sdk';
+import { isPlugin, type HooksByKind, type ImspectPlugin, type PluginKind, type PluginLogger } from '@imspect/sdk';
 import type { DiscoveredPlugin } from './discovery.js';
 import { callHookWithTimeout } from './hooks.js';
 

@@ -1,5 +1,5 @@
 import { readFile, unlink, writeFile } from 'node:fs/promises';
-import { ImspectError } from '../sdk/errors.js';
+import { ImspectError } from '@imspect/sdk';
 
 /**
  * Writes this process's id to `file`, refusing when it names another imspect that is still alive. Written before

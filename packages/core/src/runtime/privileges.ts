@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { access, chmod, chown, lstat, readdir, realpath, stat as statFollow } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
-import { ImspectError } from '../sdk/errors.js';
+import { ImspectError } from '@imspect/sdk';
 
 export interface Identity {
   user: string;

@@ -3,7 +3,7 @@ import { replayCapture, type ReplayStats } from '../capture/connections.js';
 import type { CaptureError } from '../capture/capture-error.js';
 import type { PacketAnomaly } from '../capture/ip.js';
 import type { CloseReason, ConnectionAnomaly, TcpConnection } from '../capture/tcp-reassembly.js';
-import type { Direction, ImEvent } from '../sdk/event.js';
+import type { Direction, ImEvent } from '@imspect/sdk';
 import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
 
 export interface ReplayedConnection {

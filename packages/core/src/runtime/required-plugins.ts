@@ -1,6 +1,6 @@
 import type { PluginSection } from '../config/schema.js';
-import { ImspectError } from '../sdk/errors.js';
-import type { PluginKind } from '../sdk/plugin.js';
+import { ImspectError } from '@imspect/sdk';
+import type { PluginKind } from '@imspect/sdk';
 import type { PluginRecord } from './loader.js';
 
 /**

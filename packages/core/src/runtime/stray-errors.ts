@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import type { PluginLogger } from '../sdk/plugin.js';
+import type { PluginLogger } from '@imspect/sdk';
 
 /**
  * The last resort of `imspect start` for errors nobody handled: an 'error' event emitted on an emitter with

@@ -1,5 +1,5 @@
 import { readConnections, type CapturedConnection, type ReplayOptions } from '../capture/connections.js';
-import type { TranscriptStep } from './transcript.js';
+import type { TranscriptStep } from '@imspect/sdk/testing';
 
 /** One TCP connection of a capture as a conversation to replay into a session. */
 export interface CaptureTranscript {

@@ -1,33 +1,6 @@
 /**
- * `@imspect/core/testing`: the machinery to test a protocol parser the way imspect's own are tested. Cut the
- * input at every byte offset (around frame boundaries for long inputs) and in random chunk sizes, and check
- * the frames and events stay the same and every byte comes out exactly once; replay the connections of real
- * captures. Nothing here depends on a test runner: checks throw plain Errors with messages naming the cut.
+ * `@imspect/core/testing`: the SDK's test kit (`@imspect/sdk/testing`) plus what needs the runtime: replaying
+ * the TCP connections of real captures into a session.
  */
-export { seededRandom } from './random.js';
-export { assertSameBytes, concatBytes, firstByteDifference, latin1Bytes, latin1String } from './bytes.js';
-export { cutAt, cutRandom, lineBoundaries, offsetsAround } from './cuts.js';
-export {
-  coalesceSteps,
-  describeFrame,
-  describeFrames,
-  runTranscript,
-  script,
-  type FrameNormaliser,
-  type FrameRecord,
-  type RecordedFrame,
-  type RunOptions,
-  type TestedSession,
-  type TranscriptRun,
-  type TranscriptStep,
-} from './transcript.js';
-export {
-  assertSameItems,
-  checkPassesThrough,
-  checkSplitInvariance,
-  SplitInvarianceError,
-  type PassThroughOptions,
-  type SplitInvarianceOptions,
-} from './invariance.js';
-export { testEvent } from './events.js';
+export * from '@imspect/sdk/testing';
 export { captureTranscripts, type CaptureTranscript, type CaptureTranscriptOptions } from './captures.js';

@@ -7,7 +7,7 @@ import { chmod, mkdir, open, readFile, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import * as x509 from './x509.js';
-import { ImspectError, describeError } from '../sdk/errors.js';
+import { ImspectError, describeError } from '@imspect/sdk';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 

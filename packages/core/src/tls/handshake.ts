@@ -5,7 +5,7 @@
 import { isIP, type Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { describeError } from '../sdk/errors.js';
+import { describeError } from '@imspect/sdk';
 import type { UpstreamVerifyMode } from './schema.js';
 
 /** Why a handshake failed, in words for the operational log. */

@@ -5,8 +5,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import tls from 'node:tls';
-import { ImspectError, describeError } from '../sdk/errors.js';
-import type { PluginLogger } from '../sdk/plugin.js';
+import { ImspectError, describeError } from '@imspect/sdk';
+import type { PluginLogger } from '@imspect/sdk';
 import { CertificateAuthority, certificateName } from './authority.js';
 import { loadCa, type CaFiles } from './ca.js';
 import type { TlsAction, TlsConfig, TlsRule, UpstreamVerifyMode } from './schema.js';

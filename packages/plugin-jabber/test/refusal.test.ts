@@ -2,7 +2,7 @@
  * Frame.refusal: the stanza error that ends a blocked request for its sender, so a client's file offer or room
  * join fails at once instead of waiting for the client's own timeout.
  */
-import type { Frame } from '@imspect/core';
+import type { Frame } from '@imspect/sdk';
 import { describe, expect, it } from 'vitest';
 import { defaultScope, parseElement, type XElement } from '../src/xml.js';
 import { dec, enc, newSession } from './helpers.js';

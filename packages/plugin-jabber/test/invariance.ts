@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { checkSplitInvariance, type SplitInvarianceOptions } from '@imspect/core/testing';
+import { checkSplitInvariance, type SplitInvarianceOptions } from '@imspect/sdk/testing';
 import { StanzaFramer, type FramerItem } from '../src/framer.js';
 import type { XmppSession } from '../src/session.js';
 import { cutAt, cutRandom, dec, DEFAULT_FRAME, newSession, normalise, prng, upgradeHook, type RunResult, type SessionSetup, type Step } from './helpers.js';

@@ -1,5 +1,5 @@
-import type { Direction, EventDraft } from '../sdk/event.js';
-import type { Frame, ProtocolSession } from '../sdk/protocol.js';
+import type { Direction, EventDraft } from '../event.js';
+import type { Frame, ProtocolSession } from '../protocol.js';
 import { concatBytes, latin1String } from './bytes.js';
 
 /** One piece of a conversation: bytes that went one way, in the order they were seen. */

@@ -3,7 +3,7 @@
  * `StanzaFramer`; complete stanzas are parsed and turned into events. No I/O, no timers, no logging, nothing
  * thrown on any input.
  */
-import { encodeUtf8, type Direction, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/core';
+import { encodeUtf8, type Direction, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/sdk';
 import { StanzaFramer, type FramerItem } from './framer.js';
 import { resourceOf } from './jid.js';
 import { XmppState } from './xmpp-state.js';

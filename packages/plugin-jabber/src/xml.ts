@@ -5,7 +5,7 @@
  * offsets into the input, so a stanza can be re-encoded with one part replaced and every other byte kept.
  */
 import { isUtf8 } from 'node:buffer';
-import type { ProtocolError } from '@imspect/core';
+import type { ProtocolError } from '@imspect/sdk';
 
 export const NS_XML = 'http://www.w3.org/XML/1998/namespace';
 export const NS_STREAM = 'http://etherx.jabber.org/streams';

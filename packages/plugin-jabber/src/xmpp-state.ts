@@ -2,7 +2,7 @@
  * What one XMPP client connection has told so far (who the local user is, which rooms it is in, which upload
  * slots it asked for), and the events each stanza carries.
  */
-import { dataItem, encodeUtf8, type Direction, type EventDraft, type FileOffer } from '@imspect/core';
+import { dataItem, encodeUtf8, type Direction, type EventDraft, type FileOffer } from '@imspect/sdk';
 import { bareJid, domainOf, normaliseJid, resourceOf } from './jid.js';
 import { NS } from './namespaces.js';
 import { child, childInNs, children, escapeXml, textOf, type XElement } from './xml.js';

@@ -11,7 +11,7 @@
  * header after STARTTLS or SASL) and streams without a header (a capture that missed the start) are framed
  * the same way. Nothing here throws on input.
  */
-import { concatChunks, latin1, type ProtocolError } from '@imspect/core';
+import { concatChunks, latin1, type ProtocolError } from '@imspect/sdk';
 import { isNameByte, isSpace } from './xml.js';
 
 export type ItemKind =

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ImEvent } from '@imspect/core';
-import { testEvent } from '@imspect/core/testing';
+import type { ImEvent } from '@imspect/sdk';
+import { testEvent } from '@imspect/sdk/testing';
 import { parseElement, defaultScope, textOf, type XElement } from '../src/xml.js';
 import { dec, enc, newSession, run, script, utf8, type Step } from './helpers.js';
 import { expectSplitInvariant } from './invariance.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isPlugin } from '@imspect/core';
+import { isPlugin } from '@imspect/sdk';
 import plugin, { DEFAULT_MAX_STANZA_BYTES, DEFAULT_PORTS, DEFAULT_TLS_PORTS, XmppSession } from '../src/index.js';
 import { sniffXmpp } from '../src/sniff.js';
 import { decodeEntities, escapeXml } from '../src/xml.js';
@@ -34,7 +34,7 @@ describe('the plugin', () => {
 
   it('declares itself in package.json as imspect expects', () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as Record<string, unknown>;
-    expect(pkg['name']).toBe('@imspect/plugin-xmpp');
+    expect(pkg['name']).toBe('@imspect/plugin-jabber');
     expect(pkg['imspect']).toEqual({ kind: 'protocol', host: '^0.1.0', name: 'xmpp' });
     expect(pkg['keywords']).toContain('imspect-plugin');
   });

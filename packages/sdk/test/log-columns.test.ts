@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventDataColumn, eventTypeCode, hostPort } from '../src/sdk/log-columns.js';
+import { eventDataColumn, eventTypeCode, hostPort } from '@imspect/sdk';
 import { testEvent } from '../src/testing/index.js';
 
 describe('log columns', () => {

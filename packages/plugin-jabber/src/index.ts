@@ -1,9 +1,9 @@
 /**
- * @imspect/plugin-xmpp: XMPP (Jabber) client connections as a protocol plugin. Stanzas in, frames and events
+ * @imspect/plugin-jabber: XMPP (Jabber) client connections as a protocol plugin. Stanzas in, frames and events
  * out: one-to-one and group chat messages, chat states, file offers, room joins and leaves, carbons, encrypted
  * messages, login and logout; STARTTLS hands the connection over to TLS.
  */
-import { definePlugin, Type, type ProtocolHooks, type SessionContext } from '@imspect/core';
+import { definePlugin, Type, type ProtocolHooks, type SessionContext } from '@imspect/sdk';
 import { DEFAULT_MAX_STANZA_BYTES, MIN_MAX_STANZA_BYTES, XmppSession } from './session.js';
 import { sniffXmpp } from './sniff.js';
 

@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import type { Direction, EventDraft } from '@imspect/core';
+import type { Direction, EventDraft } from '@imspect/sdk';
 import type { FrameRecord } from './helpers.js';
 
 export const CAPTURES = fileURLToPath(new URL('../../../../shared/captures/', import.meta.url));

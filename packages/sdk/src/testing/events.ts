@@ -1,4 +1,4 @@
-import type { ImEvent } from '../sdk/event.js';
+import type { ImEvent } from '../event.js';
 
 /**
  * A complete event as core hands it to filters, content plugins and loggers: an outgoing IRC message from
