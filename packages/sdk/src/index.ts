@@ -7,6 +7,7 @@ export * from './protocol.js';
 export * from './plugin.js';
 export * from './errors.js';
 export * from './bytes.js';
+export * from './byte-queue.js';
 export * from './line-reader.js';
 export * from './rules-file.js';
 export * from './event-data.js';

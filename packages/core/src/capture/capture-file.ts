@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { ByteQueue } from './byte-queue.js';
+import { ByteQueue } from '@imspect/sdk';
 import { CaptureError } from './capture-error.js';
 import { readU32BE } from './endian.js';
 import { MAX_BLOCK_BYTES, MAX_PACKET_BYTES, type CapturedPacket, type PacketParser } from './packet.js';

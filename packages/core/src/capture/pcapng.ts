@@ -1,4 +1,4 @@
-import { ByteQueue } from './byte-queue.js';
+import { ByteQueue } from '@imspect/sdk';
 import { CaptureError } from './capture-error.js';
 import { readU16, readU32 } from './endian.js';
 import { SUPPORTED_LINK_TYPES, describeLinkType, isSupportedLinkType } from './link-types.js';
