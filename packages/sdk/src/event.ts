@@ -51,7 +51,7 @@ export interface ServerEndpoint {
  * these unions give filters completion and typo checks through {@link isSubtype}.
  */
 export interface EventSubtypes {
-  message: 'action' | 'notice' | 'groupchat' | 'headline' | 'ctcp' | 'ctcp-reply' | 'nudge';
+  message: 'action' | 'notice' | 'groupchat' | 'headline' | 'nudge' | 'conference';
   file: 'dcc-send' | 'dcc-chat' | 'p2p' | 'filetransfer' | 'filetrans15' | 'oob' | 'http-upload' | 'http-upload-request' | 'link' | 'si' | 'jingle';
   typing: 'active' | 'composing' | 'paused' | 'inactive' | 'gone' | 'done';
   webcam: 'invite' | 'accept' | 'decline' | 'push' | 'pull';
@@ -61,7 +61,7 @@ export interface EventSubtypes {
   leave: 'part' | 'kick' | 'ban' | 'affiliation' | 'members-only' | 'shutdown' | 'conference-decline';
   contact: 'add' | 'remove' | 'list' | 'added-by' | 'accepted' | 'removed-by';
   encrypted: 'otr' | 'omemo' | 'pgp' | 'openpgp' | 'starttls' | 'tls-port';
-  other: 'client' | 'nick';
+  other: 'client' | 'nick' | 'ctcp' | 'ctcp-reply' | 'conference-invite';
   emoticon: never;
   'display-picture': never;
 }

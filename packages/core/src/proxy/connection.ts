@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { latin1 } from '@imspect/sdk';
+import { latin1, toEventData } from '@imspect/sdk';
 import { describeError } from '@imspect/sdk';
 import { opposite, type Direction, type Endpoint, type EventDraft, type ImEvent, type ServerEndpoint } from '@imspect/sdk';
 import type { PluginLogger } from '@imspect/sdk';
@@ -253,7 +253,7 @@ export class ProxyConnection {
   private encryptedEvent(how: 'tls-port' | 'starttls', why: string): void {
     const event = this.completeEvent(
       // The local user is rarely known before TLS; the server name the client asked for says where it went.
-      { type: 'encrypted', subtype: how, localId: this.session?.localId ?? '', remoteId: this.streamTo() ?? this.server.host, data: why },
+      { type: 'encrypted', subtype: how, localId: this.session?.localId ?? '', remoteId: this.streamTo() ?? this.server.host, data: { reason: why } },
       'outgoing',
     );
     this.eventCount++;
@@ -482,7 +482,12 @@ export class ProxyConnection {
     if (draft.conversation !== undefined) event.conversation = draft.conversation;
     if (draft.text !== undefined) event.text = draft.text;
     if (draft.file !== undefined) event.file = { ...draft.file };
-    if (draft.data !== undefined) event.data = draft.data;
+    if (draft.data !== undefined) {
+      // A copy with only text, number and flag values (a JavaScript plugin is not type-checked), frozen: filters
+      // read it, nothing changes it.
+      const data = toEventData(draft.data);
+      if (data !== undefined) event.data = Object.freeze(data);
+    }
     if (draft.messageKey !== undefined) event.messageKey = String(draft.messageKey);
     const users = this.deps.policy.localUsers;
     if (users && !this.closed && event.localId !== this.localUserId) {
