@@ -158,7 +158,7 @@ describeWithService(
       const first = await search('--user', 'alice', '--network', '127.0.0.1');
       expect(texts(first)).toEqual(['before the change', 'hello alice', 'after the change', 'hello alice2']);
       expect(first.messages.every((m) => m.localId === 'alice' && m.network === '127.0.0.1')).toBe(true);
-      expect(first.messages.find((m) => m.subtype === 'nick')).toMatchObject({ type: 'other', remoteId: 'alice2', data: 'nick=alice2 previous=alice' });
+      expect(first.messages.find((m) => m.subtype === 'nick')).toMatchObject({ type: 'other', remoteId: 'alice2', data: { nick: 'alice2', previous: 'alice' } });
       // Under the new nick: the same person, and not the alice of the other network, who never took that name.
       expect(texts(await search('--user', 'alice2'))).toEqual(['before the change', 'hello alice', 'after the change', 'hello alice2']);
     });

@@ -60,9 +60,9 @@ describe('client versions', () => {
       subtype: 'client',
       localId: 'alice',
       remoteId: 'scs.msg.yahoo.com',
-      data: 'version=6.0.0.1710 protocol-version=YMSG16',
+      data: { version: '6.0.0.1710', 'protocol-version': 'YMSG16' },
     });
-    expect(login).toMatchObject({ type: 'login', data: 'version=6.0.0.1710 protocol-version=YMSG16' });
+    expect(login).toMatchObject({ type: 'login', data: { version: '6.0.0.1710', 'protocol-version': 'YMSG16' } });
     const authresp = whole.frames.find((f) => f.events?.[0]?.type === 'other')!;
     expect(readYmsg(Buffer.from(authresp.raw, 'latin1')).service).toBe(0x54);
 
@@ -139,8 +139,8 @@ describe('contacts', () => {
     ];
     const events = expectSplitInvariant(steps).events.slice(2);
     expect(events).toEqual([
-      { direction: 'outgoing', type: 'contact', subtype: 'add', localId: 'alice', remoteId: 'newbuddy', text: 'please add me', data: 'group=My%20Friends%20100%25' },
-      { direction: 'outgoing', type: 'contact', subtype: 'remove', localId: 'alice', remoteId: 'oldbuddy', data: 'group=Friends' },
+      { direction: 'outgoing', type: 'contact', subtype: 'add', localId: 'alice', remoteId: 'newbuddy', text: 'please add me', data: { group: 'My Friends 100%' } },
+      { direction: 'outgoing', type: 'contact', subtype: 'remove', localId: 'alice', remoteId: 'oldbuddy', data: { group: 'Friends' } },
     ]);
     expect(dataValue(events[0]!.data, 'group')).toBe('My Friends 100%');
     const policy = compilePolicy({ block: { contact: true } });
@@ -174,7 +174,7 @@ describe('group chats', () => {
       .events.slice(2)
       .map((e) => asEvent(e));
     expect(isGroupChat(conference!)).toBe(true);
-    expect(conference!.data).toBe('members=bob,carol');
+    expect(conference!.data).toEqual({ members: 'bob,carol' });
     expect(isGroupChat(direct!)).toBe(false);
   });
 
@@ -196,7 +196,7 @@ describe('group chats', () => {
       ),
     ];
     const file = run(steps).events.at(-1)!;
-    expect(file.data).toBe('url=http://fs.example/my%20file.jpg');
+    expect(file.data).toEqual({ url: 'http://fs.example/my file.jpg' });
     expect(dataValue(file.data, 'url')).toBe('http://fs.example/my file.jpg');
   });
 });
