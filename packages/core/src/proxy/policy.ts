@@ -2,7 +2,7 @@ import { PluginHookError } from '@imspect/sdk';
 import type { ImEvent } from '@imspect/sdk';
 import type { ContentHooks, FilterHooks, PluginLogger, Verdict } from '@imspect/sdk';
 import { callHook, callHookWithTimeout, isPromiseLike } from '../runtime/hooks.js';
-import { isGroupChat } from '@imspect/sdk';
+import { frozenEvent, isGroupChat } from '@imspect/sdk';
 import type { LocalUsers } from './local-users.js';
 import type { Responses } from './responses.js';
 
@@ -171,7 +171,8 @@ export class Policy {
 
   private check(filter: NamedFilter, event: ImEvent): Verdict | Promise<Verdict> {
     try {
-      const verdict = callHook(filter.name, 'check', () => filter.hooks.check(event));
+      // A deeply frozen copy: a filter that assigns to it throws (a failed hook), and what loggers store is untouched.
+      const verdict = callHook(filter.name, 'check', () => filter.hooks.check(frozenEvent(event)));
       if (isPromiseLike(verdict)) {
         return callHookWithTimeout(filter.name, 'check', this.options.hookTimeoutMs, () => verdict).catch((error: unknown) => this.failedVerdict(filter.name, error));
       }
@@ -223,7 +224,7 @@ export class Policy {
     if (!target) return decision;
     for (let c = contentIndex; c < this.contents.length; c++) {
       const content = this.contents[c]!;
-      const current = { ...target, text: decision.text ?? target.text };
+      const current = frozenEvent({ ...target, text: decision.text ?? target.text });
       let result: string | undefined | Promise<string | undefined>;
       try {
         result = callHook(content.name, 'transform', () => content.hooks.transform(current));
