@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ImEvent, Verdict } from '@imspect/sdk';
 import { waitFor } from './helpers.js';
+import type { NamedContent, NamedFilter } from '../src/proxy/policy.js';
 import { lineProtocol, relayClient, startRelay, upstreamServer, type Relay } from './relay-harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -37,7 +38,7 @@ function tamper(event: Readonly<ImEvent>, errors: unknown[]): void {
   }
 }
 
-async function run(options: { failMode: 'open' | 'closed'; filters: Parameters<typeof startRelay>[1]['filters']; contents?: Parameters<typeof startRelay>[1]['contents'] }) {
+async function run(options: { failMode: 'open' | 'closed'; filters: readonly NamedFilter[]; contents?: readonly NamedContent[] }) {
   const upstream = await upstreamServer(() => undefined); // collects, never echoes
   cleanups.push(() => upstream.close());
   const stored: ImEvent[] = [];
@@ -108,7 +109,7 @@ describe('frozen events for filters and content plugins', () => {
         {
           name: 'rewriter',
           hooks: {
-            transform: (event) => {
+            transform: (event: Readonly<ImEvent>) => {
               tamper(event, errors);
               return event.text?.toUpperCase();
             },
