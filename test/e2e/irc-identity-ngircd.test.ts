@@ -21,7 +21,15 @@ const CHANNEL = '#identity';
 
 interface Found {
   count: number;
-  messages: Array<{ type: string; subtype: string | null; text: string | null; localId: string; remoteId: string; network: string | null; data: Record<string, string | number | boolean> | null }>;
+  messages: Array<{
+    type: string;
+    subtype: string | null;
+    text: string | null;
+    localId: string;
+    remoteId: string;
+    network: string | null;
+    data: Record<string, string | number | boolean> | null;
+  }>;
 }
 
 async function connect(nick: string, options: Record<string, unknown>): Promise<IrcClient> {

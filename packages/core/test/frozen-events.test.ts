@@ -93,7 +93,7 @@ describe('frozen events for filters and content plugins', () => {
     expect(open.stored[0]).toMatchObject({ text: 'hello there', filtered: false, categories: [] });
     const failure = open.relay.logs.find((r) => r.level === 'error' && (r.obj as { plugin?: string }).plugin === 'assigner');
     expect(failure?.obj).toMatchObject({ plugin: 'assigner', hook: 'check' });
-    expect(String(((failure!.obj as { err: Error }).err).message)).toMatch(/plugin "assigner" failed in check: .*read.only property 'text'/);
+    expect(String((failure!.obj as { err: Error }).err.message)).toMatch(/plugin "assigner" failed in check: .*read.only property 'text'/);
     await waitFor(() => Buffer.concat(open.upstream.received[0] ?? []).includes('hello there'), 5_000, 'the message forwarded');
 
     const closed = await run({ failMode: 'closed', filters: [{ name: 'assigner', hooks: { check: assigning } }] });

@@ -21,7 +21,11 @@ afterAll(removeTempDirs);
 async function openCopy(consumers: string[]) {
   const dir = await tempDir();
   await cp(FIXTURE, dir, { recursive: true });
-  const journal = await Journal.open({ dir, maxBytes: 1024 * 1024 * 1024, segmentBytes: 1024 * 1024, fsyncIntervalMs: 10, onFull: 'forward', memoryEvents: 1000 }, consumers, recordingLogger());
+  const journal = await Journal.open(
+    { dir, maxBytes: 1024 * 1024 * 1024, segmentBytes: 1024 * 1024, fsyncIntervalMs: 10, onFull: 'forward', memoryEvents: 1000 },
+    consumers,
+    recordingLogger(),
+  );
   return { dir, journal };
 }
 
@@ -80,7 +84,11 @@ describe('journal record versions', () => {
     const texts = (await Promise.all(segments.sort().map((n) => readFile(path.join(dir, n))))).flatMap((b) => decodeRecords(b).payloads.map((p) => p.toString('utf8')));
     expect(texts).toHaveLength(8);
     expect(texts[7]!.startsWith(`{"v":${EVENT_RECORD_VERSION},"id":`)).toBe(true);
-    const reopened = await Journal.open({ dir, maxBytes: 1024 * 1024 * 1024, segmentBytes: 1024 * 1024, fsyncIntervalMs: 10, onFull: 'forward', memoryEvents: 1000 }, ['csv'], recordingLogger());
+    const reopened = await Journal.open(
+      { dir, maxBytes: 1024 * 1024 * 1024, segmentBytes: 1024 * 1024, fsyncIntervalMs: 10, onFull: 'forward', memoryEvents: 1000 },
+      ['csv'],
+      recordingLogger(),
+    );
     try {
       const all = await readAll(reopened, 0);
       expect(all).toHaveLength(8);

@@ -87,7 +87,14 @@ export class LineSession implements ProtocolSession {
       const withData = /^MSGDATA (\S+) (.*)$/s.exec(line);
       if (withData) {
         const [, peer, text] = withData as unknown as [string, string, string];
-        const event: EventDraft = { type: 'message', localId: 'me', remoteId: peer, text, file: { name: 'a.txt', size: 42 }, data: { address: '192.0.2.7', port: 5000, groupchat: false } };
+        const event: EventDraft = {
+          type: 'message',
+          localId: 'me',
+          remoteId: peer,
+          text,
+          file: { name: 'a.txt', size: 42 },
+          data: { address: '192.0.2.7', port: 5000, groupchat: false },
+        };
         frames.push({ raw, events: [event], rewrite: (newText) => Buffer.from(`MSGDATA ${peer} ${newText}\n`) });
         continue;
       }

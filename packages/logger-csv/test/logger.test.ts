@@ -77,7 +77,15 @@ describe('layout and columns', () => {
     const base = { at: '2024-03-05T10:20:30.999Z' };
     const events: ImEvent[] = [
       makeEvent({ ...base, id: 'e1', text: 'hi bob', categories: ['2 badwords', 'spam'], filtered: true }),
-      makeEvent({ ...base, id: 'e2', direction: 'incoming', type: 'file', file: { name: 'holiday photo.jpg', size: 123456 }, text: undefined, data: { address: '10.0.0.9', port: 5000 } }),
+      makeEvent({
+        ...base,
+        id: 'e2',
+        direction: 'incoming',
+        type: 'file',
+        file: { name: 'holiday photo.jpg', size: 123456 },
+        text: undefined,
+        data: { address: '10.0.0.9', port: 5000 },
+      }),
       makeEvent({ ...base, id: 'e3', type: 'file', file: { name: 'nosize.bin' }, text: undefined }),
       makeEvent({ ...base, id: 'e4', direction: 'incoming', type: 'typing', text: undefined }),
       makeEvent({ ...base, id: 'e5', type: 'webcam', text: undefined, data: { invite: true } }),

@@ -213,7 +213,13 @@ export function hostOf(server: string): string {
 export function migrationProvider(kind: SqlKind): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001-messages': initialSchema(kind), '0002-full-text': fullText(kind), '0003-message-key': messageKeys(kind), '0004-network': network(kind), '0005-typed-data': typedData() };
+      return {
+        '0001-messages': initialSchema(kind),
+        '0002-full-text': fullText(kind),
+        '0003-message-key': messageKeys(kind),
+        '0004-network': network(kind),
+        '0005-typed-data': typedData(),
+      };
     },
   };
 }

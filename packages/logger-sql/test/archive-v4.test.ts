@@ -35,7 +35,12 @@ function columns(file: string, sql: string): Array<Record<string, unknown>> {
 
 describe('an archive written before event data was typed', () => {
   it('the fixture is what that version wrote: four migrations, data as key=value strings', () => {
-    expect(columns(FIXTURE, 'SELECT name FROM imspect_migration ORDER BY name').map((r) => r['name'])).toEqual(['0001-messages', '0002-full-text', '0003-message-key', '0004-network']);
+    expect(columns(FIXTURE, 'SELECT name FROM imspect_migration ORDER BY name').map((r) => r['name'])).toEqual([
+      '0001-messages',
+      '0002-full-text',
+      '0003-message-key',
+      '0004-network',
+    ]);
     expect(columns(FIXTURE, "SELECT data FROM messages WHERE event_id LIKE '%01'")[0]!['data']).toBe('client=MSNMSGR version=8.5.1302 protocol-version=MSNP15');
   });
 

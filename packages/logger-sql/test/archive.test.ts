@@ -20,8 +20,10 @@ import plugin, {
   SqlArchive,
   toRow,
   type ArchiveStore,
+  type Database,
   type SqlTarget,
 } from '../dist/index.js';
+import type { Kysely } from 'kysely';
 import { createMysqlDatabase, createPostgresDatabase, mysqlMissing, postgresMissing, type TestDatabase } from '../../../test/support/databases.js';
 import { describeWithService } from '../../../test/support/e2e.js';
 
@@ -194,7 +196,14 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     await direct.close();
     expect(paged).toEqual(['two: omar as nina2']);
     const link = (await archive.search({ user: 'nina', network: one, limit: 0 })).find((m) => m.subtype === 'nick')!;
-    expect(link).toMatchObject({ type: 'other', localId: 'nina', remoteId: 'nina2', network: one, data: { nick: 'nina2', previous: 'nina' }, eventData: 'nick=nina2 previous=nina' });
+    expect(link).toMatchObject({
+      type: 'other',
+      localId: 'nina',
+      remoteId: 'nina2',
+      network: one,
+      data: { nick: 'nina2', previous: 'nina' },
+      eventData: 'nick=nina2 previous=nina',
+    });
     expect((await archive.search({ user: 'nina@example.org' }))[0]!.network).toBeNull();
     expect(texts(await archive.search({ network: two, limit: 0 }))).toEqual(['two: another nina', 'two: omar as nina2']);
   });
@@ -250,12 +259,13 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     ];
     await archive.insert(old);
     // The archive as the previous version left it: `data` a key=value string, migration 0005 not run.
-    const { Kysely, sql } = await import('kysely');
+    const { sql } = await import('kysely');
+    const rawDb = (a: SqlArchive) => (a as unknown as { db: Kysely<Database> }).db;
     const direct = new SqlArchive(target);
-    const db = (direct as unknown as { db: InstanceType<typeof Kysely<any>> }).db;
+    const db = rawDb(direct);
     const legacy = ['client=MSNMSGR version=8.5.1302 protocol-version=MSNP15', 'group=Friends%20&%20Family odd=%zz', 'address=192.0.2.7:5000'];
     for (const [i, e] of old.entries()) await db.updateTable('messages').set({ data: legacy[i] }).where('event_id', '=', e.id).execute();
-    await db.deleteFrom(MIGRATION_TABLE).where('name', '=', '0005-typed-data').execute();
+    await sql`DELETE FROM ${sql.table(MIGRATION_TABLE)} WHERE name = ${'0005-typed-data'}`.execute(db);
     await direct.close();
 
     const upgraded = new SqlArchive(target);
@@ -269,23 +279,19 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
       ]);
       // event_data was written by this version (only `data` was made old): a literal % is encoded.
       expect(rows.map((m) => m.eventData)).toEqual(['client=MSNMSGR version=8.5.1302 protocol-version=MSNP15', 'group=Friends%20&%20Family odd=%25zz', 'a b.txt 12']);
-      const stored = (await (upgraded as unknown as { db: InstanceType<typeof Kysely<any>> }).db
-        .selectFrom('messages')
-        .select(['data'])
-        .where('local_id', '=', 'mig@example.com')
-        .orderBy('id')
-        .execute()) as Array<{ data: string }>;
+      const stored = (await rawDb(upgraded).selectFrom('messages').select(['data']).where('local_id', '=', 'mig@example.com').orderBy('id').execute()) as Array<{ data: string }>;
       expect(stored.map((r) => JSON.parse(r.data))).toEqual(rows.map((m) => m.data));
       // A row an older gateway still writes into the shared database after the migration is read too.
-      await (upgraded as unknown as { db: InstanceType<typeof Kysely<any>> }).db
-        .updateTable('messages')
-        .set({ data: sql`${'from=late%20gateway'}` })
-        .where('event_id', '=', old[1]!.id)
-        .execute();
+      await rawDb(upgraded).updateTable('messages').set({ data: 'from=late%20gateway' }).where('event_id', '=', old[1]!.id).execute();
       await upgraded.insert([event({ ...typed, text: 'typed row', data: { port: 5000, groupchat: true } })]);
       const paged: unknown[] = [];
       for await (const page of upgraded.iterate({ user: 'mig@example.com' }, 2)) paged.push(...page.map((m) => m.data));
-      expect(paged).toEqual([{ client: 'MSNMSGR', version: '8.5.1302', 'protocol-version': 'MSNP15' }, { from: 'late gateway' }, { address: '192.0.2.7:5000' }, { port: 5000, groupchat: true }]);
+      expect(paged).toEqual([
+        { client: 'MSNMSGR', version: '8.5.1302', 'protocol-version': 'MSNP15' },
+        { from: 'late gateway' },
+        { address: '192.0.2.7:5000' },
+        { port: 5000, groupchat: true },
+      ]);
     } finally {
       await upgraded.close();
     }

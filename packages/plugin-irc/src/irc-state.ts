@@ -186,7 +186,9 @@ export class IrcState {
   private onJoinRequest(m: IrcMessage): LineOutcome {
     const list = paramText(m, 0);
     if (list === undefined || list === '0') return NONE;
-    return events(splitList(list).map((channel) => ({ type: 'join', subtype: 'request', localId: this.localId, remoteId: channel, conversation: channel, data: { request: true } })));
+    return events(
+      splitList(list).map((channel) => ({ type: 'join', subtype: 'request', localId: this.localId, remoteId: channel, conversation: channel, data: { request: true } })),
+    );
   }
 
   private onPart(m: IrcMessage): LineOutcome {

@@ -214,7 +214,15 @@ describe('DCC', () => {
         file: { name: 'my holiday photo.jpg', size: 102400 },
         data: { address: '192.168.1.1', port: 5000 },
       },
-      { direction: 'incoming', type: 'file', subtype: 'dcc-send', localId: 'alice', remoteId: 'bob', file: { name: 'report.pdf', size: 1234 }, data: { address: '127.0.0.1', port: 40000 } },
+      {
+        direction: 'incoming',
+        type: 'file',
+        subtype: 'dcc-send',
+        localId: 'alice',
+        remoteId: 'bob',
+        file: { name: 'report.pdf', size: 1234 },
+        data: { address: '127.0.0.1', port: 40000 },
+      },
       { direction: 'outgoing', type: 'file', subtype: 'dcc-send', localId: 'alice', remoteId: 'bob', file: { name: 'notes.txt' }, data: { address: '::1', port: 5001 } },
       {
         direction: 'outgoing',

@@ -382,7 +382,16 @@ describe('YMSG 16 transcripts', () => {
       { direction: 'outgoing', type: 'message', subtype: 'conference', ...c, text: 'hello', data: { members: 'bob,carol,dave,erin' } },
       { direction: 'incoming', type: 'message', subtype: 'conference', ...c, text: 'bye carol', data: { from: 'erin', members: 'bob,erin' } },
       { direction: 'outgoing', type: 'leave', subtype: 'conference', ...c, data: { members: 'bob,erin' } },
-      { direction: 'outgoing', type: 'other', subtype: 'conference-invite', localId: 'alice', remoteId: 'alice-2', conversation: 'alice-2', text: 'come', data: { members: 'frank' } },
+      {
+        direction: 'outgoing',
+        type: 'other',
+        subtype: 'conference-invite',
+        localId: 'alice',
+        remoteId: 'alice-2',
+        conversation: 'alice-2',
+        text: 'come',
+        data: { members: 'frank' },
+      },
       {
         direction: 'outgoing',
         type: 'leave',

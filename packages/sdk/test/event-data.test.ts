@@ -68,19 +68,19 @@ describe('event data', () => {
 
   it('frozenEvent: the copy and everything in it refuses changes; the original stays mutable', () => {
     const event = testEvent({ data: { from: 'bob' }, file: { name: 'a.txt', size: 1 }, categories: ['x'] });
-    const frozen = frozenEvent(event) as unknown as Record<string, any>;
+    const frozen = frozenEvent(event) as unknown as { text: string; data: Record<string, unknown>; file: { name: string }; categories: string[]; client: { ip: string } };
     expect(() => {
-      frozen['text'] = 'changed';
+      frozen.text = 'changed';
     }).toThrow(TypeError);
     expect(() => {
-      frozen['data'].from = 'mallory';
+      frozen.data['from'] = 'mallory';
     }).toThrow(TypeError);
     expect(() => {
-      frozen['file'].name = 'evil.exe';
+      frozen.file.name = 'evil.exe';
     }).toThrow(TypeError);
-    expect(() => frozen['categories'].push('y')).toThrow(TypeError);
+    expect(() => frozen.categories.push('y')).toThrow(TypeError);
     expect(() => {
-      frozen['client'].ip = '0.0.0.0';
+      frozen.client.ip = '0.0.0.0';
     }).toThrow(TypeError);
     expect(event).toMatchObject({ data: { from: 'bob' }, file: { name: 'a.txt' }, categories: ['x'], client: { ip: '192.0.2.1' } });
     event.categories.push('y');

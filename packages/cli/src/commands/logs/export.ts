@@ -38,8 +38,7 @@ const CSV_COLUMNS = [
  * a spreadsheet). Lists are joined with `;`; the data pairs are a JSON object (types kept: `{"port":5000}`).
  */
 export function csvField(value: unknown): string {
-  const text =
-    value === null || value === undefined ? '' : Array.isArray(value) ? value.join(';') : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text = value === null || value === undefined ? '' : Array.isArray(value) ? value.join(';') : typeof value === 'object' ? JSON.stringify(value) : String(value);
   return `"${text.replaceAll('"', '""')}"`;
 }
 
