@@ -146,15 +146,22 @@ export function messageCopyIdentity(event: Pick<ImEvent, 'localId' | 'messageKey
   return [String(event.localId), event.messageKey, event.deliveredText ?? event.text ?? ''].join('\u0000');
 }
 
+/** The categories of an event no filter has marked yet: one frozen empty list, shared. */
+const NO_CATEGORIES: readonly string[] = Object.freeze([]);
+
 /**
  * A deeply frozen copy of an event, as filters and content plugins get it: assigning to it, to its data, file,
  * addresses or categories throws a TypeError (modules are strict), so a filter cannot change what loggers store.
+ * Parts already frozen (core freezes `data`, `file` and the addresses when it completes an event) are shared, not
+ * copied: in the common case this is one shallow copy.
  */
 export function frozenEvent(event: Readonly<ImEvent>): Readonly<ImEvent> {
-  const copy: ImEvent = { ...event, categories: Object.freeze([...event.categories]) as string[] };
-  if (event.data !== undefined) copy.data = Object.isFrozen(event.data) ? event.data : Object.freeze({ ...event.data });
-  if (event.file !== undefined) copy.file = Object.isFrozen(event.file) ? event.file : Object.freeze({ ...event.file });
-  if (event.client !== undefined) copy.client = Object.isFrozen(event.client) ? event.client : Object.freeze({ ...event.client });
-  if (event.server !== undefined) copy.server = Object.isFrozen(event.server) ? event.server : Object.freeze({ ...event.server });
+  const copy: ImEvent = { ...event };
+  copy.categories = (event.categories.length === 0 ? NO_CATEGORIES : Object.freeze(event.categories.slice())) as string[];
+  const { data, file, client, server } = event;
+  if (data !== undefined && !Object.isFrozen(data)) copy.data = Object.freeze({ ...data });
+  if (file !== undefined && !Object.isFrozen(file)) copy.file = Object.freeze({ ...file });
+  if (client !== undefined && !Object.isFrozen(client)) copy.client = Object.freeze({ ...client });
+  if (server !== undefined && !Object.isFrozen(server)) copy.server = Object.freeze({ ...server });
   return Object.freeze(copy);
 }

@@ -117,8 +117,9 @@ export class ProxyConnection {
     this.id = info.id;
     this.midstream = info.midstream === true;
     this.listener = info.listener;
-    this.client = info.client;
-    this.server = info.server;
+    // Frozen copies: every event of the connection shares them, and filters get events deeply frozen.
+    this.client = Object.freeze({ ...info.client });
+    this.server = Object.freeze({ ...info.server });
     this.log = deps.log.child({ conn: this.id, client: `${info.client.ip}:${info.client.port}`, server: `${info.server.host}:${info.server.port}` });
     this.flows = {
       outgoing: new Flow(this, 'outgoing', clientSocket, upstreamSocket),
@@ -481,7 +482,7 @@ export class ProxyConnection {
     if (network !== undefined) event.network = String(network);
     if (draft.conversation !== undefined) event.conversation = draft.conversation;
     if (draft.text !== undefined) event.text = draft.text;
-    if (draft.file !== undefined) event.file = { ...draft.file };
+    if (draft.file !== undefined) event.file = Object.freeze({ ...draft.file });
     if (draft.data !== undefined) {
       // A copy with only text, number and flag values (a JavaScript plugin is not type-checked), frozen: filters
       // read it, nothing changes it.

@@ -151,12 +151,22 @@ export class Policy {
   private runFilters(events: ImEvent[], eventIndex: number, filterIndex: number, decision: FrameDecision): void | Promise<void> {
     for (let e = eventIndex; e < events.length; e++) {
       const event = events[e]!;
+      // Filters get a deeply frozen copy (an assignment throws: that filter fails, and what loggers store is
+      // untouched), made once per event and again only when a filter's categories or a masked text changed it.
+      let view: Readonly<ImEvent> | undefined;
+      let viewOf: ImEvent | undefined;
+      let viewCategories = -1;
       for (let f = e === eventIndex ? filterIndex : 0; f < this.filters.length; f++) {
         if (event.filtered) break;
         const filter = this.filters[f]!;
         // After a masking filter, the next ones judge the text that would go out (the event keeps the original).
         const subject = decision.text !== undefined && event === rewriteTarget(events) ? { ...event, text: decision.text } : event;
-        const verdict = this.check(filter, subject);
+        if (view === undefined || subject !== viewOf || subject.categories.length !== viewCategories) {
+          view = frozenEvent(subject);
+          viewOf = subject;
+          viewCategories = subject.categories.length;
+        }
+        const verdict = this.check(filter, view);
         if (isPromiseLike(verdict)) {
           return Promise.resolve(verdict).then((v) => {
             this.apply(filter.name, this.validated(filter.name, v), event, events, decision);
@@ -169,10 +179,9 @@ export class Policy {
     return undefined;
   }
 
-  private check(filter: NamedFilter, event: ImEvent): Verdict | Promise<Verdict> {
+  private check(filter: NamedFilter, event: Readonly<ImEvent>): Verdict | Promise<Verdict> {
     try {
-      // A deeply frozen copy: a filter that assigns to it throws (a failed hook), and what loggers store is untouched.
-      const verdict = callHook(filter.name, 'check', () => filter.hooks.check(frozenEvent(event)));
+      const verdict = callHook(filter.name, 'check', () => filter.hooks.check(event));
       if (isPromiseLike(verdict)) {
         return callHookWithTimeout(filter.name, 'check', this.options.hookTimeoutMs, () => verdict).catch((error: unknown) => this.failedVerdict(filter.name, error));
       }
