@@ -92,7 +92,7 @@ describe('nick changes of the local user', () => {
     expect(dataValue(result.events[2]!.data, 'nick')).toBe('carol_away');
   });
 
-  it('percent-encodes a nick with a space or % in data, as every data value', () => {
+  it('keeps a nick with a space or % whole in data, as every data value', () => {
     const result = expectSplitInvariant([...REGISTER, ...script(['<', ':alice!a@h NICK :50%off\r\n'], ['>', 'PRIVMSG bob :x\r\n'])]);
     expect(result.events.at(-1)!.data).toEqual({ nick: '50%off' });
     expect(dataValue(result.events.at(-1)!.data, 'nick')).toBe('50%off');

@@ -103,7 +103,7 @@ describe('messages', () => {
     });
   });
 
-  it('strips STATUSMSG prefixes and records them (data items percent-encoded, as filters read them)', () => {
+  it('strips STATUSMSG prefixes and records them (in data, as filters read them)', () => {
     const seen = events(
       ['>', 'PRIVMSG @#ops :to ops (default STATUSMSG)\r\n'],
       ['<', ':irc.example.net 005 alice STATUSMSG=@%+ :are supported\r\n'],

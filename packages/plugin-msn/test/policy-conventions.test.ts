@@ -1,7 +1,7 @@
 /**
  * What the plugin reports for policy (docs/writing-plugins.md, "What protocol plugins report for policy"):
  * client versions as `client`/`version`/`protocol-version` on the CVR and the login, contact subtypes
- * add/remove/list, group conversations as isGroupChat sees them, `data` items percent-encoded, and no answer on a
+ * add/remove/list, group conversations as isGroupChat sees them, `data` values kept whole, and no answer on a
  * notification server before the login. Checked with filter-policy itself where a verdict is the point.
  */
 import { describe, expect, it } from 'vitest';
@@ -133,7 +133,7 @@ describe('group conversations', () => {
 });
 
 describe('data items', () => {
-  it('values with spaces or % are percent-encoded and read back whole', () => {
+  it('values with spaces or % are kept whole', () => {
     const steps = script(['>', 'VER 1 MSNP8 CVR0\r\n'], ['<', 'VER 1 MSNP8\r\n'], ['>', 'CVR 2 0x0409 winnt 5.1 i386 Odd%Client 1.0%beta MSMSGS alice@example.com\r\n']);
     const [client] = run(steps).events;
     expect(client!.data).toEqual({ client: 'Odd%Client', version: '1.0%beta', 'protocol-version': 'MSNP8' });

@@ -1,7 +1,7 @@
 /**
  * What the plugin reports for policy (docs/writing-plugins.md, "What protocol plugins report for policy"): the
  * client's version and YMSG dialect on the AUTHRESP (other/client) and the login, contact additions and
- * removals (ADDBUDDY, REMBUDDY), conferences as group chats, percent-encoded `data`, and no answer before the
+ * removals (ADDBUDDY, REMBUDDY), conferences as group chats, `data` values kept whole, and no answer before the
  * login. Checked with filter-policy and isGroupChat where a verdict is the point.
  */
 import { describe, expect, it } from 'vitest';
@@ -93,7 +93,7 @@ describe('client versions', () => {
 });
 
 describe('contacts', () => {
-  it('ADDBUDDY from the client is contact add, REMBUDDY remove (group in data, percent-encoded); the server answers are none', () => {
+  it('ADDBUDDY from the client is contact add, REMBUDDY remove (group in data); the server answers are none', () => {
     const steps: Step[] = [
       ...auth('9.0.0.2162'),
       logon,
@@ -178,7 +178,7 @@ describe('group chats', () => {
     expect(isGroupChat(direct!)).toBe(false);
   });
 
-  it('data values with spaces (an upload URL) are percent-encoded and read back whole', () => {
+  it('data values with spaces (an upload URL) are kept whole', () => {
     const steps: Step[] = [
       ...auth('9.0.0.2162'),
       logon,
