@@ -95,7 +95,10 @@ describeWithService('privilege drop (imspect started as root)', missing, () => {
     const plugin = path.join(folder, 'plugins', 'who');
     await mkdir(plugin, { recursive: true });
     await chmod(folder, 0o755);
-    await writeFile(path.join(plugin, 'package.json'), JSON.stringify({ name: 'imspect-plugin-who', type: 'module', main: 'index.js', imspect: { kind: 'filter', host: '^0.1.0' } }));
+    await writeFile(
+      path.join(plugin, 'package.json'),
+      JSON.stringify({ name: 'imspect-plugin-who', type: 'module', main: 'index.js', imspect: { kind: 'filter', host: '^0.1.0' } }),
+    );
     // Records the process's ids when the module is imported and when setup runs, in the data folder.
     await writeFile(
       path.join(plugin, 'index.js'),
@@ -117,7 +120,10 @@ export default {
     );
     const proxy = await startImspect(['-c', path.join(folder, 'imspect.config.json')], { cwd: folder });
     try {
-      const seen = JSON.parse(await readFile(path.join(folder, 'data', 'who.json'), 'utf8')) as Record<string, { uid: number; euid: number; gid: number; egid: number; groups: number[] }>;
+      const seen = JSON.parse(await readFile(path.join(folder, 'data', 'who.json'), 'utf8')) as Record<
+        string,
+        { uid: number; euid: number; gid: number; egid: number; groups: number[] }
+      >;
       const dropped = { uid: Number(uid), euid: Number(uid), gid: Number(gid), egid: Number(gid) };
       expect(seen['atSetup']).toMatchObject(dropped);
       expect(seen['atImport']).toMatchObject(dropped);

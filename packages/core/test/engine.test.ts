@@ -248,7 +248,11 @@ describe('Engine', () => {
     expect(errors).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ plugin: 'b-hang', hook: 'close', msg: 'filter plugin "b-hang" did not close in time; the others are closed anyway' }),
-        expect.objectContaining({ plugin: 'c-store', hook: 'close', msg: expect.stringContaining('logger plugin "c-store" failed to close: plugin "c-store" failed in close: disk gone') }),
+        expect.objectContaining({
+          plugin: 'c-store',
+          hook: 'close',
+          msg: expect.stringContaining('logger plugin "c-store" failed to close: plugin "c-store" failed in close: disk gone'),
+        }),
       ]),
     );
   });

@@ -14,7 +14,7 @@ describe('PluginHost', () => {
     const host = new PluginHost();
     const session: ProtocolSession = {
       seen: [] as Uint8Array[],
-      push(direction, chunk) {
+      push(_direction, chunk) {
         (this as unknown as { seen: Uint8Array[] }).seen.push(chunk);
         return [{ raw: chunk }];
       },

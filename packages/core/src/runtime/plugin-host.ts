@@ -77,7 +77,7 @@ export const HOOKS: HookTable = {
     setup: {
       timeout: 'setupMs',
       onFailure:
-        'the plugin is not started; a logger, filter or content plugin stops start-up (PLUGIN_START_FAILED) unless its section says optional: true; a protocol plugin\'s traffic is relayed unparsed',
+        "the plugin is not started; a logger, filter or content plugin stops start-up (PLUGIN_START_FAILED) unless its section says optional: true; a protocol plugin's traffic is relayed unparsed",
     },
   },
   protocol: {
@@ -160,7 +160,11 @@ export class PluginHost {
   }
 
   /** Runs a plugin's `setup` (bounded by `setupMs`) and returns the hooks of its kind, unchecked. */
-  setup<K extends PluginKind>(plugin: string, definition: { setup(ctx: PluginContext<never>): HooksByKind[K] | Promise<HooksByKind[K]> }, ctx: PluginContext<unknown>): Promise<unknown> {
+  setup<K extends PluginKind>(
+    plugin: string,
+    definition: { setup(ctx: PluginContext<never>): HooksByKind[K] | Promise<HooksByKind[K]> },
+    ctx: PluginContext<unknown>,
+  ): Promise<unknown> {
     return this.callAsync('plugin', plugin, definition as unknown as PluginLifecycle, 'setup', ctx);
   }
 
@@ -181,7 +185,9 @@ export class PluginHost {
         const hung = (error as { code?: string }).code === 'PLUGIN_HOOK_TIMEOUT';
         log.error(
           { plugin: plugin.name, hook: 'close', err: error },
-          hung ? `${plugin.kind} plugin "${plugin.name}" did not close in time; the others are closed anyway` : `${plugin.kind} plugin "${plugin.name}" failed to close: ${describeError(error)}`,
+          hung
+            ? `${plugin.kind} plugin "${plugin.name}" did not close in time; the others are closed anyway`
+            : `${plugin.kind} plugin "${plugin.name}" failed to close: ${describeError(error)}`,
         );
       }
     }

@@ -86,7 +86,13 @@ export async function reloadPolicy(targets: ReloadTargets): Promise<ReloadResult
   return { ok: problems.length === 0, problems, reconfigured };
 }
 
-async function setUpAgain(host: PluginHost, plugin: LoadedPlugin, rawOptions: Record<string, unknown>, fresh: LoadedConfig, log: PluginLogger): Promise<FilterHooks | ContentHooks> {
+async function setUpAgain(
+  host: PluginHost,
+  plugin: LoadedPlugin,
+  rawOptions: Record<string, unknown>,
+  fresh: LoadedConfig,
+  log: PluginLogger,
+): Promise<FilterHooks | ContentHooks> {
   const options = structuredClone(rawOptions);
   const schema = plugin.plugin.options;
   if (schema) {
