@@ -160,11 +160,7 @@ export class PluginHost {
   }
 
   /** Runs a plugin's `setup` (bounded by `setupMs`) and returns the hooks of its kind, unchecked. */
-  setup<K extends PluginKind>(
-    plugin: string,
-    definition: { setup(ctx: PluginContext<never>): HooksByKind[K] | Promise<HooksByKind[K]> },
-    ctx: PluginContext<unknown>,
-  ): Promise<unknown> {
+  setup(plugin: string, definition: { setup(ctx: PluginContext<never>): unknown }, ctx: PluginContext<unknown>): Promise<unknown> {
     return this.callAsync('plugin', plugin, definition as unknown as PluginLifecycle, 'setup', ctx);
   }
 
