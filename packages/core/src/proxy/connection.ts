@@ -7,7 +7,7 @@ import { opposite, type Direction, type Endpoint, type EventDraft, type ImEvent,
 import type { PluginLogger } from '@imspect/sdk';
 import type { Frame, ProtocolSession } from '@imspect/sdk';
 import { uuidv7 } from '../runtime/ids.js';
-import { callHook, isPromiseLike } from '../runtime/hooks.js';
+import { isPromiseLike, type PluginHost } from '../runtime/plugin-host.js';
 import type { EventSink } from './event-sink.js';
 import { localUserKey } from './local-users.js';
 import { noticeClient } from './responses.js';
@@ -159,18 +159,21 @@ export class ProxyConnection {
     this.closeListeners.push(listener);
   }
 
+  /** Calls the protocol's hooks and its session's and frames' (the engine's plugin host, via the registry). */
+  get host(): PluginHost {
+    return this.deps.registry.host;
+  }
+
   private begin(protocol: RegisteredProtocol): void {
     this.protocol = protocol;
     try {
-      this.session = callHook(protocol.name, 'createSession', () =>
-        protocol.hooks.createSession({
-          client: this.client,
-          server: this.server,
-          maxFrameSize: protocol.maxFrameSize,
-          ...(this.midstream ? { midstream: true } : {}),
-          ...(this.listener ? { listener: { ...this.listener } } : {}),
-        }),
-      );
+      this.session = this.host.call('protocol', protocol.name, protocol.hooks, 'createSession', {
+        client: this.client,
+        server: this.server,
+        maxFrameSize: protocol.maxFrameSize,
+        ...(this.midstream ? { midstream: true } : {}),
+        ...(this.listener ? { listener: { ...this.listener } } : {}),
+      });
     } catch (error) {
       this.log.error({ plugin: protocol.name, hook: 'createSession', err: error }, 'protocol session could not start; relaying unparsed');
       this.beginRaw('createSession failed');
@@ -438,7 +441,7 @@ export class ProxyConnection {
         const session = this.session;
         if (session?.tlsIntercepted && this.protocol) {
           try {
-            callHook(this.protocol.name, 'tlsIntercepted', () => session.tlsIntercepted!());
+            this.host.call('session', this.protocol.name, session, 'tlsIntercepted');
           } catch (error) {
             this.log.error({ plugin: this.protocol.name, hook: 'tlsIntercepted', err: error }, 'protocol session failed to resume after TLS; relaying unparsed');
             this.switchToRaw('tlsIntercepted failed');
@@ -512,7 +515,7 @@ export class ProxyConnection {
   respond(text: string, about: ImEvent): boolean {
     const session = this.session;
     if (!session?.respond) return false;
-    return this.injectBuilt('respond', () => session.respond!(text, about), 'incoming', 'could not build a response');
+    return this.injectBuilt(() => this.host.call('session', this.protocol!.name, session, 'respond', text, about), 'respond', 'incoming', 'could not build a response');
   }
 
   /**
@@ -521,18 +524,18 @@ export class ProxyConnection {
    */
   refuse(frame: Frame, direction: Direction): void {
     if (!frame.refusal) return;
-    this.injectBuilt('refusal', () => frame.refusal!(), opposite(direction), 'could not build the refusal of a blocked frame');
+    this.injectBuilt(() => this.host.call('frame', this.protocol!.name, frame, 'refusal'), 'refusal', opposite(direction), 'could not build the refusal of a blocked frame');
   }
 
   /**
    * Bytes a plugin hook builds (a response, a refusal) written between two frames of the flow `towards`; false
    * when there is nothing to write: no protocol, encrypted, the hook failed or built no bytes.
    */
-  private injectBuilt(hook: 'respond' | 'refusal', build: () => Uint8Array | undefined, towards: Direction, failure: string): boolean {
+  private injectBuilt(build: () => Uint8Array | undefined, hook: 'respond' | 'refusal', towards: Direction, failure: string): boolean {
     if (!this.protocol || this.encrypted) return false;
     let bytes: Uint8Array | undefined;
     try {
-      bytes = callHook(this.protocol.name, hook, build);
+      bytes = build();
     } catch (error) {
       this.log.error({ plugin: this.protocol.name, hook, err: error }, failure);
       return false;
@@ -877,7 +880,7 @@ class Flow {
     this.heldBytes += chunk.length;
     let frames: Frame[];
     try {
-      frames = callHook(protocol.name, 'push', () => session.push(this.direction, chunk));
+      frames = this.conn.host.call('session', protocol.name, session, 'push', this.direction, chunk);
     } catch (error) {
       this.conn.log.error({ plugin: protocol.name, hook: 'push', err: error }, 'protocol parser failed');
       this.conn.switchToRaw(`parser failed: ${describeError(error)}`);
@@ -985,7 +988,7 @@ class Flow {
     } else if (decision.text !== undefined) {
       let rewritten: Uint8Array | undefined;
       try {
-        rewritten = frame.rewrite?.(decision.text);
+        if (frame.rewrite) rewritten = conn.host.call('frame', conn.protocol!.name, frame, 'rewrite', decision.text);
       } catch (error) {
         conn.log.error({ plugin: conn.protocol?.name, hook: 'rewrite', err: error }, 'rewrite failed; original frame forwarded');
       }
@@ -1050,7 +1053,7 @@ class Flow {
     if (this.mode === 'parse' && this.conn.session?.end) {
       const session = this.conn.session;
       try {
-        const frames = callHook(this.conn.protocol!.name, 'end', () => session.end!(this.direction));
+        const frames = this.conn.host.call('session', this.conn.protocol!.name, session, 'end', this.direction);
         let consumed = 0;
         for (const frame of frames) consumed += frame.raw.length;
         if (consumed <= this.heldBytes) {

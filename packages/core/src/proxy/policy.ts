@@ -1,7 +1,7 @@
 import { PluginHookError } from '@imspect/sdk';
 import type { ImEvent } from '@imspect/sdk';
 import type { ContentHooks, FilterHooks, PluginLogger, Verdict } from '@imspect/sdk';
-import { callHook, callHookWithTimeout, isPromiseLike } from '../runtime/hooks.js';
+import { PluginHost, isPromiseLike } from '../runtime/plugin-host.js';
 import { frozenEvent, isGroupChat } from '@imspect/sdk';
 import type { LocalUsers } from './local-users.js';
 import type { Responses } from './responses.js';
@@ -14,7 +14,10 @@ const RECIPIENT_JUDGED_TYPES: ReadonlySet<string> = new Set(['message', 'file', 
 
 export interface PolicyOptions {
   failMode: 'open' | 'closed';
+  /** Used for a host of the policy's own when none is given (its `policyMs`). */
   hookTimeoutMs: number;
+  /** The engine's plugin host, which calls `check` and `transform` with its timeouts. */
+  host?: PluginHost;
 }
 
 export interface NamedFilter {
@@ -87,7 +90,11 @@ export class Policy {
      * the recipient.
      */
     readonly localUsers?: LocalUsers,
-  ) {}
+  ) {
+    this.host = options.host ?? new PluginHost({ policyMs: options.hookTimeoutMs });
+  }
+
+  private readonly host: PluginHost;
 
   /** Gives the monitoring notice to the users of these events, when it is due (see {@link Responses.offerNotice}). */
   offerNotice(events: readonly ImEvent[], send: (text: string, about: ImEvent) => boolean, client: string): void {
@@ -181,11 +188,8 @@ export class Policy {
 
   private check(filter: NamedFilter, event: Readonly<ImEvent>): Verdict | Promise<Verdict> {
     try {
-      const verdict = callHook(filter.name, 'check', () => filter.hooks.check(event));
-      if (isPromiseLike(verdict)) {
-        return callHookWithTimeout(filter.name, 'check', this.options.hookTimeoutMs, () => verdict).catch((error: unknown) => this.failedVerdict(filter.name, error));
-      }
-      return verdict;
+      const verdict = this.host.call('filter', filter.name, filter.hooks, 'check', event);
+      return isPromiseLike(verdict) ? verdict.catch((error: unknown) => this.failedVerdict(filter.name, error)) : verdict;
     } catch (error) {
       return this.failedVerdict(filter.name, error);
     }
@@ -236,13 +240,13 @@ export class Policy {
       const current = frozenEvent({ ...target, text: decision.text ?? target.text });
       let result: string | undefined | Promise<string | undefined>;
       try {
-        result = callHook(content.name, 'transform', () => content.hooks.transform(current));
+        result = this.host.call('content', content.name, content.hooks, 'transform', current);
       } catch (error) {
         this.transformFailed(content.name, error);
         continue;
       }
       if (isPromiseLike(result)) {
-        return callHookWithTimeout(content.name, 'transform', this.options.hookTimeoutMs, () => result)
+        return result
           .catch((error: unknown) => this.transformFailed(content.name, error))
           .then((text) => {
             if (typeof text === 'string') decision.text = text;
