@@ -23,6 +23,8 @@ export const UNKNOWN_ID = '*';
 const FEATURE_MSG80 = 0x02;
 /** GG_SEND_MSG_ACK statuses that mean the message did not get through. */
 const ACK_FAILURES: Record<number, string> = { 0x01: 'blocked', 0x04: 'mailbox-full', 0x06: 'not-delivered' };
+/** Message class of a client-to-client request (a DCC 6 connection), not a message. */
+const CLASS_CTCP = 0x10;
 /** DCC7 transfer types. */
 const DCC7_VOICE = 1;
 const DCC7_FILE = 4;
@@ -227,6 +229,10 @@ export class GgState {
 
   private message(direction: Direction, packet: GgPacket, message: GgMessage | undefined, ownCopy = false): PacketOutcome {
     if (message === undefined) return { error: 'message packet too short for its fixed fields' };
+    // Class CTCP: not text for a person but a request for a direct (DCC 6) connection.
+    if (message.format !== 'msg110' && (message.msgClass & CLASS_CTCP) !== 0) {
+      return { events: [{ type: 'other', subtype: 'dcc-request', localId: this.local, remoteId: message.peer ?? UNKNOWN_ID }] };
+    }
     const remote = message.chatId ?? message.peer ?? UNKNOWN_ID;
     const base = { localId: this.local, remoteId: remote, ...(ownCopy ? { direction: 'outgoing' as const } : {}) };
     const pairs: EventDataPairs = {};
