@@ -355,12 +355,15 @@ export class GgState {
   private userlistRequest(packet: GgPacket): PacketOutcome {
     const type = packet.u8(0);
     if (type !== UserlistType.PUT && type !== UserlistType.PUT_MORE) return {};
+    // An empty continuation says nothing (an empty first part is an emptied list, and is reported).
+    if (type === UserlistType.PUT_MORE && packet.body.length <= 1) return {};
     return this.listEventOf('export', readTextList(packet.bytes(1, packet.body.length)), type === UserlistType.PUT ? 'first' : 'more');
   }
 
   private userlistReply(packet: GgPacket): PacketOutcome {
     const type = packet.u8(0);
     if (type !== UserlistReplyType.GET_REPLY && type !== UserlistReplyType.GET_MORE_REPLY) return {};
+    if (type === UserlistReplyType.GET_MORE_REPLY && packet.body.length <= 1) return {};
     return this.listEventOf('import', readTextList(packet.bytes(1, packet.body.length)), type === UserlistReplyType.GET_REPLY ? 'last' : 'more');
   }
 
