@@ -118,7 +118,10 @@ describeWithService('Gadu-Gadu end to end: libgadu through imspect to a scripted
       ['mask-secret', MASK_PLUGIN, 'content'],
     ] as const) {
       await mkdir(path.join(dir, 'plugins', name), { recursive: true });
-      await writeFile(path.join(dir, 'plugins', name, 'package.json'), JSON.stringify({ name: `imspect-plugin-${name}`, type: 'module', main: 'index.js', imspect: { kind, host: '^0.1.0' } }));
+      await writeFile(
+        path.join(dir, 'plugins', name, 'package.json'),
+        JSON.stringify({ name: `imspect-plugin-${name}`, type: 'module', main: 'index.js', imspect: { kind, host: '^0.1.0' } }),
+      );
       await writeFile(path.join(dir, 'plugins', name, 'index.js'), code);
     }
     await writeFile(path.join(dir, 'plan.pdf'), Buffer.alloc(31337, 0x25));

@@ -168,7 +168,9 @@ export async function startGgServer() {
             break;
           }
           case 0x7d: // GG_SEND_MSG110 -> GG_SEND_MSG_ACK110: 1 type (1: delivered), 2 seq, 3 time, 7 = 0
-            connection.send(ggPacket(0x87, Buffer.from([0x08, 0x01, 0x10]), varint(protobufVarint(packet.body, 3) ?? 0), Buffer.from([0x1d]), u32(1_765_000_000), Buffer.from([0x38, 0x00])));
+            connection.send(
+              ggPacket(0x87, Buffer.from([0x08, 0x01, 0x10]), varint(protobufVarint(packet.body, 3) ?? 0), Buffer.from([0x1d]), u32(1_765_000_000), Buffer.from([0x38, 0x00])),
+            );
             break;
           case 0x23: // GG_DCC7_ID_REQUEST -> GG_DCC7_ID_REPLY (type, id)
             connection.send(ggPacket(0x23, packet.body.subarray(0, 4), Buffer.from('0011223344556677', 'hex')));

@@ -9,7 +9,7 @@ import { encodeCp1250 } from './cp1250.js';
 import { replaceHtmlText, textToHtml } from './html.js';
 import type { GgMessage } from './messages.js';
 import type { GgPacket } from './packet.js';
-import { HEADER_BYTES, In, Out } from './packet-types.js';
+import { In, Out } from './packet-types.js';
 import { pbField, WireType } from './protobuf.js';
 
 /** Longest text imspect writes into a message (the official clients stop near 2,000 characters). */
@@ -156,11 +156,3 @@ export function buildRecvAck(seq: number): Uint8Array {
 export function buildDcc7Reject(uin: number, id: Uint8Array): Uint8Array {
   return encodePacket(Out.DCC7_REJECT, concat([u32le(uin), id, u32le(DCC7_REJECT_USER)]));
 }
-
-export function headerOf(raw: Uint8Array): { type: number; length: number } {
-  const view = new DataView(raw.buffer, raw.byteOffset, HEADER_BYTES);
-  return { type: view.getUint32(0, true), length: view.getUint32(4, true) };
-}
-
-/** A fixed32 field, for tests and builders of 11.0 packets. */
-export const fixed32Field = (number: number, value: number): Uint8Array => pbField(number, value, WireType.FIXED32);

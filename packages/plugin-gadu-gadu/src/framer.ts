@@ -5,16 +5,20 @@
  *
  * The header has no magic, so what is a packet start is judged two ways:
  * - in step (after a packet, at the start of a connection): any type below 0x100 is a packet, known or not
- *   (unknown packets pass untouched); a known type announced longer than the limit passes through unparsed,
- *   header first, then its body as it arrives;
+ *   (unknown packets pass untouched), unless its length is more than that known type can have; a known type
+ *   announced longer than the limit passes through unparsed, header first, then its body as it arrives;
  * - out of step (after bytes that were not a packet, a capture gap, a mid-stream start): only a type the
- *   protocol defines for this direction, with a body length that type can have. Bytes before such a header are
- *   passed through as garbage, reported once per run.
+ *   protocol defines for this direction, with a body length that type can have, and a body consistent with
+ *   that type or another such header after it. Bytes before it pass through as garbage, reported once per run.
  *
  * This is the one module that knows the framing, so a shared SDK framer can replace it.
  */
 import { ByteQueue, type Direction } from '@imspect/sdk';
-import { HEADER_BYTES, isKnownType, isPlausible, TYPE_LIMIT } from './packet-types.js';
+import { contradicts, isSelfConsistent } from './body-check.js';
+import { HEADER_BYTES, isKnownType, isPlausible, isResyncType, isTooLongFor, TYPE_LIMIT } from './packet-types.js';
+
+/** Largest packet taken as the first one after bytes that were not packets (see `nextHeader`). */
+export const RESYNC_MAX_PACKET = 64 * 1024;
 
 export interface PacketHeader {
   type: number;
@@ -77,12 +81,13 @@ export class GgFramer {
       }
       if (q.length === 0) break;
       if (this.lost) {
-        const start = this.nextHeader();
-        if (start > 0) {
-          items.push({ kind: 'garbage', raw: q.take(start), first: !this.reported });
+        const found = this.nextHeader();
+        if (found.start > 0) {
+          items.push({ kind: 'garbage', raw: q.take(found.start), first: !this.reported });
           this.reported = true;
         }
-        if (q.length < HEADER_BYTES) break;
+        // Hold a possible header until its packet and the next header are there to confirm it.
+        if (found.wait || q.length === 0) break;
       }
       if (q.length < HEADER_BYTES) {
         if (!this.lost && !this.headerPrefixInStep(q.peek(q.length))) {
@@ -95,7 +100,8 @@ export class GgFramer {
       const header = { type: u32(head, 0), length: u32(head, 4) };
       const known = isKnownType(this.direction, header.type);
       const size = HEADER_BYTES + header.length;
-      if (!this.lost && (header.type === 0 || header.type >= TYPE_LIMIT || (!known && size > this.maxPacket))) {
+      const impossible = header.type === 0 || header.type >= TYPE_LIMIT || (!known && size > this.maxPacket) || isTooLongFor(this.direction, header.type, header.length);
+      if (!this.lost && impossible) {
         // Not a packet start after all: from here on, only plausible headers count.
         this.lose();
         continue;
@@ -124,25 +130,44 @@ export class GgFramer {
   }
 
   /**
-   * Offset in the queue of the first plausible header (or of a tail shorter than a header that may still become
-   * one); the queue's length when there is none. Called only out of step, where the queue holds at most a
-   * header's worth from before plus the new chunk.
+   * Out of step: the offset in the queue of the first header that is plausible (a known type with a length it
+   * can have, within the limit) and confirmed, by its body (`isSelfConsistent`: offsets, lengths and
+   * terminators that agree) or else by a plausible header right after its packet; `wait` when the
+   * bytes to confirm a candidate (or a tail that may begin one) have not arrived yet. The queue's length when
+   * there is none. A candidate announcing more than {@link RESYNC_MAX_PACKET} is not taken: lengths read from
+   * the middle of data are rarely small, and a wrong long one would hold everything after it.
    */
-  private nextHeader(): number {
+  private nextHeader(): { start: number; wait: boolean } {
     const q = this.queue;
     const bytes = q.peek(q.length);
+    const limit = Math.min(this.maxPacket - HEADER_BYTES, RESYNC_MAX_PACKET);
     for (let at = 0; at < bytes.length; at++) {
       const left = bytes.length - at;
-      if (left >= HEADER_BYTES) {
-        if (isPlausible(this.direction, u32(bytes, at), u32(bytes, at + 4)) && HEADER_BYTES + u32(bytes, at + 4) <= this.maxPacket) return at;
-      } else if (this.headerPrefixOutOfStep(bytes.subarray(at))) return at;
+      if (left < HEADER_BYTES) {
+        if (this.headerPrefixOutOfStep(bytes.subarray(at))) return { start: at, wait: true };
+        continue;
+      }
+      const size = HEADER_BYTES + u32(bytes, at + 4);
+      if (!this.plausibleAt(bytes, at) || size > limit) continue;
+      if (left < size) {
+        if (contradicts(this.direction, u32(bytes, at), size - HEADER_BYTES, bytes.subarray(at + HEADER_BYTES))) continue;
+        return { start: at, wait: true };
+      }
+      if (isSelfConsistent(this.direction, u32(bytes, at), bytes.subarray(at + HEADER_BYTES, at + size))) return { start: at, wait: false };
+      if (left < size + HEADER_BYTES) return { start: at, wait: true };
+      if (this.plausibleAt(bytes, at + size)) return { start: at, wait: false };
     }
-    return bytes.length;
+    return { start: bytes.length, wait: false };
+  }
+
+  private plausibleAt(bytes: Uint8Array, at: number): boolean {
+    const type = u32(bytes, at);
+    return isResyncType(this.direction, type) && isPlausible(this.direction, type, u32(bytes, at + 4));
   }
 
   /** Could these first bytes (fewer than a header) begin a plausible header? Only the type can be judged. */
   private headerPrefixOutOfStep(prefix: Uint8Array): boolean {
-    if (!isKnownType(this.direction, prefix[0]!)) return false;
+    if (!isResyncType(this.direction, prefix[0]!)) return false;
     for (let i = 1; i < Math.min(4, prefix.length); i++) if (prefix[i] !== 0) return false;
     return true;
   }

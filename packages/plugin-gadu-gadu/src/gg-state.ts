@@ -22,7 +22,11 @@ export const UNKNOWN_ID = '*';
 /** LOGIN80 `features` bit: the client reads GG_RECV_MSG80. */
 const FEATURE_MSG80 = 0x02;
 /** GG_SEND_MSG_ACK statuses that mean the message did not get through. */
-const ACK_FAILURES: Record<number, string> = { 0x01: 'blocked', 0x04: 'mailbox-full', 0x06: 'not-delivered' };
+const ACK_FAILURES = new Map<number, string>([
+  [0x01, 'blocked'],
+  [0x04, 'mailbox-full'],
+  [0x06, 'not-delivered'],
+]);
 /** Message class of a client-to-client request (a DCC 6 connection), not a message. */
 const CLASS_CTCP = 0x10;
 /** DCC7 transfer types. */
@@ -263,9 +267,7 @@ export class GgState {
       events.push(withData({ type: 'other', subtype: 'image-request', ...base }, { size: imageRequest.size, crc32: imageRequest.crc32.toString(16).padStart(8, '0') }));
     }
     if (image !== undefined && !image.more) {
-      events.push(
-        withData({ type: 'file', subtype: 'image', ...base, file: { name: image.name ?? '', size: image.size } }, { crc32: image.crc32.toString(16).padStart(8, '0') }),
-      );
+      events.push(withData({ type: 'file', subtype: 'image', ...base, file: { name: image.name ?? '', size: image.size } }, { crc32: image.crc32.toString(16).padStart(8, '0') }));
     }
     const outcome: PacketOutcome = {};
     if (events.length > 0) outcome.events = events;
@@ -290,7 +292,7 @@ export class GgState {
     const status = packet.u32(0);
     const recipient = packet.uin(4);
     if (status === undefined || recipient === undefined) return {};
-    const failure = ACK_FAILURES[status];
+    const failure = ACK_FAILURES.get(status);
     if (failure === undefined) return {};
     return { events: [withData({ type: 'other', subtype: 'message-not-delivered', localId: this.local, remoteId: recipient }, { reason: failure })] };
   }

@@ -242,8 +242,24 @@ export function isKnownType(direction: Direction, type: number): boolean {
   return BOUNDS[direction].has(type);
 }
 
+/** True when `length` is more than a packet of the known `type` can have: not that packet (a lost step). */
+export function isTooLongFor(direction: Direction, type: number, length: number): boolean {
+  const bounds = BOUNDS[direction].get(type);
+  return bounds !== undefined && length > bounds.max;
+}
+
 /** True when a packet of `type` may have a body of `length` bytes (the type is known and the length fits it). */
 export function isPlausible(direction: Direction, type: number, length: number): boolean {
   const bounds = BOUNDS[direction].get(type);
   return bounds !== undefined && length >= bounds.min && length <= bounds.max;
+}
+
+/**
+ * Types a resynchronisation may start at: the known ones but the 8.0 beta and XML/event packets, whose numbers
+ * (0x27..0x2c) and free lengths turn up in message fields far more often than the packets themselves.
+ */
+const NOT_FOR_RESYNC = new Set([0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c]);
+
+export function isResyncType(direction: Direction, type: number): boolean {
+  return isKnownType(direction, type) && !NOT_FOR_RESYNC.has(type);
 }

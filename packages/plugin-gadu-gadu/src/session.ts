@@ -70,7 +70,9 @@ export class GgSession implements ProtocolSession {
           break;
         case 'garbage':
           frames.push(
-            item.first ? { raw: item.raw, error: { code: 'not-gadu-gadu', message: 'bytes that are not a Gadu-Gadu packet; passed through up to the next plausible packet header' } } : { raw: item.raw },
+            item.first
+              ? { raw: item.raw, error: { code: 'not-gadu-gadu', message: 'bytes that are not a Gadu-Gadu packet; passed through up to the next plausible packet header' } }
+              : { raw: item.raw },
           );
           break;
       }

@@ -45,6 +45,10 @@ export function readCompressedList(bytes: Uint8Array): ContactList {
     return { text, contacts: countContacts(text) };
   } catch (error) {
     const code = (error as { code?: string }).code;
-    return { text: '', contacts: 0, error: code === 'ERR_BUFFER_TOO_LARGE' ? `contact list larger than ${MAX_INFLATED_LIST} bytes inflated` : 'contact list is not valid zlib data' };
+    return {
+      text: '',
+      contacts: 0,
+      error: code === 'ERR_BUFFER_TOO_LARGE' ? `contact list larger than ${MAX_INFLATED_LIST} bytes inflated` : 'contact list is not valid zlib data',
+    };
   }
 }

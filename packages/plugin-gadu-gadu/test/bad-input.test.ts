@@ -110,7 +110,14 @@ describe('bad Gadu-Gadu input', () => {
     const noise = Buffer.from(Array.from({ length: 5000 }, () => Math.floor(random() * 256)));
     const tls = Buffer.from('160303004a020000460303', 'hex');
     for (const bytes of [Buffer.from('GET / HTTP/1.1\r\nHost: gg.pl\r\n\r\n'), tls, noise]) {
-      checkPassesThrough(() => newSession(), [{ direction: 'outgoing', data: bytes }, { direction: 'incoming', data: bytes }], { randomRuns: 5, bufferLimit: 1024 * 1024 });
+      checkPassesThrough(
+        () => newSession(),
+        [
+          { direction: 'outgoing', data: bytes },
+          { direction: 'incoming', data: bytes },
+        ],
+        { randomRuns: 5, bufferLimit: 1024 * 1024 },
+      );
     }
   });
 

@@ -46,7 +46,26 @@ export function ggLying(type: number, length: number, ...body: Uint8Array[]): Bu
 }
 
 /** CP1250 bytes of a few Polish letters, for text written by hand: ą ę ś ż ł ó ć ń ź and their capitals. */
-const CP1250: Record<string, number> = { ą: 0xb9, ę: 0xea, ś: 0x9c, ż: 0xbf, ł: 0xb3, ó: 0xf3, ć: 0xe6, ń: 0xf1, ź: 0x9f, Ą: 0xa5, Ę: 0xca, Ś: 0x8c, Ż: 0xaf, Ł: 0xa3, Ó: 0xd3, Ć: 0xc6, Ń: 0xd1, Ź: 0x8f };
+const CP1250: Record<string, number> = {
+  ą: 0xb9,
+  ę: 0xea,
+  ś: 0x9c,
+  ż: 0xbf,
+  ł: 0xb3,
+  ó: 0xf3,
+  ć: 0xe6,
+  ń: 0xf1,
+  ź: 0x9f,
+  Ą: 0xa5,
+  Ę: 0xca,
+  Ś: 0x8c,
+  Ż: 0xaf,
+  Ł: 0xa3,
+  Ó: 0xd3,
+  Ć: 0xc6,
+  Ń: 0xd1,
+  Ź: 0x8f,
+};
 export function cp1250(text: string): Buffer {
   return Buffer.from([...text].map((c) => CP1250[c] ?? c.charCodeAt(0)));
 }

@@ -46,7 +46,7 @@ function about(partial: Partial<ImEvent>): ImEvent {
 const HTML = '<span style="color:#000000; font-family:\'MS Shell Dlg 2\'; font-size:9pt; ">my password is hunter2</span>';
 
 describe('rewrite', () => {
-  it('8.0: new HTML (the sender\'s span kept, the text escaped) and plain part, offsets fixed, recipients and formats kept', () => {
+  it("8.0: new HTML (the sender's span kept, the text escaped) and plain part, offsets fixed, recipients and formats kept", () => {
     const html = Buffer.from(HTML);
     const plain = Buffer.from('my password is hunter2');
     const attrs = Buffer.concat([u8(0x01), u32(1), u32(1003), u8(0x02), u16(6), Buffer.from('000008000000', 'hex'), u8(0x02)]);
@@ -64,7 +64,13 @@ describe('rewrite', () => {
     expect(read.attributes.equals(attrs.subarray(0, attrs.length - 1))).toBe(true);
     // The plugin reads its own output back as the same message with the new text.
     const back = run([...login, out(rewritten)]);
-    expect(back.events.at(-1)).toMatchObject({ type: 'message', subtype: 'conference', remoteId: '1002', text: 'my password is ******* <ok> & ł', data: expect.stringContaining('recipients=1003') });
+    expect(back.events.at(-1)).toMatchObject({
+      type: 'message',
+      subtype: 'conference',
+      remoteId: '1002',
+      text: 'my password is ******* <ok> & ł',
+      data: expect.stringContaining('recipients=1003'),
+    });
   });
 
   it('drops rich-text formats that start past the end of a shorter text', () => {

@@ -30,7 +30,26 @@ function login80(uin: number, status: number, version: string, description = '')
   const hash = Buffer.concat([Buffer.alloc(20, 0x5a), zeros(44)]);
   const desc = Buffer.from(description, 'utf8');
   const v = Buffer.from(version, 'latin1');
-  return gg(0x31, u32(uin), Buffer.from('pl'), u8(0x02), hash, u32(status), u32(0x00800001), u32(0x2737), u32(0), u16(0), u32(0), u16(0), u8(64), u8(0x64), u32(v.length), v, u32(desc.length), desc);
+  return gg(
+    0x31,
+    u32(uin),
+    Buffer.from('pl'),
+    u8(0x02),
+    hash,
+    u32(status),
+    u32(0x00800001),
+    u32(0x2737),
+    u32(0),
+    u16(0),
+    u32(0),
+    u16(0),
+    u8(64),
+    u8(0x64),
+    u32(v.length),
+    v,
+    u32(desc.length),
+    desc,
+  );
 }
 
 describe('Gadu-Gadu 6.0 / 7.0 transcripts: CP1250 messages', () => {
@@ -146,11 +165,40 @@ describe('Gadu-Gadu 8.0 transcripts: HTML and plain parts', () => {
     const offsetPlain = 20 + htmlBytes.length + 1;
     const offsetAttr = offsetPlain + plain.length + 1;
     // From test/automatic/script/20-messages.scr, "Sending conference message": to 0x111111, listing the others.
-    const confer = gg(0x2d, u32(0x111111), u32(1), u32(0x28), u32(offsetPlain), u32(offsetAttr), htmlBytes, u8(0), plain, u8(0), u8(0x01), u32(2), u32(0x222222), u32(0x333333), Buffer.from('020600000008000000', 'hex'));
+    const confer = gg(
+      0x2d,
+      u32(0x111111),
+      u32(1),
+      u32(0x28),
+      u32(offsetPlain),
+      u32(offsetAttr),
+      htmlBytes,
+      u8(0),
+      plain,
+      u8(0),
+      u8(0x01),
+      u32(2),
+      u32(0x222222),
+      u32(0x333333),
+      Buffer.from('020600000008000000', 'hex'),
+    );
     // "Receiving regular message" and "Receiving rich-text conference message".
     const recvHtml = Buffer.from('<b>tęśt</b>', 'utf8');
     const recv = (...attrs: Buffer[]) =>
-      gg(0x2e, u32(0x00111111), u32(0x22002222), u32(0x33330033), u32(0x08), u32(24 + recvHtml.length + 1), u32(24 + recvHtml.length + 1 + 5), recvHtml, u8(0), Buffer.from([0x74, 0xea, 0x9c, 0x74]), u8(0), ...attrs);
+      gg(
+        0x2e,
+        u32(0x00111111),
+        u32(0x22002222),
+        u32(0x33330033),
+        u32(0x08),
+        u32(24 + recvHtml.length + 1),
+        u32(24 + recvHtml.length + 1 + 5),
+        recvHtml,
+        u8(0),
+        Buffer.from([0x74, 0xea, 0x9c, 0x74]),
+        u8(0),
+        ...attrs,
+      );
     const steps: Step[] = [
       welcome,
       out(login80(4242, 0x4004, 'Gadu-Gadu Client build 10.0.0.10450', 'Jestem tu 😀')),
@@ -202,7 +250,8 @@ describe('Gadu-Gadu 8.0 transcripts: HTML and plain parts', () => {
     const name = (text: string) => Buffer.concat([Buffer.from(text, 'utf8'), zeros(255 - Buffer.byteLength(text))]);
     const id = Buffer.from('0102030405060708', 'hex');
     const hash = Buffer.alloc(20, 0xab);
-    const offer = (from: number, to: number, type: number, file: string, size: number, high = 0) => gg(0x20, id, u32(from), u32(to), u32(type), name(file), u32(size), u32(high), hash);
+    const offer = (from: number, to: number, type: number, file: string, size: number, high = 0) =>
+      gg(0x20, id, u32(from), u32(to), u32(type), name(file), u32(size), u32(high), hash);
     const steps: Step[] = [
       welcome,
       out(login80(4242, 0x02, 'Gadu-Gadu Client build 8.0.0.7669')),
@@ -219,8 +268,22 @@ describe('Gadu-Gadu 8.0 transcripts: HTML and plain parts', () => {
     const whole = expectSplitInvariant(steps);
     const base = { localId: '4242', remoteId: '777' };
     expect(whole.events.slice(2)).toEqual([
-      { direction: 'outgoing', type: 'file', subtype: 'dcc7', ...base, file: { name: 'raport kwartalny.pdf', size: 1_234_567 }, data: `transfer=0102030405060708 sha1=${'ab'.repeat(20)}` },
-      { direction: 'incoming', type: 'file', subtype: 'dcc7', ...base, file: { name: 'film.avi', size: 2 ** 32 + 0x2345 }, data: `transfer=0102030405060708 sha1=${'ab'.repeat(20)}` },
+      {
+        direction: 'outgoing',
+        type: 'file',
+        subtype: 'dcc7',
+        ...base,
+        file: { name: 'raport kwartalny.pdf', size: 1_234_567 },
+        data: `transfer=0102030405060708 sha1=${'ab'.repeat(20)}`,
+      },
+      {
+        direction: 'incoming',
+        type: 'file',
+        subtype: 'dcc7',
+        ...base,
+        file: { name: 'film.avi', size: 2 ** 32 + 0x2345 },
+        data: `transfer=0102030405060708 sha1=${'ab'.repeat(20)}`,
+      },
       { direction: 'incoming', type: 'other', subtype: 'voice-call', ...base, data: 'transfer=0102030405060708' },
       { direction: 'outgoing', type: 'other', subtype: 'image-request', ...base, data: 'size=2048 crc32=cafebabe' },
       { direction: 'incoming', type: 'file', subtype: 'image', ...base, file: { name: 'kot.jpg', size: 2048 }, data: 'crc32=cafebabe' },
@@ -231,7 +294,8 @@ describe('Gadu-Gadu 8.0 transcripts: HTML and plain parts', () => {
   });
 
   it('user list 10.0: exported and imported compressed (zlib), contacts counted from the XML', () => {
-    const xml = '<ContactBook><Groups/><Contacts><Contact><Guid>1</Guid><GGNumber>111</GGNumber><ShowName>Jan</ShowName></Contact><Contact><GGNumber>222</GGNumber><ShowName>Zażółć</ShowName></Contact></Contacts></ContactBook>';
+    const xml =
+      '<ContactBook><Groups/><Contacts><Contact><Guid>1</Guid><GGNumber>111</GGNumber><ShowName>Jan</ShowName></Contact><Contact><GGNumber>222</GGNumber><ShowName>Zażółć</ShowName></Contact></Contacts></ContactBook>';
     const packed = deflateSync(Buffer.from(xml, 'utf8'));
     const steps: Step[] = [
       welcome,
@@ -252,7 +316,7 @@ describe('Gadu-Gadu 8.0 transcripts: HTML and plain parts', () => {
 });
 
 describe('Gadu-Gadu 10.5 / 11.0 transcripts: protocol buffers', () => {
-  it('GG_LOGIN105, GG_LOGIN110_OK, the messages of libgadu\'s test script both ways, contacts, a group chat', () => {
+  it("GG_LOGIN105, GG_LOGIN110_OK, the messages of libgadu's test script both ways, contacts, a group chat", () => {
     const login105 = gg(
       0x83,
       pbBytes(1, 'pl'),
@@ -273,7 +337,16 @@ describe('Gadu-Gadu 10.5 / 11.0 transcripts: protocol buffers', () => {
     // "Sending regular message" and "Sending HTML message lacking any formatting" of 20-messages.scr.
     const send1 = gg(0x7d, pbBytes(1, pbUin(123456, 1)), pbVarint(2, 8), pbVarint(3, 1), pbBytes(5, 'Tęśt'), pbBytes(6, '<span>Tęśt</span>'));
     const send2 = gg(0x7d, pbBytes(1, pbUin(123456, 1)), pbVarint(2, 8), pbVarint(3, 5), pbBytes(5, 'Tęśt'), pbBytes(6, 'Tęśt'));
-    const recv = gg(0x7e, pbBytes(1, pbUin(654321)), pbVarint(2, 0x08), pbVarint(3, 77), pbFixed32(4, 1_400_000_100), pbBytes(5, 'Dzień dobry'), pbBytes(6, '<span>Dzień <b>dobry</b></span>'), pbFixed64(9, 12n));
+    const recv = gg(
+      0x7e,
+      pbBytes(1, pbUin(654321)),
+      pbVarint(2, 0x08),
+      pbVarint(3, 77),
+      pbFixed32(4, 1_400_000_100),
+      pbBytes(5, 'Dzień dobry'),
+      pbBytes(6, '<span>Dzień <b>dobry</b></span>'),
+      pbFixed64(9, 12n),
+    );
     const chat = gg(0x88, pbBytes(1, pbUin(654321)), pbVarint(2, 0x08), pbVarint(3, 78), pbFixed32(4, 1), pbBytes(5, 'do wszystkich'), pbFixed64(10, 0x1122334455667788n));
     const steps: Step[] = [
       welcome,
