@@ -392,6 +392,9 @@ export class GgState {
     const to = packet.u32(12)!;
     const kind = packet.u32(16)!;
     const remote = String(direction === 'outgoing' ? to : from);
+    // The offer names both parties: a connection joined after its login learns the local user here.
+    const local = String(direction === 'outgoing' ? from : to);
+    if (this.localId === undefined && local !== '0') this.localId = local;
     const idHex = [...id].map((b) => b.toString(16).padStart(2, '0')).join('');
     const base = { localId: this.local, remoteId: remote };
     const refusal = () => buildDcc7Reject(direction === 'outgoing' ? to : from, id.slice());

@@ -105,6 +105,18 @@ describe('bad Gadu-Gadu input', () => {
     }
   });
 
+  it('mid-stream, a DCC7 offer names the local user (the sender of an outgoing one, the recipient of an incoming one)', () => {
+    const offer = (from: number, to: number) => gg(0x20, zeros(8), u32(from), u32(to), u32(4), Buffer.concat([Buffer.from('a.txt'), zeros(250)]), u32(5), u32(0), zeros(20));
+    const full = Buffer.concat([message('lost start').data, offer(1001, 1002), message('after').data]);
+    const whole = expectSplitInvariant([{ direction: 'outgoing', data: full.subarray(5) }], { midstream: true, randomRuns: 5 });
+    expect(whole.events.map((e) => [e.type, e.localId, e.remoteId])).toEqual([
+      ['file', '1001', '1002'],
+      ['message', '1001', '1002'],
+    ]);
+    const incoming = expectSplitInvariant([{ direction: 'incoming', data: offer(1002, 1001) }], { midstream: true, randomRuns: 5 });
+    expect(incoming.events.map((e) => [e.type, e.localId, e.remoteId])).toEqual([['file', '1001', '1002']]);
+  });
+
   it('foreign traffic forced onto the parser (HTTP, TLS, random bytes) passes through untouched with no events', () => {
     const random = prng(99);
     const noise = Buffer.from(Array.from({ length: 5000 }, () => Math.floor(random() * 256)));
