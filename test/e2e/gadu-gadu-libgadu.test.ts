@@ -1,10 +1,12 @@
 /**
  * Gadu-Gadu end to end with a real client: Debian's libgadu (test/support/gg-client.c, built by the test) logs
  * in through `imspect start` to a scripted server that follows the documented protocol, once through a forward
- * listener and once through SOCKS5 (the protocol recognised from the server's welcome, since the server is not
- * on 8074). A filter plugin blocks a message (libgadu gets a "blocked" acknowledgement and a notice as a
- * message; the server never sees it) and file offers (libgadu gets GG_DCC7_REJECT); a content plugin masks a
- * word (the server gets the re-encoded GG_SEND_MSG80, plain and HTML parts). Everything must be in the CSV logs.
+ * listener speaking libgadu's 8.0 protocol (0x2e, as in the capture) and once through SOCKS5 speaking its default
+ * 11.0 protocol buffers (the protocol recognised from the server's welcome, since the server is not on 8074).
+ * A filter plugin blocks a message (libgadu gets a "blocked" acknowledgement and a notice as a message; the
+ * server never sees it) and file offers (libgadu gets GG_DCC7_REJECT); a content plugin masks a word (the
+ * server gets the re-encoded GG_SEND_MSG80, plain and HTML parts, or GG_SEND_MSG110, both fields). Everything
+ * must be in the CSV logs.
  *
  * libgadu speaks no SOCKS5 (only HTTP proxies), so for the SOCKS5 run a local shim accepts the client's
  * connection and opens it through imspect's SOCKS5 listener.
@@ -16,7 +18,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readCsvLogs, type CsvLogRow } from '../support/csv-logs.js';
 import { describeWithService } from '../support/e2e.js';
-import { buildGgClient, GgClient, ggPacket, libgaduMissing, startGgServer, u32 } from '../support/gg-endpoints.js';
+import { buildGgClient, GgClient, ggPacket, libgaduMissing, protobufBytes, startGgServer, u32 } from '../support/gg-endpoints.js';
 import { startImspect, type RunningImspect } from '../support/imspect-process.js';
 
 const FILTER_PLUGIN = `
@@ -165,12 +167,14 @@ describeWithService('Gadu-Gadu end to end: libgadu through imspect to a scripted
     await client.waitFor(/^sent /, 'the typing notification');
     client.command('msg 1002 hello bob, zażółć gęślą jaźń ✓');
     await client.waitFor(index === 0 ? /^ack 2 1002 / : /^ack110 1 /, 'the server acknowledging the first message');
+    // Blocked: never reaches the server; libgadu gets a "blocked" acknowledgement and the notice.
+    client.command('msg 1002 this is forbidden talk');
+    await client.waitFor(/^ack 1 1002 /, 'the "blocked" acknowledgement from imspect');
+    await client.waitFor(/^msg 1002 8 imspect: your message was blocked$/, 'the notice');
+    // Masked: the server gets the message re-encoded (8.0: both parts and offsets; 11.0: both fields).
+    client.command('msg 1002 my secret plan');
+    await client.waitFor(index === 0 ? /^ack 2 1002 / : /^ack110 1 /, 'the server acknowledging the masked message', 2);
     if (index === 0) {
-      client.command('msg 1002 this is forbidden talk');
-      await client.waitFor(/^ack 1 1002 /, 'the "blocked" acknowledgement from imspect');
-      await client.waitFor(/^msg 1002 8 imspect: your message was blocked$/, 'the notice');
-      client.command('msg 1002 my secret plan');
-      await client.waitFor(/^ack 2 1002 /, 'the server acknowledging the masked message', 2);
       client.command(`file 1002 ${path.join(dir, 'plan.pdf')}`);
       // The refusal ends the offer at once (the notice text is rate-limited: the user was just told once).
       await client.waitFor(/^dcc7-reject 2$/, 'GG_DCC7_REJECT for the blocked file offer');
@@ -203,8 +207,10 @@ describeWithService('Gadu-Gadu end to end: libgadu through imspect to a scripted
     // The file offer (GG_DCC7_NEW) was stopped at imspect; its id request was not.
     expect(atServer.some((p) => p.type === 0x23)).toBe(true);
     expect(atServer.some((p) => p.type === 0x20)).toBe(false);
-    // 3003 speaks 11.0: its message is a GG_SEND_MSG110, relayed as sent.
-    expect(server.connections[1]!.received.packets.filter((p) => p.type === 0x7d)).toHaveLength(1);
+    // 3003 speaks 11.0: its messages are GG_SEND_MSG110, the first as sent, the second masked in both fields.
+    const sent110 = server.connections[1]!.received.packets.filter((p) => p.type === 0x7d);
+    expect(sent110.map((p) => protobufBytes(p.body, 5)?.toString('utf8'))).toEqual(['hello bob, zażółć gęślą jaźń ✓', 'my ****** plan']);
+    expect(protobufBytes(sent110[1]!.body, 6)?.toString('utf8')).toContain('my ****** plan');
     expect(server.connections[1]!.received.packets.filter((p) => p.type === 0x2d)).toHaveLength(0);
   });
 
@@ -235,6 +241,8 @@ describeWithService('Gadu-Gadu end to end: libgadu through imspect to a scripted
         [5, false, '127.0.0.1', ''],
         [3, true, '1002', ''],
         [1, true, '1002', 'hello bob, zażółć gęślą jaźń ✓'],
+        [1, true, '1002', 'this is forbidden talk'],
+        [1, true, '1002', 'my secret plan'],
         [1, false, '1002', 'cześć, co słychać?'],
         [6, true, '127.0.0.1', 'do zobaczenia'],
       ]),

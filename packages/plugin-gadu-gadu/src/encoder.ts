@@ -152,6 +152,11 @@ export function buildRecvAck(seq: number): Uint8Array {
   return encodePacket(Out.RECV_MSG_ACK, u32le(seq));
 }
 
+/** GG_ACK110 for a received 11.0 message: 1 type (1: message), 2 seq, 3 = 1, as the client sends it. */
+export function buildAck110(seq: number): Uint8Array {
+  return encodePacket(Out.ACK110, concat([pbField(1, 1), pbField(2, seq), pbField(3, 1)]));
+}
+
 /** GG_DCC7_REJECT of the transfer `id` (8 bytes), naming `uin` (the other party of the frame's sender). */
 export function buildDcc7Reject(uin: number, id: Uint8Array): Uint8Array {
   return encodePacket(Out.DCC7_REJECT, concat([u32le(uin), id, u32le(DCC7_REJECT_USER)]));

@@ -7,7 +7,7 @@
  */
 import { utf8, type Direction, type EventDraft } from '@imspect/sdk';
 import { decodeCp1250 } from './cp1250.js';
-import { buildDcc7Reject, buildRecvAck, buildSendAckBlocked, rewriteMessage } from './encoder.js';
+import { buildAck110, buildDcc7Reject, buildRecvAck, buildSendAckBlocked, rewriteMessage } from './encoder.js';
 import { eventData, type EventDataPairs } from './event-data.js';
 import { decodeLogin, isLoginType, type LoginInfo } from './login.js';
 import { decodeMessage80, decodeMessage110, decodeOldMessage, type GgMessage } from './messages.js';
@@ -274,16 +274,18 @@ export class GgState {
     if (message.error !== undefined) outcome.error = message.error;
     // A message frame with exactly its text event can be rewritten; one with an image is left as it is.
     if (hasText && events.length === 1 && message.error === undefined) outcome.rewrite = (text) => rewriteMessage(packet, message, text);
-    if (hasText && message.format !== 'msg110' && !ownCopy) outcome.refusal = () => this.messageRefusal(direction, message);
+    if (hasText && message.chatId === undefined && !ownCopy) outcome.refusal = () => this.messageRefusal(direction, message);
     return outcome;
   }
 
   /**
    * A blocked message: the local client is told its message was blocked (GG_SEND_MSG_ACK), or, for a message
-   * to the local user, the server gets the acknowledgement the client would have sent, so it does not resend.
+   * to the local user, the server gets the acknowledgement the client would have sent (GG_RECV_MSG_ACK,
+   * GG_ACK110), so it does not resend. Group chat messages have none.
    */
   private messageRefusal(direction: Direction, message: GgMessage): Uint8Array | undefined {
-    if (direction === 'incoming') return buildRecvAck(message.seq);
+    if (direction === 'incoming') return message.format === 'msg110' ? buildAck110(message.seq) : buildRecvAck(message.seq);
+    // 11.0 clients read the older GG_SEND_MSG_ACK too (libgadu reports it as GG_ACK_BLOCKED).
     const recipient = Number(message.peer);
     return Number.isInteger(recipient) ? buildSendAckBlocked(recipient, message.seq) : undefined;
   }

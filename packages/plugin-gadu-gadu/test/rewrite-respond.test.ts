@@ -163,5 +163,10 @@ describe('refusal', () => {
     expect(Buffer.from(sent.refusal!()!).equals(gg(0x05, u32(1), u32(1002), u32(77)))).toBe(true);
     const received = lastFrame([...login, inc(gg(0x0a, u32(1002), u32(78), u32(0), u32(0x08), cstr('x')))]).frame;
     expect(Buffer.from(received.refusal!()!).equals(gg(0x46, u32(78)))).toBe(true);
+    // 11.0: the sender gets the same GG_SEND_MSG_ACK; a received message is acknowledged with GG_ACK110.
+    const sent110 = lastFrame([...login, out(gg(0x7d, pbBytes(1, pbUin(1002, 1)), pbVarint(2, 8), pbVarint(3, 300), pbBytes(5, 'x'), pbBytes(6, 'x')))]).frame;
+    expect(Buffer.from(sent110.refusal!()!).equals(gg(0x05, u32(1), u32(1002), u32(300)))).toBe(true);
+    const received110 = lastFrame([...login, inc(gg(0x7e, pbBytes(1, pbUin(1002)), pbVarint(2, 8), pbVarint(3, 301), pbBytes(5, 'x')))]).frame;
+    expect(Buffer.from(received110.refusal!()!).equals(gg(0x86, pbVarint(1, 1), pbVarint(2, 301), pbVarint(3, 1)))).toBe(true);
   });
 });
