@@ -26,6 +26,9 @@ function oldMessage(body: Uint8Array, textAt: number): boolean {
   return nul >= 0 && decodeAttributes(body, nul + 1).error === undefined;
 }
 
+/** How much of a body `contradicts` reads: the fixed fields of the longest message header. */
+export const PREFIX_CHECKED = 24;
+
 /** Message classes are a few flag bits. */
 const plausibleClass = (value: number) => value < 0x10000;
 

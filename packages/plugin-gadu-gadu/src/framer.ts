@@ -14,7 +14,7 @@
  * This is the one module that knows the framing, so a shared SDK framer can replace it.
  */
 import { ByteQueue, type Direction } from '@imspect/sdk';
-import { contradicts, isSelfConsistent } from './body-check.js';
+import { contradicts, isSelfConsistent, PREFIX_CHECKED } from './body-check.js';
 import { HEADER_BYTES, isKnownType, isPlausible, isResyncType, isTooLongFor, TYPE_LIMIT } from './packet-types.js';
 
 /** Largest packet taken as the first one after bytes that were not packets (see `nextHeader`). */
@@ -47,6 +47,8 @@ export class GgFramer {
   private lost: boolean;
   /** The current garbage run has been reported (or is the expected start of a mid-stream capture). */
   private reported: boolean;
+  /** Out of step, holding a possible header: the bytes needed before it is judged again. */
+  private waitFor = 0;
 
   /**
    * @param direction which packet table applies
@@ -81,13 +83,16 @@ export class GgFramer {
       }
       if (q.length === 0) break;
       if (this.lost) {
+        // Nothing held can change its verdict before this many bytes are there: no rescan per small chunk.
+        if (q.length < this.waitFor) break;
         const found = this.nextHeader();
         if (found.start > 0) {
           items.push({ kind: 'garbage', raw: q.take(found.start), first: !this.reported });
           this.reported = true;
         }
-        // Hold a possible header until its packet and the next header are there to confirm it.
-        if (found.wait || q.length === 0) break;
+        this.waitFor = found.need;
+        // Hold a possible header until its body or the next header is there to confirm it.
+        if (found.need > 0 || q.length === 0) break;
       }
       if (q.length < HEADER_BYTES) {
         if (!this.lost && !this.headerPrefixInStep(q.peek(q.length))) {
@@ -108,6 +113,7 @@ export class GgFramer {
       }
       this.lost = false;
       this.reported = false;
+      this.waitFor = 0;
       if (size > this.maxPacket) {
         items.push({ kind: 'too-large', raw: q.take(HEADER_BYTES), header });
         this.skip = header.length;
@@ -132,32 +138,33 @@ export class GgFramer {
   /**
    * Out of step: the offset in the queue of the first header that is plausible (a known type with a length it
    * can have, within the limit) and confirmed, by its body (`isSelfConsistent`: offsets, lengths and
-   * terminators that agree) or else by a plausible header right after its packet; `wait` when the
-   * bytes to confirm a candidate (or a tail that may begin one) have not arrived yet. The queue's length when
+   * terminators that agree) or else by a plausible header right after its packet; `need`: how many bytes from
+   * that offset must be there before the candidate (or a tail that may begin one) can be judged, 0 when judged. The queue's length when
    * there is none. A candidate announcing more than {@link RESYNC_MAX_PACKET} is not taken: lengths read from
    * the middle of data are rarely small, and a wrong long one would hold everything after it.
    */
-  private nextHeader(): { start: number; wait: boolean } {
+  private nextHeader(): { start: number; need: number } {
     const q = this.queue;
     const bytes = q.peek(q.length);
     const limit = Math.min(this.maxPacket - HEADER_BYTES, RESYNC_MAX_PACKET);
     for (let at = 0; at < bytes.length; at++) {
       const left = bytes.length - at;
       if (left < HEADER_BYTES) {
-        if (this.headerPrefixOutOfStep(bytes.subarray(at))) return { start: at, wait: true };
+        if (this.headerPrefixOutOfStep(bytes.subarray(at))) return { start: at, need: HEADER_BYTES };
         continue;
       }
       const size = HEADER_BYTES + u32(bytes, at + 4);
       if (!this.plausibleAt(bytes, at) || size > limit) continue;
       if (left < size) {
         if (contradicts(this.direction, u32(bytes, at), size - HEADER_BYTES, bytes.subarray(at + HEADER_BYTES))) continue;
-        return { start: at, wait: true };
+        // More of the body may still contradict it (its first fields), else only the whole body decides.
+        return { start: at, need: left < HEADER_BYTES + PREFIX_CHECKED ? Math.min(size, HEADER_BYTES + PREFIX_CHECKED) : size };
       }
-      if (isSelfConsistent(this.direction, u32(bytes, at), bytes.subarray(at + HEADER_BYTES, at + size))) return { start: at, wait: false };
-      if (left < size + HEADER_BYTES) return { start: at, wait: true };
-      if (this.plausibleAt(bytes, at + size)) return { start: at, wait: false };
+      if (isSelfConsistent(this.direction, u32(bytes, at), bytes.subarray(at + HEADER_BYTES, at + size))) return { start: at, need: 0 };
+      if (left < size + HEADER_BYTES) return { start: at, need: size + HEADER_BYTES };
+      if (this.plausibleAt(bytes, at + size)) return { start: at, need: 0 };
     }
-    return { start: bytes.length, wait: false };
+    return { start: bytes.length, need: 0 };
   }
 
   private plausibleAt(bytes: Uint8Array, at: number): boolean {

@@ -117,6 +117,19 @@ describe('bad Gadu-Gadu input', () => {
     expect(incoming.events.map((e) => [e.type, e.localId, e.remoteId])).toEqual([['file', '1001', '1002']]);
   });
 
+  it('out of step, a long candidate trickled in one byte at a time is not rescanned per byte (bounded work)', () => {
+    // Garbage, then what looks like a GG_SEND_MSG of 60,000 bytes, then its body one byte per push.
+    const candidate = Buffer.concat([Buffer.from('garbage!'), u32(0x0b), u32(60_000), u32(1002), u32(1), u32(8)]);
+    const body = Buffer.alloc(60_000 - 12, 0x41);
+    const session = newSession({ midstream: true });
+    const started = performance.now();
+    let passed = session.push('outgoing', candidate).reduce((n, f) => n + f.raw.length, 0);
+    for (let i = 0; i < body.length; i++) passed += session.push('outgoing', body.subarray(i, i + 1)).reduce((n, f) => n + f.raw.length, 0);
+    passed += session.end('outgoing').reduce((n, f) => n + f.raw.length, 0);
+    expect(passed).toBe(candidate.length + body.length);
+    expect(performance.now() - started).toBeLessThan(3000);
+  });
+
   it('foreign traffic forced onto the parser (HTTP, TLS, random bytes) passes through untouched with no events', () => {
     const random = prng(99);
     const noise = Buffer.from(Array.from({ length: 5000 }, () => Math.floor(random() * 256)));
