@@ -3,12 +3,13 @@
  * whether the server accepted it) and the events, rewrites and refusals each packet carries.
  *
  * Ids are GG numbers (uins) as decimal strings. Outgoing packets name the other party (recipient); incoming ones
- * name the sender; the local user is named by the login only (and by the 11.0 login answer).
+ * name the sender; the local user is named by the login (and the 11.0 login answer), or, in a connection joined
+ * after it, by a DCC7 offer.
  */
 import { utf8, type Direction, type EventDraft } from '@imspect/sdk';
 import { decodeCp1250 } from './cp1250.js';
 import { buildAck110, buildDcc7Reject, buildRecvAck, buildSendAckBlocked, rewriteMessage } from './encoder.js';
-import { eventData, type EventDataPairs } from './event-data.js';
+import { withData, type EventDataPairs } from './event-data.js';
 import { decodeLogin, isLoginType, type LoginInfo } from './login.js';
 import { decodeMessage80, decodeMessage110, decodeOldMessage, type GgMessage } from './messages.js';
 import type { GgPacket } from './packet.js';
@@ -41,16 +42,12 @@ export interface PacketOutcome {
   error?: string;
 }
 
-function withData(event: EventDraft, pairs: EventDataPairs): EventDraft {
-  const data = eventData(pairs);
-  if (data !== '') event.data = data;
-  return event;
-}
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Text of a field that is UTF-8 in newer clients and CP1250 in older ones. */
 function decodeEither(bytes: Uint8Array): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return strictUtf8.decode(bytes);
   } catch {
     return decodeCp1250(bytes);
   }
