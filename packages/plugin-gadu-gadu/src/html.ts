@@ -18,10 +18,12 @@ function decodeEntities(text: string): string {
 export function htmlToText(html: string): string {
   const text = html
     .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<\/(p|div)\s*>/gi, '\n')
+    .replace(/<\/?(p|div)\b[^>]*>/gi, '\n')
     .replace(/<img\b[^>]*>/gi, '')
-    .replace(/<[^>]*>/g, '');
-  return decodeEntities(text).replace(/\n$/, '');
+    .replace(/<[^>]*>/g, '')
+    .replace(/\n{2,}/g, '\n');
+  // The line breaks a paragraph's own tags make at the very start and end are not part of the text.
+  return decodeEntities(text).replace(/^\n/, '').replace(/\n$/, '');
 }
 
 /** Text as HTML: markup characters escaped, line breaks as `<br>`. */
@@ -40,6 +42,8 @@ export function textToHtml(text: string): string {
 export function replaceHtmlText(html: string, text: string): string {
   const lead = /^(\s*<[^>]*>)*/.exec(html)?.[0] ?? '';
   const tail = /(<\/[^>]*>\s*)*$/.exec(html.slice(lead.length))?.[0] ?? '';
-  const opening = lead.replace(/<img\b[^>]*>/gi, '').replace(/<br\s*\/?>/gi, '');
-  return `${opening}${textToHtml(text)}${tail}`;
+  // Opening tags (not images or breaks), outermost first; as many are kept as the end closes.
+  const opening = (lead.match(/<[^>]*>/g) ?? []).filter((tag) => !/^<(img|br)\b/i.test(tag) && !tag.startsWith('</'));
+  const closing = tail.match(/<\/[^>]*>/g) ?? [];
+  return `${opening.slice(0, closing.length).join('')}${textToHtml(text)}${closing.join('')}`;
 }
