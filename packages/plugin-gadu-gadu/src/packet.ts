@@ -41,9 +41,8 @@ export class GgPacket {
 
   /** Offset of the first NUL at or after `from` (the end of the body when there is none). */
   nul(from: number): number {
-    const b = this.body;
-    for (let i = Math.max(0, from); i < b.length; i++) if (b[i] === 0) return i;
-    return b.length;
+    const at = this.body.indexOf(0, Math.max(0, from));
+    return at < 0 ? this.body.length : at;
   }
 
   bytes(start: number, end: number): Uint8Array {
