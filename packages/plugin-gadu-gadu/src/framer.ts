@@ -17,6 +17,12 @@ import { ByteQueue, type Direction } from '@imspect/sdk';
 import { contradicts, isSelfConsistent, PREFIX_CHECKED } from './body-check.js';
 import { HEADER_BYTES, isKnownType, isPlausible, isResyncType, isTooLongFor, TYPE_LIMIT } from './packet-types.js';
 
+/**
+ * No Gadu-Gadu packet comes near this (the largest are contact lists and image parts, tens of KiB): a length
+ * beyond it is a header read out of step, not a packet to pass through unparsed.
+ */
+export const MAX_PROTOCOL_BODY = 16 * 1024 * 1024;
+
 /** Largest packet taken as the first one after bytes that were not packets (see `nextHeader`). */
 export const RESYNC_MAX_PACKET = 64 * 1024;
 
@@ -105,7 +111,12 @@ export class GgFramer {
       const header = { type: u32(head, 0), length: u32(head, 4) };
       const known = isKnownType(this.direction, header.type);
       const size = HEADER_BYTES + header.length;
-      const impossible = header.type === 0 || header.type >= TYPE_LIMIT || (!known && size > this.maxPacket) || isTooLongFor(this.direction, header.type, header.length);
+      const impossible =
+        header.type === 0 ||
+        header.type >= TYPE_LIMIT ||
+        header.length > MAX_PROTOCOL_BODY ||
+        (!known && size > this.maxPacket) ||
+        isTooLongFor(this.direction, header.type, header.length);
       if (!this.lost && impossible) {
         // Not a packet start after all: from here on, only plausible headers count.
         this.lose();

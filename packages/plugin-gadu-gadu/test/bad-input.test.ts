@@ -61,6 +61,14 @@ describe('bad Gadu-Gadu input', () => {
     expect(textsOf(whole.events)).toEqual(['é'.repeat(3000), 'after']);
   });
 
+  it('in step, a known type announcing more than any packet is (16 MiB) is a lost step, not a body to skip', () => {
+    const steps: Step[] = [...login, message('one'), out(ggLying(0x0b, 0x7fffffff, u32(1002))), message('two')];
+    const whole = expectSplitInvariant(steps);
+    expect(textsOf(whole.events)).toEqual(['one', 'two']);
+    expect(whole.frames.filter((f) => f.error === 'not-gadu-gadu')).toHaveLength(1);
+    expect(whole.frames.filter((f) => f.error === 'frame-too-large')).toHaveLength(0);
+  });
+
   it('garbage before, between and after packets: reported once per run, the next plausible header resynchronises', () => {
     const steps: Step[] = [
       ...login,
