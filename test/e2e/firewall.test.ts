@@ -46,6 +46,8 @@ describe('imspect firewall (printing)', () => {
     expect(result.status, result.stderr).toBe(0);
     const v4 = iptablesPorts(result.stdout, 'iptables', 17000);
     expectPortSet(v4, 17000);
+    // The built-in Gadu-Gadu plugin's port (IMSpector's gg_protocol).
+    expect(v4).toContain(8074);
     expect(iptablesPorts(result.stdout, 'ip6tables', 17000)).toEqual(v4);
     expect(nftPorts(result.stdout, 17000, 'iifname \\{ "lan0" \\} ')).toEqual(v4);
     expect(result.stdout).toContain('iptables -t nat -A PREROUTING -i lan0 -p tcp -m comment --comment imspect -j IMSPECT');

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPTURES, FILES as IRC_FILES } from '../../packages/plugin-irc/test/capture-expectations.js';
 import { FILES as MSN_FILES } from '../../packages/plugin-msn/test/capture-expectations.js';
 import { CASES as YMSG_CASES, YMSG_CAPTURE } from '../../packages/plugin-yahoo/test/capture-expectations.js';
+import { CASES as GG_CASES, GG_CAPTURE } from '../../packages/plugin-gadu-gadu/test/capture-expectations.js';
 import { FILES as XMPP_FILES } from '../../packages/plugin-jabber/test/capture-expectations.js';
 import { NGIRCD_CAPTURE } from '../support/captures.js';
 import { describeWithService } from '../support/e2e.js';
@@ -126,6 +127,20 @@ describeWithService('imspect replay over the shared captures', capturesMissing, 
     }
     expect(events).toHaveLength(YMSG_CASES.reduce((n, c) => n + c.events.length, 0));
     for (const event of events) expect(event['protocol']).toBe('yahoo');
+  });
+
+  it(`${GG_CAPTURE}: the events read from the capture with tshark's gadu-gadu decoding, per connection, in order`, async () => {
+    const result = await replay([path.join(CAPTURES, GG_CAPTURE), '--json'], cwd);
+    expect(result.code, result.stderr).toBe(0);
+    const { events, summary } = parseJsonLines(result.stdout);
+    expect(summary.error).toBeNull();
+    expect(summary.connectionsByProtocol).toEqual({ 'gadu-gadu': 2 });
+    for (const c of summary.connections) expect(c.protocolErrors).toEqual([]);
+    for (const c of GG_CASES) {
+      const got = events.filter((e) => e.client.port === c.clientPort).map(draftOf);
+      expect(got, `events of the connection from port ${c.clientPort}`).toEqual(c.events.map((e) => draftOf(e as unknown as Record<string, unknown>)));
+    }
+    expect(events).toHaveLength(GG_CASES.reduce((n, c) => n + c.events.length, 0));
   });
 
   for (const [file, cases] of Object.entries(XMPP_FILES)) {

@@ -36,7 +36,7 @@ const PROTOCOLS: Record<string, { plugin: string } | { none: string }> = {
   yahoo: { plugin: 'yahoo' },
   jabber: { plugin: 'xmpp' },
   icq: { none: 'ICQ/AIM (OSCAR)' },
-  gg: { none: 'Gadu-Gadu' },
+  gg: { plugin: 'gadu-gadu' },
 };
 const PRIVATE_NETWORKS = ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
 /** IMSpector's default `port`, which is also imspect's transparent listener's. */
@@ -458,7 +458,7 @@ function translateTyping(config: Record<string, unknown>, at: { value: (key: str
   const raw = at.value('log_typing_events');
   const on = raw !== undefined && isOn(raw);
   const prefix = raw === undefined ? "not set (IMSpector's default is off): " : '';
-  const others = ['yahoo', 'xmpp'].filter((p) => at.enabledProtocols.has(p));
+  const others = ['yahoo', 'xmpp', 'gadu-gadu'].filter((p) => at.enabledProtocols.has(p));
   if (on) {
     at.done('log_typing_events', 'typing events are logged (the default)');
     return;

@@ -91,6 +91,17 @@ describe('translateImspectorConf', () => {
     expect(JSON.stringify([result.translated, result.untranslated])).not.toContain('s3cret');
   });
 
+  it("maps IMSpector's gg_protocol (Gadu-Gadu, port 8074) to the gadu-gadu plugin", () => {
+    const on = translateImspectorConf('gg_protocol=on\nlog_typing_events=off\n', { baseDir: '/', installed: new Set(['gadu-gadu']) });
+    expect(on.config['plugins']).toBeUndefined();
+    expect(byKey(on.translated)['gg_protocol']).toBe('1: plugins.gadu-gadu enabled (the default)');
+    expect(byKey(on.untranslated)['log_typing_events']).toMatch(/^2: the gadu-gadu plugin has no such option: its typing events \(type 3\) are logged/);
+    const off = translateImspectorConf('gg_protocol=off\n', { baseDir: '/', installed: new Set(['gadu-gadu']) });
+    expect(off.config['plugins']).toEqual({ 'gadu-gadu': { enabled: false } });
+    const missing = translateImspectorConf('gg_protocol=on\n', { baseDir: '/', installed: new Set() });
+    expect(byKey(missing.untranslated)['gg_protocol']).toBe('1: the imspect plugin "gadu-gadu" is not installed: gg traffic is not logged until it is');
+  });
+
   it('writes no section for a plugin that is not installed, and says which plugin is missing', async () => {
     const text = await readFile(FIXTURE, 'utf8');
     const result = translateImspectorConf(text, { baseDir: '/etc/imspector', installed: new Set(['irc']) });
