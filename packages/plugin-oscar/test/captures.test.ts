@@ -1,0 +1,114 @@
+/**
+ * Conformance against the real AIM capture: the events written down from tshark's AIM decoding
+ * (capture-expectations.ts), whatever the chunking (every single cut of every segment, random chunk sizes, each
+ * direction's segments joined then cut at random), and whatever byte the capture starts at.
+ */
+import { existsSync } from 'node:fs';
+import { expect, it } from 'vitest';
+import { describeWithService } from '../../../test/support/e2e.js';
+import { captureTranscripts, checkPassesThrough, checkSplitInvariance, coalesceSteps, runTranscript } from '@imspect/core/testing';
+import type { Direction } from '@imspect/sdk';
+import { sniffOscar } from '../src/sniff.js';
+import { AIM_CAPTURE, CAPTURES, CASES } from './capture-expectations.js';
+import { expectSplitInvariant, newSession, normalise, type Step } from './helpers.js';
+
+const file = CAPTURES + AIM_CAPTURE;
+
+describeWithService(`AIM capture conformance: ${AIM_CAPTURE}`, existsSync(file) ? undefined : `the capture is missing: ${file}`, () => {
+  for (const c of CASES) {
+    it(`client port ${c.clientPort}: ${c.events.length} events, one frame per FLAP, split-invariant`, async () => {
+      const [transcript] = await captureTranscripts(file, { clientPort: c.clientPort });
+      expect(transcript, `connection from port ${c.clientPort}`).toBeDefined();
+      const { connection: conn, steps: list } = transcript!;
+      // Each direction's first bytes are recognised as OSCAR (a lone keep-alive is not enough: the other side is).
+      const firstIncoming = list.find((s) => s.direction === 'incoming')!;
+      expect(sniffOscar(firstIncoming.data, 'incoming')).toBe(true);
+
+      const setup = { host: c.server, port: 443, midstream: conn.midstream };
+      const whole = expectSplitInvariant(list, { ...setup, everyOffsetUpTo: 4096, randomRuns: 30, seed: c.clientPort });
+      expect(whole.events).toEqual(c.events);
+      for (const direction of ['outgoing', 'incoming'] as const) {
+        const frames = whole.frames.filter((f) => f.direction === direction);
+        expect(frames, direction).toHaveLength(c.flaps[direction]);
+        for (const frame of frames) {
+          expect(frame.error, JSON.stringify(frame.raw.slice(0, 20))).toBeUndefined();
+          expect(frame.raw.charCodeAt(0)).toBe(0x2a);
+        }
+      }
+      // Instant messages are the frames a content plugin may rewrite.
+      expect(whole.frames.filter((f) => f.rewritable).map((f) => f.events![0]!.text)).toEqual(c.events.filter((e) => e.type === 'message').map((e) => e.text));
+
+      checkSplitInvariance(() => newSession(setup), coalesceSteps(list), {
+        normalise,
+        reference: whole,
+        singleCuts: false,
+        randomRuns: 30,
+        randomSizes: [1, 6, 20, 700, 3000],
+        seed: c.clientPort * 31,
+      });
+    }, 120_000);
+  }
+
+  it('joined at any byte of either direction: every FLAP that starts after the cut gives its events, nothing else', async () => {
+    const c = CASES[0]!;
+    const [transcript] = await captureTranscripts(file, { clientPort: c.clientPort });
+    const steps = transcript!.steps;
+    const setup = { host: c.server, port: 443, midstream: true };
+    const full = runTranscript(() => newSession(setup), steps, { normalise });
+    // Where each FLAP of the full run starts, per direction, with its events.
+    const starts: Record<Direction, Array<{ at: number; events: number }>> = { outgoing: [], incoming: [] };
+    const offset: Record<Direction, number> = { outgoing: 0, incoming: 0 };
+    for (const frame of full.frames) {
+      starts[frame.direction].push({ at: offset[frame.direction], events: frame.events?.length ?? 0 });
+      offset[frame.direction] += frame.raw.length;
+    }
+    for (const cutDirection of ['outgoing', 'incoming'] as const) {
+      for (let cut = 0; cut <= offset[cutDirection]; cut++) {
+        const truncated = dropFirst(steps, cutDirection, cut);
+        const result = runTranscript(() => newSession(setup), truncated, { normalise });
+        // Events of the FLAPs of the cut direction that start before the cut are lost; all others remain.
+        let lost = 0;
+        for (const s of starts[cutDirection]) if (s.at < cut) lost += s.events;
+        const expected = dropEvents(full.events, cutDirection, lost);
+        expect(result.events, `${cutDirection} joined at byte ${cut}`).toEqual(expected);
+        for (const direction of ['outgoing', 'incoming'] as const) expect(Buffer.from(result.output[direction]).equals(Buffer.from(result.input[direction]))).toBe(true);
+      }
+    }
+  }, 120_000);
+
+  it('the TLS connection on 443 and the OFT2 transfer on 5190 give no events and pass through untouched', async () => {
+    for (const clientPort of [1221, 1272]) {
+      const [transcript] = await captureTranscripts(file, { clientPort });
+      const steps = transcript!.steps;
+      expect(sniffOscar(steps[0]!.data, steps[0]!.direction), `client port ${clientPort}`).toBe(false);
+      checkPassesThrough(() => newSession({ midstream: transcript!.connection.midstream }), steps, { randomRuns: 5, bufferLimit: 6 + 0xffff });
+    }
+  });
+});
+
+function dropFirst(steps: readonly Step[], direction: Direction, n: number): Step[] {
+  let left = n;
+  const result: Step[] = [];
+  for (const step of steps) {
+    if (step.direction !== direction || left === 0) {
+      result.push(step);
+      continue;
+    }
+    if (step.data.length <= left) {
+      left -= step.data.length;
+      continue;
+    }
+    result.push({ direction, data: step.data.subarray(left) });
+    left = 0;
+  }
+  return result;
+}
+
+function dropEvents<E extends { direction: Direction }>(events: readonly E[], direction: Direction, n: number): E[] {
+  let left = n;
+  return events.filter((e) => {
+    if (e.direction !== direction || left === 0) return true;
+    left--;
+    return false;
+  });
+}
