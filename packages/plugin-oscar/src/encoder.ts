@@ -6,7 +6,7 @@
 import { Channel, encodeFlap, FLAP_HEADER_BYTES } from './flap.js';
 import type { Channel1Message } from './icbm.js';
 import { encodeSnac, Family } from './snac.js';
-import { encodeText, escapeHtml } from './text.js';
+import { Charset, encodeText, escapeHtml } from './text.js';
 import { concat, tlv, u16 } from './tlv.js';
 import { encodeUtf8 } from '@imspect/sdk';
 
@@ -25,14 +25,16 @@ export function spliceFlap(raw: Uint8Array, start: number, end: number, replacem
   return out;
 }
 
-/** Text fragment (id 1, version 1): charset, subset 0, the text. */
+/** Text fragment (id 1, version 1): charset, subset 0, the text, cut at a character boundary to fit `budget`. */
 function textFragment(text: string, budget: number): Uint8Array {
-  let clean = text;
-  let encoded = encodeText(clean);
-  // Cut at a character boundary until it fits what is left of the FLAP.
-  while (8 + encoded.bytes.length > budget && clean.length > 0) {
-    clean = [...clean].slice(0, Math.max(0, Math.floor([...clean].length * 0.9) - 1)).join('');
-    encoded = encodeText(clean);
+  const room = Math.max(0, budget - 8);
+  let encoded = encodeText(text);
+  if (encoded.bytes.length > room) {
+    const unit = encoded.charset === Charset.UCS2BE ? 2 : 1;
+    let n = Math.floor(room / unit);
+    const last = text.charCodeAt(n - 1);
+    if (n > 0 && last >= 0xd800 && last <= 0xdbff) n--; // never half a surrogate pair
+    encoded = encodeText(text.slice(0, n));
   }
   return concat([Uint8Array.of(0x01, 0x01), u16(4 + encoded.bytes.length), u16(encoded.charset), u16(0), encoded.bytes]);
 }
