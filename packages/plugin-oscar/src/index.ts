@@ -6,6 +6,7 @@
  * connection is routed to the real server.
  */
 import { definePlugin, Type, type ProtocolHooks, type SessionContext } from '@imspect/sdk';
+import { Channel, encodeFlap } from './flap.js';
 import { OscarRoutes } from './routes.js';
 import { DEFAULT_MAX_FLAP_BYTES, OscarSession } from './session.js';
 import { sniffOscar } from './sniff.js';
@@ -19,6 +20,9 @@ export { normaliseScreenName } from './screen-name.js';
 export { htmlToText } from './text.js';
 
 export const DEFAULT_PORTS = [5190];
+
+/** The server's hello on a new connection: channel 1, protocol version 1. */
+const SERVER_HELLO = encodeFlap(Channel.SIGNON, 0x0001, Uint8Array.of(0, 0, 0, 1));
 
 export const OscarOptions = Type.Object(
   {
@@ -46,6 +50,9 @@ export default definePlugin({
       sniff: sniffOscar,
       createSession: (ctx: SessionContext) => new OscarSession(ctx, sessionOptions),
       routeForward: (firstBytes, client) => routes.route(firstBytes, client),
+      // OSCAR servers speak first and clients (AIM 6 among them) wait for that hello before sending the cookie
+      // that routing needs: a routing forward listener says it in the server's place.
+      forwardGreeting: SERVER_HELLO,
     };
   },
 });

@@ -64,6 +64,8 @@ export class OscarSession implements ProtocolSession {
   /** Feedbag group ids to names (from the roster), for contact events. */
   private readonly groups = new Map<number, string>();
   private injected = 0;
+  /** The forward listener greeted the client in the server's place: the server's own hello is not passed on. */
+  private serverHelloPending: boolean;
 
   constructor(ctx: SessionContext, options: OscarSessionOptions = {}) {
     const max = Number.isFinite(ctx.maxFrameSize) ? Math.floor(ctx.maxFrameSize) : DEFAULT_MAX_FLAP_BYTES;
@@ -75,6 +77,7 @@ export class OscarSession implements ProtocolSession {
     this.server = ctx.server;
     this.typing = options.typing !== false;
     this.noticeName = options.noticeName ?? 'imspect';
+    this.serverHelloPending = ctx.greeted === true;
   }
 
   get localId(): string | undefined {
@@ -151,7 +154,7 @@ export class OscarSession implements ProtocolSession {
     let outcome: Outcome;
     switch (header.channel) {
       case Channel.SIGNON:
-        outcome = direction === 'outgoing' ? this.signOn(raw) : {};
+        outcome = direction === 'outgoing' ? this.signOn(raw) : this.serverHello();
         break;
       case Channel.SNAC: {
         const read = readSnac(raw);
@@ -191,6 +194,13 @@ export class OscarSession implements ProtocolSession {
   }
 
   // ---- signing on and off
+
+  /** The server's hello: dropped once when the listener already said it to the client (see `greeted`). */
+  private serverHello(): Outcome {
+    if (!this.serverHelloPending) return {};
+    this.serverHelloPending = false;
+    return { replacement: new Uint8Array(0) };
+  }
 
   /** Channel 1 from the client: a password login to the authorizer, a hello before BUCP, or a cookie. */
   private signOn(raw: Uint8Array): Outcome {

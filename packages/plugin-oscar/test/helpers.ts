@@ -117,6 +117,7 @@ export interface SessionSetup {
   host?: string;
   port?: number;
   listener?: { host: string; port: number };
+  greeted?: boolean;
   options?: OscarSessionOptions;
 }
 
@@ -128,6 +129,7 @@ export function newSession(setup: SessionSetup = {}): OscarSession {
       maxFrameSize: setup.maxFrameSize ?? 6 + 0xffff,
       ...(setup.midstream === undefined ? {} : { midstream: setup.midstream }),
       ...(setup.listener === undefined ? {} : { listener: setup.listener }),
+      ...(setup.greeted === undefined ? {} : { greeted: setup.greeted }),
     },
     setup.options ?? { routes: new OscarRoutes() },
   );

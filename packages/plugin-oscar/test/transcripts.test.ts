@@ -14,6 +14,7 @@ import {
   COOKIE,
   expectSplitInvariant,
   fileOffer,
+  newSession,
   flap,
   inc,
   name8,
@@ -267,5 +268,14 @@ describe('forward listeners: the BOS hand-off is pointed at imspect', () => {
     expect(replaced.toString('latin1')).toContain('127.0.0.1:15190');
     expect(replaced.readUInt16BE(4)).toBe(replaced.length - 6);
     expect(routes.route(flap(1, 1, Buffer.concat([HELLO, tlv(0x0006, serviceCookie)])), { ip: '192.0.2.1', port: 1 })).toEqual({ host: '192.0.2.77', port: 5190 });
+  });
+
+  it('greeted by the listener: the server’s own hello is dropped once (an empty replacement), nothing else', () => {
+    const session = newSession({ listener, greeted: true });
+    const hello = session.push('incoming', flap(1, 1, HELLO));
+    expect(hello[0]!.replacement).toEqual(new Uint8Array(0));
+    expect(session.push('incoming', flap(1, 2, HELLO))[0]!.replacement).toBeUndefined();
+    const plain = newSession({ listener });
+    expect(plain.push('incoming', flap(1, 1, HELLO))[0]!.replacement).toBeUndefined();
   });
 });

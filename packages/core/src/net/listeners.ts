@@ -23,7 +23,12 @@ export interface AcceptedConnection {
   listener: string;
   /** Forward listeners: the address the client reached imspect at (for protocols that redirect clients). */
   listenerAddress?: { host: string; port: number };
+  /** The listener sent the client its protocol's greeting (`ProtocolHooks.forwardGreeting`). */
+  greeted?: boolean;
 }
+
+/** A forward listener's router, with the greeting to send the client first when its protocol's server speaks first. */
+export type ForwardRouter = ((firstBytes: Uint8Array, client: Endpoint) => ForwardRoute) & { greeting?: Uint8Array };
 
 export interface ListenerDeps {
   log: PluginLogger;
@@ -37,7 +42,7 @@ export interface ListenerDeps {
    * For a forward listener whose protocol routes connections itself (`ProtocolHooks.routeForward`, e.g. MSN
    * switchboards): the router. The listener then reads the client's first bytes before connecting upstream.
    */
-  forwardRouter?(config: ForwardListenerConfig): ((firstBytes: Uint8Array, client: Endpoint) => ForwardRoute) | undefined;
+  forwardRouter?(config: ForwardListenerConfig): ForwardRouter | undefined;
   /** Connection limits shared by all listeners (total, per client, silent clients); none: unlimited. */
   limits?: ConnectionLimits;
   /** Where clients may be connected to (`destinations`); default: the schema's defaults with no protocol ports. */
@@ -134,7 +139,7 @@ function handlerFor(config: ListenerConfig, deps: HandlerDeps): (socket: net.Soc
 
 function handleForward(config: ForwardListenerConfig, deps: HandlerDeps) {
   const router = deps.forwardRouter?.(config);
-  const connect = (socket: net.Socket, clientAddress: { ip: string; port: number }, destination: { host: string; port: number }, first: Buffer | undefined) => {
+  const connect = (socket: net.Socket, clientAddress: { ip: string; port: number }, destination: { host: string; port: number }, first: Buffer | undefined, greeted = false) => {
     const { host, port } = destination;
     // The listener's upstream is the administrator's choice; a server the protocol named (MSN XFR/RNG, chosen
     // by the remote server) is judged like any client request.
@@ -154,12 +159,14 @@ function handleForward(config: ForwardListenerConfig, deps: HandlerDeps) {
           ...(first && first.length > 0 ? { initialClientData: first } : {}),
           listener: `forward ${config.host}:${config.port}`,
           listenerAddress: { host: unmapIPv4(socket.localAddress ?? config.host), port: socket.localPort ?? config.port },
+          ...(greeted ? { greeted: true } : {}),
         }),
       () => socket.destroy(),
     );
   };
   if (!router) return (socket: net.Socket, clientAddress: { ip: string; port: number }) => connect(socket, clientAddress, config.upstream, undefined);
   // The protocol picks the server from the client's first bytes (an MSN switchboard cookie, ...).
+  const greeting = router.greeting;
   return (socket: net.Socket, clientAddress: { ip: string; port: number }) => {
     // Everything the client sent so far: the first chunk as it came, joined with later ones only when the
     // protocol asks for more.
@@ -173,7 +180,7 @@ function handleForward(config: ForwardListenerConfig, deps: HandlerDeps) {
       socket.off('end', onEnd);
       socket.pause();
       const destination = route === undefined || route === 'more' ? config.upstream : route;
-      connect(socket, clientAddress, destination, seen);
+      connect(socket, clientAddress, destination, seen, greeting !== undefined);
     };
     const onData = (chunk: Buffer) => {
       const first = (seen = seen ? Buffer.concat([seen, chunk]) : chunk);
@@ -192,6 +199,8 @@ function handleForward(config: ForwardListenerConfig, deps: HandlerDeps) {
     socket.once('close', () => clearTimeout(timer));
     socket.on('data', onData);
     socket.once('end', onEnd);
+    // The server speaks first in this protocol, and its clients wait for that before saying what routing needs.
+    if (greeting !== undefined) socket.write(greeting);
     socket.resume();
   };
 }

@@ -49,6 +49,8 @@ export interface ConnectionInfo {
   midstream?: boolean;
   /** The address the client reached imspect at (forward listeners), for protocols that redirect clients. */
   listener?: ServerEndpoint;
+  /** The forward listener sent the client the protocol's greeting in the server's place. */
+  greeted?: boolean;
 }
 
 /** Most protocol errors one connection logs before it only counts them. */
@@ -83,6 +85,7 @@ export class ProxyConnection {
   /** Set while the protocol is being sniffed: its time limit (the bytes seen so far wait in the flows' inboxes). */
   private sniffTimer: NodeJS.Timeout | undefined;
   private readonly midstream: boolean;
+  private readonly greeted: boolean;
   private readonly listener: ServerEndpoint | undefined;
   /** Why the connection's content is not visible, when it is encrypted (a TLS port, or after STARTTLS). */
   encrypted: 'tls-port' | 'starttls' | undefined;
@@ -116,6 +119,7 @@ export class ProxyConnection {
   ) {
     this.id = info.id;
     this.midstream = info.midstream === true;
+    this.greeted = info.greeted === true;
     this.listener = info.listener;
     this.client = info.client;
     this.server = info.server;
@@ -168,6 +172,7 @@ export class ProxyConnection {
           maxFrameSize: protocol.maxFrameSize,
           ...(this.midstream ? { midstream: true } : {}),
           ...(this.listener ? { listener: { ...this.listener } } : {}),
+          ...(this.greeted ? { greeted: true } : {}),
         }),
       );
     } catch (error) {

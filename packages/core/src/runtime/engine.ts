@@ -276,6 +276,7 @@ export class Engine {
         ...(accepted.protocol ? { protocol: accepted.protocol } : {}),
         ...(accepted.initialClientData ? { initialClientData: accepted.initialClientData } : {}),
         ...(accepted.listenerAddress ? { listener: accepted.listenerAddress } : {}),
+        ...(accepted.greeted ? { greeted: true } : {}),
       },
       deps,
     );
@@ -385,7 +386,7 @@ function forwardRouter(registry: ProtocolRegistry, protocolName: string | undefi
   const protocol = protocolName ? registry.get(protocolName) : registry.forPort(port);
   const route = protocol?.hooks.routeForward;
   if (!protocol || !route) return undefined;
-  return (firstBytes: Uint8Array, client: { ip: string; port: number }) => {
+  const router = (firstBytes: Uint8Array, client: { ip: string; port: number }) => {
     try {
       return callHook(protocol.name, 'routeForward', () => route.call(protocol.hooks, firstBytes, client));
     } catch (error) {
@@ -393,4 +394,7 @@ function forwardRouter(registry: ProtocolRegistry, protocolName: string | undefi
       return undefined;
     }
   };
+  const greeting = protocol.hooks.forwardGreeting;
+  // Copied: the plugin's array is not the listener's to share.
+  return greeting instanceof Uint8Array && greeting.length > 0 ? Object.assign(router, { greeting: Uint8Array.from(greeting) }) : router;
 }
