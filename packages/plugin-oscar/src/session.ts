@@ -18,6 +18,13 @@ import { encodeSnac, Family, readSnac, type Snac } from './snac.js';
 import { htmlToText, looksLikeHtml } from './text.js';
 import { concat, tlv, u16 } from './tlv.js';
 import { Cursor } from './cursor.js';
+import { OftStream, OftType, startsOft } from './oft.js';
+
+/** "O", "OF", "OFT": the start of an OFT header, not yet decided. */
+function isOftPrefix(bytes: Uint8Array): boolean {
+  const magic = [0x4f, 0x46, 0x54];
+  return bytes.every((b, i) => b === magic[i]);
+}
 
 /** Every FLAP fits: the length is a u16. */
 export const DEFAULT_MAX_FLAP_BYTES = MAX_FLAP_BYTES;
@@ -44,6 +51,13 @@ interface Outcome {
 export class OscarSession implements ProtocolSession {
   readonly maxFlapBytes: number;
   private readonly readers: Record<Direction, FlapReader>;
+  /**
+   * What each direction carries, decided by its first bytes: FLAPs, or OFT (a peer-to-peer file transfer, often on
+   * the OSCAR port). Until then, up to 3 bytes that may start "OFT2" are held.
+   */
+  private readonly kind: Record<Direction, 'undecided' | 'flap' | 'oft'>;
+  private readonly startHeld: Record<Direction, Uint8Array> = { outgoing: new Uint8Array(0), incoming: new Uint8Array(0) };
+  private readonly oft: Record<Direction, OftStream> = { outgoing: new OftStream(), incoming: new OftStream() };
   private readonly routes: OscarRoutes | undefined;
   private readonly listener: ServerEndpoint | undefined;
   private readonly server: ServerEndpoint;
@@ -72,6 +86,8 @@ export class OscarSession implements ProtocolSession {
     this.maxFlapBytes = Math.min(MAX_FLAP_BYTES, Math.max(FLAP_HEADER_BYTES, max));
     const midstream = ctx.midstream === true;
     this.readers = { outgoing: new FlapReader(this.maxFlapBytes, midstream), incoming: new FlapReader(this.maxFlapBytes, midstream) };
+    // A stream joined mid-way cannot be told from its first bytes: FLAPs, found by resynchronising.
+    this.kind = midstream ? { outgoing: 'flap', incoming: 'flap' } : { outgoing: 'undecided', incoming: 'undecided' };
     this.routes = options.routes;
     this.listener = ctx.listener;
     this.server = ctx.server;
@@ -85,10 +101,36 @@ export class OscarSession implements ProtocolSession {
   }
 
   bufferedBytes(direction: Direction): number {
-    return this.readers[direction].buffered;
+    return this.startHeld[direction].length + this.readers[direction].buffered + this.oft[direction].buffered;
   }
 
   push(direction: Direction, chunk: Uint8Array): Frame[] {
+    let data = chunk;
+    if (this.kind[direction] === 'undecided') {
+      const held = this.startHeld[direction];
+      data = held.length === 0 ? chunk : concat([held, chunk]);
+      if (data.length < 4 && isOftPrefix(data)) {
+        this.startHeld[direction] = data.slice();
+        return [];
+      }
+      this.startHeld[direction] = new Uint8Array(0);
+      this.kind[direction] = startsOft(data) ? 'oft' : 'flap';
+    }
+    return this.kind[direction] === 'oft' ? this.oftFrames(direction, data) : this.flapFrames(direction, data);
+  }
+
+  /** A peer-to-peer transfer: the sender's prompt names the file; everything passes through. */
+  private oftFrames(direction: Direction, chunk: Uint8Array): Frame[] {
+    return this.oft[direction].push(chunk).map((item) => {
+      if (item.kind === 'pass' || item.header.type !== OftType.PROMPT) return { raw: item.raw };
+      const { header } = item;
+      const data: EventDataPairs = { transfer: 'oft' };
+      if (header.totalFiles > 1) data.files = header.totalFiles;
+      return { raw: item.raw, events: [this.event('file', this.server.host, { subtype: 'oft', file: { name: header.name, size: header.size } }, data)] };
+    });
+  }
+
+  private flapFrames(direction: Direction, chunk: Uint8Array): Frame[] {
     const frames: Frame[] = [];
     for (const item of this.readers[direction].push(chunk)) {
       switch (item.kind) {
@@ -115,8 +157,10 @@ export class OscarSession implements ProtocolSession {
   }
 
   end(direction: Direction): Frame[] {
-    const rest = this.readers[direction].end();
-    return rest === undefined ? [] : [{ raw: rest }];
+    const held = this.startHeld[direction];
+    this.startHeld[direction] = new Uint8Array(0);
+    const rest = this.kind[direction] === 'oft' ? this.oft[direction].end() : this.readers[direction].end();
+    return [held, rest].filter((b): b is Uint8Array => b !== undefined && b.length > 0).map((raw) => ({ raw }));
   }
 
   /**

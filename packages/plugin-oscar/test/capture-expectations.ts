@@ -16,8 +16,11 @@
  * - 192.168.1.159:1271 -> 205.188.13.12:443, a whole connection: the server's hello (ch 1), the client's sign-on
  *   by cookie (ch 1, TLV 6 of 256 bytes) with client id string "imApp", client id 0x0126, version 6.9.17.2 (TLVs
  *   0x17-0x1A), then generic SNACs and an SST (family 0x10) request and its 29 KB answer. Outgoing 6, incoming 5.
- * - 192.168.1.159:1221 -> 64.12.25.91:443 is TLS ("Application Data"), not OSCAR; 1272 -> 5190 is the OFT2 file
- *   transfer itself, not FLAP.
+ * - 192.168.1.159:1221 -> 64.12.25.91:443 is TLS ("Application Data"), not OSCAR.
+ * - 192.168.1.159:1272 -> 192.168.1.158:5190 is the OFT2 file transfer itself (`tshark -q -z follow,tcp,hex,5`):
+ *   the sender (192.168.1.158, the server side) opens with an OFT2 prompt header (type 0x0101, 256 bytes: one
+ *   file, total and file size 0x2EE8 = 12008, "Cool FileXfer", name "recipe.docx" at offset 0xC0); the receiver
+ *   acknowledges (0x0202 with the cookie "7174647"); then the file's bytes.
  */
 import { fileURLToPath } from 'node:url';
 import type { Direction, EventDraft } from '@imspect/sdk';
@@ -85,3 +88,10 @@ export const CASES: ConnectionCase[] = [
     events: [out({ type: 'other', subtype: 'client', localId: ME, remoteId: '205.188.13.12', data: eventData({ client: 'imApp', version: '6.9.17.2', 'client-id': 0x0126 }) })],
   },
 ];
+
+/** The OFT connection: one file event, from the sender's prompt. */
+export const OFT_CASE = {
+  clientPort: 1272,
+  server: '192.168.1.158',
+  events: [inc({ type: 'file', subtype: 'oft', localId: ME, remoteId: '192.168.1.158', file: { name: 'recipe.docx', size: 12008 }, data: eventData({ transfer: 'oft' }) })],
+};

@@ -9,7 +9,7 @@ import { describeWithService } from '../../../test/support/e2e.js';
 import { captureTranscripts, checkPassesThrough, checkSplitInvariance, coalesceSteps, runTranscript } from '@imspect/core/testing';
 import type { Direction } from '@imspect/sdk';
 import { sniffOscar } from '../src/sniff.js';
-import { AIM_CAPTURE, CAPTURES, CASES } from './capture-expectations.js';
+import { AIM_CAPTURE, CAPTURES, CASES, OFT_CASE } from './capture-expectations.js';
 import { expectSplitInvariant, newSession, normalise, type Step } from './helpers.js';
 
 const file = CAPTURES + AIM_CAPTURE;
@@ -76,8 +76,17 @@ describeWithService(`AIM capture conformance: ${AIM_CAPTURE}`, existsSync(file) 
     }
   }, 120_000);
 
-  it('the TLS connection on 443 and the OFT2 transfer on 5190 give no events and pass through untouched', async () => {
-    for (const clientPort of [1221, 1272]) {
+  it('the OFT2 transfer on 5190: the sender’s prompt names the file; every byte passes through, whatever the chunking', async () => {
+    const [transcript] = await captureTranscripts(file, { clientPort: OFT_CASE.clientPort });
+    const steps = transcript!.steps;
+    expect(sniffOscar(steps[0]!.data, steps[0]!.direction)).toBe(false);
+    const whole = expectSplitInvariant(steps, { host: OFT_CASE.server, port: 5190, midstream: false, randomRuns: 20 });
+    expect(whole.events).toEqual(OFT_CASE.events);
+    expect(whole.frames.filter((f) => f.error !== undefined)).toEqual([]);
+  });
+
+  it('the TLS connection on 443 gives no events and passes through untouched', async () => {
+    for (const clientPort of [1221]) {
       const [transcript] = await captureTranscripts(file, { clientPort });
       const steps = transcript!.steps;
       expect(sniffOscar(steps[0]!.data, steps[0]!.direction), `client port ${clientPort}`).toBe(false);
