@@ -16,7 +16,7 @@ import type { OscarRoutes } from './routes.js';
 import { decodeName, normaliseScreenName, screenNameId, UNKNOWN_ID } from './screen-name.js';
 import { encodeSnac, Family, readSnac, type Snac } from './snac.js';
 import { htmlToText, looksLikeHtml } from './text.js';
-import { concat, tlv, u16 } from './tlv.js';
+import { concat, numberOf, tlv, u16 } from './tlv.js';
 import { Cursor } from './cursor.js';
 import { OftStream, OftType, startsOft } from './oft.js';
 
@@ -346,7 +346,7 @@ export class OscarSession implements ProtocolSession {
         this.bos = true;
         if (snac.subtype === 0x0006 && out) return this.icbm('outgoing', raw, snac);
         if (snac.subtype === 0x0007 && !out) return this.icbm('incoming', raw, snac);
-        if (snac.subtype === 0x0014) return this.typingNotice(direction, raw, snac);
+        if (snac.subtype === 0x0014) return this.typingNotice(raw, snac);
         return {};
       case Family.SSI:
         return this.feedbag(direction, raw, snac);
@@ -410,8 +410,8 @@ export class OscarSession implements ProtocolSession {
 
   private icbm(direction: Direction, raw: Uint8Array, snac: Snac): Outcome {
     const header = readIcbm(raw, snac, direction === 'incoming');
-    if ('tlvs' in header === false) return { error: { code: 'truncated-snac', message: (header as { error: string }).error } };
-    const icbm = header as IcbmHeader;
+    if (!('tlvs' in header)) return { error: { code: 'truncated-snac', message: header.error } };
+    const icbm: IcbmHeader = header;
     const error = icbm.error === undefined ? undefined : { code: 'tlv-overflow', message: `ICBM: ${icbm.error}` };
     const remote = screenNameId(icbm.name) || UNKNOWN_ID;
     let outcome: Outcome;
@@ -423,7 +423,7 @@ export class OscarSession implements ProtocolSession {
         outcome = this.channel2(direction, icbm, raw, remote);
         break;
       case 4:
-        outcome = this.channel4(direction, raw, icbm, remote);
+        outcome = this.channel4(raw, icbm, remote);
         break;
       default:
         outcome = {};
@@ -439,10 +439,15 @@ export class OscarSession implements ProtocolSession {
     this.html = html;
     const data: EventDataPairs = {};
     if (html) data.html = message.text;
-    // TLV 4: an automatic reply (away message); TLV 0x16 on an incoming message: delivered from offline storage.
+    // TLV 4: an automatic reply (away message); TLV 0x16 (the send time, which only the server stamps, on a
+    // message it replays from offline storage): delivered at login.
     const auto = icbm.tlvs.some((t) => t.type === 0x0004);
-    const offline = direction === 'incoming' && icbm.tlvs.some((t) => t.type === 0x0016);
-    if (offline) data.offline = 1;
+    const sent = direction === 'incoming' ? numberOf(raw, icbm.tlvs, 0x0016) : undefined;
+    const offline = sent !== undefined;
+    if (offline) {
+      data.offline = 1;
+      data.sent = new Date(sent * 1000).toISOString();
+    }
     const subtype = auto ? { subtype: 'auto-reply' } : offline ? { subtype: 'offline' } : {};
     const event = this.event('message', remote, { ...subtype, text: html ? htmlToText(message.text) : message.text }, data);
     const outcome: Outcome = { events: [event] };
@@ -483,7 +488,7 @@ export class OscarSession implements ProtocolSession {
     return { events: [event], refusal };
   }
 
-  private channel4(direction: Direction, raw: Uint8Array, icbm: IcbmHeader, remote: string): Outcome {
+  private channel4(raw: Uint8Array, icbm: IcbmHeader, remote: string): Outcome {
     const message = readChannel4(raw, icbm.tlvs);
     if (message === undefined) return {};
     if ('error' in message) return { error: { code: 'truncated-snac', message: message.error } };
@@ -494,15 +499,13 @@ export class OscarSession implements ProtocolSession {
     const event = this.event('message', remote, { subtype: url ? 'url' : 'icq', text });
     const outcome: Outcome = { events: [event] };
     if (!url) outcome.rewrite = (newText) => rewriteChannel4(raw, message.tlv.start, message.tlv.valueStart, message.tlv.valueEnd, newText);
-    void direction;
     return outcome;
   }
 
-  private typingNotice(direction: Direction, raw: Uint8Array, snac: Snac): Outcome {
+  private typingNotice(raw: Uint8Array, snac: Snac): Outcome {
     if (!this.typing) return {};
     const notice = readTyping(raw, snac);
     if ('error' in notice) return { error: { code: 'truncated-snac', message: notice.error } };
-    void direction;
     const subtype = notice.state === 2 ? 'active' : notice.state === 1 ? 'paused' : 'done';
     return { events: [this.event('typing', screenNameId(notice.name) || UNKNOWN_ID, { subtype })] };
   }

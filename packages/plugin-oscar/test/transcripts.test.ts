@@ -106,6 +106,7 @@ describe('AIM login (BUCP MD5) and BOS hand-off', () => {
       out(typing(0x6002, 'Buddy One', 2)),
       inc(typing(0x5002, 'buddyone', 0)),
       inc(receiveIm(0x5003, 'BuddyOne', ucs2('Grüße, 世界'), 2)),
+      inc(receiveIm(0x5004, 'buddyone', bytes('sent while you were away'), 0, [tlv(0x0016, u32(1250141317))])),
       out(flap(4, 0x6003, Buffer.alloc(0))),
     ];
     const whole = expectSplitInvariant(bos, { host: BOS.host, options: { routes }, randomRuns: 20 });
@@ -114,6 +115,15 @@ describe('AIM login (BUCP MD5) and BOS hand-off', () => {
       { direction: 'outgoing', type: 'typing', subtype: 'active', localId: 'someuser', remoteId: 'buddyone' },
       { direction: 'incoming', type: 'typing', subtype: 'done', localId: 'someuser', remoteId: 'buddyone' },
       { direction: 'incoming', type: 'message', localId: 'someuser', remoteId: 'buddyone', text: 'Grüße, 世界' },
+      {
+        direction: 'incoming',
+        type: 'message',
+        subtype: 'offline',
+        localId: 'someuser',
+        remoteId: 'buddyone',
+        text: 'sent while you were away',
+        data: eventData({ offline: 1, sent: '2009-08-13T05:28:37.000Z' }),
+      },
       { direction: 'outgoing', type: 'logout', localId: 'someuser', remoteId: BOS.host },
     ]);
   });
