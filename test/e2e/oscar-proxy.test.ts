@@ -58,6 +58,8 @@ function eventsIn(bytes: Buffer) {
 interface Conversation {
   /** What the BOS address in the authorizer's reply said. */
   bosAddress: string;
+  /** The sign-on cookie the authorizer handed out. */
+  cookie: Buffer;
   /** Client FLAPs that must reach the BOS server, in order, as they must arrive. */
   expectedAtBos: Buffer[];
   /** What the client received on the BOS connection. */
@@ -73,6 +75,7 @@ describe('ICQ/AIM (OSCAR) end to end through imspect (scripted authorizer and BO
   let forwardPort: number;
   let socksPort: number;
   let rows: CsvLogRow[];
+  let stderr = '';
   const conversations: Conversation[] = [];
 
   beforeAll(async () => {
@@ -104,7 +107,8 @@ describe('ICQ/AIM (OSCAR) end to end through imspect (scripted authorizer and BO
         log: { format: 'json' },
       }),
     );
-    proxy = await startImspect([], { cwd: dir });
+    // --debug: every frame is previewed in the operational log, except those carrying a password or a cookie.
+    proxy = await startImspect(['--debug'], { cwd: dir });
     const urls = [...proxy.stdout().matchAll(/listening: (\S+)/g)].map((m) => new URL(m[1]!));
     forwardPort = Number(urls.find((u) => !u.protocol.startsWith('socks'))!.port);
     socksPort = Number(urls.find((u) => u.protocol.startsWith('socks'))!.port);
@@ -130,6 +134,7 @@ describe('ICQ/AIM (OSCAR) end to end through imspect (scripted authorizer and BO
     );
     // Let the last frames reach the loggers before stopping.
     await new Promise((r) => setTimeout(r, 200));
+    stderr = proxy.stderr();
     expect(await proxy.stop()).toBe(0);
     rows = await readCsvLogs(path.join(dir, 'data/logs'));
   }, 90_000);
@@ -196,7 +201,7 @@ describe('ICQ/AIM (OSCAR) end to end through imspect (scripted authorizer and BO
     fromClient(flap(4, 206, Buffer.alloc(0)));
     await bosHas(expectedAtBos.length);
     await client.close();
-    return { bosAddress, expectedAtBos, atClient: client, sentByBos };
+    return { bosAddress, cookie, expectedAtBos, atClient: client, sentByBos };
   }
 
   it('forward: the BOS address is imspect’s, the cookie’s connection reached the real BOS; SOCKS5: nothing rewritten', () => {
@@ -257,5 +262,15 @@ describe('ICQ/AIM (OSCAR) end to end through imspect (scripted authorizer and BO
         [6, true, '127.0.0.1', ''],
       ].sort(),
     );
+  });
+
+  it('never shows a password hash or a cookie in the operational log, even with --debug', () => {
+    // As the frame preview would escape them.
+    const escaped = (bytes: Buffer) => [...bytes].map((b) => (b >= 0x20 && b <= 0x7e ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+    const frames = stderr.split('\n').filter((l) => l.includes('"msg":"frame"'));
+    expect(frames.length).toBeGreaterThan(20);
+    expect(frames.filter((l) => l.includes('withheld'))).toHaveLength(6);
+    expect(stderr).not.toContain(escaped(Buffer.alloc(8, 0xab)));
+    for (const { cookie } of conversations) expect(stderr).not.toContain(escaped(cookie.subarray(0, 12)));
   });
 });

@@ -46,6 +46,8 @@ interface Outcome {
   refusal?: () => Uint8Array | undefined;
   replacement?: Uint8Array;
   error?: ProtocolError;
+  /** The FLAP carries a password (roasted or hashed) or a sign-on cookie: core never shows its bytes. */
+  secret?: boolean;
 }
 
 export class OscarSession implements ProtocolSession {
@@ -216,6 +218,7 @@ export class OscarSession implements ProtocolSession {
     if (outcome.refusal !== undefined) frame.refusal = outcome.refusal;
     if (outcome.replacement !== undefined) frame.replacement = outcome.replacement;
     if (outcome.error !== undefined) frame.error = outcome.error;
+    if (outcome.secret === true) frame.secret = true;
     return frame;
   }
 
@@ -252,6 +255,7 @@ export class OscarSession implements ProtocolSession {
     const outcome: Outcome = {};
     const error = this.tlvError(request.error);
     if (error) outcome.error = error;
+    if (request.secret !== undefined || request.cookie !== undefined) outcome.secret = true;
     if (request.cookie !== undefined) {
       const entry = this.routes?.lookup(request.cookie);
       if (entry?.localId !== undefined) this.local = entry.localId;
@@ -275,7 +279,7 @@ export class OscarSession implements ProtocolSession {
     const data: EventDataPairs = this.clientData(request.client);
     if (request.secret !== undefined) data.auth = request.secret === 'md5' ? 'md5' : 'roasted';
     // Reported now, so a policy can turn an old client away on this very request.
-    return { events: [this.event('other', this.server.host, { subtype: 'client' }, data)], refusal };
+    return { events: [this.event('other', this.server.host, { subtype: 'client' }, data)], refusal, secret: true };
   }
 
   /** An authorizer's "login refused" for a blocked login request: the screen name and error 0x1B. */
@@ -295,6 +299,7 @@ export class OscarSession implements ProtocolSession {
       return outcome;
     }
     if (reply.cookie === undefined) return outcome;
+    outcome.secret = true;
     const redirect = this.redirect(raw, reply, 'bos');
     if (redirect !== undefined) outcome.replacement = redirect;
     outcome.events = [this.event('login', this.server.host, {}, this.clientData(this.client))];
@@ -371,7 +376,7 @@ export class OscarSession implements ProtocolSession {
         const reply = readAuthReply(raw, snac.dataStart);
         const replacement = this.redirect(raw, reply, 'service');
         const error = this.tlvError(reply.error);
-        return { ...(replacement ? { replacement } : {}), ...(error ? { error } : {}) };
+        return { ...(replacement ? { replacement } : {}), ...(error ? { error } : {}), ...(reply.cookie !== undefined ? { secret: true } : {}) };
       }
       case 0x000f: {
         // The client's own user info: names the local user even when the login was not seen.

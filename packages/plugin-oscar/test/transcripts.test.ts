@@ -87,6 +87,27 @@ describe('AIM login (BUCP MD5) and BOS hand-off', () => {
     expect(whole.session.localId).toBe('someuser');
   });
 
+  it('marks the frames that carry the password hash or the cookie as secret, and only those', () => {
+    const session = newSession();
+    const secret = aimLogin('someuser')
+      .flatMap((s) => session.push(s.direction, s.data))
+      .map((f) => f.secret === true);
+    // hello, hello, key request, key: no; MD5 login: yes; reply with the cookie: yes.
+    expect(secret).toEqual([false, false, false, false, true, true]);
+    const bos = newSession();
+    expect(
+      bosSignOn()
+        .flatMap((s) => bos.push(s.direction, s.data))
+        .map((f) => f.secret === true),
+    ).toEqual([false, true, false]);
+    const icq = newSession();
+    expect(
+      icqLogin('1234')
+        .flatMap((s) => icq.push(s.direction, s.data))
+        .map((f) => f.secret === true),
+    ).toEqual([false, true, true]);
+  });
+
   it('a refused login: login-failed with the error code, no login', () => {
     const steps = aimLogin('someuser').slice(0, 5);
     steps.push(inc(snac(0x1002, 0x17, 0x03, Buffer.concat([tlv(0x0001, 'someuser'), tlv(0x0008, u16(0x0005)), tlv(0x0004, 'http://example/err')]), 2)));

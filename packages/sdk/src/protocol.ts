@@ -49,6 +49,11 @@ export interface Frame {
    * consumed; `rewrite` and `respond` work as usual.
    */
   replacement?: Uint8Array;
+  /**
+   * The frame carries a secret (a password, however encoded; a password hash): core never shows its bytes, not
+   * even in the debug log's frame preview.
+   */
+  secret?: boolean;
 }
 
 export interface SessionContext {

@@ -1069,7 +1069,11 @@ class Flow {
   }
 
   private debugFrame(frame: Frame): void {
-    const preview = latin1(frame.raw.subarray(0, 160)).replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    // A frame that carries a password is never shown, not even in part.
+    const preview =
+      frame.secret === true
+        ? '(withheld: it carries a secret)'
+        : latin1(frame.raw.subarray(0, 160)).replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
     this.conn.log.debug({ direction: this.direction, bytes: frame.raw.length, events: frame.events?.length ?? 0, frame: preview }, 'frame');
   }
 }
