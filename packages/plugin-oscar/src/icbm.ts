@@ -113,6 +113,8 @@ export interface Rendezvous {
   port?: number;
   /** An invitation text (TLV 0x000C). */
   message?: string;
+  /** The capability-specific extension data (TLV 0x2711), as offsets in the FLAP. */
+  extension?: Tlv;
 }
 
 /** The rendezvous block of a channel-2 message (TLV 5). */
@@ -138,6 +140,7 @@ export function readRendezvous(raw: Uint8Array, tlvs: readonly Tlv[]): Rendezvou
     result.message = decodeText(tlvValue(raw, message), name.includes('unicode') || name.includes('utf-16') ? 0x0002 : 0x0000);
   }
   const extended = findTlv(inner.tlvs, 0x2711);
+  if (extended !== undefined) result.extension = extended;
   if (extended !== undefined && result.service === 'file-transfer') {
     const e = new Cursor(raw, extended.valueStart, extended.valueEnd);
     e.skip(2); // 1: one file, 2: several
@@ -185,4 +188,35 @@ export function readTyping(raw: Uint8Array, snac: Snac): { name: Uint8Array; sta
   const state = c.u16();
   if (c.overflow) return { error: 'typing notification runs past the SNAC' };
   return { name, state };
+}
+
+/** The GUID an ICQ client puts after a relayed message whose text is UTF-8. */
+const UTF8_GUID = '{0946134E-4C7F-11D1-8222-444553540000}';
+
+/**
+ * An ICQ message relayed through the server on channel 2 (capability 09461349, "server relay", what ICQ 2001 and
+ * later send to each other): in the extension data, a little-endian header (length, protocol version, plugin
+ * GUID: zeros for a message, ...), a second block (length, counter, zeros), then the message: type, flags,
+ * status, priority, length, NUL-terminated text, colours, and the GUID of its encoding.
+ */
+export function readServerRelay(raw: Uint8Array, extension: Tlv): { type: number; text: string } | undefined {
+  const c = new Cursor(raw, extension.valueStart, extension.valueEnd);
+  const first = c.u16le();
+  const headerStart = c.at;
+  c.skip(2); // protocol version
+  const plugin = c.take(16);
+  c.at = headerStart + first;
+  c.skip(c.u16le());
+  if (c.overflow || plugin.some((b) => b !== 0)) return undefined;
+  const type = c.u8();
+  c.skip(1 + 2 + 2); // flags, status, priority
+  const body = c.take(c.u16le());
+  if (c.overflow) return undefined;
+  c.skip(8); // colours
+  const guidLength = c.u32le();
+  const guid = c.overflow || guidLength > 64 ? '' : new TextDecoder('latin1').decode(c.take(guidLength));
+  let end = body.length;
+  while (end > 0 && body[end - 1] === 0) end--;
+  const text = guid.toUpperCase() === UTF8_GUID ? new TextDecoder('utf-8').decode(body.subarray(0, end)) : decodeText(body, 0x0000);
+  return { type, text };
 }

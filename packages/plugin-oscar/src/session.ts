@@ -9,7 +9,7 @@ import { eventData, type EventDataPairs } from './event-data.js';
 import { ItemClass, readItems, readRoster } from './feedbag.js';
 import { Channel, encodeFlap, FLAP_HEADER_BYTES, MAX_FLAP_BYTES, type FlapHeader } from './flap.js';
 import { FlapReader } from './flap-reader.js';
-import { readChannel1, readChannel4, readIcbm, readRendezvous, readTyping, RendezvousType, type IcbmHeader } from './icbm.js';
+import { readChannel1, readChannel4, readIcbm, readRendezvous, readServerRelay, readTyping, RendezvousType, type IcbmHeader, type Rendezvous } from './icbm.js';
 import { MetaType, readMeta, readOfflineMessage } from './icq-meta.js';
 import { formatServerAddress, parseServerAddress, readAuthReply, readBucpRequest, readSignOn, type AuthReply, type ClientInfo, type SignOn } from './login.js';
 import type { OscarRoutes } from './routes.js';
@@ -465,6 +465,7 @@ export class OscarSession implements ProtocolSession {
     const rv = readRendezvous(raw, icbm.tlvs);
     if (rv === undefined) return {};
     if ('error' in rv) return { error: { code: 'truncated-snac', message: `rendezvous: ${rv.error}` } };
+    if (rv.service === 'icq-server-relay') return this.serverRelay(rv, raw, remote);
     const data: EventDataPairs = { service: rv.service };
     if (rv.type !== RendezvousType.PROPOSE) {
       const subtype = rv.type === RendezvousType.ACCEPT ? 'rendezvous-accept' : rv.type === RendezvousType.CANCEL ? 'rendezvous-cancel' : 'rendezvous';
@@ -491,6 +492,14 @@ export class OscarSession implements ProtocolSession {
       event = this.event('other', remote, { subtype: rv.service === 'direct-connect' ? 'direct-connect' : 'rendezvous', ...extra }, data);
     }
     return { events: [event], refusal };
+  }
+
+  /** An ICQ message relayed on channel 2: type 1 is a message (others ask for away messages and the like). */
+  private serverRelay(rv: Rendezvous, raw: Uint8Array, remote: string): Outcome {
+    if (rv.type !== RendezvousType.PROPOSE || rv.extension === undefined) return {};
+    const message = readServerRelay(raw, rv.extension);
+    if (message === undefined || message.type !== 0x01 || message.text === '') return {};
+    return { events: [this.event('message', remote, { subtype: 'icq', text: message.text })] };
   }
 
   private channel4(raw: Uint8Array, icbm: IcbmHeader, remote: string): Outcome {

@@ -218,6 +218,50 @@ describe('ICQ login (roasted password) and BOS hand-off', () => {
   });
 });
 
+describe('ICQ messages relayed on channel 2 (server relay)', () => {
+  /** 4/0x07 channel 2, capability 09461349, the extension data as the ICQ protocol notes lay it out. */
+  const relay = (from: string, type: number, text: Buffer, guid: string) => {
+    const ext = Buffer.concat([
+      u16le(27),
+      u16le(8),
+      Buffer.alloc(16),
+      u16(0),
+      u32le(3),
+      u8(0),
+      u16le(0xfffe),
+      u16le(14),
+      u16le(0xfffe),
+      Buffer.alloc(12),
+      u8(type),
+      u8(0),
+      u16le(0),
+      u16le(0x21),
+      u16le(text.length + 1),
+      text,
+      u8(0),
+      u32(0),
+      u32(0x00ffffff),
+      u32le(guid.length),
+      Buffer.from(guid, 'latin1'),
+    ]);
+    const rendezvous = Buffer.concat([u16(0), COOKIE, Buffer.from('094613494c7f11d18222444553540000', 'hex'), tlv(0x000a, u16(1)), tlv(0x000f, ''), tlv(0x2711, ext)]);
+    return inc(snac(0x70, 4, 7, Buffer.concat([COOKIE, u16(2), name8(from), u16(0), u16(0), tlv(0x0005, rendezvous)])));
+  };
+
+  it('gives the text, UTF-8 when the GUID says so, else as the plain charset; away-message requests are no messages', () => {
+    const steps: Step[] = [
+      relay('555', 1, Buffer.from('Привет, 世界', 'utf8'), '{0946134E-4C7F-11D1-8222-444553540000}'),
+      relay('555', 1, Buffer.from('d\xe9j\xe0 vu', 'latin1'), ''),
+      relay('555', 0xe8, Buffer.alloc(0), ''),
+    ];
+    const whole = expectSplitInvariant(steps, { midstream: true });
+    expect(whole.events).toEqual([
+      { direction: 'incoming', type: 'message', subtype: 'icq', localId: '*', remoteId: '555', text: 'Привет, 世界' },
+      { direction: 'incoming', type: 'message', subtype: 'icq', localId: '*', remoteId: '555', text: 'déjà vu' },
+    ]);
+  });
+});
+
 describe('rendezvous', () => {
   it('a file offer names file and size; the accept and cancel are reported with the service', () => {
     const SEND_FILE = Buffer.from('094613434c7f11d18222444553540000', 'hex');
