@@ -76,11 +76,13 @@ describe('ICQ/AIM (OSCAR) end to end through imspect (scripted authorizer and BO
   let socksPort: number;
   let rows: CsvLogRow[];
   let stderr = '';
+  let refused: { bosAddress: string; closedWithout: number } | undefined;
   const conversations: Conversation[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-oscar-'));
-    service = await startOscarService();
+    // mallory's authorizer names a BOS server on a private network, which the destination policy refuses.
+    service = await startOscarService((name) => (name === 'mallory' ? '10.255.255.1:5190' : undefined));
     for (const [name, code, kind] of [
       ['no-forbidden', FILTER_PLUGIN, 'filter'],
       ['mask-secret', MASK_PLUGIN, 'content'],
@@ -132,6 +134,8 @@ describe('ICQ/AIM (OSCAR) end to end through imspect (scripted authorizer and BO
         false,
       ),
     );
+    // The hand-off is routed within the destination policy: a BOS server on a private network is refused.
+    refused = await refusedHandOff('mallory');
     // Let the last frames reach the loggers before stopping.
     await new Promise((r) => setTimeout(r, 200));
     stderr = proxy.stderr();
@@ -144,6 +148,24 @@ describe('ICQ/AIM (OSCAR) end to end through imspect (scripted authorizer and BO
     await service?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
+
+  /** Logs in through the forward listener, then presents the cookie: the routed connection must be refused. */
+  async function refusedHandOff(me: string): Promise<{ bosAddress: string; closedWithout: number }> {
+    const auth = new OscarClient(net.connect({ host: '127.0.0.1', port: forwardPort }));
+    await auth.ready();
+    await auth.waitFor((f) => f[1] === 1, 'the authorizer hello');
+    auth.send(flap(1, 100, u32(1)));
+    auth.send(snac(102, 0x17, 0x02, Buffer.concat([tlv(1, me), tlv(0x25, Buffer.alloc(16, 0xab)), ...clientTlvs()]), 2));
+    const reply = await auth.waitFor((f) => flapKind(f).subtype === 0x03, 'the login reply');
+    const tlvs = tlvMap(reply, 16);
+    await auth.close();
+    const client = new OscarClient(net.connect({ host: '127.0.0.1', port: forwardPort }));
+    await client.ready();
+    await client.waitFor((f) => f[1] === 1, 'the greeting');
+    client.send(flap(1, 200, Buffer.concat([u32(1), tlv(6, tlvs.get(6)!)])));
+    await new Promise<void>((resolve) => (client.socket.destroyed ? resolve() : client.socket.once('close', () => resolve())));
+    return { bosAddress: tlvs.get(5)!.toString('latin1'), closedWithout: client.received.flaps.length - 1 };
+  }
 
   function parse(address: string): { host: string; port: number } {
     const [host, port] = address.split(':');
@@ -207,7 +229,7 @@ describe('ICQ/AIM (OSCAR) end to end through imspect (scripted authorizer and BO
   it('forward: the BOS address is imspect’s, the cookie’s connection reached the real BOS; SOCKS5: nothing rewritten', () => {
     expect(conversations[0]!.bosAddress).toBe(`127.0.0.1:${forwardPort}`);
     expect(conversations[1]!.bosAddress).toBe(`127.0.0.1:${service.bosPort}`);
-    expect(service.logins).toEqual(['Some User', 'carol']);
+    expect(service.logins).toEqual(['Some User', 'carol', 'mallory']);
     expect(service.bos.map((b) => b.user)).toEqual(['Some User', 'carol']);
   });
 
@@ -269,8 +291,15 @@ describe('ICQ/AIM (OSCAR) end to end through imspect (scripted authorizer and BO
     const escaped = (bytes: Buffer) => [...bytes].map((b) => (b >= 0x20 && b <= 0x7e ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
     const frames = stderr.split('\n').filter((l) => l.includes('"msg":"frame"'));
     expect(frames.length).toBeGreaterThan(20);
-    expect(frames.filter((l) => l.includes('withheld'))).toHaveLength(6);
+    // Login request, reply and cookie sign-on of each conversation; mallory's login request and reply.
+    expect(frames.filter((l) => l.includes('withheld'))).toHaveLength(8);
     expect(stderr).not.toContain(escaped(Buffer.alloc(8, 0xab)));
     for (const { cookie } of conversations) expect(stderr).not.toContain(escaped(cookie.subarray(0, 12)));
+  });
+
+  it('routes the hand-off within the destination policy: a BOS server on a private network is refused and logged', () => {
+    expect(refused).toEqual({ bosAddress: `127.0.0.1:${forwardPort}`, closedWithout: 0 });
+    expect(service.bos.some((b) => b.user === 'mallory')).toBe(false);
+    expect(stderr).toMatch(/destination 10\.255\.255\.1(:5190)? refused by rule/);
   });
 });

@@ -74,7 +74,11 @@ export interface OscarService {
 
 const HELLO = u32(1);
 
-export async function startOscarService(): Promise<OscarService> {
+/**
+ * @param bosAddressFor the BOS address the authorizer hands a user (default: the scripted BOS server), e.g. one
+ *   the gateway's destination policy refuses
+ */
+export async function startOscarService(bosAddressFor: (name: string) => string | undefined = () => undefined): Promise<OscarService> {
   const cookies = new Map<string, string>();
   const logins: string[] = [];
   const bos: BosConnection[] = [];
@@ -122,7 +126,7 @@ export async function startOscarService(): Promise<OscarService> {
           const cookie = randomBytes(256);
           cookies.set(cookie.toString('hex'), name);
           logins.push(name);
-          const reply = Buffer.concat([tlv(1, name), tlv(5, `127.0.0.1:${bosPort}`), tlv(6, cookie)]);
+          const reply = Buffer.concat([tlv(1, name), tlv(5, bosAddressFor(name) ?? `127.0.0.1:${bosPort}`), tlv(6, cookie)]);
           socket.end(snac(seq++, 0x17, 0x03, reply, kind.requestId));
         }
       }
