@@ -7,6 +7,7 @@
  *
  * Offsets are kept relative to the FLAP, so a rewrite can replace the message TLV and fix the FLAP length.
  */
+import { latin1 } from '@imspect/sdk';
 import { Cursor } from './cursor.js';
 import type { Snac } from './snac.js';
 import { findTlv, readTlvs, tlvValue, type Tlv } from './tlv.js';
@@ -136,7 +137,7 @@ export function readRendezvous(raw: Uint8Array, tlvs: readonly Tlv[]): Rendezvou
   const message = findTlv(inner.tlvs, 0x000c);
   if (message !== undefined) {
     const charset = findTlv(inner.tlvs, 0x000d);
-    const name = charset === undefined ? '' : new TextDecoder('latin1').decode(tlvValue(raw, charset)).toLowerCase();
+    const name = charset === undefined ? '' : latin1(tlvValue(raw, charset)).toLowerCase();
     result.message = decodeText(tlvValue(raw, message), name.includes('unicode') || name.includes('utf-16') ? 0x0002 : 0x0000);
   }
   const extended = findTlv(inner.tlvs, 0x2711);
@@ -149,7 +150,7 @@ export function readRendezvous(raw: Uint8Array, tlvs: readonly Tlv[]): Rendezvou
     const nameBytes = e.take(e.left);
     if (!e.overflow) {
       const charsetTlv = findTlv(inner.tlvs, 0x2712);
-      const charset = charsetTlv === undefined ? '' : new TextDecoder('latin1').decode(tlvValue(raw, charsetTlv)).toLowerCase();
+      const charset = charsetTlv === undefined ? '' : latin1(tlvValue(raw, charsetTlv)).toLowerCase();
       const name = decodeText(nameBytes, charset.includes('unicode') || charset.includes('utf-16') ? 0x0002 : 0x0000);
       result.file = { name, size, count };
     }
@@ -214,7 +215,7 @@ export function readServerRelay(raw: Uint8Array, extension: Tlv): { type: number
   if (c.overflow) return undefined;
   c.skip(8); // colours
   const guidLength = c.u32le();
-  const guid = c.overflow || guidLength > 64 ? '' : new TextDecoder('latin1').decode(c.take(guidLength));
+  const guid = c.overflow || guidLength > 64 ? '' : latin1(c.take(guidLength));
   let end = body.length;
   while (end > 0 && body[end - 1] === 0) end--;
   const text = guid.toUpperCase() === UTF8_GUID ? new TextDecoder('utf-8').decode(body.subarray(0, end)) : decodeText(body, 0x0000);

@@ -2,8 +2,8 @@
  * Message text: the charsets of an ICBM text fragment (0x0000 ASCII, 0x0002 UCS-2BE, 0x0003 Latin-1), the
  * reduction of AIM's HTML to plain text, and the encoding of replacement text.
  */
-import { latin1, utf8 } from '@imspect/sdk';
-import { isUtf8 } from './screen-name.js';
+import { latin1 } from '@imspect/sdk';
+import { utf8OrLatin1 } from './screen-name.js';
 
 export const Charset = {
   ASCII: 0x0000,
@@ -26,7 +26,7 @@ export function decodeText(bytes: Uint8Array, charset: number): string {
   while (end > 0 && bytes[end - 1] === 0) end--;
   const view = bytes.subarray(0, end);
   if (charset === Charset.LATIN1) return latin1(view);
-  return isUtf8(view) ? utf8(view) : latin1(view);
+  return utf8OrLatin1(view);
 }
 
 /** Replacement text: ASCII when it is, else UCS-2BE (what every OSCAR client reads). */
