@@ -56,7 +56,7 @@ export function clientInfo(raw: Uint8Array, tlvs: readonly Tlv[]): ClientInfo {
   const name = tlvBytes(raw, tlvs, Tag.CLIENT_NAME);
   if (name !== undefined && name.length > 0) info.name = latin1(name).replace(/\0+$/, '');
   const parts = [Tag.MAJOR, Tag.MINOR, Tag.LESSER, Tag.BUILD].map((t) => numberOf(raw, tlvs, t));
-  const given = parts.findIndex((p) => p === undefined);
+  const given = parts.indexOf(undefined);
   const present = given < 0 ? parts : parts.slice(0, given);
   if (present.length > 0) info.version = present.join('.');
   const id = numberOf(raw, tlvs, Tag.CLIENT_ID);

@@ -69,8 +69,6 @@ export class OscarSession implements ProtocolSession {
   private local: string | undefined;
   /** A BOS connection: messages flow on it, and the client shows an ICBM imspect sends. */
   private bos = false;
-  /** The connection signs on to the authorizer (a password or BUCP, not a cookie). */
-  private authorizer = false;
   private loggedOut = false;
   /** The last message was HTML (AIM): imspect's notices are written the same way. */
   private html = false;
@@ -273,7 +271,6 @@ export class OscarSession implements ProtocolSession {
 
   /** A login request (password on channel 1, or BUCP 0x17/0x02): the client, reported before the answer. */
   private loginRequest(request: SignOn, refusal: () => Uint8Array): Outcome {
-    this.authorizer = true;
     this.learnLocal(request.screenName);
     this.client = request.client;
     const data: EventDataPairs = this.clientData(request.client);
@@ -393,8 +390,7 @@ export class OscarSession implements ProtocolSession {
   private bucp(direction: Direction, raw: Uint8Array, snac: Snac): Outcome {
     if (direction === 'outgoing') {
       if (snac.subtype === 0x0006) {
-        this.authorizer = true;
-        this.learnLocal(readBucpRequest(raw, snac.dataStart).screenName);
+            this.learnLocal(readBucpRequest(raw, snac.dataStart).screenName);
         return {};
       }
       if (snac.subtype === 0x0002) {
