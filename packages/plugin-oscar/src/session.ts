@@ -78,6 +78,8 @@ export class OscarSession implements ProtocolSession {
   /** Feedbag group ids to names (from the roster), for contact events. */
   private readonly groups = new Map<number, string>();
   private injected = 0;
+  /** A cookie sign-on whose login imspect did not report on the authorizer connection. */
+  private signOnUnreported = false;
   /** The forward listener greeted the client in the server's place: the server's own hello is not passed on. */
   private serverHelloPending: boolean;
 
@@ -258,6 +260,9 @@ export class OscarSession implements ProtocolSession {
       const entry = this.routes?.lookup(request.cookie);
       if (entry?.localId !== undefined) this.local = entry.localId;
       if (entry?.kind === 'bos') this.bos = true;
+      // The authorizer's reply was not seen (TLS to the authorizer, a capture of the BOS connection only): the
+      // login is reported when the client says it is ready on the BOS server.
+      else this.signOnUnreported = entry === undefined;
       if (entry?.client !== undefined) this.client = entry.client;
       if (request.client.name !== undefined || request.client.version !== undefined) {
         this.client = request.client;
@@ -343,7 +348,7 @@ export class OscarSession implements ProtocolSession {
     const out = direction === 'outgoing';
     switch (snac.family) {
       case Family.GENERIC:
-        return out ? {} : this.generic(raw, snac);
+        return out ? this.clientReady(snac) : this.generic(raw, snac);
       case Family.ICBM:
         this.bos = true;
         if (snac.subtype === 0x0006 && out) return this.icbm('outgoing', raw, snac);
@@ -359,6 +364,13 @@ export class OscarSession implements ProtocolSession {
       default:
         return {};
     }
+  }
+
+  /** 0x01/0x02 on the BOS server: the client is online; the login, unless the authorizer's reply reported it. */
+  private clientReady(snac: Snac): Outcome {
+    if (snac.subtype !== 0x0002 || !this.bos || !this.signOnUnreported) return {};
+    this.signOnUnreported = false;
+    return { events: [this.event('login', this.server.host, { subtype: 'bos' }, this.clientData(this.client))] };
   }
 
   private generic(raw: Uint8Array, snac: Snac): Outcome {
@@ -390,7 +402,7 @@ export class OscarSession implements ProtocolSession {
   private bucp(direction: Direction, raw: Uint8Array, snac: Snac): Outcome {
     if (direction === 'outgoing') {
       if (snac.subtype === 0x0006) {
-            this.learnLocal(readBucpRequest(raw, snac.dataStart).screenName);
+        this.learnLocal(readBucpRequest(raw, snac.dataStart).screenName);
         return {};
       }
       if (snac.subtype === 0x0002) {

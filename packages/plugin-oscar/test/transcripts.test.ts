@@ -154,6 +154,22 @@ describe('AIM login (BUCP MD5) and BOS hand-off', () => {
     const whole = expectSplitInvariant(steps, { midstream: true });
     expect(whole.events).toEqual([{ direction: 'outgoing', type: 'message', localId: 'someuser', remoteId: 'buddy', text: 'hi' }]);
   });
+
+  it('a BOS sign-on whose authorizer reply was not seen: the login is reported at 0x01/0x02 (client ready), once', () => {
+    const clientReady = out(snac(0x6005, 1, 2, Buffer.alloc(16)));
+    const steps: Step[] = [
+      ...bosSignOn(),
+      inc(snac(0x5002, 1, 0x0f, Buffer.concat([name8('Other User'), u16(0), u16(0)]))),
+      clientReady,
+      out(snac(0x6006, 1, 2, Buffer.alloc(16))),
+    ];
+    const unseen = expectSplitInvariant(steps, { host: BOS.host });
+    expect(unseen.events).toEqual([{ direction: 'outgoing', type: 'login', subtype: 'bos', localId: 'otheruser', remoteId: BOS.host }]);
+    // After the authorizer's reply was seen (and reported), the BOS connection reports no second login.
+    const routes = new OscarRoutes();
+    run(aimLogin('Other User'), { host: AUTHORIZER, options: { routes } });
+    expect(run(steps, { host: BOS.host, options: { routes } }).events).toEqual([]);
+  });
 });
 
 describe('ICQ login (roasted password) and BOS hand-off', () => {
