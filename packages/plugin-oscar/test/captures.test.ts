@@ -76,6 +76,48 @@ describeWithService(`AIM capture conformance: ${AIM_CAPTURE}`, existsSync(file) 
     }
   }, 120_000);
 
+  it('a lost segment (a gap in the capture): the events of every other segment survive', async () => {
+    const c = CASES[0]!;
+    const [transcript] = await captureTranscripts(file, { clientPort: c.clientPort });
+    const steps = transcript!.steps;
+    const setup = { host: c.server, port: 443, midstream: true };
+    // The events each segment gives when nothing is lost.
+    const session = newSession(setup);
+    const perStep = steps.map((s) => session.push(s.direction, s.data).flatMap((f) => (f.events ?? []).map((e) => ({ direction: s.direction, ...e }))));
+    expect(perStep.flat()).toEqual(c.events);
+    // Segments that hold whole FLAPs: losing one costs exactly its events. One that cuts a FLAP (the capture has a
+    // message split 10 + 110 bytes) costs that FLAP and leaves everything before it.
+    const whole = (data: Uint8Array) => {
+      let at = 0;
+      while (at + 6 <= data.length && data[at] === 0x2a) at += 6 + ((data[at + 4]! << 8) | data[at + 5]!);
+      return at === data.length;
+    };
+    let aligned = 0;
+    for (let lost = 0; lost < steps.length; lost++) {
+      const result = runTranscript(() => newSession(setup), [...steps.slice(0, lost), ...steps.slice(lost + 1)], { normalise });
+      for (const direction of ['outgoing', 'incoming'] as const) expect(Buffer.from(result.output[direction]).equals(Buffer.from(result.input[direction]))).toBe(true);
+      const before = steps
+        .slice(0, lost)
+        .filter((s) => s.direction === steps[lost]!.direction)
+        .at(-1);
+      if (whole(steps[lost]!.data) && (before === undefined || whole(before.data))) {
+        aligned++;
+        expect(result.events, `segment ${lost} lost`).toEqual(perStep.filter((_, i) => i !== lost).flat());
+      } else expect(result.events.slice(0, perStep.slice(0, lost).flat().length), `segment ${lost} lost`).toEqual(perStep.slice(0, lost).flat());
+    }
+    expect(aligned).toBe(steps.length - 2);
+    // A gap inside a FLAP (60 bytes of the server's first rate change): that FLAP and what the reader takes for its
+    // tail (the acknowledgement after it, the start of the next rate change) are lost; parsing resumes at the next
+    // plausible FLAP start and the messages after it are all there.
+    const incoming = Buffer.concat(steps.filter((s) => s.direction === 'incoming').map((s) => s.data));
+    const cut = Buffer.concat([incoming.subarray(0, 100), incoming.subarray(160)]);
+    const gapped = runTranscript(() => newSession(setup), [{ direction: 'incoming', data: cut }], { normalise });
+    const texts = gapped.events.filter((e) => e.type === 'message').map((e) => e.text);
+    expect(texts).toEqual(['thanks dude', "can't wait to sell it on ebay"]);
+    expect(gapped.events.filter((e) => e.type === 'other').map((e) => e.subtype)).toEqual(['rendezvous-accept']);
+    expect(Buffer.from(gapped.output.incoming).equals(cut)).toBe(true);
+  });
+
   it('the OFT2 transfer on 5190: the sender’s prompt names the file; every byte passes through, whatever the chunking', async () => {
     const [transcript] = await captureTranscripts(file, { clientPort: OFT_CASE.clientPort });
     const steps = transcript!.steps;
