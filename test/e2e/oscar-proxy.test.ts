@@ -13,7 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bytes, clientTlvs, fileOffer, flap, receiveIm, sendIm, snac, tlv, typing, u16, u32, ucs2 } from '../../packages/plugin-oscar/test/helpers.js';
+import { bytes, clientTlvs, fileOffer, flap, receiveIm, sendIm, snac, tlv, typing, u32, ucs2 } from '../../packages/plugin-oscar/test/helpers.js';
 import { OscarSession } from '../../packages/plugin-oscar/src/session.js';
 import { readCsvLogs, type CsvLogRow } from '../support/csv-logs.js';
 import { startImspect, type RunningImspect } from '../support/imspect-process.js';
