@@ -17,6 +17,7 @@ import { decodeName, normaliseScreenName, screenNameId, UNKNOWN_ID } from './scr
 import { encodeSnac, Family, readSnac, type Snac } from './snac.js';
 import { htmlToText, looksLikeHtml } from './text.js';
 import { concat, numberOf, tlv, u16 } from './tlv.js';
+import { readChatMessage, readRoomInfo } from './chat.js';
 import { Cursor } from './cursor.js';
 import { OftStream, OftType, startsOft } from './oft.js';
 
@@ -78,6 +79,8 @@ export class OscarSession implements ProtocolSession {
   /** Feedbag group ids to names (from the roster), for contact events. */
   private readonly groups = new Map<number, string>();
   private injected = 0;
+  /** The chat room of a chat connection, once the server named it. */
+  private room: string | undefined;
   /** A cookie sign-on whose login imspect did not report on the authorizer connection. */
   private signOnUnreported = false;
   /** The forward listener greeted the client in the server's place: the server's own hello is not passed on. */
@@ -337,6 +340,10 @@ export class OscarSession implements ProtocolSession {
       const data: EventDataPairs = reply.disconnectReason === undefined ? {} : { reason: reply.disconnectReason };
       return { events: [this.event('logout', this.server.host, { subtype: 'disconnected' }, data)] };
     }
+    if (this.room !== undefined && !this.loggedOut) {
+      this.loggedOut = true;
+      return { events: [this.event('leave', this.room, { subtype: 'chat', conversation: this.room })] };
+    }
     if (!this.bos || this.loggedOut) return {};
     this.loggedOut = true;
     return { events: [this.event('logout', this.server.host)] };
@@ -355,6 +362,8 @@ export class OscarSession implements ProtocolSession {
         if (snac.subtype === 0x0007 && !out) return this.icbm('incoming', raw, snac);
         if (snac.subtype === 0x0014) return this.typingNotice(raw, snac);
         return {};
+      case Family.CHAT:
+        return this.chat(direction, raw, snac);
       case Family.SSI:
         return this.feedbag(direction, raw, snac);
       case Family.ICQ:
@@ -530,6 +539,32 @@ export class OscarSession implements ProtocolSession {
     if ('error' in notice) return { error: { code: 'truncated-snac', message: notice.error } };
     const subtype = notice.state === 2 ? 'active' : notice.state === 1 ? 'paused' : 'done';
     return { events: [this.event('typing', screenNameId(notice.name) || UNKNOWN_ID, { subtype })] };
+  }
+
+  // ---- chat rooms
+
+  /** The room joined (0x0E/0x02, once), messages to it (0x0E/0x05) and from others in it (0x0E/0x06). */
+  private chat(direction: Direction, raw: Uint8Array, snac: Snac): Outcome {
+    if (direction === 'incoming' && snac.subtype === 0x0002) {
+      const info = readRoomInfo(raw, snac);
+      if (info === undefined || this.room !== undefined) return {};
+      this.room = info.name;
+      return { events: [this.event('join', info.name, { subtype: 'chat', conversation: info.name })] };
+    }
+    const expected = direction === 'outgoing' ? 0x0005 : 0x0006;
+    if (snac.subtype !== expected) return {};
+    const message = readChatMessage(raw, snac, direction === 'incoming');
+    if (message === undefined) return {};
+    if ('error' in message) return { error: { code: 'tlv-overflow', message: message.error } };
+    const from = message.sender === undefined ? undefined : screenNameId(message.sender);
+    // The room reflects the user's own messages back (the reflection flag): already reported going out.
+    if (from !== undefined && from === this.local) return {};
+    const room = this.room ?? UNKNOWN_ID;
+    const html = looksLikeHtml(message.text);
+    const data: EventDataPairs = {};
+    if (from !== undefined) data.from = from;
+    if (html) data.html = message.text;
+    return { events: [this.event('message', room, { subtype: 'chat', conversation: room, text: html ? htmlToText(message.text) : message.text }, data)] };
   }
 
   // ---- buddy list

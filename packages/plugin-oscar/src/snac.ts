@@ -55,6 +55,7 @@ export const Family = {
   LOCATION: 0x0002,
   BUDDY: 0x0003,
   ICBM: 0x0004,
+  CHAT: 0x000e,
   SSI: 0x0013,
   ICQ: 0x0015,
   BUCP: 0x0017,

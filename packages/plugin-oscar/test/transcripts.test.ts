@@ -278,6 +278,44 @@ describe('ICQ messages relayed on channel 2 (server relay)', () => {
   });
 });
 
+describe('AIM chat rooms', () => {
+  it('the room joined, messages both ways (the room’s reflection of the user’s own left out), the leave', () => {
+    const routes = new OscarRoutes();
+    // On the BOS connection (local user known), the redirect to the chat service hands out a cookie.
+    const chatCookie = Buffer.alloc(64, 9);
+    const bos: Step[] = [
+      ...bosSignOn(),
+      inc(snac(0x5002, 1, 0x0f, Buffer.concat([name8('Some User'), u16(0), u16(0)]))),
+      inc(snac(0x5003, 1, 5, Buffer.concat([tlv(0x000d, u16(0x0e)), tlv(0x0005, '192.0.2.60'), tlv(0x0006, chatCookie)]))),
+    ];
+    run(bos, { host: BOS.host, options: { routes } });
+    const info = (text: string | Buffer, encoding: string) => tlv(0x0005, Buffer.concat([tlv(0x0002, encoding), tlv(0x0003, 'en'), tlv(0x0001, text)]));
+    const toRoom = (text: string) => out(snac(0x7001, 0x0e, 0x05, Buffer.concat([COOKIE, u16(3), tlv(0x0001, ''), tlv(0x0006, ''), info(text, 'us-ascii')])));
+    const fromRoom = (who: string, text: string | Buffer, encoding = 'us-ascii') =>
+      inc(snac(0x7002, 0x0e, 0x06, Buffer.concat([COOKIE, u16(3), tlv(0x0003, Buffer.concat([name8(who), u16(0), u16(0)])), tlv(0x0001, ''), info(text, encoding)])));
+    const cookie = Buffer.from('!aol://2719:10-4-lobby', 'latin1');
+    const roomInfo = inc(snac(0x7000, 0x0e, 0x02, Buffer.concat([u16(4), u8(cookie.length), cookie, u16(0), u8(2), u16(1), tlv(0x00d3, 'The Lobby')])));
+    const steps: Step[] = [
+      inc(flap(1, 1, HELLO)),
+      out(flap(1, 2, Buffer.concat([HELLO, tlv(0x0006, chatCookie)]))),
+      roomInfo,
+      toRoom('<HTML><BODY>hi all</BODY></HTML>'),
+      fromRoom('Some User', '<HTML><BODY>hi all</BODY></HTML>'),
+      fromRoom('Carol', ucs2('héllo'), 'unicode-2-0'),
+      roomInfo,
+      out(flap(4, 3, Buffer.alloc(0))),
+    ];
+    const whole = expectSplitInvariant(steps, { host: '192.0.2.60', options: { routes } });
+    const room = { localId: 'someuser', remoteId: 'The Lobby', conversation: 'The Lobby' };
+    expect(whole.events).toEqual([
+      { direction: 'incoming', type: 'join', subtype: 'chat', ...room },
+      { direction: 'outgoing', type: 'message', subtype: 'chat', ...room, text: 'hi all', data: eventData({ html: '<HTML><BODY>hi all</BODY></HTML>' }) },
+      { direction: 'incoming', type: 'message', subtype: 'chat', ...room, text: 'héllo', data: eventData({ from: 'carol' }) },
+      { direction: 'outgoing', type: 'leave', subtype: 'chat', ...room },
+    ]);
+  });
+});
+
 describe('rendezvous', () => {
   it('a file offer names file and size; the accept and cancel are reported with the service', () => {
     const SEND_FILE = Buffer.from('094613434c7f11d18222444553540000', 'hex');
