@@ -23,7 +23,12 @@ export interface AcceptedConnection {
   listener: string;
   /** Forward listeners: the address the client reached imspect at (for protocols that redirect clients). */
   listenerAddress?: { host: string; port: number };
+  /** The listener sent the client its protocol's greeting (`ProtocolHooks.forwardGreeting`). */
+  greeted?: boolean;
 }
+
+/** A forward listener's router, with the greeting to send the client first when its protocol's server speaks first. */
+export type ForwardRouter = ((firstBytes: Uint8Array, client: Endpoint) => ForwardRoute) & { greeting?: Uint8Array };
 
 export interface ListenerDeps {
   log: PluginLogger;
@@ -38,7 +43,7 @@ export interface ListenerDeps {
    * switchboards): the router. The listener then reads the client's first bytes before connecting upstream.
    * Asked at the listener's first connection (after `acceptAfter`), when the protocols are set up.
    */
-  forwardRouter?(config: ForwardListenerConfig): ((firstBytes: Uint8Array, client: Endpoint) => ForwardRoute) | undefined;
+  forwardRouter?(config: ForwardListenerConfig): ForwardRouter | undefined;
   /** Connection limits shared by all listeners (total, per client, silent clients); none: unlimited. */
   limits?: ConnectionLimits;
   /**
@@ -144,9 +149,9 @@ function handlerFor(config: ListenerConfig, deps: HandlerDeps): (socket: net.Soc
 
 function handleForward(config: ForwardListenerConfig, deps: HandlerDeps) {
   // Asked at the first connection: the protocol plugins are set up by then (after the ports were bound).
-  let router: ((firstBytes: Uint8Array, client: Endpoint) => ForwardRoute) | undefined | null = null;
+  let router: ForwardRouter | undefined | null = null;
   const routerNow = () => (router === null ? (router = deps.forwardRouter?.(config)) : router);
-  const connect = (socket: net.Socket, clientAddress: { ip: string; port: number }, destination: { host: string; port: number }, first: Buffer | undefined) => {
+  const connect = (socket: net.Socket, clientAddress: { ip: string; port: number }, destination: { host: string; port: number }, first: Buffer | undefined, greeted = false) => {
     const { host, port } = destination;
     // The listener's upstream is the administrator's choice; a server the protocol named (MSN XFR/RNG, chosen
     // by the remote server) is judged like any client request.
@@ -166,6 +171,7 @@ function handleForward(config: ForwardListenerConfig, deps: HandlerDeps) {
           ...(first && first.length > 0 ? { initialClientData: first } : {}),
           listener: `forward ${config.host}:${config.port}`,
           listenerAddress: { host: unmapIPv4(socket.localAddress ?? config.host), port: socket.localPort ?? config.port },
+          ...(greeted ? { greeted: true } : {}),
         }),
       () => socket.destroy(),
     );
@@ -177,6 +183,7 @@ function handleForward(config: ForwardListenerConfig, deps: HandlerDeps) {
       connect(socket, clientAddress, config.upstream, undefined);
       return;
     }
+    const greeting = router.greeting;
     // Everything the client sent so far: the first chunk as it came, joined with later ones only when the
     // protocol asks for more.
     let seen: Buffer | undefined;
@@ -189,7 +196,7 @@ function handleForward(config: ForwardListenerConfig, deps: HandlerDeps) {
       socket.off('end', onEnd);
       socket.pause();
       const destination = route === undefined || route === 'more' ? config.upstream : route;
-      connect(socket, clientAddress, destination, seen);
+      connect(socket, clientAddress, destination, seen, greeting !== undefined);
     };
     const onData = (chunk: Buffer) => {
       const first = (seen = seen ? Buffer.concat([seen, chunk]) : chunk);
@@ -208,6 +215,8 @@ function handleForward(config: ForwardListenerConfig, deps: HandlerDeps) {
     socket.once('close', () => clearTimeout(timer));
     socket.on('data', onData);
     socket.once('end', onEnd);
+    // The server speaks first in this protocol, and its clients wait for that before saying what routing needs.
+    if (greeting !== undefined) socket.write(greeting);
     socket.resume();
   };
 }

@@ -49,6 +49,8 @@ export interface ConnectionInfo {
   midstream?: boolean;
   /** The address the client reached imspect at (forward listeners), for protocols that redirect clients. */
   listener?: ServerEndpoint;
+  /** The forward listener sent the client the protocol's greeting in the server's place. */
+  greeted?: boolean;
 }
 
 /** Most protocol errors one connection logs before it only counts them. */
@@ -83,6 +85,7 @@ export class ProxyConnection {
   /** Set while the protocol is being sniffed: its time limit (the bytes seen so far wait in the flows' inboxes). */
   private sniffTimer: NodeJS.Timeout | undefined;
   private readonly midstream: boolean;
+  private readonly greeted: boolean;
   private readonly listener: ServerEndpoint | undefined;
   /** Why the connection's content is not visible, when it is encrypted (a TLS port, or after STARTTLS). */
   encrypted: 'tls-port' | 'starttls' | undefined;
@@ -116,6 +119,7 @@ export class ProxyConnection {
   ) {
     this.id = info.id;
     this.midstream = info.midstream === true;
+    this.greeted = info.greeted === true;
     this.listener = info.listener;
     // Frozen copies: every event of the connection shares them, and filters get events deeply frozen.
     this.client = Object.freeze({ ...info.client });
@@ -173,6 +177,7 @@ export class ProxyConnection {
         maxFrameSize: protocol.maxFrameSize,
         ...(this.midstream ? { midstream: true } : {}),
         ...(this.listener ? { listener: { ...this.listener } } : {}),
+        ...(this.greeted ? { greeted: true } : {}),
       });
     } catch (error) {
       this.log.error({ plugin: protocol.name, hook: 'createSession', err: error }, 'protocol session could not start; relaying unparsed');
@@ -1073,7 +1078,11 @@ class Flow {
   }
 
   private debugFrame(frame: Frame): void {
-    const preview = latin1(frame.raw.subarray(0, 160)).replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    // A frame that carries a password is never shown, not even in part.
+    const preview =
+      frame.secret === true
+        ? '(withheld: it carries a secret)'
+        : latin1(frame.raw.subarray(0, 160)).replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
     this.conn.log.debug({ direction: this.direction, bytes: frame.raw.length, events: frame.events?.length ?? 0, frame: preview }, 'frame');
   }
 }

@@ -304,6 +304,7 @@ export class Engine {
         ...(accepted.protocol ? { protocol: accepted.protocol } : {}),
         ...(accepted.initialClientData ? { initialClientData: accepted.initialClientData } : {}),
         ...(accepted.listenerAddress ? { listener: accepted.listenerAddress } : {}),
+        ...(accepted.greeted ? { greeted: true } : {}),
       },
       deps,
     );
@@ -409,7 +410,7 @@ function destinationPolicy(config: LoadedConfig['config'], registry: ProtocolReg
 function forwardRouter(host: PluginHost, registry: ProtocolRegistry, protocolName: string | undefined, port: number, log: PluginLogger) {
   const protocol = protocolName ? registry.get(protocolName) : registry.forPort(port);
   if (!protocol?.hooks.routeForward) return undefined;
-  return (firstBytes: Uint8Array, client: { ip: string; port: number }) => {
+  const router = (firstBytes: Uint8Array, client: { ip: string; port: number }) => {
     try {
       return host.call('protocol', protocol.name, protocol.hooks, 'routeForward', firstBytes, client);
     } catch (error) {
@@ -417,4 +418,7 @@ function forwardRouter(host: PluginHost, registry: ProtocolRegistry, protocolNam
       return undefined;
     }
   };
+  const greeting = protocol.hooks.forwardGreeting;
+  // Copied: the plugin's array is not the listener's to share.
+  return greeting instanceof Uint8Array && greeting.length > 0 ? Object.assign(router, { greeting: Uint8Array.from(greeting) }) : router;
 }
