@@ -171,7 +171,7 @@ export class GgState {
     return outcome;
   }
 
-  /** `client=Gadu-Gadu Client version=8.0.0.10102 protocol-version=GG_LOGIN80 status=available`. */
+  /** `{ client: 'Gadu-Gadu Client', version: '8.0.0.10102', 'protocol-version': 'GG_LOGIN80', status: 'available' }`. */
   private clientData(): EventDataPairs {
     const info = this.login;
     if (info === undefined) return {};
@@ -242,7 +242,7 @@ export class GgState {
     if (message.chatId !== undefined) {
       subtype = 'conference';
       conversation = message.chatId;
-      pairs.groupchat = 1;
+      pairs.groupchat = true;
     } else if (message.attributes.recipients.length > 0) {
       subtype = 'conference';
       const people = new Set([message.peer, ...message.attributes.recipients, this.localId].filter((x): x is string => x !== undefined && x !== '0'));

@@ -31,8 +31,8 @@ export interface ConnectionCase {
   packets: Record<Direction, number>;
 }
 
-const CLIENT = 'client=Gadu-Gadu%20Client version=8.0.0.10102 protocol-version=GG_LOGIN80 status=available';
-const span = (text: string) => `html=<span%20style="color:#000000;%20font-family:'MS%20Shell%20Dlg%202';%20font-size:9pt;%20">${text.replace(/ /g, '%20')}</span>`;
+const CLIENT = { client: 'Gadu-Gadu Client', version: '8.0.0.10102', 'protocol-version': 'GG_LOGIN80', status: 'available' };
+const span = (text: string) => ({ html: `<span style="color:#000000; font-family:'MS Shell Dlg 2'; font-size:9pt; ">${text}</span>` });
 
 export const CASES: ConnectionCase[] = [
   {
@@ -41,8 +41,8 @@ export const CASES: ConnectionCase[] = [
     events: [
       out({ type: 'other', subtype: 'client', localId: '1001', remoteId: SERVER, data: CLIENT }),
       inc({ type: 'login', localId: '1001', remoteId: SERVER, data: CLIENT }),
-      out({ type: 'contact', subtype: 'list', localId: '1001', remoteId: SERVER, data: 'contacts=1002' }),
-      out({ type: 'typing', subtype: 'active', localId: '1001', remoteId: '1002', data: 'length=5' }),
+      out({ type: 'contact', subtype: 'list', localId: '1001', remoteId: SERVER, data: { contacts: '1002' } }),
+      out({ type: 'typing', subtype: 'active', localId: '1001', remoteId: '1002', data: { length: 5 } }),
       out({ type: 'message', localId: '1001', remoteId: '1002', text: 'hello bob, test message 1', data: span('hello bob, test message 1') }),
       out({ type: 'message', localId: '1001', remoteId: '1002', text: 'second line zazolc gesla jazn', data: span('second line zazolc gesla jazn') }),
       inc({ type: 'message', localId: '1001', remoteId: '1002', text: 'hi alice, reply' }),
@@ -55,7 +55,7 @@ export const CASES: ConnectionCase[] = [
     events: [
       out({ type: 'other', subtype: 'client', localId: '1002', remoteId: SERVER, data: CLIENT }),
       inc({ type: 'login', localId: '1002', remoteId: SERVER, data: CLIENT }),
-      out({ type: 'contact', subtype: 'list', localId: '1002', remoteId: SERVER, data: 'contacts=1001' }),
+      out({ type: 'contact', subtype: 'list', localId: '1002', remoteId: SERVER, data: { contacts: '1001' } }),
       inc({ type: 'message', localId: '1002', remoteId: '1001', text: 'hello bob, test message 1' }),
       inc({ type: 'message', localId: '1002', remoteId: '1001', text: 'second line zazolc gesla jazn' }),
       out({ type: 'message', localId: '1002', remoteId: '1001', text: 'hi alice, reply', data: span('hi alice, reply') }),

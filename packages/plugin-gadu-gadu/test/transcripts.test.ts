@@ -77,12 +77,12 @@ describe('Gadu-Gadu 6.0 / 7.0 transcripts: CP1250 messages', () => {
       inc(gg(0x0b)),
     ];
     const whole = expectSplitInvariant(steps);
-    const client = 'protocol-version=0x2a status=available description=w%20pracy';
+    const client = { 'protocol-version': '0x2a', status: 'available', description: 'w pracy' };
     expect(whole.events).toEqual([
       { direction: 'outgoing', type: 'other', subtype: 'client', localId: '12345', remoteId: SERVER, data: client },
       { direction: 'incoming', type: 'login', localId: '12345', remoteId: SERVER, data: client },
-      { direction: 'outgoing', type: 'contact', subtype: 'list', localId: '12345', remoteId: SERVER, data: 'contacts=111,222' },
-      { direction: 'outgoing', type: 'contact', subtype: 'list', localId: '12345', remoteId: SERVER, data: 'contacts=333' },
+      { direction: 'outgoing', type: 'contact', subtype: 'list', localId: '12345', remoteId: SERVER, data: { contacts: '111,222' } },
+      { direction: 'outgoing', type: 'contact', subtype: 'list', localId: '12345', remoteId: SERVER, data: { contacts: '333' } },
       { direction: 'outgoing', type: 'message', localId: '12345', remoteId: '111', text: 'Zażółć gęślą jaźń' },
       {
         direction: 'incoming',
@@ -92,15 +92,15 @@ describe('Gadu-Gadu 6.0 / 7.0 transcripts: CP1250 messages', () => {
         remoteId: '111',
         conversation: '111,222,12345',
         text: 'Cześć wszystkim',
-        data: 'recipients=12345,222',
+        data: { recipients: '12345,222' },
       },
-      { direction: 'outgoing', type: 'message', subtype: 'conference', localId: '12345', remoteId: '111', conversation: '111,222,12345', text: 'hej', data: 'recipients=222' },
-      { direction: 'outgoing', type: 'message', subtype: 'conference', localId: '12345', remoteId: '222', conversation: '111,222,12345', text: 'hej', data: 'recipients=111' },
-      { direction: 'outgoing', type: 'typing', subtype: 'active', localId: '12345', remoteId: '111', data: 'length=3' },
-      { direction: 'incoming', type: 'typing', subtype: 'done', localId: '12345', remoteId: '111', data: 'length=0' },
-      { direction: 'outgoing', type: 'contact', subtype: 'add', localId: '12345', remoteId: '444', data: 'kind=normal' },
-      { direction: 'outgoing', type: 'contact', subtype: 'remove', localId: '12345', remoteId: '333', data: 'kind=blocked' },
-      { direction: 'outgoing', type: 'other', subtype: 'status', localId: '12345', remoteId: SERVER, text: 'na obiedzie, będę o 14', data: 'status=busy' },
+      { direction: 'outgoing', type: 'message', subtype: 'conference', localId: '12345', remoteId: '111', conversation: '111,222,12345', text: 'hej', data: { recipients: '222' } },
+      { direction: 'outgoing', type: 'message', subtype: 'conference', localId: '12345', remoteId: '222', conversation: '111,222,12345', text: 'hej', data: { recipients: '111' } },
+      { direction: 'outgoing', type: 'typing', subtype: 'active', localId: '12345', remoteId: '111', data: { length: 3 } },
+      { direction: 'incoming', type: 'typing', subtype: 'done', localId: '12345', remoteId: '111', data: { length: 0 } },
+      { direction: 'outgoing', type: 'contact', subtype: 'add', localId: '12345', remoteId: '444', data: { kind: 'normal' } },
+      { direction: 'outgoing', type: 'contact', subtype: 'remove', localId: '12345', remoteId: '333', data: { kind: 'blocked' } },
+      { direction: 'outgoing', type: 'other', subtype: 'status', localId: '12345', remoteId: SERVER, text: 'na obiedzie, będę o 14', data: { status: 'busy' } },
       { direction: 'outgoing', type: 'logout', localId: '12345', remoteId: SERVER, text: 'do jutra' },
     ]);
     // Every frame is a whole packet with no error; the password hash appears in no event.
@@ -129,12 +129,12 @@ describe('Gadu-Gadu 6.0 / 7.0 transcripts: CP1250 messages', () => {
     const whole = expectSplitInvariant(steps);
     const base = { localId: '777', remoteId: SERVER };
     expect(whole.events).toEqual([
-      { direction: 'outgoing', type: 'other', subtype: 'client', ...base, data: 'protocol-version=0x20 status=available' },
-      { direction: 'incoming', type: 'login', ...base, data: 'protocol-version=0x20 status=available' },
-      { direction: 'outgoing', type: 'contact', subtype: 'export', ...base, text: list1, data: 'contacts=1 part=first' },
-      { direction: 'outgoing', type: 'contact', subtype: 'export', ...base, text: list2, data: 'contacts=1 part=more' },
-      { direction: 'incoming', type: 'contact', subtype: 'import', ...base, text: list1, data: 'contacts=1 part=more' },
-      { direction: 'incoming', type: 'contact', subtype: 'import', ...base, text: list2, data: 'contacts=1 part=last' },
+      { direction: 'outgoing', type: 'other', subtype: 'client', ...base, data: { 'protocol-version': '0x20', status: 'available' } },
+      { direction: 'incoming', type: 'login', ...base, data: { 'protocol-version': '0x20', status: 'available' } },
+      { direction: 'outgoing', type: 'contact', subtype: 'export', ...base, text: list1, data: { contacts: 1, part: 'first' } },
+      { direction: 'outgoing', type: 'contact', subtype: 'export', ...base, text: list2, data: { contacts: 1, part: 'more' } },
+      { direction: 'incoming', type: 'contact', subtype: 'import', ...base, text: list1, data: { contacts: 1, part: 'more' } },
+      { direction: 'incoming', type: 'contact', subtype: 'import', ...base, text: list2, data: { contacts: 1, part: 'last' } },
     ]);
   });
 
@@ -149,9 +149,9 @@ describe('Gadu-Gadu 6.0 / 7.0 transcripts: CP1250 messages', () => {
     ];
     const whole = expectSplitInvariant(steps);
     expect(whole.events.slice(1)).toEqual([
-      { direction: 'incoming', type: 'other', subtype: 'login-failed', localId: '12345', remoteId: SERVER, data: 'reason=refused' },
+      { direction: 'incoming', type: 'other', subtype: 'login-failed', localId: '12345', remoteId: SERVER, data: { reason: 'refused' } },
       { direction: 'incoming', type: 'other', subtype: 'dcc-request', localId: '12345', remoteId: String(0x11111111) },
-      { direction: 'incoming', type: 'other', subtype: 'message-not-delivered', localId: '12345', remoteId: '111', data: 'reason=not-delivered' },
+      { direction: 'incoming', type: 'other', subtype: 'message-not-delivered', localId: '12345', remoteId: '111', data: { reason: 'not-delivered' } },
     ]);
   });
 });
@@ -213,7 +213,7 @@ describe('Gadu-Gadu 8.0 transcripts: HTML and plain parts', () => {
       out(gg(0x38, u32(0x0001), u32(0x00800001), u32(0))),
     ];
     const whole = expectSplitInvariant(steps);
-    const client = 'client=Gadu-Gadu%20Client version=10.0.0.10450 protocol-version=GG_LOGIN80 status=available description=Jestem%20tu%20😀';
+    const client = { client: 'Gadu-Gadu Client', version: '10.0.0.10450', 'protocol-version': 'GG_LOGIN80', status: 'available', description: 'Jestem tu 😀' };
     const base = { localId: '4242' };
     expect(whole.events).toEqual([
       { direction: 'outgoing', type: 'other', subtype: 'client', ...base, remoteId: SERVER, data: client },
@@ -226,9 +226,9 @@ describe('Gadu-Gadu 8.0 transcripts: HTML and plain parts', () => {
         remoteId: String(0x111111),
         conversation: `4242,${0x111111},${0x222222},${0x333333}`,
         text: 'Tęśt',
-        data: `recipients=${0x222222},${0x333333} html=${html.replace(/ /g, '%20')}`,
+        data: { recipients: `${0x222222},${0x333333}`, html },
       },
-      { direction: 'incoming', type: 'message', ...base, remoteId: String(0x111111), text: 'tęśt', data: 'html=<b>tęśt</b>' },
+      { direction: 'incoming', type: 'message', ...base, remoteId: String(0x111111), text: 'tęśt', data: { html: '<b>tęśt</b>' } },
       {
         direction: 'incoming',
         type: 'message',
@@ -237,10 +237,10 @@ describe('Gadu-Gadu 8.0 transcripts: HTML and plain parts', () => {
         remoteId: String(0x111111),
         conversation: `1,2,3,4242,${0x111111}`,
         text: 'tęśt',
-        data: 'recipients=1,2,3 html=<b>tęśt</b>',
+        data: { recipients: '1,2,3', html: '<b>tęśt</b>' },
       },
-      { direction: 'outgoing', type: 'message', ...base, remoteId: '555', text: 'ok', data: 'copy=sent-elsewhere html=<i>ok</i>' },
-      { direction: 'outgoing', type: 'other', subtype: 'status', ...base, remoteId: SERVER, text: 'Zajęta 🙂', data: 'status=busy' },
+      { direction: 'outgoing', type: 'message', ...base, remoteId: '555', text: 'ok', data: { copy: 'sent-elsewhere', html: '<i>ok</i>' } },
+      { direction: 'outgoing', type: 'other', subtype: 'status', ...base, remoteId: SERVER, text: 'Zajęta 🙂', data: { status: 'busy' } },
       { direction: 'outgoing', type: 'logout', ...base, remoteId: SERVER },
     ]);
     expect(whole.frames.every((f) => f.error === undefined)).toBe(true);
@@ -274,7 +274,7 @@ describe('Gadu-Gadu 8.0 transcripts: HTML and plain parts', () => {
         subtype: 'dcc7',
         ...base,
         file: { name: 'raport kwartalny.pdf', size: 1_234_567 },
-        data: `transfer=0102030405060708 sha1=${'ab'.repeat(20)}`,
+        data: { transfer: '0102030405060708', sha1: 'ab'.repeat(20) },
       },
       {
         direction: 'incoming',
@@ -282,11 +282,11 @@ describe('Gadu-Gadu 8.0 transcripts: HTML and plain parts', () => {
         subtype: 'dcc7',
         ...base,
         file: { name: 'film.avi', size: 2 ** 32 + 0x2345 },
-        data: `transfer=0102030405060708 sha1=${'ab'.repeat(20)}`,
+        data: { transfer: '0102030405060708', sha1: 'ab'.repeat(20) },
       },
-      { direction: 'incoming', type: 'other', subtype: 'voice-call', ...base, data: 'transfer=0102030405060708' },
-      { direction: 'outgoing', type: 'other', subtype: 'image-request', ...base, data: 'size=2048 crc32=cafebabe' },
-      { direction: 'incoming', type: 'file', subtype: 'image', ...base, file: { name: 'kot.jpg', size: 2048 }, data: 'crc32=cafebabe' },
+      { direction: 'incoming', type: 'other', subtype: 'voice-call', ...base, data: { transfer: '0102030405060708' } },
+      { direction: 'outgoing', type: 'other', subtype: 'image-request', ...base, data: { size: 2048, crc32: 'cafebabe' } },
+      { direction: 'incoming', type: 'file', subtype: 'image', ...base, file: { name: 'kot.jpg', size: 2048 }, data: { crc32: 'cafebabe' } },
     ]);
     // A file offer can be refused (GG_DCC7_REJECT back to its sender); a message with an image is not rewritten.
     const offers = whole.frames.filter((f) => f.events?.[0]?.type === 'file' && f.events[0].subtype === 'dcc7');
@@ -309,8 +309,8 @@ describe('Gadu-Gadu 8.0 transcripts: HTML and plain parts', () => {
     ];
     const whole = expectSplitInvariant(steps);
     expect(whole.events.slice(2)).toEqual([
-      { direction: 'outgoing', type: 'contact', subtype: 'export', localId: '4242', remoteId: SERVER, text: xml, data: 'contacts=2 part=all' },
-      { direction: 'incoming', type: 'contact', subtype: 'import', localId: '4242', remoteId: SERVER, text: xml, data: 'contacts=2 part=all' },
+      { direction: 'outgoing', type: 'contact', subtype: 'export', localId: '4242', remoteId: SERVER, text: xml, data: { contacts: 2, part: 'all' } },
+      { direction: 'incoming', type: 'contact', subtype: 'import', localId: '4242', remoteId: SERVER, text: xml, data: { contacts: 2, part: 'all' } },
     ]);
   });
 });
@@ -361,16 +361,16 @@ describe('Gadu-Gadu 10.5 / 11.0 transcripts: protocol buffers', () => {
       out(gg(0x59, u16(1), u32(654321))),
     ];
     const whole = expectSplitInvariant(steps);
-    const client = 'client=GG-Phoenix version=11.3.45.10771 protocol-version=GG_LOGIN105 status=not-set';
+    const client = { client: 'GG-Phoenix', version: '11.3.45.10771', 'protocol-version': 'GG_LOGIN105', status: 'not-set' };
     const base = { localId: '123456' };
     expect(whole.events).toEqual([
       { direction: 'outgoing', type: 'other', subtype: 'client', ...base, remoteId: SERVER, data: client },
       { direction: 'incoming', type: 'login', ...base, remoteId: SERVER, data: client },
-      { direction: 'outgoing', type: 'contact', subtype: 'list', ...base, remoteId: SERVER, data: 'contacts=654321,777' },
-      { direction: 'outgoing', type: 'contact', subtype: 'add', ...base, remoteId: '888', data: 'kind=normal' },
-      { direction: 'outgoing', type: 'message', ...base, remoteId: '123456', text: 'Tęśt', data: 'html=<span>Tęśt</span>' },
-      { direction: 'outgoing', type: 'message', ...base, remoteId: '123456', text: 'Tęśt', data: 'html=Tęśt' },
-      { direction: 'incoming', type: 'message', ...base, remoteId: '654321', text: 'Dzień dobry', data: 'html=<span>Dzień%20<b>dobry</b></span>' },
+      { direction: 'outgoing', type: 'contact', subtype: 'list', ...base, remoteId: SERVER, data: { contacts: '654321,777' } },
+      { direction: 'outgoing', type: 'contact', subtype: 'add', ...base, remoteId: '888', data: { kind: 'normal' } },
+      { direction: 'outgoing', type: 'message', ...base, remoteId: '123456', text: 'Tęśt', data: { html: '<span>Tęśt</span>' } },
+      { direction: 'outgoing', type: 'message', ...base, remoteId: '123456', text: 'Tęśt', data: { html: 'Tęśt' } },
+      { direction: 'incoming', type: 'message', ...base, remoteId: '654321', text: 'Dzień dobry', data: { html: '<span>Dzień <b>dobry</b></span>' } },
       {
         direction: 'incoming',
         type: 'message',
@@ -379,9 +379,9 @@ describe('Gadu-Gadu 10.5 / 11.0 transcripts: protocol buffers', () => {
         remoteId: String(0x1122334455667788n),
         conversation: String(0x1122334455667788n),
         text: 'do wszystkich',
-        data: 'groupchat=1',
+        data: { groupchat: true },
       },
-      { direction: 'outgoing', type: 'typing', subtype: 'active', ...base, remoteId: '654321', data: 'length=1' },
+      { direction: 'outgoing', type: 'typing', subtype: 'active', ...base, remoteId: '654321', data: { length: 1 } },
     ]);
     expect(whole.frames.every((f) => f.error === undefined)).toBe(true);
   });

@@ -1,11 +1,13 @@
 /**
  * The one place this plugin turns an event's details into its `data`: typed key/value pairs (the SDK's
- * `EventData`), copied so a caller's object is not the event's.
+ * `EventData`): text as text, ports, counts and error codes as numbers, flags as `true`. Built with the SDK's
+ * `compactData`, so a caller's object is not the event's and a key without a value is left out.
  */
-import type { EventData } from '@imspect/sdk';
+import { compactData, type EventData, type EventDataValue } from '@imspect/sdk';
 
-export type EventDataPairs = Record<string, string | number | boolean>;
+export type EventDataPairs = Record<string, EventDataValue | undefined>;
 
-export function eventData(pairs: EventDataPairs): EventData {
-  return { ...pairs };
+/** The pairs as an event's `data`, or undefined when none has a value. */
+export function eventData(pairs: EventDataPairs): EventData | undefined {
+  return compactData(pairs);
 }

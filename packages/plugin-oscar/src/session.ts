@@ -227,7 +227,8 @@ export class OscarSession implements ProtocolSession {
 
   private event(type: EventDraft['type'], remoteId: string, extra: Partial<EventDraft> = {}, data?: EventDataPairs): EventDraft {
     const event: EventDraft = { type, localId: this.me, remoteId, ...extra };
-    if (data !== undefined && Object.keys(data).length > 0) event.data = eventData(data);
+    const pairs = data === undefined ? undefined : eventData(data);
+    if (pairs !== undefined) event.data = pairs;
     return event;
   }
 
@@ -467,7 +468,7 @@ export class OscarSession implements ProtocolSession {
     const sent = direction === 'incoming' ? numberOf(raw, icbm.tlvs, 0x0016) : undefined;
     const offline = sent !== undefined;
     if (offline) {
-      data.offline = 1;
+      data.offline = true;
       data.sent = new Date(sent * 1000).toISOString();
     }
     const subtype = auto ? { subtype: 'auto-reply' } : offline ? { subtype: 'offline' } : {};
@@ -628,6 +629,6 @@ export class OscarSession implements ProtocolSession {
     if ('error' in message) return { error: { code: 'truncated-snac', message: message.error } };
     if (message.type !== 0x01 && message.type !== 0x04) return {};
     const text = message.type === 0x04 ? message.text.split('\xfe').join(' ') : message.text;
-    return { events: [this.event('message', String(message.from), { subtype: 'offline', text }, { offline: 1, sent: message.sent })] };
+    return { events: [this.event('message', String(message.from), { subtype: 'offline', text }, { offline: true, sent: message.sent })] };
   }
 }

@@ -24,7 +24,6 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Direction, EventDraft } from '@imspect/sdk';
-import { eventData } from '../src/event-data.js';
 
 export const CAPTURES = fileURLToPath(new URL('../../../../shared/captures/', import.meta.url));
 export const AIM_CAPTURE = 'lmg-aim-evidence01.pcap';
@@ -53,7 +52,7 @@ export const CASES: ConnectionCase[] = [
     server: '64.12.24.50',
     flaps: { outgoing: 7, incoming: 13 },
     events: [
-      out({ type: 'message', localId: ME, remoteId: BUDDY, text: `${FIRST} >:-)`, data: eventData({ html: `${FIRST} &gt;:-)` }) }),
+      out({ type: 'message', localId: ME, remoteId: BUDDY, text: `${FIRST} >:-)`, data: { html: `${FIRST} &gt;:-)` } }),
       out({ type: 'typing', subtype: 'done', localId: ME, remoteId: BUDDY }),
       out({
         type: 'file',
@@ -61,18 +60,18 @@ export const CASES: ConnectionCase[] = [
         localId: ME,
         remoteId: BUDDY,
         file: { name: 'recipe.docx', size: 12008 },
-        data: eventData({ service: 'file-transfer', address: '192.168.1.158', port: 5190 }),
+        data: { service: 'file-transfer', address: '192.168.1.158', port: 5190 },
       }),
-      inc({ type: 'other', subtype: 'rendezvous-accept', localId: ME, remoteId: BUDDY, data: eventData({ service: 'file-transfer' }) }),
+      inc({ type: 'other', subtype: 'rendezvous-accept', localId: ME, remoteId: BUDDY, data: { service: 'file-transfer' } }),
       inc({ type: 'typing', subtype: 'active', localId: ME, remoteId: BUDDY }),
-      inc({ type: 'message', localId: ME, remoteId: BUDDY, text: 'thanks dude', data: eventData({ html: `${FONT}thanks dude</FONT></BODY></HTML>` }) }),
+      inc({ type: 'message', localId: ME, remoteId: BUDDY, text: 'thanks dude', data: { html: `${FONT}thanks dude</FONT></BODY></HTML>` } }),
       inc({ type: 'typing', subtype: 'active', localId: ME, remoteId: BUDDY }),
       inc({
         type: 'message',
         localId: ME,
         remoteId: BUDDY,
         text: "can't wait to sell it on ebay",
-        data: eventData({ html: `${FONT}can't wait to sell it on ebay</FONT></BODY></HTML>` }),
+        data: { html: `${FONT}can't wait to sell it on ebay</FONT></BODY></HTML>` },
       }),
       inc({ type: 'typing', subtype: 'active', localId: ME, remoteId: BUDDY }),
       inc({ type: 'typing', subtype: 'done', localId: ME, remoteId: BUDDY }),
@@ -85,7 +84,7 @@ export const CASES: ConnectionCase[] = [
     clientPort: 1271,
     server: '205.188.13.12',
     flaps: { outgoing: 6, incoming: 5 },
-    events: [out({ type: 'other', subtype: 'client', localId: ME, remoteId: '205.188.13.12', data: eventData({ client: 'imApp', version: '6.9.17.2', 'client-id': 0x0126 }) })],
+    events: [out({ type: 'other', subtype: 'client', localId: ME, remoteId: '205.188.13.12', data: { client: 'imApp', version: '6.9.17.2', 'client-id': 0x0126 } })],
   },
 ];
 
@@ -93,5 +92,5 @@ export const CASES: ConnectionCase[] = [
 export const OFT_CASE = {
   clientPort: 1272,
   server: '192.168.1.158',
-  events: [inc({ type: 'file', subtype: 'oft', localId: ME, remoteId: '192.168.1.158', file: { name: 'recipe.docx', size: 12008 }, data: eventData({ transfer: 'oft' }) })],
+  events: [inc({ type: 'file', subtype: 'oft', localId: ME, remoteId: '192.168.1.158', file: { name: 'recipe.docx', size: 12008 }, data: { transfer: 'oft' } })],
 };

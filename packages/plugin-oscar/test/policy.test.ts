@@ -9,7 +9,6 @@ import type { EventDraft, ImEvent } from '@imspect/sdk';
 import { testEvent } from '@imspect/sdk/testing';
 // The first-party policy filter, from its build (a test-only use, not a dependency of the plugin).
 import { compilePolicy, policyVerdict } from '../../filter-policy/dist/index.js';
-import { eventData } from '../src/event-data.js';
 import type { OscarSession } from '../src/session.js';
 import { bytes, clientTlvs, fileOffer, flap, inc, newSession, out, receiveIm, sendIm, snac, tlv, u16, u32, ucs2, type Step } from './helpers.js';
 
@@ -52,7 +51,7 @@ describe('rewrite', () => {
         localId: '*',
         remoteId: 'buddy',
         text: 'my password is ******* <ok> & done',
-        data: eventData({ html: '<HTML><BODY>my password is ******* &lt;ok&gt; &amp; done</BODY></HTML>' }),
+        data: { html: '<HTML><BODY>my password is ******* &lt;ok&gt; &amp; done</BODY></HTML>' },
       },
     ]);
     // Header, cookie, channel and recipient are kept byte for byte.
@@ -83,7 +82,7 @@ describe('respond', () => {
     const reply = session.respond('Your message was blocked: it contained "secret".', asEvent({ type: 'message', localId: '*', remoteId: 'buddy' }))!;
     const frame = readBack('incoming', reply);
     expect(frame.events![0]).toMatchObject({ type: 'message', remoteId: 'buddy', text: 'Your message was blocked: it contained "secret".' });
-    expect(frame.events![0]!.data).toBe(eventData({ html: '<HTML><BODY>Your message was blocked: it contained "secret".</BODY></HTML>' }));
+    expect(frame.events![0]!.data).toEqual({ html: '<HTML><BODY>Your message was blocked: it contained "secret".</BODY></HTML>' });
     // The FLAP continues the server's sequence.
     expect(Buffer.from(reply).readUInt16BE(2)).toBe(102);
     // About the connection itself: from the notice name.
@@ -108,7 +107,7 @@ describe('refusal', () => {
     const [, , , frame] = feed(session, [...bosSignOn, out(offer)]);
     const cancel = frame!.frame.refusal!()!;
     const back = readBack('incoming', cancel);
-    expect(back.events).toEqual([{ type: 'other', subtype: 'rendezvous-cancel', localId: '*', remoteId: 'buddy', data: eventData({ service: 'file-transfer' }) }]);
+    expect(back.events).toEqual([{ type: 'other', subtype: 'rendezvous-cancel', localId: '*', remoteId: 'buddy', data: { service: 'file-transfer' } }]);
     // The rendezvous cookie is the offer's (bytes 6+10.. of the SNAC's ICBM cookie in both).
     expect(Buffer.from(cancel).includes(offer.subarray(16, 24))).toBe(true);
   });
@@ -122,7 +121,7 @@ describe('refusal', () => {
     const [, , , frame] = feed(session, [...bosSignOn, inc(offer)]);
     expect(frame!.frame.events![0]).toMatchObject({ type: 'file', file: { name: 'a.txt', size: 10 } });
     const back = readBack('outgoing', frame!.frame.refusal!()!);
-    expect(back.events).toEqual([{ type: 'other', subtype: 'rendezvous-cancel', localId: '*', remoteId: 'buddy', data: eventData({ service: 'file-transfer' }) }]);
+    expect(back.events).toEqual([{ type: 'other', subtype: 'rendezvous-cancel', localId: '*', remoteId: 'buddy', data: { service: 'file-transfer' } }]);
   });
 
   it('a blocked login: the authorizer’s error (0x1B, upgrade required), on channel 4 or as BUCP 0x17/0x03', () => {
@@ -132,7 +131,7 @@ describe('refusal', () => {
     expect(readBack('incoming', refused)).toBeDefined();
     const reader = newSession();
     const events = reader.push('incoming', refused).flatMap((f) => f.events ?? []);
-    expect(events).toEqual([{ type: 'other', subtype: 'login-failed', localId: '12345', remoteId: 'login.oscar.example', data: eventData({ error: 0x1b }) }]);
+    expect(events).toEqual([{ type: 'other', subtype: 'login-failed', localId: '12345', remoteId: 'login.oscar.example', data: { error: 0x1b } }]);
 
     const aim = newSession();
     const [, bucp] = feed(aim, [inc(flap(1, 1, u32(1))), out(snac(2, 0x17, 0x02, Buffer.concat([tlv(1, 'someone'), tlv(0x25, Buffer.alloc(16)), ...clientTlvs()]), 77))]);

@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { OscarRoutes } from '../src/routes.js';
-import { eventData } from '../src/event-data.js';
 import {
   bytes,
   CLIENT,
@@ -79,8 +78,8 @@ describe('AIM login (BUCP MD5) and BOS hand-off', () => {
   it('reports the client on the login request and the login on the reply; the password hash never appears', () => {
     const whole = expectSplitInvariant(aimLogin('Some User'), { host: AUTHORIZER, randomRuns: 20 });
     expect(whole.events).toEqual([
-      { direction: 'outgoing', type: 'other', subtype: 'client', localId: 'someuser', remoteId: AUTHORIZER, data: eventData({ ...CLIENT_DATA, auth: 'md5' }) },
-      { direction: 'incoming', type: 'login', localId: 'someuser', remoteId: AUTHORIZER, data: eventData(CLIENT_DATA) },
+      { direction: 'outgoing', type: 'other', subtype: 'client', localId: 'someuser', remoteId: AUTHORIZER, data: { ...CLIENT_DATA, auth: 'md5' } },
+      { direction: 'incoming', type: 'login', localId: 'someuser', remoteId: AUTHORIZER, data: CLIENT_DATA },
     ]);
     expect(JSON.stringify(whole.events)).not.toContain(MD5_HASH.toString('latin1'));
     expect(JSON.stringify(whole.events)).not.toContain(MD5_HASH.toString('hex'));
@@ -113,8 +112,8 @@ describe('AIM login (BUCP MD5) and BOS hand-off', () => {
     steps.push(inc(snac(0x1002, 0x17, 0x03, Buffer.concat([tlv(0x0001, 'someuser'), tlv(0x0008, u16(0x0005)), tlv(0x0004, 'http://example/err')]), 2)));
     const whole = expectSplitInvariant(steps, { host: AUTHORIZER, randomRuns: 10 });
     expect(whole.events.map((e) => [e.type, e.subtype, e.data])).toEqual([
-      ['other', 'client', eventData({ ...CLIENT_DATA, auth: 'md5' })],
-      ['other', 'login-failed', eventData({ error: 5 })],
+      ['other', 'client', { ...CLIENT_DATA, auth: 'md5' }],
+      ['other', 'login-failed', { error: 5 }],
     ]);
   });
 
@@ -132,7 +131,7 @@ describe('AIM login (BUCP MD5) and BOS hand-off', () => {
     ];
     const whole = expectSplitInvariant(bos, { host: BOS.host, options: { routes }, randomRuns: 20 });
     expect(whole.events).toEqual([
-      { direction: 'outgoing', type: 'message', localId: 'someuser', remoteId: 'buddyone', text: 'hello there', data: eventData({ html: 'hello <b>there</b>' }) },
+      { direction: 'outgoing', type: 'message', localId: 'someuser', remoteId: 'buddyone', text: 'hello there', data: { html: 'hello <b>there</b>' } },
       { direction: 'outgoing', type: 'typing', subtype: 'active', localId: 'someuser', remoteId: 'buddyone' },
       { direction: 'incoming', type: 'typing', subtype: 'done', localId: 'someuser', remoteId: 'buddyone' },
       { direction: 'incoming', type: 'message', localId: 'someuser', remoteId: 'buddyone', text: 'Grüße, 世界' },
@@ -143,7 +142,7 @@ describe('AIM login (BUCP MD5) and BOS hand-off', () => {
         localId: 'someuser',
         remoteId: 'buddyone',
         text: 'sent while you were away',
-        data: eventData({ offline: 1, sent: '2009-08-13T05:28:37.000Z' }),
+        data: { offline: true, sent: '2009-08-13T05:28:37.000Z' },
       },
       { direction: 'outgoing', type: 'logout', localId: 'someuser', remoteId: BOS.host },
     ]);
@@ -176,8 +175,8 @@ describe('ICQ login (roasted password) and BOS hand-off', () => {
   it('reports client and login; the roasted password never appears', () => {
     const whole = expectSplitInvariant(icqLogin('123456789'), { host: AUTHORIZER, randomRuns: 20 });
     expect(whole.events).toEqual([
-      { direction: 'outgoing', type: 'other', subtype: 'client', localId: '123456789', remoteId: AUTHORIZER, data: eventData({ ...CLIENT_DATA, auth: 'roasted' }) },
-      { direction: 'incoming', type: 'login', localId: '123456789', remoteId: AUTHORIZER, data: eventData(CLIENT_DATA) },
+      { direction: 'outgoing', type: 'other', subtype: 'client', localId: '123456789', remoteId: AUTHORIZER, data: { ...CLIENT_DATA, auth: 'roasted' } },
+      { direction: 'incoming', type: 'login', localId: '123456789', remoteId: AUTHORIZER, data: CLIENT_DATA },
     ]);
     const text = JSON.stringify(whole.events);
     expect(text).not.toContain(PASSWORD);
@@ -220,13 +219,13 @@ describe('ICQ login (roasted password) and BOS hand-off', () => {
         localId: me,
         remoteId: '555',
         text: 'while you were away',
-        data: eventData({ offline: 1, sent: '2008-07-14T21:05Z' }),
+        data: { offline: true, sent: '2008-07-14T21:05Z' },
       },
       { direction: 'outgoing', type: 'message', localId: me, remoteId: '555', text: 'café crème' },
       { direction: 'incoming', type: 'message', localId: me, remoteId: '555', text: 'plain ascii & no markup' },
       { direction: 'incoming', type: 'message', subtype: 'icq', localId: me, remoteId: '555', text: 'old client says hi' },
-      { direction: 'outgoing', type: 'contact', subtype: 'add', localId: me, remoteId: '777', data: eventData({ group: 'Friends' }) },
-      { direction: 'outgoing', type: 'contact', subtype: 'remove', localId: me, remoteId: '888', data: eventData({ group: 'Friends' }) },
+      { direction: 'outgoing', type: 'contact', subtype: 'add', localId: me, remoteId: '777', data: { group: 'Friends' } },
+      { direction: 'outgoing', type: 'contact', subtype: 'remove', localId: me, remoteId: '888', data: { group: 'Friends' } },
       { direction: 'outgoing', type: 'contact', subtype: 'block', localId: me, remoteId: '999' },
     ]);
     // Messages on channels 1 and 4 can be rewritten; offline messages (already stored) cannot.
@@ -309,8 +308,8 @@ describe('AIM chat rooms', () => {
     const room = { localId: 'someuser', remoteId: 'The Lobby', conversation: 'The Lobby' };
     expect(whole.events).toEqual([
       { direction: 'incoming', type: 'join', subtype: 'chat', ...room },
-      { direction: 'outgoing', type: 'message', subtype: 'chat', ...room, text: 'hi all', data: eventData({ html: '<HTML><BODY>hi all</BODY></HTML>' }) },
-      { direction: 'incoming', type: 'message', subtype: 'chat', ...room, text: 'héllo', data: eventData({ from: 'carol' }) },
+      { direction: 'outgoing', type: 'message', subtype: 'chat', ...room, text: 'hi all', data: { html: '<HTML><BODY>hi all</BODY></HTML>' } },
+      { direction: 'incoming', type: 'message', subtype: 'chat', ...room, text: 'héllo', data: { from: 'carol' } },
       { direction: 'outgoing', type: 'leave', subtype: 'chat', ...room },
     ]);
   });
@@ -344,11 +343,11 @@ describe('rendezvous', () => {
         localId: '*',
         remoteId: 'buddy',
         file: { name: 'report 2009.docx', size: 123456 },
-        data: eventData({ service: 'file-transfer', address: '192.0.2.1', port: 5190 }),
+        data: { service: 'file-transfer', address: '192.0.2.1', port: 5190 },
       },
-      { direction: 'incoming', type: 'other', subtype: 'rendezvous-accept', localId: '*', remoteId: 'buddy', data: eventData({ service: 'file-transfer' }) },
-      { direction: 'incoming', type: 'other', subtype: 'rendezvous-cancel', localId: '*', remoteId: 'buddy', data: eventData({ service: 'file-transfer' }) },
-      { direction: 'outgoing', type: 'other', subtype: 'direct-connect', localId: '*', remoteId: 'buddy', data: eventData({ service: 'direct-connect', port: 4443 }) },
+      { direction: 'incoming', type: 'other', subtype: 'rendezvous-accept', localId: '*', remoteId: 'buddy', data: { service: 'file-transfer' } },
+      { direction: 'incoming', type: 'other', subtype: 'rendezvous-cancel', localId: '*', remoteId: 'buddy', data: { service: 'file-transfer' } },
+      { direction: 'outgoing', type: 'other', subtype: 'direct-connect', localId: '*', remoteId: 'buddy', data: { service: 'direct-connect', port: 4443 } },
     ]);
   });
 });
