@@ -250,7 +250,7 @@ describe('ICQ/AIM (OSCAR) end to end through imspect (scripted authorizer and BO
       ['buddy', 'imspect: your message was blocked'],
       ['buddy', 'imspect: file transfers are not allowed'],
     ]);
-    expect(events.filter((e) => e.subtype === 'rendezvous-cancel').map((e) => [e.remoteId, e.data])).toEqual([['buddy', 'service=file-transfer']]);
+    expect(events.filter((e) => e.subtype === 'rendezvous-cancel').map((e) => [e.remoteId, e.data])).toEqual([['buddy', { service: 'file-transfer' }]]);
   });
 
   it('logs login, client, messages both ways, typing, the file offer and logout with the right ids', () => {
