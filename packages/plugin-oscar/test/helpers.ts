@@ -89,9 +89,9 @@ export function typing(sequence: number, who: string, state: number): Buffer {
 
 export const SEND_FILE_CAP = Buffer.from('094613434c7f11d18222444553540000', 'hex');
 
-/** 4/0x06 channel 2: a file-transfer proposal to `to`. */
-export function fileOffer(sequence: number, to: string, file: string, size: number): Buffer {
-  const extended = Buffer.concat([u16(1), u16(1), u32(size), Buffer.from(file, 'latin1'), u8(0)]);
+/** 4/0x06 channel 2: a file-transfer proposal to `to` (of `count` files: 2 in the first field when several). */
+export function fileOffer(sequence: number, to: string, file: string, size: number, count = 1): Buffer {
+  const extended = Buffer.concat([u16(count > 1 ? 2 : 1), u16(count), u32(size), Buffer.from(file, 'latin1'), u8(0)]);
   const rendezvous = Buffer.concat([u16(0), COOKIE, SEND_FILE_CAP, tlv(0x000a, u16(1)), tlv(0x0002, Buffer.from([192, 0, 2, 1])), tlv(0x0005, u16(5190)), tlv(0x2711, extended)]);
   return snac(sequence, 4, 6, Buffer.concat([COOKIE, u16(2), name8(to), tlv(0x0005, rendezvous), tlv(0x0003, '')]));
 }

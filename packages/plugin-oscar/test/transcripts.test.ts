@@ -350,6 +350,21 @@ describe('rendezvous', () => {
       { direction: 'outgoing', type: 'other', subtype: 'direct-connect', localId: '*', remoteId: 'buddy', data: { service: 'direct-connect', port: 4443 } },
     ]);
   });
+
+  it('an offer of several files counts them: port and count are numbers', () => {
+    const whole = expectSplitInvariant([out(fileOffer(8, 'Buddy', 'holiday', 7_340_032, 3))], { midstream: true });
+    expect(whole.events).toEqual([
+      {
+        direction: 'outgoing',
+        type: 'file',
+        subtype: 'file-transfer',
+        localId: '*',
+        remoteId: 'buddy',
+        file: { name: 'holiday', size: 7_340_032 },
+        data: { service: 'file-transfer', address: '192.0.2.1', port: 5190, files: 3 },
+      },
+    ]);
+  });
 });
 
 describe('forward listeners: the BOS hand-off is pointed at imspect', () => {
