@@ -22,6 +22,40 @@ export class ByteQueue {
     return this.consumed;
   }
 
+  /** Bytes readable as one view: what is left of the first chunk (0 when empty). */
+  get contiguous(): number {
+    const head = this.chunks[this.first];
+    return head === undefined ? 0 : head.byteLength - this.firstOffset;
+  }
+
+  /** The unread byte at `index` (`index < length`), without consuming anything. */
+  byteAt(index: number): number {
+    if (index < 0 || index >= this.size) throw new RangeError(`byteAt(${index}) with only ${this.size} bytes buffered`);
+    let at = index + this.firstOffset;
+    for (let i = this.first; ; i++) {
+      const chunk = this.chunks[i]!;
+      if (at < chunk.byteLength) return chunk[at]!;
+      at -= chunk.byteLength;
+    }
+  }
+
+  /** Position (from the next unread byte) of the first `byte` at or after `from`, or -1. Consumes nothing. */
+  indexOf(byte: number, from = 0): number {
+    let base = 0;
+    let offset = this.firstOffset;
+    for (let i = this.first; i < this.chunks.length; i++) {
+      const chunk = this.chunks[i]!;
+      const visible = chunk.byteLength - offset;
+      if (from < base + visible) {
+        const found = chunk.indexOf(byte, offset + Math.max(0, from - base));
+        if (found >= 0) return base + found - offset;
+      }
+      base += visible;
+      offset = 0;
+    }
+    return -1;
+  }
+
   push(chunk: Uint8Array): void {
     if (chunk.byteLength === 0) return;
     this.chunks.push(chunk);

@@ -1,13 +1,14 @@
 /**
- * A streaming reader for line-based protocols (IRC, MSNP, ...): chunks go in as they arrive, complete lines
+ * A streaming framer for line-based protocols (IRC, MSNP, ...): chunks go in as they arrive, complete lines
  * come out as views of the chunks (a copy only when a line spans chunks). Memory stays bounded: a line longer
  * than `maxLineBytes` is reported once (its first `maxLineBytes` bytes) and the rest of it is handed out as it
  * arrives, without buffering, until its line feed.
  *
- * Pull-based, so a parser can switch to reading a counted payload (`readBytes`, e.g. MSNP `MSG ... len`)
- * between two lines. Nothing here throws on input: every byte pushed comes out exactly once, in order, from
- * `next`, `readBytes` or `drain`.
+ * A `Framer` (pull-based), so a parser can switch to reading a counted payload (`readBytes`, e.g. MSNP
+ * `MSG ... len`) between two lines. Nothing here throws on input: every byte pushed comes out exactly once, in
+ * order, from `next`, `readBytes` or `end`.
  */
+import type { Framer, RestItem, TooLargeItem } from './framer.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -20,24 +21,12 @@ export interface LineItem {
 }
 
 /**
- * The first `maxLineBytes` bytes of a line that is longer than allowed. The reader then hands out the rest of
- * that line as `rest` items.
+ * A line (`line`); the first `maxLineBytes` bytes of a line longer than allowed (`too-large`), whose rest then
+ * comes out as `rest` items, the last one `complete` (ending with the line feed).
  */
-export interface TooLargeItem {
-  kind: 'too-large';
-  raw: Uint8Array;
-}
+export type LineFramerItem = LineItem | TooLargeItem | RestItem;
 
-/** More of an over-long line; `complete` when `raw` ends with the line's line feed. */
-export interface RestItem {
-  kind: 'rest';
-  raw: Uint8Array;
-  complete: boolean;
-}
-
-export type LineReaderItem = LineItem | TooLargeItem | RestItem;
-
-export class LineReader {
+export class LineFramer implements Framer<LineFramerItem> {
   /** Longest line, terminator included, that `next` returns whole. */
   readonly maxLineBytes: number;
   /** Held chunks from index `head` on (a head index, so taking many small chunks stays linear). */
@@ -73,7 +62,7 @@ export class LineReader {
   }
 
   /** The next complete line or over-long line piece, or undefined when more input is needed. */
-  next(): LineReaderItem | undefined {
+  next(): LineFramerItem | undefined {
     if (this.size === 0) return undefined;
     if (this.skipping) {
       const first = this.chunks[this.head]!;
@@ -106,12 +95,17 @@ export class LineReader {
     return this.take(n);
   }
 
-  /** Everything held, as one buffer (undefined when empty); the reader starts afresh. */
-  drain(): Uint8Array | undefined {
+  /** Everything held, as one buffer (undefined when empty); the framer starts afresh. */
+  end(): Uint8Array | undefined {
     const size = this.size;
     const out = size === 0 ? undefined : this.take(size);
     this.skipping = false;
     return out;
+  }
+
+  /** @deprecated the `Framer` name is `end()`. */
+  drain(): Uint8Array | undefined {
+    return this.end();
   }
 
   /** Offset of the first line feed among the first `limit` buffered bytes, or -1. */
@@ -179,3 +173,10 @@ export class LineReader {
     return out;
   }
 }
+
+/** @deprecated renamed `LineFramer` (one `Framer` interface for every protocol). */
+export const LineReader = LineFramer;
+/** @deprecated renamed `LineFramer`. */
+export type LineReader = LineFramer;
+/** @deprecated renamed `LineFramerItem`. */
+export type LineReaderItem = LineFramerItem;
