@@ -68,8 +68,8 @@ export class LengthPrefixedFramer<Header> implements Framer<LengthPrefixedItem<H
   private restLeft = 0;
   /** Size of the frame whose header is at the front (read once, however many pushes its body takes), or -1. */
   private pendingSize = -1;
-  /** The stream cannot be framed any more (`onMismatch: 'pass'`): everything is skipped. */
-  private unframed = false;
+  /** Why the stream cannot be framed any more (`onMismatch: 'pass'`, or no magic to resync at): all is skipped. */
+  private unframed: SkippedItem['reason'] | undefined;
   private inSkipped = false;
   private sawFrame = false;
 
@@ -100,13 +100,13 @@ export class LengthPrefixedFramer<Header> implements Framer<LengthPrefixedItem<H
       this.restLeft -= n;
       return { kind: 'rest', raw: queue.take(n), complete: this.restLeft === 0 };
     }
-    if (this.unframed) return this.skipped(queue.take(queue.contiguous), 'bad-magic');
+    if (this.unframed !== undefined) return this.skipped(queue.take(queue.contiguous), this.unframed);
     if (this.pendingSize < 0) {
       if (this.magic !== undefined) {
         const match = this.magicAt(0);
         if (match === 'mismatch') {
           if (!this.resync) {
-            this.unframed = true;
+            this.unframed = 'bad-magic';
             return this.skipped(queue.take(queue.contiguous), 'bad-magic');
           }
           return this.skipped(queue.take(this.nextMagic(1)), 'bad-magic');
@@ -117,7 +117,7 @@ export class LengthPrefixedFramer<Header> implements Framer<LengthPrefixedItem<H
       const size = this.sizeOf(queue.peek(this.headerBytes));
       if (!Number.isSafeInteger(size) || size < this.headerBytes) {
         // No frame can be cut from this header: skip it whole, then look for the next frame start (or give up).
-        if (this.magic === undefined || !this.resync) this.unframed = true;
+        if (this.magic === undefined || !this.resync) this.unframed = 'bad-length';
         return this.skipped(queue.take(this.headerBytes), 'bad-length');
       }
       this.sawFrame = true;
@@ -141,7 +141,7 @@ export class LengthPrefixedFramer<Header> implements Framer<LengthPrefixedItem<H
     const rest = queue.length === 0 ? undefined : queue.take(queue.length);
     this.restLeft = 0;
     this.pendingSize = -1;
-    this.unframed = false;
+    this.unframed = undefined;
     this.inSkipped = false;
     return rest;
   }
