@@ -78,6 +78,7 @@ export class LengthPrefixedFramer<Header> implements Framer<LengthPrefixedItem<H
     this.maxFrameBytes = Math.max(this.headerBytes, Math.floor(options.maxFrameBytes));
     this.sizeOf = typeof options.length === 'function' ? options.length : lengthReader(options.length, this.headerBytes);
     const magic = options.magic?.bytes;
+    if (magic !== undefined && magic.byteLength > this.headerBytes) throw new RangeError(`magic of ${magic.byteLength} bytes is longer than the ${this.headerBytes}-byte header`);
     this.magic = magic !== undefined && magic.byteLength > 0 ? magic : undefined;
     this.resync = options.magic?.onMismatch === 'resync';
     this.decodeHeader = options.decodeHeader;
@@ -102,19 +103,13 @@ export class LengthPrefixedFramer<Header> implements Framer<LengthPrefixedItem<H
     }
     if (this.unframed !== undefined) return this.skipped(queue.take(queue.contiguous), this.unframed);
     if (this.pendingSize < 0) {
-      if (this.magic !== undefined) {
-        const match = this.magicAt(0);
-        if (match === 'mismatch') {
-          if (!this.resync) {
-            this.unframed = 'bad-magic';
-            return this.skipped(queue.take(queue.contiguous), 'bad-magic');
-          }
-          return this.skipped(queue.take(this.nextMagic(1)), 'bad-magic');
-        }
-        if (match === 'prefix') return undefined;
+      if (available < this.headerBytes) {
+        // Too short for a header, but a start that cannot be the magic is skipped at once.
+        return this.magic !== undefined && this.magicAt(0) === 'mismatch' ? this.badMagic() : undefined;
       }
-      if (available < this.headerBytes) return undefined;
-      const size = this.sizeOf(queue.peek(this.headerBytes));
+      const header = queue.peek(this.headerBytes);
+      if (this.magic !== undefined && !startsWith(header, this.magic)) return this.badMagic();
+      const size = this.sizeOf(header);
       if (!Number.isSafeInteger(size) || size < this.headerBytes) {
         // No frame can be cut from this header: skip it whole, then look for the next frame start (or give up).
         if (this.magic === undefined || !this.resync) this.unframed = 'bad-length';
@@ -146,6 +141,14 @@ export class LengthPrefixedFramer<Header> implements Framer<LengthPrefixedItem<H
     return rest;
   }
 
+  /** The bytes at the front are not a frame start: skipped up to the next magic, or for good. */
+  private badMagic(): SkippedItem {
+    const queue = this.queue;
+    if (this.resync) return this.skipped(queue.take(this.nextMagic(1)), 'bad-magic');
+    this.unframed = 'bad-magic';
+    return this.skipped(queue.take(queue.contiguous), 'bad-magic');
+  }
+
   private skipped(raw: Uint8Array, reason: SkippedItem['reason']): SkippedItem {
     const item: SkippedItem = { kind: 'skipped', raw, first: !this.inSkipped, leading: !this.sawFrame, reason };
     this.inSkipped = true;
@@ -169,6 +172,11 @@ export class LengthPrefixedFramer<Header> implements Framer<LengthPrefixedItem<H
     }
     return this.queue.length;
   }
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  for (let i = 0; i < prefix.byteLength; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
 }
 
 /** Reads a frame's total size from a header with the length at a fixed place. */
