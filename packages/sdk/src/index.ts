@@ -15,5 +15,6 @@ export * from './length-prefixed-framer.js';
 export * from './rules-file.js';
 export * from './event-data.js';
 export * from './log-columns.js';
+export * from './options.js';
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';
