@@ -132,4 +132,3 @@ describe('NOTICE splitting', () => {
     expect(splitText('', 10)).toEqual(['']);
   });
 });
-

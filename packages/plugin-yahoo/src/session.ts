@@ -73,7 +73,9 @@ export class YahooSession implements ProtocolSession {
           break;
         case 'skipped':
           frames.push(
-            item.first && !(this.midstream && item.leading) ? { raw: item.raw, error: { code: 'not-ymsg', message: 'bytes that are not a YMSG packet; passed through up to the next "YMSG"' } } : { raw: item.raw },
+            item.first && !(this.midstream && item.leading)
+              ? { raw: item.raw, error: { code: 'not-ymsg', message: 'bytes that are not a YMSG packet; passed through up to the next "YMSG"' } }
+              : { raw: item.raw },
           );
           break;
       }

@@ -133,14 +133,7 @@ describe('LengthPrefixedFramer', () => {
   });
 
   it('YMSG with garbage, a too-large packet and a magic cut by the chunking: the same items for any cut', () => {
-    const data = concatBytes([
-      latin1Bytes('junk YM'),
-      ymsgPacket(6, 'one'),
-      latin1Bytes('YMSx'),
-      ymsgPacket(6, 'x'.repeat(60)),
-      ymsgPacket(0x4c, ''),
-      latin1Bytes('xxYMS'),
-    ]);
+    const data = concatBytes([latin1Bytes('junk YM'), ymsgPacket(6, 'one'), latin1Bytes('YMSx'), ymsgPacket(6, 'x'.repeat(60)), ymsgPacket(0x4c, ''), latin1Bytes('xxYMS')]);
     const whole = expectSplitInvariant(ymsg(64), data);
     expect(whole.items.map((item) => item.slice(0, item.indexOf(':')))).toEqual([
       'skipped(bad-magic,first,leading)',
@@ -184,7 +177,11 @@ describe('LengthPrefixedFramer', () => {
   it('OSCAR FLAP: a frame that does not start with the marker makes the rest of the stream unframed', () => {
     const data = concatBytes([flapFrame(1, 'hello'), flapFrame(2, 'snac'), latin1Bytes('!oops'), flapFrame(2, 'later')]);
     const whole = expectSplitInvariant(flap(), data);
-    expect(whole.items).toEqual(['frame(1):*\x01\x00\x01\x00\x05hello', 'frame(2):*\x02\x00\x01\x00\x04snac', `skipped(bad-magic,first):!oops${latin1String(flapFrame(2, 'later'))}`]);
+    expect(whole.items).toEqual([
+      'frame(1):*\x01\x00\x01\x00\x05hello',
+      'frame(2):*\x02\x00\x01\x00\x04snac',
+      `skipped(bad-magic,first):!oops${latin1String(flapFrame(2, 'later'))}`,
+    ]);
     // end() starts afresh: a new stream (after a protocol switch) is framed again.
     const framer = new LengthPrefixedFramer(flap());
     framer.push(latin1Bytes('x'));

@@ -118,7 +118,9 @@ describe('filter, content and logger plugins under test', () => {
       await runLogger(hooks, events, { batchSize: 2 });
       expect(calls).toEqual(['write 2', 'write 1', 'flush', 'close']);
       expect(readFileSync(join(dataDir, 'events.txt'), 'utf8')).toBe('id-0 a\nid-1 b\nid-2 c');
-      await expect(runLogger({ write: () => Promise.reject(new Error('disk full')) }, events, { name: 'logger-lines' })).rejects.toThrow('plugin "logger-lines" failed in write: disk full');
+      await expect(runLogger({ write: () => Promise.reject(new Error('disk full')) }, events, { name: 'logger-lines' })).rejects.toThrow(
+        'plugin "logger-lines" failed in write: disk full',
+      );
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
