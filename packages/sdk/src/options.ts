@@ -31,11 +31,35 @@ export function resolveOptions<S extends TSchema>(schema: S, input: unknown): Re
   if (!isTypeBoxSchema(schema)) {
     return { ok: false, problems: [{ key: '(root)', message: 'the options schema is plain JSON Schema; resolveOptions checks TypeBox schemas (declare it with Type.*)' }] };
   }
-  const value = Value.Default(schema, input === undefined ? {} : Value.Clone(input));
+  const value: unknown = input === undefined ? {} : Value.Clone(input);
+  applyDefaults(schema, value);
   if (Value.Check(schema, value)) return { ok: true, options: value as Static<S> };
   const problems: OptionsProblem[] = [];
   for (const error of Value.Errors(schema, value)) problems.push({ key: pointerToKey(error.path), message: error.message });
   return { ok: false, problems };
+}
+
+/**
+ * Fills in missing values from `default`s in place, where imspect's validator does (Ajv's `useDefaults`): a
+ * property of an object that is absent or undefined, in `properties` (also inside `allOf`), recursively into
+ * objects and array items that are present. A value of the wrong type is left for validation to report (TypeBox's
+ * `Value.Default` would replace it with the default, accepting options imspect refuses).
+ */
+function applyDefaults(schema: unknown, value: unknown): void {
+  if (typeof schema !== 'object' || schema === null) return;
+  const node = schema as { properties?: Record<string, unknown>; items?: unknown; allOf?: unknown[] };
+  if (node.properties !== undefined && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const object = value as Record<string, unknown>;
+    for (const [key, sub] of Object.entries(node.properties)) {
+      const fallback = (sub as { default?: unknown } | undefined)?.default;
+      if (object[key] === undefined && fallback !== undefined) object[key] = Value.Clone(fallback);
+      if (object[key] !== undefined) applyDefaults(sub, object[key]);
+    }
+  }
+  if (Array.isArray(value) && typeof node.items === 'object' && node.items !== null && !Array.isArray(node.items)) {
+    for (const item of value) applyDefaults(node.items, item);
+  }
+  for (const part of node.allOf ?? []) applyDefaults(part, value);
 }
 
 /** True when `schema` was built with TypeBox's `Type` (every node carries its kind). */

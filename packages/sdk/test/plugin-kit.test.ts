@@ -43,6 +43,13 @@ describe('options with the SDK alone', () => {
     expect(!bad.ok && bad.problems.map((p) => p.key).sort()).toEqual(['colour', 'words[1]']);
   });
 
+  it('reports a value of the wrong type instead of replacing it with the default (as imspect does)', () => {
+    const schema = Type.Object({ ports: Type.Array(Type.Integer(), { default: [5050] }), nested: Type.Object({ on: Type.Boolean({ default: true }) }, { default: {} }) });
+    expect(resolveOptions(schema, { ports: 'many' })).toMatchObject({ ok: false, problems: [{ key: 'ports' }] });
+    expect(resolveOptions(schema, {})).toEqual({ ok: true, options: { ports: [5050], nested: { on: true } } });
+    expect(resolveOptions(schema, { nested: {} })).toEqual({ ok: true, options: { ports: [5050], nested: { on: true } } });
+  });
+
   it('reports a plain JSON Schema instead of guessing', () => {
     const result = resolveOptions({ type: 'object' } as never, {});
     expect(result).toMatchObject({ ok: false, problems: [{ key: '(root)', message: expect.stringMatching(/plain JSON Schema/) }] });
