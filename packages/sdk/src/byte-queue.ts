@@ -75,7 +75,7 @@ export class ByteQueue {
       if (chunkEnd > target) {
         const start = target - base;
         const within = limit < chunkEnd ? chunk.subarray(0, limit - base) : chunk;
-        const found = within.indexOf(byte, start < 0 ? 0 : start);
+        const found = within.indexOf(byte, Math.max(0, start));
         if (found >= 0) return base + found - this.consumed;
       }
       base = chunkEnd;
