@@ -41,7 +41,10 @@ export interface SkippedItem {
   raw: Uint8Array;
   first: boolean;
   leading: boolean;
-  /** Why: the frame start did not match (`bad-magic`) or its length field was impossible (`bad-length`). */
+  /**
+   * Why: the frame start did not match (`bad-magic`: the magic differs, or a framer's header check refused it)
+   * or its length was impossible (`bad-length`).
+   */
   reason: 'bad-magic' | 'bad-length';
 }
 

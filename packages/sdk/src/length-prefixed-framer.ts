@@ -35,6 +35,12 @@ export interface LengthPrefixedOptions<Header> {
   maxFrameBytes: number;
   /** Bytes every frame starts with, and what to do when a frame start does not match them. */
   magic?: { bytes: Uint8Array; onMismatch: 'resync' | 'pass' };
+  /**
+   * A further check of a complete header (e.g. FLAP's channel is 1-5): a header it refuses is treated as a frame
+   * start that does not match the magic, so a short magic can still resynchronise without trusting every
+   * occurrence of its bytes.
+   */
+  acceptHeader?: (header: Uint8Array) => boolean;
   /** Decodes a complete header (called once per frame, with a view of exactly `headerBytes` bytes). */
   decodeHeader: (header: Uint8Array) => Header;
 }
@@ -64,6 +70,7 @@ export class LengthPrefixedFramer<Header> implements Framer<LengthPrefixedItem<H
   private readonly magic: Uint8Array | undefined;
   private readonly resync: boolean;
   private readonly decodeHeader: (header: Uint8Array) => Header;
+  private readonly acceptHeader: ((header: Uint8Array) => boolean) | undefined;
   /** Body bytes of a too-large frame still to hand out. */
   private restLeft = 0;
   /** Size of the frame whose header is at the front (read once, however many pushes its body takes), or -1. */
@@ -82,6 +89,7 @@ export class LengthPrefixedFramer<Header> implements Framer<LengthPrefixedItem<H
     this.magic = magic !== undefined && magic.byteLength > 0 ? magic : undefined;
     this.resync = options.magic?.onMismatch === 'resync';
     this.decodeHeader = options.decodeHeader;
+    this.acceptHeader = options.acceptHeader;
   }
 
   get buffered(): number {
@@ -109,6 +117,7 @@ export class LengthPrefixedFramer<Header> implements Framer<LengthPrefixedItem<H
       }
       const header = queue.peek(this.headerBytes);
       if (this.magic !== undefined && !startsWith(header, this.magic)) return this.badMagic();
+      if (this.acceptHeader !== undefined && !this.acceptHeader(header)) return this.badMagic();
       const size = this.sizeOf(header);
       if (!Number.isSafeInteger(size) || size < this.headerBytes) {
         // No frame can be cut from this header: skip it whole, then look for the next frame start (or give up).

@@ -191,6 +191,16 @@ describe('LengthPrefixedFramer', () => {
     expect(framer.next()).toMatchObject({ kind: 'frame' });
   });
 
+  it('acceptHeader lets a one-byte magic resynchronise: a 0x2A that is no FLAP header is skipped', () => {
+    const options: LengthPrefixedOptions<Head> = { ...flap(), magic: { bytes: Uint8Array.of(0x2a), onMismatch: 'resync' }, acceptHeader: (h) => h[1]! >= 1 && h[1]! <= 5 };
+    // The tail of a frame joined mid-way, holding a 0x2A with channel 0x41, then two real frames.
+    const data = concatBytes([latin1Bytes('xx*Ayz'), flapFrame(2, 'snac'), flapFrame(5, '')]);
+    const whole = expectSplitInvariant(options, data);
+    expect(whole.items).toEqual(['skipped(bad-magic,first,leading):xx*Ayz', 'frame(2):*\x02\x00\x01\x00\x04snac', 'frame(5):*\x05\x00\x01\x00\x00']);
+    // Without the check the stray 0x2A is taken for a frame start, whose "length" swallows the real frames.
+    expect(frameAll({ ...options, acceptHeader: undefined }, [data]).items[1]).toMatch(/^too-large\(65,10760\)/);
+  });
+
   it('a length function that reports an impossible size skips the header (resync with a magic, unframed without)', () => {
     const options: LengthPrefixedOptions<Head> = {
       headerBytes: 4,
