@@ -120,8 +120,10 @@ export class LengthPrefixedFramer<Header> implements Framer<LengthPrefixedItem<H
       if (this.acceptHeader !== undefined && !this.acceptHeader(header)) return this.badMagic();
       const size = this.sizeOf(header);
       if (!Number.isSafeInteger(size) || size < this.headerBytes) {
-        // No frame can be cut from this header: skip it whole, then look for the next frame start (or give up).
-        if (this.magic === undefined || !this.resync) this.unframed = 'bad-length';
+        // No frame can be cut from this header: skip to the next frame start (which may lie inside this
+        // header), or give up on framing this stream.
+        if (this.magic !== undefined && this.resync) return this.skipped(queue.take(this.nextMagic(1)), 'bad-length');
+        this.unframed = 'bad-length';
         return this.skipped(queue.take(this.headerBytes), 'bad-length');
       }
       this.sawFrame = true;

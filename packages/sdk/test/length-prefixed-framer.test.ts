@@ -212,6 +212,9 @@ describe('LengthPrefixedFramer', () => {
     const data = Uint8Array.of(0x7e, 0, 1, 2, 0x7e, 5, 9, 0, 0xaa, 0x7e, 4, 3, 0);
     const whole = expectSplitInvariant(options, data);
     expect(whole.items.map((item) => item.slice(0, item.indexOf(':')))).toEqual(['skipped(bad-length,first,leading)', 'frame(9)', 'frame(3)']);
+    // A frame start inside the refused header is found: only the bytes before it are skipped.
+    const inside = expectSplitInvariant(options, Uint8Array.of(0x7e, 0, 0x7e, 4, 3, 0));
+    expect(inside.items).toEqual(['skipped(bad-length,first,leading):\x7e\x00', 'frame(3):\x7e\x04\x03\x00']);
     const unframed = frameAll({ ...options, magic: undefined }, [data]);
     expect(unframed.items).toEqual([`skipped(bad-length,first,leading):${latin1String(data)}`]);
   });
