@@ -15,7 +15,7 @@ const load = async <T>(file: string): Promise<T> => (await import(pathToFileURL(
 interface Problem {
   key: string;
 }
-type Resolve = (schema: unknown, input: unknown) => { ok: true; options: unknown } | { ok: false; problems: Problem[] };
+type Resolve = (schema: unknown, input: unknown) => Promise<{ ok: true; options: unknown } | { ok: false; problems: Problem[] }>;
 type Validate = (schema: object, value: unknown) => Problem[];
 
 /** Inputs each schema is tried with: none, an unknown key, and wrong types for every declared key. */
@@ -36,7 +36,7 @@ describe('option schemas: the SDK and the host agree', async () => {
     if (plugin.options === undefined) return;
     expect(isTypeBoxSchema(plugin.options), `${name} declares its options with Type`).toBe(true);
     for (const input of inputs(plugin.options as { properties?: Record<string, unknown> })) {
-      const sdk = resolveOptions(plugin.options, input);
+      const sdk = await resolveOptions(plugin.options, input);
       const hostValue = structuredClone(input ?? {});
       const host = validateAgainst(plugin.options, hostValue);
       const label = `${name} with ${JSON.stringify(input)}`;

@@ -32,26 +32,26 @@ const wordFilter = definePlugin({
 });
 
 describe('options with the SDK alone', () => {
-  it('applies defaults and validates, reporting keys as imspect does', () => {
+  it('applies defaults and validates, reporting keys as imspect does', async () => {
     const schema = wordFilter.options!;
-    expect(resolveOptions(schema, undefined)).toEqual({ ok: true, options: { words: [], category: 'words' } });
+    expect(await resolveOptions(schema, undefined)).toEqual({ ok: true, options: { words: [], category: 'words' } });
     const input = { words: ['x'] };
-    expect(resolveOptions(schema, input)).toEqual({ ok: true, options: { words: ['x'], category: 'words' } });
+    expect(await resolveOptions(schema, input)).toEqual({ ok: true, options: { words: ['x'], category: 'words' } });
     expect(input).toEqual({ words: ['x'] }); // not modified
-    const bad = resolveOptions(schema, { words: ['ok', ''], colour: 'red' });
+    const bad = await resolveOptions(schema, { words: ['ok', ''], colour: 'red' });
     expect(bad.ok).toBe(false);
     expect(!bad.ok && bad.problems.map((p) => p.key).sort()).toEqual(['colour', 'words[1]']);
   });
 
-  it('reports a value of the wrong type instead of replacing it with the default (as imspect does)', () => {
+  it('reports a value of the wrong type instead of replacing it with the default (as imspect does)', async () => {
     const schema = Type.Object({ ports: Type.Array(Type.Integer(), { default: [5050] }), nested: Type.Object({ on: Type.Boolean({ default: true }) }, { default: {} }) });
-    expect(resolveOptions(schema, { ports: 'many' })).toMatchObject({ ok: false, problems: [{ key: 'ports' }] });
-    expect(resolveOptions(schema, {})).toEqual({ ok: true, options: { ports: [5050], nested: { on: true } } });
-    expect(resolveOptions(schema, { nested: {} })).toEqual({ ok: true, options: { ports: [5050], nested: { on: true } } });
+    expect(await resolveOptions(schema, { ports: 'many' })).toMatchObject({ ok: false, problems: [{ key: 'ports' }] });
+    expect(await resolveOptions(schema, {})).toEqual({ ok: true, options: { ports: [5050], nested: { on: true } } });
+    expect(await resolveOptions(schema, { nested: {} })).toEqual({ ok: true, options: { ports: [5050], nested: { on: true } } });
   });
 
-  it('reports a plain JSON Schema instead of guessing', () => {
-    const result = resolveOptions({ type: 'object' } as never, {});
+  it('reports a plain JSON Schema instead of guessing', async () => {
+    const result = await resolveOptions({ type: 'object' } as never, {});
     expect(result).toMatchObject({ ok: false, problems: [{ key: '(root)', message: expect.stringMatching(/plain JSON Schema/) }] });
   });
 });

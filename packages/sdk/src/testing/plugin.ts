@@ -64,7 +64,7 @@ export interface PluginUnderTest<K extends PluginKind> {
 export async function setupPlugin<K extends PluginKind>(plugin: ImspectPlugin<K>, over: Omit<StubContextOptions<unknown>, 'name'> = {}): Promise<PluginUnderTest<K>> {
   let options: unknown = over.options ?? {};
   if (plugin.options !== undefined && isTypeBoxSchema(plugin.options)) {
-    const resolved = resolveOptions(plugin.options, over.options);
+    const resolved = await resolveOptions(plugin.options, over.options);
     if (!resolved.ok) {
       const first = resolved.problems[0]!;
       throw new ImspectError(`plugin "${plugin.name}": invalid options: ${resolved.problems.map((p) => `${p.key}: ${p.message}`).join('; ')}`, {
