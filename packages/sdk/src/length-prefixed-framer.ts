@@ -133,6 +133,8 @@ export class LengthPrefixedFramer<Header> implements Framer<LengthPrefixedItem<H
         this.restLeft = size - this.headerBytes;
         return { kind: 'too-large', raw, header: this.decodeHeader(raw), size };
       }
+      // The common case: the whole frame is already here, and the header just read is its header.
+      if (available >= size) return { kind: 'frame', raw: queue.take(size), header: this.decodeHeader(header) };
       this.pendingSize = size;
     }
     const size = this.pendingSize;
