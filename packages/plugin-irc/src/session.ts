@@ -2,7 +2,7 @@
  * `IrcSession`: the ProtocolSession for one IRC connection. Bytes in, one frame per line out; no I/O, no
  * timers, no logging, nothing thrown on any input.
  */
-import { concatChunks, LineReader, type Direction, type EventDraft, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/sdk';
+import { concatChunks, LineFramer, type Direction, type EventDraft, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/sdk';
 import { buildNotices, GATEWAY_HOST, GATEWAY_USER } from './encoder.js';
 import { IrcState } from './irc-state.js';
 import { parseLine } from './message.js';
@@ -21,7 +21,7 @@ export interface IrcSessionOptions {
 }
 
 interface DirectionState {
-  reader: LineReader;
+  reader: LineFramer;
   /** Lines seen so far (the first one of a mid-stream session may be a fragment). */
   lines: number;
 }
@@ -47,8 +47,8 @@ export class IrcSession implements ProtocolSession {
       redactPasswords: options.redactPasswords !== false,
     });
     this.sides = {
-      outgoing: { reader: new LineReader(this.maxLineBytes), lines: 0 },
-      incoming: { reader: new LineReader(this.maxLineBytes), lines: 0 },
+      outgoing: { reader: new LineFramer(this.maxLineBytes), lines: 0 },
+      incoming: { reader: new LineFramer(this.maxLineBytes), lines: 0 },
     };
   }
 
@@ -107,7 +107,7 @@ export class IrcSession implements ProtocolSession {
           frame.upgrade = outcome.upgrade;
           frames.push(frame);
           this.tls = true;
-          const rest = side.reader.drain();
+          const rest = side.reader.end();
           if (rest !== undefined) frames.push({ raw: rest });
           break;
         }
@@ -118,7 +118,7 @@ export class IrcSession implements ProtocolSession {
   }
 
   end(direction: Direction): Frame[] {
-    const rest = this.sides[direction].reader.drain();
+    const rest = this.sides[direction].reader.end();
     return rest === undefined ? [] : [{ raw: rest }];
   }
 
@@ -152,7 +152,7 @@ export class IrcSession implements ProtocolSession {
   }
 
   private passThrough(side: DirectionState, chunk: Uint8Array): Frame[] {
-    const held = side.reader.drain();
+    const held = side.reader.end();
     if (held === undefined) return chunk.byteLength === 0 ? [] : [{ raw: chunk }];
     if (chunk.byteLength === 0) return [{ raw: held }];
     return [{ raw: concatChunks([held, chunk]) }];

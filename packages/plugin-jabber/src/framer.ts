@@ -9,9 +9,10 @@
  * It understands just enough XML for framing (tags, quoted attribute values, comments, CDATA, processing
  * instructions, DTDs); the content of a finished stanza is parsed by `parseElement`. Stream restarts (a new
  * header after STARTTLS or SASL) and streams without a header (a capture that missed the start) are framed
- * the same way. Nothing here throws on input.
+ * the same way. Nothing here throws on input. It is the SDK's `Framer`: `push` runs the state machine over the
+ * chunk, `next` hands out the items it found, `end` what is left.
  */
-import { concatChunks, latin1, type ProtocolError } from '@imspect/sdk';
+import { concatChunks, latin1, type Framer, type ProtocolError } from '@imspect/sdk';
 import { isNameByte, isSpace } from './xml.js';
 
 export type ItemKind =
@@ -87,7 +88,7 @@ const STANZA_NAMES = new Set([
   'resumed',
 ]);
 
-export class StanzaFramer {
+export class StanzaFramer implements Framer<FramerItem> {
   readonly maxFrameBytes: number;
   private state: S;
   /** Open elements, the stream element included. */
@@ -111,16 +112,34 @@ export class StanzaFramer {
   // Per push:
   private chunk: Uint8Array = new Uint8Array(0);
   private start = 0;
+  /** Items found and not yet handed out by `next`, from index `handedOut` on. */
   private out: FramerItem[] = [];
+  private handedOut = 0;
 
   constructor(maxFrameBytes: number, midstream = false) {
     this.maxFrameBytes = Math.max(1, Math.floor(maxFrameBytes));
     this.state = midstream ? S.Sync : S.Text;
   }
 
-  /** Bytes held for the frame in progress (never more than `maxFrameBytes` between pushes). */
+  /** Bytes not yet handed out: the frame in progress (at most `maxFrameBytes` once `next` is drained). */
   get buffered(): number {
-    return this.heldBytes;
+    let bytes = this.heldBytes;
+    for (let i = this.handedOut; i < this.out.length; i++) bytes += this.out[i]!.raw.byteLength;
+    return bytes;
+  }
+
+  /** What the held bytes are, were the stream to end now: part of a frame (`rest`), `skipped` or `text`. */
+  get heldKind(): 'rest' | 'skipped' | 'text' {
+    return this.frameOpen ? 'rest' : this.state === S.SyncName ? 'skipped' : 'text';
+  }
+
+  next(): FramerItem | undefined {
+    if (this.handedOut < this.out.length) return this.out[this.handedOut++];
+    if (this.out.length > 0) {
+      this.out = [];
+      this.handedOut = 0;
+    }
+    return undefined;
   }
 
   /** Inside a stream (after its header, before its end tag). */
@@ -128,9 +147,7 @@ export class StanzaFramer {
     return this.base === 1;
   }
 
-  push(chunk: Uint8Array): FramerItem[] {
-    const out: FramerItem[] = [];
-    this.out = out;
+  push(chunk: Uint8Array): void {
     this.chunk = chunk;
     this.start = 0;
     const n = chunk.length;
@@ -309,17 +326,18 @@ export class StanzaFramer {
       }
     }
     this.finishPush();
-    this.out = [];
     this.chunk = new Uint8Array(0);
-    return out;
   }
 
-  /** The stream ended: whatever is held comes out as it is. */
-  end(): FramerItem[] {
-    const out: FramerItem[] = [];
-    if (this.heldBytes > 0) {
-      out.push({ kind: this.frameOpen ? 'rest' : this.state === S.SyncName ? 'skipped' : 'text', raw: concatChunks(this.held, this.heldBytes) });
-    }
+  /** The stream ended (or turns to TLS): the items not handed out and the held bytes, as one buffer. */
+  end(): Uint8Array | undefined {
+    const parts: Uint8Array[] = [];
+    for (let i = this.handedOut; i < this.out.length; i++) parts.push(this.out[i]!.raw);
+    parts.push(...this.held);
+    const size = parts.reduce((sum, part) => sum + part.byteLength, 0);
+    const out = size === 0 ? undefined : parts.length === 1 ? parts[0] : concatChunks(parts, size);
+    this.out = [];
+    this.handedOut = 0;
     this.held = [];
     this.heldBytes = 0;
     this.frameOpen = false;

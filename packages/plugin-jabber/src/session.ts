@@ -4,7 +4,7 @@
  * thrown on any input.
  */
 import { encodeUtf8, type Direction, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/sdk';
-import { StanzaFramer, type FramerItem } from './framer.js';
+import { StanzaFramer } from './framer.js';
 import { resourceOf } from './jid.js';
 import { XmppState } from './xmpp-state.js';
 import { defaultScope, escapeXml, parseElement, parseStartTag, scopeFor, type NsScope, type XElement } from './xml.js';
@@ -81,12 +81,16 @@ export class XmppSession implements ProtocolSession {
       if (chunk.byteLength > 0) carried.push({ raw: chunk });
       return carried;
     }
-    const frames = this.frames(direction, this.framers[direction].push(chunk));
+    const framer = this.framers[direction];
+    framer.push(chunk);
+    const frames = this.frames(direction, framer);
     return carried.length === 0 ? frames : [...carried, ...frames];
   }
 
   end(direction: Direction): Frame[] {
-    return [...this.takeCarry(direction), ...this.framers[direction].end().map((item) => ({ raw: item.raw }))];
+    const rest = this.framers[direction].end();
+    const carried = this.takeCarry(direction);
+    return rest === undefined ? carried : [...carried, { raw: rest }];
   }
 
   /**
@@ -108,11 +112,13 @@ export class XmppSession implements ProtocolSession {
    * `<proceed/>`: the bytes after it are TLS. What either framer still holds is handed back unparsed, and the
    * framers start afresh for the stream that TLS will carry.
    */
-  private switchToTls(direction: Direction, rest: readonly FramerItem[], frames: Frame[]): void {
-    for (const item of rest) frames.push({ raw: item.raw });
-    for (const item of this.framers[direction].end()) frames.push({ raw: item.raw });
+  private switchToTls(direction: Direction, framer: StanzaFramer, frames: Frame[]): void {
+    for (let item = framer.next(); item !== undefined; item = framer.next()) frames.push({ raw: item.raw });
+    const held = framer.end();
+    if (held !== undefined) frames.push({ raw: held });
     const other: Direction = direction === 'outgoing' ? 'incoming' : 'outgoing';
-    for (const item of this.framers[other].end()) this.carry[other].push({ raw: item.raw });
+    const otherHeld = this.framers[other].end();
+    if (otherHeld !== undefined) this.carry[other].push({ raw: otherHeld });
     this.framers = {
       outgoing: new StanzaFramer(this.maxStanzaBytes),
       incoming: new StanzaFramer(this.maxStanzaBytes),
@@ -139,10 +145,9 @@ export class XmppSession implements ProtocolSession {
     return encodeUtf8(xml);
   }
 
-  private frames(direction: Direction, items: FramerItem[]): Frame[] {
+  private frames(direction: Direction, framer: StanzaFramer): Frame[] {
     const frames: Frame[] = [];
-    for (let index = 0; index < items.length; index++) {
-      const item = items[index]!;
+    for (let item = framer.next(); item !== undefined; item = framer.next()) {
       const frame: Frame = { raw: item.raw };
       if (item.error) frame.error = item.error;
       if (item.kind === 'header') this.header(direction, frame);
@@ -153,7 +158,7 @@ export class XmppSession implements ProtocolSession {
       }
       frames.push(frame);
       if (frame.upgrade) {
-        this.switchToTls(direction, items.slice(index + 1), frames);
+        this.switchToTls(direction, framer, frames);
         break;
       }
     }

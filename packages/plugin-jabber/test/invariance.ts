@@ -47,8 +47,13 @@ export interface FramedItem {
 export function frameAll(pieces: readonly Uint8Array[], max = 256 * 1024, midstream = false): FramedItem[] {
   const framer = new StanzaFramer(max, midstream);
   const items: FramerItem[] = [];
-  for (const piece of pieces) for (const item of framer.push(piece)) items.push({ ...item, raw: item.raw.slice() });
-  items.push(...framer.end());
+  for (const piece of pieces) {
+    framer.push(piece);
+    for (let item = framer.next(); item !== undefined; item = framer.next()) items.push({ ...item, raw: item.raw.slice() });
+  }
+  const kind = framer.heldKind;
+  const rest = framer.end();
+  if (rest !== undefined) items.push({ kind, raw: rest });
   const out: FramedItem[] = [];
   for (const item of items) {
     const last = out.at(-1);

@@ -6,7 +6,7 @@
  * (`payload-too-large`) and then handed out as it arrives, counted but not buffered, so framing stays in step
  * with the stream and the client is never held up.
  */
-import { LineReader, latin1, type ProtocolError } from '@imspect/sdk';
+import { LineFramer, latin1, type Framer, type ProtocolError } from '@imspect/sdk';
 import { splitCommand, type CommandLine, type PayloadLength } from './commands.js';
 
 export interface CommandItem {
@@ -31,8 +31,8 @@ export interface PassItem {
 
 export type FramerItem = CommandItem | PassItem;
 
-export class MsnFramer {
-  private readonly reader: LineReader;
+export class MsnFramer implements Framer<FramerItem> {
+  private readonly reader: LineFramer;
   /** A payload command whose payload is still arriving. */
   private pending: { raw: Uint8Array; text: string; line: CommandLine; length: number } | undefined;
   /** Bytes of an oversized payload still to hand out unbuffered (Infinity: the rest of the stream). */
@@ -43,11 +43,7 @@ export class MsnFramer {
     readonly maxPayloadBytes: number,
     private readonly lengthOf: (line: CommandLine) => PayloadLength,
   ) {
-    this.reader = new LineReader(maxLineBytes);
-  }
-
-  get buffered(): number {
-    return this.reader.buffered;
+    this.reader = new LineFramer(maxLineBytes);
   }
 
   push(chunk: Uint8Array): void {
@@ -106,17 +102,17 @@ export class MsnFramer {
   }
 
   /** Everything held (an incomplete line or payload), as one buffer; the framer starts afresh. */
-  drain(): Uint8Array | undefined {
+  end(): Uint8Array | undefined {
     const held = this.pending?.raw;
     this.pending = undefined;
     this.skip = 0;
-    const rest = this.reader.drain();
+    const rest = this.reader.end();
     if (held === undefined) return rest;
     return rest === undefined ? held : join(held, rest);
   }
 
   /** Bytes held, including a complete line waiting for its payload. */
-  get held(): number {
+  get buffered(): number {
     return this.reader.buffered + (this.pending?.raw.byteLength ?? 0);
   }
 }

@@ -112,7 +112,7 @@ export class MsnSession implements ProtocolSession {
 
   /** Bytes held in `direction` (an incomplete line, or a line waiting for its payload). */
   bufferedBytes(direction: Direction): number {
-    return this.framers[direction].held;
+    return this.framers[direction].buffered;
   }
 
   push(direction: Direction, chunk: Uint8Array): Frame[] {
@@ -135,7 +135,7 @@ export class MsnSession implements ProtocolSession {
   }
 
   end(direction: Direction): Frame[] {
-    const rest = this.framers[direction].drain();
+    const rest = this.framers[direction].end();
     return rest === undefined ? [] : [{ raw: rest }];
   }
 

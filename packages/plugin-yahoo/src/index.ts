@@ -9,7 +9,7 @@ import { sniffYmsg } from './sniff.js';
 export { YahooSession, DEFAULT_MAX_PACKET_BYTES, CONFERENCE_NOTICE_SENDER } from './session.js';
 export { sniffYmsg } from './sniff.js';
 export { decodeHeader, decodeBody, encodePacket, Service, HEADER_BYTES, MAX_BODY_BYTES, MAX_PACKET_BYTES, type YmsgHeader, type YmsgPair, type PairBytes } from './packet.js';
-export { YmsgReader, type ReaderItem } from './reader.js';
+export { ymsgFramer, type YmsgFramer } from './framer.js';
 
 export const DEFAULT_PORTS = [5050];
 

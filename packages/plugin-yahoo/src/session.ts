@@ -5,7 +5,7 @@
 import type { Direction, Frame, ImEvent, ProtocolSession, SessionContext } from '@imspect/sdk';
 import { buildConferenceMessage, buildMessage } from './encoder.js';
 import { HEADER_BYTES, MAX_PACKET_BYTES } from './packet.js';
-import { YmsgReader } from './reader.js';
+import { ymsgFramer, type YmsgFramer } from './framer.js';
 import { YahooState } from './yahoo-state.js';
 import { YmsgPacket } from './ymsg-packet.js';
 
@@ -18,16 +18,18 @@ export const CONFERENCE_NOTICE_SENDER = 'imspect';
 export class YahooSession implements ProtocolSession {
   readonly maxPacketBytes: number;
   private readonly state: YahooState;
-  private readonly readers: Record<Direction, YmsgReader>;
+  private readonly framers: Record<Direction, YmsgFramer>;
+  /** The capture may start inside a packet: bytes before the first packet are expected, not an error. */
+  private readonly midstream: boolean;
 
   constructor(ctx: SessionContext) {
     const max = Number.isFinite(ctx.maxFrameSize) ? Math.floor(ctx.maxFrameSize) : DEFAULT_MAX_PACKET_BYTES;
     this.maxPacketBytes = Math.min(MAX_PACKET_BYTES, Math.max(HEADER_BYTES, max));
     this.state = new YahooState(ctx.server.host);
-    const midstream = ctx.midstream === true;
-    this.readers = {
-      outgoing: new YmsgReader(this.maxPacketBytes, midstream),
-      incoming: new YmsgReader(this.maxPacketBytes, midstream),
+    this.midstream = ctx.midstream === true;
+    this.framers = {
+      outgoing: ymsgFramer(this.maxPacketBytes),
+      incoming: ymsgFramer(this.maxPacketBytes),
     };
   }
 
@@ -41,14 +43,16 @@ export class YahooSession implements ProtocolSession {
   }
 
   bufferedBytes(direction: Direction): number {
-    return this.readers[direction].buffered;
+    return this.framers[direction].buffered;
   }
 
   push(direction: Direction, chunk: Uint8Array): Frame[] {
     const frames: Frame[] = [];
-    for (const item of this.readers[direction].push(chunk)) {
+    const framer = this.framers[direction];
+    framer.push(chunk);
+    for (let item = framer.next(); item !== undefined; item = framer.next()) {
       switch (item.kind) {
-        case 'packet': {
+        case 'frame': {
           const packet = new YmsgPacket(item.raw, item.header);
           const frame: Frame = { raw: item.raw };
           const outcome = this.state.handle(direction, packet);
@@ -67,9 +71,11 @@ export class YahooSession implements ProtocolSession {
         case 'rest':
           frames.push({ raw: item.raw });
           break;
-        case 'garbage':
+        case 'skipped':
           frames.push(
-            item.first ? { raw: item.raw, error: { code: 'not-ymsg', message: 'bytes that are not a YMSG packet; passed through up to the next "YMSG"' } } : { raw: item.raw },
+            item.first && !(this.midstream && item.leading)
+              ? { raw: item.raw, error: { code: 'not-ymsg', message: 'bytes that are not a YMSG packet; passed through up to the next "YMSG"' } }
+              : { raw: item.raw },
           );
           break;
       }
@@ -78,7 +84,7 @@ export class YahooSession implements ProtocolSession {
   }
 
   end(direction: Direction): Frame[] {
-    const rest = this.readers[direction].end();
+    const rest = this.framers[direction].end();
     return rest === undefined ? [] : [{ raw: rest }];
   }
 

@@ -1,6 +1,7 @@
 /**
- * @imspect/core: the SDK that plugins build against. The runtime (listeners, loader, engine) is exported
- * from `@imspect/core/runtime` so a plugin importing the SDK loads no sockets or config machinery.
+ * @imspect/sdk: the contract plugins build against (types, `definePlugin`, errors, byte/text helpers, framers,
+ * rules files, event data, log columns, option schemas). No runtime: importing it loads no sockets, no
+ * configuration machinery and no native code. The test kit is `@imspect/sdk/testing`.
  */
 export * from './event.js';
 export * from './protocol.js';
@@ -8,9 +9,12 @@ export * from './plugin.js';
 export * from './errors.js';
 export * from './bytes.js';
 export * from './byte-queue.js';
-export * from './line-reader.js';
+export * from './framer.js';
+export * from './line-framer.js';
+export * from './length-prefixed-framer.js';
 export * from './rules-file.js';
 export * from './event-data.js';
 export * from './log-columns.js';
+export * from './options.js';
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';
