@@ -7,7 +7,9 @@
  * A record of an older version is read into the current event shape (its data string parsed with the rules the
  * readers of that string used), so a journal written before an upgrade is delivered to the loggers unchanged.
  */
-import { toEventData, type ImEvent } from '@imspect/sdk';
+import type { ImEvent } from '@imspect/sdk';
+// The event-data helpers alone: the SDK's index also loads TypeBox, which `imspect status` must not pay for.
+import { toEventData } from '@imspect/sdk/event-data';
 
 export const EVENT_RECORD_VERSION = 2;
 
