@@ -473,6 +473,32 @@ describe('Journal on a full disk', () => {
     }
   });
 
+  it('onFull: block: the write retry happens even when its timer fires before the clock reaches the retry time', async () => {
+    // Timers and Date.now() run on different clocks: a retry that found "too early" and gave up would pause relaying forever.
+    const dir = await tempDir();
+    const room = { bytes: 2000 };
+    const journal = await open(dir, ['a'], { memoryEvents: 3, onFull: 'block', segmentWriter: diskWithRoom(room) });
+    const all = events(60, 'k');
+    for (let i = 0; i < all.length; i += 2) {
+      journal.append(all.slice(i, i + 2));
+      journal.commit();
+    }
+    expect(journal.full).toBe(true);
+    const realNow = Date.now;
+    Date.now = () => realNow() - 1500; // the wall clock lags behind the timers
+    try {
+      let roomAgain = false;
+      void journal.whenRoom().then(() => (roomAgain = true));
+      room.bytes = 1_000_000;
+      await waitFor(() => roomAgain, 5_000);
+    } finally {
+      Date.now = realNow;
+    }
+    expect(journal.head).toBe(60);
+    expect((await readAll(journal)).map((e) => e.id)).toEqual(all.map((e) => e.id));
+    await journal.close();
+  });
+
   it('onFull: block: relaying is to pause while the disk is full; the held events are written once it has room, none lost', async () => {
     const dir = await tempDir();
     const room = { bytes: 2000 };

@@ -293,6 +293,8 @@ export class Journal {
     if (this.pendingCount === 0) return;
     if (this.writeError && Date.now() < this.nextWriteAttempt) {
       if (this.options.onFull === 'forward') this.dropPending();
+      // With `block`, relaying waits for this write: a retry must always be pending, or nothing would ever try again.
+      else if (this.retryTimer === undefined) this.scheduleWriteRetry(this.nextWriteAttempt - Date.now());
       return;
     }
     const bytes = this.pendingRecords.subarray(0, this.pendingBytes);
@@ -422,6 +424,8 @@ export class Journal {
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
+      // This is the attempt that was waited for: a timer may fire a millisecond before Date.now() reaches it.
+      this.nextWriteAttempt = 0;
       this.commit();
     }, delayMs);
     this.retryTimer.unref();
