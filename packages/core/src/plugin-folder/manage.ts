@@ -66,8 +66,9 @@ function summary(plugin: DiscoveredPlugin): PluginSummary {
 
 /** A failed plugin-folder change: names the plugin (or what was asked for) and says that nothing changed. */
 export class PluginFolderError extends ImspectError {
-  constructor(action: string, what: string, cause: string, code: string, plugin?: string) {
-    super(`cannot ${action} ${what}: ${cause}`, { code, ...(plugin ? { plugin } : {}) });
+  constructor(action: string, what: string, cause: string, code: string) {
+    // The plugin is named in the message (not as `plugin`, which the CLI would name a second time).
+    super(`cannot ${action} ${what}: ${cause}`, { code });
     this.name = 'PluginFolderError';
   }
 }
@@ -206,7 +207,7 @@ export async function installPlugin(spec: string, options: PluginFolderOptions):
           code: 'PLUGIN_MANIFEST_INVALID',
         });
       }
-      label = plugin.name === packageName ? plugin.name : `${plugin.name} (${packageName})`;
+      label = plugin.name === packageName ? `plugin ${plugin.name}` : `plugin ${plugin.name} (${packageName})`;
       const warnings = await checkPlugin(plugin, all, options);
       await dropUnusedTarballs(staging);
       const previousVersion = before[packageName] !== undefined ? await installedVersion(pluginDir, packageName) : undefined;
@@ -220,7 +221,7 @@ export async function installPlugin(spec: string, options: PluginFolderOptions):
   } catch (error) {
     if (error instanceof PluginFolderError) throw error;
     const code = (error as { code?: string }).code ?? 'PLUGIN_INSTALL_FAILED';
-    throw new PluginFolderError('install', label, `${describeError(error)}; ${pluginDir} is unchanged and nothing was enabled`, code, label);
+    throw new PluginFolderError('install', label, `${describeError(error)}; ${pluginDir} is unchanged and nothing was enabled`, code);
   }
 }
 
@@ -254,7 +255,7 @@ export async function removePlugin(name: string, options: PluginFolderOptions): 
       await dropUnusedTarballs(staging);
     });
   } catch (error) {
-    throw new PluginFolderError('remove', installed.name, `${describeError(error)}; ${pluginDir} is unchanged`, 'PLUGIN_REMOVE_FAILED', installed.name);
+    throw new PluginFolderError('remove', `plugin ${installed.name}`, `${describeError(error)}; ${pluginDir} is unchanged`, 'PLUGIN_REMOVE_FAILED');
   }
   return { plugin: summary(installed), origin: 'installed' };
 }
@@ -267,7 +268,7 @@ function notInFolder(action: string, name: string, matches: readonly DiscoveredP
       : other
         ? `it is not installed or linked in ${pluginDir} but ${other.origin === 'folder' ? 'in a configured plugin folder' : 'found'} at ${other.dir}`
         : `no plugin of that name is installed or linked in ${pluginDir} (see imspect plugins list)`;
-  return new PluginFolderError(action, name, hint, 'PLUGIN_NOT_INSTALLED', name);
+  return new PluginFolderError(action, name, hint, 'PLUGIN_NOT_INSTALLED');
 }
 
 export interface UpdateResult {
@@ -290,7 +291,7 @@ export async function updatePlugins(name: string | undefined, options: PluginFol
     const matches = findByName(current, name);
     const target = matches.find((p) => p.origin === 'installed');
     if (!target) {
-      if (matches.some((p) => p.origin === 'linked')) throw new PluginFolderError('update', name, 'it is linked: it is whatever its folder holds', 'PLUGIN_LINKED', name);
+      if (matches.some((p) => p.origin === 'linked')) throw new PluginFolderError('update', name, 'it is linked: it is whatever its folder holds', 'PLUGIN_LINKED');
       throw notInFolder('update', name, matches, pluginDir);
     }
     targets = [target];
@@ -320,7 +321,7 @@ export async function updatePlugins(name: string | undefined, options: PluginFol
   } catch (error) {
     if (error instanceof PluginFolderError) throw error;
     const code = (error as { code?: string }).code ?? 'PLUGIN_UPDATE_FAILED';
-    throw new PluginFolderError('update', label, `${describeError(error)}; ${pluginDir} is unchanged`, code, name);
+    throw new PluginFolderError('update', label, `${describeError(error)}; ${pluginDir} is unchanged`, code);
   }
 }
 
@@ -356,7 +357,7 @@ export async function linkPlugin(dir: string, options: PluginFolderOptions): Pro
       return [`it does not load yet (${code}: ${describeError(error)}); it is linked all the same and loaded at the next start`];
     });
   } catch (error) {
-    throw new PluginFolderError('link', plugin.name, `${describeError(error)}; nothing was linked`, (error as { code?: string }).code ?? 'PLUGIN_LINK_FAILED', plugin.name);
+    throw new PluginFolderError('link', `plugin ${plugin.name}`, `${describeError(error)}; nothing was linked`, (error as { code?: string }).code ?? 'PLUGIN_LINK_FAILED');
   }
   await ensurePluginFolder(pluginDir);
   const link = path.join(pluginDir, LINKED_DIR, plugin.packageName);
@@ -391,7 +392,7 @@ export async function unlinkPlugin(name: string, options: PluginFolderOptions): 
     );
   }
   const info = await lstat(link);
-  if (!info.isSymbolicLink()) throw new PluginFolderError('unlink', name, `${link} is not a link`, 'PLUGIN_NOT_LINKED', name);
+  if (!info.isSymbolicLink()) throw new PluginFolderError('unlink', name, `${link} is not a link`, 'PLUGIN_NOT_LINKED');
   await rm(link);
   // An emptied scope folder (linked/@scope) goes too.
   const parent = path.dirname(link);

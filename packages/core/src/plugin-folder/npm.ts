@@ -68,14 +68,19 @@ export function runNpm(args: string[], cwd: string, npm: NpmCommand = findNpm())
 }
 
 /**
- * npm's `npm error` lines without the log-file hints: what went wrong (ECONNREFUSED to the registry, E404, a
- * peer dependency conflict), in a few lines.
+ * npm's `npm error` lines without the log-file hints and stack traces: what went wrong (the registry cannot be
+ * reached, E404, a peer dependency conflict), in a few lines.
  */
 export function npmErrorSummary(stderr: string): string {
-  const lines = stderr
-    .split('\n')
-    .filter((line) => /^npm (error|ERR!)/.test(line))
-    .map((line) => line.replace(/^npm (error|ERR!)\s?/, '').trimEnd())
-    .filter((line) => line && !/complete log of this run|A complete log|^\s*\/.*debug-\d+\.log$/.test(line));
-  return lines.slice(0, 12).join('\n');
+  const lines: string[] = [];
+  for (const raw of stderr.split('\n')) {
+    if (!/^npm (error|ERR!)/.test(raw)) continue;
+    const line = raw.replace(/^npm (error|ERR!)\s?/, '').trimEnd();
+    if (/^\s+at /.test(line)) break; // a stack trace: what follows is its object dump
+    if (!line || /complete log of this run|A complete log|debug-\d+\.log$/.test(line)) continue;
+    lines.push(line.trim());
+  }
+  const text = lines.slice(0, 8).join('; ');
+  const unreachable = /\b(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|ECONNRESET|EHOSTUNREACH|ENETUNREACH)\b/.exec(text);
+  return unreachable ? `the registry cannot be reached (${unreachable[1]}): ${text}` : text;
 }
