@@ -313,7 +313,7 @@ export async function updatePlugins(name: string | undefined, options: PluginFol
           result.unchanged.push(shown);
           continue;
         }
-        label = after.name;
+        label = `plugin ${after.name}`;
         for (const warning of await checkPlugin(after, all, options)) result.warnings.push(`${after.name}: ${warning}`);
         result.updated.push({ plugin: shown, from: before.version });
       }
