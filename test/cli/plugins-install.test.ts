@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstat, mkdtemp, readFile, readdir, readlink, realpath, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, readdir, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -275,6 +275,23 @@ describe('imspect plugins install, remove, update, link', () => {
     expect(unknown.stderr).toContain('cannot update nosuch: no plugin of that name is installed or linked');
     const builtIn = await imspect(['plugins', 'update', 'irc']);
     expect(builtIn.stderr).toContain('cannot update irc: it is built in');
+  }, 60_000);
+
+  it('a broken link to the SDK (imspect moved) is reported per plugin, and update links the running SDK again', async () => {
+    // As if the folder had been made by an imspect installed elsewhere, since removed.
+    const sdkLink = path.join(pluginDir, 'node_modules/@imspect/sdk');
+    const manifestFile = path.join(pluginDir, 'package.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { dependencies: Record<string, string> };
+    await writeFile(manifestFile, JSON.stringify({ ...manifest, dependencies: { ...manifest.dependencies, '@imspect/sdk': 'file:/nonexistent/imspect/sdk' } }));
+    await rm(sdkLink);
+    await symlink('/nonexistent/imspect/sdk', sdkLink);
+    const broken = (await list()).find((p) => p['name'] === 'tally');
+    expect(broken).toMatchObject({ origin: 'installed', status: 'failed', error: expect.objectContaining({ code: 'PLUGIN_MANIFEST_INVALID' }) });
+    expect(JSON.stringify(broken)).toContain('is broken (imspect was moved or reinstalled): run imspect plugins update');
+    const updated = await imspect(['plugins', 'update']);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(await realpath(sdkLink)).toBe(await realpath(path.join(REPO_ROOT, 'packages/sdk')));
+    expect((await list()).find((p) => p['name'] === 'tally')).toMatchObject({ status: 'ok' });
   }, 60_000);
 
   it('installs from a git URL; update takes the new commit, and an update that would not load changes nothing', async () => {

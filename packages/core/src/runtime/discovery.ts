@@ -102,7 +102,13 @@ export async function discoverPlugins(options: DiscoveryOptions): Promise<Discov
   if (options.pluginDir) {
     const linked = path.join(options.pluginDir, LINKED_DIR);
     for (const dir of await packagesIn(linked, false)) await add(dir, linked, 'linked');
-    for (const dir of await installedPluginDirs(options.pluginDir)) await add(dir, options.pluginDir, 'installed');
+    const installed = await installedPluginDirs(options.pluginDir);
+    const sdkProblem = installed.length > 0 ? await brokenSdkLink(options.pluginDir) : undefined;
+    for (const dir of installed) {
+      const before = found.length;
+      await add(dir, options.pluginDir, 'installed');
+      if (sdkProblem && found.length > before) found[found.length - 1]!.problems.push(sdkProblem);
+    }
   }
   for (const folder of options.folders ?? []) {
     for (const dir of [path.resolve(folder), ...(await packagesIn(path.resolve(folder), false))]) await add(dir, path.resolve(folder), 'folder');
@@ -181,6 +187,16 @@ export async function installedPluginDirs(pluginDir: string): Promise<string[]> 
     .filter((name) => name !== '@imspect/sdk')
     .sort();
   return names.map((name) => path.join(pluginDir, 'node_modules', name));
+}
+
+/**
+ * Installed plugins import the SDK through the folder's link to the host's SDK; when imspect was moved or its
+ * old installation removed, that link points nowhere, and each plugin would fail with "Cannot find package".
+ */
+async function brokenSdkLink(pluginDir: string): Promise<string | undefined> {
+  const link = path.join(pluginDir, 'node_modules', '@imspect', 'sdk');
+  if (await readJson(path.join(link, 'package.json'))) return undefined;
+  return `the plugin folder's link to imspect's SDK (${link}) is broken (imspect was moved or reinstalled): run imspect plugins update to link it again`;
 }
 
 /** Every link in the plugin folder's `linked/` folder, as package-name -> link path. */
