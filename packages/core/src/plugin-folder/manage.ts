@@ -303,6 +303,8 @@ export async function updatePlugins(name: string | undefined, options: PluginFol
     }
     targets = [target];
   }
+  // Nothing installed and no folder yet: nothing to update, and no folder is made for it.
+  if (targets.length === 0 && !(await stat(path.join(pluginDir, 'package.json')).catch(() => undefined))) return { updated: [], unchanged: [], warnings: [] };
   let label = name ?? 'the installed plugins';
   try {
     return await withStagedPluginFolder(pluginDir, async (staging) => {
