@@ -5,6 +5,7 @@
  */
 export * from './event.js';
 export * from './protocol.js';
+export * from './protocol-names.js';
 export * from './plugin.js';
 export * from './errors.js';
 export * from './bytes.js';

@@ -1,3 +1,4 @@
+import { applyProtocolAliases } from './protocol-aliases.js';
 import { cosmiconfig } from 'cosmiconfig';
 import { isIP } from 'node:net';
 import path from 'node:path';
@@ -73,6 +74,8 @@ export function resolveConfig(raw: unknown, file: string | undefined, baseDir: s
   const problems = validateConfigObject(config);
   if (problems.length > 0) throw new ConfigError(problems, file);
   const valid = config as unknown as Config;
+  const aliasProblems = applyProtocolAliases(valid);
+  if (aliasProblems.length > 0) throw new ConfigError(aliasProblems, file);
   // Relative folders mean relative to the configuration file: resolved once here, for every user of the config.
   valid.pluginFolders = valid.pluginFolders.map((folder) => path.resolve(baseDir, folder));
   if (valid.pidFile) valid.pidFile = path.resolve(baseDir, valid.pidFile);
