@@ -295,7 +295,8 @@ async function putInstalledPackage(url: string, env: NodeJS.ProcessEnv, packDir:
   const name = String(pkg['name']);
   const version = String(pkg['version']);
   const file = path.join(packDir, `${name.replace('/', '-')}-${version}.tgz`);
-  await run('tar', ['-czf', file, '--exclude=./node_modules', '--transform', 's,^\\.,package,', '-C', dir, '.'], { env });
+  // --hard-dereference: pnpm's store hard-links identical files, and npm does not extract hard-link entries.
+  await run('tar', ['-czf', file, '--hard-dereference', '--exclude=./node_modules', '--transform', 's,^\\.,package,', '-C', dir, '.'], { env });
   const data = await readFile(file);
   const manifest = { ...pkg, _id: `${name}@${version}` } as Record<string, unknown>;
   delete manifest['scripts'];

@@ -11,8 +11,8 @@ export default definePlugin({
   }),
   setup({ options }) {
     const entries = Object.entries(options.shortcuts);
-    const escape = (word) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const pattern = entries.length === 0 ? undefined : new RegExp(`\\b(${entries.map(([word]) => escape(word)).join('|')})\\b`, 'g');
+    const escapeRegExp = (word) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const pattern = entries.length === 0 ? undefined : new RegExp(`\\b(${entries.map(([word]) => escapeRegExp(word)).join('|')})\\b`, 'g');
     return {
       transform(event) {
         if (pattern === undefined || event.type !== 'message' || event.text === undefined) return undefined;

@@ -1,6 +1,6 @@
 import { definePlugin, type ImEvent, Type } from '@imspect/sdk';
 
-const escape = (word: string) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (word: string) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export default definePlugin({
   name: '__PLUGIN_NAME__',
@@ -13,7 +13,7 @@ export default definePlugin({
   }),
   setup({ options }) {
     const entries = Object.entries(options.shortcuts);
-    const pattern = entries.length === 0 ? undefined : new RegExp(`\\b(${entries.map(([word]) => escape(word)).join('|')})\\b`, 'g');
+    const pattern = entries.length === 0 ? undefined : new RegExp(`\\b(${entries.map(([word]) => escapeRegExp(word)).join('|')})\\b`, 'g');
     return {
       transform(event: Readonly<ImEvent>): string | undefined {
         if (pattern === undefined || event.type !== 'message' || event.text === undefined) return undefined;
