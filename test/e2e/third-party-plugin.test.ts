@@ -72,7 +72,7 @@ describe('a third-party plugin installed from a packed tarball', () => {
     expect(files.sort()).toEqual(['README.md', 'index.js', 'package.json']);
   });
 
-  it('is discovered and listed with its kind, version and path', async () => {
+  it('is listed with its kind, version and path, found but not enabled until the configuration names it', async () => {
     const { stdout } = await run(process.execPath, [CLI, 'plugins', 'list', '--json'], { cwd: project });
     const list = JSON.parse(stdout) as { plugins: Array<Record<string, unknown>> };
     const jsonl = list.plugins.find((p) => p['name'] === 'jsonl');
@@ -80,12 +80,17 @@ describe('a third-party plugin installed from a packed tarball', () => {
       kind: 'logger',
       version: '1.0.0',
       package: 'imspect-plugin-jsonl',
-      enabled: true,
-      status: 'ok',
+      origin: 'found',
+      enabled: false,
+      status: 'disabled',
       error: null,
       path: path.join(project, 'node_modules/imspect-plugin-jsonl'),
     });
-    // The first-party plugins next to the CLI are listed too.
+    // A package lying in some node_modules was never chosen: it says why it does not run and how to enable it.
+    expect(jsonl!['reason']).toMatch(/not enabled: install it \(imspect plugins install .*\) or name it in the configuration/);
+    // The first-party plugins next to the CLI are listed too, as built-in and enabled.
+    const irc = list.plugins.find((p) => p['name'] === 'irc');
+    expect(irc).toMatchObject({ origin: 'built-in', enabled: true, status: 'ok' });
     expect(list.plugins.map((p) => p['name'])).toEqual(expect.arrayContaining(['irc', 'logger-csv', 'jsonl']));
   });
 

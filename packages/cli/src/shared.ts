@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PluginKind } from '@imspect/core';
 import type { LoadedConfig } from '@imspect/core/runtime';
+import type { PluginRecord } from '@imspect/core/plugins';
 
 /** The CLI package folder: plugins installed next to the CLI are found from here. */
 export const CLI_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -15,6 +16,16 @@ export const configFlag = Flags.string({
 
 export function pluginRoots(): string[] {
   return [process.cwd(), CLI_DIR];
+}
+
+/**
+ * Where a configuration's plugins come from: the CLI's own (built-in), imspect's plugin folder in the data folder
+ * (installed, linked), the configured `pluginFolders`, and, found but not enabled unless configured, packages in
+ * the node_modules folders above the working directory and the CLI.
+ */
+export async function discoveryOptions(loaded: LoadedConfig) {
+  const { pluginDirOf } = await import('@imspect/core/plugins');
+  return { roots: pluginRoots(), builtinFrom: CLI_DIR, pluginDir: pluginDirOf(loaded.dataDir), folders: loaded.config.pluginFolders };
 }
 
 /** A message for people: the error's own text, its code, and for plugin errors the plugin and hook. */
@@ -59,9 +70,9 @@ export async function loadConfigOrExit(configFile: string | undefined) {
  * Loads the configuration (exit 2 when it is invalid), discovers every plugin and checks the enabled ones
  * (manifest, host range, import, export, options) without running their `setup`: what `plugins list` reports.
  */
-export async function inspectPlugins(configFile: string | undefined, logLevel: string) {
+export async function inspectPlugins(configFile: string | undefined, logLevel: string, importCheck?: (record: PluginRecord) => boolean) {
   const loaded = await loadConfigOrExit(configFile);
-  return inspectLoadedPlugins(loaded, logLevel);
+  return inspectLoadedPlugins(loaded, logLevel, [], importCheck);
 }
 
 /**
@@ -69,9 +80,9 @@ export async function inspectPlugins(configFile: string | undefined, logLevel: s
  * export, options). `setupKinds`: kinds whose `setup` runs too (what `config check` checks of their files); the
  * caller closes what it returns in `loaded`.
  */
-export async function inspectLoadedPlugins(loaded: LoadedConfig, logLevel: string, setupKinds: readonly PluginKind[] = []) {
+export async function inspectLoadedPlugins(loaded: LoadedConfig, logLevel: string, setupKinds: readonly PluginKind[] = [], importCheck?: (record: PluginRecord) => boolean) {
   const { discoverPlugins, loadPlugins, createOperationalLogger, HOST_VERSION } = await import('@imspect/core/plugins');
-  const discovered = await discoverPlugins({ roots: pluginRoots(), folders: loaded.config.pluginFolders });
+  const discovered = await discoverPlugins(await discoveryOptions(loaded));
   const { records, loaded: setUp } = await loadPlugins(discovered, {
     hostVersion: HOST_VERSION,
     sections: loaded.config.plugins,
@@ -81,6 +92,7 @@ export async function inspectLoadedPlugins(loaded: LoadedConfig, logLevel: strin
     configFile: loaded.file,
     setup: setupKinds.length > 0,
     setupKinds,
+    ...(importCheck ? { importCheck } : {}),
   });
   return { loaded, records, setUp, hostVersion: HOST_VERSION };
 }

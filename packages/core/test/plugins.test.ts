@@ -1,3 +1,4 @@
+import { mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PluginSection } from '../src/config/schema.js';
@@ -141,7 +142,8 @@ describe('discovery', () => {
 
   it('the nearest copy of a plugin is loaded, the farther one is reported as a duplicate', async () => {
     const found = (await discoverPlugins({ roots: [cwd], folders: [folder] })).filter((p) => p.dir.startsWith(root));
-    const { options } = loadOptions();
+    // Found in node_modules: they run because the configuration names them.
+    const { options } = loadOptions({ x: {}, y: {}, z: {} });
     const { records, loaded } = await loadPlugins(found, options);
     const ys = records.filter((r) => r.name === 'y');
     expect(ys.map((r) => [r.version, r.status])).toEqual([
@@ -159,12 +161,95 @@ describe('discovery', () => {
   });
 });
 
+describe('plugin origins', () => {
+  let root: string;
+  let cli: string;
+  let pluginDir: string;
+  let cwd: string;
+
+  beforeAll(async () => {
+    root = await tempDir();
+    // The CLI's package: its plugin dependencies are the built-in ones, wherever Node would find them.
+    cli = path.join(root, 'lib', 'node_modules', '@imspect', 'cli');
+    await writeTree(cli, { 'package.json': JSON.stringify({ name: '@imspect/cli', dependencies: { '@imspect/plugin-b': '^0.1.0', yaml: '^2.0.0' } }) });
+    await writePlugin(path.join(root, 'lib', 'node_modules', '@imspect', 'plugin-b'), { pkg: '@imspect/plugin-b', manifest: { kind: 'protocol', host: '^0.1.0' } });
+    // Next to the CLI but not its dependency: found, not built in.
+    await writePlugin(path.join(root, 'lib', 'node_modules', 'imspect-plugin-stray'), { pkg: 'imspect-plugin-stray', manifest: { kind: 'filter', host: '^0.1.0' } });
+    // imspect's plugin folder: two installed plugins, one of them also linked (the link comes first), and a
+    // dependency of one of them named like a plugin, which is not installed on purpose and not listed.
+    pluginDir = path.join(root, 'data', 'plugins');
+    await writeTree(pluginDir, {
+      'package.json': JSON.stringify({ dependencies: { '@imspect/sdk': 'file:/nowhere', 'imspect-plugin-i': '1.0.0', 'imspect-plugin-dev': '1.0.0' } }),
+    });
+    await writePlugin(path.join(pluginDir, 'node_modules', 'imspect-plugin-i'), { pkg: 'imspect-plugin-i', manifest: { kind: 'logger', host: '^0.1.0' } });
+    await writePlugin(path.join(pluginDir, 'node_modules', 'imspect-plugin-dev'), { pkg: 'imspect-plugin-dev', manifest: { kind: 'filter', host: '^0.1.0' } });
+    await writePlugin(path.join(pluginDir, 'node_modules', 'imspect-plugin-transitive'), { pkg: 'imspect-plugin-transitive', manifest: { kind: 'filter', host: '^0.1.0' } });
+    await writePlugin(path.join(root, 'src', 'imspect-plugin-dev'), { pkg: 'imspect-plugin-dev', version: '1.1.0-dev', manifest: { kind: 'filter', host: '^0.1.0' } });
+    await mkdir(path.join(pluginDir, 'linked'), { recursive: true });
+    await symlink(path.join(root, 'src', 'imspect-plugin-dev'), path.join(pluginDir, 'linked', 'imspect-plugin-dev'));
+    // A project the command runs in, with a plugin some other tool put into its node_modules.
+    cwd = path.join(root, 'project');
+    await writePlugin(path.join(cwd, 'node_modules', 'imspect-plugin-f'), { pkg: 'imspect-plugin-f', manifest: { kind: 'filter', host: '^0.1.0' } });
+  });
+
+  async function discoverAll() {
+    return (await discoverPlugins({ roots: [cwd, cli], builtinFrom: cli, pluginDir })).filter((p) => p.dir.startsWith(root));
+  }
+
+  it('tells built-in, installed, linked and found plugins apart; only direct dependencies of the plugin folder are installed', async () => {
+    const found = await discoverAll();
+    expect(found.map((p) => `${p.name} ${p.version} ${p.origin}`)).toEqual([
+      'b 1.0.0 built-in',
+      'dev 1.1.0-dev linked',
+      'dev 1.0.0 installed',
+      'i 1.0.0 installed',
+      'f 1.0.0 found',
+      'stray 1.0.0 found',
+    ]);
+  });
+
+  it('a found plugin is listed but not enabled unless the configuration names it, and says how to enable it', async () => {
+    const { options } = loadOptions();
+    const { records } = await loadPlugins(await discoverAll(), options);
+    const f = byName(records, 'f');
+    expect(f).toMatchObject({ enabled: false, status: 'disabled', origin: 'found' });
+    expect(f.reason).toContain('not enabled');
+    expect(f.reason).toContain(`imspect plugins install ${path.join(cwd, 'node_modules', 'imspect-plugin-f')}`);
+    expect(f.reason).toContain('plugins: { "f": { enabled: true } }');
+    expect(byName(records, 'b')).toMatchObject({ enabled: true, status: 'loaded' });
+    expect(byName(records, 'i')).toMatchObject({ enabled: true, status: 'loaded' });
+    // The link wins over the installed copy of the same plugin.
+    const devs = records.filter((r) => r.name === 'dev');
+    expect(devs.map((r) => [r.origin, r.status, r.error?.code])).toEqual([
+      ['linked', 'loaded', undefined],
+      ['installed', 'failed', 'PLUGIN_DUPLICATE'],
+    ]);
+    const named = await loadPlugins(await discoverAll(), loadOptions({ f: { enabled: true } }).options);
+    expect(byName(named.records, 'f')).toMatchObject({ enabled: true, status: 'loaded' });
+    expect(byName(named.records, 'f').reason).toBeUndefined();
+  });
+
+  it('importCheck limits which plugins are imported when nothing is set up', async () => {
+    // A built-in plugin whose code would not even parse, in a CLI of its own (a module once imported stays cached).
+    const other = await tempDir();
+    const otherCli = path.join(other, 'cli');
+    await writeTree(otherCli, { 'package.json': JSON.stringify({ name: '@imspect/cli', dependencies: { '@imspect/plugin-broken': '^0.1.0' } }) });
+    await writePlugin(path.join(other, 'node_modules', '@imspect', 'plugin-broken'), { pkg: '@imspect/plugin-broken', index: 'export default {{{' });
+    const discovered = await discoverPlugins({ roots: [], builtinFrom: otherCli });
+    const unchecked = await loadPlugins(discovered, loadOptions({}, { setup: false, importCheck: (record) => record.origin !== 'built-in' }).options);
+    expect(byName(unchecked.records, 'broken')).toMatchObject({ origin: 'built-in', status: 'loaded' });
+    const checked = await loadPlugins(discovered, loadOptions({}, { setup: false }).options);
+    expect(byName(checked.records, 'broken').error?.code).toBe('PLUGIN_IMPORT_FAILED');
+  });
+});
+
 describe('loader', () => {
   /** Builds one plugin per case in its own node_modules, discovers them, returns the discovered list. */
   async function discover(plugins: FakePlugin[]): Promise<DiscoveredPlugin[]> {
     const root = await tempDir();
     for (const plugin of plugins) await writePlugin(path.join(root, 'node_modules', plugin.pkg), plugin);
-    return (await discoverPlugins({ roots: [root] })).filter((p) => p.dir.startsWith(root));
+    // A configured plugin folder: every plugin in it is enabled unless its section says otherwise.
+    return (await discoverPlugins({ roots: [], folders: [path.join(root, 'node_modules')] })).filter((p) => p.dir.startsWith(root));
   }
 
   it('loads a valid plugin and calls setup with its context', async () => {

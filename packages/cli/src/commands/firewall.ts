@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { readFileSync } from 'node:fs';
-import { configFlag, explain, failWith, loadConfigOrExit, pluginRoots } from '../shared.js';
+import { configFlag, discoveryOptions, explain, failWith, loadConfigOrExit } from '../shared.js';
 import type { Family } from '../firewall/rules.js';
 
 export default class Firewall extends Command {
@@ -63,7 +63,7 @@ async function redirectPlan(configFile: string | undefined, portFlag: number | u
     process.stderr.write('imspect: note: the configuration has no transparent listener; add `- type: transparent` (port 16667) to `listeners`\n');
   }
   const toPort = portFlag ?? transparent?.port ?? 16667;
-  const discovered = await discoverPlugins({ roots: pluginRoots(), folders: config.pluginFolders });
+  const discovered = await discoverPlugins(await discoveryOptions(loaded));
   // Protocol plugins only: their setup does no I/O, and their hooks name the ports.
   const { loaded: plugins } = await loadPlugins(discovered, {
     hostVersion: HOST_VERSION,

@@ -1,6 +1,6 @@
 import { Args, Command, Flags } from '@oclif/core';
 import { stat } from 'node:fs/promises';
-import { configFlag, explain, failWith, loadConfigOrExit, pluginRoots } from '../shared.js';
+import { configFlag, explain, failWith, loadConfigOrExit, pluginRoots, CLI_DIR } from '../shared.js';
 import { formatEvent, formatSummary, summaryJson } from '../replay-output.js';
 
 export default class Replay extends Command {
@@ -45,6 +45,7 @@ export default class Replay extends Command {
       loaded,
       logger,
       pluginRoots: pluginRoots(),
+      builtinFrom: CLI_DIR,
       ...(flags['to-loggers'] ? {} : { skipKinds: ['logger' as const] }),
     });
     try {

@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { policySummary } from '../policy-summary.js';
-import { configFlag, explain, failWith, isConfigurationProblem, loadConfigOrExit, pluginRoots } from '../shared.js';
+import { configFlag, explain, failWith, isConfigurationProblem, loadConfigOrExit, pluginRoots, CLI_DIR } from '../shared.js';
 
 /** One line on what happens to encrypted connections. */
 function tlsSummary(tls: { authority?: { ca: { files: { cert: string } } } | undefined; config: { action: string } } | undefined): string {
@@ -47,7 +47,7 @@ export default class Start extends Command {
       level: flags.debug ? 'debug' : config.log.level,
       format: (flags['log-format'] as 'auto' | 'pretty' | 'json' | undefined) ?? config.log.format,
     });
-    const engine = new Engine({ loaded, logger, pluginRoots: pluginRoots(), debug: flags.debug });
+    const engine = new Engine({ loaded, logger, pluginRoots: pluginRoots(), builtinFrom: CLI_DIR, debug: flags.debug });
     // From before the plugins' setup on: an error a plugin or its library raises where nobody handles it is
     // logged with the plugin's name and contained, not the end of every chat (why: runtime/stray-errors.ts).
     containStrayErrors(logger, () => engine.plugins);

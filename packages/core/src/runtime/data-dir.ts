@@ -7,6 +7,7 @@ import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { ImspectError, describeError } from '@imspect/sdk';
 import type { PluginLogger } from '@imspect/sdk';
+import { pluginDirOf } from './discovery.js';
 
 /** Others get nothing; the group may read (an auditors' group), never write. */
 export const PRIVATE_UMASK = 0o027;
@@ -81,6 +82,8 @@ export interface NarrowResult {
  */
 export async function narrowDataDir(dataDir: string): Promise<NarrowResult> {
   const result: NarrowResult = { narrowed: 0, failed: 0 };
+  // Plugin code, not conversations: the user imspect drops to must keep reading it (see plugin-folder/folder.ts).
+  const pluginDir = pluginDirOf(dataDir);
   const visit = async (target: string): Promise<void> => {
     let entries: string[];
     try {
@@ -91,6 +94,7 @@ export async function narrowDataDir(dataDir: string): Promise<NarrowResult> {
     }
     for (const entry of entries) {
       const file = path.join(target, entry);
+      if (file === pluginDir) continue;
       let info;
       try {
         info = await lstat(file);

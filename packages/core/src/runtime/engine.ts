@@ -16,7 +16,7 @@ import { LocalUsers } from '../proxy/local-users.js';
 import { Responses, responseSettings } from '../proxy/responses.js';
 import { reloadPolicy, type ReloadResult, type ReloadTargets } from './reload.js';
 import { DEFAULT_MAX_FRAME_SIZE, ProtocolRegistry, type RegisteredProtocol } from '../proxy/protocols.js';
-import { discoverPlugins } from './discovery.js';
+import { discoverPlugins, pluginDirOf } from './discovery.js';
 import { loadPlugins, type LoadedPlugin, type PluginRecord } from './loader.js';
 import { PluginStartError, requiredFailures } from './required-plugins.js';
 import { HOST_VERSION } from './version.js';
@@ -30,6 +30,8 @@ export interface EngineOptions {
   logger: PluginLogger;
   /** Folders whose node_modules (and their ancestors') are searched for plugins. */
   pluginRoots: string[];
+  /** The CLI's package folder: its plugin dependencies are the built-in plugins. */
+  builtinFrom?: string | undefined;
   debug?: boolean;
   /** How long shutdown waits for loggers to store what is queued; default `loggers.shutdownTimeoutMs` (0: as long as it takes). */
   shutdownGraceMs?: number;
@@ -106,6 +108,8 @@ export class Engine {
     this.dataDirWasOpen = await makeDataDir(dataDir, this.log);
     const discovered = await discoverPlugins({
       roots: this.options.pluginRoots,
+      builtinFrom: this.options.builtinFrom,
+      pluginDir: pluginDirOf(dataDir),
       folders: config.pluginFolders,
     });
     const { records, loaded } = await loadPlugins(discovered, {
@@ -217,13 +221,23 @@ export class Engine {
     if (config.user === undefined) return;
     const identity = resolveIdentity(config.user, config.group);
     if (process.getuid?.() === 0) {
-      // The CA key was read above, as root: it stays root's, out of the unprivileged process's reach.
-      const { reclaimed } = await handOver(dataDir, identity, caKeepers(dataDir, Object.values(caFiles(config.tls, dataDir))));
-      if (reclaimed.length > 0)
+      // The CA key was read above, as root: it stays root's, out of the unprivileged process's reach. So does the
+      // plugin folder, when there is one: its code is imported at the next start, possibly as root.
+      const pluginDir = pluginDirOf(dataDir);
+      const hasPluginDir = await stat(pluginDir).then(
+        () => true,
+        () => false,
+      );
+      const keep = caKeepers(dataDir, Object.values(caFiles(config.tls, dataDir)));
+      const { reclaimed } = await handOver(dataDir, identity, hasPluginDir ? [...keep, pluginDir] : keep);
+      const caReclaimed = reclaimed.filter((entry) => entry !== pluginDir);
+      if (caReclaimed.length > 0)
         this.log.warn(
-          { reclaimed },
+          { reclaimed: caReclaimed },
           `the CA files were ${identity.user}'s (an older imspect handed them over): root's again; if ${identity.user} may have been compromised, make a new CA (imspect ca init --force)`,
         );
+      if (reclaimed.includes(pluginDir))
+        this.log.warn({ pluginDir }, `the plugin folder was ${identity.user}'s: root's again; reinstall its plugins if ${identity.user} may have changed them`);
     }
     dropPrivileges(identity);
     await checkWritable([dataDir], identity);

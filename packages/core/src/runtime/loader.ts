@@ -22,6 +22,8 @@ export interface PluginRecord extends DiscoveredPlugin {
   enabled: boolean;
   status: PluginStatus;
   error?: PluginLoadError;
+  /** Why a plugin is not enabled, and how to enable it, when that is not the configuration's `enabled: false`. */
+  reason?: string;
 }
 
 export interface LoadedPlugin<K extends PluginKind = PluginKind> {
@@ -51,6 +53,12 @@ export interface LoadPluginsOptions {
   setupTimeoutMs?: number;
   /** Kinds left disabled whatever the configuration says. */
   skipKinds?: PluginKind[];
+  /**
+   * Without `setup`: which enabled plugins are imported to check their export (all when absent). The others get
+   * their manifest and host range checked only (`plugins list` imports neither built-in plugins nor those checked
+   * when they were installed).
+   */
+  importCheck?: (record: PluginRecord) => boolean;
 }
 
 export interface LoadResult {
@@ -69,7 +77,10 @@ export async function loadPlugins(discovered: readonly DiscoveredPlugin[], optio
   for (const found of discovered) {
     const section = options.sections[found.name];
     const skipped = found.kind !== undefined && options.skipKinds?.includes(found.kind) === true;
-    const record: PluginRecord = { ...found, enabled: section?.enabled !== false && !skipped, status: 'disabled' };
+    // A package merely found in some node_modules runs only when the configuration names it.
+    const chosen = found.origin !== 'found' || section !== undefined;
+    const record: PluginRecord = { ...found, enabled: section?.enabled !== false && !skipped && chosen, status: 'disabled' };
+    if (!chosen) record.reason = notChosenReason(found);
     records.push(record);
     const earlier = byName.get(found.name);
     if (earlier) {
@@ -108,6 +119,7 @@ async function loadOne(record: PluginRecord, section: PluginSection | undefined,
       fail('PLUGIN_HOST_MISMATCH', `needs imspect core ${record.hostRange}, this is ${options.hostVersion}`, 'manifest');
     }
   }
+  if (options.setup === false && options.importCheck && !options.importCheck(record)) return undefined;
   let entry: string;
   try {
     entry = await resolveEntry(record.dir);
@@ -196,6 +208,13 @@ function pickCondition(value: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+function notChosenReason(found: DiscoveredPlugin): string {
+  return (
+    `found in ${found.source}, but not built in, installed, linked or in pluginFolders, so not enabled: ` +
+    `install it (imspect plugins install ${found.dir}) or name it in the configuration (plugins: { ${JSON.stringify(found.name)}: { enabled: true } })`
+  );
 }
 
 function toLoadError(error: unknown): PluginLoadError {

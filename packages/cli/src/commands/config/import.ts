@@ -1,7 +1,7 @@
 import { Args, Command, Flags } from '@oclif/core';
 import { access, chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { failWith, pluginRoots } from '../../shared.js';
+import { CLI_DIR, failWith, pluginRoots } from '../../shared.js';
 
 export default class ConfigImport extends Command {
   static override summary = 'Translate an IMSpector imspector.conf into an imspect configuration';
@@ -30,7 +30,7 @@ export default class ConfigImport extends Command {
     } catch (error) {
       failWith(new Error(`${source}: cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`), 2);
     }
-    const discovered = await discoverPlugins({ roots: pluginRoots(), folders: [] });
+    const discovered = await discoverPlugins({ roots: pluginRoots(), builtinFrom: CLI_DIR, folders: [] });
     const result = translateImspectorConf(text, { baseDir: path.dirname(source), installed: new Set(discovered.map((p) => p.name)) });
     // What is written must load: check it against the configuration schema before anyone relies on it.
     try {
