@@ -262,8 +262,8 @@ function findInstalled(fromDir: string, name: string): string | undefined {
 }
 
 async function seedInstalled(url: string, env: NodeJS.ProcessEnv, packDir: string, names: readonly string[], fromDir: string): Promise<string[]> {
-  const seen = new Set<string>();
-  const published: string[] = [];
+  // First the closure (package.json reads only), then the uploads, a few at a time.
+  const found = new Map<string, Record<string, unknown>>();
   const queue = names.map((name) => ({ name, from: fromDir, required: true }));
   while (queue.length > 0) {
     const { name, from, required } = queue.shift()!;
@@ -272,11 +272,9 @@ async function seedInstalled(url: string, env: NodeJS.ProcessEnv, packDir: strin
       if (required) throw new Error(`seeding the registry: ${name} is not installed in this workspace (from ${from})`);
       continue; // another platform's optional binary
     }
-    if (seen.has(dir)) continue;
-    seen.add(dir);
+    if (found.has(dir)) continue;
     const pkg = readJson(path.join(dir, 'package.json'));
-    await putInstalledPackage(url, env, packDir, dir, pkg);
-    published.push(`${pkg['name']}@${pkg['version']}`);
+    found.set(dir, pkg);
     const optionalPeers = new Set(Object.keys((pkg['peerDependenciesMeta'] as Record<string, unknown>) ?? {}));
     for (const dep of Object.keys((pkg['dependencies'] as Record<string, string>) ?? {})) queue.push({ name: dep, from: dir, required: true });
     for (const dep of Object.keys((pkg['optionalDependencies'] as Record<string, string>) ?? {})) queue.push({ name: dep, from: dir, required: false });
@@ -284,7 +282,12 @@ async function seedInstalled(url: string, env: NodeJS.ProcessEnv, packDir: strin
       if (!optionalPeers.has(dep)) queue.push({ name: dep, from: dir, required: false });
     }
   }
-  return published;
+  const pending = [...found];
+  const worker = async () => {
+    for (let next = pending.shift(); next !== undefined; next = pending.shift()) await putInstalledPackage(url, env, packDir, next[0], next[1]);
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+  return [...found.values()].map((pkg) => `${pkg['name']}@${pkg['version']}`);
 }
 
 /**
