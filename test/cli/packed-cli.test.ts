@@ -7,7 +7,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -143,5 +143,44 @@ describeWithService('the packed CLI, installed with npm install -g away from the
     const rows = await readCsvLogs(path.join(work, 'imspect-data', 'logs'));
     expect(rows.some((row) => row.protocol === 'irc' && row.text === 'hello from the packed CLI' && row.outgoing)).toBe(true);
     expect(await readdir(path.join(work, 'imspect-data'))).toContain('archive.sqlite');
+  }, 120_000);
+
+  it("installs a plugin tarball into its own plugin folder, linked to the packed CLI's SDK, and lists it as installed", async () => {
+    const source = path.join(dir, 'plugin-src');
+    await mkdir(source);
+    await writeFile(
+      path.join(source, 'package.json'),
+      JSON.stringify({
+        name: 'imspect-plugin-packed-check',
+        version: '1.0.0',
+        type: 'module',
+        main: 'index.js',
+        files: ['index.js'],
+        imspect: { kind: 'filter', host: '^0.1.0', name: 'packed-check' },
+        peerDependencies: { '@imspect/sdk': '^0.1.0' },
+      }),
+    );
+    await writeFile(
+      path.join(source, 'index.js'),
+      "import { definePlugin } from '@imspect/sdk';\nexport default definePlugin({ name: 'packed-check', kind: 'filter', version: '1.0.0', setup: () => ({ check: () => ({ action: 'pass' }) }) });\n",
+    );
+    const { stdout } = await execFileAsync('npm', ['pack', source, '--pack-destination', dir, '--json'], { cwd: work, env });
+    const tarball = path.join(dir, (JSON.parse(stdout) as Array<{ filename: string }>)[0]!.filename);
+    // No registry: a closed port, so nothing may be fetched (not even the SDK the plugin's peer dependency names).
+    const offline = { ...env, npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0' };
+    const { stdout: said } = await execFileAsync(imspect, ['plugins', 'install', tarball], { cwd: work, env: offline });
+    expect(said).toContain('installed packed-check 1.0.0 (filter, package imspect-plugin-packed-check)');
+    const pluginDir = path.join(work, 'imspect-data', 'plugins');
+    expect(await realpath(path.join(pluginDir, 'node_modules/@imspect/sdk'))).toBe(await realpath(path.join(prefix, 'lib/node_modules/@imspect/cli/node_modules/@imspect/sdk')));
+    const result = await run(['plugins', 'list', '--json']);
+    const { plugins } = JSON.parse(result.stdout) as { plugins: Array<{ name: string; status: string; origin: string; path: string }> };
+    expect(plugins.find((p) => p.name === 'packed-check')).toMatchObject({
+      origin: 'installed',
+      status: 'ok',
+      path: path.join(pluginDir, 'node_modules/imspect-plugin-packed-check'),
+    });
+    const checked = await run(['plugins', 'list', '--json', '--check']);
+    expect((JSON.parse(checked.stdout) as { plugins: Array<{ name: string; status: string }> }).plugins.find((p) => p.name === 'packed-check')?.status).toBe('ok');
+    expect((await execFileAsync(imspect, ['plugins', 'remove', 'packed-check'], { cwd: work, env: offline })).stdout).toContain('removed packed-check 1.0.0');
   }, 120_000);
 });

@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstat, mkdtemp, readFile, readdir, readlink, realpath, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, readdir, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -276,6 +276,58 @@ describe('imspect plugins install, remove, update, link', () => {
     const builtIn = await imspect(['plugins', 'update', 'irc']);
     expect(builtIn.stderr).toContain('cannot update irc: it is built in');
   }, 60_000);
+
+  it('a broken link to the SDK (imspect moved) is reported per plugin, and update links the running SDK again', async () => {
+    // As if the folder had been made by an imspect installed elsewhere, since removed.
+    const sdkLink = path.join(pluginDir, 'node_modules/@imspect/sdk');
+    const manifestFile = path.join(pluginDir, 'package.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { dependencies: Record<string, string> };
+    await writeFile(manifestFile, JSON.stringify({ ...manifest, dependencies: { ...manifest.dependencies, '@imspect/sdk': 'file:/nonexistent/imspect/sdk' } }));
+    await rm(sdkLink);
+    await symlink('/nonexistent/imspect/sdk', sdkLink);
+    const broken = (await list()).find((p) => p['name'] === 'tally');
+    expect(broken).toMatchObject({ origin: 'installed', status: 'failed', error: expect.objectContaining({ code: 'PLUGIN_MANIFEST_INVALID' }) });
+    expect(JSON.stringify(broken)).toContain('is broken (imspect was moved or reinstalled): run imspect plugins update');
+    const updated = await imspect(['plugins', 'update']);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(await realpath(sdkLink)).toBe(await realpath(path.join(REPO_ROOT, 'packages/sdk')));
+    expect((await list()).find((p) => p['name'] === 'tally')).toMatchObject({ status: 'ok' });
+  }, 60_000);
+
+  it('installs from a git URL; update takes the new commit, and an update that would not load changes nothing', async () => {
+    const repo = await writePlugin(path.join(work, 'git', 'imspect-plugin-versioned'), { name: 'imspect-plugin-versioned', imspect: { kind: 'logger', host: '^0.1.0' } });
+    const git = (...args: string[]) => execFileAsync('git', ['-c', 'user.email=dev@example.org', '-c', 'user.name=dev', ...args], { cwd: repo });
+    const release = async (version: string, host: string) => {
+      const pkg = JSON.parse(await readFile(path.join(repo, 'package.json'), 'utf8')) as Record<string, unknown>;
+      await writeFile(path.join(repo, 'package.json'), JSON.stringify({ ...pkg, version, imspect: { kind: 'logger', host } }, null, 2));
+      await git('add', '-A');
+      await git('commit', '-qm', version);
+    };
+    await git('init', '-q');
+    await release('1.0.0', '^0.1.0');
+    const url = `git+file://${repo}`;
+    const installed = await imspect(['plugins', 'install', url]);
+    expect(installed.code, installed.stderr).toBe(0);
+    expect(installed.stdout).toContain(`installed versioned 1.0.0 (logger, package imspect-plugin-versioned)`);
+    expect(installed.stdout).toContain(`saved as imspect-plugin-versioned@${url}`);
+
+    await release('1.0.1', '^0.1.0');
+    const updated = await imspect(['plugins', 'update', 'versioned']);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(updated.stdout).toContain('updated versioned 1.0.0 -> versioned 1.0.1 (logger, package imspect-plugin-versioned)');
+
+    // The next commit needs a newer imspect: the update is refused and 1.0.1 stays.
+    await release('2.0.0', '^9.0.0');
+    const before = await snapshot(pluginDir);
+    const refused = await imspect(['plugins', 'update']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('cannot update plugin versioned: needs imspect core ^9.0.0, this is 0.1.0');
+    expect(refused.stderr).toContain(`${pluginDir} is unchanged`);
+    expect(await snapshot(pluginDir)).toEqual(before);
+    expect((await list()).find((p) => p['name'] === 'versioned')).toMatchObject({ version: '1.0.1', origin: 'installed', status: 'ok' });
+    const removed = await imspect(['plugins', 'remove', 'versioned']);
+    expect(removed.code, removed.stderr).toBe(0);
+  }, 90_000);
 
   it('links a plugin being developed, loads it from its folder, and unlinks it', async () => {
     const dev = await writePlugin(path.join(work, 'src', 'imspect-plugin-dev'), { name: 'imspect-plugin-dev', imspect: { kind: 'logger', host: '^0.1.0' } });

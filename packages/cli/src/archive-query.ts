@@ -1,6 +1,7 @@
 /** What `imspect logs search` and `imspect logs export` share: the filter flags and opening the configured archive. */
 import { Flags } from '@oclif/core';
 import { existsSync } from 'node:fs';
+import { canonicalProtocol } from '@imspect/core';
 import { failWith, loadConfigOrExit } from './shared.js';
 
 export const filterFlags = {
@@ -8,7 +9,7 @@ export const filterFlags = {
   network: Flags.string({ description: 'the network the ids belong to (IRC: the server host the client connected to), case-insensitive', helpValue: 'NAME' }),
   with: Flags.string({ description: 'the other party, channel or conversation, exactly', helpValue: 'ID' }),
   text: Flags.string({ description: 'words that must all appear in the message text (full-text search, case-insensitive)', helpValue: 'WORDS' }),
-  protocol: Flags.string({ description: 'protocol plugin name, e.g. irc', helpValue: 'P' }),
+  protocol: Flags.string({ description: 'protocol plugin name, e.g. irc (jabber is xmpp)', helpValue: 'P' }),
   since: Flags.string({ description: 'from this time on: ISO 8601 (2026-11-21, 2026-11-21T10:00:00Z), unix seconds, or 15m / 2h / 7d ago', helpValue: 'T' }),
   until: Flags.string({ description: 'before this time (same forms as --since)', helpValue: 'T' }),
 };
@@ -47,7 +48,8 @@ export async function openConfiguredArchive(configFile: string | undefined, flag
       ...(flags.network !== undefined ? { network: flags.network } : {}),
       ...(flags.with !== undefined ? { with: flags.with } : {}),
       ...(flags.text !== undefined ? { text: flags.text } : {}),
-      ...(flags.protocol !== undefined ? { protocol: flags.protocol } : {}),
+      // `jabber` finds what the archive stores as `xmpp`.
+      ...(flags.protocol !== undefined ? { protocol: canonicalProtocol(flags.protocol) } : {}),
       ...(flags.since !== undefined ? { sinceMs: sql.parseTime(flags.since) } : {}),
       ...(flags.until !== undefined ? { untilMs: sql.parseTime(flags.until) } : {}),
       limit,

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PluginKind } from '@imspect/core';
+import type { PluginKind, PluginLogger } from '@imspect/core';
 import type { LoadedConfig } from '@imspect/core/runtime';
 import type { PluginRecord } from '@imspect/core/plugins';
 
@@ -66,6 +66,22 @@ export async function loadConfigOrExit(configFile: string | undefined) {
   }
 }
 
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+/** A logger that writes `imspect: message` lines to standard error from `level` up. */
+export function plainLogger(level: string): PluginLogger {
+  const threshold = Math.max(0, LEVELS.indexOf(level));
+  const at =
+    (name: string) =>
+    (first: unknown, message?: string): void => {
+      if (LEVELS.indexOf(name) < threshold) return;
+      const text = typeof first === 'string' ? first : (message ?? '');
+      process.stderr.write(`imspect: ${name === 'info' ? '' : `${name}: `}${text}\n`);
+    };
+  const logger = { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), fatal: at('fatal'), child: () => logger };
+  return logger as unknown as PluginLogger;
+}
+
 /**
  * Loads the configuration (exit 2 when it is invalid), discovers every plugin and checks the enabled ones
  * (manifest, host range, import, export, options) without running their `setup`: what `plugins list` reports.
@@ -81,12 +97,14 @@ export async function inspectPlugins(configFile: string | undefined, logLevel: s
  * caller closes what it returns in `loaded`.
  */
 export async function inspectLoadedPlugins(loaded: LoadedConfig, logLevel: string, setupKinds: readonly PluginKind[] = [], importCheck?: (record: PluginRecord) => boolean) {
-  const { discoverPlugins, loadPlugins, createOperationalLogger, HOST_VERSION } = await import('@imspect/core/plugins');
+  const { discoverPlugins, loadPlugins, HOST_VERSION } = await import('@imspect/core/plugins');
   const discovered = await discoverPlugins(await discoveryOptions(loaded));
   const { records, loaded: setUp } = await loadPlugins(discovered, {
     hostVersion: HOST_VERSION,
     sections: loaded.config.plugins,
-    logger: createOperationalLogger({ level: logLevel }),
+    // With no plugin set up, only the loader itself logs (a section for a missing plugin): plain lines do, and
+    // loading the operational logger (pino and its pretty printer) would double the time `plugins list` takes.
+    logger: setupKinds.length > 0 ? (await import('@imspect/core/runtime')).createOperationalLogger({ level: logLevel }) : plainLogger(logLevel),
     dataDir: loaded.dataDir,
     configDir: loaded.baseDir,
     configFile: loaded.file,

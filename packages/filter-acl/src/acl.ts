@@ -10,7 +10,7 @@
  * Ids match whole, ignoring case (`bob` never matches `xbob` or `bob2`); an XMPP resource (`/laptop`) is
  * ignored; an entry that is a domain (`company.com`, no `@`) matches every id at that domain or below it.
  */
-import { isGroupChat, type ImEvent } from '@imspect/sdk';
+import { canonicalProtocol, isGroupChat, type ImEvent } from '@imspect/sdk';
 
 export interface AclRule {
   action: 'allow' | 'deny';
@@ -39,7 +39,8 @@ export function parseAcl(text: string): AclRule[] {
     if (line.length === 0 || line.startsWith('#')) continue;
     const section = SECTION.exec(line);
     if (section) {
-      const name = section[1]!.toLowerCase();
+      // `[jabber]` is the `xmpp` section: the name events carry.
+      const name = canonicalProtocol(section[1]!).toLowerCase();
       protocol = name === 'all' ? undefined : name;
       continue;
     }

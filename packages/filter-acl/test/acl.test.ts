@@ -55,6 +55,15 @@ describe('parseAcl', () => {
   });
 });
 
+describe('protocol aliases', () => {
+  it('[jabber] is the xmpp section: its rules apply to the events the xmpp plugin reports', () => {
+    const rules = parseAcl('[Jabber]\ndeny alice bob\n[all]\nallow all\n');
+    expect(rules[0]!.protocol).toBe('xmpp');
+    expect(firstMatch(rules, event('alice', 'bob', { protocol: 'xmpp' }))?.action).toBe('deny');
+    expect(firstMatch(rules, event('alice', 'bob', { protocol: 'irc' }))?.action).toBe('allow');
+  });
+});
+
 describe('matching', () => {
   it('matches ids whole, ignoring case and XMPP resources; domains match their ids', () => {
     expect(idMatches('bob', 'bob')).toBe(true);

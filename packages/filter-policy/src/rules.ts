@@ -4,6 +4,7 @@
  * policy file (YAML or JSON).
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { canonicalProtocol, canonicalProtocolKey } from '@imspect/sdk';
 
 export const BLOCKABLE = ['file', 'webcam', 'contact', 'emoticon', 'display-picture'] as const;
 export type Blockable = (typeof BLOCKABLE)[number];
@@ -71,17 +72,19 @@ export interface CompiledPolicy {
 
 export function compilePolicy(rules: PolicyRules): CompiledPolicy {
   const protocols = new Map<string, BlockSet>();
-  for (const [name, section] of Object.entries(rules.protocols ?? {})) protocols.set(name.toLowerCase(), section.block ?? {});
+  // Protocols may be named by an alias (`jabber`): compared by the name events carry (`xmpp`).
+  const protocolName = (name: string) => canonicalProtocol(name).toLowerCase();
+  for (const [name, section] of Object.entries(rules.protocols ?? {})) protocols.set(protocolName(name), section.block ?? {});
   const users = new Map<string, { block: BlockSet; protocols: Set<string> | undefined }>();
   for (const [id, section] of Object.entries(rules.users ?? {})) {
-    users.set(id.toLowerCase(), {
+    users.set(canonicalProtocolKey(id).toLowerCase(), {
       block: section.block ?? {},
-      protocols: section.protocols ? new Set(section.protocols.map((p) => p.toLowerCase())) : undefined,
+      protocols: section.protocols ? new Set(section.protocols.map(protocolName)) : undefined,
     });
   }
   const clients = (rules.clients ?? []).map((rule) => ({
     ...rule,
-    ...(rule.protocol !== undefined ? { protocol: rule.protocol.toLowerCase() } : {}),
+    ...(rule.protocol !== undefined ? { protocol: protocolName(rule.protocol) } : {}),
     ...(rule.client !== undefined ? { client: rule.client.toLowerCase() } : {}),
   }));
   return { block: rules.block ?? {}, protocols, users, clients };

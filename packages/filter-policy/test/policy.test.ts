@@ -24,6 +24,22 @@ function event(extra: Partial<ImEvent>): ImEvent {
 
 const judge = (rules: PolicyRules, e: Partial<ImEvent>) => policyVerdict(compilePolicy(rules), event(e));
 
+describe('protocol aliases', () => {
+  it('jabber names xmpp in per-protocol blocks, protocol:user keys, user protocol lists and client rules', () => {
+    const rules: PolicyRules = {
+      protocols: { jabber: { block: { file: true } } },
+      users: { 'Jabber:boss@example.com': { block: { file: false } }, 'carol@example.com': { protocols: ['jabber'] } },
+      clients: [{ protocol: 'JABBER', client: 'Psi', minVersion: '2.0' }],
+    };
+    expect(judge(rules, { type: 'file', protocol: 'xmpp' }).action).toBe('block');
+    expect(judge(rules, { type: 'file', protocol: 'msn' }).action).toBe('pass');
+    expect(judge(rules, { type: 'file', protocol: 'xmpp', localId: 'boss@example.com' }).action).toBe('pass');
+    expect(judge(rules, { protocol: 'xmpp', localId: 'carol@example.com' }).action).toBe('pass');
+    expect(judge(rules, { protocol: 'msn', localId: 'carol@example.com' }).action).toBe('block');
+    expect(compilePolicy(rules).clients[0]!.protocol).toBe('xmpp');
+  });
+});
+
 describe('blocking kinds of action', () => {
   it('blocks globally, overridden per protocol and then per user', () => {
     const rules: PolicyRules = {

@@ -12,5 +12,6 @@ export * from './line-reader.js';
 export * from './rules-file.js';
 export * from './event-data.js';
 export * from './log-columns.js';
+export * from './protocol-names.js';
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';

@@ -1,5 +1,6 @@
 import { Args, Command, Flags } from '@oclif/core';
 import { stat } from 'node:fs/promises';
+import { canonicalProtocol } from '@imspect/core';
 import { configFlag, explain, failWith, loadConfigOrExit, pluginRoots, CLI_DIR } from '../shared.js';
 import { formatEvent, formatSummary, summaryJson } from '../replay-output.js';
 
@@ -16,7 +17,7 @@ export default class Replay extends Command {
   static override flags = {
     config: configFlag,
     json: Flags.boolean({ description: 'one JSON object per line: each event, then {"summary": ...}' }),
-    port: Flags.string({ char: 'p', multiple: true, description: 'server port to protocol, e.g. 5222=jabber (repeatable)', helpValue: 'PORT=PROTOCOL' }),
+    port: Flags.string({ char: 'p', multiple: true, description: 'server port to protocol, e.g. 5222=xmpp (jabber is accepted for xmpp; repeatable)', helpValue: 'PORT=PROTOCOL' }),
     'to-loggers': Flags.boolean({ description: 'write the events to the configured loggers instead of printing them' }),
     quiet: Flags.boolean({ char: 'q', description: 'print only the summary' }),
   };
@@ -28,7 +29,7 @@ export default class Replay extends Command {
     for (const mapping of flags.port ?? []) {
       const match = /^(\d{1,5})=([\w.@/-]+)$/.exec(mapping);
       if (!match || Number(match[1]) > 65535) failWith(new Error(`--port ${mapping}: expected PORT=PROTOCOL, e.g. 5222=jabber`), 2);
-      ports[match[1]!] = match[2]!;
+      ports[match[1]!] = canonicalProtocol(match[2]!);
     }
     let size: number;
     try {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ImspectError, describeError } from '@imspect/sdk';
 import { ConfigSchema, ListenerSchemas, type Config } from './schema.js';
 import { ConfigError, validateAgainst, type ValidationProblem } from './validate.js';
+import { applyProtocolAliases } from './protocol-aliases.js';
 
 export const MODULE_NAME = 'imspect';
 
@@ -72,6 +73,8 @@ export function resolveConfig(raw: unknown, file: string | undefined, baseDir: s
   const problems = validateConfigObject(config);
   if (problems.length > 0) throw new ConfigError(problems, file);
   const valid = config as unknown as Config;
+  const aliasProblems = applyProtocolAliases(valid);
+  if (aliasProblems.length > 0) throw new ConfigError(aliasProblems, file);
   // Relative folders mean relative to the configuration file: resolved once here, for every user of the config.
   valid.pluginFolders = valid.pluginFolders.map((folder) => path.resolve(baseDir, folder));
   if (valid.pidFile) valid.pidFile = path.resolve(baseDir, valid.pidFile);

@@ -6,7 +6,9 @@
 import { createHash } from 'node:crypto';
 import { copyFile, lstat, mkdir, readFile, readdir, rename, rm, rmdir, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
-import semver from 'semver';
+// The two functions alone: all of semver is dozens of modules for `plugins list` to load.
+import satisfies from 'semver/functions/satisfies.js';
+import validRange from 'semver/ranges/valid.js';
 import { ImspectError, describeError, type PluginLogger } from '@imspect/sdk';
 import type { PluginSection } from '../config/schema.js';
 import { LINKED_DIR, discoverPlugins, linkedPluginLinks, readPluginManifest, type DiscoveredPlugin } from '../runtime/discovery.js';
@@ -311,7 +313,7 @@ export async function updatePlugins(name: string | undefined, options: PluginFol
           result.unchanged.push(shown);
           continue;
         }
-        label = after.name;
+        label = `plugin ${after.name}`;
         for (const warning of await checkPlugin(after, all, options)) result.warnings.push(`${after.name}: ${warning}`);
         result.updated.push({ plugin: shown, from: before.version });
       }
@@ -348,7 +350,7 @@ export async function linkPlugin(dir: string, options: PluginFolderOptions): Pro
   let warnings: string[];
   try {
     const others = all.filter((p) => p.packageName !== plugin.packageName);
-    if (plugin.hostRange !== undefined && semver.validRange(plugin.hostRange) && !semver.satisfies(options.hostVersion, plugin.hostRange, { includePrerelease: true })) {
+    if (plugin.hostRange !== undefined && validRange(plugin.hostRange) && !satisfies(options.hostVersion, plugin.hostRange, { includePrerelease: true })) {
       throw Object.assign(new Error(`needs imspect core ${plugin.hostRange}, this is ${options.hostVersion}`), { code: 'PLUGIN_HOST_MISMATCH' });
     }
     warnings = await checkPlugin(plugin, [...others, plugin], options).catch((error: unknown) => {

@@ -1,4 +1,3 @@
-import fg from 'fast-glob';
 import { readFile, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { PLUGIN_KINDS, type PluginKind } from '@imspect/sdk';
@@ -56,15 +55,6 @@ export const PLUGIN_DIR_MANIFEST = 'package.json';
 /** Links made by `imspect plugins link`, laid out as node_modules (`linked/name`, `linked/@scope/name`). */
 export const LINKED_DIR = 'linked';
 
-const NODE_MODULES_PATTERNS = [
-  '@imspect/plugin-*/package.json',
-  '@imspect/logger-*/package.json',
-  '@imspect/filter-*/package.json',
-  '@imspect/content-*/package.json',
-  'imspect-plugin-*/package.json',
-  '@*/imspect-plugin-*/package.json',
-];
-const FOLDER_PATTERNS = ['package.json', '*/package.json', '@*/*/package.json'];
 const PLUGIN_NAME_PATTERNS = [/^@imspect\/(plugin|logger|filter|content)-/, /^imspect-plugin-/, /^@[^/]+\/imspect-plugin-/];
 
 /** Whether a package name follows the plugin naming conventions (what the `node_modules` scan looks for). */
@@ -102,19 +92,26 @@ export async function discoverPlugins(options: DiscoveryOptions): Promise<Discov
       return;
     }
     if (seenPackages.has(real)) return;
-    seenPackages.add(real);
     const plugin = await readManifest(real, source, origin);
+    // A folder with no package.json at all (a configured folder's `docs/`) is no package.
+    if (plugin?.problems[0]?.includes('ENOENT') && origin !== 'installed' && origin !== 'linked') return;
+    seenPackages.add(real);
     if (plugin) found.push(plugin);
   };
   if (options.builtinFrom) for (const dir of await builtinPluginDirs(options.builtinFrom)) await add(dir, options.builtinFrom, 'built-in');
   if (options.pluginDir) {
     const linked = path.join(options.pluginDir, LINKED_DIR);
-    for (const manifest of await glob(linked, FOLDER_PATTERNS.slice(1), true)) await add(path.dirname(manifest), linked, 'linked');
-    for (const dir of await installedPluginDirs(options.pluginDir)) await add(dir, options.pluginDir, 'installed');
+    for (const dir of await packagesIn(linked, false)) await add(dir, linked, 'linked');
+    const installed = await installedPluginDirs(options.pluginDir);
+    const sdkProblem = installed.length > 0 ? await brokenSdkLink(options.pluginDir) : undefined;
+    for (const dir of installed) {
+      const before = found.length;
+      await add(dir, options.pluginDir, 'installed');
+      if (sdkProblem && found.length > before) found[found.length - 1]!.problems.push(sdkProblem);
+    }
   }
   for (const folder of options.folders ?? []) {
-    const dir = path.resolve(folder);
-    for (const manifest of await glob(dir, FOLDER_PATTERNS, true)) await add(path.dirname(manifest), dir, 'folder');
+    for (const dir of [path.resolve(folder), ...(await packagesIn(path.resolve(folder), false))]) await add(dir, path.resolve(folder), 'folder');
   }
   const seenDirs = new Set<string>();
   for (const root of options.roots) {
@@ -122,15 +119,33 @@ export async function discoverPlugins(options: DiscoveryOptions): Promise<Discov
       const nodeModules = path.join(dir, 'node_modules');
       if (seenDirs.has(nodeModules)) continue;
       seenDirs.add(nodeModules);
-      for (const manifest of await glob(nodeModules, NODE_MODULES_PATTERNS, true)) await add(path.dirname(manifest), nodeModules, 'found');
+      for (const dir of await packagesIn(nodeModules, true)) await add(dir, nodeModules, 'found');
     }
   }
   return found;
 }
 
-async function glob(cwd: string, patterns: string[], followSymbolicLinks: boolean): Promise<string[]> {
-  const manifests = await fg(patterns, { cwd, absolute: true, onlyFiles: true, followSymbolicLinks, suppressErrors: true, deep: 3 });
-  return manifests.sort();
+/**
+ * The package folders in a node_modules-like folder (`name`, `@scope/name`), sorted; with `pluginNamesOnly`, only
+ * those named like plugins. Read with readdir alone: a glob library costs `plugins list` more to load than the
+ * whole scan takes. Folders without a package.json are dropped when their manifest is read.
+ */
+async function packagesIn(dir: string, pluginNamesOnly: boolean): Promise<string[]> {
+  const names: string[] = [];
+  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+    if (entry.startsWith('.')) continue;
+    if (entry.startsWith('@')) {
+      for (const scoped of await readdir(path.join(dir, entry)).catch(() => [] as string[])) {
+        if (!scoped.startsWith('.')) names.push(`${entry}/${scoped}`);
+      }
+    } else {
+      names.push(entry);
+    }
+  }
+  return names
+    .filter((name) => !pluginNamesOnly || isPluginPackageName(name))
+    .sort()
+    .map((name) => path.join(dir, name));
 }
 
 async function readJson(file: string): Promise<Record<string, unknown> | undefined> {
@@ -172,6 +187,16 @@ export async function installedPluginDirs(pluginDir: string): Promise<string[]> 
     .filter((name) => name !== '@imspect/sdk')
     .sort();
   return names.map((name) => path.join(pluginDir, 'node_modules', name));
+}
+
+/**
+ * Installed plugins import the SDK through the folder's link to the host's SDK; when imspect was moved or its
+ * old installation removed, that link points nowhere, and each plugin would fail with "Cannot find package".
+ */
+async function brokenSdkLink(pluginDir: string): Promise<string | undefined> {
+  const link = path.join(pluginDir, 'node_modules', '@imspect', 'sdk');
+  if (await readJson(path.join(link, 'package.json'))) return undefined;
+  return `the plugin folder's link to imspect's SDK (${link}) is broken (imspect was moved or reinstalled): run imspect plugins update to link it again`;
 }
 
 /** Every link in the plugin folder's `linked/` folder, as package-name -> link path. */

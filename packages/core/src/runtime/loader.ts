@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import semver from 'semver';
+// The two functions alone: all of semver is dozens of modules for `plugins list` to load.
+import satisfies from 'semver/functions/satisfies.js';
+import validRange from 'semver/ranges/valid.js';
 import type { PluginSection } from '../config/schema.js';
 import { ConfigError, validateAgainst } from '../config/validate.js';
 import { ImspectError, describeError } from '@imspect/sdk';
@@ -114,8 +116,8 @@ async function loadOne(record: PluginRecord, section: PluginSection | undefined,
   };
   if (record.problems.length > 0) fail('PLUGIN_MANIFEST_INVALID', record.problems.join('; '), 'manifest');
   if (record.hostRange !== undefined) {
-    if (!semver.validRange(record.hostRange)) fail('PLUGIN_MANIFEST_INVALID', `"imspect.host" is not a semver range: ${record.hostRange}`, 'manifest');
-    if (!semver.satisfies(options.hostVersion, record.hostRange, { includePrerelease: true })) {
+    if (!validRange(record.hostRange)) fail('PLUGIN_MANIFEST_INVALID', `"imspect.host" is not a semver range: ${record.hostRange}`, 'manifest');
+    if (!satisfies(options.hostVersion, record.hostRange, { includePrerelease: true })) {
       fail('PLUGIN_HOST_MISMATCH', `needs imspect core ${record.hostRange}, this is ${options.hostVersion}`, 'manifest');
     }
   }
