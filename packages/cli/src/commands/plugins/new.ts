@@ -6,7 +6,7 @@ import { failWith } from '../../shared.js';
 export default class PluginsNew extends Command {
   static override summary = 'Create a ready plugin package: package.json, a working skeleton of its kind, a test with the SDK test kit, a README';
   static override description =
-    'NAME is the npm package name: imspect-plugin-NAME or @scope/imspect-plugin-NAME (a bare NAME gets the imspect-plugin- prefix). The package goes into DIR/NAME (without the scope); an existing folder that is not empty is never touched. In the new folder, `npm install && npm test` runs its tests (TypeScript: after the build) and `imspect plugins link .` loads it into imspect.';
+    'NAME is the npm package name: imspect-plugin-NAME or @scope/imspect-plugin-NAME (a bare NAME gets the imspect-plugin- prefix). The package goes into DIR/NAME (without the scope); an existing folder that is not empty is never touched. In the new folder, `npm install && npm test` runs its tests (TypeScript: after the build); `imspect plugins link DIR`, where imspect runs, loads it into imspect.';
   static override examples = [
     '<%= config.bin %> plugins new jsonl --kind logger',
     '<%= config.bin %> plugins new @acme/imspect-plugin-chat --kind protocol --typescript --dir ~/src',
@@ -36,7 +36,7 @@ export default class PluginsNew extends Command {
       this.log('Next:');
       this.log(`  cd ${shown.includes(' ') ? JSON.stringify(shown) : shown}`);
       this.log('  npm install && npm test');
-      this.log('  imspect plugins link .');
+      this.log(`  imspect plugins link ${result.dir}   (where imspect runs: it then loads this folder at each start)`);
     } catch (error) {
       failWith(error, 2);
     }
