@@ -230,6 +230,16 @@ describe('imspect plugins install, remove, update, link', () => {
     }, 60_000);
   }
 
+  it('a path that does not exist is named, and a bare name is never taken for a folder of that name', async () => {
+    const missing = await imspect(['plugins', 'install', './nothere-1.0.0.tgz']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`imspect: cannot install ./nothere-1.0.0.tgz: ${path.join(work, 'nothere-1.0.0.tgz')} does not exist; nothing was installed`);
+    // `tally` is a folder here, but as npm reads it, a bare name is a registry name (and the registry is closed).
+    const bare = await imspect(['plugins', 'install', 'tally']);
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toContain('the registry cannot be reached');
+  }, 60_000);
+
   it('an installed plugin is loaded by imspect start and sees the events of real traffic', async () => {
     const irc = await startScriptedIrcServer();
     await writeFile(

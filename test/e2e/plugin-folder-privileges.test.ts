@@ -72,7 +72,7 @@ describeWithService('the plugin folder when imspect drops root', missing(), () =
       }),
     );
     await writeFile(path.join(source, 'index.js'), LATE_LOGGER);
-    await writeFile(path.join(source, 'late.js'), "export const describe = (e) => `${e.type} ${e.localId} ${e.remoteId} ${e.text ?? ''}`;\n");
+    await writeFile(path.join(source, 'late.js'), "export const describe = (e) => [e.type, e.localId, e.remoteId, e.text ?? ''].join(' ');\n");
     const irc = await startScriptedIrcServer();
     const config = path.join(dir, 'imspect.config.json');
     await writeFile(

@@ -2,12 +2,14 @@
  * The configuration's JSON Schema for editors: core's schema with each discovered plugin's options schema
  * placed under `plugins.<name>.options`.
  */
-export async function buildConfigJsonSchema(roots: string[], configFile?: string): Promise<object> {
+export async function buildConfigJsonSchema(roots: string[], configFile?: string, builtinFrom?: string): Promise<object> {
   const { ConfigSchema, PluginSectionSchema, discoverPlugins, loadConfig, resolveEntry } = await import('@imspect/core/runtime');
   const { isPlugin } = await import('@imspect/core');
   const { pathToFileURL } = await import('node:url');
   const loaded = await loadConfig(configFile ? { file: configFile } : {});
-  const discovered = await discoverPlugins({ roots, folders: loaded.config.pluginFolders });
+  // Every plugin the configuration may name: built-in, installed, linked, in plugin folders, and found ones.
+  const { pluginDirOf } = await import('@imspect/core/plugins');
+  const discovered = await discoverPlugins({ roots, builtinFrom, pluginDir: pluginDirOf(loaded.dataDir), folders: loaded.config.pluginFolders });
   const schema = JSON.parse(JSON.stringify(ConfigSchema)) as Record<string, unknown> & { properties: Record<string, Record<string, unknown>> };
   const pluginSection = PluginSectionSchema as unknown as Record<string, unknown>;
   const pluginProperties: Record<string, unknown> = {};

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { PluginFolderOptions } from '@imspect/core/plugin-folder';
-import { CLI_DIR, loadConfigOrExit } from './shared.js';
+import { CLI_DIR, failWith, loadConfigOrExit } from './shared.js';
 
 /** The data folder whose `plugins/` the plugin commands change; by default the configuration's `dataDir`. */
 export const dataDirFlag = Flags.string({
@@ -19,7 +19,11 @@ export async function pluginFolderOptions(flags: { config?: string | undefined; 
   const loaded = await loadConfigOrExit(flags.config);
   const { HOST_VERSION } = await import('@imspect/core/plugins');
   const dataDir = flags['data-dir'] ? path.resolve(flags['data-dir']) : loaded.dataDir;
-  await mkdir(dataDir, { recursive: true, mode: 0o750 });
+  try {
+    await mkdir(dataDir, { recursive: true, mode: 0o750 });
+  } catch (error) {
+    failWith(new Error(`${dataDir}: the data folder cannot be created: ${(error as Error).message}`), 2);
+  }
   return {
     dataDir,
     builtinFrom: CLI_DIR,

@@ -181,6 +181,8 @@ describe('plugin origins', () => {
     await writeTree(pluginDir, {
       'package.json': JSON.stringify({ dependencies: { '@imspect/sdk': 'file:/nowhere', 'imspect-plugin-i': '1.0.0', 'imspect-plugin-dev': '1.0.0' } }),
     });
+    // Installed plugins import the SDK through the folder's link to the host's SDK (here a stand-in).
+    await writeTree(path.join(pluginDir, 'node_modules', '@imspect', 'sdk'), { 'package.json': JSON.stringify({ name: '@imspect/sdk', version: '0.1.0' }) });
     await writePlugin(path.join(pluginDir, 'node_modules', 'imspect-plugin-i'), { pkg: 'imspect-plugin-i', manifest: { kind: 'logger', host: '^0.1.0' } });
     await writePlugin(path.join(pluginDir, 'node_modules', 'imspect-plugin-dev'), { pkg: 'imspect-plugin-dev', manifest: { kind: 'filter', host: '^0.1.0' } });
     await writePlugin(path.join(pluginDir, 'node_modules', 'imspect-plugin-transitive'), { pkg: 'imspect-plugin-transitive', manifest: { kind: 'filter', host: '^0.1.0' } });

@@ -72,6 +72,11 @@ export async function narrowModes(dir: string): Promise<void> {
   await visit(dir);
 }
 
+/** The staging copy this process makes of the plugin folder (next to it: same file system, so renames swap it). */
+export function stagingDirOf(pluginDir: string): string {
+  return `${pluginDir}.staging-${process.pid}`;
+}
+
 /** Only one command changes the folder at a time: a lock file next to it, with the holder's pid. */
 async function lock(pluginDir: string): Promise<() => Promise<void>> {
   const file = `${pluginDir}.lock`;
@@ -109,7 +114,7 @@ function processAlive(pid: number): boolean {
 export async function withStagedPluginFolder<T>(pluginDir: string, change: (staging: string) => Promise<T>): Promise<T> {
   await mkdir(path.dirname(pluginDir), { recursive: true });
   const unlock = await lock(pluginDir);
-  const staging = `${pluginDir}.staging-${process.pid}`;
+  const staging = stagingDirOf(pluginDir);
   try {
     await rm(staging, { recursive: true, force: true });
     const exists = await lstat(pluginDir).then(

@@ -13,7 +13,7 @@ import { ImspectError, describeError, type PluginLogger } from '@imspect/sdk';
 import type { PluginSection } from '../config/schema.js';
 import { LINKED_DIR, discoverPlugins, linkedPluginLinks, readPluginManifest, type DiscoveredPlugin } from '../runtime/discovery.js';
 import { loadPlugins } from '../runtime/loader.js';
-import { TARBALLS_DIR, ensurePluginFolder, pluginDirOf, readFolderManifest, withStagedPluginFolder } from './folder.js';
+import { TARBALLS_DIR, ensurePluginFolder, pluginDirOf, readFolderManifest, stagingDirOf, withStagedPluginFolder } from './folder.js';
 import { runNpm, type NpmCommand } from './npm.js';
 
 export interface PluginFolderOptions {
@@ -79,13 +79,16 @@ type LocalSpec = { type: 'folder' | 'tarball'; path: string } | { type: 'npm' };
 
 /** A folder or a tarball on disk, or else something npm resolves (a name with a version or range, a git URL). */
 async function classify(spec: string, cwd: string): Promise<LocalSpec> {
-  const looksLocal = /^(\.{1,2}[\\/]|\/|~[\\/]|file:)/.test(spec) || /\.(tgz|tar\.gz|tar)$/.test(spec);
+  // As npm reads a spec: a path only when it looks like one (`./x`, `../x`, `/x`, `~/x`, `.`, `file:`, a tarball
+  // name); a bare `name` is a registry name even when a folder of that name is here, and `user/repo` is GitHub's.
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(spec) && !spec.startsWith('file:');
+  const looksLocal = !url && (/^(\.{1,2}([\\/]|$)|\/|~[\\/]|file:)/.test(spec) || /\.(tgz|tar\.gz|tar)$/.test(spec));
+  if (!looksLocal) return { type: 'npm' };
   const file = path.resolve(cwd, spec.replace(/^file:/, '').replace(/^~(?=[\\/])/, process.env['HOME'] ?? '~'));
   const info = await stat(file).catch(() => undefined);
   if (info?.isDirectory()) return { type: 'folder', path: file };
   if (info?.isFile()) return { type: 'tarball', path: file };
-  if (looksLocal) throw new PluginFolderError('install', spec, `${file} does not exist`, 'PLUGIN_SPEC_NOT_FOUND');
-  return { type: 'npm' };
+  throw new PluginFolderError('install', spec, `${file} does not exist; nothing was installed`, 'PLUGIN_SPEC_NOT_FOUND');
 }
 
 /** Copies a tarball into the folder's `tarballs/`, named by its content, and returns the spec npm installs. */
@@ -223,7 +226,9 @@ export async function installPlugin(spec: string, options: PluginFolderOptions):
   } catch (error) {
     if (error instanceof PluginFolderError) throw error;
     const code = (error as { code?: string }).code ?? 'PLUGIN_INSTALL_FAILED';
-    throw new PluginFolderError('install', label, `${describeError(error)}; ${pluginDir} is unchanged and nothing was enabled`, code);
+    // Paths inside the staging copy are named as they would have been in the folder.
+    const cause = describeError(error).replaceAll(stagingDirOf(pluginDir), pluginDir);
+    throw new PluginFolderError('install', label, `${cause}; ${pluginDir} is unchanged and nothing was enabled`, code);
   }
 }
 
@@ -298,6 +303,8 @@ export async function updatePlugins(name: string | undefined, options: PluginFol
     }
     targets = [target];
   }
+  // Nothing installed and no folder yet: nothing to update, and no folder is made for it.
+  if (targets.length === 0 && !(await stat(path.join(pluginDir, 'package.json')).catch(() => undefined))) return { updated: [], unchanged: [], warnings: [] };
   let label = name ?? 'the installed plugins';
   try {
     return await withStagedPluginFolder(pluginDir, async (staging) => {

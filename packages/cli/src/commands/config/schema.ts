@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { writeFile } from 'node:fs/promises';
-import { configFlag, failWith, pluginRoots } from '../../shared.js';
+import { CLI_DIR, configFlag, failWith, pluginRoots } from '../../shared.js';
 import { buildConfigJsonSchema } from '../../config-schema.js';
 
 export default class ConfigSchemaCommand extends Command {
@@ -15,7 +15,7 @@ export default class ConfigSchemaCommand extends Command {
     const { flags } = await this.parse(ConfigSchemaCommand);
     let schema: object;
     try {
-      schema = await buildConfigJsonSchema(pluginRoots(), flags.config);
+      schema = await buildConfigJsonSchema(pluginRoots(), flags.config, CLI_DIR);
     } catch (error) {
       failWith(error, 2);
     }
