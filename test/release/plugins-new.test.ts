@@ -88,6 +88,14 @@ describeWithService('imspect plugins new, installed and tested from a registry',
     await expect(registry!.npm(['test'], dir)).rejects.toThrow(/\bfail [1-9]/);
   }, 120_000);
 
+  it('a TypeScript plugin whose hook breaks the contract does not build: its test run fails on the type error', async () => {
+    const { dir } = await scaffold('imspect-plugin-mistyped', 'filter', true);
+    const source = path.join(dir, 'src/index.ts');
+    await writeFile(source, (await readFile(source, 'utf8')).replace("return { action: 'block',", "return { action: 'deny',"));
+    await registry!.npm(['install'], dir);
+    await expect(registry!.npm(['test'], dir)).rejects.toThrow(/error TS\d+/);
+  }, 120_000);
+
   it('nothing can be installed that was not published to the local registry', async () => {
     const { dir } = await scaffold('imspect-plugin-offline', 'logger', false);
     const pkgFile = path.join(dir, 'package.json');

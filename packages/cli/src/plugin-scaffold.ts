@@ -149,7 +149,7 @@ export function packageJson(options: { packageName: string; kind: ScaffoldKind; 
       exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' }, './package.json': './package.json' },
       // The sources ship next to the build: the source maps point at them.
       files: ['dist', 'src', 'README.md'],
-      scripts: { build: 'tsc', test: 'tsc && node --test', prepack: 'tsc' },
+      scripts: { build: 'tsc', test: 'tsc && tsc -p test && node --test', prepack: 'tsc' },
     });
   } else {
     Object.assign(pkg, {
@@ -198,7 +198,11 @@ export async function scaffoldPlugin(options: ScaffoldOptions): Promise<Scaffold
   await mkdir(target, { recursive: true });
   await cp(kindTemplate, target, { recursive: true });
   await cp(path.join(TEMPLATES_DIR, 'common'), target, { recursive: true });
-  if (options.typescript) await cp(path.join(TEMPLATES_DIR, 'ts/tsconfig.json'), path.join(target, 'tsconfig.json'));
+  if (options.typescript) {
+    await cp(path.join(TEMPLATES_DIR, 'ts/tsconfig.json'), path.join(target, 'tsconfig.json'));
+    // The tests are type-checked against the build's declarations, not compiled (Node runs them as they are).
+    await cp(path.join(TEMPLATES_DIR, 'ts/test-tsconfig.json'), path.join(target, 'test/tsconfig.json'));
+  }
   // Kept as `gitignore` in the templates: npm drops `.gitignore` files from the tarballs it packs.
   await rename(path.join(target, 'gitignore'), path.join(target, '.gitignore'));
 
@@ -208,7 +212,7 @@ export async function scaffoldPlugin(options: ScaffoldOptions): Promise<Scaffold
     __KIND__: options.kind,
     __SUMMARY__: SUMMARIES[options.kind],
     __OPTIONS_YAML__: OPTIONS_YAML[options.kind],
-    __TEST_SUMMARY__: options.typescript ? 'builds (tsc), then runs the tests on the build (node --test)' : 'node --test',
+    __TEST_SUMMARY__: options.typescript ? 'builds (tsc), type-checks the tests, runs them on the build (node --test)' : 'node --test',
     __YEAR__: String(new Date().getFullYear()),
   };
   const files = await listFiles(target);

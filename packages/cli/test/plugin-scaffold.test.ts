@@ -87,7 +87,17 @@ describe('scaffoldPlugin', () => {
   it('writes the package with every placeholder filled in', async () => {
     const result = await scaffoldPlugin({ name: '@acme/imspect-plugin-chat', kind: 'protocol', typescript: true, dir, versions });
     expect(result.dir).toBe(path.join(dir, 'imspect-plugin-chat'));
-    expect(result.files).toEqual(['.gitignore', 'LICENSE', 'README.md', 'package.json', 'src/index.ts', 'src/session.ts', 'test/plugin.test.ts', 'tsconfig.json']);
+    expect(result.files).toEqual([
+      '.gitignore',
+      'LICENSE',
+      'README.md',
+      'package.json',
+      'src/index.ts',
+      'src/session.ts',
+      'test/plugin.test.ts',
+      'test/tsconfig.json',
+      'tsconfig.json',
+    ]);
     for (const file of result.files) {
       expect(await readFile(path.join(result.dir, file), 'utf8'), file).not.toMatch(/__[A-Z_]+__/);
     }
