@@ -214,6 +214,8 @@ export async function scaffoldPlugin(options: ScaffoldOptions): Promise<Scaffold
     __OPTIONS_YAML__: OPTIONS_YAML[options.kind],
     __TEST_SUMMARY__: options.typescript ? 'builds (tsc), type-checks the tests, runs them on the build (node --test)' : 'node --test',
     __YEAR__: String(new Date().getFullYear()),
+    __BUILD_NOTE__: options.typescript ? ' (after `npm run build`)' : '',
+    __PUBLISH_NOTE__: packageName.startsWith('@') ? 'public, through publishConfig.access in package.json' : 'to the registry npm is logged in to (npm login)',
   };
   const files = await listFiles(target);
   for (const file of files) {
