@@ -156,8 +156,16 @@ export async function startRegistry(): Promise<LocalRegistry> {
 
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      process.kill(child.pid, 'SIGTERM');
-      const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 5000);
+      const pid = child.pid;
+      const signal = (name: NodeJS.Signals) => {
+        try {
+          process.kill(pid, name);
+        } catch {
+          // gone already
+        }
+      };
+      signal('SIGTERM');
+      const timer = setTimeout(() => signal('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
     }
