@@ -5,17 +5,47 @@
  * tarball. A broken skeleton makes its own test fail (the generated tests test something).
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithService } from '../support/e2e.js';
-import { CLI, REPO_ROOT } from '../support/imspect-process.js';
+import { CLI, REPO_ROOT, startImspect } from '../support/imspect-process.js';
 import { tryStartRegistry } from '../support/registry.js';
 import { readTarball, tarballProblems } from '../support/tarball.js';
 
 const run = promisify(execFile);
+
+/** A server for the skeleton's line protocol: records the lines it gets, answers nothing. */
+async function startLineServer(): Promise<{ port: number; lines: string[]; close(): Promise<void> }> {
+  const lines: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let buffer = '';
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString('utf8');
+      for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
+        lines.push(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    lines,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
 const { registry, problem } = await tryStartRegistry();
 
 const CASES: Array<{ kind: string; typescript: boolean }> = [
@@ -79,6 +109,48 @@ describeWithService('imspect plugins new, installed and tested from a registry',
     },
     180_000,
   );
+
+  it('the protocol and filter skeletons work in imspect itself: linked, they parse and block live traffic', async () => {
+    // The folders the cases above made, installed and built: the TypeScript protocol and the JavaScript filter.
+    const protocol = path.join(work, 'imspect-plugin-protocol-ts');
+    const filter = path.join(work, 'imspect-plugin-filter-js');
+    const gateway = path.join(work, 'gateway');
+    await mkdir(gateway);
+    const server = await startLineServer();
+    try {
+      await writeFile(
+        path.join(gateway, 'imspect.config.json'),
+        JSON.stringify({
+          dataDir: 'data',
+          listeners: [{ type: 'forward', port: 0, upstream: { host: '127.0.0.1', port: server.port }, protocol: 'protocol-ts' }],
+          plugins: { 'filter-js': { options: { words: ['confidential'], reply: 'not sent: confidential' } } },
+          log: { format: 'json' },
+        }),
+      );
+      for (const dir of [protocol, filter]) await run(process.execPath, [CLI, 'plugins', 'link', dir], { cwd: gateway, env: registry!.env });
+      const proxy = await startImspect([], { cwd: gateway, env: registry!.env });
+      let received = '';
+      try {
+        expect(proxy.stdout()).toMatch(/plugins: .*protocol-ts \(protocol\)/);
+        expect(proxy.stdout()).toMatch(/filter-js \(filter\)/);
+        const url = new URL(/listening: (\S+)/.exec(proxy.stdout())![1]!);
+        const client = net.connect({ host: url.hostname, port: Number(url.port) });
+        client.on('data', (chunk) => (received += chunk.toString('utf8')));
+        await new Promise((resolve) => client.once('connect', resolve));
+        client.write('LOGIN alice\r\nMSG bob :lunch at noon?\r\nMSG bob :the confidential plan\r\nMSG bob :bye\r\n');
+        const deadline = Date.now() + 10_000;
+        while ((!server.lines.includes('MSG bob :bye') || !received.includes('NOTICE')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        client.end();
+      } finally {
+        expect(await proxy.stop()).toBe(0);
+      }
+      // The protocol framed each line; the filter blocked one, which never reached the server, and told alice.
+      expect(server.lines).toEqual(['LOGIN alice', 'MSG bob :lunch at noon?', 'MSG bob :bye']);
+      expect(received).toBe('NOTICE :not sent: confidential\r\n');
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
 
   it('a skeleton that no longer does its job fails its own test', async () => {
     const { dir } = await scaffold('imspect-plugin-broken', 'filter', false);
