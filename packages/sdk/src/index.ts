@@ -4,6 +4,7 @@
  */
 export * from './event.js';
 export * from './protocol.js';
+export * from './protocol-names.js';
 export * from './plugin.js';
 export * from './errors.js';
 export * from './bytes.js';
@@ -12,6 +13,5 @@ export * from './line-reader.js';
 export * from './rules-file.js';
 export * from './event-data.js';
 export * from './log-columns.js';
-export * from './protocol-names.js';
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';

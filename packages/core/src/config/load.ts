@@ -1,10 +1,10 @@
+import { applyProtocolAliases } from './protocol-aliases.js';
 import { cosmiconfig } from 'cosmiconfig';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { ImspectError, describeError } from '@imspect/sdk';
 import { ConfigSchema, ListenerSchemas, type Config } from './schema.js';
 import { ConfigError, validateAgainst, type ValidationProblem } from './validate.js';
-import { applyProtocolAliases } from './protocol-aliases.js';
 
 export const MODULE_NAME = 'imspect';
 

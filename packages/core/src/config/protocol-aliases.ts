@@ -3,7 +3,8 @@
  * a forward listener's `protocol` and the `ports` map may use either name; after loading they all say the
  * protocol's own name, the one its plugin is known by and its events carry.
  */
-import { PROTOCOL_ALIASES, canonicalProtocol } from '@imspect/sdk';
+// The module alone, not the SDK's index (TypeBox and all): loading the configuration stays quick.
+import { PROTOCOL_ALIASES, canonicalProtocol } from '@imspect/sdk/protocol-names';
 import type { Config } from './schema.js';
 import type { ValidationProblem } from './validate.js';
 

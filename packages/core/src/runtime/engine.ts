@@ -222,7 +222,7 @@ export class Engine {
     const identity = resolveIdentity(config.user, config.group);
     if (process.getuid?.() === 0) {
       // The CA key was read above, as root: it stays root's, out of the unprivileged process's reach. So does the
-      // plugin folder, when there is one: its code is imported at the next start, possibly as root.
+      // plugin folder, when there is one: commands run as root import its code.
       const pluginDir = pluginDirOf(dataDir);
       const hasPluginDir = await stat(pluginDir).then(
         () => true,

@@ -1,6 +1,6 @@
 /** The imspect runtime: what the CLI (and embedding programs) use to run the proxy. */
 export { Engine, type EngineOptions, type EngineStatus } from './engine.js';
-export { discoverPlugins, pluginDirOf, pluginNameFromPackage, type DiscoveredPlugin, type DiscoveryOptions, type PluginOrigin } from './discovery.js';
+export { discoverPlugins, pluginNameFromPackage, type DiscoveredPlugin, type DiscoveryOptions } from './discovery.js';
 export { loadPlugins, resolveEntry, type LoadedPlugin, type PluginRecord, type PluginLoadError, type PluginStatus } from './loader.js';
 export { containStrayErrors, pluginOf, type StrayErrorGuard, type PluginLocation } from './stray-errors.js';
 export { PluginStartError, requiredFailures, REQUIRED_KINDS } from './required-plugins.js';

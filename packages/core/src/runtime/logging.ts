@@ -1,5 +1,11 @@
-import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type { Logger } from 'pino';
+
+// pino and its pretty printer are loaded when the first logger is made, not when this module is: the quick
+// commands import the entry that exports it (`@imspect/core/plugins`) and never log through it.
+const require = createRequire(import.meta.url);
+const loadPino = () => require('pino') as typeof import('pino');
+const loadPretty = () => require('pino-pretty') as typeof import('pino-pretty');
 
 export type OperationalLogger = Logger;
 
@@ -21,6 +27,7 @@ export function createOperationalLogger(options: LoggingOptions = {}): Operation
   const isTty = (destination as { isTTY?: boolean }).isTTY === true;
   const format = options.format === undefined || options.format === 'auto' ? (isTty ? 'pretty' : 'json') : options.format;
   if (format === 'pretty') {
+    const pretty = loadPretty();
     const stream = pretty({
       destination: destination as never,
       colorize: isTty,
@@ -28,8 +35,9 @@ export function createOperationalLogger(options: LoggingOptions = {}): Operation
       translateTime: 'SYS:HH:MM:ss.l',
       ignore: 'pid,hostname',
     });
-    return pino({ level, base: undefined }, stream);
+    return loadPino().pino({ level, base: undefined }, stream);
   }
   // Level names and ISO times: what log collectors index without a pino-specific mapping.
+  const { pino } = loadPino();
   return pino({ level, base: undefined, formatters: { level: (label) => ({ level: label }) }, timestamp: pino.stdTimeFunctions.isoTime }, destination as never);
 }
