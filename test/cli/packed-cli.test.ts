@@ -103,7 +103,19 @@ describeWithService('the packed CLI, installed with npm install -g away from the
     const result = await run(['plugins', 'list', '--json']);
     expect(result.code, result.stderr).toBe(0);
     const { plugins } = JSON.parse(result.stdout) as { plugins: Array<{ name: string; status: string; path: string }> };
-    expect(plugins.map((p) => p.name).sort()).toEqual(['filter-acl', 'filter-badwords', 'filter-policy', 'irc', 'logger-csv', 'logger-sql', 'msn', 'xmpp', 'yahoo']);
+    expect(plugins.map((p) => p.name).sort()).toEqual([
+      'filter-acl',
+      'filter-badwords',
+      'filter-policy',
+      'gadu-gadu',
+      'irc',
+      'logger-csv',
+      'logger-sql',
+      'msn',
+      'oscar',
+      'xmpp',
+      'yahoo',
+    ]);
     for (const plugin of plugins) {
       expect(plugin.status, `${plugin.name}: ${JSON.stringify(plugin)}`).toBe('ok');
       expect(plugin.path.startsWith(prefix + path.sep), plugin.path).toBe(true);

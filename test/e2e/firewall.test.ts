@@ -46,9 +46,14 @@ describe('imspect firewall (printing)', () => {
     expect(result.status, result.stderr).toBe(0);
     const v4 = iptablesPorts(result.stdout, 'iptables', 17000);
     expectPortSet(v4, 17000);
+    // The built-in Gadu-Gadu plugin's port (IMSpector's gg_protocol).
+    expect(v4).toContain(8074);
     expect(iptablesPorts(result.stdout, 'ip6tables', 17000)).toEqual(v4);
     expect(nftPorts(result.stdout, 17000, 'iifname \\{ "lan0" \\} ')).toEqual(v4);
     expect(result.stdout).toContain('iptables -t nat -A PREROUTING -i lan0 -p tcp -m comment --comment imspect -j IMSPECT');
+    // The built-in protocol plugins' ports: MSN, Yahoo, XMPP, ICQ/AIM (OSCAR).
+    for (const port of [1863, 5050, 5222, 5190]) expect(v4, `port ${port}`).toContain(port);
+    expect(result.stdout).toMatch(/5190=oscar/);
   });
 
   it('the example gateway configuration in docs/ is valid and its rules target its transparent listener', () => {

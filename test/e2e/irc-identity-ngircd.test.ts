@@ -21,7 +21,15 @@ const CHANNEL = '#identity';
 
 interface Found {
   count: number;
-  messages: Array<{ type: string; subtype: string | null; text: string | null; localId: string; remoteId: string; network: string | null; data: string | null }>;
+  messages: Array<{
+    type: string;
+    subtype: string | null;
+    text: string | null;
+    localId: string;
+    remoteId: string;
+    network: string | null;
+    data: Record<string, string | number | boolean> | null;
+  }>;
 }
 
 async function connect(nick: string, options: Record<string, unknown>): Promise<IrcClient> {
@@ -158,7 +166,7 @@ describeWithService(
       const first = await search('--user', 'alice', '--network', '127.0.0.1');
       expect(texts(first)).toEqual(['before the change', 'hello alice', 'after the change', 'hello alice2']);
       expect(first.messages.every((m) => m.localId === 'alice' && m.network === '127.0.0.1')).toBe(true);
-      expect(first.messages.find((m) => m.subtype === 'nick')).toMatchObject({ type: 'other', remoteId: 'alice2', data: 'nick=alice2 previous=alice' });
+      expect(first.messages.find((m) => m.subtype === 'nick')).toMatchObject({ type: 'other', remoteId: 'alice2', data: { nick: 'alice2', previous: 'alice' } });
       // Under the new nick: the same person, and not the alice of the other network, who never took that name.
       expect(texts(await search('--user', 'alice2'))).toEqual(['before the change', 'hello alice', 'after the change', 'hello alice2']);
     });

@@ -4,7 +4,7 @@
  * unless told to.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,6 +88,51 @@ describeWithService('privilege drop (imspect started as root)', missing, () => {
     // IRC logs are filed under the network (the server host) first.
     const csv = (await import('node:fs')).readdirSync(path.join(dir, 'data', 'logs', 'irc', '127.0.0.1', 'dave', 'carol'))[0]!;
     expect(String((await stat(path.join(dir, 'data', 'logs', 'irc', '127.0.0.1', 'dave', 'carol', csv))).uid)).toBe(uid);
+  });
+
+  it("imports and sets plugins up only after dropping root: a plugin's setup runs with the dropped ids", async () => {
+    const folder = path.join(dir, 'setup-ids');
+    const plugin = path.join(folder, 'plugins', 'who');
+    await mkdir(plugin, { recursive: true });
+    await chmod(folder, 0o755);
+    await writeFile(
+      path.join(plugin, 'package.json'),
+      JSON.stringify({ name: 'imspect-plugin-who', type: 'module', main: 'index.js', imspect: { kind: 'filter', host: '^0.1.0' } }),
+    );
+    // Records the process's ids when the module is imported and when setup runs, in the data folder.
+    await writeFile(
+      path.join(plugin, 'index.js'),
+      `import { writeFileSync } from 'node:fs';
+const ids = () => ({ uid: process.getuid(), euid: process.geteuid(), gid: process.getgid(), egid: process.getegid(), groups: process.getgroups() });
+const atImport = ids();
+export default {
+  [Symbol.for('imspect.plugin')]: true, name: 'who', kind: 'filter',
+  setup(ctx) {
+    writeFileSync(ctx.dataDir + '/who.json', JSON.stringify({ atImport, atSetup: ids() }));
+    return { check: () => ({ action: 'pass' }) };
+  },
+};
+`,
+    );
+    await writeFile(
+      path.join(folder, 'imspect.config.json'),
+      JSON.stringify({ dataDir: 'data', user: 'nobody', pluginFolders: ['plugins'], listeners: [{ type: 'socks5', host: '127.0.0.1', port: 0 }] }),
+    );
+    const proxy = await startImspect(['-c', path.join(folder, 'imspect.config.json')], { cwd: folder });
+    try {
+      const seen = JSON.parse(await readFile(path.join(folder, 'data', 'who.json'), 'utf8')) as Record<
+        string,
+        { uid: number; euid: number; gid: number; egid: number; groups: number[] }
+      >;
+      const dropped = { uid: Number(uid), euid: Number(uid), gid: Number(gid), egid: Number(gid) };
+      expect(seen['atSetup']).toMatchObject(dropped);
+      expect(seen['atImport']).toMatchObject(dropped);
+      expect(seen['atSetup']!.groups).not.toContain(0);
+      // The file the plugin wrote is the dropped user's, not root's.
+      expect(String((await stat(path.join(folder, 'data', 'who.json'))).uid)).toBe(uid);
+    } finally {
+      expect(await proxy.stop()).toBe(0);
+    }
   });
 
   it('refuses to keep running as root when a configuration file sets no user, unless told to', async () => {

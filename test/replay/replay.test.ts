@@ -13,7 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPTURES, FILES as IRC_FILES } from '../../packages/plugin-irc/test/capture-expectations.js';
 import { FILES as MSN_FILES } from '../../packages/plugin-msn/test/capture-expectations.js';
 import { CASES as YMSG_CASES, YMSG_CAPTURE } from '../../packages/plugin-yahoo/test/capture-expectations.js';
+import { CASES as GG_CASES, GG_CAPTURE } from '../../packages/plugin-gadu-gadu/test/capture-expectations.js';
 import { FILES as XMPP_FILES } from '../../packages/plugin-jabber/test/capture-expectations.js';
+import { AIM_CAPTURE, CASES as AIM_CASES, OFT_CASE } from '../../packages/plugin-oscar/test/capture-expectations.js';
 import { NGIRCD_CAPTURE } from '../support/captures.js';
 import { describeWithService } from '../support/e2e.js';
 import { CLI } from '../support/imspect-process.js';
@@ -126,6 +128,37 @@ describeWithService('imspect replay over the shared captures', capturesMissing, 
     }
     expect(events).toHaveLength(YMSG_CASES.reduce((n, c) => n + c.events.length, 0));
     for (const event of events) expect(event['protocol']).toBe('yahoo');
+  });
+
+  it(`${GG_CAPTURE}: the events read from the capture with tshark's gadu-gadu decoding, per connection, in order`, async () => {
+    const result = await replay([path.join(CAPTURES, GG_CAPTURE), '--json'], cwd);
+    expect(result.code, result.stderr).toBe(0);
+    const { events, summary } = parseJsonLines(result.stdout);
+    expect(summary.error).toBeNull();
+    expect(summary.connectionsByProtocol).toEqual({ 'gadu-gadu': 2 });
+    for (const c of summary.connections) expect(c.protocolErrors).toEqual([]);
+    for (const c of GG_CASES) {
+      const got = events.filter((e) => e.client.port === c.clientPort).map(draftOf);
+      expect(got, `events of the connection from port ${c.clientPort}`).toEqual(c.events.map((e) => draftOf(e as unknown as Record<string, unknown>)));
+    }
+    expect(events).toHaveLength(GG_CASES.reduce((n, c) => n + c.events.length, 0));
+  });
+
+  it(`${AIM_CAPTURE}: the AIM events read with tshark (OSCAR on 443, found by sniffing, joined mid-stream) and the OFT2 transfer`, async () => {
+    const result = await replay([path.join(CAPTURES, AIM_CAPTURE), '--json'], cwd);
+    expect(result.code, result.stderr).toBe(0);
+    const { events, summary } = parseJsonLines(result.stdout);
+    expect(summary.error).toBeNull();
+    // Two OSCAR connections on 443 and the OFT2 one on 5190; the TLS one on 443 stays unparsed.
+    expect(summary.connectionsByProtocol['oscar']).toBe(3);
+    for (const c of [...AIM_CASES, OFT_CASE]) {
+      const got = events.filter((e) => e.client.port === c.clientPort).map(draftOf);
+      expect(got, `events of the connection from port ${c.clientPort}`).toEqual(c.events.map((e) => draftOf(e as unknown as Record<string, unknown>)));
+      const conn = summary.connections.find((x) => x.client.endsWith(`:${c.clientPort}`))!;
+      expect(conn.protocol).toBe('oscar');
+      expect(conn.protocolErrors).toEqual([]);
+    }
+    expect(events).toHaveLength([...AIM_CASES, OFT_CASE].reduce((n, c) => n + c.events.length, 0));
   });
 
   for (const [file, cases] of Object.entries(XMPP_FILES)) {

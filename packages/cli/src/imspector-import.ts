@@ -35,8 +35,8 @@ const PROTOCOLS: Record<string, { plugin: string } | { none: string }> = {
   msn: { plugin: 'msn' },
   yahoo: { plugin: 'yahoo' },
   jabber: { plugin: 'xmpp' },
-  icq: { none: 'ICQ/AIM (OSCAR)' },
-  gg: { none: 'Gadu-Gadu' },
+  icq: { plugin: 'oscar' },
+  gg: { plugin: 'gadu-gadu' },
 };
 const PRIVATE_NETWORKS = ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
 /** IMSpector's default `port`, which is also imspect's transparent listener's. */
@@ -453,26 +453,31 @@ function parseConninfo(text: string): Record<string, string> {
   return out;
 }
 
-/** `log_typing_events` (IMSpector's default: off). Only the MSN plugin can leave typing out; the others always report it. */
+/**
+ * `log_typing_events` (IMSpector's default: off). The MSN and OSCAR plugins can leave typing out; the others always
+ * report it.
+ */
 function translateTyping(config: Record<string, unknown>, at: { value: (key: string) => string | undefined; done: Note; skip: Note; enabledProtocols: ReadonlySet<string> }): void {
   const raw = at.value('log_typing_events');
   const on = raw !== undefined && isOn(raw);
   const prefix = raw === undefined ? "not set (IMSpector's default is off): " : '';
-  const others = ['yahoo', 'xmpp'].filter((p) => at.enabledProtocols.has(p));
+  const others = ['yahoo', 'xmpp', 'gadu-gadu'].filter((p) => at.enabledProtocols.has(p));
   if (on) {
     at.done('log_typing_events', 'typing events are logged (the default)');
     return;
   }
   const parts: string[] = [];
-  if (at.enabledProtocols.has('msn')) {
-    setPath(config, ['plugins', 'msn', 'options', 'typing'], false);
-    parts.push('plugins.msn.options.typing: false');
+  for (const plugin of ['msn', 'oscar']) {
+    if (!at.enabledProtocols.has(plugin)) continue;
+    setPath(config, ['plugins', plugin, 'options', 'typing'], false);
+    parts.push(`plugins.${plugin}.options.typing: false`);
   }
+  const set = parts.join(', ');
   if (others.length > 0) {
     at.skip(
       'log_typing_events',
-      `${prefix}${parts.length > 0 ? `${parts[0]}; but ` : ''}the ${others.join(' and ')} plugin${others.length > 1 ? 's have' : ' has'} no such option: ${others.length > 1 ? 'their' : 'its'} typing events (type 3) are logged`,
+      `${prefix}${parts.length > 0 ? `${set}; but ` : ''}the ${others.join(' and ')} plugin${others.length > 1 ? 's have' : ' has'} no such option: ${others.length > 1 ? 'their' : 'its'} typing events (type 3) are logged`,
     );
-  } else if (parts.length > 0) at.done('log_typing_events', `${prefix}${parts[0]}`);
+  } else if (parts.length > 0) at.done('log_typing_events', `${prefix}${set}`);
   else if (raw !== undefined) at.done('log_typing_events', 'no enabled protocol plugin reports typing: nothing to do');
 }

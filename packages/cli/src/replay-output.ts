@@ -1,11 +1,11 @@
-import type { ImEvent } from '@imspect/core';
+import { formatDataString, type ImEvent } from '@imspect/core';
 import type { ReplaySummary } from '@imspect/core/runtime';
 
 /** One event as a line for people: time, protocol, direction, type, who to whom, and what. */
 export function formatEvent(event: ImEvent): string {
   const arrow = event.direction === 'outgoing' ? '->' : '<-';
   const type = event.subtype ? `${event.type}/${event.subtype}` : event.type;
-  const what = event.file ? `${event.file.name}${event.file.size !== undefined ? ` (${event.file.size} bytes)` : ''}` : (event.text ?? event.data ?? '');
+  const what = event.file ? `${event.file.name}${event.file.size !== undefined ? ` (${event.file.size} bytes)` : ''}` : (event.text ?? formatDataString(event.data));
   const flags = event.filtered ? ' [blocked]' : '';
   return `${event.at} ${event.protocol} ${type} ${event.localId} ${arrow} ${event.remoteId}${flags}${what ? `: ${oneLine(what)}` : ''}`;
 }

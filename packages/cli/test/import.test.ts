@@ -15,7 +15,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const FIXTURE = path.join(HERE, 'fixtures', 'imspector.conf');
 const PRIVATE_NETWORKS = ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
 /** Every plugin the fixture's options translate into. */
-const ALL_PLUGINS = ['irc', 'msn', 'yahoo', 'xmpp', 'logger-csv', 'logger-sql', 'filter-badwords', 'filter-acl', 'filter-policy'];
+const ALL_PLUGINS = ['irc', 'msn', 'yahoo', 'xmpp', 'oscar', 'logger-csv', 'logger-sql', 'filter-badwords', 'filter-acl', 'filter-policy'];
 
 /** key -> "line: message", for one list of notes. */
 function byKey(notes: ImportResult['translated']): Record<string, string> {
@@ -42,6 +42,7 @@ describe('translateImspectorConf', () => {
       plugins: {
         yahoo: { enabled: false },
         msn: { options: { typing: false } },
+        oscar: { options: { typing: false } },
         'logger-csv': { options: { dir: '/var/log/imspector' } },
         // The password keeps its characters, escaped for the URL.
         'logger-sql': { options: { url: 'mysql://imspector:s3cret%3Ap%40ss@db.office.lan/imspector' } },
@@ -63,6 +64,7 @@ describe('translateImspectorConf', () => {
     expect(translated['http_port']).toMatch(/^5: listeners\[1\]: an HTTP CONNECT listener on port 18080, restricted to private networks/);
     expect(translated['jabber_protocol']).toBe('18: plugins.xmpp enabled (the default)');
     expect(translated['msn_protocol']).toBe('15: plugins.msn enabled (the default)');
+    expect(translated['icq_protocol']).toBe('13: plugins.oscar enabled (the default)');
     expect(translated['ssl_verify']).toBe('29: tls.upstreamVerify: allow-self-signed (the name must still match)');
     const sqlNote = translated['mysql_server, mysql_database, mysql_username, mysql_password'];
     expect(sqlNote).toMatch(
@@ -71,7 +73,6 @@ describe('translateImspectorConf', () => {
 
     expect(Object.keys(byKey(result.untranslated))).toEqual([
       'plugin_dir',
-      'icq_protocol',
       'log_typing_events',
       'ssl_key',
       'ssl_cert',
@@ -82,13 +83,23 @@ describe('translateImspectorConf', () => {
       'censord',
     ]);
     const untranslated = byKey(result.untranslated);
-    expect(untranslated['icq_protocol']).toBe('13: imspect has no ICQ/AIM (OSCAR) plugin: that traffic is not redirected to imspect and not logged');
-    expect(untranslated['log_typing_events']).toMatch(/^20: plugins\.msn\.options\.typing: false; but the xmpp plugin has no such option/);
+    expect(untranslated['log_typing_events']).toMatch(/^20: plugins\.msn\.options\.typing: false, plugins\.oscar\.options\.typing: false; but the xmpp plugin has no such option/);
     expect(untranslated['ssl_cert']).toMatch(/^25: not needed: imspect signs a certificate per server with the CA/);
     expect(untranslated['sqlite_file']).toBe('42: SQLite logging too: logger-sql writes to one database, and MySQL was chosen (sqlite:/etc/imspector/imspector.sqlite was not)');
     expect(untranslated['this line is broken']).toBe('65: not a key=value line; ignored');
     // The password is in the configuration only, never in a report line.
     expect(JSON.stringify([result.translated, result.untranslated])).not.toContain('s3cret');
+  });
+
+  it("maps IMSpector's gg_protocol (Gadu-Gadu, port 8074) to the gadu-gadu plugin", () => {
+    const on = translateImspectorConf('gg_protocol=on\nlog_typing_events=off\n', { baseDir: '/', installed: new Set(['gadu-gadu']) });
+    expect(on.config['plugins']).toBeUndefined();
+    expect(byKey(on.translated)['gg_protocol']).toBe('1: plugins.gadu-gadu enabled (the default)');
+    expect(byKey(on.untranslated)['log_typing_events']).toMatch(/^2: the gadu-gadu plugin has no such option: its typing events \(type 3\) are logged/);
+    const off = translateImspectorConf('gg_protocol=off\n', { baseDir: '/', installed: new Set(['gadu-gadu']) });
+    expect(off.config['plugins']).toEqual({ 'gadu-gadu': { enabled: false } });
+    const missing = translateImspectorConf('gg_protocol=on\n', { baseDir: '/', installed: new Set() });
+    expect(byKey(missing.untranslated)['gg_protocol']).toBe('1: the imspect plugin "gadu-gadu" is not installed: gg traffic is not logged until it is');
   });
 
   it('writes no section for a plugin that is not installed, and says which plugin is missing', async () => {
@@ -166,13 +177,13 @@ describe('imspect config import', () => {
     const out = path.join(dir, 'imspect.config.yaml');
     const result = await imspect(['config', 'import', FIXTURE, '--output', out], dir);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/not translated: imspector\.conf:13: icq_protocol: imspect has no ICQ\/AIM \(OSCAR\) plugin/);
+    expect(result.stderr).toMatch(/translated: imspector\.conf:13: icq_protocol: plugins\.oscar enabled/);
     expect(result.stderr).toMatch(/not translated: imspector\.conf:66: censord: censord is not supported/);
     expect(result.stderr).toMatch(/translated: imspector\.conf:5: http_port: listeners\[1\]: an HTTP CONNECT listener on port 18080, restricted to private networks/);
     expect(result.stderr).toMatch(
       /translated: imspector\.conf:36: mysql_server, .*: plugins\.logger-sql\.options\.url: mysql:\/\/imspector:\*\*\*@db\.office\.lan\/imspector \(the written configuration contains the database password/,
     );
-    expect(result.stderr).toMatch(/\d+ option\(s\) translated, 10 not translated; wrote .* \(mode 0600: it contains the database password\)/);
+    expect(result.stderr).toMatch(/\d+ option\(s\) translated, 9 not translated; wrote .* \(mode 0600: it contains the database password\)/);
     expect(result.stderr).not.toContain('s3cret');
     expect((await stat(out)).mode & 0o777).toBe(0o600);
     const written = parse(await readFile(out, 'utf8')) as Record<string, any>;

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
@@ -53,6 +54,24 @@ export default {
   },
 };
 `;
+
+/** A plugin of `kind` that records its setup (with how many listeners were bound then) and its close in `globalThis[key]`. */
+function recordingPlugin(name: string, kind: string, key: string, close: string): string {
+  const hooks =
+    kind === 'logger' ? 'async write() {},' : kind === 'filter' ? "check() { return { action: 'pass' }; }," : 'ports: [], createSession() { return { push: () => [] }; },';
+  return `
+export default {
+  [Symbol.for('imspect.plugin')]: true,
+  name: '${name}',
+  kind: '${kind}',
+  setup: () => {
+    const record = globalThis['${key}'];
+    record.setups.push({ name: '${name}', listenersBound: record.engine.listeners.length });
+    return { ${hooks} close() { record.closes.push('${name}'); ${close} } };
+  },
+};
+`;
+}
 
 describe('Engine', () => {
   it('loads plugins from a configured folder, relays through a forward listener, logs events, stops cleanly', async () => {
@@ -144,17 +163,26 @@ describe('Engine', () => {
     expect(failure?.plugins?.slice().sort()).toEqual(['broken', 'refusing']);
     expect(failure?.message).toContain('logger plugin "refusing" failed to start (setup): plugin "refusing" failed in setup: no archive here');
     expect(failure?.message).toMatch(/filter plugin "broken" failed to start \(import\): import of .* failed/);
-    // Nothing was bound, and the logger that did start was closed again.
-    expect(engine.listeners).toEqual([]);
+    // The port was bound first (plugins are set up after root is dropped) and is closed again; so is the logger
+    // that did start.
+    expect(engine.listeners).toHaveLength(1);
+    const refused = await new Promise<string | undefined>((resolve) => {
+      const socket = net.connect(engine.listeners[0]!.address.port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(undefined);
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code));
+    });
+    expect(refused).toBe('ECONNREFUSED');
     expect((globalThis as unknown as Record<string, { closed: number }>)[key]!.closed).toBe(1);
   });
 
   it('a listener that cannot start fails start() and leaves nothing running', async () => {
     const dir = await tempDir();
-    const net = await import('node:net');
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen({ host: '127.0.0.1', port: 0 }, () => r()));
-    const busyPort = (blocker.address() as import('node:net').AddressInfo).port;
+    const busyPort = (blocker.address() as net.AddressInfo).port;
     const loaded = resolveConfig(
       {
         listeners: [
@@ -178,5 +206,54 @@ describe('Engine', () => {
     });
     expect(refused).toBe(true);
     await closeServer(blocker);
+  });
+  it('sets plugins up after binding the ports, and closes them in reverse order, each within its close timeout', async () => {
+    const dir = await tempDir();
+    const key = `__imspect_engine_order_${Date.now()}`;
+    const manifest = (name: string, kind: string) => JSON.stringify({ name: `imspect-plugin-${name}`, type: 'module', main: 'index.js', imspect: { kind, host: '^0.1.0' } });
+    await writeTree(path.join(dir, 'plugins'), {
+      'a-proto/package.json': manifest('a-proto', 'protocol'),
+      'a-proto/index.js': recordingPlugin('a-proto', 'protocol', key, ''),
+      // Its close never ends: it is reported by name, and the plugins set up before it are closed all the same.
+      'b-hang/package.json': manifest('b-hang', 'filter'),
+      'b-hang/index.js': recordingPlugin('b-hang', 'filter', key, 'return new Promise(() => {});'),
+      'c-store/package.json': manifest('c-store', 'logger'),
+      'c-store/index.js': recordingPlugin('c-store', 'logger', key, "throw new Error('disk gone');"),
+      'd-last/package.json': manifest('d-last', 'filter'),
+      'd-last/index.js': recordingPlugin('d-last', 'filter', key, ''),
+    });
+    const loaded = resolveConfig({ dataDir: 'data', pluginFolders: ['plugins'], listeners: [{ type: 'socks5', port: 0 }] }, path.join(dir, 'imspect.config.json'), dir);
+    const errors: Array<{ plugin?: string; hook?: string; msg: string }> = [];
+    const noop = () => undefined;
+    const logger = {
+      trace: noop,
+      debug: noop,
+      info: noop,
+      warn: noop,
+      error: (obj: unknown, msg?: string) => errors.push({ ...(obj as { plugin?: string; hook?: string }), msg: msg ?? '' }),
+      child: () => logger,
+    };
+    const engine = new Engine({ loaded, logger, pluginRoots: [dir], shutdownGraceMs: 100, hookTimeouts: { closeMs: 200 } });
+    const record = { engine, setups: [] as Array<{ name: string; listenersBound: number }>, closes: [] as string[] };
+    (globalThis as Record<string, unknown>)[key] = record;
+    await engine.start();
+    const setUp = record.setups.map((s) => s.name);
+    expect(setUp.slice().sort()).toEqual(['a-proto', 'b-hang', 'c-store', 'd-last']);
+    // Every setup ran with the port already bound (as root, it would be after the drop).
+    expect(record.setups.every((s) => s.listenersBound === 1)).toBe(true);
+    const started = Date.now();
+    await engine.stop();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(record.closes).toEqual(setUp.slice().reverse());
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ plugin: 'b-hang', hook: 'close', msg: 'filter plugin "b-hang" did not close in time; the others are closed anyway' }),
+        expect.objectContaining({
+          plugin: 'c-store',
+          hook: 'close',
+          msg: expect.stringContaining('logger plugin "c-store" failed to close: plugin "c-store" failed in close: disk gone'),
+        }),
+      ]),
+    );
   });
 });

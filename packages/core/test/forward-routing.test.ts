@@ -29,7 +29,12 @@ async function server(): Promise<{ port: number; accepted: net.Socket[] }> {
   return { port, accepted };
 }
 
-async function forward(upstreamPort: number, router: ((first: Uint8Array, client: { ip: string; port: number }) => ForwardRoute) | undefined, handshakeTimeoutMs = 2_000) {
+async function forward(
+  upstreamPort: number,
+  router: ((first: Uint8Array, client: { ip: string; port: number }) => ForwardRoute) | undefined,
+  handshakeTimeoutMs = 2_000,
+  greeting?: Uint8Array,
+) {
   const accepted: AcceptedConnection[] = [];
   const seen: string[] = [];
   const config: ForwardListenerConfig = { type: 'forward', host: '127.0.0.1', port: 0, upstream: { host: '127.0.0.1', port: upstreamPort }, allow: ['127.0.0.0/8'] };
@@ -39,12 +44,14 @@ async function forward(upstreamPort: number, router: ((first: Uint8Array, client
     connectTimeoutMs: 2_000,
     handshakeTimeoutMs,
     onConnection: (a) => accepted.push(a),
-    forwardRouter: () =>
-      router &&
-      ((first, client) => {
+    forwardRouter: () => {
+      if (!router) return undefined;
+      const routed = (first: Uint8Array, client: { ip: string; port: number }) => {
         seen.push(Buffer.from(first).toString('latin1'));
         return router(first, client);
-      }),
+      };
+      return greeting ? Object.assign(routed, { greeting }) : routed;
+    },
   });
   cleanups.push(async () => {
     for (const a of accepted) {
@@ -111,5 +118,30 @@ describe('forward listener routing', () => {
     await waitFor(() => accepted.length === 1, 2_000, 'the connection before any byte');
     expect(accepted[0]!.initialClientData).toBeUndefined();
     expect(accepted[0]!.listenerAddress).toEqual({ host: '127.0.0.1', port: listener.address.port });
+  });
+
+  it('a protocol whose server speaks first: the listener greets the client at once, and says so on the connection', async () => {
+    const fallback = await server();
+    const real = await server();
+    const greeting = Buffer.from('HELLO\n');
+    const { listener, accepted } = await forward(fallback.port, (first) => (first.includes(0x0a) ? { host: '127.0.0.1', port: real.port } : 'more'), 2_000, greeting);
+    const client = await connect(listener.address.port);
+    cleanups.push(async () => void client.destroy());
+    const received: Buffer[] = [];
+    client.on('data', (chunk: Buffer) => received.push(chunk));
+    // The client waits for the greeting before it says anything, as OSCAR clients wait for the FLAP hello.
+    await waitFor(() => Buffer.concat(received).equals(greeting), 2_000, 'the greeting');
+    expect(accepted).toHaveLength(0);
+    client.write('cookie\n');
+    await waitFor(() => accepted.length === 1, 2_000, 'the routed connection');
+    expect(accepted[0]!.destination).toEqual({ host: '127.0.0.1', port: real.port });
+    expect(accepted[0]!.greeted).toBe(true);
+    // Without a greeting, nothing is sent and the connection is not marked.
+    const plain = await forward(fallback.port, () => undefined);
+    const other = await connect(plain.listener.address.port);
+    cleanups.push(async () => void other.destroy());
+    other.write('x\n');
+    await waitFor(() => plain.accepted.length === 1, 2_000, 'the plain connection');
+    expect(plain.accepted[0]!.greeted).toBeUndefined();
   });
 });

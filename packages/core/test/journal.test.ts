@@ -4,6 +4,7 @@ import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Journal, type JournalOptions } from '../src/journal/journal.js';
+import { encodeEventRecord } from '../src/journal/event-record.js';
 import { crc32, decodeRecords, encodeRecords, encodeTextRecords, tableCrc32 } from '../src/journal/record.js';
 import { readJournalState } from '../src/journal/state.js';
 import { EventSink } from '../src/proxy/event-sink.js';
@@ -174,7 +175,7 @@ describe('Journal', () => {
     await journal.close();
   });
 
-  it('a commit writes exactly the framed JSON of each event, also across a pending buffer that has to grow', async () => {
+  it('a commit writes exactly the framed record (versioned JSON) of each event, also across a pending buffer that has to grow', async () => {
     const dir = await tempDir();
     const journal = await open(dir, ['a'], { segmentBytes: 64 * 1024 * 1024 });
     // Multi-byte text (2, 3 and 4 UTF-8 bytes) and one event far larger than the first pending buffer.
@@ -187,7 +188,7 @@ describe('Journal', () => {
     journal.commit();
     const [segment] = readdirSync(dir).filter((n) => n.endsWith('.seg'));
     const onDisk = await readFile(path.join(dir, segment!));
-    const expected = encodeTextRecords(batch.map((e) => JSON.stringify(e)));
+    const expected = encodeTextRecords(batch.map((e) => encodeEventRecord(e)));
     expect(onDisk.subarray(0, expected.length).equals(expected)).toBe(true);
     expect(decodeRecords(onDisk).payloads.map((p) => JSON.parse(p.toString('utf8')).text)).toEqual([...texts(batch), 'after the commit']);
     await journal.close();

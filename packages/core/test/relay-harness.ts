@@ -26,7 +26,7 @@ export interface LineProtocolOptions {
 /**
  * The fake protocol: each `\n`-terminated line is a frame. `MSG <to> <text>` carries a message event (outgoing:
  * from `me` to `<to>`; incoming: to `me` from `<to>`), `MSGNET <network> <to> <text>` one that names its network; `TLS` announces a switch to TLS; `CRASH` makes push throw;
- * `GARBAGE` makes push return a frame without bytes (a buggy parser).
+ * `GARBAGE` makes push return a frame without bytes (a buggy parser); `MSGDATA <to> <text>` a message event with a file and data.
  */
 export function lineProtocol(options: LineProtocolOptions = {}): ProtocolHooks & { sessions: LineSession[] } {
   const sessions: LineSession[] = [];
@@ -82,6 +82,20 @@ export class LineSession implements ProtocolSession {
       if (onNetwork) {
         const [, network, peer, text] = onNetwork as unknown as [string, string, string, string];
         frames.push({ raw, events: [{ type: 'message', localId: 'me', remoteId: peer, network, text }] });
+        continue;
+      }
+      const withData = /^MSGDATA (\S+) (.*)$/s.exec(line);
+      if (withData) {
+        const [, peer, text] = withData as unknown as [string, string, string];
+        const event: EventDraft = {
+          type: 'message',
+          localId: 'me',
+          remoteId: peer,
+          text,
+          file: { name: 'a.txt', size: 42 },
+          data: { address: '192.0.2.7', port: 5000, groupchat: false },
+        };
+        frames.push({ raw, events: [event], rewrite: (newText) => Buffer.from(`MSGDATA ${peer} ${newText}\n`) });
         continue;
       }
       const match = /^MSG (\S+) (.*)$/s.exec(line);

@@ -95,7 +95,7 @@ describe('matching', () => {
     const types = new Set(DEFAULT_TYPES);
     expect(aclVerdict(rules, event('alice', '#chan', { protocol: 'irc', conversation: '#chan' }), types).action).toBe('block');
     expect(aclVerdict(rules, event('alice', 'room', { subtype: 'groupchat' }), types).action).toBe('block');
-    expect(aclVerdict(rules, event('alice', 'x@y', { data: 'groupchat=1' }), types).action).toBe('block');
+    expect(aclVerdict(rules, event('alice', 'x@y', { data: { groupchat: true } }), types).action).toBe('block');
     expect(aclVerdict(rules, event('alice', 'carol'), types).action).toBe('pass');
     expect(aclVerdict(rules, event('bob', 'carol', { protocol: 'irc' }), types)).toMatchObject({ action: 'block', categories: ['acl'], reason: 'ACL line 3: deny bob carol' });
     expect(aclVerdict(rules, event('bob', 'carol', { protocol: 'msn' }), types).action).toBe('pass');

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { FilterHooks, ImEvent, PluginLogger } from '@imspect/sdk';
+import { parseDataString, type FilterHooks, type ImEvent, type PluginLogger } from '@imspect/sdk';
 import plugin, { compareVersions, compilePolicy, parsePolicyFile, policyVerdict, type PolicyRules } from '../src/index.js';
 
 function event(extra: Partial<ImEvent>): ImEvent {
@@ -85,7 +85,7 @@ describe('old clients', () => {
       { protocol: 'msn', client: 'MSNMSGR', minVersion: '8.1', denyVersions: ['8.5.9*'] },
     ],
   };
-  const login = (data: string, protocol = 'msn') => judge(rules, { type: 'login', protocol, data });
+  const login = (data: string, protocol = 'msn') => judge(rules, { type: 'login', protocol, data: parseDataString(data) });
 
   it('denies by protocol dialect and by client version, with a reason for the client and the log', () => {
     expect(login('client=MSNMSGR version=8.5.1302 protocol-version=MSNP15').action).toBe('pass');
@@ -101,7 +101,7 @@ describe('old clients', () => {
     expect(login('client=msnmsgr version=8.5.9000').reason).toMatch(/version 8.5.9000 is not allowed/);
     expect(login('client=Pidgin version=2.0').action).toBe('pass');
     expect(login('client=MSNMSGR version=7.0', 'jabber').action).toBe('pass');
-    expect(judge(rules, { type: 'other', subtype: 'client', data: 'protocol-version=MSNP9' }).action).toBe('block');
+    expect(judge(rules, { type: 'other', subtype: 'client', data: { 'protocol-version': 'MSNP9' } }).action).toBe('block');
     expect(judge(rules, { type: 'login' }).action).toBe('pass');
   });
 

@@ -2,7 +2,7 @@
  * The columns of one CSV row. The first eight are IMSpector's file-logging layout, in its order; the rest
  * are imspect's additions, appended so that tools reading IMSpector logs by position keep working.
  */
-import { eventDataColumn, eventTypeCode, hostPort, type ImEvent } from '@imspect/sdk';
+import { eventDataColumn, eventTypeCode, formatDataString, hostPort, type ImEvent } from '@imspect/sdk';
 import { defuseFormula } from './csv.js';
 
 export const COLUMNS = [
@@ -12,14 +12,14 @@ export const COLUMNS = [
   'type', //           4  EVENT_TYPE_CODES: message=1 file=2 typing=3 webcam=4 login=5 ... other=11
   'filtered', //       5  1 when policy blocked it
   'categories', //     6  policy categories joined with ';'
-  'event data', //     7  file: "name size"; other types: event.data
+  'event data', //     7  file: "name size"; other types: event.data as key=value items (formatDataString)
   'text', //           8  what the user typed
   'event id', //       9  imspect additions from here on
   'subtype', //        10 action, notice, dcc-send, groupchat, ...
   'conversation', //   11
   'delivered text', // 12 what reached the other side when a content plugin rewrote the text
   'server', //         13 server host:port
-  'data', //           14 event.data as is, for every type (column 7 holds the file for file events)
+  'data', //           14 event.data as key=value items, for every type (column 7 holds the file for file events)
 ] as const;
 
 /** Columns whose content comes from the network (defused by `excelSafe`). */
@@ -48,7 +48,7 @@ export function eventFields(event: Readonly<ImEvent>, timeMs: number, excelSafe 
     str(event.conversation),
     str(event.deliveredText),
     hostPort(event.server?.host, event.server?.port),
-    str(event.data),
+    formatDataString(event.data),
   ];
   return excelSafe ? fields.map((f, i) => (TEXT_COLUMNS.has(i) ? defuseFormula(f) : f)) : fields;
 }

@@ -77,15 +77,23 @@ describe('layout and columns', () => {
     const base = { at: '2024-03-05T10:20:30.999Z' };
     const events: ImEvent[] = [
       makeEvent({ ...base, id: 'e1', text: 'hi bob', categories: ['2 badwords', 'spam'], filtered: true }),
-      makeEvent({ ...base, id: 'e2', direction: 'incoming', type: 'file', file: { name: 'holiday photo.jpg', size: 123456 }, text: undefined, data: '10.0.0.9:5000' }),
+      makeEvent({
+        ...base,
+        id: 'e2',
+        direction: 'incoming',
+        type: 'file',
+        file: { name: 'holiday photo.jpg', size: 123456 },
+        text: undefined,
+        data: { address: '10.0.0.9', port: 5000 },
+      }),
       makeEvent({ ...base, id: 'e3', type: 'file', file: { name: 'nosize.bin' }, text: undefined }),
       makeEvent({ ...base, id: 'e4', direction: 'incoming', type: 'typing', text: undefined }),
-      makeEvent({ ...base, id: 'e5', type: 'webcam', text: undefined, data: 'invite' }),
-      makeEvent({ ...base, id: 'e6', type: 'login', text: undefined, data: 'HexChat 2.16' }),
+      makeEvent({ ...base, id: 'e5', type: 'webcam', text: undefined, data: { invite: true } }),
+      makeEvent({ ...base, id: 'e6', type: 'login', text: undefined, data: { client: 'HexChat', version: '2.16', note: 'a b%,c' } }),
       makeEvent({ ...base, id: 'e7', type: 'logout', text: 'Quit: bye' }),
       makeEvent({ ...base, id: 'e8', type: 'join', remoteId: '#imspect', conversation: '#imspect', text: undefined }),
       makeEvent({ ...base, id: 'e9', type: 'leave', remoteId: '#imspect', text: 'gone' }),
-      makeEvent({ ...base, id: 'e10', type: 'contact', text: undefined, data: 'add' }),
+      makeEvent({ ...base, id: 'e10', type: 'contact', text: undefined, data: { roster: false, contacts: 3 } }),
       makeEvent({ ...base, id: 'e11', type: 'encrypted', text: undefined }),
       makeEvent({ ...base, id: 'e12', type: 'other', subtype: 'ctcp', text: 'VERSION' }),
       makeEvent({ ...base, id: 'e13', subtype: 'action', text: 'waves', deliveredText: 'w***s' }),
@@ -107,13 +115,13 @@ describe('layout and columns', () => {
     expect(await read(join(data, 'logs/irc/alice/bob/2024-03-05.csv'))).toBe(
       [
         '10.0.0.5:51234,1709634030,1,1,1,2 badwords;spam,,hi bob,e1,,,,irc.example.net:6667,',
-        '10.0.0.5:51234,1709634030,0,2,0,,holiday photo.jpg 123456,,e2,,,,irc.example.net:6667,10.0.0.9:5000',
+        '10.0.0.5:51234,1709634030,0,2,0,,holiday photo.jpg 123456,,e2,,,,irc.example.net:6667,address=10.0.0.9 port=5000',
         '10.0.0.5:51234,1709634030,1,2,0,,nosize.bin,,e3,,,,irc.example.net:6667,',
         '10.0.0.5:51234,1709634030,0,3,0,,,,e4,,,,irc.example.net:6667,',
-        '10.0.0.5:51234,1709634030,1,4,0,,invite,,e5,,,,irc.example.net:6667,invite',
-        '10.0.0.5:51234,1709634030,1,5,0,,HexChat 2.16,,e6,,,,irc.example.net:6667,HexChat 2.16',
+        '10.0.0.5:51234,1709634030,1,4,0,,invite=1,,e5,,,,irc.example.net:6667,invite=1',
+        '10.0.0.5:51234,1709634030,1,5,0,,"client=HexChat version=2.16 note=a%20b%25,c",,e6,,,,irc.example.net:6667,"client=HexChat version=2.16 note=a%20b%25,c"',
         '10.0.0.5:51234,1709634030,1,6,0,,,Quit: bye,e7,,,,irc.example.net:6667,',
-        '10.0.0.5:51234,1709634030,1,9,0,,add,,e10,,,,irc.example.net:6667,add',
+        '10.0.0.5:51234,1709634030,1,9,0,,roster=0 contacts=3,,e10,,,,irc.example.net:6667,roster=0 contacts=3',
         '10.0.0.5:51234,1709634030,1,10,0,,,,e11,,,,irc.example.net:6667,',
         '10.0.0.5:51234,1709634030,1,11,0,,,VERSION,e12,ctcp,,,irc.example.net:6667,',
         '10.0.0.5:51234,1709634030,1,1,0,,,waves,e13,action,,w***s,irc.example.net:6667,',
@@ -171,7 +179,7 @@ describe('layout and columns', () => {
     const data = await tempDir();
     const plain = await setupLogger(data, { dir: 'plain' });
     const safe = await setupLogger(data, { dir: 'safe', excelSafe: true });
-    const event = makeEvent({ id: 'f1', text: '=HYPERLINK("http://evil","x")', data: '@cmd', categories: ['-x'] });
+    const event = makeEvent({ id: 'f1', text: '=HYPERLINK("http://evil","x")', data: { '@cmd': true }, categories: ['-x'] });
     await plain.write([event]);
     await safe.write([event]);
     await Promise.all([plain.close(), safe.close()]);
@@ -179,7 +187,7 @@ describe('layout and columns', () => {
     const safeRow = parseCsv(await read(join(data, 'safe/irc/alice/bob/2024-03-05.csv')))[0]!;
     expect(plainRow[7]).toBe('=HYPERLINK("http://evil","x")');
     expect(safeRow[7]).toBe(`'=HYPERLINK("http://evil","x")`);
-    expect(safeRow[6]).toBe(`'@cmd`);
+    expect(safeRow[6]).toBe(`'@cmd=1`);
     expect(safeRow[5]).toBe(`'-x`);
     expect(safeRow.slice(0, 5)).toEqual(plainRow.slice(0, 5));
   });
@@ -428,19 +436,19 @@ describe('idempotency', () => {
     const data = await tempDir();
     const log = await setupLogger(data);
     const key = 'xmpp outgoing alice bob id=m1';
-    const original = makeEvent({ id: 'o1', text: 'you darn fool', deliveredText: 'you **** fool', messageKey: key, data: 'device=phone' });
-    const carbon = makeEvent({ id: 'o2', text: 'you **** fool', messageKey: key, data: 'device=laptop' });
+    const original = makeEvent({ id: 'o1', text: 'you darn fool', deliveredText: 'you **** fool', messageKey: key, data: { device: 'phone' } });
+    const carbon = makeEvent({ id: 'o2', text: 'you **** fool', messageKey: key, data: { device: 'laptop' } });
     // The same message for bob (another participant), and two copies of another message in one batch.
-    const forBob = makeEvent({ id: 'o3', localId: 'bob', remoteId: 'alice', direction: 'incoming', text: 'you **** fool', messageKey: key, data: 'device=desk' });
+    const forBob = makeEvent({ id: 'o3', localId: 'bob', remoteId: 'alice', direction: 'incoming', text: 'you **** fool', messageKey: key, data: { device: 'desk' } });
     await log.write([original]);
     await log.write([
       carbon,
       forBob,
-      makeEvent({ id: 'o4', text: 'hi', messageKey: `${key}-2`, data: 'device=phone' }),
-      makeEvent({ id: 'o5', text: 'hi', messageKey: `${key}-2`, data: 'device=laptop' }),
+      makeEvent({ id: 'o4', text: 'hi', messageKey: `${key}-2`, data: { device: 'phone' } }),
+      makeEvent({ id: 'o5', text: 'hi', messageKey: `${key}-2`, data: { device: 'laptop' } }),
     ]);
     // The same id reused for another text is another message.
-    await log.write([makeEvent({ id: 'o6', text: 'other', messageKey: key, data: 'device=phone' })]);
+    await log.write([makeEvent({ id: 'o6', text: 'other', messageKey: key, data: { device: 'phone' } })]);
     await log.close();
     expect(parseCsv(await read(join(data, 'logs/irc/alice/bob/2024-03-05.csv'))).map((r) => [r[8], r[7], r[11], r[13]])).toEqual([
       ['o1', 'you darn fool', 'you **** fool', 'device=phone'],

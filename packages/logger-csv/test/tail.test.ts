@@ -33,7 +33,7 @@ async function fileWith(events: ImEvent[], extra = ''): Promise<string> {
 
 describe('readRows', () => {
   it('reads the time and id of each row, whatever its quoted fields hold', () => {
-    const events = [at(1), at(2, { text: AWKWARD, data: 'a,b' }), at(3, { text: '"' })];
+    const events = [at(1), at(2, { text: AWKWARD, data: { list: 'a,b', quote: '"' } }), at(3, { text: '"' })];
     const buf = Buffer.from(events.map(rowOf).join(''));
     const reading = readRows(buf, 0, false);
     expect(reading.valid).toBe(true);

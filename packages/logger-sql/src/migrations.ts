@@ -7,6 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import type { SqlKind } from './options.js';
 import { MYSQL_ID_CHARS } from './row.js';
+import { parseDataString } from '@imspect/sdk';
 
 export const MIGRATION_TABLE = 'imspect_migration';
 export const MIGRATION_LOCK_TABLE = 'imspect_migration_lock';
@@ -149,6 +150,55 @@ function messageKeys(kind: SqlKind): Migration {
   };
 }
 
+/** Rows converted per statement batch by {@link typedData}: bounded memory whatever the archive's size. */
+const DATA_BATCH_ROWS = 500;
+
+/**
+ * Event data became typed pairs: the `data` column holds them as a JSON object text (`{"port":5000}`) instead of
+ * a `key=value` string. Rows stored before are converted with the rules that string was read by
+ * (`parseDataString`: values percent-decoded, kept as text), in batches walked by id, the same on every backend.
+ * `event_data` (IMSpector's column) keeps its `key=value` rendering for old and new rows alike.
+ */
+function typedData(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      let after = 0;
+      for (;;) {
+        const rows = (await db
+          .selectFrom('messages')
+          .select(['id', 'data'])
+          .where('id', '>', after)
+          .where('data', 'is not', null)
+          .orderBy('id')
+          .limit(DATA_BATCH_ROWS)
+          .execute()) as Array<{ id: number | string; data: string }>;
+        if (rows.length === 0) return;
+        for (const row of rows) {
+          const stored = String(row.data);
+          if (isJsonObjectText(stored)) continue; // written by this version already (a migration resumed)
+          await db
+            .updateTable('messages')
+            .set({ data: stored.length === 0 ? null : JSON.stringify(parseDataString(stored)) })
+            .where('id', '=', row.id)
+            .execute();
+        }
+        after = Number(rows[rows.length - 1]!.id);
+      }
+    },
+  };
+}
+
+/** True for the text of a JSON object (what the `data` column holds since migration 0005). */
+export function isJsonObjectText(text: string): boolean {
+  if (!text.startsWith('{')) return false;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
 /** `host:port` or `[v6]:port` (the `server` column) -> the host as the IRC plugin names a network. */
 export function hostOf(server: string): string {
   let host = server;
@@ -163,7 +213,13 @@ export function hostOf(server: string): string {
 export function migrationProvider(kind: SqlKind): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001-messages': initialSchema(kind), '0002-full-text': fullText(kind), '0003-message-key': messageKeys(kind), '0004-network': network(kind) };
+      return {
+        '0001-messages': initialSchema(kind),
+        '0002-full-text': fullText(kind),
+        '0003-message-key': messageKeys(kind),
+        '0004-network': network(kind),
+        '0005-typed-data': typedData(),
+      };
     },
   };
 }

@@ -1,6 +1,6 @@
 /** An event as a `messages` row, and a row back as a search result. */
 import { createHash } from 'node:crypto';
-import { dataValue, eventDataColumn, eventTypeCode, hostPort, messageCopyIdentity, type ImEvent } from '@imspect/sdk';
+import { dataValue, eventDataColumn, eventTypeCode, hostPort, messageCopyIdentity, parseDataString, toEventData, type EventData, type ImEvent } from '@imspect/sdk';
 import type { MessageRow } from './schema.js';
 
 /** MySQL indexes whole columns only up to 3072 bytes: id columns there hold at most this many characters. */
@@ -51,7 +51,7 @@ export function toRow(event: Readonly<ImEvent>, idChars = Number.POSITIVE_INFINI
     file_name: event.file ? clean(str(event.file.name)) : null,
     file_size: event.file?.size ?? null,
     server: clean(hostPort(event.server?.host, event.server?.port)),
-    data: cleanOrNull(event.data),
+    data: event.data === undefined || event.data === null ? null : clean(JSON.stringify(event.data)),
     network: event.network === undefined || event.network === null ? null : id(event.network),
     message_key: messageCopyIdentity(event) === undefined ? null : messageKeyHash(messageCopyIdentity(event)!),
     devices: deviceOf(event) === undefined ? null : joinDevices([deviceOf(event)!]),
@@ -86,6 +86,25 @@ export function splitDevices(column: string | null | undefined): string[] {
   });
 }
 
+/**
+ * The `data` column as pairs: a JSON object text, or a `key=value` string (rows from before migration 0005, or
+ * written since by an older gateway sharing the database). Null when empty or unreadable.
+ */
+export function storedData(column: unknown): EventData | null {
+  if (column === null || column === undefined) return null;
+  const text = String(column);
+  if (text.length === 0) return null;
+  let value: unknown = text;
+  if (text.startsWith('{')) {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = text;
+    }
+  }
+  return (typeof value === 'string' ? parseDataString(value) : toEventData(value)) ?? null;
+}
+
 /** One archived event, as search and export give it. */
 export interface ArchivedMessage {
   eventId: string;
@@ -107,8 +126,10 @@ export interface ArchivedMessage {
   server: string;
   filtered: boolean;
   categories: string[];
+  /** IMSpector's column: the file offer, or the data as `key=value` items. */
   eventData: string;
-  data: string | null;
+  /** The event's data as pairs (a row stored before migration 0005, or by an older gateway since, is parsed). */
+  data: EventData | null;
   /** Where the ids are valid (IRC: the server host); null for protocols with global ids. */
   network: string | null;
   /** The devices the message reached (its copies on the user's other devices are this one row). */
@@ -138,7 +159,7 @@ export function fromRow(row: Record<string, unknown>): ArchivedMessage {
     filtered: Number(row['filtered']) === 1,
     categories: String(row['categories'] ?? '') === '' ? [] : String(row['categories']).split(';'),
     eventData: String(row['event_data'] ?? ''),
-    data: (row['data'] as string | null) ?? null,
+    data: storedData(row['data']),
     network: (row['network'] as string | null) ?? null,
     devices: splitDevices(row['devices'] as string | null),
   };

@@ -31,6 +31,7 @@ export interface MessagesTable {
   file_name: string | null;
   file_size: number | null;
   server: string;
+  /** The event's data pairs as a JSON object text (since migration 0005; a `key=value` string before). */
   data: string | null;
   /** Where the ids are valid, for protocols whose ids are per network (IRC); null for the others (migration 0004). */
   network: string | null;

@@ -20,8 +20,10 @@ import plugin, {
   SqlArchive,
   toRow,
   type ArchiveStore,
+  type Database,
   type SqlTarget,
 } from '../dist/index.js';
+import type { Kysely } from 'kysely';
 import { createMysqlDatabase, createPostgresDatabase, mysqlMissing, postgresMissing, type TestDatabase } from '../../../test/support/databases.js';
 import { describeWithService } from '../../../test/support/e2e.js';
 
@@ -174,11 +176,11 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     const two = 'irc.two.example';
     await archive.insert([
       event({ localId: 'nina', network: one, text: 'one: before the change' }),
-      event({ localId: 'nina', network: one, type: 'other', subtype: 'nick', remoteId: 'nina2', text: undefined, data: 'nick=nina2 previous=nina' }),
-      event({ localId: 'nina', network: one, text: 'one: after the change', data: 'nick=nina2' }),
+      event({ localId: 'nina', network: one, type: 'other', subtype: 'nick', remoteId: 'nina2', text: undefined, data: { nick: 'nina2', previous: 'nina' } }),
+      event({ localId: 'nina', network: one, text: 'one: after the change', data: { nick: 'nina2' } }),
       event({ localId: 'nina', network: two, text: 'two: another nina' }),
-      event({ localId: 'omar', network: two, type: 'other', subtype: 'nick', remoteId: 'nina2', text: undefined, data: 'nick=nina2 previous=omar' }),
-      event({ localId: 'omar', network: two, text: 'two: omar as nina2', data: 'nick=nina2' }),
+      event({ localId: 'omar', network: two, type: 'other', subtype: 'nick', remoteId: 'nina2', text: undefined, data: { nick: 'nina2', previous: 'omar' } }),
+      event({ localId: 'omar', network: two, text: 'two: omar as nina2', data: { nick: 'nina2' } }),
       event({ protocol: 'xmpp', localId: 'nina@example.org', remoteId: 'omar@example.org', text: 'global ids' }),
     ]);
     const texts = (r: { text: string | null; type: string }[]) => r.filter((m) => m.type === 'message').map((m) => m.text);
@@ -194,7 +196,14 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     await direct.close();
     expect(paged).toEqual(['two: omar as nina2']);
     const link = (await archive.search({ user: 'nina', network: one, limit: 0 })).find((m) => m.subtype === 'nick')!;
-    expect(link).toMatchObject({ type: 'other', localId: 'nina', remoteId: 'nina2', network: one, data: 'nick=nina2 previous=nina' });
+    expect(link).toMatchObject({
+      type: 'other',
+      localId: 'nina',
+      remoteId: 'nina2',
+      network: one,
+      data: { nick: 'nina2', previous: 'nina' },
+      eventData: 'nick=nina2 previous=nina',
+    });
     expect((await archive.search({ user: 'nina@example.org' }))[0]!.network).toBeNull();
     expect(texts(await archive.search({ network: two, limit: 0 }))).toEqual(['two: another nina', 'two: omar as nina2']);
   });
@@ -204,8 +213,8 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     const typed = { protocol: 'xmpp', localId: 'zed@copies.example', remoteId: 'yara@copies.example', messageKey: key };
     // The original (what dave typed, masked on the way out) from his phone, then its carbon on his laptop, which
     // carries the masked text; the same message for carol (another participant); a message without a key twice.
-    const original = event({ ...typed, text: 'you darn fool', deliveredText: 'you **** fool', data: 'device=phone%20one' });
-    const carbon = event({ ...typed, text: 'you **** fool', data: 'device=laptop' });
+    const original = event({ ...typed, text: 'you darn fool', deliveredText: 'you **** fool', data: { device: 'phone one' } });
+    const carbon = event({ ...typed, text: 'you **** fool', data: { device: 'laptop' } });
     const forCarol = event({
       ...typed,
       localId: 'yara@copies.example',
@@ -213,7 +222,7 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
       direction: 'incoming',
       messageKey: 'xmpp incoming zed@copies.example/phone yara@copies.example id=m1',
       text: 'you **** fool',
-      data: 'device=desk',
+      data: { device: 'desk' },
     });
     const unkeyed = [
       event({ protocol: 'xmpp', localId: 'zed@copies.example', remoteId: 'yara@copies.example', text: 'no key' }),
@@ -234,11 +243,58 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     expect((await archive.search({ user: 'yara@copies.example', limit: 0 })).map((m) => [m.text, m.devices])).toEqual([['you **** fool', ['desk']]]);
     // Both copies in one batch.
     const both = { ...typed, messageKey: `${key}-2` };
-    await archive.insert([event({ ...both, text: 'again', data: 'device=phone' }), event({ ...both, text: 'again', data: 'device=laptop' })]);
+    await archive.insert([event({ ...both, text: 'again', data: { device: 'phone' } }), event({ ...both, text: 'again', data: { device: 'laptop' } })]);
     expect((await archive.search({ user: 'zed@copies.example', text: 'again', limit: 0 })).map((m) => m.devices)).toEqual([['phone', 'laptop']]);
     // A client that reuses an id for another message: not a copy, so it does not vanish into the first.
-    await archive.insert([event({ ...typed, text: 'a different message', data: 'device=phone' })]);
+    await archive.insert([event({ ...typed, text: 'a different message', data: { device: 'phone' } })]);
     expect((await archive.search({ user: 'zed@copies.example', text: 'different', limit: 0 })).map((m) => [m.text, m.devices])).toEqual([['a different message', ['phone']]]);
+  });
+
+  it('migration 0005 turns data strings stored before into JSON pairs; search and export read old and new rows alike', async () => {
+    const typed = { protocol: 'msn', localId: 'mig@example.com', remoteId: 'peer@example.com' };
+    const old = [
+      event({ ...typed, type: 'login', text: undefined, data: { client: 'MSNMSGR', version: '8.5.1302', 'protocol-version': 'MSNP15' } }),
+      event({ ...typed, text: 'migrated row', data: { group: 'Friends & Family', odd: '%zz' } }),
+      event({ ...typed, type: 'file', text: undefined, file: { name: 'a b.txt', size: 12 }, data: { address: '192.0.2.7:5000' } }),
+    ];
+    await archive.insert(old);
+    // The archive as the previous version left it: `data` a key=value string, migration 0005 not run.
+    const { sql } = await import('kysely');
+    const rawDb = (a: SqlArchive) => (a as unknown as { db: Kysely<Database> }).db;
+    const direct = new SqlArchive(target);
+    const db = rawDb(direct);
+    const legacy = ['client=MSNMSGR version=8.5.1302 protocol-version=MSNP15', 'group=Friends%20&%20Family odd=%zz', 'address=192.0.2.7:5000'];
+    for (const [i, e] of old.entries()) await db.updateTable('messages').set({ data: legacy[i] }).where('event_id', '=', e.id).execute();
+    await sql`DELETE FROM ${sql.table(MIGRATION_TABLE)} WHERE name = ${'0005-typed-data'}`.execute(db);
+    await direct.close();
+
+    const upgraded = new SqlArchive(target);
+    try {
+      await upgraded.migrate();
+      const rows = await upgraded.search({ user: 'mig@example.com', limit: 0 });
+      expect(rows.map((m) => m.data)).toEqual([
+        { client: 'MSNMSGR', version: '8.5.1302', 'protocol-version': 'MSNP15' },
+        { group: 'Friends & Family', odd: '%zz' },
+        { address: '192.0.2.7:5000' },
+      ]);
+      // event_data was written by this version (only `data` was made old): a literal % is encoded.
+      expect(rows.map((m) => m.eventData)).toEqual(['client=MSNMSGR version=8.5.1302 protocol-version=MSNP15', 'group=Friends%20&%20Family odd=%25zz', 'a b.txt 12']);
+      const stored = (await rawDb(upgraded).selectFrom('messages').select(['data']).where('local_id', '=', 'mig@example.com').orderBy('id').execute()) as Array<{ data: string }>;
+      expect(stored.map((r) => JSON.parse(r.data))).toEqual(rows.map((m) => m.data));
+      // A row an older gateway still writes into the shared database after the migration is read too.
+      await rawDb(upgraded).updateTable('messages').set({ data: 'from=late%20gateway' }).where('event_id', '=', old[1]!.id).execute();
+      await upgraded.insert([event({ ...typed, text: 'typed row', data: { port: 5000, groupchat: true } })]);
+      const paged: unknown[] = [];
+      for await (const page of upgraded.iterate({ user: 'mig@example.com' }, 2)) paged.push(...page.map((m) => m.data));
+      expect(paged).toEqual([
+        { client: 'MSNMSGR', version: '8.5.1302', 'protocol-version': 'MSNP15' },
+        { from: 'late gateway' },
+        { address: '192.0.2.7:5000' },
+        { port: 5000, groupchat: true },
+      ]);
+    } finally {
+      await upgraded.close();
+    }
   });
 
   if (kind === 'sqlite') {

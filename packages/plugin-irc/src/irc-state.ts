@@ -3,8 +3,8 @@
  * capabilities are on) and how each parsed line turns into events.
  */
 import type { Direction, EventDraft } from '@imspect/sdk';
-import { dataItem } from '@imspect/sdk';
-import { formatAddress, parseCtcp, parseDcc } from './ctcp.js';
+import type { EventData } from '@imspect/sdk';
+import { parseCtcp, parseDcc } from './ctcp.js';
 import { rewriteText, type TextSlot } from './encoder.js';
 import { decodeRange, paramText, rangeText, type IrcMessage, type IrcParam } from './message.js';
 import { ServerInfo } from './server-info.js';
@@ -32,7 +32,7 @@ interface Content {
   subtype?: string;
   text?: string;
   file?: { name: string; size?: number };
-  data: readonly string[];
+  data?: EventData;
   /** Where the text is, for rewriting (plain messages and actions only). */
   slot?: TextSlot;
 }
@@ -40,8 +40,8 @@ interface Content {
 interface ResolvedTarget {
   remoteId: string;
   conversation?: string;
-  /** `key=value` items, space-separated ('' when none). */
-  data: string;
+  /** `from`, `statusmsg` (undefined when none). */
+  data?: EventData;
   /** The event travels against the frame (own message relayed by a bouncer). */
   direction?: Direction;
   /** The local user is the sender (outgoing, or relayed own message). */
@@ -51,7 +51,6 @@ interface ResolvedTarget {
 }
 
 const NONE: LineOutcome = {};
-const NO_DATA: readonly string[] = Object.freeze([]);
 const TYPING_STATES = new Set(['active', 'paused', 'done']);
 const PASSWORD_VERBS = new Set(['IDENTIFY', 'ID', 'REGISTER', 'GHOST', 'RECOVER', 'RELEASE', 'REGAIN', 'GROUP', 'LOGIN', 'AUTH', 'SETPASS']);
 
@@ -165,7 +164,7 @@ export class IrcState {
       this.identity ??= previous;
       this.nick = next;
       if (next === previous) return NONE;
-      return events([{ type: 'other', subtype: 'nick', localId: this.localId, remoteId: next, data: `${dataItem('nick', next)} ${dataItem('previous', previous)}` }]);
+      return events([{ type: 'other', subtype: 'nick', localId: this.localId, remoteId: next, data: { nick: next, previous } }]);
     }
     // Before registration the client's NICK is who it will be (001 confirms or corrects it); afterwards it
     // is a request that the server confirms with `:old!u@h NICK new`.
@@ -187,7 +186,9 @@ export class IrcState {
   private onJoinRequest(m: IrcMessage): LineOutcome {
     const list = paramText(m, 0);
     if (list === undefined || list === '0') return NONE;
-    return events(splitList(list).map((channel) => ({ type: 'join', subtype: 'request', localId: this.localId, remoteId: channel, conversation: channel, data: 'request=1' })));
+    return events(
+      splitList(list).map((channel) => ({ type: 'join', subtype: 'request', localId: this.localId, remoteId: channel, conversation: channel, data: { request: true } })),
+    );
   }
 
   private onPart(m: IrcMessage): LineOutcome {
@@ -218,7 +219,7 @@ export class IrcState {
           remoteId: channel,
           conversation: channel,
           text: nonEmpty(reason),
-          data: by === undefined ? undefined : dataItem('by', by),
+          data: by === undefined ? undefined : { by },
         }),
       );
     });
@@ -254,17 +255,16 @@ export class IrcState {
     if (targets.length === 0) return NONE;
     const content = this.messageContent(m, textParam);
     let rewritable = content.slot !== undefined && content.type === 'message';
-    const contentData = content.data.length === 0 ? '' : content.data.join(' ');
     const localId = this.localId;
     const out: EventDraft[] = [];
     for (const target of targets) {
       let text = content.text;
-      let data = joinData(target.data, contentData);
+      let data = mergeData(target.data, content.data);
       if (this.options.redactPasswords && content.type === 'message' && target.fromLocal && target.nickTarget !== undefined && text !== undefined) {
         const redacted = redactServicesPassword(target.nickTarget, text);
         if (redacted !== undefined) {
           text = redacted;
-          data = joinData(data, 'redacted=password');
+          data = mergeData(data, { redacted: 'password' });
           rewritable = false;
         }
       }
@@ -276,7 +276,7 @@ export class IrcState {
       if (target.conversation !== undefined) event.conversation = target.conversation;
       if (text !== undefined) event.text = text;
       if (content.file !== undefined) event.file = content.file;
-      if (data.length > 0) event.data = data;
+      if (data !== undefined) event.data = data;
       if (target.direction !== undefined) event.direction = target.direction;
       out.push(event as EventDraft);
     }
@@ -300,7 +300,7 @@ export class IrcState {
           localId: this.localId,
           remoteId: target.remoteId,
           conversation: target.conversation,
-          data: target.data.length > 0 ? target.data : undefined,
+          data: target.data,
           direction: target.direction,
         }),
       ),
@@ -332,13 +332,13 @@ export class IrcState {
       // (a bouncer relays it) -- except a message to oneself, which is received like any other.
       const selfTarget = target.kind === 'nick' && this.nick !== undefined && this.server.sameName(target.nick, this.nick);
       const fromLocal = direction === 'outgoing' || (own && !selfTarget);
-      const resolved: ResolvedTarget = { remoteId: '', data: '', fromLocal };
+      const resolved: ResolvedTarget = { remoteId: '', fromLocal };
       if (direction === 'incoming' && fromLocal) resolved.direction = 'outgoing';
       if (target.kind === 'channel') {
         resolved.remoteId = target.channel;
         resolved.conversation = target.channel;
-        if (!fromLocal && sender !== undefined) resolved.data = dataItem('from', sender);
-        if (target.statusmsg.length > 0) resolved.data = joinData(resolved.data, dataItem('statusmsg', target.statusmsg));
+        if (!fromLocal && sender !== undefined) resolved.data = { from: sender };
+        if (target.statusmsg.length > 0) resolved.data = mergeData(resolved.data, { statusmsg: target.statusmsg });
       } else if (fromLocal) {
         resolved.remoteId = target.nick;
         resolved.nickTarget = target.nick;
@@ -360,7 +360,6 @@ export class IrcState {
         type: 'message',
         subtype: notice ? 'notice' : undefined,
         text: decoded.text,
-        data: NO_DATA,
         slot: { param: p, start: p.start, end: p.end, encoding: decoded.encoding, insideCtcp: false },
       };
     }
@@ -372,17 +371,19 @@ export class IrcState {
         type: 'message',
         subtype: 'action',
         text: args.text,
-        data: NO_DATA,
         slot: { param: p, start, end, encoding: args.encoding, insideCtcp: true },
       };
     }
     if (ctcp.command === 'DCC' && !notice) {
       const dcc = parseDcc(args.text);
       if (dcc !== undefined && dcc.kind !== 'other') {
-        const data: string[] = [];
-        if (dcc.host !== undefined && dcc.port !== undefined) data.push(dataItem('address', formatAddress(dcc.host, dcc.port)));
-        if (dcc.token !== undefined) data.push(dataItem('token', dcc.token));
-        if (dcc.type !== 'SEND' && dcc.type !== 'CHAT') data.push(dataItem('dcc', dcc.type));
+        const data: Record<string, string | number> = {};
+        if (dcc.host !== undefined && dcc.port !== undefined) {
+          data['address'] = dcc.host;
+          data['port'] = dcc.port;
+        }
+        if (dcc.token !== undefined) data['token'] = dcc.token;
+        if (dcc.type !== 'SEND' && dcc.type !== 'CHAT') data['dcc'] = dcc.type;
         if (dcc.kind === 'send') {
           const file: { name: string; size?: number } = { name: dcc.fileName ?? '' };
           if (dcc.size !== undefined) file.size = dcc.size;
@@ -395,7 +396,7 @@ export class IrcState {
       type: 'other',
       subtype: notice ? 'ctcp-reply' : 'ctcp',
       text: nonEmpty(args.text),
-      data: [dataItem('ctcp', ctcp.command)],
+      data: { ctcp: ctcp.command },
     };
   }
 
@@ -431,9 +432,9 @@ function splitList(value: string | undefined): string[] {
   return value.split(',').filter((item) => item.length > 0);
 }
 
-/** Two space-separated `key=value` lists joined ('' = empty list). */
-function joinData(a: string, b: string): string {
-  return a.length === 0 ? b : b.length === 0 ? a : `${a} ${b}`;
+/** Two sets of pairs as one (either may be absent). */
+function mergeData(a: EventData | undefined, b: EventData | undefined): EventData | undefined {
+  return a === undefined ? b : b === undefined ? a : { ...a, ...b };
 }
 
 function isDigit(c: number): boolean {

@@ -2,7 +2,7 @@
  * `IrcSession`: the ProtocolSession for one IRC connection. Bytes in, one frame per line out; no I/O, no
  * timers, no logging, nothing thrown on any input.
  */
-import { concatChunks, dataItem, LineReader, type Direction, type EventDraft, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/sdk';
+import { concatChunks, LineReader, type Direction, type EventDraft, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/sdk';
 import { buildNotices, GATEWAY_HOST, GATEWAY_USER } from './encoder.js';
 import { IrcState } from './irc-state.js';
 import { parseLine } from './message.js';
@@ -143,11 +143,10 @@ export class IrcSession implements ProtocolSession {
   private placed(list: EventDraft[]): EventDraft[] {
     const alias = this.state.aliasNick;
     if (alias === undefined) return list;
-    const nickItem = dataItem('nick', alias);
     for (const event of list) {
       const data = event.data;
-      if (data === undefined || data.length === 0) event.data = nickItem;
-      else if (!data.startsWith('nick=') && !data.includes(' nick=')) event.data = `${data} ${nickItem}`;
+      if (data === undefined) event.data = { nick: alias };
+      else if (!Object.hasOwn(data, 'nick')) event.data = { ...data, nick: alias };
     }
     return list;
   }

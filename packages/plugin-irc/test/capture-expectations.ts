@@ -34,8 +34,8 @@ export const FILES: Record<string, ConnectionCase[]> = {
         inc({ type: 'login', localId: 'alice', remoteId: 'irc.test.local' }),
         inc({ type: 'message', localId: 'alice', remoteId: 'bob', text: 'hello alice from bob' }),
         inc({ type: 'message', subtype: 'action', localId: 'alice', remoteId: 'bob', text: 'waves' }),
-        inc({ type: 'file', subtype: 'dcc-send', localId: 'alice', remoteId: 'bob', file: { name: 'report.pdf', size: 1234 }, data: 'address=127.0.0.1:40000' }),
-        out({ type: 'join', subtype: 'request', localId: 'alice', remoteId: '#test', conversation: '#test', data: 'request=1' }),
+        inc({ type: 'file', subtype: 'dcc-send', localId: 'alice', remoteId: 'bob', file: { name: 'report.pdf', size: 1234 }, data: { address: '127.0.0.1', port: 40000 } }),
+        out({ type: 'join', subtype: 'request', localId: 'alice', remoteId: '#test', conversation: '#test', data: { request: true } }),
         inc({ type: 'join', localId: 'alice', remoteId: '#test', conversation: '#test' }),
         out({ type: 'message', localId: 'alice', remoteId: '#test', conversation: '#test', text: 'hi from alice via ii' }),
         out({ type: 'message', localId: 'alice', remoteId: 'bob', text: 'hi bob privately' }),
@@ -46,11 +46,11 @@ export const FILES: Record<string, ConnectionCase[]> = {
       irc: true,
       events: [
         inc({ type: 'login', localId: 'bob', remoteId: 'irc.test.local' }),
-        out({ type: 'join', subtype: 'request', localId: 'bob', remoteId: '#test', conversation: '#test', data: 'request=1' }),
+        out({ type: 'join', subtype: 'request', localId: 'bob', remoteId: '#test', conversation: '#test', data: { request: true } }),
         inc({ type: 'join', localId: 'bob', remoteId: '#test', conversation: '#test' }),
         out({ type: 'message', localId: 'bob', remoteId: 'alice', text: 'hello alice from bob' }),
         out({ type: 'message', subtype: 'action', localId: 'bob', remoteId: 'alice', text: 'waves' }),
-        out({ type: 'file', subtype: 'dcc-send', localId: 'bob', remoteId: 'alice', file: { name: 'report.pdf', size: 1234 }, data: 'address=127.0.0.1:40000' }),
+        out({ type: 'file', subtype: 'dcc-send', localId: 'bob', remoteId: 'alice', file: { name: 'report.pdf', size: 1234 }, data: { address: '127.0.0.1', port: 40000 } }),
         out({ type: 'message', localId: 'bob', remoteId: '#test', conversation: '#test', text: 'channel msg' }),
         // The server's closing NOTICE ("Connection statistics") is a server notice: not logged.
         out({ type: 'logout', localId: 'bob', remoteId: 'irc.test.local', text: 'bye' }),
@@ -63,16 +63,16 @@ export const FILES: Record<string, ConnectionCase[]> = {
       irc: true,
       events: [
         inc({ type: 'login', localId: 'tim2', remoteId: 'ircd1.local' }),
-        out({ type: 'join', subtype: 'request', localId: 'tim2', remoteId: '#testing', conversation: '#testing', data: 'request=1' }),
+        out({ type: 'join', subtype: 'request', localId: 'tim2', remoteId: '#testing', conversation: '#testing', data: { request: true } }),
         inc({ type: 'join', localId: 'tim2', remoteId: '#testing', conversation: '#testing' }),
         out({ type: 'message', localId: 'tim2', remoteId: '#testing', conversation: '#testing', text: "hi, i'm chatting for some packets" }),
         out({ type: 'message', localId: 'tim2', remoteId: '#testing', conversation: '#testing', text: 'more packets' }),
         out({ type: 'message', localId: 'tim2', remoteId: '#testing', conversation: '#testing', text: 'more packets!' }),
         out({ type: 'message', localId: 'tim2', remoteId: '#testing', conversation: '#testing', text: 'even more packets!' }),
-        out({ type: 'file', subtype: 'dcc-send', localId: 'tim2', remoteId: 'tim1', file: { name: 'ssh.trace', size: 1320211 }, data: 'address=10.0.0.7:59130' }),
-        out({ type: 'file', subtype: 'dcc-chat', localId: 'tim2', remoteId: 'tim1', data: 'address=10.0.0.7:59214' }),
-        inc({ type: 'message', localId: 'tim2', remoteId: '#testing', conversation: '#testing', text: 'do we still need more packets?', data: 'from=tim1' }),
-        inc({ type: 'message', localId: 'tim2', remoteId: '#testing', conversation: '#testing', text: 'maybe we do', data: 'from=tim1' }),
+        out({ type: 'file', subtype: 'dcc-send', localId: 'tim2', remoteId: 'tim1', file: { name: 'ssh.trace', size: 1320211 }, data: { address: '10.0.0.7', port: 59130 } }),
+        out({ type: 'file', subtype: 'dcc-chat', localId: 'tim2', remoteId: 'tim1', data: { address: '10.0.0.7', port: 59214 } }),
+        inc({ type: 'message', localId: 'tim2', remoteId: '#testing', conversation: '#testing', text: 'do we still need more packets?', data: { from: 'tim1' } }),
+        inc({ type: 'message', localId: 'tim2', remoteId: '#testing', conversation: '#testing', text: 'maybe we do', data: { from: 'tim1' } }),
         out({ type: 'logout', localId: 'tim2', remoteId: 'ircd1.local', text: 'leaving' }),
       ],
     },
@@ -86,7 +86,7 @@ export const FILES: Record<string, ConnectionCase[]> = {
       irc: true,
       events: [
         inc({ type: 'login', localId: 'tim', remoteId: 'ircd1.local' }),
-        out({ type: 'join', subtype: 'request', localId: 'tim', remoteId: '#testing', conversation: '#testing', data: 'request=1' }),
+        out({ type: 'join', subtype: 'request', localId: 'tim', remoteId: '#testing', conversation: '#testing', data: { request: true } }),
         inc({ type: 'join', localId: 'tim', remoteId: '#testing', conversation: '#testing' }),
         // tim kicks tim_ and sees tim_ join and part: other people's channel moves are not events.
       ],
@@ -96,10 +96,10 @@ export const FILES: Record<string, ConnectionCase[]> = {
       irc: true,
       events: [
         inc({ type: 'login', localId: 'tim_', remoteId: 'ircd1.local' }),
-        out({ type: 'join', subtype: 'request', localId: 'tim_', remoteId: '#testing', conversation: '#testing', data: 'request=1' }),
+        out({ type: 'join', subtype: 'request', localId: 'tim_', remoteId: '#testing', conversation: '#testing', data: { request: true } }),
         inc({ type: 'join', localId: 'tim_', remoteId: '#testing', conversation: '#testing' }),
-        inc({ type: 'leave', subtype: 'kick', localId: 'tim_', remoteId: '#testing', conversation: '#testing', data: 'by=tim' }),
-        out({ type: 'join', subtype: 'request', localId: 'tim_', remoteId: '#testing', conversation: '#testing', data: 'request=1' }),
+        inc({ type: 'leave', subtype: 'kick', localId: 'tim_', remoteId: '#testing', conversation: '#testing', data: { by: 'tim' } }),
+        out({ type: 'join', subtype: 'request', localId: 'tim_', remoteId: '#testing', conversation: '#testing', data: { request: true } }),
         inc({ type: 'join', localId: 'tim_', remoteId: '#testing', conversation: '#testing' }),
         inc({ type: 'leave', subtype: 'part', localId: 'tim_', remoteId: '#testing', conversation: '#testing' }),
       ],
@@ -111,7 +111,7 @@ export const FILES: Record<string, ConnectionCase[]> = {
       irc: true,
       events: [
         inc({ type: 'login', localId: 'brotest', remoteId: 'sendak.freenode.net' }),
-        out({ type: 'join', subtype: 'request', localId: 'brotest', remoteId: '#BROTEST', conversation: '#BROTEST', data: 'request=1' }),
+        out({ type: 'join', subtype: 'request', localId: 'brotest', remoteId: '#BROTEST', conversation: '#BROTEST', data: { request: true } }),
         inc({ type: 'join', localId: 'brotest', remoteId: '#BROTEST', conversation: '#BROTEST' }),
         out({ type: 'message', localId: 'brotest', remoteId: '#BROTEST', conversation: '#BROTEST', text: 'test' }),
         out({ type: 'logout', localId: 'brotest', remoteId: 'sendak.freenode.net', text: 'quitting' }),
@@ -124,7 +124,7 @@ export const FILES: Record<string, ConnectionCase[]> = {
       irc: true,
       events: [
         inc({ type: 'login', localId: 'brotest', remoteId: 'leguin.freenode.net' }),
-        out({ type: 'join', subtype: 'request', localId: 'brotest', remoteId: '#brotest', conversation: '#brotest', data: 'request=1' }),
+        out({ type: 'join', subtype: 'request', localId: 'brotest', remoteId: '#brotest', conversation: '#brotest', data: { request: true } }),
         inc({ type: 'join', localId: 'brotest', remoteId: '#brotest', conversation: '#brotest' }),
         out({ type: 'message', localId: 'brotest', remoteId: '#brotest', conversation: '#brotest', text: 'test' }),
         out({ type: 'logout', localId: 'brotest', remoteId: 'leguin.freenode.net', text: 'quitting' }),
@@ -141,7 +141,7 @@ export const FILES: Record<string, ConnectionCase[]> = {
       clientPort: 50164,
       irc: true,
       // USER/NICK/JOIN with bare LF, never answered, then 5,200 bytes without a line feed: only the join request.
-      events: [out({ type: 'join', subtype: 'request', localId: 'foo', remoteId: '#WEEEEEE', conversation: '#WEEEEEE', data: 'request=1' })],
+      events: [out({ type: 'join', subtype: 'request', localId: 'foo', remoteId: '#WEEEEEE', conversation: '#WEEEEEE', data: { request: true } })],
       check(frames) {
         expect(frames.map((f) => f.raw.length)).toEqual([9, 9, 14, 5200]);
         expect(frames.at(-1)!.error).toBeUndefined();
@@ -151,7 +151,7 @@ export const FILES: Record<string, ConnectionCase[]> = {
       clientPort: 50164,
       irc: true,
       maxFrameSize: 1024,
-      events: [out({ type: 'join', subtype: 'request', localId: 'foo', remoteId: '#WEEEEEE', conversation: '#WEEEEEE', data: 'request=1' })],
+      events: [out({ type: 'join', subtype: 'request', localId: 'foo', remoteId: '#WEEEEEE', conversation: '#WEEEEEE', data: { request: true } })],
       check(frames) {
         expect(frames.map((f) => [f.raw.length, f.error ?? null])).toEqual([
           [9, null],

@@ -31,13 +31,13 @@ describe('registration and the local user', () => {
     expect(session.localId).toBe('tim_');
     // A confirmed change links the names; the identity (localId) stays the nick 001 confirmed.
     const renamed = session.push('incoming', enc(':TIM_!u@h NICK :tom\r\n')); // rfc1459 casemapping
-    expect(renamed[0]!.events).toEqual([{ type: 'other', subtype: 'nick', localId: 'tim_', remoteId: 'tom', data: 'nick=tom previous=tim_' }]);
+    expect(renamed[0]!.events).toEqual([{ type: 'other', subtype: 'nick', localId: 'tim_', remoteId: 'tom', data: { nick: 'tom', previous: 'tim_' } }]);
     expect(session.localId).toBe('tim_');
     expect(session.push('incoming', enc(':bob!u@h NICK :tom2\r\n'))[0]!.events).toBeUndefined();
     session.push('outgoing', enc(':tom NICK tim\r\n'));
     expect(session.localId).toBe('tim_');
     const frames = session.push('outgoing', enc('PRIVMSG bob :hi\r\n'));
-    expect(frames[0]!.events).toEqual([{ type: 'message', localId: 'tim_', remoteId: 'bob', text: 'hi', data: 'nick=tim' }]);
+    expect(frames[0]!.events).toEqual([{ type: 'message', localId: 'tim_', remoteId: 'bob', text: 'hi', data: { nick: 'tim' } }]);
   });
 
   it('uses the server host before 001 and * before any nick', () => {
@@ -61,7 +61,7 @@ describe('messages', () => {
       { direction: 'outgoing', type: 'message', subtype: 'notice', localId: 'alice', remoteId: '#chan', conversation: '#chan', text: 'a notice' },
       { direction: 'incoming', type: 'message', localId: 'alice', remoteId: 'bob', text: 'hello alice' },
       { direction: 'incoming', type: 'message', subtype: 'notice', localId: 'alice', remoteId: 'bob', text: 'psst' },
-      { direction: 'incoming', type: 'message', localId: 'alice', remoteId: '#chan', conversation: '#chan', text: 'to everyone', data: 'from=bob' },
+      { direction: 'incoming', type: 'message', localId: 'alice', remoteId: '#chan', conversation: '#chan', text: 'to everyone', data: { from: 'bob' } },
     ]);
   });
 
@@ -76,7 +76,7 @@ describe('messages', () => {
       ),
     ]);
     expect(result.events.slice(1)).toEqual([
-      { direction: 'incoming', type: 'message', localId: 'alice', remoteId: '#testing', conversation: '#testing', text: 'do we?', data: 'from=tim1' },
+      { direction: 'incoming', type: 'message', localId: 'alice', remoteId: '#testing', conversation: '#testing', text: 'do we?', data: { from: 'tim1' } },
       { direction: 'outgoing', type: 'message', localId: 'alice', remoteId: '#testing', conversation: '#testing', text: '  spaced  ' },
       { direction: 'outgoing', type: 'message', localId: 'alice', remoteId: '#testing', conversation: '#testing', text: 'word' },
       { direction: 'outgoing', type: 'message', localId: 'alice', remoteId: 'bob', text: 'lower-case command' },
@@ -95,7 +95,7 @@ describe('messages', () => {
       events(['<', ':irc.example.net 005 alice CHANTYPES=# STATUSMSG=~&@%+ :are supported by this server\r\n'], ['>', 'PRIVMSG &local :x\r\n'], ['>', 'PRIVMSG &#chan :y\r\n']),
     ).toEqual([
       { direction: 'outgoing', type: 'message', localId: 'alice', remoteId: '&local', text: 'x' },
-      { direction: 'outgoing', type: 'message', localId: 'alice', remoteId: '#chan', conversation: '#chan', text: 'y', data: 'statusmsg=&' },
+      { direction: 'outgoing', type: 'message', localId: 'alice', remoteId: '#chan', conversation: '#chan', text: 'y', data: { statusmsg: '&' } },
     ]);
     expect(events(['<', ':irc.example.net 005 alice CHANTYPES=#&+ PREFIX=(qaohv)~&@%+ :are supported\r\n'], ['>', 'PRIVMSG +modeless :z\r\n'])[0]).toMatchObject({
       remoteId: '+modeless',
@@ -103,7 +103,7 @@ describe('messages', () => {
     });
   });
 
-  it('strips STATUSMSG prefixes and records them (data items percent-encoded, as filters read them)', () => {
+  it('strips STATUSMSG prefixes and records them (in data, as filters read them)', () => {
     const seen = events(
       ['>', 'PRIVMSG @#ops :to ops (default STATUSMSG)\r\n'],
       ['<', ':irc.example.net 005 alice STATUSMSG=@%+ :are supported\r\n'],
@@ -119,9 +119,9 @@ describe('messages', () => {
         ['<', ':bob!b@h PRIVMSG @#ops :from bob\r\n'],
       ),
     ).toEqual([
-      { direction: 'outgoing', type: 'message', localId: 'alice', remoteId: '#ops', conversation: '#ops', text: 'to ops (default STATUSMSG)', data: 'statusmsg=@' },
-      { direction: 'outgoing', type: 'message', subtype: 'notice', localId: 'alice', remoteId: '#ops', conversation: '#ops', text: 'to halfops', data: 'statusmsg=%25' },
-      { direction: 'incoming', type: 'message', localId: 'alice', remoteId: '#ops', conversation: '#ops', text: 'from bob', data: 'from=bob statusmsg=@' },
+      { direction: 'outgoing', type: 'message', localId: 'alice', remoteId: '#ops', conversation: '#ops', text: 'to ops (default STATUSMSG)', data: { statusmsg: '@' } },
+      { direction: 'outgoing', type: 'message', subtype: 'notice', localId: 'alice', remoteId: '#ops', conversation: '#ops', text: 'to halfops', data: { statusmsg: '%' } },
+      { direction: 'incoming', type: 'message', localId: 'alice', remoteId: '#ops', conversation: '#ops', text: 'from bob', data: { from: 'bob', statusmsg: '@' } },
     ]);
   });
 
@@ -139,9 +139,9 @@ describe('messages', () => {
     expect(
       events(['<', ':bob!b@h PRIVMSG alice :\x01VERSION\x01\r\n'], ['>', 'NOTICE bob :\x01VERSION imspect-test 1.0\x01\r\n'], ['>', 'PRIVMSG bob :\x01PING 123\x01\r\n']),
     ).toEqual([
-      { direction: 'incoming', type: 'other', subtype: 'ctcp', localId: 'alice', remoteId: 'bob', data: 'ctcp=VERSION' },
-      { direction: 'outgoing', type: 'other', subtype: 'ctcp-reply', localId: 'alice', remoteId: 'bob', text: 'imspect-test 1.0', data: 'ctcp=VERSION' },
-      { direction: 'outgoing', type: 'other', subtype: 'ctcp', localId: 'alice', remoteId: 'bob', text: '123', data: 'ctcp=PING' },
+      { direction: 'incoming', type: 'other', subtype: 'ctcp', localId: 'alice', remoteId: 'bob', data: { ctcp: 'VERSION' } },
+      { direction: 'outgoing', type: 'other', subtype: 'ctcp-reply', localId: 'alice', remoteId: 'bob', text: 'imspect-test 1.0', data: { ctcp: 'VERSION' } },
+      { direction: 'outgoing', type: 'other', subtype: 'ctcp', localId: 'alice', remoteId: 'bob', text: '123', data: { ctcp: 'PING' } },
     ]);
   });
 
@@ -169,8 +169,8 @@ describe('messages', () => {
       ...script(['>', 'PRIVMSG NickServ :IDENTIFY hunter2\r\n'], ['>', 'PRIVMSG nickserv@services.example.net :SET PASSWORD s3cret\r\n']),
     ]);
     expect(result.events.slice(1)).toEqual([
-      { direction: 'outgoing', type: 'message', localId: 'alice', remoteId: 'NickServ', text: 'IDENTIFY [redacted]', data: 'redacted=password' },
-      { direction: 'outgoing', type: 'message', localId: 'alice', remoteId: 'nickserv@services.example.net', text: 'SET PASSWORD [redacted]', data: 'redacted=password' },
+      { direction: 'outgoing', type: 'message', localId: 'alice', remoteId: 'NickServ', text: 'IDENTIFY [redacted]', data: { redacted: 'password' } },
+      { direction: 'outgoing', type: 'message', localId: 'alice', remoteId: 'nickserv@services.example.net', text: 'SET PASSWORD [redacted]', data: { redacted: 'password' } },
     ]);
     expect(result.frames.slice(-2).map((f) => f.rewritable)).toEqual([undefined, undefined]);
     const plain = run([...REGISTER, ...script(['>', 'PRIVMSG NickServ :IDENTIFY hunter2\r\n'])], undefined, { redactPasswords: false });
@@ -212,10 +212,18 @@ describe('DCC', () => {
         localId: 'alice',
         remoteId: 'bob',
         file: { name: 'my holiday photo.jpg', size: 102400 },
-        data: 'address=192.168.1.1:5000',
+        data: { address: '192.168.1.1', port: 5000 },
       },
-      { direction: 'incoming', type: 'file', subtype: 'dcc-send', localId: 'alice', remoteId: 'bob', file: { name: 'report.pdf', size: 1234 }, data: 'address=127.0.0.1:40000' },
-      { direction: 'outgoing', type: 'file', subtype: 'dcc-send', localId: 'alice', remoteId: 'bob', file: { name: 'notes.txt' }, data: 'address=[::1]:5001' },
+      {
+        direction: 'incoming',
+        type: 'file',
+        subtype: 'dcc-send',
+        localId: 'alice',
+        remoteId: 'bob',
+        file: { name: 'report.pdf', size: 1234 },
+        data: { address: '127.0.0.1', port: 40000 },
+      },
+      { direction: 'outgoing', type: 'file', subtype: 'dcc-send', localId: 'alice', remoteId: 'bob', file: { name: 'notes.txt' }, data: { address: '::1', port: 5001 } },
       {
         direction: 'outgoing',
         type: 'file',
@@ -223,7 +231,7 @@ describe('DCC', () => {
         localId: 'alice',
         remoteId: 'bob',
         file: { name: 'unquoted name.txt', size: 99 },
-        data: 'address=10.0.0.7:59130',
+        data: { address: '10.0.0.7', port: 59130 },
       },
       {
         direction: 'outgoing',
@@ -232,14 +240,14 @@ describe('DCC', () => {
         localId: 'alice',
         remoteId: 'bob',
         file: { name: 'passive.bin', size: 77 },
-        data: 'address=127.0.0.1:0 token=42',
+        data: { address: '127.0.0.1', port: 0, token: '42' },
       },
     ]);
   });
 
   it('reports DCC CHAT as a file-type offer without a file', () => {
     expect(events(['>', 'PRIVMSG tim1 :\x01DCC CHAT CHAT 167772167 59214\x01\r\n'])).toEqual([
-      { direction: 'outgoing', type: 'file', subtype: 'dcc-chat', localId: 'alice', remoteId: 'tim1', data: 'address=10.0.0.7:59214' },
+      { direction: 'outgoing', type: 'file', subtype: 'dcc-chat', localId: 'alice', remoteId: 'tim1', data: { address: '10.0.0.7', port: 59214 } },
     ]);
   });
 
@@ -252,7 +260,7 @@ describe('DCC', () => {
       localId: 'alice',
       remoteId: 'bob',
       text: 'RESUME file.txt 5000 1024',
-      data: 'ctcp=DCC',
+      data: { ctcp: 'DCC' },
     });
     expect(result.frames.at(-1)!.rewritable).toBeUndefined();
   });
@@ -276,7 +284,7 @@ describe('echo-message', () => {
     expect(result.events).toEqual([
       { direction: 'incoming', type: 'login', localId: 'alice', remoteId: 'irc.example.net' },
       { direction: 'outgoing', type: 'message', localId: 'alice', remoteId: '#chan', conversation: '#chan', text: 'hello' },
-      { direction: 'incoming', type: 'message', localId: 'alice', remoteId: '#chan', conversation: '#chan', text: 'hi alice', data: 'from=bob' },
+      { direction: 'incoming', type: 'message', localId: 'alice', remoteId: '#chan', conversation: '#chan', text: 'hi alice', data: { from: 'bob' } },
     ]);
   });
 
@@ -316,13 +324,13 @@ describe('channels, login and logout', () => {
       ),
     ).toEqual([
       // The client's request (without the key), then the server's confirmation.
-      { direction: 'outgoing', type: 'join', subtype: 'request', localId: 'alice', remoteId: '#a', conversation: '#a', data: 'request=1' },
-      { direction: 'outgoing', type: 'join', subtype: 'request', localId: 'alice', remoteId: '#b', conversation: '#b', data: 'request=1' },
+      { direction: 'outgoing', type: 'join', subtype: 'request', localId: 'alice', remoteId: '#a', conversation: '#a', data: { request: true } },
+      { direction: 'outgoing', type: 'join', subtype: 'request', localId: 'alice', remoteId: '#b', conversation: '#b', data: { request: true } },
       { direction: 'incoming', type: 'join', localId: 'alice', remoteId: '#a', conversation: '#a' },
       { direction: 'incoming', type: 'join', localId: 'alice', remoteId: '#b', conversation: '#b' },
       { direction: 'incoming', type: 'join', localId: 'alice', remoteId: '#c', conversation: '#c' },
       { direction: 'incoming', type: 'leave', subtype: 'part', localId: 'alice', remoteId: '#a', conversation: '#a', text: 'bye all' },
-      { direction: 'incoming', type: 'leave', subtype: 'kick', localId: 'alice', remoteId: '#b', conversation: '#b', text: 'behave', data: 'by=op' },
+      { direction: 'incoming', type: 'leave', subtype: 'kick', localId: 'alice', remoteId: '#b', conversation: '#b', text: 'behave', data: { by: 'op' } },
       { direction: 'outgoing', type: 'logout', localId: 'alice', remoteId: 'irc.example.net', text: 'gone' },
     ]);
   });
@@ -453,7 +461,7 @@ describe('rewrite', () => {
       remoteId: '#chan',
       conversation: '#chan',
       text: 'says 日本語 now',
-      data: 'from=bob',
+      data: { from: 'bob' },
     });
   });
 
@@ -462,7 +470,7 @@ describe('rewrite', () => {
     for (const step of REGISTER) session.push(step.direction, step.data);
     const line = latin1(':b\xf6b!b@h PRIVMSG #caf\xe9 :d\xe9j\xe0 vu\r\n');
     const [frame] = session.push('incoming', line);
-    expect(frame!.events).toEqual([{ type: 'message', localId: 'alice', remoteId: '#café', conversation: '#café', text: 'déjà vu', data: 'from=böb' }]);
+    expect(frame!.events).toEqual([{ type: 'message', localId: 'alice', remoteId: '#café', conversation: '#café', text: 'déjà vu', data: { from: 'böb' } }]);
     expect(frame!.rewrite!('à bientôt')).toEqual(latin1(':b\xf6b!b@h PRIVMSG #caf\xe9 :\xe0 bient\xf4t\r\n'));
     // A character Latin-1 cannot hold: that field becomes UTF-8, the rest stays as it was.
     expect(frame!.rewrite!('ő')).toEqual(new Uint8Array([...latin1(':b\xf6b!b@h PRIVMSG #caf\xe9 :'), 0xc5, 0x91, 0x0d, 0x0a]));

@@ -2,7 +2,7 @@
  * What one XMPP client connection has told so far (who the local user is, which rooms it is in, which upload
  * slots it asked for), and the events each stanza carries.
  */
-import { dataItem, encodeUtf8, type Direction, type EventDraft, type FileOffer } from '@imspect/sdk';
+import { compactData, encodeUtf8, type Direction, type EventDraft, type FileOffer } from '@imspect/sdk';
 import { bareJid, domainOf, normaliseJid, resourceOf } from './jid.js';
 import { NS } from './namespaces.js';
 import { child, childInNs, children, escapeXml, textOf, type XElement } from './xml.js';
@@ -179,7 +179,7 @@ export class XmppState {
       // The room reflects the user's own messages back: those were logged when they went out.
       if (direction === 'incoming' && !override && nick !== undefined && this.rooms.get(bare)?.nick === nick) return NONE;
       base.conversation = bare;
-      if (direction === 'incoming' && nick !== undefined) base.data = dataItem('from', nick);
+      if (direction === 'incoming' && nick !== undefined) base.data = { from: nick };
     } else if (nick !== undefined && this.rooms.has(bare)) {
       base.remoteId = `${bare}/${nick}`; // a private message to a room occupant
     }
@@ -187,7 +187,7 @@ export class XmppState {
     const copy = this.copyIdentity(msg, direction, peer);
     if (copy.messageKey !== undefined) {
       base.messageKey = copy.messageKey;
-      if (copy.device !== undefined) base.data = joinData(base.data, dataItem('device', copy.device));
+      if (copy.device !== undefined) base.data = { ...base.data, device: copy.device };
     }
 
     const encryption = encryptionOf(msg);
@@ -205,7 +205,7 @@ export class XmppState {
         const uploaded = this.uploads.get(url);
         const file = uploaded ?? { name: fileNameOf(url) };
         const subtype = uploaded ? 'http-upload' : oobUrl.length > 0 ? 'oob' : 'link';
-        return { events: [{ ...base, type: 'file', subtype, text, file: { ...file }, data: joinData(base.data, dataItem('url', url)) }] };
+        return { events: [{ ...base, type: 'file', subtype, text, file: { ...file }, data: { ...base.data, url } }] };
       }
       const html = children(msg, 'html', NS.xhtmlIm);
       // XEP-0245: "/me " makes the message an action, as CTCP ACTION does on IRC; the text is the action alone,
@@ -251,7 +251,7 @@ export class XmppState {
     if (peer === undefined) return direction === 'outgoing' && type === undefined ? this.capsClient(el) : NONE;
     const subscription = type === undefined ? undefined : SUBSCRIPTION_SUBTYPES[direction][type];
     if (subscription !== undefined) {
-      return { events: [{ type: 'contact', subtype: subscription, localId: this.me, remoteId: bareJid(peer), data: dataItem('subscription', type!) }] };
+      return { events: [{ type: 'contact', subtype: subscription, localId: this.me, remoteId: bareJid(peer), data: { subscription: type! } }] };
     }
     const room = bareJid(peer);
     const nick = resourceOf(peer);
@@ -260,7 +260,7 @@ export class XmppState {
       // request so a policy can stop it before the room sees it (the room's answer is the `join` itself).
       if (type === undefined && nick !== undefined && child(el, 'x', NS.muc) && !this.rooms.get(room)?.joined && this.rooms.size < MAX_ROOMS) {
         this.rooms.set(room, { nick, joined: false });
-        return { events: [{ type: 'join', subtype: 'request', localId: this.me, remoteId: room, conversation: room, data: joinData(dataItem('nick', nick), 'request=1') }] };
+        return { events: [{ type: 'join', subtype: 'request', localId: this.me, remoteId: room, conversation: room, data: { nick, request: true } }] };
       }
       return NONE;
     }
@@ -298,7 +298,7 @@ export class XmppState {
     if (!entry && this.rooms.size >= MAX_ROOMS) return NONE;
     this.rooms.set(room, { nick, joined: true });
     const event: EventDraft = { type: 'join', localId: this.me, remoteId: room, conversation: room };
-    if (nick !== undefined) event.data = dataItem('nick', nick);
+    if (nick !== undefined) event.data = { nick };
     return { events: [event] };
   }
 
@@ -311,7 +311,7 @@ export class XmppState {
     const node = child(el, 'c', NS.caps)?.attrs.get('node')?.trim();
     if (node === undefined || node.length === 0) return NONE;
     this.capsReported = true;
-    return { events: [{ type: 'other', subtype: 'client', localId: this.me, remoteId: this.domain, data: joinData(dataItem('client', node), 'source=caps') }] };
+    return { events: [{ type: 'other', subtype: 'client', localId: this.me, remoteId: this.domain, data: { client: node, source: 'caps' } }] };
   }
 
   /** The client's answer to a software version query (XEP-0092): its program, version and system. */
@@ -321,11 +321,11 @@ export class XmppState {
     const name = textOfChild(query, 'name', NS.version)?.trim();
     const version = textOfChild(query, 'version', NS.version)?.trim();
     const os = textOfChild(query, 'os', NS.version)?.trim();
-    const items = [name && dataItem('client', name), version && dataItem('version', version), os && dataItem('os', os)];
+    const items = compactData({ client: name || undefined, version: version || undefined, os: os || undefined });
     if (!name && !version) return NONE;
     const peer = el.attrs.get('to');
     return {
-      events: [{ type: 'other', subtype: 'client', localId: this.me, remoteId: peer === undefined ? this.domain : bareJid(peer), data: joinData(...items, 'source=version') }],
+      events: [{ type: 'other', subtype: 'client', localId: this.me, remoteId: peer === undefined ? this.domain : bareJid(peer), data: { ...items, source: 'version' } }],
     };
   }
 
@@ -335,7 +335,7 @@ export class XmppState {
     if (direction === 'incoming') {
       // The answer to the client's roster get; pushes (sets) only confirm the client's own changes.
       if (type !== 'result') return NONE;
-      return { events: [{ type: 'contact', subtype: 'list', localId: this.me, remoteId: this.domain, data: dataItem('contacts', String(items.length)) }] };
+      return { events: [{ type: 'contact', subtype: 'list', localId: this.me, remoteId: this.domain, data: { contacts: items.length } }] };
     }
     if (type !== 'set') return NONE;
     const events: EventDraft[] = [];
@@ -343,9 +343,9 @@ export class XmppState {
       const jid = item.attrs.get('jid');
       if (jid === undefined || jid.length === 0) continue;
       const removal = item.attrs.get('subscription') === 'remove';
-      const event: EventDraft = { type: 'contact', subtype: removal ? 'remove' : 'add', localId: this.me, remoteId: bareJid(jid), data: 'roster=1' };
+      const event: EventDraft = { type: 'contact', subtype: removal ? 'remove' : 'add', localId: this.me, remoteId: bareJid(jid), data: { roster: true } };
       const name = item.attrs.get('name');
-      if (!removal && name !== undefined && name.length > 0) event.data = joinData(event.data, dataItem('name', name));
+      if (!removal && name !== undefined && name.length > 0) event.data = { ...event.data, name };
       events.push(event);
     }
     return events.length > 0 ? { events } : NONE;
@@ -363,7 +363,7 @@ export class XmppState {
       if (value.includes('@')) {
         this.boundJid = normaliseJid(value);
         this.observedJid = undefined;
-        return { events: [{ type: 'login', localId: bareJid(value), remoteId: this.domain, data: dataItem('jid', this.boundJid) }] };
+        return { events: [{ type: 'login', localId: bareJid(value), remoteId: this.domain, data: { jid: this.boundJid } }] };
       }
       if (id !== undefined && this.uploadRequests.has(id)) this.uploadSlot(el, id);
       return NONE;
@@ -398,14 +398,14 @@ export class XmppState {
         if (!file) continue;
         const name = textOfChild(file, 'name', desc.ns) ?? '';
         const event: EventDraft = { ...base, subtype: 'jingle', file: offer(name, textOfChild(file, 'size', desc.ns)), ...description(textOfChild(file, 'desc', desc.ns)) };
-        if (content.attrs.get('senders') === 'responder' || holder.local === 'request') event.data = 'request=1';
+        if (content.attrs.get('senders') === 'responder' || holder.local === 'request') event.data = { request: true };
         events.push(event);
       }
     }
     const oob = child(el, 'query', NS.oobIq);
     if (oob) {
       const url = textOfChild(oob, 'url', NS.oobIq)?.trim() ?? '';
-      if (url.length > 0) events.push({ ...base, subtype: 'oob', file: { name: fileNameOf(url) }, data: dataItem('url', url) });
+      if (url.length > 0) events.push({ ...base, subtype: 'oob', file: { name: fileNameOf(url) }, data: { url } });
     }
     return events.length > 0 ? { events } : NONE;
   }
@@ -466,10 +466,6 @@ function offer(name: string, size: string | undefined): FileOffer {
 function description(desc: string | undefined): { text?: string } {
   const trimmed = desc?.trim();
   return trimmed ? { text: trimmed } : {};
-}
-
-function joinData(...parts: Array<string | undefined>): string {
-  return parts.filter((p) => p !== undefined && p.length > 0).join(' ');
 }
 
 /**

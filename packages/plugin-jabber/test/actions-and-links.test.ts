@@ -57,7 +57,7 @@ describe('files shared as a link (XEP-0363 without XEP-0066)', () => {
         remoteId: juliet,
         text: get,
         file: { name: 'très cool.jpg', size: 23456 },
-        data: `url=${get.replace(/%/g, '%25')}`,
+        data: { url: get },
       },
     ]);
   });
@@ -79,7 +79,7 @@ describe('files shared as a link (XEP-0363 without XEP-0066)', () => {
         remoteId: juliet,
         text: ` ${shared}\n`,
         file: { name: 'rose garden.png' },
-        data: `url=${shared.replace(/%/g, '%25')}`,
+        data: { url: shared },
       },
       { direction: 'incoming', type: 'message', localId: romeo, remoteId: juliet, text: 'https://capulet.example/' },
       { direction: 'incoming', type: 'message', localId: romeo, remoteId: juliet, text: 'http://insecure.example/a.png' },

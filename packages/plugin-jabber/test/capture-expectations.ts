@@ -40,7 +40,7 @@ const alice = 'alice@test.local';
 const tom = 'tom@cs-xmpp.lan';
 const room = 'chat-with-tom@conference.cs-xmpp.lan';
 /** The message key and device of a stanza with an id (the stanza's `id` attribute, as in the capture). */
-const key = (who: string, id: string, device = 'res') => ({ messageKey: `xmpp ${who} id=${id}`, data: `device=${device}` });
+const key = (who: string, id: string, device = 'res') => ({ messageKey: `xmpp ${who} id=${id}`, data: { device: device } });
 
 export const FILES: Record<string, ConnectionCase[]> = {
   'prosody-xmpp.pcap': [
@@ -48,9 +48,9 @@ export const FILES: Record<string, ConnectionCase[]> = {
       clientPort: 54110,
       streamTo: 'test.local',
       events: [
-        inc({ type: 'login', localId: bob, remoteId: 'test.local', data: 'jid=bob@test.local/res' }),
+        inc({ type: 'login', localId: bob, remoteId: 'test.local', data: { jid: 'bob@test.local/res' } }),
         // The roster the client fetched after logging in (empty).
-        inc({ type: 'contact', subtype: 'list', localId: bob, remoteId: 'test.local', data: 'contacts=0' }),
+        inc({ type: 'contact', subtype: 'list', localId: bob, remoteId: 'test.local', data: { contacts: 0 } }),
         // Stanzas with an id carry the key that makes their copies on other devices one message, and the device.
         inc({ type: 'typing', subtype: 'composing', localId: bob, remoteId: alice, ...key(`incoming ${alice}/res ${bob}`, 'b6ed5b1e72e54c1fadceb41d7e55eb1c') }),
         out({ type: 'typing', subtype: 'composing', localId: bob, remoteId: alice, ...key(`outgoing ${bob} ${alice}`, 'ce744be650a14442b5d9b6be90aaf781') }),
@@ -65,9 +65,9 @@ export const FILES: Record<string, ConnectionCase[]> = {
       clientPort: 54118,
       streamTo: 'test.local',
       events: [
-        inc({ type: 'login', localId: alice, remoteId: 'test.local', data: 'jid=alice@test.local/res' }),
+        inc({ type: 'login', localId: alice, remoteId: 'test.local', data: { jid: 'alice@test.local/res' } }),
         // The roster the client fetched after logging in (empty).
-        inc({ type: 'contact', subtype: 'list', localId: alice, remoteId: 'test.local', data: 'contacts=0' }),
+        inc({ type: 'contact', subtype: 'list', localId: alice, remoteId: 'test.local', data: { contacts: 0 } }),
         out({ type: 'typing', subtype: 'composing', localId: alice, remoteId: bob, ...key(`outgoing ${alice} ${bob}`, 'b6ed5b1e72e54c1fadceb41d7e55eb1c') }),
         inc({ type: 'typing', subtype: 'composing', localId: alice, remoteId: bob, ...key(`incoming ${bob}/res ${alice}`, 'ce744be650a14442b5d9b6be90aaf781') }),
         out({ type: 'message', localId: alice, remoteId: bob, text: 'hi bob', ...key(`outgoing ${alice} ${bob}`, '18743836589548ca8c2451795bfbcd87') }),
@@ -87,9 +87,9 @@ export const FILES: Record<string, ConnectionCase[]> = {
       clientPort,
       streamTo: 'cs-xmpp.lan',
       events: [
-        inc({ type: 'login', localId: tom, remoteId: 'cs-xmpp.lan', data: 'jid=tom@cs-xmpp.lan/darkstar' }),
-        inc({ type: 'contact', subtype: 'list', localId: tom, remoteId: 'cs-xmpp.lan', data: 'contacts=0' }),
-        out({ type: 'other', subtype: 'client', localId: tom, remoteId: 'cs-xmpp.lan', data: 'client=http://pidgin.im/ source=caps' }),
+        inc({ type: 'login', localId: tom, remoteId: 'cs-xmpp.lan', data: { jid: 'tom@cs-xmpp.lan/darkstar' } }),
+        inc({ type: 'contact', subtype: 'list', localId: tom, remoteId: 'cs-xmpp.lan', data: { contacts: 0 } }),
+        out({ type: 'other', subtype: 'client', localId: tom, remoteId: 'cs-xmpp.lan', data: { client: 'http://pidgin.im/', source: 'caps' } }),
       ],
     })),
     // Only the client's closing </stream:stream>, start not captured.
@@ -103,12 +103,12 @@ export const FILES: Record<string, ConnectionCase[]> = {
       clientPort: 57149,
       events: [
         // The join request goes out before anything names the local user (the capture starts mid-stream).
-        out({ type: 'join', subtype: 'request', localId: '*', remoteId: room, conversation: room, data: 'nick=tom@cs-xmpp.lan request=1' }),
-        inc({ type: 'join', localId: tom, remoteId: room, conversation: room, data: 'nick=tom@cs-xmpp.lan' }),
+        out({ type: 'join', subtype: 'request', localId: '*', remoteId: room, conversation: room, data: { nick: 'tom@cs-xmpp.lan', request: true } }),
+        inc({ type: 'join', localId: tom, remoteId: room, conversation: room, data: { nick: 'tom@cs-xmpp.lan' } }),
         // Pidgin adds chatback to the roster, then asks for the subscription: both are additions.
-        out({ type: 'contact', subtype: 'add', localId: tom, remoteId: 'chatback@cs-xmpp.lan', data: 'roster=1' }),
-        out({ type: 'contact', subtype: 'add', localId: tom, remoteId: 'chatback@cs-xmpp.lan', data: 'subscription=subscribe' }),
-        inc({ type: 'contact', subtype: 'accepted', localId: tom, remoteId: 'chatback@cs-xmpp.lan', data: 'subscription=subscribed' }),
+        out({ type: 'contact', subtype: 'add', localId: tom, remoteId: 'chatback@cs-xmpp.lan', data: { roster: true } }),
+        out({ type: 'contact', subtype: 'add', localId: tom, remoteId: 'chatback@cs-xmpp.lan', data: { subscription: 'subscribe' } }),
+        inc({ type: 'contact', subtype: 'accepted', localId: tom, remoteId: 'chatback@cs-xmpp.lan', data: { subscription: 'subscribed' } }),
         out({ type: 'typing', subtype: 'composing', localId: tom, remoteId: 'chatback@cs-xmpp.lan', ...key(`outgoing ${tom} chatback@cs-xmpp.lan`, 'purplebea68aea', 'darkstar') }),
         out({ type: 'message', localId: tom, remoteId: 'chatback@cs-xmpp.lan', text: 'hey', ...key(`outgoing ${tom} chatback@cs-xmpp.lan`, 'purplebea68aeb', 'darkstar') }),
         out({ type: 'typing', subtype: 'active', localId: tom, remoteId: 'chatback@cs-xmpp.lan', ...key(`outgoing ${tom} chatback@cs-xmpp.lan`, 'purplebea68aec', 'darkstar') }),

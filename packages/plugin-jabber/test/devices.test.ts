@@ -37,9 +37,9 @@ describe('copies of one message on several devices (XEP-0280 carbons)', () => {
       remoteId: juliet,
       text: 'Neither, fair saint',
       messageKey: `xmpp outgoing ${romeo} ${juliet} id=m-17`,
-      data: 'device=home',
+      data: { device: 'home' },
     });
-    expect(copy).toEqual({ ...sent, data: 'device=garden' });
+    expect(copy).toEqual({ ...sent, data: { device: 'garden' } });
   });
 
   it('a message received on one device and its carbon (or its copy to the bare JID) on the other have one key', () => {
@@ -47,9 +47,9 @@ describe('copies of one message on several devices (XEP-0280 carbons)', () => {
     const [first] = eventsOf('home', ['<', direct]);
     const [carbonCopy] = eventsOf('garden', ['<', carbon('received', 'garden', direct.replace('<message ', "<message xmlns='jabber:client' "))]);
     const [bareCopy] = eventsOf('garden', ['<', direct.replace(`to='${romeo}/home'`, `to='${romeo}'`)]);
-    expect(first).toMatchObject({ direction: 'incoming', messageKey: `xmpp incoming ${juliet}/balcony ${romeo} id=j-3`, data: 'device=home' });
-    expect(carbonCopy).toEqual({ ...first, data: 'device=garden' });
-    expect(bareCopy).toEqual({ ...first, data: 'device=garden' });
+    expect(first).toMatchObject({ direction: 'incoming', messageKey: `xmpp incoming ${juliet}/balcony ${romeo} id=j-3`, data: { device: 'home' } });
+    expect(carbonCopy).toEqual({ ...first, data: { device: 'garden' } });
+    expect(bareCopy).toEqual({ ...first, data: { device: 'garden' } });
   });
 
   it("the sender's origin-id (XEP-0359) wins over the stanza id; other parties, directions and ids are other messages", () => {
@@ -61,9 +61,9 @@ describe('copies of one message on several devices (XEP-0280 carbons)', () => {
       ['<', `<message from='${juliet}/balcony' to='${romeo}/home' type='chat'><body>no id: no key, no device</body></message>`],
     );
     expect(events.map((e) => [e.messageKey, e.data])).toEqual([
-      [`xmpp outgoing ${romeo} ${juliet} origin-id=origin-1`, 'device=home'],
-      [`xmpp outgoing ${romeo} nurse@capulet.example id=a`, 'device=home'],
-      [`xmpp incoming ${juliet}/balcony ${romeo} id=a`, 'device=home'],
+      [`xmpp outgoing ${romeo} ${juliet} origin-id=origin-1`, { device: 'home' }],
+      [`xmpp outgoing ${romeo} nurse@capulet.example id=a`, { device: 'home' }],
+      [`xmpp incoming ${juliet}/balcony ${romeo} id=a`, { device: 'home' }],
       [undefined, undefined],
     ]);
   });

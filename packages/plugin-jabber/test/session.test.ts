@@ -106,7 +106,7 @@ describe('messages (RFC 6121)', () => {
         remoteId: juliet,
         text: 'Art thou not Romeo, and a Montague?',
         messageKey: `xmpp incoming ${juliet}/balcony ${romeo} id=a1`,
-        data: 'device=home',
+        data: { device: 'home' },
       },
       { direction: 'outgoing', type: 'message', localId: romeo, remoteId: juliet, text: 'Neither, fair saint, if either thee dislike.' },
       { direction: 'incoming', type: 'message', subtype: 'headline', localId: romeo, remoteId: 'news.example', text: 'Verona & Mantua: <peace> é😀' },
@@ -287,8 +287,8 @@ describe('multi-user chat (XEP-0045)', () => {
     );
     expect(result.events.slice(1)).toEqual([
       // The request is reported (a policy can stop it before the room sees it); the room's answer is the join.
-      { direction: 'outgoing', type: 'join', subtype: 'request', localId: romeo, remoteId: room, conversation: room, data: 'nick=thirdwitch request=1' },
-      { direction: 'incoming', type: 'join', localId: romeo, remoteId: room, conversation: room, data: 'nick=thirdwitch' },
+      { direction: 'outgoing', type: 'join', subtype: 'request', localId: romeo, remoteId: room, conversation: room, data: { nick: 'thirdwitch', request: true } },
+      { direction: 'incoming', type: 'join', localId: romeo, remoteId: room, conversation: room, data: { nick: 'thirdwitch' } },
       {
         direction: 'incoming',
         type: 'message',
@@ -296,7 +296,7 @@ describe('multi-user chat (XEP-0045)', () => {
         localId: romeo,
         remoteId: room,
         conversation: room,
-        data: 'from=secondwitch',
+        data: { from: 'secondwitch' },
         text: "Thrice the brinded cat hath mew'd.",
       },
       { direction: 'outgoing', type: 'message', subtype: 'groupchat', localId: romeo, remoteId: room, conversation: room, text: "Harpier cries! 'Tis time, 'tis time." },
@@ -309,9 +309,9 @@ describe('multi-user chat (XEP-0045)', () => {
         localId: romeo,
         remoteId: 'heath@chat.shakespeare.lit',
         conversation: 'heath@chat.shakespeare.lit',
-        data: 'nick=romeo request=1',
+        data: { nick: 'romeo', request: true },
       },
-      { direction: 'incoming', type: 'join', localId: romeo, remoteId: 'heath@chat.shakespeare.lit', conversation: 'heath@chat.shakespeare.lit', data: 'nick=romeo' },
+      { direction: 'incoming', type: 'join', localId: romeo, remoteId: 'heath@chat.shakespeare.lit', conversation: 'heath@chat.shakespeare.lit', data: { nick: 'romeo' } },
       { direction: 'incoming', type: 'leave', subtype: 'kick', localId: romeo, remoteId: 'heath@chat.shakespeare.lit', conversation: 'heath@chat.shakespeare.lit' },
     ]);
   });
@@ -401,7 +401,7 @@ describe('file offers', () => {
         remoteId: juliet,
         text: url,
         file: { name: 'très cool.jpg', size: 23456 },
-        data: `url=${url.replace(/%/g, '%25')}`,
+        data: { url },
       },
       {
         direction: 'incoming',
@@ -411,7 +411,7 @@ describe('file offers', () => {
         remoteId: juliet,
         text: 'look',
         file: { name: 'rose garden.png' },
-        data: 'url=https://files.capulet.example/a/b/rose%2520garden.png?x=1',
+        data: { url: 'https://files.capulet.example/a/b/rose%20garden.png?x=1' },
       },
     ]);
   });
@@ -446,7 +446,7 @@ describe('encrypted messages', () => {
         localId: romeo,
         remoteId: juliet,
         messageKey: `xmpp incoming ${juliet}/balcony ${romeo} id=send1`,
-        data: 'device=home',
+        data: { device: 'home' },
       },
       { direction: 'outgoing', type: 'encrypted', subtype: 'omemo', localId: romeo, remoteId: juliet },
       { direction: 'outgoing', type: 'encrypted', subtype: 'otr', localId: romeo, remoteId: juliet },
@@ -468,8 +468,8 @@ describe('subscriptions (RFC 6121)', () => {
       intercept,
     );
     expect(result.events.slice(1).map((e) => [e.direction, e.type, e.subtype, e.remoteId, e.data])).toEqual([
-      ['outgoing', 'contact', 'add', juliet, 'subscription=subscribe'],
-      ['incoming', 'contact', 'accepted', juliet, 'subscription=subscribed'],
+      ['outgoing', 'contact', 'add', juliet, { subscription: 'subscribe' }],
+      ['incoming', 'contact', 'accepted', juliet, { subscription: 'subscribed' }],
     ]);
   });
 
@@ -484,14 +484,14 @@ describe('subscriptions (RFC 6121)', () => {
       intercept,
     );
     expect(result.events.slice(1).map((e) => [e.direction, e.type, e.subtype, e.remoteId, e.data])).toEqual([
-      ['outgoing', 'contact', 'add', juliet, 'subscription=subscribe'],
-      ['outgoing', 'contact', 'add', juliet, 'subscription=subscribed'],
-      ['outgoing', 'contact', 'remove', juliet, 'subscription=unsubscribe'],
-      ['outgoing', 'contact', 'remove', juliet, 'subscription=unsubscribed'],
-      ['incoming', 'contact', 'added-by', juliet, 'subscription=subscribe'],
-      ['incoming', 'contact', 'accepted', juliet, 'subscription=subscribed'],
-      ['incoming', 'contact', 'removed-by', juliet, 'subscription=unsubscribe'],
-      ['incoming', 'contact', 'removed-by', juliet, 'subscription=unsubscribed'],
+      ['outgoing', 'contact', 'add', juliet, { subscription: 'subscribe' }],
+      ['outgoing', 'contact', 'add', juliet, { subscription: 'subscribed' }],
+      ['outgoing', 'contact', 'remove', juliet, { subscription: 'unsubscribe' }],
+      ['outgoing', 'contact', 'remove', juliet, { subscription: 'unsubscribed' }],
+      ['incoming', 'contact', 'added-by', juliet, { subscription: 'subscribe' }],
+      ['incoming', 'contact', 'accepted', juliet, { subscription: 'subscribed' }],
+      ['incoming', 'contact', 'removed-by', juliet, { subscription: 'unsubscribe' }],
+      ['incoming', 'contact', 'removed-by', juliet, { subscription: 'unsubscribed' }],
     ]);
   });
 
@@ -514,9 +514,9 @@ describe('subscriptions (RFC 6121)', () => {
       intercept,
     );
     expect(result.events.slice(1).map((e) => [e.direction, e.type, e.subtype, e.remoteId, e.data])).toEqual([
-      ['incoming', 'contact', 'list', 'montague.example', 'contacts=2'],
-      ['outgoing', 'contact', 'add', 'nurse@capulet.example', 'roster=1 name=The%20Nurse'],
-      ['outgoing', 'contact', 'remove', 'mercutio@verona.example', 'roster=1'],
+      ['incoming', 'contact', 'list', 'montague.example', { contacts: 2 }],
+      ['outgoing', 'contact', 'add', 'nurse@capulet.example', { roster: true, name: 'The Nurse' }],
+      ['outgoing', 'contact', 'remove', 'mercutio@verona.example', { roster: true }],
     ]);
   });
 });
@@ -537,8 +537,8 @@ describe('client version (XEP-0092, XEP-0115)', () => {
       intercept,
     );
     expect(result.events.slice(1).map((e) => [e.direction, e.type, e.subtype, e.remoteId, e.data])).toEqual([
-      ['outgoing', 'other', 'client', 'montague.example', 'client=https://gajim.org source=caps'],
-      ['outgoing', 'other', 'client', juliet, 'client=Gajim version=1.8.4 os=Debian%20GNU/Linux source=version'],
+      ['outgoing', 'other', 'client', 'montague.example', { client: 'https://gajim.org', source: 'caps' }],
+      ['outgoing', 'other', 'client', juliet, { client: 'Gajim', version: '1.8.4', os: 'Debian GNU/Linux', source: 'version' }],
     ]);
   });
 });

@@ -47,7 +47,7 @@ export const LOGIN_EVENT = {
   type: 'login' as const,
   localId: 'romeo@montague.example',
   remoteId: 'montague.example',
-  data: 'jid=romeo@montague.example/home',
+  data: { jid: 'romeo@montague.example/home' },
 };
 
 export const romeo = 'romeo@montague.example';

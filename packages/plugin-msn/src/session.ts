@@ -4,12 +4,13 @@
  * timers, no logging, nothing thrown on any input.
  */
 import {
+  compactData,
   concatChunks,
-  dataItem,
   encodeUtf8,
   latin1,
   utf8,
   type Direction,
+  type EventData,
   type EventDraft,
   type Frame,
   type ImEvent,
@@ -286,7 +287,7 @@ export class MsnSession implements ProtocolSession {
         if (words[1] !== undefined) {
           const who = bareId(words[1]);
           if (who === this.local || this.local === undefined) return;
-          const event = { type: 'leave' as const, ...this.parties(dataItem('participant', who)) };
+          const event = { type: 'leave' as const, ...this.parties({ participant: who }) };
           this.participants.delete(who);
           this.emit(frame, event);
         }
@@ -315,7 +316,7 @@ export class MsnSession implements ProtocolSession {
         // Someone added the local user (reverse list): not the user's own addition.
         if (words[2] === 'RL' && this.local !== undefined) {
           const contact = contactOf(words.slice(3));
-          if (contact) this.emit(frame, { type: 'contact', subtype: 'list', localId: this.local, remoteId: contact, data: dataItem('list', 'RL') });
+          if (contact) this.emit(frame, { type: 'contact', subtype: 'list', localId: this.local, remoteId: contact, data: { list: 'RL' } });
         }
         return;
       default:
@@ -340,39 +341,33 @@ export class MsnSession implements ProtocolSession {
   private joined(who: string, frame: Frame, subtype: string | undefined): void {
     if (this.local === undefined || who === this.local) return; // the local user's own endpoints (MSNP18)
     this.participants.add(who);
-    this.emit(frame, { type: 'join', ...(subtype ? { subtype } : {}), ...this.parties(dataItem('participant', who)) });
+    this.emit(frame, { type: 'join', ...(subtype ? { subtype } : {}), ...this.parties({ participant: who }) });
   }
 
   /**
    * Local and remote ids of a switchboard event: the other party, or, in a group conversation (more than one
    * other participant), the conversation, with every participant in `data`. `extra` goes first in `data`.
    */
-  private parties(extra?: string): { localId: string; remoteId: string; conversation?: string; data?: string } {
+  private parties(extra?: EventData): { localId: string; remoteId: string; conversation?: string; data?: EventData } {
     const localId = this.local ?? '';
     const conversation = this.conversation;
     let remoteId: string;
     let data = extra;
     if (this.participants.size > 1) {
       remoteId = conversation ?? [...this.participants].sort().join(',');
-      // A group conversation: `conversation` equals `remoteId`, or (session id unknown) `groupchat=1` says so.
-      data = [extra, this.participantsData(), conversation === undefined ? dataItem('groupchat', '1') : undefined].filter((x) => x !== undefined).join(' ');
+      // A group conversation: `conversation` equals `remoteId`, or (session id unknown) `groupchat: true` says so.
+      data = { ...extra, ...this.participantsData(), ...(conversation === undefined ? { groupchat: true } : {}) };
     } else remoteId = [...this.participants][0] ?? this.invited ?? conversation ?? '';
     return { localId, remoteId, ...(conversation !== undefined ? { conversation } : {}), ...(data !== undefined ? { data } : {}) };
   }
 
-  private participantsData(): string {
-    return dataItem('participants', [...this.participants].sort().join(','));
+  private participantsData(): EventData {
+    return { participants: [...this.participants].sort().join(',') };
   }
 
-  /** `client=MSNMSGR version=6.2.0208 protocol-version=MSNP8`, as far as `CVR` and `VER` told. */
-  private clientData(): string {
-    return [
-      this.clientName !== undefined ? dataItem('client', this.clientName) : undefined,
-      this.clientVersion !== undefined ? dataItem('version', this.clientVersion) : undefined,
-      this.version > 0 ? dataItem('protocol-version', `MSNP${this.version}`) : undefined,
-    ]
-      .filter((x) => x !== undefined)
-      .join(' ');
+  /** `{ client: 'MSNMSGR', version: '6.2.0208', 'protocol-version': 'MSNP8' }`, as far as `CVR` and `VER` told. */
+  private clientData(): EventData | undefined {
+    return compactData({ client: this.clientName, version: this.clientVersion, 'protocol-version': this.version > 0 ? `MSNP${this.version}` : undefined });
   }
 
   private emit(frame: Frame, event: EventDraft): void {
@@ -402,7 +397,7 @@ export class MsnSession implements ProtocolSession {
       if (!this.typing) return;
       const user = head.headers.get('typinguser');
       let remote = parties;
-      if (direction === 'incoming' && user) remote = this.participants.size > 1 ? this.parties(dataItem('from', bareId(user))) : { ...parties, remoteId: bareId(user) };
+      if (direction === 'incoming' && user) remote = this.participants.size > 1 ? this.parties({ from: bareId(user) }) : { ...parties, remoteId: bareId(user) };
       this.emit(frame, { type: 'typing', ...remote });
       return;
     }
@@ -431,23 +426,23 @@ export class MsnSession implements ProtocolSession {
       if (!invite) return;
       const dest = head.headers.get('p2p-dest');
       const target = direction === 'outgoing' && dest && this.participants.size <= 1 ? { ...parties, remoteId: bareId(dest) } : parties;
-      const data = [dataItem('guid', invite.guid), invite.sessionId ? dataItem('session', invite.sessionId) : ''];
+      const data = compactData({ guid: invite.guid, session: invite.sessionId || undefined });
       if (invite.kind === 'file') {
-        this.emit(frame, { type: 'file', subtype: 'p2p', ...target, ...(invite.file ? { file: invite.file } : {}), data: data.filter((x) => x).join(' ') });
+        this.emit(frame, { type: 'file', subtype: 'p2p', ...target, ...(invite.file ? { file: invite.file } : {}), ...(data ? { data } : {}) });
       } else if (invite.kind === 'webcam') {
-        this.emit(frame, { type: 'webcam', subtype: invite.direction!, ...target, data: data.filter((x) => x).join(' ') });
+        this.emit(frame, { type: 'webcam', subtype: invite.direction!, ...target, ...(data ? { data } : {}) });
       } else if (invite.kind === 'emoticon' || invite.kind === 'display-picture') {
-        this.emit(frame, { type: invite.kind, ...target, ...(invite.object ? { text: invite.object } : {}), data: data.filter((x) => x).join(' ') });
+        this.emit(frame, { type: invite.kind, ...target, ...(invite.object ? { text: invite.object } : {}), ...(data ? { data } : {}) });
       }
     }
   }
 
   /** Parties of a message: outgoing to the conversation; incoming from `peer`. */
-  private partiesFor(direction: Direction, peer: string | undefined): { localId: string; remoteId: string; conversation?: string; data?: string } {
+  private partiesFor(direction: Direction, peer: string | undefined): { localId: string; remoteId: string; conversation?: string; data?: EventData } {
     const base = this.parties();
     if (peer === undefined) return base;
     if (this.role !== 'sb') return { localId: base.localId, remoteId: peer };
-    if (this.participants.size > 1) return direction === 'incoming' ? this.parties(dataItem('from', peer)) : base;
+    if (this.participants.size > 1) return direction === 'incoming' ? this.parties({ from: peer }) : base;
     return { ...base, remoteId: peer };
   }
 
@@ -476,10 +471,9 @@ export class MsnSession implements ProtocolSession {
       type: 'message',
       localId,
       remoteId,
-      ...(group ? { conversation: remoteId, data: sent ? '' : dataItem('from', fromId) } : {}),
+      ...(group ? { conversation: remoteId, ...(sent ? {} : { data: { from: fromId } }) } : {}),
       ...(own ? { direction: 'outgoing' as const } : {}),
     };
-    if (parties.data === '') delete parties.data;
     if (messageType === 'text') {
       const contentType = messaging.headers.get('content-type');
       const declared = Number(messaging.headers.get('content-length'));
@@ -515,7 +509,7 @@ export class MsnSession implements ProtocolSession {
     const list = words[2]!;
     // Only an addition to the forward list adds a contact; the allow and block lists are permissions.
     const subtype = command === 'REM' ? 'remove' : list.toUpperCase() === 'FL' ? 'add' : 'list';
-    this.emit(frame, { type: 'contact', subtype, localId: this.local, remoteId: contact, data: dataItem('list', list) });
+    this.emit(frame, { type: 'contact', subtype, localId: this.local, remoteId: contact, data: { list } });
   }
 
   /** MSNP13+ `ADL`/`RML` payload: `<ml><d n="domain"><c n="user" l="1" t="1"/></d></ml>`. */
@@ -531,7 +525,7 @@ export class MsnSession implements ProtocolSession {
         // Only changes to the forward list (1) or blocking (4) are the user's own contact decisions.
         if ((list & 0b101) === 0) continue;
         const subtype = command === 'RML' ? 'remove' : (list & 1) !== 0 ? 'add' : 'list';
-        this.emit(frame, { type: 'contact', subtype, localId: this.local, remoteId: `${user}@${domain[1]}`, data: dataItem('list', String(list)) });
+        this.emit(frame, { type: 'contact', subtype, localId: this.local, remoteId: `${user}@${domain[1]}`, data: { list } });
       }
     }
   }

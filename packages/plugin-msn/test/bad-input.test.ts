@@ -102,7 +102,7 @@ describe('truncated and over-long input', () => {
     const whole = expectSplitInvariant(steps, { randomRuns: 10 });
     expect(whole.events.slice(1)).toEqual([
       expect.objectContaining({ type: 'message', text: '\u00e9t\u00e9' }),
-      expect.objectContaining({ type: 'file', subtype: 'p2p', data: 'guid={5D3E02AB-6190-11D3-BBBB-00C04F795683}' }),
+      expect.objectContaining({ type: 'file', subtype: 'p2p', data: { guid: '{5D3E02AB-6190-11D3-BBBB-00C04F795683}' } }),
       expect.objectContaining({ type: 'file', subtype: 'invite', file: { name: 'x.bin' } }),
     ]);
   });

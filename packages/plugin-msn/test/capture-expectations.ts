@@ -25,8 +25,8 @@ const SB = 'ff8dd76a-e98d-4474-8e38-d001c0ed4027';
 const T4E = 't4e@example.com';
 const T5E = 't5e@example.com';
 /** What both clients say in `CVR` and the dialect the server chose in `VER`. */
-const CLIENT = 'client=MSNMSGR version=6.2.0208 protocol-version=MSNP8';
-const FILE_GUID = 'guid={5D3E02AB-6190-11D3-BBBB-00C04F795683} session=12345';
+const CLIENT = { client: 'MSNMSGR', version: '6.2.0208', 'protocol-version': 'MSNP8' };
+const FILE_GUID = { guid: '{5D3E02AB-6190-11D3-BBBB-00C04F795683}', session: '12345' };
 
 export const FILES: Record<string, ConnectionCase[]> = {
   'escargot-msnp8.pcap': [
@@ -57,12 +57,12 @@ export const FILES: Record<string, ConnectionCase[]> = {
       clientPort: 50372,
       msn: true,
       events: [
-        inc({ type: 'join', localId: T4E, remoteId: T5E, conversation: SB, data: `participant=${T5E}` }),
+        inc({ type: 'join', localId: T4E, remoteId: T5E, conversation: SB, data: { participant: T5E } }),
         out({ type: 'typing', localId: T4E, remoteId: T5E, conversation: SB }),
         out({ type: 'message', localId: T4E, remoteId: T5E, conversation: SB, text: 'Hello Bob \u00e9\u00e8 from alice' }),
         inc({ type: 'message', localId: T4E, remoteId: T5E, conversation: SB, text: 'hi alice, bob here' }),
         out({ type: 'file', subtype: 'p2p', localId: T4E, remoteId: T5E, conversation: SB, data: FILE_GUID }),
-        out({ type: 'leave', localId: T4E, remoteId: T5E, conversation: SB, data: `participants=${T5E}` }),
+        out({ type: 'leave', localId: T4E, remoteId: T5E, conversation: SB, data: { participants: T5E } }),
       ],
     },
     {
@@ -71,13 +71,13 @@ export const FILES: Record<string, ConnectionCase[]> = {
       clientPort: 35822,
       msn: true,
       events: [
-        inc({ type: 'join', subtype: 'present', localId: T5E, remoteId: T4E, conversation: SB, data: `participant=${T4E}` }),
+        inc({ type: 'join', subtype: 'present', localId: T5E, remoteId: T4E, conversation: SB, data: { participant: T4E } }),
         inc({ type: 'typing', localId: T5E, remoteId: T4E, conversation: SB }),
         inc({ type: 'message', localId: T5E, remoteId: T4E, conversation: SB, text: 'Hello Bob \u00e9\u00e8 from alice' }),
         out({ type: 'message', localId: T5E, remoteId: T4E, conversation: SB, text: 'hi alice, bob here' }),
         inc({ type: 'file', subtype: 'p2p', localId: T5E, remoteId: T4E, conversation: SB, data: FILE_GUID }),
-        out({ type: 'leave', localId: T5E, remoteId: T4E, conversation: SB, data: `participants=${T4E}` }),
-        inc({ type: 'leave', localId: T5E, remoteId: T4E, conversation: SB, data: `participant=${T4E}` }),
+        out({ type: 'leave', localId: T5E, remoteId: T4E, conversation: SB, data: { participants: T4E } }),
+        inc({ type: 'leave', localId: T5E, remoteId: T4E, conversation: SB, data: { participant: T4E } }),
       ],
     },
     // The Passport (Tweener) logins over HTTP on port 8081: not MSNP.

@@ -1,7 +1,7 @@
 /**
  * What the plugin reports for policy (docs/writing-plugins.md, "What protocol plugins report for policy"):
  * client versions as `client`/`version`/`protocol-version` on the CVR and the login, contact subtypes
- * add/remove/list, group conversations as isGroupChat sees them, `data` items percent-encoded, and no answer on a
+ * add/remove/list, group conversations as isGroupChat sees them, `data` values kept whole, and no answer on a
  * notification server before the login. Checked with filter-policy itself where a verdict is the point.
  */
 import { describe, expect, it } from 'vitest';
@@ -51,7 +51,7 @@ describe('client versions', () => {
   it('a CVR before the server chose a dialect reports the client without protocol-version', () => {
     const result = run(script(['>', 'CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 6.2.0208 MSMSGS alice@example.com\r\n']));
     expect(result.events).toEqual([
-      { direction: 'outgoing', type: 'other', subtype: 'client', localId: 'alice@example.com', remoteId: 'ns.example.net', data: 'client=MSNMSGR version=6.2.0208' },
+      { direction: 'outgoing', type: 'other', subtype: 'client', localId: 'alice@example.com', remoteId: 'ns.example.net', data: { client: 'MSNMSGR', version: '6.2.0208' } },
     ]);
   });
 
@@ -83,11 +83,11 @@ describe('contacts', () => {
     const before = run(login).events.length;
     const events = run([...login, ...steps]).events.slice(before);
     expect(events.map((e) => [e.subtype, e.remoteId, e.data])).toEqual([
-      ['add', 'new@hotmail.com', 'list=FL'],
-      ['list', 'new@hotmail.com', 'list=AL'],
-      ['list', 'spam@hotmail.com', 'list=BL'],
-      ['list', 'fan@hotmail.com', 'list=RL'],
-      ['remove', 'spam@hotmail.com', 'list=AL'],
+      ['add', 'new@hotmail.com', { list: 'FL' }],
+      ['list', 'new@hotmail.com', { list: 'AL' }],
+      ['list', 'spam@hotmail.com', { list: 'BL' }],
+      ['list', 'fan@hotmail.com', { list: 'RL' }],
+      ['remove', 'spam@hotmail.com', { list: 'AL' }],
     ]);
     // filter-policy's contact blocking stops the addition only.
     const policy = compilePolicy({ block: { contact: true } });
@@ -103,9 +103,9 @@ describe('contacts', () => {
     const before = run(base).events.length;
     const events = run([...base, ...steps]).events.slice(before);
     expect(events.map((e) => [e.subtype, e.remoteId, e.data])).toEqual([
-      ['add', 'carol@example.com', 'list=1'],
-      ['list', 'spam@example.com', 'list=4'],
-      ['remove', 'carol@example.com', 'list=1'],
+      ['add', 'carol@example.com', { list: 1 }],
+      ['list', 'spam@example.com', { list: 4 }],
+      ['remove', 'carol@example.com', { list: 1 }],
     ]);
   });
 });
@@ -127,16 +127,16 @@ describe('group conversations', () => {
     const [bob, carol] = frames.flatMap((f) => f.events ?? []);
     expect(bob!.conversation).toBeUndefined();
     expect(isGroupChat(asEvent({ ...bob!, direction: 'incoming' }))).toBe(false);
-    expect(carol!.data).toBe('participant=carol@live.com participants=bob@live.com,carol@live.com groupchat=1');
+    expect(carol!.data).toEqual({ participant: 'carol@live.com', participants: 'bob@live.com,carol@live.com', groupchat: true });
     expect(isGroupChat(asEvent({ ...carol!, direction: 'incoming' }))).toBe(true);
   });
 });
 
 describe('data items', () => {
-  it('values with spaces or % are percent-encoded and read back whole', () => {
+  it('values with spaces or % are kept whole', () => {
     const steps = script(['>', 'VER 1 MSNP8 CVR0\r\n'], ['<', 'VER 1 MSNP8\r\n'], ['>', 'CVR 2 0x0409 winnt 5.1 i386 Odd%Client 1.0%beta MSMSGS alice@example.com\r\n']);
     const [client] = run(steps).events;
-    expect(client!.data).toBe('client=Odd%25Client version=1.0%25beta protocol-version=MSNP8');
+    expect(client!.data).toEqual({ client: 'Odd%Client', version: '1.0%beta', 'protocol-version': 'MSNP8' });
     expect(dataValue(client!.data, 'client')).toBe('Odd%Client');
     expect(dataValue(client!.data, 'version')).toBe('1.0%beta');
   });

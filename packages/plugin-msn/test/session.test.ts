@@ -28,7 +28,7 @@ describe('MSNP11 login (the transcript in shared/protocols/README.md)', () => {
   it('dispatch server: only the client report; the XFR to the notification server passes untouched without a forward listener', () => {
     const whole = expectSplitInvariant(T.MSNP11_DISPATCH);
     expect(whole.events).toEqual([
-      out({ type: 'other', subtype: 'client', localId: 'cndes2005@hotmail.com', remoteId: NS, data: 'client=MSNMSGR version=7.0.0777 protocol-version=MSNP11' }),
+      out({ type: 'other', subtype: 'client', localId: 'cndes2005@hotmail.com', remoteId: NS, data: { client: 'MSNMSGR', version: '7.0.0777', 'protocol-version': 'MSNP11' } }),
     ]);
     expect(whole.frames.some((f) => f.replacement)).toBe(false);
     expectOneCommandPerFrame(T.MSNP11_DISPATCH);
@@ -38,13 +38,13 @@ describe('MSNP11 login (the transcript in shared/protocols/README.md)', () => {
     const whole = expectSplitInvariant(T.MSNP11_NOTIFICATION);
     const me = 'cndes2005@hotmail.com';
     expect(whole.events).toEqual([
-      out({ type: 'other', subtype: 'client', localId: me, remoteId: NS, data: 'client=MSNMSGR version=7.0.0777 protocol-version=MSNP11' }),
-      inc({ type: 'login', localId: me, remoteId: NS, data: 'client=MSNMSGR version=7.0.0777 protocol-version=MSNP11' }),
-      out({ type: 'contact', subtype: 'add', localId: me, remoteId: 'newfriend@hotmail.com', data: 'list=FL' }),
+      out({ type: 'other', subtype: 'client', localId: me, remoteId: NS, data: { client: 'MSNMSGR', version: '7.0.0777', 'protocol-version': 'MSNP11' } }),
+      inc({ type: 'login', localId: me, remoteId: NS, data: { client: 'MSNMSGR', version: '7.0.0777', 'protocol-version': 'MSNP11' } }),
+      out({ type: 'contact', subtype: 'add', localId: me, remoteId: 'newfriend@hotmail.com', data: { list: 'FL' } }),
       // Someone added alice (reverse list): not her own addition.
-      inc({ type: 'contact', subtype: 'list', localId: me, remoteId: 'stranger@hotmail.com', data: 'list=RL' }),
+      inc({ type: 'contact', subtype: 'list', localId: me, remoteId: 'stranger@hotmail.com', data: { list: 'RL' } }),
       // REM by contact GUID: the GUID came with the ADC reply.
-      out({ type: 'contact', subtype: 'remove', localId: me, remoteId: 'newfriend@hotmail.com', data: 'list=FL' }),
+      out({ type: 'contact', subtype: 'remove', localId: me, remoteId: 'newfriend@hotmail.com', data: { list: 'FL' } }),
       out({ type: 'logout', localId: me, remoteId: NS }),
     ]);
     expect(whole.session.version).toBe(11);
@@ -73,10 +73,10 @@ describe('MSNP15 notification server', () => {
     const whole = expectSplitInvariant(T.MSNP15_NOTIFICATION);
     const me = 'alice@live.com';
     expect(whole.events).toEqual([
-      out({ type: 'other', subtype: 'client', localId: me, remoteId: NS, data: 'client=MSNMSGR version=8.5.1302 protocol-version=MSNP15' }),
-      inc({ type: 'login', localId: me, remoteId: NS, data: 'client=MSNMSGR version=8.5.1302 protocol-version=MSNP15' }),
-      out({ type: 'contact', subtype: 'add', localId: me, remoteId: 'carol@example.com', data: 'list=1' }),
-      out({ type: 'contact', subtype: 'remove', localId: me, remoteId: 'bob@live.com', data: 'list=1' }),
+      out({ type: 'other', subtype: 'client', localId: me, remoteId: NS, data: { client: 'MSNMSGR', version: '8.5.1302', 'protocol-version': 'MSNP15' } }),
+      inc({ type: 'login', localId: me, remoteId: NS, data: { client: 'MSNMSGR', version: '8.5.1302', 'protocol-version': 'MSNP15' } }),
+      out({ type: 'contact', subtype: 'add', localId: me, remoteId: 'carol@example.com', data: { list: 1 } }),
+      out({ type: 'contact', subtype: 'remove', localId: me, remoteId: 'bob@live.com', data: { list: 1 } }),
       out({ type: 'message', localId: me, remoteId: 'yuser@yahoo.com', text: 'hello yahoo' }),
       inc({ type: 'message', localId: me, remoteId: 'yuser@yahoo.com', text: 'hello from yahoo' }),
       out({ type: 'logout', localId: me, remoteId: NS }),
@@ -95,38 +95,38 @@ describe('MSNP18 switchboard (endpoint ids, multiple points of presence)', () =>
     const whole = expectSplitInvariant(T.MSNP18_SWITCHBOARD);
     const sb = { localId: ME, conversation: '11752013' };
     const group = { localId: ME, remoteId: '11752013', conversation: '11752013' };
-    const everyone = `participants=${BOB},${CAROL}`;
+    const everyone = { participants: `${BOB},${CAROL}` };
     expect(whole.events).toEqual([
-      inc({ type: 'join', ...sb, remoteId: BOB, data: `participant=${BOB}` }),
+      inc({ type: 'join', ...sb, remoteId: BOB, data: { participant: BOB } }),
       // JOI of alice's own second endpoint: not a participant.
       out({ type: 'typing', ...sb, remoteId: BOB }),
       out({ type: 'message', ...sb, remoteId: BOB, text: 'h\u00e9llo bob \u2713 \u4f60\u597d' }),
       inc({ type: 'message', ...sb, remoteId: BOB, text: 'hi alice' }),
       inc({ type: 'typing', ...sb, remoteId: BOB }),
-      out({ type: 'file', subtype: 'p2p', ...sb, remoteId: BOB, file: { name: 'report \u00e9t\u00e9.pdf', size: 123456 }, data: `guid=${T.FILE_GUID} session=1980589` }),
-      inc({ type: 'webcam', subtype: 'push', ...sb, remoteId: BOB, data: `guid=${T.WEBCAM_PUSH} session=1980589` }),
-      out({ type: 'webcam', subtype: 'pull', ...sb, remoteId: BOB, data: `guid=${T.WEBCAM_PULL} session=1980589` }),
-      inc({ type: 'display-picture', ...sb, remoteId: BOB, text: 'bob.png', data: `guid=${T.OBJECT_GUID} session=1980589` }),
-      inc({ type: 'emoticon', ...sb, remoteId: BOB, text: ':party', data: `guid=${T.OBJECT_GUID} session=1980589` }),
+      out({ type: 'file', subtype: 'p2p', ...sb, remoteId: BOB, file: { name: 'report \u00e9t\u00e9.pdf', size: 123456 }, data: { guid: T.FILE_GUID, session: '1980589' } }),
+      inc({ type: 'webcam', subtype: 'push', ...sb, remoteId: BOB, data: { guid: T.WEBCAM_PUSH, session: '1980589' } }),
+      out({ type: 'webcam', subtype: 'pull', ...sb, remoteId: BOB, data: { guid: T.WEBCAM_PULL, session: '1980589' } }),
+      inc({ type: 'display-picture', ...sb, remoteId: BOB, text: 'bob.png', data: { guid: T.OBJECT_GUID, session: '1980589' } }),
+      inc({ type: 'emoticon', ...sb, remoteId: BOB, text: ':party', data: { guid: T.OBJECT_GUID, session: '1980589' } }),
       inc({ type: 'file', subtype: 'invite', ...sb, remoteId: BOB, file: { name: 'notes.txt', size: 2048 } }),
-      inc({ type: 'join', ...group, data: `participant=${CAROL} ${everyone}` }),
-      inc({ type: 'message', ...group, data: `from=${CAROL} ${everyone}`, text: 'hi all' }),
-      inc({ type: 'typing', ...group, data: `from=${CAROL} ${everyone}` }),
+      inc({ type: 'join', ...group, data: { participant: CAROL, ...everyone } }),
+      inc({ type: 'message', ...group, data: { from: CAROL, ...everyone }, text: 'hi all' }),
+      inc({ type: 'typing', ...group, data: { from: CAROL, ...everyone } }),
       out({ type: 'message', ...group, data: everyone, text: 'hi carol' }),
-      inc({ type: 'leave', ...group, data: `participant=${CAROL} ${everyone}` }),
+      inc({ type: 'leave', ...group, data: { participant: CAROL, ...everyone } }),
       // BYE of alice's own other endpoint: nothing. Back to two people, alice leaves.
-      out({ type: 'leave', ...sb, remoteId: BOB, data: `participants=${BOB}` }),
+      out({ type: 'leave', ...sb, remoteId: BOB, data: { participants: BOB } }),
     ]);
     expectOneCommandPerFrame(T.MSNP18_SWITCHBOARD);
   });
 
   it('an answered invitation: IRO lists the participants, the session id names the conversation', () => {
     const whole = expectSplitInvariant(T.MSNP18_ANSWER);
-    const everyone = `participants=${BOB},${CAROL}`;
+    const everyone = { participants: `${BOB},${CAROL}` };
     expect(whole.events).toEqual([
-      inc({ type: 'join', subtype: 'present', localId: ME, remoteId: BOB, conversation: '11752099', data: `participant=${BOB}` }),
-      inc({ type: 'join', subtype: 'present', localId: ME, remoteId: '11752099', conversation: '11752099', data: `participant=${CAROL} ${everyone}` }),
-      inc({ type: 'message', localId: ME, remoteId: '11752099', conversation: '11752099', data: `from=${BOB} ${everyone}`, text: 'welcome' }),
+      inc({ type: 'join', subtype: 'present', localId: ME, remoteId: BOB, conversation: '11752099', data: { participant: BOB } }),
+      inc({ type: 'join', subtype: 'present', localId: ME, remoteId: '11752099', conversation: '11752099', data: { participant: CAROL, ...everyone } }),
+      inc({ type: 'message', localId: ME, remoteId: '11752099', conversation: '11752099', data: { from: BOB, ...everyone }, text: 'welcome' }),
     ]);
   });
 
@@ -183,8 +183,8 @@ describe('MSNP21 (SDG over the notification server)', () => {
     const whole = expectSplitInvariant(T.MSNP21_NOTIFICATION);
     const thread = '19:0c8e5b3f2a10@thread.skype';
     expect(whole.events).toEqual([
-      out({ type: 'other', subtype: 'client', localId: ME, remoteId: NS, data: 'client=MSNMSGR version=15.4.3508.1109 protocol-version=MSNP21' }),
-      inc({ type: 'login', localId: ME, remoteId: NS, data: 'client=MSNMSGR version=15.4.3508.1109 protocol-version=MSNP21' }),
+      out({ type: 'other', subtype: 'client', localId: ME, remoteId: NS, data: { client: 'MSNMSGR', version: '15.4.3508.1109', 'protocol-version': 'MSNP21' } }),
+      inc({ type: 'login', localId: ME, remoteId: NS, data: { client: 'MSNMSGR', version: '15.4.3508.1109', 'protocol-version': 'MSNP21' } }),
       out({ type: 'message', localId: ME, remoteId: BOB, text: 'h\u00e9llo bob \u2713' }),
       inc({ type: 'typing', localId: ME, remoteId: BOB }),
       inc({ type: 'message', localId: ME, remoteId: BOB, text: 'hi alice' }),
@@ -192,7 +192,7 @@ describe('MSNP21 (SDG over the notification server)', () => {
       // Arrives from the server, but alice sent it (from her phone): outgoing.
       out({ type: 'message', localId: ME, remoteId: BOB, text: 'sent from my phone', direction: 'outgoing' }),
       out({ type: 'message', localId: ME, remoteId: thread, conversation: thread, text: 'hello group' }),
-      inc({ type: 'message', localId: ME, remoteId: thread, conversation: thread, data: `from=${CAROL}`, text: 'hi from carol' }),
+      inc({ type: 'message', localId: ME, remoteId: thread, conversation: thread, data: { from: CAROL }, text: 'hi from carol' }),
       out({ type: 'logout', localId: ME, remoteId: NS }),
     ]);
     // The copy's event says outgoing, whatever the frame's direction.

@@ -5,7 +5,7 @@
  * Ids: outgoing packets name the local user in key 1 (or 0, or 4 for NOTIFY) and the other party in key 5;
  * incoming ones name the local user in key 5 and the other party in key 4. Conferences are named by key 57.
  */
-import { dataItem, type Direction, type EventDraft } from '@imspect/sdk';
+import { compactData, type Direction, type EventData, type EventDraft } from '@imspect/sdk';
 import { Service, type YmsgPair } from './packet.js';
 import { rewriteText } from './encoder.js';
 import { decodeText } from './text.js';
@@ -124,7 +124,7 @@ export class YahooState {
     this.learnLocal(packet.firstOf(1, 0));
     this.loggedIn = true;
     const data = this.clientData();
-    return { events: [{ type: 'login', localId: this.local, remoteId: this.serverName, ...(data === '' ? {} : { data }) }] };
+    return { events: [{ type: 'login', localId: this.local, remoteId: this.serverName, ...(data === undefined ? {} : { data }) }] };
   }
 
   /**
@@ -141,16 +141,13 @@ export class YahooState {
     if (this.clientReported) return {};
     this.clientReported = true;
     const data = this.clientData();
-    if (data === '') return {};
+    if (data === undefined) return {};
     return { events: [{ type: 'other', subtype: 'client', localId: this.local, remoteId: this.serverName, data }] };
   }
 
-  /** `version=9.0.0.2162 protocol-version=YMSG16`, as far as the client said. */
-  private clientData(): string {
-    const items: string[] = [];
-    if (this.clientVersion !== undefined) items.push(dataItem('version', this.clientVersion));
-    if (this.clientProtocol > 0) items.push(dataItem('protocol-version', `YMSG${this.clientProtocol}`));
-    return items.join(' ');
+  /** `{ version: '9.0.0.2162', 'protocol-version': 'YMSG16' }`, as far as the client said. */
+  private clientData(): EventData | undefined {
+    return compactData({ version: this.clientVersion, 'protocol-version': this.clientProtocol > 0 ? `YMSG${this.clientProtocol}` : undefined });
   }
 
   /** ADDBUDDY (0x83) / REMBUDDY (0x84) from the client: own id key 1, the contact key 7, the group key 65. */
@@ -159,7 +156,7 @@ export class YahooState {
     if (who === undefined || who === '') return {};
     const event: EventDraft = { type: 'contact', subtype: packet.service === Service.ADDBUDDY ? 'add' : 'remove', localId: this.localOf('outgoing', packet), remoteId: who };
     const group = packet.first(65);
-    if (group !== undefined && group !== '') event.data = dataItem('group', group);
+    if (group !== undefined && group !== '') event.data = { group };
     const text = packet.first(14);
     if (text !== undefined && text.trim() !== '') event.text = text;
     return { events: [event] };
@@ -263,7 +260,7 @@ export class YahooState {
     };
     const text = packet.first(14);
     if (text !== undefined && text.trim() !== '') event.text = text;
-    if (url !== undefined) event.data = dataItem('url', url);
+    if (url !== undefined) event.data = { url };
     return { events: [event] };
   }
 
@@ -278,7 +275,7 @@ export class YahooState {
     const transfer = packet.first(265);
     const events: EventDraft[] = names.map((name, i) => {
       const event: EventDraft = { type: 'file', subtype: 'filetrans15', localId: local, remoteId: remote, file: withSize(name, sizes[i]) };
-      if (transfer !== undefined) event.data = dataItem('transfer', transfer);
+      if (transfer !== undefined) event.data = { transfer };
       return event;
     });
     return events.length === 0 ? {} : { events };
@@ -299,8 +296,8 @@ export class YahooState {
     return set;
   }
 
-  private membersData(room: string): string {
-    return dataItem('members', this.members(room).join(','));
+  private membersData(room: string): EventData {
+    return { members: this.members(room).join(',') };
   }
 
   /** CONFINVITE (0x18) / CONFADDINVITE (0x1C): inviter 50, invitees 51/52, members already there 53, text 58. */
@@ -314,7 +311,7 @@ export class YahooState {
     const event: EventDraft = { type: 'other', subtype: 'conference-invite', localId: local, remoteId: room, conversation: room };
     const text = packet.first(58);
     if (text !== undefined && text !== '') event.text = text;
-    event.data = (direction === 'incoming' && inviter ? `${dataItem('from', inviter)} ` : '') + this.membersData(room);
+    event.data = { ...(direction === 'incoming' && inviter ? { from: inviter } : {}), ...this.membersData(room) };
     return { events: [event] };
   }
 
@@ -367,7 +364,7 @@ export class YahooState {
     if (room === undefined || textPair === undefined) return {};
     const utf8 = packet.first(97) === '1';
     let local: string;
-    let data: string;
+    let data: EventData;
     if (direction === 'outgoing') {
       local = packet.firstOf(1) ?? this.local;
       this.addMembers(room, packet.all(53));
@@ -376,7 +373,7 @@ export class YahooState {
       local = packet.firstOf(1, 5) ?? this.local;
       const from = packet.first(3) ?? UNKNOWN_ID;
       this.addMembers(room, [from]);
-      data = `${dataItem('from', from)} ${this.membersData(room)}`;
+      data = { from, ...this.membersData(room) };
     }
     const event: EventDraft = {
       type: 'message',

@@ -32,7 +32,7 @@ export interface ConnectionCase {
 }
 
 /** What both clients of the capture say about themselves. */
-const CLIENT = 'version=5.5.0.1244 protocol-version=YMSG10';
+const CLIENT = { version: '5.5.0.1244', 'protocol-version': 'YMSG10' };
 
 export const CASES: ConnectionCase[] = [
   {

@@ -1,7 +1,7 @@
 /**
  * What the plugin reports for policy (docs/writing-plugins.md, "What protocol plugins report for policy"): the
  * client's version and YMSG dialect on the AUTHRESP (other/client) and the login, contact additions and
- * removals (ADDBUDDY, REMBUDDY), conferences as group chats, percent-encoded `data`, and no answer before the
+ * removals (ADDBUDDY, REMBUDDY), conferences as group chats, `data` values kept whole, and no answer before the
  * login. Checked with filter-policy and isGroupChat where a verdict is the point.
  */
 import { describe, expect, it } from 'vitest';
@@ -60,9 +60,9 @@ describe('client versions', () => {
       subtype: 'client',
       localId: 'alice',
       remoteId: 'scs.msg.yahoo.com',
-      data: 'version=6.0.0.1710 protocol-version=YMSG16',
+      data: { version: '6.0.0.1710', 'protocol-version': 'YMSG16' },
     });
-    expect(login).toMatchObject({ type: 'login', data: 'version=6.0.0.1710 protocol-version=YMSG16' });
+    expect(login).toMatchObject({ type: 'login', data: { version: '6.0.0.1710', 'protocol-version': 'YMSG16' } });
     const authresp = whole.frames.find((f) => f.events?.[0]?.type === 'other')!;
     expect(readYmsg(Buffer.from(authresp.raw, 'latin1')).service).toBe(0x54);
 
@@ -93,7 +93,7 @@ describe('client versions', () => {
 });
 
 describe('contacts', () => {
-  it('ADDBUDDY from the client is contact add, REMBUDDY remove (group in data, percent-encoded); the server answers are none', () => {
+  it('ADDBUDDY from the client is contact add, REMBUDDY remove (group in data); the server answers are none', () => {
     const steps: Step[] = [
       ...auth('9.0.0.2162'),
       logon,
@@ -139,8 +139,8 @@ describe('contacts', () => {
     ];
     const events = expectSplitInvariant(steps).events.slice(2);
     expect(events).toEqual([
-      { direction: 'outgoing', type: 'contact', subtype: 'add', localId: 'alice', remoteId: 'newbuddy', text: 'please add me', data: 'group=My%20Friends%20100%25' },
-      { direction: 'outgoing', type: 'contact', subtype: 'remove', localId: 'alice', remoteId: 'oldbuddy', data: 'group=Friends' },
+      { direction: 'outgoing', type: 'contact', subtype: 'add', localId: 'alice', remoteId: 'newbuddy', text: 'please add me', data: { group: 'My Friends 100%' } },
+      { direction: 'outgoing', type: 'contact', subtype: 'remove', localId: 'alice', remoteId: 'oldbuddy', data: { group: 'Friends' } },
     ]);
     expect(dataValue(events[0]!.data, 'group')).toBe('My Friends 100%');
     const policy = compilePolicy({ block: { contact: true } });
@@ -174,11 +174,11 @@ describe('group chats', () => {
       .events.slice(2)
       .map((e) => asEvent(e));
     expect(isGroupChat(conference!)).toBe(true);
-    expect(conference!.data).toBe('members=bob,carol');
+    expect(conference!.data).toEqual({ members: 'bob,carol' });
     expect(isGroupChat(direct!)).toBe(false);
   });
 
-  it('data values with spaces (an upload URL) are percent-encoded and read back whole', () => {
+  it('data values with spaces (an upload URL) are kept whole', () => {
     const steps: Step[] = [
       ...auth('9.0.0.2162'),
       logon,
@@ -196,7 +196,7 @@ describe('group chats', () => {
       ),
     ];
     const file = run(steps).events.at(-1)!;
-    expect(file.data).toBe('url=http://fs.example/my%20file.jpg');
+    expect(file.data).toEqual({ url: 'http://fs.example/my file.jpg' });
     expect(dataValue(file.data, 'url')).toBe('http://fs.example/my file.jpg');
   });
 });

@@ -62,7 +62,7 @@ const login: Step[] = [
     ]),
   ),
 ];
-const CLIENT = 'version=9.0.0.2162 protocol-version=YMSG16';
+const CLIENT = { version: '9.0.0.2162', 'protocol-version': 'YMSG16' };
 /** The AUTHRESP says the client's version (key 135) before the login; the login repeats it. */
 const clientEvent = { direction: 'outgoing', type: 'other', subtype: 'client', localId: 'alice', remoteId: 'scs.msg.yahoo.com', data: CLIENT };
 const loginEvent = { direction: 'incoming', type: 'login', localId: 'alice', remoteId: 'scs.msg.yahoo.com', data: CLIENT };
@@ -376,13 +376,22 @@ describe('YMSG 16 transcripts', () => {
     const whole = expectSplitInvariant(steps);
     const c = { remoteId: room, conversation: room, localId: 'alice' };
     expect(whole.events.slice(2)).toEqual([
-      { direction: 'incoming', type: 'other', subtype: 'conference-invite', ...c, text: 'Join my conference', data: 'from=bob members=bob,carol,dave' },
-      { direction: 'outgoing', type: 'join', subtype: 'conference', ...c, data: 'members=bob,carol,dave' },
-      { direction: 'incoming', type: 'message', subtype: 'conference', ...c, text: 'hi all ✓', data: 'from=bob members=bob,carol,dave,erin' },
-      { direction: 'outgoing', type: 'message', subtype: 'conference', ...c, text: 'hello', data: 'members=bob,carol,dave,erin' },
-      { direction: 'incoming', type: 'message', subtype: 'conference', ...c, text: 'bye carol', data: 'from=erin members=bob,erin' },
-      { direction: 'outgoing', type: 'leave', subtype: 'conference', ...c, data: 'members=bob,erin' },
-      { direction: 'outgoing', type: 'other', subtype: 'conference-invite', localId: 'alice', remoteId: 'alice-2', conversation: 'alice-2', text: 'come', data: 'members=frank' },
+      { direction: 'incoming', type: 'other', subtype: 'conference-invite', ...c, text: 'Join my conference', data: { from: 'bob', members: 'bob,carol,dave' } },
+      { direction: 'outgoing', type: 'join', subtype: 'conference', ...c, data: { members: 'bob,carol,dave' } },
+      { direction: 'incoming', type: 'message', subtype: 'conference', ...c, text: 'hi all ✓', data: { from: 'bob', members: 'bob,carol,dave,erin' } },
+      { direction: 'outgoing', type: 'message', subtype: 'conference', ...c, text: 'hello', data: { members: 'bob,carol,dave,erin' } },
+      { direction: 'incoming', type: 'message', subtype: 'conference', ...c, text: 'bye carol', data: { from: 'erin', members: 'bob,erin' } },
+      { direction: 'outgoing', type: 'leave', subtype: 'conference', ...c, data: { members: 'bob,erin' } },
+      {
+        direction: 'outgoing',
+        type: 'other',
+        subtype: 'conference-invite',
+        localId: 'alice',
+        remoteId: 'alice-2',
+        conversation: 'alice-2',
+        text: 'come',
+        data: { members: 'frank' },
+      },
       {
         direction: 'outgoing',
         type: 'leave',
@@ -391,7 +400,7 @@ describe('YMSG 16 transcripts', () => {
         remoteId: 'gina-9',
         conversation: 'gina-9',
         text: 'no thanks',
-        data: 'members=gina',
+        data: { members: 'gina' },
       },
     ]);
     // Conference messages can be rewritten like private ones.
@@ -522,7 +531,7 @@ describe('YMSG 16 transcripts', () => {
         remoteId: 'bob',
         file: { name: 'report v2.pdf', size: 48213 },
         text: 'here it is',
-        data: 'url=http://fs.example/bob/report%2520v2.pdf?tok=1',
+        data: { url: 'http://fs.example/bob/report%20v2.pdf?tok=1' },
       },
       {
         direction: 'incoming',
@@ -531,13 +540,13 @@ describe('YMSG 16 transcripts', () => {
         localId: 'alice',
         remoteId: 'bob',
         file: { name: 'photo.jpg', size: 1000 },
-        data: 'url=http://fs.example/bob/photo.jpg?x=1',
+        data: { url: 'http://fs.example/bob/photo.jpg?x=1' },
       },
       { direction: 'outgoing', type: 'file', subtype: 'filetransfer', localId: 'alice', remoteId: 'bob', file: { name: 'notes.txt', size: 12 } },
       { direction: 'outgoing', type: 'file', subtype: 'p2p', localId: 'alice', remoteId: 'bob', file: { name: 'song.mp3', size: 4000000 } },
-      { direction: 'incoming', type: 'file', subtype: 'filetrans15', localId: 'alice', remoteId: 'bob', file: { name: 'a.png', size: 2048 }, data: 'transfer=ABCdef123$$' },
-      { direction: 'incoming', type: 'file', subtype: 'filetrans15', localId: 'alice', remoteId: 'bob', file: { name: 'b é.zip', size: 99999 }, data: 'transfer=ABCdef123$$' },
-      { direction: 'outgoing', type: 'file', subtype: 'filetrans15', localId: 'alice', remoteId: 'carol', file: { name: 'c.doc', size: 5 }, data: 'transfer=XYZ$$' },
+      { direction: 'incoming', type: 'file', subtype: 'filetrans15', localId: 'alice', remoteId: 'bob', file: { name: 'a.png', size: 2048 }, data: { transfer: 'ABCdef123$$' } },
+      { direction: 'incoming', type: 'file', subtype: 'filetrans15', localId: 'alice', remoteId: 'bob', file: { name: 'b é.zip', size: 99999 }, data: { transfer: 'ABCdef123$$' } },
+      { direction: 'outgoing', type: 'file', subtype: 'filetrans15', localId: 'alice', remoteId: 'carol', file: { name: 'c.doc', size: 5 }, data: { transfer: 'XYZ$$' } },
     ]);
   });
 
@@ -575,7 +584,7 @@ describe('YMSG 16 transcripts', () => {
     ];
     const whole = expectSplitInvariant(steps);
     // No AUTHRESP, so no client report; the login names the dialect of the client's headers.
-    expect(whole.events).toEqual([{ direction: 'incoming', type: 'login', localId: 'zed', remoteId: 'scs.msg.yahoo.com', data: 'protocol-version=YMSG10' }]);
+    expect(whole.events).toEqual([{ direction: 'incoming', type: 'login', localId: 'zed', remoteId: 'scs.msg.yahoo.com', data: { 'protocol-version': 'YMSG10' } }]);
     expect(whole.frames.map((f) => f.error)).toEqual([undefined, undefined, undefined, undefined]);
   });
 });

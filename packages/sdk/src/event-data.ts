@@ -1,45 +1,138 @@
 /**
- * Conventions for what protocol plugins put in an event's `data`, so filters read it the same way on every
- * protocol: space-separated `key=value` items (IRC's `from=bob statusmsg=@`). A value runs to the next space;
- * a plugin percent-encodes spaces and `%` inside values.
+ * Conventions for what protocol plugins put in an event's `data` (typed key/value pairs, {@link EventData}), so
+ * filters read it the same way on every protocol. Text stays text, sizes, ports and counts are numbers, flags are
+ * `true` (a flag that does not hold is left out).
  *
  * Keys filters rely on:
  * - `client`: the client program (MSN `MSNMSGR`), `version`: its version (`8.5.1302`),
  *   `protocol-version`: the protocol dialect it speaks (MSN `MSNP15`). Reported on the `login` event, or on an
  *   `other` event with subtype `client` when the client says it before logging in.
- * - `groupchat=1`: the event belongs to a group conversation (also implied when `conversation` equals
+ * - `groupchat: true`: the event belongs to a group conversation (also implied when `conversation` equals
  *   `remoteId`, as for IRC channels, or by subtype `groupchat`).
  * - `device`: the device (XMPP resource) a copy of a message reached, on events with a `messageKey`.
+ * - `from`: who sent a message to a group (IRC nick, MSN passport, Yahoo id, XMPP room nick).
+ * - `address` / `port`: where a direct connection (IRC DCC) goes; `url`: where a file was put (XMPP, Yahoo).
+ * - `participants` / `members`: the other people of a conversation, comma-separated.
+ *
+ * Events stored before data was typed (journal records of version 1, archive rows before migration 0005) held
+ * one string of space-separated `key=value` items, values percent-encoded: {@link parseDataString} reads it into
+ * pairs (every value a string), {@link formatDataString} writes pairs back in that form for text columns.
  */
-import type { ImEvent } from './event.js';
+import type { EventData, EventDataValue, ImEvent } from './event.js';
 
-/** The value of `key` in a `key=value` data string (percent-decoded), or undefined. */
-export function dataValue(data: string | undefined, key: string): string | undefined {
-  if (data === undefined || data.length === 0) return undefined;
-  const prefix = `${key}=`;
-  for (const item of data.split(' ')) {
-    if (!item.startsWith(prefix)) continue;
-    const raw = item.slice(prefix.length);
-    try {
-      return decodeURIComponent(raw);
-    } catch {
-      return raw;
-    }
-  }
-  return undefined;
+/**
+ * The value of `key` as a string (`String(value)`: a number in decimal, a flag as `true` / `false`), or undefined
+ * when the event has no such key. The one accessor filters need for any key.
+ */
+export function dataValue(data: EventData | undefined, key: string): string | undefined {
+  if (data === undefined || data === null || !Object.hasOwn(data, key)) return undefined;
+  const value = data[key];
+  return value === undefined || value === null ? undefined : String(value);
 }
 
-/** One `key=value` item, percent-encoding what would break the format. */
-export function dataItem(key: string, value: string): string {
-  return `${key}=${value.replace(/[% ]/g, (c) => (c === '%' ? '%25' : '%20'))}`;
+/**
+ * True when flag `key` is set: `true`, a non-zero number, or (as events stored before data was typed have it)
+ * the text `1`, `true` or `yes`.
+ */
+export function dataFlag(data: EventData | undefined, key: string): boolean {
+  if (data === undefined || data === null || !Object.hasOwn(data, key)) return false;
+  const value = data[key];
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'number') return value !== 0;
+  return value === '1' || value === 'true' || value === 'yes';
+}
+
+/**
+ * The pairs whose value is defined (`compactData({ client: name, version })`), or undefined when none is: what
+ * producers use to build `data` from what a frame did or did not say.
+ */
+export function compactData(pairs: Readonly<Record<string, EventDataValue | undefined>>): EventData | undefined {
+  let out: Record<string, EventDataValue> | undefined;
+  for (const key of Object.keys(pairs)) {
+    const value = pairs[key];
+    if (value === undefined) continue;
+    (out ??= {})[key] = value;
+  }
+  return out;
+}
+
+/** Decodes a percent-encoded value; a broken escape leaves the value as it was (what filters always saw). */
+function decodeValue(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * Key under which {@link parseDataString} keeps the items of an old data string that were not `key=value` (free
+ * text, such as the reason an `encrypted` event once carried), joined by spaces as they were.
+ */
+export const LEGACY_TEXT_KEY = 'text';
+
+/**
+ * Pairs from a data string as events had it before data was typed (`from=bob statusmsg=@`): items separated by
+ * spaces, the key up to the first `=`, the value percent-decoded (left as it was when the escape is broken), the
+ * first of a repeated key kept (as the reader of that string did), every value a string. Items without `=` are
+ * kept under {@link LEGACY_TEXT_KEY}. Nothing is lost: {@link formatDataString} gives back an equivalent string.
+ */
+export function parseDataString(text: string): EventData {
+  const out: Record<string, EventDataValue> = {};
+  const loose: string[] = [];
+  for (const item of text.split(' ')) {
+    if (item.length === 0) continue;
+    const eq = item.indexOf('=');
+    if (eq <= 0) {
+      loose.push(item);
+      continue;
+    }
+    const key = item.slice(0, eq);
+    if (!Object.hasOwn(out, key)) out[key] = decodeValue(item.slice(eq + 1));
+  }
+  if (loose.length > 0 && !Object.hasOwn(out, LEGACY_TEXT_KEY)) out[LEGACY_TEXT_KEY] = loose.join(' ');
+  return out;
+}
+
+const encodeValue = (value: string) => value.replace(/[% ]/g, (c) => (c === '%' ? '%25' : '%20'));
+
+/**
+ * The pairs as one line of `key=value` items, the form data had before it was typed, for text columns (CSV,
+ * the archive's `event_data`): values percent-encode `%` and spaces, numbers are decimal, flags `1` / `0` (as
+ * they were written then), keys in the order the event has them.
+ */
+export function formatDataString(data: EventData | undefined): string {
+  if (data === undefined || data === null) return '';
+  const items: string[] = [];
+  for (const key of Object.keys(data)) {
+    const value = data[key];
+    if (value === undefined || value === null) continue;
+    const text = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
+    items.push(`${encodeValue(key)}=${encodeValue(text)}`);
+  }
+  return items.join(' ');
+}
+
+/**
+ * An event's data as pairs whatever form it was stored in: pairs as they are, an old string parsed, anything
+ * else (damage) dropped. For code reading events back from storage.
+ */
+export function toEventData(stored: unknown): EventData | undefined {
+  if (stored === undefined || stored === null) return undefined;
+  if (typeof stored === 'string') return stored.length === 0 ? undefined : parseDataString(stored);
+  if (typeof stored !== 'object' || Array.isArray(stored)) return undefined;
+  const out: Record<string, EventDataValue> = {};
+  for (const [key, value] of Object.entries(stored as Record<string, unknown>)) {
+    if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) out[key] = value;
+  }
+  return out;
 }
 
 /** True when the event belongs to a group conversation (a channel, a multi-party chat). */
 export function isGroupChat(event: Pick<ImEvent, 'conversation' | 'remoteId' | 'subtype' | 'data'>): boolean {
   if (event.subtype === 'groupchat') return true;
   if (event.conversation !== undefined && event.conversation.length > 0 && event.conversation === event.remoteId) return true;
-  const flag = dataValue(event.data, 'groupchat');
-  return flag === '1' || flag === 'true' || flag === 'yes';
+  return dataFlag(event.data, 'groupchat');
 }
 
 /**
@@ -51,4 +144,24 @@ export function isGroupChat(event: Pick<ImEvent, 'conversation' | 'remoteId' | '
 export function messageCopyIdentity(event: Pick<ImEvent, 'localId' | 'messageKey' | 'text' | 'deliveredText'>): string | undefined {
   if (typeof event.messageKey !== 'string' || event.messageKey.length === 0) return undefined;
   return [String(event.localId), event.messageKey, event.deliveredText ?? event.text ?? ''].join('\u0000');
+}
+
+/** The categories of an event no filter has marked yet: one frozen empty list, shared. */
+const NO_CATEGORIES: readonly string[] = Object.freeze([]);
+
+/**
+ * A deeply frozen copy of an event, as filters and content plugins get it: assigning to it, to its data, file,
+ * addresses or categories throws a TypeError (modules are strict), so a filter cannot change what loggers store.
+ * Parts already frozen (core freezes `data`, `file` and the addresses when it completes an event) are shared, not
+ * copied: in the common case this is one shallow copy.
+ */
+export function frozenEvent(event: Readonly<ImEvent>): Readonly<ImEvent> {
+  const copy: ImEvent = { ...event };
+  copy.categories = (event.categories.length === 0 ? NO_CATEGORIES : Object.freeze(event.categories.slice())) as string[];
+  const { data, file, client, server } = event;
+  if (data !== undefined && !Object.isFrozen(data)) copy.data = Object.freeze({ ...data });
+  if (file !== undefined && !Object.isFrozen(file)) copy.file = Object.freeze({ ...file });
+  if (client !== undefined && !Object.isFrozen(client)) copy.client = Object.freeze({ ...client });
+  if (server !== undefined && !Object.isFrozen(server)) copy.server = Object.freeze({ ...server });
+  return Object.freeze(copy);
 }

@@ -45,6 +45,53 @@ export interface ServerEndpoint {
   port: number;
 }
 
+/**
+ * The subtypes imspect's protocol plugins report, per event type: what filters compare `subtype` with. A protocol
+ * may report others (an OSCAR or third-party plugin has its own words), so `ImEvent.subtype` is any string;
+ * these unions give filters completion and typo checks through {@link isSubtype}.
+ */
+export interface EventSubtypes {
+  message: 'action' | 'notice' | 'groupchat' | 'headline' | 'nudge' | 'conference';
+  file: 'dcc-send' | 'dcc-chat' | 'p2p' | 'filetransfer' | 'filetrans15' | 'oob' | 'http-upload' | 'http-upload-request' | 'link' | 'si' | 'jingle';
+  typing: 'active' | 'composing' | 'paused' | 'inactive' | 'gone' | 'done';
+  webcam: 'invite' | 'accept' | 'decline' | 'push' | 'pull';
+  login: never;
+  logout: 'oth' | 'ssd';
+  join: 'request' | 'conference' | 'invite' | 'conference-invite';
+  leave: 'part' | 'kick' | 'ban' | 'affiliation' | 'members-only' | 'shutdown' | 'conference-decline';
+  contact: 'add' | 'remove' | 'list' | 'added-by' | 'accepted' | 'removed-by';
+  encrypted: 'otr' | 'omemo' | 'pgp' | 'openpgp' | 'starttls' | 'tls-port';
+  other: 'client' | 'nick' | 'ctcp' | 'ctcp-reply' | 'conference-invite';
+  emoticon: never;
+  'display-picture': never;
+}
+
+/** A subtype imspect's own plugins report, for any event type. */
+export type KnownSubtype = EventSubtypes[EventType];
+
+/**
+ * An event's subtype: a {@link KnownSubtype}, or a protocol's own word. Open on purpose: the contract is frozen
+ * when the SDK is published, and a new protocol plugin must not need a new SDK to describe what it sees.
+ */
+export type EventSubtype = KnownSubtype | (string & {});
+
+/**
+ * True when the event is of `type` with `subtype`, the subtype checked against that type's known ones at compile
+ * time (`isSubtype(event, 'contact', 'add')`; `'ad'` does not compile).
+ */
+export function isSubtype<T extends EventType>(event: { readonly type: string; readonly subtype?: string | undefined }, type: T, subtype: EventSubtypes[T]): boolean {
+  return event.type === type && event.subtype === subtype;
+}
+
+/** One value in an event's {@link EventData}: text, a number (a size, a port, a count), or a flag. */
+export type EventDataValue = string | number | boolean;
+
+/**
+ * Protocol detail as typed key/value pairs (`{ client: 'MSNMSGR', version: '8.5.1302', groupchat: true }`). The
+ * well-known keys are described in `event-data.ts`; read them with `dataValue` / `dataFlag`.
+ */
+export type EventData = Readonly<Record<string, EventDataValue>>;
+
 export interface FileOffer {
   name: string;
   /** Size in bytes, when the protocol says it. */
@@ -64,8 +111,8 @@ export interface ImEvent {
   protocol: string;
   direction: Direction;
   type: EventType;
-  /** Protocol detail that refines `type`: `action`, `notice`, `dcc-send`, `dcc-chat`, `groupchat`, ... */
-  subtype?: string;
+  /** Protocol detail that refines `type`: `action`, `notice`, `dcc-send`, `dcc-chat`, `groupchat`, ... ({@link EventSubtypes}). */
+  subtype?: EventSubtype;
   /** The protected user: sender of outgoing events, recipient of incoming ones. */
   localId: string;
   /** The other party, or the group / channel. */
@@ -82,11 +129,14 @@ export interface ImEvent {
   /** What reached the other side when a content plugin rewrote the text. */
   deliveredText?: string;
   file?: FileOffer;
-  /** Free-form protocol data for the log's "event data" column (e.g. a client version, a DCC address). */
-  data?: string;
+  /**
+   * Protocol detail as key/value pairs (a client version, a DCC address and port, `groupchat: true`); loggers
+   * store it (the "event data" column renders it as `key=value` items).
+   */
+  data?: EventData;
   /**
    * The same for every copy of one message that reaches the user on several devices (XMPP carbons, a message to
-   * a bare JID): loggers store one message per `localId` and key, merging the devices (`device=` in `data`).
+   * a bare JID): loggers store one message per `localId` and key, merging the devices (`device` in `data`).
    */
   messageKey?: string;
   client: Endpoint;
@@ -100,7 +150,7 @@ export interface ImEvent {
 /** What a protocol plugin says about one event; core completes it into an {@link ImEvent}. */
 export interface EventDraft {
   type: EventType;
-  subtype?: string;
+  subtype?: EventSubtype;
   localId: string;
   remoteId: string;
   /** See {@link ImEvent.network}. */
@@ -108,7 +158,7 @@ export interface EventDraft {
   conversation?: string;
   text?: string;
   file?: FileOffer;
-  data?: string;
+  data?: EventData;
   /** See {@link ImEvent.messageKey}. */
   messageKey?: string;
   /**

@@ -49,6 +49,11 @@ export interface Frame {
    * consumed; `rewrite` and `respond` work as usual.
    */
   replacement?: Uint8Array;
+  /**
+   * The frame carries a secret (a password, however encoded; a password hash): core never shows its bytes, not
+   * even in the debug log's frame preview.
+   */
+  secret?: boolean;
 }
 
 export interface SessionContext {
@@ -65,6 +70,11 @@ export interface SessionContext {
    * client's next connection is caught anyway.
    */
   listener?: ServerEndpoint;
+  /**
+   * The forward listener already sent the client the protocol's {@link ProtocolHooks.forwardGreeting}: the
+   * server's own greeting must not reach the client a second time (forward it as a `replacement` of no bytes).
+   */
+  greeted?: boolean;
 }
 
 /**
@@ -129,5 +139,11 @@ export interface ProtocolHooks {
    * with more bytes while the answer is `'more'` (within the listener's handshake time and 4 KiB).
    */
   routeForward?(firstBytes: Uint8Array, client: Endpoint): ForwardRoute;
+  /**
+   * For protocols whose server speaks first (OSCAR's FLAP hello) and whose clients wait for it before sending
+   * the bytes `routeForward` needs: what a routing forward listener sends the client as soon as it connects, in
+   * the server's place. Sessions of such connections get `greeted` and drop the real server's greeting.
+   */
+  forwardGreeting?: Uint8Array;
   close?(): void | Promise<void>;
 }

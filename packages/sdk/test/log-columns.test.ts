@@ -12,9 +12,10 @@ describe('log columns', () => {
   });
 
   it('event data: the file offer for file events, the data otherwise', () => {
-    expect(eventDataColumn(testEvent({ type: 'file', file: { name: 'a b.pdf', size: 12 }, data: 'x=1' }))).toBe('a b.pdf 12');
+    expect(eventDataColumn(testEvent({ type: 'file', file: { name: 'a b.pdf', size: 12 }, data: { x: 1 } }))).toBe('a b.pdf 12');
     expect(eventDataColumn(testEvent({ type: 'file', file: { name: 'a.pdf' } }))).toBe('a.pdf');
-    expect(eventDataColumn(testEvent({ data: 'from=bob' }))).toBe('from=bob');
+    expect(eventDataColumn(testEvent({ data: { from: 'bob' } }))).toBe('from=bob');
+    expect(eventDataColumn(testEvent({ data: { address: '192.0.2.7', port: 5000, groupchat: true, note: 'a b%' } }))).toBe('address=192.0.2.7 port=5000 groupchat=1 note=a%20b%25');
     expect(eventDataColumn(testEvent())).toBe('');
   });
 

@@ -2,9 +2,10 @@ import { applyProtocolAliases } from './protocol-aliases.js';
 import { cosmiconfig } from 'cosmiconfig';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { ImspectError, describeError } from '@imspect/sdk';
-import { ConfigSchema, ListenerSchemas, type Config } from './schema.js';
-import { ConfigError, validateAgainst, type ValidationProblem } from './validate.js';
+import { ImspectError, describeError } from '@imspect/sdk/errors';
+import type { Config } from './schema.js';
+import { configValidators } from './config-validators.js';
+import { ConfigError, validateWith, type ValidationProblem } from './validate.js';
 
 export const MODULE_NAME = 'imspect';
 
@@ -87,9 +88,7 @@ function validateConfigObject(config: Record<string, unknown>): ValidationProble
   // every alternative and hide the one mistake.
   const listeners = config['listeners'];
   const problems: ValidationProblem[] = [];
-  const { listeners: _omit, ...rest } = ConfigSchema.properties;
-  const topLevel = { ...ConfigSchema, properties: { ...rest, listeners: { type: 'array', default: ConfigSchema.properties.listeners.default } } };
-  problems.push(...validateAgainst(topLevel, config));
+  problems.push(...validateWith(configValidators().topLevel, config));
   if (Array.isArray(listeners)) {
     listeners.forEach((listener: unknown, index) => problems.push(...validateListener(listener, `listeners[${index}]`)));
   }
@@ -100,18 +99,19 @@ function validateConfigObject(config: Record<string, unknown>): ValidationProble
 
 function validateListener(listener: unknown, key: string): ValidationProblem[] {
   const type = (listener as { type?: unknown } | null)?.type;
-  const schema = typeof type === 'string' ? ListenerSchemas[type as keyof typeof ListenerSchemas] : undefined;
-  if (!schema) {
+  const validators = configValidators().listeners;
+  const validate = typeof type === 'string' && Object.hasOwn(validators, type) ? validators[type] : undefined;
+  if (!validate) {
     return [
       {
         key: `${key}.type`,
-        message: `must be one of ${Object.keys(ListenerSchemas)
+        message: `must be one of ${Object.keys(validators)
           .map((t) => JSON.stringify(t))
           .join(', ')}`,
       },
     ];
   }
-  return validateAgainst(schema, listener, key);
+  return validateWith(validate, listener, key);
 }
 
 /**

@@ -1,13 +1,27 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { ImspectError } from '@imspect/sdk';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
+import { ImspectError } from '@imspect/sdk/errors';
 import { closestMatch } from './suggest.js';
 
 /**
- * JSON Schema validation with defaults applied in place. One Ajv instance for the config and every plugin's
- * options, so a plugin can declare its options as TypeBox or as plain JSON Schema.
+ * JSON Schema validation with defaults applied in place. One Ajv instance for every plugin's options (and the
+ * configuration, when its validators were not precompiled by the build: see `config-validators.ts`), so a plugin
+ * can declare its options as TypeBox or as plain JSON Schema.
  */
 // `verbose` puts the schema beside each error: its `properties` are the keys a misspelt one is compared with.
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false, verbose: true });
+export const AJV_OPTIONS: Options = { allErrors: true, useDefaults: true, strict: false, coerceTypes: false, verbose: true };
+
+// Ajv and its compiler take tens of milliseconds to load: loaded on first use only, so commands that validate
+// nothing but the configuration (with its precompiled validators) never pay for them.
+const require = createRequire(import.meta.url);
+let ajv: Ajv | undefined;
+export function sharedAjv(): Ajv {
+  if (!ajv) {
+    const { Ajv: AjvClass } = require('ajv') as typeof import('ajv');
+    ajv = new AjvClass(AJV_OPTIONS);
+  }
+  return ajv;
+}
 const compiled = new WeakMap<object, ValidateFunction>();
 
 export interface ValidationProblem {
@@ -19,9 +33,14 @@ export interface ValidationProblem {
 export function validateAgainst(schema: object, value: unknown, keyPrefix = ''): ValidationProblem[] {
   let validate = compiled.get(schema);
   if (!validate) {
-    validate = ajv.compile(schema);
+    validate = sharedAjv().compile(schema);
     compiled.set(schema, validate);
   }
+  return validateWith(validate, value, keyPrefix);
+}
+
+/** A validating function's problems with `value` (defaults applied in place), as {@link validateAgainst} gives them. */
+export function validateWith(validate: ValidateFunction, value: unknown, keyPrefix = ''): ValidationProblem[] {
   if (validate(value)) return [];
   return (validate.errors ?? []).map((error) => toProblem(error, keyPrefix));
 }

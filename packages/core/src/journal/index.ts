@@ -1,3 +1,4 @@
 export { Journal, DEFAULT_JOURNAL_OPTIONS, type JournalOptions } from './journal.js';
 export { readJournalState, STATE_FILE, type JournalState, type ConsumerState } from './state.js';
 export { segmentsOnDisk } from './segments.js';
+export { EVENT_RECORD_VERSION, encodeEventRecord, decodeEventRecord } from './event-record.js';

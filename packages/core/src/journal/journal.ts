@@ -15,6 +15,7 @@ import { mkdir, unlink } from 'node:fs/promises';
 import type { ImEvent } from '@imspect/sdk';
 import type { PluginLogger } from '@imspect/sdk';
 import { crc32, RECORD_HEADER_BYTES } from './record.js';
+import { encodeEventRecord } from './event-record.js';
 import { parseEvents, scanSegments, SegmentReader, segmentFile, type SegmentInfo } from './segments.js';
 import { lockJournal } from './lock.js';
 import { readJournalState, writeJournalState, type ConsumerState, type JournalState, type JournalWriteError } from './state.js';
@@ -267,7 +268,7 @@ export class Journal {
       return false;
     }
     const before = this.pendingBytes;
-    for (const event of events) this.encodePending(JSON.stringify(event));
+    for (const event of events) this.encodePending(encodeEventRecord(event));
     for (const event of events) this.pendingEvents.push(event);
     this.pendingCount += events.length;
     this.bytes += this.pendingBytes - before;

@@ -4,7 +4,7 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ImspectError } from '@imspect/sdk';
+import { ImspectError } from '@imspect/sdk/errors';
 
 export const LOCK_FILE = 'journal.lock';
 

@@ -3,6 +3,7 @@ import { close as closeFd, open as openCb, read as readCb } from 'node:fs';
 import { readdir, readFile, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImEvent } from '@imspect/sdk';
+import { decodeEventRecord } from './event-record.js';
 import { decodeRecords, RECORD_HEADER_BYTES } from './record.js';
 
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
@@ -134,8 +135,9 @@ const openFile = (file: string) => new Promise<number>((resolve, reject) => open
 const readFile_ = (fd: number, buffer: Buffer, offset: number, length: number, position: number) =>
   new Promise<number>((resolve, reject) => readCb(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
 
+/** The events of intact records, whatever record version wrote them ({@link decodeEventRecord}). */
 export function parseEvents(payloads: readonly Buffer[]): ImEvent[] {
-  return payloads.map((p) => JSON.parse(p.toString('utf8')) as ImEvent);
+  return payloads.map((p) => decodeEventRecord(p.toString('utf8')));
 }
 
 /** Total size and count of segment files, for `imspect status` (no decoding). */

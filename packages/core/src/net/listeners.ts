@@ -23,7 +23,12 @@ export interface AcceptedConnection {
   listener: string;
   /** Forward listeners: the address the client reached imspect at (for protocols that redirect clients). */
   listenerAddress?: { host: string; port: number };
+  /** The listener sent the client its protocol's greeting (`ProtocolHooks.forwardGreeting`). */
+  greeted?: boolean;
 }
+
+/** A forward listener's router, with the greeting to send the client first when its protocol's server speaks first. */
+export type ForwardRouter = ((firstBytes: Uint8Array, client: Endpoint) => ForwardRoute) & { greeting?: Uint8Array };
 
 export interface ListenerDeps {
   log: PluginLogger;
@@ -36,16 +41,20 @@ export interface ListenerDeps {
   /**
    * For a forward listener whose protocol routes connections itself (`ProtocolHooks.routeForward`, e.g. MSN
    * switchboards): the router. The listener then reads the client's first bytes before connecting upstream.
+   * Asked at the listener's first connection (after `acceptAfter`), when the protocols are set up.
    */
-  forwardRouter?(config: ForwardListenerConfig): ((firstBytes: Uint8Array, client: Endpoint) => ForwardRoute) | undefined;
+  forwardRouter?(config: ForwardListenerConfig): ForwardRouter | undefined;
   /** Connection limits shared by all listeners (total, per client, silent clients); none: unlimited. */
   limits?: ConnectionLimits;
-  /** Where clients may be connected to (`destinations`); default: the schema's defaults with no protocol ports. */
-  destinations?: DestinationPolicy;
+  /**
+   * Where clients may be connected to (`destinations`); default: the schema's defaults with no protocol ports.
+   * A function is asked at each use (the engine's depends on the protocols, set up after the ports are bound).
+   */
+  destinations?: DestinationPolicy | (() => DestinationPolicy);
 }
 
 /** The dependencies handlers get: the destination policy is always there. */
-export type HandlerDeps = ListenerDeps & { destinations: DestinationPolicy };
+export type HandlerDeps = Omit<ListenerDeps, 'destinations'> & { readonly destinations: DestinationPolicy };
 
 /** Most client bytes a forward listener reads while its protocol's router asks for more. */
 const MAX_ROUTE_BYTES = 4096;
@@ -64,7 +73,13 @@ const HANDSHAKE_TIMEOUT_MS = 15_000;
 export async function startListener(config: ListenerConfig, deps: ListenerDeps): Promise<RunningListener> {
   const allow = new AllowList(config.allow);
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
-  const handle = handlerFor(config, { ...deps, destinations: deps.destinations ?? new DestinationPolicy(DEFAULT_DESTINATIONS) });
+  const given = deps.destinations ?? new DestinationPolicy(DEFAULT_DESTINATIONS);
+  const handle = handlerFor(config, {
+    ...deps,
+    get destinations() {
+      return typeof given === 'function' ? given() : given;
+    },
+  });
   server.on('connection', (socket) => {
     socket.on('error', () => socket.destroy());
     if (deps.limits?.dropIfExhausted(socket, `${config.type} ${config.host}:${config.port}`)) return;
@@ -133,8 +148,10 @@ function handlerFor(config: ListenerConfig, deps: HandlerDeps): (socket: net.Soc
 }
 
 function handleForward(config: ForwardListenerConfig, deps: HandlerDeps) {
-  const router = deps.forwardRouter?.(config);
-  const connect = (socket: net.Socket, clientAddress: { ip: string; port: number }, destination: { host: string; port: number }, first: Buffer | undefined) => {
+  // Asked at the first connection: the protocol plugins are set up by then (after the ports were bound).
+  let router: ForwardRouter | undefined | null = null;
+  const routerNow = () => (router === null ? (router = deps.forwardRouter?.(config)) : router);
+  const connect = (socket: net.Socket, clientAddress: { ip: string; port: number }, destination: { host: string; port: number }, first: Buffer | undefined, greeted = false) => {
     const { host, port } = destination;
     // The listener's upstream is the administrator's choice; a server the protocol named (MSN XFR/RNG, chosen
     // by the remote server) is judged like any client request.
@@ -154,13 +171,19 @@ function handleForward(config: ForwardListenerConfig, deps: HandlerDeps) {
           ...(first && first.length > 0 ? { initialClientData: first } : {}),
           listener: `forward ${config.host}:${config.port}`,
           listenerAddress: { host: unmapIPv4(socket.localAddress ?? config.host), port: socket.localPort ?? config.port },
+          ...(greeted ? { greeted: true } : {}),
         }),
       () => socket.destroy(),
     );
   };
-  if (!router) return (socket: net.Socket, clientAddress: { ip: string; port: number }) => connect(socket, clientAddress, config.upstream, undefined);
   // The protocol picks the server from the client's first bytes (an MSN switchboard cookie, ...).
   return (socket: net.Socket, clientAddress: { ip: string; port: number }) => {
+    const router = routerNow();
+    if (!router) {
+      connect(socket, clientAddress, config.upstream, undefined);
+      return;
+    }
+    const greeting = router.greeting;
     // Everything the client sent so far: the first chunk as it came, joined with later ones only when the
     // protocol asks for more.
     let seen: Buffer | undefined;
@@ -173,7 +196,7 @@ function handleForward(config: ForwardListenerConfig, deps: HandlerDeps) {
       socket.off('end', onEnd);
       socket.pause();
       const destination = route === undefined || route === 'more' ? config.upstream : route;
-      connect(socket, clientAddress, destination, seen);
+      connect(socket, clientAddress, destination, seen, greeting !== undefined);
     };
     const onData = (chunk: Buffer) => {
       const first = (seen = seen ? Buffer.concat([seen, chunk]) : chunk);
@@ -192,6 +215,8 @@ function handleForward(config: ForwardListenerConfig, deps: HandlerDeps) {
     socket.once('close', () => clearTimeout(timer));
     socket.on('data', onData);
     socket.once('end', onEnd);
+    // The server speaks first in this protocol, and its clients wait for that before saying what routing needs.
+    if (greeting !== undefined) socket.write(greeting);
     socket.resume();
   };
 }

@@ -1,13 +1,13 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { latin1 } from '@imspect/sdk';
+import { latin1, toEventData } from '@imspect/sdk';
 import { describeError } from '@imspect/sdk';
 import { opposite, type Direction, type Endpoint, type EventDraft, type ImEvent, type ServerEndpoint } from '@imspect/sdk';
 import type { PluginLogger } from '@imspect/sdk';
 import type { Frame, ProtocolSession } from '@imspect/sdk';
 import { uuidv7 } from '../runtime/ids.js';
-import { callHook, isPromiseLike } from '../runtime/hooks.js';
+import { isPromiseLike, type PluginHost } from '../runtime/plugin-host.js';
 import type { EventSink } from './event-sink.js';
 import { localUserKey } from './local-users.js';
 import { noticeClient } from './responses.js';
@@ -49,6 +49,8 @@ export interface ConnectionInfo {
   midstream?: boolean;
   /** The address the client reached imspect at (forward listeners), for protocols that redirect clients. */
   listener?: ServerEndpoint;
+  /** The forward listener sent the client the protocol's greeting in the server's place. */
+  greeted?: boolean;
 }
 
 /** Most protocol errors one connection logs before it only counts them. */
@@ -83,6 +85,7 @@ export class ProxyConnection {
   /** Set while the protocol is being sniffed: its time limit (the bytes seen so far wait in the flows' inboxes). */
   private sniffTimer: NodeJS.Timeout | undefined;
   private readonly midstream: boolean;
+  private readonly greeted: boolean;
   private readonly listener: ServerEndpoint | undefined;
   /** Why the connection's content is not visible, when it is encrypted (a TLS port, or after STARTTLS). */
   encrypted: 'tls-port' | 'starttls' | undefined;
@@ -116,9 +119,11 @@ export class ProxyConnection {
   ) {
     this.id = info.id;
     this.midstream = info.midstream === true;
+    this.greeted = info.greeted === true;
     this.listener = info.listener;
-    this.client = info.client;
-    this.server = info.server;
+    // Frozen copies: every event of the connection shares them, and filters get events deeply frozen.
+    this.client = Object.freeze({ ...info.client });
+    this.server = Object.freeze({ ...info.server });
     this.log = deps.log.child({ conn: this.id, client: `${info.client.ip}:${info.client.port}`, server: `${info.server.host}:${info.server.port}` });
     this.flows = {
       outgoing: new Flow(this, 'outgoing', clientSocket, upstreamSocket),
@@ -158,18 +163,22 @@ export class ProxyConnection {
     this.closeListeners.push(listener);
   }
 
+  /** Calls the protocol's hooks and its session's and frames' (the engine's plugin host, via the registry). */
+  get host(): PluginHost {
+    return this.deps.registry.host;
+  }
+
   private begin(protocol: RegisteredProtocol): void {
     this.protocol = protocol;
     try {
-      this.session = callHook(protocol.name, 'createSession', () =>
-        protocol.hooks.createSession({
-          client: this.client,
-          server: this.server,
-          maxFrameSize: protocol.maxFrameSize,
-          ...(this.midstream ? { midstream: true } : {}),
-          ...(this.listener ? { listener: { ...this.listener } } : {}),
-        }),
-      );
+      this.session = this.host.call('protocol', protocol.name, protocol.hooks, 'createSession', {
+        client: this.client,
+        server: this.server,
+        maxFrameSize: protocol.maxFrameSize,
+        ...(this.midstream ? { midstream: true } : {}),
+        ...(this.listener ? { listener: { ...this.listener } } : {}),
+        ...(this.greeted ? { greeted: true } : {}),
+      });
     } catch (error) {
       this.log.error({ plugin: protocol.name, hook: 'createSession', err: error }, 'protocol session could not start; relaying unparsed');
       this.beginRaw('createSession failed');
@@ -253,7 +262,7 @@ export class ProxyConnection {
   private encryptedEvent(how: 'tls-port' | 'starttls', why: string): void {
     const event = this.completeEvent(
       // The local user is rarely known before TLS; the server name the client asked for says where it went.
-      { type: 'encrypted', subtype: how, localId: this.session?.localId ?? '', remoteId: this.streamTo() ?? this.server.host, data: why },
+      { type: 'encrypted', subtype: how, localId: this.session?.localId ?? '', remoteId: this.streamTo() ?? this.server.host, data: { reason: why } },
       'outgoing',
     );
     this.eventCount++;
@@ -437,7 +446,7 @@ export class ProxyConnection {
         const session = this.session;
         if (session?.tlsIntercepted && this.protocol) {
           try {
-            callHook(this.protocol.name, 'tlsIntercepted', () => session.tlsIntercepted!());
+            this.host.call('session', this.protocol.name, session, 'tlsIntercepted');
           } catch (error) {
             this.log.error({ plugin: this.protocol.name, hook: 'tlsIntercepted', err: error }, 'protocol session failed to resume after TLS; relaying unparsed');
             this.switchToRaw('tlsIntercepted failed');
@@ -481,8 +490,13 @@ export class ProxyConnection {
     if (network !== undefined) event.network = String(network);
     if (draft.conversation !== undefined) event.conversation = draft.conversation;
     if (draft.text !== undefined) event.text = draft.text;
-    if (draft.file !== undefined) event.file = { ...draft.file };
-    if (draft.data !== undefined) event.data = draft.data;
+    if (draft.file !== undefined) event.file = Object.freeze({ ...draft.file });
+    if (draft.data !== undefined) {
+      // A copy with only text, number and flag values (a JavaScript plugin is not type-checked), frozen: filters
+      // read it, nothing changes it.
+      const data = toEventData(draft.data);
+      if (data !== undefined) event.data = Object.freeze(data);
+    }
     if (draft.messageKey !== undefined) event.messageKey = String(draft.messageKey);
     const users = this.deps.policy.localUsers;
     if (users && !this.closed && event.localId !== this.localUserId) {
@@ -506,7 +520,7 @@ export class ProxyConnection {
   respond(text: string, about: ImEvent): boolean {
     const session = this.session;
     if (!session?.respond) return false;
-    return this.injectBuilt('respond', () => session.respond!(text, about), 'incoming', 'could not build a response');
+    return this.injectBuilt(() => this.host.call('session', this.protocol!.name, session, 'respond', text, about), 'respond', 'incoming', 'could not build a response');
   }
 
   /**
@@ -515,18 +529,18 @@ export class ProxyConnection {
    */
   refuse(frame: Frame, direction: Direction): void {
     if (!frame.refusal) return;
-    this.injectBuilt('refusal', () => frame.refusal!(), opposite(direction), 'could not build the refusal of a blocked frame');
+    this.injectBuilt(() => this.host.call('frame', this.protocol!.name, frame, 'refusal'), 'refusal', opposite(direction), 'could not build the refusal of a blocked frame');
   }
 
   /**
    * Bytes a plugin hook builds (a response, a refusal) written between two frames of the flow `towards`; false
    * when there is nothing to write: no protocol, encrypted, the hook failed or built no bytes.
    */
-  private injectBuilt(hook: 'respond' | 'refusal', build: () => Uint8Array | undefined, towards: Direction, failure: string): boolean {
+  private injectBuilt(build: () => Uint8Array | undefined, hook: 'respond' | 'refusal', towards: Direction, failure: string): boolean {
     if (!this.protocol || this.encrypted) return false;
     let bytes: Uint8Array | undefined;
     try {
-      bytes = callHook(this.protocol.name, hook, build);
+      bytes = build();
     } catch (error) {
       this.log.error({ plugin: this.protocol.name, hook, err: error }, failure);
       return false;
@@ -871,7 +885,7 @@ class Flow {
     this.heldBytes += chunk.length;
     let frames: Frame[];
     try {
-      frames = callHook(protocol.name, 'push', () => session.push(this.direction, chunk));
+      frames = this.conn.host.call('session', protocol.name, session, 'push', this.direction, chunk);
     } catch (error) {
       this.conn.log.error({ plugin: protocol.name, hook: 'push', err: error }, 'protocol parser failed');
       this.conn.switchToRaw(`parser failed: ${describeError(error)}`);
@@ -979,7 +993,7 @@ class Flow {
     } else if (decision.text !== undefined) {
       let rewritten: Uint8Array | undefined;
       try {
-        rewritten = frame.rewrite?.(decision.text);
+        if (frame.rewrite) rewritten = conn.host.call('frame', conn.protocol!.name, frame, 'rewrite', decision.text);
       } catch (error) {
         conn.log.error({ plugin: conn.protocol?.name, hook: 'rewrite', err: error }, 'rewrite failed; original frame forwarded');
       }
@@ -1044,7 +1058,7 @@ class Flow {
     if (this.mode === 'parse' && this.conn.session?.end) {
       const session = this.conn.session;
       try {
-        const frames = callHook(this.conn.protocol!.name, 'end', () => session.end!(this.direction));
+        const frames = this.conn.host.call('session', this.conn.protocol!.name, session, 'end', this.direction);
         let consumed = 0;
         for (const frame of frames) consumed += frame.raw.length;
         if (consumed <= this.heldBytes) {
@@ -1064,7 +1078,11 @@ class Flow {
   }
 
   private debugFrame(frame: Frame): void {
-    const preview = latin1(frame.raw.subarray(0, 160)).replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    // A frame that carries a password is never shown, not even in part.
+    const preview =
+      frame.secret === true
+        ? '(withheld: it carries a secret)'
+        : latin1(frame.raw.subarray(0, 160)).replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
     this.conn.log.debug({ direction: this.direction, bytes: frame.raw.length, events: frame.events?.length ?? 0, frame: preview }, 'frame');
   }
 }

@@ -1,14 +1,17 @@
 import type { ImEvent } from '@imspect/sdk';
 import { describeError } from '@imspect/sdk';
 import type { LoggerHooks, PluginLogger } from '@imspect/sdk';
-import { callHookWithTimeout } from '../runtime/hooks.js';
+import { PluginHost } from '../runtime/plugin-host.js';
 import { Journal } from '../journal/journal.js';
 
 export interface EventSinkOptions {
   batchSize: number;
   flushIntervalMs: number;
   retryMaxDelayMs: number;
+  /** Used for a host of the sink's own when none is given (its `loggerMs`). */
   writeTimeoutMs: number;
+  /** The engine's plugin host, which calls `write`, `flush` and `close` with its timeouts. */
+  host?: PluginHost;
 }
 
 export interface LoggerStatus {
@@ -39,6 +42,7 @@ class LoggerQueue {
     private readonly options: EventSinkOptions,
     private readonly log: PluginLogger,
     private readonly journal: Journal,
+    private readonly host: PluginHost,
   ) {}
 
   get pending(): number {
@@ -96,7 +100,7 @@ class LoggerQueue {
         this.journal.ack(this.name, first); // past events a damaged journal lost (reported by the journal)
         return;
       }
-      await callHookWithTimeout(this.name, 'write', this.options.writeTimeoutMs, () => this.hooks.write(batch));
+      await this.host.callAsync('logger', this.name, this.hooks, 'write', batch);
       this.journal.ack(this.name, first + batch.length, first);
       if (this.retryDelay > 0) this.log.info({ plugin: this.name, pending: this.pending }, `logger "${this.name}" recovered`);
       this.retryDelay = 0;
@@ -133,12 +137,17 @@ class LoggerQueue {
     return this.pending;
   }
 
+  /** Pushes what the logger buffers to storage. */
+  async flush(): Promise<void> {
+    if (this.hooks.flush) await this.host.callAsync('logger', this.name, this.hooks, 'flush');
+  }
+
   /** Flushes, then closes even when flushing failed (the logger's files and connections must be released). */
   async close(): Promise<void> {
     try {
-      if (this.hooks.flush) await callHookWithTimeout(this.name, 'flush', this.options.writeTimeoutMs, () => this.hooks.flush!());
+      await this.flush();
     } finally {
-      if (this.hooks.close) await callHookWithTimeout(this.name, 'close', this.options.writeTimeoutMs, () => this.hooks.close!());
+      if (this.hooks.close) await this.host.callAsync('logger', this.name, this.hooks, 'close');
     }
   }
 }
@@ -164,7 +173,8 @@ export class EventSink {
         loggers.map((l) => l.name),
         log,
       );
-    this.queues = loggers.map((l) => new LoggerQueue(l.name, l.hooks, options, log, this.journal));
+    const host = options.host ?? new PluginHost({ loggerMs: options.writeTimeoutMs });
+    this.queues = loggers.map((l) => new LoggerQueue(l.name, l.hooks, options, log, this.journal, host));
     // Events reach the loggers once the journal has them (written, for a journal on disk).
     this.journal.onEventsReadable(() => {
       for (const queue of this.queues) queue.notify();
@@ -220,7 +230,7 @@ export class EventSink {
    * loggers need unless `graceMs` passes or `signal` aborts (a second Ctrl-C); reports every event it could not
    * store (a durable journal keeps them for the next start).
    */
-  async close(options: { graceMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+  async close(options: { graceMs?: number; signal?: AbortSignal; closeLoggers?: boolean } = {}): Promise<void> {
     const deadline = options.graceMs === undefined || options.graceMs <= 0 ? Number.POSITIVE_INFINITY : Date.now() + options.graceMs;
     const progress = setInterval(() => {
       if (this.pending > 0) this.log.info({ pending: this.pending }, `storing queued events: ${this.pending} left (Ctrl-C again to stop waiting)`);
@@ -238,11 +248,14 @@ export class EventSink {
         this.log.error({ plugin: this.queues[i]!.name, undelivered: count }, `logger "${this.queues[i]!.name}" could not store ${count} events before shutdown${kept}`);
       }
     });
+    // With `closeLoggers: false` (the engine), the loggers are flushed here and closed by the plugin host with
+    // the other plugins, in the reverse order of their setup.
     for (const queue of this.queues) {
       try {
-        await queue.close();
+        await (options.closeLoggers === false ? queue.flush() : queue.close());
       } catch (error) {
-        this.log.error({ plugin: queue.name, err: error }, `logger "${queue.name}" failed to close`);
+        const step = options.closeLoggers === false ? 'flush' : 'close';
+        this.log.error({ plugin: queue.name, hook: step, err: error }, `logger "${queue.name}" failed to ${step}`);
       }
     }
     await this.journal.close();

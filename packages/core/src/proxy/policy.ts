@@ -1,8 +1,8 @@
 import { PluginHookError } from '@imspect/sdk';
 import type { ImEvent } from '@imspect/sdk';
 import type { ContentHooks, FilterHooks, PluginLogger, Verdict } from '@imspect/sdk';
-import { callHook, callHookWithTimeout, isPromiseLike } from '../runtime/hooks.js';
-import { isGroupChat } from '@imspect/sdk';
+import { PluginHost, isPromiseLike } from '../runtime/plugin-host.js';
+import { frozenEvent, isGroupChat } from '@imspect/sdk';
 import type { LocalUsers } from './local-users.js';
 import type { Responses } from './responses.js';
 
@@ -14,7 +14,10 @@ const RECIPIENT_JUDGED_TYPES: ReadonlySet<string> = new Set(['message', 'file', 
 
 export interface PolicyOptions {
   failMode: 'open' | 'closed';
+  /** Used for a host of the policy's own when none is given (its `policyMs`). */
   hookTimeoutMs: number;
+  /** The engine's plugin host, which calls `check` and `transform` with its timeouts. */
+  host?: PluginHost;
 }
 
 export interface NamedFilter {
@@ -87,7 +90,11 @@ export class Policy {
      * the recipient.
      */
     readonly localUsers?: LocalUsers,
-  ) {}
+  ) {
+    this.host = options.host ?? new PluginHost({ policyMs: options.hookTimeoutMs });
+  }
+
+  private readonly host: PluginHost;
 
   /** Gives the monitoring notice to the users of these events, when it is due (see {@link Responses.offerNotice}). */
   offerNotice(events: readonly ImEvent[], send: (text: string, about: ImEvent) => boolean, client: string): void {
@@ -151,12 +158,22 @@ export class Policy {
   private runFilters(events: ImEvent[], eventIndex: number, filterIndex: number, decision: FrameDecision): void | Promise<void> {
     for (let e = eventIndex; e < events.length; e++) {
       const event = events[e]!;
+      // Filters get a deeply frozen copy (an assignment throws: that filter fails, and what loggers store is
+      // untouched), made once per event and again only when a filter's categories or a masked text changed it.
+      let view: Readonly<ImEvent> | undefined;
+      let viewOf: ImEvent | undefined;
+      let viewCategories = -1;
       for (let f = e === eventIndex ? filterIndex : 0; f < this.filters.length; f++) {
         if (event.filtered) break;
         const filter = this.filters[f]!;
         // After a masking filter, the next ones judge the text that would go out (the event keeps the original).
         const subject = decision.text !== undefined && event === rewriteTarget(events) ? { ...event, text: decision.text } : event;
-        const verdict = this.check(filter, subject);
+        if (view === undefined || subject !== viewOf || subject.categories.length !== viewCategories) {
+          view = frozenEvent(subject);
+          viewOf = subject;
+          viewCategories = subject.categories.length;
+        }
+        const verdict = this.check(filter, view);
         if (isPromiseLike(verdict)) {
           return Promise.resolve(verdict).then((v) => {
             this.apply(filter.name, this.validated(filter.name, v), event, events, decision);
@@ -169,13 +186,10 @@ export class Policy {
     return undefined;
   }
 
-  private check(filter: NamedFilter, event: ImEvent): Verdict | Promise<Verdict> {
+  private check(filter: NamedFilter, event: Readonly<ImEvent>): Verdict | Promise<Verdict> {
     try {
-      const verdict = callHook(filter.name, 'check', () => filter.hooks.check(event));
-      if (isPromiseLike(verdict)) {
-        return callHookWithTimeout(filter.name, 'check', this.options.hookTimeoutMs, () => verdict).catch((error: unknown) => this.failedVerdict(filter.name, error));
-      }
-      return verdict;
+      const verdict = this.host.call('filter', filter.name, filter.hooks, 'check', event);
+      return isPromiseLike(verdict) ? verdict.catch((error: unknown) => this.failedVerdict(filter.name, error)) : verdict;
     } catch (error) {
       return this.failedVerdict(filter.name, error);
     }
@@ -223,16 +237,16 @@ export class Policy {
     if (!target) return decision;
     for (let c = contentIndex; c < this.contents.length; c++) {
       const content = this.contents[c]!;
-      const current = { ...target, text: decision.text ?? target.text };
+      const current = frozenEvent({ ...target, text: decision.text ?? target.text });
       let result: string | undefined | Promise<string | undefined>;
       try {
-        result = callHook(content.name, 'transform', () => content.hooks.transform(current));
+        result = this.host.call('content', content.name, content.hooks, 'transform', current);
       } catch (error) {
         this.transformFailed(content.name, error);
         continue;
       }
       if (isPromiseLike(result)) {
-        return callHookWithTimeout(content.name, 'transform', this.options.hookTimeoutMs, () => result)
+        return result
           .catch((error: unknown) => this.transformFailed(content.name, error))
           .then((text) => {
             if (typeof text === 'string') decision.text = text;

@@ -1,7 +1,7 @@
 import type { Direction } from '@imspect/sdk';
 import type { PluginLogger } from '@imspect/sdk';
 import type { ProtocolHooks } from '@imspect/sdk';
-import { callHook } from '../runtime/hooks.js';
+import { PluginHost } from '../runtime/plugin-host.js';
 
 export const DEFAULT_MAX_FRAME_SIZE = 64 * 1024;
 
@@ -21,6 +21,8 @@ export class ProtocolRegistry {
     protocols: readonly RegisteredProtocol[],
     portOverrides: Record<string, string>,
     private readonly log: PluginLogger,
+    /** Calls the protocols' hooks, and their sessions' and frames' (connections use it through the registry). */
+    readonly host: PluginHost = new PluginHost(),
   ) {
     for (const protocol of protocols) {
       this.byName.set(protocol.name, protocol);
@@ -70,10 +72,9 @@ export class ProtocolRegistry {
   /** Asks every protocol's `sniff`; the first that recognises the bytes wins. A throwing sniff counts as no. */
   sniff(firstBytes: Uint8Array, direction: Direction): RegisteredProtocol | undefined {
     for (const protocol of this.byName.values()) {
-      const sniff = protocol.hooks.sniff;
-      if (!sniff) continue;
+      if (!protocol.hooks.sniff) continue;
       try {
-        if (callHook(protocol.name, 'sniff', () => sniff.call(protocol.hooks, firstBytes, direction))) return protocol;
+        if (this.host.call('protocol', protocol.name, protocol.hooks, 'sniff', firstBytes, direction)) return protocol;
       } catch (error) {
         this.log.error({ plugin: protocol.name, hook: 'sniff', err: error }, `protocol "${protocol.name}" failed in sniff`);
       }

@@ -22,7 +22,7 @@ import { PluginStartError, requiredFailures } from './required-plugins.js';
 import { HOST_VERSION } from './version.js';
 import { caKeepers, checkWritable, dropPrivileges, handOver, resolveIdentity, type Identity } from './privileges.js';
 import { makeDataDir, narrowDataDirLogged, restrictUmask } from './data-dir.js';
-import { callHook } from './hooks.js';
+import { PluginHost, hookTimeouts, type HookTimeouts } from './plugin-host.js';
 import { caFiles, createTlsInterceptor, type TlsInterceptor } from '../tls/interceptor.js';
 
 export interface EngineOptions {
@@ -37,6 +37,8 @@ export interface EngineOptions {
   shutdownGraceMs?: number;
   /** Plugin kinds not to load (e.g. `imspect replay` without `--to-loggers` loads no logger). */
   skipKinds?: PluginKind[];
+  /** Hook time limits beyond the configuration's (`setupMs`, `closeMs`; embedding programs, tests). */
+  hookTimeouts?: Partial<HookTimeouts>;
 }
 
 export interface EngineStatus {
@@ -65,20 +67,29 @@ export class Engine {
   private stopping: Promise<void> | undefined;
   /** Shared by every listener; set by {@link start}. */
   limits: ConnectionLimits | undefined;
+  /** Calls every plugin hook, with the configured timeouts; closes the plugins. */
+  readonly host: PluginHost;
 
-  constructor(private readonly options: EngineOptions) {}
+  constructor(private readonly options: EngineOptions) {
+    this.host = new PluginHost({ ...hookTimeouts(options.loaded.config), ...options.hookTimeouts });
+  }
 
   get log(): PluginLogger {
     return this.options.logger;
   }
 
+  /**
+   * What needs root comes first (reading the CA key, binding the ports), then root is dropped, and only then are
+   * the plugins imported and set up: no plugin code runs with root's rights. Connections are held until all of
+   * it is done.
+   */
   async start(): Promise<void> {
     // Live connections only: replaying a capture (prepare alone) never holds a CA. Read first, while imspect may
     // still be root (the key stays root's after the drop), and before anything is opened: a broken CA is a
     // configuration problem, said at once.
     const { config, dataDir, baseDir } = this.options.loaded;
     const tls = await createTlsInterceptor(config.tls, { dataDir, baseDir }, this.log);
-    await this.prepare();
+    await this.openDataDir();
     try {
       // An older install (or a folder filled by hand) may have left conversations readable by others. Only a data
       // folder that was itself open can hold such files: a closed one is not walked again at every start.
@@ -90,8 +101,25 @@ export class Engine {
       throw error;
     }
     this.tls = tls;
-    this.relayDeps = { ...this.relayDeps!, tls };
-    await this.listen();
+    // Connections wait until every port is bound, root is dropped and the plugins are set up.
+    let open!: () => void;
+    let fail!: (error: unknown) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      open = resolve;
+      fail = reject;
+    });
+    ready.catch(() => undefined);
+    try {
+      await this.listen(ready);
+      await this.dropRoot();
+      await this.setUpPlugins();
+      this.relayDeps = { ...this.relayDeps!, tls };
+      open();
+    } catch (error) {
+      fail(error);
+      await this.stop();
+      throw error;
+    }
   }
 
   /** Blocked-message replies and the monitoring notice; set by {@link prepare}. */
@@ -100,12 +128,24 @@ export class Engine {
   /** The data folder was open to other users when found (set by {@link prepare}): what it holds is narrowed at start. */
   private dataDirWasOpen = false;
 
-  /** Loads plugins and builds the protocol registry, the policy and the event sink; opens no port. */
+  /** Loads plugins and builds the protocol registry, the policy and the event sink; opens no port (replay). */
   async prepare(): Promise<void> {
-    const { config, dataDir, baseDir } = this.options.loaded;
+    await this.openDataDir();
+    await this.setUpPlugins();
+  }
+
+  /** The data folder, made private, and the reply settings (files a plugin never reads). */
+  private async openDataDir(): Promise<void> {
+    const { config, dataDir } = this.options.loaded;
     // Everything created from here on (journal, logs, archive, state, leaf keys) is out of others' reach.
     restrictUmask();
     this.dataDirWasOpen = await makeDataDir(dataDir, this.log);
+    this.responses = new Responses(await responseSettings(config.responses));
+  }
+
+  /** Imports and sets up the plugins, then builds the protocol registry, the journal, the sink and the policy. */
+  private async setUpPlugins(): Promise<void> {
+    const { config, dataDir, baseDir } = this.options.loaded;
     const discovered = await discoverPlugins({
       roots: this.options.pluginRoots,
       builtinFrom: this.options.builtinFrom,
@@ -119,6 +159,7 @@ export class Engine {
       dataDir,
       configDir: baseDir,
       configFile: this.options.loaded.file,
+      host: this.host,
       ...(this.options.skipKinds ? { skipKinds: this.options.skipKinds } : {}),
     });
     this.plugins = records;
@@ -145,7 +186,7 @@ export class Engine {
       hooks: p.hooks,
       maxFrameSize: p.section?.maxFrameSize ?? p.hooks.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
     }));
-    this.registry = new ProtocolRegistry(protocols, config.ports, this.log);
+    this.registry = new ProtocolRegistry(protocols, config.ports, this.log, this.host);
     const loggers = of<LoggerHooks>('logger');
     const journalConfig = config.loggers.journal;
     const journal =
@@ -156,13 +197,12 @@ export class Engine {
             this.log,
           )
         : undefined;
-    this.sink = new EventSink(loggers, config.loggers, this.log, journal);
-    this.responses = new Responses(await responseSettings(config.responses));
+    this.sink = new EventSink(loggers, { ...config.loggers, host: this.host }, this.log, journal);
     const filters = of<FilterHooks>('filter');
     const contents = of<ContentHooks>('content');
     this.policyPlugins = [...filters, ...contents].map((named) => ({ plugin: loaded.find((p) => p.name === named.name)!, named }));
     // Who is connected through imspect: a message between two of them is judged as its recipient will judge it.
-    const policy = new Policy(filters, contents, config.pipeline, this.log, this.responses, new LocalUsers());
+    const policy = new Policy(filters, contents, { ...config.pipeline, host: this.host }, this.log, this.responses, new LocalUsers());
     if (protocols.length === 0) this.log.warn('no protocol plugin is loaded: connections are relayed without being logged');
     if (of('logger').length === 0 && !this.options.skipKinds?.includes('logger')) this.log.warn('no logger plugin is loaded: events are not stored');
 
@@ -178,40 +218,28 @@ export class Engine {
   /** What every connection (live or replayed) is processed with; set by {@link prepare}. */
   relayDeps: RelayDeps | undefined;
 
-  private async listen(): Promise<void> {
+  /**
+   * Binds every listener (as root, for low ports). What they need from the plugins (the protocols' ports for
+   * `destinations`, their forward routing) is read at the first connection, which waits for `ready`: by then the
+   * plugins are set up.
+   */
+  private async listen(ready: Promise<void>): Promise<void> {
     const { config } = this.options.loaded;
-    const relayDeps = this.relayDeps!;
-    // Connections wait until every port is bound and root is dropped: none is handled with root's rights.
-    let open!: () => void;
-    let fail!: (error: unknown) => void;
-    const ready = new Promise<void>((resolve, reject) => {
-      open = resolve;
-      fail = reject;
-    });
-    ready.catch(() => undefined);
     const limits = (this.limits = new ConnectionLimits(config.connections, this.log));
-    const destinations = destinationPolicy(config, relayDeps.registry);
-    try {
-      for (const listenerConfig of config.listeners) {
-        this.listeners.push(
-          await startListener(listenerConfig, {
-            log: this.log,
-            connectTimeoutMs: config.connections.connectTimeoutMs,
-            handshakeTimeoutMs: config.connections.handshakeTimeoutMs,
-            limits,
-            onConnection: (accepted) => this.accept(accepted, relayDeps),
-            acceptAfter: ready,
-            forwardRouter: (forward) => forwardRouter(relayDeps.registry, forward.protocol, forward.upstream.port, this.log),
-            destinations,
-          }),
-        );
-      }
-      await this.dropRoot();
-      open();
-    } catch (error) {
-      fail(error);
-      await this.stop();
-      throw error;
+    let destinations: DestinationPolicy | undefined;
+    for (const listenerConfig of config.listeners) {
+      this.listeners.push(
+        await startListener(listenerConfig, {
+          log: this.log,
+          connectTimeoutMs: config.connections.connectTimeoutMs,
+          handshakeTimeoutMs: config.connections.handshakeTimeoutMs,
+          limits,
+          onConnection: (accepted) => this.accept(accepted, this.relayDeps!),
+          acceptAfter: ready,
+          forwardRouter: (forward) => forwardRouter(this.host, this.relayDeps!.registry, forward.protocol, forward.upstream.port, this.log),
+          destinations: () => (destinations ??= destinationPolicy(config, this.relayDeps!.registry)),
+        }),
+      );
     }
   }
 
@@ -290,6 +318,7 @@ export class Engine {
         ...(accepted.protocol ? { protocol: accepted.protocol } : {}),
         ...(accepted.initialClientData ? { initialClientData: accepted.initialClientData } : {}),
         ...(accepted.listenerAddress ? { listener: accepted.listenerAddress } : {}),
+        ...(accepted.greeted ? { greeted: true } : {}),
       },
       deps,
     );
@@ -364,26 +393,23 @@ export class Engine {
     this.limits?.close();
     if (this.sink) {
       await this.sink.close({
+        closeLoggers: false,
         graceMs: this.options.shutdownGraceMs ?? this.options.loaded.config.loggers.shutdownTimeoutMs,
         signal: this.abortShutdown.signal,
       });
     }
     await this.responses?.close();
-    await this.closePlugins({ exceptLoggers: true });
+    await this.closePlugins();
   }
 
-  /** Closes loaded plugins (loggers only when no sink has taken them over: the sink closes them after its last write). */
-  private async closePlugins(options: { exceptLoggers?: boolean } = {}): Promise<void> {
-    for (const plugin of this.loadedPlugins) {
-      if (options.exceptLoggers && plugin.kind === 'logger') continue;
-      const close = (plugin.hooks as { close?: () => unknown }).close;
-      if (!close) continue;
-      try {
-        await close.call(plugin.hooks);
-      } catch (error) {
-        this.log.error({ plugin: plugin.name, hook: 'close', err: error }, `plugin "${plugin.name}" failed to close`);
-      }
-    }
+  /**
+   * Closes every plugin set up, in the reverse order of their setup, each within its close timeout (see
+   * {@link PluginHost.closeInReverse}); loggers too, after the sink's last write and flush. Once only.
+   */
+  private async closePlugins(): Promise<void> {
+    const plugins = this.loadedPlugins;
+    this.loadedPlugins = [];
+    await this.host.closeInReverse(plugins, this.log);
   }
 }
 
@@ -395,16 +421,18 @@ function destinationPolicy(config: LoadedConfig['config'], registry: ProtocolReg
 }
 
 /** The `routeForward` hook of the protocol a forward listener serves (by its setting, else its upstream port). */
-function forwardRouter(registry: ProtocolRegistry, protocolName: string | undefined, port: number, log: PluginLogger) {
+function forwardRouter(host: PluginHost, registry: ProtocolRegistry, protocolName: string | undefined, port: number, log: PluginLogger) {
   const protocol = protocolName ? registry.get(protocolName) : registry.forPort(port);
-  const route = protocol?.hooks.routeForward;
-  if (!protocol || !route) return undefined;
-  return (firstBytes: Uint8Array, client: { ip: string; port: number }) => {
+  if (!protocol?.hooks.routeForward) return undefined;
+  const router = (firstBytes: Uint8Array, client: { ip: string; port: number }) => {
     try {
-      return callHook(protocol.name, 'routeForward', () => route.call(protocol.hooks, firstBytes, client));
+      return host.call('protocol', protocol.name, protocol.hooks, 'routeForward', firstBytes, client);
     } catch (error) {
       log.error({ plugin: protocol.name, hook: 'routeForward', err: error }, `protocol "${protocol.name}" failed to route a connection; using the listener's upstream`);
       return undefined;
     }
   };
+  const greeting = protocol.hooks.forwardGreeting;
+  // Copied: the plugin's array is not the listener's to share.
+  return greeting instanceof Uint8Array && greeting.length > 0 ? Object.assign(router, { greeting: Uint8Array.from(greeting) }) : router;
 }

@@ -7,7 +7,19 @@ export { PluginStartError, requiredFailures, REQUIRED_KINDS } from './required-p
 export { createOperationalLogger, type OperationalLogger, type LoggingOptions } from './logging.js';
 export { HOST_VERSION } from './version.js';
 export { uuidv7 } from './ids.js';
-export { callHook, callHookWithTimeout } from './hooks.js';
+export {
+  PluginHost,
+  HOOKS,
+  DEFAULT_HOOK_TIMEOUTS,
+  hookTimeouts,
+  type HookMap,
+  type HookName,
+  type HookArgs,
+  type HookSpec,
+  type HookTable,
+  type HookTimeouts,
+  type HostedPlugin,
+} from './plugin-host.js';
 export { loadConfig, resolveConfig, parseCidr, MODULE_NAME, type LoadedConfig, type LoadConfigOptions } from '../config/load.js';
 export { ConfigSchema, PluginSectionSchema, type Config, type ListenerConfig, type ResponsesConfig } from '../config/schema.js';
 export { ConfigError, validateAgainst, formatProblems, type ValidationProblem } from '../config/validate.js';

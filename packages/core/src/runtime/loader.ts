@@ -9,7 +9,7 @@ import { ConfigError, validateAgainst } from '../config/validate.js';
 import { ImspectError, describeError } from '@imspect/sdk';
 import { isPlugin, type HooksByKind, type ImspectPlugin, type PluginKind, type PluginLogger } from '@imspect/sdk';
 import type { DiscoveredPlugin } from './discovery.js';
-import { callHookWithTimeout } from './hooks.js';
+import { PluginHost } from './plugin-host.js';
 
 export type PluginStatus = 'loaded' | 'disabled' | 'failed';
 
@@ -52,6 +52,9 @@ export interface LoadPluginsOptions {
    * sets up filters, whose setup only reads their files, and never a logger, whose setup opens its archive).
    */
   setupKinds?: readonly PluginKind[];
+  /** The host that runs `setup` (its timeout: `setupMs`); default: one with the default timeouts. */
+  host?: PluginHost;
+  /** Shorthand for a host whose `setup` limit is this (tests). */
   setupTimeoutMs?: number;
   /** Kinds left disabled whatever the configuration says. */
   skipKinds?: PluginKind[];
@@ -76,6 +79,7 @@ export async function loadPlugins(discovered: readonly DiscoveredPlugin[], optio
   const records: PluginRecord[] = [];
   const loaded: LoadedPlugin[] = [];
   const byName = new Map<string, PluginRecord>();
+  const host = options.host ?? new PluginHost(options.setupTimeoutMs === undefined ? {} : { setupMs: options.setupTimeoutMs });
   for (const found of discovered) {
     const section = options.sections[found.name];
     const skipped = found.kind !== undefined && options.skipKinds?.includes(found.kind) === true;
@@ -94,7 +98,7 @@ export async function loadPlugins(discovered: readonly DiscoveredPlugin[], optio
     byName.set(found.name, record);
     if (!record.enabled) continue;
     try {
-      const result = await loadOne(record, section, options);
+      const result = await loadOne(record, section, options, host);
       record.status = 'loaded';
       if (result) loaded.push(result);
     } catch (error) {
@@ -110,7 +114,7 @@ export async function loadPlugins(discovered: readonly DiscoveredPlugin[], optio
   return { records, loaded };
 }
 
-async function loadOne(record: PluginRecord, section: PluginSection | undefined, options: LoadPluginsOptions): Promise<LoadedPlugin | undefined> {
+async function loadOne(record: PluginRecord, section: PluginSection | undefined, options: LoadPluginsOptions, host: PluginHost): Promise<LoadedPlugin | undefined> {
   const fail = (code: string, message: string, hook?: string, cause?: unknown): never => {
     throw new ImspectError(message, { code, plugin: record.name, ...(hook ? { hook } : {}), cause });
   };
@@ -147,16 +151,14 @@ async function loadOne(record: PluginRecord, section: PluginSection | undefined,
     if (problems.length > 0) throw new ConfigError(problems, options.configFile, record.name);
   }
   if (options.setup === false || (options.setupKinds !== undefined && !options.setupKinds.includes(checked.kind))) return undefined;
-  const hooks = await callHookWithTimeout(record.name, 'setup', options.setupTimeoutMs ?? 30_000, () =>
-    checked.setup({
-      name: record.name,
-      logger: options.logger.child({ plugin: record.name }),
-      options: pluginOptions as never,
-      hostVersion: options.hostVersion,
-      dataDir: options.dataDir,
-      configDir: options.configDir,
-    }),
-  );
+  const hooks = await host.setup(record.name, checked, {
+    name: record.name,
+    logger: options.logger.child({ plugin: record.name }),
+    options: pluginOptions,
+    hostVersion: options.hostVersion,
+    dataDir: options.dataDir,
+    configDir: options.configDir,
+  });
   const shapeProblem = checkHooks(checked.kind, hooks);
   if (shapeProblem) fail('PLUGIN_INVALID_HOOKS', `setup() returned ${shapeProblem}`, 'setup');
   return { record, name: record.name, kind: checked.kind, plugin: checked, hooks: hooks as HooksByKind[PluginKind], section };

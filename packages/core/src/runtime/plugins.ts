@@ -5,5 +5,6 @@
  */
 export { discoverPlugins, pluginDirOf, pluginNameFromPackage, type DiscoveredPlugin, type DiscoveryOptions, type PluginOrigin } from './discovery.js';
 export { loadPlugins, resolveEntry, type LoadedPlugin, type PluginRecord } from './loader.js';
+export { PluginHost, HOOKS, type HookTimeouts } from './plugin-host.js';
 export { createOperationalLogger, type OperationalLogger } from './logging.js';
 export { HOST_VERSION } from './version.js';

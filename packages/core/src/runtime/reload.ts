@@ -11,7 +11,7 @@ import type { NamedContent, NamedFilter } from '../proxy/policy.js';
 import { responseSettings, type Responses } from '../proxy/responses.js';
 import { describeError } from '@imspect/sdk';
 import type { ContentHooks, FilterHooks, PluginLogger } from '@imspect/sdk';
-import { callHookWithTimeout } from './hooks.js';
+import { PluginHost } from './plugin-host.js';
 import type { LoadedPlugin } from './loader.js';
 import { HOST_VERSION } from './version.js';
 
@@ -21,6 +21,8 @@ export interface ReloadTargets {
   policyPlugins: Array<{ plugin: LoadedPlugin; named: NamedFilter | NamedContent }>;
   responses: Responses | undefined;
   log: PluginLogger;
+  /** Runs `setup`, `reload` and `close` with their timeouts; default: one with the default timeouts. */
+  host?: PluginHost;
 }
 
 export interface ReloadResult {
@@ -32,6 +34,7 @@ export interface ReloadResult {
 
 export async function reloadPolicy(targets: ReloadTargets): Promise<ReloadResult> {
   const { loaded, log } = targets;
+  const host = targets.host ?? new PluginHost();
   const problems: string[] = [];
   const reconfigured: string[] = [];
   let fresh: LoadedConfig | undefined;
@@ -49,24 +52,23 @@ export async function reloadPolicy(targets: ReloadTargets): Promise<ReloadResult
     if (fresh && section?.enabled === false) log.warn({ plugin: plugin.name }, `plugin "${plugin.name}" is disabled in the configuration now: that takes a restart`);
     if (fresh && JSON.stringify(section?.options ?? {}) !== before) {
       try {
-        const hooks = await setUpAgain(plugin, section?.options ?? {}, fresh, log);
+        const hooks = await setUpAgain(host, plugin, section?.options ?? {}, fresh, log);
         const old = named.hooks;
         named.hooks = hooks as never;
         plugin.hooks = hooks as never;
         plugin.section = section;
         reconfigured.push(plugin.name);
         log.info({ plugin: plugin.name }, `plugin "${plugin.name}" set up again with its new options`);
-        await closeQuietly(plugin.name, old, log);
+        await closeQuietly(host, plugin, old, log);
       } catch (error) {
         problems.push(describeError(error));
         log.error({ plugin: plugin.name, hook: 'setup', err: error }, `plugin "${plugin.name}" keeps its previous options: ${describeError(error)}`);
       }
       continue;
     }
-    const reload = (named.hooks as { reload?: () => unknown }).reload;
-    if (!reload) continue;
+    if (!named.hooks.reload) continue;
     try {
-      await reload.call(named.hooks);
+      await host.callAsync(plugin.kind as 'filter' | 'content', plugin.name, named.hooks, 'reload');
     } catch (error) {
       problems.push(`plugin "${plugin.name}" failed in reload: ${describeError(error)}`);
       log.error({ plugin: plugin.name, hook: 'reload', err: error }, `plugin "${plugin.name}" failed to reload; its last good rules stay in force`);
@@ -84,32 +86,38 @@ export async function reloadPolicy(targets: ReloadTargets): Promise<ReloadResult
   return { ok: problems.length === 0, problems, reconfigured };
 }
 
-async function setUpAgain(plugin: LoadedPlugin, rawOptions: Record<string, unknown>, fresh: LoadedConfig, log: PluginLogger): Promise<FilterHooks | ContentHooks> {
+async function setUpAgain(
+  host: PluginHost,
+  plugin: LoadedPlugin,
+  rawOptions: Record<string, unknown>,
+  fresh: LoadedConfig,
+  log: PluginLogger,
+): Promise<FilterHooks | ContentHooks> {
   const options = structuredClone(rawOptions);
   const schema = plugin.plugin.options;
   if (schema) {
     const problems = validateAgainst(schema as object, options, `plugins.${plugin.name}.options`);
     if (problems.length > 0) throw new Error(formatProblems(problems, fresh.file));
   }
-  const hooks = await callHookWithTimeout(plugin.name, 'setup', 30_000, () =>
-    plugin.plugin.setup({
-      name: plugin.name,
-      logger: log.child({ plugin: plugin.name }),
-      options: options as never,
-      hostVersion: HOST_VERSION,
-      dataDir: fresh.dataDir,
-      configDir: fresh.baseDir,
-    }),
-  );
+  const hooks = await host.setup(plugin.name, plugin.plugin, {
+    name: plugin.name,
+    logger: log.child({ plugin: plugin.name }),
+    options,
+    hostVersion: HOST_VERSION,
+    dataDir: fresh.dataDir,
+    configDir: fresh.baseDir,
+  });
   const hook = plugin.kind === 'filter' ? 'check' : 'transform';
   if (typeof (hooks as unknown as Record<string, unknown> | null)?.[hook] !== 'function') throw new Error(`plugin "${plugin.name}": setup() returned no ${hook}() function`);
   return hooks as FilterHooks | ContentHooks;
 }
 
-async function closeQuietly(name: string, hooks: { close?: () => unknown }, log: PluginLogger): Promise<void> {
+/** The hooks a plugin's previous setup returned, closed once the new ones are in force. */
+async function closeQuietly(host: PluginHost, plugin: LoadedPlugin, hooks: FilterHooks | ContentHooks, log: PluginLogger): Promise<void> {
+  if (!hooks.close) return;
   try {
-    await hooks.close?.();
+    await host.callAsync(plugin.kind as 'filter' | 'content', plugin.name, hooks, 'close');
   } catch (error) {
-    log.error({ plugin: name, hook: 'close', err: error }, `plugin "${name}" failed to close its previous setup`);
+    log.error({ plugin: plugin.name, hook: 'close', err: error }, `plugin "${plugin.name}" failed to close its previous setup`);
   }
 }

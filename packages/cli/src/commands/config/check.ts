@@ -31,11 +31,10 @@ export default class ConfigCheck extends Command {
       return this.invalid({ file: (error as { file?: string }).file ?? flags.config ?? null, problems: configProblems(error), config: null });
     }
     const { records, setUp } = await inspectLoadedPlugins(loaded, 'warn', SET_UP_IN_CHECK);
-    // The check is over once setup has read the files: what it opened (file watchers) is closed again.
-    for (const plugin of setUp) {
-      const hooks = plugin.hooks as { close?: () => unknown };
-      await Promise.resolve(hooks.close?.()).catch(() => undefined);
-    }
+    // The check is over once setup has read the files: what it opened (file watchers) is closed again, in the
+    // reverse order of setup, each within its close timeout (a failure to close is no problem of the configuration).
+    const { PluginHost, createOperationalLogger: quietLogger } = await import('@imspect/core/plugins');
+    await new PluginHost().closeInReverse(setUp, quietLogger({ level: 'silent' }));
     const problems = records.filter((r) => r.status === 'failed').map((r) => pluginProblem(r.name, r.error));
     // The CA as `imspect start` reads it (mode, content, key and certificate together): a broken one stops the start.
     const { createTlsInterceptor, createOperationalLogger } = await import('@imspect/core/runtime');

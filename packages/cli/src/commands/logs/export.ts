@@ -33,9 +33,12 @@ const CSV_COLUMNS = [
   'devices',
 ] as const;
 
-/** RFC 4180: every field quoted, quotes doubled; a leading formula character is not altered (this is an export, not a spreadsheet). */
-function csvField(value: unknown): string {
-  const text = value === null || value === undefined ? '' : Array.isArray(value) ? value.join(';') : String(value);
+/**
+ * RFC 4180: every field quoted, quotes doubled; a leading formula character is not altered (this is an export, not
+ * a spreadsheet). Lists are joined with `;`; the data pairs are a JSON object (types kept: `{"port":5000}`).
+ */
+export function csvField(value: unknown): string {
+  const text = value === null || value === undefined ? '' : Array.isArray(value) ? value.join(';') : typeof value === 'object' ? JSON.stringify(value) : String(value);
   return `"${text.replaceAll('"', '""')}"`;
 }
 
