@@ -1,7 +1,7 @@
 // An imspect logger plugin: appends every event to a JSON Lines file. See docs/writing-plugins.md.
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { definePlugin, Type } from '@imspect/core';
+import { definePlugin, Type } from '@imspect/sdk';
 
 export default definePlugin({
   name: 'jsonl',

@@ -60,7 +60,7 @@ describe('a third-party plugin installed from a packed tarball', () => {
     await run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball], { cwd: project });
     // imspect installed next to the plugin: the plugin's peer dependency resolves to this host's SDK.
     await mkdir(path.join(project, 'node_modules/@imspect'), { recursive: true });
-    await symlink(path.join(REPO_ROOT, 'packages/core'), path.join(project, 'node_modules/@imspect/core'), 'dir');
+    await symlink(path.join(REPO_ROOT, 'packages/sdk'), path.join(project, 'node_modules/@imspect/sdk'), 'dir');
   }, 120_000);
 
   afterAll(async () => {

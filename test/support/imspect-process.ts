@@ -23,11 +23,13 @@ export async function startImspect(
     timeoutMs?: number /** A command that execs the rest, e.g. `['prlimit', '--nofile=320']`. */;
     wrapper?: string[] /** The Node.js that runs `bin/run.js` (the test runner's by default). */;
     node?: string;
+    /** The CLI's `bin/run.js` (this repository's by default; an installed copy for end-to-end installs). */
+    cli?: string;
   },
 ): Promise<RunningImspect> {
   // Started as root (CI containers), imspect refuses to keep root unless told to: the tests tell it to.
   const asRoot = process.getuid?.() === 0 ? ['--allow-root'] : [];
-  const [command, ...commandArgs] = [...(options.wrapper ?? []), options.node ?? process.execPath, CLI, 'start', ...args, ...asRoot] as [string, ...string[]];
+  const [command, ...commandArgs] = [...(options.wrapper ?? []), options.node ?? process.execPath, options.cli ?? CLI, 'start', ...args, ...asRoot] as [string, ...string[]];
   const child = spawn(command, commandArgs, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },

@@ -59,9 +59,12 @@ function withoutWorkspaceRanges(pkg) {
   return pkg;
 }
 
-/** Copies one package: a workspace package without its sources, tests and node_modules; any other whole. */
+/**
+ * Copies one package: a workspace package without its tests and node_modules (its sources stay: the source maps
+ * in dist point at them); any other whole.
+ */
 function copyPackage(from, to) {
-  const skip = isWorkspacePackage(from) ? new Set(['node_modules', 'src', 'test', 'tsconfig.json']) : new Set(['node_modules']);
+  const skip = isWorkspacePackage(from) ? new Set(['node_modules', 'test', 'tsconfig.json']) : new Set(['node_modules']);
   cpSync(from, to, {
     recursive: true,
     dereference: true,
@@ -117,7 +120,7 @@ function stageDependencies(rootDir, stageRoot) {
 const staging = mkdtempSync(path.join(os.tmpdir(), 'imspect-pack-'));
 try {
   const stage = path.join(staging, 'cli');
-  for (const entry of ['bin', 'dist', 'oclif.manifest.json', 'README.md', 'package.json']) {
+  for (const entry of ['bin', 'dist', 'src', 'templates', 'oclif.manifest.json', 'README.md', 'LICENSE', 'package.json']) {
     if (existsSync(path.join(cliDir, entry))) cpSync(path.join(cliDir, entry), path.join(stage, entry), { recursive: true });
   }
   stageDependencies(cliDir, stage);
