@@ -28,6 +28,10 @@ export interface SearchQuery {
   untilMs?: number;
   /** Most results; the newest ones, returned oldest first. Default 100; 0 = no limit. */
   limit?: number;
+  /** Only what policy blocked (`filtered`). */
+  blocked?: boolean;
+  /** Only these event types (`message`, `file`, `join`, ...). */
+  types?: readonly string[];
 }
 
 const WORD = /^[\p{L}\p{N}]+$/u;
@@ -95,11 +99,24 @@ export interface PageCursor {
  * The search as SQL. By default the newest `limit` rows, newest first (the caller reverses them); with
  * `page`, oldest first from after `page.after`, `page.size` rows (keyset pagination: every page costs the same).
  */
-export function buildSearch(db: Kysely<Database>, kind: SqlKind, query: SearchQuery, page?: { after?: PageCursor; size: number }, identities: readonly Identity[] = []) {
+export function buildSearch(
+  db: Kysely<Database>,
+  kind: SqlKind,
+  query: SearchQuery,
+  page?: { after?: PageCursor; size: number; newestFirst?: boolean },
+  identities: readonly Identity[] = [],
+) {
   let q = db.selectFrom('messages').selectAll();
   if (page?.after) {
     const { atMs, id } = page.after;
-    q = q.where((eb) => eb.or([eb('at_ms', '>', atMs), eb.and([eb('at_ms', '=', atMs), eb('id', '>', id)])]));
+    // Newest first, `after` is the last row of the previous page: the next page is older than it.
+    const op = page.newestFirst ? '<' : '>';
+    q = q.where((eb) => eb.or([eb('at_ms', op, atMs), eb.and([eb('at_ms', '=', atMs), eb('id', op, id)])]));
+  }
+  if (query.blocked) q = q.where('filtered', '=', 1);
+  if (query.types !== undefined && query.types.length > 0) {
+    const codes = query.types.map((t) => EVENT_TYPE_CODES[t as keyof typeof EVENT_TYPE_CODES]).filter((c) => c !== undefined) as number[];
+    q = q.where('type', 'in', codes.length > 0 ? codes : [-1]);
   }
   if (query.user !== undefined) {
     const user = query.user;
@@ -126,7 +143,10 @@ export function buildSearch(db: Kysely<Database>, kind: SqlKind, query: SearchQu
     // Prefix matching of a word index is looser than "the text contains it": the LIKE makes every backend agree.
     q = q.where(likeCondition(kind, word));
   }
-  if (page) return q.orderBy('at_ms', 'asc').orderBy('id', 'asc').limit(page.size);
+  if (page) {
+    const order = page.newestFirst ? 'desc' : 'asc';
+    return q.orderBy('at_ms', order).orderBy('id', order).limit(page.size);
+  }
   q = q.orderBy('at_ms', 'desc').orderBy('id', 'desc');
   const limit = query.limit ?? 100;
   if (limit > 0) q = q.limit(limit);

@@ -7,13 +7,32 @@ import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type Dialect
 import { Migrator } from 'kysely/migration';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ImEvent } from '@imspect/sdk';
+import { EVENT_TYPE_CODES, type ImEvent } from '@imspect/sdk';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migrations.js';
 import type { SqlKind, SqlTarget } from './options.js';
 import { fromRow, joinDevices, MYSQL_ID_CHARS, splitDevices, toRow, type ArchivedMessage } from './row.js';
 import type { Database, MessageRow } from './schema.js';
 import { buildAliasLookup, buildSearch, MAX_IDENTITIES_PER_NAME, type Identity, type PageCursor, type SearchQuery } from './search.js';
 import { loadDriver, openNodeSqlite } from './drivers.js';
+import { AUDIT_MIGRATION_LOCK_TABLE, AUDIT_MIGRATION_TABLE, auditMigrationProvider, auditRow, fromAuditRow, type AuditEntry, type StoredAuditEntry } from './audit.js';
+
+export interface SearchPageOptions {
+  after?: PageCursor;
+  size: number;
+  newestFirst?: boolean;
+}
+
+export interface SearchPage {
+  messages: ArchivedMessage[];
+  /** Where the next page starts; absent on the last page. */
+  next?: PageCursor;
+}
+
+export interface ActivityBucket {
+  startMs: number;
+  messages: number;
+  blocked: number;
+}
 
 /** Rows per INSERT statement: well below every backend's limit on bound parameters. */
 const ROWS_PER_STATEMENT = 400;
@@ -25,7 +44,15 @@ export interface ArchiveStore {
   /** Stores the events that are not stored yet, in one transaction; returns how many were new. */
   insert(events: readonly ImEvent[]): Promise<number>;
   search(query: SearchQuery): Promise<ArchivedMessage[]>;
+  /** One page of matches, oldest first (or newest first), and where the next page starts (none: this was the last). */
+  page(query: Omit<SearchQuery, 'limit'>, options: SearchPageOptions): Promise<SearchPage>;
   count(): Promise<number>;
+  /** Messages per time bucket since `sinceMs` (buckets of `bucketMs`, keyed by their start), and how many were blocked. */
+  activity(sinceMs: number, bucketMs: number): Promise<ActivityBucket[]>;
+  /** Adds one entry to the console's audit trail (append-only). */
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** The audit trail, newest first, a page at a time (`beforeId`: the last id of the previous page). */
+  listAudit(options: { beforeId?: number; size: number }): Promise<StoredAuditEntry[]>;
   close(): Promise<void>;
 }
 
@@ -102,7 +129,17 @@ export class SqlArchive implements ArchiveStore {
       migrationTableName: MIGRATION_TABLE,
       migrationLockTableName: MIGRATION_LOCK_TABLE,
     });
-    const { error, results } = await migrator.migrateToLatest();
+    let { error, results } = await migrator.migrateToLatest();
+    if (!error) {
+      // The console's audit trail: its own table and migration record (see audit.ts).
+      const audit = new Migrator({
+        db: this.db,
+        provider: auditMigrationProvider(this.kind),
+        migrationTableName: AUDIT_MIGRATION_TABLE,
+        migrationLockTableName: AUDIT_MIGRATION_LOCK_TABLE,
+      });
+      ({ error, results } = await audit.migrateToLatest());
+    }
     if (error) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName;
       // The driver's message is enough (a cause would repeat it in every log line).
@@ -197,6 +234,48 @@ export class SqlArchive implements ArchiveStore {
       after = { atMs: Number(last['at_ms']), id: Number(last['id']) };
       if (rows.length < pageSize) return;
     }
+  }
+
+  async page(query: Omit<SearchQuery, 'limit'>, options: SearchPageOptions): Promise<SearchPage> {
+    await this.migrate();
+    const size = Math.max(1, Math.floor(options.size));
+    // One row more than asked for tells whether there is a next page.
+    const rows = (await buildSearch(
+      this.db,
+      this.kind,
+      query,
+      { ...(options.after ? { after: options.after } : {}), size: size + 1, newestFirst: options.newestFirst === true },
+      await this.identities(query),
+    ).execute()) as unknown as Array<Record<string, unknown>>;
+    const shown = rows.slice(0, size);
+    const last = shown.at(-1);
+    return { messages: shown.map(fromRow), ...(rows.length > size && last ? { next: { atMs: Number(last['at_ms']), id: Number(last['id']) } } : {}) };
+  }
+
+  async activity(sinceMs: number, bucketMs: number): Promise<ActivityBucket[]> {
+    await this.migrate();
+    const bucket = sql<number>`(at_ms - ${sinceMs}) / ${bucketMs}`;
+    const rows = await this.db
+      .selectFrom('messages')
+      .select([sql<number>`${this.kind === 'postgres' ? sql`floor(${bucket})` : this.kind === 'mysql' ? sql`floor(${bucket})` : sql`(${bucket})`}`.as('b'), sql<number>`count(*)`.as('n'), sql<number>`sum(filtered)`.as('blocked')])
+      .where('at_ms', '>=', sinceMs)
+      .where('type', '=', EVENT_TYPE_CODES.message)
+      .groupBy('b')
+      .execute();
+    return rows.map((r) => ({ startMs: sinceMs + Math.floor(Number(r.b)) * bucketMs, messages: Number(r.n), blocked: Number(r.blocked ?? 0) })).sort((a, b) => a.startMs - b.startMs);
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    await this.migrate();
+    await this.db.insertInto('console_audit').values(auditRow(entry)).execute();
+  }
+
+  async listAudit(options: { beforeId?: number; size: number }): Promise<StoredAuditEntry[]> {
+    await this.migrate();
+    let q = this.db.selectFrom('console_audit').selectAll();
+    if (options.beforeId !== undefined) q = q.where('id', '<', options.beforeId);
+    const rows = await q.orderBy('id', 'desc').limit(Math.max(1, Math.floor(options.size))).execute();
+    return rows.map((r) => fromAuditRow(r as unknown as Record<string, unknown>));
   }
 
   async count(): Promise<number> {

@@ -2,7 +2,7 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { latin1 } from '@imspect/sdk';
-import { describeError } from '@imspect/sdk';
+import { dataValue, describeError } from '@imspect/sdk';
 import { opposite, type Direction, type Endpoint, type EventDraft, type ImEvent, type ServerEndpoint } from '@imspect/sdk';
 import type { PluginLogger } from '@imspect/sdk';
 import type { Frame, ProtocolSession } from '@imspect/sdk';
@@ -63,6 +63,13 @@ const YIELD_AFTER_BYTES = 16 * 1024;
 const TURN_BUDGET_BYTES = 256 * 1024;
 /** How long a client disconnected by policy may keep its side open after it was sent the reply. */
 const DISCONNECT_GRACE_MS = 5_000;
+/** `client version` from a login event's data (`client=` and `version=` items), for the console's who-is-online list. */
+function clientVersionOf(data: unknown): string | undefined {
+  const value = (key: string) => (typeof data === 'string' ? dataValue(data, key) : typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[key] : undefined);
+  const parts = [value('client'), value('version')].filter((v) => v !== undefined && v !== '').map(String);
+  return parts.length > 0 ? parts.join(' ') : undefined;
+}
+
 /** Bytes held back while sniffing before giving up and relaying unparsed. */
 const MAX_SNIFF_BYTES = 4096;
 
@@ -106,6 +113,15 @@ export class ProxyConnection {
   private closeListeners: Array<() => void> = [];
   bytes: Record<Direction, number> = { outgoing: 0, incoming: 0 };
   eventCount = 0;
+  /** The client software the user logged in with, as the protocol reported it (`client` / `version` in a login event's data). */
+  clientVersion: string | undefined;
+
+  /** The protected user of this connection as last seen in its events (login, nick change); undefined before. */
+  get localId(): string | undefined {
+    return this.lastLocalId;
+  }
+
+  private lastLocalId: string | undefined;
 
   constructor(
     /** The client's side: the accepted socket, or the TLS socket over it once intercepted. */
@@ -484,7 +500,9 @@ export class ProxyConnection {
     if (draft.file !== undefined) event.file = { ...draft.file };
     if (draft.data !== undefined) event.data = draft.data;
     if (draft.messageKey !== undefined) event.messageKey = String(draft.messageKey);
+    if (event.type === 'login' && draft.data !== undefined) this.clientVersion = clientVersionOf(draft.data) ?? this.clientVersion;
     const users = this.deps.policy.localUsers;
+    if (event.localId.length > 0) this.lastLocalId = event.localId;
     if (users && !this.closed && event.localId !== this.localUserId) {
       // Only when the user's id changes (login, nick change): no key built per event.
       this.localUserId = event.localId;

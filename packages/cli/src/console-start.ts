@@ -1,0 +1,142 @@
+/**
+ * `imspect start`'s side of the web console: the narrow view of the engine it gets (live state, events), the
+ * archive it reads (the logger-sql plugin's, in a worker thread for SQLite), the policy files it may edit (the
+ * word list and the ACL the filters read, applied through the same reload as SIGHUP), and its HTTPS material.
+ */
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import type { Engine, LoadedConfig } from '@imspect/core/runtime';
+import type { LiveSource, PolicyAccess, PolicyFile, RunningConsole } from '@imspect/console';
+
+type ConsoleTls = { cert: string; key: string };
+
+/** Certificate files named by `console.tls`, read before the engine drops root (they are often root's). */
+export async function readConsoleCertificateFiles(loaded: LoadedConfig): Promise<ConsoleTls | undefined> {
+  const tls = loaded.config.console.tls;
+  if (!loaded.config.console.enabled || !tls?.cert || !tls.key) return undefined;
+  const read = async (file: string, what: string) => {
+    const full = path.resolve(loaded.baseDir, file);
+    try {
+      return await readFile(full, 'utf8');
+    } catch (error) {
+      throw Object.assign(new Error(`console.tls.${what}: cannot read ${full}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`), {
+        code: 'CONFIG_CONSOLE_TLS',
+      });
+    }
+  };
+  return { cert: await read(tls.cert, 'cert'), key: await read(tls.key, 'key') };
+}
+
+/** `console.tls` without files: a certificate minted from imspect's CA for `name` (default: the console's host). */
+async function mintedCertificate(engine: Engine, loaded: LoadedConfig): Promise<ConsoleTls> {
+  const { certificateName } = await import('@imspect/core/runtime');
+  const section = loaded.config.console;
+  const authority = engine.tls?.authority;
+  if (!authority) {
+    throw Object.assign(new Error("console.tls: without cert and key the console's certificate is minted from imspect's CA, and there is none (imspect ca init)"), {
+      code: 'CONFIG_CONSOLE_TLS',
+    });
+  }
+  const wanted = section.tls?.name ?? (section.host === '0.0.0.0' || section.host === '::' ? hostname() : section.host);
+  const name = certificateName(wanted);
+  if (!name) throw Object.assign(new Error(`console.tls.name: "${wanted}" is not a host name or address to mint a certificate for`), { code: 'CONFIG_CONSOLE_TLS' });
+  const leaf = await authority.leafFor(name);
+  return { cert: `${leaf.certPem.trim()}\n${authority.certPem.trim()}\n`, key: leaf.keyPem };
+}
+
+function liveSource(engine: Engine, tlsSummary: () => string): LiveSource {
+  return {
+    sessions: () => engine.sessions(),
+    loggers: () => engine.status().loggers,
+    journal: () => {
+      const journal = engine.sink?.journal;
+      if (!journal) return undefined;
+      const s = journal.snapshot();
+      return { bytes: s.bytes, maxBytes: s.maxBytes, full: s.full, dropped: s.dropped, ...(s.writeError ? { writeError: s.writeError.code } : {}) };
+    },
+    tls: () => ({ intercepting: engine.tls?.authority !== undefined, summary: tlsSummary() }),
+    listeners: () => engine.listeners.map((l) => l.url),
+    onEvents: (listener) => engine.onEvents(listener),
+  };
+}
+
+/** "line 3: ..." from a parser's error: where the console shows it. */
+function problemsOf(parse: (text: string) => unknown, text: string): Array<{ line: number; message: string }> {
+  try {
+    parse(text);
+    return [];
+  } catch (error) {
+    const message = (error as Error).message;
+    const at = /^line (\d+): (.*)$/s.exec(message);
+    return [{ line: at ? Number(at[1]) : 1, message: at ? at[2]! : message }];
+  }
+}
+
+async function policyAccess(engine: Engine, loaded: LoadedConfig): Promise<PolicyAccess> {
+  const files: PolicyFile[] = [];
+  const loadedFilter = (name: string) => engine.plugins.some((p) => p.name === name && p.status === 'loaded');
+  const fileOption = (name: string) => {
+    const file = (loaded.config.plugins[name]?.options as { file?: unknown } | undefined)?.file;
+    return typeof file === 'string' && loadedFilter(name) ? path.resolve(loaded.baseDir, file) : undefined;
+  };
+  const words = fileOption('filter-badwords');
+  if (words) {
+    const { parseWordList } = await import('@imspect/filter-badwords');
+    files.push({ id: 'badwords', title: 'Bad words', file: words, check: (text) => problemsOf(parseWordList, text) });
+  }
+  const acl = fileOption('filter-acl');
+  if (acl) {
+    const { parseAcl } = await import('@imspect/filter-acl');
+    files.push({ id: 'acl', title: 'ACL', file: acl, check: (text) => problemsOf(parseAcl, text) });
+  }
+  return {
+    files,
+    reload: async () => {
+      const result = await engine.reload();
+      return { ok: result.ok, problems: result.problems };
+    },
+  };
+}
+
+/**
+ * Starts the console when `console.enabled`: after the engine, so it reads live state from the start. A port
+ * it cannot bind throws (start-up error); later failures stay inside the console (Fastify answers 500, stray
+ * errors are contained), and relaying goes on.
+ */
+export async function startConsoleFor(engine: Engine, loaded: LoadedConfig, certificateFiles: ConsoleTls | undefined, tlsSummary: () => string): Promise<RunningConsole | undefined> {
+  const section = loaded.config.console;
+  if (!section.enabled) return undefined;
+  const { startConsole } = await import('@imspect/console');
+  const https = section.tls ? (certificateFiles ?? (await mintedCertificate(engine, loaded))) : undefined;
+  let archive: import('@imspect/logger-sql').ArchiveStore | undefined;
+  const sqlLoaded = engine.plugins.some((p) => p.name === 'logger-sql' && p.status === 'loaded');
+  if (sqlLoaded) {
+    const sql = await import('@imspect/logger-sql');
+    archive = sql.openArchive(sql.resolveTarget(loaded.config.plugins['logger-sql']?.options as Record<string, unknown> | undefined, loaded.dataDir), { inWorker: true });
+  }
+  const log = engine.log.child({ part: 'console' });
+  const running = await startConsole({
+    host: section.host,
+    port: section.port,
+    dataDir: loaded.dataDir,
+    live: liveSource(engine, tlsSummary),
+    archive,
+    policy: await policyAccess(engine, loaded),
+    log,
+    secure: https !== undefined,
+    https,
+    sessionIdleMs: section.sessionIdleMinutes * 60_000,
+    sessionMaxMs: section.sessionMaxHours * 3_600_000,
+  }).catch(async (error: unknown) => {
+    await archive?.close().catch(() => undefined);
+    throw error;
+  });
+  return {
+    ...running,
+    close: async () => {
+      await running.close();
+      await archive?.close();
+    },
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * What the console gets from the running imspect at start: a narrow, typed view of the engine's live state and
+ * its event stream, the archive's query functions, and the policy files. It reaches into no connection.
+ */
+import type { ImEvent } from '@imspect/sdk';
+import type { ArchiveStore } from '@imspect/logger-sql';
+
+export interface OnlineSession {
+  id: string;
+  protocol: string;
+  localId?: string;
+  client: { ip: string; port: number };
+  server: { host: string; port: number };
+  /** Milliseconds since the epoch. */
+  since: number;
+  clientVersion?: string;
+  encrypted?: string;
+  intercepted?: boolean;
+}
+
+export interface LoggerHealth {
+  name: string;
+  pending: number;
+  delivered: number;
+  failures: number;
+  lost: number;
+  lastError?: string;
+  lastErrorAt?: string;
+}
+
+export interface JournalUse {
+  bytes: number;
+  maxBytes: number;
+  full: boolean;
+  dropped: number;
+  writeError?: string;
+}
+
+export interface TlsState {
+  /** Encrypted connections are decrypted where the rules say so (a CA is loaded). */
+  intercepting: boolean;
+  /** The default action and the CA's file, in words. */
+  summary: string;
+}
+
+export interface LiveSource {
+  sessions(): OnlineSession[];
+  loggers(): LoggerHealth[];
+  journal(): JournalUse | undefined;
+  tls(): TlsState;
+  listeners(): string[];
+  /** Every event imspect accepts, as it accepts them; returns the unsubscribe function. */
+  onEvents(listener: (events: readonly ImEvent[]) => void): () => void;
+}
+
+/** A policy file the console may show and (admins) edit: the same file the filter reads. */
+export interface PolicyFile {
+  /** Short name in URLs: `badwords`, `acl`. */
+  id: string;
+  title: string;
+  file: string;
+  /** Problems with the text as it would be saved, each at its line (1-based); empty: it parses. */
+  check(text: string): Array<{ line: number; message: string }>;
+}
+
+export interface PolicyAccess {
+  files: readonly PolicyFile[];
+  /** Applies what was written: the same reload as SIGHUP. Returns problems the reload reported. */
+  reload(): Promise<{ ok: boolean; problems: string[] }>;
+}
+
+export interface ConsoleLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export type ArchiveAccess = Pick<ArchiveStore, 'page' | 'activity' | 'appendAudit' | 'listAudit' | 'kind'>;
