@@ -1,10 +1,10 @@
 /**
  * Slows down password guessing beyond the per-address request limit: after `FREE_FAILURES` failed logins for
- * one name from one address, each further attempt must wait, twice as long after each failure (1 s up to
+ * one name from one address, each further attempt must wait, twice as long after each failure (5 s up to
  * 15 min). A success clears the record. Bounded: the oldest records go first past `MAX_RECORDS`.
  */
 const FREE_FAILURES = 3;
-const FIRST_DELAY_MS = 1000;
+const FIRST_DELAY_MS = 5000;
 const MAX_DELAY_MS = 15 * 60_000;
 /** A record with no failure for this long is forgotten. */
 const FORGET_MS = 60 * 60_000;

@@ -41,7 +41,7 @@ export interface ConsoleServerOptions {
   https?: { cert: string; key: string } | undefined;
   /** The front end's files (default: the package's web-dist). */
   webRoot?: string;
-  /** Login attempts per address per minute (default 10). */
+  /** Login attempts per address per minute (default 20). */
   loginsPerMinute?: number;
 }
 
@@ -227,7 +227,7 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
   app.post(
     '/api/login',
     {
-      config: { access: 'public', rateLimit: { max: options.loginsPerMinute ?? 10, timeWindow: 60_000 } },
+      config: { access: 'public', rateLimit: { max: options.loginsPerMinute ?? 20, timeWindow: 60_000 } },
       schema: {
         body: {
           type: 'object',

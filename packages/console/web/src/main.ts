@@ -53,7 +53,13 @@ interface LiveItem {
 }
 
 let me: Me | undefined;
-const main = document.getElementById('main')!;
+const root = document.getElementById('main')!;
+/**
+ * The page being shown: a fresh element per navigation. A page captures it before its first await, so a slow
+ * page (a dashboard waiting for the archive) that answers after the user moved on fills a detached element
+ * instead of replacing the page now shown.
+ */
+let view: HTMLElement = root;
 const nav = document.getElementById('nav')!;
 const who = document.getElementById('who')!;
 /** Closed when the page changes (the live view's stream). */
@@ -180,6 +186,9 @@ function renderNav(): void {
 async function route(): Promise<void> {
   cleanup?.();
   cleanup = undefined;
+  view = document.createElement('div');
+  root.replaceChildren(view);
+  const main = view;
   const [path, query] = location.hash.replace(/^#\/?/, '').split('?');
   const q = new URLSearchParams(query ?? '');
   if (!me) {
@@ -190,6 +199,8 @@ async function route(): Promise<void> {
     }
     renderNav();
   }
+  // Another navigation started meanwhile: it shows its own page.
+  if (main !== view) return;
   if (!me) return loginPage();
   for (const a of nav.querySelectorAll('a')) a.classList.toggle('active', a.getAttribute('href') === `#/${path}`);
   try {
@@ -215,6 +226,7 @@ async function route(): Promise<void> {
 // Pages ----------------------------------------------------------------------------------------------------
 
 function loginPage(): void {
+  const main = view;
   const name = h('input', { id: 'login-name', name: 'name', autocomplete: 'username', required: true });
   const password = h('input', { id: 'login-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const problem = h('p', { class: 'error', id: 'login-error', role: 'alert' });
@@ -274,6 +286,7 @@ function chart(title: string, buckets: Array<{ startMs: number; messages: number
 }
 
 async function dashboardPage(): Promise<void> {
+  const main = view;
   const d = await api<Dashboard>('/api/dashboard');
   const online = d.online.map((s) =>
     h(
@@ -349,6 +362,7 @@ function liveRow(e: LiveItem): HTMLElement {
 }
 
 function livePage(): void {
+  const main = view;
   const protocol = h('input', { id: 'live-protocol', placeholder: 'protocol' });
   const user = h('input', { id: 'live-user', placeholder: 'user or peer contains' });
   const type = h('input', { id: 'live-type', placeholder: 'type (message, join, ...)' });
@@ -446,6 +460,7 @@ function messageRow(m: Message, withLink: boolean): HTMLElement {
 }
 
 async function searchPage(q: URLSearchParams): Promise<void> {
+  const main = view;
   const f = searchFields(q);
   const form = h(
     'form',
@@ -504,6 +519,7 @@ async function searchPage(q: URLSearchParams): Promise<void> {
 }
 
 async function transcriptPage(q: URLSearchParams): Promise<void> {
+  const main = view;
   const query = { protocol: q.get('protocol') ?? '', user: q.get('user') ?? '', with: q.get('with') ?? '', network: q.get('network') ?? undefined };
   const body = h('tbody', { id: 'transcript-rows' });
   const more = h('button', { id: 'transcript-more', type: 'button' }, 'Later messages');
@@ -543,6 +559,7 @@ interface AuditEntry {
 }
 
 async function auditPage(): Promise<void> {
+  const main = view;
   const body = h('tbody', { id: 'audit-rows' });
   const more = h('button', { type: 'button' }, 'Older entries');
   main.replaceChildren(
@@ -580,6 +597,7 @@ async function auditPage(): Promise<void> {
 }
 
 async function policyPage(q: URLSearchParams): Promise<void> {
+  const main = view;
   const { files } = await api<{ files: Array<{ id: string; title: string; file: string; exists: boolean }> }>('/api/policy');
   const list = h('ul', { class: 'tabs' }, ...files.map((f) => h('li', {}, h('a', { href: `#/policy?file=${encodeURIComponent(f.id)}`, id: `policy-${f.id}` }, f.title))));
   main.replaceChildren(h('h1', {}, 'Policy'), files.length > 0 ? list : h('p', { class: 'muted' }, 'No policy file is configured (filter-badwords file, filter-acl file).'));
@@ -622,7 +640,7 @@ async function policyPage(q: URLSearchParams): Promise<void> {
     },
     'Save and apply',
   );
-  main.append(h('h2', {}, chosen.title, ' ', h('span', { class: 'muted' }, chosen.file)), area, admin ? save : h('p', { class: 'muted', id: 'policy-readonly' }, 'Read only: changing policy needs the admin role.'), result, problems);
+  main.append(h('h2', { id: 'policy-title' }, chosen.title, ' ', h('span', { class: 'muted' }, chosen.file)), area, admin ? save : h('p', { class: 'muted', id: 'policy-readonly' }, 'Read only: changing policy needs the admin role.'), result, problems);
   if (doc.problems.length > 0) showProblems(doc.problems);
 }
 
