@@ -109,6 +109,11 @@ class LiveStream {
     this.write(items.map((item) => `event: im\ndata: ${JSON.stringify(item)}\n\n`).join(''));
   }
 
+  /** Bytes written but not yet taken by the socket (bounded: nothing more is written past the first refusal). */
+  get buffered(): number {
+    return this.res.writableLength;
+  }
+
   heartbeat(): void {
     if (!this.blocked) this.write(': keep-alive\n\n');
   }
@@ -131,6 +136,11 @@ export class LiveHub {
 
   get size(): number {
     return this.streams.size;
+  }
+
+  /** Per open stream: bytes waiting for its socket and events skipped since it last drained. */
+  stats(): Array<{ buffered: number; skipped: number }> {
+    return [...this.streams].map((s) => ({ buffered: s.buffered, skipped: s.skipped }));
   }
 
   /** Starts a stream on a hijacked response; false when too many are open. `alive` is asked at each heartbeat. */

@@ -48,6 +48,10 @@ export interface ConsoleServerOptions {
 type Access = 'public' | 'auditor' | 'admin';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** The live view's streams (tests and the bench read its stats). */
+    liveHub: LiveHub;
+  }
   interface FastifyRequest {
     consoleSession?: ConsoleSession;
   }
@@ -58,6 +62,11 @@ declare module 'fastify' {
 
 const DEFAULT_WEB_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'web-dist');
 const PAGE_SIZE = 50;
+/**
+ * Most characters of a text the pages get: a browser lays out one unbroken 100,000-character word in seconds, a
+ * megabyte in minutes. The exports have every text whole.
+ */
+export const TEXT_PREVIEW_CHARS = 4000;
 const MAX_PAGE_SIZE = 500;
 const EXPORT_PAGE = 1000;
 
@@ -87,6 +96,19 @@ function stringParam(query: unknown, key: string, max = 1000): string | undefine
   if (typeof value !== 'string') return undefined;
   const text = value.trim();
   return text.length === 0 ? undefined : text.slice(0, max);
+}
+
+/** A message as the pages show it: long texts cut, with their length. */
+export function preview(m: ArchivedMessage): ArchivedMessage & { textChars?: number; deliveredTextChars?: number } {
+  const cut = (text: string | null) => (text !== null && text.length > TEXT_PREVIEW_CHARS ? text.slice(0, TEXT_PREVIEW_CHARS) : text);
+  return {
+    ...m,
+    text: cut(m.text),
+    deliveredText: cut(m.deliveredText),
+    fileName: cut(m.fileName),
+    ...(m.text !== null && m.text.length > TEXT_PREVIEW_CHARS ? { textChars: m.text.length } : {}),
+    ...(m.deliveredText !== null && m.deliveredText.length > TEXT_PREVIEW_CHARS ? { deliveredTextChars: m.deliveredText.length } : {}),
+  };
 }
 
 class BadRequest extends Error {
@@ -337,7 +359,7 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
     const after = decodeCursor(stringParam(request.query, 'cursor', 64));
     if (!(await audit(request, 'search', { query, page: after ? 'next' : 'first' }))) return reply.code(503).send({ error: 'the audit trail cannot be written' });
     const page = await store.page(query, { ...(after ? { after } : {}), size, newestFirst: true });
-    return { messages: page.messages, next: encodeCursor(page.next) ?? null };
+    return { messages: page.messages.map(preview), next: encodeCursor(page.next) ?? null };
   });
 
   app.get('/api/transcript', { config: { access: 'auditor' } }, async (request, reply) => {
@@ -354,7 +376,7 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
       return reply.code(503).send({ error: 'the audit trail cannot be written' });
     }
     const page = await store.page(query, { ...(after ? { after } : {}), size: 200 });
-    return { messages: page.messages, next: encodeCursor(page.next) ?? null };
+    return { messages: page.messages.map(preview), next: encodeCursor(page.next) ?? null };
   });
 
   app.get('/api/export', { config: { access: 'auditor' } }, async (request, reply) => {
@@ -442,6 +464,7 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
   }
 
   app.addHook('onClose', async () => hub.closeAll());
+  app.decorate('liveHub', hub);
   return app;
 }
 

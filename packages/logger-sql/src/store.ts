@@ -257,7 +257,8 @@ export class SqlArchive implements ArchiveStore {
     const bucket = sql<number>`(at_ms - ${sinceMs}) / ${bucketMs}`;
     const rows = await this.db
       .selectFrom('messages')
-      .select([sql<number>`${this.kind === 'postgres' ? sql`floor(${bucket})` : this.kind === 'mysql' ? sql`floor(${bucket})` : sql`(${bucket})`}`.as('b'), sql<number>`count(*)`.as('n'), sql<number>`sum(filtered)`.as('blocked')])
+      // SQLite binds JavaScript numbers as REAL: the division is made whole explicitly on every backend.
+      .select([(this.kind === 'sqlite' ? sql<number>`cast(${bucket} as integer)` : sql<number>`floor(${bucket})`).as('b'), sql<number>`count(*)`.as('n'), sql<number>`sum(filtered)`.as('blocked')])
       .where('at_ms', '>=', sinceMs)
       .where('type', '=', EVENT_TYPE_CODES.message)
       .groupBy('b')

@@ -30,6 +30,9 @@ interface Message {
   filtered: boolean;
   categories: string[];
   network: string | null;
+  /** Characters of the text before the server cut it for the page (the export has it whole). */
+  textChars?: number;
+  deliveredTextChars?: number;
 }
 
 interface LiveItem {
@@ -439,7 +442,11 @@ function messageRow(m: Message, withLink: boolean): HTMLElement {
     { class: 'transcript-link', href: `#/transcript?${params({ protocol: m.protocol, user: m.localId, with: m.conversation ?? m.remoteId, network: m.network ?? undefined })}` },
     'transcript',
   );
-  const what = m.type === 'message' ? textBox(m.text) : h('div', { class: 'text' }, `[${m.type}${m.subtype ? ` ${m.subtype}` : ''}] `, m.fileName ? id(m.fileName) : null, m.text ? textBox(m.text) : null);
+  const cutNote = (chars: number | undefined) => (chars ? ` … (${chars} characters; the export has the whole text)` : undefined);
+  const what =
+    m.type === 'message'
+      ? textBox(m.text, cutNote(m.textChars))
+      : h('div', { class: 'text' }, `[${m.type}${m.subtype ? ` ${m.subtype}` : ''}] `, m.fileName ? id(m.fileName) : null, m.text ? textBox(m.text, cutNote(m.textChars)) : null);
   return h(
     'tr',
     { class: m.filtered ? 'blocked' : '' },
@@ -453,7 +460,7 @@ function messageRow(m: Message, withLink: boolean): HTMLElement {
       { class: 'what' },
       what,
       m.filtered ? h('div', { class: 'why' }, `blocked: ${m.categories.join(', ')}`) : null,
-      m.deliveredText !== null && m.deliveredText !== m.text ? h('div', { class: 'why' }, 'delivered as: ', textBox(m.deliveredText)) : null,
+      m.deliveredText !== null && m.deliveredText !== m.text ? h('div', { class: 'why' }, 'delivered as: ', textBox(m.deliveredText, cutNote(m.deliveredTextChars))) : null,
     ),
     withLink ? h('td', {}, link) : null,
   );
