@@ -18,6 +18,14 @@ import { CLI, startImspect, type RunningImspect } from '../support/imspect-proce
 import { IRC, waitFor, type IrcClient } from '../support/irc-client.js';
 import { startNgircd, type RunningNgircd } from '../support/ngircd.js';
 
+/** The page's globals, as the functions evaluated in the browser use them (the tests compile without the DOM library). */
+declare const document: {
+  querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): { length: number };
+  documentElement: { scrollWidth: number };
+};
+declare const window: { innerWidth: number };
+
 const ngircdPath = findExecutable('ngircd');
 const missing = !ngircdPath ? 'ngircd is not installed (apt-get install ngircd)' : chromiumMissing;
 const ADMIN = { name: 'ada', password: 'admin password 1' };
@@ -214,7 +222,7 @@ describeWithService('web console in a browser (imspect + ngircd + irc-framework 
       expect(await auditor.locator('#policy-text').getAttribute('readonly')).not.toBeNull();
       // Through the API, with a valid CSRF token of the auditor's own session: refused for the role.
       const answer = await auditor.evaluate(async () => {
-        const session = await (await fetch('/api/session')).json();
+        const session = (await (await fetch('/api/session')).json()) as { csrfToken: string };
         const put = await fetch('/api/policy/badwords', {
           method: 'PUT',
           headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
@@ -236,7 +244,9 @@ describeWithService('web console in a browser (imspect + ngircd + irc-framework 
     expect((await fetch(`${base}api/policy/badwords`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"text":"x\\n"}' })).status).toBe(401);
     const answer = await page.evaluate(async () => {
       const put = (headers: Record<string, string>) =>
-        fetch('/api/policy/badwords', { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ text: 'gone\n' }) }).then((r) => r.status);
+        fetch('/api/policy/badwords', { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ text: 'gone\n' }) }).then(
+          (r) => r.status,
+        );
       return { none: await put({}), bad: await put({ 'x-csrf-token': 'forged-token' }) };
     });
     expect(answer).toEqual({ none: 403, bad: 403 });
@@ -264,7 +274,9 @@ describeWithService('web console in a browser (imspect + ngircd + irc-framework 
         statuses.push(
           await p.evaluate(
             (name) =>
-              fetch('/api/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password: 'wrong password' }) }).then((r) => r.status),
+              fetch('/api/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password: 'wrong password' }) }).then(
+                (r) => r.status,
+              ),
             AUDITOR.name,
           ),
         );
@@ -289,12 +301,9 @@ describeWithService('web console in a browser (imspect + ngircd + irc-framework 
     expect(text).toContain('rutabaga'); // what changed
     // Nothing in the API edits or deletes it.
     const answer = await page.evaluate(async () => {
-      const session = await (await fetch('/api/session')).json();
+      const session = (await (await fetch('/api/session')).json()) as { csrfToken: string };
       const headers = { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken };
-      return [
-        (await fetch('/api/audit', { method: 'DELETE', headers, body: '{}' })).status,
-        (await fetch('/api/audit/1', { method: 'PUT', headers, body: '{}' })).status,
-      ];
+      return [(await fetch('/api/audit', { method: 'DELETE', headers, body: '{}' })).status, (await fetch('/api/audit/1', { method: 'PUT', headers, body: '{}' })).status];
     });
     expect(answer).toEqual([404, 404]);
   });

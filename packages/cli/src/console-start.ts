@@ -104,7 +104,12 @@ async function policyAccess(engine: Engine, loaded: LoadedConfig): Promise<Polic
  * it cannot bind throws (start-up error); later failures stay inside the console (Fastify answers 500, stray
  * errors are contained), and relaying goes on.
  */
-export async function startConsoleFor(engine: Engine, loaded: LoadedConfig, certificateFiles: ConsoleTls | undefined, tlsSummary: () => string): Promise<RunningConsole | undefined> {
+export async function startConsoleFor(
+  engine: Engine,
+  loaded: LoadedConfig,
+  certificateFiles: ConsoleTls | undefined,
+  tlsSummary: () => string,
+): Promise<RunningConsole | undefined> {
   const section = loaded.config.console;
   if (!section.enabled) return undefined;
   const { startConsole } = await import('@imspect/console');

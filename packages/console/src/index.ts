@@ -32,7 +32,8 @@ export async function startConsole(options: ConsoleServerOptions & { host: strin
   } catch (error) {
     await app.close().catch(() => undefined);
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'no such local address' : (error as Error).message;
+    const why =
+      code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'no such local address' : (error as Error).message;
     throw new ConsoleStartError(`console: cannot listen on ${options.host}:${options.port}: ${why} (console.host / console.port in the configuration)`);
   }
   const address = app.server.address();

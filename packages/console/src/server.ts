@@ -22,7 +22,7 @@ import { LiveHub, type LiveFilter } from './live.js';
 import { LoginThrottle } from './login-throttle.js';
 import { SessionStore, type ConsoleSession } from './sessions.js';
 import type { ArchiveAccess, ConsoleLogger, LiveSource, PolicyAccess } from './source.js';
-import { ConsoleUsers, type ConsoleRole } from './users.js';
+import { ConsoleUsers } from './users.js';
 
 export const SESSION_COOKIE = 'imspect_console';
 
@@ -218,7 +218,8 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500;
     if (status >= 500) log.error({ err: { message: error.message, code: error.code }, url: request.url.slice(0, 200) }, 'console request failed');
-    const message = error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET' ? 'missing or invalid CSRF token' : status >= 500 ? 'internal error' : error.message;
+    const message =
+      error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET' ? 'missing or invalid CSRF token' : status >= 500 ? 'internal error' : error.message;
     void reply.code(status).send({ error: message });
   });
 

@@ -78,9 +78,7 @@ export class ConsoleUsers {
     }
     const users = (parsed as { users?: unknown }).users;
     if (!Array.isArray(users)) throw new ConsoleUserError(`${this.file}: no "users" list`, 'USERS_FILE_INVALID');
-    return users.filter(
-      (u): u is ConsoleUser => typeof u?.name === 'string' && typeof u?.hash === 'string' && ROLES.includes(u?.role) && typeof u?.created === 'string',
-    );
+    return users.filter((u): u is ConsoleUser => typeof u?.name === 'string' && typeof u?.hash === 'string' && ROLES.includes(u?.role) && typeof u?.created === 'string');
   }
 
   async find(name: string): Promise<ConsoleUser | undefined> {
@@ -92,7 +90,8 @@ export class ConsoleUsers {
     checkRole(role);
     checkPassword(password);
     const users = await this.list();
-    if (users.some((u) => u.name === name)) throw new ConsoleUserError(`console user "${name}" exists already (imspect console user passwd ${name} changes the password)`, 'USER_EXISTS');
+    if (users.some((u) => u.name === name))
+      throw new ConsoleUserError(`console user "${name}" exists already (imspect console user passwd ${name} changes the password)`, 'USER_EXISTS');
     const now = new Date().toISOString();
     const user: ConsoleUser = { name, role, hash: await hash(password), created: now, changed: now };
     await this.save([...users, user]);

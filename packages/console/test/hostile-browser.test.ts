@@ -17,6 +17,14 @@ import { ConsoleUsers, startConsole, type LiveSource, type RunningConsole } from
 import { chromiumMissing, launchBrowser } from '../../../test/support/browser.js';
 import { describeWithService } from '../../../test/support/e2e.js';
 
+/** The page's globals, as the functions evaluated in the browser use them (the tests compile without the DOM library). */
+declare const document: {
+  querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): { length: number };
+  documentElement: { scrollWidth: number };
+};
+declare const window: { innerWidth: number };
+
 const quiet = { info() {}, warn() {}, error() {} };
 const SCRIPT_ID = '<img src=x onerror="window.__pwned=1">';
 const BIDI_ID = 'evil\u202Egnp.exe';
@@ -55,7 +63,17 @@ describeWithService('hostile ids and text in the console (chromium)', chromiumMi
       for (const l of listeners) l(events);
     };
     const live: LiveSource = {
-      sessions: () => [{ id: '1', protocol: 'irc', localId: SCRIPT_ID, client: { ip: '127.0.0.1', port: 5000 }, server: { host: '127.0.0.1', port: 6667 }, since: Date.now(), clientVersion: BIDI_ID }],
+      sessions: () => [
+        {
+          id: '1',
+          protocol: 'irc',
+          localId: SCRIPT_ID,
+          client: { ip: '127.0.0.1', port: 5000 },
+          server: { host: '127.0.0.1', port: 6667 },
+          since: Date.now(),
+          clientVersion: BIDI_ID,
+        },
+      ],
       loggers: () => [{ name: 'logger-sql', pending: 0, delivered: 3, failures: 0, lost: 0, lastError: '<i>not markup</i>' }],
       journal: () => ({ bytes: 1024, maxBytes: 1 << 30, full: false, dropped: 0 }),
       tls: () => ({ intercepting: false, summary: 'off' }),
@@ -139,7 +157,11 @@ describeWithService('hostile ids and text in the console (chromium)', chromiumMi
   });
 
   it('buffers nothing on the server for a live view that does not read: it skips, then says how many', async () => {
-    const res = await fetch(`${running.url}api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ada', password: 'admin password 1' }) });
+    const res = await fetch(`${running.url}api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'ada', password: 'admin password 1' }),
+    });
     const cookie = res.headers
       .getSetCookie()
       .map((c) => c.split(';')[0])

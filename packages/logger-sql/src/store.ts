@@ -258,12 +258,18 @@ export class SqlArchive implements ArchiveStore {
     const rows = await this.db
       .selectFrom('messages')
       // SQLite binds JavaScript numbers as REAL: the division is made whole explicitly on every backend.
-      .select([(this.kind === 'sqlite' ? sql<number>`cast(${bucket} as integer)` : sql<number>`floor(${bucket})`).as('b'), sql<number>`count(*)`.as('n'), sql<number>`sum(filtered)`.as('blocked')])
+      .select([
+        (this.kind === 'sqlite' ? sql<number>`cast(${bucket} as integer)` : sql<number>`floor(${bucket})`).as('b'),
+        sql<number>`count(*)`.as('n'),
+        sql<number>`sum(filtered)`.as('blocked'),
+      ])
       .where('at_ms', '>=', sinceMs)
       .where('type', '=', EVENT_TYPE_CODES.message)
       .groupBy('b')
       .execute();
-    return rows.map((r) => ({ startMs: sinceMs + Math.floor(Number(r.b)) * bucketMs, messages: Number(r.n), blocked: Number(r.blocked ?? 0) })).sort((a, b) => a.startMs - b.startMs);
+    return rows
+      .map((r) => ({ startMs: sinceMs + Math.floor(Number(r.b)) * bucketMs, messages: Number(r.n), blocked: Number(r.blocked ?? 0) }))
+      .sort((a, b) => a.startMs - b.startMs);
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
@@ -275,7 +281,10 @@ export class SqlArchive implements ArchiveStore {
     await this.migrate();
     let q = this.db.selectFrom('console_audit').selectAll();
     if (options.beforeId !== undefined) q = q.where('id', '<', options.beforeId);
-    const rows = await q.orderBy('id', 'desc').limit(Math.max(1, Math.floor(options.size))).execute();
+    const rows = await q
+      .orderBy('id', 'desc')
+      .limit(Math.max(1, Math.floor(options.size)))
+      .execute();
     return rows.map((r) => fromAuditRow(r as unknown as Record<string, unknown>));
   }
 

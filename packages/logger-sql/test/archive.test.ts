@@ -205,7 +205,8 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
   });
 
   it('keeps an append-only audit trail, newest first, a page at a time', async () => {
-    for (let i = 0; i < 5; i++) await archive.appendAudit({ atMs: BASE + i, actor: 'ada', role: 'admin', action: 'search', detail: { query: { text: `q${i}` } }, source: '127.0.0.1' });
+    for (let i = 0; i < 5; i++)
+      await archive.appendAudit({ atMs: BASE + i, actor: 'ada', role: 'admin', action: 'search', detail: { query: { text: `q${i}` } }, source: '127.0.0.1' });
     await archive.appendAudit({ atMs: BASE + 9, actor: 'x'.repeat(1000), role: '', action: 'login-failed', detail: { text: 'y'.repeat(20_000) }, source: '10.0.0.9' });
     const page = await archive.listAudit({ size: 4 });
     expect(page.map((e) => e.action)).toEqual(['login-failed', 'search', 'search', 'search']);

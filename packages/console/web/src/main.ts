@@ -268,7 +268,12 @@ interface Dashboard {
   tls: { intercepting: boolean; summary: string };
   listeners: string[];
   archive: string | null;
-  activity: { day: Array<{ startMs: number; messages: number; blocked: number }>; week: Array<{ startMs: number; messages: number; blocked: number }>; dayStart: number; weekStart: number } | null;
+  activity: {
+    day: Array<{ startMs: number; messages: number; blocked: number }>;
+    week: Array<{ startMs: number; messages: number; blocked: number }>;
+    dayStart: number;
+    weekStart: number;
+  } | null;
 }
 
 function chart(title: string, buckets: Array<{ startMs: number; messages: number; blocked: number }>, start: number, step: number, count: number): HTMLElement {
@@ -305,7 +310,15 @@ async function dashboardPage(): Promise<void> {
   );
   const protocols = Object.entries(d.perProtocol).map(([p, n]) => h('li', {}, `${p}: ${n}`));
   const loggers = d.loggers.map((l) =>
-    h('tr', {}, h('td', {}, l.name), h('td', {}, String(l.pending)), h('td', {}, String(l.delivered)), h('td', {}, String(l.lost)), h('td', {}, l.lastError ? `${l.lastError} (${l.lastErrorAt ?? ''})` : '—')),
+    h(
+      'tr',
+      {},
+      h('td', {}, l.name),
+      h('td', {}, String(l.pending)),
+      h('td', {}, String(l.delivered)),
+      h('td', {}, String(l.lost)),
+      h('td', {}, l.lastError ? `${l.lastError} (${l.lastErrorAt ?? ''})` : '—'),
+    ),
   );
   const hour = 3_600_000;
   main.replaceChildren(
@@ -572,11 +585,7 @@ async function auditPage(): Promise<void> {
   main.replaceChildren(
     h('h1', {}, 'Audit trail'),
     h('p', { class: 'muted' }, 'Every login (and failed attempt), search, transcript view, export and change. It cannot be edited or deleted from here.'),
-    h(
-      'div',
-      { class: 'table-wrap' },
-      h('table', {}, h('thead', {}, h('tr', {}, ...['When', 'Who', 'Role', 'What', 'Details', 'From'].map((t) => h('th', {}, t)))), body),
-    ),
+    h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, ...['When', 'Who', 'Role', 'What', 'Details', 'From'].map((t) => h('th', {}, t)))), body)),
     more,
   );
   let before: number | null = null;
@@ -647,7 +656,13 @@ async function policyPage(q: URLSearchParams): Promise<void> {
     },
     'Save and apply',
   );
-  main.append(h('h2', { id: 'policy-title' }, chosen.title, ' ', h('span', { class: 'muted' }, chosen.file)), area, admin ? save : h('p', { class: 'muted', id: 'policy-readonly' }, 'Read only: changing policy needs the admin role.'), result, problems);
+  main.append(
+    h('h2', { id: 'policy-title' }, chosen.title, ' ', h('span', { class: 'muted' }, chosen.file)),
+    area,
+    admin ? save : h('p', { class: 'muted', id: 'policy-readonly' }, 'Read only: changing policy needs the admin role.'),
+    result,
+    problems,
+  );
   if (doc.problems.length > 0) showProblems(doc.problems);
 }
 

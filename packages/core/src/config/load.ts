@@ -165,7 +165,8 @@ function consoleProblems(value: unknown): ValidationProblem[] {
   const section = value as { enabled?: unknown; host?: unknown; tls?: { cert?: unknown; key?: unknown } | undefined };
   const problems: ValidationProblem[] = [];
   const tls = section.tls !== null && typeof section.tls === 'object' ? section.tls : undefined;
-  if (tls && (tls.cert === undefined) !== (tls.key === undefined)) problems.push({ key: 'console.tls', message: 'needs both cert and key (or neither, for a certificate minted from the CA)' });
+  if (tls && (tls.cert === undefined) !== (tls.key === undefined))
+    problems.push({ key: 'console.tls', message: 'needs both cert and key (or neither, for a certificate minted from the CA)' });
   if (section.enabled === true && typeof section.host === 'string' && !tls && !isLoopbackHost(section.host)) {
     problems.push({
       key: 'console.host',

@@ -257,10 +257,13 @@ export const ConfigSchema = Type.Object(
               cert: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) file; relative to the config file' })),
               key: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file; relative to the config file' })),
               name: Type.Optional(
-                Type.String({ minLength: 1, description: "Without cert and key: the host name to mint a certificate for from imspect's CA (`imspect ca init`); default the console's host" }),
+                Type.String({
+                  minLength: 1,
+                  description: "Without cert and key: the host name to mint a certificate for from imspect's CA (`imspect ca init`); default the console's host",
+                }),
               ),
             },
-            { additionalProperties: false, description: 'HTTPS for the console: certificate files, or a certificate minted from imspect\'s CA' },
+            { additionalProperties: false, description: "HTTPS for the console: certificate files, or a certificate minted from imspect's CA" },
           ),
         ),
         sessionIdleMinutes: Type.Integer({ minimum: 1, default: 30, description: 'A console session unused this long ends' }),

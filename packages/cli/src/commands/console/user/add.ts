@@ -6,7 +6,10 @@ export default class ConsoleUserAdd extends Command {
   static override summary = 'Add a web console user (admin: reads and changes; auditor: reads only)';
   static override description =
     'The password is asked twice at a prompt that does not echo it, or read from standard input with --password-stdin. It is stored as an Argon2id hash in console-users.json in the data folder (mode 0600). The running console sees the change at the next login.';
-  static override examples = ['<%= config.bin %> console user add alice --role admin', "printf '%s\\n' \"$PASSWORD\" | <%= config.bin %> console user add audit1 --role auditor --password-stdin"];
+  static override examples = [
+    '<%= config.bin %> console user add alice --role admin',
+    'printf \'%s\\n\' "$PASSWORD" | <%= config.bin %> console user add audit1 --role auditor --password-stdin',
+  ];
   static override args = { name: Args.string({ description: 'user name (letters, digits, . _ @ -)', required: true }) };
   static override flags = {
     config: configFlag,
@@ -21,7 +24,8 @@ export default class ConsoleUserAdd extends Command {
     const users = new ConsoleUsers(loaded.dataDir);
     try {
       checkName(args.name);
-      if ((await users.find(args.name)) !== undefined) throw new Error(`console user "${args.name}" exists already (imspect console user passwd ${args.name} changes the password)`);
+      if ((await users.find(args.name)) !== undefined)
+        throw new Error(`console user "${args.name}" exists already (imspect console user passwd ${args.name} changes the password)`);
       const user = await users.add(args.name, flags.role, await newPassword(flags['password-stdin']));
       this.log(`console user ${user.name} added (${user.role}) in ${users.file}`);
     } catch (error) {

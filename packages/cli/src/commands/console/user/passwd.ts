@@ -4,7 +4,7 @@ import { configFlag, failWith, loadConfigOrExit } from '../../../shared.js';
 
 export default class ConsoleUserPasswd extends Command {
   static override summary = "Change a web console user's password (their open sessions end)";
-  static override examples = ['<%= config.bin %> console user passwd alice', "printf '%s\\n' \"$PASSWORD\" | <%= config.bin %> console user passwd alice --password-stdin"];
+  static override examples = ['<%= config.bin %> console user passwd alice', 'printf \'%s\\n\' "$PASSWORD" | <%= config.bin %> console user passwd alice --password-stdin'];
   static override args = { name: Args.string({ description: 'user name', required: true }) };
   static override flags = { config: configFlag, 'password-stdin': passwordStdinFlag };
 
