@@ -105,8 +105,15 @@ function time(iso: string): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
 
+/** Column widths by header (the tables lay out fixed, from their header row): narrow columns for short values. */
+const COLUMN_CLASS: Record<string, string> = { Time: 'col-time', When: 'col-time', Protocol: 'col-short', Role: 'col-short', '': 'col-arrow', Open: 'col-link', From: 'col-short' };
+
+function headerRow(headers: string[]): HTMLElement {
+  return h('thead', {}, h('tr', {}, ...headers.map((t) => h('th', { class: COLUMN_CLASS[t] ?? '' }, t))));
+}
+
 function table(headers: string[], rows: HTMLElement[]): HTMLElement {
-  return h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, ...headers.map((t) => h('th', {}, t)))), h('tbody', {}, ...rows)));
+  return h('div', { class: 'table-wrap' }, h('table', {}, headerRow(headers), h('tbody', {}, ...rows)));
 }
 
 function errorBox(message: string): HTMLElement {
@@ -523,7 +530,7 @@ async function searchPage(q: URLSearchParams): Promise<void> {
       ' · ',
       h('a', { id: 'export-jsonl', href: `/api/export?${exportQuery ? `${exportQuery}&` : ''}format=jsonl`, download: '' }, 'JSONL'),
     ),
-    h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, ...['Time', 'Protocol', 'User', '', 'Peer', 'What', ''].map((t) => h('th', {}, t)))), body)),
+    h('div', { class: 'table-wrap' }, h('table', {}, headerRow(['Time', 'Protocol', 'User', '', 'Peer', 'What', 'Open']), body)),
     more,
   );
   let cursor: string | null = null;
@@ -554,7 +561,7 @@ async function transcriptPage(q: URLSearchParams): Promise<void> {
       ' · ',
       h('a', { href: `/api/export?${params({ protocol: query.protocol, user: query.user, with: query.with, network: query.network, format: 'jsonl' })}`, download: '' }, 'JSONL'),
     ),
-    h('div', { class: 'table-wrap' }, h('table', { class: 'transcript' }, body)),
+    h('div', { class: 'table-wrap' }, h('table', { class: 'transcript' }, headerRow(['Time', 'Protocol', 'User', '', 'Peer', 'What']), body)),
     more,
   );
   let cursor: string | null = null;
@@ -585,7 +592,7 @@ async function auditPage(): Promise<void> {
   main.replaceChildren(
     h('h1', {}, 'Audit trail'),
     h('p', { class: 'muted' }, 'Every login (and failed attempt), search, transcript view, export and change. It cannot be edited or deleted from here.'),
-    h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, ...['When', 'Who', 'Role', 'What', 'Details', 'From'].map((t) => h('th', {}, t)))), body)),
+    h('div', { class: 'table-wrap' }, h('table', {}, headerRow(['When', 'Who', 'Role', 'What', 'Details', 'From']), body)),
     more,
   );
   let before: number | null = null;
