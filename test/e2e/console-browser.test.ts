@@ -136,6 +136,16 @@ describeWithService('web console in a browser (imspect + ngircd + irc-framework 
     expect(cookie.expires).toBeGreaterThan(Date.now() / 1000);
   });
 
+  it('lists plugins and listeners on the system page', async () => {
+    await page.goto(`${base}#/system`);
+    await page.waitForSelector('#system-listeners li');
+    const irc = await page.locator('main table tr', { hasText: 'irc' }).first().locator('td').allTextContents();
+    expect(irc.slice(0, 2)).toEqual(['irc', 'protocol']);
+    expect(irc[3]).toBe('loaded');
+    expect(await page.textContent('#system-listeners')).toMatch(/^socks5:\/\/127\.0\.0\.1:\d+$/);
+    expect(await page.locator('#ca-download').count()).toBe(0);
+  });
+
   it("shows alice's message in the live view within a second or two", async () => {
     await page.goto(`${base}#/live`);
     await page.waitForFunction(() => document.querySelector('#live-status')?.textContent === 'live');

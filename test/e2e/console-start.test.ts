@@ -124,6 +124,10 @@ describe('imspect start with the console', () => {
       expect(login.headers['strict-transport-security']).toMatch(/max-age=/);
       const cookie = cookies.map((c) => c.split(';')[0]).join('; ');
       expect((await request('GET', '/api/dashboard', undefined, cookie)).status).toBe(200);
+      // The CA certificate clients install, for download.
+      const caDownload = await request('GET', '/api/ca.crt', undefined, cookie);
+      expect(caDownload.status).toBe(200);
+      expect(caDownload.body).toBe(ca);
       await cli(['console', 'user', 'passwd', 'ada', '--password-stdin'], dir, 'second password 2\n');
       expect((await request('GET', '/api/dashboard', undefined, cookie)).status).toBe(401);
     } finally {

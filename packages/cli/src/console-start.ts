@@ -57,6 +57,15 @@ function liveSource(engine: Engine, tlsSummary: () => string): LiveSource {
     },
     tls: () => ({ intercepting: engine.tls?.authority !== undefined, summary: tlsSummary() }),
     listeners: () => engine.listeners.map((l) => l.url),
+    plugins: () =>
+      engine.plugins.map((p) => ({
+        name: p.name,
+        kind: p.kind ?? '?',
+        version: p.version,
+        status: p.status,
+        ...(p.error ? { error: p.error.message } : {}),
+      })),
+    caCertificate: () => engine.tls?.authority?.certPem,
     onEvents: (listener) => engine.onEvents(listener),
   };
 }

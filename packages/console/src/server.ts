@@ -17,6 +17,7 @@ import { rename, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseTime, type ArchivedMessage, type PageCursor, type SearchQuery } from '@imspect/logger-sql';
+import { ActivityCounts } from './activity.js';
 import { csvHeader, csvRow, jsonlRow } from './export.js';
 import { LiveHub, type LiveFilter } from './live.js';
 import { LoginThrottle } from './login-throttle.js';
@@ -157,6 +158,15 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
   const throttle = new LoginThrottle();
   const hub = new LiveHub(options.live);
   const { archive, log } = options;
+  const activityCounts = archive ? new ActivityCounts(archive) : undefined;
+  // Counted once in the background at start, so the first dashboard does not wait for a week of the archive.
+  if (activityCounts) {
+    const at = Date.now();
+    activityCounts
+      .buckets(at, 3_600_000, 24)
+      .then(() => activityCounts.buckets(at, 6 * 3_600_000, 28))
+      .catch(() => undefined);
+  }
   const cookieBase = { path: '/', httpOnly: true, sameSite: 'strict' as const, secure: options.secure };
 
   await app.register(fastifyCookie, { secret: randomBytes(32) });
@@ -311,9 +321,9 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
     let activity;
     if (archive) {
       try {
-        const dayStart = Math.floor(now / hour) * hour - 23 * hour;
-        const weekStart = Math.floor(now / (6 * hour)) * 6 * hour - 27 * 6 * hour;
-        activity = { day: await archive.activity(dayStart, hour), week: await archive.activity(weekStart, 6 * hour), dayStart, weekStart };
+        const day = await activityCounts!.buckets(now, hour, 24);
+        const week = await activityCounts!.buckets(now, 6 * hour, 28);
+        activity = { day: day.buckets, week: week.buckets, dayStart: day.start, weekStart: week.start };
       } catch (error) {
         log.warn({ err: { message: (error as Error).message } }, 'console: activity query failed');
       }
@@ -348,6 +358,22 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
       reply.raw.writeHead(503, { 'content-type': 'application/json', ...headers });
       reply.raw.end(JSON.stringify({ error: 'too many live views open' }));
     }
+  });
+
+  app.get('/api/system', { config: { access: 'auditor' } }, async () => ({
+    plugins: options.live.plugins?.() ?? [],
+    listeners: options.live.listeners(),
+    tls: options.live.tls(),
+    ca: options.live.caCertificate?.() !== undefined,
+    loggers: options.live.loggers(),
+    journal: options.live.journal() ?? null,
+    archive: archive ? archive.kind : null,
+  }));
+
+  app.get('/api/ca.crt', { config: { access: 'auditor' } }, async (_request, reply) => {
+    const pem = options.live.caCertificate?.();
+    if (pem === undefined) return reply.code(404).send({ error: 'no CA: imspect ca init creates one' });
+    return reply.header('content-type', 'application/x-pem-file').header('content-disposition', 'attachment; filename="imspect-ca.crt"').send(pem);
   });
 
   // Archive ------------------------------------------------------------------------------------------------

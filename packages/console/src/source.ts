@@ -43,12 +43,25 @@ export interface TlsState {
   summary: string;
 }
 
+export interface PluginState {
+  name: string;
+  kind: string;
+  version: string;
+  /** `loaded`, `failed`, `disabled`, ... as `imspect plugins list` says. */
+  status: string;
+  error?: string;
+}
+
 export interface LiveSource {
   sessions(): OnlineSession[];
   loggers(): LoggerHealth[];
   journal(): JournalUse | undefined;
   tls(): TlsState;
   listeners(): string[];
+  /** Every discovered plugin and what became of it (optional: embedders may have none to show). */
+  plugins?(): PluginState[];
+  /** The CA certificate clients install for TLS interception (PEM), when there is a CA. */
+  caCertificate?(): string | undefined;
   /** Every event imspect accepts, as it accepts them; returns the unsubscribe function. */
   onEvents(listener: (events: readonly ImEvent[]) => void): () => void;
 }

@@ -165,6 +165,7 @@ const PAGES: Array<{ path: string; title: string; admin?: boolean }> = [
   { path: 'live', title: 'Live' },
   { path: 'search', title: 'Conversations' },
   { path: 'policy', title: 'Policy' },
+  { path: 'system', title: 'System' },
   { path: 'audit', title: 'Audit trail', admin: true },
 ];
 
@@ -225,6 +226,8 @@ async function route(): Promise<void> {
         return await auditPage();
       case 'policy':
         return await policyPage(q);
+      case 'system':
+        return await systemPage();
       default:
         return await dashboardPage();
     }
@@ -671,6 +674,65 @@ async function policyPage(q: URLSearchParams): Promise<void> {
     problems,
   );
   if (doc.problems.length > 0) showProblems(doc.problems);
+}
+
+interface SystemInfo {
+  plugins: Array<{ name: string; kind: string; version: string; status: string; error?: string }>;
+  listeners: string[];
+  tls: { intercepting: boolean; summary: string };
+  ca: boolean;
+  loggers: Dashboard['loggers'];
+  journal: Dashboard['journal'];
+  archive: string | null;
+}
+
+async function systemPage(): Promise<void> {
+  const main = view;
+  const s = await api<SystemInfo>('/api/system');
+  main.replaceChildren(
+    h('h1', {}, 'System'),
+    h(
+      'section',
+      { class: 'card' },
+      h('h2', {}, 'Plugins'),
+      table(
+        ['Plugin', 'Kind', 'Version', 'Status', 'Problem'],
+        s.plugins.map((p) =>
+          h(
+            'tr',
+            { class: p.status === 'failed' ? 'blocked' : '' },
+            h('td', {}, p.name),
+            h('td', {}, p.kind),
+            h('td', {}, p.version),
+            h('td', {}, p.status),
+            h('td', {}, p.error ?? ''),
+          ),
+        ),
+      ),
+    ),
+    h('section', { class: 'card' }, h('h2', {}, 'Listeners'), h('ul', { id: 'system-listeners' }, ...s.listeners.map((l) => h('li', {}, l)))),
+    h(
+      'section',
+      { class: 'card' },
+      h('h2', {}, 'TLS interception'),
+      h('p', {}, s.tls.summary),
+      s.ca
+        ? h('a', { id: 'ca-download', href: '/api/ca.crt', download: 'imspect-ca.crt' }, 'Download the CA certificate (install it on client machines)')
+        : h('p', { class: 'muted' }, 'No CA (imspect ca init).'),
+    ),
+    h(
+      'section',
+      { class: 'card' },
+      h('h2', {}, 'Delivery'),
+      table(
+        ['Logger', 'Backlog', 'Stored', 'Lost', 'Last error'],
+        s.loggers.map((l) =>
+          h('tr', {}, h('td', {}, l.name), h('td', {}, String(l.pending)), h('td', {}, String(l.delivered)), h('td', {}, String(l.lost)), h('td', {}, l.lastError ?? '—')),
+        ),
+      ),
+      h('p', {}, `Archive: ${s.archive ?? 'none (logger-sql disabled)'}`),
+    ),
+  );
 }
 
 window.addEventListener('hashchange', () => void route());
