@@ -76,7 +76,10 @@ function fullTextCondition(kind: SqlKind, list: string[]): Expression<SqlBool> {
   switch (kind) {
     case 'sqlite': {
       const match = list.map((w) => `"${w.replaceAll('"', '""')}"`).join(' AND ');
-      return sql<SqlBool>`id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ${match})`;
+      // `+id`: not a rowid lookup per match (a common word matches a tenth of the archive, whose rows would all
+      // be read and sorted), but a check of each entry of the time index walked in the query's order, which
+      // stops at the page's end: 1,000,000 rows, newest 50 of a common word: 0.5 s -> 0.09 s.
+      return sql<SqlBool>`+id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ${match})`;
     }
     case 'postgres': {
       const query = list.map((w) => `${w.toLowerCase()}:*`).join(' & ');
@@ -127,12 +130,15 @@ export function buildSearch(
       ]),
     );
   }
-  if (query.network !== undefined) q = q.where('network', '=', query.network.toLowerCase());
+  // SQLite without statistics takes any index on an equality: the protocol's (a quarter of the archive) over the
+  // user's (a few hundred rows). With a user or peer given, protocol and network are only checked (`+column`).
+  const narrow = kind === 'sqlite' && (query.user !== undefined || query.with !== undefined);
+  if (query.network !== undefined) q = narrow ? q.where(sql<string>`+network`, '=', query.network.toLowerCase()) : q.where('network', '=', query.network.toLowerCase());
   if (query.with !== undefined) {
     const other = query.with;
     q = q.where((eb) => eb.or([eb('remote_id', '=', other), eb('conversation', '=', other)]));
   }
-  if (query.protocol !== undefined) q = q.where('protocol', '=', query.protocol);
+  if (query.protocol !== undefined) q = narrow ? q.where(sql<string>`+protocol`, '=', query.protocol) : q.where('protocol', '=', query.protocol);
   if (query.sinceMs !== undefined) q = q.where('at_ms', '>=', query.sinceMs);
   if (query.untilMs !== undefined) q = q.where('at_ms', '<', query.untilMs);
   const list = words(query.text);
@@ -166,7 +172,7 @@ export const MAX_IDENTITIES_PER_NAME = 500;
  * The identities that went by `name` other than under their own local id: the `other`/`nick` events whose
  * remote id is the name (the IRC plugin's record of a nick change), on the query's protocol and network.
  */
-export function buildAliasLookup(db: Kysely<Database>, name: string, query: Pick<SearchQuery, 'protocol' | 'network'>) {
+export function buildAliasLookup(db: Kysely<Database>, name: string, query: Pick<SearchQuery, 'protocol' | 'network'>, kind?: SqlKind) {
   let q = db
     .selectFrom('messages')
     .select(['network', 'local_id'])
@@ -175,8 +181,10 @@ export function buildAliasLookup(db: Kysely<Database>, name: string, query: Pick
     .where('type', '=', EVENT_TYPE_CODES.other)
     .where('subtype', '=', 'nick')
     .where('local_id', '<>', name);
-  if (query.protocol !== undefined) q = q.where('protocol', '=', query.protocol);
-  if (query.network !== undefined) q = q.where('network', '=', query.network.toLowerCase());
+  // On SQLite the remote id's index, not the protocol's or the network's (see buildSearch).
+  const checkOnly = kind === 'sqlite';
+  if (query.protocol !== undefined) q = checkOnly ? q.where(sql<string>`+protocol`, '=', query.protocol) : q.where('protocol', '=', query.protocol);
+  if (query.network !== undefined) q = checkOnly ? q.where(sql<string>`+network`, '=', query.network.toLowerCase()) : q.where('network', '=', query.network.toLowerCase());
   return q.limit(MAX_IDENTITIES_PER_NAME + 1);
 }
 

@@ -180,7 +180,7 @@ export class SqlArchive implements ArchiveStore {
   /** The identities that also went by `query.user` (IRC nick changes), for buildSearch. */
   private async identities(query: SearchQuery): Promise<Identity[]> {
     if (query.user === undefined) return [];
-    const rows = await buildAliasLookup(this.db, query.user, query).execute();
+    const rows = await buildAliasLookup(this.db, query.user, query, this.kind).execute();
     if (rows.length > MAX_IDENTITIES_PER_NAME) {
       throw new Error(`more than ${MAX_IDENTITIES_PER_NAME} identities went by the name "${query.user}"; narrow the search with --network or --protocol`);
     }
