@@ -130,7 +130,7 @@ try {
       const body = await res.json();
       if (res.status !== 200) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`);
       if (r > 0) times.push(ms(t0)); // the first run warms the worker and the page cache
-      count = body.messages?.length ?? body.online?.length ?? 0;
+      count = body.messages?.length ?? body.users?.length ?? body.conversations?.length ?? body.online?.length ?? 0;
     }
     console.log(`${what.padEnd(44)} ${summary(times)}  (${count} rows)`);
   }
@@ -145,6 +145,9 @@ try {
   await time('search: blocked only, newest 50', '/api/search?blocked=1');
   await time('search: nothing matches', '/api/search?text=nonexistentword');
   await time('transcript: first 200', '/api/transcript?protocol=irc&user=user40&with=%23team0');
+  await time('users: all, most recent 200', '/api/users');
+  await time('users: prefix', '/api/users?prefix=user4');
+  await time('user: conversations and contacts', '/api/user?id=user42');
 
   // Live view: RATE events per second for SECONDS, three readers and one that does not read.
   const readers = [];

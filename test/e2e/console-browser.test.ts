@@ -198,6 +198,17 @@ describeWithService('web console in a browser (imspect + ngircd + irc-framework 
     expect(lines[1]).toContain(',alice,bob,');
   });
 
+  it('lists alice among the users, with her conversation with bob', async () => {
+    await page.goto(`${base}#/users?prefix=ali`);
+    await page.locator('a.user-link', { hasText: 'alice' }).click();
+    await page.waitForSelector('#user-contacts');
+    expect(await page.textContent('#user-online')).toMatch(/^Online now: irc from 127\.0\.0\.1/);
+    const row = await page.locator('main table tr', { hasText: 'bob' }).first().locator('td').allTextContents();
+    expect(row[0]).toBe('irc');
+    expect(row[1]).toBe('bob');
+    expect(Number(row[2])).toBeGreaterThanOrEqual(3);
+  });
+
   it('lets an admin add a bad word: the next message arrives masked, and a broken ACL is refused at its line', async () => {
     await page.goto(`${base}#/policy?file=badwords`);
     await page.locator('#policy-title', { hasText: 'Bad words' }).waitFor();
@@ -307,7 +318,7 @@ describeWithService('web console in a browser (imspect + ngircd + irc-framework 
     await page.goto(`${base}#/audit`);
     await page.waitForSelector('#audit-rows tr');
     const text = (await page.locator('#audit-rows').textContent())!;
-    for (const action of ['login', 'login-failed', 'search', 'transcript', 'export', 'change', 'refused']) expect(text).toContain(action);
+    for (const action of ['login', 'login-failed', 'search', 'transcript', 'export', 'change', 'refused', 'users', 'user-view']) expect(text).toContain(action);
     expect(text).toContain('rutabaga'); // what changed
     // Nothing in the API edits or deletes it.
     const answer = await page.evaluate(async () => {

@@ -433,6 +433,25 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
     return reply.send(Readable.from(rows()));
   });
 
+  app.get('/api/users', { config: { access: 'auditor' } }, async (request, reply) => {
+    const store = needArchive(reply);
+    if (!store) return reply;
+    const prefix = stringParam(request.query, 'prefix', 256);
+    if (!(await audit(request, 'users', prefix ? { prefix } : {}))) return reply.code(503).send({ error: 'the audit trail cannot be written' });
+    return { users: await store.localUsers({ ...(prefix ? { prefix } : {}), limit: 200 }) };
+  });
+
+  app.get('/api/user', { config: { access: 'auditor' } }, async (request, reply) => {
+    const store = needArchive(reply);
+    if (!store) return reply;
+    const localId = stringParam(request.query, 'id');
+    if (!localId) return reply.code(400).send({ error: 'which user: id' });
+    if (!(await audit(request, 'user-view', { localId }))) return reply.code(503).send({ error: 'the audit trail cannot be written' });
+    const detail = await store.userDetail(localId, { limit: 500 });
+    const online = options.live.sessions().filter((s) => s.localId === localId);
+    return { localId, online, ...detail };
+  });
+
   app.get('/api/audit', { config: { access: 'admin' } }, async (request, reply) => {
     const store = needArchive(reply);
     if (!store) return reply;

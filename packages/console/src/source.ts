@@ -88,4 +88,4 @@ export interface ConsoleLogger {
   error(obj: object, msg?: string): void;
 }
 
-export type ArchiveAccess = Pick<ArchiveStore, 'page' | 'activity' | 'appendAudit' | 'listAudit' | 'kind'>;
+export type ArchiveAccess = Pick<ArchiveStore, 'page' | 'activity' | 'localUsers' | 'userDetail' | 'appendAudit' | 'listAudit' | 'kind'>;

@@ -156,6 +156,16 @@ describeWithService('hostile ids and text in the console (chromium)', chromiumMi
     await expectInert();
   });
 
+  it('shows hostile ids on the users pages as text', async () => {
+    await page.goto(`${running.url}#/users`);
+    await page.waitForSelector('a.user-link');
+    expect(await page.locator('a.user-link').first().textContent()).toBe(SCRIPT_ID);
+    await page.locator('a.user-link').first().click();
+    await page.waitForSelector('#user-contacts');
+    expect(await page.locator('main').textContent()).toContain('evil⟨U+202E⟩gnp.exe');
+    await expectInert();
+  });
+
   it('buffers nothing on the server for a live view that does not read: it skips, then says how many', async () => {
     const res = await fetch(`${running.url}api/login`, {
       method: 'POST',

@@ -4,7 +4,7 @@ import type { ImEvent } from '@imspect/sdk';
 import type { SqlTarget } from './options.js';
 import type { ArchivedMessage } from './row.js';
 import type { SearchQuery } from './search.js';
-import type { ActivityBucket, ArchiveStore, SearchPage, SearchPageOptions } from './store.js';
+import type { ActivityBucket, ArchiveStore, LocalUserSummary, SearchPage, SearchPageOptions, UserDetail } from './store.js';
 import type { AuditEntry, StoredAuditEntry } from './audit.js';
 import type { WorkerReply, WorkerRequest } from './sqlite-worker.js';
 
@@ -76,6 +76,14 @@ export class WorkerArchive implements ArchiveStore {
 
   activity(sinceMs: number, bucketMs: number): Promise<ActivityBucket[]> {
     return this.call('activity', sinceMs, bucketMs);
+  }
+
+  localUsers(options: { prefix?: string; limit: number }): Promise<LocalUserSummary[]> {
+    return this.call('localUsers', options);
+  }
+
+  userDetail(localId: string, options: { limit: number }): Promise<UserDetail> {
+    return this.call('userDetail', localId, options);
   }
 
   appendAudit(entry: AuditEntry): Promise<void> {

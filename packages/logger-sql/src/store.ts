@@ -28,6 +28,18 @@ export interface SearchPage {
   next?: PageCursor;
 }
 
+export interface LocalUserSummary {
+  localId: string;
+  lastMs: number;
+  events: number;
+}
+
+export interface UserDetail {
+  conversations: Array<{ protocol: string; network: string | null; peer: string; messages: number; lastMs: number }>;
+  /** The latest contact-list event per contact: `subtype` says what it was (add, remove, list, a subscription state), `data` the protocol's details (list, group). */
+  contacts: Array<{ protocol: string; network: string | null; remoteId: string; subtype: string | null; data: string | null; atMs: number }>;
+}
+
 export interface ActivityBucket {
   startMs: number;
   messages: number;
@@ -49,6 +61,10 @@ export interface ArchiveStore {
   count(): Promise<number>;
   /** Messages per time bucket since `sinceMs` (buckets of `bucketMs`, keyed by their start), and how many were blocked. */
   activity(sinceMs: number, bucketMs: number): Promise<ActivityBucket[]>;
+  /** The protected users in the archive (local ids), most recently seen first; `prefix`: ids starting with it. */
+  localUsers(options: { prefix?: string; limit: number }): Promise<LocalUserSummary[]>;
+  /** One local id's conversations (newest first) and its contact-list events (the latest per contact). */
+  userDetail(localId: string, options: { limit: number }): Promise<UserDetail>;
   /** Adds one entry to the console's audit trail (append-only). */
   appendAudit(entry: AuditEntry): Promise<void>;
   /** The audit trail, newest first, a page at a time (`beforeId`: the last id of the previous page). */
@@ -270,6 +286,62 @@ export class SqlArchive implements ArchiveStore {
     return rows
       .map((r) => ({ startMs: sinceMs + Math.floor(Number(r.b)) * bucketMs, messages: Number(r.n), blocked: Number(r.blocked ?? 0) }))
       .sort((a, b) => a.startMs - b.startMs);
+  }
+
+  async localUsers(options: { prefix?: string; limit: number }): Promise<LocalUserSummary[]> {
+    await this.migrate();
+    // Grouped on the (local_id, at_ms) index alone, which the database can read without the rows.
+    let q = this.db.selectFrom('messages').select(['local_id', sql<number>`max(at_ms)`.as('last'), sql<number>`count(*)`.as('n')]);
+    if (options.prefix) q = q.where('local_id', '>=', options.prefix).where('local_id', '<', `${options.prefix}\u{10ffff}`);
+    const rows = await q
+      .groupBy('local_id')
+      .orderBy('last', 'desc')
+      .limit(Math.max(1, Math.floor(options.limit)))
+      .execute();
+    return rows.map((r) => ({ localId: String(r.local_id), lastMs: Number(r.last), events: Number(r.n) }));
+  }
+
+  async userDetail(localId: string, options: { limit: number }): Promise<UserDetail> {
+    await this.migrate();
+    const limit = Math.max(1, Math.floor(options.limit));
+    const peer = sql<string>`coalesce(conversation, remote_id)`;
+    const conversations = await this.db
+      .selectFrom('messages')
+      .select(['protocol', 'network', peer.as('peer'), sql<number>`count(*)`.as('n'), sql<number>`max(at_ms)`.as('last')])
+      .where('local_id', '=', localId)
+      .where('type', 'in', [EVENT_TYPE_CODES.message, EVENT_TYPE_CODES.file])
+      .groupBy(['protocol', 'network', peer])
+      .orderBy('last', 'desc')
+      .limit(limit)
+      .execute();
+    const contactRows = await this.db
+      .selectFrom('messages')
+      .select(['protocol', 'network', 'remote_id', 'subtype', 'data', 'at_ms'])
+      .where('local_id', '=', localId)
+      .where('type', '=', EVENT_TYPE_CODES.contact)
+      .orderBy('at_ms', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit * 10)
+      .execute();
+    const seen = new Set<string>();
+    const contacts: UserDetail['contacts'] = [];
+    for (const r of contactRows) {
+      const key = `${r.protocol}\u0000${r.network ?? ''}\u0000${r.remote_id}`;
+      if (seen.has(key) || contacts.length >= limit) continue;
+      seen.add(key);
+      contacts.push({
+        protocol: String(r.protocol),
+        network: r.network ?? null,
+        remoteId: String(r.remote_id),
+        subtype: r.subtype ?? null,
+        data: r.data ?? null,
+        atMs: Number(r.at_ms),
+      });
+    }
+    return {
+      conversations: conversations.map((r) => ({ protocol: String(r.protocol), network: r.network ?? null, peer: String(r.peer), messages: Number(r.n), lastMs: Number(r.last) })),
+      contacts,
+    };
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {

@@ -204,6 +204,36 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     ]);
   });
 
+  it('lists local users by prefix, most recently seen first, with their conversations and latest contact-list state', async () => {
+    seq += 10;
+    await archive.insert([
+      event({ protocol: 'msn', localId: 'zora@example.com', remoteId: 'yann@example.com', text: 'hi' }),
+      event({ protocol: 'msn', localId: 'zora@example.com', remoteId: 'yann@example.com', type: 'contact', subtype: 'add', data: 'list=FL', text: undefined }),
+      event({ protocol: 'msn', localId: 'zora@example.com', remoteId: 'xena@example.com', type: 'contact', subtype: 'add', data: 'list=FL', text: undefined }),
+      event({ protocol: 'msn', localId: 'zora@example.com', remoteId: 'yann@example.com', type: 'contact', subtype: 'remove', data: 'list=FL', text: undefined }),
+      event({ protocol: 'irc', localId: 'zora@example.com', remoteId: '#zchan', conversation: '#zchan', text: 'in the channel' }),
+      event({ protocol: 'irc', localId: 'zora@example.com', remoteId: '#zchan', conversation: '#zchan', text: 'again' }),
+      event({ protocol: 'msn', localId: 'zeke@example.com', remoteId: 'yann@example.com', text: 'hello' }),
+    ]);
+    const users = await archive.localUsers({ prefix: 'z', limit: 10 });
+    expect(users.map((u) => [u.localId, u.events])).toEqual([
+      ['zeke@example.com', 1],
+      ['zora@example.com', 6],
+    ]);
+    expect((await archive.localUsers({ prefix: 'zo', limit: 10 })).map((u) => u.localId)).toEqual(['zora@example.com']);
+    expect((await archive.localUsers({ limit: 1 })).length).toBe(1);
+    const detail = await archive.userDetail('zora@example.com', { limit: 10 });
+    expect(detail.conversations.map((c) => [c.protocol, c.peer, c.messages])).toEqual([
+      ['irc', '#zchan', 2],
+      ['msn', 'yann@example.com', 1],
+    ]);
+    expect(detail.contacts.map((c) => [c.remoteId, c.subtype])).toEqual([
+      ['yann@example.com', 'remove'],
+      ['xena@example.com', 'add'],
+    ]);
+    expect(detail.contacts[0]!.data).toContain('FL');
+  });
+
   it('keeps an append-only audit trail, newest first, a page at a time', async () => {
     for (let i = 0; i < 5; i++)
       await archive.appendAudit({ atMs: BASE + i, actor: 'ada', role: 'admin', action: 'search', detail: { query: { text: `q${i}` } }, source: '127.0.0.1' });

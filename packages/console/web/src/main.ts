@@ -164,6 +164,7 @@ const PAGES: Array<{ path: string; title: string; admin?: boolean }> = [
   { path: 'dashboard', title: 'Dashboard' },
   { path: 'live', title: 'Live' },
   { path: 'search', title: 'Conversations' },
+  { path: 'users', title: 'Users' },
   { path: 'policy', title: 'Policy' },
   { path: 'system', title: 'System' },
   { path: 'audit', title: 'Audit trail', admin: true },
@@ -228,6 +229,8 @@ async function route(): Promise<void> {
         return await policyPage(q);
       case 'system':
         return await systemPage();
+      case 'users':
+        return await (q.get('id') ? userPage(q.get('id')!) : usersPage(q));
       default:
         return await dashboardPage();
     }
@@ -674,6 +677,99 @@ async function policyPage(q: URLSearchParams): Promise<void> {
     problems,
   );
   if (doc.problems.length > 0) showProblems(doc.problems);
+}
+
+async function usersPage(q: URLSearchParams): Promise<void> {
+  const main = view;
+  const prefix = h('input', { id: 'users-prefix', placeholder: 'local id starts with', value: q.get('prefix') ?? '' });
+  const form = h('form', { class: 'filters', id: 'users-form' }, prefix, h('button', { type: 'submit' }, 'Find'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    location.hash = `#/users?${params({ prefix: prefix.value.trim() })}`;
+  });
+  main.replaceChildren(h('h1', {}, 'Users'), h('p', { class: 'muted' }, 'Every protected user (local id) in the archive, most recently seen first.'), form);
+  const { users } = await api<{ users: Array<{ localId: string; lastMs: number; events: number }> }>(`/api/users?${params({ prefix: q.get('prefix') ?? undefined })}`);
+  main.append(
+    table(
+      ['User', 'Last seen', 'Events'],
+      users.map((u) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, h('a', { class: 'user-link', href: `#/users?${params({ id: u.localId })}` }, id(u.localId))),
+          h('td', {}, time(new Date(u.lastMs).toISOString())),
+          h('td', {}, String(u.events)),
+        ),
+      ),
+    ),
+  );
+}
+
+interface UserInfo {
+  localId: string;
+  online: Dashboard['online'];
+  conversations: Array<{ protocol: string; network: string | null; peer: string; messages: number; lastMs: number }>;
+  contacts: Array<{ protocol: string; network: string | null; remoteId: string; subtype: string | null; data: string | null; atMs: number }>;
+}
+
+async function userPage(localId: string): Promise<void> {
+  const main = view;
+  const u = await api<UserInfo>(`/api/user?${params({ id: localId })}`);
+  main.replaceChildren(
+    h('h1', {}, 'User ', id(u.localId)),
+    h(
+      'p',
+      { id: 'user-online' },
+      u.online.length > 0 ? `Online now: ${u.online.map((s) => `${s.protocol} from ${s.client.ip} since ${time(new Date(s.since).toISOString())}`).join('; ')}` : 'Not online now.',
+    ),
+    h(
+      'section',
+      { class: 'card' },
+      h('h2', {}, `Conversations (${u.conversations.length})`),
+      table(
+        ['Protocol', 'With', 'Messages', 'Last'],
+        u.conversations.map((c) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, c.protocol),
+            h(
+              'td',
+              {},
+              h(
+                'a',
+                { class: 'transcript-link', href: `#/transcript?${params({ protocol: c.protocol, user: u.localId, with: c.peer, network: c.network ?? undefined })}` },
+                id(c.peer),
+              ),
+            ),
+            h('td', {}, String(c.messages)),
+            h('td', {}, time(new Date(c.lastMs).toISOString())),
+          ),
+        ),
+      ),
+    ),
+    h(
+      'section',
+      { class: 'card', id: 'user-contacts' },
+      h('h2', {}, `Contacts (${u.contacts.length})`),
+      u.contacts.length > 0
+        ? table(
+            ['Protocol', 'Contact', 'Last change', 'Details', 'When'],
+            u.contacts.map((c) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, c.protocol),
+                h('td', {}, id(c.remoteId)),
+                h('td', {}, c.subtype ?? ''),
+                h('td', {}, id(c.data ?? '')),
+                h('td', {}, time(new Date(c.atMs).toISOString())),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No contact-list events recorded for this user.'),
+    ),
+  );
 }
 
 interface SystemInfo {
