@@ -74,6 +74,7 @@ describeWithService('web console in a browser (imspect + ngircd + irc-framework 
     dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-e2e-console-'));
     await writeFile(path.join(dir, 'words.txt'), '# bad words\ndarn\n');
     await writeFile(path.join(dir, 'acl.txt'), 'allow all\n');
+    await writeFile(path.join(dir, 'policy.yaml'), 'users:\n  dave:\n    protocols: [xmpp]\n');
     await writeFile(
       path.join(dir, 'imspect.config.json'),
       JSON.stringify({
@@ -83,6 +84,7 @@ describeWithService('web console in a browser (imspect + ngircd + irc-framework 
         plugins: {
           'filter-badwords': { options: { file: 'words.txt' } },
           'filter-acl': { options: { file: 'acl.txt' } },
+          'filter-policy': { options: { file: 'policy.yaml' } },
         },
         loggers: { flushIntervalMs: 20 },
         console: { enabled: true, host: '127.0.0.1', port: 0 },
@@ -228,6 +230,16 @@ describeWithService('web console in a browser (imspect + ngircd + irc-framework 
     expect(await page.textContent('#policy-problems')).toMatch(/^line 3: .*allow or deny/);
     expect(await page.textContent('#policy-result')).toContain('Not saved');
     expect(await readFile(path.join(dir, 'acl.txt'), 'utf8')).toBe('allow all\n');
+
+    // The per-user policy (YAML): a value of the wrong kind is shown at the line of its key.
+    await page.goto(`${base}#/policy?file=policy`);
+    await page.locator('#policy-title', { hasText: 'Per-user policy' }).waitFor();
+    expect(await page.inputValue('#policy-text')).toBe('users:\n  dave:\n    protocols: [xmpp]\n');
+    await page.fill('#policy-text', 'users:\n  dave:\n    protocols: 7\n');
+    await page.click('#policy-save');
+    await page.waitForSelector('#policy-problems li');
+    expect(await page.textContent('#policy-problems')).toMatch(/^line 3: users\.dave\.protocols: /);
+    expect(await readFile(path.join(dir, 'policy.yaml'), 'utf8')).toBe('users:\n  dave:\n    protocols: [xmpp]\n');
   });
 
   it('lets an auditor read but not change anything, in the page and through the API', async () => {

@@ -70,15 +70,28 @@ function liveSource(engine: Engine, tlsSummary: () => string): LiveSource {
   };
 }
 
-/** "line 3: ..." from a parser's error: where the console shows it. */
-function problemsOf(parse: (text: string) => unknown, text: string): Array<{ line: number; message: string }> {
+/**
+ * Where a parser's error points: `line 3: ...` (word list, ACL), `... at line 3, column 5` (YAML), or a key path
+ * (`users.dave.protocols: ...`, the policy schema), found as the first line that names its last key.
+ */
+export function problemsOf(parse: (text: string) => unknown, text: string): Array<{ line: number; message: string }> {
   try {
     parse(text);
     return [];
   } catch (error) {
     const message = (error as Error).message;
-    const at = /^line (\d+): (.*)$/s.exec(message);
-    return [{ line: at ? Number(at[1]) : 1, message: at ? at[2]! : message }];
+    const numbered = /^line (\d+): (.*)$/s.exec(message);
+    if (numbered) return [{ line: Number(numbered[1]), message: numbered[2]! }];
+    const yaml = /at line (\d+), column \d+/.exec(message);
+    if (yaml) return [{ line: Number(yaml[1]), message: message.split('\n')[0]! }];
+    const keyPath = /^([\w.-]+): /.exec(message)?.[1];
+    const key = keyPath
+      ?.split('.')
+      .filter((k) => !/^\d+$/.test(k))
+      .at(-1);
+    const lines = text.split(/\r?\n/);
+    const at = key ? lines.findIndex((l) => new RegExp(`^\\s*["']?${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']?\\s*:`).test(l)) : -1;
+    return [{ line: at >= 0 ? at + 1 : 1, message }];
   }
 }
 
@@ -98,6 +111,21 @@ async function policyAccess(engine: Engine, loaded: LoadedConfig): Promise<Polic
   if (acl) {
     const { parseAcl } = await import('@imspect/filter-acl');
     files.push({ id: 'acl', title: 'ACL', file: acl, check: (text) => problemsOf(parseAcl, text) });
+  }
+  const policyFile = fileOption('filter-policy');
+  if (policyFile) {
+    const { parsePolicyFile } = await import('@imspect/filter-policy');
+    files.push({ id: 'policy', title: 'Per-user policy', file: policyFile, check: (text) => problemsOf(parsePolicyFile, text) });
+  }
+  // The monitoring notice, when it is kept in a file (responses.notice.file): one message per line.
+  const notice = loaded.config.responses.notice.file;
+  if (notice) {
+    files.push({
+      id: 'notice',
+      title: 'Monitoring notice',
+      file: notice,
+      check: (text) => (text.trim().length === 0 ? [{ line: 1, message: 'the notice is empty: write the text users are shown, one message per line' }] : []),
+    });
   }
   return {
     files,
