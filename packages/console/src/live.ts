@@ -10,7 +10,7 @@ import type { LiveSource } from './source.js';
 
 export const LIVE_TEXT_CHARS = 2000;
 export const MAX_LIVE_STREAMS = 50;
-const HEARTBEAT_MS = 15_000;
+export const HEARTBEAT_MS = 15_000;
 
 export interface LiveFilter {
   protocol?: string;
@@ -89,7 +89,7 @@ class LiveStream {
     private readonly res: ServerResponse,
     readonly filter: LiveFilter,
     /** Is the session behind the stream still valid (asked at each heartbeat)? */
-    readonly alive: () => boolean,
+    readonly alive: () => boolean | Promise<boolean>,
   ) {
     res.on('drain', () => {
       this.blocked = false;
@@ -132,7 +132,11 @@ export class LiveHub {
   private unsubscribe: (() => void) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
 
-  constructor(private readonly source: Pick<LiveSource, 'onEvents'>) {}
+  constructor(
+    private readonly source: Pick<LiveSource, 'onEvents'>,
+    /** How often each stream gets a keep-alive and its session is checked. */
+    private readonly heartbeatMs = HEARTBEAT_MS,
+  ) {}
 
   get size(): number {
     return this.streams.size;
@@ -144,7 +148,7 @@ export class LiveHub {
   }
 
   /** Starts a stream on a hijacked response; false when too many are open. `alive` is asked at each heartbeat. */
-  open(res: ServerResponse, filter: LiveFilter, alive: () => boolean, headers: Record<string, string>): boolean {
+  open(res: ServerResponse, filter: LiveFilter, alive: () => boolean | Promise<boolean>, headers: Record<string, string>): boolean {
     if (this.streams.size >= MAX_LIVE_STREAMS) return false;
     res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write(': imspect live view\n\n');
@@ -154,10 +158,13 @@ export class LiveHub {
     this.unsubscribe ??= this.source.onEvents((events) => this.dispatch(events));
     this.heartbeat ??= setInterval(() => {
       for (const s of this.streams) {
-        if (!s.alive()) s.end();
-        else s.heartbeat();
+        // A session that ended (logout, expiry, user removed or password changed) ends its stream.
+        void Promise.resolve(s.alive()).then(
+          (ok) => (ok ? s.heartbeat() : s.end()),
+          () => s.end(),
+        );
       }
-    }, HEARTBEAT_MS).unref();
+    }, this.heartbeatMs).unref();
     return true;
   }
 

@@ -42,6 +42,8 @@ export interface ConsoleServerOptions {
   https?: { cert: string; key: string } | undefined;
   /** The front end's files (default: the package's web-dist). */
   webRoot?: string;
+  /** How often live-view streams are kept alive and their sessions checked (default 15 s). */
+  liveHeartbeatMs?: number;
   /** Login attempts per address per minute (default 20). */
   loginsPerMinute?: number;
 }
@@ -156,7 +158,7 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
   const users = new ConsoleUsers(options.dataDir);
   const sessions = new SessionStore(options.sessionIdleMs, options.sessionMaxMs);
   const throttle = new LoginThrottle();
-  const hub = new LiveHub(options.live);
+  const hub = new LiveHub(options.live, options.liveHeartbeatMs);
   const { archive, log } = options;
   const activityCounts = archive ? new ActivityCounts(archive) : undefined;
   // Counted once in the background at start, so the first dashboard does not wait for a week of the archive.
@@ -189,7 +191,11 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
   async function resolveSession(request: FastifyRequest): Promise<ConsoleSession | undefined> {
     const raw = request.cookies[SESSION_COOKIE];
     const unsigned = raw ? request.unsignCookie(raw) : undefined;
-    const session = sessions.touch(unsigned?.valid ? (unsigned.value ?? undefined) : undefined);
+    return validSession(unsigned?.valid ? (unsigned.value ?? undefined) : undefined);
+  }
+
+  async function validSession(id: string | undefined): Promise<ConsoleSession | undefined> {
+    const session = sessions.touch(id);
     if (!session) return undefined;
     const user = await users.find(session.user).catch(() => undefined);
     if (!user || user.role !== session.role || user.changed !== session.userChanged) {
@@ -353,7 +359,7 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
     const session = request.consoleSession!;
     reply.hijack();
     const headers = { ...SECURITY_HEADERS };
-    const opened = hub.open(reply.raw, filter, () => sessions.touch(session.id) !== undefined, headers);
+    const opened = hub.open(reply.raw, filter, async () => (await validSession(session.id)) !== undefined, headers);
     if (!opened) {
       reply.raw.writeHead(503, { 'content-type': 'application/json', ...headers });
       reply.raw.end(JSON.stringify({ error: 'too many live views open' }));

@@ -83,7 +83,18 @@ describeWithService('hostile ids and text in the console (chromium)', chromiumMi
         return () => listeners.delete(listener);
       },
     };
-    running = await startConsole({ host: '127.0.0.1', port: 0, dataDir: dir, live, archive, log: quiet, secure: false, sessionIdleMs: 600_000, sessionMaxMs: 3_600_000 });
+    running = await startConsole({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: dir,
+      live,
+      archive,
+      log: quiet,
+      secure: false,
+      sessionIdleMs: 600_000,
+      sessionMaxMs: 3_600_000,
+      liveHeartbeatMs: 300,
+    });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
     page.on('dialog', (d) => {
@@ -198,5 +209,29 @@ describeWithService('hostile ids and text in the console (chromium)', chromiumMi
     response.resume();
     await expect.poll(() => received.join('').includes('event: skipped'), { timeout: 10_000 }).toBe(true);
     response.destroy();
+  });
+
+  it("ends a live view's stream when its user is removed", async () => {
+    const users = new ConsoleUsers(dir);
+    await users.add('temp', 'auditor', 'temporary password');
+    const res = await fetch(`${running.url}api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'temp', password: 'temporary password' }),
+    });
+    const cookie = res.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    const url = new URL(`${running.url}api/live`);
+    const response = await new Promise<http.IncomingMessage>((resolve) => http.get({ host: url.hostname, port: url.port, path: url.pathname, headers: { cookie } }, resolve));
+    expect(response.statusCode).toBe(200);
+    response.resume();
+    const ended = new Promise<void>((resolve) => response.once('end', () => resolve()));
+    await new Promise((r) => setTimeout(r, 700));
+    expect(response.complete).toBe(false); // still open while the user exists
+    await users.remove('temp');
+    await ended;
+    expect((await fetch(`${running.url}api/dashboard`, { headers: { cookie } })).status).toBe(401);
   });
 });

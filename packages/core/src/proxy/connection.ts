@@ -64,7 +64,7 @@ const TURN_BUDGET_BYTES = 256 * 1024;
 /** How long a client disconnected by policy may keep its side open after it was sent the reply. */
 const DISCONNECT_GRACE_MS = 5_000;
 /** `client version` from a login event's data (`client=` and `version=` items), for the console's who-is-online list. */
-function clientVersionOf(data: unknown): string | undefined {
+export function clientVersionOf(data: unknown): string | undefined {
   const value = (key: string) => (typeof data === 'string' ? dataValue(data, key) : typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[key] : undefined);
   const parts = [value('client'), value('version')].filter((v) => v !== undefined && v !== '').map(String);
   return parts.length > 0 ? parts.join(' ') : undefined;
