@@ -54,6 +54,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The live view's streams (tests and the bench read its stats). */
     liveHub: LiveHub;
+    /** Every API route with the role it declared. */
+    apiRoutes: ReadonlyArray<{ method: string; url: string; access: 'public' | 'auditor' | 'admin' }>;
   }
   interface FastifyRequest {
     consoleSession?: ConsoleSession;
@@ -170,6 +172,13 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
       .catch(() => undefined);
   }
   const cookieBase = { path: '/', httpOnly: true, sameSite: 'strict' as const, secure: options.secure };
+  // Every API route and the role it declared (tests walk them all).
+  const apiRoutes: Array<{ method: string; url: string; access: Access }> = [];
+  app.decorate('apiRoutes', apiRoutes);
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/')) return;
+    for (const method of [route.method].flat()) if (method !== 'HEAD') apiRoutes.push({ method, url: route.url, access: route.config?.access ?? 'admin' });
+  });
 
   await app.register(fastifyCookie, { secret: randomBytes(32) });
   await app.register(fastifyCsrf, {
@@ -207,7 +216,12 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
 
   // Every API route says who may call it (`config.access`); a route that does not is for admins only.
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/api/')) return;
+    // Decided by the route matched, not by the URL's spelling: every API route is under /api/.
+    const route = request.routeOptions.url;
+    if (route === undefined || !route.startsWith('/api/')) {
+      if (request.url.startsWith('/api/')) return reply.code(404).send({ error: 'no such API' });
+      return;
+    }
     const access: Access = request.routeOptions.config?.access ?? 'admin';
     const session = await resolveSession(request);
     if (session) request.consoleSession = session;
