@@ -234,4 +234,25 @@ describeWithService('hostile ids and text in the console (chromium)', chromiumMi
     await ended;
     expect((await fetch(`${running.url}api/dashboard`, { headers: { cookie } })).status).toBe(401);
   });
+
+  it('survives browsers that drop their live view mid-stream, and keeps serving', async () => {
+    const res = await fetch(`${running.url}api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'ada', password: 'admin password 1' }),
+    });
+    const cookie = res.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    const url = new URL(`${running.url}api/live`);
+    for (let round = 0; round < 20; round++) {
+      const response = await new Promise<http.IncomingMessage>((resolve) => http.get({ host: url.hostname, port: url.port, path: url.pathname, headers: { cookie } }, resolve));
+      response.socket.destroy(); // the tab is closed
+      for (let i = 0; i < 5; i++) emit(Array.from({ length: 50 }, () => hostile({ text: 'after the tab closed' })));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(running.app.liveHub.size).toBeLessThanOrEqual(1); // the streams closed; at most the browser page's own
+    expect((await fetch(`${running.url}api/dashboard`, { headers: { cookie } })).status).toBe(200);
+  });
 });
