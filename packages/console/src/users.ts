@@ -5,7 +5,7 @@
  * at every login, so a change applies without a restart.
  */
 import { hash, verify } from '@node-rs/argon2';
-import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 export type ConsoleRole = 'admin' | 'auditor';
@@ -140,6 +140,12 @@ export class ConsoleUsers {
     }
     try {
       await chmod(temp, 0o600);
+      // Run as root (`sudo imspect console user add`), the file stays readable by the user imspect runs as after
+      // dropping root: it keeps the owner of the file it replaces, else takes the data folder's (handed over at start).
+      if (process.getuid?.() === 0) {
+        const owner = await stat(this.file).catch(() => stat(path.dirname(this.file)));
+        await chown(temp, owner.uid, owner.gid);
+      }
       await rename(temp, this.file);
     } catch (error) {
       await rm(temp, { force: true });

@@ -54,6 +54,28 @@ describe('console users file', () => {
   });
 });
 
+describe('console users file written as root', () => {
+  it.skipIf(process.getuid?.() !== 0)("keeps the owner of the file it replaces, else takes the data folder's", async () => {
+    const { chown, mkdir } = await import('node:fs/promises');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-console-owner-'));
+    try {
+      const data = path.join(dir, 'data');
+      await mkdir(data);
+      await chown(data, 65534, 65534); // handed over to the unprivileged user at start
+      const users = new ConsoleUsers(data);
+      await users.add('ada', 'admin', 'a long enough password');
+      expect((await stat(users.file)).uid).toBe(65534);
+      await chown(users.file, 4242, 4242);
+      await users.passwd('ada', 'another long password');
+      const after = await stat(users.file);
+      expect([after.uid, after.gid]).toEqual([4242, 4242]);
+      expect(after.mode & 0o777).toBe(0o600);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('console sessions', () => {
   it('end after their idle time, after their longest life, and at logout', () => {
     let now = 0;
