@@ -326,11 +326,31 @@ describeWithService('web console in a browser (imspect + ngircd + irc-framework 
     }
   });
 
+  it('lets an admin limit alice to XMPP from her user page: her next IRC message is stopped and she is disconnected', async () => {
+    await page.goto(`${base}#/users?${new URLSearchParams({ id: 'alice' })}`);
+    await page.waitForSelector('#user-policy-save');
+    expect(await page.isChecked('#user-protocol-irc')).toBe(false);
+    await page.check('#user-protocol-xmpp');
+    await page.selectOption('#user-block-file', 'block');
+    await page.click('#user-policy-save');
+    await page.waitForFunction(() => (document.querySelector('#user-policy-result')?.textContent ?? '').startsWith('Saved and applied'));
+    const file = await readFile(path.join(dir, 'policy.yaml'), 'utf8');
+    expect(file).toContain('dave:\n    protocols: [xmpp]\n'); // the other entries stay as written
+    expect(file).toMatch(/alice:\n {4}protocols:\n {6}- xmpp\n {4}block:\n {6}file: true\n/);
+    const closed = waitFor(alice, 'close', () => true, 'alice to be disconnected').catch(() => undefined);
+    const heard = bobHeard.length;
+    alice.say('bob', 'this must not arrive');
+    await closed;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(bobHeard.slice(heard)).not.toContain('this must not arrive');
+  });
+
   it('records logins, failed logins, searches, transcripts, exports and changes in the audit trail, which admins read', async () => {
     await page.goto(`${base}#/audit`);
     await page.waitForSelector('#audit-rows tr');
     const text = (await page.locator('#audit-rows').textContent())!;
     for (const action of ['login', 'login-failed', 'search', 'transcript', 'export', 'change', 'refused', 'users', 'user-view']) expect(text).toContain(action);
+    expect(text).toContain('"policy":"user","localId":"alice"');
     expect(text).toContain('rutabaga'); // what changed
     // Nothing in the API edits or deletes it.
     const answer = await page.evaluate(async () => {

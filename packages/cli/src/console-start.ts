@@ -3,11 +3,11 @@
  * archive it reads (the logger-sql plugin's, in a worker thread for SQLite), the policy files it may edit (the
  * word list and the ACL the filters read, applied through the same reload as SIGHUP), and its HTTPS material.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Engine, LoadedConfig } from '@imspect/core/runtime';
-import type { LiveSource, PolicyAccess, PolicyFile, RunningConsole } from '@imspect/console';
+import type { LiveSource, PolicyAccess, PolicyFile, RunningConsole, UserPolicyAccess, UserPolicyEntry } from '@imspect/console';
 
 type ConsoleTls = { cert: string; key: string };
 
@@ -95,6 +95,38 @@ export function problemsOf(parse: (text: string) => unknown, text: string): Arra
   }
 }
 
+/**
+ * One user's entry of the policy file (`users.<local id>`), edited in place: the YAML document is changed at that
+ * key only (comments and the other entries kept), checked with the filter's parser, then written whole and renamed.
+ */
+function userPolicyAccess(file: string, parse: (text: string) => { users?: Record<string, UserPolicyEntry> }, blockable: readonly string[], protocols: string[]): UserPolicyAccess {
+  const read = () => readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
+  return {
+    protocols,
+    blockable,
+    get: async (localId) => parse(await read()).users?.[localId] ?? null,
+    set: async (localId, entry) => {
+      const { parseDocument } = await import('yaml');
+      const doc = parseDocument(await read());
+      const empty = !entry || ((entry.protocols === undefined || entry.protocols.length === 0) && Object.keys(entry.block ?? {}).length === 0);
+      if (empty) {
+        if (doc.hasIn(['users', localId])) doc.deleteIn(['users', localId]);
+      } else {
+        if (doc.contents === null) doc.contents = doc.createNode({}) as unknown as typeof doc.contents;
+        const value: UserPolicyEntry = {};
+        if (entry!.protocols && entry!.protocols.length > 0) value.protocols = entry!.protocols;
+        if (entry!.block && Object.keys(entry!.block).length > 0) value.block = entry!.block;
+        doc.setIn(['users', localId], doc.createNode(value));
+      }
+      const text = doc.toString({ flowCollectionPadding: false });
+      parse(text); // throws with the filter's own message
+      const temp = `${file}.console-${process.pid}.tmp`;
+      await writeFile(temp, text, { mode: 0o640 });
+      await rename(temp, file);
+    },
+  };
+}
+
 async function policyAccess(engine: Engine, loaded: LoadedConfig): Promise<PolicyAccess> {
   const files: PolicyFile[] = [];
   const loadedFilter = (name: string) => engine.plugins.some((p) => p.name === name && p.status === 'loaded');
@@ -113,9 +145,11 @@ async function policyAccess(engine: Engine, loaded: LoadedConfig): Promise<Polic
     files.push({ id: 'acl', title: 'ACL', file: acl, check: (text) => problemsOf(parseAcl, text) });
   }
   const policyFile = fileOption('filter-policy');
+  let userPolicy: UserPolicyAccess | undefined;
   if (policyFile) {
-    const { parsePolicyFile } = await import('@imspect/filter-policy');
+    const { parsePolicyFile, BLOCKABLE } = await import('@imspect/filter-policy');
     files.push({ id: 'policy', title: 'Per-user policy', file: policyFile, check: (text) => problemsOf(parsePolicyFile, text) });
+    userPolicy = userPolicyAccess(policyFile, parsePolicyFile, BLOCKABLE, engine.registry?.all.map((p) => p.name) ?? []);
   }
   // The monitoring notice, when it is kept in a file (responses.notice.file): one message per line.
   const notice = loaded.config.responses.notice.file;
@@ -129,6 +163,7 @@ async function policyAccess(engine: Engine, loaded: LoadedConfig): Promise<Polic
   }
   return {
     files,
+    userPolicy,
     reload: async () => {
       const result = await engine.reload();
       return { ok: result.ok, problems: result.problems };

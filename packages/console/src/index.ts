@@ -12,7 +12,20 @@ export { LiveHub, liveItem, matches, LIVE_TEXT_CHARS, MAX_LIVE_STREAMS, type Liv
 export { LoginThrottle } from './login-throttle.js';
 export { SessionStore, type ConsoleSession } from './sessions.js';
 export { csvField, csvRow, csvHeader, jsonlRow, CSV_COLUMNS } from './export.js';
-export type { LiveSource, PluginState, OnlineSession, LoggerHealth, JournalUse, TlsState, PolicyFile, PolicyAccess, ConsoleLogger, ArchiveAccess } from './source.js';
+export type {
+  LiveSource,
+  PluginState,
+  OnlineSession,
+  LoggerHealth,
+  JournalUse,
+  TlsState,
+  PolicyFile,
+  PolicyAccess,
+  UserPolicyAccess,
+  UserPolicyEntry,
+  ConsoleLogger,
+  ArchiveAccess,
+} from './source.js';
 
 export interface RunningConsole {
   url: string;

@@ -518,6 +518,59 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
     },
   );
 
+  app.get('/api/user-policy', { config: { access: 'auditor' } }, async (request, reply) => {
+    const access = options.policy?.userPolicy;
+    const localId = stringParam(request.query, 'id');
+    if (!localId) return reply.code(400).send({ error: 'which user: id' });
+    if (!access) return { available: false, protocols: [], blockable: [], entry: null };
+    return { available: true, protocols: access.protocols, blockable: access.blockable, entry: await access.get(localId) };
+  });
+
+  app.put(
+    '/api/user-policy',
+    {
+      config: { access: 'admin' },
+      schema: {
+        body: {
+          type: 'object',
+          required: ['id', 'entry'],
+          additionalProperties: false,
+          properties: {
+            id: { type: 'string', minLength: 1, maxLength: 1000 },
+            entry: {
+              anyOf: [
+                { type: 'null' },
+                {
+                  type: 'object',
+                  additionalProperties: false,
+                  properties: {
+                    protocols: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 64 } },
+                    block: { type: 'object', maxProperties: 32, additionalProperties: { type: 'boolean' } },
+                  },
+                },
+              ],
+            },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const policy = options.policy;
+      const access = policy?.userPolicy;
+      if (!policy || !access) return reply.code(404).send({ error: 'no policy file is configured (plugins.filter-policy.options.file)' });
+      const { id: localId, entry } = request.body as { id: string; entry: { protocols?: string[]; block?: Record<string, boolean> } | null };
+      const before = await access.get(localId);
+      try {
+        await access.set(localId, entry);
+      } catch (error) {
+        return reply.code(422).send({ error: (error as Error).message });
+      }
+      const reloaded = await policy.reload();
+      await audit(request, 'change', { policy: 'user', localId, before, after: entry, reloaded: reloaded.ok });
+      return { ok: reloaded.ok, problems: reloaded.problems };
+    },
+  );
+
   // Front end ----------------------------------------------------------------------------------------------
 
   const webRoot = options.webRoot ?? DEFAULT_WEB_ROOT;

@@ -76,8 +76,26 @@ export interface PolicyFile {
   check(text: string): Array<{ line: number; message: string }>;
 }
 
+/** One user's entry of the per-user policy (filter-policy's `users.<id>`): the only protocols allowed, and what is blocked. */
+export interface UserPolicyEntry {
+  protocols?: string[];
+  block?: Record<string, boolean>;
+}
+
+/** The per-user policy, read and written through its file (the filter's parser checks what is written). */
+export interface UserPolicyAccess {
+  /** The protocols a user may be limited to, and the kinds of action that can be blocked. */
+  protocols: readonly string[];
+  blockable: readonly string[];
+  get(localId: string): Promise<UserPolicyEntry | null>;
+  /** Writes the entry (null or empty: removes it); throws with the parser's message when the result does not parse. */
+  set(localId: string, entry: UserPolicyEntry | null): Promise<void>;
+}
+
 export interface PolicyAccess {
   files: readonly PolicyFile[];
+  /** Present when a policy file is configured. */
+  userPolicy?: UserPolicyAccess | undefined;
   /** Applies what was written: the same reload as SIGHUP. Returns problems the reload reported. */
   reload(): Promise<{ ok: boolean; problems: string[] }>;
 }

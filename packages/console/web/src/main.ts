@@ -712,9 +712,88 @@ interface UserInfo {
   contacts: Array<{ protocol: string; network: string | null; remoteId: string; subtype: string | null; data: string | null; atMs: number }>;
 }
 
+interface UserPolicy {
+  available: boolean;
+  protocols: string[];
+  blockable: string[];
+  entry: { protocols?: string[]; block?: Record<string, boolean> } | null;
+}
+
+/** The user's entry of the per-user policy file, as a form (admins save it; auditors see it). */
+function userPolicyCard(localId: string, p: UserPolicy): HTMLElement {
+  if (!p.available)
+    return h(
+      'section',
+      { class: 'card', id: 'user-policy' },
+      h('h2', {}, 'Policy'),
+      h('p', { class: 'muted' }, 'No policy file is configured (plugins.filter-policy.options.file).'),
+    );
+  const admin = me?.role === 'admin';
+  const allowed = new Set(p.entry?.protocols ?? []);
+  const protocolBoxes = p.protocols.map((name) => {
+    const box = h('input', {
+      type: 'checkbox',
+      name: 'protocol',
+      value: name,
+      id: `user-protocol-${name}`,
+      ...(allowed.has(name) ? { checked: true } : {}),
+      ...(admin ? {} : { disabled: true }),
+    });
+    return h('label', { class: 'check' }, box, name);
+  });
+  const selects = p.blockable.map((kind) => {
+    const current = p.entry?.block?.[kind];
+    const select = h(
+      'select',
+      { id: `user-block-${kind}`, name: kind, ...(admin ? {} : { disabled: true }) },
+      h('option', { value: '' }, 'as for everyone'),
+      h('option', { value: 'block', ...(current === true ? { selected: true } : {}) }, 'blocked'),
+      h('option', { value: 'allow', ...(current === false ? { selected: true } : {}) }, 'allowed'),
+    );
+    return h('label', { class: 'policy-kind' }, `${kind}: `, select);
+  });
+  const result = h('p', { id: 'user-policy-result', role: 'status' });
+  const save = h(
+    'button',
+    {
+      id: 'user-policy-save',
+      type: 'button',
+      onclick: async () => {
+        result.textContent = '';
+        const protocols = protocolBoxes
+          .map((l) => l.querySelector('input')!)
+          .filter((b) => b.checked)
+          .map((b) => b.value);
+        const block: Record<string, boolean> = {};
+        for (const l of selects) {
+          const select = l.querySelector('select')!;
+          if (select.value !== '') block[select.name] = select.value === 'block';
+        }
+        try {
+          const answer = await api<{ ok: boolean; problems: string[] }>('/api/user-policy', { method: 'PUT', body: { id: localId, entry: { protocols, block } } });
+          result.textContent = answer.ok ? 'Saved and applied: the next message is judged by it.' : `Saved, but the reload reported: ${answer.problems.join('; ')}`;
+        } catch (error) {
+          result.textContent = `Not saved: ${(error as Error).message}`;
+        }
+      },
+    },
+    'Save and apply',
+  );
+  return h(
+    'section',
+    { class: 'card', id: 'user-policy' },
+    h('h2', {}, 'Policy'),
+    h('p', {}, 'Protocols this user may use (none ticked: every protocol): ', ...protocolBoxes),
+    h('p', {}, ...selects),
+    admin ? save : h('p', { class: 'muted' }, 'Read only: changing policy needs the admin role.'),
+    result,
+  );
+}
+
 async function userPage(localId: string): Promise<void> {
   const main = view;
   const u = await api<UserInfo>(`/api/user?${params({ id: localId })}`);
+  const policy = await api<UserPolicy>(`/api/user-policy?${params({ id: localId })}`);
   main.replaceChildren(
     h('h1', {}, 'User ', id(u.localId)),
     h(
@@ -769,6 +848,7 @@ async function userPage(localId: string): Promise<void> {
           )
         : h('p', { class: 'muted' }, 'No contact-list events recorded for this user.'),
     ),
+    userPolicyCard(u.localId, policy),
   );
 }
 
