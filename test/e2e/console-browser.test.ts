@@ -326,6 +326,39 @@ describeWithService('web console in a browser (imspect + ngircd + irc-framework 
     }
   });
 
+  it('lets an admin block a contact for alice from her user page (an ACL line), and unblock it', async () => {
+    const openAlice = async () => {
+      await page.goto(`${base}#/dashboard`);
+      await page.goto(`${base}#/users?${new URLSearchParams({ id: 'alice' })}`);
+      await page.waitForSelector('#user-blocked-contacts');
+    };
+    const save = async () => {
+      await page.click('#user-policy-save');
+      await page.waitForFunction(() => (document.querySelector('#user-policy-result')?.textContent ?? '').startsWith('Saved and applied'));
+    };
+    await openAlice();
+    await page.fill('#user-blocked-contacts', 'bob\n');
+    await save();
+    expect(await readFile(path.join(dir, 'acl.txt'), 'utf8')).toBe('deny alice bob\nallow all\n');
+    const heard = bobHeard.length;
+    alice.say('bob', 'kept from bob');
+    // Then something bob may hear: once it is there, the blocked one would have been too.
+    const sentinel = waitFor(bob, 'join', () => true, 'a join', 3_000).catch(() => undefined);
+    alice.join('#console-sentinel');
+    bob.join('#console-sentinel');
+    await sentinel;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bobHeard.slice(heard)).not.toContain('kept from bob');
+    await openAlice();
+    expect(await page.inputValue('#user-blocked-contacts')).toBe('bob');
+    await page.fill('#user-blocked-contacts', '');
+    await save();
+    expect(await readFile(path.join(dir, 'acl.txt'), 'utf8')).toBe('allow all\n');
+    const arrived = waitFor(bob, 'privmsg', (e) => e['message'] === 'bob may hear this again', 'the unblocked message');
+    alice.say('bob', 'bob may hear this again');
+    await arrived;
+  });
+
   it('lets an admin limit alice to XMPP from her user page: her next IRC message is stopped and she is disconnected', async () => {
     await page.goto(`${base}#/users?${new URLSearchParams({ id: 'alice' })}`);
     await page.waitForSelector('#user-policy-save');

@@ -7,7 +7,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Engine, LoadedConfig } from '@imspect/core/runtime';
-import type { LiveSource, PolicyAccess, PolicyFile, RunningConsole, UserPolicyAccess, UserPolicyEntry } from '@imspect/console';
+import type { LiveSource, PolicyAccess, PolicyFile, RunningConsole, UserPolicyAccess, UserPolicyEntry, BlockedContactsAccess } from '@imspect/console';
 
 type ConsoleTls = { cert: string; key: string };
 
@@ -127,6 +127,42 @@ function userPolicyAccess(file: string, parse: (text: string) => { users?: Recor
   };
 }
 
+/** A line `deny USER CONTACT` of the [all] scope: how the console writes a user's blocked contact. */
+function isOwnDenyLine(line: string, localId: string): boolean {
+  const words = line.trim().split(/\s+/);
+  return words.length === 3 && words[0] === 'deny' && words[1]!.toLowerCase() === localId.toLowerCase();
+}
+
+/**
+ * A user's blocked contacts in the ACL: read from every `deny` rule naming the user outside [protocol] sections;
+ * written as one `deny USER CONTACT` line each at the top of the file (first match wins, so before any `allow`),
+ * replacing the user's one-contact `deny` lines there; everything else in the file stays as written.
+ */
+function blockedContactsAccess(
+  file: string,
+  parse: (text: string) => Array<{ action: string; local: string | undefined; remotes: string[]; protocol: string | undefined }>,
+): BlockedContactsAccess {
+  const read = () => readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
+  return {
+    get: async (localId) => {
+      const id = localId.toLowerCase();
+      const rules = parse(await read()).filter((r) => r.action === 'deny' && r.local === id && r.protocol === undefined);
+      return [...new Set(rules.flatMap((r) => r.remotes))];
+    },
+    set: async (localId, contacts) => {
+      const lines = (await read()).split('\n');
+      const firstSection = lines.findIndex((l) => /^\s*\[[A-Za-z0-9_.-]+\]\s*$/.test(l));
+      const end = firstSection < 0 ? lines.length : firstSection;
+      const kept = lines.filter((line, i) => !(i < end && isOwnDenyLine(line, localId)));
+      const text = [...[...new Set(contacts)].map((c) => `deny ${localId} ${c}`), ...kept].join('\n');
+      parse(text); // throws with the filter's own message
+      const temp = `${file}.console-${process.pid}.tmp`;
+      await writeFile(temp, text.endsWith('\n') || text.length === 0 ? text : `${text}\n`, { mode: 0o640 });
+      await rename(temp, file);
+    },
+  };
+}
+
 async function policyAccess(engine: Engine, loaded: LoadedConfig): Promise<PolicyAccess> {
   const files: PolicyFile[] = [];
   const loadedFilter = (name: string) => engine.plugins.some((p) => p.name === name && p.status === 'loaded');
@@ -140,9 +176,11 @@ async function policyAccess(engine: Engine, loaded: LoadedConfig): Promise<Polic
     files.push({ id: 'badwords', title: 'Bad words', file: words, check: (text) => problemsOf(parseWordList, text) });
   }
   const acl = fileOption('filter-acl');
+  let blockedContacts: BlockedContactsAccess | undefined;
   if (acl) {
     const { parseAcl } = await import('@imspect/filter-acl');
     files.push({ id: 'acl', title: 'ACL', file: acl, check: (text) => problemsOf(parseAcl, text) });
+    blockedContacts = blockedContactsAccess(acl, parseAcl);
   }
   const policyFile = fileOption('filter-policy');
   let userPolicy: UserPolicyAccess | undefined;
@@ -164,6 +202,7 @@ async function policyAccess(engine: Engine, loaded: LoadedConfig): Promise<Polic
   return {
     files,
     userPolicy,
+    blockedContacts,
     reload: async () => {
       const result = await engine.reload();
       return { ok: result.ok, problems: result.problems };

@@ -23,6 +23,7 @@ export type {
   PolicyAccess,
   UserPolicyAccess,
   UserPolicyEntry,
+  BlockedContactsAccess,
   ConsoleLogger,
   ArchiveAccess,
 } from './source.js';

@@ -522,8 +522,15 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
     const access = options.policy?.userPolicy;
     const localId = stringParam(request.query, 'id');
     if (!localId) return reply.code(400).send({ error: 'which user: id' });
-    if (!access) return { available: false, protocols: [], blockable: [], entry: null };
-    return { available: true, protocols: access.protocols, blockable: access.blockable, entry: await access.get(localId) };
+    const contacts = options.policy?.blockedContacts;
+    return {
+      available: access !== undefined,
+      protocols: access?.protocols ?? [],
+      blockable: access?.blockable ?? [],
+      entry: access ? await access.get(localId) : null,
+      acl: contacts !== undefined,
+      blockedContacts: contacts ? await contacts.get(localId) : [],
+    };
   });
 
   app.put(
@@ -533,10 +540,12 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
       schema: {
         body: {
           type: 'object',
-          required: ['id', 'entry'],
+          required: ['id'],
           additionalProperties: false,
           properties: {
             id: { type: 'string', minLength: 1, maxLength: 1000 },
+            // One id per contact: no white space, not a comment or a section header of the ACL.
+            blockedContacts: { type: 'array', maxItems: 1000, items: { type: 'string', minLength: 1, maxLength: 1000, pattern: '^[^\\s#\\[]\\S*$' } },
             entry: {
               anyOf: [
                 { type: 'null' },
@@ -556,17 +565,31 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
     },
     async (request, reply) => {
       const policy = options.policy;
+      const body = request.body as { id: string; entry?: { protocols?: string[]; block?: Record<string, boolean> } | null; blockedContacts?: string[] };
+      const localId = body.id;
       const access = policy?.userPolicy;
-      if (!policy || !access) return reply.code(404).send({ error: 'no policy file is configured (plugins.filter-policy.options.file)' });
-      const { id: localId, entry } = request.body as { id: string; entry: { protocols?: string[]; block?: Record<string, boolean> } | null };
-      const before = await access.get(localId);
+      const contacts = policy?.blockedContacts;
+      if (!policy || (body.entry !== undefined && !access) || (body.blockedContacts !== undefined && !contacts)) {
+        return reply.code(404).send({ error: 'no policy file (plugins.filter-policy.options.file) or ACL (plugins.filter-acl.options.file) is configured for that' });
+      }
+      if (body.blockedContacts !== undefined && /\s/.test(localId)) return reply.code(400).send({ error: 'an id with white space cannot be written in the ACL' });
+      const change: Record<string, unknown> = { policy: 'user', localId };
       try {
-        await access.set(localId, entry);
+        if (body.entry !== undefined) {
+          change['before'] = await access!.get(localId);
+          await access!.set(localId, body.entry);
+          change['after'] = body.entry;
+        }
+        if (body.blockedContacts !== undefined) {
+          change['blockedBefore'] = await contacts!.get(localId);
+          await contacts!.set(localId, body.blockedContacts);
+          change['blockedAfter'] = body.blockedContacts;
+        }
       } catch (error) {
         return reply.code(422).send({ error: (error as Error).message });
       }
       const reloaded = await policy.reload();
-      await audit(request, 'change', { policy: 'user', localId, before, after: entry, reloaded: reloaded.ok });
+      await audit(request, 'change', { ...change, reloaded: reloaded.ok });
       return { ok: reloaded.ok, problems: reloaded.problems };
     },
   );

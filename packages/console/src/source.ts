@@ -92,8 +92,18 @@ export interface UserPolicyAccess {
   set(localId: string, entry: UserPolicyEntry | null): Promise<void>;
 }
 
+/** The contacts a user is kept from, as ACL lines `deny USER CONTACT` (the filter's file, checked by its parser). */
+export interface BlockedContactsAccess {
+  /** Every contact a `deny` rule of the user names (any line of the [all] scope). */
+  get(localId: string): Promise<string[]>;
+  /** Replaces the user's one-contact `deny` lines at the top of the ACL with these. */
+  set(localId: string, contacts: readonly string[]): Promise<void>;
+}
+
 export interface PolicyAccess {
   files: readonly PolicyFile[];
+  /** Present when an ACL file is configured. */
+  blockedContacts?: BlockedContactsAccess | undefined;
   /** Present when a policy file is configured. */
   userPolicy?: UserPolicyAccess | undefined;
   /** Applies what was written: the same reload as SIGHUP. Returns problems the reload reported. */

@@ -717,16 +717,18 @@ interface UserPolicy {
   protocols: string[];
   blockable: string[];
   entry: { protocols?: string[]; block?: Record<string, boolean> } | null;
+  acl: boolean;
+  blockedContacts: string[];
 }
 
 /** The user's entry of the per-user policy file, as a form (admins save it; auditors see it). */
 function userPolicyCard(localId: string, p: UserPolicy): HTMLElement {
-  if (!p.available)
+  if (!p.available && !p.acl)
     return h(
       'section',
       { class: 'card', id: 'user-policy' },
       h('h2', {}, 'Policy'),
-      h('p', { class: 'muted' }, 'No policy file is configured (plugins.filter-policy.options.file).'),
+      h('p', { class: 'muted' }, 'No policy file or ACL is configured (filter-policy, filter-acl).'),
     );
   const admin = me?.role === 'admin';
   const allowed = new Set(p.entry?.protocols ?? []);
@@ -752,6 +754,8 @@ function userPolicyCard(localId: string, p: UserPolicy): HTMLElement {
     );
     return h('label', { class: 'policy-kind' }, `${kind}: `, select);
   });
+  const contacts = h('textarea', { id: 'user-blocked-contacts', rows: '4', spellcheck: 'false', ...(admin ? {} : { readonly: true }) });
+  contacts.value = p.blockedContacts.join('\n');
   const result = h('p', { id: 'user-policy-result', role: 'status' });
   const save = h(
     'button',
@@ -770,7 +774,12 @@ function userPolicyCard(localId: string, p: UserPolicy): HTMLElement {
           if (select.value !== '') block[select.name] = select.value === 'block';
         }
         try {
-          const answer = await api<{ ok: boolean; problems: string[] }>('/api/user-policy', { method: 'PUT', body: { id: localId, entry: { protocols, block } } });
+          const blockedContacts = contacts.value
+            .split('\n')
+            .map((c) => c.trim())
+            .filter((c) => c.length > 0);
+          const body = { id: localId, ...(p.available ? { entry: { protocols, block } } : {}), ...(p.acl ? { blockedContacts } : {}) };
+          const answer = await api<{ ok: boolean; problems: string[] }>('/api/user-policy', { method: 'PUT', body });
           result.textContent = answer.ok ? 'Saved and applied: the next message is judged by it.' : `Saved, but the reload reported: ${answer.problems.join('; ')}`;
         } catch (error) {
           result.textContent = `Not saved: ${(error as Error).message}`;
@@ -783,8 +792,9 @@ function userPolicyCard(localId: string, p: UserPolicy): HTMLElement {
     'section',
     { class: 'card', id: 'user-policy' },
     h('h2', {}, 'Policy'),
-    h('p', {}, 'Protocols this user may use (none ticked: every protocol): ', ...protocolBoxes),
-    h('p', {}, ...selects),
+    p.available ? h('p', {}, 'Protocols this user may use (none ticked: every protocol): ', ...protocolBoxes) : null,
+    p.available ? h('p', {}, ...selects) : null,
+    p.acl ? h('label', { class: 'block-label' }, 'Blocked contacts, one per line (ACL deny rules):', contacts) : null,
     admin ? save : h('p', { class: 'muted' }, 'Read only: changing policy needs the admin role.'),
     result,
   );
