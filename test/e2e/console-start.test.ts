@@ -88,6 +88,11 @@ describe('imspect start with the console', () => {
     } finally {
       blocker.close();
     }
+    // HTTPS with a minted certificate but no CA: a configuration problem.
+    await writeConfig(dir, { tls: {} });
+    const noCa = await runCli(['start', ...(process.getuid?.() === 0 ? ['--allow-root'] : [])], dir, 'utf8', 30_000);
+    expect(noCa.code).toBe(2);
+    expect(noCa.stderr).toMatch(/console\.tls: .*there is none \(imspect ca init\)/);
   });
 
   it("serves HTTPS with a certificate minted from imspect's CA; cookies are Secure; a password change ends the session", async () => {
