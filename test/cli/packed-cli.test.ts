@@ -97,6 +97,8 @@ describeWithService('the packed CLI, installed with npm install -g away from the
     expect(result.stdout).toMatch(/^@imspect\/cli\/\d+\.\d+\.\d+ /);
     // The command manifest is in the package and stays there (it is what keeps start-up quick).
     expect(existsSync(path.join(prefix, 'lib/node_modules/@imspect/cli/oclif.manifest.json'))).toBe(true);
+    // The web console's built front end travels with it (it is built at install in the repository, not committed).
+    expect(existsSync(path.join(prefix, 'lib/node_modules/@imspect/cli/node_modules/@imspect/console/web-dist/index.html'))).toBe(true);
   });
 
   it('lists the built-in plugins, all loaded from the installed package, none from the repository', async () => {

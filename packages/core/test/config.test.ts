@@ -284,3 +284,23 @@ describe('parseCidr', () => {
     }
   });
 });
+
+describe('console section', () => {
+  it('is off by default, on loopback port 8440', async () => {
+    const { config } = await loadConfig({ cwd: await tempDir() });
+    expect(config.console).toEqual({ enabled: false, host: '127.0.0.1', port: 8440, sessionIdleMinutes: 30, sessionMaxHours: 12 });
+  });
+
+  it('requires HTTPS on any address but loopback, and both certificate files or neither', async () => {
+    const plain = await configError({ cwd: await dirWith({ 'imspect.config.json': JSON.stringify({ console: { enabled: true, host: '0.0.0.0' } }) }) });
+    expect(plain.problems).toEqual([expect.objectContaining({ key: 'console.host', message: expect.stringMatching(/not a loopback address: .*requires HTTPS/) })]);
+    const half = await configError({ cwd: await dirWith({ 'imspect.config.json': JSON.stringify({ console: { enabled: true, tls: { cert: 'c.pem' } } }) }) });
+    expect(half.problems).toEqual([expect.objectContaining({ key: 'console.tls', message: expect.stringMatching(/both cert and key/) })]);
+    for (const host of ['127.0.0.1', '127.0.0.2', '::1', 'localhost']) {
+      const cwd = await dirWith({ 'imspect.config.json': JSON.stringify({ console: { enabled: true, host } }) });
+      expect((await loadConfig({ cwd })).config.console.host).toBe(host);
+    }
+    const minted = await dirWith({ 'imspect.config.json': JSON.stringify({ console: { enabled: true, host: '192.0.2.1', tls: {} } }) });
+    expect((await loadConfig({ cwd: minted })).config.console.tls).toEqual({});
+  });
+});

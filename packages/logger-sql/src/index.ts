@@ -35,7 +35,8 @@ export default definePlugin({
 });
 
 export { openArchive } from './open.js';
-export { SqlArchive, type ArchiveStore } from './store.js';
+export { SqlArchive, type ArchiveStore, type SearchPage, type SearchPageOptions, type ActivityBucket, type LocalUserSummary, type UserDetail } from './store.js';
+export type { AuditEntry, StoredAuditEntry } from './audit.js';
 export { WorkerArchive } from './sqlite-client.js';
 export { resolveTarget, describeTarget, redact, optionsSchema, DEFAULT_OPTIONS, type SqlLoggerOptions, type SqlTarget, type SqlKind } from './options.js';
 export { buildSearch, buildAliasLookup, parseTime, words, MAX_IDENTITIES_PER_NAME, type SearchQuery, type PageCursor, type Identity } from './search.js';

@@ -43,6 +43,7 @@ export interface MessagesTable {
 
 export interface Database {
   messages: MessagesTable;
+  console_audit: import('./audit.js').AuditTable;
 }
 
 export type MessageRow = Omit<MessagesTable, 'id'>;

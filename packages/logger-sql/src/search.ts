@@ -28,6 +28,10 @@ export interface SearchQuery {
   untilMs?: number;
   /** Most results; the newest ones, returned oldest first. Default 100; 0 = no limit. */
   limit?: number;
+  /** Only what policy blocked (`filtered`). */
+  blocked?: boolean;
+  /** Only these event types (`message`, `file`, `join`, ...). */
+  types?: readonly string[];
 }
 
 const WORD = /^[\p{L}\p{N}]+$/u;
@@ -72,7 +76,10 @@ function fullTextCondition(kind: SqlKind, list: string[]): Expression<SqlBool> {
   switch (kind) {
     case 'sqlite': {
       const match = list.map((w) => `"${w.replaceAll('"', '""')}"`).join(' AND ');
-      return sql<SqlBool>`id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ${match})`;
+      // `+id`: not a rowid lookup per match (a common word matches a tenth of the archive, whose rows would all
+      // be read and sorted), but a check of each entry of the time index walked in the query's order, which
+      // stops at the page's end: 1,000,000 rows, newest 50 of a common word: 0.5 s -> 0.09 s.
+      return sql<SqlBool>`+id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ${match})`;
     }
     case 'postgres': {
       const query = list.map((w) => `${w.toLowerCase()}:*`).join(' & ');
@@ -95,11 +102,24 @@ export interface PageCursor {
  * The search as SQL. By default the newest `limit` rows, newest first (the caller reverses them); with
  * `page`, oldest first from after `page.after`, `page.size` rows (keyset pagination: every page costs the same).
  */
-export function buildSearch(db: Kysely<Database>, kind: SqlKind, query: SearchQuery, page?: { after?: PageCursor; size: number }, identities: readonly Identity[] = []) {
+export function buildSearch(
+  db: Kysely<Database>,
+  kind: SqlKind,
+  query: SearchQuery,
+  page?: { after?: PageCursor; size: number; newestFirst?: boolean },
+  identities: readonly Identity[] = [],
+) {
   let q = db.selectFrom('messages').selectAll();
   if (page?.after) {
     const { atMs, id } = page.after;
-    q = q.where((eb) => eb.or([eb('at_ms', '>', atMs), eb.and([eb('at_ms', '=', atMs), eb('id', '>', id)])]));
+    // Newest first, `after` is the last row of the previous page: the next page is older than it.
+    const op = page.newestFirst ? '<' : '>';
+    q = q.where((eb) => eb.or([eb('at_ms', op, atMs), eb.and([eb('at_ms', '=', atMs), eb('id', op, id)])]));
+  }
+  if (query.blocked) q = q.where('filtered', '=', 1);
+  if (query.types !== undefined && query.types.length > 0) {
+    const codes = query.types.map((t) => EVENT_TYPE_CODES[t as keyof typeof EVENT_TYPE_CODES]).filter((c) => c !== undefined) as number[];
+    q = q.where('type', 'in', codes.length > 0 ? codes : [-1]);
   }
   if (query.user !== undefined) {
     const user = query.user;
@@ -110,12 +130,15 @@ export function buildSearch(db: Kysely<Database>, kind: SqlKind, query: SearchQu
       ]),
     );
   }
-  if (query.network !== undefined) q = q.where('network', '=', query.network.toLowerCase());
+  // SQLite without statistics takes any index on an equality: the protocol's (a quarter of the archive) over the
+  // user's (a few hundred rows). With a user or peer given, protocol and network are only checked (`+column`).
+  const narrow = kind === 'sqlite' && (query.user !== undefined || query.with !== undefined);
+  if (query.network !== undefined) q = narrow ? q.where(sql<string>`+network`, '=', query.network.toLowerCase()) : q.where('network', '=', query.network.toLowerCase());
   if (query.with !== undefined) {
     const other = query.with;
     q = q.where((eb) => eb.or([eb('remote_id', '=', other), eb('conversation', '=', other)]));
   }
-  if (query.protocol !== undefined) q = q.where('protocol', '=', query.protocol);
+  if (query.protocol !== undefined) q = narrow ? q.where(sql<string>`+protocol`, '=', query.protocol) : q.where('protocol', '=', query.protocol);
   if (query.sinceMs !== undefined) q = q.where('at_ms', '>=', query.sinceMs);
   if (query.untilMs !== undefined) q = q.where('at_ms', '<', query.untilMs);
   const list = words(query.text);
@@ -126,7 +149,10 @@ export function buildSearch(db: Kysely<Database>, kind: SqlKind, query: SearchQu
     // Prefix matching of a word index is looser than "the text contains it": the LIKE makes every backend agree.
     q = q.where(likeCondition(kind, word));
   }
-  if (page) return q.orderBy('at_ms', 'asc').orderBy('id', 'asc').limit(page.size);
+  if (page) {
+    const order = page.newestFirst ? 'desc' : 'asc';
+    return q.orderBy('at_ms', order).orderBy('id', order).limit(page.size);
+  }
   q = q.orderBy('at_ms', 'desc').orderBy('id', 'desc');
   const limit = query.limit ?? 100;
   if (limit > 0) q = q.limit(limit);
@@ -146,7 +172,7 @@ export const MAX_IDENTITIES_PER_NAME = 500;
  * The identities that went by `name` other than under their own local id: the `other`/`nick` events whose
  * remote id is the name (the IRC plugin's record of a nick change), on the query's protocol and network.
  */
-export function buildAliasLookup(db: Kysely<Database>, name: string, query: Pick<SearchQuery, 'protocol' | 'network'>) {
+export function buildAliasLookup(db: Kysely<Database>, name: string, query: Pick<SearchQuery, 'protocol' | 'network'>, kind?: SqlKind) {
   let q = db
     .selectFrom('messages')
     .select(['network', 'local_id'])
@@ -155,8 +181,10 @@ export function buildAliasLookup(db: Kysely<Database>, name: string, query: Pick
     .where('type', '=', EVENT_TYPE_CODES.other)
     .where('subtype', '=', 'nick')
     .where('local_id', '<>', name);
-  if (query.protocol !== undefined) q = q.where('protocol', '=', query.protocol);
-  if (query.network !== undefined) q = q.where('network', '=', query.network.toLowerCase());
+  // On SQLite the remote id's index, not the protocol's or the network's (see buildSearch).
+  const checkOnly = kind === 'sqlite';
+  if (query.protocol !== undefined) q = checkOnly ? q.where(sql<string>`+protocol`, '=', query.protocol) : q.where('protocol', '=', query.protocol);
+  if (query.network !== undefined) q = checkOnly ? q.where(sql<string>`+network`, '=', query.network.toLowerCase()) : q.where('network', '=', query.network.toLowerCase());
   return q.limit(MAX_IDENTITIES_PER_NAME + 1);
 }
 

@@ -4,7 +4,8 @@ import type { ImEvent } from '@imspect/sdk';
 import type { SqlTarget } from './options.js';
 import type { ArchivedMessage } from './row.js';
 import type { SearchQuery } from './search.js';
-import type { ArchiveStore } from './store.js';
+import type { ActivityBucket, ArchiveStore, LocalUserSummary, SearchPage, SearchPageOptions, UserDetail } from './store.js';
+import type { AuditEntry, StoredAuditEntry } from './audit.js';
 import type { WorkerReply, WorkerRequest } from './sqlite-worker.js';
 
 export class WorkerArchive implements ArchiveStore {
@@ -65,8 +66,32 @@ export class WorkerArchive implements ArchiveStore {
     return this.call('search', query);
   }
 
+  page(query: Omit<SearchQuery, 'limit'>, options: SearchPageOptions): Promise<SearchPage> {
+    return this.call('page', query, options);
+  }
+
   count(): Promise<number> {
     return this.call('count');
+  }
+
+  activity(sinceMs: number, bucketMs: number): Promise<ActivityBucket[]> {
+    return this.call('activity', sinceMs, bucketMs);
+  }
+
+  localUsers(options: { prefix?: string; limit: number }): Promise<LocalUserSummary[]> {
+    return this.call('localUsers', options);
+  }
+
+  userDetail(localId: string, options: { limit: number }): Promise<UserDetail> {
+    return this.call('userDetail', localId, options);
+  }
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    return this.call('appendAudit', entry);
+  }
+
+  listAudit(options: { beforeId?: number; size: number }): Promise<StoredAuditEntry[]> {
+    return this.call('listAudit', options);
   }
 
   async close(): Promise<void> {

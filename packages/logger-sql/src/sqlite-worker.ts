@@ -8,7 +8,7 @@ import { SqlArchive } from './store.js';
 
 export interface WorkerRequest {
   id: number;
-  method: 'migrate' | 'insert' | 'search' | 'count' | 'close';
+  method: 'migrate' | 'insert' | 'search' | 'page' | 'count' | 'activity' | 'localUsers' | 'userDetail' | 'appendAudit' | 'listAudit' | 'close';
   args: unknown[];
 }
 

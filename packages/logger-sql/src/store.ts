@@ -7,13 +7,44 @@ import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type Dialect
 import { Migrator } from 'kysely/migration';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ImEvent } from '@imspect/sdk';
+import { EVENT_TYPE_CODES, formatDataString, type ImEvent } from '@imspect/sdk';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migrations.js';
 import type { SqlKind, SqlTarget } from './options.js';
-import { fromRow, joinDevices, MYSQL_ID_CHARS, splitDevices, toRow, type ArchivedMessage } from './row.js';
+import { fromRow, joinDevices, MYSQL_ID_CHARS, splitDevices, storedData, toRow, type ArchivedMessage } from './row.js';
 import type { Database, MessageRow } from './schema.js';
 import { buildAliasLookup, buildSearch, MAX_IDENTITIES_PER_NAME, type Identity, type PageCursor, type SearchQuery } from './search.js';
 import { loadDriver, openNodeSqlite } from './drivers.js';
+import { AUDIT_MIGRATION_LOCK_TABLE, AUDIT_MIGRATION_TABLE, auditMigrationProvider, auditRow, fromAuditRow, type AuditEntry, type StoredAuditEntry } from './audit.js';
+
+export interface SearchPageOptions {
+  after?: PageCursor;
+  size: number;
+  newestFirst?: boolean;
+}
+
+export interface SearchPage {
+  messages: ArchivedMessage[];
+  /** Where the next page starts; absent on the last page. */
+  next?: PageCursor;
+}
+
+export interface LocalUserSummary {
+  localId: string;
+  lastMs: number;
+  events: number;
+}
+
+export interface UserDetail {
+  conversations: Array<{ protocol: string; network: string | null; peer: string; messages: number; lastMs: number }>;
+  /** The latest contact-list event per contact: `subtype` says what it was (add, remove, list, a subscription state), `data` the protocol's details (list, group). */
+  contacts: Array<{ protocol: string; network: string | null; remoteId: string; subtype: string | null; data: string | null; atMs: number }>;
+}
+
+export interface ActivityBucket {
+  startMs: number;
+  messages: number;
+  blocked: number;
+}
 
 /** Rows per INSERT statement: well below every backend's limit on bound parameters. */
 const ROWS_PER_STATEMENT = 400;
@@ -25,7 +56,19 @@ export interface ArchiveStore {
   /** Stores the events that are not stored yet, in one transaction; returns how many were new. */
   insert(events: readonly ImEvent[]): Promise<number>;
   search(query: SearchQuery): Promise<ArchivedMessage[]>;
+  /** One page of matches, oldest first (or newest first), and where the next page starts (none: this was the last). */
+  page(query: Omit<SearchQuery, 'limit'>, options: SearchPageOptions): Promise<SearchPage>;
   count(): Promise<number>;
+  /** Messages per time bucket since `sinceMs` (buckets of `bucketMs`, keyed by their start), and how many were blocked. */
+  activity(sinceMs: number, bucketMs: number): Promise<ActivityBucket[]>;
+  /** The protected users in the archive (local ids), most recently seen first; `prefix`: ids starting with it. */
+  localUsers(options: { prefix?: string; limit: number }): Promise<LocalUserSummary[]>;
+  /** One local id's conversations (newest first) and its contact-list events (the latest per contact). */
+  userDetail(localId: string, options: { limit: number }): Promise<UserDetail>;
+  /** Adds one entry to the console's audit trail (append-only). */
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** The audit trail, newest first, a page at a time (`beforeId`: the last id of the previous page). */
+  listAudit(options: { beforeId?: number; size: number }): Promise<StoredAuditEntry[]>;
   close(): Promise<void>;
 }
 
@@ -102,7 +145,17 @@ export class SqlArchive implements ArchiveStore {
       migrationTableName: MIGRATION_TABLE,
       migrationLockTableName: MIGRATION_LOCK_TABLE,
     });
-    const { error, results } = await migrator.migrateToLatest();
+    let { error, results } = await migrator.migrateToLatest();
+    if (!error) {
+      // The console's audit trail: its own table and migration record (see audit.ts).
+      const audit = new Migrator({
+        db: this.db,
+        provider: auditMigrationProvider(this.kind),
+        migrationTableName: AUDIT_MIGRATION_TABLE,
+        migrationLockTableName: AUDIT_MIGRATION_LOCK_TABLE,
+      });
+      ({ error, results } = await audit.migrateToLatest());
+    }
     if (error) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName;
       // The driver's message is enough (a cause would repeat it in every log line).
@@ -143,7 +196,7 @@ export class SqlArchive implements ArchiveStore {
   /** The identities that also went by `query.user` (IRC nick changes), for buildSearch. */
   private async identities(query: SearchQuery): Promise<Identity[]> {
     if (query.user === undefined) return [];
-    const rows = await buildAliasLookup(this.db, query.user, query).execute();
+    const rows = await buildAliasLookup(this.db, query.user, query, this.kind).execute();
     if (rows.length > MAX_IDENTITIES_PER_NAME) {
       throw new Error(`more than ${MAX_IDENTITIES_PER_NAME} identities went by the name "${query.user}"; narrow the search with --network or --protocol`);
     }
@@ -199,6 +252,115 @@ export class SqlArchive implements ArchiveStore {
     }
   }
 
+  async page(query: Omit<SearchQuery, 'limit'>, options: SearchPageOptions): Promise<SearchPage> {
+    await this.migrate();
+    const size = Math.max(1, Math.floor(options.size));
+    // One row more than asked for tells whether there is a next page.
+    const rows = (await buildSearch(
+      this.db,
+      this.kind,
+      query,
+      { ...(options.after ? { after: options.after } : {}), size: size + 1, newestFirst: options.newestFirst === true },
+      await this.identities(query),
+    ).execute()) as unknown as Array<Record<string, unknown>>;
+    const shown = rows.slice(0, size);
+    const last = shown.at(-1);
+    return { messages: shown.map(fromRow), ...(rows.length > size && last ? { next: { atMs: Number(last['at_ms']), id: Number(last['id']) } } : {}) };
+  }
+
+  async activity(sinceMs: number, bucketMs: number): Promise<ActivityBucket[]> {
+    await this.migrate();
+    const bucket = sql<number>`(at_ms - ${sinceMs}) / ${bucketMs}`;
+    const rows = await this.db
+      .selectFrom('messages')
+      // SQLite binds JavaScript numbers as REAL: the division is made whole explicitly on every backend.
+      .select([
+        (this.kind === 'sqlite' ? sql<number>`cast(${bucket} as integer)` : sql<number>`floor(${bucket})`).as('b'),
+        sql<number>`count(*)`.as('n'),
+        sql<number>`sum(filtered)`.as('blocked'),
+      ])
+      .where('at_ms', '>=', sinceMs)
+      .where('type', '=', EVENT_TYPE_CODES.message)
+      .groupBy('b')
+      .execute();
+    return rows
+      .map((r) => ({ startMs: sinceMs + Math.floor(Number(r.b)) * bucketMs, messages: Number(r.n), blocked: Number(r.blocked ?? 0) }))
+      .sort((a, b) => a.startMs - b.startMs);
+  }
+
+  async localUsers(options: { prefix?: string; limit: number }): Promise<LocalUserSummary[]> {
+    await this.migrate();
+    // Grouped on the (local_id, at_ms) index alone, which the database can read without the rows.
+    let q = this.db.selectFrom('messages').select(['local_id', sql<number>`max(at_ms)`.as('last'), sql<number>`count(*)`.as('n')]);
+    if (options.prefix) q = q.where('local_id', '>=', options.prefix).where('local_id', '<', `${options.prefix}\u{10ffff}`);
+    const rows = await q
+      .groupBy('local_id')
+      .orderBy('last', 'desc')
+      .limit(Math.max(1, Math.floor(options.limit)))
+      .execute();
+    return rows.map((r) => ({ localId: String(r.local_id), lastMs: Number(r.last), events: Number(r.n) }));
+  }
+
+  async userDetail(localId: string, options: { limit: number }): Promise<UserDetail> {
+    await this.migrate();
+    const limit = Math.max(1, Math.floor(options.limit));
+    const peer = sql<string>`coalesce(conversation, remote_id)`;
+    const conversations = await this.db
+      .selectFrom('messages')
+      .select(['protocol', 'network', peer.as('peer'), sql<number>`count(*)`.as('n'), sql<number>`max(at_ms)`.as('last')])
+      .where('local_id', '=', localId)
+      .where('type', 'in', [EVENT_TYPE_CODES.message, EVENT_TYPE_CODES.file])
+      .groupBy(['protocol', 'network', peer])
+      .orderBy('last', 'desc')
+      .limit(limit)
+      .execute();
+    const contactRows = await this.db
+      .selectFrom('messages')
+      .select(['protocol', 'network', 'remote_id', 'subtype', 'data', 'at_ms'])
+      .where('local_id', '=', localId)
+      .where('type', '=', EVENT_TYPE_CODES.contact)
+      .orderBy('at_ms', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit * 10)
+      .execute();
+    const seen = new Set<string>();
+    const contacts: UserDetail['contacts'] = [];
+    for (const r of contactRows) {
+      const key = `${r.protocol}\u0000${r.network ?? ''}\u0000${r.remote_id}`;
+      if (seen.has(key) || contacts.length >= limit) continue;
+      seen.add(key);
+      contacts.push({
+        protocol: String(r.protocol),
+        network: r.network ?? null,
+        remoteId: String(r.remote_id),
+        subtype: r.subtype ?? null,
+        // Shown as text (`key=value` items, as in the CSV column), whether the row holds JSON or an older string.
+        data: contactData(r.data),
+        atMs: Number(r.at_ms),
+      });
+    }
+    return {
+      conversations: conversations.map((r) => ({ protocol: String(r.protocol), network: r.network ?? null, peer: String(r.peer), messages: Number(r.n), lastMs: Number(r.last) })),
+      contacts,
+    };
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    await this.migrate();
+    await this.db.insertInto('console_audit').values(auditRow(entry)).execute();
+  }
+
+  async listAudit(options: { beforeId?: number; size: number }): Promise<StoredAuditEntry[]> {
+    await this.migrate();
+    let q = this.db.selectFrom('console_audit').selectAll();
+    if (options.beforeId !== undefined) q = q.where('id', '<', options.beforeId);
+    const rows = await q
+      .orderBy('id', 'desc')
+      .limit(Math.max(1, Math.floor(options.size)))
+      .execute();
+    return rows.map((r) => fromAuditRow(r as unknown as Record<string, unknown>));
+  }
+
   async count(): Promise<number> {
     await this.migrate();
     const row = await this.db.selectFrom('messages').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
@@ -208,4 +370,9 @@ export class SqlArchive implements ArchiveStore {
   async close(): Promise<void> {
     await this.db.destroy();
   }
+}
+
+function contactData(column: unknown): string | null {
+  const data = storedData(column);
+  return data === null ? null : formatDataString(data);
 }

@@ -171,6 +171,83 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     await direct.close();
   });
 
+  it('pages newest first or oldest first with a cursor, and filters blocked events and types (the console)', async () => {
+    seq += 10;
+    const series = Array.from({ length: 7 }, (_, i) =>
+      event({ protocol: 'msn', localId: 'pia', remoteId: 'quinn', text: `paged ${i}`, ...(i % 3 === 0 ? { filtered: true, categories: ['badwords'] } : {}) }),
+    );
+    series.push(event({ protocol: 'msn', localId: 'pia', remoteId: 'quinn', type: 'join', text: undefined }));
+    await archive.insert(series);
+    const texts = (r: { text: string | null }[]) => r.map((m) => m.text);
+    const first = await archive.page({ user: 'pia', types: ['message'] }, { size: 3, newestFirst: true });
+    expect(texts(first.messages)).toEqual(['paged 6', 'paged 5', 'paged 4']);
+    const second = await archive.page({ user: 'pia', types: ['message'] }, { size: 3, newestFirst: true, after: first.next! });
+    expect(texts(second.messages)).toEqual(['paged 3', 'paged 2', 'paged 1']);
+    const last = await archive.page({ user: 'pia', types: ['message'] }, { size: 3, newestFirst: true, after: second.next! });
+    expect(texts(last.messages)).toEqual(['paged 0']);
+    expect(last.next).toBeUndefined();
+    const oldest = await archive.page({ user: 'pia' }, { size: 4 });
+    expect(texts(oldest.messages)).toEqual(['paged 0', 'paged 1', 'paged 2', 'paged 3']);
+    expect(texts((await archive.page({ user: 'pia', blocked: true }, { size: 10 })).messages)).toEqual(['paged 0', 'paged 3', 'paged 6']);
+    expect((await archive.page({ user: 'pia', types: ['join'] }, { size: 10 })).messages.map((m) => m.type)).toEqual(['join']);
+    expect((await archive.page({ user: 'pia', types: ['no-such-type'] }, { size: 10 })).messages).toEqual([]);
+  });
+
+  it('counts messages and blocked ones per time bucket', async () => {
+    const start = BASE + (seq + 1) * 1000;
+    seq += 100;
+    const at = (offsetMs: number, over: Partial<ImEvent> = {}) => ({ ...event({ protocol: 'activity-test', ...over }), at: new Date(start + offsetMs).toISOString() });
+    await archive.insert([at(0), at(10_000, { filtered: true }), at(61_000), at(125_000), at(5_000, { type: 'join' })]);
+    const buckets = (await archive.activity(start, 60_000)).filter((b) => b.startMs < start + 180_000);
+    expect(buckets).toEqual([
+      { startMs: start, messages: 2, blocked: 1 },
+      { startMs: start + 60_000, messages: 1, blocked: 0 },
+      { startMs: start + 120_000, messages: 1, blocked: 0 },
+    ]);
+  });
+
+  it('lists local users by prefix, most recently seen first, with their conversations and latest contact-list state', async () => {
+    seq += 10;
+    await archive.insert([
+      event({ protocol: 'msn', localId: 'zora@example.com', remoteId: 'yann@example.com', text: 'hi' }),
+      event({ protocol: 'msn', localId: 'zora@example.com', remoteId: 'yann@example.com', type: 'contact', subtype: 'add', data: { list: 'FL' }, text: undefined }),
+      event({ protocol: 'msn', localId: 'zora@example.com', remoteId: 'xena@example.com', type: 'contact', subtype: 'add', data: { list: 'FL' }, text: undefined }),
+      event({ protocol: 'msn', localId: 'zora@example.com', remoteId: 'yann@example.com', type: 'contact', subtype: 'remove', data: { list: 'FL' }, text: undefined }),
+      event({ protocol: 'irc', localId: 'zora@example.com', remoteId: '#zchan', conversation: '#zchan', text: 'in the channel' }),
+      event({ protocol: 'irc', localId: 'zora@example.com', remoteId: '#zchan', conversation: '#zchan', text: 'again' }),
+      event({ protocol: 'msn', localId: 'zeke@example.com', remoteId: 'yann@example.com', text: 'hello' }),
+    ]);
+    const users = await archive.localUsers({ prefix: 'z', limit: 10 });
+    expect(users.map((u) => [u.localId, u.events])).toEqual([
+      ['zeke@example.com', 1],
+      ['zora@example.com', 6],
+    ]);
+    expect((await archive.localUsers({ prefix: 'zo', limit: 10 })).map((u) => u.localId)).toEqual(['zora@example.com']);
+    expect((await archive.localUsers({ limit: 1 })).length).toBe(1);
+    const detail = await archive.userDetail('zora@example.com', { limit: 10 });
+    expect(detail.conversations.map((c) => [c.protocol, c.peer, c.messages])).toEqual([
+      ['irc', '#zchan', 2],
+      ['msn', 'yann@example.com', 1],
+    ]);
+    expect(detail.contacts.map((c) => [c.remoteId, c.subtype])).toEqual([
+      ['yann@example.com', 'remove'],
+      ['xena@example.com', 'add'],
+    ]);
+    expect(detail.contacts[0]!.data).toContain('FL');
+  });
+
+  it('keeps an append-only audit trail, newest first, a page at a time', async () => {
+    for (let i = 0; i < 5; i++)
+      await archive.appendAudit({ atMs: BASE + i, actor: 'ada', role: 'admin', action: 'search', detail: { query: { text: `q${i}` } }, source: '127.0.0.1' });
+    await archive.appendAudit({ atMs: BASE + 9, actor: 'x'.repeat(1000), role: '', action: 'login-failed', detail: { text: 'y'.repeat(20_000) }, source: '10.0.0.9' });
+    const page = await archive.listAudit({ size: 4 });
+    expect(page.map((e) => e.action)).toEqual(['login-failed', 'search', 'search', 'search']);
+    expect(page[0]!.actor.length).toBeLessThanOrEqual(256);
+    expect(page[1]!.detail).toEqual({ query: { text: 'q4' } });
+    const rest = await archive.listAudit({ size: 4, beforeId: page.at(-1)!.id });
+    expect(rest.map((e) => (e.detail['query'] as { text: string }).text)).toEqual(['q1', 'q0']);
+  });
+
   it('keeps the network, filters by it, and finds an identity under every nick it took, on its own network only', async () => {
     const one = 'irc.one.example';
     const two = 'irc.two.example';
@@ -341,6 +418,25 @@ describeWithService('MariaDB/MySQL archive', await mysqlMissing(), () => {
   archiveSuite('mysql', async () => {
     const db: TestDatabase = await createMysqlDatabase();
     return { target: resolveTarget({ url: db.url.replace(/^mysql:/, 'mariadb:') }, '/'), cleanup: () => db.drop() };
+  });
+});
+
+describe('console audit trail on SQLite', () => {
+  it('refuses to update or delete its rows', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-audit-'));
+    try {
+      const archive = new SqlArchive({ kind: 'sqlite', file: path.join(dir, 'a.sqlite'), synchronous: 'normal' } as SqlTarget);
+      await archive.appendAudit({ atMs: 1, actor: 'ada', role: 'admin', action: 'login', detail: {}, source: '127.0.0.1' });
+      const { DatabaseSync } = await import('node:sqlite');
+      const db = new DatabaseSync(path.join(dir, 'a.sqlite'));
+      expect(() => db.exec("UPDATE console_audit SET actor = 'mallory'")).toThrow(/append-only/);
+      expect(() => db.exec('DELETE FROM console_audit')).toThrow(/append-only/);
+      db.close();
+      expect((await archive.listAudit({ size: 10 })).map((e) => e.actor)).toEqual(['ada']);
+      await archive.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

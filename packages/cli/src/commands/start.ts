@@ -1,5 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { policySummary } from '../policy-summary.js';
+import { readConsoleCertificateFiles, startConsoleFor } from '../console-start.js';
 import { configFlag, explain, failWith, isConfigurationProblem, loadConfigOrExit, pluginRoots, CLI_DIR } from '../shared.js';
 
 /** One line on what happens to encrypted connections. */
@@ -52,15 +53,27 @@ export default class Start extends Command {
     // logged with the plugin's name and contained, not the end of every chat (why: runtime/stray-errors.ts).
     containStrayErrors(logger, () => engine.plugins);
     const pidFile = config.pidFile;
+    let webConsole: Awaited<ReturnType<typeof startConsoleFor>>;
     try {
-      // Before the engine drops root: the pid file usually lives in a folder only root may write.
+      // Before the engine drops root: the pid file usually lives in a folder only root may write, and so do
+      // the console's certificate files.
       if (pidFile) await writePidFile(pidFile);
+      const consoleCertificate = await readConsoleCertificateFiles(loaded);
       await engine.start();
+      try {
+        webConsole = await startConsoleFor(engine, loaded, consoleCertificate, () => tlsSummary(engine.tls));
+      } catch (error) {
+        // A console that was asked for and cannot start (port in use, no certificate) is a start-up error.
+        await engine.stop();
+        throw error;
+      }
     } catch (error) {
       if (pidFile) await removePidFile(pidFile);
       // A configuration problem (a broken CA, a configured logger or filter that cannot start, ...) gets the plain
       // `imspect: file: problem` line and exit code 2, like a bad key.
-      if (isConfigurationProblem(error) || (error as { code?: unknown }).code === 'PLUGIN_START_FAILED') failWith(error, 2);
+      const code = (error as { code?: unknown }).code;
+      if (isConfigurationProblem(error) || code === 'PLUGIN_START_FAILED') failWith(error, 2);
+      if (code === 'CONSOLE_LISTEN_FAILED') failWith(error, 1);
       logger.fatal({ err: error }, explain(error));
       this.exit(1);
     }
@@ -80,6 +93,7 @@ export default class Start extends Command {
       {
         config: loaded.file ?? '(embedded defaults)',
         listeners: engine.listeners.map((l) => l.url),
+        ...(webConsole ? { console: webConsole.url } : {}),
         dataDir: loaded.dataDir,
         plugins: loadedPlugins.map((p) => `${p.name}@${p.version}`),
         limits: engine.limits?.describe(),
@@ -115,7 +129,8 @@ export default class Start extends Command {
         }
         stopping = true;
         logger.info({ signal }, 'stopping: ending connections and writing queued log entries');
-        engine.stop().then(
+        const consoleClosed = webConsole?.close().catch((error: unknown) => logger.warn({ err: error }, 'console: error while closing')) ?? Promise.resolve();
+        Promise.all([engine.stop(), consoleClosed]).then(
           async () => {
             if (pidFile && !(await removePidFile(pidFile))) logger.debug({ pidFile }, 'pid file left in place (not writable after dropping root, or not ours)');
             logger.info('imspect stopped');
@@ -140,6 +155,7 @@ export default class Start extends Command {
     this.log(`imspect ${this.config.version} running`);
     this.log(`  config:    ${loaded.file ?? '(none found: embedded defaults)'}`);
     for (const listener of engine.listeners) this.log(`  listening: ${listener.url}`);
+    if (webConsole) this.log(`  console:   ${webConsole.url}`);
     this.log(`  data:      ${loaded.dataDir}`);
     this.log(`  tls:       ${tlsSummary(engine.tls)}`);
     if (engine.limits)

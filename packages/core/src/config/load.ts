@@ -147,6 +147,7 @@ function semanticProblems(config: Record<string, unknown>): ValidationProblem[] 
     }
   });
   problems.push(...destinationProblems(config['destinations']));
+  problems.push(...consoleProblems(config['console']));
   const ports = config['ports'];
   if (ports !== null && typeof ports === 'object' && !Array.isArray(ports)) {
     for (const [port, protocol] of Object.entries(ports)) {
@@ -156,6 +157,30 @@ function semanticProblems(config: Record<string, unknown>): ValidationProblem[] 
     }
   }
   return problems;
+}
+
+/**
+ * The console shows every conversation: on any address but loopback it must be HTTPS, so that passwords and
+ * session cookies never cross a network in clear text.
+ */
+function consoleProblems(value: unknown): ValidationProblem[] {
+  if (value === null || typeof value !== 'object') return [];
+  const section = value as { enabled?: unknown; host?: unknown; tls?: { cert?: unknown; key?: unknown } | undefined };
+  const problems: ValidationProblem[] = [];
+  const tls = section.tls !== null && typeof section.tls === 'object' ? section.tls : undefined;
+  if (tls && (tls.cert === undefined) !== (tls.key === undefined))
+    problems.push({ key: 'console.tls', message: 'needs both cert and key (or neither, for a certificate minted from the CA)' });
+  if (section.enabled === true && typeof section.host === 'string' && !tls && !isLoopbackHost(section.host)) {
+    problems.push({
+      key: 'console.host',
+      message: `"${section.host}" is not a loopback address: a console reachable from the network requires HTTPS (console.tls: cert and key files, or {} for a certificate minted from imspect's CA)`,
+    });
+  }
+  return problems;
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
 /** Networks and port ranges of `destinations`, looking only at values of the right type (the schema reports the others). */

@@ -242,6 +242,35 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {}, description: 'What imspect says to users: blocked-message replies and the monitoring notice' },
     ),
     tls: TlsSchema,
+    console: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false, description: 'Serve the web console (imspect start says where); users come from `imspect console user add`' }),
+        host: Type.String({
+          default: '127.0.0.1',
+          minLength: 1,
+          description: 'Address the console listens on; loopback by default. Any other address requires `tls` (HTTPS)',
+        }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8440 }),
+        tls: Type.Optional(
+          Type.Object(
+            {
+              cert: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) file; relative to the config file' })),
+              key: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file; relative to the config file' })),
+              name: Type.Optional(
+                Type.String({
+                  minLength: 1,
+                  description: "Without cert and key: the host name to mint a certificate for from imspect's CA (`imspect ca init`); default the console's host",
+                }),
+              ),
+            },
+            { additionalProperties: false, description: "HTTPS for the console: certificate files, or a certificate minted from imspect's CA" },
+          ),
+        ),
+        sessionIdleMinutes: Type.Integer({ minimum: 1, default: 30, description: 'A console session unused this long ends' }),
+        sessionMaxHours: Type.Integer({ minimum: 1, default: 12, description: 'A console session ends this long after its login, used or not' }),
+      },
+      { additionalProperties: false, default: {}, description: 'The web console (see docs/console.md)' },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -264,3 +293,4 @@ export type TransparentListenerConfig = Static<typeof TransparentListenerSchema>
 export type HttpConnectListenerConfig = Static<typeof HttpConnectListenerSchema>;
 export type PluginSection = Static<typeof PluginSectionSchema>;
 export type ResponsesConfig = Config['responses'];
+export type ConsoleConfig = Config['console'];

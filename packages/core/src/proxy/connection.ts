@@ -2,7 +2,7 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { latin1, toEventData } from '@imspect/sdk';
-import { describeError } from '@imspect/sdk';
+import { dataValue, describeError, type EventData } from '@imspect/sdk';
 import { opposite, type Direction, type Endpoint, type EventDraft, type ImEvent, type ServerEndpoint } from '@imspect/sdk';
 import type { PluginLogger } from '@imspect/sdk';
 import type { Frame, ProtocolSession } from '@imspect/sdk';
@@ -65,6 +65,12 @@ const YIELD_AFTER_BYTES = 16 * 1024;
 const TURN_BUDGET_BYTES = 256 * 1024;
 /** How long a client disconnected by policy may keep its side open after it was sent the reply. */
 const DISCONNECT_GRACE_MS = 5_000;
+/** `client version` from a login event's data (`client` and `version`), for the console's who-is-online list. */
+export function clientVersionOf(data: EventData | undefined): string | undefined {
+  const parts = [dataValue(data, 'client'), dataValue(data, 'version')].filter((v) => v !== undefined && v !== '');
+  return parts.length > 0 ? parts.join(' ') : undefined;
+}
+
 /** Bytes held back while sniffing before giving up and relaying unparsed. */
 const MAX_SNIFF_BYTES = 4096;
 
@@ -109,6 +115,15 @@ export class ProxyConnection {
   private closeListeners: Array<() => void> = [];
   bytes: Record<Direction, number> = { outgoing: 0, incoming: 0 };
   eventCount = 0;
+  /** The client software the user logged in with, as the protocol reported it (`client` / `version` in a login event's data). */
+  clientVersion: string | undefined;
+
+  /** The protected user of this connection as last seen in its events (login, nick change); undefined before. */
+  get localId(): string | undefined {
+    return this.lastLocalId;
+  }
+
+  private lastLocalId: string | undefined;
 
   constructor(
     /** The client's side: the accepted socket, or the TLS socket over it once intercepted. */
@@ -498,7 +513,9 @@ export class ProxyConnection {
       if (data !== undefined) event.data = Object.freeze(data);
     }
     if (draft.messageKey !== undefined) event.messageKey = String(draft.messageKey);
+    if (event.type === 'login' && event.data !== undefined) this.clientVersion = clientVersionOf(event.data) ?? this.clientVersion;
     const users = this.deps.policy.localUsers;
+    if (event.localId.length > 0) this.lastLocalId = event.localId;
     if (users && !this.closed && event.localId !== this.localUserId) {
       // Only when the user's id changes (login, nick change): no key built per event.
       this.localUserId = event.localId;

@@ -41,6 +41,21 @@ export interface EngineOptions {
   hookTimeouts?: Partial<HookTimeouts>;
 }
 
+/** One open connection whose protocol is known, as the console's who-is-online list shows it. */
+export interface SessionSummary {
+  id: string;
+  protocol: string;
+  /** The protected user, once the protocol has named one. */
+  localId?: string;
+  client: { ip: string; port: number };
+  server: { host: string; port: number };
+  /** Milliseconds since the epoch. */
+  since: number;
+  clientVersion?: string;
+  encrypted?: 'tls-port' | 'starttls';
+  intercepted?: boolean;
+}
+
 export interface EngineStatus {
   listeners: string[];
   dataDir: string;
@@ -330,6 +345,25 @@ export class Engine {
   onEvents(listener: (events: readonly ImEvent[]) => void): () => void {
     if (!this.sink) throw new Error('engine not started');
     return this.sink.onEvents(listener);
+  }
+
+  /** The open connections, protocol known or not (`unparsed`), for the console: nothing of a connection's internals. */
+  sessions(): SessionSummary[] {
+    const list: SessionSummary[] = [];
+    for (const c of this.connections) {
+      list.push({
+        id: c.id,
+        protocol: c.protocol?.name ?? 'unparsed',
+        ...(c.localId !== undefined ? { localId: c.localId } : {}),
+        client: { ip: c.client.ip, port: c.client.port },
+        server: { host: c.server.host, port: c.server.port },
+        since: c.startedAt,
+        ...(c.clientVersion !== undefined ? { clientVersion: c.clientVersion } : {}),
+        ...(c.encrypted !== undefined ? { encrypted: c.encrypted } : {}),
+        ...(c.intercepted !== undefined ? { intercepted: true } : {}),
+      });
+    }
+    return list;
   }
 
   status(): EngineStatus {

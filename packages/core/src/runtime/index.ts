@@ -1,5 +1,5 @@
 /** The imspect runtime: what the CLI (and embedding programs) use to run the proxy. */
-export { Engine, type EngineOptions, type EngineStatus } from './engine.js';
+export { Engine, type EngineOptions, type EngineStatus, type SessionSummary } from './engine.js';
 export { discoverPlugins, pluginNameFromPackage, type DiscoveredPlugin, type DiscoveryOptions } from './discovery.js';
 export { loadPlugins, resolveEntry, type LoadedPlugin, type PluginRecord, type PluginLoadError, type PluginStatus } from './loader.js';
 export { containStrayErrors, pluginOf, type StrayErrorGuard, type PluginLocation } from './stray-errors.js';
@@ -21,7 +21,7 @@ export {
   type HostedPlugin,
 } from './plugin-host.js';
 export { loadConfig, resolveConfig, parseCidr, MODULE_NAME, type LoadedConfig, type LoadConfigOptions } from '../config/load.js';
-export { ConfigSchema, PluginSectionSchema, type Config, type ListenerConfig, type ResponsesConfig } from '../config/schema.js';
+export { ConfigSchema, PluginSectionSchema, type Config, type ListenerConfig, type ResponsesConfig, type ConsoleConfig } from '../config/schema.js';
 export { ConfigError, validateAgainst, formatProblems, type ValidationProblem } from '../config/validate.js';
 export { closestMatch } from '../config/suggest.js';
 export { Socks5Handshake, connectReply, REPLY } from '../net/socks5.js';
