@@ -166,6 +166,7 @@ export class Policy {
       for (let f = e === eventIndex ? filterIndex : 0; f < this.filters.length; f++) {
         if (event.filtered) break;
         const filter = this.filters[f]!;
+        if (!judgesType(filter, event.type)) continue;
         // After a masking filter, the next ones judge the text that would go out (the event keeps the original).
         const subject = decision.text !== undefined && event === rewriteTarget(events) ? { ...event, text: decision.text } : event;
         if (view === undefined || subject !== viewOf || subject.categories.length !== viewCategories) {
@@ -197,8 +198,14 @@ export class Policy {
 
   /** A filter's answer if it is a verdict; otherwise a hook failure, handled per `failMode`. */
   private validated(name: string, value: unknown): Verdict {
+    // A frozen verdict (a filter's shared PASS) cannot change once checked: checked once, not per event.
+    if (checkedVerdicts.has(value as object)) return value as Verdict;
     const problem = verdictProblem(value);
-    if (problem === undefined) return value as Verdict;
+    if (problem === undefined) {
+      const categories = (value as Verdict).categories;
+      if (Object.isFrozen(value) && (categories === undefined || Object.isFrozen(categories))) checkedVerdicts.add(value as object);
+      return value as Verdict;
+    }
     return this.failedVerdict(name, new PluginHookError(name, 'check', new Error(problem)));
   }
 
@@ -264,6 +271,22 @@ export class Policy {
   private transformFailed(name: string, error: unknown): undefined {
     this.log.error({ plugin: name, hook: 'transform', err: error }, `content plugin "${name}" failed; text left as it was`);
     return undefined;
+  }
+}
+
+/** Frozen verdicts found valid (see {@link Policy.validated}). */
+const checkedVerdicts = new WeakSet<object>();
+
+/**
+ * Whether `filter` is to judge an event of `type` ({@link FilterHooks.judges}). Skipping the others saves the
+ * call and the event's frozen copy; a `judges` that is not a set, or a getter that throws, counts as every type.
+ */
+function judgesType(filter: NamedFilter, type: string): boolean {
+  try {
+    const types = filter.hooks.judges;
+    return types === undefined || types.has(type);
+  } catch {
+    return true;
   }
 }
 
