@@ -1090,11 +1090,15 @@ class Flow {
 let lastIsoMs = -1;
 let lastIso = '';
 
-/** ISO time, formatted once per millisecond: a busy connection makes many events in the same one. */
+/**
+ * ISO time, formatted once per millisecond: a busy connection makes many events in the same one. A capture's
+ * times have fractions of a millisecond, which Date drops: the whole millisecond is the key.
+ */
 function isoTime(ms: number): string {
-  if (ms !== lastIsoMs) {
-    lastIsoMs = ms;
-    lastIso = new Date(ms).toISOString();
+  const whole = Math.trunc(ms);
+  if (whole !== lastIsoMs) {
+    lastIsoMs = whole;
+    lastIso = new Date(whole).toISOString();
   }
   return lastIso;
 }
