@@ -21,6 +21,11 @@ export interface RelayOptions {
   sniffTimeoutMs: number;
   /** Frame-level detail in the operational log. */
   debug: boolean;
+  /**
+   * Without a TLS interceptor (a replay), TLS that goes by unread is still recorded as an `encrypted` event,
+   * as a passthrough decision records it live.
+   */
+  reportUnreadTls?: boolean;
   /** A replay: a policy `disconnect` is logged, but the recorded connection goes on to its end. */
   keepDisconnected?: boolean;
 }
@@ -258,8 +263,11 @@ export class ProxyConnection {
     this.log.info({ protocol: this.protocol?.name ?? null, ...(unparsed === undefined ? {} : { unparsed }) }, 'connection open');
   }
 
-  /** Records that a conversation went by encrypted and unread. */
-  private encryptedEvent(how: 'tls-port' | 'starttls', why: string): void {
+  /**
+   * Records that a conversation went by encrypted and unread (`tls`: a replay found TLS records from the first
+   * byte on a port no plugin knows as a TLS port).
+   */
+  encryptedEvent(how: 'tls-port' | 'starttls' | 'tls', why: string): void {
     const event = this.completeEvent(
       // The local user is rarely known before TLS; the server name the client asked for says where it went.
       { type: 'encrypted', subtype: how, localId: this.session?.localId ?? '', remoteId: this.streamTo() ?? this.server.host, data: { reason: why } },
@@ -281,6 +289,7 @@ export class ProxyConnection {
     if (!decision || decision.action === 'passthrough') {
       this.encrypted = 'tls-port';
       if (decision) this.encryptedEvent('tls-port', `TLS port ${this.server.port} passed through${decision.note ? `: ${decision.note}` : ''}`);
+      else if (this.deps.options.reportUnreadTls) this.encryptedEvent('tls-port', `TLS port ${this.server.port}: encrypted, not intercepted`);
       this.beginRaw(`TLS port ${this.server.port}: encrypted, passed through`);
       return;
     }
@@ -389,6 +398,7 @@ export class ProxyConnection {
       this.flows[direction].writeNow([...upgradeBytes, ...after]);
       this.encrypted = 'starttls';
       if (decision) this.encryptedEvent('starttls', `STARTTLS passed through${decision.note ? `: ${decision.note}` : ''}`);
+      else if (this.deps.options.reportUnreadTls) this.encryptedEvent('starttls', 'STARTTLS: the rest of the connection is encrypted, not intercepted');
       this.switchToRaw('connection switched to TLS');
       return undefined;
     }
