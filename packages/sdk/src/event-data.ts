@@ -160,8 +160,7 @@ const NO_CATEGORIES: readonly string[] = Object.freeze([]);
  * copied: in the common case this is one shallow copy.
  */
 export function frozenEvent(event: Readonly<ImEvent>): Readonly<ImEvent> {
-  // Object.assign, not a spread: V8 freezes the former's copy several times faster (measured: 0.5 µs against 1.5 µs).
-  const copy: ImEvent = Object.assign({}, event);
+  const copy: ImEvent = { ...event };
   copy.categories = (event.categories.length === 0 ? NO_CATEGORIES : Object.freeze(event.categories.slice())) as string[];
   const { data, file, client, server } = event;
   if (data !== undefined && !Object.isFrozen(data)) copy.data = Object.freeze({ ...data });

@@ -948,7 +948,8 @@ class Flow {
         out.push(frame.replacement ?? frame.raw);
       } else {
         const events = frame.events.map((draft) => conn.completeEvent(draft, this.direction));
-        const decision = conn.deps.policy.isEmpty ? NO_DECISION : conn.deps.policy.decide(events);
+        const policy = conn.deps.policy;
+        const decision = policy.isEmpty || policy.passesUnseen(events) ? NO_DECISION : policy.decide(events);
         if (isPromiseLike(decision)) {
           // Forward what is decided so far, keep the frame's view alive until the decision arrives.
           this.write(out);
@@ -1016,7 +1017,7 @@ class Flow {
     } else {
       out.push(frame.replacement ?? frame.raw);
     }
-    if (!decision.block && conn.session?.respond) {
+    if (!decision.block && conn.session?.respond && conn.deps.policy.noticeActive) {
       // The monitoring notice follows the frame that made it due (a login, a first message).
       conn.deps.policy.offerNotice(
         events,

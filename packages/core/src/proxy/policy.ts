@@ -105,6 +105,21 @@ export class Policy {
     return this.filters.length === 0 && this.contents.length === 0;
   }
 
+  /** Whether the monitoring notice may be due (callers skip building its arguments otherwise). */
+  get noticeActive(): boolean {
+    return this.responses?.noticeActive === true;
+  }
+
+  /**
+   * True when no hook would see these events: no content plugin, and no filter judges any of their types (nor
+   * so the recipients' views of them, which have the same types). Their decision is to pass, unchanged.
+   */
+  passesUnseen(events: readonly ImEvent[]): boolean {
+    if (this.contents.length > 0) return false;
+    for (const filter of this.filters) for (const event of events) if (judgesType(filter, event.type)) return false;
+    return true;
+  }
+
   decide(events: ImEvent[]): FrameDecision | Promise<FrameDecision> {
     const decision: FrameDecision = { block: false, responses: [] };
     return then(this.runFilters(events, 0, 0, decision), () => {
