@@ -19,13 +19,14 @@ function takeRandom8(): number {
 }
 
 /** ASCII codes of the hex digits. */
-const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef');
 /**
  * The id is written as ASCII into this buffer and read out as one flat string: concatenating 20 pieces made a
  * rope that every later use (a Map key, JSON) flattened again. The time part is rewritten only when the
  * millisecond changes.
  */
-const text = Buffer.from('00000000-0000-7000-8000-000000000000', 'latin1');
+const text = Buffer.alloc(36);
+text.write('00000000-0000-7000-8000-000000000000', 'latin1');
 let textMs = -1;
 
 function putByte(at: number, byte: number): void {
