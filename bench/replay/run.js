@@ -53,7 +53,12 @@ if (!existsSync(capture)) {
   if (made.code !== 0) throw new Error(made.stderr);
 }
 const size = statSync(capture).size / 1e6;
-const builds = old ? [['before', path.resolve(old)], ['after', repo]] : [['this', repo]];
+const builds = old
+  ? [
+      ['before', path.resolve(old)],
+      ['after', repo],
+    ]
+  : [['this', repo]];
 const results = new Map(builds.map(([name]) => [name, []]));
 for (let round = 0; round < rounds; round++) {
   for (const [name, dir] of builds) {
@@ -71,4 +76,9 @@ for (let round = 0; round < rounds; round++) {
     );
   }
 }
-console.log(`capture: ${capture}, ${size.toFixed(1)} MB; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs`);
+console.log(
+  `capture: ${capture}, ${size.toFixed(1)} MB; load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} on ${os.cpus().length} CPUs`,
+);

@@ -375,7 +375,13 @@ describe('imspect replay: IM connections that gave no events', () => {
     const other = connection(40003, 9, [['out', 'nothing for any plugin\r\n']]);
     const frames = [...talking, ...silent, ...other];
     const file = path.join(dir, 'silent.pcap');
-    await writeFile(file, pcapFile({ linkType: 1 }, frames.map((data, i) => ({ seconds: 1_700_000_000 + i, fraction: 0, data }))));
+    await writeFile(
+      file,
+      pcapFile(
+        { linkType: 1 },
+        frames.map((data, i) => ({ seconds: 1_700_000_000 + i, fraction: 0, data })),
+      ),
+    );
 
     const json = await replay([file, '--json'], dir);
     expect(json.code, json.stderr).toBe(0);
@@ -391,5 +397,4 @@ describe('imspect replay: IM connections that gave no events', () => {
     expect(text.stdout).toContain(`connection 1 (198.18.0.1:40002 -> 198.19.0.1:6667, irc): ${silentBytes} bytes of irc traffic gave no events`);
     expect(text.stdout).not.toMatch(/connection [02] \(.*gave no events/);
   });
-
 });

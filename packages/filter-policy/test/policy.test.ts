@@ -108,13 +108,12 @@ describe('the event types the policy judges (judges)', () => {
   });
 
   it('every event the policy would block is of a type it judges', () => {
-    const policies: PolicyRules[] = [{ users: { 'alice@example.com': { block: { file: true } } } }, { block: { contact: true } }, { clients: [{ protocol: 'msn', denyVersions: ['1.0'] }] }];
-    const events = [
-      event({ type: 'file' }),
-      event({ type: 'contact' }),
-      event({ type: 'message' }),
-      event({ type: 'login', data: parseDataString('client=x version=1.0') }),
+    const policies: PolicyRules[] = [
+      { users: { 'alice@example.com': { block: { file: true } } } },
+      { block: { contact: true } },
+      { clients: [{ protocol: 'msn', denyVersions: ['1.0'] }] },
     ];
+    const events = [event({ type: 'file' }), event({ type: 'contact' }), event({ type: 'message' }), event({ type: 'login', data: parseDataString('client=x version=1.0') })];
     for (const rules of policies) {
       const compiled = compilePolicy(rules);
       const blocked = events.filter((e) => policyVerdict(compiled, e).action === 'block');
@@ -128,7 +127,14 @@ describe('the event types the policy judges (judges)', () => {
     try {
       await writeFile(path.join(dir, 'policy.yaml'), '{}\n');
       const log: PluginLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, child: () => log };
-      const hooks = (await plugin.setup({ name: 'filter-policy', logger: log, hostVersion: '0.1.0', dataDir: dir, configDir: dir, options: { file: 'policy.yaml', watch: false } as never })) as FilterHooks;
+      const hooks = (await plugin.setup({
+        name: 'filter-policy',
+        logger: log,
+        hostVersion: '0.1.0',
+        dataDir: dir,
+        configDir: dir,
+        options: { file: 'policy.yaml', watch: false } as never,
+      })) as FilterHooks;
       expect(hooks.judges?.size).toBe(0);
       await writeFile(path.join(dir, 'policy.yaml'), 'block: { file: true }\n');
       await hooks.reload!();

@@ -68,7 +68,11 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
   let clock = Date.now();
   // No TLS interception in a capture: bytes after STARTTLS or on a TLS port stay encrypted.
   const { tls: _live, ...liveDeps } = options.deps;
-  const deps: RelayDeps = { ...liveDeps, now: () => clock, options: { ...options.deps.options, idleTimeoutMs: 0, sniffTimeoutMs: 24 * 3600_000, keepDisconnected: true, reportUnreadTls: true } };
+  const deps: RelayDeps = {
+    ...liveDeps,
+    now: () => clock,
+    options: { ...options.deps.options, idleTimeoutMs: 0, sniffTimeoutMs: 24 * 3600_000, keepDisconnected: true, reportUnreadTls: true },
+  };
   const summary: ReplaySummary = {
     file,
     stats: undefined,
