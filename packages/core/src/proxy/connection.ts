@@ -1131,17 +1131,24 @@ function frameBytes(frames: unknown): number | undefined {
 function mergeAdjacent(chunks: Uint8Array[]): Uint8Array[] {
   if (chunks.length < 2) return chunks;
   const out: Uint8Array[] = [];
-  let current = chunks[0]!;
+  // The run being merged: its first chunk and its length; one view is made per run, not per chunk joined.
+  let first = chunks[0]!;
+  let length = first.length;
+  const flush = () => {
+    if (length === 0) return;
+    out.push(length === first.length ? first : new Uint8Array(first.buffer, first.byteOffset, length));
+  };
   for (let i = 1; i < chunks.length; i++) {
     const next = chunks[i]!;
     if (next.length === 0) continue;
-    if (current.buffer === next.buffer && current.byteOffset + current.length === next.byteOffset) {
-      current = new Uint8Array(current.buffer, current.byteOffset, current.length + next.length);
+    if (next.buffer === first.buffer && first.byteOffset + length === next.byteOffset) {
+      length += next.length;
     } else {
-      if (current.length > 0) out.push(current);
-      current = next;
+      flush();
+      first = next;
+      length = next.length;
     }
   }
-  if (current.length > 0) out.push(current);
+  flush();
   return out;
 }
