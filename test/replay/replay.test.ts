@@ -17,6 +17,7 @@ import { CASES as GG_CASES, GG_CAPTURE } from '../../packages/plugin-gadu-gadu/t
 import { FILES as XMPP_FILES } from '../../packages/plugin-jabber/test/capture-expectations.js';
 import { AIM_CAPTURE, CASES as AIM_CASES, OFT_CASE } from '../../packages/plugin-oscar/test/capture-expectations.js';
 import { NGIRCD_CAPTURE } from '../support/captures.js';
+import { ethernet, ipv4, pcapFile, tcpHeader } from '../../packages/core/test/capture/helpers.js';
 import { describeWithService } from '../support/e2e.js';
 import { CLI } from '../support/imspect-process.js';
 
@@ -60,6 +61,22 @@ function parseJsonLines(stdout: string): JsonOutput {
   return { events: lines as JsonOutput['events'], summary: summary.summary };
 }
 
+/**
+ * Splits off the `encrypted` events and checks them: exactly one per connection the summary notes as encrypted
+ * (STARTTLS, a TLS port, or TLS records from the first byte), with that subtype. The rest are the IM events the
+ * plugins' capture expectations list.
+ */
+function withoutEncrypted(output: JsonOutput): JsonOutput['events'] {
+  const encrypted = output.events.filter((e) => e['type'] === 'encrypted');
+  const seen = encrypted.map((e) => `${(e.client as unknown as { ip: string }).ip}:${e.client.port} ${String(e['subtype'])}`).sort();
+  const expected = output.summary.connections
+    .filter((c) => c.encrypted !== undefined)
+    .map((c) => `${c.client} ${c.encrypted}`)
+    .sort();
+  expect(seen, 'encrypted events, one per encrypted connection').toEqual(expected);
+  return output.events.filter((e) => e['type'] !== 'encrypted');
+}
+
 /** The fields the expectations speak of, in the shape a protocol plugin reports them. */
 function draftOf(event: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -91,7 +108,9 @@ describeWithService('imspect replay over the shared captures', capturesMissing, 
       it(`${file}: the ${protocol} events read from the capture with tshark, per connection, in order`, async () => {
         const result = await replay([path.join(CAPTURES, file), '--json'], cwd);
         expect(result.code, result.stderr).toBe(0);
-        const { events, summary } = parseJsonLines(result.stdout);
+        const output = parseJsonLines(result.stdout);
+        const { summary } = output;
+        const events = withoutEncrypted(output);
         expect(summary.error).toBeNull();
         for (const c of cases) {
           if (c.maxFrameSize) continue; // a parser setting of the plugin's own tests
@@ -105,10 +124,21 @@ describeWithService('imspect replay over the shared captures', capturesMissing, 
       });
     }
 
-  it('zeek-irc-starttls.pcap: the TLS part is noted as encrypted, with no events and no errors', async () => {
+  it('zeek-irc-starttls.pcap: the TLS part is noted as encrypted, with an encrypted event and no errors', async () => {
     const result = await replay([path.join(CAPTURES, 'zeek-irc-starttls.pcap'), '--json'], cwd);
     const { events, summary } = parseJsonLines(result.stdout);
-    expect(events).toEqual([]);
+    // As a passthrough decision records it live: when, where to, and why it could not be read.
+    expect(events.map(draftOf)).toEqual([
+      {
+        direction: 'outgoing',
+        type: 'encrypted',
+        subtype: 'starttls',
+        localId: '',
+        remoteId: '185.18.76.170',
+        data: { reason: 'STARTTLS: the rest of the connection is encrypted, not intercepted' },
+      },
+    ]);
+    expect(events[0]!['at']).toBe('2015-07-29T04:58:57.994Z');
     expect(summary.connections).toHaveLength(1);
     expect(summary.connections[0]).toMatchObject({ protocol: 'irc', encrypted: 'starttls', protocolErrors: [] });
     const human = await replay([path.join(CAPTURES, 'zeek-irc-starttls.pcap')], cwd);
@@ -147,7 +177,11 @@ describeWithService('imspect replay over the shared captures', capturesMissing, 
   it(`${AIM_CAPTURE}: the AIM events read with tshark (OSCAR on 443, found by sniffing, joined mid-stream) and the OFT2 transfer`, async () => {
     const result = await replay([path.join(CAPTURES, AIM_CAPTURE), '--json'], cwd);
     expect(result.code, result.stderr).toBe(0);
-    const { events, summary } = parseJsonLines(result.stdout);
+    const output = parseJsonLines(result.stdout);
+    const { summary } = output;
+    // The TLS connection on 443 (not a TLS port of any plugin: its records say so) gives one encrypted event.
+    const events = withoutEncrypted(output);
+    expect(summary.connections.filter((c) => c.encrypted === 'tls').map((c) => c.server)).toEqual(['64.12.25.91:443']);
     expect(summary.error).toBeNull();
     // Two OSCAR connections on 443 and the OFT2 one on 5190; the TLS one on 443 stays unparsed.
     expect(summary.connectionsByProtocol['oscar']).toBe(3);
@@ -165,7 +199,9 @@ describeWithService('imspect replay over the shared captures', capturesMissing, 
     it(`${file}: the XMPP events read from the capture with tshark, per connection, in order; TLS noted, no protocol errors`, async () => {
       const result = await replay([path.join(CAPTURES, file), '--json'], cwd);
       expect(result.code, result.stderr).toBe(0);
-      const { events, summary } = parseJsonLines(result.stdout);
+      const output = parseJsonLines(result.stdout);
+      const { summary } = output;
+      const events = withoutEncrypted(output);
       expect(summary.error).toBeNull();
       for (const c of cases) {
         const got = events.filter((e) => e.client.port === c.clientPort).map(draftOf);
@@ -181,6 +217,14 @@ describeWithService('imspect replay over the shared captures', capturesMissing, 
       for (const event of events) expect(event['protocol']).toBe('xmpp');
     });
   }
+
+  it('ndpi-jabber.pcap: the XMPP connections whose start or content the parser could not turn into events are listed', async () => {
+    const result = await replay([path.join(CAPTURES, 'ndpi-jabber.pcap'), '--json'], cwd);
+    const { summary } = parseJsonLines(result.stdout) as JsonOutput & { summary: { silentByProtocol: Record<string, { ids: number[] }> } };
+    const silentIds = summary.connections.filter((c) => c.protocol === 'xmpp' && c.events === 0).map((c) => c.id);
+    expect(silentIds.length).toBeGreaterThan(0);
+    expect(summary.silentByProtocol['xmpp']!.ids).toEqual(silentIds);
+  });
 
   it('reports the gaps of ndpi-jabber.pcap with their connection', async () => {
     const result = await replay([path.join(CAPTURES, 'ndpi-jabber.pcap')], cwd);
@@ -281,5 +325,76 @@ describe('imspect replay on broken capture files', () => {
     const result = await replay([path.join(dir, 'nope.pcap')], dir);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('nope.pcap');
+  });
+});
+
+describe('imspect replay: IM connections that gave no events', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-replay-silent-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** One TCP connection from 198.18.0.1:`port` to 198.19.0.1:`serverPort`, with a handshake and these lines. */
+  function connection(port: number, serverPort: number, lines: Array<['out' | 'in', string]>): Uint8Array[] {
+    let cseq = 1000;
+    let sseq = 5000;
+    const frames: Uint8Array[] = [];
+    const packet = (fromClient: boolean, seq: number, ack: number, flags: string, payload?: Uint8Array) => {
+      const tcp = tcpHeader({ sport: fromClient ? port : serverPort, dport: fromClient ? serverPort : port, seq, ack, flags, ...(payload ? { payload } : {}) });
+      frames.push(ethernet(0x0800, ipv4(fromClient ? '198.18.0.1' : '198.19.0.1', fromClient ? '198.19.0.1' : '198.18.0.1', 6, tcp)));
+    };
+    packet(true, cseq++, 0, 'S');
+    packet(false, sseq++, cseq, 'SA');
+    for (const [who, line] of lines) {
+      const bytes = new TextEncoder().encode(line);
+      if (who === 'out') {
+        packet(true, cseq, sseq, 'PA', bytes);
+        cseq += bytes.length;
+      } else {
+        packet(false, sseq, cseq, 'PA', bytes);
+        sseq += bytes.length;
+      }
+    }
+    packet(true, cseq, sseq, 'FA');
+    packet(false, sseq, cseq + 1, 'FA');
+    return frames;
+  }
+
+  it('counts them per protocol in the summary (text and --json), each with its bytes; quiet non-IM traffic is not counted', async () => {
+    const talking = connection(40001, 6667, [
+      ['out', 'NICK alice\r\nUSER alice 0 * :Alice\r\n'],
+      ['in', ':irc.example 001 alice :Welcome\r\n'],
+    ]);
+    const silent = connection(40002, 6667, [
+      ['out', 'PING :irc.example\r\n'],
+      ['in', ':irc.example PONG irc.example :irc.example\r\n'],
+    ]);
+    const other = connection(40003, 9, [['out', 'nothing for any plugin\r\n']]);
+    const frames = [...talking, ...silent, ...other];
+    const file = path.join(dir, 'silent.pcap');
+    await writeFile(
+      file,
+      pcapFile(
+        { linkType: 1 },
+        frames.map((data, i) => ({ seconds: 1_700_000_000 + i, fraction: 0, data })),
+      ),
+    );
+
+    const json = await replay([file, '--json'], dir);
+    expect(json.code, json.stderr).toBe(0);
+    const { events, summary } = parseJsonLines(json.stdout) as JsonOutput & { summary: { silentByProtocol: unknown } };
+    expect(events.map((e) => e['type'])).toEqual(['login']);
+    const silentBytes = 'PING :irc.example\r\n'.length + ':irc.example PONG irc.example :irc.example\r\n'.length;
+    expect(summary.silentByProtocol).toEqual({ irc: { connections: 1, bytes: silentBytes, ids: [1] } });
+    expect(summary.connections.map((c) => (c as unknown as { silent: boolean }).silent)).toEqual([false, true, false]);
+
+    const text = await replay([file], dir);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`  IM without events:       irc 1 (connection 1; ${silentBytes} bytes)`);
+    expect(text.stdout).toContain(`connection 1 (198.18.0.1:40002 -> 198.19.0.1:6667, irc): ${silentBytes} bytes of irc traffic gave no events`);
+    expect(text.stdout).not.toMatch(/connection [02] \(.*gave no events/);
   });
 });

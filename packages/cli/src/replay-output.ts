@@ -19,6 +19,24 @@ function counts(record: Record<string, number>): string {
   return entries.length === 0 ? 'none' : entries.map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
+/** Most connection ids listed per protocol on the summary's line (all are in the notes and in --json). */
+const SILENT_IDS_SHOWN = 10;
+
+/**
+ * Per protocol, the connections that carried its traffic but gave no events, so that a quiet report is not read
+ * as "nothing happened": `msn 2 (connections 3, 7; 5120 bytes)`.
+ */
+function silentLine(summary: ReplaySummary): string {
+  const entries = Object.entries(summary.silentByProtocol).sort((a, b) => b[1].connections - a[1].connections);
+  if (entries.length === 0) return 'none';
+  return entries
+    .map(([protocol, s]) => {
+      const ids = s.ids.slice(0, SILENT_IDS_SHOWN).join(', ') + (s.ids.length > SILENT_IDS_SHOWN ? ', ...' : '');
+      return `${protocol} ${s.connections} (connection${s.connections === 1 ? '' : 's'} ${ids}; ${s.bytes} bytes)`;
+    })
+    .join(', ');
+}
+
 /** The summary for people: totals, then every anomaly with the connection it happened on. */
 export function formatSummary(summary: ReplaySummary, toLoggers: boolean): string {
   const lines: string[] = [];
@@ -30,9 +48,11 @@ export function formatSummary(summary: ReplaySummary, toLoggers: boolean): strin
   );
   lines.push(`  connections by protocol: ${counts(summary.connectionsByProtocol)}`);
   lines.push(`  events by type:          ${counts(summary.eventsByType)}`);
+  lines.push(`  IM without events:       ${silentLine(summary)}`);
   const notes: string[] = [];
   for (const c of summary.connections) {
     const name = `connection ${c.id} (${c.client} -> ${c.server}${c.protocol ? `, ${c.protocol}` : ''})`;
+    if (c.silent) notes.push(`${name}: ${c.bytes.outgoing + c.bytes.incoming} bytes of ${c.protocol} traffic gave no events`);
     if (c.midstream) notes.push(`${name}: its start was not captured; parsing began mid-stream`);
     if (c.encrypted === 'starttls') notes.push(`${name}: switched to TLS (STARTTLS); the rest is encrypted and not visible`);
     if (c.encrypted === 'tls-port' || c.encrypted === 'tls') notes.push(`${name}: encrypted (TLS); content not visible`);
@@ -55,6 +75,7 @@ export function summaryJson(summary: ReplaySummary): Record<string, unknown> {
     file: summary.file,
     stats: summary.stats ?? null,
     connectionsByProtocol: summary.connectionsByProtocol,
+    silentByProtocol: summary.silentByProtocol,
     eventsByType: summary.eventsByType,
     connections: summary.connections,
     fileAnomalies: summary.fileAnomalies,

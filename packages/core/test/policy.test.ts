@@ -33,6 +33,37 @@ const content = (name: string, transform: (e: Readonly<ImEvent>) => string | und
 });
 
 describe('Policy', () => {
+  it('calls a filter only for the event types it judges (judges); a judges that fails counts as every type', () => {
+    const seen: string[] = [];
+    const onlyFiles: NamedFilter = { name: 'files', hooks: { check: (e) => (seen.push(`files ${e.type}`), { action: 'block', categories: ['f'] }), judges: new Set(['file']) } };
+    const never: NamedFilter = { name: 'never', hooks: { check: (e) => (seen.push(`never ${e.type}`), { action: 'pass' }), judges: new Set() } };
+    const broken: NamedFilter = {
+      name: 'broken',
+      hooks: {
+        check: (e) => (seen.push(`broken ${e.type}`), { action: 'pass' }),
+        get judges(): ReadonlySet<string> {
+          throw new Error('no');
+        },
+      },
+    };
+    const { policy: p } = policy([never, broken, onlyFiles]);
+    const events = [event('hi'), event(undefined, 'file')];
+    const decision = p.decide(events) as FrameDecision;
+    expect(seen).toEqual(['broken message', 'broken file', 'files file']);
+    expect(decision.block).toBe(true);
+    expect(events.map((e) => e.filtered)).toEqual([false, true]);
+  });
+
+  it('a frozen verdict is checked once; a damaged one is still a failure each time', () => {
+    const pass = Object.freeze({ action: 'pass' }) as Verdict;
+    let bad: Record<string, unknown> = { action: 'pass' };
+    const { policy: p, log } = policy([filter('shared', () => pass), filter('changing', () => bad as unknown as Verdict)], [], 'closed');
+    expect((p.decide([event('a')]) as FrameDecision).block).toBe(false);
+    bad = { action: 'maybe' };
+    expect((p.decide([event('b')]) as FrameDecision).block).toBe(true);
+    expect(JSON.stringify(log.records)).toContain('changing');
+  });
+
   it('stays synchronous when every hook is', () => {
     const { policy: p } = policy([filter('a', () => ({ action: 'pass' }))], [content('c', () => undefined)]);
     const decision = p.decide([event('hi')]);

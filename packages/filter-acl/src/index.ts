@@ -41,7 +41,7 @@ export default definePlugin({
   async setup({ options, configDir, logger }): Promise<FilterHooks> {
     if (options.file === undefined) {
       logger.debug('no ACL configured (options.file): everything is allowed');
-      return { check: () => PASS };
+      return { check: () => PASS, judges: new Set() };
     }
     const rules = await RulesFile.open({
       file: path.resolve(configDir, options.file),
@@ -55,6 +55,7 @@ export default definePlugin({
     const types = new Set<string>(options.types);
     return {
       check: (event) => aclVerdict(rules.current, event, types, options.respond),
+      judges: types,
       reload: () => rules.reloadOrThrow(),
       close: () => rules.close(),
     };

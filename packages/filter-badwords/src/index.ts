@@ -51,7 +51,7 @@ export default definePlugin({
   async setup({ options, configDir, logger }): Promise<FilterHooks> {
     if (options.file === undefined) {
       logger.debug('no word list configured (options.file): nothing is masked');
-      return { check: () => PASS };
+      return { check: () => PASS, judges: new Set() };
     }
     const mode = options.match as MatchMode;
     const rules = await RulesFile.open({
@@ -66,6 +66,7 @@ export default definePlugin({
     const settings = { replaceCharacter: options.replaceCharacter, blockCount: options.blockCount, respond: options.respond };
     return {
       check: (event) => badwordsVerdict(rules.current, event, settings),
+      judges: CHECKED_TYPES,
       reload: () => rules.reloadOrThrow(),
       close: () => rules.close(),
     };

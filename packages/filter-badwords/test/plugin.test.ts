@@ -69,6 +69,8 @@ describe('filter-badwords', () => {
     expect(await hooks.check(event('oh darn'))).toEqual({ action: 'pass', categories: ['1 badwords'], text: 'oh ****' });
     expect(await hooks.check(event('darn and heck'))).toMatchObject({ action: 'block', categories: ['2 badwords'] });
     expect(await hooks.check({ ...event('darn'), type: 'typing' })).toEqual({ action: 'pass' });
+    // Core skips the other types (judges), as check itself passes them.
+    expect([...hooks.judges!]).toEqual(['message']);
   });
 
   it('blockCount 0 never blocks', async () => {
@@ -86,6 +88,7 @@ describe('filter-badwords', () => {
       options: {} as never,
     })) as FilterHooks;
     expect(await hooks.check(event('darn'))).toEqual({ action: 'pass' });
+    expect(hooks.judges?.size).toBe(0);
   });
 
   it('fails to set up, naming the file, when the word list cannot be read', async () => {

@@ -6,11 +6,11 @@
  */
 import path from 'node:path';
 import { definePlugin, RulesFile, Type, type FilterHooks } from '@imspect/sdk';
-import { policyVerdict } from './judge.js';
+import { judgedTypes, policyVerdict } from './judge.js';
 import { compilePolicy, PolicyRulesSchema, type CompiledPolicy } from './rules.js';
 import { parsePolicyFile } from './policy-file.js';
 
-export { policyVerdict, blockableKind } from './judge.js';
+export { policyVerdict, blockableKind, judgedTypes } from './judge.js';
 export { compilePolicy, compareVersions, versionListed, PolicyRulesSchema, BLOCKABLE, type PolicyRules, type CompiledPolicy } from './rules.js';
 export { parsePolicyFile } from './policy-file.js';
 
@@ -34,7 +34,7 @@ export default definePlugin({
     const { file, watch, respond, ...inline } = options;
     if (file === undefined) {
       const policy = compilePolicy(inline);
-      return { check: (event) => policyVerdict(policy, event, respond) };
+      return { check: (event) => policyVerdict(policy, event, respond), judges: judgedTypes(policy) };
     }
     const rules = await RulesFile.open<CompiledPolicy>({
       file: path.resolve(configDir, file),
@@ -46,6 +46,9 @@ export default definePlugin({
     logger.info({ file: rules.file }, 'policy loaded');
     return {
       check: (event) => policyVerdict(rules.current, event, respond),
+      get judges() {
+        return judgedTypes(rules.current);
+      },
       reload: () => rules.reloadOrThrow(),
       close: () => rules.close(),
     };

@@ -1,6 +1,6 @@
 /** Turns one event and the policy into a verdict. */
 import { dataValue, type ImEvent, type Verdict } from '@imspect/sdk';
-import { compareVersions, versionListed, type Blockable, type BlockSet, type ClientRule, type CompiledPolicy } from './rules.js';
+import { BLOCKABLE, compareVersions, versionListed, type Blockable, type BlockSet, type ClientRule, type CompiledPolicy } from './rules.js';
 
 const PASS: Verdict = Object.freeze({ action: 'pass' }) as Verdict;
 
@@ -25,6 +25,26 @@ export function blockableKind(event: Pick<ImEvent, 'type' | 'subtype'>): Blockab
     default:
       return undefined;
   }
+}
+
+const judged = new WeakMap<CompiledPolicy, ReadonlySet<string> | undefined>();
+
+/**
+ * The event types `policy` can block (the filter's `judges`), or undefined for every type: a user limited to
+ * some protocols is refused whatever the event. Client rules judge logins and client reports; a kind blocked
+ * anywhere (globally, for a protocol or a user), events of the blockable types. An empty policy judges nothing.
+ */
+export function judgedTypes(policy: CompiledPolicy): ReadonlySet<string> | undefined {
+  if (judged.has(policy)) return judged.get(policy);
+  let types: Set<string> | undefined = new Set<string>();
+  const sets = [policy.block, ...policy.protocols.values(), ...[...policy.users.values()].map((u) => u.block)];
+  if ([...policy.users.values()].some((u) => u.protocols !== undefined)) types = undefined;
+  else {
+    if (policy.clients.length > 0) types.add('login').add('other');
+    if (sets.some((set) => BLOCKABLE.some((kind) => set[kind] === true))) for (const kind of BLOCKABLE) types.add(kind);
+  }
+  judged.set(policy, types);
+  return types;
 }
 
 export function policyVerdict(policy: CompiledPolicy, event: Readonly<ImEvent>, respond?: string): Verdict {

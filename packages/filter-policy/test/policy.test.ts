@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDataString, type FilterHooks, type ImEvent, type PluginLogger } from '@imspect/sdk';
-import plugin, { compareVersions, compilePolicy, parsePolicyFile, policyVerdict, type PolicyRules } from '../src/index.js';
+import plugin, { compareVersions, compilePolicy, judgedTypes, parsePolicyFile, policyVerdict, type PolicyRules } from '../src/index.js';
 
 function event(extra: Partial<ImEvent>): ImEvent {
   return {
@@ -110,6 +110,54 @@ describe('old clients', () => {
     expect(compareVersions('8', '8.0.0')).toBe(0);
     expect(compareVersions('7.0.0816', '8.1')).toBe(-1);
     expect(compareVersions('1.2b', '1.2a')).toBe(1);
+  });
+});
+
+describe('the event types the policy judges (judges)', () => {
+  it('nothing for an empty policy; the blockable kinds once one is blocked anywhere; logins for client rules; all for protocol limits', () => {
+    expect([...judgedTypes(compilePolicy({}))!]).toEqual([]);
+    expect([...judgedTypes(compilePolicy({ block: { file: false } }))!]).toEqual([]);
+    expect([...judgedTypes(compilePolicy({ users: { bob: { block: { webcam: true } } } }))!].sort()).toEqual(['contact', 'display-picture', 'emoticon', 'file', 'webcam']);
+    expect([...judgedTypes(compilePolicy({ protocols: { irc: { block: { file: true } } } }))!]).toContain('file');
+    expect([...judgedTypes(compilePolicy({ clients: [{ protocol: 'msn', minVersion: '7' }] }))!].sort()).toEqual(['login', 'other']);
+    expect(judgedTypes(compilePolicy({ users: { bob: { protocols: ['irc'] } } }))).toBeUndefined();
+  });
+
+  it('every event the policy would block is of a type it judges', () => {
+    const policies: PolicyRules[] = [
+      { users: { 'alice@example.com': { block: { file: true } } } },
+      { block: { contact: true } },
+      { clients: [{ protocol: 'msn', denyVersions: ['1.0'] }] },
+    ];
+    const events = [event({ type: 'file' }), event({ type: 'contact' }), event({ type: 'message' }), event({ type: 'login', data: parseDataString('client=x version=1.0') })];
+    for (const rules of policies) {
+      const compiled = compilePolicy(rules);
+      const blocked = events.filter((e) => policyVerdict(compiled, e).action === 'block');
+      expect(blocked.length, JSON.stringify(rules)).toBeGreaterThan(0);
+      for (const e of blocked) expect(judgedTypes(compiled)!.has(e.type), `${e.type} under ${JSON.stringify(rules)}`).toBe(true);
+    }
+  });
+
+  it('follows a reloaded policy file', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-policy-'));
+    try {
+      await writeFile(path.join(dir, 'policy.yaml'), '{}\n');
+      const log: PluginLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, child: () => log };
+      const hooks = (await plugin.setup({
+        name: 'filter-policy',
+        logger: log,
+        hostVersion: '0.1.0',
+        dataDir: dir,
+        configDir: dir,
+        options: { file: 'policy.yaml', watch: false } as never,
+      })) as FilterHooks;
+      expect(hooks.judges?.size).toBe(0);
+      await writeFile(path.join(dir, 'policy.yaml'), 'block: { file: true }\n');
+      await hooks.reload!();
+      expect(hooks.judges?.has('file')).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

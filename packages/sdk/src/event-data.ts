@@ -122,7 +122,11 @@ export function toEventData(stored: unknown): EventData | undefined {
   if (typeof stored === 'string') return stored.length === 0 ? undefined : parseDataString(stored);
   if (typeof stored !== 'object' || Array.isArray(stored)) return undefined;
   const out: Record<string, EventDataValue> = {};
-  for (const [key, value] of Object.entries(stored as Record<string, unknown>)) {
+  const pairs = stored as Record<string, unknown>;
+  // for-in with an own-key check: the keys Object.entries gives, in its order, without an array per pair.
+  for (const key in pairs) {
+    if (!Object.hasOwn(pairs, key)) continue;
+    const value = pairs[key];
     if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) out[key] = value;
   }
   return out;

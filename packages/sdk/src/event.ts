@@ -60,7 +60,7 @@ export interface EventSubtypes {
   join: 'request' | 'conference' | 'invite' | 'conference-invite';
   leave: 'part' | 'kick' | 'ban' | 'affiliation' | 'members-only' | 'shutdown' | 'conference-decline';
   contact: 'add' | 'remove' | 'list' | 'added-by' | 'accepted' | 'removed-by';
-  encrypted: 'otr' | 'omemo' | 'pgp' | 'openpgp' | 'starttls' | 'tls-port';
+  encrypted: 'otr' | 'omemo' | 'pgp' | 'openpgp' | 'starttls' | 'tls-port' | 'tls';
   other: 'client' | 'nick' | 'ctcp' | 'ctcp-reply' | 'conference-invite';
   emoticon: never;
   'display-picture': never;

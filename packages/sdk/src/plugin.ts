@@ -32,6 +32,13 @@ export interface Verdict {
 export interface FilterHooks {
   /** Judge one event. The first `block` of all filters wins. */
   check(event: Readonly<ImEvent>): Verdict | Promise<Verdict>;
+  /**
+   * The event types this filter judges now: an event of any other type passes it without `check` being called
+   * (nor the event's frozen copy made for it). Read for every event, so a filter whose rules reload can answer
+   * with a getter; an empty set (no rules configured) means the filter is never called. Absent: every event is
+   * checked.
+   */
+  readonly judges?: ReadonlySet<string>;
   /** Re-read the plugin's files (SIGHUP). Throw to report a problem; the last good rules stay in force. */
   reload?(): void | Promise<void>;
   close?(): void | Promise<void>;

@@ -7,7 +7,7 @@ import { formatEvent, formatSummary, summaryJson } from '../replay-output.js';
 export default class Replay extends Command {
   static override summary = 'Run a packet capture (pcap or pcapng) through the protocol plugins, filters and loggers';
   static override description =
-    `Every TCP connection in the capture is reassembled and processed exactly as live traffic is: the protocol is chosen by server port (plugins' ports, the configuration's "ports", --port), then by the first bytes. Events are printed (or, with --to-loggers, written to the configured loggers), followed by a summary: connections per protocol, events per type, and every gap, truncation, protocol error and encrypted stream with the connection it happened on.`;
+    `Every TCP connection in the capture is reassembled and processed exactly as live traffic is: the protocol is chosen by server port (plugins' ports, the configuration's "ports", --port), then by the first bytes. Events are printed (or, with --to-loggers, written to the configured loggers), followed by a summary: connections per protocol, events per type, the connections per protocol that carried IM traffic but gave no events, and every gap, truncation, protocol error and encrypted stream with the connection it happened on. An encrypted stream (STARTTLS, a TLS port, TLS from the first byte) also gives an "encrypted" event.`;
   static override examples = [
     '<%= config.bin %> replay capture.pcap',
     '<%= config.bin %> replay capture.pcapng --json > events.jsonl',

@@ -21,6 +21,11 @@ export interface RelayOptions {
   sniffTimeoutMs: number;
   /** Frame-level detail in the operational log. */
   debug: boolean;
+  /**
+   * Without a TLS interceptor (a replay), TLS that goes by unread is still recorded as an `encrypted` event,
+   * as a passthrough decision records it live.
+   */
+  reportUnreadTls?: boolean;
   /** A replay: a policy `disconnect` is logged, but the recorded connection goes on to its end. */
   keepDisconnected?: boolean;
 }
@@ -273,8 +278,11 @@ export class ProxyConnection {
     this.log.info({ protocol: this.protocol?.name ?? null, ...(unparsed === undefined ? {} : { unparsed }) }, 'connection open');
   }
 
-  /** Records that a conversation went by encrypted and unread. */
-  private encryptedEvent(how: 'tls-port' | 'starttls', why: string): void {
+  /**
+   * Records that a conversation went by encrypted and unread (`tls`: a replay found TLS records from the first
+   * byte on a port no plugin knows as a TLS port).
+   */
+  encryptedEvent(how: 'tls-port' | 'starttls' | 'tls', why: string): void {
     const event = this.completeEvent(
       // The local user is rarely known before TLS; the server name the client asked for says where it went.
       { type: 'encrypted', subtype: how, localId: this.session?.localId ?? '', remoteId: this.streamTo() ?? this.server.host, data: { reason: why } },
@@ -296,6 +304,7 @@ export class ProxyConnection {
     if (!decision || decision.action === 'passthrough') {
       this.encrypted = 'tls-port';
       if (decision) this.encryptedEvent('tls-port', `TLS port ${this.server.port} passed through${decision.note ? `: ${decision.note}` : ''}`);
+      else if (this.deps.options.reportUnreadTls) this.encryptedEvent('tls-port', `TLS port ${this.server.port}: encrypted, not intercepted`);
       this.beginRaw(`TLS port ${this.server.port}: encrypted, passed through`);
       return;
     }
@@ -404,6 +413,7 @@ export class ProxyConnection {
       this.flows[direction].writeNow([...upgradeBytes, ...after]);
       this.encrypted = 'starttls';
       if (decision) this.encryptedEvent('starttls', `STARTTLS passed through${decision.note ? `: ${decision.note}` : ''}`);
+      else if (this.deps.options.reportUnreadTls) this.encryptedEvent('starttls', 'STARTTLS: the rest of the connection is encrypted, not intercepted');
       this.switchToRaw('connection switched to TLS');
       return undefined;
     }
@@ -955,7 +965,8 @@ class Flow {
         out.push(frame.replacement ?? frame.raw);
       } else {
         const events = frame.events.map((draft) => conn.completeEvent(draft, this.direction));
-        const decision = conn.deps.policy.isEmpty ? NO_DECISION : conn.deps.policy.decide(events);
+        const policy = conn.deps.policy;
+        const decision = policy.isEmpty || policy.passesUnseen(events) ? NO_DECISION : policy.decide(events);
         if (isPromiseLike(decision)) {
           // Forward what is decided so far, keep the frame's view alive until the decision arrives.
           this.write(out);
@@ -1023,7 +1034,7 @@ class Flow {
     } else {
       out.push(frame.replacement ?? frame.raw);
     }
-    if (!decision.block && conn.session?.respond) {
+    if (!decision.block && conn.session?.respond && conn.deps.policy.noticeActive) {
       // The monitoring notice follows the frame that made it due (a login, a first message).
       conn.deps.policy.offerNotice(
         events,
@@ -1107,11 +1118,15 @@ class Flow {
 let lastIsoMs = -1;
 let lastIso = '';
 
-/** ISO time, formatted once per millisecond: a busy connection makes many events in the same one. */
+/**
+ * ISO time, formatted once per millisecond: a busy connection makes many events in the same one. A capture's
+ * times have fractions of a millisecond, which Date drops: the whole millisecond is the key.
+ */
 function isoTime(ms: number): string {
-  if (ms !== lastIsoMs) {
-    lastIsoMs = ms;
-    lastIso = new Date(ms).toISOString();
+  const whole = Math.trunc(ms);
+  if (whole !== lastIsoMs) {
+    lastIsoMs = whole;
+    lastIso = new Date(whole).toISOString();
   }
   return lastIso;
 }
@@ -1133,17 +1148,24 @@ function frameBytes(frames: unknown): number | undefined {
 function mergeAdjacent(chunks: Uint8Array[]): Uint8Array[] {
   if (chunks.length < 2) return chunks;
   const out: Uint8Array[] = [];
-  let current = chunks[0]!;
+  // The run being merged: its first chunk and its length; one view is made per run, not per chunk joined.
+  let first = chunks[0]!;
+  let length = first.length;
+  const flush = () => {
+    if (length === 0) return;
+    out.push(length === first.length ? first : new Uint8Array(first.buffer, first.byteOffset, length));
+  };
   for (let i = 1; i < chunks.length; i++) {
     const next = chunks[i]!;
     if (next.length === 0) continue;
-    if (current.buffer === next.buffer && current.byteOffset + current.length === next.byteOffset) {
-      current = new Uint8Array(current.buffer, current.byteOffset, current.length + next.length);
+    if (next.buffer === first.buffer && first.byteOffset + length === next.byteOffset) {
+      length += next.length;
     } else {
-      if (current.length > 0) out.push(current);
-      current = next;
+      flush();
+      first = next;
+      length = next.length;
     }
   }
-  if (current.length > 0) out.push(current);
+  flush();
   return out;
 }

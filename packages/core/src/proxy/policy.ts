@@ -105,6 +105,21 @@ export class Policy {
     return this.filters.length === 0 && this.contents.length === 0;
   }
 
+  /** Whether the monitoring notice may be due (callers skip building its arguments otherwise). */
+  get noticeActive(): boolean {
+    return this.responses?.noticeActive === true;
+  }
+
+  /**
+   * True when no hook would see these events: no content plugin, and no filter judges any of their types (nor
+   * so the recipients' views of them, which have the same types). Their decision is to pass, unchanged.
+   */
+  passesUnseen(events: readonly ImEvent[]): boolean {
+    if (this.contents.length > 0) return false;
+    for (const filter of this.filters) for (const event of events) if (judgesType(filter, event.type)) return false;
+    return true;
+  }
+
   decide(events: ImEvent[]): FrameDecision | Promise<FrameDecision> {
     const decision: FrameDecision = { block: false, responses: [] };
     return then(this.runFilters(events, 0, 0, decision), () => {
@@ -166,6 +181,7 @@ export class Policy {
       for (let f = e === eventIndex ? filterIndex : 0; f < this.filters.length; f++) {
         if (event.filtered) break;
         const filter = this.filters[f]!;
+        if (!judgesType(filter, event.type)) continue;
         // After a masking filter, the next ones judge the text that would go out (the event keeps the original).
         const subject = decision.text !== undefined && event === rewriteTarget(events) ? { ...event, text: decision.text } : event;
         if (view === undefined || subject !== viewOf || subject.categories.length !== viewCategories) {
@@ -197,8 +213,14 @@ export class Policy {
 
   /** A filter's answer if it is a verdict; otherwise a hook failure, handled per `failMode`. */
   private validated(name: string, value: unknown): Verdict {
+    // A frozen verdict (a filter's shared PASS) cannot change once checked: checked once, not per event.
+    if (checkedVerdicts.has(value as object)) return value as Verdict;
     const problem = verdictProblem(value);
-    if (problem === undefined) return value as Verdict;
+    if (problem === undefined) {
+      const categories = (value as Verdict).categories;
+      if (Object.isFrozen(value) && (categories === undefined || Object.isFrozen(categories))) checkedVerdicts.add(value as object);
+      return value as Verdict;
+    }
     return this.failedVerdict(name, new PluginHookError(name, 'check', new Error(problem)));
   }
 
@@ -264,6 +286,22 @@ export class Policy {
   private transformFailed(name: string, error: unknown): undefined {
     this.log.error({ plugin: name, hook: 'transform', err: error }, `content plugin "${name}" failed; text left as it was`);
     return undefined;
+  }
+}
+
+/** Frozen verdicts found valid (see {@link Policy.validated}). */
+const checkedVerdicts = new WeakSet<object>();
+
+/**
+ * Whether `filter` is to judge an event of `type` ({@link FilterHooks.judges}). Skipping the others saves the
+ * call and the event's frozen copy; a `judges` that is not a set, or a getter that throws, counts as every type.
+ */
+function judgesType(filter: NamedFilter, type: string): boolean {
+  try {
+    const types = filter.hooks.judges;
+    return types === undefined || types.has(type);
+  } catch {
+    return true;
   }
 }
 

@@ -14,11 +14,27 @@ export interface ReplayedConnection {
   protocol: string | undefined;
   midstream: boolean;
   encrypted: 'tls-port' | 'starttls' | 'tls' | undefined;
+  /** Capture time of its first payload byte (ms since the epoch). */
+  firstDataAt?: number;
   bytes: Record<Direction, number>;
   events: number;
   closed: CloseReason | undefined;
   anomalies: ConnectionAnomaly[];
   protocolErrors: Array<{ direction: Direction; code: string; message: string }>;
+  /**
+   * A protocol plugin parsed it and it carried bytes, yet it gave no event: IM traffic the parsers could not
+   * read into events (a start not captured, a dialect they do not know), not a connection where nothing happened.
+   */
+  silent: boolean;
+}
+
+/** The silent connections of one protocol (see {@link ReplayedConnection.silent}). */
+export interface SilentConnections {
+  connections: number;
+  /** Their bytes, both directions. */
+  bytes: number;
+  /** Their ids, in capture order. */
+  ids: number[];
 }
 
 export interface ReplaySummary {
@@ -27,6 +43,8 @@ export interface ReplaySummary {
   connections: ReplayedConnection[];
   eventsByType: Record<string, number>;
   connectionsByProtocol: Record<string, number>;
+  /** Per protocol, the connections that carried its traffic but gave no events. */
+  silentByProtocol: Record<string, SilentConnections>;
   /** Capture-level problems: a truncated file, undecodable packets (fragments, bad headers). */
   fileAnomalies: string[];
   /** A problem that stopped reading (damaged file); the summary covers what came before it. */
@@ -50,13 +68,18 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
   let clock = Date.now();
   // No TLS interception in a capture: bytes after STARTTLS or on a TLS port stay encrypted.
   const { tls: _live, ...liveDeps } = options.deps;
-  const deps: RelayDeps = { ...liveDeps, now: () => clock, options: { ...options.deps.options, idleTimeoutMs: 0, sniffTimeoutMs: 24 * 3600_000, keepDisconnected: true } };
+  const deps: RelayDeps = {
+    ...liveDeps,
+    now: () => clock,
+    options: { ...options.deps.options, idleTimeoutMs: 0, sniffTimeoutMs: 24 * 3600_000, keepDisconnected: true, reportUnreadTls: true },
+  };
   const summary: ReplaySummary = {
     file,
     stats: undefined,
     connections: [],
     eventsByType: {},
     connectionsByProtocol: {},
+    silentByProtocol: {},
     fileAnomalies: [],
     error: undefined,
   };
@@ -76,11 +99,26 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     record.closed = reason;
     record.protocol = proxy.protocol?.name;
     record.encrypted ??= proxy.encrypted;
-    record.events = proxy.eventCount;
     record.protocolErrors = proxy.protocolErrors;
-    if (!record.protocol && !record.encrypted && looksLikeTls(record)) record.encrypted = 'tls';
+    if (!record.protocol && !record.encrypted && looksLikeTls(record)) {
+      record.encrypted = 'tls';
+      // Dated when the connection's first bytes were, as the other encrypted events are.
+      const now = clock;
+      clock = record.firstDataAt ?? clock;
+      proxy.encryptedEvent('tls', 'TLS records from the first byte: encrypted, not readable');
+      clock = now;
+    }
+    record.events = proxy.eventCount;
     const key = record.protocol ?? 'unparsed';
     summary.connectionsByProtocol[key] = (summary.connectionsByProtocol[key] ?? 0) + 1;
+    const bytes = record.bytes.outgoing + record.bytes.incoming;
+    if (record.protocol !== undefined && record.events === 0 && bytes > 0) {
+      record.silent = true;
+      const silent = (summary.silentByProtocol[record.protocol] ??= { connections: 0, bytes: 0, ids: [] });
+      silent.connections++;
+      silent.bytes += bytes;
+      silent.ids.push(record.id);
+    }
     proxy.destroy('end of capture');
   };
 
@@ -102,6 +140,7 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
             closed: undefined,
             anomalies: [],
             protocolErrors: [],
+            silent: false,
           };
           summary.connections.push(record);
           const proxy = new ProxyConnection(
@@ -122,6 +161,7 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
           if (!entry) return;
           clock = time;
           entry.record.bytes[direction] += bytes.length;
+          entry.record.firstDataAt ??= time;
           if (entry.record.bytes[direction] === bytes.length) firstBytes.set(`${conn.id}:${direction}`, Uint8Array.from(bytes.subarray(0, 3)));
           // The reassembler's bytes are views into read buffers: the parser may keep them past this call.
           entry.proxy.flow(direction).receive(Buffer.from(bytes));
@@ -147,6 +187,7 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     summary.error = error as Error;
   } finally {
     for (const id of [...live.keys()]) finish(id, 'end-of-capture');
+    for (const silent of Object.values(summary.silentByProtocol)) silent.ids.sort((a, b) => a - b);
     stopCounting();
   }
   return summary;
