@@ -340,9 +340,10 @@ export class GgState {
     return outcome;
   }
 
+  /** `contacts` is a count on every protocol; the uins themselves go under `ids`. */
   private listEvent(uins: string[]): PacketOutcome {
     if (uins.length === 0) return {};
-    return { events: [withData({ type: 'contact', subtype: 'list', localId: this.local, remoteId: this.serverName }, { contacts: uins.join(',') })] };
+    return { events: [withData({ type: 'contact', subtype: 'list', localId: this.local, remoteId: this.serverName }, { contacts: uins.length, ids: uins.join(',') })] };
   }
 
   private listEventOf(subtype: 'export' | 'import', list: ContactList, part: string): PacketOutcome {

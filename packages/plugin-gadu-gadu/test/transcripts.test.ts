@@ -81,8 +81,8 @@ describe('Gadu-Gadu 6.0 / 7.0 transcripts: CP1250 messages', () => {
     expect(whole.events).toEqual([
       { direction: 'outgoing', type: 'other', subtype: 'client', localId: '12345', remoteId: SERVER, data: client },
       { direction: 'incoming', type: 'login', localId: '12345', remoteId: SERVER, data: client },
-      { direction: 'outgoing', type: 'contact', subtype: 'list', localId: '12345', remoteId: SERVER, data: { contacts: '111,222' } },
-      { direction: 'outgoing', type: 'contact', subtype: 'list', localId: '12345', remoteId: SERVER, data: { contacts: '333' } },
+      { direction: 'outgoing', type: 'contact', subtype: 'list', localId: '12345', remoteId: SERVER, data: { contacts: 2, ids: '111,222' } },
+      { direction: 'outgoing', type: 'contact', subtype: 'list', localId: '12345', remoteId: SERVER, data: { contacts: 1, ids: '333' } },
       { direction: 'outgoing', type: 'message', localId: '12345', remoteId: '111', text: 'Zażółć gęślą jaźń' },
       {
         direction: 'incoming',
@@ -366,7 +366,7 @@ describe('Gadu-Gadu 10.5 / 11.0 transcripts: protocol buffers', () => {
     expect(whole.events).toEqual([
       { direction: 'outgoing', type: 'other', subtype: 'client', ...base, remoteId: SERVER, data: client },
       { direction: 'incoming', type: 'login', ...base, remoteId: SERVER, data: client },
-      { direction: 'outgoing', type: 'contact', subtype: 'list', ...base, remoteId: SERVER, data: { contacts: '654321,777' } },
+      { direction: 'outgoing', type: 'contact', subtype: 'list', ...base, remoteId: SERVER, data: { contacts: 2, ids: '654321,777' } },
       { direction: 'outgoing', type: 'contact', subtype: 'add', ...base, remoteId: '888', data: { kind: 'normal' } },
       { direction: 'outgoing', type: 'message', ...base, remoteId: '123456', text: 'Tęśt', data: { html: '<span>Tęśt</span>' } },
       { direction: 'outgoing', type: 'message', ...base, remoteId: '123456', text: 'Tęśt', data: { html: 'Tęśt' } },
