@@ -247,6 +247,8 @@ export class GgState {
       subtype = 'conference';
       const people = new Set([message.peer, ...message.attributes.recipients, this.localId].filter((x): x is string => x !== undefined && x !== '0'));
       conversation = [...people].sort((a, b) => Number(a) - Number(b)).join(',');
+      // A conference is a group conversation, though each packet names one recipient as `remoteId`.
+      pairs.groupchat = true;
       pairs.recipients = message.attributes.recipients.join(',');
     }
     if (ownCopy) pairs.copy = 'sent-elsewhere';
