@@ -400,7 +400,7 @@ describe('Yahoo Messenger end to end through imspect', () => {
     one({ remoteDir: 'bob', type: 1, outgoing: true, text: 'my secret plan', deliveredText: 'my ****** plan' }, 'rewritten message');
     one({ remoteDir: 'room-7', type: 1, outgoing: true, subtype: 'conference', conversation: 'room-7', text: 'conference hello' }, 'conference out');
     const conf = one({ remoteDir: 'room-7', type: 1, outgoing: false, subtype: 'conference', text: 'from dave' }, 'conference in');
-    expect(conf.data).toBe('from=dave members=bob,dave');
+    expect(conf.data).toBe('from=dave participants=bob,dave');
     const offer = one({ remoteDir: 'bob', type: 2, outgoing: true, subtype: 'filetrans15' }, 'file offer out');
     expect(offer.eventData).toBe('plan.pdf 31337');
     expect(one({ remoteDir: 'bob', type: 2, outgoing: false, subtype: 'filetransfer' }, 'file offer in').eventData).toBe('photo.jpg 2048');

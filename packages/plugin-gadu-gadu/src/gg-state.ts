@@ -247,6 +247,8 @@ export class GgState {
       subtype = 'conference';
       const people = new Set([message.peer, ...message.attributes.recipients, this.localId].filter((x): x is string => x !== undefined && x !== '0'));
       conversation = [...people].sort((a, b) => Number(a) - Number(b)).join(',');
+      // A conference is a group conversation, though each packet names one recipient as `remoteId`.
+      pairs.groupchat = true;
       pairs.recipients = message.attributes.recipients.join(',');
     }
     if (ownCopy) pairs.copy = 'sent-elsewhere';
@@ -340,9 +342,10 @@ export class GgState {
     return outcome;
   }
 
+  /** `contacts` is a count on every protocol; the uins themselves go under `ids`. */
   private listEvent(uins: string[]): PacketOutcome {
     if (uins.length === 0) return {};
-    return { events: [withData({ type: 'contact', subtype: 'list', localId: this.local, remoteId: this.serverName }, { contacts: uins.join(',') })] };
+    return { events: [withData({ type: 'contact', subtype: 'list', localId: this.local, remoteId: this.serverName }, { contacts: uins.length, ids: uins.join(',') })] };
   }
 
   private listEventOf(subtype: 'export' | 'import', list: ContactList, part: string): PacketOutcome {

@@ -41,7 +41,7 @@ export const CASES: ConnectionCase[] = [
     events: [
       out({ type: 'other', subtype: 'client', localId: '1001', remoteId: SERVER, data: CLIENT }),
       inc({ type: 'login', localId: '1001', remoteId: SERVER, data: CLIENT }),
-      out({ type: 'contact', subtype: 'list', localId: '1001', remoteId: SERVER, data: { contacts: '1002' } }),
+      out({ type: 'contact', subtype: 'list', localId: '1001', remoteId: SERVER, data: { contacts: 1, ids: '1002' } }),
       out({ type: 'typing', subtype: 'active', localId: '1001', remoteId: '1002', data: { length: 5 } }),
       out({ type: 'message', localId: '1001', remoteId: '1002', text: 'hello bob, test message 1', data: span('hello bob, test message 1') }),
       out({ type: 'message', localId: '1001', remoteId: '1002', text: 'second line zazolc gesla jazn', data: span('second line zazolc gesla jazn') }),
@@ -55,7 +55,7 @@ export const CASES: ConnectionCase[] = [
     events: [
       out({ type: 'other', subtype: 'client', localId: '1002', remoteId: SERVER, data: CLIENT }),
       inc({ type: 'login', localId: '1002', remoteId: SERVER, data: CLIENT }),
-      out({ type: 'contact', subtype: 'list', localId: '1002', remoteId: SERVER, data: { contacts: '1001' } }),
+      out({ type: 'contact', subtype: 'list', localId: '1002', remoteId: SERVER, data: { contacts: 1, ids: '1001' } }),
       inc({ type: 'message', localId: '1002', remoteId: '1001', text: 'hello bob, test message 1' }),
       inc({ type: 'message', localId: '1002', remoteId: '1001', text: 'second line zazolc gesla jazn' }),
       out({ type: 'message', localId: '1002', remoteId: '1001', text: 'hi alice, reply', data: span('hi alice, reply') }),

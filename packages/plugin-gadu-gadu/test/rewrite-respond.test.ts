@@ -69,7 +69,7 @@ describe('rewrite', () => {
       subtype: 'conference',
       remoteId: '1002',
       text: 'my password is ******* <ok> & ł',
-      data: { recipients: '1003', html: read.html },
+      data: { groupchat: true, recipients: '1003', html: read.html },
     });
   });
 

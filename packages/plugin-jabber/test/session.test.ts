@@ -348,6 +348,18 @@ describe('file offers', () => {
     ]);
   });
 
+  it('a Jingle request for the peer’s file (XEP-0234 <request>, senders=responder) carries request: true', () => {
+    const ask =
+      "<iq from='romeo@montague.example/home' id='rq1' to='juliet@capulet.example/balcony' type='set'>" +
+      "<jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' initiator='romeo@montague.example/home' sid='uj3b2'>" +
+      "<content creator='initiator' name='pull' senders='responder'><description xmlns='urn:xmpp:jingle:apps:file-transfer:5'>" +
+      '<request><file><name>letter.txt</name><size>99</size></file></request></description></content></jingle></iq>';
+    const result = expectSplitInvariant(withLogin(['>', ask]), intercept);
+    expect(result.events.slice(1)).toEqual([
+      { direction: 'outgoing', type: 'file', subtype: 'jingle', localId: romeo, remoteId: juliet, file: { name: 'letter.txt', size: 99 }, data: { request: true } },
+    ]);
+  });
+
   it('stream initiation file transfer (XEP-0096)', () => {
     const si =
       "<iq type='set' id='offer1' to='romeo@montague.example/home' from='juliet@capulet.example/balcony'>" +

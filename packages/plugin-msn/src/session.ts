@@ -525,7 +525,7 @@ export class MsnSession implements ProtocolSession {
         // Only changes to the forward list (1) or blocking (4) are the user's own contact decisions.
         if ((list & 0b101) === 0) continue;
         const subtype = command === 'RML' ? 'remove' : (list & 1) !== 0 ? 'add' : 'list';
-        this.emit(frame, { type: 'contact', subtype, localId: this.local, remoteId: `${user}@${domain[1]}`, data: { list } });
+        this.emit(frame, { type: 'contact', subtype, localId: this.local, remoteId: `${user}@${domain[1]}`, data: { list: listNames(list) } });
       }
     }
   }
@@ -551,4 +551,23 @@ function machineGuidIn(words: readonly string[]): string | undefined {
     if (GUID.test(candidate)) return candidate.toLowerCase();
   }
   return undefined;
+}
+
+/** The MSNP13+ list bits (`l=`), in the order of their values. */
+const LIST_BITS: ReadonlyArray<readonly [number, string]> = [
+  [1, 'FL'],
+  [2, 'AL'],
+  [4, 'BL'],
+  [8, 'RL'],
+  [16, 'PL'],
+];
+
+/**
+ * `ADL`/`RML` list bits as the list names older dialects write (`5` -> `FL,BL`), so `list` is text naming lists
+ * on every MSN dialect.
+ */
+function listNames(bits: number): string {
+  return LIST_BITS.filter(([bit]) => (bits & bit) !== 0)
+    .map(([, name]) => name)
+    .join(',');
 }

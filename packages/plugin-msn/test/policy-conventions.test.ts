@@ -96,16 +96,17 @@ describe('contacts', () => {
 
   it('MSNP13+ ADL: forward list is add, block list only is list, RML is remove', () => {
     const steps = script(
-      ['>', T.payload('ADL 30', '<ml><d n="example.com"><c n="carol" l="1" t="1"/><c n="spam" l="4" t="1"/></d></ml>')],
+      ['>', T.payload('ADL 30', '<ml><d n="example.com"><c n="carol" l="1" t="1"/><c n="spam" l="4" t="1"/><c n="dave" l="5" t="1"/></d></ml>')],
       ['>', T.payload('RML 31', '<ml><d n="example.com"><c n="carol" l="1" t="1"/></d></ml>')],
     );
     const base = T.MSNP15_NOTIFICATION.filter((s) => !/^(OUT|ADL 9|RML 10|UUM|UBM)/.test(Buffer.from(s.data).toString('latin1')));
     const before = run(base).events.length;
     const events = run([...base, ...steps]).events.slice(before);
     expect(events.map((e) => [e.subtype, e.remoteId, e.data])).toEqual([
-      ['add', 'carol@example.com', { list: 1 }],
-      ['list', 'spam@example.com', { list: 4 }],
-      ['remove', 'carol@example.com', { list: 1 }],
+      ['add', 'carol@example.com', { list: 'FL' }],
+      ['list', 'spam@example.com', { list: 'BL' }],
+      ['add', 'dave@example.com', { list: 'FL,BL' }],
+      ['remove', 'carol@example.com', { list: 'FL' }],
     ]);
   });
 });

@@ -75,8 +75,8 @@ describe('MSNP15 notification server', () => {
     expect(whole.events).toEqual([
       out({ type: 'other', subtype: 'client', localId: me, remoteId: NS, data: { client: 'MSNMSGR', version: '8.5.1302', 'protocol-version': 'MSNP15' } }),
       inc({ type: 'login', localId: me, remoteId: NS, data: { client: 'MSNMSGR', version: '8.5.1302', 'protocol-version': 'MSNP15' } }),
-      out({ type: 'contact', subtype: 'add', localId: me, remoteId: 'carol@example.com', data: { list: 1 } }),
-      out({ type: 'contact', subtype: 'remove', localId: me, remoteId: 'bob@live.com', data: { list: 1 } }),
+      out({ type: 'contact', subtype: 'add', localId: me, remoteId: 'carol@example.com', data: { list: 'FL' } }),
+      out({ type: 'contact', subtype: 'remove', localId: me, remoteId: 'bob@live.com', data: { list: 'FL' } }),
       out({ type: 'message', localId: me, remoteId: 'yuser@yahoo.com', text: 'hello yahoo' }),
       inc({ type: 'message', localId: me, remoteId: 'yuser@yahoo.com', text: 'hello from yahoo' }),
       out({ type: 'logout', localId: me, remoteId: NS }),

@@ -129,7 +129,8 @@ export class OscarSession implements ProtocolSession {
     return this.oft[direction].push(chunk).map((item) => {
       if (item.kind === 'pass' || item.header.type !== OftType.PROMPT) return { raw: item.raw };
       const { header } = item;
-      const data: EventDataPairs = { transfer: 'oft' };
+      // The subtype names the mechanism; `transfer` is a transfer's id on other protocols, so it is not used here.
+      const data: EventDataPairs = {};
       if (header.totalFiles > 1) data.files = header.totalFiles;
       return { raw: item.raw, events: [this.event('file', this.server.host, { subtype: 'oft', file: { name: header.name, size: header.size } }, data)] };
     });
@@ -338,7 +339,8 @@ export class OscarSession implements ProtocolSession {
       if (reply.cookie !== undefined || reply.errorCode !== undefined) return this.authReply(raw, reply);
       if (!this.bos || this.loggedOut) return {};
       this.loggedOut = true;
-      const data: EventDataPairs = reply.disconnectReason === undefined ? {} : { reason: reply.disconnectReason };
+      // A numeric code is `error` (as on a refused login); `reason` is text on every protocol.
+      const data: EventDataPairs = reply.disconnectReason === undefined ? {} : { error: reply.disconnectReason };
       return { events: [this.event('logout', this.server.host, { subtype: 'disconnected' }, data)] };
     }
     if (this.room !== undefined && !this.loggedOut) {

@@ -92,5 +92,5 @@ export const CASES: ConnectionCase[] = [
 export const OFT_CASE = {
   clientPort: 1272,
   server: '192.168.1.158',
-  events: [inc({ type: 'file', subtype: 'oft', localId: ME, remoteId: '192.168.1.158', file: { name: 'recipe.docx', size: 12008 }, data: { transfer: 'oft' } })],
+  events: [inc({ type: 'file', subtype: 'oft', localId: ME, remoteId: '192.168.1.158', file: { name: 'recipe.docx', size: 12008 } })],
 };

@@ -148,6 +148,14 @@ describe('AIM login (BUCP MD5) and BOS hand-off', () => {
     ]);
   });
 
+  it('the BOS server signing the user off (channel 4, TLV 9 1: signed on elsewhere) is a logout with the code as `error`', () => {
+    const routes = new OscarRoutes();
+    run(aimLogin('Some User'), { host: AUTHORIZER, options: { routes } });
+    const bos: Step[] = [...bosSignOn(), inc(flap(4, 0x5009, tlv(0x0009, u16(1))))];
+    const whole = expectSplitInvariant(bos, { host: BOS.host, options: { routes } });
+    expect(whole.events).toEqual([{ direction: 'incoming', type: 'logout', subtype: 'disconnected', localId: 'someuser', remoteId: BOS.host, data: { error: 1 } }]);
+  });
+
   it('without the login, the BOS server’s own user info (0x01/0x0F) names the local user', () => {
     const steps: Step[] = [inc(snac(7, 1, 0x0f, Buffer.concat([name8('Some User'), u16(0), u16(0)]))), out(sendIm(8, 'buddy', bytes('hi')))];
     const whole = expectSplitInvariant(steps, { midstream: true });

@@ -296,8 +296,9 @@ export class YahooState {
     return set;
   }
 
+  /** `participants` as MSN's switchboards report them: the other people of the conversation, comma-separated. */
   private membersData(room: string): EventData {
-    return { members: this.members(room).join(',') };
+    return { participants: this.members(room).join(',') };
   }
 
   /** CONFINVITE (0x18) / CONFADDINVITE (0x1C): inviter 50, invitees 51/52, members already there 53, text 58. */

@@ -174,7 +174,7 @@ describe('group chats', () => {
       .events.slice(2)
       .map((e) => asEvent(e));
     expect(isGroupChat(conference!)).toBe(true);
-    expect(conference!.data).toEqual({ members: 'bob,carol' });
+    expect(conference!.data).toEqual({ participants: 'bob,carol' });
     expect(isGroupChat(direct!)).toBe(false);
   });
 

@@ -376,12 +376,12 @@ describe('YMSG 16 transcripts', () => {
     const whole = expectSplitInvariant(steps);
     const c = { remoteId: room, conversation: room, localId: 'alice' };
     expect(whole.events.slice(2)).toEqual([
-      { direction: 'incoming', type: 'other', subtype: 'conference-invite', ...c, text: 'Join my conference', data: { from: 'bob', members: 'bob,carol,dave' } },
-      { direction: 'outgoing', type: 'join', subtype: 'conference', ...c, data: { members: 'bob,carol,dave' } },
-      { direction: 'incoming', type: 'message', subtype: 'conference', ...c, text: 'hi all ✓', data: { from: 'bob', members: 'bob,carol,dave,erin' } },
-      { direction: 'outgoing', type: 'message', subtype: 'conference', ...c, text: 'hello', data: { members: 'bob,carol,dave,erin' } },
-      { direction: 'incoming', type: 'message', subtype: 'conference', ...c, text: 'bye carol', data: { from: 'erin', members: 'bob,erin' } },
-      { direction: 'outgoing', type: 'leave', subtype: 'conference', ...c, data: { members: 'bob,erin' } },
+      { direction: 'incoming', type: 'other', subtype: 'conference-invite', ...c, text: 'Join my conference', data: { from: 'bob', participants: 'bob,carol,dave' } },
+      { direction: 'outgoing', type: 'join', subtype: 'conference', ...c, data: { participants: 'bob,carol,dave' } },
+      { direction: 'incoming', type: 'message', subtype: 'conference', ...c, text: 'hi all ✓', data: { from: 'bob', participants: 'bob,carol,dave,erin' } },
+      { direction: 'outgoing', type: 'message', subtype: 'conference', ...c, text: 'hello', data: { participants: 'bob,carol,dave,erin' } },
+      { direction: 'incoming', type: 'message', subtype: 'conference', ...c, text: 'bye carol', data: { from: 'erin', participants: 'bob,erin' } },
+      { direction: 'outgoing', type: 'leave', subtype: 'conference', ...c, data: { participants: 'bob,erin' } },
       {
         direction: 'outgoing',
         type: 'other',
@@ -390,7 +390,7 @@ describe('YMSG 16 transcripts', () => {
         remoteId: 'alice-2',
         conversation: 'alice-2',
         text: 'come',
-        data: { members: 'frank' },
+        data: { participants: 'frank' },
       },
       {
         direction: 'outgoing',
@@ -400,7 +400,7 @@ describe('YMSG 16 transcripts', () => {
         remoteId: 'gina-9',
         conversation: 'gina-9',
         text: 'no thanks',
-        data: { members: 'gina' },
+        data: { participants: 'gina' },
       },
     ]);
     // Conference messages can be rewritten like private ones.

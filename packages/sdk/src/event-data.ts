@@ -3,16 +3,37 @@
  * filters read it the same way on every protocol. Text stays text, sizes, ports and counts are numbers, flags are
  * `true` (a flag that does not hold is left out).
  *
- * Keys filters rely on:
- * - `client`: the client program (MSN `MSNMSGR`), `version`: its version (`8.5.1302`),
- *   `protocol-version`: the protocol dialect it speaks (MSN `MSNP15`). Reported on the `login` event, or on an
- *   `other` event with subtype `client` when the client says it before logging in.
- * - `groupchat: true`: the event belongs to a group conversation (also implied when `conversation` equals
- *   `remoteId`, as for IRC channels, or by subtype `groupchat`).
- * - `device`: the device (XMPP resource) a copy of a message reached, on events with a `messageKey`.
- * - `from`: who sent a message to a group (IRC nick, MSN passport, Yahoo id, XMPP room nick).
- * - `address` / `port`: where a direct connection (IRC DCC) goes; `url`: where a file was put (XMPP, Yahoo).
- * - `participants` / `members`: the other people of a conversation, comma-separated.
+ * Well-known keys: a key means one thing with one value type on every protocol, so a filter may read it without
+ * asking which protocol reported it (text: `string`, number: `number`, flag: `true`, left out when it does not hold).
+ *
+ * | key | type | meaning | reported by |
+ * | --- | --- | --- | --- |
+ * | `client` | text | the client program (`MSNMSGR`), on `login` or `other`/`client` | MSN, Gadu-Gadu, OSCAR, XMPP |
+ * | `version` | text | the client's version (`8.5.1302`), with `client` | MSN, Yahoo, Gadu-Gadu, OSCAR, XMPP |
+ * | `protocol-version` | text | the protocol dialect the client speaks (`MSNP15`, `YMSG16`) | MSN, Yahoo, Gadu-Gadu |
+ * | `groupchat` | flag | the event belongs to a group conversation (see {@link isGroupChat}) | MSN, Gadu-Gadu |
+ * | `from` | text | who sent a message to a group (nick, passport, id, room nick) | IRC, MSN, Yahoo, OSCAR, XMPP |
+ * | `participants` | text | the other people of a conversation, comma-separated | MSN, Yahoo |
+ * | `nick` | text | the nick the local user goes by (IRC: when not its identity; XMPP: in a room) | IRC, XMPP |
+ * | `device` | text | the device (XMPP resource) a copy of a message reached, with a `messageKey` | XMPP |
+ * | `address` / `port` | text / number | where a direct connection goes | IRC (DCC), OSCAR (rendezvous) |
+ * | `url` | text | where a file was put | Yahoo, XMPP |
+ * | `transfer` | text | the protocol's id of a file transfer or call | Yahoo, Gadu-Gadu |
+ * | `files` | number | how many files one offer holds (when more than one) | OSCAR |
+ * | `contacts` | number | how many contacts a contact list (`list`, `export`, `import`) holds | Gadu-Gadu, XMPP |
+ * | `ids` | text | the ids of a contact list event, comma-separated | Gadu-Gadu |
+ * | `list` | text | the contact lists a change is about, comma-separated (`FL`, `BL`) | MSN |
+ * | `group` | text | the contact group a contact goes in | Yahoo, OSCAR |
+ * | `request` | flag | the event asks for something not done yet: to join (subtype `request`), a peer's file | IRC, XMPP |
+ * | `reason` | text | why, in words (an `encrypted` event's `STARTTLS passed through`, `refused`, `mailbox-full`) | core, Gadu-Gadu |
+ * | `error` | number | the protocol's error code (a refused login, a sign-off) | OSCAR |
+ * | `html` | text | the message as the client wrote it in HTML (`text` is the plain text) | Gadu-Gadu, OSCAR |
+ *
+ * Other keys belong to one protocol and are listed in its plugin's README (IRC `previous`, `by`, `statusmsg`,
+ * `redacted`, `ctcp`, `dcc`, `token`; MSN `participant`, `guid`, `session`; XMPP `subscription`, `roster`, `name`,
+ * `jid`, `os`, `source`; OSCAR `client-id` (number), `auth`, `offline` (flag), `sent`, `service`; Gadu-Gadu
+ * `status`, `description`, `recipients`, `copy`, `kind`, `part`, `crc32`, `sha1`, `size` and `length` (numbers)).
+ * A new protocol uses a well-known key only with its meaning and type, and a new name for anything else.
  *
  * Events stored before data was typed (journal records of version 1, archive rows before migration 0005) held
  * one string of space-separated `key=value` items, values percent-encoded: {@link parseDataString} reads it into
