@@ -23,7 +23,7 @@ import plugin, {
   type Database,
   type SqlTarget,
 } from '../dist/index.js';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { createMysqlDatabase, createPostgresDatabase, mysqlMissing, postgresMissing, type TestDatabase } from '../../../test/support/databases.js';
 import { describeWithService } from '../../../test/support/e2e.js';
 
@@ -246,6 +246,22 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     expect(page[1]!.detail).toEqual({ query: { text: 'q4' } });
     const rest = await archive.listAudit({ size: 4, beforeId: page.at(-1)!.id });
     expect(rest.map((e) => (e.detail['query'] as { text: string }).text)).toEqual(['q1', 'q0']);
+  });
+
+  it('refuses to update or delete audit rows (triggers on every backend), and keeps them as written', async () => {
+    const direct = new SqlArchive(target);
+    try {
+      await direct.appendAudit({ atMs: BASE + 20, actor: 'ada', role: 'admin', action: 'export', detail: {}, source: '127.0.0.1' });
+      const db = (direct as unknown as { db: Kysely<Database> }).db as unknown as Kysely<any>;
+      await expect(db.updateTable('console_audit').set({ actor: 'mallory' }).execute()).rejects.toThrow(/append-only/);
+      await expect(db.deleteFrom('console_audit').execute()).rejects.toThrow(/append-only/);
+      if (kind === 'postgres') await expect(sql`TRUNCATE console_audit`.execute(db)).rejects.toThrow(/append-only/);
+      const all = await direct.listAudit({ size: 100 });
+      expect(all.some((e) => e.actor === 'mallory')).toBe(false);
+      expect(all[0]).toMatchObject({ actor: 'ada', action: 'export' });
+    } finally {
+      await direct.close();
+    }
   });
 
   it('keeps the network, filters by it, and finds an identity under every nick it took, on its own network only', async () => {
