@@ -45,7 +45,35 @@ async function mintedCertificate(engine: Engine, loaded: LoadedConfig): Promise<
   return { cert: `${leaf.certPem.trim()}\n${authority.certPem.trim()}\n`, key: leaf.keyPem };
 }
 
-function liveSource(engine: Engine, tlsSummary: () => string): LiveSource {
+/** Failures of the console's event listener logged at most this often (the count of the others is kept). */
+const LISTENER_ERROR_LOG_MS = 10_000;
+
+/**
+ * The console's event listener, guarded: it runs in the relay loop, so whatever it throws is caught here,
+ * logged as the console's (at most once per {@link LISTENER_ERROR_LOG_MS}, with the number of failures), and
+ * the events go on to the journal and the loggers as always.
+ */
+type EventListener = Parameters<LiveSource['onEvents']>[0];
+
+function guardedListener(listener: EventListener, log: Engine['log']): EventListener {
+  let failures = 0;
+  let loggedAt = Number.NEGATIVE_INFINITY;
+  return (events) => {
+    try {
+      listener(events);
+    } catch (error) {
+      failures++;
+      if (Date.now() - loggedAt < LISTENER_ERROR_LOG_MS) return;
+      loggedAt = Date.now();
+      log.error(
+        { err: { message: (error as Error)?.message ?? String(error), stack: (error as Error)?.stack }, failures },
+        "console: its live view failed on the events it was given; the live view misses them, relaying and archiving go on",
+      );
+    }
+  };
+}
+
+function liveSource(engine: Engine, tlsSummary: () => string, log: Engine['log']): LiveSource {
   return {
     sessions: () => engine.sessions(),
     loggers: () => engine.status().loggers,
@@ -66,7 +94,7 @@ function liveSource(engine: Engine, tlsSummary: () => string): LiveSource {
         ...(p.error ? { error: p.error.message } : {}),
       })),
     caCertificate: () => engine.tls?.authority?.certPem,
-    onEvents: (listener) => engine.onEvents(listener),
+    onEvents: (listener) => engine.onEvents(guardedListener(listener, log)),
   };
 }
 
@@ -236,7 +264,7 @@ export async function startConsoleFor(
     host: section.host,
     port: section.port,
     dataDir: loaded.dataDir,
-    live: liveSource(engine, tlsSummary),
+    live: liveSource(engine, tlsSummary, log),
     archive,
     policy: await policyAccess(engine, loaded),
     log,

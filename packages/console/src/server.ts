@@ -160,7 +160,9 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
   const users = new ConsoleUsers(options.dataDir);
   const sessions = new SessionStore(options.sessionIdleMs, options.sessionMaxMs);
   const throttle = new LoginThrottle();
-  const hub = new LiveHub(options.live, options.liveHeartbeatMs);
+  const hub = new LiveHub(options.live, options.liveHeartbeatMs, (error) =>
+    log.error({ err: { message: (error as Error)?.message ?? String(error) } }, 'console: a live-view stream failed and was closed; relaying and archiving go on'),
+  );
   const { archive, log } = options;
   const activityCounts = archive ? new ActivityCounts(archive) : undefined;
   // Counted once in the background at start, so the first dashboard does not wait for a week of the archive.
