@@ -7,6 +7,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Engine, LoadedConfig } from '@imspect/core/runtime';
+import { configText } from './console-config-text.js';
 import type { LiveSource, PolicyAccess, PolicyFile, RunningConsole, UserPolicyAccess, UserPolicyEntry, BlockedContactsAccess } from '@imspect/console';
 
 type ConsoleTls = { cert: string; key: string };
@@ -224,6 +225,29 @@ async function policyAccess(engine: Engine, loaded: LoadedConfig): Promise<Polic
       id: 'notice',
       title: 'Monitoring notice',
       file: notice,
+      check: (text) => (text.trim().length === 0 ? [{ line: 1, message: 'the notice is empty: write the text users are shown, one message per line' }] : []),
+    });
+  }
+  // The blocked reply and a notice written inline: keys of the configuration file (console-config-text.ts).
+  const blocked = configText(loaded, ['responses', 'blocked', 'text'], () => loaded.config.responses.blocked.text);
+  files.push({
+    id: 'blocked-reply',
+    title: 'Blocked reply',
+    file: blocked.where,
+    read: blocked.read,
+    write: blocked.write,
+    refusal: blocked.refusal,
+    check: (text) => (text.trim().length === 0 ? [{ line: 1, message: 'the reply is empty: write what a blocked sender is told (or set responses.blocked.enabled to false)' }] : []),
+  });
+  if (!notice) {
+    const inline = configText(loaded, ['responses', 'notice', 'text'], () => loaded.config.responses.notice.text);
+    files.push({
+      id: 'notice-text',
+      title: 'Monitoring notice',
+      file: inline.where,
+      read: inline.read,
+      write: inline.write,
+      refusal: inline.refusal,
       check: (text) => (text.trim().length === 0 ? [{ line: 1, message: 'the notice is empty: write the text users are shown, one message per line' }] : []),
     });
   }

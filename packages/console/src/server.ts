@@ -486,14 +486,16 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
 
   app.get('/api/policy', { config: { access: 'auditor' } }, async () => {
     const files = options.policy?.files ?? [];
-    return { files: await Promise.all(files.map(async (f) => ({ id: f.id, title: f.title, file: f.file, exists: existsSync(f.file) }))) };
+    return { files: await Promise.all(files.map(async (f) => ({ id: f.id, title: f.title, file: f.file, exists: f.read ? true : existsSync(f.file) }))) };
   });
 
   app.get('/api/policy/:id', { config: { access: 'auditor' } }, async (request, reply) => {
     const file = options.policy?.files.find((f) => f.id === (request.params as { id: string }).id);
     if (!file) return reply.code(404).send({ error: 'no such policy file' });
-    const text = await readFile(file.file, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
-    return { id: file.id, title: file.title, file: file.file, text, problems: file.check(text) };
+    const text = file.read
+      ? await file.read()
+      : await readFile(file.file, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
+    return { id: file.id, title: file.title, file: file.file, text, problems: file.check(text), ...(file.refusal ? { refusal: file.refusal } : {}) };
   });
 
   app.put(
@@ -507,8 +509,23 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
       const file = policy?.files.find((f) => f.id === (request.params as { id: string }).id);
       if (!policy || !file) return reply.code(404).send({ error: 'no such policy file' });
       const { text } = request.body as { text: string };
+      if (file.refusal) {
+        await audit(request, 'refused', { policy: file.id, file: file.file, why: file.refusal });
+        return reply.code(409).send({ error: file.refusal });
+      }
       const problems = file.check(text);
       if (problems.length > 0) return reply.code(422).send({ error: 'the file does not parse', problems });
+      if (file.write) {
+        const before = await file.read!().catch(() => '');
+        try {
+          await file.write(text);
+        } catch (error) {
+          return reply.code(409).send({ error: (error as Error).message });
+        }
+        const reloaded = await policy.reload();
+        await audit(request, 'change', { policy: file.id, file: file.file, ...lineChanges(before, text), reloaded: reloaded.ok });
+        return { ok: reloaded.ok, problems: reloaded.problems };
+      }
       const before = await readFile(file.file, 'utf8').catch(() => '');
       // Written whole, then renamed into place: the filter's watcher never reads half a file.
       const temp = `${file.file}.console-${process.pid}.tmp`;
