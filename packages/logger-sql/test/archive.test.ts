@@ -234,6 +234,19 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
       ['xena@example.com', 'add'],
     ]);
     expect(detail.contacts[0]!.data).toContain('FL');
+    expect(detail.contacts.map((c) => [c.group, c.status])).toEqual([
+      [null, 'FL'],
+      [null, 'FL'],
+    ]);
+    await archive.insert([
+      event({ protocol: 'yahoo', localId: 'zora@example.com', remoteId: 'yuri', type: 'contact', subtype: 'add', data: { group: 'Work friends' }, text: undefined }),
+      event({ protocol: 'xmpp', localId: 'zora@example.com', remoteId: 'xia@example.org', type: 'contact', subtype: 'subscribed', data: { subscription: 'subscribed' }, text: undefined }),
+    ]);
+    const again = await archive.userDetail('zora@example.com', { limit: 10 });
+    expect(again.contacts.slice(0, 2).map((c) => [c.remoteId, c.group, c.status])).toEqual([
+      ['xia@example.org', null, 'subscribed'],
+      ['yuri', 'Work friends', null],
+    ]);
   });
 
   it('keeps an append-only audit trail, newest first, a page at a time', async () => {
@@ -434,6 +447,40 @@ describeWithService('MariaDB/MySQL archive', await mysqlMissing(), () => {
   archiveSuite('mysql', async () => {
     const db: TestDatabase = await createMysqlDatabase();
     return { target: resolveTarget({ url: db.url.replace(/^mysql:/, 'mariadb:') }, '/'), cleanup: () => db.drop() };
+  });
+});
+
+describe('SQLite search of dense and absent words', () => {
+  it('walks words the index matches often and looks up the others, with the same answers (case folded in every script)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-search-plan-'));
+    try {
+      const archive = new SqlArchive({ kind: 'sqlite', file: path.join(dir, 'a.sqlite'), synchronous: 'normal' } as SqlTarget);
+      const texts: string[] = [];
+      const batch: ImEvent[] = [];
+      // 2,400 messages: "école" (in either case) in 9 of 10 (dense: walked), "Ärger" in 1 of 5, "zanzibar" in 1 of 400.
+      for (let i = 0; i < 2400; i++) {
+        const text = `${i % 10 === 0 ? 'plain' : i % 2 ? 'ÉCOLE' : 'école'} ${i % 5 === 0 ? 'ÄRGER' : 'calm'} ${i % 400 === 0 ? 'zanzibar' : ''} n${i}`;
+        texts.push(text);
+        batch.push(event({ text }));
+      }
+      await archive.insert(batch);
+      const expected = (words: string[], n: number) =>
+        texts
+          .filter((t) => words.every((w) => t.toLowerCase().includes(w.toLowerCase())))
+          .slice(-n)
+          .reverse();
+      for (const query of [['école'], ['École', 'ärger'], ['zanzibar'], ['nowhere-to-be-found'], ['ÉCOLE', 'zanzibar']]) {
+        const page = await archive.page({ text: query.join(' ') }, { size: 50, newestFirst: true });
+        expect(page.messages.map((m) => m.text), query.join(' ')).toEqual(expected(query, 50));
+      }
+      // Every match, oldest first, a page at a time: the walk pages like the lookup.
+      const all: string[] = [];
+      for await (const rows of archive.iterate({ text: 'école' }, 700)) all.push(...rows.map((m) => m.text!));
+      expect(all).toEqual(texts.filter((t) => t.toLowerCase().includes('école')));
+      await archive.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
