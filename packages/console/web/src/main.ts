@@ -713,7 +713,7 @@ interface UserInfo {
   localId: string;
   online: Dashboard['online'];
   conversations: Array<{ protocol: string; network: string | null; peer: string; messages: number; lastMs: number }>;
-  contacts: Array<{ protocol: string; network: string | null; remoteId: string; subtype: string | null; data: string | null; atMs: number }>;
+  contacts: Array<{ protocol: string; network: string | null; remoteId: string; subtype: string | null; group: string | null; status: string | null; data: string | null; atMs: number }>;
 }
 
 interface UserPolicy {
@@ -847,13 +847,15 @@ async function userPage(localId: string): Promise<void> {
       h('h2', {}, `Contacts (${u.contacts.length})`),
       u.contacts.length > 0
         ? table(
-            ['Protocol', 'Contact', 'Last change', 'Details', 'When'],
+            ['Protocol', 'Contact', 'Group', 'List / subscription', 'Last change', 'Details', 'When'],
             u.contacts.map((c) =>
               h(
                 'tr',
                 {},
                 h('td', {}, c.protocol),
                 h('td', {}, id(c.remoteId)),
+                h('td', { class: 'contact-group' }, id(c.group ?? '')),
+                h('td', { class: 'contact-status' }, id(c.status ?? '')),
                 h('td', {}, c.subtype ?? ''),
                 h('td', {}, id(c.data ?? '')),
                 h('td', {}, time(new Date(c.atMs).toISOString())),
