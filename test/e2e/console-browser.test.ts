@@ -244,7 +244,8 @@ describeWithService('web console in a browser (imspect + ngircd + irc-framework 
 
   it('lets an admin edit the blocked reply and the inline monitoring notice: written to the configuration file, checked, applied', async () => {
     const configFile = path.join(dir, 'imspect.config.json');
-    const configured = () => readFile(configFile, 'utf8').then((t) => JSON.parse(t) as { responses?: { blocked?: { text?: string }; notice?: { text?: string } } });
+    const configured = () =>
+      readFile(configFile, 'utf8').then((t) => JSON.parse(t) as { responses?: { blocked?: { text?: string }; notice?: { text?: string } }; console?: unknown });
     await page.goto(`${base}#/policy?file=blocked-reply`);
     await page.locator('#policy-title', { hasText: 'Blocked reply' }).waitFor();
     expect(await page.textContent('#policy-title')).toContain(`${configFile} → responses.blocked.text`);

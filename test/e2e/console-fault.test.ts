@@ -46,109 +46,113 @@ function throwingResponse(): ServerResponse {
   } as unknown as ServerResponse;
 }
 
-describeWithService('imspect relays and archives while its console fails (ngircd + irc-framework)', ngircdPath ? undefined : 'ngircd is not installed (apt-get install ngircd)', () => {
-  let ngircd: RunningNgircd;
-  let dir: string;
-  let engine: InstanceType<typeof Engine>;
-  let webConsole: Awaited<ReturnType<typeof startConsoleFor>>;
-  let archive: ArchiveStore;
-  let alice: IrcClient;
-  let bob: IrcClient;
-  const bobHeard: string[] = [];
-  const records: Record_[] = [];
+describeWithService(
+  'imspect relays and archives while its console fails (ngircd + irc-framework)',
+  ngircdPath ? undefined : 'ngircd is not installed (apt-get install ngircd)',
+  () => {
+    let ngircd: RunningNgircd;
+    let dir: string;
+    let engine: InstanceType<typeof Engine>;
+    let webConsole: Awaited<ReturnType<typeof startConsoleFor>>;
+    let archive: ArchiveStore;
+    let alice: IrcClient;
+    let bob: IrcClient;
+    const bobHeard: string[] = [];
+    const records: Record_[] = [];
 
-  const logger = {
-    trace() {},
-    debug() {},
-    info() {},
-    warn: (obj: unknown, msg?: string) => void records.push({ level: 'warn', obj, ...(msg ? { msg } : {}) }),
-    error: (obj: unknown, msg?: string) => void records.push({ level: 'error', obj, ...(msg ? { msg } : {}) }),
-    fatal: (obj: unknown, msg?: string) => void records.push({ level: 'fatal', obj, ...(msg ? { msg } : {}) }),
-    child: () => logger,
-  };
-
-  async function archived(text: string): Promise<boolean> {
-    const page = await archive.page({ text }, { size: 5 });
-    return page.messages.some((m) => m.text === text);
-  }
-
-  async function saysAndIsKept(text: string): Promise<void> {
-    alice.say('bob', text);
-    await waitUntil(() => bobHeard.includes(text), 10_000, `bob to hear "${text}"`);
-    await waitUntil(() => archived(text), 10_000, `"${text}" in the archive`);
-  }
-
-  beforeAll(async () => {
-    ngircd = await startNgircd(ngircdPath!);
-    dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-e2e-console-fault-'));
-    const config = {
-      dataDir: 'data',
-      listeners: [{ type: 'socks5', host: '127.0.0.1', port: 0 }],
-      ports: { [String(ngircd.port)]: 'irc' },
-      loggers: { flushIntervalMs: 20 },
-      console: { enabled: true, host: '127.0.0.1', port: 0 },
+    const logger = {
+      trace() {},
+      debug() {},
+      info() {},
+      warn: (obj: unknown, msg?: string) => void records.push({ level: 'warn', obj, ...(msg ? { msg } : {}) }),
+      error: (obj: unknown, msg?: string) => void records.push({ level: 'error', obj, ...(msg ? { msg } : {}) }),
+      fatal: (obj: unknown, msg?: string) => void records.push({ level: 'fatal', obj, ...(msg ? { msg } : {}) }),
+      child: () => logger,
     };
-    await writeFile(path.join(dir, 'imspect.config.json'), JSON.stringify(config));
-    const loaded = resolveConfig(config, path.join(dir, 'imspect.config.json'), dir);
-    engine = new Engine({ loaded, logger, pluginRoots: [CLI_DIR], builtinFrom: CLI_DIR, shutdownGraceMs: 2_000 });
-    await engine.start();
-    webConsole = await startConsoleFor(engine, loaded, undefined, () => 'off');
-    expect(engine.plugins.find((p) => p.name === 'logger-sql')?.status).toBe('loaded');
-    archive = openArchive(resolveTarget(undefined, loaded.dataDir));
-    const socksUrl = new URL(engine.listeners[0]!.url);
-    bob = await connectIrc('bob', { host: '127.0.0.1', port: ngircd.port });
-    bob.on('privmsg', (e) => bobHeard.push(String(e['message'])));
-    alice = await connectIrc('alice', { host: '127.0.0.1', port: ngircd.port, socks: { host: socksUrl.hostname, port: Number(socksUrl.port) } });
-  });
 
-  afterAll(async () => {
-    alice?.quit('bye');
-    bob?.quit('bye');
-    await webConsole?.close();
-    await archive?.close();
-    await engine?.stop();
-    await ngircd?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+    async function archived(text: string): Promise<boolean> {
+      const page = await archive.page({ text }, { size: 5 });
+      return page.messages.some((m) => m.text === text);
+    }
 
-  it('relays and archives with the console up', async () => {
-    const response = await fetch(webConsole!.url);
-    expect(response.status).toBe(200);
-    await saysAndIsKept('before anything breaks');
-  });
+    async function saysAndIsKept(text: string): Promise<void> {
+      alice.say('bob', text);
+      await waitUntil(() => bobHeard.includes(text), 10_000, `bob to hear "${text}"`);
+      await waitUntil(() => archived(text), 10_000, `"${text}" in the archive`);
+    }
 
-  it('a live-view stream that throws is closed and logged; every message still relays and is archived', async () => {
-    const hub = webConsole!.app.liveHub;
-    expect(hub.open(throwingResponse(), {}, () => true, {})).toBe(true);
-    expect(hub.size).toBe(1);
-    await saysAndIsKept('while the live view breaks');
-    await saysAndIsKept('after the live view broke');
-    expect(hub.size).toBe(0);
-    const logged = records.filter((r) => r.msg?.includes('live-view stream failed'));
-    expect(logged.length).toBe(1);
-    expect(logged[0]!.msg).toMatch(/^console: .*relaying and archiving go on/);
-    expect(JSON.stringify(logged[0]!.obj)).toContain('EPIPE');
-  });
+    beforeAll(async () => {
+      ngircd = await startNgircd(ngircdPath!);
+      dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-e2e-console-fault-'));
+      const config = {
+        dataDir: 'data',
+        listeners: [{ type: 'socks5', host: '127.0.0.1', port: 0 }],
+        ports: { [String(ngircd.port)]: 'irc' },
+        loggers: { flushIntervalMs: 20 },
+        console: { enabled: true, host: '127.0.0.1', port: 0 },
+      };
+      await writeFile(path.join(dir, 'imspect.config.json'), JSON.stringify(config));
+      const loaded = resolveConfig(config, path.join(dir, 'imspect.config.json'), dir);
+      engine = new Engine({ loaded, logger, pluginRoots: [CLI_DIR], builtinFrom: CLI_DIR, shutdownGraceMs: 2_000 });
+      await engine.start();
+      webConsole = await startConsoleFor(engine, loaded, undefined, () => 'off');
+      expect(engine.plugins.find((p) => p.name === 'logger-sql')?.status).toBe('loaded');
+      archive = openArchive(resolveTarget(undefined, loaded.dataDir));
+      const socksUrl = new URL(engine.listeners[0]!.url);
+      bob = await connectIrc('bob', { host: '127.0.0.1', port: ngircd.port });
+      bob.on('privmsg', (e) => bobHeard.push(String(e['message'])));
+      alice = await connectIrc('alice', { host: '127.0.0.1', port: ngircd.port, socks: { host: socksUrl.hostname, port: Number(socksUrl.port) } });
+    });
 
-  it('a console HTTP server that fails and closes is logged; relaying and archiving go on', async () => {
-    const server = webConsole!.app.server;
-    server.emit('error', Object.assign(new Error('accept EMFILE: too many open files'), { code: 'EMFILE' }));
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await expect(fetch(webConsole!.url)).rejects.toThrow();
-    await saysAndIsKept('with the console gone');
-    for (let i = 0; i < 5; i++) alice.say('bob', `burst ${i}`);
-    await waitUntil(() => bobHeard.includes('burst 4'), 10_000, 'bob to hear the burst');
-    await waitUntil(() => archived('burst 4'), 10_000, 'the burst in the archive');
-    const messages = records.map((r) => r.msg ?? '');
-    expect(messages).toContain('console: its HTTP server failed; relaying and archiving go on');
-    expect(messages.some((m) => /^console: its HTTP server closed unexpectedly; .*relaying and archiving go on/.test(m))).toBe(true);
-    expect(JSON.stringify(records.find((r) => r.msg?.startsWith('console: its HTTP server failed'))!.obj)).toContain('EMFILE');
-    // Nothing else failed: no stray error, no logger failure.
-    expect(records.filter((r) => r.level === 'error' && !r.msg?.startsWith('console: '))).toEqual([]);
-  });
+    afterAll(async () => {
+      alice?.quit('bye');
+      bob?.quit('bye');
+      await webConsole?.close();
+      await archive?.close();
+      await engine?.stop();
+      await ngircd?.stop();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
 
-  it('stops cleanly after the console closed by itself', async () => {
-    await expect(webConsole!.close()).resolves.toBeUndefined();
-  });
-});
+    it('relays and archives with the console up', async () => {
+      const response = await fetch(webConsole!.url);
+      expect(response.status).toBe(200);
+      await saysAndIsKept('before anything breaks');
+    });
+
+    it('a live-view stream that throws is closed and logged; every message still relays and is archived', async () => {
+      const hub = webConsole!.app.liveHub;
+      expect(hub.open(throwingResponse(), {}, () => true, {})).toBe(true);
+      expect(hub.size).toBe(1);
+      await saysAndIsKept('while the live view breaks');
+      await saysAndIsKept('after the live view broke');
+      expect(hub.size).toBe(0);
+      const logged = records.filter((r) => r.msg?.includes('live-view stream failed'));
+      expect(logged.length).toBe(1);
+      expect(logged[0]!.msg).toMatch(/^console: .*relaying and archiving go on/);
+      expect(JSON.stringify(logged[0]!.obj)).toContain('EPIPE');
+    });
+
+    it('a console HTTP server that fails and closes is logged; relaying and archiving go on', async () => {
+      const server = webConsole!.app.server;
+      server.emit('error', Object.assign(new Error('accept EMFILE: too many open files'), { code: 'EMFILE' }));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await expect(fetch(webConsole!.url)).rejects.toThrow();
+      await saysAndIsKept('with the console gone');
+      for (let i = 0; i < 5; i++) alice.say('bob', `burst ${i}`);
+      await waitUntil(() => bobHeard.includes('burst 4'), 10_000, 'bob to hear the burst');
+      await waitUntil(() => archived('burst 4'), 10_000, 'the burst in the archive');
+      const messages = records.map((r) => r.msg ?? '');
+      expect(messages).toContain('console: its HTTP server failed; relaying and archiving go on');
+      expect(messages.some((m) => /^console: its HTTP server closed unexpectedly; .*relaying and archiving go on/.test(m))).toBe(true);
+      expect(JSON.stringify(records.find((r) => r.msg?.startsWith('console: its HTTP server failed'))!.obj)).toContain('EMFILE');
+      // Nothing else failed: no stray error, no logger failure.
+      expect(records.filter((r) => r.level === 'error' && !r.msg?.startsWith('console: '))).toEqual([]);
+    });
+
+    it('stops cleanly after the console closed by itself', async () => {
+      await expect(webConsole!.close()).resolves.toBeUndefined();
+    });
+  },
+);

@@ -71,7 +71,8 @@ export function configText(loaded: LoadedConfig, key: readonly string[], current
         await rename(temp, file);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied to the user imspect runs as' : code === 'EROFS' ? 'a read-only file system' : (error as Error).message;
+        const why =
+          code === 'EACCES' || code === 'EPERM' ? 'permission denied to the user imspect runs as' : code === 'EROFS' ? 'a read-only file system' : (error as Error).message;
         throw new Error(`cannot write ${file} (${why}); change ${dotted} there by hand and reload (SIGHUP)`);
       }
     },

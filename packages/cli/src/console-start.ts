@@ -68,7 +68,7 @@ function guardedListener(listener: EventListener, log: Engine['log']): EventList
       loggedAt = Date.now();
       log.error(
         { err: { message: (error as Error)?.message ?? String(error), stack: (error as Error)?.stack }, failures },
-        "console: its live view failed on the events it was given; the live view misses them, relaying and archiving go on",
+        'console: its live view failed on the events it was given; the live view misses them, relaying and archiving go on',
       );
     }
   };
@@ -237,7 +237,8 @@ async function policyAccess(engine: Engine, loaded: LoadedConfig): Promise<Polic
     read: blocked.read,
     write: blocked.write,
     refusal: blocked.refusal,
-    check: (text) => (text.trim().length === 0 ? [{ line: 1, message: 'the reply is empty: write what a blocked sender is told (or set responses.blocked.enabled to false)' }] : []),
+    check: (text) =>
+      text.trim().length === 0 ? [{ line: 1, message: 'the reply is empty: write what a blocked sender is told (or set responses.blocked.enabled to false)' }] : [],
   });
   if (!notice) {
     const inline = configText(loaded, ['responses', 'notice', 'text'], () => loaded.config.responses.notice.text);

@@ -492,9 +492,7 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
   app.get('/api/policy/:id', { config: { access: 'auditor' } }, async (request, reply) => {
     const file = options.policy?.files.find((f) => f.id === (request.params as { id: string }).id);
     if (!file) return reply.code(404).send({ error: 'no such policy file' });
-    const text = file.read
-      ? await file.read()
-      : await readFile(file.file, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
+    const text = file.read ? await file.read() : await readFile(file.file, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
     return { id: file.id, title: file.title, file: file.file, text, problems: file.check(text), ...(file.refusal ? { refusal: file.refusal } : {}) };
   });
 

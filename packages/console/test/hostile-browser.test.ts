@@ -56,7 +56,10 @@ describeWithService('hostile ids and text in the console (chromium)', chromiumMi
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-console-hostile-'));
     archive = new SqlArchive({ kind: 'sqlite', file: path.join(dir, 'archive.sqlite'), synchronous: 'normal' });
-    await archive.insert([hostile({ text: SCRIPT_TEXT }), hostile({ text: HUGE }), hostile({ type: 'file', file: { name: '<svg onload="window.__pwned=3">.png', size: 12 } }),
+    await archive.insert([
+      hostile({ text: SCRIPT_TEXT }),
+      hostile({ text: HUGE }),
+      hostile({ type: 'file', file: { name: '<svg onload="window.__pwned=3">.png', size: 12 } }),
       // Contact-list events as the plugins emit them: Yahoo's group (here a hostile one), XMPP's subscription, MSN's list.
       hostile({ protocol: 'yahoo', type: 'contact', subtype: 'add', remoteId: 'yuri', text: undefined, data: { group: '<b onclick="window.__pwned=4">Work</b>' } }),
       hostile({ protocol: 'xmpp', type: 'contact', subtype: 'subscribed', remoteId: 'xena@example.org', text: undefined, data: { subscription: 'subscribed' } }),

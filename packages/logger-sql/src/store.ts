@@ -12,7 +12,19 @@ import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migr
 import type { SqlKind, SqlTarget } from './options.js';
 import { fromRow, joinDevices, MYSQL_ID_CHARS, splitDevices, storedData, toRow, type ArchivedMessage } from './row.js';
 import type { Database, MessageRow } from './schema.js';
-import { buildAliasLookup, buildSearch, ftsMatch, indexable, MAX_IDENTITIES_PER_NAME, SQLITE_DENSE_MATCHES, words, type Identity, type PageCursor, type SearchQuery, type SqliteTextPlan } from './search.js';
+import {
+  buildAliasLookup,
+  buildSearch,
+  ftsMatch,
+  indexable,
+  MAX_IDENTITIES_PER_NAME,
+  SQLITE_DENSE_MATCHES,
+  words,
+  type Identity,
+  type PageCursor,
+  type SearchQuery,
+  type SqliteTextPlan,
+} from './search.js';
 import { loadDriver, openNodeSqlite } from './drivers.js';
 import { AUDIT_MIGRATION_LOCK_TABLE, AUDIT_MIGRATION_TABLE, auditMigrationProvider, auditRow, fromAuditRow, type AuditEntry, type StoredAuditEntry } from './audit.js';
 
@@ -216,9 +228,9 @@ export class SqlArchive implements ArchiveStore {
     if (this.kind !== 'sqlite') return 'lookup';
     const indexed = words(query.text).filter((w) => indexable('sqlite', w));
     if (indexed.length === 0) return 'lookup';
-    const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ${ftsMatch(indexed)} LIMIT ${SQLITE_DENSE_MATCHES})`.execute(
-      this.db,
-    );
+    const { rows } = await sql<{
+      n: number;
+    }>`SELECT count(*) AS n FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ${ftsMatch(indexed)} LIMIT ${SQLITE_DENSE_MATCHES})`.execute(this.db);
     return Number(rows[0]?.n ?? 0) >= SQLITE_DENSE_MATCHES ? 'walk' : 'lookup';
   }
 

@@ -240,7 +240,15 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     ]);
     await archive.insert([
       event({ protocol: 'yahoo', localId: 'zora@example.com', remoteId: 'yuri', type: 'contact', subtype: 'add', data: { group: 'Work friends' }, text: undefined }),
-      event({ protocol: 'xmpp', localId: 'zora@example.com', remoteId: 'xia@example.org', type: 'contact', subtype: 'subscribed', data: { subscription: 'subscribed' }, text: undefined }),
+      event({
+        protocol: 'xmpp',
+        localId: 'zora@example.com',
+        remoteId: 'xia@example.org',
+        type: 'contact',
+        subtype: 'subscribed',
+        data: { subscription: 'subscribed' },
+        text: undefined,
+      }),
     ]);
     const again = await archive.userDetail('zora@example.com', { limit: 10 });
     expect(again.contacts.slice(0, 2).map((c) => [c.remoteId, c.group, c.status])).toEqual([
@@ -471,7 +479,10 @@ describe('SQLite search of dense and absent words', () => {
           .reverse();
       for (const query of [['école'], ['École', 'ärger'], ['zanzibar'], ['nowhere-to-be-found'], ['ÉCOLE', 'zanzibar']]) {
         const page = await archive.page({ text: query.join(' ') }, { size: 50, newestFirst: true });
-        expect(page.messages.map((m) => m.text), query.join(' ')).toEqual(expected(query, 50));
+        expect(
+          page.messages.map((m) => m.text),
+          query.join(' '),
+        ).toEqual(expected(query, 50));
       }
       // Every match, oldest first, a page at a time: the walk pages like the lookup.
       const all: string[] = [];

@@ -713,7 +713,16 @@ interface UserInfo {
   localId: string;
   online: Dashboard['online'];
   conversations: Array<{ protocol: string; network: string | null; peer: string; messages: number; lastMs: number }>;
-  contacts: Array<{ protocol: string; network: string | null; remoteId: string; subtype: string | null; group: string | null; status: string | null; data: string | null; atMs: number }>;
+  contacts: Array<{
+    protocol: string;
+    network: string | null;
+    remoteId: string;
+    subtype: string | null;
+    group: string | null;
+    status: string | null;
+    data: string | null;
+    atMs: number;
+  }>;
 }
 
 interface UserPolicy {
