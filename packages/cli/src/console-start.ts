@@ -56,7 +56,7 @@ const LISTENER_ERROR_LOG_MS = 10_000;
  */
 type EventListener = Parameters<LiveSource['onEvents']>[0];
 
-function guardedListener(listener: EventListener, log: Engine['log']): EventListener {
+export function guardedListener(listener: EventListener, log: Engine['log']): EventListener {
   let failures = 0;
   let loggedAt = Number.NEGATIVE_INFINITY;
   return (events) => {
