@@ -97,6 +97,20 @@ describeWithService('hostile ids and text in the console (chromium)', chromiumMi
       dataDir: dir,
       live,
       archive,
+      // A blocked reply in a configuration the console does not rewrite: shown with the reason, no save.
+      policy: {
+        files: [
+          {
+            id: 'blocked-reply',
+            title: 'Blocked reply',
+            file: 'imspect.config.js → responses.blocked.text',
+            check: () => [],
+            read: async () => 'Blocked: {what}',
+            refusal: 'the configuration imspect.config.js is a program, which imspect does not rewrite; change it there',
+          },
+        ],
+        reload: async () => ({ ok: true, problems: [] }),
+      },
       log: quiet,
       secure: false,
       sessionIdleMs: 600_000,
@@ -188,6 +202,15 @@ describeWithService('hostile ids and text in the console (chromium)', chromiumMi
     expect((await row('xena@example.org')).slice(0, 4)).toEqual(['xmpp', 'xena@example.org', '', 'subscribed']);
     expect((await row('mia@example.com')).slice(0, 4)).toEqual(['msn', 'mia@example.com', '', 'FL']);
     await expectInert();
+  });
+
+  it('shows a configuration text it may not rewrite read-only, with the reason, to an admin', async () => {
+    await page.goto(`${running.url}#/policy?file=blocked-reply`);
+    await page.waitForSelector('#policy-refusal');
+    expect(await page.textContent('#policy-refusal')).toBe('Read only here: the configuration imspect.config.js is a program, which imspect does not rewrite; change it there');
+    expect(await page.inputValue('#policy-text')).toBe('Blocked: {what}');
+    expect(await page.locator('#policy-text').getAttribute('readonly')).not.toBeNull();
+    expect(await page.locator('#policy-save').count()).toBe(0);
   });
 
   it('buffers nothing on the server for a live view that does not read: it skips, then says how many', async () => {
