@@ -242,6 +242,36 @@ describeWithService('web console in a browser (imspect + ngircd + irc-framework 
     expect(await readFile(path.join(dir, 'policy.yaml'), 'utf8')).toBe('users:\n  dave:\n    protocols: [xmpp]\n');
   });
 
+  it('lets an admin edit the blocked reply and the inline monitoring notice: written to the configuration file, checked, applied', async () => {
+    const configFile = path.join(dir, 'imspect.config.json');
+    const configured = () =>
+      readFile(configFile, 'utf8').then((t) => JSON.parse(t) as { responses?: { blocked?: { text?: string }; notice?: { text?: string } }; console?: unknown });
+    await page.goto(`${base}#/policy?file=blocked-reply`);
+    await page.locator('#policy-title', { hasText: 'Blocked reply' }).waitFor();
+    expect(await page.textContent('#policy-title')).toContain(`${configFile} → responses.blocked.text`);
+    expect(await page.inputValue('#policy-text')).toBe('Blocked ({category}): {what}');
+    // An empty reply is refused at its line, and the file is not touched.
+    await page.fill('#policy-text', '   ');
+    await page.click('#policy-save');
+    await page.waitForSelector('#policy-problems li');
+    expect(await page.textContent('#policy-problems')).toMatch(/^line 1: the reply is empty/);
+    expect((await configured()).responses).toBeUndefined();
+    await page.fill('#policy-text', 'imspect stopped this ({category}): {what}');
+    await page.click('#policy-save');
+    await page.waitForFunction(() => (document.querySelector('#policy-result')?.textContent ?? '').startsWith('Saved and applied'));
+    expect((await configured()).responses?.blocked?.text).toBe('imspect stopped this ({category}): {what}');
+    expect((await configured()).console).toEqual({ enabled: true, host: '127.0.0.1', port: 0 }); // the rest stays
+
+    await page.goto(`${base}#/policy?file=notice-text`);
+    await page.locator('#policy-title', { hasText: 'Monitoring notice' }).waitFor();
+    expect(await page.inputValue('#policy-text')).toBe('Your activities are being logged');
+    await page.fill('#policy-text', 'Chats on this network are logged\nSee the office policy');
+    await page.click('#policy-save');
+    await page.waitForFunction(() => (document.querySelector('#policy-result')?.textContent ?? '').startsWith('Saved and applied'));
+    expect((await configured()).responses?.notice?.text).toBe('Chats on this network are logged\nSee the office policy');
+    expect((await configured()).responses?.blocked?.text).toBe('imspect stopped this ({category}): {what}');
+  });
+
   it('lets an auditor read but not change anything, in the page and through the API', async () => {
     const context = await browser.newContext();
     try {
@@ -341,7 +371,10 @@ describeWithService('web console in a browser (imspect + ngircd + irc-framework 
     await save();
     expect(await readFile(path.join(dir, 'acl.txt'), 'utf8')).toBe('deny alice bob\nallow all\n');
     const heard = bobHeard.length;
+    // alice is told, in the words the admin set in the console (applied without a restart).
+    const reply = waitFor(alice, 'notice', (e) => String(e['message']).includes('kept from bob'), 'the blocked reply');
     alice.say('bob', 'kept from bob');
+    expect(String((await reply)['message'])).toMatch(/^imspect stopped this \(.*\): .*kept from bob/);
     // Then something bob may hear: once it is there, the blocked one would have been too.
     const sentinel = waitFor(bob, 'join', () => true, 'a join', 3_000).catch(() => undefined);
     alice.join('#console-sentinel');
@@ -385,6 +418,8 @@ describeWithService('web console in a browser (imspect + ngircd + irc-framework 
     for (const action of ['login', 'login-failed', 'search', 'transcript', 'export', 'change', 'refused', 'users', 'user-view']) expect(text).toContain(action);
     expect(text).toContain('"policy":"user","localId":"alice"');
     expect(text).toContain('rutabaga'); // what changed
+    expect(text).toContain('"policy":"blocked-reply"');
+    expect(text).toContain('imspect stopped this');
     // Nothing in the API edits or deletes it.
     const answer = await page.evaluate(async () => {
       const session = (await (await fetch('/api/session')).json()) as { csrfToken: string };

@@ -7,6 +7,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Engine, LoadedConfig } from '@imspect/core/runtime';
+import { configText } from './console-config-text.js';
 import type { LiveSource, PolicyAccess, PolicyFile, RunningConsole, UserPolicyAccess, UserPolicyEntry, BlockedContactsAccess } from '@imspect/console';
 
 type ConsoleTls = { cert: string; key: string };
@@ -45,7 +46,35 @@ async function mintedCertificate(engine: Engine, loaded: LoadedConfig): Promise<
   return { cert: `${leaf.certPem.trim()}\n${authority.certPem.trim()}\n`, key: leaf.keyPem };
 }
 
-function liveSource(engine: Engine, tlsSummary: () => string): LiveSource {
+/** Failures of the console's event listener logged at most this often (the count of the others is kept). */
+const LISTENER_ERROR_LOG_MS = 10_000;
+
+/**
+ * The console's event listener, guarded: it runs in the relay loop, so whatever it throws is caught here,
+ * logged as the console's (at most once per {@link LISTENER_ERROR_LOG_MS}, with the number of failures), and
+ * the events go on to the journal and the loggers as always.
+ */
+type EventListener = Parameters<LiveSource['onEvents']>[0];
+
+export function guardedListener(listener: EventListener, log: Engine['log']): EventListener {
+  let failures = 0;
+  let loggedAt = Number.NEGATIVE_INFINITY;
+  return (events) => {
+    try {
+      listener(events);
+    } catch (error) {
+      failures++;
+      if (Date.now() - loggedAt < LISTENER_ERROR_LOG_MS) return;
+      loggedAt = Date.now();
+      log.error(
+        { err: { message: (error as Error)?.message ?? String(error), stack: (error as Error)?.stack }, failures },
+        'console: its live view failed on the events it was given; the live view misses them, relaying and archiving go on',
+      );
+    }
+  };
+}
+
+function liveSource(engine: Engine, tlsSummary: () => string, log: Engine['log']): LiveSource {
   return {
     sessions: () => engine.sessions(),
     loggers: () => engine.status().loggers,
@@ -66,7 +95,7 @@ function liveSource(engine: Engine, tlsSummary: () => string): LiveSource {
         ...(p.error ? { error: p.error.message } : {}),
       })),
     caCertificate: () => engine.tls?.authority?.certPem,
-    onEvents: (listener) => engine.onEvents(listener),
+    onEvents: (listener) => engine.onEvents(guardedListener(listener, log)),
   };
 }
 
@@ -199,6 +228,30 @@ async function policyAccess(engine: Engine, loaded: LoadedConfig): Promise<Polic
       check: (text) => (text.trim().length === 0 ? [{ line: 1, message: 'the notice is empty: write the text users are shown, one message per line' }] : []),
     });
   }
+  // The blocked reply and a notice written inline: keys of the configuration file (console-config-text.ts).
+  const blocked = configText(loaded, ['responses', 'blocked', 'text'], () => loaded.config.responses.blocked.text);
+  files.push({
+    id: 'blocked-reply',
+    title: 'Blocked reply',
+    file: blocked.where,
+    read: blocked.read,
+    write: blocked.write,
+    refusal: blocked.refusal,
+    check: (text) =>
+      text.trim().length === 0 ? [{ line: 1, message: 'the reply is empty: write what a blocked sender is told (or set responses.blocked.enabled to false)' }] : [],
+  });
+  if (!notice) {
+    const inline = configText(loaded, ['responses', 'notice', 'text'], () => loaded.config.responses.notice.text);
+    files.push({
+      id: 'notice-text',
+      title: 'Monitoring notice',
+      file: inline.where,
+      read: inline.read,
+      write: inline.write,
+      refusal: inline.refusal,
+      check: (text) => (text.trim().length === 0 ? [{ line: 1, message: 'the notice is empty: write the text users are shown, one message per line' }] : []),
+    });
+  }
   return {
     files,
     userPolicy,
@@ -236,7 +289,7 @@ export async function startConsoleFor(
     host: section.host,
     port: section.port,
     dataDir: loaded.dataDir,
-    live: liveSource(engine, tlsSummary),
+    live: liveSource(engine, tlsSummary, log),
     archive,
     policy: await policyAccess(engine, loaded),
     log,

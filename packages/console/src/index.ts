@@ -50,8 +50,24 @@ export async function startConsole(options: ConsoleServerOptions & { host: strin
       code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'no such local address' : (error as Error).message;
     throw new ConsoleStartError(`console: cannot listen on ${options.host}:${options.port}: ${why} (console.host / console.port in the configuration)`);
   }
+  // After start the console's failures stay its own: a server error or an unexpected close is logged, and
+  // relaying and archiving (which never wait on the console) go on.
+  let closing = false;
+  app.server.on('error', (error: NodeJS.ErrnoException) =>
+    options.log.error({ err: { message: error.message, code: error.code } }, 'console: its HTTP server failed; relaying and archiving go on'),
+  );
+  app.server.on('close', () => {
+    if (!closing) options.log.error({}, 'console: its HTTP server closed unexpectedly; the console is unreachable until imspect restarts; relaying and archiving go on');
+  });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  return { url: `${options.secure ? 'https' : 'http'}://${host}:${port}/`, close: () => app.close(), app };
+  const close = async () => {
+    closing = true;
+    // A server that closed by itself has nothing left to stop; the rest (streams, sessions) still closes.
+    await app.close().catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ERR_SERVER_NOT_RUNNING') throw error;
+    });
+  };
+  return { url: `${options.secure ? 'https' : 'http'}://${host}:${port}/`, close, app };
 }

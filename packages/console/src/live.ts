@@ -136,6 +136,8 @@ export class LiveHub {
     private readonly source: Pick<LiveSource, 'onEvents'>,
     /** How often each stream gets a keep-alive and its session is checked. */
     private readonly heartbeatMs = HEARTBEAT_MS,
+    /** Where a stream that fails is reported (it is ended; the other streams and relaying go on). */
+    private readonly onStreamError: (error: unknown) => void = () => undefined,
   ) {}
 
   get size(): number {
@@ -179,7 +181,19 @@ export class LiveHub {
         if (!item) items.set(event, (item = liveItem(event)));
         selected.push(item);
       }
-      stream.send(selected);
+      // This runs inside imspect's relay loop: a stream that throws (its socket gone bad) is ended and
+      // reported, never allowed to reach the loop or the other streams.
+      try {
+        stream.send(selected);
+      } catch (error) {
+        this.onStreamError(error);
+        this.close(stream);
+        try {
+          stream.end();
+        } catch {
+          // Its socket is beyond use already.
+        }
+      }
     }
   }
 

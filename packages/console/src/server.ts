@@ -160,7 +160,9 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
   const users = new ConsoleUsers(options.dataDir);
   const sessions = new SessionStore(options.sessionIdleMs, options.sessionMaxMs);
   const throttle = new LoginThrottle();
-  const hub = new LiveHub(options.live, options.liveHeartbeatMs);
+  const hub = new LiveHub(options.live, options.liveHeartbeatMs, (error) =>
+    log.error({ err: { message: (error as Error)?.message ?? String(error) } }, 'console: a live-view stream failed and was closed; relaying and archiving go on'),
+  );
   const { archive, log } = options;
   const activityCounts = archive ? new ActivityCounts(archive) : undefined;
   // Counted once in the background at start, so the first dashboard does not wait for a week of the archive.
@@ -484,14 +486,14 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
 
   app.get('/api/policy', { config: { access: 'auditor' } }, async () => {
     const files = options.policy?.files ?? [];
-    return { files: await Promise.all(files.map(async (f) => ({ id: f.id, title: f.title, file: f.file, exists: existsSync(f.file) }))) };
+    return { files: await Promise.all(files.map(async (f) => ({ id: f.id, title: f.title, file: f.file, exists: f.read ? true : existsSync(f.file) }))) };
   });
 
   app.get('/api/policy/:id', { config: { access: 'auditor' } }, async (request, reply) => {
     const file = options.policy?.files.find((f) => f.id === (request.params as { id: string }).id);
     if (!file) return reply.code(404).send({ error: 'no such policy file' });
-    const text = await readFile(file.file, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
-    return { id: file.id, title: file.title, file: file.file, text, problems: file.check(text) };
+    const text = file.read ? await file.read() : await readFile(file.file, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
+    return { id: file.id, title: file.title, file: file.file, text, problems: file.check(text), ...(file.refusal ? { refusal: file.refusal } : {}) };
   });
 
   app.put(
@@ -505,8 +507,23 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
       const file = policy?.files.find((f) => f.id === (request.params as { id: string }).id);
       if (!policy || !file) return reply.code(404).send({ error: 'no such policy file' });
       const { text } = request.body as { text: string };
+      if (file.refusal) {
+        await audit(request, 'refused', { policy: file.id, file: file.file, why: file.refusal });
+        return reply.code(409).send({ error: file.refusal });
+      }
       const problems = file.check(text);
       if (problems.length > 0) return reply.code(422).send({ error: 'the file does not parse', problems });
+      if (file.write) {
+        const before = await file.read!().catch(() => '');
+        try {
+          await file.write(text);
+        } catch (error) {
+          return reply.code(409).send({ error: (error as Error).message });
+        }
+        const reloaded = await policy.reload();
+        await audit(request, 'change', { policy: file.id, file: file.file, ...lineChanges(before, text), reloaded: reloaded.ok });
+        return { ok: reloaded.ok, problems: reloaded.problems };
+      }
       const before = await readFile(file.file, 'utf8').catch(() => '');
       // Written whole, then renamed into place: the filter's watcher never reads half a file.
       const temp = `${file.file}.console-${process.pid}.tmp`;

@@ -74,6 +74,15 @@ export interface PolicyFile {
   file: string;
   /** Problems with the text as it would be saved, each at its line (1-based); empty: it parses. */
   check(text: string): Array<{ line: number; message: string }>;
+  /**
+   * For a text kept inside another file (a key of the configuration file): how to read and write it. Without
+   * them the console reads `file` and writes it whole (temp file and rename). `write` throws with a message
+   * the admin is shown (the file cannot be written, the configuration would not validate).
+   */
+  read?(): Promise<string>;
+  write?(text: string): Promise<void>;
+  /** Why the console cannot change this text (shown instead of the save button; a save is refused with it). */
+  refusal?: string | undefined;
 }
 
 /** One user's entry of the per-user policy (filter-policy's `users.<id>`): the only protocols allowed, and what is blocked. */

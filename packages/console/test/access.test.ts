@@ -40,7 +40,30 @@ describe('console access control', () => {
       listeners: () => [],
       onEvents: () => () => undefined,
     };
-    const policy = { files: [{ id: 'badwords', title: 'Bad words', file: path.join(dir, 'words.txt'), check: () => [] }], reload: async () => ({ ok: true, problems: [] }) };
+    const policy = {
+      files: [
+        { id: 'badwords', title: 'Bad words', file: path.join(dir, 'words.txt'), check: () => [] },
+        // Texts kept in a configuration imspect does not rewrite, and in one it cannot write.
+        {
+          id: 'blocked-reply',
+          title: 'Blocked reply',
+          file: 'imspect.config.js → responses.blocked.text',
+          check: () => [],
+          read: async () => 'Blocked: {what}',
+          write: async () => undefined,
+          refusal: 'the configuration imspect.config.js is a program, which imspect does not rewrite',
+        },
+        {
+          id: 'notice-text',
+          title: 'Monitoring notice',
+          file: 'imspect.config.yaml → responses.notice.text',
+          check: () => [],
+          read: async () => 'Logged',
+          write: async () => Promise.reject(new Error('cannot write imspect.config.yaml (permission denied to the user imspect runs as)')),
+        },
+      ],
+      reload: async () => ({ ok: true, problems: [] }),
+    };
     app = await buildConsoleServer({ dataDir: dir, live, archive, policy, log: quiet, secure: false, sessionIdleMs: 600_000, sessionMaxMs: 3_600_000 });
     await app.ready();
   });
@@ -105,6 +128,21 @@ describe('console access control', () => {
     });
     expect(form.statusCode).toBe(415);
     expect((await put({ 'x-csrf-token': admin.csrfToken })).statusCode).toBe(200);
+  });
+
+  it('refuses to change a configuration text it may not or cannot write, saying why, and audits the refusal', async () => {
+    const admin = await login('ada', 'admin password 1');
+    const headers = { cookie: admin.cookie, 'x-csrf-token': admin.csrfToken };
+    const shown = await app.inject({ method: 'GET', url: '/api/policy/blocked-reply', headers: { cookie: admin.cookie } });
+    expect(shown.json()).toMatchObject({ text: 'Blocked: {what}', refusal: expect.stringMatching(/is a program/) });
+    const refused = await app.inject({ method: 'PUT', url: '/api/policy/blocked-reply', headers, payload: { text: 'Stopped' } });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error).toMatch(/does not rewrite/);
+    const unwritable = await app.inject({ method: 'PUT', url: '/api/policy/notice-text', headers, payload: { text: 'New notice' } });
+    expect(unwritable.statusCode).toBe(409);
+    expect(unwritable.json().error).toMatch(/permission denied/);
+    const audit = (await archive.listAudit({ size: 20 })).find((e) => e.action === 'refused' && e.detail['policy'] === 'blocked-reply');
+    expect(audit?.actor).toBe('ada');
   });
 
   it('sends the security headers with every answer', async () => {

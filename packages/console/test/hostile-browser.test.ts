@@ -56,7 +56,15 @@ describeWithService('hostile ids and text in the console (chromium)', chromiumMi
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-console-hostile-'));
     archive = new SqlArchive({ kind: 'sqlite', file: path.join(dir, 'archive.sqlite'), synchronous: 'normal' });
-    await archive.insert([hostile({ text: SCRIPT_TEXT }), hostile({ text: HUGE }), hostile({ type: 'file', file: { name: '<svg onload="window.__pwned=3">.png', size: 12 } })]);
+    await archive.insert([
+      hostile({ text: SCRIPT_TEXT }),
+      hostile({ text: HUGE }),
+      hostile({ type: 'file', file: { name: '<svg onload="window.__pwned=3">.png', size: 12 } }),
+      // Contact-list events as the plugins emit them: Yahoo's group (here a hostile one), XMPP's subscription, MSN's list.
+      hostile({ protocol: 'yahoo', type: 'contact', subtype: 'add', remoteId: 'yuri', text: undefined, data: { group: '<b onclick="window.__pwned=4">Work</b>' } }),
+      hostile({ protocol: 'xmpp', type: 'contact', subtype: 'subscribed', remoteId: 'xena@example.org', text: undefined, data: { subscription: 'subscribed' } }),
+      hostile({ protocol: 'msn', type: 'contact', subtype: 'add', remoteId: 'mia@example.com', text: undefined, data: { list: 'FL' } }),
+    ]);
     await new ConsoleUsers(dir).add('ada', 'admin', 'admin password 1');
     const listeners = new Set<(events: readonly ImEvent[]) => void>();
     emit = (events) => {
@@ -89,6 +97,20 @@ describeWithService('hostile ids and text in the console (chromium)', chromiumMi
       dataDir: dir,
       live,
       archive,
+      // A blocked reply in a configuration the console does not rewrite: shown with the reason, no save.
+      policy: {
+        files: [
+          {
+            id: 'blocked-reply',
+            title: 'Blocked reply',
+            file: 'imspect.config.js → responses.blocked.text',
+            check: () => [],
+            read: async () => 'Blocked: {what}',
+            refusal: 'the configuration imspect.config.js is a program, which imspect does not rewrite; change it there',
+          },
+        ],
+        reload: async () => ({ ok: true, problems: [] }),
+      },
       log: quiet,
       secure: false,
       sessionIdleMs: 600_000,
@@ -174,7 +196,21 @@ describeWithService('hostile ids and text in the console (chromium)', chromiumMi
     await page.locator('a.user-link').first().click();
     await page.waitForSelector('#user-contacts');
     expect(await page.locator('main').textContent()).toContain('evil⟨U+202E⟩gnp.exe');
+    // Group and list/subscription columns, read from the contact-list events' data, shown as text.
+    const row = async (contact: string) => page.locator('#user-contacts tr', { hasText: contact }).first().locator('td').allTextContents();
+    expect((await row('yuri')).slice(0, 4)).toEqual(['yahoo', 'yuri', '<b onclick="window.__pwned=4">Work</b>', '']);
+    expect((await row('xena@example.org')).slice(0, 4)).toEqual(['xmpp', 'xena@example.org', '', 'subscribed']);
+    expect((await row('mia@example.com')).slice(0, 4)).toEqual(['msn', 'mia@example.com', '', 'FL']);
     await expectInert();
+  });
+
+  it('shows a configuration text it may not rewrite read-only, with the reason, to an admin', async () => {
+    await page.goto(`${running.url}#/policy?file=blocked-reply`);
+    await page.waitForSelector('#policy-refusal');
+    expect(await page.textContent('#policy-refusal')).toBe('Read only here: the configuration imspect.config.js is a program, which imspect does not rewrite; change it there');
+    expect(await page.inputValue('#policy-text')).toBe('Blocked: {what}');
+    expect(await page.locator('#policy-text').getAttribute('readonly')).not.toBeNull();
+    expect(await page.locator('#policy-save').count()).toBe(0);
   });
 
   it('buffers nothing on the server for a live view that does not read: it skips, then says how many', async () => {

@@ -2,8 +2,10 @@
  * The console's audit trail: who logged in (or failed to), searched, opened a transcript, exported or changed
  * something, when and from where. It lives in the archive next to the conversations it is about, in a table of
  * its own with its own migration record (`imspect_audit_migration`), so it never interleaves with the messages
- * table's versions. Rows are only ever inserted: nothing in imspect updates or deletes them, and on SQLite
- * triggers refuse both.
+ * table's versions. Rows are only ever inserted: nothing in imspect updates or deletes them, and on every
+ * backend triggers refuse both (and TRUNCATE on PostgreSQL), so neither imspect's database account nor anyone
+ * using it can rewrite the trail. The database's owner can still drop the triggers: the trail resists editing
+ * through the archive's account, it is not proof against the database administrator.
  */
 import { sql, type Kysely } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
@@ -111,8 +113,42 @@ function createAuditTable(kind: SqlKind): Migration {
   };
 }
 
+const APPEND_ONLY = 'the audit trail is append-only';
+
+/**
+ * The same refusal on PostgreSQL and MariaDB/MySQL (SQLite has had it since 0001): a trigger before UPDATE and
+ * DELETE on each row, and on PostgreSQL before TRUNCATE, raising an error that names the rule. A migration of
+ * its own, so archives created before it get the triggers too. On MariaDB/MySQL with binary logging, creating
+ * a trigger needs the SUPER privilege or `log_bin_trust_function_creators=1`.
+ */
+function appendOnlyTriggers(kind: SqlKind): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      if (kind === 'postgres') {
+        await sql
+          .raw(
+            `CREATE OR REPLACE FUNCTION console_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '${APPEND_ONLY}' USING ERRCODE = 'insufficient_privilege'; END $$`,
+          )
+          .execute(db);
+        await sql`DROP TRIGGER IF EXISTS console_audit_no_change ON console_audit`.execute(db);
+        await sql`CREATE TRIGGER console_audit_no_change BEFORE UPDATE OR DELETE ON console_audit FOR EACH ROW EXECUTE FUNCTION console_audit_append_only()`.execute(db);
+        await sql`DROP TRIGGER IF EXISTS console_audit_no_truncate ON console_audit`.execute(db);
+        await sql`CREATE TRIGGER console_audit_no_truncate BEFORE TRUNCATE ON console_audit FOR EACH STATEMENT EXECUTE FUNCTION console_audit_append_only()`.execute(db);
+      } else if (kind === 'mysql') {
+        for (const [name, when] of [
+          ['console_audit_no_update', 'UPDATE'],
+          ['console_audit_no_delete', 'DELETE'],
+        ] as const) {
+          await sql.raw(`DROP TRIGGER IF EXISTS ${name}`).execute(db);
+          await sql.raw(`CREATE TRIGGER ${name} BEFORE ${when} ON console_audit FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '${APPEND_ONLY}'`).execute(db);
+        }
+      }
+    },
+  };
+}
+
 export function auditMigrationProvider(kind: SqlKind): MigrationProvider {
   return {
-    getMigrations: async () => ({ '0001-console-audit': createAuditTable(kind) }),
+    getMigrations: async () => ({ '0001-console-audit': createAuditTable(kind), '0002-console-audit-append-only': appendOnlyTriggers(kind) }),
   };
 }

@@ -49,6 +49,12 @@ export function openNodeSqlite(file: string, synchronous: 'full' | 'normal'): Sq
   db.exec('PRAGMA journal_mode = WAL');
   db.exec(`PRAGMA synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.exec('PRAGMA busy_timeout = 10000');
+  // `imspect_contains(text, word)`: 1 when the text contains the word, case folded for every script (SQLite's
+  // lower() and LIKE fold ASCII only). The search checks dense words with it row by row (search.ts, `walk`),
+  // agreeing with the trigram index, which folds case the same way.
+  db.function('imspect_contains', { deterministic: true }, (text, word) =>
+    typeof text === 'string' && typeof word === 'string' && text.toLowerCase().includes(word.toLowerCase()) ? 1 : 0,
+  );
   return {
     close: () => db.close(),
     prepare(sqlText) {

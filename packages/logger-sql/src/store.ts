@@ -12,7 +12,19 @@ import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migr
 import type { SqlKind, SqlTarget } from './options.js';
 import { fromRow, joinDevices, MYSQL_ID_CHARS, splitDevices, storedData, toRow, type ArchivedMessage } from './row.js';
 import type { Database, MessageRow } from './schema.js';
-import { buildAliasLookup, buildSearch, MAX_IDENTITIES_PER_NAME, type Identity, type PageCursor, type SearchQuery } from './search.js';
+import {
+  buildAliasLookup,
+  buildSearch,
+  ftsMatch,
+  indexable,
+  MAX_IDENTITIES_PER_NAME,
+  SQLITE_DENSE_MATCHES,
+  words,
+  type Identity,
+  type PageCursor,
+  type SearchQuery,
+  type SqliteTextPlan,
+} from './search.js';
 import { loadDriver, openNodeSqlite } from './drivers.js';
 import { AUDIT_MIGRATION_LOCK_TABLE, AUDIT_MIGRATION_TABLE, auditMigrationProvider, auditRow, fromAuditRow, type AuditEntry, type StoredAuditEntry } from './audit.js';
 
@@ -37,7 +49,21 @@ export interface LocalUserSummary {
 export interface UserDetail {
   conversations: Array<{ protocol: string; network: string | null; peer: string; messages: number; lastMs: number }>;
   /** The latest contact-list event per contact: `subtype` says what it was (add, remove, list, a subscription state), `data` the protocol's details (list, group). */
-  contacts: Array<{ protocol: string; network: string | null; remoteId: string; subtype: string | null; data: string | null; atMs: number }>;
+  contacts: Array<{
+    protocol: string;
+    network: string | null;
+    remoteId: string;
+    subtype: string | null;
+    /** The contact's group, where the protocol's contact-list event names it (Yahoo, OSCAR: data key `group`). */
+    group: string | null;
+    /**
+     * Where the contact stands on the user's list, in the protocol's words: XMPP `subscription`, MSN `list`
+     * (FL, AL, BL, RL), Gadu-Gadu `kind`. No protocol's contact-list event carries the contact's presence.
+     */
+    status: string | null;
+    data: string | null;
+    atMs: number;
+  }>;
 }
 
 export interface ActivityBucket {
@@ -193,6 +219,21 @@ export class SqlArchive implements ArchiveStore {
     });
   }
 
+  /**
+   * SQLite: whether the query's words are looked up through the full-text index or walked in time order
+   * (see {@link SqliteTextPlan}), from how many rows the index matches, counted no further than
+   * {@link SQLITE_DENSE_MATCHES}.
+   */
+  private async textPlan(query: Pick<SearchQuery, 'text'>): Promise<SqliteTextPlan> {
+    if (this.kind !== 'sqlite') return 'lookup';
+    const indexed = words(query.text).filter((w) => indexable('sqlite', w));
+    if (indexed.length === 0) return 'lookup';
+    const { rows } = await sql<{
+      n: number;
+    }>`SELECT count(*) AS n FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ${ftsMatch(indexed)} LIMIT ${SQLITE_DENSE_MATCHES})`.execute(this.db);
+    return Number(rows[0]?.n ?? 0) >= SQLITE_DENSE_MATCHES ? 'walk' : 'lookup';
+  }
+
   /** The identities that also went by `query.user` (IRC nick changes), for buildSearch. */
   private async identities(query: SearchQuery): Promise<Identity[]> {
     if (query.user === undefined) return [];
@@ -231,7 +272,7 @@ export class SqlArchive implements ArchiveStore {
 
   async search(query: SearchQuery): Promise<ArchivedMessage[]> {
     await this.migrate();
-    const rows = await buildSearch(this.db, this.kind, query, undefined, await this.identities(query)).execute();
+    const rows = await buildSearch(this.db, this.kind, query, undefined, await this.identities(query), await this.textPlan(query)).execute();
     return rows.reverse().map((r) => fromRow(r as unknown as Record<string, unknown>));
   }
 
@@ -239,9 +280,10 @@ export class SqlArchive implements ArchiveStore {
   async *iterate(query: Omit<SearchQuery, 'limit'>, pageSize = 2000): AsyncGenerator<ArchivedMessage[]> {
     await this.migrate();
     const identities = await this.identities(query);
+    const plan = await this.textPlan(query);
     let after: PageCursor | undefined;
     for (;;) {
-      const rows = (await buildSearch(this.db, this.kind, query, { ...(after ? { after } : {}), size: pageSize }, identities).execute()) as unknown as Array<
+      const rows = (await buildSearch(this.db, this.kind, query, { ...(after ? { after } : {}), size: pageSize }, identities, plan).execute()) as unknown as Array<
         Record<string, unknown>
       >;
       if (rows.length === 0) return;
@@ -262,6 +304,7 @@ export class SqlArchive implements ArchiveStore {
       query,
       { ...(options.after ? { after: options.after } : {}), size: size + 1, newestFirst: options.newestFirst === true },
       await this.identities(query),
+      await this.textPlan(query),
     ).execute()) as unknown as Array<Record<string, unknown>>;
     const shown = rows.slice(0, size);
     const last = shown.at(-1);
@@ -334,6 +377,7 @@ export class SqlArchive implements ArchiveStore {
         network: r.network ?? null,
         remoteId: String(r.remote_id),
         subtype: r.subtype ?? null,
+        ...contactColumns(r.data),
         // Shown as text (`key=value` items, as in the CSV column), whether the row holds JSON or an older string.
         data: contactData(r.data),
         atMs: Number(r.at_ms),
@@ -370,6 +414,16 @@ export class SqlArchive implements ArchiveStore {
   async close(): Promise<void> {
     await this.db.destroy();
   }
+}
+
+/** The keys of a contact-list event's data that say where the contact stands, first found wins. */
+const CONTACT_STATUS_KEYS = ['subscription', 'list', 'kind', 'status'] as const;
+
+function contactColumns(column: unknown): { group: string | null; status: string | null } {
+  const data = storedData(column);
+  const group = data?.['group'];
+  const status = CONTACT_STATUS_KEYS.map((k) => data?.[k]).find((v) => v !== undefined && v !== '');
+  return { group: group === undefined || group === '' ? null : String(group), status: status === undefined ? null : String(status) };
 }
 
 function contactData(column: unknown): string | null {

@@ -23,7 +23,7 @@ import plugin, {
   type Database,
   type SqlTarget,
 } from '../dist/index.js';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { createMysqlDatabase, createPostgresDatabase, mysqlMissing, postgresMissing, type TestDatabase } from '../../../test/support/databases.js';
 import { describeWithService } from '../../../test/support/e2e.js';
 
@@ -234,6 +234,27 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
       ['xena@example.com', 'add'],
     ]);
     expect(detail.contacts[0]!.data).toContain('FL');
+    expect(detail.contacts.map((c) => [c.group, c.status])).toEqual([
+      [null, 'FL'],
+      [null, 'FL'],
+    ]);
+    await archive.insert([
+      event({ protocol: 'yahoo', localId: 'zora@example.com', remoteId: 'yuri', type: 'contact', subtype: 'add', data: { group: 'Work friends' }, text: undefined }),
+      event({
+        protocol: 'xmpp',
+        localId: 'zora@example.com',
+        remoteId: 'xia@example.org',
+        type: 'contact',
+        subtype: 'subscribed',
+        data: { subscription: 'subscribed' },
+        text: undefined,
+      }),
+    ]);
+    const again = await archive.userDetail('zora@example.com', { limit: 10 });
+    expect(again.contacts.slice(0, 2).map((c) => [c.remoteId, c.group, c.status])).toEqual([
+      ['xia@example.org', null, 'subscribed'],
+      ['yuri', 'Work friends', null],
+    ]);
   });
 
   it('keeps an append-only audit trail, newest first, a page at a time', async () => {
@@ -246,6 +267,22 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     expect(page[1]!.detail).toEqual({ query: { text: 'q4' } });
     const rest = await archive.listAudit({ size: 4, beforeId: page.at(-1)!.id });
     expect(rest.map((e) => (e.detail['query'] as { text: string }).text)).toEqual(['q1', 'q0']);
+  });
+
+  it('refuses to update or delete audit rows (triggers on every backend), and keeps them as written', async () => {
+    const direct = new SqlArchive(target);
+    try {
+      await direct.appendAudit({ atMs: BASE + 20, actor: 'ada', role: 'admin', action: 'export', detail: {}, source: '127.0.0.1' });
+      const db = (direct as unknown as { db: Kysely<Database> }).db as unknown as Kysely<any>;
+      await expect(db.updateTable('console_audit').set({ actor: 'mallory' }).execute()).rejects.toThrow(/append-only/);
+      await expect(db.deleteFrom('console_audit').execute()).rejects.toThrow(/append-only/);
+      if (kind === 'postgres') await expect(sql`TRUNCATE console_audit`.execute(db)).rejects.toThrow(/append-only/);
+      const all = await direct.listAudit({ size: 100 });
+      expect(all.some((e) => e.actor === 'mallory')).toBe(false);
+      expect(all[0]).toMatchObject({ actor: 'ada', action: 'export' });
+    } finally {
+      await direct.close();
+    }
   });
 
   it('keeps the network, filters by it, and finds an identity under every nick it took, on its own network only', async () => {
@@ -418,6 +455,43 @@ describeWithService('MariaDB/MySQL archive', await mysqlMissing(), () => {
   archiveSuite('mysql', async () => {
     const db: TestDatabase = await createMysqlDatabase();
     return { target: resolveTarget({ url: db.url.replace(/^mysql:/, 'mariadb:') }, '/'), cleanup: () => db.drop() };
+  });
+});
+
+describe('SQLite search of dense and absent words', () => {
+  it('walks words the index matches often and looks up the others, with the same answers (case folded in every script)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-search-plan-'));
+    try {
+      const archive = new SqlArchive({ kind: 'sqlite', file: path.join(dir, 'a.sqlite'), synchronous: 'normal' } as SqlTarget);
+      const texts: string[] = [];
+      const batch: ImEvent[] = [];
+      // 2,400 messages: "école" (in either case) in 9 of 10 (dense: walked), "Ärger" in 1 of 5, "zanzibar" in 1 of 400.
+      for (let i = 0; i < 2400; i++) {
+        const text = `${i % 10 === 0 ? 'plain' : i % 2 ? 'ÉCOLE' : 'école'} ${i % 5 === 0 ? 'ÄRGER' : 'calm'} ${i % 400 === 0 ? 'zanzibar' : ''} n${i}`;
+        texts.push(text);
+        batch.push(event({ text }));
+      }
+      await archive.insert(batch);
+      const expected = (words: string[], n: number) =>
+        texts
+          .filter((t) => words.every((w) => t.toLowerCase().includes(w.toLowerCase())))
+          .slice(-n)
+          .reverse();
+      for (const query of [['école'], ['École', 'ärger'], ['zanzibar'], ['nowhere-to-be-found'], ['ÉCOLE', 'zanzibar']]) {
+        const page = await archive.page({ text: query.join(' ') }, { size: 50, newestFirst: true });
+        expect(
+          page.messages.map((m) => m.text),
+          query.join(' '),
+        ).toEqual(expected(query, 50));
+      }
+      // Every match, oldest first, a page at a time: the walk pages like the lookup.
+      const all: string[] = [];
+      for await (const rows of archive.iterate({ text: 'école' }, 700)) all.push(...rows.map((m) => m.text!));
+      expect(all).toEqual(texts.filter((t) => t.toLowerCase().includes('école')));
+      await archive.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -632,8 +632,8 @@ async function policyPage(q: URLSearchParams): Promise<void> {
   main.replaceChildren(h('h1', {}, 'Policy'), files.length > 0 ? list : h('p', { class: 'muted' }, 'No policy file is configured (filter-badwords file, filter-acl file).'));
   const chosen = files.find((f) => f.id === q.get('file')) ?? files[0];
   if (!chosen) return;
-  const doc = await api<{ text: string; file: string; problems: Array<{ line: number; message: string }> }>(`/api/policy/${encodeURIComponent(chosen.id)}`);
-  const admin = me?.role === 'admin';
+  const doc = await api<{ text: string; file: string; problems: Array<{ line: number; message: string }>; refusal?: string }>(`/api/policy/${encodeURIComponent(chosen.id)}`);
+  const admin = me?.role === 'admin' && doc.refusal === undefined;
   const area = h('textarea', { id: 'policy-text', spellcheck: 'false', rows: '20', ...(admin ? {} : { readonly: true }) });
   area.value = doc.text;
   const problems = h('ul', { id: 'policy-problems', class: 'error' });
@@ -672,7 +672,11 @@ async function policyPage(q: URLSearchParams): Promise<void> {
   main.append(
     h('h2', { id: 'policy-title' }, chosen.title, ' ', h('span', { class: 'muted' }, chosen.file)),
     area,
-    admin ? save : h('p', { class: 'muted', id: 'policy-readonly' }, 'Read only: changing policy needs the admin role.'),
+    admin
+      ? save
+      : doc.refusal !== undefined
+        ? h('p', { class: 'error', id: 'policy-refusal' }, `Read only here: ${doc.refusal}`)
+        : h('p', { class: 'muted', id: 'policy-readonly' }, 'Read only: changing policy needs the admin role.'),
     result,
     problems,
   );
@@ -709,7 +713,16 @@ interface UserInfo {
   localId: string;
   online: Dashboard['online'];
   conversations: Array<{ protocol: string; network: string | null; peer: string; messages: number; lastMs: number }>;
-  contacts: Array<{ protocol: string; network: string | null; remoteId: string; subtype: string | null; data: string | null; atMs: number }>;
+  contacts: Array<{
+    protocol: string;
+    network: string | null;
+    remoteId: string;
+    subtype: string | null;
+    group: string | null;
+    status: string | null;
+    data: string | null;
+    atMs: number;
+  }>;
 }
 
 interface UserPolicy {
@@ -843,13 +856,15 @@ async function userPage(localId: string): Promise<void> {
       h('h2', {}, `Contacts (${u.contacts.length})`),
       u.contacts.length > 0
         ? table(
-            ['Protocol', 'Contact', 'Last change', 'Details', 'When'],
+            ['Protocol', 'Contact', 'Group', 'List / subscription', 'Last change', 'Details', 'When'],
             u.contacts.map((c) =>
               h(
                 'tr',
                 {},
                 h('td', {}, c.protocol),
                 h('td', {}, id(c.remoteId)),
+                h('td', { class: 'contact-group' }, id(c.group ?? '')),
+                h('td', { class: 'contact-status' }, id(c.status ?? '')),
                 h('td', {}, c.subtype ?? ''),
                 h('td', {}, id(c.data ?? '')),
                 h('td', {}, time(new Date(c.atMs).toISOString())),
