@@ -11,8 +11,10 @@ export function socksConnect(proxy: { host: string; port: number }, host: string
     // Closed before the CONNECT reply (e.g. refused over a connection limit); a no-op once resolved.
     socket.once('close', () => reject(new Error('SOCKS: closed by the proxy before its reply')));
     socket.on('connect', () => socket.write(Buffer.from([5, 1, 0])));
-    const onData = (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
+    // Read in paused mode: the server's first bytes can arrive in the same chunk as the CONNECT reply (a server
+    // that speaks first), and must stay buffered for whoever reads the socket next, not be emitted to nobody.
+    const onReadable = () => {
+      for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null; ) buffered = Buffer.concat([buffered, chunk]);
       if (stage === 0 && buffered.length >= 2) {
         if (buffered[1] !== 0) return reject(new Error('SOCKS: no acceptable method'));
         buffered = buffered.subarray(2);
@@ -20,14 +22,14 @@ export function socksConnect(proxy: { host: string; port: number }, host: string
         socket.write(Buffer.concat([Buffer.from([5, 1, 0]), address(host), Buffer.from([port >> 8, port & 255])]));
       }
       if (stage === 1 && buffered.length >= 10) {
-        socket.off('data', onData);
+        socket.off('readable', onReadable);
         socket.off('error', reject);
         if (buffered[1] !== 0) return reject(new Error(`SOCKS: connect refused (reply ${buffered[1]})`));
         if (buffered.length > 10) socket.unshift(buffered.subarray(10));
         resolve(socket);
       }
     };
-    socket.on('data', onData);
+    socket.on('readable', onReadable);
   });
 }
 
