@@ -31,6 +31,8 @@ if (!existsSync(path.join(cliDir, 'dist/commands'))) {
 }
 // The manifest from the commands as built now (a stale one would describe old flags).
 run(process.execPath, [path.join(cliDir, 'scripts/manifest.js')], cliDir);
+// oclif as one file, loaded in place of its many (bin/oclif-bundle.js).
+run(process.execPath, [path.join(cliDir, 'scripts/bundle-oclif.js')], cliDir);
 
 const workspaceDir = path.join(repoRoot, 'packages');
 const isWorkspacePackage = (dir) => path.dirname(dir) === workspaceDir;

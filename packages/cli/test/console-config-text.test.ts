@@ -1,12 +1,16 @@
 /** The console's edits of texts kept in the configuration file: YAML edited in place, JSON rewritten, programs refused. */
+import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '@imspect/core/runtime';
 import { configText } from '../dist/console-config-text.js';
 
 const KEY = ['responses', 'blocked', 'text'] as const;
+const NOBODY = 65534;
+const execFileAsync = promisify(execFile);
 
 describe('configuration texts the console edits', () => {
   let dir: string;
@@ -48,17 +52,42 @@ describe('configuration texts the console edits', () => {
     expect(configText(loadedFrom(undefined, {}), KEY, () => '').refusal).toMatch(/without a configuration file/);
   });
 
-  it.skipIf(process.getuid?.() === 0)('says so when the file cannot be written', async () => {
+  it('says so when the file cannot be written', async () => {
     const sub = await mkdtemp(path.join(dir, 'ro-'));
     const file = path.join(sub, 'imspect.config.json');
     await writeFile(file, '{}\n');
-    await chmod(sub, 0o500);
+    await chmod(sub, 0o555);
     try {
-      const text = configText(loadedFrom(file, {}), KEY, () => '');
-      await expect(text.write('Stopped')).rejects.toThrow(/cannot write .*permission denied.*by hand/);
+      if (process.getuid?.() === 0) {
+        // Root writes anywhere: the same write is tried by an unprivileged user (nobody) in a child process.
+        await chmod(dir, 0o755);
+        const message = await writeAsNobody(file);
+        expect(message).toMatch(/cannot write .*permission denied.*by hand/);
+      } else {
+        const text = configText(loadedFrom(file, {}), KEY, () => '');
+        await expect(text.write('Stopped')).rejects.toThrow(/cannot write .*permission denied.*by hand/);
+      }
       expect(await readFile(file, 'utf8')).toBe('{}\n');
     } finally {
       await chmod(sub, 0o700);
+      await chmod(dir, 0o700);
     }
   });
 });
+
+/** Runs configText(...).write as the user nobody; returns the error message it rejected with (or says it did not). */
+async function writeAsNobody(file: string): Promise<string> {
+  const script = [
+    "import { resolveConfig } from '@imspect/core/runtime';",
+    "import { configText } from './dist/console-config-text.js';",
+    `const file = ${JSON.stringify(file)};`,
+    `const text = configText(resolveConfig({}, file, ${JSON.stringify(path.dirname(file))}), ['responses', 'blocked', 'text'], () => '');`,
+    "try { await text.write('Stopped'); console.log('written'); } catch (error) { console.log(error.message); }",
+  ].join('\n');
+  const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: path.resolve(import.meta.dirname, '..'),
+    uid: NOBODY,
+    gid: NOBODY,
+  });
+  return stdout.trim();
+}

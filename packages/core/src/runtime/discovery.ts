@@ -1,6 +1,6 @@
 import { readFile, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { PLUGIN_KINDS, type PluginKind } from '@imspect/sdk';
+import { PLUGIN_KINDS, type PluginKind } from '@imspect/sdk/plugin';
 
 /** A plugin package found on disk; nothing of it has been imported yet. */
 export interface DiscoveredPlugin {

@@ -6,8 +6,8 @@ import satisfies from 'semver/functions/satisfies.js';
 import validRange from 'semver/ranges/valid.js';
 import type { PluginSection } from '../config/schema.js';
 import { ConfigError, validateAgainst } from '../config/validate.js';
-import { ImspectError, describeError } from '@imspect/sdk';
-import { isPlugin, type HooksByKind, type ImspectPlugin, type PluginKind, type PluginLogger } from '@imspect/sdk';
+import { ImspectError, describeError } from '@imspect/sdk/errors';
+import { isPlugin, type HooksByKind, type ImspectPlugin, type PluginKind, type PluginLogger } from '@imspect/sdk/plugin';
 import type { DiscoveredPlugin } from './discovery.js';
 import { PluginHost } from './plugin-host.js';
 

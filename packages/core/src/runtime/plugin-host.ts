@@ -8,7 +8,7 @@
  * Whatever a hook throws or rejects with comes out as a `PluginHookError` naming the plugin and the hook; a
  * hook still pending after its timeout fails with `PLUGIN_HOOK_TIMEOUT`, also naming both.
  */
-import { ImspectError, PluginHookError, describeError } from '@imspect/sdk';
+import { ImspectError, PluginHookError, describeError } from '@imspect/sdk/errors';
 import type { ContentHooks, FilterHooks, Frame, HooksByKind, LoggerHooks, PluginContext, PluginKind, PluginLogger, ProtocolHooks, ProtocolSession } from '@imspect/sdk';
 
 /** A plugin's lifecycle: `setup` turns the plugin definition into the hooks of its kind. */
