@@ -54,6 +54,8 @@ export class MsnRoutes {
       .split(' ')
       .filter((w) => w.length > 0);
     const command = (words[0] ?? '').toUpperCase();
+    // An HTTP request (MSN's HTTP gateway through a forward listener) goes to the listener's upstream.
+    if (/^HTTP\/1\.[01]$/.test(words.at(-1) ?? '') && words.length === 3) return undefined;
     if ((command === 'USR' && words.length === 4) || (command === 'ANS' && words.length === 5)) {
       const entry = this.take(this.byCookie, words[3]!, false);
       if (entry) return entry;
