@@ -7,7 +7,7 @@
 import net from 'node:net';
 
 /** Reads MSNP lines and counted payloads off a socket. */
-class CommandReader {
+export class CommandReader {
   private buffer = Buffer.alloc(0);
   private pending: { words: string[]; length: number } | undefined;
   constructor(private readonly onCommand: (words: string[], payload: Buffer | undefined) => void) {}
