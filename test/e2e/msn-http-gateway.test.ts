@@ -23,10 +23,13 @@ import { startMsnHttpGateway, type MsnHttpGateway } from '../support/msn-http.js
 import { startMsnService, type MsnService } from '../support/msn-servers.js';
 
 const BOB = 'bob@example.com';
-const USERS = { tcp: 'alice-tcp@example.com', proxy: 'alice-proxy@example.com', tunnel: 'alice-tunnel@example.com' } as const;
+const USERS = { tcp: 'alice-tcp@example.com', proxy: 'alice-proxy@example.com', tunnel: 'alice-tunnel@example.com', forward: 'alice-forward@example.com' } as const;
+const ROUTES = ['tcp', 'proxy', 'tunnel', 'forward'] as const;
+/** The address the gateway's responses send the next request to (GW-IP); it listens on 127.0.0.1 too. */
+const GW_IP = '127.0.0.2';
 type Route = keyof typeof USERS;
 
-describe('MSN over HTTP through imspect: plain proxy and CONNECT, logged as over TCP (scripted MSN service and gateway, real filters)', () => {
+describe('MSN over HTTP through imspect: plain proxy, CONNECT and forward listener, logged as over TCP (scripted MSN service and gateway, real filters)', () => {
   let service: MsnService;
   let gateway: MsnHttpGateway;
   let dir: string;
@@ -34,10 +37,11 @@ describe('MSN over HTTP through imspect: plain proxy and CONNECT, logged as over
   let bobNs: MsnClient;
   const results = {} as Record<Route, ConversationResult>;
   let rows: CsvLogRow[] = [];
+  let forwardPort = 0;
 
   beforeAll(async () => {
     service = await startMsnService();
-    gateway = await startMsnHttpGateway({ host: '127.0.0.1' });
+    gateway = await startMsnHttpGateway({ host: '127.0.0.1', extraHosts: [GW_IP], gatewayIp: GW_IP });
     dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-e2e-msn-http-'));
     await writeFile(path.join(dir, 'words.txt'), '# bad words\ndarn\nheck\n');
     const ports = Object.fromEntries([service.dispatchPort, service.notificationPort, service.switchboardPort].map((p) => [String(p), 'msn']));
@@ -48,6 +52,8 @@ describe('MSN over HTTP through imspect: plain proxy and CONNECT, logged as over
         listeners: [
           { type: 'socks5', host: '127.0.0.1', port: 0 },
           { type: 'http-connect', host: '127.0.0.1', port: 0 },
+          // Clients pointed at imspect as their gateway (DNS, hosts file): it rewrites GW-IP to its own address.
+          { type: 'forward', host: '127.0.0.1', port: 0, upstream: { host: '127.0.0.1', port: gateway.port }, protocol: 'msn' },
         ],
         // The MSN servers' own ports are MSN's; the gateway's port is not mapped: MSN is recognised by sniffing.
         ports,
@@ -65,16 +71,20 @@ describe('MSN over HTTP through imspect: plain proxy and CONNECT, logged as over
     const urls = [...proxy.stdout().matchAll(/listening: (\S+)/g)].map((m) => new URL(m[1]!));
     const socks = urls.find((u) => u.protocol === 'socks5:')!;
     const httpProxy = urls.find((u) => u.protocol === 'http-connect:')!;
+    const forward = urls.find((u) => u.protocol === 'forward:')!;
+    forwardPort = Number(forward.port);
     const dispatch = { host: '127.0.0.1', port: service.dispatchPort };
     const at = { host: httpProxy.hostname, port: Number(httpProxy.port) };
     const transports: Record<Route, MsnTransport> = {
       tcp: tcpTransport({ host: socks.hostname, port: Number(socks.port) }),
       proxy: httpTransport({ kind: 'proxy', ...at }, { host: gateway.host, port: gateway.port, name: 'localhost' }),
       tunnel: httpTransport({ kind: 'connect', ...at }, { host: gateway.host, port: gateway.port }),
+      // The first request to the listener by name, then to the address its responses give (imspect's own).
+      forward: httpTransport({ kind: 'direct' }, { host: '127.0.0.1', port: forwardPort, name: 'localhost' }),
     };
     const direct = tcpTransport();
     bobNs = await login(BOB, '8.5.1302', direct, dispatch);
-    for (const route of ['tcp', 'proxy', 'tunnel'] as const) {
+    for (const route of ROUTES) {
       const me = USERS[route];
       const ns = await login(me, '8.5.1302', transports[route], dispatch);
       results[route] = await converse(me, ns, transports[route], BOB, bobNs, direct, 'there');
@@ -92,7 +102,7 @@ describe('MSN over HTTP through imspect: plain proxy and CONNECT, logged as over
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  for (const route of ['tcp', 'proxy', 'tunnel'] as const) {
+  for (const route of ROUTES) {
     it(`${route}: masked, blocked with a reply, file offer blocked, the notice, bob's answer; bob never saw what was blocked`, () => {
       const r = results[route];
       expect(r.notice).toMatchObject({ sender: BOB, name: 'imspect', body: NOTICE });
@@ -108,7 +118,7 @@ describe('MSN over HTTP through imspect: plain proxy and CONNECT, logged as over
     });
   }
 
-  it('the gateway got well-formed requests in origin form, nothing of the proxy’s own, and the proxy followed GW-IP', () => {
+  it('the gateway got well-formed requests in origin form, nothing of the proxy’s own; the proxy and the forward listener followed GW-IP', () => {
     expect(gateway.requests.length).toBeGreaterThan(20);
     for (const request of gateway.requests) {
       expect(request.url).toMatch(/^\/gateway\/gateway\.dll\?/);
@@ -117,8 +127,14 @@ describe('MSN over HTTP through imspect: plain proxy and CONNECT, logged as over
       expect(Number(request.headers['content-length'] ?? 0)).toBe(request.body.length);
     }
     const hosts = new Set(gateway.requests.map((r) => r.headers.host));
+    // The plain proxy: the gateway's name first, then the address it gave.
     expect(hosts).toContain(`localhost:${gateway.port}`);
-    expect(hosts).toContain(`127.0.0.1:${gateway.port}`);
+    expect(hosts).toContain(`${GW_IP}:${gateway.port}`);
+    // The forward listener: the client was told imspect's address and came back there; imspect sent those
+    // requests on to the address the gateway had given (they arrived on 127.0.0.2).
+    const forwarded = gateway.requests.filter((r) => r.headers.host === `127.0.0.1:${forwardPort}`);
+    expect(forwarded.length).toBeGreaterThan(5);
+    expect(forwarded.every((r) => r.local === GW_IP)).toBe(true);
     // No request body carried a blocked command.
     const sent = Buffer.concat(gateway.requests.map((r) => r.body)).toString('latin1');
     expect(sent).not.toMatch(/darn|heck|INVITE MSNMSGR/i);
@@ -126,19 +142,7 @@ describe('MSN over HTTP through imspect: plain proxy and CONNECT, logged as over
   });
 
   /** A row as the comparison sees it: the user folder, client port, time, ids, server and session id left out. */
-  const comparable = (r: CsvLogRow) =>
-    JSON.stringify([
-      r.outgoing,
-      r.type,
-      r.subtype,
-      r.remoteDir,
-      r.filtered,
-      r.categories,
-      r.eventData,
-      r.text,
-      r.deliveredText,
-      r.data.replace(USERS.proxy, 'ME').replace(USERS.tunnel, 'ME').replace(USERS.tcp, 'ME'),
-    ]);
+  const comparable = (r: CsvLogRow) => JSON.stringify([r.outgoing, r.type, r.subtype, r.remoteDir, r.filtered, r.categories, r.eventData, r.text, r.deliveredText, r.data]);
 
   it('logs the same CSV rows for each user whatever the transport, the gateway as the server over HTTP', async () => {
     await new Promise((r) => setTimeout(r, 300));
@@ -154,6 +158,7 @@ describe('MSN over HTTP through imspect: plain proxy and CONNECT, logged as over
     expect(tcp.length).toBeGreaterThanOrEqual(12);
     expect(of('proxy')).toEqual(tcp);
     expect(of('tunnel')).toEqual(tcp);
+    expect(of('forward')).toEqual(tcp);
     // What the rows say, once: the kinds of event, filtered and masked ones.
     const mine = rows.filter((r) => r.localDir === USERS.proxy);
     const one = (want: Partial<CsvLogRow>) => mine.filter((r) => Object.entries(want).every(([k, v]) => r[k as keyof CsvLogRow] === v));
@@ -168,6 +173,10 @@ describe('MSN over HTTP through imspect: plain proxy and CONNECT, logged as over
     // Over HTTP the server a row names is the gateway (the first request's name, then its address).
     expect(new Set(mine.filter((r) => r.type === 1).map((r) => r.server))).toEqual(new Set([`localhost:${gateway.port}`]));
     expect(rows.filter((r) => r.localDir === USERS.tunnel && r.type === 1).every((r) => r.server === `127.0.0.1:${gateway.port}`)).toBe(true);
+    // Through the forward listener: its upstream, or the address a response gave for the session's next request.
+    const viaForward = new Set(rows.filter((r) => r.localDir === USERS.forward).map((r) => r.server));
+    expect([...viaForward].every((server) => server === `127.0.0.1:${gateway.port}` || server === `${GW_IP}:${gateway.port}`)).toBe(true);
+    expect(viaForward).toContain(`${GW_IP}:${gateway.port}`);
   });
 
   it('stores the same events in the SQL archive for each transport', async () => {
@@ -197,6 +206,7 @@ describe('MSN over HTTP through imspect: plain proxy and CONNECT, logged as over
     expect(tcp.length).toBeGreaterThanOrEqual(12);
     expect(await exported('proxy')).toEqual(tcp);
     expect(await exported('tunnel')).toEqual(tcp);
+    expect(await exported('forward')).toEqual(tcp);
   });
 });
 

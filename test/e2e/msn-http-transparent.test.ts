@@ -64,7 +64,10 @@ describeWithService("MSN's HTTP gateway on the transparent path (network namespa
     expect(applied).toMatch(/redirects tcp ports [\d,]*\b80\b/);
     client = nsStart(topo.client, process.execPath, [...TS, 'client', topo.addr.server4, dispatchPort]);
     await waitForProcess('the conversation', () => /^(result|error) /m.test(client!.out()), client, 60_000);
-    const line = client.out().split('\n').find((l) => l.startsWith('result ') || l.startsWith('error '))!;
+    const line = client
+      .out()
+      .split('\n')
+      .find((l) => l.startsWith('result ') || l.startsWith('error '))!;
     if (line.startsWith('error ')) throw new Error(`the conversation failed: ${line}\nimspect:\n${proxy.err()}`);
     result = JSON.parse(line.slice('result '.length)) as ConversationResult;
     await new Promise((r) => setTimeout(r, 200));

@@ -21,6 +21,8 @@ import net from 'node:net';
 import { CommandReader, payloadCommand, type Received } from './msn-servers.js';
 
 export interface GatewayRequest {
+  /** The gateway address the request came in on. */
+  local: string;
   url: string;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
@@ -45,7 +47,11 @@ interface Session {
   waiters: Array<() => void>;
 }
 
-export async function startMsnHttpGateway(options: { host?: string; port?: number; gatewayIp?: string } = {}): Promise<MsnHttpGateway> {
+/**
+ * `host`: where it listens (and `extraHosts` too, on the same port); `gatewayIp`: the address its responses
+ * give for the next request (default `host`).
+ */
+export async function startMsnHttpGateway(options: { host?: string; port?: number; gatewayIp?: string; extraHosts?: string[] } = {}): Promise<MsnHttpGateway> {
   const host = options.host ?? '127.0.0.1';
   const sessions = new Map<string, Session>();
   const requests: GatewayRequest[] = [];
@@ -57,7 +63,7 @@ export async function startMsnHttpGateway(options: { host?: string; port?: numbe
     request.on('data', (c: Buffer) => chunks.push(c));
     request.on('end', () => {
       const body = Buffer.concat(chunks);
-      requests.push({ url: request.url ?? '', headers: request.headers, body });
+      requests.push({ local: request.socket.localAddress ?? '', url: request.url ?? '', headers: request.headers, body });
       void answer(request.url ?? '', body, response);
     });
   });
@@ -144,6 +150,12 @@ export async function startMsnHttpGateway(options: { host?: string; port?: numbe
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
   const port = (server.address() as net.AddressInfo).port;
+  const extra: http.Server[] = [];
+  for (const other of options.extraHosts ?? []) {
+    const copy = http.createServer((request, response) => server.emit('request', request, response));
+    await new Promise<void>((resolve) => copy.listen(port, other, resolve));
+    extra.push(copy);
+  }
   return {
     host,
     port,
@@ -151,8 +163,10 @@ export async function startMsnHttpGateway(options: { host?: string; port?: numbe
     sessions: () => sessions.size,
     async close() {
       for (const session of sessions.values()) session.socket.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const each of [server, ...extra]) {
+        each.closeAllConnections();
+        await new Promise<void>((resolve) => each.close(() => resolve()));
+      }
     },
   };
 }
@@ -203,6 +217,8 @@ export class MsnHttpConnection {
   private busy = false;
   private ended = false;
   private socket: net.Socket | undefined;
+  /** The gateway address the socket was opened to (direct route). */
+  private socketHost: string | undefined;
   private connecting: Promise<net.Socket> | undefined;
   private buffer = Buffer.alloc(0);
   private answer: { resolve: (response: { status: number; headers: Map<string, string>; body: Buffer }) => void; reject: (error: Error) => void } | undefined;
@@ -346,6 +362,11 @@ export class MsnHttpConnection {
 
   /** The keep-alive connection to the gateway (or the proxy), opened again when it was closed. */
   private connection(): Promise<net.Socket> {
+    // Straight to the gateway, a client connects to the address it was told (GW-IP); through a proxy the proxy does.
+    if (this.socket && this.route.kind === 'direct' && this.socketHost !== this.gatewayHost) {
+      this.socket.destroy();
+      this.socket = undefined;
+    }
     if (this.socket && !this.socket.destroyed) return Promise.resolve(this.socket);
     this.connecting ??= this.open().finally(() => (this.connecting = undefined));
     return this.connecting;
@@ -353,7 +374,8 @@ export class MsnHttpConnection {
 
   private async open(): Promise<net.Socket> {
     const route = this.route;
-    const to = route.kind === 'direct' ? this.gateway : route;
+    const to = route.kind === 'direct' ? { host: this.gatewayHost, port: this.gateway.port } : route;
+    this.socketHost = this.gatewayHost;
     const socket = net.connect({ host: to.host, port: to.port });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);

@@ -27,9 +27,9 @@ import {
   type ServerEndpoint,
   type SessionContext,
 } from '@imspect/sdk';
-import { parseGatewayTarget, parseMessengerHeader, pollTarget, type GatewayRequest } from './gateway.js';
+import { parseGatewayTarget, parseMessengerHeader, pollTarget, type GatewayRequest, type MessengerHeader } from './gateway.js';
 import type { GatewaySession, GatewaySessions } from './gateway-sessions.js';
-import { parseHostPort } from './routes.js';
+import { parseHostPort, type MsnRoutes } from './routes.js';
 
 const EMPTY = new Uint8Array(0);
 /** Longest HTTP head read (the plugin's frame limit, if smaller); gateway heads are a few hundred bytes. */
@@ -41,6 +41,8 @@ const SECRET_FIELDS = /^(?:authorization|proxy-authorization|cookie)$/i;
 
 export interface MsnHttpOptions {
   sessions: GatewaySessions;
+  /** Forward listeners: where each session's next request goes, as the gateway said (`GW-IP`). */
+  routes?: MsnRoutes;
   /** Largest gateway message (head and body) read whole; a larger one passes through unparsed. */
   maxMessageBytes: number;
 }
@@ -177,7 +179,8 @@ export class MsnHttpSession implements ProtocolSession {
       // An error page, not MSNP; its session header (Session=close) still counts.
       const header = this.sessionHeader(head, exchange.session);
       if (header?.close) this.options.sessions.close(exchange.session);
-      frames.push(headFrame(raw, head));
+      const messenger = this.forwardMessenger(head, header);
+      frames.push({ ...headFrame(raw, head), ...(messenger !== undefined ? { replacement: rewriteHttpHead(raw, { set: { 'X-MSN-Messenger': messenger } }) } : {}) });
       return;
     }
     this.gatewayHead('incoming', raw, head, exchange, frames);
@@ -193,13 +196,17 @@ export class MsnHttpSession implements ProtocolSession {
       this.collecting[direction] = { raw, head, exchange };
       return;
     }
+    let forwardHead: Uint8Array | undefined;
     if (direction === 'incoming') {
       const header = this.sessionHeader(head, exchange.session!);
       if (header?.close) this.options.sessions.close(exchange.session!);
+      const messenger = this.forwardMessenger(head, header);
+      if (messenger !== undefined) forwardHead = rewriteHttpHead(raw, { set: { 'X-MSN-Messenger': messenger } });
     }
     const size = head.body.kind === 'length' ? `${head.body.length} bytes` : `a ${head.body.kind} body`;
     frames.push({
       ...headFrame(raw, head),
+      ...(forwardHead ? { replacement: forwardHead } : {}),
       error: {
         code: head.body.kind === 'length' ? 'payload-too-large' : 'gateway-body-unread',
         message: `MSN gateway ${direction === 'outgoing' ? 'request' : 'response'} with ${size}: over the limit of ${this.maxMessageBytes - raw.byteLength} bytes or of no known length; passed through unparsed`,
@@ -212,6 +219,7 @@ export class MsnHttpSession implements ProtocolSession {
     const { raw, head, exchange } = pending;
     const session = exchange.session!;
     const header = direction === 'incoming' ? this.sessionHeader(head, session) : undefined;
+    const messenger = direction === 'incoming' ? this.forwardMessenger(head, header) : undefined;
     this.last[direction] = session;
     const outputs: Output[] = [];
     frames.push({ raw, replacement: EMPTY, ...(hasSecret(head) ? { secret: true } : {}) });
@@ -240,8 +248,9 @@ export class MsnHttpSession implements ProtocolSession {
       let length = 0;
       for (const part of parts) length += part.byteLength;
       const sendEmptied = direction === 'outgoing' && length === 0 && body.byteLength > 0 && exchange.request!.action === undefined;
-      const changed = length !== body.byteLength || sendEmptied;
-      const headOut = changed ? rewriteHttpHead(raw, { set: { 'Content-Length': String(length) }, ...(sendEmptied ? { target: pollTarget(exchange.request!) } : {}) }) : raw;
+      const changed = length !== body.byteLength || sendEmptied || messenger !== undefined;
+      const set: Record<string, string> = { 'Content-Length': String(length), ...(messenger !== undefined ? { 'X-MSN-Messenger': messenger } : {}) };
+      const headOut = changed ? rewriteHttpHead(raw, { set, ...(sendEmptied ? { target: pollTarget(exchange.request!) } : {}) }) : raw;
       return concatChunks([headOut, ...parts]);
     };
     frames.push({
@@ -254,13 +263,27 @@ export class MsnHttpSession implements ProtocolSession {
   }
 
   /** The gateway's `X-MSN-Messenger` on a response: the session's next id and gateway address. */
-  private sessionHeader(head: HttpHead, session: GatewaySession): ReturnType<typeof parseMessengerHeader> | undefined {
+  private sessionHeader(head: HttpHead, session: GatewaySession): MessengerHeader | undefined {
     const value = httpHeader(head, 'x-msn-messenger');
     if (value === undefined) return undefined;
     const header = parseMessengerHeader(value);
     if (header.sessionId !== undefined) this.options.sessions.remember(session, header.sessionId);
     if (header.gatewayIp !== undefined) session.gatewayIp = header.gatewayIp;
     return header;
+  }
+
+  /**
+   * Through a forward listener, a response's `X-MSN-Messenger` as the client must get it: the gateway address of
+   * its next request (`GW-IP`) is imspect's, so that request comes back through imspect, which remembers the real
+   * one for the session id (`routeForward`). Undefined when nothing is to change.
+   */
+  private forwardMessenger(head: HttpHead, header: MessengerHeader | undefined): string | undefined {
+    const listener = this.ctx.listener;
+    const routes = this.options.routes;
+    if (!listener || !routes || header?.gatewayIp === undefined) return undefined;
+    if (header.sessionId !== undefined) routes.rememberGateway(header.sessionId, { host: header.gatewayIp, port: this.ctx.server.port });
+    const value = httpHeader(head, 'x-msn-messenger')!;
+    return value.replace(/(GW-IP\s*=\s*)[^;\s]+/i, `$1${listener.host}`);
   }
 
   /** The MSN session a gateway request belongs to: new for `Action=open`, else the one its session id names. */

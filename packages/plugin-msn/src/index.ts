@@ -82,7 +82,7 @@ export default definePlugin({
         const maxMessageBytes = Math.min(maxLineBytes + maxPayloadBytes, ctx.maxFrameSize);
         return new MsnConnectionSession(
           () => new MsnSession(ctx, sessionOptions),
-          () => new MsnHttpSession(ctx, { sessions: gateway, maxMessageBytes }),
+          () => new MsnHttpSession(ctx, { sessions: gateway, maxMessageBytes, routes }),
         );
       },
       routeForward: (firstBytes, client) => routes.route(firstBytes, client),

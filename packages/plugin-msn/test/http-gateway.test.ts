@@ -22,6 +22,7 @@ import { MsnConnectionSession } from '../src/connection-session.js';
 import { GatewaySessions } from '../src/gateway-sessions.js';
 import { parseGatewayTarget, parseMessengerHeader, pollTarget } from '../src/gateway.js';
 import { MsnHttpSession } from '../src/http-session.js';
+import { MsnRoutes } from '../src/routes.js';
 import { MsnSession } from '../src/session.js';
 import { DEFAULT_FRAME, enc } from './helpers.js';
 import * as H from './http-transcripts.js';
@@ -358,5 +359,42 @@ describe('the gateway session map', () => {
     const overTcp = checkSplitInvariance(make, tcp, { compareForwarded: true, randomRuns: 10 });
     expect(overTcp.events).toEqual(runTranscript(() => new MsnSession(ctx, OPTIONS), tcp).events);
     expect((overTcp.session as MsnConnectionSession).transport).toBe('tcp');
+  });
+});
+
+describe('the gateway through a forward listener', () => {
+  it('tells the client imspect’s address as GW-IP and routes the session’s next connection to the real gateway', () => {
+    const routes = new MsnRoutes();
+    const listener = { host: '192.0.2.10', port: 80 };
+    const session = new MsnHttpSession(
+      { client: CLIENT, server: GATEWAY, maxFrameSize: DEFAULT_FRAME, listener },
+      { sessions: new GatewaySessions(OPTIONS), maxMessageBytes: DEFAULT_FRAME, routes },
+    );
+    const steps = H.httpSteps(H.NS_EXCHANGES.slice(0, 2));
+    const whole = checkSplitInvariance(
+      () =>
+        new MsnHttpSession(
+          { client: CLIENT, server: GATEWAY, maxFrameSize: DEFAULT_FRAME, listener },
+          { sessions: new GatewaySessions(OPTIONS), maxMessageBytes: DEFAULT_FRAME, routes: new MsnRoutes() },
+        ),
+      steps,
+      {
+        normalise,
+        compareForwarded: true,
+        randomRuns: 10,
+      },
+    );
+    const toClient = latin1String(whole.forwarded.incoming);
+    expect(toClient).not.toContain(H.GATEWAY_IP);
+    expect(toClient.match(/X-MSN-Messenger: SessionID=[\d.]+; GW-IP=192\.0\.2\.10\r\n/g)).toHaveLength(2);
+    // Everything else is as the gateway sent it, Content-Length included.
+    expect(toClient.replaceAll('GW-IP=192.0.2.10', `GW-IP=${H.GATEWAY_IP}`)).toBe(latin1String(whole.input.incoming));
+    for (const step of steps) session.push(step.direction, step.data);
+    // The client's next connection starts with the session's next id: it goes where the gateway said.
+    const next = enc('POST /gateway/gateway.dll?SessionID=954547325.13161 HTTP/1.1\r\nHost: 192.0.2.10\r\n');
+    expect(routes.route(next, CLIENT)).toEqual({ host: H.GATEWAY_IP, port: 80 });
+    expect(routes.route(enc('POST /gateway/gateway.dll?SessionID=1.999 HTTP/1.1\r\n'), CLIENT)).toBeUndefined();
+    expect(routes.route(enc('POST /gateway/gateway.dll?Action=open&Server=NS&IP=x HTTP/1.1\r\n'), CLIENT)).toBeUndefined();
+    expect(routes.route(enc('POST /gateway/gate'), CLIENT)).toBe('more');
   });
 });
