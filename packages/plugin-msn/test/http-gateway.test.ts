@@ -11,9 +11,11 @@ import {
   checkPassesThrough,
   checkSplitInvariance,
   concatBytes,
+  cutRandom,
   describeFrame,
   latin1String,
   runTranscript,
+  seededRandom,
   testEvent,
   type FrameRecord,
   type RecordedFrame,
@@ -174,6 +176,23 @@ describe("MSN's HTTP gateway, as documented", () => {
     expect(whole.rawFrames.filter((f) => f.frame.error).map((f) => f.frame.error!.code)).toEqual(['payload-too-large']);
     expect(whole.events.map((e) => e.type)).toEqual(['join']);
     expect(latin1String(whole.forwarded.outgoing)).toBe(latin1String(whole.input.outgoing));
+  });
+
+  it('bad input (bytes flipped, cut, repeated anywhere in a gateway conversation) never throws, loses or changes a byte', () => {
+    const base = H.httpSteps([...H.NS_EXCHANGES.slice(0, 4), ...H.SB_EXCHANGES.slice(0, 5)]);
+    const random = seededRandom(20);
+    for (let run = 0; run < 150; run++) {
+      const steps = base.map((step) => ({ direction: step.direction, data: Buffer.from(step.data) }));
+      for (let i = 0; i < 1 + Math.floor(random() * 6); i++) {
+        const step = steps[Math.floor(random() * steps.length)]!;
+        step.data[Math.floor(random() * step.data.length)] = Math.floor(random() * 256);
+      }
+      const result = runTranscript(() => httpSession(), steps, { cut: (d) => cutRandom(d, random, 64) });
+      for (const direction of ['outgoing', 'incoming'] as const) {
+        expect(latin1String(result.output[direction]), `run ${run} ${direction}`).toBe(latin1String(result.input[direction]));
+        expect(latin1String(result.forwarded[direction]), `run ${run} ${direction}`).toBe(latin1String(result.input[direction]));
+      }
+    }
   });
 
   it('never shows a head with credentials in the debug log (frames marked secret)', () => {
