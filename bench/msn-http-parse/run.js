@@ -132,7 +132,7 @@ for (const c of cases) {
   const perCommand = c.name === 'other HTTP' ? '' : `  ${(ns / 1e3 / COMMANDS).toFixed(3)} µs/command`;
   console.log(`median ${c.name.padEnd(10)} ${rate(c).toFixed(1)} MB/s${perCommand}`);
 }
-const [tcp, gateway, other] = cases;
+const [tcp, , other] = cases;
 console.log(
   `gateway: ${(median(results.get('gateway')) / median(results.get('tcp'))).toFixed(2)} x the time per command of tcp; other HTTP: ${(rate(other) / rate(tcp)).toFixed(1)} x the bytes per second of tcp`,
 );

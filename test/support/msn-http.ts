@@ -220,7 +220,7 @@ export class MsnHttpConnection {
   /** The gateway address the socket was opened to (direct route). */
   private socketHost: string | undefined;
   private connecting: Promise<net.Socket> | undefined;
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private answer: { resolve: (response: { status: number; headers: Map<string, string>; body: Buffer }) => void; reject: (error: Error) => void } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly reader: CommandReader;

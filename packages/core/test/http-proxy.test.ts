@@ -210,7 +210,7 @@ describe('plain proxy requests through the listener', () => {
     expect(c.responses[1]!.head).toContain('Proxy-Authenticate: Basic');
     expect(seen.map((s) => s.url)).toEqual(['/ok']);
     expect(seen[0]!.proxyAuthorization).toBeUndefined();
-    expect(log.records.some((r) => r.msg.includes('authentication failed for user "alice"'))).toBe(true);
+    expect(log.records.some((r) => r.msg?.includes('authentication failed for user "alice"'))).toBe(true);
   });
 
   it('a server the destination policy refuses gets no connection: 403 in turn, logged with its rule, the connection ends', async () => {
@@ -225,7 +225,7 @@ describe('plain proxy requests through the listener', () => {
     await waitFor(() => c.ended());
     expect(c.responses.map((r) => `${r.status} ${r.body.trim()}`)).toEqual(['200 A /slow 0', `403 cannot connect to 127.0.0.2:${forbidden}: not allowed by the gateway`]);
     expect(seen.map((s) => s.server)).toEqual(['A']);
-    const refusal = log.records.find((r) => r.msg.startsWith(`destination 127.0.0.2:${forbidden} refused by rule`));
+    const refusal = log.records.find((r) => r.msg?.startsWith(`destination 127.0.0.2:${forbidden} refused by rule`));
     expect(refusal, JSON.stringify(log.records)).toBeDefined();
   });
 
