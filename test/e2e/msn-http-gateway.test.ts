@@ -246,7 +246,7 @@ describe('other HTTP through the plain proxy passes untouched', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('pages and uploads go through with their bodies intact, and nothing is logged', async () => {
+  it('pages and uploads go through with their bodies intact, and no conversation is logged', async () => {
     const url = new URL(/listening: (\S+)/.exec(proxy!.stdout())![1]!);
     const port = (web.address() as net.AddressInfo).port;
     const ask = (method: string, body?: string) =>
@@ -273,7 +273,8 @@ describe('other HTTP through the plain proxy passes untouched', () => {
     ]);
     expect(await proxy!.stop()).toBe(0);
     proxy = undefined;
+    // Nothing was read as IM (an event about the connection itself, type other, would be no conversation).
     const csv = await readCsvLogs(path.join(dir, 'data', 'logs')).catch(() => []);
-    expect(csv).toEqual([]);
+    expect(csv.filter((r) => r.type !== 11)).toEqual([]);
   });
 });
