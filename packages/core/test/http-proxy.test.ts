@@ -197,6 +197,21 @@ describe('plain proxy requests through the listener', () => {
     expect(accepted[0]!.destination).toEqual({ host: '127.0.0.1', port: a });
   });
 
+  it('a first request whose body is still arriving when the head is read goes through whole', async () => {
+    const seen: Seen[] = [];
+    const a = await origin('A', seen);
+    const { port } = await proxy();
+    const c = await client(port);
+    const body = 'b'.repeat(200_000);
+    const request = c.request('POST', `http://127.0.0.1:${a}/upload`, body);
+    c.socket.write(request.slice(0, 100));
+    await new Promise((r) => setTimeout(r, 50));
+    c.socket.write(request.slice(100));
+    await waitFor(() => c.responses.length === 1);
+    expect(c.responses[0]!.body).toBe('A /upload 200000');
+    expect(seen[0]!.body).toBe(body);
+  });
+
   it('checks the credentials on every request and never passes them on', async () => {
     const seen: Seen[] = [];
     const a = await origin('A', seen);
