@@ -234,7 +234,7 @@ describeWithService('one archived message per participant and device set, /me an
     // For people: one line per message, naming the devices; the export has them in a column of its own.
     const human = (await runCli(['logs', 'search', '--user', ALICE, '--text', 'darn'], dir)).stdout.trim().split('\n');
     expect(human, human.join('\n')).toHaveLength(2);
-    expect(human[0]).toMatch(/\[devices: laptop, phone\]  oh darn it$/);
+    expect(human[0]).toMatch(/\[devices: laptop, phone\] {2}oh darn it$/);
     const exported = (await runCli(['logs', 'export', '--format', 'csv', '--user', ALICE, '--text', 'darn'], dir)).stdout.trim().split('\r\n');
     expect(exported[0]).toMatch(/,"?devices"?$/);
     expect(exported.slice(1).map((line) => line.endsWith('"laptop;phone"'))).toEqual([true, false]);

@@ -7,7 +7,7 @@
 import net from 'node:net';
 
 /** Reads MSNP lines and counted payloads off a socket. */
-class CommandReader {
+export class CommandReader {
   private buffer = Buffer.alloc(0);
   private pending: { words: string[]; length: number } | undefined;
   constructor(private readonly onCommand: (words: string[], payload: Buffer | undefined) => void) {}
@@ -64,7 +64,9 @@ export interface MsnService {
   close(): Promise<void>;
 }
 
-export async function startMsnService(): Promise<MsnService> {
+/** `host`: the address the servers listen on and name in their redirects (default 127.0.0.1). */
+export async function startMsnService(options: { host?: string } = {}): Promise<MsnService> {
+  const host = options.host ?? '127.0.0.1';
   const users = new Map<string, User>();
   const cookies = new Map<string, { email: string; board?: Board }>();
   const boards = new Map<string, Board>();
@@ -79,7 +81,7 @@ export async function startMsnService(): Promise<MsnService> {
       socket.on('error', () => socket.destroy());
       handler(socket, (server.address() as net.AddressInfo).port);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
     return { server, port: (server.address() as net.AddressInfo).port };
   };
 
@@ -91,7 +93,7 @@ export async function startMsnService(): Promise<MsnService> {
       const [command, trid] = words;
       if (command === 'VER') socket.write(`VER ${trid} MSNP8\r\n`);
       else if (command === 'CVR') socket.write(`CVR ${trid} 6.2.0208 6.2.0208 6.2.0208 http://example.invalid http://example.invalid\r\n`);
-      else if (command === 'USR') socket.write(`XFR ${trid} NS 127.0.0.1:${ports.ns} 0 127.0.0.1:${ports.ds}\r\n`);
+      else if (command === 'USR') socket.write(`XFR ${trid} NS ${host}:${ports.ns} 0 ${host}:${ports.ds}\r\n`);
     });
     socket.on('data', (chunk) => reader.push(chunk));
   });
@@ -126,7 +128,7 @@ export async function startMsnService(): Promise<MsnService> {
         case 'XFR': {
           const cookie = `${Date.now()}.${nextId++}`;
           cookies.set(cookie, { email });
-          socket.write(`XFR ${trid} SB 127.0.0.1:${ports.sb} CKI ${cookie}\r\n`);
+          socket.write(`XFR ${trid} SB ${host}:${ports.sb} CKI ${cookie}\r\n`);
           break;
         }
         case 'OUT':
@@ -171,7 +173,7 @@ export async function startMsnService(): Promise<MsnService> {
           const cookie = `${Date.now()}.${nextId++}`;
           cookies.set(cookie, { email: callee.email, board });
           socket.write(`CAL ${trid} RINGING ${board.id}\r\n`);
-          callee.ns.write(`RNG ${board.id} 127.0.0.1:${ports.sb} CKI ${cookie} ${email} ${name}\r\n`);
+          callee.ns.write(`RNG ${board.id} ${host}:${ports.sb} CKI ${cookie} ${email} ${name}\r\n`);
           break;
         }
         case 'ANS': {

@@ -201,6 +201,6 @@ describe('names are resolved once, by the policy', () => {
     expect(asked).toEqual(['im.example']);
     // The connection keeps the name the client asked for (events, TLS names); only the address was fixed.
     expect(accepted[0]!.destination).toEqual({ host: 'im.example', port: service.port });
-    expect(accepted[0]!.upstream.remoteAddress).toBe('127.0.0.1');
+    expect((accepted[0]!.upstream as net.Socket).remoteAddress).toBe('127.0.0.1');
   });
 });

@@ -158,8 +158,8 @@ describe('http-connect listener', () => {
     expect((await readBytes(allowed, 12)).toString()).toMatch(/^HTTP\/1\.1 200 /);
   });
 
-  it('refuses plain HTTP proxying (never an open proxy)', async () => {
-    const { listener } = await proxy();
+  it('with plainRequests: false, refuses plain HTTP proxying', async () => {
+    const { listener } = await proxy({ plainRequests: false });
     const socket = await client(listener.address.port);
     socket.write('GET http://198.18.0.1/ HTTP/1.1\r\nHost: 198.18.0.1\r\n\r\n');
     expect((await readAll(socket)).toString()).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\nAllow: CONNECT\r\n/);

@@ -21,6 +21,11 @@ export interface LineProtocolOptions {
   holdAll?: boolean;
   /** The sessions' `network` (ids per network, as IRC). */
   network?: string;
+  /**
+   * `respondLater`: `queue` takes the text and puts `LATER <text>` before the next incoming frame (as an HTTP
+   * transport carries replies in its next response); `decline` says it cannot; `throw` fails.
+   */
+  respondLater?: 'queue' | 'decline' | 'throw';
 }
 
 /**
@@ -98,6 +103,10 @@ export class LineSession implements ProtocolSession {
         frames.push({ raw, events: [event], rewrite: (newText) => Buffer.from(`MSGDATA ${peer} ${newText}\n`) });
         continue;
       }
+      if (direction === 'incoming' && this.queued.length > 0) {
+        frames.push({ raw, replacement: Buffer.concat([...this.queued.splice(0).map((t) => Buffer.from(`LATER ${t}\n`)), raw]) });
+        continue;
+      }
       const match = /^MSG (\S+) (.*)$/s.exec(line);
       if (match) {
         const [, peer, text] = match as unknown as [string, string, string];
@@ -120,6 +129,16 @@ export class LineSession implements ProtocolSession {
 
   respond(text: string, about: ImEvent): Uint8Array {
     return Buffer.from(`NOTICE ${about.localId} ${text}\n`);
+  }
+
+  /** Texts taken by `respondLater`, for the next incoming frame. */
+  private readonly queued: string[] = [];
+
+  respondLater(text: string): boolean {
+    if (this.options.respondLater === 'throw') throw new Error('respondLater failed');
+    if (this.options.respondLater !== 'queue') return false;
+    this.queued.push(text);
+    return true;
   }
 }
 

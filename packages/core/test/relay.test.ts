@@ -225,6 +225,35 @@ describe('relay: policy', () => {
     ]);
   });
 
+  it('a session that carries replies in the server’s next message (respondLater) gets them there, none between frames', async () => {
+    let serverSocket: net.Socket | undefined;
+    const server = await upstream((socket) => {
+      serverSocket = socket;
+    });
+    const r = await relay(server.port, { protocol: lineProtocol({ respondLater: 'queue' }), filters: [blockBad('message blocked')] });
+    const c = await client(r.port);
+    c.socket.write('MSG bob a bad word\nMSG bob fine\n');
+    await waitFor(() => Buffer.concat(server.received[0] ?? []).toString() === 'MSG bob fine\n', 2_000, 'server data');
+    // Nothing was written to the client on its own: the reply waits for the server's next message.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(c.received().toString()).toBe('');
+    serverSocket!.write('PONG 1\n');
+    await waitFor(() => c.received().toString().endsWith('PONG 1\n'), 2_000, 'the reply with the next message');
+    expect(c.received().toString()).toBe('LATER message blocked\nPONG 1\n');
+  });
+
+  it('a session that cannot take a reply for later, or fails to, answers with respond (the failure logged)', async () => {
+    for (const mode of ['decline', 'throw'] as const) {
+      const server = await upstream(collect);
+      const r = await relay(server.port, { protocol: lineProtocol({ respondLater: mode }), filters: [blockBad('message blocked')] });
+      const c = await client(r.port);
+      c.socket.write('MSG bob a bad word\n');
+      await waitFor(() => c.received().toString() === 'NOTICE me message blocked\n', 2_000, `${mode}: the reply`);
+      const failures = r.logs.filter((l) => l.msg === 'could not queue a response');
+      expect(failures.length, mode).toBe(mode === 'throw' ? 1 : 0);
+    }
+  });
+
   it('an incoming blocked frame: the response comes after the frames before it', async () => {
     const server = await upstream((socket) => socket.write('MSG alice one\nMSG alice bad two\nMSG alice three\n'));
     const r = await relay(server.port, { protocol: lineProtocol(), filters: [blockBad('blocked')] });

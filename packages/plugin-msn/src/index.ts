@@ -5,6 +5,9 @@
  * listener, server redirects (`XFR`, `RNG`) are pointed at imspect and routed to the real server.
  */
 import { definePlugin, Type, type ProtocolHooks, type SessionContext } from '@imspect/sdk';
+import { MsnConnectionSession } from './connection-session.js';
+import { GatewaySessions } from './gateway-sessions.js';
+import { MsnHttpSession } from './http-session.js';
 import { MsnRoutes } from './routes.js';
 import { DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MIN_MAX_LINE_BYTES, MsnSession } from './session.js';
 import { sniffMsn } from './sniff.js';
@@ -15,6 +18,10 @@ export { payloadLength, splitCommand, bareId, versionNumber } from './commands.j
 export { findSlpInvite, decodeFileContext, decodeMsnObject, EUF_GUID, type SlpInvite } from './slp.js';
 export { MsnRoutes, parseHostPort, formatHostPort } from './routes.js';
 export { sniffMsn } from './sniff.js';
+export { MsnHttpSession, type MsnHttpOptions } from './http-session.js';
+export { MsnConnectionSession } from './connection-session.js';
+export { GatewaySessions, GatewaySession, type GatewaySessionsOptions } from './gateway-sessions.js';
+export { parseGatewayTarget, parseMessengerHeader, pollTarget, GATEWAY_PATH, type GatewayRequest, type MessengerHeader } from './gateway.js';
 
 export const DEFAULT_PORTS = [1863];
 
@@ -40,6 +47,12 @@ export const MsnOptions = Type.Object(
     ports: Type.Optional(
       Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: DEFAULT_PORTS, description: 'MSN server ports (notification and switchboard servers)' }),
     ),
+    httpGateway: Type.Optional(
+      Type.Boolean({
+        default: true,
+        description: "Read MSN's HTTP gateway (MSNP in POSTs to /gateway/gateway.dll) on HTTP connections the plugin is given (a port mapped to msn, or recognised by sniffing)",
+      }),
+    ),
     noticeName: Type.Optional(
       Type.String({ minLength: 1, maxLength: 64, default: 'imspect', description: 'Display name of the notices imspect sends to a client when policy blocks a message' }),
     ),
@@ -56,11 +69,22 @@ export default definePlugin({
     const maxPayloadBytes = options?.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     const routes = new MsnRoutes();
     const sessionOptions = { maxLineBytes, maxPayloadBytes, typing: options?.typing ?? true, routes, noticeName: options?.noticeName ?? 'imspect' };
+    // The gateway's MSN sessions outlive the HTTP connections that carry their requests: one map for the plugin.
+    const gateway = new GatewaySessions(sessionOptions);
+    const httpGateway = options?.httpGateway ?? true;
     return {
       ports: [...(options?.ports ?? DEFAULT_PORTS)],
       maxFrameSize: maxLineBytes + maxPayloadBytes,
-      sniff: sniffMsn,
-      createSession: (ctx: SessionContext) => new MsnSession(ctx, sessionOptions),
+      sniff: httpGateway ? sniffMsn : (bytes, direction) => sniffMsn(bytes, direction, { gateway: false }),
+      createSession: (ctx: SessionContext) => {
+        if (!httpGateway) return new MsnSession(ctx, sessionOptions);
+        // A gateway message (head and body) is read whole within the same limit as an MSNP command.
+        const maxMessageBytes = Math.min(maxLineBytes + maxPayloadBytes, ctx.maxFrameSize);
+        return new MsnConnectionSession(
+          () => new MsnSession(ctx, sessionOptions),
+          () => new MsnHttpSession(ctx, { sessions: gateway, maxMessageBytes, routes }),
+        );
+      },
       routeForward: (firstBytes, client) => routes.route(firstBytes, client),
     };
   },

@@ -5,9 +5,12 @@
  * client's next connection (to a notification server or a switchboard) comes back to imspect. This map,
  * shared by all sessions of the plugin, remembers the real server: by the switchboard cookie for `XFR ... SB`
  * and `RNG` (the client presents it in `USR`/`ANS`), and by the client's address for `XFR ... NS` (the client
- * reconnects and starts with `VER`). Entries expire, and the map is bounded.
+ * reconnects and starts with `VER`). For MSN's HTTP gateway, whose responses name the gateway address of the next
+ * request (`GW-IP`, rewritten to imspect's), by the session id that request carries. Entries expire, and the map
+ * is bounded.
  */
 import { latin1, type Endpoint, type ForwardRoute, type ServerEndpoint } from '@imspect/sdk';
+import { parseGatewayTarget } from './gateway.js';
 
 const DEFAULT_TTL_MS = 5 * 60_000;
 const MAX_ENTRIES = 10_000;
@@ -22,6 +25,8 @@ interface Entry {
 export class MsnRoutes {
   private readonly byCookie = new Map<string, Entry>();
   private readonly byClient = new Map<string, Entry>();
+  /** HTTP gateway sessions: the gateway address (`GW-IP`) each session id's next request belongs to. */
+  private readonly byGatewaySession = new Map<string, Entry>();
 
   constructor(
     private readonly ttlMs = DEFAULT_TTL_MS,
@@ -38,8 +43,13 @@ export class MsnRoutes {
     this.put(this.byClient, clientIp, server);
   }
 
+  /** An HTTP gateway response (`X-MSN-Messenger`): the request carrying `sessionId` goes to that gateway. */
+  rememberGateway(sessionId: string, server: ServerEndpoint): void {
+    this.put(this.byGatewaySession, sessionId, server);
+  }
+
   get size(): number {
-    return this.byCookie.size + this.byClient.size;
+    return this.byCookie.size + this.byClient.size + this.byGatewaySession.size;
   }
 
   /**
@@ -54,6 +64,12 @@ export class MsnRoutes {
       .split(' ')
       .filter((w) => w.length > 0);
     const command = (words[0] ?? '').toUpperCase();
+    // An HTTP request (MSN's HTTP gateway through a forward listener): to the gateway its session id was last
+    // answered by, else the listener's upstream.
+    if (/^HTTP\/1\.[01]$/.test(words.at(-1) ?? '') && words.length === 3) {
+      const sessionId = parseGatewayTarget(words[1]!)?.sessionId;
+      return sessionId === undefined ? undefined : this.take(this.byGatewaySession, sessionId, false);
+    }
     if ((command === 'USR' && words.length === 4) || (command === 'ANS' && words.length === 5)) {
       const entry = this.take(this.byCookie, words[3]!, false);
       if (entry) return entry;

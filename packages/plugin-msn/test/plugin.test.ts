@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isPlugin } from '@imspect/sdk';
-import plugin, { DEFAULT_PORTS, MsnSession, decodeFileContext, payloadLength, splitCommand } from '../src/index.js';
+import plugin, { DEFAULT_PORTS, MsnConnectionSession, MsnHttpSession, MsnSession, decodeFileContext, payloadLength, splitCommand } from '../src/index.js';
 import { sniffMsn } from '../src/sniff.js';
 import { enc } from './helpers.js';
 import { fileContext } from './transcripts.js';
@@ -18,19 +18,32 @@ describe('the plugin', () => {
     expect(hooks.ports).toEqual([1863]);
     expect(hooks.maxFrameSize).toBe(8192 + 256 * 1024);
     expect(typeof hooks.routeForward).toBe('function');
-    expect(hooks.createSession(sessionCtx)).toBeInstanceOf(MsnSession);
+    // MSNP over TCP or MSN's HTTP gateway, as the client's first line says.
+    const tcp = hooks.createSession(sessionCtx) as MsnConnectionSession;
+    expect(tcp).toBeInstanceOf(MsnConnectionSession);
+    tcp.push('outgoing', enc('VER 1 MSNP8 CVR0\r\n'));
+    expect(tcp.chosen).toBeInstanceOf(MsnSession);
+    const http = hooks.createSession(sessionCtx) as MsnConnectionSession;
+    http.push('outgoing', enc('POST /gateway/gateway.dll?Action=open&Server=NS&IP=messenger.hotmail.com HTTP/1.1\r\n'));
+    expect(http.chosen).toBeInstanceOf(MsnHttpSession);
+    const off = await plugin.setup(ctx({ httpGateway: false }));
+    expect(off.createSession(sessionCtx)).toBeInstanceOf(MsnSession);
+    expect(off.sniff!(enc('POST /gateway/gateway.dll?Action=open&Server=NS&IP=x HTTP/1.1\r\n'), 'outgoing')).toBe(false);
   });
 
   it('takes its options; the session honours a smaller frame limit from the configuration', async () => {
     const hooks = await plugin.setup(ctx({ maxLineBytes: 1024, maxPayloadBytes: 2048, typing: false, ports: [1863, 1864], noticeName: 'Compliance' }));
     expect(hooks.maxFrameSize).toBe(3072);
     expect(hooks.ports).toEqual([1863, 1864]);
-    const session = hooks.createSession({ ...sessionCtx, maxFrameSize: 3072 }) as MsnSession;
+    const connection = hooks.createSession({ ...sessionCtx, maxFrameSize: 3072 }) as MsnConnectionSession;
+    connection.push('outgoing', enc('USR 1 a@b.c cookie\r\n'));
+    const session = connection.chosen as MsnSession;
     expect(session.maxLineBytes).toBe(1024);
     expect(session.maxPayloadBytes).toBe(2048);
-    const small = hooks.createSession({ ...sessionCtx, maxFrameSize: 1500 }) as MsnSession;
+    const smaller = hooks.createSession({ ...sessionCtx, maxFrameSize: 1500 }) as MsnConnectionSession;
+    smaller.push('outgoing', enc('VER 1 MSNP8 CVR0\r\n'));
+    const small = smaller.chosen as MsnSession;
     expect(small.maxLineBytes + small.maxPayloadBytes).toBeLessThanOrEqual(1500);
-    session.push('outgoing', enc('USR 1 a@b.c cookie\r\n'));
     session.push('incoming', enc('JOI bob@b.c Bob\r\n'));
     const frames = session.push('incoming', enc('MSG bob@b.c Bob 88\r\nMIME-Version: 1.0\r\nContent-Type: text/x-msmsgscontrol\r\nTypingUser: bob@b.c\r\n\r\n\r\n'));
     expect(frames.flatMap((f) => f.events ?? [])).toEqual([]);
@@ -50,6 +63,12 @@ describe('sniff', () => {
       expect(sniffMsn(enc(other), 'incoming'), other).toBe(false);
     }
     expect(sniffMsn(enc('GET /login HTTP/1.1\r\n'), 'outgoing')).toBe(false);
+    // MSN's HTTP gateway, straight (transparent, forward) and through a proxy (absolute URI).
+    expect(sniffMsn(enc('POST /gateway/gateway.dll?Action=open&Server=NS&IP=messenger.hotmail.com HTTP/1.1\r\nHost: x\r\n'), 'outgoing')).toBe(true);
+    expect(sniffMsn(enc('POST http://207.46.110.18/gateway/gateway.dll?SessionID=954547325.13160 HTTP/1.1\r\n'), 'outgoing')).toBe(true);
+    expect(sniffMsn(enc('POST /Gateway/Gateway.dll?Action=poll&SessionID=1.2 HTTP/1.0\r\n'), 'outgoing')).toBe(true);
+    expect(sniffMsn(enc('POST /gateway/gateway.dll.bak HTTP/1.1\r\n'), 'outgoing')).toBe(false);
+    expect(sniffMsn(enc('POST /upload HTTP/1.1\r\n'), 'outgoing')).toBe(false);
     expect(sniffMsn(enc('VER 1 MSNP8'), 'outgoing')).toBe(false);
   });
 });

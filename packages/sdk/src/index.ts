@@ -13,6 +13,8 @@ export * from './byte-queue.js';
 export * from './framer.js';
 export * from './line-framer.js';
 export * from './length-prefixed-framer.js';
+export * from './http-message.js';
+export * from './http-framer.js';
 export * from './rules-file.js';
 export * from './event-data.js';
 export * from './log-columns.js';

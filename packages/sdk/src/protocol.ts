@@ -46,7 +46,10 @@ export interface Frame {
   /**
    * Bytes to forward instead of `raw`, decided by the protocol itself rather than by policy: e.g. a server
    * address rewritten to imspect's own in forward mode (MSN `XFR`/`RNG`). `raw` still counts as the bytes
-   * consumed; `rewrite` and `respond` work as usual.
+   * consumed; `rewrite` and `respond` work as usual. Core reads it when it forwards the frame, after policy has
+   * decided on every frame before it (returned by the same or an earlier `push`), so a getter may assemble it
+   * from what happened to those: an HTTP transport holds back the head of a message until its body's commands
+   * are judged, then forwards the message with the blocked ones left out and its Content-Length fixed.
    */
   replacement?: Uint8Array;
   /**
@@ -96,6 +99,13 @@ export interface ProtocolSession {
    * context of `about` (the conversation it concerns). Undefined when the protocol cannot answer now.
    */
   respond?(text: string, about: ImEvent): Uint8Array | undefined;
+  /**
+   * For transports where the client takes bytes only as part of what the server sends (HTTP: one response per
+   * request, so nothing can be written to the client between frames): takes `text` to deliver inside the next
+   * server message the session forwards to that client (e.g. appended to the body of the next HTTP response of
+   * the conversation), and says whether it will. Asked before `respond`; false falls back to `respond`.
+   */
+  respondLater?(text: string, about: ImEvent): boolean;
   /** The protected user's id once known (for status output). */
   readonly localId?: string | undefined;
   /**

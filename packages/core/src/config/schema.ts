@@ -67,8 +67,15 @@ export const HttpConnectListenerSchema = Type.Object(
         description: 'Basic authentication (Proxy-Authorization). When set, clients must authenticate.',
       }),
     ),
+    plainRequests: Type.Optional(
+      Type.Boolean({
+        default: true,
+        description:
+          "Also relay plain requests with an absolute URI (POST http://host/path), as browsers and MSN Messenger's HTTP gateway send them through a proxy; each goes where its URI says, through the destination policy. false: CONNECT only (others get 405)",
+      }),
+    ),
   },
-  { additionalProperties: false, description: 'An explicit HTTP proxy that only tunnels (CONNECT host:port)' },
+  { additionalProperties: false, description: 'An explicit HTTP proxy: tunnels (CONNECT host:port) and plain requests with an absolute URI' },
 );
 
 export const ListenerSchemas = {

@@ -2,18 +2,23 @@ import type net from 'node:net';
 import type { HttpConnectListenerConfig } from '../config/schema.js';
 import { describeError } from '@imspect/sdk';
 import { HttpConnectRequest, httpResponse, statusForError } from './http-connect.js';
+import { HttpProxyUpstream } from './http-proxy-upstream.js';
 import type { HandlerDeps } from './listeners.js';
 import { connectAllowed, handOver } from './upstream.js';
 
 /** Longest a client may take to send its CONNECT request. */
 const REQUEST_TIMEOUT_MS = 15_000;
 
-/** The `http-connect` listener: an explicit HTTP proxy that only tunnels, for the clients it allows. */
+/**
+ * The `http-connect` listener: an explicit HTTP proxy for the clients it allows. `CONNECT` tunnels; a plain
+ * request with an absolute URI (unless `plainRequests: false`) makes the connection a relay of requests
+ * (`HttpProxyUpstream`), each to the server its URI names, through the destination policy.
+ */
 export function handleHttpConnect(config: HttpConnectListenerConfig, deps: HandlerDeps) {
   const name = `http-connect ${config.host}:${config.port}`;
   return (socket: net.Socket, clientAddress: { ip: string; port: number }) => {
     const who = `${clientAddress.ip}:${clientAddress.port}`;
-    const request = new HttpConnectRequest(config.users);
+    const request = new HttpConnectRequest(config.users, config.plainRequests !== false);
     const timer = setTimeout(() => {
       deps.log.warn({ listener: name, client: who }, 'HTTP CONNECT request timed out');
       socket.end(httpResponse(408, {}, 'request timed out'));
@@ -38,6 +43,21 @@ export function handleHttpConnect(config: HttpConnectListenerConfig, deps: Handl
       }
       socket.off('end', onEnd);
       socket.pause();
+      if (step.kind === 'forward') {
+        // No tunnel: the requests are relayed one by one, each where its URI says (checked per request).
+        const upstream = new HttpProxyUpstream({
+          client: socket,
+          clientIp: clientAddress.ip,
+          destinations: deps.destinations,
+          connectTimeoutMs: deps.connectTimeoutMs,
+          users: config.users,
+          log: deps.log,
+          context: { listener: name, client: who },
+        });
+        deps.onConnection({ client: socket, upstream, clientAddress, destination: { host: step.host, port: step.port }, initialClientData: step.data, listener: name });
+        socket.resume();
+        return;
+      }
       const target = `${step.host}:${step.port}`;
       handOver(
         socket,

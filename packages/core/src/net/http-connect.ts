@@ -1,6 +1,8 @@
 /**
- * An explicit HTTP proxy that only tunnels (`CONNECT host:port`, RFC 9110 §9.3.6), for IM clients set up with
- * an HTTP proxy. The request parser does no I/O: feed it the client's bytes, it says what to answer.
+ * An explicit HTTP proxy for IM clients set up with one: it tunnels (`CONNECT host:port`, RFC 9110 §9.3.6) and,
+ * unless configured not to, relays plain requests with an absolute URI (`POST http://host/path`, RFC 9112 §3.2.2),
+ * as browsers and MSN Messenger's HTTP gateway send them. The request parser does no I/O: feed it the client's
+ * bytes, it says what to answer.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -14,7 +16,12 @@ export type HttpConnectStep =
   /** Answer `status` and close: the client may not go on. */
   | { kind: 'reject'; status: number; reason: string; headers?: Record<string, string> }
   /** Connect to `host:port`; `rest` are bytes the client already sent after the request head. */
-  | { kind: 'connect'; host: string; port: number; username?: string; rest: Uint8Array };
+  | { kind: 'connect'; host: string; port: number; username?: string; rest: Uint8Array }
+  /**
+   * A plain request with an absolute URI to `host:port`: relay it and the requests after it (see
+   * `HttpProxyUpstream`); `data` is everything the client sent so far, the request head included.
+   */
+  | { kind: 'forward'; host: string; port: number; username?: string; data: Uint8Array };
 
 export interface HttpProxyCredentials {
   username: string;
@@ -29,7 +36,11 @@ export class HttpConnectRequest {
   private length = 0;
   private done = false;
 
-  constructor(private readonly users: readonly HttpProxyCredentials[] | undefined) {}
+  constructor(
+    private readonly users: readonly HttpProxyCredentials[] | undefined,
+    /** Relay plain requests with an absolute `http://` URI too (else they get 405). */
+    private readonly plainRequests = false,
+  ) {}
 
   push(chunk: Uint8Array): HttpConnectStep {
     if (this.done) return { kind: 'more' };
@@ -51,7 +62,7 @@ export class HttpConnectRequest {
       return { kind: 'more' };
     }
     if (head.restStart > MAX_REQUEST_HEAD) return this.finish({ kind: 'reject', status: 431, reason: `request head longer than ${MAX_REQUEST_HEAD} bytes` });
-    return this.finish(this.judge(all.subarray(0, head.headEnd).toString('latin1'), all.subarray(head.restStart)));
+    return this.finish(this.judge(all.subarray(0, head.headEnd).toString('latin1'), all.subarray(head.restStart), all));
   }
 
   private finish(step: HttpConnectStep): HttpConnectStep {
@@ -60,16 +71,19 @@ export class HttpConnectRequest {
     return step;
   }
 
-  private judge(head: string, rest: Uint8Array): HttpConnectStep {
+  private judge(head: string, rest: Uint8Array, all: Uint8Array): HttpConnectStep {
     // Lines end in CRLF, or in a bare LF as some clients send them (RFC 9112 §2.2 lets a recipient accept that).
     const [requestLine = '', ...headerLines] = head.split(/\r?\n/);
     const match = /^([A-Za-z]+) (\S+) HTTP\/1\.[01]$/.exec(requestLine);
     if (!match) return { kind: 'reject', status: 400, reason: `not an HTTP/1.x request line: ${JSON.stringify(requestLine.slice(0, 80))}` };
     const [, method, target] = match as unknown as [string, string, string];
-    if (method !== 'CONNECT') {
+    const uri = method !== 'CONNECT' && this.plainRequests ? parseAbsoluteHttpUri(target) : undefined;
+    if (method !== 'CONNECT' && !uri) {
+      if (this.plainRequests)
+        return { kind: 'reject', status: 400, reason: `${method} ${JSON.stringify(target.slice(0, 80))} refused: a proxy request needs an absolute http:// URI` };
       return { kind: 'reject', status: 405, reason: `method ${method} refused: this proxy only tunnels (CONNECT)`, headers: { Allow: 'CONNECT' } };
     }
-    const authority = parseAuthority(target);
+    const authority = uri ?? parseAuthority(target);
     if (!authority) return { kind: 'reject', status: 400, reason: `bad CONNECT target ${JSON.stringify(target.slice(0, 80))}` };
     const headers = new Map<string, string>();
     for (const line of headerLines) {
@@ -77,17 +91,54 @@ export class HttpConnectRequest {
       if (colon <= 0) return { kind: 'reject', status: 400, reason: `malformed header line ${JSON.stringify(line.slice(0, 80))}` };
       headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
     }
-    let username: string | undefined;
-    if (this.users && this.users.length > 0) {
-      const credentials = parseBasic(headers.get('proxy-authorization'));
-      const challenge = { 'Proxy-Authenticate': 'Basic realm="imspect", charset="UTF-8"' };
-      if (!credentials) return { kind: 'reject', status: 407, reason: 'proxy authentication required', headers: challenge };
-      const ok = this.users.some((u) => safeEqual(u.username, credentials.username) && safeEqual(u.password, credentials.password));
-      if (!ok) return { kind: 'reject', status: 407, reason: `authentication failed for user ${JSON.stringify(credentials.username)}`, headers: challenge };
-      username = credentials.username;
-    }
+    const auth = checkProxyAuthorization(this.users, headers.get('proxy-authorization'));
+    if (auth.kind === 'reject') return auth;
+    const username = auth.username;
+    if (uri) return { kind: 'forward', host: uri.host, port: uri.port, ...(username !== undefined ? { username } : {}), data: all };
     return { kind: 'connect', host: authority.host, port: authority.port, ...(username !== undefined ? { username } : {}), rest };
   }
+}
+
+/** The challenge a client without valid credentials gets. */
+const CHALLENGE = { 'Proxy-Authenticate': 'Basic realm="imspect", charset="UTF-8"' };
+
+/**
+ * Basic authentication (`Proxy-Authorization`) when users are configured: the user it names, or the 407 to
+ * answer. Without users, anyone the listener's allow list admits passes.
+ */
+export function checkProxyAuthorization(
+  users: readonly HttpProxyCredentials[] | undefined,
+  header: string | undefined,
+): { kind: 'ok'; username?: string } | (HttpConnectStep & { kind: 'reject' }) {
+  if (!users || users.length === 0) return { kind: 'ok' };
+  const credentials = parseBasic(header);
+  if (!credentials) return { kind: 'reject', status: 407, reason: 'proxy authentication required', headers: CHALLENGE };
+  const ok = users.some((u) => safeEqual(u.username, credentials.username) && safeEqual(u.password, credentials.password));
+  if (!ok) return { kind: 'reject', status: 407, reason: `authentication failed for user ${JSON.stringify(credentials.username)}`, headers: CHALLENGE };
+  return { kind: 'ok', username: credentials.username };
+}
+
+/** An absolute `http://` request target (RFC 9112 §3.2.2). */
+export interface AbsoluteHttpUri {
+  host: string;
+  port: number;
+  /** `host[:port]` as the Host field of the relayed request carries it. */
+  authority: string;
+  /** The path and query, as the origin server is sent them. */
+  originForm: string;
+}
+
+/** `http://host[:port][/path][?query]`; undefined for anything else (https, user info, a fragment, a bad port). */
+export function parseAbsoluteHttpUri(target: string): AbsoluteHttpUri | undefined {
+  const match = /^http:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::(\d{1,5}))?([/?][^\s#]*)?$/i.exec(target);
+  if (!match) return undefined;
+  const bracketed = match[1]!.startsWith('[');
+  const host = bracketed ? match[1]!.slice(1, -1) : match[1]!;
+  if (bracketed && isIP(host) !== 6) return undefined;
+  const port = match[2] === undefined ? 80 : Number(match[2]);
+  if (port < 1 || port > 65535) return undefined;
+  const path = match[3] ?? '/';
+  return { host, port, authority: `${match[1]!}${match[2] === undefined ? '' : `:${port}`}`, originForm: path.startsWith('?') ? `/${path}` : path };
 }
 
 /**
@@ -164,6 +215,7 @@ const STATUS_TEXT: Record<number, string> = {
   200: 'Connection established',
   400: 'Bad Request',
   403: 'Forbidden',
+  404: 'Not Found',
   405: 'Method Not Allowed',
   407: 'Proxy Authentication Required',
   408: 'Request Timeout',

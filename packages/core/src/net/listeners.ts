@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ForwardListenerConfig, ListenerConfig, Socks5ListenerConfig } from '../config/schema.js';
 import { describeError } from '@imspect/sdk';
 import type { PluginLogger } from '@imspect/sdk';
@@ -15,7 +16,8 @@ import { handleTransparent } from './transparent.js';
 /** What a listener hands over once it knows where a client wants to go and the upstream socket is open. */
 export interface AcceptedConnection {
   client: net.Socket;
-  upstream: net.Socket;
+  /** The server's socket; for plain HTTP proxying, a stream that relays each request to its server. */
+  upstream: Duplex;
   clientAddress: { ip: string; port: number };
   destination: { host: string; port: number };
   protocol?: string;

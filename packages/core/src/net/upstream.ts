@@ -85,11 +85,16 @@ export function handOver(
       client.resume();
     },
     (error: NodeJS.ErrnoException) => {
-      if (error instanceof DestinationRefusedError) {
-        const { rule, reason, address } = error.verdict;
-        log.warn({ ...context, code: error.code, rule, ...(address ? { resolved: address } : {}) }, `destination ${error.requested} refused by rule ${rule}: ${reason}`);
-      } else log.warn({ ...context, code: error.code }, `upstream connect failed: ${describeError(error)}`);
+      logConnectFailure(log, context, error);
       failed(error);
     },
   );
+}
+
+/** A refused or failed upstream connect, logged with `context`: a refusal with its rule and the address resolved. */
+export function logConnectFailure(log: PluginLogger, context: Record<string, unknown>, error: NodeJS.ErrnoException): void {
+  if (error instanceof DestinationRefusedError) {
+    const { rule, reason, address } = error.verdict;
+    log.warn({ ...context, code: error.code, rule, ...(address ? { resolved: address } : {}) }, `destination ${error.requested} refused by rule ${rule}: ${reason}`);
+  } else log.warn({ ...context, code: error.code }, `upstream connect failed: ${describeError(error)}`);
 }

@@ -546,8 +546,19 @@ export class ProxyConnection {
   /** Bytes for the local client, e.g. a policy notice; false when the protocol cannot answer (now). */
   respond(text: string, about: ImEvent): boolean {
     const session = this.session;
+    if (session?.respondLater && this.protocol && !this.encrypted && this.later(session, text, about)) return true;
     if (!session?.respond) return false;
     return this.injectBuilt(() => this.host.call('session', this.protocol!.name, session, 'respond', text, about), 'respond', 'incoming', 'could not build a response');
+  }
+
+  /** The session takes `text` to deliver inside what the server sends next (HTTP transports); false: it cannot. */
+  private later(session: ProtocolSession, text: string, about: ImEvent): boolean {
+    try {
+      return this.host.call('session', this.protocol!.name, session, 'respondLater', text, about) === true;
+    } catch (error) {
+      this.log.error({ plugin: this.protocol?.name, hook: 'respondLater', err: error }, 'could not queue a response');
+      return false;
+    }
   }
 
   /**
