@@ -111,10 +111,11 @@ export async function* readPackets(path: string, options: CaptureReadOptions = {
 }
 
 /**
- * The same packets as {@link readPackets} through a synchronous callback: no promise per packet, for
- * replaying captures of hundreds of megabytes. Resolves to the number of packets.
+ * The same packets as {@link readPackets} through a callback: no promise per packet, for replaying captures
+ * of hundreds of megabytes. A callback that returns a promise holds reading until it settles (a replay waiting
+ * for an asynchronous filter). Resolves to the number of packets.
  */
-export async function forEachPacket(path: string, onPacket: (packet: CapturedPacket) => void, options: CaptureReadOptions = {}): Promise<number> {
+export async function forEachPacket(path: string, onPacket: (packet: CapturedPacket) => void | Promise<void>, options: CaptureReadOptions = {}): Promise<number> {
   const parser = new CaptureParser(options);
   const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
   let count = 0;
@@ -125,7 +126,8 @@ export async function forEachPacket(path: string, onPacket: (packet: CapturedPac
       for (let result = parser.next(); result !== undefined; result = parser.next()) {
         if (result instanceof CaptureError) throw result;
         count++;
-        onPacket(result);
+        const hold = onPacket(result);
+        if (hold) await hold;
       }
       bytesRead += chunk.length;
       options.onProgress?.(bytesRead);

@@ -7,6 +7,11 @@ import { TcpReassembler, type CloseReason, type ConnectionAnomaly, type Reassemb
 export interface ReplayOptions extends CaptureReadOptions, ReassemblyOptions {
   /** A frame carrying IP that could not be decoded to TCP (IP fragments, malformed headers). */
   onPacketAnomaly?(anomaly: PacketAnomaly, packet: CapturedPacket): void;
+  /**
+   * Called after each packet: a promise holds reading until it settles (the handlers are still working on what
+   * they were given, e.g. an asynchronous filter decision), so data is handled in capture order and with its time.
+   */
+  waitAfterPacket?(): Promise<void> | undefined;
 }
 
 export interface ReplayStats {
@@ -25,9 +30,10 @@ export interface ReplayStats {
 export async function replayCapture(path: string, handlers: ReassemblyHandlers, options: ReplayOptions = {}): Promise<ReplayStats> {
   const reassembler = new TcpReassembler(handlers, options);
   const stats: ReplayStats = { packets: 0, tcpPackets: 0, otherPackets: 0, anomalousPackets: 0 };
+  const wait = options.waitAfterPacket;
   stats.packets = await forEachPacket(
     path,
-    (packet) => {
+    (packet): Promise<void> | undefined => {
       const decoded = decodeFrame(packet.linkType, packet.data);
       if (decoded.kind === 'tcp') {
         stats.tcpPackets++;
@@ -38,6 +44,7 @@ export async function replayCapture(path: string, handlers: ReassemblyHandlers, 
       } else {
         stats.otherPackets++;
       }
+      return wait?.();
     },
     options,
   );

@@ -489,6 +489,20 @@ export class ProxyConnection {
     return this.flows[direction];
   }
 
+  /** A policy decision is pending in either direction: events of frames received so far are still to come. */
+  get pending(): boolean {
+    return this.flows.outgoing.pending || this.flows.incoming.pending;
+  }
+
+  /** Resolves once neither direction has a decision pending or a chunk unprocessed (see {@link Flow.whenIdle}). */
+  async settled(): Promise<void> {
+    for (;;) {
+      const waiting = this.flows.outgoing.whenIdle() ?? this.flows.incoming.whenIdle();
+      if (!waiting) return;
+      await waiting;
+    }
+  }
+
   /** Both directions stop parsing and relay bytes as they come (STARTTLS, or a parser that failed). */
   switchToRaw(reason: string): void {
     this.log.info({ protocol: this.protocol?.name, reason }, 'relaying the rest of the connection unparsed');
@@ -738,6 +752,8 @@ class Flow {
   private readonly onStash = (chunk: Buffer) => {
     this.stash.push(chunk);
   };
+  /** Callers of {@link whenIdle}, resolved once nothing is pending. */
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     conn: ProxyConnection,
@@ -859,6 +875,28 @@ class Flow {
     this.write([bytes]);
   }
 
+  /** A policy decision is pending, or received chunks wait for the next turn: events are still to come. */
+  get pending(): boolean {
+    return this.busy || this.deferred;
+  }
+
+  /**
+   * Resolves once no policy decision is pending and every chunk received so far is processed (its events are
+   * in the sink); undefined when that is already so. A replay waits for it before going on, and before ending
+   * a connection, so asynchronous decisions cannot lose the last events.
+   */
+  whenIdle(): Promise<void> | undefined {
+    if (!this.pending) return undefined;
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private settle(): void {
+    if (this.idleWaiters.length === 0 || this.pending) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
   /** The next turn's budget is here (called by nextTurn). */
   runDeferred(): void {
     if (!this.deferred) return;
@@ -905,6 +943,7 @@ class Flow {
       }
     }
     if (this.ended) this.finish();
+    this.settle();
   }
 
   private afterAsync(): void {

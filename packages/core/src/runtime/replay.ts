@@ -26,6 +26,11 @@ export interface ReplayedConnection {
    * read into events (a start not captured, a dialect they do not know), not a connection where nothing happened.
    */
   silent: boolean;
+  /**
+   * A filter or content plugin gave no decision within the replay's bound ({@link ReplayFileOptions.settleTimeoutMs}):
+   * the replay went on without it, and events it held back may be missing from this summary.
+   */
+  unsettled?: boolean;
 }
 
 /** The silent connections of one protocol (see {@link ReplayedConnection.silent}). */
@@ -57,6 +62,20 @@ export interface ReplayFileOptions {
   onProgress?(bytesRead: number): void;
   /** Server ports to assume when a connection's start was not captured (the protocols' ports). */
   serverPorts?: number[];
+  /**
+   * Longest wait, in ms, for a connection's pending filter decisions before the replay goes on without them
+   * (default 60 s; the policy's own hook timeout normally answers long before).
+   */
+  settleTimeoutMs?: number;
+}
+
+const DEFAULT_SETTLE_TIMEOUT_MS = 60_000;
+
+interface LiveConnection {
+  proxy: ProxyConnection;
+  record: ReplayedConnection;
+  /** Set while the replay waits for this connection's pending decisions. */
+  waiting?: Promise<void>;
 }
 
 /**
@@ -83,7 +102,42 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     fileAnomalies: [],
     error: undefined,
   };
-  const live = new Map<number, { proxy: ProxyConnection; record: ReplayedConnection }>();
+  const live = new Map<number, LiveConnection>();
+  const settleTimeoutMs = options.settleTimeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS;
+  /**
+   * Waits for connections whose filters decide asynchronously. Reading holds until they are done, so the frames
+   * behind a pending decision are parsed with their own capture time, memory stays bounded, and a connection's
+   * end waits for its last events.
+   */
+  const stalled = new Set<Promise<void>>();
+  const waitForStalled = (): Promise<void> | undefined => (stalled.size === 0 ? undefined : Promise.all(stalled).then(() => undefined));
+  /** `then` runs once the connection's decisions are in, or the bound is reached (the connection is then marked unsettled). */
+  const whenSettled = (entry: LiveConnection, then?: () => void): void => {
+    if (entry.waiting) {
+      if (then) track(entry.waiting.then(then));
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        entry.record.unsettled = true;
+        summary.fileAnomalies.push(
+          `connection ${entry.record.id}: a filter or content plugin gave no decision within ${settleTimeoutMs} ms; the replay went on without it (events may be missing)`,
+        );
+        resolve();
+      }, settleTimeoutMs);
+    });
+    const waiting = Promise.race([entry.proxy.settled(), bound]).finally(() => {
+      clearTimeout(timer);
+      entry.waiting = undefined;
+    });
+    entry.waiting = waiting;
+    track(then ? waiting.then(then) : waiting);
+  };
+  const track = (promise: Promise<void>): void => {
+    const tracked = promise.finally(() => stalled.delete(tracked));
+    stalled.add(tracked);
+  };
   const firstBytes = new Map<string, Uint8Array>();
   const stopCounting = deps.sink.onEvents((events: readonly ImEvent[]) => {
     for (const event of events) summary.eventsByType[event.type] = (summary.eventsByType[event.type] ?? 0) + 1;
@@ -93,9 +147,14 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     const entry = live.get(id);
     if (!entry) return;
     live.delete(id);
-    const { proxy, record } = entry;
-    proxy.flow('outgoing').sourceEnded();
-    proxy.flow('incoming').sourceEnded();
+    entry.proxy.flow('outgoing').sourceEnded();
+    entry.proxy.flow('incoming').sourceEnded();
+    // The end of the stream waits behind pending decisions: the connection is done once they are in.
+    if ((entry.proxy.pending || entry.waiting) && !entry.record.unsettled) whenSettled(entry, () => complete(entry, reason));
+    else complete(entry, reason);
+  };
+
+  const complete = ({ proxy, record }: LiveConnection, reason: CloseReason | undefined) => {
     record.closed = reason;
     record.protocol = proxy.protocol?.name;
     record.encrypted ??= proxy.encrypted;
@@ -165,6 +224,7 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
           if (entry.record.bytes[direction] === bytes.length) firstBytes.set(`${conn.id}:${direction}`, Uint8Array.from(bytes.subarray(0, 3)));
           // The reassembler's bytes are views into read buffers: the parser may keep them past this call.
           entry.proxy.flow(direction).receive(Buffer.from(bytes));
+          if (entry.proxy.pending && !entry.record.unsettled) whenSettled(entry);
         },
         anomaly(conn, anomaly) {
           live.get(conn.id)?.record.anomalies.push(anomaly);
@@ -177,6 +237,7 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
       {
         ...(options.serverPorts ? { serverPorts: options.serverPorts } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        waitAfterPacket: waitForStalled,
         onTruncated: (error: CaptureError) => summary.fileAnomalies.push(`${error.code}: ${error.message}`),
         onPacketAnomaly: (anomaly: PacketAnomaly, packet) => {
           if (summary.fileAnomalies.length < 100) summary.fileAnomalies.push(`packet ${packet.index}: ${describeAnomaly(anomaly)}`);
@@ -187,6 +248,7 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     summary.error = error as Error;
   } finally {
     for (const id of [...live.keys()]) finish(id, 'end-of-capture');
+    while (stalled.size > 0) await waitForStalled();
     for (const silent of Object.values(summary.silentByProtocol)) silent.ids.sort((a, b) => a - b);
     stopCounting();
   }

@@ -323,7 +323,11 @@ describe('streaming', () => {
     expect(count).toBe(3000);
     expect(last).toBe(2999);
     let seen = 0;
-    expect(await forEachPacket(path, () => seen++)).toBe(3000);
+    expect(
+      await forEachPacket(path, () => {
+        seen++;
+      }),
+    ).toBe(3000);
     expect(seen).toBe(3000);
   });
 

@@ -1,0 +1,111 @@
+/**
+ * A replay through filters that decide asynchronously (a timer, a lookup): every event of every connection,
+ * the last messages before its end included, reaches the sink and is counted in the summary, with its
+ * capture time. A filter that never answers within the replay's bound is reported, not waited for forever.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ImEvent, Verdict } from '@imspect/sdk';
+import { EventSink } from '../src/proxy/event-sink.js';
+import { Policy, type NamedFilter } from '../src/proxy/policy.js';
+import { ProtocolRegistry } from '../src/proxy/protocols.js';
+import { replayFile } from '../src/runtime/replay.js';
+import { flowPacket, pcapFile, removeTemp, writeTemp, type Flow } from './capture/helpers.js';
+import { recordingLogger } from './helpers.js';
+import { lineProtocol } from './relay-harness.js';
+
+const PORT = 7777;
+const LINK_RAW_IPV4 = 228;
+
+/** Connections of MSG lines, each line its own packet, both directions, ending with FINs (or not at all). */
+function capture(connections: number, messages: number, options: { fin?: boolean } = {}): { file: string; expected: string[] } {
+  const records: Array<{ seconds: number; fraction: number; data: Uint8Array }> = [];
+  const expected: string[] = [];
+  let second = 1_700_000_000;
+  const add = (data: Uint8Array) => records.push({ seconds: second++, fraction: 0, data });
+  for (let c = 0; c < connections; c++) {
+    const flow: Flow = { client: ['198.18.0.1', 40000 + c], server: ['198.19.0.1', PORT] };
+    let cseq = 1000;
+    let sseq = 5000;
+    add(flowPacket(flow, 'c', cseq++, 0, 'S'));
+    add(flowPacket(flow, 's', sseq++, cseq, 'SA'));
+    add(flowPacket(flow, 'c', cseq, sseq, 'A'));
+    for (let m = 0; m < messages; m++) {
+      const out = `MSG peer${c} out ${c}.${m}\n`;
+      add(flowPacket(flow, 'c', cseq, sseq, 'PA', out));
+      cseq += out.length;
+      expected.push(`out ${c}.${m}`);
+      const back = `MSG peer${c} in ${c}.${m}\n`;
+      add(flowPacket(flow, 's', sseq, cseq, 'PA', back));
+      sseq += back.length;
+      expected.push(`in ${c}.${m}`);
+    }
+    if (options.fin !== false) {
+      add(flowPacket(flow, 'c', cseq, sseq, 'FA'));
+      add(flowPacket(flow, 's', sseq, cseq + 1, 'FA'));
+    }
+  }
+  return { file: writeTemp(`async-filter-${connections}-${messages}-${options.fin}.pcap`, pcapFile({ linkType: LINK_RAW_IPV4 }, records)), expected };
+}
+
+function depsWith(filters: NamedFilter[], hookTimeoutMs = 2_000) {
+  const log = recordingLogger();
+  const registry = new ProtocolRegistry([{ name: 'lines', hooks: { ...lineProtocol(), ports: [PORT] }, maxFrameSize: 64 * 1024 }], {}, log);
+  const policy = new Policy(filters, [], { failMode: 'open', hookTimeoutMs }, log);
+  const sink = new EventSink([], { batchSize: 100, flushIntervalMs: 5, retryMaxDelayMs: 10, writeTimeoutMs: 1_000 }, log);
+  const events: ImEvent[] = [];
+  sink.onEvents((batch) => events.push(...batch));
+  return { deps: { registry, policy, sink, log, options: { idleTimeoutMs: 0, sniffTimeoutMs: 0, debug: false } }, events, log };
+}
+
+const later = (ms: number): NamedFilter => ({
+  name: 'later',
+  hooks: { check: (): Promise<Verdict> => new Promise((resolve) => setTimeout(() => resolve({ action: 'pass' }), ms)) },
+});
+
+afterAll(() => removeTemp());
+
+describe('replay through an asynchronous filter', () => {
+  for (const [what, fin] of [
+    ['connections closed with FINs', true],
+    ['connections still open at the end of the capture', false],
+  ] as const) {
+    it(`${what}: every event reaches the sink and the summary, the last ones included`, async () => {
+      const { file, expected } = capture(3, 4, { fin });
+      const { deps, events } = depsWith([later(5)]);
+      const summary = await replayFile(file, { deps });
+      expect(summary.error).toBeUndefined();
+      expect(events.map((e) => e.text)).toEqual(expected);
+      expect(summary.eventsByType).toEqual({ message: expected.length });
+      expect(summary.connections.map((c) => c.events)).toEqual([8, 8, 8]);
+      expect(summary.connections.every((c) => c.protocol === 'lines' && !c.silent)).toBe(true);
+      // Each event carries the time of the packet it came from: one second apart, in capture order.
+      const times = events.map((e) => Date.parse(e.at));
+      expect(times).toEqual([...times].sort((a, b) => a - b));
+      expect(new Set(times).size).toBe(times.length);
+    });
+  }
+
+  it('a mix of quick and slow decisions keeps every connection’s events in order', async () => {
+    const { file, expected } = capture(2, 6);
+    let n = 0;
+    const { deps, events } = depsWith([
+      { name: 'mixed', hooks: { check: (): Verdict | Promise<Verdict> => (n++ % 2 === 0 ? { action: 'pass' } : Promise.resolve({ action: 'pass' })) } },
+      later(1),
+    ]);
+    const summary = await replayFile(file, { deps });
+    expect(events.map((e) => e.text)).toEqual(expected);
+    expect(summary.eventsByType).toEqual({ message: expected.length });
+  });
+
+  it('a filter that never answers: the replay ends, and the summary says which connection waited in vain', async () => {
+    const { file } = capture(1, 2);
+    const never: NamedFilter = { name: 'never', hooks: { check: (): Promise<Verdict> => new Promise(() => undefined) } };
+    // The policy's own hook timeout is the usual bound; a long one leaves the replay's bound to act.
+    const { deps } = depsWith([never], 60_000);
+    const started = Date.now();
+    const summary = await replayFile(file, { deps, settleTimeoutMs: 200 });
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(summary.connections[0]!.unsettled).toBe(true);
+    expect(summary.fileAnomalies.join('\n')).toMatch(/connection 0: .*no decision within 200 ms/);
+  });
+});
