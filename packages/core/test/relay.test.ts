@@ -487,6 +487,35 @@ describe('relay: protocol failures never lose bytes', () => {
     expect(r.logs.filter((l) => l.level === 'error')).toEqual([]);
   });
 
+  it('the client resets while an async filter decides: the close is reported after the last events, counted', async () => {
+    let release: (() => void) | undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = { name: 'slow', hooks: { check: async (): Promise<Verdict> => (await gate, { action: 'pass' }) } };
+    let serverSocket: net.Socket | undefined;
+    const server = await upstream((socket) => {
+      serverSocket = socket;
+    });
+    const r = await relay(server.port, { protocol: lineProtocol(), filters: [slow] });
+    const c = await client(r.port);
+    await waitFor(() => serverSocket !== undefined && r.connections.length === 1);
+    let eventsAtClose: string[] | undefined;
+    r.connections[0]!.onClose(() => {
+      eventsAtClose = r.events.map((e) => e.text ?? '');
+    });
+    c.socket.write('MSG you first\nMSG you last\n');
+    await sleep(30);
+    // A reset: the relay cuts the server side at once, with both messages still waiting for the filter.
+    c.socket.resetAndDestroy();
+    const conn = r.connections[0]!;
+    await waitFor(() => conn.clientSocket.closed && conn.upstreamSocket.closed, 2_000, 'both of the relay’s sockets closed');
+    await sleep(50);
+    release!();
+    await waitFor(() => eventsAtClose !== undefined, 2_000, 'the close reported');
+    expect(eventsAtClose).toEqual(['first', 'last']);
+    const closed = r.logs.find((l) => l.msg === 'connection closed');
+    expect((closed?.obj as { events?: number } | undefined)?.events).toBe(2);
+  });
+
   it('a parser failure in one direction while the other waits for an async filter keeps that direction in order', async () => {
     let release: (() => void) | undefined;
     const gate = new Promise<void>((r) => (release = r));

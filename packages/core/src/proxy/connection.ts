@@ -673,6 +673,14 @@ export class ProxyConnection {
     if (this.closed) return;
     this.closed = true;
     this.localUser = this.deps.policy.localUsers?.move(this.localUser, undefined);
+    // A reset while a filter decides: the frames already received still become events (the policy's hook
+    // timeout bounds the wait). The close is reported after them, so its count and the listeners (the
+    // engine's shutdown waits for them before closing the loggers) see every event.
+    if (this.pending) void this.settled().then(() => this.reportClosed());
+    else this.reportClosed();
+  }
+
+  private reportClosed(): void {
     // The one info line per connection closed: what went through, and why it ended (out = client to server).
     this.log.info(
       {
