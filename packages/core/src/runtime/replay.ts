@@ -159,7 +159,9 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     record.protocol = proxy.protocol?.name;
     record.encrypted ??= proxy.encrypted;
     record.protocolErrors = proxy.protocolErrors;
-    if (!record.protocol && !record.encrypted && looksLikeTls(record)) {
+    // TLS from the first byte: on a port no plugin knows, or on a plugin's plaintext port (TLS spoken where the
+    // plugin expected its protocol, which then gave no event), rather than a silent IM connection.
+    if (!record.encrypted && (!record.protocol || proxy.eventCount === 0) && looksLikeTls(record)) {
       record.encrypted = 'tls';
       // Dated when the connection's first bytes were, as the other encrypted events are.
       const now = clock;

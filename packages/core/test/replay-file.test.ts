@@ -2,6 +2,7 @@
  * A replay through filters that decide asynchronously (a timer, a lookup): every event of every connection,
  * the last messages before its end included, reaches the sink and is counted in the summary, with its
  * capture time. A filter that never answers within the replay's bound is reported, not waited for forever.
+ * Also: TLS from the first byte on a plugin's plaintext port is reported as encrypted, not as silent IM.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ImEvent, Verdict } from '@imspect/sdk';
@@ -44,7 +45,7 @@ function capture(connections: number, messages: number, options: { fin?: boolean
       add(flowPacket(flow, 's', sseq, cseq + 1, 'FA'));
     }
   }
-  return { file: writeTemp(`async-filter-${connections}-${messages}-${options.fin}.pcap`, pcapFile({ linkType: LINK_RAW_IPV4 }, records)), expected };
+  return { file: writeTemp(`replay-${connections}-${messages}-${options.fin}.pcap`, pcapFile({ linkType: LINK_RAW_IPV4 }, records)), expected };
 }
 
 function depsWith(filters: NamedFilter[], hookTimeoutMs = 2_000) {
@@ -107,5 +108,33 @@ describe('replay through an asynchronous filter', () => {
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(summary.connections[0]!.unsettled).toBe(true);
     expect(summary.fileAnomalies.join('\n')).toMatch(/connection 0: .*no decision within 200 ms/);
+  });
+});
+
+describe('TLS from the first byte on a plugin’s plaintext port', () => {
+  it('is an encrypted connection with one `encrypted` event dated at its first byte, not a silent one', async () => {
+    const flow: Flow = { client: ['198.18.0.9', 41000], server: ['198.19.0.1', PORT] };
+    // A TLS 1.2 ClientHello record header and a ServerHello one, with some bytes (and a newline) behind them.
+    const hello = '\x16\x03\x01\x00\x40MSG in a TLS record\nmore';
+    const answer = '\x16\x03\x03\x00\x30server hello\n';
+    const packets = [
+      flowPacket(flow, 'c', 1000, 0, 'S'),
+      flowPacket(flow, 's', 5000, 1001, 'SA'),
+      flowPacket(flow, 'c', 1001, 5001, 'PA', hello),
+      flowPacket(flow, 's', 5001, 1001 + hello.length, 'PA', answer),
+    ];
+    const file = writeTemp(
+      'tls-on-plain-port.pcap',
+      pcapFile(
+        { linkType: LINK_RAW_IPV4 },
+        packets.map((data, i) => ({ seconds: 1_700_000_100 + i, fraction: 0, data })),
+      ),
+    );
+    const { deps, events } = depsWith([]);
+    const summary = await replayFile(file, { deps });
+    const conn = summary.connections[0]!;
+    expect(conn).toMatchObject({ protocol: 'lines', encrypted: 'tls', silent: false });
+    expect(summary.silentByProtocol).toEqual({});
+    expect(events.map((e) => [e.type, e.subtype, e.at])).toEqual([['encrypted', 'tls', new Date(1_700_000_102_000).toISOString()]]);
   });
 });
