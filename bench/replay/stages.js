@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+if (process.env.PRETENURE_OFF) (await import('node:v8')).setFlagsFromString('--no-allocation-site-pretenuring');
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {

@@ -7,6 +7,7 @@ import type { EventData } from '@imspect/sdk';
 import { parseCtcp, parseDcc } from './ctcp.js';
 import { rewriteText, type TextSlot } from './encoder.js';
 import { decodeRange, paramText, rangeText, type IrcMessage, type IrcParam } from './message.js';
+import { isAsciiRange } from './text.js';
 import { ServerInfo } from './server-info.js';
 
 /** What a line means for the frame that carries it. */
@@ -355,12 +356,13 @@ export class IrcState {
     const notice = m.command === 'NOTICE';
     const ctcp = parseCtcp(p.value);
     if (ctcp === undefined) {
-      const decoded = decodeRange(m, p.start, p.end);
+      // ASCII text is its Latin-1 string already (the parameter's value): nothing to decode, no new string.
+      const decoded = isAsciiRange(m.bytes, p.start, p.end) ? undefined : decodeRange(m, p.start, p.end);
       return {
         type: 'message',
         subtype: notice ? 'notice' : undefined,
-        text: decoded.text,
-        slot: { param: p, start: p.start, end: p.end, encoding: decoded.encoding, insideCtcp: false },
+        text: decoded === undefined ? p.value : decoded.text,
+        slot: { param: p, start: p.start, end: p.end, encoding: decoded === undefined ? 'utf-8' : decoded.encoding, insideCtcp: false },
       };
     }
     const start = p.start + ctcp.argsStart;

@@ -1,5 +1,6 @@
 import { Args, Command, Flags } from '@oclif/core';
 import { stat } from 'node:fs/promises';
+import { setFlagsFromString } from 'node:v8';
 import { canonicalProtocol } from '@imspect/core';
 import { configFlag, explain, failWith, loadConfigOrExit, pluginRoots, CLI_DIR } from '../shared.js';
 import { formatEvent, formatSummary, summaryJson } from '../replay-output.js';
@@ -23,6 +24,11 @@ export default class Replay extends Command {
   };
 
   async run(): Promise<void> {
+    // A replay allocates a few short-lived objects per message, millions in a row. V8's allocation-site
+    // pretenuring takes such a burst for long-lived data and allocates it straight into the old generation,
+    // where it dies and needs full collections: without it, about 1.5 to 2 times faster (bench/replay).
+    // The flag is read at collection time, so setting it here, before the capture is read, takes effect.
+    setFlagsFromString('--no-allocation-site-pretenuring');
     const { args, flags } = await this.parse(Replay);
     const { createOperationalLogger, Engine, replayFile } = await import('@imspect/core/runtime');
     const ports: Record<string, string> = {};
