@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Where `imspect replay` spends its time, stage by stage, on the synthetic IRC capture (see run.js):
-//   node bench/replay/stages.js [--mb 300] [--capture FILE] [--rounds 1] [--only replay] [--repo DIR]
+//   node bench/replay/stages.js [--mb 300] [--capture FILE] [--rounds 1] [--only replay] [--repo DIR] [--pretenuring]
 // Each line runs the pipeline up to one more stage, in this process, and prints its time and MB/s; the
 // difference between two lines is what that stage costs:
 //   read      the file read and split into packets (pcap records)
@@ -15,7 +15,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-if (process.env.PRETENURE_OFF) (await import('node:v8')).setFlagsFromString('--no-allocation-site-pretenuring');
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -25,6 +24,8 @@ const flag = (name, fallback) => {
 /** The checkout whose build is measured (another built worktree, to compare). */
 const repo = path.resolve(flag('repo', path.resolve(here, '../..')));
 const mb = Number(flag('mb', '300'));
+// As `imspect replay` does (see its command); `--pretenuring` keeps V8's default, to compare.
+if (!args.includes('--pretenuring')) (await import('node:v8')).setFlagsFromString('--no-allocation-site-pretenuring');
 const rounds = Number(flag('rounds', '1'));
 /** Run only the stages named (comma-separated), e.g. `--only replay` under `node --cpu-prof`. */
 const only = flag('only', undefined)?.split(',');
