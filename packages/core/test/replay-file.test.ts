@@ -6,12 +6,13 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ImEvent, Verdict } from '@imspect/sdk';
+import { Journal } from '../src/journal/index.js';
 import { EventSink } from '../src/proxy/event-sink.js';
 import { Policy, type NamedFilter } from '../src/proxy/policy.js';
 import { ProtocolRegistry } from '../src/proxy/protocols.js';
 import { replayFile } from '../src/runtime/replay.js';
 import { flowPacket, pcapFile, removeTemp, writeTemp, type Flow } from './capture/helpers.js';
-import { recordingLogger } from './helpers.js';
+import { recordingLogger, tempDir } from './helpers.js';
 import { lineProtocol } from './relay-harness.js';
 
 const PORT = 7777;
@@ -136,5 +137,40 @@ describe('TLS from the first byte on a plugin’s plaintext port', () => {
     expect(conn).toMatchObject({ protocol: 'lines', encrypted: 'tls', silent: false });
     expect(summary.silentByProtocol).toEqual({});
     expect(events.map((e) => [e.type, e.subtype, e.at])).toEqual([['encrypted', 'tls', new Date(1_700_000_102_000).toISOString()]]);
+  });
+});
+
+describe('replay into a journal that fills (onFull: block) behind a slow logger', () => {
+  it('reading waits for the logger: the journal stays near its limit and every event is stored', async () => {
+    const { file, expected } = capture(4, 60);
+    const log = recordingLogger();
+    const journal = await Journal.open(
+      { dir: await tempDir(), maxBytes: 8 * 1024, segmentBytes: 2 * 1024, fsyncIntervalMs: 10, onFull: 'block', memoryEvents: 1000 },
+      ['slow'],
+      log,
+    );
+    const stored: string[] = [];
+    const slow = {
+      name: 'slow',
+      hooks: {
+        write: async (events: readonly ImEvent[]) => {
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          stored.push(...events.map((e) => e.text ?? ''));
+        },
+      },
+    };
+    const sink = new EventSink([slow], { batchSize: 20, flushIntervalMs: 1, retryMaxDelayMs: 10, writeTimeoutMs: 1_000 }, log, journal);
+    let mostPending = 0;
+    sink.onEvents(() => {
+      mostPending = Math.max(mostPending, journal.pending('slow'));
+    });
+    const registry = new ProtocolRegistry([{ name: 'lines', hooks: { ...lineProtocol(), ports: [PORT] }, maxFrameSize: 64 * 1024 }], {}, log);
+    const policy = new Policy([], [], { failMode: 'open', hookTimeoutMs: 2_000 }, log);
+    const summary = await replayFile(file, { deps: { registry, policy, sink, log, options: { idleTimeoutMs: 0, sniffTimeoutMs: 0, debug: false } } });
+    await sink.close({ graceMs: 10_000 });
+    expect(summary.eventsByType).toEqual({ message: expected.length });
+    expect(stored).toEqual(expected);
+    // 480 events of about 200 journal bytes each: all of them at once would be 12 times the 8 KB limit.
+    expect(mostPending).toBeLessThan(expected.length / 3);
   });
 });

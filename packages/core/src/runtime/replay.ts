@@ -110,7 +110,12 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
    * end waits for its last events.
    */
   const stalled = new Set<Promise<void>>();
-  const waitForStalled = (): Promise<void> | undefined => (stalled.size === 0 ? undefined : Promise.all(stalled).then(() => undefined));
+  const waitForStalled = (): Promise<void> | undefined => {
+    // A full journal that blocks (`loggers.journal.onFull: block`): reading waits for the loggers, as live
+    // relaying does, instead of journaling the whole capture past its limit.
+    if (deps.sink.blocked) return deps.sink.whenUnblocked();
+    return stalled.size === 0 ? undefined : Promise.all(stalled).then(() => undefined);
+  };
   /** `then` runs once the connection's decisions are in, or the bound is reached (the connection is then marked unsettled). */
   const whenSettled = (entry: LiveConnection, then?: () => void): void => {
     if (entry.waiting) {
@@ -251,7 +256,7 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     summary.error = error as Error;
   } finally {
     for (const id of [...live.keys()]) finish(id, 'end-of-capture');
-    while (stalled.size > 0) await waitForStalled();
+    while (stalled.size > 0) await Promise.all(stalled);
     for (const silent of Object.values(summary.silentByProtocol)) silent.ids.sort((a, b) => a - b);
     stopCounting();
   }
