@@ -48,9 +48,10 @@ export interface PresenceChange {
   description?: string;
 }
 
-/** The `data` of a presence event: the change, without an empty description. */
+/** The `data` of a presence event: the change, without an empty description or protocol code (a personal message alone has none). */
 export function presenceData(change: PresenceChange, extra?: Readonly<Record<string, string | number | boolean>>): EventData {
-  const data: Record<string, string | number | boolean> = { status: change.status, 'protocol-status': change['protocol-status'] };
+  const data: Record<string, string | number | boolean> = { status: change.status };
+  if (change['protocol-status'].length > 0) data['protocol-status'] = change['protocol-status'];
   if (change.description !== undefined && change.description.length > 0) data.description = change.description;
   if (extra !== undefined) Object.assign(data, extra);
   return data;

@@ -15,7 +15,11 @@ describe('presence', () => {
   });
 
   it('reads the change back, an unknown status as unknown with its raw code', () => {
-    expect(presenceOf({ type: 'contact', subtype: 'status', data: { status: 'idle', 'protocol-status': 'IDL', description: 'x' } })).toEqual({ status: 'idle', 'protocol-status': 'IDL', description: 'x' });
+    expect(presenceOf({ type: 'contact', subtype: 'status', data: { status: 'idle', 'protocol-status': 'IDL', description: 'x' } })).toEqual({
+      status: 'idle',
+      'protocol-status': 'IDL',
+      description: 'x',
+    });
     expect(presenceOf({ type: 'contact', subtype: 'status', data: { status: 'sleepy' } })).toEqual({ status: 'unknown', 'protocol-status': 'sleepy' });
     expect(presenceOf({ type: 'contact', subtype: 'add', data: { status: 'online' } })).toBeUndefined();
     expect(PRESENCE_STATUSES).toContain('offline');
