@@ -9,6 +9,7 @@ import type { Frame, ProtocolSession } from '@imspect/sdk';
 import { uuidv7 } from '../runtime/ids.js';
 import { isPromiseLike, type PluginHost } from '../runtime/plugin-host.js';
 import type { EventSink } from './event-sink.js';
+import type { IdentityRecords } from './identity-records.js';
 import { localUserKey } from './local-users.js';
 import { noticeClient } from './responses.js';
 import type { FrameDecision, Policy } from './policy.js';
@@ -40,6 +41,8 @@ export interface RelayDeps {
   options: RelayOptions;
   /** TLS interception (live connections); without it, TLS is relayed unread as in a replay. */
   tls?: TlsInterceptor;
+  /** Logins seen per client address, offered to sessions (`SessionContext.identity`) and fed by login events. */
+  identity?: IdentityRecords;
 }
 
 export interface ConnectionInfo {
@@ -198,6 +201,7 @@ export class ProxyConnection {
         ...(this.midstream ? { midstream: true } : {}),
         ...(this.listener ? { listener: { ...this.listener } } : {}),
         ...(this.greeted ? { greeted: true } : {}),
+        ...(this.deps.identity ? { identity: this.deps.identity } : {}),
       });
     } catch (error) {
       this.log.error({ plugin: protocol.name, hook: 'createSession', err: error }, 'protocol session could not start; relaying unparsed');
@@ -524,6 +528,7 @@ export class ProxyConnection {
     }
     if (draft.messageKey !== undefined) event.messageKey = String(draft.messageKey);
     if (event.type === 'login' && event.data !== undefined) this.clientVersion = clientVersionOf(event.data) ?? this.clientVersion;
+    if ((event.type === 'login' || event.type === 'logout') && this.deps.identity) this.deps.identity.record(event, this.client.ip);
     const users = this.deps.policy.localUsers;
     if (event.localId.length > 0) this.lastLocalId = event.localId;
     if (users && !this.closed && event.localId !== this.localUserId) {
@@ -733,6 +738,9 @@ class Flow {
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onEnd = () => this.sourceEnded();
   private readonly onDrain = () => this.resume('target');
+  /** Bytes lost (capture gaps) since the last chunk received, and the chunks that follow a loss. */
+  private lostBefore = 0;
+  private readonly gaps = new WeakMap<Buffer, number>();
   /** While detached: bytes that arrive before the TLS socket takes the source over. */
   private stash: Buffer[] = [];
   private readonly onStash = (chunk: Buffer) => {
@@ -824,7 +832,20 @@ class Flow {
     this.process();
   }
 
+  /**
+   * `bytesMissing` bytes of this direction were lost (a capture's gap): the session hears of it right before
+   * the next chunk is parsed (`ProtocolSession.gap`), in order with the chunks still waiting.
+   */
+  gap(bytesMissing: number): void {
+    if (this.mode === 'raw' || bytesMissing <= 0) return;
+    this.lostBefore += bytesMissing;
+  }
+
   receive(chunk: Buffer): void {
+    if (this.lostBefore > 0) {
+      this.gaps.set(chunk, this.lostBefore);
+      this.lostBefore = 0;
+    }
     this.conn.bytes[this.direction] += chunk.length;
     if (this.mode === 'raw' && !this.busy && this.inbox.length === 0) {
       this.write([chunk]);
@@ -884,7 +905,8 @@ class Flow {
       }
       const chunk = this.inbox.shift()!;
       if (this.paced) chargeTurn(chunk.length);
-      const pending = this.parse(chunk);
+      const lost = this.gaps.get(chunk);
+      const pending = lost === undefined ? this.parse(chunk) : this.afterGap(lost, chunk);
       if (!pending && chunk.length >= YIELD_AFTER_BYTES && !this.pauses.has('yield')) {
         // A large chunk took a while to parse: let the other connections have a turn before reading more
         // from this one, so one bulk sender cannot stall everyone's chat for seconds.
@@ -950,6 +972,34 @@ class Flow {
       return undefined;
     }
     return this.handleFrames(frames, 0, []);
+  }
+
+  /** Tells the session of lost bytes (what it held comes back as frames), then parses the chunk after them. */
+  private afterGap(lost: number, chunk: Buffer): Promise<void> | undefined {
+    const session = this.conn.session!;
+    const protocol = this.conn.protocol!;
+    if (session.gap) {
+      let frames: Frame[];
+      try {
+        frames = this.conn.host.call('session', protocol.name, session, 'gap', this.direction, lost);
+      } catch (error) {
+        this.conn.log.error({ plugin: protocol.name, hook: 'gap', err: error }, 'protocol parser failed at a gap');
+        this.inbox.unshift(chunk);
+        this.conn.switchToRaw(`parser failed: ${describeError(error)}`);
+        return undefined;
+      }
+      const consumed = frameBytes(frames);
+      if (consumed === undefined || consumed > this.heldBytes) {
+        this.conn.log.error({ plugin: protocol.name, hook: 'gap' }, 'protocol parser returned bytes it did not hold at a gap');
+        this.inbox.unshift(chunk);
+        this.conn.switchToRaw('parser accounting error');
+        return undefined;
+      }
+      this.dropHeld(consumed);
+      const pending = this.handleFrames(frames, 0, []);
+      if (pending) return pending.then(() => (this.mode === 'parse' ? this.parse(chunk) : (this.inbox.unshift(chunk), undefined)));
+    }
+    return this.parse(chunk);
   }
 
   private dropHeld(count: number): void {

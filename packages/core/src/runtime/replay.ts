@@ -5,6 +5,7 @@ import type { PacketAnomaly } from '../capture/ip.js';
 import type { CloseReason, ConnectionAnomaly, TcpConnection } from '../capture/tcp-reassembly.js';
 import type { Direction, ImEvent } from '@imspect/sdk';
 import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
+import { IdentityRecords } from '../proxy/identity-records.js';
 
 export interface ReplayedConnection {
   id: number;
@@ -72,6 +73,8 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     ...liveDeps,
     now: () => clock,
     options: { ...options.deps.options, idleTimeoutMs: 0, sniffTimeoutMs: 24 * 3600_000, keepDisconnected: true, reportUnreadTls: true },
+    // The capture's own logins, in capture order: a connection joined mid-way asks who logged in from its client.
+    identity: new IdentityRecords(),
   };
   const summary: ReplaySummary = {
     file,
@@ -167,7 +170,11 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
           entry.proxy.flow(direction).receive(Buffer.from(bytes));
         },
         anomaly(conn, anomaly) {
-          live.get(conn.id)?.record.anomalies.push(anomaly);
+          const entry = live.get(conn.id);
+          if (!entry) return;
+          entry.record.anomalies.push(anomaly);
+          // The parser resynchronises after the hole (ProtocolSession.gap) instead of reading on as if nothing were lost.
+          if (anomaly.kind === 'gap') entry.proxy.flow(anomaly.direction).gap(anomaly.bytesMissing);
         },
         close(conn, reason, time) {
           clock = time;
