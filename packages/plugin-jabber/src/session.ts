@@ -94,6 +94,16 @@ export class XmppSession implements ProtocolSession {
   }
 
   /**
+   * Bytes were lost: the stanza held incomplete is passed through, and the direction starts again as a stream
+   * joined mid-way (the next top-level stanza is found by its name; the stream header was seen or is assumed).
+   */
+  gap(direction: Direction, _bytesMissing: number): Frame[] {
+    const frames = this.end(direction);
+    if (this.tls !== 'pending') this.framers[direction] = new StanzaFramer(this.maxStanzaBytes, true);
+    return frames;
+  }
+
+  /**
    * Core decrypts the TLS that `<proceed/>` announced: what comes next in each direction is a new XML stream
    * (the client restarts it with a new header).
    */

@@ -13,6 +13,7 @@ import {
   type EventData,
   type EventDraft,
   type Frame,
+  type IdentityDirectory,
   type ImEvent,
   type ProtocolSession,
   type SessionContext,
@@ -44,6 +45,9 @@ export interface MsnSessionOptions {
 
 type Role = 'ns' | 'sb' | undefined;
 
+/** A line that can start an MSN command: three capital letters (or an error number), then a space or the end. */
+const COMMAND_LINE = /^(?:[A-Z]{3}|\d{3})(?: |$)/;
+
 const AUTH_METHODS = new Set(['TWN', 'SSO', 'MD5', 'SHA']);
 
 export class MsnSession implements ProtocolSession {
@@ -52,11 +56,19 @@ export class MsnSession implements ProtocolSession {
   private readonly framers: Record<Direction, MsnFramer>;
   private readonly lines: Record<Direction, number> = { outgoing: 0, incoming: 0 };
   private readonly midstream: boolean;
+  /**
+   * Per direction: out of step (joined mid-way, or bytes lost). The first line may be a fragment and lines until
+   * the next one that looks like a command may be inside a payload: they pass through unread.
+   */
+  private readonly resync: Record<Direction, 'fragment' | 'command' | undefined>;
+  /** Bytes were lost (`gap`): the login may have been among them, as in a stream joined mid-way. */
+  private lostBytes = false;
   private readonly typing: boolean;
   private readonly routes: MsnRoutes | undefined;
   private readonly listener: ServerEndpoint | undefined;
   private readonly server: ServerEndpoint;
   private readonly clientIp: string;
+  private readonly identity: IdentityDirectory | undefined;
   private readonly noticeName: string;
 
   /** Negotiated MSNP version (0 until the server's VER). */
@@ -88,11 +100,13 @@ export class MsnSession implements ProtocolSession {
     this.maxLineBytes = Math.max(MIN_MAX_LINE_BYTES, Math.min(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, max));
     this.maxPayloadBytes = Math.max(0, Math.min(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, max - this.maxLineBytes));
     this.midstream = ctx.midstream === true;
+    this.resync = this.midstream ? { outgoing: 'fragment', incoming: 'fragment' } : { outgoing: undefined, incoming: undefined };
     this.typing = options.typing !== false;
     this.routes = options.routes;
     this.listener = ctx.listener;
     this.server = ctx.server;
     this.clientIp = ctx.client.ip;
+    this.identity = ctx.identity;
     this.noticeName = options.noticeName ?? 'imspect';
     const lengthOf = (line: CommandLine) => payloadLength(line, this.version);
     this.framers = {
@@ -103,6 +117,17 @@ export class MsnSession implements ProtocolSession {
 
   get localId(): string | undefined {
     return this.local;
+  }
+
+  /**
+   * The local user for events. A stream joined mid-way never saw the login: the login core saw from the same
+   * client address (on a notification-server connection) stands in, else '' (core marks the id unknown), so
+   * that no message is dropped for want of it.
+   */
+  private get me(): string | undefined {
+    if (this.local !== undefined) return this.local;
+    if (!this.midstream && !this.lostBytes) return undefined;
+    return this.identity?.localUser(this.clientIp, 'msn') ?? '';
   }
 
   /** Which of the user's machines this is: the MSNP18+ machine GUID its login or switchboard commands carry. */
@@ -127,8 +152,8 @@ export class MsnSession implements ProtocolSession {
       const frame: Frame = { raw: item.raw };
       if (item.error) frame.error = item.error;
       this.lines[direction]++;
-      // A stream joined mid-way may start inside a line or a payload.
-      if (!(this.midstream && this.lines[direction] === 1)) this.handle(direction, item, frame);
+      // A stream joined mid-way (or after lost bytes) may start inside a line or a payload.
+      if (this.inStep(direction, item.text)) this.handle(direction, item, frame);
       frames.push(frame);
     }
     return frames;
@@ -137,6 +162,27 @@ export class MsnSession implements ProtocolSession {
   end(direction: Direction): Frame[] {
     const rest = this.framers[direction].end();
     return rest === undefined ? [] : [{ raw: rest }];
+  }
+
+  /** Bytes were lost: the command held incomplete is passed through, and reading resumes at the next command line. */
+  gap(direction: Direction, _bytesMissing: number): Frame[] {
+    const frames = this.end(direction);
+    this.resync[direction] = 'fragment';
+    this.lostBytes = true;
+    return frames;
+  }
+
+  /** Whether a line is read: out of step, the first line is skipped and then lines until one looks like a command. */
+  private inStep(direction: Direction, text: string): boolean {
+    const state = this.resync[direction];
+    if (state === undefined) return true;
+    if (state === 'fragment') {
+      this.resync[direction] = 'command';
+      return false;
+    }
+    if (!COMMAND_LINE.test(text)) return false;
+    this.resync[direction] = undefined;
+    return true;
   }
 
   respond(text: string, about?: ImEvent): Uint8Array | undefined {
@@ -213,6 +259,8 @@ export class MsnSession implements ProtocolSession {
         if (words.length >= 3) this.invited = bareId(words[2]!);
         return;
       case 'MSG':
+        // Only a switchboard carries the client's messages: a stream joined mid-way learns its role here.
+        this.role ??= 'sb';
         if (item.payload) this.message('outgoing', words, item, frame, undefined);
         return;
       case 'UUM':
@@ -223,9 +271,14 @@ export class MsnSession implements ProtocolSession {
         if (item.payload) this.sdg('outgoing', words, item, frame);
         return;
       case 'OUT':
-        if (this.local === undefined) return;
-        if (this.role === 'sb') this.emit(frame, { type: 'leave', ...this.parties(), ...(this.participants.size === 1 ? { data: this.participantsData() } : {}) });
-        else this.emit(frame, { type: 'logout', localId: this.local, remoteId: this.server.host });
+        {
+          const me = this.me;
+          if (me === undefined) return;
+          if (this.role === 'sb' || (this.role === undefined && this.participants.size > 0)) {
+            this.emit(frame, { type: 'leave', ...this.parties(), ...(this.participants.size === 1 ? { data: this.participantsData() } : {}) });
+          } else this.emit(frame, { type: 'logout', localId: me, remoteId: this.server.host });
+          return;
+        }
         return;
       case 'CHG':
         this.online = true;
@@ -286,7 +339,8 @@ export class MsnSession implements ProtocolSession {
       case 'BYE':
         if (words[1] !== undefined) {
           const who = bareId(words[1]);
-          if (who === this.local || this.local === undefined) return;
+          const me = this.me;
+          if (who === me || me === undefined) return;
           const event = { type: 'leave' as const, ...this.parties({ participant: who }) };
           this.participants.delete(who);
           this.emit(frame, event);
@@ -303,8 +357,8 @@ export class MsnSession implements ProtocolSession {
         if (item.payload) this.sdg('incoming', words, item, frame);
         return;
       case 'OUT':
-        if (this.local !== undefined && this.role !== 'sb') {
-          this.emit(frame, { type: 'logout', localId: this.local, remoteId: this.server.host, ...(words[1] ? { subtype: words[1].toLowerCase() } : {}) });
+        if (this.me !== undefined && this.role !== 'sb' && !(this.role === undefined && this.participants.size > 0)) {
+          this.emit(frame, { type: 'logout', localId: this.me, remoteId: this.server.host, ...(words[1] ? { subtype: words[1].toLowerCase() } : {}) });
         }
         return;
       case 'LST':
@@ -339,7 +393,8 @@ export class MsnSession implements ProtocolSession {
   }
 
   private joined(who: string, frame: Frame, subtype: string | undefined): void {
-    if (this.local === undefined || who === this.local) return; // the local user's own endpoints (MSNP18)
+    const me = this.me;
+    if (me === undefined || who === me) return; // the local user's own endpoints (MSNP18)
     this.participants.add(who);
     this.emit(frame, { type: 'join', ...(subtype ? { subtype } : {}), ...this.parties({ participant: who }) });
   }
@@ -349,7 +404,7 @@ export class MsnSession implements ProtocolSession {
    * other participant), the conversation, with every participant in `data`. `extra` goes first in `data`.
    */
   private parties(extra?: EventData): { localId: string; remoteId: string; conversation?: string; data?: EventData } {
-    const localId = this.local ?? '';
+    const localId = this.me ?? '';
     const conversation = this.conversation;
     let remoteId: string;
     let data = extra;
@@ -376,7 +431,7 @@ export class MsnSession implements ProtocolSession {
 
   /** `MSG`, `UUM`, `UBM`: a MIME payload. */
   private message(direction: Direction, words: string[], item: CommandItem, frame: Frame, peer: string | undefined): void {
-    if (this.local === undefined) return;
+    if (this.me === undefined) return;
     const payload = item.payload!;
     const head = parseHeaders(payload);
     const contentType = head.headers.get('content-type');
@@ -503,13 +558,13 @@ export class MsnSession implements ProtocolSession {
 
   /** MSNP10-12 `ADC trid FL N=email`, MSNP8-9 `ADD trid FL email name`, `REM trid FL email|guid`. */
   private contactLine(command: string, words: string[], frame: Frame): void {
-    if (this.local === undefined || words.length < 4) return;
+    if (this.me === undefined || words.length < 4) return;
     const contact = contactOf(words.slice(3)) ?? (command === 'REM' ? this.contactGuids.get(words[3]!) : undefined);
     if (!contact) return;
     const list = words[2]!;
     // Only an addition to the forward list adds a contact; the allow and block lists are permissions.
     const subtype = command === 'REM' ? 'remove' : list.toUpperCase() === 'FL' ? 'add' : 'list';
-    this.emit(frame, { type: 'contact', subtype, localId: this.local, remoteId: contact, data: { list } });
+    this.emit(frame, { type: 'contact', subtype, localId: this.me ?? '', remoteId: contact, data: { list } });
   }
 
   /** MSNP13+ `ADL`/`RML` payload: `<ml><d n="domain"><c n="user" l="1" t="1"/></d></ml>`. */

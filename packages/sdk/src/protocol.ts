@@ -105,6 +105,11 @@ export function unknownId(clientIp: string): string {
   return `*@${clientIp}`;
 }
 
+/** An id that names nobody: empty, a protocol's `*` placeholder, or an {@link unknownId}. */
+export function isUnknownId(id: string | undefined): boolean {
+  return id === undefined || id === '' || id === '*' || id.startsWith('*@');
+}
+
 /** Core's record of logins, by protocol and client address (live: earlier logins; replay: the capture's). */
 export interface IdentityDirectory {
   /** The id that last logged in with `protocol` from `clientIp` and has not logged out, if any. */

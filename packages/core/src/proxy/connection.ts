@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { latin1, toEventData } from '@imspect/sdk';
+import { isUnknownId, latin1, toEventData, unknownId, type IdentityMark } from '@imspect/sdk';
 import { dataValue, describeError, type EventData } from '@imspect/sdk';
 import { opposite, type Direction, type Endpoint, type EventDraft, type ImEvent, type ServerEndpoint } from '@imspect/sdk';
 import type { PluginLogger } from '@imspect/sdk';
@@ -99,6 +99,8 @@ export class ProxyConnection {
   /** Set while the protocol is being sniffed: its time limit (the bytes seen so far wait in the flows' inboxes). */
   private sniffTimer: NodeJS.Timeout | undefined;
   private readonly midstream: boolean;
+  /** A login event came from this connection: its ids need no mark even when it was joined mid-way. */
+  private sawLogin = false;
   private readonly greeted: boolean;
   private readonly listener: ServerEndpoint | undefined;
   /** Why the connection's content is not visible, when it is encrypted (a TLS port, or after STARTTLS). */
@@ -520,12 +522,11 @@ export class ProxyConnection {
     if (draft.conversation !== undefined) event.conversation = draft.conversation;
     if (draft.text !== undefined) event.text = draft.text;
     if (draft.file !== undefined) event.file = Object.freeze({ ...draft.file });
-    if (draft.data !== undefined) {
-      // A copy with only text, number and flag values (a JavaScript plugin is not type-checked), frozen: filters
-      // read it, nothing changes it.
-      const data = toEventData(draft.data);
-      if (data !== undefined) event.data = Object.freeze(data);
-    }
+    let data = draft.data !== undefined ? toEventData(draft.data) : undefined;
+    if (this.midstream && !this.sawLogin) data = this.markIdentity(event, data);
+    // A copy with only text, number and flag values (a JavaScript plugin is not type-checked), frozen: filters
+    // read it, nothing changes it.
+    if (data !== undefined) event.data = Object.freeze(data);
     if (draft.messageKey !== undefined) event.messageKey = String(draft.messageKey);
     if (event.type === 'login' && event.data !== undefined) this.clientVersion = clientVersionOf(event.data) ?? this.clientVersion;
     if ((event.type === 'login' || event.type === 'logout') && this.deps.identity) this.deps.identity.record(event, this.client.ip);
@@ -537,6 +538,29 @@ export class ProxyConnection {
       this.localUser = users.move(this.localUser, localUserKey(event.protocol, event.localId, this.server));
     }
     return event;
+  }
+
+  /**
+   * A connection joined mid-way whose login was not seen: its ids come from other evidence. An id the session
+   * could not tell is looked up among the logins seen from the same client address (`inferred`), else made
+   * from that address (`unknown`, `*@ip`); an id the session read from the traffic is `inferred`. Never dropped.
+   */
+  private markIdentity(event: ImEvent, data: EventData | undefined): EventData | undefined {
+    if (event.type === 'login') {
+      this.sawLogin = true;
+      return data;
+    }
+    if (data?.identity === 'inferred' || data?.identity === 'unknown') return data;
+    let mark: IdentityMark = 'inferred';
+    if (isUnknownId(event.localId)) {
+      const known = this.deps.identity?.localUser(this.client.ip, event.protocol);
+      if (known !== undefined) event.localId = known;
+      else {
+        event.localId = unknownId(this.client.ip);
+        mark = 'unknown';
+      }
+    }
+    return { ...data, identity: mark };
   }
 
   protocolError(direction: Direction, code: string, message: string): void {

@@ -46,6 +46,11 @@ export interface ReplaySummary {
   connectionsByProtocol: Record<string, number>;
   /** Per protocol, the connections that carried its traffic but gave no events. */
   silentByProtocol: Record<string, SilentConnections>;
+  /**
+   * Per protocol, the events whose ids did not come from a login the capture holds (`data.identity`): read from
+   * other evidence (`inferred`) or not known at all (`unknown`, a `*@<client address>` id).
+   */
+  identityByProtocol: Record<string, { inferred: number; unknown: number }>;
   /** Capture-level problems: a truncated file, undecodable packets (fragments, bad headers). */
   fileAnomalies: string[];
   /** A problem that stopped reading (damaged file); the summary covers what came before it. */
@@ -83,13 +88,18 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     eventsByType: {},
     connectionsByProtocol: {},
     silentByProtocol: {},
+    identityByProtocol: {},
     fileAnomalies: [],
     error: undefined,
   };
   const live = new Map<number, { proxy: ProxyConnection; record: ReplayedConnection }>();
   const firstBytes = new Map<string, Uint8Array>();
   const stopCounting = deps.sink.onEvents((events: readonly ImEvent[]) => {
-    for (const event of events) summary.eventsByType[event.type] = (summary.eventsByType[event.type] ?? 0) + 1;
+    for (const event of events) {
+      summary.eventsByType[event.type] = (summary.eventsByType[event.type] ?? 0) + 1;
+      const mark = event.data?.identity;
+      if (mark === 'inferred' || mark === 'unknown') (summary.identityByProtocol[event.protocol] ??= { inferred: 0, unknown: 0 })[mark]++;
+    }
   });
 
   const finish = (id: number, reason: CloseReason | undefined) => {
