@@ -270,16 +270,14 @@ export class MsnSession implements ProtocolSession {
       case 'SDG':
         if (item.payload) this.sdg('outgoing', words, item, frame);
         return;
-      case 'OUT':
-        {
-          const me = this.me;
-          if (me === undefined) return;
-          if (this.role === 'sb' || (this.role === undefined && this.participants.size > 0)) {
-            this.emit(frame, { type: 'leave', ...this.parties(), ...(this.participants.size === 1 ? { data: this.participantsData() } : {}) });
-          } else this.emit(frame, { type: 'logout', localId: me, remoteId: this.server.host });
-          return;
-        }
+      case 'OUT': {
+        const me = this.me;
+        if (me === undefined) return;
+        if (this.role === 'sb' || (this.role === undefined && this.participants.size > 0)) {
+          this.emit(frame, { type: 'leave', ...this.parties(), ...(this.participants.size === 1 ? { data: this.participantsData() } : {}) });
+        } else this.emit(frame, { type: 'logout', localId: me, remoteId: this.server.host });
         return;
+      }
       case 'CHG':
         this.online = true;
         return;
