@@ -546,7 +546,7 @@ export class ProxyConnection {
    * from that address (`unknown`, `*@ip`); an id the session read from the traffic is `inferred`. Never dropped.
    */
   private markIdentity(event: ImEvent, data: EventData | undefined): EventData | undefined {
-    if (event.type === 'login') {
+    if (event.type === 'login' && !isUnknownId(event.localId)) {
       this.sawLogin = true;
       return data;
     }
