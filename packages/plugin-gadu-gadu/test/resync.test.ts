@@ -10,6 +10,11 @@ import { captureTranscripts } from '@imspect/core/testing';
 import { checkMidstreamResync } from '@imspect/sdk/testing';
 import { GgSession } from '../src/session.js';
 
+/**
+ * Left out: the login (only the start can tell it) and the logout, reported once by whichever comes first of
+ * the client's status change and the server's disconnect: a stream that lost the first reports the second.
+ */
+const SKIPPED = new Set(['login', 'logout']);
 const CAPTURES = new URL('../../../../shared/captures/', import.meta.url).pathname;
 const CASES: Array<{ file: string; port: number }> = [{ file: 'pygadu-libgadu-gg.pcapng', port: 8074 }];
 
@@ -21,7 +26,7 @@ describeWithService('Gadu-Gadu: mid-stream starts and gaps in real captures', ex
       for (const { connection, steps } of transcripts) {
         const create = (midstream: boolean) =>
           new GgSession({ client: { ip: connection.client.ip, port: connection.client.port }, server: { host: connection.server.ip, port }, maxFrameSize: 1 << 20, midstream });
-        const runs = checkMidstreamResync(create, steps, { everyOffsetUpTo: 1500, samples: 150, skip: (e) => e.type === 'login' });
+        const runs = checkMidstreamResync(create, steps, { everyOffsetUpTo: 1500, samples: 150, skip: (e) => SKIPPED.has(e.type) });
         expect(runs).toBeGreaterThan(0);
       }
     });

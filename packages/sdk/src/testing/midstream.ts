@@ -82,6 +82,28 @@ function sameEvent(actual: ProjectedEvent, expected: ProjectedEvent): boolean {
   return isDeepStrictEqual(strip(actual), strip(expected));
 }
 
+/**
+ * The events of `frames` that lie before each direction's first whole frame (`firstWhole`) are either none or
+ * those the full parse has for the frames from `from` up to it (the frame that starts right at the cut).
+ */
+function checkHead(
+  frames: readonly Positioned[],
+  full: readonly Positioned[],
+  from: Record<Direction, number>,
+  firstWhole: Record<Direction, number>,
+  project: (e: EventDraft, d: Direction) => ProjectedEvent,
+  skip: ((e: EventDraft) => boolean) | undefined,
+  label: string,
+): void {
+  for (const direction of ['outgoing', 'incoming'] as const) {
+    const before = (f: Positioned) => f.direction === direction && f.start < firstWhole[direction];
+    const head = eventsFrom(frames, before, project, skip);
+    if (head.length === 0) continue;
+    const allowed = eventsFrom(full, (f) => before(f) && f.start >= from[direction], project, skip);
+    assertSameEvents(head, allowed, `${label}: ${direction} events read before the first whole frame (from a fragment?)`);
+  }
+}
+
 function markIds(event: ProjectedEvent): ProjectedEvent {
   return typeof event === 'object' && event !== null ? { ...event, [MARKED]: true } : event;
 }
@@ -125,6 +147,9 @@ export function checkMidstreamResync(createSession: (midstream: boolean) => Test
     const expected = eventsFrom(full.frames, (f) => f.start >= firstWhole[f.direction], project, skip);
     const actual = eventsFrom(mid.frames, (f) => f.start >= firstWhole[f.direction], project, skip);
     assertSameEvents(actual, expected, `mid-stream start at offset ${offset}: events from the first whole frame on`);
+    // Before that frame the session may only report what a frame starting right at the cut holds (a parser
+    // that finds a frame start by its magic), never anything read from a fragment.
+    checkHead(mid.frames, full.frames, dropped, firstWhole, project, skip, `mid-stream start at offset ${offset}`);
     if (!gapsOn) continue;
     for (const lost of options.gapBytes ?? [1, 7, 64]) {
       const cut = withGap(steps, offset, lost);
@@ -136,6 +161,9 @@ export function checkMidstreamResync(createSession: (midstream: boolean) => Test
       const resumed = firstStarts(full.frames, { ...ZERO, [cut.direction]: after });
       const keep = (f: Positioned) => f.direction !== cut.direction || f.end <= at || f.start >= resumed[cut.direction];
       checkBytes(gapped, cut.steps, `${lost} bytes lost ${cut.direction} at stream offset ${at}`);
+      const from = { ...ZERO, [cut.direction]: after };
+      const straddling = gapped.frames.filter((f) => f.direction === cut.direction && f.end > at && f.start < resumed[cut.direction]);
+      checkHead(straddling, full.frames, from, resumed, project, skip, `${lost} bytes lost ${cut.direction} at stream offset ${at}`);
       assertSubsequence(
         eventsFrom(gapped.frames, keep, project, skip),
         eventsFrom(full.frames, keep, project, skip),
