@@ -132,6 +132,7 @@ export class IrcSession implements ProtocolSession {
   gap(direction: Direction, _bytesMissing: number): Frame[] {
     const frames = this.end(direction);
     this.sides[direction].resync = true;
+    this.state.lostBytes();
     return frames;
   }
 
