@@ -25,7 +25,12 @@ describeWithService('Gadu-Gadu: mid-stream starts and gaps in real captures', ex
       expect(transcripts.length).toBeGreaterThan(0);
       for (const { connection, steps } of transcripts) {
         const create = (midstream: boolean) =>
-          new GgSession({ client: { ip: connection.client.ip, port: connection.client.port }, server: { host: connection.server.ip, port }, maxFrameSize: 1 << 20, midstream });
+          new GgSession({
+            client: { ip: connection.client.ip, port: connection.client.port },
+            server: { host: connection.server.ip, port },
+            maxFrameSize: 1 << 20,
+            midstream: midstream || connection.midstream,
+          });
         const runs = checkMidstreamResync(create, steps, { everyOffsetUpTo: 1500, samples: 150, skip: (e) => SKIPPED.has(e.type) });
         expect(runs).toBeGreaterThan(0);
       }

@@ -30,7 +30,12 @@ describeWithService('IRC: mid-stream starts and gaps in real captures', existsSy
       expect(transcripts.length).toBeGreaterThan(0);
       for (const { connection, steps } of transcripts) {
         const create = (midstream: boolean) =>
-          new IrcSession({ client: { ip: connection.client.ip, port: connection.client.port }, server: { host: connection.server.ip, port }, maxFrameSize: 1 << 20, midstream });
+          new IrcSession({
+            client: { ip: connection.client.ip, port: connection.client.port },
+            server: { host: connection.server.ip, port },
+            maxFrameSize: 1 << 20,
+            midstream: midstream || connection.midstream,
+          });
         const runs = checkMidstreamResync(create, steps, { everyOffsetUpTo: 1500, samples: 150, skip: (e) => SKIPPED.has(e.type) });
         expect(runs).toBeGreaterThan(0);
       }

@@ -61,6 +61,9 @@ export class XmppState {
   /** The entity-capabilities node was reported (once per connection: clients repeat it in every presence). */
   private capsReported = false;
 
+  /** The stream was joined mid-way (or lost bytes): its binding may not have been seen. */
+  joinedLate = false;
+
   constructor(options: XmppStateOptions) {
     this.serverHost = options.serverHost;
   }
@@ -99,7 +102,8 @@ export class XmppState {
 
   /** The client closed its stream. */
   streamClosed(direction: Direction): StanzaOutcome {
-    if (direction !== 'outgoing' || this.boundJid === undefined) return NONE;
+    // Joined mid-way (no binding seen): the client's end of its stream is still the user's logout.
+    if (direction !== 'outgoing' || (this.boundJid === undefined && this.observedJid === undefined && !this.joinedLate)) return NONE;
     return { events: [{ type: 'logout', localId: this.me, remoteId: this.domain }] };
   }
 

@@ -20,7 +20,12 @@ describeWithService('OSCAR: mid-stream starts and gaps in real captures', exists
       expect(transcripts.length).toBeGreaterThan(0);
       for (const { connection, steps } of transcripts) {
         const create = (midstream: boolean) =>
-          new OscarSession({ client: { ip: connection.client.ip, port: connection.client.port }, server: { host: connection.server.ip, port }, maxFrameSize: 1 << 20, midstream });
+          new OscarSession({
+            client: { ip: connection.client.ip, port: connection.client.port },
+            server: { host: connection.server.ip, port },
+            maxFrameSize: 1 << 20,
+            midstream: midstream || connection.midstream,
+          });
         const runs = checkMidstreamResync(create, steps, { everyOffsetUpTo: 1500, samples: 150, skip: (e) => e.type === 'login' });
         expect(runs).toBeGreaterThan(0);
       }
