@@ -154,6 +154,10 @@ export class MsnSession implements ProtocolSession {
       this.lines[direction]++;
       // A stream joined mid-way (or after lost bytes) may start inside a line or a payload.
       if (this.inStep(direction, item.text)) this.handle(direction, item, frame);
+      else if (this.resync[direction] === 'command' && item.payload === undefined && framer.resumeInside(item.text)) {
+        // The line ended in a payload command (a payload without a line end ran into it): in step from its payload.
+        this.resync[direction] = undefined;
+      }
       frames.push(frame);
     }
     return frames;
