@@ -48,6 +48,24 @@ type Role = 'ns' | 'sb' | undefined;
 /** A line that can start an MSN command: three capital letters (or an error number), then a space or the end. */
 const COMMAND_LINE = /^(?:[A-Z]{3}|\d{3})(?: |$)/;
 
+/** Commands only a switchboard or only a notification server carries (for a stream whose start was missed). */
+const SWITCHBOARD_ONLY: Record<Direction, ReadonlySet<string>> = {
+  outgoing: new Set(['CAL', 'ANS']),
+  incoming: new Set(['JOI', 'IRO', 'BYE', 'ACK', 'NAK']),
+};
+const NOTIFICATION_ONLY: Record<Direction, ReadonlySet<string>> = {
+  outgoing: new Set(['CHG', 'SYN', 'PNG', 'ADC', 'ADL', 'UUX', 'XFR']),
+  incoming: new Set(['ILN', 'NLN', 'FLN', 'SYN', 'LST', 'QNG', 'UBX', 'XFR', 'RNG', 'CHL']),
+};
+
+function roleOf(direction: Direction, command: string, words: readonly string[]): Role {
+  if (SWITCHBOARD_ONLY[direction].has(command)) return 'sb';
+  if (NOTIFICATION_ONLY[direction].has(command)) return 'ns';
+  // The notification server's own messages (profile, mail notices) come from "Hotmail"; a switchboard's from a user.
+  if (direction === 'incoming' && command === 'MSG' && words[1] !== undefined) return words[1] === 'Hotmail' ? 'ns' : 'sb';
+  return undefined;
+}
+
 const AUTH_METHODS = new Set(['TWN', 'SSO', 'MD5', 'SHA']);
 
 export class MsnSession implements ProtocolSession {
@@ -219,6 +237,8 @@ export class MsnSession implements ProtocolSession {
 
   private handle(direction: Direction, item: CommandItem, frame: Frame): void {
     const { words, command } = item.line;
+    // A stream joined mid-way learns what the connection is from the commands only one kind of server uses.
+    if (this.role === undefined) this.role = roleOf(direction, command, words);
     if (direction === 'outgoing') this.handleOutgoing(command, words, item, frame);
     else this.handleIncoming(command, words, item, frame);
   }
