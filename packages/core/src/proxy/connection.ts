@@ -523,7 +523,8 @@ export class ProxyConnection {
     if (draft.text !== undefined) event.text = draft.text;
     if (draft.file !== undefined) event.file = Object.freeze({ ...draft.file });
     let data = draft.data !== undefined ? toEventData(draft.data) : undefined;
-    if (this.midstream && !this.sawLogin) data = this.markIdentity(event, data);
+    // Only what a protocol session read is about a user; an `encrypted` note is about the connection.
+    if (this.midstream && !this.sawLogin && this.session !== undefined && event.type !== 'encrypted') data = this.markIdentity(event, data);
     // A copy with only text, number and flag values (a JavaScript plugin is not type-checked), frozen: filters
     // read it, nothing changes it.
     if (data !== undefined) event.data = Object.freeze(data);
