@@ -413,13 +413,16 @@ describe('Yahoo Messenger end to end through imspect', () => {
       [
         [11, true, '127.0.0.1', ''],
         [5, false, '127.0.0.1', ''],
+        // The LOGON's buddy record: bob online.
+        [9, false, 'bob', ''],
         [3, true, 'bob', ''],
         [1, true, 'bob', 'hello bob, ça va? ✓'],
         [1, false, 'bob', 'hi there 你好'],
         [6, true, '127.0.0.1', ''],
       ].sort(),
     );
-    expect(rows).toHaveLength(13 + 6);
+    expect(one({ localDir: 'alice', remoteDir: 'bob', type: 9, subtype: 'status' }, 'bob online').data).toBe('status=online protocol-status=0');
+    expect(rows).toHaveLength(14 + 7);
     expect(new Set(rows.map((r) => r.eventId)).size).toBe(rows.length);
   });
 });

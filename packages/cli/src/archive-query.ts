@@ -12,6 +12,12 @@ export const filterFlags = {
   protocol: Flags.string({ description: 'protocol plugin name, e.g. irc (jabber is xmpp)', helpValue: 'P' }),
   since: Flags.string({ description: 'from this time on: ISO 8601 (2026-11-21, 2026-11-21T10:00:00Z), unix seconds, or 15m / 2h / 7d ago', helpValue: 'T' }),
   until: Flags.string({ description: 'before this time (same forms as --since)', helpValue: 'T' }),
+  presence: Flags.string({
+    description: "presence changes (a contact's or the user's own status: online, away, ...): left out unless asked; include = with the other events, only = nothing else",
+    options: ['exclude', 'include', 'only'],
+    default: 'exclude',
+    helpValue: 'exclude|include|only',
+  }),
 };
 
 export interface FilterFlagValues {
@@ -22,6 +28,7 @@ export interface FilterFlagValues {
   protocol?: string | undefined;
   since?: string | undefined;
   until?: string | undefined;
+  presence?: string | undefined;
 }
 
 /**
@@ -52,6 +59,7 @@ export async function openConfiguredArchive(configFile: string | undefined, flag
       ...(flags.protocol !== undefined ? { protocol: canonicalProtocol(flags.protocol) } : {}),
       ...(flags.since !== undefined ? { sinceMs: sql.parseTime(flags.since) } : {}),
       ...(flags.until !== undefined ? { untilMs: sql.parseTime(flags.until) } : {}),
+      ...(flags.presence !== undefined ? { presence: flags.presence as 'exclude' | 'include' | 'only' } : {}),
       limit,
     };
   } catch (error) {
