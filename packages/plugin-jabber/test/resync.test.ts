@@ -7,14 +7,18 @@ import { existsSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { describeWithService } from '../../../test/support/e2e.js';
 import { captureTranscripts } from '@imspect/core/testing';
+import type { EventDraft } from '@imspect/sdk';
 import { checkMidstreamResync } from '@imspect/sdk/testing';
 import { XmppSession } from '../src/session.js';
 
 /**
- * Left out: the login (only the start can tell it), and the logout: a stream joined after the server refused
- * the login cannot know that nobody was logged in when the client closes it.
+ * Left out: the login (only the start can tell it); the logout: a stream joined after the server refused the
+ * login cannot know that nobody was logged in when the client closes it; and a contact's status: the server's
+ * copy of the user's own presence reads as a contact's when neither the binding nor the client's presence
+ * (whose id the copy repeats) was seen.
  */
 const SKIPPED = new Set(['login', 'logout']);
+const skip = (e: EventDraft) => SKIPPED.has(e.type) || (e.type === 'contact' && e.subtype === 'status');
 const CAPTURES = new URL('../../../../shared/captures/', import.meta.url).pathname;
 const CASES: Array<{ file: string; port: number }> = [
   { file: 'prosody-xmpp.pcap', port: 15222 },
@@ -34,7 +38,7 @@ describeWithService('XMPP: mid-stream starts and gaps in real captures', existsS
             maxFrameSize: 1 << 20,
             midstream: midstream || connection.midstream,
           });
-        const runs = checkMidstreamResync(create, steps, { everyOffsetUpTo: 1500, samples: 150, skip: (e) => SKIPPED.has(e.type) });
+        const runs = checkMidstreamResync(create, steps, { everyOffsetUpTo: 1500, samples: 150, skip });
         expect(runs).toBeGreaterThan(0);
       }
     });

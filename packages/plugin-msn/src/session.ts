@@ -310,14 +310,14 @@ export class MsnSession implements ProtocolSession {
       case 'CHG':
         this.online = true;
         // CHG trid status [clientid [msnobj]]: the user's own status (the server's echo is not a second change).
-        if (words.length >= 3 && this.local !== undefined) {
+        if (words.length >= 3 && this.me !== undefined) {
           this.ownStatus = words[2]!;
-          this.emit(frame, { type: 'other', subtype: 'status', localId: this.local, remoteId: this.server.host, data: msnPresenceData(words[2]!) });
+          this.emit(frame, { type: 'other', subtype: 'status', localId: this.me, remoteId: this.server.host, data: msnPresenceData(words[2]!) });
         }
         return;
       case 'UUX':
         // UUX trid len: the user's own personal message.
-        if (item.payload && this.local !== undefined) this.personalMessage('outgoing', this.local, item.payload, frame);
+        if (item.payload && this.me !== undefined) this.personalMessage('outgoing', this.me, item.payload, frame);
         return;
       case 'ADD':
       case 'ADC':
@@ -407,7 +407,7 @@ export class MsnSession implements ProtocolSession {
         return;
       case 'UBX':
         // UBX id [network] len: a contact's personal message.
-        if (item.payload && words[1] !== undefined && this.local !== undefined) this.personalMessage('incoming', bareId(words[1]), item.payload, frame);
+        if (item.payload && words[1] !== undefined && this.me !== undefined) this.personalMessage('incoming', bareId(words[1]), item.payload, frame);
         return;
       case 'ADD':
       case 'ADC':
@@ -473,21 +473,23 @@ export class MsnSession implements ProtocolSession {
   /** `NLN`/`ILN`/`FLN`: a contact's status (at sign-in, `ILN`, or a change). */
   private contactStatus(command: string, words: string[], frame: Frame): void {
     const change = contactStatusOf(command, words);
-    if (change === undefined || this.local === undefined) return;
+    const me = this.me;
+    if (change === undefined || me === undefined) return;
     this.contactStatuses.delete(change.contact);
     if (this.contactStatuses.size >= MAX_REMEMBERED_STATUSES) this.contactStatuses.delete(this.contactStatuses.keys().next().value!);
     this.contactStatuses.set(change.contact, change.code);
-    this.emit(frame, { type: 'contact', subtype: 'status', localId: this.local, remoteId: change.contact, data: msnPresenceData(change.code) });
+    this.emit(frame, { type: 'contact', subtype: 'status', localId: me, remoteId: change.contact, data: msnPresenceData(change.code) });
   }
 
   /** `UUX`/`UBX`: a personal message, reported with the last status code known for its owner (else none). */
   private personalMessage(direction: Direction, who: string, payload: Uint8Array, frame: Frame): void {
     const description = personalMessage(payload);
-    if (description === undefined || this.local === undefined) return;
+    const me = this.me;
+    if (description === undefined || me === undefined) return;
     if (direction === 'outgoing') {
-      this.emit(frame, { type: 'other', subtype: 'status', localId: this.local, remoteId: this.server.host, data: msnPresenceData(this.ownStatus, description) });
+      this.emit(frame, { type: 'other', subtype: 'status', localId: me, remoteId: this.server.host, data: msnPresenceData(this.ownStatus, description) });
     } else {
-      this.emit(frame, { type: 'contact', subtype: 'status', localId: this.local, remoteId: who, data: msnPresenceData(this.contactStatuses.get(who) ?? '', description) });
+      this.emit(frame, { type: 'contact', subtype: 'status', localId: me, remoteId: who, data: msnPresenceData(this.contactStatuses.get(who) ?? '', description) });
     }
   }
 

@@ -170,7 +170,11 @@ export class YahooState {
   private logon(direction: Direction, packet: YmsgPacket): PacketOutcome {
     // The server's first LOGON names the local user and ends the login; later ones are contacts coming online.
     if (direction === 'outgoing' || this.loggedIn || packet.header.status === STATUS_DISCONNECTED) return {};
-    if (this.midstream && !this.sawAuth) return {};
+    if (this.midstream && !this.sawAuth) {
+      // Not known to be the login, but the server addresses the user in it all the same.
+      if (this.localId === undefined) this.learnLocal(packet.firstOf(1, 0));
+      return {};
+    }
     this.learnLocal(packet.firstOf(1, 0));
     this.loggedIn = true;
     const data = this.clientData();
