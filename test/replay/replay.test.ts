@@ -220,6 +220,17 @@ describeWithService('imspect replay over the shared captures', capturesMissing, 
       expect(conn.protocolErrors).toEqual([]);
     }
     expect(events).toHaveLength([...AIM_CASES, OFT_CASE].reduce((n, c) => n + c.events.length, 0));
+    // The capture starts after the AIM login: every event of those connections has its ids marked, and the
+    // summary counts them per protocol.
+    const marks = { inferred: 0, unknown: 0 };
+    for (const e of events) {
+      const mark = (e['data'] as Record<string, unknown> | undefined)?.['identity'];
+      if (mark === 'inferred' || mark === 'unknown') marks[mark]++;
+    }
+    expect(marks.unknown).toBeGreaterThan(0);
+    expect((summary as unknown as { identityByProtocol: unknown }).identityByProtocol).toEqual({ oscar: marks });
+    const text = await replay([path.join(CAPTURES, AIM_CAPTURE), '--quiet'], cwd);
+    expect(text.stdout).toContain(`  ids without a login:     oscar inferred ${marks.inferred}, unknown ${marks.unknown}`);
   });
 
   for (const [file, cases] of Object.entries(XMPP_FILES)) {
