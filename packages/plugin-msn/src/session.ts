@@ -14,6 +14,7 @@ import {
   type EventDraft,
   type Frame,
   type IdentityDirectory,
+  isUnknownId,
   type ImEvent,
   type ProtocolSession,
   type SessionContext,
@@ -49,6 +50,9 @@ type Role = 'ns' | 'sb' | undefined;
 /** A line that can start an MSN command: three capital letters (or an error number), then a space or the end. */
 const COMMAND_LINE = /^(?:[A-Z]{3}|\d{3})(?: |$)/;
 
+/** Most participants a switchboard joined mid-way learns from who writes (a conversation has a few). */
+const MAX_LEARNED_PARTICIPANTS = 64;
+
 /** Commands only a switchboard or only a notification server carries (for a stream whose start was missed). */
 const SWITCHBOARD_ONLY: Record<Direction, ReadonlySet<string>> = {
   outgoing: new Set(['CAL', 'ANS']),
@@ -80,6 +84,8 @@ export class MsnSession implements ProtocolSession {
    * the next one that looks like a command may be inside a payload: they pass through unread.
    */
   private readonly resync: Record<Direction, 'fragment' | 'command' | undefined>;
+  /** The user as the switchboard's own messages name it when its `USR`/`ANS` was not seen. */
+  private inferredLocal: string | undefined;
   /** Bytes were lost (`gap`): the login may have been among them, as in a stream joined mid-way. */
   private lostBytes = false;
   private readonly typing: boolean;
@@ -150,7 +156,7 @@ export class MsnSession implements ProtocolSession {
   private get me(): string | undefined {
     if (this.local !== undefined) return this.local;
     if (!this.midstream && !this.lostBytes) return undefined;
-    return this.identity?.localUser(this.clientIp, 'msn') ?? '';
+    return this.inferredLocal ?? this.identity?.localUser(this.clientIp, 'msn') ?? '';
   }
 
   /** Which of the user's machines this is: the MSNP18+ machine GUID its login or switchboard commands carry. */
@@ -383,7 +389,14 @@ export class MsnSession implements ProtocolSession {
         }
         return;
       case 'MSG':
-        if (item.payload && words[1] !== undefined) this.message('incoming', words, item, frame, bareId(words[1]));
+        if (item.payload && words[1] !== undefined) {
+          const sender = bareId(words[1]);
+          // A switchboard whose IRO/JOI was not seen learns its participants from who writes.
+          if ((this.midstream || this.lostBytes) && this.role === 'sb' && sender !== this.me && sender.includes('@') && this.participants.size < MAX_LEARNED_PARTICIPANTS) {
+            this.participants.add(sender);
+          }
+          this.message('incoming', words, item, frame, sender);
+        }
         return;
       case 'UBM':
         // UBM email network type len
@@ -494,6 +507,10 @@ export class MsnSession implements ProtocolSession {
   }
 
   private emit(frame: Frame, event: EventDraft): void {
+    // Out of step and without the user's own login: the ids come from other evidence, and say so.
+    if (this.local === undefined && (this.midstream || this.lostBytes) && event.type !== 'login') {
+      event.data = { ...event.data, identity: isUnknownId(event.localId) ? 'unknown' : 'inferred' };
+    }
     (frame.events ??= []).push(event);
   }
 
@@ -505,6 +522,7 @@ export class MsnSession implements ProtocolSession {
     const contentType = head.headers.get('content-type');
     const type = mediaType(contentType);
     const body = payload.subarray(head.bodyOffset);
+    if (this.local === undefined && this.role === 'sb') this.learnFromHeaders(direction, type, head.headers);
     // MSNP18: what the local user sends from another endpoint reaches this one too. It is outgoing.
     const own = direction === 'incoming' && peer !== undefined && peer === this.local && this.role === 'sb';
     const parties = own ? this.partiesFor('outgoing', undefined) : this.partiesFor(direction, peer);
@@ -558,6 +576,20 @@ export class MsnSession implements ProtocolSession {
         this.emit(frame, { type: invite.kind, ...target, ...(invite.object ? { text: invite.object } : {}), ...(data ? { data } : {}) });
       }
     }
+  }
+
+  /**
+   * A switchboard whose `USR`/`ANS` was not seen: the user's own typing notices name the user (`TypingUser`),
+   * and so do the P2P messages others send to the user (`P2P-Dest`).
+   */
+  private learnFromHeaders(direction: Direction, type: string | undefined, headers: ReadonlyMap<string, string>): void {
+    const named =
+      direction === 'outgoing' && type === 'text/x-msmsgscontrol'
+        ? headers.get('typinguser')
+        : direction === 'incoming' && type === 'application/x-msnmsgrp2p'
+          ? headers.get('p2p-dest')
+          : undefined;
+    if (named !== undefined && named.includes('@')) this.inferredLocal ??= bareId(named);
   }
 
   /** Parties of a message: outgoing to the conversation; incoming from `peer`. */

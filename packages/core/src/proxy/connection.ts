@@ -524,7 +524,8 @@ export class ProxyConnection {
     if (draft.file !== undefined) event.file = Object.freeze({ ...draft.file });
     let data = draft.data !== undefined ? toEventData(draft.data) : undefined;
     // Only what a protocol session read is about a user; an `encrypted` note is about the connection.
-    if (this.midstream && !this.sawLogin && this.session !== undefined && event.type !== 'encrypted') data = this.markIdentity(event, data);
+    const marked = data?.identity === 'inferred' || data?.identity === 'unknown';
+    if (marked || (this.midstream && !this.sawLogin && this.session !== undefined && event.type !== 'encrypted')) data = this.markIdentity(event, data);
     // A copy with only text, number and flag values (a JavaScript plugin is not type-checked), frozen: filters
     // read it, nothing changes it.
     if (data !== undefined) event.data = Object.freeze(data);
@@ -542,7 +543,8 @@ export class ProxyConnection {
   }
 
   /**
-   * A connection joined mid-way whose login was not seen: its ids come from other evidence. An id the session
+   * A connection joined mid-way whose login was not seen (or an event its session marked itself, e.g. after
+   * lost bytes): its ids come from other evidence. An id the session
    * could not tell is looked up among the logins seen from the same client address (`inferred`), else made
    * from that address (`unknown`, `*@ip`); an id the session read from the traffic is `inferred`. Never dropped.
    */
@@ -551,12 +553,14 @@ export class ProxyConnection {
       this.sawLogin = true;
       return data;
     }
-    if (data?.identity === 'inferred' || data?.identity === 'unknown') return data;
-    let mark: IdentityMark = 'inferred';
+    // The session's own mark stands, unless core can name the user it could not.
+    let mark: IdentityMark = data?.identity === 'unknown' ? 'unknown' : 'inferred';
     if (isUnknownId(event.localId)) {
       const known = this.deps.identity?.localUser(this.client.ip, event.protocol);
-      if (known !== undefined) event.localId = known;
-      else {
+      if (known !== undefined) {
+        event.localId = known;
+        mark = 'inferred';
+      } else {
         event.localId = unknownId(this.client.ip);
         mark = 'unknown';
       }
