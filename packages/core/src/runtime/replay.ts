@@ -5,6 +5,7 @@ import type { PacketAnomaly } from '../capture/ip.js';
 import type { CloseReason, ConnectionAnomaly, TcpConnection } from '../capture/tcp-reassembly.js';
 import type { Direction, ImEvent } from '@imspect/sdk';
 import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
+import { IdentityRecords } from '../proxy/identity-records.js';
 
 export interface ReplayedConnection {
   id: number;
@@ -50,6 +51,11 @@ export interface ReplaySummary {
   connectionsByProtocol: Record<string, number>;
   /** Per protocol, the connections that carried its traffic but gave no events. */
   silentByProtocol: Record<string, SilentConnections>;
+  /**
+   * Per protocol, the events whose ids did not come from a login the capture holds (`data.identity`): read from
+   * other evidence (`inferred`) or not known at all (`unknown`, a `*@<client address>` id).
+   */
+  identityByProtocol: Record<string, { inferred: number; unknown: number }>;
   /** Capture-level problems: a truncated file, undecodable packets (fragments, bad headers). */
   fileAnomalies: string[];
   /** A problem that stopped reading (damaged file); the summary covers what came before it. */
@@ -91,6 +97,8 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     ...liveDeps,
     now: () => clock,
     options: { ...options.deps.options, idleTimeoutMs: 0, sniffTimeoutMs: 24 * 3600_000, keepDisconnected: true, reportUnreadTls: true },
+    // The capture's own logins, in capture order: a connection joined mid-way asks who logged in from its client.
+    identity: new IdentityRecords(),
   };
   const summary: ReplaySummary = {
     file,
@@ -99,6 +107,7 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     eventsByType: {},
     connectionsByProtocol: {},
     silentByProtocol: {},
+    identityByProtocol: {},
     fileAnomalies: [],
     error: undefined,
   };
@@ -145,7 +154,11 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
   };
   const firstBytes = new Map<string, Uint8Array>();
   const stopCounting = deps.sink.onEvents((events: readonly ImEvent[]) => {
-    for (const event of events) summary.eventsByType[event.type] = (summary.eventsByType[event.type] ?? 0) + 1;
+    for (const event of events) {
+      summary.eventsByType[event.type] = (summary.eventsByType[event.type] ?? 0) + 1;
+      const mark = event.data?.identity;
+      if (mark === 'inferred' || mark === 'unknown') (summary.identityByProtocol[event.protocol] ??= { inferred: 0, unknown: 0 })[mark]++;
+    }
   });
 
   const finish = (id: number, reason: CloseReason | undefined) => {
@@ -235,7 +248,11 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
           if (entry.proxy.pending && !entry.record.unsettled) whenSettled(entry);
         },
         anomaly(conn, anomaly) {
-          live.get(conn.id)?.record.anomalies.push(anomaly);
+          const entry = live.get(conn.id);
+          if (!entry) return;
+          entry.record.anomalies.push(anomaly);
+          // The parser resynchronises after the hole (ProtocolSession.gap) instead of reading on as if nothing were lost.
+          if (anomaly.kind === 'gap') entry.proxy.flow(anomaly.direction).gap(anomaly.bytesMissing);
         },
         close(conn, reason, time) {
           clock = time;
