@@ -412,6 +412,8 @@ describe('Yahoo Messenger end to end through imspect', () => {
     expect(carol.map((r) => [r.type, r.outgoing, r.remoteDir, r.text]).sort()).toEqual(
       [
         [11, true, '127.0.0.1', ''],
+        // Yahoo on a port that is not its own (the test server's), through imspect's SOCKS5 proxy.
+        [11, true, '127.0.0.1', ''],
         [5, false, '127.0.0.1', ''],
         [3, true, 'bob', ''],
         [1, true, 'bob', 'hello bob, ça va? ✓'],
@@ -419,7 +421,10 @@ describe('Yahoo Messenger end to end through imspect', () => {
         [6, true, '127.0.0.1', ''],
       ].sort(),
     );
-    expect(rows).toHaveLength(13 + 6);
+    expect(rows.filter((r) => r.subtype === 'circumvention').map((r) => `${r.localDir} ${r.data}`)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^alice protocol=yahoo how=odd-port /), expect.stringMatching(/^carol protocol=yahoo how=odd-port,socks5 /)]),
+    );
+    expect(rows).toHaveLength(13 + 6 + 2);
     expect(new Set(rows.map((r) => r.eventId)).size).toBe(rows.length);
   });
 });

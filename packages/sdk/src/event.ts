@@ -61,7 +61,7 @@ export interface EventSubtypes {
   leave: 'part' | 'kick' | 'ban' | 'affiliation' | 'members-only' | 'shutdown' | 'conference-decline';
   contact: 'add' | 'remove' | 'list' | 'added-by' | 'accepted' | 'removed-by';
   encrypted: 'otr' | 'omemo' | 'pgp' | 'openpgp' | 'starttls' | 'tls-port' | 'tls';
-  other: 'client' | 'nick' | 'ctcp' | 'ctcp-reply' | 'conference-invite';
+  other: 'client' | 'nick' | 'ctcp' | 'ctcp-reply' | 'conference-invite' | 'circumvention' | 'unreadable';
   emoticon: never;
   'display-picture': never;
 }

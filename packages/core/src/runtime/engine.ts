@@ -226,7 +226,7 @@ export class Engine {
       policy,
       sink: this.sink,
       log: this.log,
-      options: { ...config.connections, debug: this.options.debug === true },
+      options: { ...config.connections, debug: this.options.debug === true, unreadable: config.policy.unreadable },
     };
   }
 
@@ -334,6 +334,7 @@ export class Engine {
         ...(accepted.initialClientData ? { initialClientData: accepted.initialClientData } : {}),
         ...(accepted.listenerAddress ? { listener: accepted.listenerAddress } : {}),
         ...(accepted.greeted ? { greeted: true } : {}),
+        ...(accepted.via ? { via: accepted.via } : {}),
       },
       deps,
     );

@@ -71,7 +71,7 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
   const deps: RelayDeps = {
     ...liveDeps,
     now: () => clock,
-    options: { ...options.deps.options, idleTimeoutMs: 0, sniffTimeoutMs: 24 * 3600_000, keepDisconnected: true, reportUnreadTls: true },
+    options: { ...options.deps.options, idleTimeoutMs: 0, sniffTimeoutMs: 24 * 3600_000, keepDisconnected: true },
   };
   const summary: ReplaySummary = {
     file,
