@@ -11,7 +11,7 @@ import { createCa } from '../../src/tls/ca.js';
 import { TlsInterceptor } from '../../src/tls/interceptor.js';
 import type { TlsConfig } from '../../src/tls/schema.js';
 import { lineProtocol, relayClient, startRelay, upstreamServer } from '../relay-harness.js';
-import { removeTempDirs, tempDir, waitFor } from '../helpers.js';
+import { removeTempDirs, tempDir } from '../helpers.js';
 
 afterAll(removeTempDirs);
 
@@ -172,7 +172,7 @@ describe('STARTTLS interception in a connection', () => {
       secure.write('MSG bob unseen\n');
       expect(await reply).toBe('MSG them re: unseen\n');
       // Nothing inside is read; policy.unreadable (log by default) records that an encrypted conversation went by.
-      await waitFor(() => relay.events.length > 0, 2_000, 'encrypted event');
+      await waitFor(() => relay.events.length > 0, 'encrypted event');
       expect(relay.events.map((e) => [e.type, e.subtype, e.filtered])).toEqual([['encrypted', 'starttls', false]]);
       expect(relay.connections[0]!.encrypted).toBe('starttls');
       secure.destroy();
