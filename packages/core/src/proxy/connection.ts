@@ -402,6 +402,9 @@ export class ProxyConnection {
     if (!event) return;
     this.heldCircumvention = undefined;
     event.localId = localId;
+    // Ids per network (IRC): the network the session learned since.
+    const network = event.network ?? this.session?.network;
+    if (network !== undefined) event.network = String(network);
     this.eventCount++;
     this.deps.sink.accept([event]);
   }

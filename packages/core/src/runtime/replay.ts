@@ -5,6 +5,7 @@ import type { PacketAnomaly } from '../capture/ip.js';
 import type { CloseReason, ConnectionAnomaly, TcpConnection } from '../capture/tcp-reassembly.js';
 import type { Direction, ImEvent } from '@imspect/sdk';
 import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
+import { DatagramWatch, type DatagramFlow } from './replay-datagrams.js';
 
 export interface ReplayedConnection {
   id: number;
@@ -45,6 +46,13 @@ export interface ReplaySummary {
   connectionsByProtocol: Record<string, number>;
   /** Per protocol, the connections that carried its traffic but gave no events. */
   silentByProtocol: Record<string, SilentConnections>;
+  /**
+   * Circumvention attempts, in event order: IM on an odd port, inside HTTP or through a proxy (`circumvention`
+   * events), and IM or TLS imspect could not read (`unreadable` events, blocked or not).
+   */
+  circumvention: CircumventionAttempt[];
+  /** IM recognised in UDP datagrams (QQ), one entry per client, server and QQ number. */
+  datagramFlows: DatagramFlow[];
   /** Capture-level problems: a truncated file, undecodable packets (fragments, bad headers). */
   fileAnomalies: string[];
   /** A problem that stopped reading (damaged file); the summary covers what came before it. */
@@ -80,13 +88,19 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     eventsByType: {},
     connectionsByProtocol: {},
     silentByProtocol: {},
+    circumvention: [],
+    datagramFlows: [],
     fileAnomalies: [],
     error: undefined,
   };
   const live = new Map<number, { proxy: ProxyConnection; record: ReplayedConnection }>();
+  const datagrams = new DatagramWatch(deps);
   const firstBytes = new Map<string, Uint8Array>();
   const stopCounting = deps.sink.onEvents((events: readonly ImEvent[]) => {
-    for (const event of events) summary.eventsByType[event.type] = (summary.eventsByType[event.type] ?? 0) + 1;
+    for (const event of events) {
+      summary.eventsByType[event.type] = (summary.eventsByType[event.type] ?? 0) + 1;
+      if (event.type === 'other' && (event.subtype === 'circumvention' || event.subtype === 'unreadable')) summary.circumvention.push(circumventionOf(event));
+    }
   });
 
   const finish = (id: number, reason: CloseReason | undefined) => {
@@ -177,6 +191,10 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
       {
         ...(options.serverPorts ? { serverPorts: options.serverPorts } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        onDatagram: (datagram, time) => {
+          clock = time;
+          datagrams.datagram(datagram, time);
+        },
         onTruncated: (error: CaptureError) => summary.fileAnomalies.push(`${error.code}: ${error.message}`),
         onPacketAnomaly: (anomaly: PacketAnomaly, packet) => {
           if (summary.fileAnomalies.length < 100) summary.fileAnomalies.push(`packet ${packet.index}: ${describeAnomaly(anomaly)}`);
@@ -188,6 +206,7 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
   } finally {
     for (const id of [...live.keys()]) finish(id, 'end-of-capture');
     for (const silent of Object.values(summary.silentByProtocol)) silent.ids.sort((a, b) => a - b);
+    summary.datagramFlows = datagrams.flows;
     stopCounting();
   }
   return summary;
@@ -199,6 +218,41 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     const inc = firstBytes.get(`${record.id}:incoming`);
     return isRecord(out) && (inc === undefined || isRecord(inc));
   }
+}
+
+/** One line of the replay's circumvention list. */
+export interface CircumventionAttempt {
+  at: string;
+  kind: 'circumvention' | 'unreadable';
+  protocol: string;
+  client: string;
+  server: string;
+  localId: string;
+  /** `odd-port`, `http`, `socks5`, `http-connect`, `http-proxy` (comma-separated), when given. */
+  how: string | undefined;
+  blocked: boolean;
+  reason: string | undefined;
+  /** `udp` for QQ datagrams (also listed, with their packet counts, in `datagramFlows`). */
+  transport: 'tcp' | 'udp';
+}
+
+function circumventionOf(event: ImEvent): CircumventionAttempt {
+  const text = (key: string) => {
+    const value = event.data?.[key];
+    return value === undefined ? undefined : String(value);
+  };
+  return {
+    at: event.at,
+    kind: event.subtype === 'unreadable' ? 'unreadable' : 'circumvention',
+    protocol: event.protocol,
+    client: `${event.client.ip}:${event.client.port}`,
+    server: `${event.server.host}:${event.server.port}`,
+    localId: event.localId,
+    how: text('how'),
+    blocked: event.filtered,
+    reason: text('reason'),
+    transport: text('transport') === 'udp' ? 'udp' : 'tcp',
+  };
 }
 
 /** An in-memory stand-in for a socket: what is written to it is dropped (a replay has no one to send to). */
