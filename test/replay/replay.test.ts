@@ -264,6 +264,30 @@ describeWithService('imspect replay over the shared captures', capturesMissing, 
     expect(events.map((e) => [e['protocol'], e['filtered'], e['categories']])).toEqual([['qq', true, ['unreadable']]]);
   });
 
+  it('logs search --type other lists the circumvention attempts the replays stored: IRC on an odd port, QQ over UDP', async () => {
+    const dir = await mkdtemp(path.join(cwd, 'search-other-'));
+    await writeFile(path.join(dir, 'imspect.config.json'), JSON.stringify({ dataDir: 'data' }));
+    for (const file of [NGIRCD_CAPTURE, path.join(CAPTURES, 'ndpi-oicq.pcap')]) {
+      const replayed = await replay([file, '--to-loggers', '-q'], dir);
+      expect(replayed.code, replayed.stderr).toBe(0);
+    }
+    const search = async (args: string[]) => {
+      const { stdout } = await execFileAsync(process.execPath, [CLI, 'logs', 'search', ...args], { cwd: dir, timeout: 60_000 });
+      return stdout.trim().split('\n');
+    };
+    const other = await search(['--type', 'other', '--limit', '0']);
+    expect(other.filter((l) => l.includes('[other/circumvention]'))).toEqual([
+      expect.stringMatching(/ irc {2}alice -> 127\.0\.0\.1 {2}\[other\/circumvention\] irc on a port that is not its own$/),
+      expect.stringMatching(/ irc {2}bob -> 127\.0\.0\.1 {2}\[other\/circumvention\] irc on a port that is not its own$/),
+    ]);
+    expect(other.filter((l) => l.includes('[other/unreadable]'))).toEqual([
+      expect.stringMatching(/ qq {2}1444875387 -> 58\.60\.10\.45 {2}\[other\/unreadable\] QQ \(OICQ\) over UDP to port 8000: recognised, not parsed$/),
+    ]);
+    // Every line is an `other` event: no message of the IRC conversation.
+    expect(other.every((l) => l.includes('[other'))).toBe(true);
+    expect(await search(['--type', 'other', '--blocked'])).toEqual(['No matching events.']);
+  });
+
   it('ndpi-quickplay-wechat.pcap: WeChat HTTP to *.qq.com hosts is not QQ: no event, no circumvention attempt', async () => {
     const result = await replay([path.join(CAPTURES, 'ndpi-quickplay-wechat.pcap'), '--json'], cwd);
     expect(result.code, result.stderr).toBe(0);
