@@ -3,6 +3,7 @@
 # `plugins list`, measured with hyperfine (Debian: apt-get install hyperfine). Run by hand, after `pnpm build`;
 # it asserts nothing. Usage: bash bench/cli-startup/run.sh [runs]   (default 20 runs per command)
 # IMSPECT_CLI=/other/checkout/packages/cli/bin/run.js measures another build (e.g. before a change) the same way.
+# `--help (oclif)` is the same help printed by oclif itself (IMSPECT_NO_FAST_HELP=1), for a ratio in one run.
 set -euo pipefail
 runs="${1:-20}"
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -20,11 +21,12 @@ export NO_COLOR=1
 hyperfine --style basic --warmup 3 --runs "$runs" --export-json "$work/times.json" \
   -n 'imspect --version' "$node $cli --version" \
   -n 'imspect --help' "$node $cli --help" \
+  -n 'imspect --help (oclif)' "env IMSPECT_NO_FAST_HELP=1 $node $cli --help" \
   -n 'imspect status' "$node $cli status" \
   -n 'imspect plugins list' "$node $cli plugins list" >/dev/null
 node -e '
   const { results } = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   // Wall time waits for other processes on a busy machine; user + system CPU time does not, so both are shown.
-  console.log("command                median ms   min ms   max ms   cpu ms (user+sys, mean)");
-  for (const r of results) console.log(r.command.padEnd(22), (r.median * 1000).toFixed(0).padStart(9), (r.min * 1000).toFixed(0).padStart(8), (r.max * 1000).toFixed(0).padStart(8), ((r.user + r.system) * 1000).toFixed(0).padStart(8));
+  console.log("command                  median ms   min ms   max ms   cpu ms (user+sys, mean)");
+  for (const r of results) console.log(r.command.padEnd(24), (r.median * 1000).toFixed(0).padStart(9), (r.min * 1000).toFixed(0).padStart(8), (r.max * 1000).toFixed(0).padStart(8), ((r.user + r.system) * 1000).toFixed(0).padStart(8));
 ' "$work/times.json"

@@ -1,10 +1,10 @@
 /**
- * What keeps the `imspect` command's start-up short (bench/cli-startup measures it): `--version` answered without
- * oclif, oclif served from the build's one-file copy, and Node's compile cache kept inside the installation only
+ * What keeps the `imspect` command's start-up short (bench/cli-startup measures it): `--version` and the root help
+ * answered without oclif, oclif served from the build's one-file copy, and Node's compile cache kept inside the installation only
  * when nobody but its owner can write there. Each is checked by what the process actually loads or decides.
  */
 import { execFile } from 'node:child_process';
-import { chmod, lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +17,10 @@ const CLI_DIR = path.join(REPO_ROOT, 'packages/cli');
 
 interface CompileCacheModule {
   setUpCompileCache(cliDir: string, enable?: (dir: string) => void): { cacheDir?: string; skipped?: string };
+}
+interface RootHelpModule {
+  staleRootHelp(cliDir: string, oclifVersion: string): string | undefined;
+  userThemeFile(): string;
 }
 interface OclifBundleModule {
   bundleMatchesInstalled(vendorDir?: URL, cliRoot?: string): boolean;
@@ -61,12 +65,65 @@ describe('the imspect command starts on a short path', () => {
   });
 
   it('serves every @oclif/core import from the one-file bundle the build wrote, not from its many files', async () => {
-    const { stdout, urls } = await loadedModules(['--help']);
-    expect(stdout).toContain('imspect command line');
+    const { stdout, urls } = await loadedModules(['help', 'start']);
+    expect(stdout).toContain('$ imspect start');
     expect(urls).toContain(pathToFileURL(path.join(CLI_DIR, 'dist/vendor/oclif-core.cjs')).href);
     expect(urls.filter((url) => /@oclif\/core\/lib\//.test(url))).toEqual([]);
     // TypeBox (hundreds of modules) is not needed to list the commands either.
     expect(urls.filter((url) => url.includes('typebox'))).toEqual([]);
+  });
+
+  it('prints the root help without loading oclif, the same text oclif prints at every width, colour or not', async () => {
+    for (const args of [['--help'], ['help'], []]) {
+      const { stdout, urls } = await loadedModules(args);
+      expect(stdout).toContain('imspect command line');
+      expect(urls.filter((url) => url.includes('oclif-core.cjs') || /@oclif\/core\/lib\//.test(url))).toEqual([]);
+    }
+    const help = async (env: Record<string, string>) =>
+      (await execFileAsync(process.execPath, [CLI, '--help'], { cwd: dir, env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, ...env } })).stdout;
+    for (const columns of ['40', '57', '80', '123', '200']) {
+      for (const colour of [{ NO_COLOR: '1' }, { FORCE_COLOR: '1' }] as Record<string, string>[]) {
+        const env = { OCLIF_COLUMNS: columns, ...colour };
+        const fast = await help(env);
+        expect(fast).toContain('COMMANDS');
+        expect(fast, `columns ${columns}, ${JSON.stringify(colour)}`).toBe(await help({ ...env, IMSPECT_NO_FAST_HELP: '1' }));
+        if ('FORCE_COLOR' in colour) expect(fast).toContain('\u001b[1mCOMMANDS\u001b[22m');
+      }
+    }
+  });
+
+  it('leaves the root help to oclif when its stored list may be out of date or a theme restyles it', async () => {
+    const { staleRootHelp, userThemeFile } = (await import(pathToFileURL(path.join(CLI_DIR, 'bin/root-help.js')).href)) as RootHelpModule;
+    const installed = (JSON.parse(await readFile(path.join(CLI_DIR, 'node_modules/@oclif/core/package.json'), 'utf8')) as { version: string }).version;
+    expect(staleRootHelp(CLI_DIR, installed)).toBeUndefined();
+    expect(staleRootHelp(CLI_DIR, '0.0.1')).toContain('made with @oclif/core');
+
+    const cli = path.join(dir, 'stale-cli');
+    await mkdir(path.join(cli, 'dist/commands'), { recursive: true });
+    expect(staleRootHelp(cli, installed)).toContain('is missing');
+    await writeFile(path.join(cli, 'dist/root-help.json'), JSON.stringify({ oclifVersion: installed }));
+    await writeFile(path.join(cli, 'dist/commands/start.js'), '');
+    const past = new Date(Date.now() - 60_000);
+    await utimes(path.join(cli, 'dist/root-help.json'), past, past);
+    expect(staleRootHelp(cli, installed)).toContain('start.js was compiled after');
+
+    const configDir = path.join(dir, 'themed');
+    await mkdir(configDir, { recursive: true });
+    const saved = process.env.IMSPECT_CONFIG_DIR;
+    process.env.IMSPECT_CONFIG_DIR = configDir;
+    try {
+      expect(userThemeFile()).toBe(path.join(configDir, 'theme.json'));
+    } finally {
+      if (saved === undefined) delete process.env.IMSPECT_CONFIG_DIR;
+      else process.env.IMSPECT_CONFIG_DIR = saved;
+    }
+    // With a theme, oclif prints the help (the one that colours commands as the theme says).
+    await writeFile(path.join(configDir, 'theme.json'), JSON.stringify({ command: 'red' }));
+    const themed = await execFileAsync(process.execPath, [CLI, '--help'], {
+      cwd: dir,
+      env: { ...process.env, IMSPECT_CONFIG_DIR: configDir, FORCE_COLOR: '1', NO_COLOR: undefined },
+    });
+    expect(themed.stdout).toContain('\u001b[31mstart\u001b[39m');
   });
 
   it('lists plugins without loading TypeBox or the proxy runtime', async () => {
