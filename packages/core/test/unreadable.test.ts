@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { httpRequestHead, isTlsClientHello, judgeFirstBytes, parseOicqPacket, sniffOicqTcp, unreadableAction } from '../src/proxy/unreadable.js';
+import { connectTarget, httpRequestHead, isTlsClientHello, judgeFirstBytes, parseOicqPacket, sniffOicqTcp, unreadableAction } from '../src/proxy/unreadable.js';
 import { sleep, waitFor } from './helpers.js';
 import { lineProtocol, relayClient, startRelay, upstreamServer, type Relay, type UpstreamServer } from './relay-harness.js';
 
@@ -36,6 +36,17 @@ describe('first-byte detectors', () => {
     for (let cut = 0; cut < head.length - 1; cut++) expect(httpRequestHead(Buffer.from(head.slice(0, cut)))).toBe('partial');
     for (const text of ['VER 1 MSNP8 CVR0\r\n', 'NICK bob\r\n', 'USER a b c :d\r\n', '<stream:stream>', '*\x01\x00\x01'])
       expect(httpRequestHead(Buffer.from(text, 'latin1'))).toBe('no');
+  });
+
+  it('CONNECT targets: host (or bracketed IPv6) and port of a whole request head', () => {
+    expect(connectTarget(Buffer.from('CONNECT messenger.hotmail.com:1863 HTTP/1.1\r\nHost: messenger.hotmail.com:1863\r\n\r\n'))).toEqual({
+      host: 'messenger.hotmail.com',
+      port: 1863,
+    });
+    expect(connectTarget(Buffer.from('CONNECT [2001:db8::1]:5222 HTTP/1.0\n\n'))).toEqual({ host: '2001:db8::1', port: 5222 });
+    expect(connectTarget(Buffer.from('CONNECT a.example:1863 HTTP/1.1\r\n'))).toBeUndefined();
+    expect(connectTarget(Buffer.from('GET http://a.example:1863/ HTTP/1.1\r\n\r\n'))).toBeUndefined();
+    expect(connectTarget(Buffer.from('CONNECT a.example:99999 HTTP/1.1\r\n\r\n'))).toBeUndefined();
   });
 
   it('TLS ClientHello and the verdicts on first bytes', () => {
@@ -162,6 +173,32 @@ describe('sniffing a port that names no protocol', () => {
     const c = await client(r.port);
     c.socket.write(CLIENT_HELLO);
     await waitFor(() => Buffer.concat(server.received[0] ?? []).length === CLIENT_HELLO.length, 5_000, 'hello at the server');
+    c.socket.end();
+    await c.ended;
+    expect(r.events).toEqual([]);
+  });
+
+  it('a CONNECT to an IM port through a proxy imspect does not run: unreadable (proxy), blocked when policy says so', async () => {
+    const server = await upstream();
+    const protocol = { ...lineProtocol(), ports: [1863], sniff: () => false };
+    const r = await relay(server.port, { protocol, sniffTimeoutMs: 10_000, unreadable: { lines: 'block' } });
+    const c = await client(r.port);
+    c.socket.write('CONNECT messenger.example.com:1863 HTTP/1.1\r\nHost: messenger.example.com:1863\r\n\r\n');
+    expect((await c.ended).length).toBe(0);
+    await waitFor(() => r.events.length > 0, 2_000, 'event');
+    expect(r.events.map((e) => [e.type, e.subtype, e.protocol, e.remoteId, e.data?.['kind'], e.data?.['target'], e.data?.['how'], e.filtered])).toEqual([
+      ['other', 'unreadable', 'lines', 'messenger.example.com', 'proxy', 'messenger.example.com:1863', 'foreign-proxy', true],
+    ]);
+    expect(Buffer.concat(server.received[0] ?? []).length).toBe(0);
+  });
+
+  it('a CONNECT to a port no protocol names (a browser through its proxy) passes at once, no event', async () => {
+    const server = await upstream();
+    const r = await relay(server.port, { protocol: { ...lineProtocol(), ports: [1863], sniff: () => false }, sniffTimeoutMs: 10_000, unreadable: 'block' });
+    const c = await client(r.port);
+    const head = 'CONNECT www.example.com:443 HTTP/1.1\r\nHost: www.example.com:443\r\n\r\n';
+    c.socket.write(head);
+    await waitFor(() => Buffer.concat(server.received[0] ?? []).toString() === head, 5_000, 'head at the proxy');
     c.socket.end();
     await c.ended;
     expect(r.events).toEqual([]);

@@ -223,7 +223,7 @@ export const ConfigSchema = Type.Object(
         unreadable: Type.Union([UnreadableAction, Type.Record(Type.String({ minLength: 1 }), UnreadableAction)], {
           default: 'log',
           description:
-            "Traffic imspect cannot read: TLS it does not intercept, IM it recognises but does not parse (qq), HTTP or another protocol's bytes on an IM port. allow: relay it, no event; log: relay it, one event per connection; block: one event marked blocked, connection closed. One action for all, or per protocol: { default: log, qq: block, xmpp: allow, tls: log, unknown: block } (a plugin's name, qq, or the kinds tls and unknown)",
+            "Traffic imspect cannot read: TLS it does not intercept, IM it recognises but does not parse (qq), HTTP on an IM port, a CONNECT to an IM port through a proxy imspect does not run. allow: relay it, no event; log: relay it, one event per connection; block: one event marked blocked, connection closed. One action for all, or per protocol: { default: log, qq: block, xmpp: allow, tls: log, unknown: block, proxy: block } (a plugin's name, qq, or the kinds tls, unknown and proxy)",
         }),
       },
       { additionalProperties: false, default: {}, description: 'What imspect does with traffic beyond its protocol plugins' },

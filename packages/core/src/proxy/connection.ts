@@ -16,6 +16,7 @@ import type { ProtocolRegistry, RegisteredProtocol } from './protocols.js';
 import { acceptClientTls, connectUpstreamTls, TlsRefusal } from '../tls/handshake.js';
 import { TlsInterceptor, type TlsDecision } from '../tls/interceptor.js';
 import {
+  connectTarget,
   httpRequestHead,
   isTlsClientHello,
   judgeFirstBytes,
@@ -306,6 +307,13 @@ export class ProxyConnection {
     if (direction === 'outgoing') {
       // Decided now rather than at the sniff time: other HTTP and TLS on ports like 80 and 443 must not wait.
       const verdict = judgeFirstBytes(first);
+      // A tunnel to an IM port through someone else's proxy: what goes inside cannot be read here.
+      const tunnel = verdict?.kind === 'not-im' && verdict.what === 'http' ? connectTarget(first) : undefined;
+      const tunnelled = tunnel ? (this.deps.registry.forPort(tunnel.port) ?? this.deps.registry.isTlsPort(tunnel.port)) : undefined;
+      if (tunnel && tunnelled) {
+        this.unreadable('proxy', tunnelled.name, `${tunnelled.name} through a proxy imspect does not run (CONNECT ${tunnel.host}:${tunnel.port})`, undefined, tunnel);
+        return;
+      }
       if (verdict?.kind === 'not-im') {
         this.decideSniff(undefined, verdict.what === 'tls' ? 'a TLS handshake (not intercepted): not IM' : 'an HTTP request no protocol claims: not IM');
         return;
@@ -414,23 +422,24 @@ export class ProxyConnection {
    * `policy.unreadable` says for `protocol` is done. `allow`: relayed, no event; `log`: relayed, one event;
    * `block`: one event marked blocked, then the connection is closed (a replay goes on to the capture's end).
    */
-  private unreadable(kind: UnreadableKind, protocol: string, reason: string, qq?: OicqHeader): void {
+  private unreadable(kind: UnreadableKind, protocol: string, reason: string, qq?: OicqHeader, tunnel?: { host: string; port: number }): void {
     clearTimeout(this.sniffTimer);
     this.sniffTimer = undefined;
     this.probing = undefined;
     const action = unreadableAction(this.deps.options.unreadable, protocol, kind);
     if (action !== 'allow') {
       const odd = kind === 'qq' && ![8000, 80, 443].includes(this.server.port) ? ['odd-port'] : [];
-      const ways = [...odd, ...(this.via ? [this.via] : [])];
+      const ways = [...odd, ...(tunnel ? ['foreign-proxy'] : []), ...(this.via ? [this.via] : [])];
       const event = this.completeEvent(
         {
           type: kind === 'tls' ? 'encrypted' : 'other',
           subtype: kind === 'tls' ? 'tls' : 'unreadable',
           localId: qq ? String(qq.qqNumber) : '',
-          remoteId: this.server.host,
+          remoteId: tunnel?.host ?? this.server.host,
           data: {
             protocol,
             kind,
+            ...(tunnel ? { proxy: `${this.server.host}:${this.server.port}`, target: `${tunnel.host}:${tunnel.port}` } : {}),
             action,
             reason: action === 'block' ? `${reason}; blocked (policy.unreadable)` : reason,
             ...(ways.length > 0 ? { how: ways.join(',') } : {}),

@@ -12,7 +12,9 @@ export type UnreadableKind =
   /** IM recognised (QQ) that no plugin parses. */
   | 'qq'
   /** Bytes the port's protocol does not recognise (HTTP to an IM port, anything else). */
-  | 'unknown';
+  | 'unknown'
+  /** A tunnel to an IM port through a proxy imspect does not run (an HTTP CONNECT seen on its way there). */
+  | 'proxy';
 
 /** `allow`: relayed, no event; `log`: relayed, one event; `block`: closed at once, one event marked blocked. */
 export type UnreadableAction = 'allow' | 'log' | 'block';
@@ -65,6 +67,21 @@ export function httpRequestHead(bytes: Uint8Array): 'complete' | 'partial' | 'no
     if (bytes[i - 1] === 0x0a || (bytes[i - 1] === 0x0d && bytes[i - 2] === 0x0a)) return 'complete';
   }
   return bytes.length >= MAX_HEAD ? 'no' : 'partial';
+}
+
+/**
+ * The target of an HTTP CONNECT request at the start of `bytes` (a whole head), as a client sends it to a proxy:
+ * `CONNECT host:port HTTP/1.x`. Undefined for anything else.
+ */
+export function connectTarget(bytes: Uint8Array): { host: string; port: number } | undefined {
+  if (bytes.length < 8 || bytes[0] !== 0x43 /* C */ || httpRequestHead(bytes) !== 'complete') return undefined;
+  let end = 0;
+  while (end < bytes.length && end < 512 && bytes[end] !== 0x0a) end++;
+  const match = /^CONNECT (\[[0-9A-Fa-f:.]+\]|[^\s:/]+):(\d{1,5}) HTTP\/1\.[01]\r?$/.exec(latin1(bytes.subarray(0, end)));
+  if (!match) return undefined;
+  const port = Number(match[2]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
 /** A classic QQ (OICQ) packet header: what nDPI and Wireshark's dissectors read. */
