@@ -393,7 +393,14 @@ export class Engine {
   /** SIGHUP: policy changes without a restart (see {@link reloadPolicy}). */
   reload(): Promise<ReloadResult> {
     // One reload at a time: a second SIGHUP waits for the first, then reads the files again.
-    const run = () => reloadPolicy({ loaded: this.options.loaded, policyPlugins: this.policyPlugins, responses: this.responses, log: this.log });
+    const run = () =>
+      reloadPolicy({
+        loaded: this.options.loaded,
+        policyPlugins: this.policyPlugins,
+        responses: this.responses,
+        ...(this.relayDeps ? { relayOptions: this.relayDeps.options } : {}),
+        log: this.log,
+      });
     this.reloading = this.reloading.then(run, run);
     return this.reloading;
   }
