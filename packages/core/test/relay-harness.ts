@@ -209,6 +209,8 @@ export interface RelayOptions {
   upstreamHost?: string;
   /** `policy.unreadable`. */
   unreadable?: UnreadablePolicyConfig;
+  /** The configuration's `ports` (port -> protocol name; the fake protocol is `lines`). */
+  ports?: Record<string, string>;
 }
 
 export interface Relay {
@@ -224,7 +226,7 @@ export interface Relay {
 export async function startRelay(upstreamPort: number, options: RelayOptions = {}): Promise<Relay> {
   const log = recordingLogger();
   const protocols = options.protocol ? [{ name: 'lines', hooks: options.protocol, maxFrameSize: options.maxFrameSize ?? 64 * 1024 }] : [];
-  const registry = new ProtocolRegistry(protocols, {}, log);
+  const registry = new ProtocolRegistry(protocols, options.ports ?? {}, log);
   const policy = new Policy(
     options.filters ?? [],
     options.contents ?? [],

@@ -146,6 +146,35 @@ describe('policy.unreadable on an IM port (TLS not intercepted, HTTP the protoco
   });
 });
 
+describe('a port given to a protocol in `ports` (as 80 to msn)', () => {
+  it('other HTTP goes to the protocol as soon as its head is complete (no event), its body streamed', async () => {
+    const server = await upstream();
+    const r = await relay(server.port, {
+      protocol: { ...lineProtocol(), sniff: () => false },
+      ports: { [String(server.port)]: 'lines' },
+      sniffTimeoutMs: 10_000,
+      unreadable: 'block',
+    });
+    const c = await client(r.port);
+    const started = Date.now();
+    // The fake protocol frames lines: the body's line crosses as soon as it is whole.
+    c.socket.write('POST /upload HTTP/1.1\r\nHost: example.org\r\nContent-Length: 1000000\r\n\r\nfirst part\n');
+    await waitFor(
+      () =>
+        Buffer.concat(server.received[0] ?? [])
+          .toString()
+          .includes('first part'),
+      5_000,
+      'head and body start at the server',
+    );
+    expect(Date.now() - started).toBeLessThan(5_000);
+    c.socket.end();
+    await c.ended;
+    expect(r.connections[0]!.protocol?.name).toBe('lines');
+    expect(r.events).toEqual([]);
+  });
+});
+
 describe('sniffing a port that names no protocol', () => {
   it('other HTTP is decided at the end of its head: relayed at once, its body streamed, no event', async () => {
     const server = await upstream();
