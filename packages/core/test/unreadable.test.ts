@@ -56,6 +56,11 @@ describe('first-byte detectors', () => {
     expect(judgeFirstBytes(Buffer.from('GET / HTTP/1.1\r\nHost: a\r\n\r\n'))).toEqual({ kind: 'not-im', what: 'http' });
     expect(judgeFirstBytes(OICQ_TCP)).toMatchObject({ kind: 'qq', header: { qqNumber: 1444875387 } });
     expect(judgeFirstBytes(Buffer.from('GET / HTTP/1.1\r\n'))).toBeUndefined();
+    // A SOCKS5 greeting to someone else's proxy: the client waits for the answer, so it is let go at once.
+    expect(judgeFirstBytes(Buffer.from([5, 1, 0]))).toEqual({ kind: 'not-im', what: 'socks5' });
+    expect(judgeFirstBytes(Buffer.from([5, 2, 0, 2]))).toEqual({ kind: 'not-im', what: 'socks5' });
+    expect(judgeFirstBytes(Buffer.from([5, 2, 0]))).toBeUndefined();
+    expect(judgeFirstBytes(Buffer.from([5, 1, 0x40]))).toBeUndefined();
   });
 
   it('policy.unreadable: one action, or per protocol, then per kind, then default (log when unset)', () => {
@@ -191,6 +196,17 @@ describe('sniffing a port that names no protocol', () => {
       'head and body start at the server',
     );
     expect(Date.now() - started).toBeLessThan(5_000);
+    c.socket.end();
+    await c.ended;
+    expect(r.events).toEqual([]);
+  });
+
+  it("a SOCKS5 greeting to someone else's proxy is relayed at once (the client waits for the answer), no event", async () => {
+    const server = await upstream();
+    const r = await relay(server.port, { protocol: { ...lineProtocol(), sniff: () => false }, sniffTimeoutMs: 10_000 });
+    const c = await client(r.port);
+    c.socket.write(Buffer.from([5, 1, 0]));
+    await waitFor(() => Buffer.concat(server.received[0] ?? []).length === 3, 5_000, 'greeting at the proxy');
     c.socket.end();
     await c.ended;
     expect(r.events).toEqual([]);

@@ -315,7 +315,8 @@ export class ProxyConnection {
         return;
       }
       if (verdict?.kind === 'not-im') {
-        this.decideSniff(undefined, verdict.what === 'tls' ? 'a TLS handshake (not intercepted): not IM' : 'an HTTP request no protocol claims: not IM');
+        const what = { tls: 'a TLS handshake (not intercepted)', http: 'an HTTP request no protocol claims', socks5: 'a SOCKS5 greeting (a proxy imspect does not run)' };
+        this.decideSniff(undefined, `${what[verdict.what]}: not IM`);
         return;
       }
       if (verdict?.kind === 'qq') {

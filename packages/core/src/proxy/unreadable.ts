@@ -134,7 +134,7 @@ export function sniffOicqTcp(bytes: Uint8Array): OicqHeader | 'partial' | undefi
 /** What the first client bytes on a port that names no protocol say about it, before any plugin claims it. */
 export type FirstBytesVerdict =
   /** Not IM: relay at once. */
-  | { kind: 'not-im'; what: 'tls' | 'http' }
+  | { kind: 'not-im'; what: 'tls' | 'http' | 'socks5' }
   | { kind: 'qq'; header: OicqHeader }
   /** Not decided yet: more bytes may tell. */
   | undefined;
@@ -145,7 +145,20 @@ export function judgeFirstBytes(bytes: Uint8Array): FirstBytesVerdict {
   const qq = sniffOicqTcp(bytes);
   if (qq !== undefined && qq !== 'partial') return { kind: 'qq', header: qq };
   if (httpRequestHead(bytes) === 'complete') return { kind: 'not-im', what: 'http' };
+  if (isSocks5Greeting(bytes)) return { kind: 'not-im', what: 'socks5' };
   return undefined;
+}
+
+/**
+ * A SOCKS5 client's greeting, whole and alone: version 5, a method count of 1-9, that many known methods (0-9,
+ * private 0x80-0xfe). A client waits for the proxy's answer after it, so holding it would stall the client until
+ * the sniff time runs out.
+ */
+export function isSocks5Greeting(bytes: Uint8Array): boolean {
+  const count = bytes[1] ?? 0;
+  if (bytes[0] !== 5 || count < 1 || count > 9 || bytes.length !== 2 + count) return false;
+  for (let i = 2; i < bytes.length; i++) if (bytes[i]! > 0x09 && (bytes[i]! < 0x80 || bytes[i] === 0xff)) return false;
+  return true;
 }
 
 function u16(b: Uint8Array, at: number): number {
