@@ -39,10 +39,11 @@ export class DatagramWatch {
 
   /** A datagram of the capture, at capture time `time`. */
   datagram(datagram: UdpDatagram, time: number): void {
+    // QQ's server port only: a header this short would match the odd datagram of other UDP traffic by chance
+    // (a few in a hundred million), and a capture can hold that many. A server's packets carry no QQ number.
+    if (datagram.dstPort !== QQ_UDP_PORT) return;
     const header = parseOicqPacket(datagram.payload);
     if (!header) return;
-    // A server's packets (from port 8000) carry no QQ number; a client's do.
-    if (datagram.srcPort === QQ_UDP_PORT && datagram.dstPort !== QQ_UDP_PORT) return;
     const server = `${datagram.dst}:${datagram.dstPort}`;
     const key = `${datagram.src} ${server} ${header.qqNumber}`;
     const known = this.byKey.get(key);
