@@ -211,6 +211,42 @@ describeWithService('web console in a browser (imspect + ngircd + irc-framework 
     expect(Number(row[2])).toBeGreaterThanOrEqual(3);
   });
 
+  it("shows alice's own status and bob's last known status, since when, with hostile status text as text", async () => {
+    // Status texts that would run script, inject markup or reverse the line if they were not shown as text.
+    const ownText = '<img src=x onerror="window.__pwned=1">brb';
+    const bobText = '<script>window.__pwned=2</script>\u202Efdp.exe';
+    const marked = waitFor(alice, 'raw', (e) => / 306 /.test(String(e['line'])), 'alice marked away');
+    alice.raw(`AWAY :${ownText}`);
+    await marked;
+    bob.raw(`AWAY :${bobText}`);
+    await new Promise((r) => setTimeout(r, 300));
+    // ngircd answers a message to someone away with 301 RPL_AWAY: bob's status, seen on alice's connection.
+    const told = waitFor(alice, 'raw', (e) => / 301 alice bob /.test(String(e['line'])), 'RPL_AWAY about bob');
+    alice.say('bob', 'are you there?');
+    await told;
+    await expect
+      .poll(
+        async () => {
+          await page.goto(`${base}#/users?id=alice&t=${Date.now()}`);
+          await page.waitForSelector('#user-contacts');
+          return `${await page.textContent('#user-presence')} ${await page.textContent('#user-contacts')}`;
+        },
+        { timeout: 15_000, interval: 500 },
+      )
+      .toMatch(/away \(AWAY\)[\s\S]*away \(301\)/);
+    const own = await page.textContent('#user-presence');
+    expect(own).toContain(`irc away (AWAY) since`);
+    expect(own).toContain(ownText);
+    const bobRow = await page.locator('#user-contacts tbody tr', { hasText: 'bob' }).first().textContent({ timeout: 5_000 });
+    expect(bobRow).toContain('away (301) since');
+    // The override is made visible, the markup is text: nothing ran, no element was made from it.
+    expect(bobRow).toContain('<script>window.__pwned=2</script>⟨U+202E⟩fdp.exe');
+    expect(await page.evaluate(() => (globalThis as unknown as Record<string, unknown>)['__pwned'])).toBeUndefined();
+    expect(await page.evaluate(() => document.querySelectorAll('#user-presence img, #user-contacts script').length)).toBe(0);
+    alice.raw('AWAY');
+    bob.raw('AWAY');
+  });
+
   it('lets an admin add a bad word: the next message arrives masked, and a broken ACL is refused at its line', async () => {
     await page.goto(`${base}#/policy?file=badwords`);
     await page.locator('#policy-title', { hasText: 'Bad words' }).waitFor();

@@ -221,9 +221,9 @@ describeWithService('Gadu-Gadu end to end: libgadu through imspect to a scripted
       return matches[0]!;
     };
     const login = one({ remoteDir: '127.0.0.1', type: 5, outgoing: false }, 'login');
-    expect(login.data).toMatch(/^client=Gadu-Gadu%20Client version=[\d.]+ protocol-version=GG_LOGIN80 status=available$/);
+    expect(login.data).toMatch(/^client=Gadu-Gadu%20Client version=[\d.]+ protocol-version=GG_LOGIN80 status=online$/);
     const login105 = rows.find((r) => r.localDir === '3003' && r.type === 5)!;
-    expect(login105.data).toMatch(/^client=GG-Phoenix version=[\d.]+ protocol-version=GG_LOGIN105 status=available$/);
+    expect(login105.data).toMatch(/^client=GG-Phoenix version=[\d.]+ protocol-version=GG_LOGIN105 status=online$/);
     expect(JSON.stringify(rows)).not.toContain('hunter2');
     one({ remoteDir: '1002', type: 3, outgoing: true, subtype: 'active' }, 'typing');
     one({ remoteDir: '1002', type: 1, outgoing: true, filtered: false, text: 'hello bob, zażółć gęślą jaźń ✓' }, 'message out, HTML part intact');

@@ -237,9 +237,11 @@ describe('policy on MSN end to end through imspect (real filters, scripted MSN s
     const login = one({ localDir: ALICE, type: 5 }, 'alice login');
     expect(login.data).toBe('client=MSNMSGR version=8.5.1302 protocol-version=MSNP8');
     // alice's own client reports (dispatch and notification server) passed.
-    expect(rows.filter((r) => r.localDir === ALICE && r.type === 11).map((r) => [r.filtered, r.data])).toEqual([
+    expect(rows.filter((r) => r.localDir === ALICE && r.type === 11 && r.subtype === 'client').map((r) => [r.filtered, r.data])).toEqual([
       [false, 'client=MSNMSGR version=8.5.1302 protocol-version=MSNP8'],
       [false, 'client=MSNMSGR version=8.5.1302 protocol-version=MSNP8'],
     ]);
+    // Her own status (CHG) passed the filters: presence is no message, no contact addition.
+    expect(rows.filter((r) => r.localDir === ALICE && r.subtype === 'status').map((r) => [r.filtered, r.data])).toEqual([[false, 'status=online protocol-status=NLN']]);
   });
 });

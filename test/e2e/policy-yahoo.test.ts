@@ -365,7 +365,7 @@ describe('policy on Yahoo end to end through imspect (real filters, scripted YMS
     });
     expect(one({ localDir: 'alice', type: 1, text: 'darn and heck' }, 'blocked')).toMatchObject({ filtered: true, categories: '2 badwords', deliveredText: '' });
     expect(one({ localDir: 'alice', type: 2 }, 'file offer')).toMatchObject({ filtered: true, categories: 'policy file', remoteDir: 'bob', eventData: 'budget.xls 4321' });
-    expect(one({ localDir: 'alice', type: 9 }, 'contact addition')).toMatchObject({
+    expect(one({ localDir: 'alice', type: 9, subtype: 'add' }, 'contact addition')).toMatchObject({
       filtered: true,
       categories: 'policy contact',
       remoteDir: 'erin',

@@ -415,6 +415,8 @@ describe('Yahoo Messenger end to end through imspect', () => {
         // Yahoo on a port that is not its own (the test server's), through imspect's SOCKS5 proxy.
         [11, true, '127.0.0.1', ''],
         [5, false, '127.0.0.1', ''],
+        // The LOGON's buddy record: bob online.
+        [9, false, 'bob', ''],
         [3, true, 'bob', ''],
         [1, true, 'bob', 'hello bob, ça va? ✓'],
         [1, false, 'bob', 'hi there 你好'],
@@ -424,7 +426,8 @@ describe('Yahoo Messenger end to end through imspect', () => {
     expect(rows.filter((r) => r.subtype === 'circumvention').map((r) => `${r.localDir} ${r.data}`)).toEqual(
       expect.arrayContaining([expect.stringMatching(/^alice protocol=yahoo how=odd-port /), expect.stringMatching(/^carol protocol=yahoo how=odd-port,socks5 /)]),
     );
-    expect(rows).toHaveLength(13 + 6 + 2);
+    expect(one({ localDir: 'alice', remoteDir: 'bob', type: 9, subtype: 'status' }, 'bob online').data).toBe('status=online protocol-status=0');
+    expect(rows).toHaveLength(14 + 7 + 2);
     expect(new Set(rows.map((r) => r.eventId)).size).toBe(rows.length);
   });
 });

@@ -8,6 +8,7 @@ export interface IrcClient {
   off(event: string, listener: (event: Record<string, unknown>) => void): void;
   join(channel: string): void;
   say(target: string, text: string): void;
+  raw(line: string): void;
   notice(target: string, text: string): void;
   action(target: string, text: string): void;
   ctcpRequest(target: string, type: string, ...params: string[]): void;

@@ -20,6 +20,12 @@ export const filterFlags = {
     helpValue: 'TYPE',
   }),
   blocked: Flags.boolean({ description: 'only what policy blocked (filters, policy.unreadable)' }),
+  presence: Flags.string({
+    description: "presence changes (a contact's or the user's own status: online, away, ...): left out unless asked; include = with the other events, only = nothing else",
+    options: ['exclude', 'include', 'only'],
+    default: 'exclude',
+    helpValue: 'exclude|include|only',
+  }),
 };
 
 export interface FilterFlagValues {
@@ -32,6 +38,7 @@ export interface FilterFlagValues {
   until?: string | undefined;
   type?: string[] | undefined;
   blocked?: boolean | undefined;
+  presence?: string | undefined;
 }
 
 /**
@@ -64,6 +71,7 @@ export async function openConfiguredArchive(configFile: string | undefined, flag
       ...(flags.until !== undefined ? { untilMs: sql.parseTime(flags.until) } : {}),
       ...(flags.type !== undefined && flags.type.length > 0 ? { types: flags.type } : {}),
       ...(flags.blocked ? { blocked: true } : {}),
+      ...(flags.presence !== undefined ? { presence: flags.presence as 'exclude' | 'include' | 'only' } : {}),
       limit,
     };
   } catch (error) {

@@ -64,6 +64,16 @@ describeWithService('hostile ids and text in the console (chromium)', chromiumMi
       hostile({ protocol: 'yahoo', type: 'contact', subtype: 'add', remoteId: 'yuri', text: undefined, data: { group: '<b onclick="window.__pwned=4">Work</b>' } }),
       hostile({ protocol: 'xmpp', type: 'contact', subtype: 'subscribed', remoteId: 'xena@example.org', text: undefined, data: { subscription: 'subscribed' } }),
       hostile({ protocol: 'msn', type: 'contact', subtype: 'add', remoteId: 'mia@example.com', text: undefined, data: { list: 'FL' } }),
+      // Her presence, with a status text that would be markup and a bidi override if it were not shown as text.
+      hostile({
+        protocol: 'msn',
+        type: 'contact',
+        subtype: 'status',
+        direction: 'incoming',
+        remoteId: 'mia@example.com',
+        text: undefined,
+        data: { status: 'busy', 'protocol-status': 'BSY', description: '<img src=x onerror="window.__pwned=5">\u202Eevil' },
+      }),
     ]);
     await new ConsoleUsers(dir).add('ada', 'admin', 'admin password 1');
     const listeners = new Set<(events: readonly ImEvent[]) => void>();
@@ -198,9 +208,12 @@ describeWithService('hostile ids and text in the console (chromium)', chromiumMi
     expect(await page.locator('main').textContent()).toContain('evil⟨U+202E⟩gnp.exe');
     // Group and list/subscription columns, read from the contact-list events' data, shown as text.
     const row = async (contact: string) => page.locator('#user-contacts tr', { hasText: contact }).first().locator('td').allTextContents();
-    expect((await row('yuri')).slice(0, 4)).toEqual(['yahoo', 'yuri', '<b onclick="window.__pwned=4">Work</b>', '']);
-    expect((await row('xena@example.org')).slice(0, 4)).toEqual(['xmpp', 'xena@example.org', '', 'subscribed']);
-    expect((await row('mia@example.com')).slice(0, 4)).toEqual(['msn', 'mia@example.com', '', 'FL']);
+    expect((await row('yuri')).slice(0, 5)).toEqual(['yahoo', 'yuri', 'unknown', '<b onclick="window.__pwned=4">Work</b>', '']);
+    expect((await row('xena@example.org')).slice(0, 5)).toEqual(['xmpp', 'xena@example.org', 'unknown', '', 'subscribed']);
+    const mia = await row('mia@example.com');
+    expect([mia[0], mia[1], mia[3], mia[4]]).toEqual(['msn', 'mia@example.com', '', 'FL']);
+    // The last known status, since when, and its text: as text, the override made visible.
+    expect(mia[2]).toMatch(/^busy \(BSY\) since .+<img src=x onerror="window.__pwned=5">⟨U\+202E⟩evil$/);
     await expectInert();
   });
 

@@ -3,7 +3,7 @@
  * blocked with category `acl`; the sender gets the configured reply.
  */
 import path from 'node:path';
-import { definePlugin, RulesFile, Type, type EventType, type FilterHooks, type ImEvent, type Verdict } from '@imspect/sdk';
+import { definePlugin, isPresenceEvent, RulesFile, Type, type EventType, type FilterHooks, type ImEvent, type Verdict } from '@imspect/sdk';
 import { firstMatch, parseAcl, type AclRule } from './acl.js';
 
 export { parseAcl, firstMatch, idMatches, type AclRule } from './acl.js';
@@ -24,7 +24,8 @@ export const AclOptions = Type.Object(
 );
 
 export function aclVerdict(rules: readonly AclRule[], event: Readonly<ImEvent>, types: ReadonlySet<string>, respond?: string): Verdict {
-  if (!types.has(event.type)) return PASS;
+  // A contact's presence is no conversation: a blocked contact's status is logged, not refused.
+  if (!types.has(event.type) || isPresenceEvent(event)) return PASS;
   const rule = firstMatch(rules, event);
   if (rule === undefined || rule.action === 'allow') return PASS;
   const verdict: Verdict = { action: 'block', categories: ['acl'], reason: `ACL line ${rule.line}: ${rule.text}` };

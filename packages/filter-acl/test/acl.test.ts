@@ -90,6 +90,16 @@ describe('matching', () => {
     expect(aclVerdict(parseAcl('allow alice\n'), event('bob', 'x'), new Set(DEFAULT_TYPES))).toEqual({ action: 'pass' });
   });
 
+  it('passes presence (a contact status, the user own status), still blocks the contact additions and messages', () => {
+    const rules = parseAcl('deny joe@company.com friend@hotmail.com\ndeny joe@company.com all\n');
+    const types = new Set(DEFAULT_TYPES);
+    const status = { status: 'away', 'protocol-status': 'AWY', description: '<script>x</script>' };
+    expect(aclVerdict(rules, event('joe@company.com', 'friend@hotmail.com', { type: 'contact', subtype: 'status', data: status }), types)).toEqual({ action: 'pass' });
+    expect(aclVerdict(rules, event('joe@company.com', 'ns.example', { type: 'other', subtype: 'status', data: status }), new Set([...types, 'other']))).toEqual({ action: 'pass' });
+    expect(aclVerdict(rules, event('joe@company.com', 'friend@hotmail.com', { type: 'contact', subtype: 'add' }), types).action).toBe('block');
+    expect(aclVerdict(rules, event('joe@company.com', 'friend@hotmail.com'), types).action).toBe('block');
+  });
+
   it('groupchat matches group conversations only; sections limit rules to a protocol', () => {
     const rules = parseAcl('deny alice groupchat\n[irc]\ndeny bob carol\n');
     const types = new Set(DEFAULT_TYPES);

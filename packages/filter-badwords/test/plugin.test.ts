@@ -63,6 +63,14 @@ describe('filter-badwords', () => {
     expect(plugin.kind).toBe('filter');
   });
 
+  it('leaves presence alone: a status text with bad words is neither masked nor blocked', async () => {
+    const { hooks } = await setup('darn\n', { blockCount: 1 });
+    const status = { ...event(''), type: 'contact' as const, subtype: 'status', data: { status: 'away', 'protocol-status': 'AWY', description: 'darn darn' } };
+    delete (status as Partial<ImEvent>).text;
+    expect(await hooks.check(status)).toEqual({ action: 'pass' });
+    expect(await hooks.check({ ...status, type: 'other' })).toEqual({ action: 'pass' });
+  });
+
   it('masks and categorises; blocks at blockCount', async () => {
     const { hooks } = await setup('darn\nheck\n', { blockCount: 2 });
     expect(await hooks.check(event('hello'))).toEqual({ action: 'pass' });

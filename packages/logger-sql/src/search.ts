@@ -32,7 +32,18 @@ export interface SearchQuery {
   blocked?: boolean;
   /** Only these event types (`message`, `file`, `join`, ...). */
   types?: readonly string[];
+  /**
+   * Presence changes (`contact`/`status`, `other`/`status`): left out by default (`exclude`), so a search reads
+   * conversations, not hundreds of sign-ins and away states; `include` adds them, `only` gives nothing else.
+   */
+  presence?: PresenceFilter;
 }
+
+export type PresenceFilter = 'exclude' | 'include' | 'only';
+export const PRESENCE_FILTERS: readonly PresenceFilter[] = ['exclude', 'include', 'only'];
+
+/** The event type codes a presence event may have (with subtype `status`). */
+const PRESENCE_TYPE_CODES = [EVENT_TYPE_CODES.contact, EVENT_TYPE_CODES.other];
 
 const WORD = /^[\p{L}\p{N}]+$/u;
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
@@ -136,6 +147,12 @@ export function buildSearch(
     q = q.where((eb) => eb.or([eb('at_ms', op, atMs), eb.and([eb('at_ms', '=', atMs), eb('id', op, id)])]));
   }
   if (query.blocked) q = q.where('filtered', '=', 1);
+  const presence = query.presence ?? 'exclude';
+  if (presence === 'only') q = q.where('subtype', '=', 'status').where('type', 'in', PRESENCE_TYPE_CODES);
+  else if (presence === 'exclude') {
+    // A null subtype is no presence (a bare `subtype <> 'status'` would drop those rows).
+    q = q.where((eb) => eb.or([eb('subtype', 'is', null), eb('subtype', '<>', 'status'), eb('type', 'not in', PRESENCE_TYPE_CODES)]));
+  }
   if (query.types !== undefined && query.types.length > 0) {
     const codes = query.types.map((t) => EVENT_TYPE_CODES[t as keyof typeof EVENT_TYPE_CODES]).filter((c) => c !== undefined) as number[];
     q = q.where('type', 'in', codes.length > 0 ? codes : [-1]);

@@ -58,12 +58,31 @@ export interface UserDetail {
     group: string | null;
     /**
      * Where the contact stands on the user's list, in the protocol's words: XMPP `subscription`, MSN `list`
-     * (FL, AL, BL, RL), Gadu-Gadu `kind`. No protocol's contact-list event carries the contact's presence.
+     * (FL, AL, BL, RL), Gadu-Gadu `kind`. The contact's presence is `presence`.
      */
     status: string | null;
     data: string | null;
     atMs: number;
+    /** The contact's last known presence (a `contact`/`status` event), or null when none was seen. */
+    presence: PresenceState | null;
   }>;
+  /** The user's own last known presence (an `other`/`status` event), or null when none was seen. */
+  presence: PresenceState | null;
+}
+
+/** A last known presence: what it is, and since when it has been so. */
+export interface PresenceState {
+  protocol: string;
+  /** Normalised (`online`, `away`, `busy`, ...; see the SDK's PRESENCE_STATUSES). */
+  status: string;
+  /** The protocol's own code (`BSY`, `dnd`, `0x0003`), when it gave one. */
+  protocolStatus: string | null;
+  /** Status text or personal message of the latest presence event, when it had one. */
+  description: string | null;
+  /** When the status took its present value: the first of the latest run of events with this status. */
+  sinceMs: number;
+  /** When the latest presence event was seen. */
+  atMs: number;
 }
 
 export interface ActivityBucket {
@@ -362,10 +381,24 @@ export class SqlArchive implements ArchiveStore {
       .select(['protocol', 'network', 'remote_id', 'subtype', 'data', 'at_ms'])
       .where('local_id', '=', localId)
       .where('type', '=', EVENT_TYPE_CODES.contact)
+      // Presence is the contact's state, not a change to the list: read on its own below.
+      .where((eb) => eb.or([eb('subtype', 'is', null), eb('subtype', '<>', 'status')]))
       .orderBy('at_ms', 'desc')
       .orderBy('id', 'desc')
       .limit(limit * 10)
       .execute();
+    // Presence rows, newest first: enough to find each contact's latest status and since when it holds.
+    const presenceRows = await this.db
+      .selectFrom('messages')
+      .select(['protocol', 'network', 'remote_id', 'type', 'data', 'at_ms'])
+      .where('local_id', '=', localId)
+      .where('type', 'in', [EVENT_TYPE_CODES.contact, EVENT_TYPE_CODES.other])
+      .where('subtype', '=', 'status')
+      .orderBy('at_ms', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit * 20)
+      .execute();
+    const presence = latestPresence(presenceRows);
     const seen = new Set<string>();
     const contacts: UserDetail['contacts'] = [];
     for (const r of contactRows) {
@@ -381,11 +414,20 @@ export class SqlArchive implements ArchiveStore {
         // Shown as text (`key=value` items, as in the CSV column), whether the row holds JSON or an older string.
         data: contactData(r.data),
         atMs: Number(r.at_ms),
+        presence: presence.contacts.get(key) ?? null,
       });
+    }
+    // Contacts known only from their presence (MSN's ILN at sign-in, an XMPP roster never fetched here).
+    for (const [key, state] of presence.contacts) {
+      if (seen.has(key) || contacts.length >= limit) continue;
+      seen.add(key);
+      const [protocol, network, remoteId] = key.split('\u0000') as [string, string, string];
+      contacts.push({ protocol, network: network === '' ? null : network, remoteId, subtype: null, group: null, status: null, data: null, atMs: state.atMs, presence: state });
     }
     return {
       conversations: conversations.map((r) => ({ protocol: String(r.protocol), network: r.network ?? null, peer: String(r.peer), messages: Number(r.n), lastMs: Number(r.last) })),
       contacts,
+      presence: presence.own,
     };
   }
 
@@ -418,6 +460,50 @@ export class SqlArchive implements ArchiveStore {
 
 /** The keys of a contact-list event's data that say where the contact stands, first found wins. */
 const CONTACT_STATUS_KEYS = ['subscription', 'list', 'kind', 'status'] as const;
+
+/**
+ * Each contact's and the user's own latest presence from rows newest first: the status of the newest row, the
+ * newest row's code and text, and since when (the oldest row of the newest run with that status).
+ */
+function latestPresence(rows: ReadonlyArray<{ protocol: unknown; network: unknown; remote_id: unknown; type: unknown; data: unknown; at_ms: unknown }>): {
+  contacts: Map<string, PresenceState>;
+  own: PresenceState | null;
+} {
+  const contacts = new Map<string, PresenceState>();
+  /** Keys whose run of equal statuses has ended (an older row said something else). */
+  const settled = new Set<string>();
+  let own: PresenceState | null = null;
+  let ownSettled = false;
+  for (const r of rows) {
+    const data = storedData(r.data);
+    const status = data?.['status'];
+    if (status === undefined || status === '') continue;
+    const atMs = Number(r.at_ms);
+    const isOwn = Number(r.type) === EVENT_TYPE_CODES.other;
+    const key = `${r.protocol}\u0000${(r.network as string | null) ?? ''}\u0000${r.remote_id}`;
+    const current = isOwn ? own : contacts.get(key);
+    if (current === null || current === undefined) {
+      const description = data?.['description'];
+      const code = data?.['protocol-status'];
+      const state: PresenceState = {
+        protocol: String(r.protocol),
+        status: String(status),
+        protocolStatus: code === undefined || code === '' ? null : String(code),
+        description: description === undefined || description === '' ? null : String(description),
+        sinceMs: atMs,
+        atMs,
+      };
+      if (isOwn) own = state;
+      else contacts.set(key, state);
+      continue;
+    }
+    if (isOwn ? ownSettled : settled.has(key)) continue;
+    if (String(status) === current.status) current.sinceMs = atMs;
+    else if (isOwn) ownSettled = true;
+    else settled.add(key);
+  }
+  return { contacts, own };
+}
 
 function contactColumns(column: unknown): { group: string | null; status: string | null } {
   const data = storedData(column);

@@ -257,6 +257,51 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     ]);
   });
 
+  it('stores presence; searches leave it out unless asked; the user detail has each contact last status and since when', async () => {
+    seq += 10;
+    const presence = (remoteId: string, type: 'contact' | 'other', data: Record<string, string>) =>
+      event({ protocol: 'msn', localId: 'pia@example.com', remoteId, type, subtype: 'status', data, text: undefined, direction: type === 'other' ? 'outgoing' : 'incoming' });
+    const hostile = '<script>alert(1)</script> \u202Eevil';
+    const events = [
+      event({ protocol: 'msn', localId: 'pia@example.com', remoteId: 'quin@example.com', text: 'hello quin' }),
+      presence('quin@example.com', 'contact', { status: 'online', 'protocol-status': 'NLN' }),
+      presence('quin@example.com', 'contact', { status: 'away', 'protocol-status': 'AWY' }),
+      presence('quin@example.com', 'contact', { status: 'away', 'protocol-status': 'AWY', description: hostile }),
+      presence('ns.example', 'other', { status: 'busy', 'protocol-status': 'BSY' }),
+      presence('rex@example.com', 'contact', { status: 'offline', 'protocol-status': 'FLN' }),
+      event({ protocol: 'msn', localId: 'pia@example.com', remoteId: 'quin@example.com', type: 'contact', subtype: 'add', data: { list: 'FL' }, text: undefined }),
+    ];
+    await archive.insert(events);
+    const at = (i: number) => Date.parse(events[i]!.at);
+    const base = { user: 'pia@example.com', limit: 0 };
+    expect((await archive.search(base)).map((m) => [m.type, m.subtype])).toEqual([
+      ['message', null],
+      ['contact', 'add'],
+    ]);
+    const all = await archive.search({ ...base, presence: 'include' });
+    expect(all).toHaveLength(7);
+    const only = await archive.search({ ...base, presence: 'only' });
+    expect(only.map((m) => [m.type, m.remoteId, m.data?.['status']])).toEqual([
+      ['contact', 'quin@example.com', 'online'],
+      ['contact', 'quin@example.com', 'away'],
+      ['contact', 'quin@example.com', 'away'],
+      ['other', 'ns.example', 'busy'],
+      ['contact', 'rex@example.com', 'offline'],
+    ]);
+    expect(only[2]!.data).toEqual({ status: 'away', 'protocol-status': 'AWY', description: hostile });
+    const detail = await archive.userDetail('pia@example.com', { limit: 10 });
+    expect(detail.presence).toMatchObject({ status: 'busy', protocolStatus: 'BSY', description: null, sinceMs: at(4), atMs: at(4) });
+    const byId = new Map(detail.contacts.map((c) => [c.remoteId, c]));
+    // The list state comes from the contact-list event; the presence from the presence events, away since the first away.
+    expect(byId.get('quin@example.com')).toMatchObject({
+      subtype: 'add',
+      status: 'FL',
+      presence: { status: 'away', protocolStatus: 'AWY', description: hostile, sinceMs: at(2), atMs: at(3) },
+    });
+    // Known only from its presence.
+    expect(byId.get('rex@example.com')).toMatchObject({ subtype: null, status: null, presence: { status: 'offline', sinceMs: at(5) } });
+  });
+
   it('keeps an append-only audit trail, newest first, a page at a time', async () => {
     for (let i = 0; i < 5; i++)
       await archive.appendAudit({ atMs: BASE + i, actor: 'ada', role: 'admin', action: 'search', detail: { query: { text: `q${i}` } }, source: '127.0.0.1' });

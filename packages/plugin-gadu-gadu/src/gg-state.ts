@@ -6,7 +6,7 @@
  * name the sender; the local user is named by the login (and the 11.0 login answer), or, in a connection joined
  * after it, by a DCC7 offer.
  */
-import { utf8, type Direction, type EventDraft } from '@imspect/sdk';
+import { presenceData, utf8, type Direction, type EventDraft } from '@imspect/sdk';
 import { decodeCp1250 } from './cp1250.js';
 import { buildAck110, buildDcc7Reject, buildRecvAck, buildSendAckBlocked, rewriteMessage } from './encoder.js';
 import { withData, type EventDataPairs } from './event-data.js';
@@ -15,7 +15,8 @@ import { decodeMessage80, decodeMessage110, decodeOldMessage, type GgMessage } f
 import type { GgPacket } from './packet.js';
 import { DCC7_NEW_BYTES, In, Out } from './packet-types.js';
 import { decodeProtobuf, pbBytes, readPbUin } from './protobuf.js';
-import { isOffline, statusName } from './status.js';
+import { CONTACT_STATUS_TYPES, decodeContactStatuses } from './notify.js';
+import { isOffline, statusCode, statusName } from './status.js';
 import { readCompressedList, readTextList, Userlist100ReplyType, Userlist100Type, UserlistReplyType, UserlistType, type ContactList } from './userlist.js';
 
 /** The local id before the connection has named it. */
@@ -118,6 +119,7 @@ export class GgState {
   }
 
   private incoming(packet: GgPacket): PacketOutcome {
+    if (CONTACT_STATUS_TYPES.has(packet.type)) return this.contactStatuses(packet);
     switch (packet.type) {
       case In.LOGIN_OK:
       case In.LOGIN80_OK:
@@ -171,7 +173,7 @@ export class GgState {
     return outcome;
   }
 
-  /** `{ client: 'Gadu-Gadu Client', version: '8.0.0.10102', 'protocol-version': 'GG_LOGIN80', status: 'available' }`. */
+  /** `{ client: 'Gadu-Gadu Client', version: '8.0.0.10102', 'protocol-version': 'GG_LOGIN80', status: 'online' }`. */
   private clientData(): EventDataPairs {
     const info = this.login;
     if (info === undefined) return {};
@@ -213,9 +215,21 @@ export class GgState {
   private status(status: number | undefined, description: string | undefined): PacketOutcome {
     if (status === undefined) return { error: 'status packet too short' };
     if (isOffline(status)) return this.logout(description);
-    const event = withData({ type: 'other', subtype: 'status', localId: this.local, remoteId: this.serverName }, { status: statusName(status) });
-    if (description !== undefined && description !== '') event.text = description;
-    return { events: [event] };
+    const data = presenceData({ status: statusName(status), 'protocol-status': statusCode(status), ...(description !== undefined ? { description } : {}) });
+    return { events: [{ type: 'other', subtype: 'status', localId: this.local, remoteId: this.serverName, data }] };
+  }
+
+  /** GG_STATUS*, GG_NOTIFY_REPLY*: contacts' statuses, one presence event each (the records before a damaged one count). */
+  private contactStatuses(packet: GgPacket): PacketOutcome {
+    const decoded = decodeContactStatuses(packet);
+    const events: EventDraft[] = decoded.statuses.map((entry) => {
+      const description = entry.description === undefined ? undefined : decodeEither(entry.description).replace(/\0+$/, '');
+      const data = presenceData({ status: statusName(entry.status), 'protocol-status': statusCode(entry.status), ...(description !== undefined ? { description } : {}) });
+      return { type: 'contact', subtype: 'status', localId: this.local, remoteId: entry.uin, data };
+    });
+    const outcome: PacketOutcome = events.length > 0 ? { events } : {};
+    if (decoded.error !== undefined) outcome.error = decoded.error;
+    return outcome;
   }
 
   /** GG_NEW_STATUS80: status, flags, description length, description (UTF-8, maybe NUL-terminated). */

@@ -77,7 +77,7 @@ describe('Gadu-Gadu 6.0 / 7.0 transcripts: CP1250 messages', () => {
       inc(gg(0x0b)),
     ];
     const whole = expectSplitInvariant(steps);
-    const client = { 'protocol-version': '0x2a', status: 'available', description: 'w pracy' };
+    const client = { 'protocol-version': '0x2a', status: 'online', description: 'w pracy' };
     expect(whole.events).toEqual([
       { direction: 'outgoing', type: 'other', subtype: 'client', localId: '12345', remoteId: SERVER, data: client },
       { direction: 'incoming', type: 'login', localId: '12345', remoteId: SERVER, data: client },
@@ -118,7 +118,14 @@ describe('Gadu-Gadu 6.0 / 7.0 transcripts: CP1250 messages', () => {
       { direction: 'incoming', type: 'typing', subtype: 'done', localId: '12345', remoteId: '111', data: { length: 0 } },
       { direction: 'outgoing', type: 'contact', subtype: 'add', localId: '12345', remoteId: '444', data: { kind: 'normal' } },
       { direction: 'outgoing', type: 'contact', subtype: 'remove', localId: '12345', remoteId: '333', data: { kind: 'blocked' } },
-      { direction: 'outgoing', type: 'other', subtype: 'status', localId: '12345', remoteId: SERVER, text: 'na obiedzie, będę o 14', data: { status: 'busy' } },
+      {
+        direction: 'outgoing',
+        type: 'other',
+        subtype: 'status',
+        localId: '12345',
+        remoteId: SERVER,
+        data: { status: 'away', 'protocol-status': '0x0005', description: 'na obiedzie, będę o 14' },
+      },
       { direction: 'outgoing', type: 'logout', localId: '12345', remoteId: SERVER, text: 'do jutra' },
     ]);
     // Every frame is a whole packet with no error; the password hash appears in no event.
@@ -147,8 +154,8 @@ describe('Gadu-Gadu 6.0 / 7.0 transcripts: CP1250 messages', () => {
     const whole = expectSplitInvariant(steps);
     const base = { localId: '777', remoteId: SERVER };
     expect(whole.events).toEqual([
-      { direction: 'outgoing', type: 'other', subtype: 'client', ...base, data: { 'protocol-version': '0x20', status: 'available' } },
-      { direction: 'incoming', type: 'login', ...base, data: { 'protocol-version': '0x20', status: 'available' } },
+      { direction: 'outgoing', type: 'other', subtype: 'client', ...base, data: { 'protocol-version': '0x20', status: 'online' } },
+      { direction: 'incoming', type: 'login', ...base, data: { 'protocol-version': '0x20', status: 'online' } },
       { direction: 'outgoing', type: 'contact', subtype: 'export', ...base, text: list1, data: { contacts: 1, part: 'first' } },
       { direction: 'outgoing', type: 'contact', subtype: 'export', ...base, text: list2, data: { contacts: 1, part: 'more' } },
       { direction: 'incoming', type: 'contact', subtype: 'import', ...base, text: list1, data: { contacts: 1, part: 'more' } },
@@ -231,7 +238,7 @@ describe('Gadu-Gadu 8.0 transcripts: HTML and plain parts', () => {
       out(gg(0x38, u32(0x0001), u32(0x00800001), u32(0))),
     ];
     const whole = expectSplitInvariant(steps);
-    const client = { client: 'Gadu-Gadu Client', version: '10.0.0.10450', 'protocol-version': 'GG_LOGIN80', status: 'available', description: 'Jestem tu 😀' };
+    const client = { client: 'Gadu-Gadu Client', version: '10.0.0.10450', 'protocol-version': 'GG_LOGIN80', status: 'online', description: 'Jestem tu 😀' };
     const base = { localId: '4242' };
     expect(whole.events).toEqual([
       { direction: 'outgoing', type: 'other', subtype: 'client', ...base, remoteId: SERVER, data: client },
@@ -258,7 +265,7 @@ describe('Gadu-Gadu 8.0 transcripts: HTML and plain parts', () => {
         data: { groupchat: true, recipients: '1,2,3', html: '<b>tęśt</b>' },
       },
       { direction: 'outgoing', type: 'message', ...base, remoteId: '555', text: 'ok', data: { copy: 'sent-elsewhere', html: '<i>ok</i>' } },
-      { direction: 'outgoing', type: 'other', subtype: 'status', ...base, remoteId: SERVER, text: 'Zajęta 🙂', data: { status: 'busy' } },
+      { direction: 'outgoing', type: 'other', subtype: 'status', ...base, remoteId: SERVER, data: { status: 'away', 'protocol-status': '0x4003', description: 'Zajęta 🙂' } },
       { direction: 'outgoing', type: 'logout', ...base, remoteId: SERVER },
     ]);
     expect(whole.frames.every((f) => f.error === undefined)).toBe(true);
@@ -379,7 +386,7 @@ describe('Gadu-Gadu 10.5 / 11.0 transcripts: protocol buffers', () => {
       out(gg(0x59, u16(1), u32(654321))),
     ];
     const whole = expectSplitInvariant(steps);
-    const client = { client: 'GG-Phoenix', version: '11.3.45.10771', 'protocol-version': 'GG_LOGIN105', status: 'not-set' };
+    const client = { client: 'GG-Phoenix', version: '11.3.45.10771', 'protocol-version': 'GG_LOGIN105', status: 'unknown' };
     const base = { localId: '123456' };
     expect(whole.events).toEqual([
       { direction: 'outgoing', type: 'other', subtype: 'client', ...base, remoteId: SERVER, data: client },

@@ -2,8 +2,7 @@
  * What one IRC connection has established so far (who the local user is, what the server supports, which
  * capabilities are on) and how each parsed line turns into events.
  */
-import type { Direction, EventDraft } from '@imspect/sdk';
-import type { EventData } from '@imspect/sdk';
+import { presenceData, type Direction, type EventData, type EventDraft } from '@imspect/sdk';
 import { parseCtcp, parseDcc } from './ctcp.js';
 import { rewriteText, type TextSlot } from './encoder.js';
 import { decodeRange, paramText, rangeText, type IrcMessage, type IrcParam } from './message.js';
@@ -109,9 +108,12 @@ export class IrcState {
       case 'STARTTLS':
         if (!incoming) this.starttlsRequested = true;
         return NONE;
+      case 'AWAY':
+        return incoming ? this.onAwayNotify(m) : this.onAway(m);
     }
     // parseLine guarantees a command is letters or three digits: a leading digit means a numeric.
     if (!incoming || !isDigit(m.command.charCodeAt(0))) return NONE;
+    let outcome: LineOutcome = NONE;
     switch (m.command) {
       case '001':
         return this.onWelcome(m);
@@ -127,6 +129,9 @@ export class IrcState {
       case '691':
         this.starttlsRequested = false;
         break;
+      case '301':
+        outcome = this.onRplAway(m);
+        break;
     }
     // Any numeric names the client first: a session joined mid-way learns who the local user is.
     if (this.nick === undefined) {
@@ -136,7 +141,30 @@ export class IrcState {
     if (this.serverName === undefined && m.prefix !== undefined && !m.prefix.hasUserHost) {
       this.serverName = this.prefixName(m);
     }
-    return NONE;
+    return outcome;
+  }
+
+  /** `AWAY :text` from the client: the user's own status, away with the text, or back (no text). */
+  private onAway(m: IrcMessage): LineOutcome {
+    if (this.nick === undefined) return NONE;
+    return events([{ type: 'other', subtype: 'status', localId: this.localId, remoteId: this.serverId(), data: awayData(paramText(m, 0)) }]);
+  }
+
+  /** `:nick!u@h AWAY [:text]` (IRCv3 away-notify): a contact the user shares a channel with went away or came back. */
+  private onAwayNotify(m: IrcMessage): LineOutcome {
+    if (m.prefix === undefined || this.nick === undefined || this.fromLocalUser(m)) return NONE;
+    const who = this.prefixName(m);
+    if (who.length === 0) return NONE;
+    return events([{ type: 'contact', subtype: 'status', localId: this.localId, remoteId: who, data: awayData(paramText(m, 0)) }]);
+  }
+
+  /** `301 me nick :text` (RPL_AWAY): the server says who the user wrote to or asked about is away. */
+  private onRplAway(m: IrcMessage): LineOutcome {
+    const who = paramText(m, 1);
+    if (who === undefined || who.length === 0 || this.nick === undefined) return NONE;
+    const text = paramText(m, 2);
+    const data = presenceData({ status: 'away', 'protocol-status': '301', ...(text !== undefined ? { description: text } : {}) });
+    return events([{ type: 'contact', subtype: 'status', localId: this.localId, remoteId: who, data }]);
   }
 
   private onWelcome(m: IrcMessage): LineOutcome {
@@ -424,6 +452,12 @@ export function redactServicesPassword(target: string, text: string): string | u
   if (PASSWORD_VERBS.has(verb) && words.length > 1) return `${words[0]} [redacted]`;
   if (verb === 'SET' && (words[1] ?? '').toUpperCase() === 'PASSWORD') return `${words[0]} ${words[1]} [redacted]`;
   return undefined;
+}
+
+/** An away message means away (IRC has no other states); none means back, online. `protocol-status`: the command. */
+function awayData(text: string | undefined): EventData {
+  const away = text !== undefined && text.length > 0;
+  return presenceData({ status: away ? 'away' : 'online', 'protocol-status': 'AWAY', ...(away ? { description: text } : {}) });
 }
 
 function splitList(value: string | undefined): string[] {

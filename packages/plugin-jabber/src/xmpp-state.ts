@@ -2,7 +2,7 @@
  * What one XMPP client connection has told so far (who the local user is, which rooms it is in, which upload
  * slots it asked for), and the events each stanza carries.
  */
-import { compactData, encodeUtf8, type Direction, type EventDraft, type FileOffer } from '@imspect/sdk';
+import { compactData, encodeUtf8, presenceData, type Direction, type EventDraft, type FileOffer, type PresenceChange, type PresenceStatus } from '@imspect/sdk';
 import { bareJid, domainOf, normaliseJid, resourceOf } from './jid.js';
 import { NS } from './namespaces.js';
 import { child, childInNs, children, escapeXml, textOf, type XElement } from './xml.js';
@@ -248,7 +248,7 @@ export class XmppState {
   private presence(direction: Direction, el: XElement): StanzaOutcome {
     const type = el.attrs.get('type');
     const peer = direction === 'outgoing' ? el.attrs.get('to') : el.attrs.get('from');
-    if (peer === undefined) return direction === 'outgoing' && type === undefined ? this.capsClient(el) : NONE;
+    if (peer === undefined) return direction === 'outgoing' ? this.ownPresence(type, el) : NONE;
     const subscription = type === undefined ? undefined : SUBSCRIPTION_SUBTYPES[direction][type];
     if (subscription !== undefined) {
       return { events: [{ type: 'contact', subtype: subscription, localId: this.me, remoteId: bareJid(peer), data: { subscription: type! } }] };
@@ -265,7 +265,7 @@ export class XmppState {
       return NONE;
     }
     const x = child(el, 'x', NS.mucUser);
-    if (!x) return NONE;
+    if (!x) return this.contactPresence(type, peer, el);
     const codes = children(x, 'status', NS.mucUser).map((s) => s.attrs.get('code'));
     const entry = this.rooms.get(room);
     const self = codes.includes('110') || (entry?.nick !== undefined && entry.nick === nick);
@@ -300,6 +300,26 @@ export class XmppState {
     const event: EventDraft = { type: 'join', localId: this.me, remoteId: room, conversation: room };
     if (nick !== undefined) event.data = { nick };
     return { events: [event] };
+  }
+
+  /** A broadcast presence (no `to`): the user's own status, after the client report its first one carries. */
+  private ownPresence(type: string | undefined, el: XElement): StanzaOutcome {
+    const change = presenceChangeOf(type, el);
+    if (change === undefined) return NONE;
+    const status: EventDraft = { type: 'other', subtype: 'status', localId: this.me, remoteId: this.domain, data: presenceData(change) };
+    const caps = type === undefined ? this.capsClient(el) : NONE;
+    return { events: [...(caps.events ?? []), status] };
+  }
+
+  /**
+   * A contact's presence (not a room occupant's: those carry MUC user data). The user's own other devices are
+   * not contacts: their presence is not reported.
+   */
+  private contactPresence(type: string | undefined, peer: string, el: XElement): StanzaOutcome {
+    const change = presenceChangeOf(type, el);
+    const contact = bareJid(peer);
+    if (change === undefined || contact === this.localId || contact.length === 0) return NONE;
+    return { events: [{ type: 'contact', subtype: 'status', localId: this.me, remoteId: contact, data: presenceData(change) }] };
   }
 
   /**
@@ -449,6 +469,23 @@ function encryptionOf(msg: XElement): string | undefined {
     if (c.local === 'openpgp' && c.ns === NS.openpgp) return 'openpgp';
   }
   return undefined;
+}
+
+/** `<show/>` values (RFC 6121 4.7.2.1) in imspect's words; `xa` (extended away) is away too. */
+const SHOW_STATUSES: Readonly<Record<string, PresenceStatus>> = { away: 'away', chat: 'free-for-chat', dnd: 'busy', xa: 'away' };
+
+/**
+ * The status an available or unavailable presence says (show, status text); undefined for the other types
+ * (subscriptions, probes, errors). `protocol-status` is the `<show/>` value, else `available` / `unavailable`.
+ */
+export function presenceChangeOf(type: string | undefined, el: XElement): PresenceChange | undefined {
+  if (type !== undefined && type !== 'unavailable') return undefined;
+  const statusText = textOfChild(el, 'status', el.ns)?.trim();
+  const description = statusText !== undefined && statusText.length > 0 ? { description: statusText } : {};
+  if (type === 'unavailable') return { status: 'offline', 'protocol-status': 'unavailable', ...description };
+  const show = textOfChild(el, 'show', el.ns)?.trim();
+  if (show === undefined || show.length === 0) return { status: 'online', 'protocol-status': 'available', ...description };
+  return { status: SHOW_STATUSES[show] ?? 'unknown', 'protocol-status': show, ...description };
 }
 
 function textOfChild(el: XElement, local: string, ns: string): string | undefined {

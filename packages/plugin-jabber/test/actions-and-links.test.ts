@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { script, utf8 } from './helpers.js';
 import { expectSplitInvariant } from './invariance.js';
-import { juliet, login, romeo } from './transcripts.js';
+import { AFTER_LOGIN, juliet, login, romeo } from './transcripts.js';
 
 const intercept = { onUpgrade: (s: { tlsIntercepted(): void }) => s.tlsIntercepted() };
 
@@ -20,7 +20,7 @@ describe('/me (XEP-0245)', () => {
       ['>', `<message to='${juliet}' type='chat'><body>/me</body></message>`],
       ['>', `<message to='${juliet}' type='chat'><body>/mean words</body></message>`],
     );
-    expect(result.events.slice(1)).toEqual([
+    expect(result.events.slice(AFTER_LOGIN)).toEqual([
       { direction: 'outgoing', type: 'message', subtype: 'action', localId: romeo, remoteId: juliet, text: 'waves' },
       { direction: 'incoming', type: 'message', subtype: 'action', localId: romeo, remoteId: juliet, text: 'sighs & smiles' },
       // Not actions: "/me" alone, and a word that merely starts with "/me".
@@ -46,7 +46,7 @@ describe('files shared as a link (XEP-0363 without XEP-0066)', () => {
   ] as Array<['>' | '<', string]>;
 
   it('the slot request is a file event; the get URL alone in a body is the upload, with the name and size of the request', () => {
-    const events = run(...slot, ['>', `<message to='${juliet}' type='chat'><body>${get}</body></message>`]).events.slice(1);
+    const events = run(...slot, ['>', `<message to='${juliet}' type='chat'><body>${get}</body></message>`]).events.slice(AFTER_LOGIN);
     expect(events).toEqual([
       { direction: 'outgoing', type: 'file', subtype: 'http-upload-request', localId: romeo, remoteId: 'upload.montague.example', file: { name: 'très cool.jpg', size: 23456 } },
       {
@@ -69,7 +69,7 @@ describe('files shared as a link (XEP-0363 without XEP-0066)', () => {
       ['<', `<message from='${juliet}/balcony' type='chat'><body>https://capulet.example/</body></message>`],
       ['<', `<message from='${juliet}/balcony' type='chat'><body>http://insecure.example/a.png</body></message>`],
       ['<', `<message from='${juliet}/balcony' type='chat'><body>see ${shared}</body></message>`],
-    ).events.slice(1);
+    ).events.slice(AFTER_LOGIN);
     expect(events).toEqual([
       {
         direction: 'incoming',

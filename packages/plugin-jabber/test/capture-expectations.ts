@@ -28,6 +28,9 @@ export interface ConnectionCase {
   check?: (frames: FrameRecord[]) => void;
 }
 
+/** A presence without type or <show/>: available, online. */
+const AVAILABLE = { status: 'online', 'protocol-status': 'available' };
+
 const PROCEED = "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
 
 /** A STARTTLS exchange and nothing else readable: one significant frame, the server's `<proceed/>`. */
@@ -49,6 +52,8 @@ export const FILES: Record<string, ConnectionCase[]> = {
       streamTo: 'test.local',
       events: [
         inc({ type: 'login', localId: bob, remoteId: 'test.local', data: { jid: 'bob@test.local/res' } }),
+        // Sent before the roster's answer arrives: <presence id=... xml:lang="en" />: online (the server's echo from bob's own resource is not a contact).
+        out({ type: 'other', subtype: 'status', localId: bob, remoteId: 'test.local', data: AVAILABLE }),
         // The roster the client fetched after logging in (empty).
         inc({ type: 'contact', subtype: 'list', localId: bob, remoteId: 'test.local', data: { contacts: 0 } }),
         // Stanzas with an id carry the key that makes their copies on other devices one message, and the device.
@@ -66,6 +71,8 @@ export const FILES: Record<string, ConnectionCase[]> = {
       streamTo: 'test.local',
       events: [
         inc({ type: 'login', localId: alice, remoteId: 'test.local', data: { jid: 'alice@test.local/res' } }),
+        // Sent before the roster's answer arrives: <presence id=... xml:lang="en" />: online (the server's echo from alice's own resource is not a contact).
+        out({ type: 'other', subtype: 'status', localId: alice, remoteId: 'test.local', data: AVAILABLE }),
         // The roster the client fetched after logging in (empty).
         inc({ type: 'contact', subtype: 'list', localId: alice, remoteId: 'test.local', data: { contacts: 0 } }),
         out({ type: 'typing', subtype: 'composing', localId: alice, remoteId: bob, ...key(`outgoing ${alice} ${bob}`, 'b6ed5b1e72e54c1fadceb41d7e55eb1c') }),
@@ -90,6 +97,8 @@ export const FILES: Record<string, ConnectionCase[]> = {
         inc({ type: 'login', localId: tom, remoteId: 'cs-xmpp.lan', data: { jid: 'tom@cs-xmpp.lan/darkstar' } }),
         inc({ type: 'contact', subtype: 'list', localId: tom, remoteId: 'cs-xmpp.lan', data: { contacts: 0 } }),
         out({ type: 'other', subtype: 'client', localId: tom, remoteId: 'cs-xmpp.lan', data: { client: 'http://pidgin.im/', source: 'caps' } }),
+        // The same presence, without <show/>: online.
+        out({ type: 'other', subtype: 'status', localId: tom, remoteId: 'cs-xmpp.lan', data: AVAILABLE }),
       ],
     })),
     // Only the client's closing </stream:stream>, start not captured.
@@ -109,6 +118,8 @@ export const FILES: Record<string, ConnectionCase[]> = {
         out({ type: 'contact', subtype: 'add', localId: tom, remoteId: 'chatback@cs-xmpp.lan', data: { roster: true } }),
         out({ type: 'contact', subtype: 'add', localId: tom, remoteId: 'chatback@cs-xmpp.lan', data: { subscription: 'subscribe' } }),
         inc({ type: 'contact', subtype: 'accepted', localId: tom, remoteId: 'chatback@cs-xmpp.lan', data: { subscription: 'subscribed' } }),
+        // chatback's presence from its resource 104588072251790900698: online.
+        inc({ type: 'contact', subtype: 'status', localId: tom, remoteId: 'chatback@cs-xmpp.lan', data: AVAILABLE }),
         out({ type: 'typing', subtype: 'composing', localId: tom, remoteId: 'chatback@cs-xmpp.lan', ...key(`outgoing ${tom} chatback@cs-xmpp.lan`, 'purplebea68aea', 'darkstar') }),
         out({ type: 'message', localId: tom, remoteId: 'chatback@cs-xmpp.lan', text: 'hey', ...key(`outgoing ${tom} chatback@cs-xmpp.lan`, 'purplebea68aeb', 'darkstar') }),
         out({ type: 'typing', subtype: 'active', localId: tom, remoteId: 'chatback@cs-xmpp.lan', ...key(`outgoing ${tom} chatback@cs-xmpp.lan`, 'purplebea68aec', 'darkstar') }),

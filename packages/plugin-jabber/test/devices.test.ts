@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { dec, enc, script, type Step } from './helpers.js';
 import { expectSplitInvariant } from './invariance.js';
-import { juliet, login, romeo } from './transcripts.js';
+import { AFTER_LOGIN, juliet, login, romeo } from './transcripts.js';
 
 const intercept = { onUpgrade: (s: { tlsIntercepted(): void }) => s.tlsIntercepted() };
 
@@ -19,7 +19,7 @@ function loginAs(resource: string): Step[] {
 }
 
 function eventsOf(resource: string, ...lines: Array<['>' | '<', string]>) {
-  return expectSplitInvariant([...loginAs(resource), ...script(...lines)], intercept).events.slice(1);
+  return expectSplitInvariant([...loginAs(resource), ...script(...lines)], intercept).events.slice(AFTER_LOGIN);
 }
 
 const carbon = (kind: 'sent' | 'received', device: string, inner: string) =>

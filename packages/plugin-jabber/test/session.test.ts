@@ -4,7 +4,7 @@ import { testEvent } from '@imspect/sdk/testing';
 import { parseElement, defaultScope, textOf, type XElement } from '../src/xml.js';
 import { dec, enc, newSession, run, script, utf8, type Step } from './helpers.js';
 import { expectSplitInvariant } from './invariance.js';
-import { LOGIN_EVENT, juliet, login, romeo } from './transcripts.js';
+import { AFTER_LOGIN, LOGIN_EVENTS, juliet, login, romeo } from './transcripts.js';
 
 const intercept = { onUpgrade: (s: { tlsIntercepted(): void }) => s.tlsIntercepted() };
 
@@ -19,7 +19,7 @@ describe('login (RFC 6120): STARTTLS, SASL, stream restarts, binding', () => {
       intercept,
     );
     expect(result.events).toEqual([
-      LOGIN_EVENT,
+      ...LOGIN_EVENTS,
       { direction: 'outgoing', type: 'message', localId: romeo, remoteId: juliet, text: 'Wherefore art thou, Romeo?' },
       { direction: 'outgoing', type: 'logout', localId: romeo, remoteId: 'montague.example' },
     ]);
@@ -97,7 +97,7 @@ describe('messages (RFC 6121)', () => {
       ),
       intercept,
     );
-    expect(result.events.slice(1)).toEqual([
+    expect(result.events.slice(AFTER_LOGIN)).toEqual([
       // With an id: the key that makes the copies of this message on the user's other devices one message.
       {
         direction: 'incoming',
@@ -125,7 +125,7 @@ describe('messages (RFC 6121)', () => {
       ),
       intercept,
     );
-    expect(result.events.slice(1).map((e) => [e.direction, e.type, e.subtype ?? null, e.text ?? null])).toEqual([
+    expect(result.events.slice(AFTER_LOGIN).map((e) => [e.direction, e.type, e.subtype ?? null, e.text ?? null])).toEqual([
       ['outgoing', 'typing', 'composing', null],
       ['incoming', 'typing', 'paused', null],
       ['outgoing', 'message', null, 'Hi'],
@@ -142,7 +142,7 @@ describe('messages (RFC 6121)', () => {
       ),
       intercept,
     );
-    expect(result.events.slice(1).map((e) => e.text)).toEqual(['prefixed']);
+    expect(result.events.slice(AFTER_LOGIN).map((e) => e.text)).toEqual(['prefixed']);
   });
 });
 
@@ -221,7 +221,7 @@ describe('carbons (XEP-0280)', () => {
       ),
       intercept,
     );
-    expect(result.events.slice(1)).toEqual([
+    expect(result.events.slice(AFTER_LOGIN)).toEqual([
       { direction: 'incoming', type: 'message', localId: romeo, remoteId: juliet, text: "What man art thou that, thus bescreen'd in night, so stumblest on my counsel?" },
       { direction: 'outgoing', type: 'message', localId: romeo, remoteId: juliet, text: 'Neither, fair saint, if either thee dislike.' },
     ]);
@@ -242,7 +242,7 @@ describe('carbons (XEP-0280)', () => {
       "<message to='romeo@montague.example/home'><result xmlns='urn:xmpp:mam:2' queryid='f27' id='28482-98726-73623'><forwarded xmlns='urn:xmpp:forward:0'>" +
       "<delay xmlns='urn:xmpp:delay' stamp='2010-07-10T23:08:25Z'/><message xmlns='jabber:client' from='juliet@capulet.example/balcony' to='romeo@montague.example/orchard' type='chat'>" +
       '<body>Call me but love, and I will be new baptized.</body></message></forwarded></result></message>';
-    expect(run(withLogin(['<', mam]), undefined, intercept).events).toEqual([LOGIN_EVENT]);
+    expect(run(withLogin(['<', mam]), undefined, intercept).events).toEqual(LOGIN_EVENTS);
   });
 });
 
@@ -285,7 +285,7 @@ describe('multi-user chat (XEP-0045)', () => {
       ),
       intercept,
     );
-    expect(result.events.slice(1)).toEqual([
+    expect(result.events.slice(AFTER_LOGIN)).toEqual([
       // The request is reported (a policy can stop it before the room sees it); the room's answer is the join.
       { direction: 'outgoing', type: 'join', subtype: 'request', localId: romeo, remoteId: room, conversation: room, data: { nick: 'thirdwitch', request: true } },
       { direction: 'incoming', type: 'join', localId: romeo, remoteId: room, conversation: room, data: { nick: 'thirdwitch' } },
@@ -334,7 +334,7 @@ describe('file offers', () => {
       "<transport xmlns='urn:xmpp:jingle:transports:ibb:1' block-size='4096' sid='ch3d9s71'/></content></jingle></iq>";
     const accept = "<iq to='romeo@montague.example/home' type='set' id='j3'><jingle xmlns='urn:xmpp:jingle:1' action='session-accept' sid='851ba2'/></iq>";
     const result = expectSplitInvariant(withLogin(['>', offer], ['<', incoming], ['<', accept]), intercept);
-    expect(result.events.slice(1)).toEqual([
+    expect(result.events.slice(AFTER_LOGIN)).toEqual([
       {
         direction: 'outgoing',
         type: 'file',
@@ -355,7 +355,7 @@ describe('file offers', () => {
       "<content creator='initiator' name='pull' senders='responder'><description xmlns='urn:xmpp:jingle:apps:file-transfer:5'>" +
       '<request><file><name>letter.txt</name><size>99</size></file></request></description></content></jingle></iq>';
     const result = expectSplitInvariant(withLogin(['>', ask]), intercept);
-    expect(result.events.slice(1)).toEqual([
+    expect(result.events.slice(AFTER_LOGIN)).toEqual([
       { direction: 'outgoing', type: 'file', subtype: 'jingle', localId: romeo, remoteId: juliet, file: { name: 'letter.txt', size: 99 }, data: { request: true } },
     ]);
   });
@@ -369,7 +369,7 @@ describe('file offers', () => {
       "<feature xmlns='http://jabber.org/protocol/feature-neg'><x xmlns='jabber:x:data' type='form'><field var='stream-method' type='list-single'>" +
       '<option><value>http://jabber.org/protocol/bytestreams</value></option></field></x></feature></si></iq>';
     const result = expectSplitInvariant(withLogin(['<', si]), intercept);
-    expect(result.events.slice(1)).toEqual([
+    expect(result.events.slice(AFTER_LOGIN)).toEqual([
       {
         direction: 'incoming',
         type: 'file',
@@ -402,7 +402,7 @@ describe('file offers', () => {
       ),
       intercept,
     );
-    expect(result.events.slice(1)).toEqual([
+    expect(result.events.slice(AFTER_LOGIN)).toEqual([
       // Asking for the slot is the start of the transfer: a policy blocking files refuses it.
       { direction: 'outgoing', type: 'file', subtype: 'http-upload-request', localId: romeo, remoteId: 'upload.montague.example', file: { name: 'très cool.jpg', size: 23456 } },
       {
@@ -450,7 +450,7 @@ describe('encrypted messages', () => {
       ),
       intercept,
     );
-    expect(result.events.slice(1)).toEqual([
+    expect(result.events.slice(AFTER_LOGIN)).toEqual([
       {
         direction: 'incoming',
         type: 'encrypted',
@@ -479,7 +479,7 @@ describe('subscriptions (RFC 6121)', () => {
       undefined,
       intercept,
     );
-    expect(result.events.slice(1).map((e) => [e.direction, e.type, e.subtype, e.remoteId, e.data])).toEqual([
+    expect(result.events.slice(AFTER_LOGIN).map((e) => [e.direction, e.type, e.subtype, e.remoteId, e.data])).toEqual([
       ['outgoing', 'contact', 'add', juliet, { subscription: 'subscribe' }],
       ['incoming', 'contact', 'accepted', juliet, { subscription: 'subscribed' }],
     ]);
@@ -495,7 +495,7 @@ describe('subscriptions (RFC 6121)', () => {
       undefined,
       intercept,
     );
-    expect(result.events.slice(1).map((e) => [e.direction, e.type, e.subtype, e.remoteId, e.data])).toEqual([
+    expect(result.events.slice(AFTER_LOGIN).map((e) => [e.direction, e.type, e.subtype, e.remoteId, e.data])).toEqual([
       ['outgoing', 'contact', 'add', juliet, { subscription: 'subscribe' }],
       ['outgoing', 'contact', 'add', juliet, { subscription: 'subscribed' }],
       ['outgoing', 'contact', 'remove', juliet, { subscription: 'unsubscribe' }],
@@ -525,7 +525,7 @@ describe('subscriptions (RFC 6121)', () => {
       ),
       intercept,
     );
-    expect(result.events.slice(1).map((e) => [e.direction, e.type, e.subtype, e.remoteId, e.data])).toEqual([
+    expect(result.events.slice(AFTER_LOGIN).map((e) => [e.direction, e.type, e.subtype, e.remoteId, e.data])).toEqual([
       ['incoming', 'contact', 'list', 'montague.example', { contacts: 2 }],
       ['outgoing', 'contact', 'add', 'nurse@capulet.example', { roster: true, name: 'The Nurse' }],
       ['outgoing', 'contact', 'remove', 'mercutio@verona.example', { roster: true }],
@@ -548,8 +548,10 @@ describe('client version (XEP-0092, XEP-0115)', () => {
       ),
       intercept,
     );
-    expect(result.events.slice(1).map((e) => [e.direction, e.type, e.subtype, e.remoteId, e.data])).toEqual([
+    expect(result.events.slice(AFTER_LOGIN).map((e) => [e.direction, e.type, e.subtype, e.remoteId, e.data])).toEqual([
       ['outgoing', 'other', 'client', 'montague.example', { client: 'https://gajim.org', source: 'caps' }],
+      ['outgoing', 'other', 'status', 'montague.example', { status: 'online', 'protocol-status': 'available' }],
+      ['outgoing', 'other', 'status', 'montague.example', { status: 'away', 'protocol-status': 'away' }],
       ['outgoing', 'other', 'client', juliet, { client: 'Gajim', version: '1.8.4', os: 'Debian GNU/Linux', source: 'version' }],
     ]);
   });

@@ -50,5 +50,20 @@ export const LOGIN_EVENT = {
   data: { jid: 'romeo@montague.example/home' },
 };
 
+/** The `<presence/>` that ends the login: the user's own status, online. */
+export const INITIAL_PRESENCE = {
+  direction: 'outgoing' as const,
+  type: 'other' as const,
+  subtype: 'status',
+  localId: 'romeo@montague.example',
+  remoteId: 'montague.example',
+  data: { status: 'online', 'protocol-status': 'available' },
+};
+
+/** What the login transcript gives: the login, then the user's initial presence. */
+export const LOGIN_EVENTS = [LOGIN_EVENT, INITIAL_PRESENCE];
+/** How many events the login transcript gives, for tests that look at what follows it. */
+export const AFTER_LOGIN = LOGIN_EVENTS.length;
+
 export const romeo = 'romeo@montague.example';
 export const juliet = 'juliet@capulet.example';

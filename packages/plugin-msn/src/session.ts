@@ -21,6 +21,7 @@ import {
 import { bareId, decodeName, payloadLength, versionNumber, type CommandLine } from './commands.js';
 import { encodePayloadCommand, replaceWord, sdgMessage, switchboardMessage, withBody } from './encoder.js';
 import { MsnFramer, type CommandItem } from './framer.js';
+import { contactStatusOf, msnPresenceData, personalMessage } from './presence.js';
 import { decodeBody, mediaType, parseHeaders } from './mime.js';
 import { formatHostPort, parseHostPort, type MsnRoutes } from './routes.js';
 import { findSlpInvite, p2pChunk, P2pReassembly } from './slp.js';
@@ -82,6 +83,10 @@ export class MsnSession implements ProtocolSession {
   private readonly contactGuids = new Map<string, string>();
   /** The client set its presence (`CHG`): contact-list commands after this are the user's own changes. */
   private online = false;
+  /** The local user's last status code (`CHG`), for a personal message (`UUX`) that comes without one. */
+  private ownStatus = '';
+  /** Contacts' last status codes (`NLN`/`ILN`), for their personal messages (`UBX`); bounded, oldest dropped. */
+  private readonly contactStatuses = new Map<string, string>();
 
   constructor(ctx: SessionContext, options: MsnSessionOptions = {}) {
     const max = Number.isFinite(ctx.maxFrameSize) ? Math.floor(ctx.maxFrameSize) : DEFAULT_MAX_LINE_BYTES + DEFAULT_MAX_PAYLOAD_BYTES;
@@ -229,6 +234,15 @@ export class MsnSession implements ProtocolSession {
         return;
       case 'CHG':
         this.online = true;
+        // CHG trid status [clientid [msnobj]]: the user's own status (the server's echo is not a second change).
+        if (words.length >= 3 && this.local !== undefined) {
+          this.ownStatus = words[2]!;
+          this.emit(frame, { type: 'other', subtype: 'status', localId: this.local, remoteId: this.server.host, data: msnPresenceData(words[2]!) });
+        }
+        return;
+      case 'UUX':
+        // UUX trid len: the user's own personal message.
+        if (item.payload && this.local !== undefined) this.personalMessage('outgoing', this.local, item.payload, frame);
         return;
       case 'ADD':
       case 'ADC':
@@ -310,6 +324,15 @@ export class MsnSession implements ProtocolSession {
       case 'LST':
         this.rememberGuid(words.slice(1));
         return;
+      case 'NLN':
+      case 'ILN':
+      case 'FLN':
+        this.contactStatus(command, words, frame);
+        return;
+      case 'UBX':
+        // UBX id [network] len: a contact's personal message.
+        if (item.payload && words[1] !== undefined && this.local !== undefined) this.personalMessage('incoming', bareId(words[1]), item.payload, frame);
+        return;
       case 'ADD':
       case 'ADC':
         this.rememberGuid(words.slice(3));
@@ -368,6 +391,27 @@ export class MsnSession implements ProtocolSession {
   /** `{ client: 'MSNMSGR', version: '6.2.0208', 'protocol-version': 'MSNP8' }`, as far as `CVR` and `VER` told. */
   private clientData(): EventData | undefined {
     return compactData({ client: this.clientName, version: this.clientVersion, 'protocol-version': this.version > 0 ? `MSNP${this.version}` : undefined });
+  }
+
+  /** `NLN`/`ILN`/`FLN`: a contact's status (at sign-in, `ILN`, or a change). */
+  private contactStatus(command: string, words: string[], frame: Frame): void {
+    const change = contactStatusOf(command, words);
+    if (change === undefined || this.local === undefined) return;
+    this.contactStatuses.delete(change.contact);
+    if (this.contactStatuses.size >= MAX_REMEMBERED_STATUSES) this.contactStatuses.delete(this.contactStatuses.keys().next().value!);
+    this.contactStatuses.set(change.contact, change.code);
+    this.emit(frame, { type: 'contact', subtype: 'status', localId: this.local, remoteId: change.contact, data: msnPresenceData(change.code) });
+  }
+
+  /** `UUX`/`UBX`: a personal message, reported with the last status code known for its owner (else none). */
+  private personalMessage(direction: Direction, who: string, payload: Uint8Array, frame: Frame): void {
+    const description = personalMessage(payload);
+    if (description === undefined || this.local === undefined) return;
+    if (direction === 'outgoing') {
+      this.emit(frame, { type: 'other', subtype: 'status', localId: this.local, remoteId: this.server.host, data: msnPresenceData(this.ownStatus, description) });
+    } else {
+      this.emit(frame, { type: 'contact', subtype: 'status', localId: this.local, remoteId: who, data: msnPresenceData(this.contactStatuses.get(who) ?? '', description) });
+    }
   }
 
   private emit(frame: Frame, event: EventDraft): void {
@@ -530,6 +574,9 @@ export class MsnSession implements ProtocolSession {
     }
   }
 }
+
+/** How many contacts' status codes a session keeps (a contact list holds at most a few thousand). */
+const MAX_REMEMBERED_STATUSES = 4096;
 
 /** The contact of `ADD`/`ADC`/`REM` arguments after the list name: `N=email`, or a plain email. */
 function contactOf(args: string[]): string | undefined {

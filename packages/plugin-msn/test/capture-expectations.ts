@@ -26,6 +26,8 @@ const T4E = 't4e@example.com';
 const T5E = 't5e@example.com';
 /** What both clients say in `CVR` and the dialect the server chose in `VER`. */
 const CLIENT = { client: 'MSNMSGR', version: '6.2.0208', 'protocol-version': 'MSNP8' };
+/** A presence of `NLN` (online), as CHG, ILN and NLN say it. */
+const ONLINE = { status: 'online', 'protocol-status': 'NLN' };
 const FILE_GUID = { guid: '{5D3E02AB-6190-11D3-BBBB-00C04F795683}', session: '12345' };
 
 export const FILES: Record<string, ConnectionCase[]> = {
@@ -38,6 +40,11 @@ export const FILES: Record<string, ConnectionCase[]> = {
         // CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 6.2.0208 MSMSGS t4e@example.com, after the server's VER 1 MSNP8.
         out({ type: 'other', subtype: 'client', localId: T4E, remoteId: '127.0.0.1', data: CLIENT }),
         inc({ type: 'login', localId: T4E, remoteId: '127.0.0.1', data: CLIENT }),
+        // CHG 6 NLN 0; the server's ILN 6 NLN t4e (t4e has itself on its list), NLN NLN t4e, NLN NLN t5e.
+        out({ type: 'other', subtype: 'status', localId: T4E, remoteId: '127.0.0.1', data: ONLINE }),
+        inc({ type: 'contact', subtype: 'status', localId: T4E, remoteId: T4E, data: ONLINE }),
+        inc({ type: 'contact', subtype: 'status', localId: T4E, remoteId: T4E, data: ONLINE }),
+        inc({ type: 'contact', subtype: 'status', localId: T4E, remoteId: T5E, data: ONLINE }),
         out({ type: 'logout', localId: T4E, remoteId: '127.0.0.1' }),
       ],
     },
@@ -48,6 +55,11 @@ export const FILES: Record<string, ConnectionCase[]> = {
       events: [
         out({ type: 'other', subtype: 'client', localId: T5E, remoteId: '127.0.0.1', data: CLIENT }),
         inc({ type: 'login', localId: T5E, remoteId: '127.0.0.1', data: CLIENT }),
+        // CHG 6 NLN 0; ILN 6 NLN t4e, ILN 6 NLN t5e, NLN NLN t5e.
+        out({ type: 'other', subtype: 'status', localId: T5E, remoteId: '127.0.0.1', data: ONLINE }),
+        inc({ type: 'contact', subtype: 'status', localId: T5E, remoteId: T4E, data: ONLINE }),
+        inc({ type: 'contact', subtype: 'status', localId: T5E, remoteId: T5E, data: ONLINE }),
+        inc({ type: 'contact', subtype: 'status', localId: T5E, remoteId: T5E, data: ONLINE }),
         out({ type: 'logout', localId: T5E, remoteId: '127.0.0.1' }),
       ],
     },

@@ -80,6 +80,8 @@ describe("MSN's HTTP gateway, as documented", () => {
     expect(http.map((e) => `${e.direction} ${e.type} ${e.localId} ${e.remoteId}`)).toEqual([
       `outgoing other ${H.ALICE} messenger.hotmail.com`,
       `incoming login ${H.ALICE} messenger.hotmail.com`,
+      // CHG 9 NLN 0: her own status.
+      `outgoing other ${H.ALICE} messenger.hotmail.com`,
       `outgoing logout ${H.ALICE} messenger.hotmail.com`,
     ]);
   });
@@ -101,7 +103,7 @@ describe("MSN's HTTP gateway, as documented", () => {
   });
 
   for (const [name, exchanges, events] of [
-    ['notification server', H.NS_EXCHANGES, 3],
+    ['notification server', H.NS_EXCHANGES, 4],
     ['switchboard', H.SB_EXCHANGES, 8],
   ] as const) {
     it(`gives the same frames and events for the ${name} session however the bytes are cut, and forwards every byte as it came`, () => {
@@ -121,7 +123,7 @@ describe("MSN's HTTP gateway, as documented", () => {
     ];
     const whole = checkSplitInvariance(() => httpSession(), steps, { normalise, compareForwarded: true, bufferLimit: DEFAULT_FRAME, singleCuts: false, randomRuns: 60 });
     for (const direction of ['outgoing', 'incoming'] as const) expect(latin1String(whole.forwarded[direction])).toBe(latin1String(whole.input[direction]));
-    expect(whole.events).toHaveLength(11);
+    expect(whole.events).toHaveLength(12);
     expect(whole.rawFrames.filter((f) => f.frame.error)).toEqual([]);
   });
 

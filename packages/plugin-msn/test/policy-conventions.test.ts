@@ -83,15 +83,16 @@ describe('contacts', () => {
     const before = run(login).events.length;
     const events = run([...login, ...steps]).events.slice(before);
     expect(events.map((e) => [e.subtype, e.remoteId, e.data])).toEqual([
+      ['status', 'ns.example.net', { status: 'online', 'protocol-status': 'NLN' }],
       ['add', 'new@hotmail.com', { list: 'FL' }],
       ['list', 'new@hotmail.com', { list: 'AL' }],
       ['list', 'spam@hotmail.com', { list: 'BL' }],
       ['list', 'fan@hotmail.com', { list: 'RL' }],
       ['remove', 'spam@hotmail.com', { list: 'AL' }],
     ]);
-    // filter-policy's contact blocking stops the addition only.
+    // filter-policy's contact blocking stops the addition only (not the user's status).
     const policy = compilePolicy({ block: { contact: true } });
-    expect(events.map((e) => policyVerdict(policy, asEvent(e)).action)).toEqual(['block', 'pass', 'pass', 'pass', 'pass']);
+    expect(events.map((e) => policyVerdict(policy, asEvent(e)).action)).toEqual(['pass', 'block', 'pass', 'pass', 'pass', 'pass']);
   });
 
   it('MSNP13+ ADL: forward list is add, block list only is list, RML is remove', () => {

@@ -40,6 +40,9 @@ describe('MSNP11 login (the transcript in shared/protocols/README.md)', () => {
     expect(whole.events).toEqual([
       out({ type: 'other', subtype: 'client', localId: me, remoteId: NS, data: { client: 'MSNMSGR', version: '7.0.0777', 'protocol-version': 'MSNP11' } }),
       inc({ type: 'login', localId: me, remoteId: NS, data: { client: 'MSNMSGR', version: '7.0.0777', 'protocol-version': 'MSNP11' } }),
+      // UUX: her personal message before any CHG (no status code yet); UBX: a contact's, before any NLN.
+      out({ type: 'other', subtype: 'status', localId: me, remoteId: NS, data: { status: 'unknown', description: 'at work' } }),
+      inc({ type: 'contact', subtype: 'status', localId: me, remoteId: 'friend@hotmail.com', data: { status: 'unknown', description: '\u4f60\u597d' } }),
       out({ type: 'contact', subtype: 'add', localId: me, remoteId: 'newfriend@hotmail.com', data: { list: 'FL' } }),
       // Someone added alice (reverse list): not her own addition.
       inc({ type: 'contact', subtype: 'list', localId: me, remoteId: 'stranger@hotmail.com', data: { list: 'RL' } }),
@@ -75,6 +78,7 @@ describe('MSNP15 notification server', () => {
     expect(whole.events).toEqual([
       out({ type: 'other', subtype: 'client', localId: me, remoteId: NS, data: { client: 'MSNMSGR', version: '8.5.1302', 'protocol-version': 'MSNP15' } }),
       inc({ type: 'login', localId: me, remoteId: NS, data: { client: 'MSNMSGR', version: '8.5.1302', 'protocol-version': 'MSNP15' } }),
+      out({ type: 'other', subtype: 'status', localId: me, remoteId: NS, data: { status: 'online', 'protocol-status': 'NLN' } }),
       out({ type: 'contact', subtype: 'add', localId: me, remoteId: 'carol@example.com', data: { list: 'FL' } }),
       out({ type: 'contact', subtype: 'remove', localId: me, remoteId: 'bob@live.com', data: { list: 'FL' } }),
       out({ type: 'message', localId: me, remoteId: 'yuser@yahoo.com', text: 'hello yahoo' }),

@@ -20,6 +20,7 @@ import { concat, numberOf, tlv, u16 } from './tlv.js';
 import { readChatMessage, readRoomInfo } from './chat.js';
 import { Cursor } from './cursor.js';
 import { OftStream, OftType, startsOft } from './oft.js';
+import { readBuddyPresence, readOwnStatus } from './presence.js';
 
 /** "O", "OF", "OFT": the start of an OFT header, not yet decided. */
 function isOftPrefix(bytes: Uint8Array): boolean {
@@ -358,7 +359,10 @@ export class OscarSession implements ProtocolSession {
     const out = direction === 'outgoing';
     switch (snac.family) {
       case Family.GENERIC:
+        if (out && snac.subtype === 0x001e) return this.ownStatus(raw, snac);
         return out ? this.clientReady(snac) : this.generic(raw, snac);
+      case Family.BUDDY:
+        return !out && (snac.subtype === 0x000b || snac.subtype === 0x000c) ? this.buddyPresence(raw, snac) : {};
       case Family.ICBM:
         this.bos = true;
         if (snac.subtype === 0x0006 && out) return this.icbm('outgoing', raw, snac);
@@ -376,6 +380,20 @@ export class OscarSession implements ProtocolSession {
       default:
         return {};
     }
+  }
+
+  /** 0x03/0x0B, 0x03/0x0C: buddies arriving (with their status) and departing. */
+  private buddyPresence(raw: Uint8Array, snac: Snac): Outcome {
+    const read = readBuddyPresence(raw, snac.dataStart, snac.end, snac.subtype === 0x000c);
+    const events = read.buddies.filter((b) => b.who !== this.localId).map((b) => this.event('contact', b.who, { subtype: 'status', data: b.data }));
+    const error = this.tlvError(read.error);
+    return { ...(events.length > 0 ? { events } : {}), ...(error ? { error } : {}) };
+  }
+
+  /** 0x01/0x1E: the client sets its own status (TLV 6). */
+  private ownStatus(raw: Uint8Array, snac: Snac): Outcome {
+    const data = readOwnStatus(raw, snac.dataStart, snac.end);
+    return data === undefined ? {} : { events: [this.event('other', this.server.host, { subtype: 'status', data })] };
   }
 
   /** 0x01/0x02 on the BOS server: the client is online; the login, unless the authorizer's reply reported it. */

@@ -5,9 +5,10 @@
  * Ids: outgoing packets name the local user in key 1 (or 0, or 4 for NOTIFY) and the other party in key 5;
  * incoming ones name the local user in key 5 and the other party in key 4. Conferences are named by key 57.
  */
-import { compactData, type Direction, type EventData, type EventDraft } from '@imspect/sdk';
+import { compactData, presenceData, type Direction, type EventData, type EventDraft } from '@imspect/sdk';
 import { Service, type YmsgPair } from './packet.js';
 import { rewriteText } from './encoder.js';
+import { STATUS_SERVICE, statusesOf } from './presence.js';
 import { decodeText } from './text.js';
 import type { YmsgPacket } from './ymsg-packet.js';
 
@@ -74,9 +75,14 @@ export class YahooState {
       case Service.REMBUDDY:
         return out ? this.contact(packet) : {};
       case Service.LOGON:
-        return this.logon(direction, packet);
+        return this.withStatuses(direction, packet, this.logon(direction, packet));
       case Service.LOGOFF:
-        return this.logoff(direction, packet);
+        return this.withStatuses(direction, packet, this.logoff(direction, packet));
+      case STATUS_SERVICE.ISAWAY:
+      case STATUS_SERVICE.ISBACK:
+      case STATUS_SERVICE.Y6_STATUS_UPDATE:
+      case STATUS_SERVICE.STATUS_15:
+        return this.withStatuses(direction, packet, {});
       case Service.MESSAGE:
         return this.message(direction, packet);
       case Service.NOTIFY:
@@ -99,6 +105,36 @@ export class YahooState {
       default:
         return {};
     }
+  }
+
+  /**
+   * Adds the presence a packet carries to what it already gave: from the server, each buddy record other than the
+   * user's own is a contact's status (a LOGOFF naming a buddy without a status: offline); from the client, its
+   * own status.
+   */
+  private withStatuses(direction: Direction, packet: YmsgPacket, outcome: PacketOutcome): PacketOutcome {
+    const presence: EventDraft[] = [];
+    const statuses = statusesOf(packet);
+    if (direction === 'outgoing') {
+      for (const s of statuses) {
+        if (s.who !== undefined && s.who !== this.localId) continue;
+        presence.push({ type: 'other', subtype: 'status', localId: this.localOf('outgoing', packet), remoteId: this.serverName, data: s.data });
+      }
+    } else if (this.localId !== undefined) {
+      // A LOGOFF naming buddies says they left, whatever status number it repeats.
+      const offline = packet.service === Service.LOGOFF;
+      for (const s of statuses) {
+        if (s.who === undefined || s.who === '' || s.who === this.localId) continue;
+        const data = offline ? presenceData({ status: 'offline', 'protocol-status': String(s.data['protocol-status'] ?? '') }) : s.data;
+        presence.push({ type: 'contact', subtype: 'status', localId: this.local, remoteId: s.who, data });
+      }
+      const gone = packet.first(7);
+      if (offline && statuses.length === 0 && gone !== undefined && gone !== '' && gone !== this.localId) {
+        presence.push({ type: 'contact', subtype: 'status', localId: this.local, remoteId: gone, data: presenceData({ status: 'offline', 'protocol-status': '' }) });
+      }
+    }
+    if (presence.length === 0) return outcome;
+    return { ...outcome, events: [...(outcome.events ?? []), ...presence] };
   }
 
   private learnLocal(id: string | undefined): void {

@@ -22,6 +22,45 @@ export const SERVER = '127.0.0.1';
 
 export type Expected = EventDraft & { direction: Direction };
 const out = (e: EventDraft): Expected => ({ direction: 'outgoing', ...e });
+
+/**
+ * The buddy records of the Pager Logon that ends each login, in their order (key 7, each with key 10 = 0): key 13
+ * is 0 (signed in nowhere: offline) for all but the user itself and, for t2y, t1y (13 = 1: online).
+ */
+const BUDDIES = [
+  't1e@example.com',
+  't3e@example.com',
+  't4e@example.com',
+  't5e@example.com',
+  't1y',
+  't2y',
+  't1h@hotmail.com',
+  't2h@hotmail.com',
+  'bot1@bot.log1p.xyz',
+  'bot2@bot.log1p.xyz',
+  'bot3@bot.log1p.xyz',
+  'bot4@bot.log1p.xyz',
+  't2e@example.com',
+  't3y',
+  't4y',
+  't5y',
+  't3h@hotmail.com',
+  't4h@hotmail.com',
+  't5h@hotmail.com',
+  'bot0@bot.log1p.xyz',
+];
+const ONLINE = { status: 'online', 'protocol-status': '0' };
+const OFFLINE = { status: 'offline', 'protocol-status': '0' };
+/** What `self` learns of its buddies at sign-in: each one's status, itself left out. */
+const buddyStatuses = (self: string, online: readonly string[]): Expected[] =>
+  BUDDIES.filter((b) => b !== self).map((b) => ({
+    direction: 'incoming',
+    type: 'contact',
+    subtype: 'status',
+    localId: self,
+    remoteId: b,
+    data: online.includes(b) ? ONLINE : OFFLINE,
+  }));
 const inc = (e: EventDraft): Expected => ({ direction: 'incoming', ...e });
 
 export interface ConnectionCase {
@@ -42,6 +81,9 @@ export const CASES: ConnectionCase[] = [
       // AUTHRESP key 135 "5, 5, 0, 1244"; the client's headers say version 10 in their first byte (0A 00).
       out({ type: 'other', subtype: 'client', localId: 't1y', remoteId: SERVER, data: CLIENT }),
       inc({ type: 'login', localId: 't1y', remoteId: SERVER, data: CLIENT }),
+      ...buddyStatuses('t1y', []),
+      // The second Pager Logon naming t1y itself is no contact's; the third: t2y comes online.
+      inc({ type: 'contact', subtype: 'status', localId: 't1y', remoteId: 't2y', data: ONLINE }),
       out({ type: 'typing', subtype: 'active', localId: 't1y', remoteId: 't2y' }),
       out({ type: 'message', localId: 't1y', remoteId: 't2y', text: 'hello t2y, this is t1y' }),
       inc({ type: 'message', localId: 't1y', remoteId: 't2y', text: 'hi back' }),
@@ -55,6 +97,7 @@ export const CASES: ConnectionCase[] = [
       // AUTHRESP key 135 "5, 5, 0, 1244"; the client's headers say version 10 in their first byte (0A 00).
       out({ type: 'other', subtype: 'client', localId: 't2y', remoteId: SERVER, data: CLIENT }),
       inc({ type: 'login', localId: 't2y', remoteId: SERVER, data: CLIENT }),
+      ...buddyStatuses('t2y', ['t1y']),
       inc({ type: 'typing', subtype: 'active', localId: 't2y', remoteId: 't1y' }),
       inc({ type: 'message', localId: 't2y', remoteId: 't1y', text: 'hello t2y, this is t1y' }),
       out({ type: 'message', localId: 't2y', remoteId: 't1y', text: 'hi back' }),

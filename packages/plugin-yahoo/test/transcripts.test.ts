@@ -66,6 +66,13 @@ const CLIENT = { version: '9.0.0.2162', 'protocol-version': 'YMSG16' };
 /** The AUTHRESP says the client's version (key 135) before the login; the login repeats it. */
 const clientEvent = { direction: 'outgoing', type: 'other', subtype: 'client', localId: 'alice', remoteId: 'scs.msg.yahoo.com', data: CLIENT };
 const loginEvent = { direction: 'incoming', type: 'login', localId: 'alice', remoteId: 'scs.msg.yahoo.com', data: CLIENT };
+/** The LOGON's buddy records: bob available (10 = 0), carol busy (10 = 2). */
+const buddyEvents = [
+  { direction: 'incoming', type: 'contact', subtype: 'status', localId: 'alice', remoteId: 'bob', data: { status: 'online', 'protocol-status': '0' } },
+  { direction: 'incoming', type: 'contact', subtype: 'status', localId: 'alice', remoteId: 'carol', data: { status: 'busy', 'protocol-status': '2' } },
+];
+/** How many events the login gives: the client report, the login, the buddies' statuses. */
+const AFTER_LOGIN = 2 + buddyEvents.length;
 
 describe('YMSG 16 transcripts', () => {
   it('login, private messages both ways (UTF-8 with key 97, Latin-1 without), typing, logout', () => {
@@ -149,6 +156,9 @@ describe('YMSG 16 transcripts', () => {
     expect(whole.events).toEqual([
       clientEvent,
       loginEvent,
+      ...buddyEvents,
+      // The later LOGON: dave comes online.
+      { direction: 'incoming', type: 'contact', subtype: 'status', localId: 'alice', remoteId: 'dave', data: { status: 'online', 'protocol-status': '0' } },
       { direction: 'outgoing', type: 'typing', subtype: 'active', localId: 'alice', remoteId: 'bob' },
       { direction: 'incoming', type: 'typing', subtype: 'done', localId: 'alice', remoteId: 'bob' },
       { direction: 'outgoing', type: 'message', localId: 'alice', remoteId: 'bob', text: 'Grüße, ça va? 😀' },
@@ -185,7 +195,7 @@ describe('YMSG 16 transcripts', () => {
       ),
     ];
     const whole = expectSplitInvariant(steps);
-    expect(whole.events.slice(2)).toEqual([
+    expect(whole.events.slice(AFTER_LOGIN)).toEqual([
       { direction: 'incoming', type: 'message', localId: 'alice', remoteId: 'bob', text: 'first' },
       { direction: 'incoming', type: 'message', localId: 'alice', remoteId: 'carol', text: 'second' },
     ]);
@@ -259,7 +269,7 @@ describe('YMSG 16 transcripts', () => {
       ), // other notifications: nothing
     ];
     const whole = expectSplitInvariant(steps);
-    expect(whole.events.slice(2)).toEqual([
+    expect(whole.events.slice(AFTER_LOGIN)).toEqual([
       { direction: 'outgoing', type: 'webcam', subtype: 'invite', localId: 'alice', remoteId: 'bob' },
       { direction: 'incoming', type: 'webcam', subtype: 'accept', localId: 'alice', remoteId: 'bob' },
       { direction: 'incoming', type: 'webcam', subtype: 'invite', localId: 'alice', remoteId: 'carol' },
@@ -375,7 +385,7 @@ describe('YMSG 16 transcripts', () => {
     ];
     const whole = expectSplitInvariant(steps);
     const c = { remoteId: room, conversation: room, localId: 'alice' };
-    expect(whole.events.slice(2)).toEqual([
+    expect(whole.events.slice(AFTER_LOGIN)).toEqual([
       { direction: 'incoming', type: 'other', subtype: 'conference-invite', ...c, text: 'Join my conference', data: { from: 'bob', participants: 'bob,carol,dave' } },
       { direction: 'outgoing', type: 'join', subtype: 'conference', ...c, data: { participants: 'bob,carol,dave' } },
       { direction: 'incoming', type: 'message', subtype: 'conference', ...c, text: 'hi all ✓', data: { from: 'bob', participants: 'bob,carol,dave,erin' } },
@@ -522,7 +532,7 @@ describe('YMSG 16 transcripts', () => {
       ),
     ];
     const whole = expectSplitInvariant(steps);
-    expect(whole.events.slice(2)).toEqual([
+    expect(whole.events.slice(AFTER_LOGIN)).toEqual([
       {
         direction: 'incoming',
         type: 'file',
@@ -563,7 +573,10 @@ describe('YMSG 16 transcripts', () => {
       out(p(0x02, [])),
     ];
     const whole = expectSplitInvariant(steps);
-    expect(whole.events.slice(2)).toEqual([{ direction: 'incoming', type: 'logout', localId: 'alice', remoteId: 'scs.msg.yahoo.com' }]);
+    expect(whole.events.slice(AFTER_LOGIN)).toEqual([
+      { direction: 'incoming', type: 'contact', subtype: 'status', localId: 'alice', remoteId: 'bob', data: { status: 'offline', 'protocol-status': '0' } },
+      { direction: 'incoming', type: 'logout', localId: 'alice', remoteId: 'scs.msg.yahoo.com' },
+    ]);
   });
 
   it('version in one byte or two, and unknown services pass untouched with no events', () => {

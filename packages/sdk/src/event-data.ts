@@ -27,12 +27,13 @@
  * | `request` | flag | the event asks for something not done yet: to join (subtype `request`), a peer's file | IRC, XMPP |
  * | `reason` | text | why, in words (an `encrypted` event's `STARTTLS passed through`, `refused`, `mailbox-full`) | core, Gadu-Gadu |
  * | `error` | number | the protocol's error code (a refused login, a sign-off) | OSCAR |
+ * | `status` / `protocol-status` / `description` | text | a presence change (see `presence.ts`): the normalised status, the protocol's code, the status text | MSN, Yahoo, XMPP, OSCAR, Gadu-Gadu, IRC |
  * | `html` | text | the message as the client wrote it in HTML (`text` is the plain text) | Gadu-Gadu, OSCAR |
  *
  * Other keys belong to one protocol and are listed in its plugin's README (IRC `previous`, `by`, `statusmsg`,
  * `redacted`, `ctcp`, `dcc`, `token`; MSN `participant`, `guid`, `session`; XMPP `subscription`, `roster`, `name`,
  * `jid`, `os`, `source`; OSCAR `client-id` (number), `auth`, `offline` (flag), `sent`, `service`; Gadu-Gadu
- * `status`, `description`, `recipients`, `copy`, `kind`, `part`, `crc32`, `sha1`, `size` and `length` (numbers)).
+ * `recipients`, `copy`, `kind`, `part`, `crc32`, `sha1`, `size` and `length` (numbers)).
  * A new protocol uses a well-known key only with its meaning and type, and a new name for anything else.
  *
  * Events stored before data was typed (journal records of version 1, archive rows before migration 0005) held

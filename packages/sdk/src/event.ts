@@ -59,9 +59,9 @@ export interface EventSubtypes {
   logout: 'oth' | 'ssd';
   join: 'request' | 'conference' | 'invite' | 'conference-invite';
   leave: 'part' | 'kick' | 'ban' | 'affiliation' | 'members-only' | 'shutdown' | 'conference-decline';
-  contact: 'add' | 'remove' | 'list' | 'added-by' | 'accepted' | 'removed-by';
+  contact: 'add' | 'remove' | 'list' | 'added-by' | 'accepted' | 'removed-by' | 'status';
   encrypted: 'otr' | 'omemo' | 'pgp' | 'openpgp' | 'starttls' | 'tls-port' | 'tls';
-  other: 'client' | 'nick' | 'ctcp' | 'ctcp-reply' | 'conference-invite' | 'circumvention' | 'unreadable';
+  other: 'client' | 'nick' | 'ctcp' | 'ctcp-reply' | 'conference-invite' | 'status' | 'circumvention' | 'unreadable';
   emoticon: never;
   'display-picture': never;
 }

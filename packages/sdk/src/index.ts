@@ -17,6 +17,7 @@ export * from './http-message.js';
 export * from './http-framer.js';
 export * from './rules-file.js';
 export * from './event-data.js';
+export * from './presence.js';
 export * from './log-columns.js';
 export * from './options.js';
 export { Type } from '@sinclair/typebox';

@@ -722,7 +722,32 @@ interface UserInfo {
     status: string | null;
     data: string | null;
     atMs: number;
+    presence: PresenceState | null;
   }>;
+  presence: PresenceState | null;
+}
+
+/** A last known presence, as the archive keeps it (see logger-sql's PresenceState). */
+interface PresenceState {
+  protocol: string;
+  status: string;
+  protocolStatus: string | null;
+  description: string | null;
+  sinceMs: number;
+  atMs: number;
+}
+
+/** `away (AWY) since 10:02` and the status text below it: all shown as text, invisible characters made visible. */
+function presenceCell(p: PresenceState | null): HTMLElement {
+  if (p === null) return h('span', { class: 'muted' }, 'unknown');
+  const code = p.protocolStatus !== null && p.protocolStatus !== p.status ? ` (${p.protocolStatus})` : '';
+  return h(
+    'div',
+    { class: 'presence' },
+    h('span', { class: `presence-status presence-${/^[a-z-]+$/.test(p.status) ? p.status : 'unknown'}` }, visible(p.status + code)),
+    ` since ${time(new Date(p.sinceMs).toISOString())}`,
+    p.description !== null ? textBox(p.description) : null,
+  );
 }
 
 interface UserPolicy {
@@ -825,6 +850,12 @@ async function userPage(localId: string): Promise<void> {
       u.online.length > 0 ? `Online now: ${u.online.map((s) => `${s.protocol} from ${s.client.ip} since ${time(new Date(s.since).toISOString())}`).join('; ')}` : 'Not online now.',
     ),
     h(
+      'div',
+      { id: 'user-presence' },
+      'Own status (last set): ',
+      ...(u.presence ? [`${u.presence.protocol} `, presenceCell(u.presence)] : [h('span', { class: 'muted' }, 'never seen')]),
+    ),
+    h(
       'section',
       { class: 'card' },
       h('h2', {}, `Conversations (${u.conversations.length})`),
@@ -856,13 +887,14 @@ async function userPage(localId: string): Promise<void> {
       h('h2', {}, `Contacts (${u.contacts.length})`),
       u.contacts.length > 0
         ? table(
-            ['Protocol', 'Contact', 'Group', 'List / subscription', 'Last change', 'Details', 'When'],
+            ['Protocol', 'Contact', 'Status', 'Group', 'List / subscription', 'Last change', 'Details', 'When'],
             u.contacts.map((c) =>
               h(
                 'tr',
                 {},
                 h('td', {}, c.protocol),
                 h('td', {}, id(c.remoteId)),
+                h('td', { class: 'contact-presence' }, presenceCell(c.presence)),
                 h('td', { class: 'contact-group' }, id(c.group ?? '')),
                 h('td', { class: 'contact-status' }, id(c.status ?? '')),
                 h('td', {}, c.subtype ?? ''),

@@ -1,17 +1,29 @@
 import { Command, Flags } from '@oclif/core';
 import { filterFlags, openConfiguredArchive } from '../../archive-query.js';
+import type { ArchivedMessage } from '@imspect/logger-sql';
 import { configFlag, explain, failWith } from '../../shared.js';
+
+/** `[status away (AWY)] back at 3`: a presence change in one line (the user's own marked `own`), else undefined. */
+function presenceLine(m: ArchivedMessage): string | undefined {
+  if (m.subtype !== 'status' || (m.type !== 'contact' && m.type !== 'other')) return undefined;
+  const status = m.data?.['status'];
+  if (status === undefined) return undefined;
+  const code = m.data?.['protocol-status'];
+  const description = m.data?.['description'];
+  return `[${m.type === 'other' ? 'own ' : ''}status ${status}${code !== undefined && code !== status ? ` (${code})` : ''}]${description !== undefined ? ` ${description}` : ''}`;
+}
 
 export default class LogsSearch extends Command {
   static override summary = 'Search the SQL archive (logger-sql): by user, peer, words, protocol, network and time';
   static override description =
-    "Reads the database the configuration's plugins.logger-sql section names (by default the SQLite file archive.sqlite in the data folder). Prints the newest matches (--limit), oldest first.";
+    "Reads the database the configuration's plugins.logger-sql section names (by default the SQLite file archive.sqlite in the data folder). Prints the newest matches (--limit), oldest first. Presence changes (statuses) are left out unless --presence include or only asks for them.";
   static override examples = [
     '<%= config.bin %> logs search --user alice --since 2h',
     '<%= config.bin %> logs search --with "#support" --text "invoice overdue" --limit 20',
     '<%= config.bin %> logs search --protocol irc --since 2026-11-01 --until 2026-11-02 --json',
     '<%= config.bin %> logs search --network irc.libera.chat --user alice',
     '<%= config.bin %> logs search --type other --type encrypted --since 7d',
+    '<%= config.bin %> logs search --user alice --presence only --since 1d',
   ];
   static override enableJsonFlag = true;
   static override flags = {
@@ -34,7 +46,7 @@ export default class LogsSearch extends Command {
     if (!this.jsonEnabled()) {
       for (const m of messages) {
         const arrow = m.direction === 'outgoing' ? '->' : '<-';
-        const what = m.type === 'message' ? (m.text ?? '') : `[${kind(m)}${m.fileName ? ` ${m.fileName}` : ''}]${m.text ? ` ${m.text}` : reasonOf(m)}`;
+        const what = m.type === 'message' ? (m.text ?? '') : (presenceLine(m) ?? `[${kind(m)}${m.fileName ? ` ${m.fileName}` : ''}]${m.text ? ` ${m.text}` : reasonOf(m)}`);
         // A message that reached several of the user's devices is one row; say which.
         const devices = m.devices.length > 1 ? `  [devices: ${m.devices.join(', ')}]` : '';
         this.log(`${m.at}  ${m.protocol}  ${m.localId} ${arrow} ${m.remoteId}${m.filtered ? '  [blocked]' : ''}${devices}  ${what}`);
