@@ -151,6 +151,40 @@ describe('policy.unreadable on an IM port (TLS not intercepted, HTTP the protoco
   });
 });
 
+describe('policy.unreadable for TLS of the protocol itself, not intercepted (a TLS port, STARTTLS)', () => {
+  for (const action of ['allow', 'log', 'block'] as const) {
+    it(`a TLS port, ${action}`, async () => {
+      const server = await upstream();
+      const r = await relay(server.port, { protocol: { ...lineProtocol(), ports: [], tlsPorts: [server.port] }, sniffTimeoutMs: 5_000, unreadable: { lines: action } });
+      const c = await client(r.port);
+      c.socket.end(CLIENT_HELLO);
+      const back = await c.ended;
+      expect(back.length).toBe(action === 'block' ? 0 : CLIENT_HELLO.length);
+      if (action !== 'allow') await waitFor(() => r.events.length > 0, 2_000, 'event');
+      else await sleep(30);
+      expect(r.events.map((e) => [e.type, e.subtype, e.filtered])).toEqual(action === 'allow' ? [] : [['encrypted', 'tls-port', action === 'block']]);
+      if (action === 'block') expect(Buffer.concat(server.received[0] ?? []).length).toBe(0);
+    });
+
+    it(`STARTTLS, ${action}`, async () => {
+      const server = await upstream();
+      const r = await relay(server.port, { protocol: { ...lineProtocol(), ports: [server.port] }, sniffTimeoutMs: 5_000, unreadable: { tls: action } });
+      const c = await client(r.port);
+      c.socket.write('MSG bob before\nTLS\n');
+      if (action !== 'block') c.socket.end(CLIENT_HELLO);
+      const back = await c.ended;
+      // The echo of what crossed: the message, then (unless blocked) the upgrade line and the TLS bytes.
+      if (action === 'block') expect(back.toString('latin1')).not.toContain('\x16\x03');
+      else expect(back.subarray(-CLIENT_HELLO.length)).toEqual(CLIENT_HELLO);
+      await waitFor(() => r.events.some((e) => e.type === 'message'), 2_000, 'message event');
+      if (action !== 'allow') await waitFor(() => r.events.some((e) => e.type === 'encrypted'), 2_000, 'encrypted event');
+      else await sleep(30);
+      expect(r.events.filter((e) => e.type === 'encrypted').map((e) => [e.subtype, e.filtered])).toEqual(action === 'allow' ? [] : [['starttls', action === 'block']]);
+      if (action === 'block') expect(r.connections[0]!.encrypted).toBe('starttls');
+    });
+  }
+});
+
 describe('a port given to a protocol in `ports` (as 80 to msn)', () => {
   it('other HTTP goes to the protocol as soon as its head is complete (no event), its body streamed', async () => {
     const server = await upstream();

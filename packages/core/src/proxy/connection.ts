@@ -126,6 +126,8 @@ export class ProxyConnection {
    * (TLS, QQ, HTTP it does not claim) or another protocol recognises.
    */
   private probing: RegisteredProtocol | undefined;
+  /** TLS not intercepted was judged by `policy.unreadable` (once per connection). */
+  private tlsReported = false;
   /** The circumvention event, until the local user is known (see {@link circumventionEvent}). */
   private heldCircumvention: ImEvent | undefined;
   /** Why the connection's content is not visible, when it is encrypted (a TLS port, or after STARTTLS). */
@@ -517,7 +519,9 @@ export class ProxyConnection {
    */
   private unreadTls(how: 'tls-port' | 'starttls', why: string): boolean {
     const action = unreadableAction(this.deps.options.unreadable, this.protocol?.name, 'tls');
-    if (action === 'allow') return true;
+    // Both directions may carry an accepted upgrade (each frame says so): one event per connection.
+    if (action === 'allow' || this.tlsReported) return true;
+    this.tlsReported = true;
     this.encryptedEvent(how, action === 'block' ? `${why}; blocked (policy.unreadable)` : why, action === 'block');
     if (action !== 'block' || this.deps.options.keepDisconnected) return true;
     this.log.info({ protocol: this.protocol?.name }, `connection blocked: ${why} (policy.unreadable: block)`);
