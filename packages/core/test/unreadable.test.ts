@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectTarget, httpRequestHead, isTlsClientHello, judgeFirstBytes, parseOicqPacket, sniffOicqTcp, unreadableAction } from '../src/proxy/unreadable.js';
+import { connectTarget, httpRequestHead, socks4Target, isTlsClientHello, judgeFirstBytes, parseOicqPacket, sniffOicqTcp, unreadableAction } from '../src/proxy/unreadable.js';
 import { sleep, waitFor } from './helpers.js';
 import { lineProtocol, relayClient, startRelay, upstreamServer, type Relay, type UpstreamServer } from './relay-harness.js';
 
@@ -47,6 +47,16 @@ describe('first-byte detectors', () => {
     expect(connectTarget(Buffer.from('CONNECT a.example:1863 HTTP/1.1\r\n'))).toBeUndefined();
     expect(connectTarget(Buffer.from('GET http://a.example:1863/ HTTP/1.1\r\n\r\n'))).toBeUndefined();
     expect(connectTarget(Buffer.from('CONNECT a.example:99999 HTTP/1.1\r\n\r\n'))).toBeUndefined();
+  });
+
+  it('SOCKS4 and SOCKS4a CONNECT requests: their target, whole requests only', () => {
+    const v4 = Buffer.from([4, 1, 0x07, 0x47, 65, 54, 227, 21, ...Buffer.from('bob'), 0]);
+    expect(socks4Target(v4)).toEqual({ host: '65.54.227.21', port: 1863 });
+    const v4a = Buffer.from([4, 1, 0x14, 0x66, 0, 0, 0, 1, 0, ...Buffer.from('talk.example.org'), 0]);
+    expect(socks4Target(v4a)).toEqual({ host: 'talk.example.org', port: 5222 });
+    for (let cut = 0; cut < v4a.length; cut++) expect(socks4Target(v4a.subarray(0, cut))).toBeUndefined();
+    expect(socks4Target(Buffer.from([4, 2, 0x07, 0x47, 65, 54, 227, 21, 0]))).toBeUndefined(); // BIND
+    expect(judgeFirstBytes(v4)).toEqual({ kind: 'not-im', what: 'socks4' });
   });
 
   it('TLS ClientHello and the verdicts on first bytes', () => {
@@ -269,6 +279,20 @@ describe('sniffing a port that names no protocol', () => {
       ['other', 'unreadable', 'lines', 'messenger.example.com', 'proxy', 'messenger.example.com:1863', 'foreign-proxy', true],
     ]);
     expect(Buffer.concat(server.received[0] ?? []).length).toBe(0);
+  });
+
+  it('a SOCKS4 request to an IM port through a proxy imspect does not run: unreadable (proxy), logged and relayed', async () => {
+    const server = await upstream();
+    const r = await relay(server.port, { protocol: { ...lineProtocol(), ports: [1863], sniff: () => false }, sniffTimeoutMs: 10_000 });
+    const c = await client(r.port);
+    const request = Buffer.from([4, 1, 0x07, 0x47, 65, 54, 227, 21, 0]);
+    c.socket.write(request);
+    await waitFor(() => Buffer.concat(server.received[0] ?? []).length === request.length, 5_000, 'request at the proxy');
+    c.socket.end();
+    await c.ended;
+    expect(r.events.map((e) => [e.protocol, e.remoteId, e.data?.['kind'], e.data?.['target'], e.data?.['action'], e.filtered])).toEqual([
+      ['lines', '65.54.227.21', 'proxy', '65.54.227.21:1863', 'log', false],
+    ]);
   });
 
   it('a CONNECT to a port no protocol names (a browser through its proxy) passes at once, no event', async () => {

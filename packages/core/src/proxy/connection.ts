@@ -18,6 +18,7 @@ import { TlsInterceptor, type TlsDecision } from '../tls/interceptor.js';
 import {
   connectTarget,
   httpRequestHead,
+  socks4Target,
   isTlsClientHello,
   judgeFirstBytes,
   sniffOicqTcp,
@@ -310,14 +311,21 @@ export class ProxyConnection {
       // Decided now rather than at the sniff time: other HTTP and TLS on ports like 80 and 443 must not wait.
       const verdict = judgeFirstBytes(first);
       // A tunnel to an IM port through someone else's proxy: what goes inside cannot be read here.
-      const tunnel = verdict?.kind === 'not-im' && verdict.what === 'http' ? connectTarget(first) : undefined;
+      const via = verdict?.kind === 'not-im' ? verdict.what : undefined;
+      const tunnel = via === 'http' ? connectTarget(first) : via === 'socks4' ? socks4Target(first) : undefined;
       const tunnelled = tunnel ? (this.deps.registry.forPort(tunnel.port) ?? this.deps.registry.isTlsPort(tunnel.port)) : undefined;
       if (tunnel && tunnelled) {
-        this.unreadable('proxy', tunnelled.name, `${tunnelled.name} through a proxy imspect does not run (CONNECT ${tunnel.host}:${tunnel.port})`, undefined, tunnel);
+        const request = via === 'socks4' ? 'SOCKS4' : 'CONNECT';
+        this.unreadable('proxy', tunnelled.name, `${tunnelled.name} through a proxy imspect does not run (${request} ${tunnel.host}:${tunnel.port})`, undefined, tunnel);
         return;
       }
       if (verdict?.kind === 'not-im') {
-        const what = { tls: 'a TLS handshake (not intercepted)', http: 'an HTTP request no protocol claims', socks5: 'a SOCKS5 greeting (a proxy imspect does not run)' };
+        const what = {
+          tls: 'a TLS handshake (not intercepted)',
+          http: 'an HTTP request no protocol claims',
+          socks5: 'a SOCKS5 greeting (a proxy imspect does not run)',
+          socks4: 'a SOCKS4 request (a proxy imspect does not run)',
+        };
         this.decideSniff(undefined, `${what[verdict.what]}: not IM`);
         return;
       }

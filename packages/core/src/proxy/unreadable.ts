@@ -84,6 +84,26 @@ export function connectTarget(bytes: Uint8Array): { host: string; port: number }
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
+/**
+ * The target of a whole SOCKS4 or SOCKS4a CONNECT request at the start of `bytes` (version 4, command 1, port,
+ * IPv4 address, a user id ended by a NUL byte; 4a: address 0.0.0.x and a host name ended by NUL). The client waits
+ * for the proxy's answer after it. Undefined for anything else.
+ */
+export function socks4Target(bytes: Uint8Array): { host: string; port: number } | undefined {
+  if (bytes.length < 9 || bytes[0] !== 4 || bytes[1] !== 1) return undefined;
+  const port = u16(bytes, 2);
+  const userEnd = bytes.indexOf(0, 8);
+  if (port === 0 || userEnd < 0 || userEnd > 8 + 255) return undefined;
+  const a = bytes.subarray(4, 8);
+  if (a[0] === 0 && a[1] === 0 && a[2] === 0 && a[3] !== 0) {
+    const nameEnd = bytes.indexOf(0, userEnd + 1);
+    if (nameEnd < 0 || nameEnd !== bytes.length - 1 || nameEnd === userEnd + 1) return undefined;
+    return { host: latin1(bytes.subarray(userEnd + 1, nameEnd)), port };
+  }
+  if (userEnd !== bytes.length - 1) return undefined;
+  return { host: `${a[0]}.${a[1]}.${a[2]}.${a[3]}`, port };
+}
+
 /** A classic QQ (OICQ) packet header: what nDPI and Wireshark's dissectors read. */
 export interface OicqHeader {
   version: number;
@@ -134,7 +154,7 @@ export function sniffOicqTcp(bytes: Uint8Array): OicqHeader | 'partial' | undefi
 /** What the first client bytes on a port that names no protocol say about it, before any plugin claims it. */
 export type FirstBytesVerdict =
   /** Not IM: relay at once. */
-  | { kind: 'not-im'; what: 'tls' | 'http' | 'socks5' }
+  | { kind: 'not-im'; what: 'tls' | 'http' | 'socks5' | 'socks4' }
   | { kind: 'qq'; header: OicqHeader }
   /** Not decided yet: more bytes may tell. */
   | undefined;
@@ -146,6 +166,7 @@ export function judgeFirstBytes(bytes: Uint8Array): FirstBytesVerdict {
   if (qq !== undefined && qq !== 'partial') return { kind: 'qq', header: qq };
   if (httpRequestHead(bytes) === 'complete') return { kind: 'not-im', what: 'http' };
   if (isSocks5Greeting(bytes)) return { kind: 'not-im', what: 'socks5' };
+  if (socks4Target(bytes)) return { kind: 'not-im', what: 'socks4' };
   return undefined;
 }
 
