@@ -278,9 +278,9 @@ export class ProxyConnection {
     clearTimeout(this.sniffTimer);
     this.sniffTimer = undefined;
     this.probing = undefined;
+    // Before the session starts: its first frames may already name the user the event is then filed under.
+    this.circumventionEvent(protocol.name, how ?? '');
     this.begin(protocol);
-    if (how) this.circumventionEvent(protocol.name, how);
-    else if (this.via === 'http-connect' || this.via === 'http-proxy') this.circumventionEvent(protocol.name, '');
   }
 
   /** A flow still waiting for the protocol received a chunk. */
@@ -389,8 +389,8 @@ export class ProxyConnection {
     const first = seen.length === 1 ? seen[0]! : Buffer.concat(seen);
     // A whole request line (the head may still be arriving) that is HTTP's.
     const inHttp = first.includes(0x0a) && httpRequestHead(first) !== 'no';
-    this.begin(protocol);
     this.circumventionEvent(protocol.name, inHttp ? 'odd-port,http' : 'odd-port');
+    this.begin(protocol);
   }
 
   /**
@@ -413,6 +413,7 @@ export class ProxyConnection {
       },
       'outgoing',
     );
+    this.heldCircumvention.protocol = protocol;
   }
 
   /** Accepts the held circumvention event, for `localId` (the first local user seen, or none at the end). */
