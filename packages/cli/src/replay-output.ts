@@ -64,6 +64,16 @@ function circumventionLines(summary: ReplaySummary): string[] {
   return [`  circumvention attempts (${lines.length}):`, ...shown];
 }
 
+/**
+ * Per protocol, events from connections joined mid-way whose ids no captured login told: `msn inferred 4,
+ * unknown 2` (an unknown id is `*@<client address>`).
+ */
+function identityLine(summary: ReplaySummary): string {
+  const entries = Object.entries(summary.identityByProtocol ?? {});
+  if (entries.length === 0) return 'none';
+  return entries.map(([protocol, n]) => `${protocol} inferred ${n.inferred}, unknown ${n.unknown}`).join('; ');
+}
+
 /** The summary for people: totals, then every anomaly with the connection it happened on. */
 export function formatSummary(summary: ReplaySummary, toLoggers: boolean): string {
   const lines: string[] = [];
@@ -76,6 +86,7 @@ export function formatSummary(summary: ReplaySummary, toLoggers: boolean): strin
   lines.push(`  connections by protocol: ${counts(summary.connectionsByProtocol)}`);
   lines.push(`  events by type:          ${counts(summary.eventsByType)}`);
   lines.push(`  IM without events:       ${silentLine(summary)}`);
+  lines.push(`  ids without a login:     ${identityLine(summary)}`);
   lines.push(...circumventionLines(summary));
   const notes: string[] = [];
   for (const c of summary.connections) {
@@ -104,6 +115,7 @@ export function summaryJson(summary: ReplaySummary): Record<string, unknown> {
     stats: summary.stats ?? null,
     connectionsByProtocol: summary.connectionsByProtocol,
     silentByProtocol: summary.silentByProtocol,
+    identityByProtocol: summary.identityByProtocol,
     eventsByType: summary.eventsByType,
     connections: summary.connections,
     circumvention: summary.circumvention,

@@ -66,7 +66,7 @@ describe('PluginHost', () => {
     const roles = Object.keys(HOOKS).sort();
     expect(roles).toEqual(['content', 'filter', 'frame', 'logger', 'plugin', 'protocol', 'session']);
     expect(Object.keys(HOOKS.protocol).sort()).toEqual(['close', 'createSession', 'routeForward', 'sniff']);
-    expect(Object.keys(HOOKS.session).sort()).toEqual(['end', 'push', 'respond', 'respondLater', 'tlsIntercepted']);
+    expect(Object.keys(HOOKS.session).sort()).toEqual(['end', 'gap', 'push', 'respond', 'respondLater', 'tlsIntercepted']);
     for (const [role, hooks] of Object.entries(HOOKS)) {
       for (const [hook, spec] of Object.entries(hooks as Record<string, { onFailure: string; timeout?: string }>)) {
         expect(spec.onFailure.length, `${role}.${hook}`).toBeGreaterThan(10);

@@ -18,7 +18,7 @@ export const DEFAULT_MAX_PACKET_BYTES = 1024 * 1024;
 export class GgSession implements ProtocolSession {
   readonly maxPacketBytes: number;
   private readonly state: GgState;
-  private readonly framers: Record<Direction, GgFramer>;
+  private framers: Record<Direction, GgFramer>;
   /** Sequence numbers of injected messages: a range the clients' own (time-based) numbers do not reach soon. */
   private injectedSeq = 0x7f000000;
 
@@ -83,6 +83,16 @@ export class GgSession implements ProtocolSession {
   end(direction: Direction): Frame[] {
     const rest = this.framers[direction].end();
     return rest === undefined ? [] : [{ raw: rest }];
+  }
+
+  /**
+   * Bytes were lost: the packet held incomplete is passed through, and the next one is found as in a stream
+   * joined mid-way (a header of a known type and plausible length that what follows confirms).
+   */
+  gap(direction: Direction, _bytesMissing: number): Frame[] {
+    const frames = this.end(direction);
+    this.framers[direction] = new GgFramer(direction, this.maxPacketBytes, true);
+    return frames;
   }
 
   /**

@@ -50,12 +50,18 @@ interface ResolvedTarget {
 }
 
 const NONE: LineOutcome = {};
+/** Most channels a session joined mid-way remembers asking for while it does not know the user's nick. */
+const MAX_ASKED = 64;
 const TYPING_STATES = new Set(['active', 'paused', 'done']);
 const PASSWORD_VERBS = new Set(['IDENTIFY', 'ID', 'REGISTER', 'GHOST', 'RECOVER', 'RELEASE', 'REGAIN', 'GROUP', 'LOGIN', 'AUTH', 'SETPASS']);
 
 export class IrcState {
   /** The local user's current nick. */
   nick: string | undefined;
+  /** Bytes were lost (a capture's gap): what the lost part said (the welcome, the nick) may be missing, as mid-stream. */
+  private lost = false;
+  /** Channels asked for (JOIN, PART) while the nick is unknown in a session joined mid-way, lower-cased. */
+  private readonly asked = new Set<string>();
   /**
    * Who the local user is for this connection: the nick `001` confirmed (in a session joined mid-way, the
    * first nick learned, fixed at the first nick change). Every event's `localId`, whatever nick the user
@@ -74,6 +80,16 @@ export class IrcState {
   private loggedOut = false;
 
   constructor(private readonly options: IrcStateOptions) {}
+
+  /** Joined mid-way, or bytes were lost since: the login and the nick may not have been seen. */
+  private get late(): boolean {
+    return this.options.midstream || this.lost;
+  }
+
+  /** The session lost bytes (`ProtocolSession.gap`). */
+  lostBytes(): void {
+    this.lost = true;
+  }
 
   get localId(): string {
     return this.identity ?? this.nick ?? '*';
@@ -97,6 +113,7 @@ export class IrcState {
       case 'JOIN':
         return incoming ? this.onJoin(m) : this.onJoinRequest(m);
       case 'PART':
+        if (!incoming) this.askedFor(m);
         return incoming ? this.onPart(m) : NONE;
       case 'KICK':
         return incoming ? this.onKick(m) : NONE;
@@ -200,7 +217,28 @@ export class IrcState {
     return NONE;
   }
 
+  /**
+   * A session joined mid-way that does not know the user's nick yet remembers the channels the client asked to
+   * join or part: the server's echo of that JOIN or PART names the user (see {@link learnFromEcho}).
+   */
+  private askedFor(m: IrcMessage): void {
+    if (this.nick !== undefined || !this.late) return;
+    for (const channel of splitList(paramText(m, 0))) {
+      if (this.asked.size < MAX_ASKED) this.asked.add(channel.toLowerCase());
+    }
+  }
+
+  /** The echo of a JOIN or PART the client asked for comes from the user: the nick is learned from its prefix. */
+  private learnFromEcho(m: IrcMessage): void {
+    if (this.nick !== undefined || this.asked.size === 0 || m.prefix === undefined) return;
+    const channels = splitList(paramText(m, 0));
+    if (channels.length === 0 || !channels.every((c) => this.asked.has(c.toLowerCase()))) return;
+    this.nick = this.prefixName(m);
+    this.asked.clear();
+  }
+
   private onJoin(m: IrcMessage): LineOutcome {
+    this.learnFromEcho(m);
     if (!this.fromLocalUser(m)) return NONE;
     const channels = splitList(paramText(m, 0));
     return events(channels.map((channel) => ({ type: 'join', localId: this.localId, remoteId: channel, conversation: channel })));
@@ -214,12 +252,14 @@ export class IrcState {
   private onJoinRequest(m: IrcMessage): LineOutcome {
     const list = paramText(m, 0);
     if (list === undefined || list === '0') return NONE;
+    this.askedFor(m);
     return events(
       splitList(list).map((channel) => ({ type: 'join', subtype: 'request', localId: this.localId, remoteId: channel, conversation: channel, data: { request: true } })),
     );
   }
 
   private onPart(m: IrcMessage): LineOutcome {
+    this.learnFromEcho(m);
     if (!this.fromLocalUser(m)) return NONE;
     const reason = paramText(m, 1);
     return events(
@@ -256,7 +296,9 @@ export class IrcState {
 
   private onQuit(direction: Direction, m: IrcMessage): LineOutcome {
     if (direction === 'incoming' && !this.fromLocalUser(m)) return NONE;
-    if (this.loggedOut || !(this.loggedIn || this.options.midstream) || this.nick === undefined) return NONE;
+    if (this.loggedOut || !(this.loggedIn || this.late)) return NONE;
+    // The client's own QUIT is the user's even when a session joined mid-way never learned the nick.
+    if (this.nick === undefined && !(direction === 'outgoing' && this.late)) return NONE;
     this.loggedOut = true;
     return events([draft({ type: 'logout', localId: this.localId, remoteId: this.serverId(), text: nonEmpty(paramText(m, 0)) })]);
   }

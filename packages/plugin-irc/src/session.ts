@@ -24,6 +24,8 @@ interface DirectionState {
   reader: LineFramer;
   /** Lines seen so far (the first one of a mid-stream session may be a fragment). */
   lines: number;
+  /** Bytes were lost (`gap`): the next line may be a fragment too. */
+  resync?: boolean;
 }
 
 export class IrcSession implements ProtocolSession {
@@ -86,12 +88,16 @@ export class IrcSession implements ProtocolSession {
       }
       if (item.kind === 'rest') {
         frames.push({ raw: item.raw });
-        if (item.complete) side.lines++;
+        if (item.complete) {
+          side.lines++;
+          side.resync = false;
+        }
         continue;
       }
       const frame: Frame = { raw: item.raw };
       side.lines++;
-      if (this.midstream && side.lines === 1) {
+      if ((this.midstream && side.lines === 1) || side.resync) {
+        side.resync = false;
         frames.push(frame); // may be the tail of a line whose start was missed
         continue;
       }
@@ -120,6 +126,14 @@ export class IrcSession implements ProtocolSession {
   end(direction: Direction): Frame[] {
     const rest = this.sides[direction].reader.end();
     return rest === undefined ? [] : [{ raw: rest }];
+  }
+
+  /** Bytes were lost: the line held incomplete is passed through, and the next line is read only after a line end. */
+  gap(direction: Direction, _bytesMissing: number): Frame[] {
+    const frames = this.end(direction);
+    this.sides[direction].resync = true;
+    this.state.lostBytes();
+    return frames;
   }
 
   /**

@@ -113,3 +113,31 @@ describe('the network of a connection', () => {
     expect(session.network).toBe('irc.example.net');
   });
 });
+
+describe('a session joined mid-way learns the nick from the echo of what the client asked', () => {
+  const steps = script(
+    ['>', 'x\r\n'], // the tail of a line whose start was not captured
+    ['>', 'JOIN #den\r\n'],
+    ['<', 'ay\r\n'],
+    ['<', ':dave!d@host JOIN #den\r\n'], // the echo: the user
+    ['<', ':carol!c@host JOIN #den\r\n'], // someone joining after: not the user
+    ['>', 'PRIVMSG #den :hello\r\n'],
+    ['>', 'QUIT :gone\r\n'],
+  );
+
+  it('takes the JOIN echoed for the channel the client asked for as the user, at every cut', () => {
+    // The server answers the client's JOIN before any other JOIN of that channel can reach the client.
+    const run = expectSplitInvariant(steps, { midstream: true });
+    expect(run.events.map((e) => `${e.type}${e.subtype ? `/${e.subtype}` : ''} ${e.localId} ${e.remoteId}`)).toEqual([
+      'join/request * #den',
+      'join dave #den',
+      'message dave #den',
+      'logout dave irc.example.net',
+    ]);
+  });
+
+  it('reports the QUIT of a user whose nick it never learned, with the id unknown', () => {
+    const run = expectSplitInvariant(script(['>', 'x\r\n'], ['>', 'QUIT :gone\r\n']), { midstream: true });
+    expect(run.events.map((e) => `${e.type} ${e.localId} ${e.text}`)).toEqual(['logout * gone']);
+  });
+});

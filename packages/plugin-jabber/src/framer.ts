@@ -98,6 +98,8 @@ export class StanzaFramer implements Framer<FramerItem> {
   private quote = 0;
   /** Name of the tag being read, when it may open or close the stream (stream level only). */
   private name: number[] = [];
+  /** Out of step, inside `</...`: an end tag (only the stream's own is taken). */
+  private syncEndTag = false;
   private collecting = false;
   private prev = 0;
   private bang = '';
@@ -310,6 +312,25 @@ export class StanzaFramer implements Framer<FramerItem> {
           break;
         }
         case S.SyncName:
+          if (this.name.length === 0 && b === 0x2f && !this.syncEndTag) {
+            // `</`: the stream's own end tag is found out of step too (the client's logout).
+            this.syncEndTag = true;
+            i++;
+            break;
+          }
+          if (this.syncEndTag && !(isNameByte(b) && this.name.length < MAX_NAME)) {
+            this.syncEndTag = false;
+            if (b === GT && this.nameIs('stream:stream')) {
+              if (this.start > 0 || this.heldBytes > 0) this.emitBefore(i - this.name.length - 2);
+              this.frameOpen = true;
+              this.emitFrame(i, 'close');
+              this.depth = 0;
+              this.base = 0;
+              this.state = S.Sync;
+              i++;
+            } else this.state = S.Sync;
+            break;
+          }
           if (isNameByte(b) && this.name.length < MAX_NAME) {
             this.name.push(b);
             i++;
@@ -342,6 +363,7 @@ export class StanzaFramer implements Framer<FramerItem> {
     this.heldBytes = 0;
     this.frameOpen = false;
     this.oversize = false;
+    this.syncEndTag = false;
     this.state = S.Text;
     return out;
   }

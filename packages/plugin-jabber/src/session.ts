@@ -3,7 +3,7 @@
  * `StanzaFramer`; complete stanzas are parsed and turned into events. No I/O, no timers, no logging, nothing
  * thrown on any input.
  */
-import { encodeUtf8, type Direction, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/sdk';
+import { encodeUtf8, latin1, type Direction, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/sdk';
 import { StanzaFramer } from './framer.js';
 import { resourceOf } from './jid.js';
 import { XmppState } from './xmpp-state.js';
@@ -34,6 +34,7 @@ export class XmppSession implements ProtocolSession {
     this.maxStanzaBytes = Math.max(MIN_MAX_STANZA_BYTES, max);
     this.midstream = ctx.midstream === true;
     this.state = new XmppState({ serverHost: ctx.server.host });
+    this.state.joinedLate = ctx.midstream === true;
     this.framers = {
       outgoing: new StanzaFramer(this.maxStanzaBytes, this.midstream),
       incoming: new StanzaFramer(this.maxStanzaBytes, this.midstream),
@@ -94,6 +95,17 @@ export class XmppSession implements ProtocolSession {
   }
 
   /**
+   * Bytes were lost: the stanza held incomplete is passed through, and the direction starts again as a stream
+   * joined mid-way (the next top-level stanza is found by its name; the stream header was seen or is assumed).
+   */
+  gap(direction: Direction, _bytesMissing: number): Frame[] {
+    const frames = this.end(direction);
+    this.state.joinedLate = true;
+    if (this.tls !== 'pending') this.framers[direction] = new StanzaFramer(this.maxStanzaBytes, true);
+    return frames;
+  }
+
+  /**
    * Core decrypts the TLS that `<proceed/>` announced: what comes next in each direction is a new XML stream
    * (the client restarts it with a new header).
    */
@@ -150,9 +162,16 @@ export class XmppSession implements ProtocolSession {
     for (let item = framer.next(); item !== undefined; item = framer.next()) {
       const frame: Frame = { raw: item.raw };
       if (item.error) frame.error = item.error;
-      if (item.kind === 'header') this.header(direction, frame);
-      else if (item.kind === 'stanza') this.stanza(direction, frame);
-      else if (item.kind === 'close') {
+      if (item.kind === 'header') {
+        // The client's stream header: the login that follows it, if any, is seen (a stream joined mid-way
+        // no longer stands in for one).
+        if (direction === 'outgoing') this.state.joinedLate = false;
+        this.header(direction, frame);
+      } else if (item.kind === 'stanza') {
+        // The server refused the login (SASL `<failure>`): a stream joined mid-way now knows nobody logged in.
+        if (direction === 'incoming' && this.state.joinedLate && isSaslFailure(frame.raw)) this.state.joinedLate = false;
+        this.stanza(direction, frame);
+      } else if (item.kind === 'close') {
         const outcome = this.state.streamClosed(direction);
         if (outcome.events) frame.events = outcome.events;
       }
@@ -218,3 +237,9 @@ export class XmppSession implements ProtocolSession {
 }
 
 const STANZA_ERRORS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
+
+/** `<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>`: the server refused the client's authentication. */
+function isSaslFailure(raw: Uint8Array): boolean {
+  const head = latin1(raw.subarray(0, 200));
+  return head.startsWith('<failure') && head.includes('urn:ietf:params:xml:ns:xmpp-sasl');
+}

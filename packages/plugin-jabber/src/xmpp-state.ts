@@ -61,6 +61,11 @@ export class XmppState {
   /** The entity-capabilities node was reported (once per connection: clients repeat it in every presence). */
   private capsReported = false;
 
+  /** Ids of the client's broadcast presences sent while the user is unknown (few: one per status change). */
+  private readonly broadcastIds = new BoundedSet(8);
+  /** The stream was joined mid-way (or lost bytes): its binding may not have been seen. */
+  joinedLate = false;
+
   constructor(options: XmppStateOptions) {
     this.serverHost = options.serverHost;
   }
@@ -99,7 +104,8 @@ export class XmppState {
 
   /** The client closed its stream. */
   streamClosed(direction: Direction): StanzaOutcome {
-    if (direction !== 'outgoing' || this.boundJid === undefined) return NONE;
+    // Joined mid-way (no binding seen): the client's end of its stream is still the user's logout.
+    if (direction !== 'outgoing' || (this.boundJid === undefined && this.observedJid === undefined && !this.joinedLate)) return NONE;
     return { events: [{ type: 'logout', localId: this.me, remoteId: this.domain }] };
   }
 
@@ -248,6 +254,14 @@ export class XmppState {
   private presence(direction: Direction, el: XElement): StanzaOutcome {
     const type = el.attrs.get('type');
     const peer = direction === 'outgoing' ? el.attrs.get('to') : el.attrs.get('from');
+    const id = el.attrs.get('id');
+    if (peer === undefined && direction === 'outgoing' && id !== undefined && this.localId === undefined) this.broadcastIds.add(id);
+    if (direction === 'incoming' && peer !== undefined && id !== undefined && this.broadcastIds.has(id) && this.localId === undefined) {
+      // The server's copy of the client's own broadcast presence (same id): its sender is the user. A stream
+      // joined after the binding learns who the user is here.
+      this.observedJid = normaliseJid(peer);
+      this.broadcastIds.clear();
+    }
     if (peer === undefined) return direction === 'outgoing' ? this.ownPresence(type, el) : NONE;
     const subscription = type === undefined ? undefined : SUBSCRIPTION_SUBTYPES[direction][type];
     if (subscription !== undefined) {
@@ -591,4 +605,21 @@ export function rewriteBodies(raw: Uint8Array, bodies: readonly XElement[], html
     offset += part.length;
   }
   return out;
+}
+
+/** A set that forgets its oldest member past `max`. */
+class BoundedSet {
+  private readonly items = new Set<string>();
+  constructor(private readonly max: number) {}
+  add(item: string): void {
+    this.items.delete(item);
+    this.items.add(item);
+    if (this.items.size > this.max) this.items.delete(this.items.values().next().value!);
+  }
+  has(item: string): boolean {
+    return this.items.has(item);
+  }
+  clear(): void {
+    this.items.clear();
+  }
 }

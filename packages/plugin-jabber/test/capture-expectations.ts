@@ -101,8 +101,8 @@ export const FILES: Record<string, ConnectionCase[]> = {
         out({ type: 'other', subtype: 'status', localId: tom, remoteId: 'cs-xmpp.lan', data: AVAILABLE }),
       ],
     })),
-    // Only the client's closing </stream:stream>, start not captured.
-    { clientPort: 57126, events: [] },
+    // Only the client's closing </stream:stream>, start not captured: the user's logout, the user unknown.
+    { clientPort: 57126, events: [{ direction: 'outgoing', type: 'logout', localId: '*', remoteId: '172.16.1.138' }] },
     // Mid-stream: ad-hoc ping commands, PEP nick, vCard, in-band registration; no conversation.
     { clientPort: 57129, events: [] },
     // SASL failure ("Invalid username or password"), then the client closes: never logged in.

@@ -31,6 +31,9 @@ export interface PassItem {
 
 export type FramerItem = CommandItem | PassItem;
 
+/** A payload command starting inside a line and running to its end: `MSG 5 N 130`, `MSG a@b name 130`. */
+const EMBEDDED_COMMAND = /(?<=[^A-Z])(?:MSG|UUM|UBM|SDG) [^ ]+(?: [^ ]+){1,4} \d+$/g;
+
 export class MsnFramer implements Framer<FramerItem> {
   private readonly reader: LineFramer;
   /** A payload command whose payload is still arriving. */
@@ -99,6 +102,23 @@ export class MsnFramer implements Framer<FramerItem> {
     if (length.length === 0) return { kind: 'command', raw: item.raw, text, line, lineLength: item.raw.byteLength, payload: item.raw.subarray(item.raw.byteLength) };
     this.pending = { raw: item.raw, text, line, length: length.length };
     return this.next();
+  }
+
+  /**
+   * Out of step, a payload without a line end runs into the next command line (`...from aliceMSG 5 N 130`):
+   * when `text` (a line just handed out) ends in a payload command, its payload is read next, as a command
+   * item of the payload bytes alone (`lineLength` 0). Returns the command line found, if any.
+   */
+  resumeInside(text: string): CommandLine | undefined {
+    if (this.pending || this.skip > 0) return undefined;
+    for (const match of text.matchAll(EMBEDDED_COMMAND)) {
+      const line = splitCommand(text.slice(match.index));
+      const length = this.lengthOf(line);
+      if (length.kind !== 'length' || length.length > this.maxPayloadBytes) continue;
+      this.pending = { raw: new Uint8Array(0), text: text.slice(match.index), line, length: length.length };
+      return line;
+    }
+    return undefined;
   }
 
   /** Everything held (an incomplete line or payload), as one buffer; the framer starts afresh. */

@@ -13,6 +13,8 @@ import {
   type EventData,
   type EventDraft,
   type Frame,
+  type IdentityDirectory,
+  isUnknownId,
   type ImEvent,
   type ProtocolSession,
   type SessionContext,
@@ -45,6 +47,30 @@ export interface MsnSessionOptions {
 
 type Role = 'ns' | 'sb' | undefined;
 
+/** A line that can start an MSN command: three capital letters (or an error number), then a space or the end. */
+const COMMAND_LINE = /^(?:[A-Z]{3}|\d{3})(?: |$)/;
+
+/** Most participants a switchboard joined mid-way learns from who writes (a conversation has a few). */
+const MAX_LEARNED_PARTICIPANTS = 64;
+
+/** Commands only a switchboard or only a notification server carries (for a stream whose start was missed). */
+const SWITCHBOARD_ONLY: Record<Direction, ReadonlySet<string>> = {
+  outgoing: new Set(['CAL', 'ANS']),
+  incoming: new Set(['JOI', 'IRO', 'BYE', 'ACK', 'NAK']),
+};
+const NOTIFICATION_ONLY: Record<Direction, ReadonlySet<string>> = {
+  outgoing: new Set(['CHG', 'SYN', 'PNG', 'ADC', 'ADL', 'UUX', 'XFR']),
+  incoming: new Set(['ILN', 'NLN', 'FLN', 'SYN', 'LST', 'QNG', 'UBX', 'XFR', 'RNG', 'CHL']),
+};
+
+function roleOf(direction: Direction, command: string, words: readonly string[]): Role {
+  if (SWITCHBOARD_ONLY[direction].has(command)) return 'sb';
+  if (NOTIFICATION_ONLY[direction].has(command)) return 'ns';
+  // The notification server's own messages (profile, mail notices) come from "Hotmail"; a switchboard's from a user.
+  if (direction === 'incoming' && command === 'MSG' && words[1] !== undefined) return words[1] === 'Hotmail' ? 'ns' : 'sb';
+  return undefined;
+}
+
 const AUTH_METHODS = new Set(['TWN', 'SSO', 'MD5', 'SHA']);
 
 export class MsnSession implements ProtocolSession {
@@ -53,11 +79,21 @@ export class MsnSession implements ProtocolSession {
   private readonly framers: Record<Direction, MsnFramer>;
   private readonly lines: Record<Direction, number> = { outgoing: 0, incoming: 0 };
   private readonly midstream: boolean;
+  /**
+   * Per direction: out of step (joined mid-way, or bytes lost). The first line may be a fragment and lines until
+   * the next one that looks like a command may be inside a payload: they pass through unread.
+   */
+  private readonly resync: Record<Direction, 'fragment' | 'command' | undefined>;
+  /** The user as the switchboard's own messages name it when its `USR`/`ANS` was not seen. */
+  private inferredLocal: string | undefined;
+  /** Bytes were lost (`gap`): the login may have been among them, as in a stream joined mid-way. */
+  private lostBytes = false;
   private readonly typing: boolean;
   private readonly routes: MsnRoutes | undefined;
   private readonly listener: ServerEndpoint | undefined;
   private readonly server: ServerEndpoint;
   private readonly clientIp: string;
+  private readonly identity: IdentityDirectory | undefined;
   private readonly noticeName: string;
 
   /** Negotiated MSNP version (0 until the server's VER). */
@@ -93,11 +129,13 @@ export class MsnSession implements ProtocolSession {
     this.maxLineBytes = Math.max(MIN_MAX_LINE_BYTES, Math.min(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, max));
     this.maxPayloadBytes = Math.max(0, Math.min(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, max - this.maxLineBytes));
     this.midstream = ctx.midstream === true;
+    this.resync = this.midstream ? { outgoing: 'fragment', incoming: 'fragment' } : { outgoing: undefined, incoming: undefined };
     this.typing = options.typing !== false;
     this.routes = options.routes;
     this.listener = ctx.listener;
     this.server = ctx.server;
     this.clientIp = ctx.client.ip;
+    this.identity = ctx.identity;
     this.noticeName = options.noticeName ?? 'imspect';
     const lengthOf = (line: CommandLine) => payloadLength(line, this.version);
     this.framers = {
@@ -108,6 +146,17 @@ export class MsnSession implements ProtocolSession {
 
   get localId(): string | undefined {
     return this.local;
+  }
+
+  /**
+   * The local user for events. A stream joined mid-way never saw the login: the login core saw from the same
+   * client address (on a notification-server connection) stands in, else '' (core marks the id unknown), so
+   * that no message is dropped for want of it.
+   */
+  private get me(): string | undefined {
+    if (this.local !== undefined) return this.local;
+    if (!this.midstream && !this.lostBytes) return undefined;
+    return this.inferredLocal ?? this.identity?.localUser(this.clientIp, 'msn') ?? '';
   }
 
   /** Which of the user's machines this is: the MSNP18+ machine GUID its login or switchboard commands carry. */
@@ -132,8 +181,12 @@ export class MsnSession implements ProtocolSession {
       const frame: Frame = { raw: item.raw };
       if (item.error) frame.error = item.error;
       this.lines[direction]++;
-      // A stream joined mid-way may start inside a line or a payload.
-      if (!(this.midstream && this.lines[direction] === 1)) this.handle(direction, item, frame);
+      // A stream joined mid-way (or after lost bytes) may start inside a line or a payload.
+      if (this.inStep(direction, item.text)) this.handle(direction, item, frame);
+      else if (this.resync[direction] === 'command' && item.payload === undefined && framer.resumeInside(item.text)) {
+        // The line ended in a payload command (a payload without a line end ran into it): in step from its payload.
+        this.resync[direction] = undefined;
+      }
       frames.push(frame);
     }
     return frames;
@@ -142,6 +195,27 @@ export class MsnSession implements ProtocolSession {
   end(direction: Direction): Frame[] {
     const rest = this.framers[direction].end();
     return rest === undefined ? [] : [{ raw: rest }];
+  }
+
+  /** Bytes were lost: the command held incomplete is passed through, and reading resumes at the next command line. */
+  gap(direction: Direction, _bytesMissing: number): Frame[] {
+    const frames = this.end(direction);
+    this.resync[direction] = 'fragment';
+    this.lostBytes = true;
+    return frames;
+  }
+
+  /** Whether a line is read: out of step, the first line is skipped and then lines until one looks like a command. */
+  private inStep(direction: Direction, text: string): boolean {
+    const state = this.resync[direction];
+    if (state === undefined) return true;
+    if (state === 'fragment') {
+      this.resync[direction] = 'command';
+      return false;
+    }
+    if (!COMMAND_LINE.test(text)) return false;
+    this.resync[direction] = undefined;
+    return true;
   }
 
   respond(text: string, about?: ImEvent): Uint8Array | undefined {
@@ -174,6 +248,8 @@ export class MsnSession implements ProtocolSession {
 
   private handle(direction: Direction, item: CommandItem, frame: Frame): void {
     const { words, command } = item.line;
+    // A stream joined mid-way learns what the connection is from the commands only one kind of server uses.
+    if (this.role === undefined) this.role = roleOf(direction, command, words);
     if (direction === 'outgoing') this.handleOutgoing(command, words, item, frame);
     else this.handleIncoming(command, words, item, frame);
   }
@@ -218,6 +294,8 @@ export class MsnSession implements ProtocolSession {
         if (words.length >= 3) this.invited = bareId(words[2]!);
         return;
       case 'MSG':
+        // Only a switchboard carries the client's messages: a stream joined mid-way learns its role here.
+        this.role ??= 'sb';
         if (item.payload) this.message('outgoing', words, item, frame, undefined);
         return;
       case 'UUM':
@@ -227,22 +305,25 @@ export class MsnSession implements ProtocolSession {
       case 'SDG':
         if (item.payload) this.sdg('outgoing', words, item, frame);
         return;
-      case 'OUT':
-        if (this.local === undefined) return;
-        if (this.role === 'sb') this.emit(frame, { type: 'leave', ...this.parties(), ...(this.participants.size === 1 ? { data: this.participantsData() } : {}) });
-        else this.emit(frame, { type: 'logout', localId: this.local, remoteId: this.server.host });
+      case 'OUT': {
+        const me = this.me;
+        if (me === undefined) return;
+        if (this.role === 'sb' || (this.role === undefined && this.participants.size > 0)) {
+          this.emit(frame, { type: 'leave', ...this.parties(), ...(this.participants.size === 1 ? { data: this.participantsData() } : {}) });
+        } else this.emit(frame, { type: 'logout', localId: me, remoteId: this.server.host });
         return;
+      }
       case 'CHG':
         this.online = true;
         // CHG trid status [clientid [msnobj]]: the user's own status (the server's echo is not a second change).
-        if (words.length >= 3 && this.local !== undefined) {
+        if (words.length >= 3 && this.me !== undefined) {
           this.ownStatus = words[2]!;
-          this.emit(frame, { type: 'other', subtype: 'status', localId: this.local, remoteId: this.server.host, data: msnPresenceData(words[2]!) });
+          this.emit(frame, { type: 'other', subtype: 'status', localId: this.me, remoteId: this.server.host, data: msnPresenceData(words[2]!) });
         }
         return;
       case 'UUX':
         // UUX trid len: the user's own personal message.
-        if (item.payload && this.local !== undefined) this.personalMessage('outgoing', this.local, item.payload, frame);
+        if (item.payload && this.me !== undefined) this.personalMessage('outgoing', this.me, item.payload, frame);
         return;
       case 'ADD':
       case 'ADC':
@@ -300,14 +381,22 @@ export class MsnSession implements ProtocolSession {
       case 'BYE':
         if (words[1] !== undefined) {
           const who = bareId(words[1]);
-          if (who === this.local || this.local === undefined) return;
+          const me = this.me;
+          if (who === me || me === undefined) return;
           const event = { type: 'leave' as const, ...this.parties({ participant: who }) };
           this.participants.delete(who);
           this.emit(frame, event);
         }
         return;
       case 'MSG':
-        if (item.payload && words[1] !== undefined) this.message('incoming', words, item, frame, bareId(words[1]));
+        if (item.payload && words[1] !== undefined) {
+          const sender = bareId(words[1]);
+          // A switchboard whose IRO/JOI was not seen learns its participants from who writes.
+          if ((this.midstream || this.lostBytes) && this.role === 'sb' && sender !== this.me && sender.includes('@') && this.participants.size < MAX_LEARNED_PARTICIPANTS) {
+            this.participants.add(sender);
+          }
+          this.message('incoming', words, item, frame, sender);
+        }
         return;
       case 'UBM':
         // UBM email network type len
@@ -317,8 +406,8 @@ export class MsnSession implements ProtocolSession {
         if (item.payload) this.sdg('incoming', words, item, frame);
         return;
       case 'OUT':
-        if (this.local !== undefined && this.role !== 'sb') {
-          this.emit(frame, { type: 'logout', localId: this.local, remoteId: this.server.host, ...(words[1] ? { subtype: words[1].toLowerCase() } : {}) });
+        if (this.me !== undefined && this.role !== 'sb' && !(this.role === undefined && this.participants.size > 0)) {
+          this.emit(frame, { type: 'logout', localId: this.me, remoteId: this.server.host, ...(words[1] ? { subtype: words[1].toLowerCase() } : {}) });
         }
         return;
       case 'LST':
@@ -331,7 +420,7 @@ export class MsnSession implements ProtocolSession {
         return;
       case 'UBX':
         // UBX id [network] len: a contact's personal message.
-        if (item.payload && words[1] !== undefined && this.local !== undefined) this.personalMessage('incoming', bareId(words[1]), item.payload, frame);
+        if (item.payload && words[1] !== undefined && this.me !== undefined) this.personalMessage('incoming', bareId(words[1]), item.payload, frame);
         return;
       case 'ADD':
       case 'ADC':
@@ -362,7 +451,8 @@ export class MsnSession implements ProtocolSession {
   }
 
   private joined(who: string, frame: Frame, subtype: string | undefined): void {
-    if (this.local === undefined || who === this.local) return; // the local user's own endpoints (MSNP18)
+    const me = this.me;
+    if (me === undefined || who === me) return; // the local user's own endpoints (MSNP18)
     this.participants.add(who);
     this.emit(frame, { type: 'join', ...(subtype ? { subtype } : {}), ...this.parties({ participant: who }) });
   }
@@ -372,7 +462,7 @@ export class MsnSession implements ProtocolSession {
    * other participant), the conversation, with every participant in `data`. `extra` goes first in `data`.
    */
   private parties(extra?: EventData): { localId: string; remoteId: string; conversation?: string; data?: EventData } {
-    const localId = this.local ?? '';
+    const localId = this.me ?? '';
     const conversation = this.conversation;
     let remoteId: string;
     let data = extra;
@@ -396,36 +486,43 @@ export class MsnSession implements ProtocolSession {
   /** `NLN`/`ILN`/`FLN`: a contact's status (at sign-in, `ILN`, or a change). */
   private contactStatus(command: string, words: string[], frame: Frame): void {
     const change = contactStatusOf(command, words);
-    if (change === undefined || this.local === undefined) return;
+    const me = this.me;
+    if (change === undefined || me === undefined) return;
     this.contactStatuses.delete(change.contact);
     if (this.contactStatuses.size >= MAX_REMEMBERED_STATUSES) this.contactStatuses.delete(this.contactStatuses.keys().next().value!);
     this.contactStatuses.set(change.contact, change.code);
-    this.emit(frame, { type: 'contact', subtype: 'status', localId: this.local, remoteId: change.contact, data: msnPresenceData(change.code) });
+    this.emit(frame, { type: 'contact', subtype: 'status', localId: me, remoteId: change.contact, data: msnPresenceData(change.code) });
   }
 
   /** `UUX`/`UBX`: a personal message, reported with the last status code known for its owner (else none). */
   private personalMessage(direction: Direction, who: string, payload: Uint8Array, frame: Frame): void {
     const description = personalMessage(payload);
-    if (description === undefined || this.local === undefined) return;
+    const me = this.me;
+    if (description === undefined || me === undefined) return;
     if (direction === 'outgoing') {
-      this.emit(frame, { type: 'other', subtype: 'status', localId: this.local, remoteId: this.server.host, data: msnPresenceData(this.ownStatus, description) });
+      this.emit(frame, { type: 'other', subtype: 'status', localId: me, remoteId: this.server.host, data: msnPresenceData(this.ownStatus, description) });
     } else {
-      this.emit(frame, { type: 'contact', subtype: 'status', localId: this.local, remoteId: who, data: msnPresenceData(this.contactStatuses.get(who) ?? '', description) });
+      this.emit(frame, { type: 'contact', subtype: 'status', localId: me, remoteId: who, data: msnPresenceData(this.contactStatuses.get(who) ?? '', description) });
     }
   }
 
   private emit(frame: Frame, event: EventDraft): void {
+    // Out of step and without the user's own login: the ids come from other evidence, and say so.
+    if (this.local === undefined && (this.midstream || this.lostBytes) && event.type !== 'login') {
+      event.data = { ...event.data, identity: isUnknownId(event.localId) ? 'unknown' : 'inferred' };
+    }
     (frame.events ??= []).push(event);
   }
 
   /** `MSG`, `UUM`, `UBM`: a MIME payload. */
   private message(direction: Direction, words: string[], item: CommandItem, frame: Frame, peer: string | undefined): void {
-    if (this.local === undefined) return;
+    if (this.me === undefined) return;
     const payload = item.payload!;
     const head = parseHeaders(payload);
     const contentType = head.headers.get('content-type');
     const type = mediaType(contentType);
     const body = payload.subarray(head.bodyOffset);
+    if (this.local === undefined && this.role === 'sb') this.learnFromHeaders(direction, type, head.headers);
     // MSNP18: what the local user sends from another endpoint reaches this one too. It is outgoing.
     const own = direction === 'incoming' && peer !== undefined && peer === this.local && this.role === 'sb';
     const parties = own ? this.partiesFor('outgoing', undefined) : this.partiesFor(direction, peer);
@@ -479,6 +576,20 @@ export class MsnSession implements ProtocolSession {
         this.emit(frame, { type: invite.kind, ...target, ...(invite.object ? { text: invite.object } : {}), ...(data ? { data } : {}) });
       }
     }
+  }
+
+  /**
+   * A switchboard whose `USR`/`ANS` was not seen: the user's own typing notices name the user (`TypingUser`),
+   * and so do the P2P messages others send to the user (`P2P-Dest`).
+   */
+  private learnFromHeaders(direction: Direction, type: string | undefined, headers: ReadonlyMap<string, string>): void {
+    const named =
+      direction === 'outgoing' && type === 'text/x-msmsgscontrol'
+        ? headers.get('typinguser')
+        : direction === 'incoming' && type === 'application/x-msnmsgrp2p'
+          ? headers.get('p2p-dest')
+          : undefined;
+    if (named !== undefined && named.includes('@')) this.inferredLocal ??= bareId(named);
   }
 
   /** Parties of a message: outgoing to the conversation; incoming from `peer`. */
@@ -547,13 +658,13 @@ export class MsnSession implements ProtocolSession {
 
   /** MSNP10-12 `ADC trid FL N=email`, MSNP8-9 `ADD trid FL email name`, `REM trid FL email|guid`. */
   private contactLine(command: string, words: string[], frame: Frame): void {
-    if (this.local === undefined || words.length < 4) return;
+    if (this.me === undefined || words.length < 4) return;
     const contact = contactOf(words.slice(3)) ?? (command === 'REM' ? this.contactGuids.get(words[3]!) : undefined);
     if (!contact) return;
     const list = words[2]!;
     // Only an addition to the forward list adds a contact; the allow and block lists are permissions.
     const subtype = command === 'REM' ? 'remove' : list.toUpperCase() === 'FL' ? 'add' : 'list';
-    this.emit(frame, { type: 'contact', subtype, localId: this.local, remoteId: contact, data: { list } });
+    this.emit(frame, { type: 'contact', subtype, localId: this.me ?? '', remoteId: contact, data: { list } });
   }
 
   /** MSNP13+ `ADL`/`RML` payload: `<ml><d n="domain"><c n="user" l="1" t="1"/></d></ml>`. */

@@ -353,3 +353,31 @@ describe('forward listener: XFR and RNG point at imspect, the real servers are r
     expect(routes.route(enc('USR 1 a@b.c c1\r\n'), { ip: '1.1.1.1', port: 1 })).toBeUndefined();
   });
 });
+
+describe('a switchboard joined mid-way', () => {
+  const msg = (head: string, body: string, trid = '5') => {
+    const payload = `MIME-Version: 1.0\r\n${head}\r\n\r\n${body}`;
+    return `MSG ${trid} N ${new TextEncoder().encode(payload).length}\r\n${payload}`;
+  };
+  const incoming = (from: string, head: string, body: string) => {
+    const payload = `MIME-Version: 1.0\r\n${head}\r\n\r\n${body}`;
+    return `MSG ${from} Name ${new TextEncoder().encode(payload).length}\r\n${payload}`;
+  };
+
+  it('learns the user from its own typing notice and the other party from their messages, at every cut', () => {
+    const steps = script(
+      ['>', 'ail.com name\r\n'], // the tail of a line whose start was not captured
+      ['<', 'OK alice@example.com Alice\r\n'],
+      ['<', incoming('bob@example.com', 'Content-Type: text/plain; charset=UTF-8', 'hi there')],
+      ['>', msg('Content-Type: text/x-msmsgscontrol\r\nTypingUser: alice@example.com', '\r\n')],
+      ['>', msg('Content-Type: text/plain; charset=UTF-8', 'hello bob', '6')],
+    );
+    const whole = expectSplitInvariant(steps, { midstream: true });
+    expect(whole.events.map((e) => `${e.direction} ${e.type} ${e.localId || '(unknown)'} ${e.remoteId} ${e.text ?? ''}`.trim())).toEqual([
+      // Before the typing notice nothing names the user: the id is left for core to mark unknown.
+      'incoming message (unknown) bob@example.com hi there',
+      'outgoing typing alice@example.com bob@example.com',
+      'outgoing message alice@example.com bob@example.com hello bob',
+    ]);
+  });
+});

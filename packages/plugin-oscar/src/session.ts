@@ -54,7 +54,7 @@ interface Outcome {
 
 export class OscarSession implements ProtocolSession {
   readonly maxFlapBytes: number;
-  private readonly readers: Record<Direction, FlapReader>;
+  private readers: Record<Direction, FlapReader>;
   /**
    * What each direction carries, decided by its first bytes: FLAPs, or OFT (a peer-to-peer file transfer, often on
    * the OSCAR port). Until then, up to 3 bytes that may start "OFT2" are held.
@@ -168,6 +168,20 @@ export class OscarSession implements ProtocolSession {
     this.startHeld[direction] = new Uint8Array(0);
     const rest = this.kind[direction] === 'oft' ? this.oft[direction].end() : this.readers[direction].end();
     return [held, rest].filter((b): b is Uint8Array => b !== undefined && b.length > 0).map((raw) => ({ raw }));
+  }
+
+  /**
+   * Bytes were lost: what was held is passed through, and a FLAP stream looks for the next FLAP start (the
+   * `0x2a` marker with a valid channel) as a stream joined mid-way does. An OFT transfer carries no events: its
+   * bytes after the hole simply pass.
+   */
+  gap(direction: Direction, _bytesMissing: number): Frame[] {
+    const frames = this.end(direction);
+    if (this.kind[direction] !== 'oft') {
+      this.kind[direction] = 'flap';
+      this.readers[direction] = new FlapReader(this.maxFlapBytes, true);
+    }
+    return frames;
   }
 
   /**

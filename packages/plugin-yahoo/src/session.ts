@@ -21,12 +21,14 @@ export class YahooSession implements ProtocolSession {
   private readonly framers: Record<Direction, YmsgFramer>;
   /** The capture may start inside a packet: bytes before the first packet are expected, not an error. */
   private readonly midstream: boolean;
+  /** Per direction: bytes were lost (`gap`) and no packet came since, so bytes before the next one are expected. */
+  private readonly lost: Record<Direction, boolean> = { outgoing: false, incoming: false };
 
   constructor(ctx: SessionContext) {
     const max = Number.isFinite(ctx.maxFrameSize) ? Math.floor(ctx.maxFrameSize) : DEFAULT_MAX_PACKET_BYTES;
     this.maxPacketBytes = Math.min(MAX_PACKET_BYTES, Math.max(HEADER_BYTES, max));
-    this.state = new YahooState(ctx.server.host);
     this.midstream = ctx.midstream === true;
+    this.state = new YahooState(ctx.server.host, this.midstream);
     this.framers = {
       outgoing: ymsgFramer(this.maxPacketBytes),
       incoming: ymsgFramer(this.maxPacketBytes),
@@ -53,6 +55,7 @@ export class YahooSession implements ProtocolSession {
     for (let item = framer.next(); item !== undefined; item = framer.next()) {
       switch (item.kind) {
         case 'frame': {
+          this.lost[direction] = false;
           const packet = new YmsgPacket(item.raw, item.header);
           const frame: Frame = { raw: item.raw };
           const outcome = this.state.handle(direction, packet);
@@ -73,7 +76,7 @@ export class YahooSession implements ProtocolSession {
           break;
         case 'skipped':
           frames.push(
-            item.first && !(this.midstream && item.leading)
+            item.first && !(this.midstream && item.leading) && !this.lost[direction]
               ? { raw: item.raw, error: { code: 'not-ymsg', message: 'bytes that are not a YMSG packet; passed through up to the next "YMSG"' } }
               : { raw: item.raw },
           );
@@ -86,6 +89,12 @@ export class YahooSession implements ProtocolSession {
   end(direction: Direction): Frame[] {
     const rest = this.framers[direction].end();
     return rest === undefined ? [] : [{ raw: rest }];
+  }
+
+  /** Bytes were lost: a packet held incomplete is passed through, and the next one is found by its `YMSG` magic. */
+  gap(direction: Direction, _bytesMissing: number): Frame[] {
+    this.lost[direction] = true;
+    return this.end(direction);
   }
 
   /**

@@ -43,7 +43,16 @@ export class YahooState {
   /** Conference room -> the other participants, in the order they became known. */
   private readonly conferences = new Map<string, Set<string>>();
 
-  constructor(private readonly serverName: string) {}
+  /**
+   * The client's AUTH or AUTHRESP was seen: the server's next LOGON ends this login. A stream joined mid-way
+   * that saw neither cannot tell its login from a contact coming online, so it reports none.
+   */
+  private sawAuth = false;
+
+  constructor(
+    private readonly serverName: string,
+    private readonly midstream = false,
+  ) {}
 
   /** The server accepted the login (its first LOGON): only then does the client show what it is sent. */
   get isLoggedIn(): boolean {
@@ -65,10 +74,14 @@ export class YahooState {
     if (out && this.clientProtocol === 0) this.clientProtocol = packet.header.version;
     switch (packet.service) {
       case Service.AUTH:
-        if (out) this.learnLocal(packet.firstOf(1, 0, 2));
+        if (out) {
+          this.sawAuth = true;
+          this.learnLocal(packet.firstOf(1, 0, 2));
+        }
         return {};
       case Service.AUTHRESP:
         if (!out) return {};
+        this.sawAuth = true;
         this.learnLocal(packet.firstOf(1, 0, 2));
         return this.clientReport(packet);
       case Service.ADDBUDDY:
@@ -157,6 +170,11 @@ export class YahooState {
   private logon(direction: Direction, packet: YmsgPacket): PacketOutcome {
     // The server's first LOGON names the local user and ends the login; later ones are contacts coming online.
     if (direction === 'outgoing' || this.loggedIn || packet.header.status === STATUS_DISCONNECTED) return {};
+    if (this.midstream && !this.sawAuth) {
+      // Not known to be the login, but the server addresses the user in it all the same.
+      if (this.localId === undefined) this.learnLocal(packet.firstOf(1, 0));
+      return {};
+    }
     this.learnLocal(packet.firstOf(1, 0));
     this.loggedIn = true;
     const data = this.clientData();

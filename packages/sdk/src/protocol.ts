@@ -64,8 +64,20 @@ export interface SessionContext {
   server: ServerEndpoint;
   /** Largest frame the parser may buffer, in bytes. A longer frame is a `frame-too-large` protocol error. */
   maxFrameSize: number;
-  /** True when the stream is joined mid-way (a capture that missed the start): expect a partial first frame. */
+  /**
+   * The stream is joined mid-way (a capture that missed the start of the connection): each direction may begin
+   * inside a frame, and the login that names the users was not seen. The session must find the next whole frame
+   * in each direction (the protocol's resynchronisation: a line end, a magic, a plausible header), pass the bytes
+   * before it through as frames without events, and report what it reads from there on exactly as a session
+   * that saw the start would, with ids it cannot know marked (see {@link IdentityMark}).
+   */
   midstream?: boolean;
+  /**
+   * Who logged in from which client address, as far as imspect has seen (this connection's protocol): for a
+   * session that joined mid-way, or a switchboard-like connection whose login happened on another connection.
+   * Absent when core keeps no such directory (a plugin's own tests).
+   */
+  identity?: IdentityDirectory;
   /**
    * The address the client reached imspect at, when it came through a forward listener. Protocols whose
    * servers send clients elsewhere (MSN `XFR`, `RNG`) rewrite those addresses to this one, so the next
@@ -78,6 +90,30 @@ export interface SessionContext {
    * server's own greeting must not reach the client a second time (forward it as a `replacement` of no bytes).
    */
   greeted?: boolean;
+}
+
+/**
+ * How an event's ids were learned, in `data.identity` when not from the connection's own login: `inferred`
+ * from other evidence (a message's sender, a participant list, another connection's login from the same client
+ * address), `unknown` when nothing in the traffic told it (the id is then a placeholder such as
+ * `*@192.0.2.7`, made by {@link unknownId}). Events with ids the session saw for itself carry no mark.
+ */
+export type IdentityMark = 'inferred' | 'unknown';
+
+/** The placeholder id of a user nothing named: `*@` and the client's address. */
+export function unknownId(clientIp: string): string {
+  return `*@${clientIp}`;
+}
+
+/** An id that names nobody: empty, a protocol's `*` placeholder, or an {@link unknownId}. */
+export function isUnknownId(id: string | undefined): boolean {
+  return id === undefined || id === '' || id === '*' || id.startsWith('*@');
+}
+
+/** Core's record of logins, by protocol and client address (live: earlier logins; replay: the capture's). */
+export interface IdentityDirectory {
+  /** The id that last logged in with `protocol` from `clientIp` and has not logged out, if any. */
+  localUser(clientIp: string, protocol: string): string | undefined;
 }
 
 /**
@@ -94,6 +130,13 @@ export interface ProtocolSession {
   push(direction: Direction, chunk: Uint8Array): Frame[];
   /** The stream in `direction` ended. Returns whatever the parser still held, as pass-through frames. */
   end?(direction: Direction): Frame[];
+  /**
+   * `bytesMissing` bytes of `direction` were lost (a capture that dropped segments): the bytes pushed next
+   * follow the hole. Returns whatever the parser held (a frame that can no longer complete) as pass-through
+   * frames, and goes on as after a mid-stream start in that direction: the next push may begin inside a frame.
+   * Absent: core pushes the bytes after the hole as if they followed on (the parser's own checks must cope).
+   */
+  gap?(direction: Direction, bytesMissing: number): Frame[];
   /**
    * Bytes to send to the local client so that it shows `text` (e.g. a NOTICE from the server), in the
    * context of `about` (the conversation it concerns). Undefined when the protocol cannot answer now.

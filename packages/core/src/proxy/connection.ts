@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { latin1, toEventData } from '@imspect/sdk';
+import { isUnknownId, latin1, toEventData, unknownId, type IdentityMark } from '@imspect/sdk';
 import { dataValue, describeError, type EventData } from '@imspect/sdk';
 import { opposite, type Direction, type Endpoint, type EventDraft, type ImEvent, type ServerEndpoint } from '@imspect/sdk';
 import type { PluginLogger } from '@imspect/sdk';
@@ -9,6 +9,7 @@ import type { Frame, ProtocolSession } from '@imspect/sdk';
 import { uuidv7 } from '../runtime/ids.js';
 import { isPromiseLike, type PluginHost } from '../runtime/plugin-host.js';
 import type { EventSink } from './event-sink.js';
+import type { IdentityRecords } from './identity-records.js';
 import { localUserKey } from './local-users.js';
 import { noticeClient } from './responses.js';
 import type { FrameDecision, Policy } from './policy.js';
@@ -49,6 +50,8 @@ export interface RelayDeps {
   options: RelayOptions;
   /** TLS interception (live connections); without it, TLS is relayed unread as in a replay. */
   tls?: TlsInterceptor;
+  /** Logins seen per client address, offered to sessions (`SessionContext.identity`) and fed by login events. */
+  identity?: IdentityRecords;
 }
 
 export interface ConnectionInfo {
@@ -119,6 +122,8 @@ export class ProxyConnection {
   /** Set while the protocol is being sniffed: its time limit (the bytes seen so far wait in the flows' inboxes). */
   private sniffTimer: NodeJS.Timeout | undefined;
   private readonly midstream: boolean;
+  /** A login event came from this connection: its ids need no mark even when it was joined mid-way. */
+  private sawLogin = false;
   private readonly greeted: boolean;
   private readonly listener: ServerEndpoint | undefined;
   private readonly via: ConnectionInfo['via'];
@@ -233,6 +238,7 @@ export class ProxyConnection {
         ...(this.midstream ? { midstream: true } : {}),
         ...(this.listener ? { listener: { ...this.listener } } : {}),
         ...(this.greeted ? { greeted: true } : {}),
+        ...(this.deps.identity ? { identity: this.deps.identity } : {}),
       });
     } catch (error) {
       this.log.error({ plugin: protocol.name, hook: 'createSession', err: error }, 'protocol session could not start; relaying unparsed');
@@ -760,14 +766,16 @@ export class ProxyConnection {
     if (draft.conversation !== undefined) event.conversation = draft.conversation;
     if (draft.text !== undefined) event.text = draft.text;
     if (draft.file !== undefined) event.file = Object.freeze({ ...draft.file });
-    if (draft.data !== undefined) {
-      // A copy with only text, number and flag values (a JavaScript plugin is not type-checked), frozen: filters
-      // read it, nothing changes it.
-      const data = toEventData(draft.data);
-      if (data !== undefined) event.data = Object.freeze(data);
-    }
+    let data = draft.data !== undefined ? toEventData(draft.data) : undefined;
+    // Only what a protocol session read is about a user; an `encrypted` note is about the connection.
+    const marked = data?.identity === 'inferred' || data?.identity === 'unknown';
+    if (marked || (this.midstream && !this.sawLogin && this.session !== undefined && event.type !== 'encrypted')) data = this.markIdentity(event, data);
+    // A copy with only text, number and flag values (a JavaScript plugin is not type-checked), frozen: filters
+    // read it, nothing changes it.
+    if (data !== undefined) event.data = Object.freeze(data);
     if (draft.messageKey !== undefined) event.messageKey = String(draft.messageKey);
     if (event.type === 'login' && event.data !== undefined) this.clientVersion = clientVersionOf(event.data) ?? this.clientVersion;
+    if ((event.type === 'login' || event.type === 'logout') && this.deps.identity) this.deps.identity.record(event, this.client.ip);
     const users = this.deps.policy.localUsers;
     if (event.localId.length > 0) {
       this.lastLocalId = event.localId;
@@ -779,6 +787,32 @@ export class ProxyConnection {
       this.localUser = users.move(this.localUser, localUserKey(event.protocol, event.localId, this.server));
     }
     return event;
+  }
+
+  /**
+   * A connection joined mid-way whose login was not seen (or an event its session marked itself, e.g. after
+   * lost bytes): its ids come from other evidence. An id the session
+   * could not tell is looked up among the logins seen from the same client address (`inferred`), else made
+   * from that address (`unknown`, `*@ip`); an id the session read from the traffic is `inferred`. Never dropped.
+   */
+  private markIdentity(event: ImEvent, data: EventData | undefined): EventData | undefined {
+    if (event.type === 'login' && !isUnknownId(event.localId)) {
+      this.sawLogin = true;
+      return data;
+    }
+    // The session's own mark stands, unless core can name the user it could not.
+    let mark: IdentityMark = data?.identity === 'unknown' ? 'unknown' : 'inferred';
+    if (isUnknownId(event.localId)) {
+      const known = this.deps.identity?.localUser(this.client.ip, event.protocol);
+      if (known !== undefined) {
+        event.localId = known;
+        mark = 'inferred';
+      } else {
+        event.localId = unknownId(this.client.ip);
+        mark = 'unknown';
+      }
+    }
+    return { ...data, identity: mark };
   }
 
   protocolError(direction: Direction, code: string, message: string): void {
@@ -982,6 +1016,9 @@ class Flow {
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onEnd = () => this.sourceEnded();
   private readonly onDrain = () => this.resume('target');
+  /** Bytes lost (capture gaps) since the last chunk received, and the chunks that follow a loss. */
+  private lostBefore = 0;
+  private readonly gaps = new WeakMap<Buffer, number>();
   /** While detached: bytes that arrive before the TLS socket takes the source over. */
   private stash: Buffer[] = [];
   private readonly onStash = (chunk: Buffer) => {
@@ -1073,7 +1110,20 @@ class Flow {
     this.process();
   }
 
+  /**
+   * `bytesMissing` bytes of this direction were lost (a capture's gap): the session hears of it right before
+   * the next chunk is parsed (`ProtocolSession.gap`), in order with the chunks still waiting.
+   */
+  gap(bytesMissing: number): void {
+    if (this.mode === 'raw' || bytesMissing <= 0) return;
+    this.lostBefore += bytesMissing;
+  }
+
   receive(chunk: Buffer): void {
+    if (this.lostBefore > 0) {
+      this.gaps.set(chunk, this.lostBefore);
+      this.lostBefore = 0;
+    }
     this.conn.bytes[this.direction] += chunk.length;
     if (this.mode === 'raw' && !this.busy && this.inbox.length === 0) {
       this.write([chunk]);
@@ -1133,7 +1183,8 @@ class Flow {
       }
       const chunk = this.inbox.shift()!;
       if (this.paced) chargeTurn(chunk.length);
-      const pending = this.parse(chunk);
+      const lost = this.gaps.get(chunk);
+      const pending = lost === undefined ? this.parse(chunk) : this.afterGap(lost, chunk);
       if (!pending && chunk.length >= YIELD_AFTER_BYTES && !this.pauses.has('yield')) {
         // A large chunk took a while to parse: let the other connections have a turn before reading more
         // from this one, so one bulk sender cannot stall everyone's chat for seconds.
@@ -1199,6 +1250,34 @@ class Flow {
       return undefined;
     }
     return this.handleFrames(frames, 0, []);
+  }
+
+  /** Tells the session of lost bytes (what it held comes back as frames), then parses the chunk after them. */
+  private afterGap(lost: number, chunk: Buffer): Promise<void> | undefined {
+    const session = this.conn.session!;
+    const protocol = this.conn.protocol!;
+    if (session.gap) {
+      let frames: Frame[];
+      try {
+        frames = this.conn.host.call('session', protocol.name, session, 'gap', this.direction, lost);
+      } catch (error) {
+        this.conn.log.error({ plugin: protocol.name, hook: 'gap', err: error }, 'protocol parser failed at a gap');
+        this.inbox.unshift(chunk);
+        this.conn.switchToRaw(`parser failed: ${describeError(error)}`);
+        return undefined;
+      }
+      const consumed = frameBytes(frames);
+      if (consumed === undefined || consumed > this.heldBytes) {
+        this.conn.log.error({ plugin: protocol.name, hook: 'gap' }, 'protocol parser returned bytes it did not hold at a gap');
+        this.inbox.unshift(chunk);
+        this.conn.switchToRaw('parser accounting error');
+        return undefined;
+      }
+      this.dropHeld(consumed);
+      const pending = this.handleFrames(frames, 0, []);
+      if (pending) return pending.then(() => (this.mode === 'parse' ? this.parse(chunk) : (this.inbox.unshift(chunk), undefined)));
+    }
+    return this.parse(chunk);
   }
 
   private dropHeld(count: number): void {

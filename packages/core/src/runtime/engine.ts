@@ -1,4 +1,5 @@
 import { constants } from 'node:fs';
+import { IdentityRecords } from '../proxy/identity-records.js';
 import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
@@ -227,6 +228,7 @@ export class Engine {
       sink: this.sink,
       log: this.log,
       options: { ...config.connections, debug: this.options.debug === true, unreadable: config.policy.unreadable },
+      identity: new IdentityRecords(),
     };
   }
 

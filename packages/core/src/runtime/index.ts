@@ -32,6 +32,7 @@ export { Policy, verdictProblem, type FrameDecision } from '../proxy/policy.js';
 export { Responses, responseSettings, DEFAULT_RESPONSE_SETTINGS, type ResponseSettings } from '../proxy/responses.js';
 export { ProtocolRegistry, type RegisteredProtocol } from '../proxy/protocols.js';
 export { ProxyConnection } from '../proxy/connection.js';
+export { IdentityRecords } from '../proxy/identity-records.js';
 export { replayFile, type CircumventionAttempt, type ReplaySummary, type ReplayedConnection, type ReplayFileOptions } from './replay.js';
 export { DatagramWatch, QQ_UDP_PORT, type DatagramFlow } from './replay-datagrams.js';
 export { dropPrivileges, handOver, caKeepers, resolveIdentity, rootRefusal, isRoot, checkWritable, type Identity } from './privileges.js';

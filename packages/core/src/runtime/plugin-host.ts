@@ -89,6 +89,7 @@ export const HOOKS: HookTable = {
   session: {
     push: { onFailure: 'the connection is relayed unparsed from there on; the bytes held are forwarded as they came' },
     end: { onFailure: 'the bytes held are forwarded as they came' },
+    gap: { onFailure: 'the connection is relayed unparsed from there on; the bytes held are forwarded as they came' },
     respond: { onFailure: 'no reply is sent' },
     respondLater: { onFailure: 'respond is asked instead' },
     tlsIntercepted: { onFailure: 'the decrypted connection is relayed unparsed' },

@@ -6,6 +6,7 @@ import type { CloseReason, ConnectionAnomaly, TcpConnection } from '../capture/t
 import type { Direction, ImEvent } from '@imspect/sdk';
 import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
 import { DatagramWatch, type DatagramFlow } from './replay-datagrams.js';
+import { IdentityRecords } from '../proxy/identity-records.js';
 
 export interface ReplayedConnection {
   id: number;
@@ -53,6 +54,11 @@ export interface ReplaySummary {
   circumvention: CircumventionAttempt[];
   /** IM recognised in UDP datagrams (QQ), one entry per client, server and QQ number. */
   datagramFlows: DatagramFlow[];
+  /**
+   * Per protocol, the events whose ids did not come from a login the capture holds (`data.identity`): read from
+   * other evidence (`inferred`) or not known at all (`unknown`, a `*@<client address>` id).
+   */
+  identityByProtocol: Record<string, { inferred: number; unknown: number }>;
   /** Capture-level problems: a truncated file, undecodable packets (fragments, bad headers). */
   fileAnomalies: string[];
   /** A problem that stopped reading (damaged file); the summary covers what came before it. */
@@ -80,6 +86,8 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     ...liveDeps,
     now: () => clock,
     options: { ...options.deps.options, idleTimeoutMs: 0, sniffTimeoutMs: 24 * 3600_000, keepDisconnected: true },
+    // The capture's own logins, in capture order: a connection joined mid-way asks who logged in from its client.
+    identity: new IdentityRecords(),
   };
   const summary: ReplaySummary = {
     file,
@@ -90,6 +98,7 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     silentByProtocol: {},
     circumvention: [],
     datagramFlows: [],
+    identityByProtocol: {},
     fileAnomalies: [],
     error: undefined,
   };
@@ -100,6 +109,8 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     for (const event of events) {
       summary.eventsByType[event.type] = (summary.eventsByType[event.type] ?? 0) + 1;
       if (event.type === 'other' && (event.subtype === 'circumvention' || event.subtype === 'unreadable')) summary.circumvention.push(circumventionOf(event));
+      const mark = event.data?.identity;
+      if (mark === 'inferred' || mark === 'unknown') (summary.identityByProtocol[event.protocol] ??= { inferred: 0, unknown: 0 })[mark]++;
     }
   });
 
@@ -181,7 +192,11 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
           entry.proxy.flow(direction).receive(Buffer.from(bytes));
         },
         anomaly(conn, anomaly) {
-          live.get(conn.id)?.record.anomalies.push(anomaly);
+          const entry = live.get(conn.id);
+          if (!entry) return;
+          entry.record.anomalies.push(anomaly);
+          // The parser resynchronises after the hole (ProtocolSession.gap) instead of reading on as if nothing were lost.
+          if (anomaly.kind === 'gap') entry.proxy.flow(anomaly.direction).gap(anomaly.bytesMissing);
         },
         close(conn, reason, time) {
           clock = time;

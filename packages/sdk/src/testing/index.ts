@@ -30,6 +30,7 @@ export {
   type PassThroughOptions,
   type SplitInvarianceOptions,
 } from './invariance.js';
+export { checkMidstreamResync, projectEvent, type MidstreamOptions, type ProjectedEvent } from './midstream.js';
 export { testEvent } from './events.js';
 export { recordingLogger, type LogLevel, type LogLine, type RecordingLogger } from './logger.js';
 export {
