@@ -51,6 +51,22 @@ describe('imspect config check', () => {
     );
   });
 
+  it('policy.unreadable: allow, log or block (for all or per protocol); anything else is an error naming the key', async () => {
+    await write('unreadable-ok.yaml', 'dataDir: data\npolicy:\n  unreadable: { default: log, qq: block, tls: allow }\n');
+    const ok = await imspect(['config', 'check', '--config', 'unreadable-ok.yaml'], dir);
+    expect(ok.code, ok.stderr).toBe(0);
+    for (const [file, text] of [
+      ['unreadable-bad.yaml', 'policy:\n  unreadable: deny\n'],
+      ['unreadable-bad-protocol.yaml', 'policy:\n  unreadable: { qq: drop }\n'],
+    ] as const) {
+      await write(file, text);
+      const bad = await imspect(['config', 'check', '--config', file, '--json'], dir);
+      expect(bad.code).toBe(2);
+      const report = JSON.parse(bad.stdout) as CheckJson;
+      expect(report.problems.join('\n')).toMatch(/policy\.unreadable/);
+    }
+  });
+
   it('a misspelt key gets a suggestion, in config check and in start', async () => {
     await write('typo.yaml', 'listeners:\n  - type: socks5\n    alow: [10.0.0.0/8]\n');
     const check = await imspect(['config', 'check', '--config', 'typo.yaml'], dir);

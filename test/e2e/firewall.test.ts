@@ -88,6 +88,29 @@ describe('imspect firewall (printing)', () => {
     }
   });
 
+  it('--block-qq: drops QQ (UDP and TCP 8000) in forwarding for hosts not allowed, and redirects its fallbacks 80 and 443', () => {
+    const result = imspect(['firewall', '--port', '17000', '--block-qq', '--qq-allow', '10.0.0.5', '--qq-allow', '2001:db8::/64']);
+    expect(result.status, result.stderr).toBe(0);
+    const v4 = iptablesPorts(result.stdout, 'iptables', 17000);
+    for (const port of [80, 443]) expect(v4).toContain(port);
+    expect(result.stdout).toMatch(/80=qq 443=qq|443=qq/);
+    expect(result.stdout).toContain('iptables -t filter -A IMSPECT-QQ -s 10.0.0.5 -j RETURN');
+    expect(result.stdout).toContain('iptables -t filter -A IMSPECT-QQ -p udp --dport 8000 -j DROP');
+    expect(result.stdout).toContain('iptables -t filter -A IMSPECT-QQ -p tcp --dport 8000 -j REJECT --reject-with tcp-reset');
+    expect(result.stdout).toContain('iptables -t filter -A FORWARD -m comment --comment imspect -j IMSPECT-QQ');
+    // Each family gets only its own allowed hosts.
+    expect(result.stdout).toContain('ip6tables -t filter -A IMSPECT-QQ -s 2001:db8::/64 -j RETURN');
+    expect(result.stdout).not.toContain('ip6tables -t filter -A IMSPECT-QQ -s 10.0.0.5');
+    expect(result.stdout).toMatch(/ip saddr \{ 10\.0\.0\.5 \} return\n\s+ip6 saddr \{ 2001:db8::\/64 \} return\n\s+udp dport 8000 drop\n\s+tcp dport 8000 reject with tcp reset/);
+    // Without --block-qq: none of it.
+    const plain = imspect(['firewall', '--port', '17000']);
+    expect(plain.stdout).not.toContain('IMSPECT-QQ');
+    expect(plain.stdout).not.toContain('dport 8000');
+    const bad = imspect(['firewall', '--block-qq', '--qq-allow', '10.0.0.0/33']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--qq-allow 10.0.0.0/33: not an address or CIDR network');
+  });
+
   it('says clearly which kernel tool is missing', () => {
     const bare = { PATH: '/nonexistent' };
     const iptables = imspect(['firewall', '--apply', '--backend', 'iptables'], bare);
@@ -170,6 +193,37 @@ describeWithService('imspect firewall --apply/--remove', netnsMissing(['iptables
     const removed = firewall(ns, ['--remove', '--backend', 'nftables']);
     expect(removed.status, removed.stderr).toBe(0);
     expect(nsRun(ns, 'nft', ['list', 'ruleset'])).toBe(before);
+  });
+
+  it('--block-qq with iptables and nftables: the QQ rules are applied, and removed with the rest', () => {
+    const ns = createNamespace('q');
+    const filterBefore = nsRun(ns, 'iptables-save', ['-t', 'filter'])
+      .replace(/^#.*\n/gm, '')
+      .replace(/\[\d+:\d+\]/g, '');
+    const applied = firewall(ns, ['--apply', '--backend', 'iptables', '--port', '16667', '--block-qq', '--qq-allow', '10.0.0.5']);
+    expect(applied.status, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('iptables: chain IMSPECT-QQ in the filter table drops QQ (udp and tcp port 8000) in forwarding except from 10.0.0.5');
+    const rules = nsRun(ns, 'iptables', ['-t', 'filter', '-S']).split('\n');
+    expect(rules.filter((r) => r.startsWith('-A IMSPECT-QQ') || r.includes('-j IMSPECT-QQ'))).toEqual([
+      '-A FORWARD -m comment --comment imspect -j IMSPECT-QQ',
+      '-A IMSPECT-QQ -s 10.0.0.5/32 -j RETURN',
+      '-A IMSPECT-QQ -p udp -m udp --dport 8000 -j DROP',
+      '-A IMSPECT-QQ -p tcp -m tcp --dport 8000 -j REJECT --reject-with tcp-reset',
+    ]);
+    expect(firewall(ns, ['--remove', '--backend', 'iptables']).status).toBe(0);
+    expect(
+      nsRun(ns, 'iptables-save', ['-t', 'filter'])
+        .replace(/^#.*\n/gm, '')
+        .replace(/\[\d+:\d+\]/g, ''),
+    ).toBe(filterBefore);
+
+    const nft = firewall(ns, ['--apply', '--backend', 'nftables', '--port', '16667', '--block-qq']);
+    expect(nft.status, nft.stderr).toBe(0);
+    const ruleset = nsRun(ns, 'nft', ['list', 'table', 'inet', 'imspect']);
+    expect(ruleset).toMatch(/type filter hook forward priority filter; policy accept;\s+udp dport 8000 drop\s+tcp dport 8000 reject with tcp reset/);
+    for (const port of [80, 443]) expect(nftPorts(ruleset, 16667)).toContain(port);
+    expect(firewall(ns, ['--remove', '--backend', 'nftables']).status).toBe(0);
+    expect(nsTry(ns, 'nft', ['list', 'table', 'inet', 'imspect']).status).not.toBe(0);
   });
 
   function createNamespace(tag: string): string {

@@ -111,6 +111,10 @@ describeWithService("MSN's HTTP gateway on the transparent path (network namespa
     expect(mine.every((r) => r.protocol === 'msn' && /^198\.18\.1\.2:\d+$/.test(r.client) && r.server === `${topo.addr.server4}:80`)).toBe(true);
     const one = (want: Partial<CsvLogRow>) => mine.filter((r) => Object.entries(want).every(([k, v]) => r[k as keyof CsvLogRow] === v));
     expect(one({ type: 5 })).toHaveLength(1);
+    // Each HTTP connection that carried MSN says so once (IM over HTTP).
+    const viaHttp = mine.filter((r) => r.type === 11 && r.subtype === 'circumvention');
+    expect(viaHttp.length).toBeGreaterThanOrEqual(1);
+    expect(viaHttp.every((r) => r.data.startsWith('protocol=msn how=http '))).toBe(true);
     expect(one({ type: 11, subtype: 'client' })).toHaveLength(2);
     // Her CHG: her own status, online.
     expect(one({ type: 11, subtype: 'status' }).map((r) => r.data)).toEqual(['status=online protocol-status=NLN']);

@@ -273,8 +273,12 @@ describe('ICQ/AIM (OSCAR) end to end through imspect (scripted authorizer and BO
     one({ type: 6, outgoing: true }, 'logout');
     // carol came through SOCKS5, the protocol recognised from the first bytes.
     const carol = rows.filter((r) => r.localDir === 'carol');
+    expect(carol.filter((r) => r.subtype === 'circumvention').every((r) => r.data.startsWith('protocol=oscar how=odd-port,socks5 '))).toBe(true);
     expect(carol.map((r) => [r.type, r.outgoing, r.remoteDir, r.text]).sort()).toEqual(
       [
+        [11, true, '127.0.0.1', ''],
+        // OSCAR on ports that are not its own (the scripted authorizer's and BOS server's), through SOCKS5.
+        [11, true, '127.0.0.1', ''],
         [11, true, '127.0.0.1', ''],
         [5, false, '127.0.0.1', ''],
         [3, true, 'buddy', ''],

@@ -412,6 +412,8 @@ describe('Yahoo Messenger end to end through imspect', () => {
     expect(carol.map((r) => [r.type, r.outgoing, r.remoteDir, r.text]).sort()).toEqual(
       [
         [11, true, '127.0.0.1', ''],
+        // Yahoo on a port that is not its own (the test server's), through imspect's SOCKS5 proxy.
+        [11, true, '127.0.0.1', ''],
         [5, false, '127.0.0.1', ''],
         // The LOGON's buddy record: bob online.
         [9, false, 'bob', ''],
@@ -421,8 +423,11 @@ describe('Yahoo Messenger end to end through imspect', () => {
         [6, true, '127.0.0.1', ''],
       ].sort(),
     );
+    expect(rows.filter((r) => r.subtype === 'circumvention').map((r) => `${r.localDir} ${r.data}`)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^alice protocol=yahoo how=odd-port /), expect.stringMatching(/^carol protocol=yahoo how=odd-port,socks5 /)]),
+    );
     expect(one({ localDir: 'alice', remoteDir: 'bob', type: 9, subtype: 'status' }, 'bob online').data).toBe('status=online protocol-status=0');
-    expect(rows).toHaveLength(14 + 7);
+    expect(rows).toHaveLength(14 + 7 + 2);
     expect(new Set(rows.map((r) => r.eventId)).size).toBe(rows.length);
   });
 });

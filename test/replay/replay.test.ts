@@ -74,7 +74,17 @@ function withoutEncrypted(output: JsonOutput): JsonOutput['events'] {
     .map((c) => `${c.client} ${c.encrypted}`)
     .sort();
   expect(seen, 'encrypted events, one per encrypted connection').toEqual(expected);
-  return output.events.filter((e) => e['type'] !== 'encrypted');
+  // IM recognised on a port that is not its protocol's (the capture's servers ran on test ports, AIM on 443) says
+  // so once per connection; the rest are the IM events.
+  const circumvention = output.events.filter((e) => e['subtype'] === 'circumvention');
+  const parsed = new Map(output.summary.connections.map((c) => [c.client, c.protocol]));
+  for (const e of circumvention) {
+    const client = `${(e.client as unknown as { ip: string }).ip}:${e.client.port}`;
+    expect(e['protocol']).toBe(parsed.get(client));
+    expect((e['data'] as Record<string, unknown>)['how']).toMatch(/^odd-port\b/);
+  }
+  expect(new Set(circumvention.map((e) => e.client.port)).size, 'one circumvention event per connection').toBe(circumvention.length);
+  return output.events.filter((e) => e['type'] !== 'encrypted' && e['subtype'] !== 'circumvention');
 }
 
 /** The fields the expectations speak of, in the shape a protocol plugin reports them. */
@@ -272,6 +282,62 @@ describeWithService('imspect replay over the shared captures', capturesMissing, 
     expect(result.stdout).toMatch(/connection 5 .*: its start was not captured; parsing began mid-stream/);
   });
 
+  it('ndpi-oicq.pcap: classic QQ over UDP 8000 is recognised: one event with the QQ number, listed as a circumvention attempt', async () => {
+    const result = await replay([path.join(CAPTURES, 'ndpi-oicq.pcap'), '--json'], cwd);
+    expect(result.code, result.stderr).toBe(0);
+    const { events, summary } = parseJsonLines(result.stdout);
+    expect(events.map((e) => [e['protocol'], e['type'], e['subtype'], e['localId'], e['remoteId'], e['filtered']])).toEqual([
+      ['qq', 'other', 'unreadable', '1444875387', '58.60.10.45', false],
+    ]);
+    expect(events[0]!['data']).toMatchObject({ protocol: 'qq', transport: 'udp', qqNumber: 1444875387, action: 'log' });
+    const flows = (summary as unknown as { datagramFlows: Array<Record<string, unknown>> }).datagramFlows;
+    expect(flows).toEqual([expect.objectContaining({ protocol: 'qq', server: '58.60.10.45:8000', qqNumber: 1444875387, packets: 29 })]);
+    const human = await replay([path.join(CAPTURES, 'ndpi-oicq.pcap'), '-q'], cwd);
+    expect(human.stdout).toMatch(/circumvention attempts \(1\):\n {4}qq over UDP 90\.147\.69\.210:\d+ -> 58\.60\.10\.45:8000 1444875387: 29 packets/);
+  });
+
+  it('ndpi-oicq.pcap with policy.unreadable qq: block: the event is marked blocked', async () => {
+    const dir = await mkdtemp(path.join(cwd, 'qq-block-'));
+    await writeFile(path.join(dir, 'imspect.config.json'), JSON.stringify({ dataDir: 'data', policy: { unreadable: { qq: 'block' } } }));
+    const { events } = parseJsonLines((await replay([path.join(CAPTURES, 'ndpi-oicq.pcap'), '--json'], dir)).stdout);
+    expect(events.map((e) => [e['protocol'], e['filtered'], e['categories']])).toEqual([['qq', true, ['unreadable']]]);
+  });
+
+  it('logs search --type other lists the circumvention attempts the replays stored: IRC on an odd port, QQ over UDP', async () => {
+    const dir = await mkdtemp(path.join(cwd, 'search-other-'));
+    await writeFile(path.join(dir, 'imspect.config.json'), JSON.stringify({ dataDir: 'data' }));
+    for (const file of [NGIRCD_CAPTURE, path.join(CAPTURES, 'ndpi-oicq.pcap')]) {
+      const replayed = await replay([file, '--to-loggers', '-q'], dir);
+      expect(replayed.code, replayed.stderr).toBe(0);
+    }
+    const search = async (args: string[]) => {
+      const { stdout } = await execFileAsync(process.execPath, [CLI, 'logs', 'search', ...args], { cwd: dir, timeout: 60_000 });
+      return stdout.trim().split('\n');
+    };
+    const other = await search(['--type', 'other', '--limit', '0']);
+    expect(other.filter((l) => l.includes('[other/circumvention]'))).toEqual([
+      expect.stringMatching(/ irc {2}alice -> 127\.0\.0\.1 {2}\[other\/circumvention\] irc on a port that is not its own$/),
+      expect.stringMatching(/ irc {2}bob -> 127\.0\.0\.1 {2}\[other\/circumvention\] irc on a port that is not its own$/),
+    ]);
+    expect(other.filter((l) => l.includes('[other/unreadable]'))).toEqual([
+      expect.stringMatching(/ qq {2}1444875387 -> 58\.60\.10\.45 {2}\[other\/unreadable\] QQ \(OICQ\) over UDP to port 8000: recognised, not parsed$/),
+    ]);
+    // Every line is an `other` event: no message of the IRC conversation.
+    expect(other.every((l) => l.includes('[other'))).toBe(true);
+    expect(await search(['--type', 'other', '--blocked'])).toEqual(['No matching events.']);
+  });
+
+  it('ndpi-quickplay-wechat.pcap: WeChat HTTP to *.qq.com hosts is not QQ: no event, no circumvention attempt', async () => {
+    const result = await replay([path.join(CAPTURES, 'ndpi-quickplay-wechat.pcap'), '--json'], cwd);
+    expect(result.code, result.stderr).toBe(0);
+    const { events, summary } = parseJsonLines(result.stdout);
+    expect(summary.connections.length).toBeGreaterThan(0);
+    expect(events).toEqual([]);
+    expect((summary as unknown as { circumvention: unknown[]; datagramFlows: unknown[] }).circumvention).toEqual([]);
+    expect((summary as unknown as { datagramFlows: unknown[] }).datagramFlows).toEqual([]);
+    expect(summary.connectionsByProtocol).toEqual({ unparsed: summary.connections.length });
+  });
+
   it('maps a port to a protocol with --port, and refuses an unknown protocol name', async () => {
     const forced = await replay([path.join(CAPTURES, 'zeek-irc-353.pcap'), '--json', '--port', '6667=irc'], cwd);
     expect(forced.code, forced.stderr).toBe(0);
@@ -288,12 +354,13 @@ describeWithService('imspect replay over the shared captures', capturesMissing, 
     await writeFile(path.join(dir, 'imspect.config.json'), JSON.stringify({ dataDir: 'data' }));
     const result = await replay([path.join(CAPTURES, 'ngircd-irc.pcap'), '--to-loggers'], dir);
     expect(result.code, result.stderr).toBe(0);
-    // Two of them are the clients' JOIN requests.
-    expect(result.stdout).toContain('16 events written to the loggers');
+    // Two of them are the clients' JOIN requests, two say that IRC ran on a port that is not its own (16667).
+    expect(result.stdout).toContain('18 events written to the loggers');
     // IRC files are filed under the network: the host of the server in the capture.
     const files = (await readdir(path.join(dir, 'data/logs/irc'), { recursive: true })).filter((f) => f.endsWith('.csv'));
     expect(files.map((f) => path.dirname(f)).sort()).toEqual(
-      ['alice/#test', 'alice/bob', 'alice/irc.test.local', 'bob/#test', 'bob/alice', 'bob/irc.test.local'].map((p) => `127.0.0.1/${p}`),
+      // `<user>/127.0.0.1`: the circumvention event (IRC on port 16667), its remote the server's address.
+      ['alice/#test', 'alice/127.0.0.1', 'alice/bob', 'alice/irc.test.local', 'bob/#test', 'bob/127.0.0.1', 'bob/alice', 'bob/irc.test.local'].map((p) => `127.0.0.1/${p}`),
     );
     const row = (await readFile(path.join(dir, 'data/logs/irc', files.find((f) => f.startsWith('127.0.0.1/alice/bob/'))!), 'utf8')).split('\n')[0]!;
     // The capture's own time, not the time of the replay.

@@ -1,7 +1,7 @@
 /** What `imspect logs search` and `imspect logs export` share: the filter flags and opening the configured archive. */
 import { Flags } from '@oclif/core';
 import { existsSync } from 'node:fs';
-import { canonicalProtocol } from '@imspect/core';
+import { canonicalProtocol, EVENT_TYPE_CODES } from '@imspect/core';
 import { failWith, loadConfigOrExit } from './shared.js';
 
 export const filterFlags = {
@@ -12,6 +12,14 @@ export const filterFlags = {
   protocol: Flags.string({ description: 'protocol plugin name, e.g. irc (jabber is xmpp)', helpValue: 'P' }),
   since: Flags.string({ description: 'from this time on: ISO 8601 (2026-11-21, 2026-11-21T10:00:00Z), unix seconds, or 15m / 2h / 7d ago', helpValue: 'T' }),
   until: Flags.string({ description: 'before this time (same forms as --since)', helpValue: 'T' }),
+  type: Flags.string({
+    multiple: true,
+    options: Object.keys(EVENT_TYPE_CODES),
+    description:
+      'only events of this type; repeat for several (other: client reports, nick changes, and circumvention attempts: IM on odd ports, over HTTP or proxies, and unreadable IM)',
+    helpValue: 'TYPE',
+  }),
+  blocked: Flags.boolean({ description: 'only what policy blocked (filters, policy.unreadable)' }),
   presence: Flags.string({
     description: "presence changes (a contact's or the user's own status: online, away, ...): left out unless asked; include = with the other events, only = nothing else",
     options: ['exclude', 'include', 'only'],
@@ -28,6 +36,8 @@ export interface FilterFlagValues {
   protocol?: string | undefined;
   since?: string | undefined;
   until?: string | undefined;
+  type?: string[] | undefined;
+  blocked?: boolean | undefined;
   presence?: string | undefined;
 }
 
@@ -59,6 +69,8 @@ export async function openConfiguredArchive(configFile: string | undefined, flag
       ...(flags.protocol !== undefined ? { protocol: canonicalProtocol(flags.protocol) } : {}),
       ...(flags.since !== undefined ? { sinceMs: sql.parseTime(flags.since) } : {}),
       ...(flags.until !== undefined ? { untilMs: sql.parseTime(flags.until) } : {}),
+      ...(flags.type !== undefined && flags.type.length > 0 ? { types: flags.type } : {}),
+      ...(flags.blocked ? { blocked: true } : {}),
       ...(flags.presence !== undefined ? { presence: flags.presence as 'exclude' | 'include' | 'only' } : {}),
       limit,
     };

@@ -37,6 +37,33 @@ function silentLine(summary: ReplaySummary): string {
     .join(', ');
 }
 
+/** Most circumvention attempts listed one by one (all are in --json and in the events). */
+const ATTEMPTS_SHOWN = 50;
+
+/**
+ * IM that went around the IM ports or could not be read: `circumvention attempts (3):` then one line each, e.g.
+ * `msn 10.0.0.5:50123 -> 192.0.2.7:80 alice@example.com: odd-port,http` or `qq ... 12345 [blocked]: QQ ...`.
+ */
+function circumventionLines(summary: ReplaySummary): string[] {
+  const lines: string[] = [];
+  for (const a of summary.circumvention) {
+    // UDP flows are listed below, with their packet counts.
+    if (a.transport === 'udp') continue;
+    const flag = a.blocked ? ' [blocked]' : '';
+    const what = a.kind === 'circumvention' ? (a.how ?? '') : `unreadable${a.how ? ` (${a.how})` : ''}: ${a.reason ?? ''}`;
+    lines.push(`${a.protocol} ${a.client} -> ${a.server}${a.localId ? ` ${a.localId}` : ''}${flag}: ${what}`);
+  }
+  for (const f of summary.datagramFlows) {
+    lines.push(
+      `${f.protocol} over UDP ${f.client} -> ${f.server} ${f.qqNumber}${f.action === 'block' ? ' [blocked]' : ''}: ${f.packets} packet${f.packets === 1 ? '' : 's'}, recognised, not parsed`,
+    );
+  }
+  if (lines.length === 0) return ['  circumvention attempts:  none'];
+  const shown = lines.slice(0, ATTEMPTS_SHOWN).map((line) => `    ${line}`);
+  if (lines.length > ATTEMPTS_SHOWN) shown.push(`    ... and ${lines.length - ATTEMPTS_SHOWN} more (--json lists them all)`);
+  return [`  circumvention attempts (${lines.length}):`, ...shown];
+}
+
 /**
  * Per protocol, events from connections joined mid-way whose ids no captured login told: `msn inferred 4,
  * unknown 2` (an unknown id is `*@<client address>`).
@@ -60,6 +87,7 @@ export function formatSummary(summary: ReplaySummary, toLoggers: boolean): strin
   lines.push(`  events by type:          ${counts(summary.eventsByType)}`);
   lines.push(`  IM without events:       ${silentLine(summary)}`);
   lines.push(`  ids without a login:     ${identityLine(summary)}`);
+  lines.push(...circumventionLines(summary));
   const notes: string[] = [];
   for (const c of summary.connections) {
     const name = `connection ${c.id} (${c.client} -> ${c.server}${c.protocol ? `, ${c.protocol}` : ''})`;
@@ -90,6 +118,8 @@ export function summaryJson(summary: ReplaySummary): Record<string, unknown> {
     identityByProtocol: summary.identityByProtocol,
     eventsByType: summary.eventsByType,
     connections: summary.connections,
+    circumvention: summary.circumvention,
+    datagramFlows: summary.datagramFlows,
     fileAnomalies: summary.fileAnomalies,
     error: summary.error ? { code: (summary.error as { code?: string }).code ?? null, message: summary.error.message } : null,
   };

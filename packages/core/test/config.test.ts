@@ -151,6 +151,17 @@ describe('loadConfig errors name the file and the key', () => {
     expect(error.message).toMatch(/loggers\.batchSize: must be integer/);
   });
 
+  it('policy.unreadable: allow, log or block, for all or per protocol; anything else is an error', async () => {
+    const ok = await loadConfig({ cwd: await dirWith({ 'imspect.config.yaml': 'policy:\n  unreadable: { default: log, qq: block, xmpp: allow }\n' }) });
+    expect(ok.config.policy.unreadable).toEqual({ default: 'log', qq: 'block', xmpp: 'allow' });
+    const byDefault = await loadConfig({ cwd: await dirWith({ 'imspect.config.yaml': 'dataDir: data\n' }) });
+    expect(byDefault.config.policy.unreadable).toBe('log');
+    for (const bad of ['policy:\n  unreadable: deny\n', 'policy:\n  unreadable: { qq: drop }\n']) {
+      const error = await configError({ cwd: await dirWith({ 'imspect.config.yaml': bad }) });
+      expect(error.message).toMatch(/policy\.unreadable/);
+    }
+  });
+
   it('port out of range', async () => {
     const cwd = await dirWith({ 'imspect.config.yaml': 'listeners:\n  - type: socks5\n    port: 70000\n' });
     const error = await configError({ cwd });

@@ -14,6 +14,7 @@ import type { Direction, EventDraft, ImEvent } from '@imspect/sdk';
 import type { LoggerHooks } from '@imspect/sdk';
 import type { Frame, ProtocolHooks, ProtocolSession } from '@imspect/sdk';
 import type { TlsInterceptor } from '../src/tls/interceptor.js';
+import type { UnreadablePolicyConfig } from '../src/proxy/unreadable.js';
 import { closeServer, connect, listen, recordingLogger, type LogRecord } from './helpers.js';
 
 export interface LineProtocolOptions {
@@ -206,6 +207,10 @@ export interface RelayOptions {
   tls?: TlsInterceptor;
   /** Host the forward listener connects to (default 127.0.0.1). */
   upstreamHost?: string;
+  /** `policy.unreadable`. */
+  unreadable?: UnreadablePolicyConfig;
+  /** The configuration's `ports` (port -> protocol name; the fake protocol is `lines`). */
+  ports?: Record<string, string>;
 }
 
 export interface Relay {
@@ -221,7 +226,7 @@ export interface Relay {
 export async function startRelay(upstreamPort: number, options: RelayOptions = {}): Promise<Relay> {
   const log = recordingLogger();
   const protocols = options.protocol ? [{ name: 'lines', hooks: options.protocol, maxFrameSize: options.maxFrameSize ?? 64 * 1024 }] : [];
-  const registry = new ProtocolRegistry(protocols, {}, log);
+  const registry = new ProtocolRegistry(protocols, options.ports ?? {}, log);
   const policy = new Policy(
     options.filters ?? [],
     options.contents ?? [],
@@ -255,7 +260,14 @@ export async function startRelay(upstreamPort: number, options: RelayOptions = {
             server: accepted.destination,
             ...(accepted.protocol ? { protocol: accepted.protocol } : {}),
           },
-          { registry, policy, sink, log, options: { idleTimeoutMs: 0, sniffTimeoutMs: options.sniffTimeoutMs ?? 0, debug: false }, ...(options.tls ? { tls: options.tls } : {}) },
+          {
+            registry,
+            policy,
+            sink,
+            log,
+            options: { idleTimeoutMs: 0, sniffTimeoutMs: options.sniffTimeoutMs ?? 0, debug: false, ...(options.unreadable ? { unreadable: options.unreadable } : {}) },
+            ...(options.tls ? { tls: options.tls } : {}),
+          },
         ),
       );
     },

@@ -136,7 +136,9 @@ describe('relay: protocol by sniffing', () => {
     expect(server.received[0] ?? []).toEqual([]);
     c.socket.end('G bob hi\nPING\n');
     expect((await c.ended).toString()).toBe('MSG bob hi\nPING\n');
-    expect(r.events.map((e) => `${e.direction} ${e.text}`)).toEqual(['outgoing hi', 'incoming hi']);
+    expect(r.events.filter((e) => e.type === 'message').map((e) => `${e.direction} ${e.text}`)).toEqual(['outgoing hi', 'incoming hi']);
+    // Recognised on a port that names no protocol: one event says IM went by on an odd port.
+    expect(r.events.filter((e) => e.type === 'other').map((e) => `${e.subtype} ${e.protocol} ${e.data?.['how']}`)).toEqual(['circumvention lines odd-port']);
   });
 
   it('not recognised in time: relayed unparsed, nothing lost', async () => {
@@ -483,7 +485,7 @@ describe('relay: protocol failures never lose bytes', () => {
     expect(md5(atServer)).toBe(md5(expected));
     expect(md5(back)).toBe(md5(expected));
     // The echo comes back after the switch: nothing in it is parsed.
-    expect(r.events.map((e) => `${e.direction} ${e.text} ${e.filtered}`)).toEqual(['outgoing plain false']);
+    expect(r.events.map((e) => `${e.direction} ${e.type} ${e.text} ${e.filtered}`)).toEqual(['outgoing message plain false', 'outgoing encrypted undefined false']);
     expect(r.logs.filter((l) => l.level === 'error')).toEqual([]);
   });
 

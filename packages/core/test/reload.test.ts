@@ -67,4 +67,19 @@ describe('reloadPolicy (SIGHUP)', () => {
     expect(verdict('b')).toBe('block');
     expect(responses.current.blocked.text).toBe('third');
   });
+
+  it('applies policy.unreadable to the connections in place; a broken file keeps the one in force', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'imspect.config.json');
+    await writeFile(file, JSON.stringify({ policy: { unreadable: 'log' } }));
+    const loaded = await loadConfig({ file });
+    const relayOptions = { idleTimeoutMs: 0, sniffTimeoutMs: 2_000, debug: false, unreadable: loaded.config.policy.unreadable };
+    const targets = { loaded, policyPlugins: [], responses: undefined, relayOptions, log: recordingLogger() };
+    await writeFile(file, JSON.stringify({ policy: { unreadable: { default: 'log', qq: 'block' } } }));
+    expect((await reloadPolicy(targets)).ok).toBe(true);
+    expect(relayOptions.unreadable).toEqual({ default: 'log', qq: 'block' });
+    await writeFile(file, JSON.stringify({ policy: { unreadable: 'drop' } }));
+    expect((await reloadPolicy(targets)).ok).toBe(false);
+    expect(relayOptions.unreadable).toEqual({ default: 'log', qq: 'block' });
+  });
 });

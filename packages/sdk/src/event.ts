@@ -61,7 +61,7 @@ export interface EventSubtypes {
   leave: 'part' | 'kick' | 'ban' | 'affiliation' | 'members-only' | 'shutdown' | 'conference-decline';
   contact: 'add' | 'remove' | 'list' | 'added-by' | 'accepted' | 'removed-by' | 'status';
   encrypted: 'otr' | 'omemo' | 'pgp' | 'openpgp' | 'starttls' | 'tls-port' | 'tls';
-  other: 'client' | 'nick' | 'ctcp' | 'ctcp-reply' | 'conference-invite' | 'status';
+  other: 'client' | 'nick' | 'ctcp' | 'ctcp-reply' | 'conference-invite' | 'status' | 'circumvention' | 'unreadable';
   emoticon: never;
   'display-picture': never;
 }

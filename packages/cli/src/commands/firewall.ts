@@ -1,5 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { configFlag, discoveryOptions, explain, failWith, loadConfigOrExit } from '../shared.js';
 import type { Family } from '../firewall/rules.js';
 
@@ -24,6 +25,16 @@ export default class Firewall extends Command {
     family: Flags.string({ options: ['ipv4', 'ipv6', 'both'], default: 'both', description: 'address families to redirect' }),
     interface: Flags.string({ char: 'i', multiple: true, description: 'only redirect connections arriving on this (LAN) interface; repeat for several', helpValue: 'NAME' }),
     port: Flags.integer({ min: 1, max: 65535, description: "the transparent listener's port (default: from the configuration, else 16667)" }),
+    'block-qq': Flags.boolean({
+      description:
+        'also drop classic QQ in forwarding (UDP port 8000, and TCP 8000 with a reset) and redirect its other TCP fallbacks (80, 443) to imspect, which recognises QQ there (policy.unreadable: { qq: block } closes it; other HTTP and TLS pass at once)',
+    }),
+    'qq-allow': Flags.string({
+      multiple: true,
+      dependsOn: ['block-qq'],
+      description: 'a LAN host or network (CIDR) whose QQ is not dropped; repeat for several',
+      helpValue: 'CIDR',
+    }),
   };
 
   async run(): Promise<void> {
@@ -37,10 +48,17 @@ export default class Firewall extends Command {
         for (const line of removeRules(chooseBackend(requested), [...families])) this.log(line);
         return;
       }
-      const plan = { ...(await redirectPlan(flags.config, flags.port)), interfaces: flags.interface ?? [], families: [...families] };
+      const redirect = await redirectPlan(flags.config, flags.port, flags['block-qq'] === true);
+      const plan = {
+        ...redirect,
+        interfaces: flags.interface ?? [],
+        families: [...families],
+        ...(flags['block-qq'] ? { qq: { allow: checkedSources(flags['qq-allow'] ?? []) } } : {}),
+      };
       if (plan.ports.length === 0) failWith(new Error('no enabled protocol plugin declares a port: nothing to redirect'), 1);
       if (!flags.apply) {
         this.log(`# imspect: redirect tcp ports ${plan.ports.join(',')} (${plan.describe}) to the transparent listener on port ${plan.toPort}`);
+        if (plan.qq) this.log(`# imspect: drop QQ (udp and tcp port 8000) in forwarding${plan.qq.allow.length > 0 ? `, except from ${plan.qq.allow.join(', ')}` : ''}`);
         this.log(describeRules(plan, requested ? [requested] : ['iptables', 'nftables']));
         return;
       }
@@ -54,7 +72,7 @@ export default class Firewall extends Command {
 }
 
 /** The enabled protocols' ports (plain and TLS, plus the configuration's `ports`) and the transparent port. */
-async function redirectPlan(configFile: string | undefined, portFlag: number | undefined) {
+async function redirectPlan(configFile: string | undefined, portFlag: number | undefined, blockQq: boolean) {
   const { discoverPlugins, loadPlugins, createOperationalLogger, HOST_VERSION } = await import('@imspect/core/runtime');
   const loaded = await loadConfigOrExit(configFile);
   const { config } = loaded;
@@ -81,10 +99,25 @@ async function redirectPlan(configFile: string | undefined, portFlag: number | u
   }
   const names = new Set(plugins.map((p) => p.name));
   for (const [port, name] of Object.entries(config.ports)) if (names.has(name)) byPort.set(Number(port), name);
+  // QQ's TCP fallbacks go to imspect, which recognises QQ there without a plugin.
+  if (blockQq) for (const port of [80, 443]) if (!byPort.has(port)) byPort.set(port, 'qq');
   // Redirecting the listener's own port would send its connections to itself.
   byPort.delete(toPort);
   const ports = [...byPort.keys()].sort((a, b) => a - b);
   return { ports, toPort, describe: ports.map((p) => `${p}=${byPort.get(p)}`).join(' ') };
+}
+
+/** `--qq-allow` values: an IPv4 or IPv6 address, optionally with a prefix length; anything else is refused. */
+function checkedSources(values: readonly string[]): string[] {
+  return values.map((value) => {
+    const [address, prefix, extra] = value.split('/');
+    const family = isIP(address ?? '');
+    const max = family === 4 ? 32 : 128;
+    if (family === 0 || extra !== undefined || (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= max))) {
+      failWith(new Error(`--qq-allow ${value}: not an address or CIDR network (e.g. 10.0.0.5 or 10.0.1.0/24)`), 2);
+    }
+    return value;
+  });
 }
 
 function forwardingWarnings(families: readonly string[]): string[] {

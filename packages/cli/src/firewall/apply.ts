@@ -2,7 +2,20 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { IPTABLES_CHAIN, NFT_TABLE, iptablesChainRules, iptablesJumps, iptablesTool, nftApplyScript, type Backend, type Family, type RedirectPlan } from './rules.js';
+import {
+  IPTABLES_CHAIN,
+  IPTABLES_QQ_CHAIN,
+  NFT_TABLE,
+  QQ_PORT,
+  iptablesChainRules,
+  iptablesJumps,
+  iptablesQqRules,
+  iptablesTool,
+  nftApplyScript,
+  type Backend,
+  type Family,
+  type RedirectPlan,
+} from './rules.js';
 
 export class FirewallError extends Error {
   constructor(
@@ -76,6 +89,7 @@ export function applyRules(plan: RedirectPlan, backend: Backend): string[] {
     const nft = requireTool('nft', 'iptables');
     must(nft, ['-f', '-'], nftApplyScript(plan));
     done.push(`nftables: table inet ${NFT_TABLE} redirects tcp ports ${plan.ports.join(',')} to ${plan.toPort}`);
+    if (plan.qq) done.push(`nftables: table inet ${NFT_TABLE} drops QQ (udp and tcp port ${QQ_PORT}) in forwarding${qqAllowed(plan)}`);
     return done;
   }
   for (const family of plan.families) {
@@ -84,6 +98,11 @@ export function applyRules(plan: RedirectPlan, backend: Backend): string[] {
     must(tool, ['-t', 'nat', '-N', IPTABLES_CHAIN]);
     for (const rule of [...iptablesChainRules(plan), ...iptablesJumps(plan)]) must(tool, rule);
     done.push(`${path.basename(tool)}: chain ${IPTABLES_CHAIN} in the nat table redirects tcp ports ${plan.ports.join(',')} to ${plan.toPort}`);
+    if (plan.qq) {
+      must(tool, ['-t', 'filter', '-N', IPTABLES_QQ_CHAIN]);
+      for (const rule of iptablesQqRules(plan, family)) must(tool, rule);
+      done.push(`${path.basename(tool)}: chain ${IPTABLES_QQ_CHAIN} in the filter table drops QQ (udp and tcp port ${QQ_PORT}) in forwarding${qqAllowed(plan)}`);
+    }
   }
   return done;
 }
@@ -108,18 +127,28 @@ export function removeRules(backend: Backend, families: readonly Family[]): stri
   return done;
 }
 
-/** Deletes every jump into IMSPECT (from any chain of the nat table), then the chain; true if it existed. */
+function qqAllowed(plan: RedirectPlan): string {
+  return plan.qq && plan.qq.allow.length > 0 ? ` except from ${plan.qq.allow.join(', ')}` : '';
+}
+
+/** Deletes imspect's chains (IMSPECT in the nat table, IMSPECT-QQ in the filter table) and every jump into them; true if one existed. */
 function removeIptables(tool: string): boolean {
-  const listing = must(tool, ['-t', 'nat', '-S']);
+  const nat = removeChain(tool, 'nat', IPTABLES_CHAIN);
+  const qq = removeChain(tool, 'filter', IPTABLES_QQ_CHAIN);
+  return nat || qq;
+}
+
+function removeChain(tool: string, table: string, chain: string): boolean {
+  const listing = must(tool, ['-t', table, '-S']);
   for (const line of listing.split('\n')) {
     const words = splitRule(line);
     const jump = words.indexOf('-j');
-    if (words[0] === '-A' && jump > 0 && words[jump + 1] === IPTABLES_CHAIN) must(tool, ['-t', 'nat', '-D', ...words.slice(1)]);
+    if (words[0] === '-A' && jump > 0 && words[jump + 1] === chain) must(tool, ['-t', table, '-D', ...words.slice(1)]);
   }
-  const exists = listing.split('\n').some((line) => line.trim() === `-N ${IPTABLES_CHAIN}`);
+  const exists = listing.split('\n').some((line) => line.trim() === `-N ${chain}`);
   if (exists) {
-    must(tool, ['-t', 'nat', '-F', IPTABLES_CHAIN]);
-    must(tool, ['-t', 'nat', '-X', IPTABLES_CHAIN]);
+    must(tool, ['-t', table, '-F', chain]);
+    must(tool, ['-t', table, '-X', chain]);
   }
   return exists;
 }

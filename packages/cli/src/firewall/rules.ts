@@ -16,6 +16,23 @@ export interface RedirectPlan {
   /** Only connections arriving on these interfaces (the LAN side); every interface when empty. */
   interfaces: string[];
   families: Family[];
+  /**
+   * Classic QQ: its UDP port and its TCP port 8000 are dropped in forwarding for every LAN host but `allow`
+   * (addresses or CIDR networks). Its other TCP fallbacks (80, 443) are redirected to imspect, which recognises
+   * QQ there and applies `policy.unreadable`.
+   */
+  qq?: { allow: string[] };
+}
+
+/** QQ's server port, UDP first and TCP as a fallback. */
+export const QQ_PORT = 8000;
+/** The TCP ports QQ falls back to besides 8000: redirected to imspect when QQ is blocked. */
+export const QQ_TCP_FALLBACKS = [80, 443] as const;
+export const IPTABLES_QQ_CHAIN = 'IMSPECT-QQ';
+
+/** The allowed hosts of one family (an IPv6 address has a colon). */
+function allowedOf(plan: RedirectPlan, family: Family): string[] {
+  return (plan.qq?.allow ?? []).filter((a) => a.includes(':') === (family === 'ipv6'));
 }
 
 export const IPTABLES_CHAIN = 'IMSPECT';
@@ -46,6 +63,19 @@ export function iptablesJumps(plan: RedirectPlan): string[][] {
   return plan.interfaces.map((name) => [...base, '-i', name, ...jump]);
 }
 
+/** Arguments of the QQ rules in the filter table: the IMSPECT-QQ chain's rules, then the jump from FORWARD. */
+export function iptablesQqRules(plan: RedirectPlan, family: Family): string[][] {
+  if (!plan.qq) return [];
+  const chain = ['-t', 'filter', '-A', IPTABLES_QQ_CHAIN];
+  const jumpMatch = plan.interfaces.length === 0 ? [[]] : plan.interfaces.map((name) => ['-i', name]);
+  return [
+    ...allowedOf(plan, family).map((source) => [...chain, '-s', source, '-j', 'RETURN']),
+    [...chain, '-p', 'udp', '--dport', String(QQ_PORT), '-j', 'DROP'],
+    [...chain, '-p', 'tcp', '--dport', String(QQ_PORT), '-j', 'REJECT', '--reject-with', 'tcp-reset'],
+    ...jumpMatch.map((iface) => ['-t', 'filter', '-A', 'FORWARD', ...iface, '-m', 'comment', '--comment', 'imspect', '-j', IPTABLES_QQ_CHAIN]),
+  ];
+}
+
 /** The whole nftables table, as `nft -f` reads it. */
 export function nftTable(plan: RedirectPlan): string {
   const match: string[] = [];
@@ -53,14 +83,24 @@ export function nftTable(plan: RedirectPlan): string {
   if (!plan.families.includes('ipv6')) match.push('meta nfproto ipv4');
   if (plan.interfaces.length > 0) match.push(`iifname { ${plan.interfaces.map((i) => JSON.stringify(i)).join(', ')} }`);
   match.push(`tcp dport { ${plan.ports.join(', ')} }`);
-  return [
+  const lines = [
     `table inet ${NFT_TABLE} {`,
     '  chain prerouting {',
     '    type nat hook prerouting priority dstnat; policy accept;',
     `    ${match.join(' ')} redirect to :${plan.toPort}`,
     '  }',
-    '}',
-  ].join('\n');
+  ];
+  if (plan.qq) {
+    const iface = plan.interfaces.length > 0 ? `iifname { ${plan.interfaces.map((i) => JSON.stringify(i)).join(', ')} } ` : '';
+    lines.push('  chain forward {', '    type filter hook forward priority filter; policy accept;');
+    const v4 = allowedOf(plan, 'ipv4');
+    const v6 = allowedOf(plan, 'ipv6');
+    if (v4.length > 0) lines.push(`    ip saddr { ${v4.join(', ')} } return`);
+    if (v6.length > 0) lines.push(`    ip6 saddr { ${v6.join(', ')} } return`);
+    lines.push(`    ${iface}udp dport ${QQ_PORT} drop`, `    ${iface}tcp dport ${QQ_PORT} reject with tcp reset`, '  }');
+  }
+  lines.push('}');
+  return lines.join('\n');
 }
 
 /**
@@ -84,6 +124,10 @@ export function describeRules(plan: RedirectPlan, backends: readonly Backend[]):
       lines.push(`# ${tool} (${family === 'ipv4' ? 'IPv4' : 'IPv6'})`);
       lines.push(`${tool} -t nat -N ${IPTABLES_CHAIN}`);
       for (const rule of [...iptablesChainRules(plan), ...iptablesJumps(plan)]) lines.push(`${tool} ${rule.map(shellWord).join(' ')}`);
+      if (plan.qq) {
+        lines.push(`${tool} -t filter -N ${IPTABLES_QQ_CHAIN}`);
+        for (const rule of iptablesQqRules(plan, family)) lines.push(`${tool} ${rule.map(shellWord).join(' ')}`);
+      }
       lines.push('');
     }
   }

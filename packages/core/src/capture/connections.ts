@@ -1,6 +1,6 @@
 import type { Direction, Endpoint } from '@imspect/sdk';
 import { forEachPacket, type CaptureReadOptions } from './capture-file.js';
-import { decodeFrame, type PacketAnomaly } from './ip.js';
+import { decodeFrame, type PacketAnomaly, type UdpDatagram } from './ip.js';
 import type { CapturedPacket } from './packet.js';
 import { TcpReassembler, type CloseReason, type ConnectionAnomaly, type ReassemblyHandlers, type ReassemblyOptions } from './tcp-reassembly.js';
 
@@ -12,12 +12,14 @@ export interface ReplayOptions extends CaptureReadOptions, ReassemblyOptions {
    * they were given, e.g. an asynchronous filter decision), so data is handled in capture order and with its time.
    */
   waitAfterPacket?(): Promise<void> | undefined;
+  /** Each UDP datagram, with its capture time (ms since the epoch); they are counted in `otherPackets` too. */
+  onDatagram?(datagram: UdpDatagram, time: number): void;
 }
 
 export interface ReplayStats {
   packets: number;
   tcpPackets: number;
-  /** Frames that are not TCP over IP (ARP, UDP, ...). */
+  /** Frames that are not TCP over IP (ARP, UDP, ...); UDP datagrams also go to `onDatagram`. */
   otherPackets: number;
   /** Frames reported through `onPacketAnomaly`. */
   anomalousPackets: number;
@@ -43,6 +45,7 @@ export async function replayCapture(path: string, handlers: ReassemblyHandlers, 
         options.onPacketAnomaly?.(decoded.anomaly, packet);
       } else {
         stats.otherPackets++;
+        if (decoded.kind === 'udp') options.onDatagram?.(decoded.datagram, packet.time);
       }
       return wait?.();
     },

@@ -22,6 +22,7 @@ export {
   type PacketAnomaly,
   type TcpFlags,
   type TcpSegment,
+  type UdpDatagram,
 } from './ip.js';
 export {
   TcpReassembler,

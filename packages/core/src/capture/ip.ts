@@ -27,6 +27,16 @@ export interface TcpSegment {
   uncaptured: number;
 }
 
+/** A UDP datagram decoded from one link-layer frame (replay reads them to recognise IM over UDP, as QQ). */
+export interface UdpDatagram {
+  src: string;
+  dst: string;
+  srcPort: number;
+  dstPort: number;
+  /** The datagram's data as captured: a view into the frame. */
+  payload: Uint8Array;
+}
+
 /** Why a frame that carried IP was not turned into a TCP segment. */
 export interface PacketAnomaly {
   kind: 'ip-fragment' | 'malformed';
@@ -35,6 +45,7 @@ export interface PacketAnomaly {
 
 export type DecodedFrame =
   | { kind: 'tcp'; segment: TcpSegment }
+  | { kind: 'udp'; datagram: UdpDatagram }
   /** Not IP, or IP but not TCP (ARP, UDP, ICMP, ...): nothing to report. */
   | { kind: 'other'; what: string }
   | { kind: 'anomaly'; anomaly: PacketAnomaly };
@@ -47,6 +58,7 @@ const VLAN_TAGS = new Set([0x8100, 0x88a8, 0x9100]);
 const AF_INET = 2;
 const AF_INET6 = new Set([10, 24, 28, 30]);
 const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
 
 const other = (what: string): DecodedFrame => ({ kind: 'other', what });
 const malformed = (message: string): DecodedFrame => ({ kind: 'anomaly', anomaly: { kind: 'malformed', message } });
@@ -131,6 +143,7 @@ function decodeIpv4(p: Uint8Array): DecodedFrame {
       },
     };
   }
+  if (protocol === IPPROTO_UDP) return decodeUdp(p, headerLength, totalLength, src, dst);
   if (protocol !== IPPROTO_TCP) return other(`IPv4 protocol ${protocol}`);
   return decodeTcp(p, headerLength, totalLength, 4, src, dst);
 }
@@ -149,6 +162,8 @@ function decodeIpv6(p: Uint8Array): DecodedFrame {
     switch (next) {
       case IPPROTO_TCP:
         return decodeTcp(p, at, end, 6, src, dst);
+      case IPPROTO_UDP:
+        return decodeUdp(p, at, end, src, dst);
       case 0: // hop-by-hop options
       case 43: // routing
       case 60: // destination options
@@ -223,6 +238,15 @@ function decodeTcp(p: Uint8Array, at: number, end: number, ipVersion: 4 | 6, src
       uncaptured: end - captured,
     },
   };
+}
+
+function decodeUdp(p: Uint8Array, at: number, end: number, src: string, dst: string): DecodedFrame {
+  const captured = Math.min(end, p.byteLength);
+  if (captured - at < 8) return malformed(`UDP header cut short (${src} -> ${dst})`);
+  const length = readU16BE(p, at + 4);
+  // 0 (IPv6 jumbograms) or a length past the IP packet: the IP packet's end is what there is.
+  const datagramEnd = length >= 8 && at + length <= captured ? at + length : captured;
+  return { kind: 'udp', datagram: { src, dst, srcPort: readU16BE(p, at), dstPort: readU16BE(p, at + 2), payload: p.subarray(at + 8, datagramEnd) } };
 }
 
 export function formatIpv4(b: Uint8Array, at: number): string {

@@ -132,6 +132,8 @@ export const PluginSectionSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const UnreadableAction = Type.Union([Type.Literal('allow'), Type.Literal('log'), Type.Literal('block')]);
+
 export const ConfigSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String()),
@@ -216,6 +218,16 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     destinations: DestinationsSchema,
+    policy: Type.Object(
+      {
+        unreadable: Type.Union([UnreadableAction, Type.Record(Type.String({ minLength: 1 }), UnreadableAction)], {
+          default: 'log',
+          description:
+            "Traffic imspect cannot read: TLS it does not intercept, IM it recognises but does not parse (qq), HTTP on an IM port, a CONNECT to an IM port through a proxy imspect does not run. allow: relay it, no event; log: relay it, one event per connection; block: one event marked blocked, connection closed. One action for all, or per protocol: { default: log, qq: block, xmpp: allow, tls: log, unknown: block, proxy: block } (a plugin's name, qq, or the kinds tls, unknown and proxy)",
+        }),
+      },
+      { additionalProperties: false, default: {}, description: 'What imspect does with traffic beyond its protocol plugins' },
+    ),
     user: Type.Optional(Type.String({ minLength: 1, description: 'Started as root: after binding the listeners, drop to this user (name or uid) for good' })),
     group: Type.Optional(Type.String({ minLength: 1, description: "Group (name or gid) to drop to; default: the user's primary group" })),
     allowRoot: Type.Boolean({ default: false, description: 'Keep running as root when started as root with no `user` (refused otherwise)' }),

@@ -54,7 +54,15 @@ export function handleHttpConnect(config: HttpConnectListenerConfig, deps: Handl
           log: deps.log,
           context: { listener: name, client: who },
         });
-        deps.onConnection({ client: socket, upstream, clientAddress, destination: { host: step.host, port: step.port }, initialClientData: step.data, listener: name });
+        deps.onConnection({
+          client: socket,
+          upstream,
+          clientAddress,
+          destination: { host: step.host, port: step.port },
+          initialClientData: step.data,
+          listener: name,
+          via: 'http-proxy',
+        });
         socket.resume();
         return;
       }
@@ -71,6 +79,7 @@ export function handleHttpConnect(config: HttpConnectListenerConfig, deps: Handl
             upstream,
             clientAddress,
             destination: { host: step.host, port: step.port },
+            via: 'http-connect',
             ...(step.rest.length > 0 ? { initialClientData: step.rest } : {}),
             listener: name,
           });

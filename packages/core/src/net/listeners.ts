@@ -27,6 +27,8 @@ export interface AcceptedConnection {
   listenerAddress?: { host: string; port: number };
   /** The listener sent the client its protocol's greeting (`ProtocolHooks.forwardGreeting`). */
   greeted?: boolean;
+  /** The proxy handshake the client used: a SOCKS5 or HTTP CONNECT tunnel, or a plain HTTP proxy request. */
+  via?: 'socks5' | 'http-connect' | 'http-proxy';
 }
 
 /** A forward listener's router, with the greeting to send the client first when its protocol's server speaks first. */
@@ -268,6 +270,7 @@ function handleSocks(config: Socks5ListenerConfig, deps: HandlerDeps) {
                 upstream,
                 clientAddress,
                 destination: { host, port },
+                via: 'socks5',
                 ...(step.rest.length > 0 ? { initialClientData: step.rest } : {}),
                 listener: `socks5 ${config.host}:${config.port}`,
               });

@@ -16,19 +16,28 @@ import type { FrameDecision, Policy } from './policy.js';
 import type { ProtocolRegistry, RegisteredProtocol } from './protocols.js';
 import { acceptClientTls, connectUpstreamTls, TlsRefusal } from '../tls/handshake.js';
 import { TlsInterceptor, type TlsDecision } from '../tls/interceptor.js';
+import {
+  connectTarget,
+  httpRequestHead,
+  socks4Target,
+  isTlsClientHello,
+  judgeFirstBytes,
+  sniffOicqTcp,
+  unreadableAction,
+  type OicqHeader,
+  type UnreadableKind,
+  type UnreadablePolicyConfig,
+} from './unreadable.js';
 
 export interface RelayOptions {
   idleTimeoutMs: number;
   sniffTimeoutMs: number;
   /** Frame-level detail in the operational log. */
   debug: boolean;
-  /**
-   * Without a TLS interceptor (a replay), TLS that goes by unread is still recorded as an `encrypted` event,
-   * as a passthrough decision records it live.
-   */
-  reportUnreadTls?: boolean;
   /** A replay: a policy `disconnect` is logged, but the recorded connection goes on to its end. */
   keepDisconnected?: boolean;
+  /** `policy.unreadable`: what happens to traffic imspect cannot read (default: log). */
+  unreadable?: UnreadablePolicyConfig;
 }
 
 export interface RelayDeps {
@@ -59,6 +68,8 @@ export interface ConnectionInfo {
   listener?: ServerEndpoint;
   /** The forward listener sent the client the protocol's greeting in the server's place. */
   greeted?: boolean;
+  /** The client came through imspect's proxy listeners: a SOCKS5 or HTTP CONNECT tunnel, or a plain HTTP proxy request. */
+  via?: 'socks5' | 'http-connect' | 'http-proxy';
 }
 
 /** Most protocol errors one connection logs before it only counts them. */
@@ -77,6 +88,18 @@ const DISCONNECT_GRACE_MS = 5_000;
 export function clientVersionOf(data: EventData | undefined): string | undefined {
   const parts = [dataValue(data, 'client'), dataValue(data, 'version')].filter((v) => v !== undefined && v !== '');
   return parts.length > 0 ? parts.join(' ') : undefined;
+}
+
+/** The words of a circumvention event's reason. */
+function describeWays(ways: readonly string[], protocol: string): string {
+  const words: Record<string, string> = {
+    'odd-port': 'on a port that is not its own',
+    http: 'inside HTTP requests',
+    'http-connect': "through imspect's HTTP CONNECT proxy",
+    'http-proxy': "through imspect's HTTP proxy",
+    socks5: "through imspect's SOCKS5 proxy",
+  };
+  return `${protocol} ${ways.map((way) => words[way] ?? way).join(', ')}`;
 }
 
 /** Bytes held back while sniffing before giving up and relaying unparsed. */
@@ -103,6 +126,16 @@ export class ProxyConnection {
   private sawLogin = false;
   private readonly greeted: boolean;
   private readonly listener: ServerEndpoint | undefined;
+  private readonly via: ConnectionInfo['via'];
+  /**
+   * Set while the first bytes on a port that names a protocol are checked for what that protocol cannot read
+   * (TLS, QQ, HTTP it does not claim) or another protocol recognises.
+   */
+  private probing: RegisteredProtocol | undefined;
+  /** TLS not intercepted was judged by `policy.unreadable` (once per connection). */
+  private tlsReported = false;
+  /** The circumvention event, until the local user is known (see {@link circumventionEvent}). */
+  private heldCircumvention: ImEvent | undefined;
   /** Why the connection's content is not visible, when it is encrypted (a TLS port, or after STARTTLS). */
   encrypted: 'tls-port' | 'starttls' | undefined;
   /** TLS was decrypted by imspect: on a TLS port, or after STARTTLS; the name the client was shown. */
@@ -146,6 +179,7 @@ export class ProxyConnection {
     this.midstream = info.midstream === true;
     this.greeted = info.greeted === true;
     this.listener = info.listener;
+    this.via = info.via;
     // Frozen copies: every event of the connection shares them, and filters get events deeply frozen.
     this.client = Object.freeze({ ...info.client });
     this.server = Object.freeze({ ...info.server });
@@ -171,7 +205,8 @@ export class ProxyConnection {
     const tlsPortOf = deps.registry.isTlsPort(info.server.port);
     const chosen = forced ?? deps.registry.forPort(info.server.port);
     if (tlsPortOf && (!chosen || chosen === tlsPortOf)) this.directTls(tlsPortOf);
-    else if (chosen) this.begin(chosen);
+    else if (forced || (chosen && (this.midstream || deps.options.sniffTimeoutMs === 0))) this.begin(chosen!);
+    else if (chosen) this.probe(chosen);
     else if (deps.options.sniffTimeoutMs > 0 && deps.registry.all.length > 0) this.sniff();
     else this.beginRaw('no protocol for this port');
   }
@@ -231,6 +266,29 @@ export class ProxyConnection {
     this.inspectSniff('outgoing');
   }
 
+  /**
+   * A port that names a protocol: its first bytes are looked at before the protocol's session starts (either
+   * side's first bytes usually decide at once). TLS, QQ and an HTTP request the protocol does not claim (on one of
+   * the protocol's own ports) are unreadable; bytes another protocol recognises are parsed by it; anything else
+   * goes to the port's protocol as before.
+   */
+  private probe(protocol: RegisteredProtocol): void {
+    this.probing = protocol;
+    this.sniffTimer = setTimeout(() => this.endProbe(protocol), this.deps.options.sniffTimeoutMs);
+    this.sniffTimer.unref?.();
+    this.inspectSniff('outgoing');
+  }
+
+  private endProbe(protocol: RegisteredProtocol, how?: string): void {
+    if (!this.sniffTimer) return;
+    clearTimeout(this.sniffTimer);
+    this.sniffTimer = undefined;
+    this.probing = undefined;
+    // Before the session starts: its first frames may already name the user the event is then filed under.
+    this.circumventionEvent(protocol.name, how ?? '');
+    this.begin(protocol);
+  }
+
   /** A flow still waiting for the protocol received a chunk. */
   sniffChunk(direction: Direction): void {
     if (this.sniffTimer) this.inspectSniff(direction);
@@ -238,24 +296,192 @@ export class ProxyConnection {
 
   /** A flow's source ended before the protocol was known. */
   sniffEnded(): void {
-    this.decideSniff(undefined, 'stream ended before a protocol was recognised');
+    if (this.probing) this.endProbe(this.probing);
+    else this.decideSniff(undefined, 'stream ended before a protocol was recognised');
   }
 
   private inspectSniff(direction: Direction): void {
     const seen = this.flows[direction].waiting;
     const first = seen.length === 1 ? seen[0]! : Buffer.concat(seen);
     if (first.length === 0) return;
+    if (this.probing) {
+      this.inspectProbe(this.probing, first, direction);
+      return;
+    }
     const protocol = this.deps.registry.sniff(first, direction);
-    if (protocol) this.decideSniff(protocol, '');
-    else if (first.length >= MAX_SNIFF_BYTES) this.decideSniff(undefined, 'no protocol recognised the first bytes');
+    if (protocol) {
+      this.decideSniff(protocol, '');
+      return;
+    }
+    if (direction === 'outgoing') {
+      // Decided now rather than at the sniff time: other HTTP and TLS on ports like 80 and 443 must not wait.
+      const verdict = judgeFirstBytes(first);
+      // A tunnel to an IM port through someone else's proxy: what goes inside cannot be read here.
+      const via = verdict?.kind === 'not-im' ? verdict.what : undefined;
+      const tunnel = via === 'http' ? connectTarget(first) : via === 'socks4' ? socks4Target(first) : undefined;
+      const tunnelled = tunnel ? (this.deps.registry.forPort(tunnel.port) ?? this.deps.registry.isTlsPort(tunnel.port)) : undefined;
+      if (tunnel && tunnelled) {
+        const request = via === 'socks4' ? 'SOCKS4' : 'CONNECT';
+        this.unreadable('proxy', tunnelled.name, `${tunnelled.name} through a proxy imspect does not run (${request} ${tunnel.host}:${tunnel.port})`, undefined, tunnel);
+        return;
+      }
+      if (verdict?.kind === 'not-im') {
+        const what = {
+          tls: 'a TLS handshake (not intercepted)',
+          http: 'an HTTP request no protocol claims',
+          socks5: 'a SOCKS5 greeting (a proxy imspect does not run)',
+          socks4: 'a SOCKS4 request (a proxy imspect does not run)',
+        };
+        this.decideSniff(undefined, `${what[verdict.what]}: not IM`);
+        return;
+      }
+      if (verdict?.kind === 'qq') {
+        this.unreadable('qq', 'qq', `QQ (OICQ) on port ${this.server.port}: recognised, not parsed`, verdict.header);
+        return;
+      }
+    }
+    if (first.length >= MAX_SNIFF_BYTES) this.decideSniff(undefined, 'no protocol recognised the first bytes');
+  }
+
+  private inspectProbe(protocol: RegisteredProtocol, first: Uint8Array, direction: Direction): void {
+    // The server spoke first: no TLS, HTTP or QQ client waits for that.
+    if (direction === 'incoming') {
+      this.endProbe(protocol);
+      return;
+    }
+    if (isTlsClientHello(first)) {
+      this.unreadable('tls', protocol.name, `TLS on ${protocol.name}'s port ${this.server.port}: encrypted, not intercepted`);
+      return;
+    }
+    const oicq = sniffOicqTcp(first);
+    if (oicq !== undefined && oicq !== 'partial') {
+      this.unreadable('qq', 'qq', `QQ (OICQ) on ${protocol.name}'s port ${this.server.port}: recognised, not parsed`, oicq);
+      return;
+    }
+    const http = httpRequestHead(first);
+    const claimedBy = http !== 'partial' ? this.deps.registry.sniff(first, direction) : undefined;
+    if (claimedBy && claimedBy !== protocol && !this.claims(protocol, first)) {
+      this.endProbe(claimedBy, 'odd-port');
+      return;
+    }
+    if (http === 'complete' && !claimedBy && protocol.hooks.ports.includes(this.server.port)) {
+      this.unreadable('unknown', protocol.name, `an HTTP request on ${protocol.name}'s port ${this.server.port}, not ${protocol.name}`);
+      return;
+    }
+    const undecided = http === 'partial' || oicq === 'partial' || (first[0] === 0x16 && first.length < 6);
+    if (!undecided || first.length >= MAX_SNIFF_BYTES) this.endProbe(protocol, http === 'complete' && claimedBy === protocol ? 'http' : undefined);
+  }
+
+  /** The protocol's own sniff recognises the bytes (a throwing or missing sniff does not). */
+  private claims(protocol: RegisteredProtocol, first: Uint8Array): boolean {
+    if (!protocol.hooks.sniff) return false;
+    try {
+      return this.host.call('protocol', protocol.name, protocol.hooks, 'sniff', first, 'outgoing') === true;
+    } catch {
+      return false;
+    }
   }
 
   private decideSniff(protocol: RegisteredProtocol | undefined, reason: string): void {
     if (!this.sniffTimer) return;
     clearTimeout(this.sniffTimer);
     this.sniffTimer = undefined;
-    if (protocol) this.begin(protocol);
-    else this.beginRaw(reason);
+    if (!protocol) {
+      this.beginRaw(reason);
+      return;
+    }
+    // Recognised on a port that names no protocol: IM on an odd port (through a proxy or not), maybe inside HTTP.
+    const seen = this.flows.outgoing.waiting;
+    const first = seen.length === 1 ? seen[0]! : Buffer.concat(seen);
+    // A whole request line (the head may still be arriving) that is HTTP's.
+    const inHttp = first.includes(0x0a) && httpRequestHead(first) !== 'no';
+    this.circumventionEvent(protocol.name, inHttp ? 'odd-port,http' : 'odd-port');
+    this.begin(protocol);
+  }
+
+  /**
+   * One `other`/`circumvention` event per connection where IM took a way around the IM ports: `how` lists
+   * `odd-port` (recognised on a port that names no protocol, or another protocol's), `http` (carried in HTTP
+   * requests) and the proxy the client used (`http-connect`, `http-proxy`, `socks5`). Dated now, it is held
+   * until the protocol names the local user (so the archive files it under that user), or the connection ends.
+   */
+  private circumventionEvent(protocol: string, how: string): void {
+    const ways = how === '' ? [] : how.split(',');
+    if (this.via === 'http-connect' || this.via === 'http-proxy' || (this.via === 'socks5' && ways.length > 0)) ways.push(this.via);
+    if (ways.length === 0) return;
+    this.heldCircumvention = this.completeEvent(
+      {
+        type: 'other',
+        subtype: 'circumvention',
+        localId: '',
+        remoteId: this.server.host,
+        data: { protocol, how: ways.join(','), port: this.server.port, reason: describeWays(ways, protocol) },
+      },
+      'outgoing',
+    );
+    this.heldCircumvention.protocol = protocol;
+  }
+
+  /** Accepts the held circumvention event, for `localId` (the first local user seen, or none at the end). */
+  private releaseCircumvention(localId: string): void {
+    const event = this.heldCircumvention;
+    if (!event) return;
+    this.heldCircumvention = undefined;
+    event.localId = localId;
+    // Ids per network (IRC): the network the session learned since.
+    const network = event.network ?? this.session?.network;
+    if (network !== undefined) event.network = String(network);
+    this.eventCount++;
+    this.deps.sink.accept([event]);
+  }
+
+  /**
+   * Traffic imspect recognises but cannot read (TLS it does not intercept, QQ, HTTP on an IM port): what
+   * `policy.unreadable` says for `protocol` is done. `allow`: relayed, no event; `log`: relayed, one event;
+   * `block`: one event marked blocked, then the connection is closed (a replay goes on to the capture's end).
+   */
+  private unreadable(kind: UnreadableKind, protocol: string, reason: string, qq?: OicqHeader, tunnel?: { host: string; port: number }): void {
+    clearTimeout(this.sniffTimer);
+    this.sniffTimer = undefined;
+    this.probing = undefined;
+    const action = unreadableAction(this.deps.options.unreadable, protocol, kind);
+    if (action !== 'allow') {
+      const odd = kind === 'qq' && ![8000, 80, 443].includes(this.server.port) ? ['odd-port'] : [];
+      const ways = [...odd, ...(tunnel ? ['foreign-proxy'] : []), ...(this.via ? [this.via] : [])];
+      const event = this.completeEvent(
+        {
+          type: kind === 'tls' ? 'encrypted' : 'other',
+          subtype: kind === 'tls' ? 'tls' : 'unreadable',
+          localId: qq ? String(qq.qqNumber) : '',
+          remoteId: tunnel?.host ?? this.server.host,
+          data: {
+            protocol,
+            kind,
+            ...(tunnel ? { proxy: `${this.server.host}:${this.server.port}`, target: `${tunnel.host}:${tunnel.port}` } : {}),
+            action,
+            reason: action === 'block' ? `${reason}; blocked (policy.unreadable)` : reason,
+            ...(ways.length > 0 ? { how: ways.join(',') } : {}),
+            ...(qq ? { qqNumber: qq.qqNumber, command: qq.command, version: qq.version } : {}),
+          },
+        },
+        'outgoing',
+      );
+      // The event is about the connection, not a plugin's frame: it names what was recognised (qq, the port's protocol).
+      event.protocol = protocol;
+      if (action === 'block') {
+        event.filtered = true;
+        event.categories = ['unreadable'];
+      }
+      this.eventCount++;
+      this.deps.sink.accept([event]);
+    }
+    if (action === 'block' && !this.deps.options.keepDisconnected) {
+      this.logOpen(reason);
+      this.log.info({ kind, protocol }, `connection blocked: ${reason} (policy.unreadable: block)`);
+      this.destroy(`policy: unreadable ${kind} blocked`);
+      return;
+    }
+    this.beginRaw(reason);
   }
 
   /** What the TLS rules say for this connection (live only). */
@@ -288,14 +514,34 @@ export class ProxyConnection {
    * Records that a conversation went by encrypted and unread (`tls`: a replay found TLS records from the first
    * byte on a port no plugin knows as a TLS port).
    */
-  encryptedEvent(how: 'tls-port' | 'starttls' | 'tls', why: string): void {
+  encryptedEvent(how: 'tls-port' | 'starttls' | 'tls', why: string, blocked = false): void {
     const event = this.completeEvent(
       // The local user is rarely known before TLS; the server name the client asked for says where it went.
       { type: 'encrypted', subtype: how, localId: this.session?.localId ?? '', remoteId: this.streamTo() ?? this.server.host, data: { reason: why } },
       'outgoing',
     );
+    if (blocked) {
+      event.filtered = true;
+      event.categories = ['unreadable'];
+    }
     this.eventCount++;
     this.deps.sink.accept([event]);
+  }
+
+  /**
+   * TLS of the connection's protocol that is not intercepted, judged by `policy.unreadable` (kind `tls`): the
+   * `encrypted` event unless `allow`; `block` marks it blocked and closes the connection. True: relay it.
+   */
+  private unreadTls(how: 'tls-port' | 'starttls', why: string): boolean {
+    const action = unreadableAction(this.deps.options.unreadable, this.protocol?.name, 'tls');
+    // Both directions may carry an accepted upgrade (each frame says so): one event per connection.
+    if (action === 'allow' || this.tlsReported) return true;
+    this.tlsReported = true;
+    this.encryptedEvent(how, action === 'block' ? `${why}; blocked (policy.unreadable)` : why, action === 'block');
+    if (action !== 'block' || this.deps.options.keepDisconnected) return true;
+    this.log.info({ protocol: this.protocol?.name }, `connection blocked: ${why} (policy.unreadable: block)`);
+    this.destroy('policy: unreadable tls blocked');
+    return false;
   }
 
   /**
@@ -309,9 +555,8 @@ export class ProxyConnection {
     const decision = this.tlsDecision();
     if (!decision || decision.action === 'passthrough') {
       this.encrypted = 'tls-port';
-      if (decision) this.encryptedEvent('tls-port', `TLS port ${this.server.port} passed through${decision.note ? `: ${decision.note}` : ''}`);
-      else if (this.deps.options.reportUnreadTls) this.encryptedEvent('tls-port', `TLS port ${this.server.port}: encrypted, not intercepted`);
-      this.beginRaw(`TLS port ${this.server.port}: encrypted, passed through`);
+      const why = decision ? `TLS port ${this.server.port} passed through${decision.note ? `: ${decision.note}` : ''}` : `TLS port ${this.server.port}: encrypted, not intercepted`;
+      if (this.unreadTls('tls-port', why)) this.beginRaw(`TLS port ${this.server.port}: encrypted, passed through`);
       return;
     }
     if (decision.action === 'block') {
@@ -418,9 +663,8 @@ export class ProxyConnection {
     if (!decision || decision.action === 'passthrough') {
       this.flows[direction].writeNow([...upgradeBytes, ...after]);
       this.encrypted = 'starttls';
-      if (decision) this.encryptedEvent('starttls', `STARTTLS passed through${decision.note ? `: ${decision.note}` : ''}`);
-      else if (this.deps.options.reportUnreadTls) this.encryptedEvent('starttls', 'STARTTLS: the rest of the connection is encrypted, not intercepted');
-      this.switchToRaw('connection switched to TLS');
+      const why = decision ? `STARTTLS passed through${decision.note ? `: ${decision.note}` : ''}` : 'STARTTLS: the rest of the connection is encrypted, not intercepted';
+      if (this.unreadTls('starttls', why)) this.switchToRaw('connection switched to TLS');
       return undefined;
     }
     if (decision.action === 'block') {
@@ -547,7 +791,10 @@ export class ProxyConnection {
     if (event.type === 'login' && event.data !== undefined) this.clientVersion = clientVersionOf(event.data) ?? this.clientVersion;
     if ((event.type === 'login' || event.type === 'logout') && this.deps.identity) this.deps.identity.record(event, this.client.ip);
     const users = this.deps.policy.localUsers;
-    if (event.localId.length > 0) this.lastLocalId = event.localId;
+    if (event.localId.length > 0) {
+      this.lastLocalId = event.localId;
+      if (this.heldCircumvention) this.releaseCircumvention(event.localId);
+    }
     if (users && !this.closed && event.localId !== this.localUserId) {
       // Only when the user's id changes (login, nick change): no key built per event.
       this.localUserId = event.localId;
@@ -675,6 +922,7 @@ export class ProxyConnection {
   destroy(reason: string): void {
     clearTimeout(this.sniffTimer);
     if (this.closed) return;
+    this.releaseCircumvention('');
     this.closeReason ??= reason;
     this.log.debug({ reason }, 'connection closing');
     this.clientSocket.destroy();
@@ -705,6 +953,7 @@ export class ProxyConnection {
       return;
     }
     if (this.closed) return;
+    this.releaseCircumvention('');
     this.closed = true;
     this.localUser = this.deps.policy.localUsers?.move(this.localUser, undefined);
     // A reset while a filter decides: the frames already received still become events (the policy's hook

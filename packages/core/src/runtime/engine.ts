@@ -227,7 +227,7 @@ export class Engine {
       policy,
       sink: this.sink,
       log: this.log,
-      options: { ...config.connections, debug: this.options.debug === true },
+      options: { ...config.connections, debug: this.options.debug === true, unreadable: config.policy.unreadable },
       identity: new IdentityRecords(),
     };
   }
@@ -336,6 +336,7 @@ export class Engine {
         ...(accepted.initialClientData ? { initialClientData: accepted.initialClientData } : {}),
         ...(accepted.listenerAddress ? { listener: accepted.listenerAddress } : {}),
         ...(accepted.greeted ? { greeted: true } : {}),
+        ...(accepted.via ? { via: accepted.via } : {}),
       },
       deps,
     );
@@ -394,7 +395,14 @@ export class Engine {
   /** SIGHUP: policy changes without a restart (see {@link reloadPolicy}). */
   reload(): Promise<ReloadResult> {
     // One reload at a time: a second SIGHUP waits for the first, then reads the files again.
-    const run = () => reloadPolicy({ loaded: this.options.loaded, policyPlugins: this.policyPlugins, responses: this.responses, log: this.log });
+    const run = () =>
+      reloadPolicy({
+        loaded: this.options.loaded,
+        policyPlugins: this.policyPlugins,
+        responses: this.responses,
+        ...(this.relayDeps ? { relayOptions: this.relayDeps.options } : {}),
+        log: this.log,
+      });
     this.reloading = this.reloading.then(run, run);
     return this.reloading;
   }

@@ -33,7 +33,8 @@ export { Responses, responseSettings, DEFAULT_RESPONSE_SETTINGS, type ResponseSe
 export { ProtocolRegistry, type RegisteredProtocol } from '../proxy/protocols.js';
 export { ProxyConnection } from '../proxy/connection.js';
 export { IdentityRecords } from '../proxy/identity-records.js';
-export { replayFile, type ReplaySummary, type ReplayedConnection, type ReplayFileOptions } from './replay.js';
+export { replayFile, type CircumventionAttempt, type ReplaySummary, type ReplayedConnection, type ReplayFileOptions } from './replay.js';
+export { DatagramWatch, QQ_UDP_PORT, type DatagramFlow } from './replay-datagrams.js';
 export { dropPrivileges, handOver, caKeepers, resolveIdentity, rootRefusal, isRoot, checkWritable, type Identity } from './privileges.js';
 export { restrictUmask, makeDataDir, narrowDataDir, PRIVATE_UMASK } from './data-dir.js';
 export { writePidFile, removePidFile } from './pid-file.js';

@@ -7,6 +7,7 @@
  */
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { formatProblems, validateAgainst } from '../config/validate.js';
+import type { RelayOptions } from '../proxy/connection.js';
 import type { NamedContent, NamedFilter } from '../proxy/policy.js';
 import { responseSettings, type Responses } from '../proxy/responses.js';
 import { describeError } from '@imspect/sdk';
@@ -20,6 +21,8 @@ export interface ReloadTargets {
   /** Filter and content plugins as loaded, each with the entry the policy judges with (its hooks are swapped). */
   policyPlugins: Array<{ plugin: LoadedPlugin; named: NamedFilter | NamedContent }>;
   responses: Responses | undefined;
+  /** The connections' options: `unreadable` (policy.unreadable) is replaced in place, so open connections see it too. */
+  relayOptions?: RelayOptions;
   log: PluginLogger;
   /** Runs `setup`, `reload` and `close` with their timeouts; default: one with the default timeouts. */
   host?: PluginHost;
@@ -74,6 +77,7 @@ export async function reloadPolicy(targets: ReloadTargets): Promise<ReloadResult
       log.error({ plugin: plugin.name, hook: 'reload', err: error }, `plugin "${plugin.name}" failed to reload; its last good rules stay in force`);
     }
   }
+  if (fresh && targets.relayOptions) targets.relayOptions.unreadable = fresh.config.policy.unreadable;
   if (fresh && targets.responses) {
     try {
       targets.responses.update(await responseSettings(fresh.config.responses));

@@ -5,6 +5,7 @@ import type { PacketAnomaly } from '../capture/ip.js';
 import type { CloseReason, ConnectionAnomaly, TcpConnection } from '../capture/tcp-reassembly.js';
 import type { Direction, ImEvent } from '@imspect/sdk';
 import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
+import { DatagramWatch, type DatagramFlow } from './replay-datagrams.js';
 import { IdentityRecords } from '../proxy/identity-records.js';
 
 export interface ReplayedConnection {
@@ -52,6 +53,13 @@ export interface ReplaySummary {
   /** Per protocol, the connections that carried its traffic but gave no events. */
   silentByProtocol: Record<string, SilentConnections>;
   /**
+   * Circumvention attempts, in event order: IM on an odd port, inside HTTP or through a proxy (`circumvention`
+   * events), and IM or TLS imspect could not read (`unreadable` events, blocked or not).
+   */
+  circumvention: CircumventionAttempt[];
+  /** IM recognised in UDP datagrams (QQ), one entry per client, server and QQ number. */
+  datagramFlows: DatagramFlow[];
+  /**
    * Per protocol, the events whose ids did not come from a login the capture holds (`data.identity`): read from
    * other evidence (`inferred`) or not known at all (`unknown`, a `*@<client address>` id).
    */
@@ -96,7 +104,7 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
   const deps: RelayDeps = {
     ...liveDeps,
     now: () => clock,
-    options: { ...options.deps.options, idleTimeoutMs: 0, sniffTimeoutMs: 24 * 3600_000, keepDisconnected: true, reportUnreadTls: true },
+    options: { ...options.deps.options, idleTimeoutMs: 0, sniffTimeoutMs: 24 * 3600_000, keepDisconnected: true },
     // The capture's own logins, in capture order: a connection joined mid-way asks who logged in from its client.
     identity: new IdentityRecords(),
   };
@@ -107,6 +115,8 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     eventsByType: {},
     connectionsByProtocol: {},
     silentByProtocol: {},
+    circumvention: [],
+    datagramFlows: [],
     identityByProtocol: {},
     fileAnomalies: [],
     error: undefined,
@@ -152,10 +162,12 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     const tracked = promise.finally(() => stalled.delete(tracked));
     stalled.add(tracked);
   };
+  const datagrams = new DatagramWatch(deps);
   const firstBytes = new Map<string, Uint8Array>();
   const stopCounting = deps.sink.onEvents((events: readonly ImEvent[]) => {
     for (const event of events) {
       summary.eventsByType[event.type] = (summary.eventsByType[event.type] ?? 0) + 1;
+      if (event.type === 'other' && (event.subtype === 'circumvention' || event.subtype === 'unreadable')) summary.circumvention.push(circumventionOf(event));
       const mark = event.data?.identity;
       if (mark === 'inferred' || mark === 'unknown') (summary.identityByProtocol[event.protocol] ??= { inferred: 0, unknown: 0 })[mark]++;
     }
@@ -263,6 +275,10 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
         ...(options.serverPorts ? { serverPorts: options.serverPorts } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         waitAfterPacket: waitForStalled,
+        onDatagram: (datagram, time) => {
+          clock = time;
+          datagrams.datagram(datagram, time);
+        },
         onTruncated: (error: CaptureError) => summary.fileAnomalies.push(`${error.code}: ${error.message}`),
         onPacketAnomaly: (anomaly: PacketAnomaly, packet) => {
           if (summary.fileAnomalies.length < 100) summary.fileAnomalies.push(`packet ${packet.index}: ${describeAnomaly(anomaly)}`);
@@ -275,6 +291,7 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     for (const id of [...live.keys()]) finish(id, 'end-of-capture');
     while (stalled.size > 0) await Promise.all(stalled);
     for (const silent of Object.values(summary.silentByProtocol)) silent.ids.sort((a, b) => a - b);
+    summary.datagramFlows = datagrams.flows;
     stopCounting();
   }
   return summary;
@@ -286,6 +303,41 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     const inc = firstBytes.get(`${record.id}:incoming`);
     return isRecord(out) && (inc === undefined || isRecord(inc));
   }
+}
+
+/** One line of the replay's circumvention list. */
+export interface CircumventionAttempt {
+  at: string;
+  kind: 'circumvention' | 'unreadable';
+  protocol: string;
+  client: string;
+  server: string;
+  localId: string;
+  /** `odd-port`, `http`, `socks5`, `http-connect`, `http-proxy` (comma-separated), when given. */
+  how: string | undefined;
+  blocked: boolean;
+  reason: string | undefined;
+  /** `udp` for QQ datagrams (also listed, with their packet counts, in `datagramFlows`). */
+  transport: 'tcp' | 'udp';
+}
+
+function circumventionOf(event: ImEvent): CircumventionAttempt {
+  const text = (key: string) => {
+    const value = event.data?.[key];
+    return value === undefined ? undefined : String(value);
+  };
+  return {
+    at: event.at,
+    kind: event.subtype === 'unreadable' ? 'unreadable' : 'circumvention',
+    protocol: event.protocol,
+    client: `${event.client.ip}:${event.client.port}`,
+    server: `${event.server.host}:${event.server.port}`,
+    localId: event.localId,
+    how: text('how'),
+    blocked: event.filtered,
+    reason: text('reason'),
+    transport: text('transport') === 'udp' ? 'udp' : 'tcp',
+  };
 }
 
 /** An in-memory stand-in for a socket: what is written to it is dropped (a replay has no one to send to). */

@@ -99,8 +99,17 @@ describe('IP and TCP', () => {
     expect(decodeFrame(LinkType.RAW, frag6)).toMatchObject({ kind: 'anomaly', anomaly: { kind: 'ip-fragment' } });
   });
 
+  it('decodes UDP datagrams (IPv4 and IPv6), their length from the UDP header', () => {
+    const udp = Uint8Array.of(0x1f, 0x40, 0xeb, 0x35, 0, 11, 0, 0, 0x61, 0x62, 0x63, 0xff);
+    const v4 = decodeFrame(LinkType.RAW, ipv4('1.1.1.1', '2.2.2.2', 17, udp));
+    expect(v4).toMatchObject({ kind: 'udp', datagram: { src: '1.1.1.1', dst: '2.2.2.2', srcPort: 8000, dstPort: 60213 } });
+    expect(v4.kind === 'udp' && Buffer.from(v4.datagram.payload).toString('latin1')).toBe('abc');
+    expect(decodeFrame(LinkType.RAW, ipv6('::1', '::2', 17, udp))).toMatchObject({ kind: 'udp', datagram: { src: '::1', dstPort: 60213 } });
+    expect(decodeFrame(LinkType.RAW, ipv4('1.1.1.1', '2.2.2.2', 17, new Uint8Array(5)))).toMatchObject({ kind: 'anomaly', anomaly: { kind: 'malformed' } });
+  });
+
   it('passes non-TCP traffic over without complaint', () => {
-    expect(decodeFrame(LinkType.RAW, ipv4('1.1.1.1', '2.2.2.2', 17, new Uint8Array(8)))).toEqual({ kind: 'other', what: 'IPv4 protocol 17' });
+    expect(decodeFrame(LinkType.RAW, ipv4('1.1.1.1', '2.2.2.2', 1, new Uint8Array(8)))).toEqual({ kind: 'other', what: 'IPv4 protocol 1' });
     expect(decodeFrame(LinkType.RAW, ipv6('::1', '::2', 58, new Uint8Array(8)))).toEqual({ kind: 'other', what: 'IPv6 next header 58' });
   });
 

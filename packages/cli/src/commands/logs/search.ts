@@ -22,6 +22,7 @@ export default class LogsSearch extends Command {
     '<%= config.bin %> logs search --with "#support" --text "invoice overdue" --limit 20',
     '<%= config.bin %> logs search --protocol irc --since 2026-11-01 --until 2026-11-02 --json',
     '<%= config.bin %> logs search --network irc.libera.chat --user alice',
+    '<%= config.bin %> logs search --type other --type encrypted --since 7d',
     '<%= config.bin %> logs search --user alice --presence only --since 1d',
   ];
   static override enableJsonFlag = true;
@@ -45,7 +46,7 @@ export default class LogsSearch extends Command {
     if (!this.jsonEnabled()) {
       for (const m of messages) {
         const arrow = m.direction === 'outgoing' ? '->' : '<-';
-        const what = m.type === 'message' ? (m.text ?? '') : (presenceLine(m) ?? `[${m.type}${m.fileName ? ` ${m.fileName}` : ''}]${m.text ? ` ${m.text}` : ''}`);
+        const what = m.type === 'message' ? (m.text ?? '') : (presenceLine(m) ?? `[${kind(m)}${m.fileName ? ` ${m.fileName}` : ''}]${m.text ? ` ${m.text}` : reasonOf(m)}`);
         // A message that reached several of the user's devices is one row; say which.
         const devices = m.devices.length > 1 ? `  [devices: ${m.devices.join(', ')}]` : '';
         this.log(`${m.at}  ${m.protocol}  ${m.localId} ${arrow} ${m.remoteId}${m.filtered ? '  [blocked]' : ''}${devices}  ${what}`);
@@ -54,4 +55,15 @@ export default class LogsSearch extends Command {
     }
     return { count: messages.length, messages };
   }
+}
+
+/** Connection-level events say which kind they are: `other/circumvention`, `other/unreadable`, `encrypted/tls`. */
+function kind(m: { type: string; subtype: string | null }): string {
+  return (m.type === 'other' || m.type === 'encrypted') && m.subtype ? `${m.type}/${m.subtype}` : m.type;
+}
+
+/** What a connection-level event without text says about itself (its `reason`), e.g. "msn on a port that is not its own". */
+function reasonOf(m: { data: Record<string, unknown> | null }): string {
+  const reason = m.data?.['reason'];
+  return typeof reason === 'string' && reason.length > 0 ? ` ${reason}` : '';
 }
