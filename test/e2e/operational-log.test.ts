@@ -1,7 +1,8 @@
 /**
  * The operational log of `imspect start` as an operator reads it: one info line when a connection opens and one
  * when it closes (client, server, protocol, connection id, bytes each way, events, duration, why it closed), and a
- * start banner that names the active policy: the filters with their files, the notice, the blocked reply, failMode.
+ * start banner that names the active policy: the filters with their files, the notice, the blocked reply, failMode,
+ * policy.unreadable.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -105,6 +106,7 @@ describe('the operational log of imspect start', () => {
           'logger-sql': { enabled: false },
         },
         pipeline: { failMode: 'closed' },
+        policy: { unreadable: { qq: 'block', tls: 'allow' } },
         responses: { blocked: { text: 'Not allowed here' } },
         log: { format: 'json' },
       }),
@@ -128,9 +130,10 @@ describe('the operational log of imspect start', () => {
     expect(out).toMatch(/^ {2}notice: {4}off$/m);
     expect(out).toMatch(/^ {2}blocked: {3}reply "Not allowed here" \(at most one per user every 60 s\)$/m);
     expect(out).toMatch(/^ {2}failMode: {2}closed \(a failing filter blocks the frame\)$/m);
+    expect(out).toMatch(/^ {2}unreadable: qq block, tls allow, default log$/m);
     const started = logLines(proxy.stderr()).find((l) => l.msg === 'imspect started');
     expect(started).toBeDefined();
-    expect(started!['policy']).toMatchObject({ notice: 'off', failMode: expect.stringMatching(/^closed/) });
+    expect(started!['policy']).toMatchObject({ notice: 'off', failMode: expect.stringMatching(/^closed/), unreadable: 'qq block, tls allow, default log' });
     expect((started!['policy'] as { filters: string[] }).filters).toHaveLength(3);
   });
 

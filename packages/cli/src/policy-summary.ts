@@ -1,7 +1,7 @@
 /**
  * The active policy in a few lines for the start banner and the "imspect started" log line: which filters run and
  * on which files, whether users get the monitoring notice, what a blocked sender is told, and what happens when a
- * filter fails. Read from the configuration, so an operator sees at a glance which files govern the traffic.
+ * filter fails, and what becomes of traffic imspect cannot read (`policy.unreadable`). Read from the configuration, so an operator sees at a glance which files govern the traffic.
  */
 import path from 'node:path';
 
@@ -20,17 +20,36 @@ export interface PolicySummaryInput {
   /** Folder the plugins' relative file options are resolved against (the config file's). */
   baseDir: string;
   failMode: 'open' | 'closed';
+  /** `policy.unreadable`: one action, or actions by protocol or kind with `default`. */
+  unreadable: UnreadableAction | Readonly<Record<string, UnreadableAction>>;
   responses: {
     blocked: { enabled: boolean; text: string; rateLimitSeconds: number };
     notice: { enabled: boolean; text: string; file?: string | undefined; everyDays: number };
   };
 }
 
+type UnreadableAction = 'allow' | 'log' | 'block';
+
 export interface PolicySummary {
   filters: string[];
   notice: string;
   blocked: string;
   failMode: string;
+  unreadable: string;
+}
+
+const UNREADABLE_EFFECT: Record<UnreadableAction, string> = {
+  allow: 'relayed, no event',
+  log: 'relayed, one event per connection',
+  block: 'closed, one blocked event per connection',
+};
+
+/** `log (relayed, one event per connection)`, or `qq block, tls log, default log` for actions by protocol or kind. */
+function describeUnreadable(unreadable: PolicySummaryInput['unreadable']): string {
+  if (typeof unreadable === 'string') return `${unreadable} (${UNREADABLE_EFFECT[unreadable]})`;
+  const { default: fallback = 'log', ...named } = unreadable;
+  const parts = Object.entries(named).map(([name, action]) => `${name} ${action}`);
+  return [...parts, `default ${fallback}`].join(', ');
 }
 
 function describeFilter(name: string, input: PolicySummaryInput): string {
@@ -49,5 +68,6 @@ export function policySummary(input: PolicySummaryInput): PolicySummary {
       ? `reply ${JSON.stringify(blocked.text)}${blocked.rateLimitSeconds > 0 ? ` (at most one per user every ${blocked.rateLimitSeconds} s)` : ''}`
       : 'no reply',
     failMode: input.failMode === 'open' ? 'open (a failing filter forwards the frame)' : 'closed (a failing filter blocks the frame)',
+    unreadable: describeUnreadable(input.unreadable),
   };
 }

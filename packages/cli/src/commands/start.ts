@@ -87,6 +87,7 @@ export default class Start extends Command {
       plugins: config.plugins,
       baseDir: loaded.baseDir,
       failMode: config.pipeline.failMode,
+      unreadable: config.policy.unreadable,
       responses: config.responses,
     });
     logger.info(
@@ -166,6 +167,7 @@ export default class Start extends Command {
     this.log(`  notice:    ${policy.notice}`);
     this.log(`  blocked:   ${policy.blocked}`);
     this.log(`  failMode:  ${policy.failMode}`);
+    this.log(`  unreadable: ${policy.unreadable}`);
     this.log('Press Ctrl-C to stop.');
 
     await stopped;
