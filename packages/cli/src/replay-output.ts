@@ -1,5 +1,6 @@
 import { formatDataString, type ImEvent } from '@imspect/core';
 import type { ReplaySummary } from '@imspect/core/runtime';
+import { terminalSafe } from './terminal-text.js';
 
 /** One event as a line for people: time, protocol, direction, type, who to whom, and what. */
 export function formatEvent(event: ImEvent): string {
@@ -7,11 +8,8 @@ export function formatEvent(event: ImEvent): string {
   const type = event.subtype ? `${event.type}/${event.subtype}` : event.type;
   const what = event.file ? `${event.file.name}${event.file.size !== undefined ? ` (${event.file.size} bytes)` : ''}` : (event.text ?? formatDataString(event.data));
   const flags = event.filtered ? ' [blocked]' : '';
-  return `${event.at} ${event.protocol} ${type} ${event.localId} ${arrow} ${event.remoteId}${flags}${what ? `: ${oneLine(what)}` : ''}`;
-}
-
-function oneLine(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ⏎ ').replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  // Ids and texts are the chatters' own: escaped, so nothing in them acts on the terminal (terminal-text.ts).
+  return terminalSafe(`${event.at} ${event.protocol} ${type} ${event.localId} ${arrow} ${event.remoteId}${flags}${what ? `: ${what}` : ''}`);
 }
 
 function counts(record: Record<string, number>): string {

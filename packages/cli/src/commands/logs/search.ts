@@ -2,6 +2,7 @@ import { Command, Flags } from '@oclif/core';
 import { filterFlags, openConfiguredArchive } from '../../archive-query.js';
 import type { ArchivedMessage } from '@imspect/logger-sql';
 import { configFlag, explain, failWith } from '../../shared.js';
+import { terminalSafe } from '../../terminal-text.js';
 
 /** `[status away (AWY)] back at 3`: a presence change in one line (the user's own marked `own`), else undefined. */
 function presenceLine(m: ArchivedMessage): string | undefined {
@@ -49,7 +50,8 @@ export default class LogsSearch extends Command {
         const what = m.type === 'message' ? (m.text ?? '') : (presenceLine(m) ?? `[${kind(m)}${m.fileName ? ` ${m.fileName}` : ''}]${m.text ? ` ${m.text}` : reasonOf(m)}`);
         // A message that reached several of the user's devices is one row; say which.
         const devices = m.devices.length > 1 ? `  [devices: ${m.devices.join(', ')}]` : '';
-        this.log(`${m.at}  ${m.protocol}  ${m.localId} ${arrow} ${m.remoteId}${m.filtered ? '  [blocked]' : ''}${devices}  ${what}`);
+        // Ids and texts are the chatters' own: escaped, so nothing in them acts on the terminal (terminal-text.ts).
+        this.log(terminalSafe(`${m.at}  ${m.protocol}  ${m.localId} ${arrow} ${m.remoteId}${m.filtered ? '  [blocked]' : ''}${devices}  ${what}`));
       }
       if (messages.length === 0) this.log('No matching events.');
     }
