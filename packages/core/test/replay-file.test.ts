@@ -112,6 +112,34 @@ describe('replay through an asynchronous filter', () => {
   });
 });
 
+describe('a consumer that asks the replay to hold (a slow reader of the CLI’s output)', () => {
+  it('reads no further packet while the hold lasts, then goes on and loses nothing', async () => {
+    const { file, expected } = capture(2, 6);
+    const { deps, events } = depsWith([]);
+    let asked = 0;
+    let release: (() => void) | undefined;
+    const holdReading = (): Promise<void> | undefined => {
+      asked++;
+      return asked === 8 ? new Promise<void>((resolve) => (release = resolve)) : undefined;
+    };
+    const run = replayFile(file, { deps, holdReading });
+    while (!release) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const seen = events.length;
+    expect(asked).toBe(8);
+    expect(seen).toBeLessThan(expected.length);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Held: no packet read, no event made.
+    expect(asked).toBe(8);
+    expect(events.length).toBe(seen);
+    release();
+    const summary = await run;
+    expect(asked).toBeGreaterThan(8);
+    expect(events.map((e) => e.text)).toEqual(expected);
+    expect(summary.eventsByType).toEqual({ message: expected.length });
+  });
+});
+
 describe('TLS from the first byte on a plugin’s plaintext port', () => {
   it('is an encrypted connection with one `encrypted` event dated at its first byte, not a silent one', async () => {
     const flow: Flow = { client: ['198.18.0.9', 41000], server: ['198.19.0.1', PORT] };

@@ -77,6 +77,8 @@ export default class Replay extends Command {
       deps: engine.relayDeps!,
       serverPorts,
       ...(progress ? { onProgress: (bytes: number) => progress.update(bytes) } : {}),
+      // A slow reader behind a pipe: reading the capture waits for it rather than piling lines up in memory.
+      ...(print ? { holdReading: () => output.drained() } : {}),
     });
     progress?.done();
     await engine.stop();
@@ -92,11 +94,18 @@ export default class Replay extends Command {
 
 /**
  * Event lines gathered into writes of about 64 KB: one write per event was a system call per event, as much
- * time as the rest of a replay of millions of events.
+ * time as the rest of a replay of millions of events. When standard output does not keep up, `drained()` says
+ * until when the replay should hold.
  */
 class BufferedOutput {
   private lines: string[] = [];
   private size = 0;
+  private draining: Promise<void> | undefined;
+
+  /** Settles once standard output has taken what was written; undefined when it already has. */
+  drained(): Promise<void> | undefined {
+    return this.draining;
+  }
 
   add(line: string): void {
     this.lines.push(line);
@@ -106,9 +115,22 @@ class BufferedOutput {
 
   flush(): void {
     if (this.lines.length === 0) return;
-    process.stdout.write(this.lines.join(''));
+    const taken = process.stdout.write(this.lines.join(''));
     this.lines = [];
     this.size = 0;
+    if (!taken && !this.draining) {
+      this.draining = new Promise<void>((resolve) => {
+        const done = () => {
+          process.stdout.off('drain', done);
+          process.stdout.off('close', done);
+          this.draining = undefined;
+          resolve();
+        };
+        process.stdout.on('drain', done);
+        // A reader that left: nothing more will drain; the closed-output handling ends the command.
+        process.stdout.on('close', done);
+      });
+    }
   }
 }
 

@@ -81,6 +81,11 @@ export interface ReplayFileOptions {
    * (default 60 s; the policy's own hook timeout normally answers long before).
    */
   settleTimeoutMs?: number;
+  /**
+   * Asked after each packet: a promise holds reading until it settles. For whoever consumes the events at its
+   * own pace (the CLI's standard output when a slow reader is behind a pipe), so they do not pile up in memory.
+   */
+  holdReading?(): Promise<void> | undefined;
 }
 
 const DEFAULT_SETTLE_TIMEOUT_MS = 60_000;
@@ -133,7 +138,9 @@ export async function replayFile(file: string, options: ReplayFileOptions): Prom
     // A full journal that blocks (`loggers.journal.onFull: block`): reading waits for the loggers, as live
     // relaying does, instead of journaling the whole capture past its limit.
     if (deps.sink.blocked) return deps.sink.whenUnblocked();
-    return stalled.size === 0 ? undefined : Promise.all(stalled).then(() => undefined);
+    const held = options.holdReading?.();
+    if (stalled.size === 0) return held;
+    return Promise.all(held ? [held, ...stalled] : stalled).then(() => undefined);
   };
   /** `then` runs once the connection's decisions are in, or the bound is reached (the connection is then marked unsettled). */
   const whenSettled = (entry: LiveConnection, then?: () => void): void => {
