@@ -1,13 +1,8 @@
 /**
- * Resynchronisation against real traffic: each connection of the captures is joined at (many) offsets as a
- * stream whose start was lost, and loses bytes at them; the events from the first whole frame on (and on both
- * sides of each hole) must be those of the full parse (`checkMidstreamResync`, ids compared unless marked).
+ * IRC resynchronisation against the real captures: every connection joined mid-stream at many offsets and
+ * with bytes lost (test/support/capture-resync.ts).
  */
-import { existsSync } from 'node:fs';
-import { expect, it } from 'vitest';
-import { describeWithService } from '../../../test/support/e2e.js';
-import { captureTranscripts } from '@imspect/core/testing';
-import { checkMidstreamResync } from '@imspect/sdk/testing';
+import { describeCaptureResync } from '../../../test/support/capture-resync.js';
 import { IrcSession } from '../src/session.js';
 
 /**
@@ -15,30 +10,15 @@ import { IrcSession } from '../src/session.js';
  * them before the cut (a session joined mid-way tells the user's by the server echoing what the client asked).
  */
 const SKIPPED = new Set(['login', 'join', 'leave']);
-const CAPTURES = new URL('../../../../shared/captures/', import.meta.url).pathname;
-const CASES: Array<{ file: string; port: number }> = [
-  { file: 'ngircd-irc.pcap', port: 16667 },
-  { file: 'zeek-irc-basic.pcap', port: 6667 },
-  { file: 'zeek-irc-more-commands.pcap', port: 6667 },
-  { file: 'zeek-irc-dcc-send.pcapng', port: 6667 },
-];
 
-describeWithService('IRC: mid-stream starts and gaps in real captures', existsSync(CAPTURES) ? undefined : `the captures are missing: ${CAPTURES}`, () => {
-  for (const { file, port } of CASES) {
-    it(`${file} port ${port}: every offset joined mid-stream and with bytes lost`, async () => {
-      const transcripts = await captureTranscripts(CAPTURES + file, { port });
-      expect(transcripts.length).toBeGreaterThan(0);
-      for (const { connection, steps } of transcripts) {
-        const create = (midstream: boolean) =>
-          new IrcSession({
-            client: { ip: connection.client.ip, port: connection.client.port },
-            server: { host: connection.server.ip, port },
-            maxFrameSize: 1 << 20,
-            midstream: midstream || connection.midstream,
-          });
-        const runs = checkMidstreamResync(create, steps, { everyOffsetUpTo: 1500, samples: 150, skip: (e) => SKIPPED.has(e.type) });
-        expect(runs).toBeGreaterThan(0);
-      }
-    });
-  }
+describeCaptureResync({
+  protocol: 'IRC',
+  cases: [
+    { file: 'ngircd-irc.pcap', port: 16667 },
+    { file: 'zeek-irc-basic.pcap', port: 6667 },
+    { file: 'zeek-irc-more-commands.pcap', port: 6667 },
+    { file: 'zeek-irc-dcc-send.pcapng', port: 6667 },
+  ],
+  createSession: (context) => new IrcSession(context),
+  skip: (e) => SKIPPED.has(e.type),
 });
