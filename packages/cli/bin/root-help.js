@@ -6,19 +6,15 @@
 // of the command's time).
 // Whenever the stored list may be out of date (commands compiled after it, another @oclif/core, a user theme) it
 // returns false and oclif prints the help itself.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { commandCompiledAfter } from './compiled-after.js';
 
 const CLI_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const INDENT = 2;
-
-/** The arguments for which oclif shows the root help. */
-export function asksForRootHelp(args) {
-  return args.length === 0 || (args.length === 1 && (args[0] === '--help' || args[0] === 'help'));
-}
 
 /**
  * Why the stored list in `cliDir` may not be used (written before a command was compiled, or with another
@@ -27,11 +23,7 @@ export function asksForRootHelp(args) {
 export function staleRootHelp(cliDir, oclifVersion) {
   const file = path.join(cliDir, 'dist/root-help.json');
   if (!existsSync(file)) return `${file} is missing (run pnpm build)`;
-  const written = statSync(file).mtimeMs;
-  const commands = path.join(cliDir, 'dist/commands');
-  const newer = readdirSync(commands, { recursive: true })
-    .filter((name) => String(name).endsWith('.js'))
-    .find((name) => statSync(path.join(commands, String(name))).mtimeMs > written);
+  const newer = commandCompiledAfter(cliDir, file);
   if (newer !== undefined) return `dist/commands/${newer} was compiled after ${file}`;
   const stored = JSON.parse(readFileSync(file, 'utf8'));
   if (stored.oclifVersion !== oclifVersion) return `${file} was made with @oclif/core ${stored.oclifVersion}, not ${oclifVersion}`;

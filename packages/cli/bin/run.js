@@ -15,11 +15,11 @@ if (major < NEEDED_MAJOR) {
 // `--version` alone needs none of oclif: answered from package.json in oclif's own format, in a fraction of the time.
 // The root help neither, while the build's stored copy of its list is current (see root-help.js).
 const args = process.argv.slice(2);
-const { asksForRootHelp, printRootHelp } = await import('./root-help.js');
+const asksForRootHelp = args.length === 0 || (args.length === 1 && (args[0] === '--help' || args[0] === 'help'));
 if (args.length === 1 && args[0] === '--version') {
   const { printVersion } = await import('./version.js');
   printVersion();
-} else if (asksForRootHelp(args) && printRootHelp()) {
+} else if (asksForRootHelp && (await import('./root-help.js')).printRootHelp()) {
   // Printed.
 } else {
   const { fileURLToPath } = await import('node:url');
