@@ -2,6 +2,7 @@
  * A relay under test: a forward listener on 127.0.0.1 (port 0) whose connections run through ProxyConnection
  * with a fake line-based protocol, to an upstream server the test controls.
  */
+import { afterEach } from 'vitest';
 import net from 'node:net';
 import type { ForwardListenerConfig } from '../src/config/schema.js';
 import { startListener, type RunningListener } from '../src/net/listeners.js';
@@ -298,4 +299,34 @@ export async function relayClient(port: number): Promise<{ socket: net.Socket; r
     socket.once('close', () => resolve(Buffer.concat(chunks)));
   });
   return { socket, received: () => Buffer.concat(chunks), ended };
+}
+
+/**
+ * The harness's upstream, relay and client for a test file, each closed after every test (latest first), so a
+ * failing test leaves no socket or listener behind for the next one.
+ */
+export function relayFixtures() {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return {
+    /** Run after the current test, with the fixtures. */
+    cleanups,
+    async upstream(onSocket?: Parameters<typeof upstreamServer>[0]): Promise<UpstreamServer> {
+      const server = await upstreamServer(onSocket);
+      cleanups.push(() => server.close());
+      return server;
+    },
+    async relay(upstreamPort: number, options: Parameters<typeof startRelay>[1] = {}): Promise<Relay> {
+      const r = await startRelay(upstreamPort, options);
+      cleanups.push(() => r.close());
+      return r;
+    },
+    async client(port: number): Promise<Awaited<ReturnType<typeof relayClient>>> {
+      const c = await relayClient(port);
+      cleanups.push(() => void c.socket.destroy());
+      return c;
+    },
+  };
 }

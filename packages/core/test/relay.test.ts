@@ -1,33 +1,12 @@
 import { createHash } from 'node:crypto';
 import type net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ImEvent } from '@imspect/sdk';
 import type { Verdict } from '@imspect/sdk';
 import { randomChunks, rng, sleep, waitFor } from './helpers.js';
-import { lineProtocol, relayClient, startRelay, upstreamServer, type Relay, type UpstreamServer } from './relay-harness.js';
+import { lineProtocol, relayFixtures } from './relay-harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function upstream(onSocket?: Parameters<typeof upstreamServer>[0]): Promise<UpstreamServer> {
-  const server = await upstreamServer(onSocket);
-  cleanups.push(() => server.close());
-  return server;
-}
-
-async function relay(upstreamPort: number, options: Parameters<typeof startRelay>[1] = {}): Promise<Relay> {
-  const r = await startRelay(upstreamPort, options);
-  cleanups.push(() => r.close());
-  return r;
-}
-
-async function client(port: number) {
-  const c = await relayClient(port);
-  cleanups.push(() => void c.socket.destroy());
-  return c;
-}
+const { upstream, relay, client, cleanups } = relayFixtures();
 
 /** An upstream that collects and never answers (until the test writes). */
 const collect = () => undefined;

@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connectTarget, httpRequestHead, socks4Target, isTlsClientHello, judgeFirstBytes, parseOicqPacket, sniffOicqTcp, unreadableAction } from '../src/proxy/unreadable.js';
 import { sleep, waitFor } from './helpers.js';
-import { lineProtocol, relayClient, startRelay, upstreamServer, type Relay, type UpstreamServer } from './relay-harness.js';
+import { lineProtocol, relayFixtures } from './relay-harness.js';
 
 /** One client packet of ndpi-oicq.pcap (QQ number 1444875387, command 1: log out), as its UDP datagram carried it. */
 const OICQ_LOGOUT = Buffer.from('023b0b00010031561f0c7b00000000000000006b1293101de8332d4cd86b893d44950ca6f8e426f2f1ae3503', 'hex');
@@ -84,28 +84,7 @@ describe('first-byte detectors', () => {
   });
 });
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function upstream(): Promise<UpstreamServer> {
-  const server = await upstreamServer();
-  cleanups.push(() => server.close());
-  return server;
-}
-
-async function relay(upstreamPort: number, options: Parameters<typeof startRelay>[1]): Promise<Relay> {
-  const r = await startRelay(upstreamPort, options);
-  cleanups.push(() => r.close());
-  return r;
-}
-
-async function client(port: number) {
-  const c = await relayClient(port);
-  cleanups.push(() => void c.socket.destroy());
-  return c;
-}
+const { upstream, relay, client } = relayFixtures();
 
 /** The line protocol, owning the upstream's port (an IM port) or no port at all (sniffing only). */
 const imPortProtocol = (port: number) => ({ ...lineProtocol(), ports: [port], sniff: (first: Uint8Array) => Buffer.from(first).toString('latin1').startsWith('MSG ') });
