@@ -168,6 +168,43 @@ describe('TLS from the first byte on a plugin’s plaintext port', () => {
   });
 });
 
+describe('a real ClientHello on a plugin’s plaintext port', () => {
+  const replayHello = async (unreadable: 'log' | 'allow') => {
+    const flow: Flow = { client: ['198.18.0.10', 41001], server: ['198.19.0.1', PORT] };
+    // A TLS 1.2 record carrying a ClientHello (handshake type 1): the probe of the port's first bytes judges it.
+    const hello = '\x16\x03\x01\x00\x40\x01\x00\x00\x3c\x03\x03client random';
+    const answer = '\x16\x03\x03\x00\x30\x02server hello';
+    const packets = [
+      flowPacket(flow, 'c', 1000, 0, 'S'),
+      flowPacket(flow, 's', 5000, 1001, 'SA'),
+      flowPacket(flow, 'c', 1001, 5001, 'PA', hello),
+      flowPacket(flow, 's', 5001, 1001 + hello.length, 'PA', answer),
+    ];
+    const file = writeTemp(
+      `client-hello-${unreadable}.pcap`,
+      pcapFile(
+        { linkType: LINK_RAW_IPV4 },
+        packets.map((data, i) => ({ seconds: 1_700_000_200 + i, fraction: 0, data })),
+      ),
+    );
+    const { deps, events } = depsWith([]);
+    const summary = await replayFile(file, { deps: { ...deps, options: { ...deps.options, unreadable } } });
+    return { summary, events };
+  };
+
+  it('gives one `encrypted` event under policy.unreadable log, not one from the probe and another from the end', async () => {
+    const { summary, events } = await replayHello('log');
+    expect(summary.connections[0]).toMatchObject({ encrypted: 'tls', silent: false });
+    expect(events.map((e) => [e.type, e.subtype])).toEqual([['encrypted', 'tls']]);
+  });
+
+  it('gives none under policy.unreadable allow, as live; the summary still says it was encrypted', async () => {
+    const { summary, events } = await replayHello('allow');
+    expect(summary.connections[0]).toMatchObject({ encrypted: 'tls', silent: false });
+    expect(events).toEqual([]);
+  });
+});
+
 describe('replay into a journal that fills (onFull: block) behind a slow logger', () => {
   it('reading waits for the logger: the journal stays near its limit and every event is stored', async () => {
     const { file, expected } = capture(4, 60);

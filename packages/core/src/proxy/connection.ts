@@ -136,8 +136,11 @@ export class ProxyConnection {
   private tlsReported = false;
   /** The circumvention event, until the local user is known (see {@link circumventionEvent}). */
   private heldCircumvention: ImEvent | undefined;
-  /** Why the connection's content is not visible, when it is encrypted (a TLS port, or after STARTTLS). */
-  encrypted: 'tls-port' | 'starttls' | undefined;
+  /**
+   * Why the connection's content is not visible, when it is encrypted: a TLS port, after STARTTLS, or a TLS
+   * ClientHello where the port's protocol was expected (judged by `policy.unreadable`).
+   */
+  encrypted: 'tls-port' | 'starttls' | 'tls' | undefined;
   /** TLS was decrypted by imspect: on a TLS port, or after STARTTLS; the name the client was shown. */
   intercepted: { how: 'tls-port' | 'starttls'; name: string } | undefined;
   /** The first protocol errors, kept for summaries (replay). */
@@ -445,6 +448,11 @@ export class ProxyConnection {
     this.sniffTimer = undefined;
     this.probing = undefined;
     const action = unreadableAction(this.deps.options.unreadable, protocol, kind);
+    if (kind === 'tls') {
+      // Judged here once, whatever the action: nothing later reports this TLS again (nor answers into it).
+      this.encrypted = 'tls';
+      this.tlsReported = true;
+    }
     if (action !== 'allow') {
       const odd = kind === 'qq' && ![8000, 80, 443].includes(this.server.port) ? ['odd-port'] : [];
       const ways = [...odd, ...(tunnel ? ['foreign-proxy'] : []), ...(this.via ? [this.via] : [])];

@@ -53,7 +53,7 @@ export interface SessionSummary {
   /** Milliseconds since the epoch. */
   since: number;
   clientVersion?: string;
-  encrypted?: 'tls-port' | 'starttls';
+  encrypted?: 'tls-port' | 'starttls' | 'tls';
   intercepted?: boolean;
 }
 
