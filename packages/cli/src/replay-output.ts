@@ -42,14 +42,15 @@ const ATTEMPTS_SHOWN = 50;
  * IM that went around the IM ports or could not be read: `circumvention attempts (3):` then one line each, e.g.
  * `msn 10.0.0.5:50123 -> 192.0.2.7:80 alice@example.com: odd-port,http` or `qq ... 12345 [blocked]: QQ ...`.
  */
-function circumventionLines(summary: ReplaySummary): string[] {
+export function circumventionLines(summary: Pick<ReplaySummary, 'circumvention' | 'datagramFlows'>): string[] {
   const lines: string[] = [];
   for (const a of summary.circumvention) {
     // UDP flows are listed below, with their packet counts.
     if (a.transport === 'udp') continue;
     const flag = a.blocked ? ' [blocked]' : '';
     const what = a.kind === 'circumvention' ? (a.how ?? '') : `unreadable${a.how ? ` (${a.how})` : ''}: ${a.reason ?? ''}`;
-    lines.push(`${a.protocol} ${a.client} -> ${a.server}${a.localId ? ` ${a.localId}` : ''}${flag}: ${what}`);
+    // The id and the reason (a CONNECT target, for one) come from the traffic: escaped as event lines are.
+    lines.push(terminalSafe(`${a.protocol} ${a.client} -> ${a.server}${a.localId ? ` ${a.localId}` : ''}${flag}: ${what}`));
   }
   for (const f of summary.datagramFlows) {
     lines.push(

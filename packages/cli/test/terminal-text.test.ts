@@ -1,7 +1,7 @@
 /** What the CLI prints of chatters' text: nothing in it may act on the terminal or reorder the line. */
 import { describe, expect, it } from 'vitest';
 import { testEvent } from '@imspect/core/testing';
-import { formatEvent } from '../src/replay-output.js';
+import { circumventionLines, formatEvent } from '../src/replay-output.js';
 import { terminalSafe } from '../src/terminal-text.js';
 
 describe('terminalSafe', () => {
@@ -22,5 +22,27 @@ describe('terminalSafe', () => {
     const line = formatEvent(testEvent({ localId: 'ali\u001b[2Jce', remoteId: 'b\u202eob', text: 'hi\nthere' }));
     expect(line).toContain('ali\\u{1b}[2Jce -> b\\u{202e}ob: hi ⏎ there');
     expect(line).not.toMatch(/[\u001b\u202e\n]/);
+  });
+
+  it('covers the summary’s circumvention lines, whose reason may carry a CONNECT target from the traffic', () => {
+    const lines = circumventionLines({
+      circumvention: [
+        {
+          at: '2026-03-01T10:00:00.000Z',
+          kind: 'unreadable',
+          protocol: 'msn',
+          client: '198.18.0.1:40000',
+          server: '198.19.0.1:3128',
+          localId: '',
+          how: 'foreign-proxy',
+          blocked: false,
+          reason: 'msn through a proxy imspect does not run (CONNECT evil\u001b[2J.example:1863)',
+          transport: 'tcp',
+        },
+      ],
+      datagramFlows: [],
+    });
+    expect(lines.join('\n')).toContain('CONNECT evil\\u{1b}[2J.example:1863');
+    expect(lines.join('\n')).not.toContain('\u001b');
   });
 });
