@@ -4,6 +4,7 @@
  * is let go at once instead of waiting out the sniff time) and on IM ports (what the protocol there cannot read).
  * No I/O; every function looks at bytes only, never at host names (WeChat's HTTP to `*.qq.com` is not QQ).
  */
+import { readU16BE, readU32BE } from '../capture/endian.js';
 
 /** What a connection turned out to carry when no protocol plugin reads it. */
 export type UnreadableKind =
@@ -91,7 +92,7 @@ export function connectTarget(bytes: Uint8Array): { host: string; port: number }
  */
 export function socks4Target(bytes: Uint8Array): { host: string; port: number } | undefined {
   if (bytes.length < 9 || bytes[0] !== 4 || bytes[1] !== 1) return undefined;
-  const port = u16(bytes, 2);
+  const port = readU16BE(bytes, 2);
   const userEnd = bytes.indexOf(0, 8);
   if (port === 0 || userEnd < 0 || userEnd > 8 + 255) return undefined;
   const a = bytes.subarray(4, 8);
@@ -129,10 +130,10 @@ function knownCommand(command: number): boolean {
  */
 export function parseOicqPacket(packet: Uint8Array): OicqHeader | undefined {
   if (packet.length < OICQ_MIN || packet[0] !== OICQ_START || packet[packet.length - 1] !== OICQ_END) return undefined;
-  const version = u16(packet, 1);
-  const command = u16(packet, 3);
+  const version = readU16BE(packet, 1);
+  const command = readU16BE(packet, 3);
   if (version === 0 || !knownCommand(command)) return undefined;
-  return { version, command, sequence: u16(packet, 5), qqNumber: u32(packet, 7) };
+  return { version, command, sequence: readU16BE(packet, 5), qqNumber: readU32BE(packet, 7) };
 }
 
 /**
@@ -142,7 +143,7 @@ export function parseOicqPacket(packet: Uint8Array): OicqHeader | undefined {
 export function sniffOicqTcp(bytes: Uint8Array): OicqHeader | 'partial' | undefined {
   if (bytes.length < 3) return bytes.length === 0 || bytes[0]! <= 0x40 ? 'partial' : undefined;
   if (bytes[2] !== OICQ_START) return undefined;
-  const length = u16(bytes, 0);
+  const length = readU16BE(bytes, 0);
   if (length < OICQ_MIN || length > 0x4000) return undefined;
   // The length counts itself (the whole record is `length` bytes) or not (`length` + 2).
   const withSelf = length >= OICQ_MIN + 2 && bytes.length >= length ? parseOicqPacket(bytes.subarray(2, length)) : undefined;
@@ -180,14 +181,6 @@ export function isSocks5Greeting(bytes: Uint8Array): boolean {
   if (bytes[0] !== 5 || count < 1 || count > 9 || bytes.length !== 2 + count) return false;
   for (let i = 2; i < bytes.length; i++) if (bytes[i]! > 0x09 && (bytes[i]! < 0x80 || bytes[i] === 0xff)) return false;
   return true;
-}
-
-function u16(b: Uint8Array, at: number): number {
-  return (b[at]! << 8) | b[at + 1]!;
-}
-
-function u32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) >>> 0) + (b[at + 1]! << 16) + (b[at + 2]! << 8) + b[at + 3]!;
 }
 
 function latin1(b: Uint8Array): string {
