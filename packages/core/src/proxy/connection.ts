@@ -2,7 +2,7 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { isUnknownId, latin1, toEventData, unknownId, type IdentityMark } from '@imspect/sdk';
-import { dataValue, describeError, type EventData } from '@imspect/sdk';
+import { dataValue, describeError, type EventData, type EventDataValue } from '@imspect/sdk';
 import { opposite, type Direction, type Endpoint, type EventDraft, type ImEvent, type ServerEndpoint } from '@imspect/sdk';
 import type { PluginLogger } from '@imspect/sdk';
 import type { Frame, ProtocolSession } from '@imspect/sdk';
@@ -313,7 +313,7 @@ export class ProxyConnection {
     }
     const protocol = this.deps.registry.sniff(first, direction);
     if (protocol) {
-      this.decideSniff(protocol, '');
+      this.decideSniff(protocol, '', direction === 'outgoing' ? first : undefined);
       return;
     }
     if (direction === 'outgoing') {
@@ -385,7 +385,8 @@ export class ProxyConnection {
     }
   }
 
-  private decideSniff(protocol: RegisteredProtocol | undefined, reason: string): void {
+  /** `outgoingFirst`: the client's bytes so far, when the caller has already joined them. */
+  private decideSniff(protocol: RegisteredProtocol | undefined, reason: string, outgoingFirst?: Buffer): void {
     if (!this.sniffTimer) return;
     clearTimeout(this.sniffTimer);
     this.sniffTimer = undefined;
@@ -395,7 +396,7 @@ export class ProxyConnection {
     }
     // Recognised on a port that names no protocol: IM on an odd port (through a proxy or not), maybe inside HTTP.
     const seen = this.flows.outgoing.waiting;
-    const first = seen.length === 1 ? seen[0]! : Buffer.concat(seen);
+    const first = outgoingFirst ?? (seen.length === 1 ? seen[0]! : Buffer.concat(seen));
     // A whole request line (the head may still be arriving) that is HTTP's.
     const inHttp = first.includes(0x0a) && httpRequestHead(first) !== 'no';
     this.circumventionEvent(protocol.name, inHttp ? 'odd-port,http' : 'odd-port');
@@ -834,7 +835,10 @@ export class ProxyConnection {
         mark = 'unknown';
       }
     }
-    return { ...data, identity: mark };
+    // `data` is the event's own fresh copy (toEventData), not yet frozen: marked in place.
+    const marked = (data ?? {}) as Record<string, EventDataValue>;
+    marked['identity'] = mark;
+    return marked;
   }
 
   protocolError(direction: Direction, code: string, message: string): void {
