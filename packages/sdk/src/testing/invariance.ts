@@ -42,12 +42,15 @@ export class SplitInvarianceError extends Error {
 
 const show = (value: unknown) => inspect(value, { depth: 6, breakLength: 160, maxStringLength: 400 });
 
-/** Throws an Error naming `label` and the first differing item unless the two lists are deeply equal. */
-export function assertSameItems(actual: readonly unknown[], expected: readonly unknown[], label: string): void {
-  if (isDeepStrictEqual(actual, expected)) return;
+/**
+ * Throws an Error naming `label` and the first differing item unless the two lists hold the same items, compared
+ * with `same` (deep equality by default).
+ */
+export function assertSameItems<T>(actual: readonly T[], expected: readonly T[], label: string, same: (a: T, b: T) => boolean = isDeepStrictEqual): void {
   const n = Math.max(actual.length, expected.length);
   let i = 0;
-  while (i < n && isDeepStrictEqual(actual[i], expected[i])) i++;
+  while (i < actual.length && i < expected.length && same(actual[i] as T, expected[i] as T)) i++;
+  if (i === n) return;
   throw new Error(
     `${label} differ at index ${i} (got ${actual.length}, expected ${expected.length})\n` +
       `  got:      ${i < actual.length ? show(actual[i]) : '(none)'}\n  expected: ${i < expected.length ? show(expected[i]) : '(none)'}`,

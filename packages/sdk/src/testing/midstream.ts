@@ -2,6 +2,7 @@ import { inspect, isDeepStrictEqual } from 'node:util';
 import type { Direction, EventDraft } from '../event.js';
 import { isUnknownId, type Frame } from '../protocol.js';
 import { concatBytes, firstByteDifference } from './bytes.js';
+import { assertSameItems } from './invariance.js';
 import { seededRandom } from './random.js';
 import type { TestedSession, TranscriptStep } from './transcript.js';
 
@@ -100,23 +101,12 @@ function checkHead(
     const head = eventsFrom(frames, before, project, skip);
     if (head.length === 0) continue;
     const allowed = eventsFrom(full, (f) => before(f) && f.start >= from[direction], project, skip);
-    assertSameEvents(head, allowed, `${label}: ${direction} events read before the first whole frame (from a fragment?)`);
+    assertSameItems(head, allowed, `${label}: ${direction} events read before the first whole frame (from a fragment?)`, sameEvent);
   }
 }
 
 function markIds(event: ProjectedEvent): ProjectedEvent {
   return typeof event === 'object' && event !== null ? { ...event, [MARKED]: true } : event;
-}
-
-function assertSameEvents(actual: readonly ProjectedEvent[], expected: readonly ProjectedEvent[], label: string): void {
-  const n = Math.max(actual.length, expected.length);
-  let i = 0;
-  while (i < n && i < actual.length && i < expected.length && sameEvent(actual[i], expected[i])) i++;
-  if (i === n) return;
-  const show = (v: unknown) => inspect(v, { depth: 4, breakLength: 160 });
-  throw new Error(
-    `${label} differ at index ${i} (got ${actual.length}, expected ${expected.length})\n  got:      ${i < actual.length ? show(actual[i]) : '(none)'}\n  expected: ${i < expected.length ? show(expected[i]) : '(none)'}`,
-  );
 }
 
 /**
@@ -133,10 +123,11 @@ export function checkMidstreamResync(createSession: (midstream: boolean) => Test
   const project = options.project ?? projectEvent;
   const skip = options.skip;
 
-  const full = run(createSession(false), steps);
+  const fullSession = createSession(false);
+  const full = run(fullSession, steps);
   const total = steps.reduce((n, s) => n + s.data.byteLength, 0);
   const offsets = options.offsets ?? chooseOffsets(steps, full, total, options);
-  const gapsOn = options.gaps ?? typeof createSession(false).gap === 'function';
+  const gapsOn = options.gaps ?? typeof fullSession.gap === 'function';
   let runs = 0;
   for (const offset of offsets) {
     const { rest, dropped } = dropBefore(steps, offset);
@@ -146,7 +137,7 @@ export function checkMidstreamResync(createSession: (midstream: boolean) => Test
     const firstWhole = firstStarts(full.frames, dropped);
     const expected = eventsFrom(full.frames, (f) => f.start >= firstWhole[f.direction], project, skip);
     const actual = eventsFrom(mid.frames, (f) => f.start >= firstWhole[f.direction], project, skip);
-    assertSameEvents(actual, expected, `mid-stream start at offset ${offset}: events from the first whole frame on`);
+    assertSameItems(actual, expected, `mid-stream start at offset ${offset}: events from the first whole frame on`, sameEvent);
     // Before that frame the session may only report what a frame starting right at the cut holds (a parser
     // that finds a frame start by its magic), never anything read from a fragment.
     checkHead(mid.frames, full.frames, dropped, firstWhole, project, skip, `mid-stream start at offset ${offset}`);
