@@ -3,7 +3,7 @@
  * `StanzaFramer`; complete stanzas are parsed and turned into events. No I/O, no timers, no logging, nothing
  * thrown on any input.
  */
-import { encodeUtf8, latin1, type Direction, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/sdk';
+import { encodeUtf8, type Direction, type Frame, type ImEvent, type ProtocolSession, type SessionContext } from '@imspect/sdk';
 import { StanzaFramer } from './framer.js';
 import { resourceOf } from './jid.js';
 import { XmppState } from './xmpp-state.js';
@@ -168,8 +168,6 @@ export class XmppSession implements ProtocolSession {
         if (direction === 'outgoing') this.state.joinedLate = false;
         this.header(direction, frame);
       } else if (item.kind === 'stanza') {
-        // The server refused the login (SASL `<failure>`): a stream joined mid-way now knows nobody logged in.
-        if (direction === 'incoming' && this.state.joinedLate && isSaslFailure(frame.raw)) this.state.joinedLate = false;
         this.stanza(direction, frame);
       } else if (item.kind === 'close') {
         const outcome = this.state.streamClosed(direction);
@@ -237,9 +235,3 @@ export class XmppSession implements ProtocolSession {
 }
 
 const STANZA_ERRORS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
-
-/** `<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>`: the server refused the client's authentication. */
-function isSaslFailure(raw: Uint8Array): boolean {
-  const head = latin1(raw.subarray(0, 200));
-  return head.startsWith('<failure') && head.includes('urn:ietf:params:xml:ns:xmpp-sasl');
-}

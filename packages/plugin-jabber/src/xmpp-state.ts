@@ -114,6 +114,8 @@ export class XmppState {
     if (el.ns === NS.tls) return direction === 'incoming' && el.local === 'proceed' ? { upgrade: 'tls' } : NONE;
     if (el.ns === NS.sasl) {
       if (direction === 'outgoing') this.sasl(el);
+      // The server refused the login: a stream joined mid-way now knows nobody logged in.
+      else if (el.local === 'failure') this.joinedLate = false;
       return NONE;
     }
     if (el.ns !== NS.client && el.ns !== NS.server) return NONE;
