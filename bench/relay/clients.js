@@ -9,7 +9,7 @@ import { HOST } from './irc-server.js';
 const NS_PER_MS = 1_000_000n;
 
 /** Connects `count` sessions, at most `parallel` handshakes at a time; all registered, or throws. */
-export async function openSessions({ port, count, mode, bulkBytes = 0, parallel = 100, timeoutMs = 30_000, track }) {
+export async function openSessions({ port, count, mode, bulkBytes = 0, parallel = 100, timeoutMs = 30_000, track, dial, realname, nickPrefix = 'u' }) {
   const sessions = new Array(count);
   let next = 0;
   const deadline = Date.now() + timeoutMs;
@@ -17,7 +17,7 @@ export async function openSessions({ port, count, mode, bulkBytes = 0, parallel 
     while (next < count) {
       const i = next++;
       if (Date.now() > deadline) throw new Error(`timed out opening ${count} sessions (${i} started)`);
-      sessions[i] = await openSession({ port, index: i, mode, bulkBytes, timeoutMs: Math.max(1000, deadline - Date.now()), track });
+      sessions[i] = await openSession({ port, index: i, mode, bulkBytes, timeoutMs: Math.max(1000, deadline - Date.now()), track, dial, realname, nickPrefix });
     }
   };
   const workers = [];
@@ -31,10 +31,27 @@ export async function openSessions({ port, count, mode, bulkBytes = 0, parallel 
   return sessions;
 }
 
-function openSession({ port, index, mode, bulkBytes, timeoutMs, track }) {
-  const nick = `u${String(index).padStart(4, '0')}`;
+/**
+ * `dial(index)`, when given, opens the connection instead (e.g. through SOCKS5, or TLS) and resolves with a
+ * socket ready for the registration; `realname` replaces the one `mode` picks.
+ */
+async function openSession({ port, index, mode, bulkBytes, timeoutMs, track, dial, realname, nickPrefix = 'u' }) {
+  const nick = `${nickPrefix}${String(index).padStart(4, '0')}`;
+  const started = process.hrtime.bigint();
+  let dialed;
+  if (dial) {
+    let timer;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`session ${nick}: not connected within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      dialed = await Promise.race([dial(index), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: HOST, port, noDelay: true });
+    const socket = dialed ?? net.connect({ host: HOST, port, noDelay: true });
     track?.(socket);
     let buffered = '';
     const timer = setTimeout(() => fail(new Error(`session ${nick}: no 001 within ${timeoutMs} ms`)), timeoutMs);
@@ -56,16 +73,18 @@ function openSession({ port, index, mode, bulkBytes, timeoutMs, track }) {
       socket.off('data', onData);
       socket.off('error', fail);
       socket.off('close', onClose);
-      resolve({ socket, nick, index });
+      resolve({ socket, nick, index, registerMs: Number(process.hrtime.bigint() - started) / 1e6 });
     };
     const onClose = () => fail(new Error(`session ${nick}: closed during registration (${buffered.length} bytes read)`));
     socket.on('data', onData);
     socket.on('error', fail);
     socket.on('close', onClose);
-    socket.on('connect', () => {
-      const realname = mode === 'bulk' ? `bulk ${bulkBytes}` : 'echo';
-      socket.write(`NICK ${nick}\r\nUSER ${nick} 0 * :${realname}\r\n`);
-    });
+    const register = () => {
+      const name = realname ?? (mode === 'bulk' ? `bulk ${bulkBytes}` : 'echo');
+      socket.write(`NICK ${nick}\r\nUSER ${nick} 0 * :${name}\r\n`);
+    };
+    if (dialed) register();
+    else socket.on('connect', register);
   });
 }
 

@@ -20,7 +20,7 @@ export const CLI_DIST = join(ROOT, 'packages', 'cli', 'dist', 'commands', 'start
  * Spawns `node [nodeArgs] script args`, with the parent guard preloaded, and resolves once a stdout line
  * matches `ready` (the match is returned), or rejects with the end of its output.
  */
-function spawnNode({ name, nodeArgs = [], script, args = [], cwd, ready, timeoutMs = 30_000, env }) {
+export function spawnNode({ name, nodeArgs = [], script, args = [], cwd, ready, timeoutMs = 30_000, env }) {
   const child = spawn(process.execPath, [...nodeArgs, '--import', GUARD, script, ...args], {
     cwd,
     env: { ...process.env, ...env },
@@ -77,12 +77,16 @@ function spawnNode({ name, nodeArgs = [], script, args = [], cwd, ready, timeout
   });
 }
 
-export async function startBenchServer() {
+/** `tls: { certFile, keyFile }` adds a TLS listener with the same behaviour (`tlsPort`). */
+export async function startBenchServer({ tls } = {}) {
   const script = join(HERE, 'irc-server.js');
-  const { child, match } = await spawnNode({ name: 'bench server', script, cwd: ROOT, ready: /listening (\d+)\n/, timeoutMs: 15_000 });
+  const env = tls ? { BENCH_SERVER_TLS_CERT: tls.certFile, BENCH_SERVER_TLS_KEY: tls.keyFile } : undefined;
+  const { child, match, stdout } = await spawnNode({ name: 'bench server', script, cwd: ROOT, ready: /^listening (\d+)\n/m, timeoutMs: 15_000, env });
+  const tlsLine = stdout.find((l) => l.startsWith('tls-listening '));
   return {
     pid: child.pid,
     port: Number(match[1]),
+    tlsPort: tlsLine ? Number(tlsLine.split(' ')[1]) : undefined,
     stop: () => stopChild(child, { graceMs: 3000 }),
   };
 }
@@ -97,7 +101,11 @@ export const VARIANTS = {
   raw: 'no protocol for the port: bytes relayed unparsed (the relay alone)',
 };
 
-export async function startImspect({ tmp, serverPort, profileDir, name = 'imspect', variant = 'full' }) {
+/**
+ * `configure(config)` may change the config before it is written (e.g. a SOCKS5 listener in place of the
+ * forward one); `beforeStart(configFile)` runs once it is written (e.g. `imspect ca init`).
+ */
+export async function startImspect({ tmp, serverPort, profileDir, name = 'imspect', variant = 'full', configure, beforeStart }) {
   const configFile = join(tmp, 'imspect.config.json');
   const dataDir = join(tmp, 'data');
   const config = {
@@ -108,7 +116,9 @@ export async function startImspect({ tmp, serverPort, profileDir, name = 'imspec
   };
   if (variant === 'parse') config.plugins = { 'logger-csv': { enabled: false } };
   if (variant === 'raw') config.connections = { sniffTimeoutMs: 0 };
+  configure?.(config);
   await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
+  await beforeStart?.(configFile);
   const nodeArgs = [
     ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}.cpuprofile`] : []),
     '--import',
@@ -123,7 +133,7 @@ export async function startImspect({ tmp, serverPort, profileDir, name = 'imspec
     script: CLI_BIN,
     args: ['start', '--config', configFile, ...(process.getuid?.() === 0 ? ['--allow-root'] : [])],
     cwd: ROOT,
-    ready: /listening:\s+forward:\/\/127\.0\.0\.1:(\d+)[\s\S]*?Press Ctrl-C/,
+    ready: /listening:\s+[a-z0-9]+:\/\/127\.0\.0\.1:(\d+)[\s\S]*?Press Ctrl-C/,
     timeoutMs: 60_000,
   });
   const pluginsLine = stdout.find((l) => l.trim().startsWith('plugins:')) ?? '';
@@ -136,6 +146,7 @@ export async function startImspect({ tmp, serverPort, profileDir, name = 'imspec
     plugins,
     failed: failedLine?.trim(),
     dataDir,
+    configFile,
     /** The last lines imspect wrote (up to 400 of each). */
     output() {
       return { stdout: [...stdout], stderr: [...stderr] };

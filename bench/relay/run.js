@@ -8,14 +8,14 @@
  *
  * See bench/README.md. Loopback only; everything it starts is stopped and every temp file removed on exit.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { closeSessions, openSessions, runBulk, runEcho } from './clients.js';
 import { cleanupAll, installCleanup, isExiting, trackDir, trackSocket } from './cleanup.js';
+import { commandLine, countRows, fdAdvice, fdLimits, hostFacts } from './facts.js';
 import { CLI_DIST, ROOT, VARIANTS, startBenchServer, startImspect } from './procs.js';
 import { analyzeProfile } from './profile.js';
 import { fmt, summarize, table } from './stats.js';
@@ -109,53 +109,13 @@ function say(message) {
   process.stderr.write(`${message}\n`);
 }
 
-/** File descriptor limits this process (and so its children) runs with; Node raises the soft one to the hard. */
-function fdLimits() {
-  try {
-    const out = execFileSync('/bin/sh', ['-c', 'ulimit -Sn; ulimit -Hn'], { encoding: 'utf8' }).trim().split('\n');
-    const parse = (s) => (s === 'unlimited' ? Infinity : Number(s));
-    return { soft: parse(out[0]), hard: parse(out[1]) };
-  } catch {
-    return { soft: NaN, hard: NaN };
-  }
-}
-
-/** Rows in the CSV logs under `dir` (one line per event; event texts here hold no line breaks). */
-function countRows(dir) {
-  let rows = 0;
-  let files = 0;
-  let bytes = 0;
-  const walk = (d, depth) => {
-    if (depth > 8) return;
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, entry.name);
-      if (entry.isDirectory()) walk(p, depth + 1);
-      else if (entry.isFile() && entry.name.endsWith('.csv')) {
-        const data = readFileSync(p);
-        files++;
-        bytes += data.length;
-        for (let i = data.indexOf(10); i >= 0; i = data.indexOf(10, i + 1)) rows++;
-      }
-    }
-  };
-  if (existsSync(dir)) walk(dir, 0);
-  return { rows, files, bytes };
-}
-
 const MB = 1e6;
 
 async function main() {
   const opt = options();
   installCleanup();
-  const command = `node ${relative(process.cwd(), process.argv[1]) || process.argv[1]} ${process.argv.slice(2).join(' ')}`.trim();
-  const cpus = os.cpus();
-  const facts = [
-    `node ${process.version} (${process.platform} ${os.release()} ${process.arch})`,
-    `cpu: ${cpus.length} cores, ${cpus[0]?.model?.trim() ?? 'unknown model'}; memory ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; load ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  ];
+  const command = commandLine();
+  const facts = hostFacts();
 
   if (!existsSync(CLI_DIST)) fail(`the CLI is not built (${relative(ROOT, CLI_DIST)} is missing): run \`pnpm build\` first`);
 
@@ -170,8 +130,7 @@ async function main() {
     say(
       `bench: the open-file limit is ${limits.soft} (hard ${limits.hard}), too low for ${maxSessions} sessions through imspect ` +
         `(2 sockets per session in the proxy: about ${needed} descriptors).\n` +
-        `       Raise it in the shell that runs the bench, e.g. \`ulimit -n ${Math.max(needed, 4096)}\`` +
-        (limits.hard < needed ? ' (above the hard limit: needs root or /etc/security/limits.conf)' : '') +
+        `       ${fdAdvice(limits, needed)}` +
         (fits.length > 0 ? `.\n       Running only ${fits.join(',')} sessions now.` : '.\n       Nothing fits: stopping.'),
     );
     sessionsList = fits;

@@ -39,7 +39,7 @@ const NICKS = [
   'quux42',
 ];
 const HOSTS = ['h.example.net', '10.0.3.17', 'user/alice', 'gateway/web/irccloud.com/x-abcdefgh', 'fe80::1', 'pool-71-x.isp.example'];
-const WORDS = (
+export const WORDS = (
   'the build is green again after the flaky test was fixed so we can ship the release candidate tonight ' +
   'did anyone look at the patch for the parser it handles split lines and over long frames now ' +
   'lunch at noon? sure, the usual place. meeting moved to 3pm, bring the numbers for the quarterly review ' +
