@@ -15,13 +15,16 @@ import net from 'node:net';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { closeSessions, openSessions } from '../relay/clients.js';
 import { cleanupAll, installCleanup, isExiting, stopChild, trackChild, trackDir, trackSocket } from '../relay/cleanup.js';
 import { commandLine, countRows, fdAdvice, fdLimits, hostFacts } from '../relay/facts.js';
 import { CLI_BIN, CLI_DIST, ROOT, spawnNode, startBenchServer, startImspect } from '../relay/procs.js';
 import { fmt, table } from '../relay/stats.js';
 import { watchArchive } from './archive.js';
-import { dialer } from './dial.js';
+
+// Loaded once the build is checked: they import the built packages (a missing dist would fail at load time).
+let openSessions;
+let closeSessions;
+let dialer;
 
 const USAGE = `usage: node bench/messages/run.js [options]   (or: pnpm bench:messages [--] [options])
   --clients N        IRC clients sending at once                          (default 10)
@@ -101,14 +104,27 @@ function options() {
   };
 }
 
-/** CPU seconds of a process: user + system of all its threads, plus its children that have exited (socat forks). */
-function processCpu(pid) {
+/**
+ * CPU seconds of a process tree: user + system of all the process's threads, of its children that have exited
+ * and been reaped, and of those still running (socat forks one per connection, which exits some time after).
+ */
+function processCpu(pid, depth = 0) {
+  let seconds;
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100; // USER_HZ is 100 on Linux
+    seconds = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100; // USER_HZ is 100 on Linux
   } catch {
-    return Number.NaN;
+    return depth === 0 ? Number.NaN : 0;
   }
+  if (depth < 2) {
+    try {
+      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      for (const child of children) seconds += processCpu(Number(child), depth + 1);
+    } catch {
+      /* no children file (kernel without CONFIG_PROC_CHILDREN): exited children still count */
+    }
+  }
+  return seconds;
 }
 
 function rssMb(pid) {
@@ -329,6 +345,8 @@ async function main() {
   if (!existsSync(CLI_DIST) || !existsSync(join(ROOT, 'packages', 'core', 'dist', 'testing', 'index.js'))) {
     fail(`imspect is not built (${relative(ROOT, CLI_DIST)} is missing): run \`pnpm build\` first`);
   }
+  ({ openSessions, closeSessions } = await import('../relay/clients.js'));
+  ({ dialer } = await import('./dial.js'));
   const limits = fdLimits();
   facts.push(`fd limit: ${limits.soft} (hard ${limits.hard})`);
 
@@ -676,7 +694,7 @@ async function main() {
       '',
       'msg/s: messages / (first send -> last received by the server); p50/p99: one-way latency client -> server; archive s: first send ->\n' +
         'last event stored in every logger (CSV s, SQLite s each; 20 ms poll); archive msg/s = messages / archive s; lag = archive - delivery;\n' +
-        'CPU us/msg: process user+sys (all threads, exited children) over the run and the archive catch-up / messages. See bench/README.md.',
+        'CPU us/msg: process user+sys (all threads and child processes) over the run and the archive catch-up / messages. See bench/README.md.',
     );
   }
   if (profiles.length > 0) {
