@@ -13,7 +13,11 @@ import { eachCsvFile } from '../relay/facts.js';
 
 const POLL_MS = 20;
 
-export async function watchArchive(dataDir) {
+/**
+ * `files: false` (`--archive-poll state`) reads only the state file: nothing of the archive's files is touched
+ * while imspect writes them, at the state file's resolution.
+ */
+export async function watchArchive(dataDir, { files = true } = {}) {
   const { DatabaseSync } = await import('node:sqlite');
   const sqliteFile = join(dataDir, 'archive.sqlite');
   const stateFile = join(dataDir, 'journal', 'state.json');
@@ -22,6 +26,7 @@ export async function watchArchive(dataDir) {
   const metrics = { csv: { value: -1, since: 0n }, sqlite: { value: -1, since: 0n } };
   let state;
   let stateSeenAt = 0n;
+  const states = []; // [hrtime, positions by logger, head] each time the state file changed
 
   const csvBytes = () => {
     let bytes = 0;
@@ -63,10 +68,16 @@ export async function watchArchive(dataDir) {
         m.since = now;
       }
     };
-    set(metrics.csv, csvBytes());
-    set(metrics.sqlite, sqliteRows());
+    if (files) {
+      set(metrics.csv, csvBytes());
+      set(metrics.sqlite, sqliteRows());
+    }
     const s = readState();
     if (s) {
+      if (s.mtimeMs !== state?.mtimeMs) {
+        const positions = Object.fromEntries(Object.entries(s.consumers ?? {}).map(([k, c]) => [k, c.position]));
+        states.push({ at: now, positions, head: s.head });
+      }
       state = s;
       stateSeenAt = now;
     }
@@ -93,10 +104,15 @@ export async function watchArchive(dataDir) {
       // One more poll: the state file may be a little ahead of our last look at the files.
       await new Promise((r) => setTimeout(r, POLL_MS * 2));
       sample();
+      // By the state file alone: the first save that showed the logger at the final head.
+      const byState = (name) => {
+        const at = states.find((x) => (x.positions[name] ?? -1) >= state?.head)?.at;
+        return at === undefined ? undefined : { at };
+      };
       return {
         timedOut,
-        csv: metrics.csv.value > 0 ? { at: metrics.csv.since, bytes: metrics.csv.value } : undefined,
-        sqlite: metrics.sqlite.value > 0 ? { at: metrics.sqlite.since, rows: metrics.sqlite.value } : undefined,
+        csv: files ? (metrics.csv.value > 0 ? { at: metrics.csv.since, bytes: metrics.csv.value } : undefined) : byState('logger-csv'),
+        sqlite: files ? (metrics.sqlite.value > 0 ? { at: metrics.sqlite.since, rows: metrics.sqlite.value } : undefined) : byState('logger-sql'),
         state,
         stateSeenAt,
       };
@@ -104,6 +120,7 @@ export async function watchArchive(dataDir) {
     /** Rows of the SQLite archive (count(*)), or NaN. */
     sqliteCount() {
       try {
+        if (!db && existsSync(sqliteFile)) db = new DatabaseSync(sqliteFile, { readOnly: true });
         return Number(db?.prepare('SELECT count(*) AS n FROM messages').get()?.n ?? Number.NaN);
       } catch {
         return Number.NaN;

@@ -33,6 +33,8 @@ const USAGE = `usage: node bench/messages/run.js [options]   (or: pnpm bench:mes
   --tls              also TLS: direct through the relay vs intercepted by imspect
   --workers LIST     imspect runs with "workers": N for each value, e.g. 1,2 (when its build knows the key)
   --rate R           paced: R messages/s per client instead of a flood (latency without queueing)
+  --archive-poll P   files: when CSV sizes / SQLite rows reach their final value (20 ms poll,
+                     default); state: journal/state.json alone (~100 ms, reads no archive file)
   --only WHAT        messages | idle | tls (comma-separated)              (default: all but tls unless --tls)
   --quick            smoke run: 4 clients x 2000 messages, 200 idle sessions (< 1 minute)
   --profile          run imspect under --cpu-prof and summarise where its time goes
@@ -64,6 +66,7 @@ function options() {
         tls: { type: 'boolean', default: false },
         workers: { type: 'string' },
         rate: { type: 'string' },
+        'archive-poll': { type: 'string', default: 'files' },
         only: { type: 'string' },
         quick: { type: 'boolean', default: false },
         profile: { type: 'boolean', default: false },
@@ -98,6 +101,7 @@ function options() {
     idle: list('idle', v.idle, [q ? 200 : 2000], 1, 50_000),
     workers: v.workers === undefined ? undefined : list('workers', v.workers, undefined, 1, 256),
     rate: int('rate', v.rate, undefined, 1, 1_000_000),
+    archivePoll: ['files', 'state'].includes(v['archive-poll']) ? v['archive-poll'] : fail('--archive-poll: files or state'),
     only,
     profileDir: v['profile-dir'] ?? (v.profile ? join(ROOT, 'bench', '.bench-out', 'profiles') : undefined),
     json: v.json,
@@ -430,7 +434,7 @@ async function main() {
   const messagesCase = async ({ label, dial, pid, proxy, tls = false }) => {
     const tag = `c${caseNo}-${label.replace(/\W+/g, '')}`;
     const total = opt.clients * opt.messages;
-    const archive = proxy ? await watchArchive(proxy.dataDir) : undefined;
+    const archive = proxy ? await watchArchive(proxy.dataDir, { files: opt.archivePoll === 'files' }) : undefined;
     // The second case on one imspect starts from the first one's rows.
     const before = proxy ? { csv: countRows(join(proxy.dataDir, 'logs')).rows, sqlite: archive.sqliteCount() || 0 } : undefined;
     const sessions = await openSessions({ count: opt.clients, realname: `sink ${tag}`, dial, parallel: 50, track: trackSocket });
