@@ -327,8 +327,9 @@ export class IrcState {
     const content = this.messageContent(m, textParam);
     let rewritable = content.slot !== undefined && content.type === 'message';
     const localId = this.localId;
-    const out: EventDraft[] = [];
-    for (const target of targets) {
+    const out = new Array<EventDraft>(targets.length);
+    for (let index = 0; index < targets.length; index++) {
+      const target = targets[index]!;
       let text = content.text;
       let data = mergeData(target.data, content.data);
       if (this.options.redactPasswords && content.type === 'message' && target.fromLocal && target.nickTarget !== undefined && text !== undefined) {
@@ -349,7 +350,7 @@ export class IrcState {
       if (content.file !== undefined) event.file = content.file;
       if (data !== undefined) event.data = data;
       if (target.direction !== undefined) event.direction = target.direction;
-      out.push(event as EventDraft);
+      out[index] = event as EventDraft;
     }
     const outcome: LineOutcome = { events: out };
     if (rewritable && out.length === 1 && content.slot !== undefined) {
@@ -396,9 +397,10 @@ export class IrcState {
       own = this.nick !== undefined && this.server.sameName(sender, this.nick);
       if (own && this.echoMessage) return [];
     }
-    const out: ResolvedTarget[] = [];
-    for (const raw of list) {
-      const target = this.server.classify(raw);
+    // Sized up front: an array grown by `push` from empty reserves room for 17 (per message, most have one target).
+    const out = new Array<ResolvedTarget>(list.length);
+    for (let index = 0; index < list.length; index++) {
+      const target = this.server.classify(list[index]!);
       // An incoming message from the local nick is the client's own message, sent from another client
       // (a bouncer relays it) -- except a message to oneself, which is received like any other.
       const selfTarget = target.kind === 'nick' && this.nick !== undefined && this.server.sameName(target.nick, this.nick);
@@ -417,7 +419,7 @@ export class IrcState {
         if (this.nick === undefined && direction === 'incoming') this.nick = target.nick;
         resolved.remoteId = sender ?? target.nick;
       }
-      out.push(resolved);
+      out[index] = resolved;
     }
     return out;
   }
