@@ -1362,7 +1362,7 @@ class Flow {
       if (!frame.events || frame.events.length === 0) {
         out.push(frame.replacement ?? frame.raw);
       } else {
-        const events = frame.events.map((draft) => conn.completeEvent(draft, this.direction));
+        const events = completeAll(conn, frame.events, this.direction);
         const policy = conn.deps.policy;
         const decision = policy.isEmpty || policy.passesUnseen(events) ? NO_DECISION : policy.decide(events);
         if (isPromiseLike(decision)) {
@@ -1530,6 +1530,14 @@ function isoTime(ms: number): string {
 }
 
 const NO_DECISION: FrameDecision = Object.freeze({ block: false, responses: [] }) as FrameDecision;
+
+/** A frame's events, completed: no callback per frame, and an array of their number (most frames carry one). */
+function completeAll(conn: ProxyConnection, drafts: readonly EventDraft[], direction: Direction): ImEvent[] {
+  if (drafts.length === 1) return [conn.completeEvent(drafts[0]!, direction)];
+  const events = new Array<ImEvent>(drafts.length);
+  for (let i = 0; i < drafts.length; i++) events[i] = conn.completeEvent(drafts[i]!, direction);
+  return events;
+}
 
 /** The bytes a parser's frames account for, in one pass; undefined when it returned no list of frames. */
 function frameBytes(frames: unknown): number | undefined {
