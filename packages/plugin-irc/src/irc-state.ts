@@ -39,15 +39,15 @@ interface Content {
 
 interface ResolvedTarget {
   remoteId: string;
-  conversation?: string;
+  conversation: string | undefined;
   /** `from`, `statusmsg` (undefined when none). */
-  data?: EventData;
+  data: EventData | undefined;
   /** The event travels against the frame (own message relayed by a bouncer). */
-  direction?: Direction;
+  direction: Direction | undefined;
   /** The local user is the sender (outgoing, or relayed own message). */
   fromLocal: boolean;
   /** The target is a nick (private message), as written. */
-  nickTarget?: string;
+  nickTarget: string | undefined;
 }
 
 const NONE: LineOutcome = {};
@@ -341,10 +341,11 @@ export class IrcState {
         }
       }
       // Built key by key in the order draft() keeps (no fields object, no Object.entries per event).
-      const event: Partial<Record<keyof EventDraft, unknown>> = { type: content.type };
-      if (content.subtype !== undefined) event.subtype = content.subtype;
-      event.localId = localId;
-      event.remoteId = target.remoteId;
+      // The members every draft has in one literal (in that order), so that fewer are added one by one.
+      const event: Partial<Record<keyof EventDraft, unknown>> =
+        content.subtype === undefined
+          ? { type: content.type, localId, remoteId: target.remoteId }
+          : { type: content.type, subtype: content.subtype, localId, remoteId: target.remoteId };
       if (target.conversation !== undefined) event.conversation = target.conversation;
       if (text !== undefined) event.text = text;
       if (content.file !== undefined) event.file = content.file;
@@ -405,8 +406,15 @@ export class IrcState {
       // (a bouncer relays it) -- except a message to oneself, which is received like any other.
       const selfTarget = target.kind === 'nick' && this.nick !== undefined && this.server.sameName(target.nick, this.nick);
       const fromLocal = direction === 'outgoing' || (own && !selfTarget);
-      const resolved: ResolvedTarget = { remoteId: '', fromLocal };
-      if (direction === 'incoming' && fromLocal) resolved.direction = 'outgoing';
+      // Every member in the literal (undefined until known): one object of its final shape, nothing added later.
+      const resolved: ResolvedTarget = {
+        remoteId: '',
+        conversation: undefined,
+        data: undefined,
+        direction: direction === 'incoming' && fromLocal ? 'outgoing' : undefined,
+        fromLocal,
+        nickTarget: undefined,
+      };
       if (target.kind === 'channel') {
         resolved.remoteId = target.channel;
         resolved.conversation = target.channel;
