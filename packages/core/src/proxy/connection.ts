@@ -770,24 +770,52 @@ export class ProxyConnection {
   }
 
   completeEvent(draft: EventDraft, direction: Direction): ImEvent {
-    const event: ImEvent = {
-      id: uuidv7(),
-      at: isoTime(this.deps.now ? this.deps.now() : Date.now()),
-      protocol: this.protocol?.name ?? 'unknown',
-      direction: draft.direction ?? direction,
-      type: draft.type,
-      localId: String(draft.localId ?? ''),
-      remoteId: String(draft.remoteId ?? ''),
-      client: this.client,
-      server: this.server,
-      filtered: false,
-      categories: [],
-    };
-    if (draft.subtype !== undefined) event.subtype = draft.subtype;
+    const id = uuidv7();
+    const at = isoTime(this.deps.now ? this.deps.now() : Date.now());
+    const protocol = this.protocol?.name ?? 'unknown';
+    const localId = String(draft.localId ?? '');
+    const remoteId = String(draft.remoteId ?? '');
     const network = draft.network ?? this.session?.network;
-    if (network !== undefined) event.network = String(network);
-    if (draft.conversation !== undefined) event.conversation = draft.conversation;
-    if (draft.text !== undefined) event.text = draft.text;
+    const { conversation, text } = draft;
+    let event: ImEvent;
+    if (draft.subtype === undefined && network !== undefined && conversation !== undefined && text !== undefined) {
+      // A line to a group, the commonest event, as one literal with its members in the order they are otherwise
+      // added: one object (kept in the journal's memory window) rather than one plus a grown property store.
+      event = {
+        id,
+        at,
+        protocol,
+        direction: draft.direction ?? direction,
+        type: draft.type,
+        localId,
+        remoteId,
+        client: this.client,
+        server: this.server,
+        filtered: false,
+        categories: [],
+        network: String(network),
+        conversation,
+        text,
+      };
+    } else {
+      event = {
+        id,
+        at,
+        protocol,
+        direction: draft.direction ?? direction,
+        type: draft.type,
+        localId,
+        remoteId,
+        client: this.client,
+        server: this.server,
+        filtered: false,
+        categories: [],
+      };
+      if (draft.subtype !== undefined) event.subtype = draft.subtype;
+      if (network !== undefined) event.network = String(network);
+      if (conversation !== undefined) event.conversation = conversation;
+      if (text !== undefined) event.text = text;
+    }
     if (draft.file !== undefined) event.file = Object.freeze({ ...draft.file });
     let data = draft.data !== undefined ? toEventData(draft.data) : undefined;
     // Only what a protocol session read is about a user; an `encrypted` note is about the connection.
