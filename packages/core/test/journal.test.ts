@@ -4,7 +4,7 @@ import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Journal, type JournalOptions } from '../src/journal/journal.js';
-import { encodeEventRecord } from '../src/journal/event-record.js';
+import { decodeEventRecord, encodeEventRecord } from '../src/journal/event-record.js';
 import { crc32, decodeRecords, encodeRecords, encodeTextRecords, tableCrc32 } from '../src/journal/record.js';
 import { readJournalState } from '../src/journal/state.js';
 import { EventSink } from '../src/proxy/event-sink.js';
@@ -190,7 +190,7 @@ describe('Journal', () => {
     const onDisk = await readFile(path.join(dir, segment!));
     const expected = encodeTextRecords(batch.map((e) => encodeEventRecord(e)));
     expect(onDisk.subarray(0, expected.length).equals(expected)).toBe(true);
-    expect(decodeRecords(onDisk).payloads.map((p) => JSON.parse(p.toString('utf8')).text)).toEqual([...texts(batch), 'after the commit']);
+    expect(decodeRecords(onDisk).payloads.map((p) => decodeEventRecord(p.toString('utf8')).text)).toEqual([...texts(batch), 'after the commit']);
     await journal.close();
   });
 

@@ -50,6 +50,8 @@ export type ParseResult =
   | { kind: 'malformed'; error: ProtocolError };
 
 const SPACE = 0x20;
+/** {@link parseLine}'s working array (it does not call out while filling it, so one is enough). */
+const SCRATCH_PARAMS: IrcParam[] = [];
 const TAG_KEY = /^\+?(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\/)?[A-Za-z0-9-]+$/;
 
 export function parseLine(bytes: Uint8Array, contentLength: number): ParseResult {
@@ -104,17 +106,22 @@ export function parseLine(bytes: Uint8Array, contentLength: number): ParseResult
     };
   }
 
-  const params: IrcParam[] = [];
+  // Gathered in one reused array and copied out at their count: an array grown by `push` from empty reserves
+  // room for 17 (most lines have two or three parameters).
+  const scratch = SCRATCH_PARAMS;
+  let count = 0;
   i = skipSpaces(line, commandEnd);
   while (i < line.length) {
     if (line.charCodeAt(i) === 0x3a) {
-      params.push({ start: i + 1, end: line.length, trailing: true, value: line.slice(i + 1) });
+      scratch[count++] = { start: i + 1, end: line.length, trailing: true, value: line.slice(i + 1) };
       break;
     }
     const end = tokenEnd(line, i);
-    params.push({ start: i, end, trailing: false, value: line.slice(i, end) });
+    scratch[count++] = { start: i, end, trailing: false, value: line.slice(i, end) };
     i = skipSpaces(line, end);
   }
+  const params = scratch.slice(0, count);
+  scratch.fill(undefined as unknown as IrcParam, 0, count);
 
   return {
     kind: 'message',

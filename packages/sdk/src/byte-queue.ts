@@ -73,10 +73,10 @@ export class ByteQueue {
       this.cursorStart = base;
       const chunkEnd = base + chunk.byteLength;
       if (chunkEnd > target) {
-        const start = target - base;
-        const within = limit < chunkEnd ? chunk.subarray(0, limit - base) : chunk;
-        const found = within.indexOf(byte, Math.max(0, start));
-        if (found >= 0) return base + found - this.consumed;
+        // The whole chunk is searched and a find past `limit` ignored: a view cut at `limit` would be one object
+        // per search (per line, for a line framer), and the search stops at the first match anyway.
+        const found = chunk.indexOf(byte, Math.max(0, target - base));
+        if (found >= 0) return base + found < limit ? base + found - this.consumed : -1;
       }
       base = chunkEnd;
     }

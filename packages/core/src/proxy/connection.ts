@@ -770,24 +770,52 @@ export class ProxyConnection {
   }
 
   completeEvent(draft: EventDraft, direction: Direction): ImEvent {
-    const event: ImEvent = {
-      id: uuidv7(),
-      at: isoTime(this.deps.now ? this.deps.now() : Date.now()),
-      protocol: this.protocol?.name ?? 'unknown',
-      direction: draft.direction ?? direction,
-      type: draft.type,
-      localId: String(draft.localId ?? ''),
-      remoteId: String(draft.remoteId ?? ''),
-      client: this.client,
-      server: this.server,
-      filtered: false,
-      categories: [],
-    };
-    if (draft.subtype !== undefined) event.subtype = draft.subtype;
+    const id = uuidv7();
+    const at = isoTime(this.deps.now ? this.deps.now() : Date.now());
+    const protocol = this.protocol?.name ?? 'unknown';
+    const localId = String(draft.localId ?? '');
+    const remoteId = String(draft.remoteId ?? '');
     const network = draft.network ?? this.session?.network;
-    if (network !== undefined) event.network = String(network);
-    if (draft.conversation !== undefined) event.conversation = draft.conversation;
-    if (draft.text !== undefined) event.text = draft.text;
+    const { conversation, text } = draft;
+    let event: ImEvent;
+    if (draft.subtype === undefined && network !== undefined && conversation !== undefined && text !== undefined) {
+      // A line to a group, the commonest event, as one literal with its members in the order they are otherwise
+      // added: one object (kept in the journal's memory window) rather than one plus a grown property store.
+      event = {
+        id,
+        at,
+        protocol,
+        direction: draft.direction ?? direction,
+        type: draft.type,
+        localId,
+        remoteId,
+        client: this.client,
+        server: this.server,
+        filtered: false,
+        categories: [],
+        network: String(network),
+        conversation,
+        text,
+      };
+    } else {
+      event = {
+        id,
+        at,
+        protocol,
+        direction: draft.direction ?? direction,
+        type: draft.type,
+        localId,
+        remoteId,
+        client: this.client,
+        server: this.server,
+        filtered: false,
+        categories: [],
+      };
+      if (draft.subtype !== undefined) event.subtype = draft.subtype;
+      if (network !== undefined) event.network = String(network);
+      if (conversation !== undefined) event.conversation = conversation;
+      if (text !== undefined) event.text = text;
+    }
     if (draft.file !== undefined) event.file = Object.freeze({ ...draft.file });
     let data = draft.data !== undefined ? toEventData(draft.data) : undefined;
     // Only what a protocol session read is about a user; an `encrypted` note is about the connection.
@@ -1362,7 +1390,7 @@ class Flow {
       if (!frame.events || frame.events.length === 0) {
         out.push(frame.replacement ?? frame.raw);
       } else {
-        const events = frame.events.map((draft) => conn.completeEvent(draft, this.direction));
+        const events = completeAll(conn, frame.events, this.direction);
         const policy = conn.deps.policy;
         const decision = policy.isEmpty || policy.passesUnseen(events) ? NO_DECISION : policy.decide(events);
         if (isPromiseLike(decision)) {
@@ -1530,6 +1558,14 @@ function isoTime(ms: number): string {
 }
 
 const NO_DECISION: FrameDecision = Object.freeze({ block: false, responses: [] }) as FrameDecision;
+
+/** A frame's events, completed: no callback per frame, and an array of their number (most frames carry one). */
+function completeAll(conn: ProxyConnection, drafts: readonly EventDraft[], direction: Direction): ImEvent[] {
+  if (drafts.length === 1) return [conn.completeEvent(drafts[0]!, direction)];
+  const events = new Array<ImEvent>(drafts.length);
+  for (let i = 0; i < drafts.length; i++) events[i] = conn.completeEvent(drafts[i]!, direction);
+  return events;
+}
 
 /** The bytes a parser's frames account for, in one pass; undefined when it returned no list of frames. */
 function frameBytes(frames: unknown): number | undefined {
