@@ -14,6 +14,7 @@ import { DEFAULT_DESTINATIONS, DestinationPolicy } from '../src/net/destination-
 import { HttpConnectRequest, parseAbsoluteHttpUri } from '../src/net/http-connect.js';
 import { startListener, type AcceptedConnection } from '../src/net/listeners.js';
 import { ProxyConnection } from '../src/proxy/connection.js';
+import { TurnBudget } from '../src/proxy/turn-budget.js';
 import { EventSink } from '../src/proxy/event-sink.js';
 import { Policy } from '../src/proxy/policy.js';
 import { ProtocolRegistry } from '../src/proxy/protocols.js';
@@ -108,6 +109,7 @@ describe('plain proxy requests through the listener', () => {
 
   async function proxy(extra: Partial<HttpConnectListenerConfig> = {}, destinations = new DestinationPolicy(DEFAULT_DESTINATIONS)) {
     const log = recordingLogger();
+    const turnBudget = new TurnBudget();
     const registry = new ProtocolRegistry([], {}, log);
     const policy = new Policy([], [], { failMode: 'open', hookTimeoutMs: 1_000 }, log);
     const sink = new EventSink([], { batchSize: 10, flushIntervalMs: 10, retryMaxDelayMs: 10, writeTimeoutMs: 100 }, log);
@@ -123,7 +125,7 @@ describe('plain proxy requests through the listener', () => {
           a.client,
           a.upstream,
           { id: String(accepted.length), client: a.clientAddress, server: a.destination, ...(a.initialClientData ? { initialClientData: a.initialClientData } : {}) },
-          { registry, policy, sink, log, options: { idleTimeoutMs: 0, sniffTimeoutMs: 0, debug: false } },
+          { registry, policy, sink, log, options: { idleTimeoutMs: 0, sniffTimeoutMs: 0, debug: false }, turnBudget },
         );
       },
     });

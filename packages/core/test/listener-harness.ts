@@ -3,6 +3,7 @@ import { afterEach } from 'vitest';
 import type { ListenerConfig } from '../src/config/schema.js';
 import { startListener, type AcceptedConnection, type ListenerDeps } from '../src/net/listeners.js';
 import { ProxyConnection } from '../src/proxy/connection.js';
+import { TurnBudget } from '../src/proxy/turn-budget.js';
 import { EventSink } from '../src/proxy/event-sink.js';
 import { Policy } from '../src/proxy/policy.js';
 import { ProtocolRegistry } from '../src/proxy/protocols.js';
@@ -39,6 +40,7 @@ export function listenerHarness() {
   async function relayingListener(config: ListenerConfig, deps: Pick<Partial<ListenerDeps>, 'acceptAfter' | 'handshakeTimeoutMs' | 'limits'> = {}, idleTimeoutMs = 0) {
     const accepted: AcceptedConnection[] = [];
     const log = recordingLogger();
+    const turnBudget = new TurnBudget();
     const registry = new ProtocolRegistry([], {}, log);
     const policy = new Policy([], [], { failMode: 'open', hookTimeoutMs: 1_000 }, log);
     const sink = new EventSink([], { batchSize: 10, flushIntervalMs: 10, retryMaxDelayMs: 10, writeTimeoutMs: 100 }, log);
@@ -52,7 +54,7 @@ export function listenerHarness() {
           a.client,
           a.upstream,
           { id: String(accepted.length), client: a.clientAddress, server: a.destination, ...(a.initialClientData ? { initialClientData: a.initialClientData } : {}) },
-          { registry, policy, sink, log, options: { idleTimeoutMs, sniffTimeoutMs: 0, debug: false } },
+          { registry, policy, sink, log, options: { idleTimeoutMs, sniffTimeoutMs: 0, debug: false }, turnBudget },
         );
       },
     });

@@ -6,6 +6,7 @@ import { afterEach } from 'vitest';
 import net from 'node:net';
 import type { ForwardListenerConfig } from '../src/config/schema.js';
 import { startListener, type RunningListener } from '../src/net/listeners.js';
+import { TurnBudget } from '../src/proxy/turn-budget.js';
 import { ProxyConnection } from '../src/proxy/connection.js';
 import { EventSink } from '../src/proxy/event-sink.js';
 import { Policy, type NamedContent, type NamedFilter } from '../src/proxy/policy.js';
@@ -221,6 +222,8 @@ export interface Relay {
   events: ImEvent[];
   logs: LogRecord[];
   sink: EventSink;
+  /** The parse budget the relay's socket flows share (as an engine's do). */
+  turnBudget: TurnBudget;
   close(): Promise<void>;
 }
 
@@ -238,6 +241,7 @@ export async function startRelay(upstreamPort: number, options: RelayOptions = {
   const sink = new EventSink(options.loggers ?? [], { batchSize: 100, flushIntervalMs: 5, retryMaxDelayMs: 10, writeTimeoutMs: 1_000 }, log);
   const events: ImEvent[] = [];
   sink.onEvents((batch) => events.push(...batch));
+  const turnBudget = new TurnBudget();
   const connections: ProxyConnection[] = [];
   const config: ForwardListenerConfig = {
     type: 'forward',
@@ -268,6 +272,7 @@ export async function startRelay(upstreamPort: number, options: RelayOptions = {
             log,
             options: { idleTimeoutMs: 0, sniffTimeoutMs: options.sniffTimeoutMs ?? 0, debug: false, ...(options.unreadable ? { unreadable: options.unreadable } : {}) },
             ...(options.tls ? { tls: options.tls } : {}),
+            turnBudget,
           },
         ),
       );
@@ -280,6 +285,7 @@ export async function startRelay(upstreamPort: number, options: RelayOptions = {
     events,
     logs: log.records,
     sink,
+    turnBudget,
     close: async () => {
       for (const c of connections) c.destroy('test over');
       await listener.close();

@@ -1,6 +1,6 @@
 /**
  * Many busy connections at once: far more bytes arrive in one event-loop turn than the shared parse budget,
- * so flows defer chunks to later turns (a few hundred times in this test, counted by hand when writing it).
+ * so flows defer chunks to later turns (the relay's budget counts it: the test fails if nothing ever waited).
  * Nothing may be lost, reordered or mixed between connections, with or without an asynchronous policy.
  */
 import { createHash } from 'node:crypto';
@@ -54,6 +54,7 @@ describe('relay: many busy connections share the parse budget of a turn', () => 
       }
       const atServer = server.received.map((chunks) => md5(Buffer.concat(chunks))).sort();
       expect(atServer).toEqual(streams.map((s) => md5(s.data)).sort());
+      expect(r.turnBudget.deferrals, 'chunks that waited for a later turn').toBeGreaterThan(0);
       const total = streams.reduce((n, s) => n + s.messages.length, 0);
       await waitFor(() => r.events.length === 2 * total, 10_000, 'events');
       for (let i = 0; i < count; i++) {

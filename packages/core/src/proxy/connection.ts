@@ -16,6 +16,7 @@ import type { FrameDecision, Policy } from './policy.js';
 import type { ProtocolRegistry, RegisteredProtocol } from './protocols.js';
 import { acceptClientTls, connectUpstreamTls, TlsRefusal } from '../tls/handshake.js';
 import { TlsInterceptor, type TlsDecision } from '../tls/interceptor.js';
+import type { TurnBudget } from './turn-budget.js';
 import {
   connectTarget,
   httpRequestHead,
@@ -52,6 +53,8 @@ export interface RelayDeps {
   tls?: TlsInterceptor;
   /** Logins seen per client address, offered to sessions (`SessionContext.identity`) and fed by login events. */
   identity?: IdentityRecords;
+  /** The parse budget per event-loop turn shared by the flows reading sockets; without one they are not paced. */
+  turnBudget?: TurnBudget;
 }
 
 export interface ConnectionInfo {
@@ -76,12 +79,6 @@ export interface ConnectionInfo {
 const MAX_LOGGED_ERRORS = 20;
 /** A parsed chunk at least this large makes its flow yield to the other connections before reading on. */
 const YIELD_AFTER_BYTES = 16 * 1024;
-/**
- * Bytes all connections together parse in one event-loop turn. Beyond it, a flow defers its next chunk to a
- * later turn (paused meanwhile): without a shared budget one turn parsed every ready connection's chunk back
- * to back, and under bulk load with hundreds of connections timers and chat waited about a second.
- */
-const TURN_BUDGET_BYTES = 256 * 1024;
 /** How long a client disconnected by policy may keep its side open after it was sent the reply. */
 const DISCONNECT_GRACE_MS = 5_000;
 /** `client version` from a login event's data (`client` and `version`), for the console's who-is-online list. */
@@ -1023,39 +1020,6 @@ export class ProxyConnection {
 }
 
 /**
- * The budget of the current event-loop turn, shared by every flow, and the flows waiting for the next one
- * (first come, first served). One setImmediate per turn renews the budget and lets the waiting flows go on.
- */
-const turn = {
-  spent: 0,
-  scheduled: false,
-  waiting: [] as Flow[],
-};
-
-function chargeTurn(bytes: number): void {
-  turn.spent += bytes;
-  scheduleTurn();
-}
-
-function scheduleTurn(): void {
-  if (turn.scheduled) return;
-  turn.scheduled = true;
-  setImmediate(nextTurn);
-}
-
-function nextTurn(): void {
-  turn.scheduled = false;
-  turn.spent = 0;
-  const waiting = turn.waiting;
-  turn.waiting = [];
-  let i = 0;
-  // Flows that run out of budget again here re-queue themselves (after those still waiting).
-  for (; i < waiting.length && turn.spent < TURN_BUDGET_BYTES; i++) waiting[i]!.runDeferred();
-  if (i < waiting.length) turn.waiting = waiting.slice(i).concat(turn.waiting);
-  if (turn.waiting.length > 0) scheduleTurn();
-}
-
-/**
  * One direction of a connection: reads from `source`, parses, judges and writes to `target`, in order.
  * While an asynchronous policy decision is pending, or `target` is full, `source` is paused.
  */
@@ -1070,10 +1034,10 @@ class Flow {
   private ended = false;
   private finished = false;
   private pauses = new Set<'target' | 'policy' | 'yield' | 'journal' | 'turn'>();
-  /** Chunks wait in `inbox` for the next turn's budget (see {@link turn}). */
+  /** Chunks wait in `inbox` for the next turn's budget (see {@link TurnBudget}). */
   private deferred = false;
-  /** Reading from a socket: shares the turn budget. A replay's flows never wait (their events carry the capture's time). */
-  private paced: boolean;
+  /** Reading from a socket: shares the relay's turn budget. A replay's flows never wait (their events carry the capture's time). */
+  private budget: TurnBudget | undefined;
   private readonly conn: ProxyConnection;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onEnd = () => this.sourceEnded();
@@ -1096,7 +1060,7 @@ class Flow {
     private target: Duplex,
   ) {
     this.conn = conn;
-    this.paced = source instanceof Socket;
+    this.budget = source instanceof Socket ? this.conn.deps.turnBudget : undefined;
     this.listen();
   }
 
@@ -1113,7 +1077,7 @@ class Flow {
   attach(source: Duplex, target: Duplex): void {
     this.source = source;
     this.target = target;
-    this.paced = source instanceof Socket;
+    this.budget = source instanceof Socket ? this.conn.deps.turnBudget : undefined;
     this.listen();
     // Waiting for the old target to drain means nothing for the new one.
     this.pauses.delete('target');
@@ -1244,7 +1208,7 @@ class Flow {
     for (const resolve of waiters) resolve();
   }
 
-  /** The next turn's budget is here (called by nextTurn). */
+  /** The next turn's budget is here (called by the {@link TurnBudget}). */
   runDeferred(): void {
     if (!this.deferred) return;
     this.deferred = false;
@@ -1259,16 +1223,15 @@ class Flow {
         this.write([this.inbox.shift()!]);
         continue;
       }
-      if (this.paced && turn.spent >= TURN_BUDGET_BYTES) {
+      if (this.budget?.exhausted) {
         // This turn's budget is spent: wait for the next one, reading nothing more meanwhile.
         this.deferred = true;
         this.pause('turn');
-        turn.waiting.push(this);
-        scheduleTurn();
+        this.budget.wait(this);
         return;
       }
       const chunk = this.inbox.shift()!;
-      if (this.paced) chargeTurn(chunk.length);
+      this.budget?.charge(chunk.length);
       const lost = this.gaps.get(chunk);
       const pending = lost === undefined ? this.parse(chunk) : this.afterGap(lost, chunk);
       if (!pending && chunk.length >= YIELD_AFTER_BYTES && !this.pauses.has('yield')) {

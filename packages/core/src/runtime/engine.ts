@@ -10,6 +10,7 @@ import { startListener, type AcceptedConnection, type RunningListener } from '..
 import { ConnectionLimits } from '../net/connection-limits.js';
 import { DestinationPolicy } from '../net/destination-policy.js';
 import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
+import { TurnBudget } from '../proxy/turn-budget.js';
 import { EventSink, type LoggerStatus } from '../proxy/event-sink.js';
 import { Journal } from '../journal/journal.js';
 import { Policy } from '../proxy/policy.js';
@@ -229,6 +230,7 @@ export class Engine {
       log: this.log,
       options: { ...config.connections, debug: this.options.debug === true, unreadable: config.policy.unreadable },
       identity: new IdentityRecords(),
+      turnBudget: new TurnBudget(),
     };
   }
 
