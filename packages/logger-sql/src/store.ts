@@ -150,6 +150,13 @@ const MESSAGE_COLUMNS = [
 
 /** Rows added to SQLite's full-text index per transaction while it catches up with the table. */
 const FTS_ROWS_PER_STEP = 2000;
+/**
+ * The index waits this long after a batch before its next step, so that a burst of batches is stored at the
+ * table's own pace and indexed after it...
+ */
+const FTS_IDLE_MS = 20;
+/** ...unless it is this many rows behind: then a step follows every batch, so that it never falls further behind. */
+const FTS_MAX_BEHIND = 50_000;
 /** Longest `close` goes on indexing the rows the full-text index has not caught up with. */
 const CLOSE_INDEXING_MS = 5000;
 
@@ -192,20 +199,33 @@ class SqliteBatchInsert {
       for (const row of rows) {
         if (row.message_key !== null && this.mergeCopy(row)) continue;
         for (let i = 0; i < MESSAGE_COLUMNS.length; i++) values[i] = row[MESSAGE_COLUMNS[i]!];
-        inserted += Number(this.insertRow.run(...values).changes);
+        const result = this.insertRow.run(...values);
+        if (result.changes > 0) {
+          inserted++;
+          this.lastStored = Math.max(this.lastStored, Number(result.lastInsertRowid));
+        }
       }
       return inserted;
     });
   }
 
+  /** Rows stored and not indexed yet, as far as this connection knows (it updates both ends). */
+  get behind(): number {
+    return this.lastStored - this.lastIndexed;
+  }
+  private lastStored = 0;
+  private lastIndexed = 0;
+
   /** Adds up to `limit` rows after the index's position to the full-text index; returns how many. */
   indexStep(limit = FTS_ROWS_PER_STEP): number {
     return this.transaction(() => {
       const from = Number((this.indexedUpTo.get() as { id: number | bigint } | undefined)?.id ?? 0);
+      this.lastIndexed = from;
       const last = (this.lastToIndex.get(from, limit) as { id: number | bigint | null }).id;
       if (last === null) return 0;
       const added = Number(this.indexText.run(from, last).changes);
       this.moveIndexed.run(last);
+      this.lastIndexed = Number(last);
       return added;
     });
   }
@@ -294,7 +314,7 @@ export class SqlArchive implements ArchiveStore {
   private sqlite: DatabaseSync | undefined;
   private batchInsert: SqliteBatchInsert | undefined;
   /** The next step of the full-text index (SQLite), while rows wait for it. */
-  private indexing: NodeJS.Immediate | undefined;
+  private indexing: { step: NodeJS.Immediate } | { idle: NodeJS.Timeout } | undefined;
 
   constructor(target: SqlTarget, onPoolError: (error: Error) => void = () => undefined) {
     this.kind = target.kind;
@@ -371,20 +391,42 @@ export class SqlArchive implements ArchiveStore {
   }
 
   /**
-   * Indexes the rows stored since the last step, a step at a time, each in its own macrotask, so that the
-   * next batch's insert (a message to the worker) comes in between and is stored first.
+   * Indexes the rows stored since the last step, a step at a time, each in its own macrotask, so that a batch
+   * that comes in meanwhile (a message to the worker) is stored in between. After a batch the steps wait until
+   * no batch came for FTS_IDLE_MS, unless the index is FTS_MAX_BEHIND rows behind.
    */
-  private scheduleIndexing(): void {
-    if (this.indexing !== undefined || this.batchInsert === undefined) return;
+  private scheduleIndexing(afterBatch = true): void {
     const insert = this.batchInsert;
-    this.indexing = setImmediate(() => {
-      this.indexing = undefined;
-      try {
-        if (insert.indexStep() > 0) this.scheduleIndexing();
-      } catch {
-        // The rows stay after the index's position, where search reads them directly; the next batch tries again.
-      }
-    });
+    if (insert === undefined) return;
+    if (afterBatch && insert.behind < FTS_MAX_BEHIND) {
+      this.stopIndexing();
+      const idle = setTimeout(() => {
+        this.indexing = undefined;
+        this.scheduleIndexing(false);
+      }, FTS_IDLE_MS);
+      idle.unref();
+      this.indexing = { idle };
+      return;
+    }
+    if (this.indexing !== undefined && 'step' in this.indexing) return;
+    this.stopIndexing();
+    this.indexing = {
+      step: setImmediate(() => {
+        this.indexing = undefined;
+        try {
+          if (insert.indexStep() > 0) this.scheduleIndexing(false);
+        } catch {
+          // The rows stay after the index's position, where search reads them directly; the next batch tries again.
+        }
+      }),
+    };
+  }
+
+  private stopIndexing(): void {
+    if (this.indexing === undefined) return;
+    if ('step' in this.indexing) clearImmediate(this.indexing.step);
+    else clearTimeout(this.indexing.idle);
+    this.indexing = undefined;
   }
 
   /**
@@ -603,8 +645,7 @@ export class SqlArchive implements ArchiveStore {
   }
 
   async close(): Promise<void> {
-    if (this.indexing !== undefined) clearImmediate(this.indexing);
-    this.indexing = undefined;
+    this.stopIndexing();
     try {
       // The index complete before closing, within reason (what is left is indexed after the next start's first batch).
       const until = Date.now() + CLOSE_INDEXING_MS;
