@@ -180,9 +180,7 @@ class SqliteBatchInsert {
   private readonly moveIndexed: StatementSync;
 
   constructor(private readonly db: DatabaseSync) {
-    this.insertRow = db.prepare(
-      `INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')}) VALUES (${MESSAGE_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (event_id) DO NOTHING`,
-    );
+    this.insertRow = db.prepare(`INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')}) VALUES (${MESSAGE_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (event_id) DO NOTHING`);
     this.findCopy = db.prepare('SELECT id, devices FROM messages WHERE local_id = ? AND message_key = ?');
     this.setDevices = db.prepare('UPDATE messages SET devices = ? WHERE id = ?');
     this.indexedUpTo = db.prepare('SELECT id FROM messages_fts_position');

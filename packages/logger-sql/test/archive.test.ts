@@ -643,7 +643,10 @@ describe('SQLite batch insert and the full-text index that follows the table (mi
         migrationLockTableName: 'imspect_migration_lock',
       }).migrateToLatest();
       expect(result.error).toBeUndefined();
-      await old.insertInto('messages').values([toRow(event({ text: 'indexed by the old trigger' }))]).execute();
+      await old
+        .insertInto('messages')
+        .values([toRow(event({ text: 'indexed by the old trigger' }))])
+        .execute();
       await old.destroy();
       const archive = new SqlArchive(resolveTarget({ file }, dir));
       await archive.insert([event({ text: 'indexed by the archive' })]);
