@@ -312,7 +312,7 @@ export class SqlArchive implements ArchiveStore {
   private sqlite: DatabaseSync | undefined;
   private batchInsert: SqliteBatchInsert | undefined;
   /** The next step of the full-text index (SQLite), while rows wait for it. */
-  private indexing: { step: NodeJS.Immediate } | { idle: NodeJS.Timeout } | undefined;
+  private indexing: { step: NodeJS.Immediate; rows: number } | { idle: NodeJS.Timeout } | undefined;
 
   constructor(target: SqlTarget, onPoolError: (error: Error) => void = () => undefined) {
     this.kind = target.kind;
@@ -363,7 +363,7 @@ export class SqlArchive implements ArchiveStore {
       // Prepared after the migrations, which create the tables and drop the per-row index trigger.
       this.batchInsert ??= new SqliteBatchInsert(this.sqlite);
       const inserted = this.batchInsert.run(rows);
-      if (inserted > 0) this.scheduleIndexing();
+      if (inserted > 0) this.scheduleIndexing(inserted);
       return inserted;
     }
     return this.db.transaction().execute(async (tx) => {
@@ -390,34 +390,42 @@ export class SqlArchive implements ArchiveStore {
 
   /**
    * Indexes the rows stored since the last step, a step at a time, each in its own macrotask, so that a batch
-   * that comes in meanwhile (a message to the worker) is stored in between. After a batch the steps wait until
-   * no batch came for FTS_IDLE_MS, unless the index is FTS_MAX_BEHIND rows behind.
+   * that comes in meanwhile (a message to the worker) is stored in between. After a batch (`batchRows` new rows)
+   * the steps wait until no batch came for FTS_IDLE_MS, unless the index is FTS_MAX_BEHIND rows behind: then
+   * the next step takes the batch's rows and a step more, so that the index never falls further behind.
    */
-  private scheduleIndexing(afterBatch = true): void {
+  private scheduleIndexing(batchRows?: number): void {
     const insert = this.batchInsert;
     if (insert === undefined) return;
+    const afterBatch = batchRows !== undefined;
     if (afterBatch && insert.behind < FTS_MAX_BEHIND) {
       this.stopIndexing();
       const idle = setTimeout(() => {
         this.indexing = undefined;
-        this.scheduleIndexing(false);
+        this.scheduleIndexing();
       }, FTS_IDLE_MS);
       idle.unref();
       this.indexing = { idle };
       return;
     }
-    if (this.indexing !== undefined && 'step' in this.indexing) return;
+    const rows = FTS_ROWS_PER_STEP + (batchRows ?? 0);
+    if (this.indexing !== undefined && 'step' in this.indexing) {
+      this.indexing.rows += batchRows ?? 0;
+      return;
+    }
     this.stopIndexing();
-    this.indexing = {
+    const next = {
+      rows,
       step: setImmediate(() => {
         this.indexing = undefined;
         try {
-          if (insert.indexStep() > 0) this.scheduleIndexing(false);
+          if (insert.indexStep(next.rows) > 0) this.scheduleIndexing();
         } catch {
           // The rows stay after the index's position, where search reads them directly; the next batch tries again.
         }
       }),
     };
+    this.indexing = next;
   }
 
   private stopIndexing(): void {
