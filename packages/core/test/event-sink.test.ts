@@ -61,6 +61,21 @@ describe('EventSink', () => {
     await sink.close({ graceMs: 1_000 });
   });
 
+  it('a logger further behind than a batch gets up to maxBatchSize events per write, each once and in order, also across a failed write', async () => {
+    const logger = memoryLogger({ delayMs: 20, failures: 1 });
+    const sink = new EventSink([{ name: 'mem', hooks: logger.hooks }], { ...OPTIONS, maxBatchSize: 5 }, recordingLogger());
+    sink.accept(events(13));
+    await waitFor(() => logger.stored.length === 13, 5_000);
+    // The first write (13 pending) fails and is read again, as large; then 8 pending, then 3 (one batch).
+    expect(logger.calls.map((c) => c.length)).toEqual([5, 5, 5, 3]);
+    expect(logger.batches).toEqual([
+      ['e0', 'e1', 'e2', 'e3', 'e4'],
+      ['e5', 'e6', 'e7', 'e8', 'e9'],
+      ['e10', 'e11', 'e12'],
+    ]);
+    await sink.close({ graceMs: 1_000 });
+  });
+
   it('a small batch is written after flushIntervalMs', async () => {
     const logger = memoryLogger();
     const sink = new EventSink([{ name: 'mem', hooks: logger.hooks }], { ...OPTIONS, batchSize: 100, flushIntervalMs: 50 }, recordingLogger());

@@ -52,6 +52,8 @@ export class CsvLogger implements LoggerHooks {
   private tail: Promise<unknown> = Promise.resolve();
   /** targetFor's results: encoding the ids and joining the path is the costly part of a row. */
   private readonly targets = new Map<string, FileTarget>();
+  /** The last target found and what it was found for. */
+  private lastTarget: { protocol: unknown; network: string | undefined; localId: unknown; remoteId: unknown; day: string; target: FileTarget } | undefined;
   /** The day of the last second asked for (time zone offsets are whole seconds). */
   private daySecond = Number.NaN;
   private day = '';
@@ -71,11 +73,29 @@ export class CsvLogger implements LoggerHooks {
   /** Where an event's row goes (exposed for tools and tests). */
   targetFor(event: Readonly<ImEvent>, timeMs: number): FileTarget {
     const network = this.config.networkFolder && typeof event.network === 'string' ? event.network : undefined;
+    const day = this.dayOf(timeMs);
+    // A batch's events mostly go to the conversation the event before went to: compared field by field, without
+    // building the cache key.
+    const last = this.lastTarget;
+    if (
+      last !== undefined &&
+      last.day === day &&
+      last.network === network &&
+      last.protocol === event.protocol &&
+      last.localId === event.localId &&
+      last.remoteId === event.remoteId
+    )
+      return last.target;
+    const target = this.cachedTarget(event, network, day);
+    this.lastTarget = { protocol: event.protocol, network, localId: event.localId, remoteId: event.remoteId, day, target };
+    return target;
+  }
+
+  private cachedTarget(event: Readonly<ImEvent>, network: string | undefined, day: string): FileTarget {
     const ids =
       network === undefined
         ? [idString(event.protocol), idString(event.localId), idString(event.remoteId)]
         : [idString(event.protocol), network, idString(event.localId), idString(event.remoteId)];
-    const day = this.dayOf(timeMs);
     // Lengths first, so that no two (ids, day) tuples share a key whatever the ids contain.
     const key = `${ids.map((id) => id.length).join(':')}:${ids.join('')}${day}`;
     const cached = this.targets.get(key);

@@ -315,6 +315,31 @@ describe('hostile ids', () => {
     expect(cached.targetFor(event, at + 86_400_000).file).toBe(join(config.root, 'irc', 'alice', 'peer0', '2024-03-06.csv'));
   });
 
+  it('gives each event of a run its own conversation file when only one id, the network or the day differs from the event before', async () => {
+    const config = resolveOptions({ timezone: 'utc' }, await tempDir());
+    const at = Date.parse('2024-03-05T10:20:30.456Z');
+    const cached = new CsvLogger(config, quietLogger());
+    const fresh = () => new CsvLogger(config, quietLogger());
+    const run: [Partial<ImEvent>, number][] = [
+      [{ network: 'irc.example.org' }, at],
+      [{ network: 'irc.example.org' }, at],
+      [{ network: 'irc.example.net' }, at],
+      [{ network: 'irc.example.net', localId: 'bob' }, at],
+      [{ network: 'irc.example.net', localId: 'bob', remoteId: '#other' }, at],
+      [{ network: 'irc.example.net', localId: 'bob', remoteId: '#other', protocol: 'xmpp' }, at],
+      [{ network: 'irc.example.net', localId: 'bob', remoteId: '#other', protocol: 'xmpp' }, at + 86_400_000],
+      [{}, at + 86_400_000],
+      [{ network: 'irc.example.org' }, at],
+    ];
+    const files = run.map(([over, time]) => {
+      const event = makeEvent(over);
+      const target = cached.targetFor(event, time);
+      expect(target).toEqual(fresh().targetFor(event, time));
+      return target.file;
+    });
+    expect(new Set(files).size).toBe(run.length - 2);
+  });
+
   it('logs every event inside the log folder, one file per distinct id', async () => {
     const data = await tempDir();
     const log = await setupLogger(data);

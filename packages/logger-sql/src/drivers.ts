@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { SqliteDatabase } from 'kysely';
-import type { SQLInputValue } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 
 /** Loads a package by name (`require` relative to this plugin); replaceable in tests. */
 export type ModuleLoader = (name: string) => unknown;
@@ -39,11 +39,14 @@ export function loadDriver<T>(packageName: keyof typeof BACKENDS, load: ModuleLo
   }
 }
 
+/** Kysely's view of a `node:sqlite` database, and the database itself for the archive's batch insert (store.ts). */
+export type NodeSqliteDatabase = SqliteDatabase & { readonly raw: DatabaseSync };
+
 /**
  * A `node:sqlite` database in the shape Kysely's SqliteDialect drives (the shape of better-sqlite3, which the
  * archive used before): statements bound from an array, `reader` for statements that return rows.
  */
-export function openNodeSqlite(file: string, synchronous: 'full' | 'normal'): SqliteDatabase {
+export function openNodeSqlite(file: string, synchronous: 'full' | 'normal'): NodeSqliteDatabase {
   const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
   const db = new DatabaseSync(file);
   db.exec('PRAGMA journal_mode = WAL');
@@ -56,6 +59,7 @@ export function openNodeSqlite(file: string, synchronous: 'full' | 'normal'): Sq
     typeof text === 'string' && typeof word === 'string' && text.toLowerCase().includes(word.toLowerCase()) ? 1 : 0,
   );
   return {
+    raw: db,
     close: () => db.close(),
     prepare(sqlText) {
       const statement = db.prepare(sqlText);

@@ -108,8 +108,14 @@ export const SQLITE_DENSE_MATCHES = 2000;
 function fullTextCondition(kind: SqlKind, list: string[]): Expression<SqlBool> {
   switch (kind) {
     case 'sqlite':
-      // Matching rows read by id (the `lookup` plan); the archive walks instead when there are many.
-      return sql<SqlBool>`id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ${ftsMatch(list)})`;
+      // Matching rows read by id (the `lookup` plan); the archive walks instead when there are many. The rows
+      // stored after the index's position (migration 0006: the index follows the table) are checked one by one,
+      // the way the trigram index matches (case folded, contains).
+      // One IN list (an OR beside it would turn the lookup into a walk of the whole table).
+      return sql<SqlBool>`id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ${ftsMatch(list)} UNION ALL SELECT id FROM messages WHERE id > (SELECT id FROM messages_fts_position) AND ${sql.join(
+        list.map((w) => sql`imspect_contains(text, ${w}) = 1`),
+        sql` AND `,
+      )})`;
     case 'postgres': {
       const query = list.map((w) => `${w.toLowerCase()}:*`).join(' & ');
       return sql<SqlBool>`to_tsvector('simple', coalesce(text, '')) @@ to_tsquery('simple', ${query})`;

@@ -25,7 +25,8 @@ import {
   type SearchQuery,
   type SqliteTextPlan,
 } from './search.js';
-import { loadDriver, openNodeSqlite } from './drivers.js';
+import { loadDriver, openNodeSqlite, type NodeSqliteDatabase } from './drivers.js';
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { AUDIT_MIGRATION_LOCK_TABLE, AUDIT_MIGRATION_TABLE, auditMigrationProvider, auditRow, fromAuditRow, type AuditEntry, type StoredAuditEntry } from './audit.js';
 
 export interface SearchPageOptions {
@@ -117,14 +118,152 @@ export interface ArchiveStore {
   close(): Promise<void>;
 }
 
-function dialectFor(target: SqlTarget, onPoolError: (error: Error) => void): Dialect {
+/** The columns of a `messages` row, in the order the SQLite batch insert binds them. */
+const MESSAGE_COLUMNS = [
+  'event_id',
+  'timestamp',
+  'at_ms',
+  'at',
+  'client_address',
+  'protocol',
+  'outgoing',
+  'type',
+  'local_id',
+  'remote_id',
+  'filtered',
+  'categories',
+  'event_data',
+  'direction',
+  'type_name',
+  'subtype',
+  'conversation',
+  'text',
+  'delivered_text',
+  'file_name',
+  'file_size',
+  'server',
+  'data',
+  'network',
+  'message_key',
+  'devices',
+] as const satisfies ReadonlyArray<keyof MessageRow>;
+
+/** Rows added to SQLite's full-text index per transaction while it catches up with the table. */
+const FTS_ROWS_PER_STEP = 2000;
+/**
+ * The index waits this long after a batch before its next step, so that a burst of batches is stored at the
+ * table's own pace and indexed after it...
+ */
+const FTS_IDLE_MS = 20;
+/** ...unless it is this many rows behind: then a step follows every batch, so that it never falls further behind. */
+const FTS_MAX_BEHIND = 50_000;
+/** Longest `close` goes on indexing the rows the full-text index has not caught up with. */
+const CLOSE_INDEXING_MS = 5000;
+
+/**
+ * SQLite's batch insert, on `node:sqlite` directly: its statements prepared once (Kysely prepares each query
+ * again, which cost as much as the insert itself), one row per statement, one transaction per batch.
+ *
+ * The full-text index (FTS5 trigram, about three quarters of the cost of a row) is not filled by the insert:
+ * since migration 0006 it follows the table, in steps of its own (`indexStep`), from the position kept in
+ * `messages_fts_position` (the last row id indexed, moved in the same transaction as the index). A batch is
+ * stored, and acknowledged, once its rows are in the table; search checks the rows after the position
+ * directly (search.ts), so a row is found from the moment it is stored.
+ */
+class SqliteBatchInsert {
+  private readonly insertRow: StatementSync;
+  private readonly findCopy: StatementSync;
+  private readonly setDevices: StatementSync;
+  private readonly indexedUpTo: StatementSync;
+  private readonly lastToIndex: StatementSync;
+  private readonly indexText: StatementSync;
+  private readonly moveIndexed: StatementSync;
+
+  constructor(private readonly db: DatabaseSync) {
+    this.insertRow = db.prepare(`INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')}) VALUES (${MESSAGE_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (event_id) DO NOTHING`);
+    this.findCopy = db.prepare('SELECT id, devices FROM messages WHERE local_id = ? AND message_key = ?');
+    this.setDevices = db.prepare('UPDATE messages SET devices = ? WHERE id = ?');
+    this.indexedUpTo = db.prepare('SELECT id FROM messages_fts_position');
+    this.lastToIndex = db.prepare('SELECT max(id) AS id FROM (SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?)');
+    this.indexText = db.prepare('INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages WHERE id > ? AND id <= ? ORDER BY id');
+    this.moveIndexed = db.prepare('UPDATE messages_fts_position SET id = ?');
+  }
+
+  /** Stores the rows that are new in one transaction (all or none); returns how many were new. */
+  run(rows: readonly MessageRow[]): number {
+    return this.transaction(() => {
+      let inserted = 0;
+      const values: SQLInputValue[] = new Array(MESSAGE_COLUMNS.length);
+      for (const row of rows) {
+        if (row.message_key !== null && this.mergeCopy(row)) continue;
+        for (let i = 0; i < MESSAGE_COLUMNS.length; i++) values[i] = row[MESSAGE_COLUMNS[i]!];
+        const result = this.insertRow.run(...values);
+        if (result.changes > 0) {
+          inserted++;
+          this.lastStored = Math.max(this.lastStored, Number(result.lastInsertRowid));
+        }
+      }
+      return inserted;
+    });
+  }
+
+  /** Rows stored and not indexed yet, as far as this connection knows (it updates both ends). */
+  get behind(): number {
+    return this.lastStored - this.lastIndexed;
+  }
+  private lastStored = 0;
+  private lastIndexed = 0;
+
+  /** Adds up to `limit` rows after the index's position to the full-text index; returns how many. */
+  indexStep(limit = FTS_ROWS_PER_STEP): number {
+    return this.transaction(() => {
+      const from = Number((this.indexedUpTo.get() as { id: number | bigint } | undefined)?.id ?? 0);
+      this.lastIndexed = from;
+      const last = (this.lastToIndex.get(from, limit) as { id: number | bigint | null }).id;
+      if (last === null) return 0;
+      const added = Number(this.indexText.run(from, last).changes);
+      this.moveIndexed.run(last);
+      this.lastIndexed = Number(last);
+      return added;
+    });
+  }
+
+  private transaction<T>(work: () => T): T {
+    // Kysely's transactions span awaits on the same connection; only migrations use one, and the archive waits for them.
+    if (this.db.isTransaction) throw new Error('the SQLite archive is inside another transaction; the batch is retried');
+    // IMMEDIATE: the write lock before anything is read, so that another writer cannot get between the read and the write.
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /** As {@link SqlArchive.insertOrMerge}: true when the row is a copy of a stored message (its device added). */
+  private mergeCopy(row: MessageRow): boolean {
+    const stored = this.findCopy.get(row.local_id, row.message_key) as { id: number | bigint; devices: string | null } | undefined;
+    if (stored === undefined) return false;
+    const devices = splitDevices(stored.devices);
+    const added = splitDevices(row.devices).filter((d) => !devices.includes(d));
+    if (added.length > 0) this.setDevices.run(joinDevices([...devices, ...added]), stored.id);
+    return true;
+  }
+}
+
+function dialectFor(target: SqlTarget, onPoolError: (error: Error) => void, onSqlite: (db: NodeSqliteDatabase) => void): Dialect {
   switch (target.kind) {
     case 'sqlite': {
       mkdirSync(dirname(target.file), { recursive: true, mode: 0o750 });
       // The archive holds every conversation: created owner and group only before SQLite opens it (its -wal and
       // -shm files copy the database file's mode).
       closeSync(openSync(target.file, 'a', 0o640));
-      return new SqliteDialect({ database: openNodeSqlite(target.file, target.synchronous) });
+      const database = openNodeSqlite(target.file, target.synchronous);
+      onSqlite(database);
+      return new SqliteDialect({ database });
     }
     case 'postgres': {
       const pg = loadDriver<typeof import('pg')>('pg');
@@ -170,10 +309,14 @@ export class SqlArchive implements ArchiveStore {
   private readonly db: Kysely<Database>;
   private migrated = false;
   private migrating: Promise<void> | undefined;
+  private sqlite: DatabaseSync | undefined;
+  private batchInsert: SqliteBatchInsert | undefined;
+  /** The next step of the full-text index (SQLite), while rows wait for it. */
+  private indexing: { step: NodeJS.Immediate; rows: number } | { idle: NodeJS.Timeout } | undefined;
 
   constructor(target: SqlTarget, onPoolError: (error: Error) => void = () => undefined) {
     this.kind = target.kind;
-    this.db = new Kysely<Database>({ dialect: dialectFor(target, onPoolError) });
+    this.db = new Kysely<Database>({ dialect: dialectFor(target, onPoolError, (db) => (this.sqlite = db.raw)) });
   }
 
   migrate(): Promise<void> {
@@ -216,6 +359,13 @@ export class SqlArchive implements ArchiveStore {
     await this.migrate();
     const idChars = this.kind === 'mysql' ? MYSQL_ID_CHARS : Number.POSITIVE_INFINITY;
     const rows = events.map((e) => toRow(e, idChars));
+    if (this.sqlite !== undefined) {
+      // Prepared after the migrations, which create the tables and drop the per-row index trigger.
+      this.batchInsert ??= new SqliteBatchInsert(this.sqlite);
+      const inserted = this.batchInsert.run(rows);
+      if (inserted > 0) this.scheduleIndexing(inserted);
+      return inserted;
+    }
     return this.db.transaction().execute(async (tx) => {
       let inserted = 0;
       // Rows in order: runs of rows without a message key as multi-row inserts, each keyed row on its own (it may
@@ -236,6 +386,53 @@ export class SqlArchive implements ArchiveStore {
       await flush();
       return inserted;
     });
+  }
+
+  /**
+   * Indexes the rows stored since the last step, a step at a time, each in its own macrotask, so that a batch
+   * that comes in meanwhile (a message to the worker) is stored in between. After a batch (`batchRows` new rows)
+   * the steps wait until no batch came for FTS_IDLE_MS, unless the index is FTS_MAX_BEHIND rows behind: then
+   * the next step takes the batch's rows and a step more, so that the index never falls further behind.
+   */
+  private scheduleIndexing(batchRows?: number): void {
+    const insert = this.batchInsert;
+    if (insert === undefined) return;
+    const afterBatch = batchRows !== undefined;
+    if (afterBatch && insert.behind < FTS_MAX_BEHIND) {
+      this.stopIndexing();
+      const idle = setTimeout(() => {
+        this.indexing = undefined;
+        this.scheduleIndexing();
+      }, FTS_IDLE_MS);
+      idle.unref();
+      this.indexing = { idle };
+      return;
+    }
+    const rows = FTS_ROWS_PER_STEP + (batchRows ?? 0);
+    if (this.indexing !== undefined && 'step' in this.indexing) {
+      this.indexing.rows += batchRows ?? 0;
+      return;
+    }
+    this.stopIndexing();
+    const next = {
+      rows,
+      step: setImmediate(() => {
+        this.indexing = undefined;
+        try {
+          if (insert.indexStep(next.rows) > 0) this.scheduleIndexing();
+        } catch {
+          // The rows stay after the index's position, where search reads them directly; the next batch tries again.
+        }
+      }),
+    };
+    this.indexing = next;
+  }
+
+  private stopIndexing(): void {
+    if (this.indexing === undefined) return;
+    if ('step' in this.indexing) clearImmediate(this.indexing.step);
+    else clearTimeout(this.indexing.idle);
+    this.indexing = undefined;
   }
 
   /**
@@ -454,6 +651,14 @@ export class SqlArchive implements ArchiveStore {
   }
 
   async close(): Promise<void> {
+    this.stopIndexing();
+    try {
+      // The index complete before closing, within reason (what is left is indexed after the next start's first batch).
+      const until = Date.now() + CLOSE_INDEXING_MS;
+      while (this.batchInsert !== undefined && Date.now() < until && this.batchInsert.indexStep() > 0);
+    } catch {
+      // Caught up by the next process that stores a batch.
+    }
     await this.db.destroy();
   }
 }

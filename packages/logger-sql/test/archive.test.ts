@@ -424,7 +424,8 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     const db = rawDb(direct);
     const legacy = ['client=MSNMSGR version=8.5.1302 protocol-version=MSNP15', 'group=Friends%20&%20Family odd=%zz', 'address=192.0.2.7:5000'];
     for (const [i, e] of old.entries()) await db.updateTable('messages').set({ data: legacy[i] }).where('event_id', '=', e.id).execute();
-    await sql`DELETE FROM ${sql.table(MIGRATION_TABLE)} WHERE name = ${'0005-typed-data'}`.execute(db);
+    // The migrations after 0005 too (Kysely refuses to run one before a later one that ran).
+    await sql`DELETE FROM ${sql.table(MIGRATION_TABLE)} WHERE name >= ${'0005-typed-data'}`.execute(db);
     await direct.close();
 
     const upgraded = new SqlArchive(target);
@@ -558,6 +559,111 @@ describe('console audit trail on SQLite', () => {
     }
   });
 });
+
+describe('SQLite batch insert and the full-text index that follows the table (migration 0006)', () => {
+  const rawDb = (a: SqlArchive) => (a as unknown as { db: Kysely<Database> }).db;
+  /** The index's position and the last row id. */
+  const positions = async (a: SqlArchive) =>
+    (await sql<{ indexed: number; last: number }>`SELECT (SELECT id FROM messages_fts_position) AS indexed, (SELECT coalesce(max(id), 0) FROM messages) AS last`.execute(rawDb(a)))
+      .rows[0]!;
+  /** FTS5 compares its index with the table: every row up to the position indexed once, nothing else. */
+  const checkIndex = async (a: SqlArchive) => {
+    await waitUntil(async () => {
+      const p = await positions(a);
+      return p.indexed === p.last;
+    });
+    await sql`INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')`.execute(rawDb(a));
+  };
+
+  it('stores a batch all or none: a batch that failed midway and is retried stores and indexes every event once', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-logger-sql-'));
+    const archive = new SqlArchive(resolveTarget({}, dir));
+    try {
+      await archive.migrate();
+      const { DatabaseSync } = await import('node:sqlite');
+      const other = new DatabaseSync(path.join(dir, 'archive.sqlite'));
+      // Another connection's trigger fails the fourth row of the batch, as a full disk or a crash would.
+      other.exec("CREATE TRIGGER fail_once BEFORE INSERT ON messages WHEN new.text = 'retry four' BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+      const stored = [event({ text: 'retry one' }), event({ text: 'retry two' })];
+      await archive.insert(stored);
+      // Re-delivered in part: the second event is stored already.
+      const batch = [stored[1]!, event({ text: 'retry three' }), event({ text: 'retry four' }), event({ text: 'retry five' })];
+      await expect(archive.insert(batch)).rejects.toThrow(/disk full/);
+      expect(await archive.count()).toBe(2);
+      expect(await archive.search({ text: 'three', limit: 0 })).toEqual([]);
+      other.exec('DROP TRIGGER fail_once');
+      other.close();
+      expect(await archive.insert(batch)).toBe(3);
+      expect(await archive.insert(batch)).toBe(0);
+      expect(await archive.count()).toBe(5);
+      for (const word of ['one', 'two', 'three', 'four', 'five']) expect((await archive.search({ text: word, limit: 0 })).map((m) => m.text)).toEqual([`retry ${word}`]);
+      await checkIndex(archive);
+    } finally {
+      await archive.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finds rows the index has not caught up with yet, the way the index would, and indexes them with the next batch', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-logger-sql-'));
+    const archive = new SqlArchive(resolveTarget({}, dir));
+    try {
+      await archive.insert([event({ text: 'Ünïcode Straße one' }), event({ text: 'plain two' }), event({ text: 'CJK 你好世界 three' })]);
+      await checkIndex(archive);
+      // As if the index had not caught up with any of them (stopped before its steps ran).
+      await sql`INSERT INTO messages_fts(messages_fts) VALUES ('delete-all')`.execute(rawDb(archive));
+      await sql`UPDATE messages_fts_position SET id = 0`.execute(rawDb(archive));
+      expect((await archive.search({ text: 'straße', limit: 0 })).map((m) => m.text)).toEqual(['Ünïcode Straße one']);
+      expect((await archive.search({ text: 'ÜNÏCODE one', limit: 0 })).map((m) => m.text)).toEqual(['Ünïcode Straße one']);
+      expect((await archive.search({ text: '你好世', limit: 0 })).map((m) => m.text)).toEqual(['CJK 你好世界 three']);
+      expect((await archive.search({ text: 'absent', limit: 0 })).map((m) => m.text)).toEqual([]);
+      await archive.insert([event({ text: 'plain four' })]);
+      await checkIndex(archive);
+      expect((await positions(archive)).indexed).toBe(4);
+      expect((await archive.search({ text: 'plain', limit: 0 })).map((m) => m.text)).toEqual(['plain two', 'plain four']);
+    } finally {
+      await archive.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an archive from before migration 0006 loses the per-row trigger and keeps its rows searchable with the new ones', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-logger-sql-'));
+    try {
+      const file = path.join(dir, 'old.sqlite');
+      const { Kysely, SqliteDialect } = await import('kysely');
+      const { Migrator } = await import('kysely/migration');
+      const { openNodeSqlite } = await import('../dist/drivers.js');
+      const old = new Kysely<any>({ dialect: new SqliteDialect({ database: openNodeSqlite(file, 'normal') }) });
+      const { '0006-following-full-text': _later, ...before } = await migrationProvider('sqlite').getMigrations();
+      const result = await new Migrator({
+        db: old,
+        provider: { getMigrations: async () => before },
+        migrationTableName: MIGRATION_TABLE,
+        migrationLockTableName: 'imspect_migration_lock',
+      }).migrateToLatest();
+      expect(result.error).toBeUndefined();
+      await old
+        .insertInto('messages')
+        .values([toRow(event({ text: 'indexed by the old trigger' }))])
+        .execute();
+      await old.destroy();
+      const archive = new SqlArchive(resolveTarget({ file }, dir));
+      await archive.insert([event({ text: 'indexed by the archive' })]);
+      expect((await archive.search({ text: 'indexed', limit: 0 })).map((m) => m.text)).toEqual(['indexed by the old trigger', 'indexed by the archive']);
+      const triggers = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'messages'`.execute(rawDb(archive));
+      expect(triggers.rows.map((r) => r.name)).toEqual(['messages_fts_delete']);
+      await checkIndex(archive);
+      await archive.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+async function waitUntil(done: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500 && !(await done()); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}
 
 describe('migration 0004 (network)', () => {
   it('adds the network column and fills it for IRC rows stored before, from the server host', async () => {

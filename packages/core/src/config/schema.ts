@@ -163,6 +163,11 @@ export const ConfigSchema = Type.Object(
     loggers: Type.Object(
       {
         batchSize: Type.Integer({ minimum: 1, default: 200 }),
+        maxBatchSize: Type.Integer({
+          minimum: 1,
+          default: 5000,
+          description: 'Most events per write to a logger that is behind (more pending than batchSize): fewer, larger writes let it catch up',
+        }),
         flushIntervalMs: Type.Integer({ minimum: 1, default: 250 }),
         retryMaxDelayMs: Type.Integer({ minimum: 10, default: 30_000 }),
         writeTimeoutMs: Type.Integer({ minimum: 10, default: 30_000, description: 'A logger write taking longer counts as failed and is retried' }),

@@ -5,7 +5,15 @@ import { PluginHost } from '../runtime/plugin-host.js';
 import { Journal } from '../journal/journal.js';
 
 export interface EventSinkOptions {
+  /** Events per write while a logger keeps up. */
   batchSize: number;
+  /**
+   * Most events per write while a logger is behind (more than `batchSize` pending); at least `batchSize`, which
+   * it is when absent. A write costs a logger about the same whatever its size up to thousands of events (a
+   * transaction and its sync, a round trip to a worker or a server, a write per file), so a logger that fell
+   * behind catches up in fewer, larger writes, and stays in the journal's memory window.
+   */
+  maxBatchSize?: number;
   flushIntervalMs: number;
   retryMaxDelayMs: number;
   /** Used for a host of the sink's own when none is given (its `loggerMs`). */
@@ -90,11 +98,17 @@ class LoggerQueue {
     });
   }
 
+  /** `batchSize`, or up to `maxBatchSize` while more than a batch is pending. */
+  private batchLimit(): number {
+    const { batchSize, maxBatchSize = batchSize } = this.options;
+    return Math.max(batchSize, Math.min(maxBatchSize, this.pending));
+  }
+
   private async writeBatch(): Promise<void> {
     const from = this.journal.position(this.name);
     let size = 0;
     try {
-      const { first, events: batch } = await this.journal.read(from, this.options.batchSize);
+      const { first, events: batch } = await this.journal.read(from, this.batchLimit());
       size = batch.length;
       if (size === 0) {
         this.journal.ack(this.name, first); // past events a damaged journal lost (reported by the journal)
