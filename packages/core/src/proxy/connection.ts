@@ -10,6 +10,7 @@ import { uuidv7 } from '../runtime/ids.js';
 import { isPromiseLike, type PluginHost } from '../runtime/plugin-host.js';
 import type { EventSink } from './event-sink.js';
 import type { IdentityRecords } from './identity-records.js';
+import { BoundLogger } from './bound-logger.js';
 import { idleSweepFor, type IdleWatch } from './idle-sweep.js';
 import { localUserKey } from './local-users.js';
 import { noticeClient } from './responses.js';
@@ -189,7 +190,7 @@ export class ProxyConnection {
     // Frozen copies: every event of the connection shares them, and filters get events deeply frozen.
     this.client = Object.freeze({ ...info.client });
     this.server = Object.freeze({ ...info.server });
-    this.log = deps.log.child({ conn: this.id, client: `${info.client.ip}:${info.client.port}`, server: `${info.server.host}:${info.server.port}` });
+    this.log = new BoundLogger(deps.log, { conn: this.id, client: `${info.client.ip}:${info.client.port}`, server: `${info.server.host}:${info.server.port}` });
     this.flows = {
       outgoing: new Flow(this, 'outgoing', clientSocket, upstreamSocket),
       incoming: new Flow(this, 'incoming', upstreamSocket, clientSocket),
