@@ -62,7 +62,8 @@ export class IrcState {
   /** Bytes were lost (a capture's gap): what the lost part said (the welcome, the nick) may be missing, as mid-stream. */
   private lost = false;
   /** Channels asked for (JOIN, PART) while the nick is unknown in a session joined mid-way, lower-cased. */
-  private readonly asked = new Set<string>();
+  /** Made only for such a session: most never need it. */
+  private asked: Set<string> | undefined;
   /**
    * Who the local user is for this connection: the nick `001` confirmed (in a session joined mid-way, the
    * first nick learned, fixed at the first nick change). Every event's `localId`, whatever nick the user
@@ -225,17 +226,19 @@ export class IrcState {
   private askedFor(m: IrcMessage): void {
     if (this.nick !== undefined || !this.late) return;
     for (const channel of splitList(paramText(m, 0))) {
-      if (this.asked.size < MAX_ASKED) this.asked.add(channel.toLowerCase());
+      const asked = (this.asked ??= new Set());
+      if (asked.size < MAX_ASKED) asked.add(channel.toLowerCase());
     }
   }
 
   /** The echo of a JOIN or PART the client asked for comes from the user: the nick is learned from its prefix. */
   private learnFromEcho(m: IrcMessage): void {
-    if (this.nick !== undefined || this.asked.size === 0 || m.prefix === undefined) return;
+    const asked = this.asked;
+    if (this.nick !== undefined || asked === undefined || asked.size === 0 || m.prefix === undefined) return;
     const channels = splitList(paramText(m, 0));
-    if (channels.length === 0 || !channels.every((c) => this.asked.has(c.toLowerCase()))) return;
+    if (channels.length === 0 || !channels.every((c) => asked.has(c.toLowerCase()))) return;
     this.nick = this.prefixName(m);
-    this.asked.clear();
+    this.asked = undefined;
   }
 
   private onJoin(m: IrcMessage): LineOutcome {

@@ -196,6 +196,8 @@ function handleForward(config: ForwardListenerConfig, deps: HandlerDeps) {
       if (decided) return;
       decided = true;
       clearTimeout(timer);
+      // Nothing of the routing (the first bytes, the timer) stays with the relayed socket.
+      socket.off('close', stopTimer);
       socket.off('data', onData);
       socket.off('end', onEnd);
       socket.pause();
@@ -216,7 +218,8 @@ function handleForward(config: ForwardListenerConfig, deps: HandlerDeps) {
     };
     const onEnd = () => decide(undefined);
     const timer = setTimeout(() => decide(undefined), deps.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
-    socket.once('close', () => clearTimeout(timer));
+    const stopTimer = () => clearTimeout(timer);
+    socket.once('close', stopTimer);
     socket.on('data', onData);
     socket.once('end', onEnd);
     // The server speaks first in this protocol, and its clients wait for that before saying what routing needs.
@@ -237,7 +240,8 @@ function handleSocks(config: Socks5ListenerConfig, deps: HandlerDeps) {
       }, deps.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
     };
     startTimer();
-    socket.once('close', () => clearTimeout(timer));
+    const stopTimer = () => clearTimeout(timer);
+    socket.once('close', stopTimer);
     // The server socket allows half-open connections (for the relay), so a client that gives up mid-handshake
     // would otherwise hold it open until the timeout. After a refusal, the timer cuts a client that stays.
     const onEnd = () => socket.destroy();
@@ -264,6 +268,8 @@ function handleSocks(config: Socks5ListenerConfig, deps: HandlerDeps) {
             deps.log,
             { client: who, server: `${host}:${port}` },
             (upstream) => {
+              // The handshake is over: nothing of it (parser, timer, these closures) stays with the relayed socket.
+              socket.off('close', stopTimer);
               socket.write(connectReply(REPLY.succeeded, unmapIPv4(upstream.localAddress ?? '0.0.0.0'), upstream.localPort ?? 0));
               deps.onConnection({
                 client: socket,

@@ -10,6 +10,8 @@ import { uuidv7 } from '../runtime/ids.js';
 import { isPromiseLike, type PluginHost } from '../runtime/plugin-host.js';
 import type { EventSink } from './event-sink.js';
 import type { IdentityRecords } from './identity-records.js';
+import { BoundLogger } from './bound-logger.js';
+import { idleSweepFor, type IdleWatch } from './idle-sweep.js';
 import { localUserKey } from './local-users.js';
 import { noticeClient } from './responses.js';
 import type { FrameDecision, Policy } from './policy.js';
@@ -155,6 +157,8 @@ export class ProxyConnection {
   private localUserId: string | undefined;
   /** The plain sockets under intercepted TLS ones. */
   private rawSockets: Duplex[] = [];
+  /** This connection in the shared idle sweep (`connections.idleTimeoutMs`), while it is open. */
+  private idleWatch: IdleWatch | undefined;
   private closeListeners: Array<() => void> = [];
   bytes: Record<Direction, number> = { outgoing: 0, incoming: 0 };
   eventCount = 0;
@@ -183,20 +187,23 @@ export class ProxyConnection {
     // Frozen copies: every event of the connection shares them, and filters get events deeply frozen.
     this.client = Object.freeze({ ...info.client });
     this.server = Object.freeze({ ...info.server });
-    this.log = deps.log.child({ conn: this.id, client: `${info.client.ip}:${info.client.port}`, server: `${info.server.host}:${info.server.port}` });
+    this.log = new BoundLogger(deps.log, { conn: this.id, client: `${info.client.ip}:${info.client.port}`, server: `${info.server.host}:${info.server.port}` });
     this.flows = {
       outgoing: new Flow(this, 'outgoing', clientSocket, upstreamSocket),
       incoming: new Flow(this, 'incoming', upstreamSocket, clientSocket),
     };
     for (const socket of [clientSocket, upstreamSocket]) {
       // Replaying a capture runs the same connection over in-memory streams: only real sockets have these.
-      if (socket instanceof Socket) {
-        socket.setNoDelay(true);
-        if (deps.options.idleTimeoutMs > 0) {
-          socket.setTimeout(deps.options.idleTimeoutMs, () => this.closeIdle());
-        }
-      }
+      if (socket instanceof Socket) socket.setNoDelay(true);
       this.watch(socket, socket === clientSocket ? 'client' : 'server');
+    }
+    if (deps.options.idleTimeoutMs > 0 && (clientSocket instanceof Socket || upstreamSocket instanceof Socket)) {
+      // One process-wide sweep rather than a timer per socket (see idle-sweep.ts). It reads the current sockets,
+      // so the TLS sockets are timed once they take over.
+      this.idleWatch = idleSweepFor(deps.options.idleTimeoutMs).watch(
+        () => socketTraffic(this.clientSocket) + socketTraffic(this.upstreamSocket),
+        () => this.closeIdle(),
+      );
     }
     const initial = info.initialClientData && info.initialClientData.length > 0 ? Buffer.from(info.initialClientData) : undefined;
     if (initial) this.flows.outgoing.receive(initial);
@@ -645,12 +652,6 @@ export class ProxyConnection {
     client.once('close', () => raw[0]!.destroy());
     server.once('close', () => raw[1]!.destroy());
     this.rawSockets = raw;
-    const idleMs = this.deps.options.idleTimeoutMs;
-    if (idleMs > 0) {
-      // The plain sockets see no activity once TLS reads their handles: time the TLS sockets instead.
-      for (const socket of raw) if (socket instanceof Socket) socket.setTimeout(0);
-      for (const socket of [client, server]) if (socket instanceof Socket) socket.setTimeout(idleMs, () => this.closeIdle());
-    }
     this.clientSocket = client;
     this.upstreamSocket = server;
     this.watch(client, 'client');
@@ -992,6 +993,8 @@ export class ProxyConnection {
     if (this.closed) return;
     this.releaseCircumvention('');
     this.closed = true;
+    if (this.idleWatch) idleSweepFor(this.deps.options.idleTimeoutMs).unwatch(this.idleWatch);
+    this.idleWatch = undefined;
     this.localUser = this.deps.policy.localUsers?.move(this.localUser, undefined);
     // A reset while a filter decides: the frames already received still become events (the policy's hook
     // timeout bounds the wait). The close is reported after them, so its count and the listeners (the
@@ -1023,6 +1026,14 @@ export class ProxyConnection {
  * One direction of a connection: reads from `source`, parses, judges and writes to `target`, in order.
  * While an asynchronous policy decision is pending, or `target` is full, `source` is paused.
  */
+/** Bytes a socket has read and written: any change is traffic for the idle timeout. In-memory streams (replay) have none. */
+function socketTraffic(socket: Duplex): number {
+  return socket instanceof Socket ? socket.bytesRead + socket.bytesWritten : 0;
+}
+
+/** The stash of a flow that is not detached: shared, never written (detach replaces it with the inbox). */
+const EMPTY: Buffer[] = [];
+
 class Flow {
   private mode: 'wait' | 'parse' | 'raw' = 'wait';
   /** Chunks received and not yet given to the parser (held while busy or before the mode is known). */
@@ -1044,14 +1055,15 @@ class Flow {
   private readonly onDrain = () => this.resume('target');
   /** Bytes lost (capture gaps) since the last chunk received, and the chunks that follow a loss. */
   private lostBefore = 0;
-  private readonly gaps = new WeakMap<Buffer, number>();
+  /** Made at the first gap: only replays of captures with losses have any. */
+  private gaps: WeakMap<Buffer, number> | undefined;
   /** While detached: bytes that arrive before the TLS socket takes the source over. */
-  private stash: Buffer[] = [];
+  private stash: Buffer[] = EMPTY;
   private readonly onStash = (chunk: Buffer) => {
     this.stash.push(chunk);
   };
   /** Callers of {@link whenIdle}, resolved once nothing is pending. */
-  private idleWaiters: Array<() => void> = [];
+  private idleWaiters: Array<() => void> | undefined;
 
   constructor(
     conn: ProxyConnection,
@@ -1107,7 +1119,7 @@ class Flow {
     this.source.off('data', this.onStash);
     this.source.pause();
     const stash = this.stash;
-    this.stash = [];
+    this.stash = EMPTY;
     return stash;
   }
 
@@ -1149,7 +1161,7 @@ class Flow {
 
   receive(chunk: Buffer): void {
     if (this.lostBefore > 0) {
-      this.gaps.set(chunk, this.lostBefore);
+      (this.gaps ??= new WeakMap()).set(chunk, this.lostBefore);
       this.lostBefore = 0;
     }
     this.conn.bytes[this.direction] += chunk.length;
@@ -1198,13 +1210,13 @@ class Flow {
    */
   whenIdle(): Promise<void> | undefined {
     if (!this.pending) return undefined;
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return new Promise((resolve) => (this.idleWaiters ??= []).push(resolve));
   }
 
   private settle(): void {
-    if (this.idleWaiters.length === 0 || this.pending) return;
+    if (!this.idleWaiters || this.pending) return;
     const waiters = this.idleWaiters;
-    this.idleWaiters = [];
+    this.idleWaiters = undefined;
     for (const resolve of waiters) resolve();
   }
 
@@ -1232,7 +1244,7 @@ class Flow {
       }
       const chunk = this.inbox.shift()!;
       this.budget?.charge(chunk.length);
-      const lost = this.gaps.get(chunk);
+      const lost = this.gaps?.get(chunk);
       const pending = lost === undefined ? this.parse(chunk) : this.afterGap(lost, chunk);
       if (!pending && chunk.length >= YIELD_AFTER_BYTES && !this.pauses.has('yield')) {
         // A large chunk took a while to parse: let the other connections have a turn before reading more

@@ -7,8 +7,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
-import * as x509 from './x509.js';
-import { EC_P256, randomSerial, toPem, writePrivate, type LoadedCa } from './ca.js';
+import type * as X509 from './x509.js';
+import { EC_P256, loadX509, randomSerial, toPem, writePrivate, type LoadedCa } from './ca.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 
@@ -45,7 +45,7 @@ export class CertificateAuthority {
   private readonly memory = new Map<string, Promise<Leaf>>();
   readonly cacheDir: string;
   /** The same for every leaf: computed once. */
-  private authorityKeyId: Promise<x509.AuthorityKeyIdentifierExtension> | undefined;
+  private authorityKeyId: Promise<X509.AuthorityKeyIdentifierExtension> | undefined;
 
   /** `cacheDir`: where leaves are kept; one sub-folder per CA so a new CA never serves an old CA's leaves. */
   constructor(
@@ -120,6 +120,7 @@ export class CertificateAuthority {
     const caEnd = this.ca.cert.notAfter.getTime();
     const notAfter = new Date(Math.min(now + LEAF_DAYS * DAY_MS, caEnd));
     const ip = isIP(name) !== 0;
+    const x509 = await loadX509();
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: randomSerial(),
       subject: ip ? [{ O: ['imspect'] }] : [{ CN: [name] }],

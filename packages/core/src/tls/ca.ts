@@ -6,10 +6,22 @@ import { X509Certificate, createPrivateKey, webcrypto, type KeyObject } from 'no
 import { chmod, mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import * as x509 from './x509.js';
+import type * as X509 from './x509.js';
 import { ImspectError, describeError } from '@imspect/sdk';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+let x509Module: Promise<typeof X509> | undefined;
+
+/**
+ * @peculiar/x509 (with its asn1 schemas, tsyringe and reflect-metadata: some 20 MB of memory) is loaded at the
+ * first use of a CA, not at every start: most gateways run without one, and `imspect start` keeps it resident.
+ */
+export function loadX509(): Promise<typeof X509> {
+  x509Module ??= import('./x509.js').then((x509) => {
+    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+    return x509;
+  });
+  return x509Module;
+}
 
 type CryptoKey = webcrypto.CryptoKey;
 
@@ -21,7 +33,7 @@ export interface CaFiles {
 /** A loaded CA: what minting needs. */
 export interface LoadedCa {
   files: CaFiles;
-  cert: x509.X509Certificate;
+  cert: X509.X509Certificate;
   certPem: string;
   privateKey: CryptoKey;
   /** How leaves are signed with this key. */
@@ -54,6 +66,7 @@ export async function createCa(options: CreateCaOptions): Promise<LoadedCa> {
   const keys = (await webcrypto.subtle.generateKey(EC_P256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const now = Date.now();
   const commonName = options.commonName ?? `imspect local CA (${os.hostname()})`;
+  const x509 = await loadX509();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
     name: [{ CN: [commonName] }, { O: ['imspect'] }],
@@ -113,6 +126,7 @@ export async function loadCa(files: CaFiles): Promise<LoadedCa> {
     throw new ImspectError(`${files.key}: ${keyObject.asymmetricKeyType} keys are not supported (use an RSA or EC key)`, { code: 'TLS_CA_KEY_INVALID', file: files.key });
   }
   const privateKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, importAlgorithm, false, ['sign']);
+  const x509 = await loadX509();
   return {
     files,
     cert: new x509.X509Certificate(certPem),
