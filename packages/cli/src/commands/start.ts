@@ -1,4 +1,5 @@
 import { Command, Flags } from '@oclif/core';
+import { setFlagsFromString } from 'node:v8';
 import { policySummary } from '../policy-summary.js';
 import { readConsoleCertificateFiles, startConsoleFor } from '../console-start.js';
 import { configFlag, explain, failWith, isConfigurationProblem, loadConfigOrExit, pluginRoots, CLI_DIR } from '../shared.js';
@@ -26,6 +27,11 @@ export default class Start extends Command {
   };
 
   async run(): Promise<void> {
+    // Relaying allocates a few short-lived objects per message. V8's allocation-site pretenuring takes a burst
+    // of them for long-lived data and allocates it straight into the old generation, where it dies and needs
+    // full collections: without it, less CPU per message and a smaller peak heap under load (bench/messages).
+    // Read at collection time, so setting it before the first connection takes effect.
+    setFlagsFromString('--no-allocation-site-pretenuring');
     const { flags } = await this.parse(Start);
     const { containStrayErrors, createOperationalLogger, Engine, rootRefusal, resolveIdentity, writePidFile, removePidFile, formatDuration } = await import(
       '@imspect/core/runtime'
