@@ -35,7 +35,7 @@ describe('loadConfig defaults', () => {
     expect(loaded.config.pipeline).toEqual({ failMode: 'open', hookTimeoutMs: 2000 });
     expect(loaded.config.loggers).toEqual({
       batchSize: 200,
-      maxBatchSize: 5000,
+      maxBatchSize: 1000,
       flushIntervalMs: 250,
       retryMaxDelayMs: 30_000,
       writeTimeoutMs: 30_000,

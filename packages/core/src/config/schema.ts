@@ -165,7 +165,7 @@ export const ConfigSchema = Type.Object(
         batchSize: Type.Integer({ minimum: 1, default: 200 }),
         maxBatchSize: Type.Integer({
           minimum: 1,
-          default: 5000,
+          default: 1000,
           description: 'Most events per write to a logger that is behind (more pending than batchSize): fewer, larger writes let it catch up',
         }),
         flushIntervalMs: Type.Integer({ minimum: 1, default: 250 }),
