@@ -3,7 +3,7 @@
 //   pnpm build && node bench/journal/run.js                   # both parts
 //   node bench/journal/run.js --part append --events 200000   # journal appends only
 //   node bench/journal/run.js --part latency --seconds 10 --rate 200
-//   node bench/journal/run.js --part readback --events 200000  # a logger behind the memory window
+//   node bench/journal/run.js --part readback --events 200000 --behind 2 --batch 200  # loggers behind the memory window
 //
 // Part "append": Journal.append() + commit() of --events events, one event per call (a chunk holding one
 // frame) and 20 per call (a chunk of 20 lines), into a temp folder, with the background fdatasync on;
@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     events: { type: 'string', default: '200000' },
     seconds: { type: 'string', default: '10' },
     rate: { type: 'string', default: '200' },
+    behind: { type: 'string', default: '2' },
+    batch: { type: 'string', default: '200' },
   },
 });
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -84,16 +86,20 @@ async function appendPart() {
   }
 }
 
-// Part "readback": a consumer far behind the memory window (memoryEvents 1,000) reads --events events back from
-// the segment files in batches of 200 (a logger's default batch), acknowledging each, while a second consumer
-// keeps up; appended 20 per commit first. Prints events/s and the longest read.
+// Part "readback": --behind consumers (default 2, as the CSV and SQL loggers) far behind the memory window
+// (memoryEvents 1,000) read --events events back from the segment files, each in batches of --batch (default
+// 200, a logger's batchSize; 5000 is its maxBatchSize), taking turns and acknowledging each batch, while another
+// consumer keeps up; appended 20 per commit first. Prints events/s per consumer, the CPU time of the read-back
+// (this process, all threads) and the longest read.
 async function readbackPart() {
   const { Journal } = await import(join(ROOT, 'packages/core/dist/runtime/index.js'));
   const N = Number(args.events);
+  const behind = Array.from({ length: Number(args.behind) }, (_, i) => `slow${i + 1}`);
+  const batchSize = Number(args.batch);
   const dir = await mkdtemp(join(tmpdir(), 'imspect-bench-journal-'));
   const journal = await Journal.open(
     { dir, maxBytes: 8 * 1024 ** 3, segmentBytes: 16 * 1024 ** 2, fsyncIntervalMs: 100, onFull: 'forward', memoryEvents: 1_000 },
-    ['slow', 'fast'],
+    [...behind, 'fast'],
     logger,
   );
   const events = Array.from({ length: N }, (_, i) => sampleEvent(i));
@@ -103,19 +109,28 @@ async function readbackPart() {
     journal.ack('fast', journal.head);
   }
   let longest = 0;
-  let position = 0;
+  const positions = new Map(behind.map((name) => [name, 0]));
+  const cpu = process.cpuUsage();
   const started = performance.now();
-  while (position < N) {
-    const t = performance.now();
-    const batch = await journal.read(position, 200);
-    longest = Math.max(longest, performance.now() - t);
-    position = batch.first + batch.events.length;
-    journal.ack('slow', position);
+  while ([...positions.values()].some((p) => p < N)) {
+    for (const name of behind) {
+      const position = positions.get(name);
+      if (position >= N) continue;
+      const t = performance.now();
+      const batch = await journal.read(position, batchSize);
+      longest = Math.max(longest, performance.now() - t);
+      positions.set(name, batch.first + batch.events.length);
+      journal.ack(name, batch.first + batch.events.length, batch.first);
+    }
   }
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   await journal.close();
   await rm(dir, { recursive: true, force: true });
-  console.log(`journal read-back: ${N} events behind the memory window, batches of 200: ${Math.round(N / seconds)} events/s, longest read ${longest.toFixed(2)} ms`);
+  console.log(
+    `journal read-back: ${behind.length} consumer(s) each ${N} events behind the memory window, batches of ${batchSize}: ` +
+      `${Math.round(N / seconds)} events/s each, CPU ${((used.user + used.system) / 1000).toFixed(0)} ms, longest read ${longest.toFixed(2)} ms`,
+  );
 }
 
 function listen(server) {
