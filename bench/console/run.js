@@ -72,7 +72,8 @@ const file = args.keep ?? join(dir, 'archive.sqlite');
 const target = { kind: 'sqlite', file, synchronous: 'normal' };
 try {
   if (!existsSync(file) || !args.keep) {
-    const builder = new sql.SqlArchive(target);
+    const { SqlArchive } = await import('../../packages/logger-sql/dist/archive.js');
+    const builder = new SqlArchive(target);
     await builder.migrate();
     const t0 = process.hrtime.bigint();
     const BATCH = 5000;

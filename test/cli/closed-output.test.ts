@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEvent } from '../../packages/core/dist/testing/index.js';
-import { SqlArchive, resolveTarget } from '../../packages/logger-sql/dist/index.js';
+import { resolveTarget } from '../../packages/logger-sql/dist/index.js';
+import { SqlArchive } from '../../packages/logger-sql/dist/archive.js';
 import { CLI } from '../support/imspect-process.js';
 
 /** Runs the CLI with its standard output read up to the first line end, then closed, as `| head -1` does. */

@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEvent } from '../../packages/core/dist/testing/index.js';
-import { SqlArchive, resolveTarget } from '../../packages/logger-sql/dist/index.js';
+import { resolveTarget } from '../../packages/logger-sql/dist/index.js';
+import { SqlArchive } from '../../packages/logger-sql/dist/archive.js';
 import { runCli } from '../support/cli-run.js';
 
 const HOSTILE_TEXT = 'pay \u001b[8mhidden\u001b[0m now\u001b]0;title\u0007\nfake second line \u202etxt.exe';

@@ -78,5 +78,6 @@ export async function openConfiguredArchive(configFile: string | undefined, flag
     failWith(error, 2);
   }
   // In this process, not in a worker: the CLI relays no traffic, and `iterate` pages through large exports.
-  return { archive: new sql.SqlArchive(target), query, where: sql.describeTarget(target) };
+  const { SqlArchive } = await import('@imspect/logger-sql/archive');
+  return { archive: new SqlArchive(target), query, where: sql.describeTarget(target) };
 }

@@ -214,7 +214,8 @@ async function policyAccess(engine: Engine, loaded: LoadedConfig): Promise<Polic
   const policyFile = fileOption('filter-policy');
   let userPolicy: UserPolicyAccess | undefined;
   if (policyFile) {
-    const { parsePolicyFile, BLOCKABLE } = await import('@imspect/filter-policy');
+    const { BLOCKABLE } = await import('@imspect/filter-policy');
+    const { parsePolicyFile } = await import('@imspect/filter-policy/file');
     files.push({ id: 'policy', title: 'Per-user policy', file: policyFile, check: (text) => problemsOf(parsePolicyFile, text) });
     userPolicy = userPolicyAccess(policyFile, parsePolicyFile, BLOCKABLE, engine.registry?.all.map((p) => p.name) ?? []);
   }

@@ -1,7 +1,7 @@
 /** The console's policy editor shows a parser's error at its line: numbered (word list, ACL), YAML, or a key path. */
 import { describe, expect, it } from 'vitest';
 import { parseAcl } from '@imspect/filter-acl';
-import { parsePolicyFile } from '@imspect/filter-policy';
+import { parsePolicyFile } from '@imspect/filter-policy/file';
 import { problemsOf } from '../dist/console-start.js';
 
 describe('policy file problems for the console', () => {

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqlArchive } from '@imspect/logger-sql';
+import { SqlArchive } from '@imspect/logger-sql/archive';
 import { buildConsoleServer, ConsoleUsers, SESSION_COOKIE } from '../dist/index.js';
 
 const quiet = { info() {}, warn() {}, error() {} };

@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ImEvent } from '@imspect/sdk';
 import { testEvent } from '@imspect/sdk/testing';
-import { SqlArchive } from '@imspect/logger-sql';
+import { SqlArchive } from '@imspect/logger-sql/archive';
 import { ConsoleUsers, startConsole, type LiveSource, type RunningConsole } from '../dist/index.js';
 import { chromiumMissing, launchBrowser } from '../../../test/support/browser.js';
 import { describeWithService } from '../../../test/support/e2e.js';

@@ -8,11 +8,11 @@ import path from 'node:path';
 import { definePlugin, RulesFile, Type, type FilterHooks } from '@imspect/sdk';
 import { judgedTypes, policyVerdict } from './judge.js';
 import { compilePolicy, PolicyRulesSchema, type CompiledPolicy } from './rules.js';
-import { parsePolicyFile } from './policy-file.js';
 
 export { policyVerdict, blockableKind, judgedTypes } from './judge.js';
 export { compilePolicy, compareVersions, versionListed, PolicyRulesSchema, BLOCKABLE, type PolicyRules, type CompiledPolicy } from './rules.js';
-export { parsePolicyFile } from './policy-file.js';
+// The policy file's reader (YAML and TypeBox's checker, some 120 modules) is `@imspect/filter-policy/file`, loaded
+// only when a file is configured: imspect imports this entry point at start and keeps what it loads.
 
 export const PolicyOptions = Type.Composite(
   [
@@ -36,6 +36,7 @@ export default definePlugin({
       const policy = compilePolicy(inline);
       return { check: (event) => policyVerdict(policy, event, respond), judges: judgedTypes(policy) };
     }
+    const { parsePolicyFile } = await import('./policy-file.js');
     const rules = await RulesFile.open<CompiledPolicy>({
       file: path.resolve(configDir, file),
       what: 'policy',

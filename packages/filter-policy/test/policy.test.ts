@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDataString, type FilterHooks, type ImEvent, type PluginLogger } from '@imspect/sdk';
-import plugin, { compareVersions, compilePolicy, judgedTypes, parsePolicyFile, policyVerdict, type PolicyRules } from '../src/index.js';
+import plugin, { compareVersions, compilePolicy, judgedTypes, policyVerdict, type PolicyRules } from '../src/index.js';
+import { parsePolicyFile } from '../src/policy-file.js';
 
 function event(extra: Partial<ImEvent>): ImEvent {
   return {

@@ -35,32 +35,23 @@ export default definePlugin({
 });
 
 export { openArchive } from './open.js';
-export {
+// Types only, and values that need no database: the gateway imports this entry point as its plugin, and what it
+// loads stays in memory for the life of the process. The store and the SQL builders are in `./archive`.
+export type {
+  ArchiveStore,
+  SearchPage,
+  SearchPageOptions,
+  ActivityBucket,
+  LocalUserSummary,
+  PresenceState,
+  UserDetail,
   SqlArchive,
-  type ArchiveStore,
-  type SearchPage,
-  type SearchPageOptions,
-  type ActivityBucket,
-  type LocalUserSummary,
-  type PresenceState,
-  type UserDetail,
 } from './store.js';
 export type { AuditEntry, StoredAuditEntry } from './audit.js';
 export { WorkerArchive } from './sqlite-client.js';
 export { resolveTarget, describeTarget, redact, optionsSchema, DEFAULT_OPTIONS, type SqlLoggerOptions, type SqlTarget, type SqlKind } from './options.js';
-export {
-  buildSearch,
-  buildAliasLookup,
-  parseTime,
-  words,
-  MAX_IDENTITIES_PER_NAME,
-  PRESENCE_FILTERS,
-  type PresenceFilter,
-  type SearchQuery,
-  type PageCursor,
-  type Identity,
-} from './search.js';
+export { parseTime, words, MAX_IDENTITIES_PER_NAME, PRESENCE_FILTERS, type PresenceFilter } from './query.js';
+export type { SearchQuery, PageCursor, Identity } from './search.js';
 export { toRow, fromRow, typeCode, eventData, type ArchivedMessage } from './row.js';
-export { migrationProvider, hostOf, MIGRATION_TABLE } from './migrations.js';
 export type { Database, MessagesTable, MessageRow } from './schema.js';
 export { DriverMissingError, loadDriver } from './drivers.js';

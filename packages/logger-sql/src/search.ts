@@ -8,6 +8,9 @@ import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
 import type { SqlKind } from './options.js';
 import { EVENT_TYPE_CODES } from '@imspect/sdk';
 import type { Database } from './schema.js';
+import { MAX_IDENTITIES_PER_NAME, words, type PresenceFilter } from './query.js';
+
+export { MAX_IDENTITIES_PER_NAME, PRESENCE_FILTERS, parseTime, words, type PresenceFilter } from './query.js';
 
 export interface SearchQuery {
   /**
@@ -39,9 +42,6 @@ export interface SearchQuery {
   presence?: PresenceFilter;
 }
 
-export type PresenceFilter = 'exclude' | 'include' | 'only';
-export const PRESENCE_FILTERS: readonly PresenceFilter[] = ['exclude', 'include', 'only'];
-
 /** The event type codes a presence event may have (with subtype `status`). */
 const PRESENCE_TYPE_CODES = [EVENT_TYPE_CODES.contact, EVENT_TYPE_CODES.other];
 
@@ -49,10 +49,6 @@ const WORD = /^[\p{L}\p{N}]+$/u;
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 /** InnoDB's default full-text stopwords: a boolean-mode term among them matches nothing. */
 const INNODB_STOPWORDS = new Set('a about an are as at be by com de en for from how i in is it la of on or that the this to was what when where who will with und www'.split(' '));
-
-export function words(text: string | undefined): string[] {
-  return (text ?? '').split(/\s+/u).filter((w) => w.length > 0);
-}
 
 function likePattern(word: string): string {
   return `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -213,9 +209,6 @@ export interface Identity {
   localId: string;
 }
 
-/** Most identities one name may resolve to; more is an error that asks for a narrower search. */
-export const MAX_IDENTITIES_PER_NAME = 500;
-
 /**
  * The identities that went by `name` other than under their own local id: the `other`/`nick` events whose
  * remote id is the name (the IRC plugin's record of a nick change), on the query's protocol and network.
@@ -234,21 +227,4 @@ export function buildAliasLookup(db: Kysely<Database>, name: string, query: Pick
   if (query.protocol !== undefined) q = checkOnly ? q.where(sql<string>`+protocol`, '=', query.protocol) : q.where('protocol', '=', query.protocol);
   if (query.network !== undefined) q = checkOnly ? q.where(sql<string>`+network`, '=', query.network.toLowerCase()) : q.where('network', '=', query.network.toLowerCase());
   return q.limit(MAX_IDENTITIES_PER_NAME + 1);
-}
-
-/**
- * A time for --since / --until: ISO 8601 (`2026-11-21`, `2026-11-21T10:00:00Z`), unix seconds, or a duration
- * back from now (`90s`, `15m`, `2h`, `7d`, `2w`). Returns milliseconds since the epoch, or throws.
- */
-export function parseTime(value: string, now = Date.now()): number {
-  const text = value.trim();
-  const relative = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/i.exec(text);
-  if (relative) {
-    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[relative[2]!.toLowerCase() as 's'];
-    return now - Number(relative[1]) * unit;
-  }
-  if (/^\d{9,11}$/.test(text)) return Number(text) * 1000;
-  const parsed = Date.parse(text);
-  if (!Number.isFinite(parsed)) throw new RangeError(`"${value}" is not a time (ISO 8601 such as 2026-11-21T10:00:00Z, unix seconds, or 15m / 2h / 7d ago)`);
-  return parsed;
 }

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testEvent } from '@imspect/sdk/testing';
-import { resolveTarget, SqlArchive } from '../dist/index.js';
+import { resolveTarget } from '../dist/index.js';
+import { SqlArchive } from '../dist/archive.js';
 
 const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'archive-v4.sqlite');
 const dirs: string[] = [];

@@ -9,20 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImEvent, LoggerHooks, PluginLogger } from '@imspect/sdk';
 import { testEvent } from '@imspect/sdk/testing';
-import plugin, {
-  hostOf,
-  MAX_IDENTITIES_PER_NAME,
-  migrationProvider,
-  MIGRATION_TABLE,
-  openArchive,
-  resolveTarget,
-  parseTime,
-  SqlArchive,
-  toRow,
-  type ArchiveStore,
-  type Database,
-  type SqlTarget,
-} from '../dist/index.js';
+import plugin, { MAX_IDENTITIES_PER_NAME, openArchive, resolveTarget, parseTime, toRow, type ArchiveStore, type Database, type SqlTarget } from '../dist/index.js';
+import { hostOf, migrationProvider, MIGRATION_TABLE, SqlArchive } from '../dist/archive.js';
 import { sql, type Kysely } from 'kysely';
 import { createMysqlDatabase, createPostgresDatabase, mysqlMissing, postgresMissing, type TestDatabase } from '../../../test/support/databases.js';
 import { describeWithService } from '../../../test/support/e2e.js';

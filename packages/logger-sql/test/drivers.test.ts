@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DriverMissingError, loadDriver, resolveTarget, SqlArchive } from '../dist/index.js';
+import { DriverMissingError, loadDriver, resolveTarget } from '../dist/index.js';
+import { SqlArchive } from '../dist/archive.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const dirs: string[] = [];
