@@ -20,6 +20,9 @@ export const CLI_DIST = join(ROOT, 'packages', 'cli', 'dist', 'commands', 'start
  * Spawns `node [nodeArgs] script args`, with the parent guard preloaded, and resolves once a stdout line
  * matches `ready` (the match is returned), or rejects with the end of its output.
  */
+/** The Node flags imspect is run with in production (`pnpm start`, docs/imspect.service): a capped young heap. */
+const IMSPECT_NODE_ARGS = '--max-semi-space-size=8';
+
 export function spawnNode({ name, nodeArgs = [], script, args = [], cwd, ready, timeoutMs = 30_000, env }) {
   const child = spawn(process.execPath, [...nodeArgs, '--import', GUARD, script, ...args], {
     cwd,
@@ -123,8 +126,9 @@ export async function startImspect({ tmp, serverPort, profileDir, name = 'imspec
     ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}.cpuprofile`] : []),
     '--import',
     PROBE,
-    // Extra V8/Node flags for investigations, e.g. BENCH_IMSPECT_NODE_ARGS="--trace-gc".
-    ...(process.env.BENCH_IMSPECT_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+    // imspect's Node flags: those `pnpm start` and docs/imspect.service run it with, unless
+    // BENCH_IMSPECT_NODE_ARGS says otherwise (e.g. "--max-semi-space-size=8 --trace-gc"; "" for Node's defaults).
+    ...(process.env.BENCH_IMSPECT_NODE_ARGS ?? IMSPECT_NODE_ARGS).split(/\s+/).filter(Boolean),
   ];
   const started = Date.now();
   const { child, match, stdout, stderr, stderrListeners } = await spawnNode({
