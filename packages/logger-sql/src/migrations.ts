@@ -193,7 +193,8 @@ function typedData(): Migration {
  * flush its pending terms at every statement, and cost three quarters of a row's insert): the archive indexes
  * the rows after `messages_fts_position` in steps of their own (store.ts), and search reads the rows not yet
  * indexed directly (search.ts). Everything stored before was indexed by the trigger. Rows are only ever
- * inserted by the archive's own code (0002's delete trigger stays). PostgreSQL and MySQL index on their own.
+ * inserted by the archive's own code; 0002's delete trigger now takes out indexed rows only. PostgreSQL and MySQL
+ * index on their own.
  */
 function followingFullText(kind: SqlKind): Migration {
   return {
@@ -203,6 +204,12 @@ function followingFullText(kind: SqlKind): Migration {
       await sql`CREATE TABLE IF NOT EXISTS messages_fts_position (id integer NOT NULL)`.execute(db);
       await sql`DELETE FROM messages_fts_position`.execute(db);
       await sql`INSERT INTO messages_fts_position (id) SELECT coalesce(max(id), 0) FROM messages`.execute(db);
+      // A row past the position is not in the index: its 'delete' would take out terms the index never had (an
+      // external-content index does not check), leaving it damaged. Only indexed rows are taken out.
+      await sql`DROP TRIGGER IF EXISTS messages_fts_delete`.execute(db);
+      await sql`CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN old.id <= (SELECT id FROM messages_fts_position) BEGIN INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text); END`.execute(
+        db,
+      );
     },
   };
 }

@@ -615,6 +615,28 @@ describe('SQLite batch insert and the full-text index that follows the table (mi
     }
   });
 
+  it('a row deleted before the index reached it leaves the index whole (only indexed rows are taken out of it)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-logger-sql-'));
+    const archive = new SqlArchive(resolveTarget({}, dir));
+    try {
+      await archive.insert([event({ text: 'kept and indexed' }), event({ text: 'deleted before indexing' })]);
+      await checkIndex(archive);
+      // Row 2 as if the index had not reached it yet: out of the index, past the position.
+      await sql`INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', 2, 'deleted before indexing')`.execute(rawDb(archive));
+      await sql`UPDATE messages_fts_position SET id = 1`.execute(rawDb(archive));
+      await sql`DELETE FROM messages WHERE id = 2`.execute(rawDb(archive));
+      await checkIndex(archive);
+      expect((await archive.search({ text: 'indexed', limit: 0 })).map((m) => m.text)).toEqual(['kept and indexed']);
+      // An indexed row still leaves the index with it.
+      await sql`DELETE FROM messages WHERE id = 1`.execute(rawDb(archive));
+      await checkIndex(archive);
+      expect(await archive.search({ text: 'kept', limit: 0 })).toEqual([]);
+    } finally {
+      await archive.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('an archive from before migration 0006 loses the per-row trigger and keeps its rows searchable with the new ones', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-logger-sql-'));
     try {
