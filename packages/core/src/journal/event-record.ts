@@ -43,6 +43,12 @@ export const V3_FIELDS = [
 
 const V3_LENGTH = 1 + V3_FIELDS.length;
 
+// Every member of an event has its place: a member added to `ImEvent` and not to V3_FIELDS (and the encoder) would
+// be dropped from the journal silently, so it fails to compile here instead.
+type UnplacedMember = Exclude<keyof ImEvent, 'client' | 'server' | Exclude<(typeof V3_FIELDS)[number], `${string}.${string}`>>;
+const everyMemberPlaced: [UnplacedMember] extends [never] ? true : UnplacedMember = true;
+void everyMemberPlaced;
+
 /**
  * The record's text. One array literal and one native `JSON.stringify`: no copy of the event, no replacer, no
  * string joined from parts. `ImEvent` is closed (core builds every event in `completeEvent`), so every member
