@@ -14,8 +14,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import { join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import { cleanupAll, installCleanup, isExiting, stopChild, trackChild, trackDir, trackSocket } from '../relay/cleanup.js';
+import { benchArgs, failBench } from '../relay/args.js';
 import { commandLine, countRows, fdAdvice, fdLimits, hostFacts } from '../relay/facts.js';
 import { CLI_BIN, CLI_DIST, ROOT, spawnNode, startBenchServer, startImspect } from '../relay/procs.js';
 import { fmt, table } from '../relay/stats.js';
@@ -42,11 +42,6 @@ const USAGE = `usage: node bench/messages/run.js [options]   (or: pnpm bench:mes
   --json             print the results as JSON instead of tables
   -h, --help`;
 
-function fail(message) {
-  process.stderr.write(`bench: ${message}\n`);
-  process.exit(2);
-}
-
 function say(message) {
   process.stderr.write(`${message}\n`);
 }
@@ -54,46 +49,33 @@ function say(message) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function options() {
-  let parsed;
-  try {
-    const args = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
-    parsed = parseArgs({
-      args,
-      options: {
-        clients: { type: 'string' },
-        messages: { type: 'string' },
-        idle: { type: 'string' },
-        tls: { type: 'boolean', default: false },
-        workers: { type: 'string' },
-        rate: { type: 'string' },
-        'archive-poll': { type: 'string', default: 'files' },
-        only: { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        profile: { type: 'boolean', default: false },
-        'profile-dir': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: false,
-    });
-  } catch (error) {
-    fail(`${error.message}\n${USAGE}`);
-  }
-  const v = parsed.values;
-  if (v.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
+  const v = benchArgs(
+    {
+      clients: { type: 'string' },
+      messages: { type: 'string' },
+      idle: { type: 'string' },
+      tls: { type: 'boolean', default: false },
+      workers: { type: 'string' },
+      rate: { type: 'string' },
+      'archive-poll': { type: 'string', default: 'files' },
+      only: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      'profile-dir': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
   const int = (name, value, fallback, min, max) => {
     if (value === undefined) return fallback;
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) fail(`--${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    if (!Number.isInteger(n) || n < min || n > max) failBench(`--${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
     return n;
   };
   const list = (name, value, fallback, min, max) => (value === undefined ? fallback : value.split(',').map((s) => int(name, s.trim(), undefined, min, max)));
   const q = v.quick;
   const only = new Set((v.only ?? (v.tls ? 'messages,idle,tls' : 'messages,idle')).split(',').map((s) => s.trim()));
-  for (const o of only) if (!['messages', 'idle', 'tls'].includes(o)) fail('--only: messages, idle and/or tls');
+  for (const o of only) if (!['messages', 'idle', 'tls'].includes(o)) failBench('--only: messages, idle and/or tls');
   if (v.tls) only.add('tls');
   return {
     clients: int('clients', v.clients, q ? 4 : 10, 1, 1000),
@@ -101,7 +83,7 @@ function options() {
     idle: list('idle', v.idle, [q ? 200 : 2000], 1, 50_000),
     workers: v.workers === undefined ? undefined : list('workers', v.workers, undefined, 1, 256),
     rate: int('rate', v.rate, undefined, 1, 1_000_000),
-    archivePoll: ['files', 'state'].includes(v['archive-poll']) ? v['archive-poll'] : fail('--archive-poll: files or state'),
+    archivePoll: ['files', 'state'].includes(v['archive-poll']) ? v['archive-poll'] : failBench('--archive-poll: files or state'),
     only,
     profileDir: v['profile-dir'] ?? (v.profile ? join(ROOT, 'bench', '.bench-out', 'profiles') : undefined),
     json: v.json,
@@ -347,7 +329,7 @@ async function main() {
   const command = commandLine();
   const facts = hostFacts();
   if (!existsSync(CLI_DIST) || !existsSync(join(ROOT, 'packages', 'core', 'dist', 'testing', 'index.js'))) {
-    fail(`imspect is not built (${relative(ROOT, CLI_DIST)} is missing): run \`pnpm build\` first`);
+    failBench(`imspect is not built (${relative(ROOT, CLI_DIST)} is missing): run \`pnpm build\` first`);
   }
   ({ openSessions, closeSessions } = await import('../relay/clients.js'));
   ({ dialer } = await import('./dial.js'));

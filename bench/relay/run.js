@@ -12,9 +12,9 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import { closeSessions, openSessions, runBulk, runEcho } from './clients.js';
 import { cleanupAll, installCleanup, isExiting, trackDir, trackSocket } from './cleanup.js';
+import { benchArgs, failBench } from './args.js';
 import { commandLine, countRows, fdAdvice, fdLimits, hostFacts } from './facts.js';
 import { CLI_DIST, ROOT, VARIANTS, startBenchServer, startImspect } from './procs.js';
 import { analyzeProfile } from './profile.js';
@@ -40,50 +40,36 @@ const USAGE = `usage: node bench/relay/run.js [options]   (or: pnpm bench:relay 
   -h, --help`;
 
 function options() {
-  let parsed;
-  try {
-    // `pnpm bench:relay -- --quick` hands the `--` on to us: drop it, so what follows still counts as flags.
-    const args = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
-    parsed = parseArgs({
-      args,
-      options: {
-        sessions: { type: 'string' },
-        mb: { type: 'string' },
-        'max-seconds': { type: 'string' },
-        seconds: { type: 'string' },
-        warmup: { type: 'string' },
-        rate: { type: 'string' },
-        only: { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        profile: { type: 'boolean', default: false },
-        'profile-dir': { type: 'string' },
-        'keep-logs': { type: 'boolean', default: false },
-        variant: { type: 'string', default: 'full' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: false,
-    });
-  } catch (error) {
-    fail(`${error.message}\n${USAGE}`);
-  }
-  const v = parsed.values;
-  if (v.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
+  const v = benchArgs(
+    {
+      sessions: { type: 'string' },
+      mb: { type: 'string' },
+      'max-seconds': { type: 'string' },
+      seconds: { type: 'string' },
+      warmup: { type: 'string' },
+      rate: { type: 'string' },
+      only: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      'profile-dir': { type: 'string' },
+      'keep-logs': { type: 'boolean', default: false },
+      variant: { type: 'string', default: 'full' },
+    },
+    USAGE,
+  );
   const profileDir = v['profile-dir'] ?? (v.profile ? join(ROOT, 'bench', '.bench-out', 'profiles') : undefined);
   const num = (name, value, fallback, { min = 0, max = Infinity } = {}) => {
     if (value === undefined) return fallback;
     const n = Number(value);
-    if (!Number.isFinite(n) || n < min || n > max) fail(`--${name}: expected a number between ${min} and ${max}, got ${JSON.stringify(value)}`);
+    if (!Number.isFinite(n) || n < min || n > max) failBench(`--${name}: expected a number between ${min} and ${max}, got ${JSON.stringify(value)}`);
     return n;
   };
   const q = v.quick;
   const sessions = (v.sessions ?? '1,100,1000').split(',').map((s) => Number(s.trim()));
-  if (sessions.some((n) => !Number.isInteger(n) || n < 1 || n > 10000)) fail('--sessions: a comma-separated list of integers from 1 to 10000');
+  if (sessions.some((n) => !Number.isInteger(n) || n < 1 || n > 10000)) failBench('--sessions: a comma-separated list of integers from 1 to 10000');
   const only = v.only;
-  if (only !== undefined && only !== 'throughput' && only !== 'latency') fail('--only: throughput or latency');
-  if (!Object.hasOwn(VARIANTS, v.variant)) fail(`--variant: one of ${Object.keys(VARIANTS).join(', ')}`);
+  if (only !== undefined && only !== 'throughput' && only !== 'latency') failBench('--only: throughput or latency');
+  if (!Object.hasOwn(VARIANTS, v.variant)) failBench(`--variant: one of ${Object.keys(VARIANTS).join(', ')}`);
   return {
     sessions,
     mb: num('mb', v.mb, q ? 20 : 200, { min: 0.01, max: 100_000 }),
@@ -100,11 +86,6 @@ function options() {
   };
 }
 
-function fail(message) {
-  process.stderr.write(`bench: ${message}\n`);
-  process.exit(2);
-}
-
 function say(message) {
   process.stderr.write(`${message}\n`);
 }
@@ -117,7 +98,7 @@ async function main() {
   const command = commandLine();
   const facts = hostFacts();
 
-  if (!existsSync(CLI_DIST)) fail(`the CLI is not built (${relative(ROOT, CLI_DIST)} is missing): run \`pnpm build\` first`);
+  if (!existsSync(CLI_DIST)) failBench(`the CLI is not built (${relative(ROOT, CLI_DIST)} is missing): run \`pnpm build\` first`);
 
   const limits = fdLimits();
   const maxSessions = Math.max(...opt.sessions);
