@@ -140,25 +140,30 @@ describe('a consumer that asks the replay to hold (a slow reader of the CLI’s 
   });
 });
 
+/** A capture of one connection: the handshake, the client's bytes, the server's answer, a second apart from `seconds`. */
+function oneExchange(name: string, flow: Flow, client: string, server: string, seconds: number): string {
+  const packets = [
+    flowPacket(flow, 'c', 1000, 0, 'S'),
+    flowPacket(flow, 's', 5000, 1001, 'SA'),
+    flowPacket(flow, 'c', 1001, 5001, 'PA', client),
+    flowPacket(flow, 's', 5001, 1001 + client.length, 'PA', server),
+  ];
+  return writeTemp(
+    name,
+    pcapFile(
+      { linkType: LINK_RAW_IPV4 },
+      packets.map((data, i) => ({ seconds: seconds + i, fraction: 0, data })),
+    ),
+  );
+}
+
 describe('TLS from the first byte on a plugin’s plaintext port', () => {
   it('is an encrypted connection with one `encrypted` event dated at its first byte, not a silent one', async () => {
     const flow: Flow = { client: ['198.18.0.9', 41000], server: ['198.19.0.1', PORT] };
     // A TLS 1.2 ClientHello record header and a ServerHello one, with some bytes (and a newline) behind them.
     const hello = '\x16\x03\x01\x00\x40MSG in a TLS record\nmore';
     const answer = '\x16\x03\x03\x00\x30server hello\n';
-    const packets = [
-      flowPacket(flow, 'c', 1000, 0, 'S'),
-      flowPacket(flow, 's', 5000, 1001, 'SA'),
-      flowPacket(flow, 'c', 1001, 5001, 'PA', hello),
-      flowPacket(flow, 's', 5001, 1001 + hello.length, 'PA', answer),
-    ];
-    const file = writeTemp(
-      'tls-on-plain-port.pcap',
-      pcapFile(
-        { linkType: LINK_RAW_IPV4 },
-        packets.map((data, i) => ({ seconds: 1_700_000_100 + i, fraction: 0, data })),
-      ),
-    );
+    const file = oneExchange('tls-on-plain-port.pcap', flow, hello, answer, 1_700_000_100);
     const { deps, events } = depsWith([]);
     const summary = await replayFile(file, { deps });
     const conn = summary.connections[0]!;
@@ -174,19 +179,7 @@ describe('a real ClientHello on a plugin’s plaintext port', () => {
     // A TLS 1.2 record carrying a ClientHello (handshake type 1): the probe of the port's first bytes judges it.
     const hello = '\x16\x03\x01\x00\x40\x01\x00\x00\x3c\x03\x03client random';
     const answer = '\x16\x03\x03\x00\x30\x02server hello';
-    const packets = [
-      flowPacket(flow, 'c', 1000, 0, 'S'),
-      flowPacket(flow, 's', 5000, 1001, 'SA'),
-      flowPacket(flow, 'c', 1001, 5001, 'PA', hello),
-      flowPacket(flow, 's', 5001, 1001 + hello.length, 'PA', answer),
-    ];
-    const file = writeTemp(
-      `client-hello-${unreadable}.pcap`,
-      pcapFile(
-        { linkType: LINK_RAW_IPV4 },
-        packets.map((data, i) => ({ seconds: 1_700_000_200 + i, fraction: 0, data })),
-      ),
-    );
+    const file = oneExchange(`client-hello-${unreadable}.pcap`, flow, hello, answer, 1_700_000_200);
     const { deps, events } = depsWith([]);
     const summary = await replayFile(file, { deps: { ...deps, options: { ...deps.options, unreadable } } });
     return { summary, events };
