@@ -235,6 +235,11 @@ export const ConfigSchema = Type.Object(
     ),
     user: Type.Optional(Type.String({ minLength: 1, description: 'Started as root: after binding the listeners, drop to this user (name or uid) for good' })),
     group: Type.Optional(Type.String({ minLength: 1, description: "Group (name or gid) to drop to; default: the user's primary group" })),
+    workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], {
+      default: 1,
+      description:
+        'Relay threads: each binds every listener (SO_REUSEPORT, the kernel spreads new connections) and parses, judges and journals its own connections; the loggers run in the main thread. auto: one per core. Forward listeners are served by the first thread only (protocol hand-offs such as MSN switchboards stay in one thread)',
+    }),
     allowRoot: Type.Boolean({ default: false, description: 'Keep running as root when started as root with no `user` (refused otherwise)' }),
     pidFile: Type.Optional(Type.String({ minLength: 1, description: 'Write the process id to this file while running' })),
     responses: Type.Object(

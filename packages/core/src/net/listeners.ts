@@ -55,6 +55,11 @@ export interface ListenerDeps {
    * A function is asked at each use (the engine's depends on the protocols, set up after the ports are bound).
    */
   destinations?: DestinationPolicy | (() => DestinationPolicy);
+  /**
+   * Bind with SO_REUSEPORT: relay threads each bind the same address and the kernel spreads new connections
+   * over them. Only sockets of the same user may join, so a process of another user cannot take a share.
+   */
+  reusePort?: boolean;
 }
 
 /** The dependencies handlers get: the destination policy is always there. */
@@ -113,7 +118,7 @@ export async function startListener(config: ListenerConfig, deps: ListenerDeps):
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     // A large backlog: a gateway sees bursts of logins when a network comes up.
-    server.listen({ host: config.host, port: config.port, backlog: 1024 }, () => {
+    server.listen({ host: config.host, port: config.port, backlog: 1024, ...(deps.reusePort ? { reusePort: true } : {}) }, () => {
       server.off('error', reject);
       resolve();
     });

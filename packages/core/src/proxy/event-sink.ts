@@ -230,6 +230,14 @@ export class EventSink {
     return () => this.listeners.delete(listener);
   }
 
+  get loggerNames(): string[] {
+    return this.queues.map((q) => q.name);
+  }
+
+  addJournal(_journal: unknown): void {
+    // TEMPORARY shim
+  }
+
   status(): LoggerStatus[] {
     return this.queues.map((q) => q.status);
   }

@@ -26,16 +26,28 @@ export class LocalUsers {
   /** user key -> number of open connections registered under it */
   private readonly counts = new Map<string, number>();
 
+  /**
+   * `onMove`: told of every change made here, so that relay threads side by side can apply it to theirs
+   * ({@link applyMove}): a user connected through one thread is a local recipient for the others too.
+   */
+  constructor(private readonly onMove?: (from: string | undefined, to: string | undefined) => void) {}
+
   /** The connection's user is now `key` (undefined: none); returns the key to pass next time. */
   move(from: string | undefined, to: string | undefined): string | undefined {
     if (from === to) return to;
+    this.applyMove(from, to);
+    this.onMove?.(from, to);
+    return to;
+  }
+
+  /** A change another thread made (see the constructor). */
+  applyMove(from: string | undefined, to: string | undefined): void {
     if (from !== undefined) {
       const left = (this.counts.get(from) ?? 1) - 1;
       if (left <= 0) this.counts.delete(from);
       else this.counts.set(from, left);
     }
     if (to !== undefined) this.counts.set(to, (this.counts.get(to) ?? 0) + 1);
-    return to;
   }
 
   /** Is the other party of this event a protected user connected through imspect (and not its own sender)? */

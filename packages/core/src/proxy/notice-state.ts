@@ -19,6 +19,11 @@ interface StateFile {
   sent: Record<string, number>;
 }
 
+/** How a relay thread's notice state reports what it sent (see {@link NoticeState.open}). */
+export interface NoticeShare {
+  sent(key: string, at: number): void;
+}
+
 export class NoticeState {
   private readonly sent: Map<string, number>;
   private timer: NodeJS.Timeout | undefined;
@@ -29,11 +34,17 @@ export class NoticeState {
     private readonly file: string,
     sent: Map<string, number>,
     private readonly log: PluginLogger,
+    private readonly share?: NoticeShare,
   ) {
     this.sent = sent;
   }
 
-  static async open(file: string, log: PluginLogger): Promise<NoticeState> {
+  /**
+   * `share`: a relay thread's copy. It reads the file once, then tells the main thread of every notice it
+   * sends instead of writing the file (threads writing one file would undo each other's entries); the main
+   * thread's state records it, saves it and passes it to the other threads ({@link learn}).
+   */
+  static async open(file: string, log: PluginLogger, share?: NoticeShare): Promise<NoticeState> {
     await mkdir(path.dirname(file), { recursive: true, mode: 0o750 });
     const sent = new Map<string, number>();
     let text: string | undefined;
@@ -50,7 +61,7 @@ export class NoticeState {
         log.warn({ file, err: error }, 'the monitoring notice state is damaged; users will be notified again');
       }
     }
-    return new NoticeState(file, sent, log);
+    return new NoticeState(file, sent, log, share);
   }
 
   lastSent(key: string): number | undefined {
@@ -71,6 +82,10 @@ export class NoticeState {
 
   record(key: string, at: number): void {
     this.sent.set(key, at);
+    if (this.share) {
+      this.share.sent(key, at);
+      return;
+    }
     this.dirty = true;
     if (this.timer) return;
     this.timer = setTimeout(() => {
@@ -78,6 +93,11 @@ export class NoticeState {
       void this.save();
     }, SAVE_DELAY_MS);
     this.timer.unref?.();
+  }
+
+  /** A notice another thread sent (see {@link open}). */
+  learn(key: string, at: number): void {
+    if ((this.sent.get(key) ?? 0) < at) this.sent.set(key, at);
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@ import { describeError, ImspectError } from '@imspect/sdk';
 import type { ImEvent } from '@imspect/sdk';
 import type { PluginLogger } from '@imspect/sdk';
 import { fillBlockedText } from './blocked-text.js';
-import { NoticeState } from './notice-state.js';
+import { NoticeState, type NoticeShare } from './notice-state.js';
 
 const DAY_MS = 86_400_000;
 /** Rate-limit entries kept before old ones are pruned: bounded memory whatever the number of users. */
@@ -98,8 +98,13 @@ export class Responses {
   }
 
   /** Starts sending notices, with the delivery record kept in `stateFile`. */
-  async openNotice(stateFile: string, log: PluginLogger): Promise<void> {
-    this.noticeState = await NoticeState.open(stateFile, log);
+  async openNotice(stateFile: string, log: PluginLogger, share?: NoticeShare): Promise<void> {
+    this.noticeState = await NoticeState.open(stateFile, log, share);
+  }
+
+  /** The notice state (relay threads pass on what the others sent: {@link NoticeState.learn}). */
+  get notices(): NoticeState | undefined {
+    return this.noticeState;
   }
 
   /**

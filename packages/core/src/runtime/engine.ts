@@ -26,6 +26,10 @@ import { caKeepers, checkWritable, dropPrivileges, handOver, resolveIdentity, ty
 import { makeDataDir, narrowDataDirLogged, restrictUmask } from './data-dir.js';
 import { PluginHost, hookTimeouts, type HookTimeouts } from './plugin-host.js';
 import { caFiles, createTlsInterceptor, type TlsInterceptor } from '../tls/interceptor.js';
+import type { ListenerConfig } from '../config/schema.js';
+import type { BoundListener, SharedChange } from './thread-messages.js';
+import { RelayThreads, relayThreadCount } from './relay-workers.js';
+import { RemoteJournal, journalFolders } from '../journal/remote.js';
 
 export interface EngineOptions {
   loaded: LoadedConfig;
@@ -41,6 +45,17 @@ export interface EngineOptions {
   skipKinds?: PluginKind[];
   /** Hook time limits beyond the configuration's (`setupMs`, `closeMs`; embedding programs, tests). */
   hookTimeouts?: Partial<HookTimeouts>;
+  /** Set in a relay thread (runtime/relay-thread.ts): what it binds, and how it tells the others what changed. */
+  thread?: RelayThreadSettings;
+}
+
+/** A relay thread's part of the whole (see runtime/relay-workers.ts). */
+export interface RelayThreadSettings {
+  index: number;
+  count: number;
+  listeners: ListenerConfig[];
+  sharedCounts?: SharedArrayBuffer;
+  share(change: SharedChange): void;
 }
 
 /** One open connection whose protocol is known, as the console's who-is-online list shows it. */
@@ -86,9 +101,20 @@ export class Engine {
   limits: ConnectionLimits | undefined;
   /** Calls every plugin hook, with the configured timeouts; closes the plugins. */
   readonly host: PluginHost;
+  /** Who is connected through imspect: a message between two of them is judged as its recipient will judge it. */
+  private readonly localUsers: LocalUsers;
+  /** Who logged in from which client address (for sessions that join mid-way). */
+  private readonly identity: IdentityRecords;
+  /** The relay threads, when `workers` asks for more than one (this engine is then the main thread's). */
+  private threads: RelayThreads | undefined;
+  /** The main thread's listeners of the live-event view while relay threads run. */
+  private readonly threadEventListeners = new Set<(events: readonly ImEvent[]) => void>();
 
   constructor(private readonly options: EngineOptions) {
     this.host = new PluginHost({ ...hookTimeouts(options.loaded.config), ...options.hookTimeouts });
+    const share = options.thread?.share;
+    this.localUsers = new LocalUsers(share ? (from, to) => share({ kind: 'local-user', ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) }) : undefined);
+    this.identity = new IdentityRecords(share ? (change, clientIp) => share({ kind: 'identity', change, clientIp }) : undefined);
   }
 
   get log(): PluginLogger {
@@ -101,6 +127,9 @@ export class Engine {
    * it is done.
    */
   async start(): Promise<void> {
+    if (this.options.thread) throw new Error('a relay thread starts with bindThread() and setUpThread()');
+    const threads = relayThreadCount(this.options.loaded.config.workers);
+    if (threads > 1) return this.startThreads(threads);
     // Live connections only: replaying a capture (prepare alone) never holds a CA. Read first, while imspect may
     // still be root (the key stays root's after the drop), and before anything is opened: a broken CA is a
     // configuration problem, said at once.
@@ -161,8 +190,9 @@ export class Engine {
   }
 
   /** Imports and sets up the plugins, then builds the protocol registry, the journal, the sink and the policy. */
-  private async setUpPlugins(): Promise<void> {
+  private async setUpPlugins(journalConsumers?: readonly string[]): Promise<void> {
     const { config, dataDir, baseDir } = this.options.loaded;
+    const skipKinds = [...(this.options.skipKinds ?? []), ...(this.threads ? (['filter', 'content'] as const) : [])];
     const discovered = await discoverPlugins({
       roots: this.options.pluginRoots,
       builtinFrom: this.options.builtinFrom,
@@ -177,7 +207,7 @@ export class Engine {
       configDir: baseDir,
       configFile: this.options.loaded.file,
       host: this.host,
-      ...(this.options.skipKinds ? { skipKinds: this.options.skipKinds } : {}),
+      ...(skipKinds.length > 0 ? { skipKinds } : {}),
     });
     this.plugins = records;
     this.loadedPlugins = loaded;
@@ -206,21 +236,23 @@ export class Engine {
     this.registry = new ProtocolRegistry(protocols, config.ports, this.log, this.host);
     const loggers = of<LoggerHooks>('logger');
     const journalConfig = config.loggers.journal;
+    // A relay thread journals for the main thread's loggers, into a folder of its own.
+    const consumers = journalConsumers ?? loggers.map((l) => l.name);
+    const thread = this.options.thread;
+    const journalDir = path.resolve(dataDir, journalConfig.dir, ...(thread ? [`relay-${thread.index}`] : []));
     const journal =
-      journalConfig.enabled && loggers.length > 0
-        ? await Journal.open(
-            { ...journalConfig, dir: path.resolve(dataDir, journalConfig.dir) },
-            loggers.map((l) => l.name),
-            this.log,
-          )
-        : undefined;
+      journalConfig.enabled && consumers.length > 0
+        ? await Journal.open({ ...journalConfig, dir: journalDir }, consumers, this.log)
+        : thread && consumers.length > 0
+          ? Journal.inMemory(consumers, this.log)
+          : undefined;
     this.sink = new EventSink(loggers, { ...config.loggers, host: this.host }, this.log, journal);
     const filters = of<FilterHooks>('filter');
     const contents = of<ContentHooks>('content');
     this.policyPlugins = [...filters, ...contents].map((named) => ({ plugin: loaded.find((p) => p.name === named.name)!, named }));
     // Who is connected through imspect: a message between two of them is judged as its recipient will judge it.
-    const policy = new Policy(filters, contents, { ...config.pipeline, host: this.host }, this.log, this.responses, new LocalUsers());
-    if (protocols.length === 0) this.log.warn('no protocol plugin is loaded: connections are relayed without being logged');
+    const policy = new Policy(filters, contents, { ...config.pipeline, host: this.host }, this.log, this.responses, this.localUsers);
+    if (protocols.length === 0 && thread === undefined) this.log.warn('no protocol plugin is loaded: connections are relayed without being logged');
     if (of('logger').length === 0 && !this.options.skipKinds?.includes('logger')) this.log.warn('no logger plugin is loaded: events are not stored');
 
     this.relayDeps = {
@@ -229,7 +261,7 @@ export class Engine {
       sink: this.sink,
       log: this.log,
       options: { ...config.connections, debug: this.options.debug === true, unreadable: config.policy.unreadable },
-      identity: new IdentityRecords(),
+      identity: this.identity,
       turnBudget: new TurnBudget(),
     };
   }
@@ -244,9 +276,10 @@ export class Engine {
    */
   private async listen(ready: Promise<void>): Promise<void> {
     const { config } = this.options.loaded;
-    const limits = (this.limits = new ConnectionLimits(config.connections, this.log));
+    const thread = this.options.thread;
+    const limits = (this.limits = connectionLimits(config.connections, this.log, thread?.sharedCounts));
     let destinations: DestinationPolicy | undefined;
-    for (const listenerConfig of config.listeners) {
+    for (const listenerConfig of thread ? thread.listeners : config.listeners) {
       this.listeners.push(
         await startListener(listenerConfig, {
           log: this.log,
@@ -257,6 +290,7 @@ export class Engine {
           acceptAfter: ready,
           forwardRouter: (forward) => forwardRouter(this.host, this.relayDeps!.registry, forward.protocol, forward.upstream.port, this.log),
           destinations: () => (destinations ??= destinationPolicy(config, this.relayDeps!.registry)),
+          ...(thread ? { reusePort: true } : {}),
         }),
       );
     }
@@ -331,7 +365,8 @@ export class Engine {
       accepted.client,
       accepted.upstream,
       {
-        id: String(this.nextConnectionId++),
+        // Threads number their connections apart: `2.15` is the second thread's fifteenth.
+        id: this.options.thread ? `${this.options.thread.index + 1}.${this.nextConnectionId++}` : String(this.nextConnectionId++),
         client: accepted.clientAddress,
         server: accepted.destination,
         ...(accepted.protocol ? { protocol: accepted.protocol } : {}),
@@ -349,11 +384,22 @@ export class Engine {
   /** Observe every accepted event. */
   onEvents(listener: (events: readonly ImEvent[]) => void): () => void {
     if (!this.sink) throw new Error('engine not started');
-    return this.sink.onEvents(listener);
+    const threads = this.threads;
+    if (!threads) return this.sink.onEvents(listener);
+    // The relay threads accept the events: they post them here only while someone watches.
+    this.threadEventListeners.add(listener);
+    if (this.threadEventListeners.size === 1) threads.watchEvents(true);
+    return () => {
+      if (this.threadEventListeners.delete(listener) && this.threadEventListeners.size === 0) threads.watchEvents(false);
+    };
   }
 
-  /** The open connections, protocol known or not (`unparsed`), for the console: nothing of a connection's internals. */
-  sessions(): SessionSummary[] {
+  /**
+   * The open connections, protocol known or not (`unparsed`), for the console: nothing of a connection's
+   * internals. With relay threads, each thread is asked (hence the promise).
+   */
+  sessions(): SessionSummary[] | Promise<SessionSummary[]> {
+    if (this.threads) return this.threads.ask<SessionSummary[]>('sessions').then((lists) => lists.flat());
     const list: SessionSummary[] = [];
     for (const c of this.connections) {
       list.push({
@@ -375,7 +421,8 @@ export class Engine {
     return {
       listeners: this.listeners.map((l) => l.url),
       dataDir: this.options.loaded.dataDir,
-      connections: this.connections.size,
+      // With relay threads the connections are theirs: the shared counts hold them all.
+      connections: this.threads ? (this.limits?.active ?? 0) : this.connections.size,
       ...(this.limits
         ? {
             limits: {
@@ -397,7 +444,17 @@ export class Engine {
   /** SIGHUP: policy changes without a restart (see {@link reloadPolicy}). */
   reload(): Promise<ReloadResult> {
     // One reload at a time: a second SIGHUP waits for the first, then reads the files again.
-    const run = () =>
+    const threads = this.threads;
+    const run = threads
+      ? async (): Promise<ReloadResult> => {
+          // The policy plugins are the threads': each reloads its own; the responses are the main thread's too.
+          const [own, theirs] = await Promise.all([
+            reloadPolicy({ loaded: this.options.loaded, policyPlugins: [], responses: this.responses, log: this.log }),
+            threads.ask<ReloadResult>('reload'),
+          ]);
+          return mergeReloads([own, ...theirs]);
+        }
+      : () =>
       reloadPolicy({
         loaded: this.options.loaded,
         policyPlugins: this.policyPlugins,
@@ -427,6 +484,7 @@ export class Engine {
   }
 
   private async doStop(): Promise<void> {
+    if (this.threads) return this.stopThreads(this.threads);
     // Stop accepting at once; a listener's close completes only when its connections have closed, so it is
     // awaited after they are ended (awaiting it first waited forever on any open chat).
     const listenersClosed = Promise.all(this.listeners.map((l) => l.close().catch(() => undefined)));
@@ -444,6 +502,153 @@ export class Engine {
         signal: this.abortShutdown.signal,
       });
     }
+    await this.responses?.close();
+    await this.closePlugins();
+  }
+
+  /**
+   * The main thread with relay threads: the threads bind (as root), root is dropped for the whole process, the
+   * main thread sets up the loggers (and the protocols, for the start banner and the console), then the threads
+   * set up their plugins and journals, and the loggers read those journals. Journal folders of threads from an
+   * earlier run with more threads are read too, so nothing they hold is left behind.
+   */
+  private async startThreads(count: number): Promise<void> {
+    const { config, dataDir, baseDir } = this.options.loaded;
+    const tls = await createTlsInterceptor(config.tls, { dataDir, baseDir }, this.log);
+    await this.openDataDir();
+    const sharedCounts = createSharedCounts();
+    const threads = (this.threads = new RelayThreads({
+      count,
+      loaded: this.options.loaded,
+      pluginRoots: this.options.pluginRoots,
+      builtinFrom: this.options.builtinFrom,
+      debug: this.options.debug === true,
+      hookTimeouts: this.options.hookTimeouts,
+      log: this.log,
+      logLevel: (this.log as { level?: string }).level ?? 'info',
+      sharedCounts,
+      onShare: (change) => {
+        if (change.kind === 'notice') this.responses?.notices?.record(change.key, change.at);
+      },
+      onEvents: (events) => {
+        for (const listener of this.threadEventListeners) {
+          try {
+            listener(events);
+          } catch (error) {
+            this.log.error({ err: error }, 'event listener failed');
+          }
+        }
+      },
+    }));
+    try {
+      if (this.dataDirWasOpen) await narrowDataDirLogged(dataDir, this.log);
+      await this.responses?.openNotice(path.join(dataDir, 'state', 'monitoring-notice.json'), this.log);
+      this.tls = tls;
+      this.limits = connectionLimits(config.connections, this.log, sharedCounts);
+      this.listeners = (await threads.bind()).map((bound) => boundListener(bound));
+      await this.dropRoot();
+      await this.setUpPlugins();
+      const consumers = this.sink!.loggerNames;
+      const ports = await threads.setUp(consumers);
+      for (const port of ports) this.sink!.addJournal(new RemoteJournal(port, consumers));
+      const journalConfig = config.loggers.journal;
+      if (journalConfig.enabled && consumers.length > 0) {
+        const base = path.resolve(dataDir, journalConfig.dir);
+        for (const folder of await journalFolders(base)) {
+          const index = Number(/relay-(\d+)$/.exec(folder)?.[1]);
+          if (Number.isInteger(index) && index < count) continue;
+          this.sink!.addJournal(await Journal.open({ ...journalConfig, dir: folder }, consumers, this.log));
+        }
+      }
+      // The console and the banner show the threads' filters and content plugins (the main thread loads none).
+      const theirs = threads.plugins.filter((p) => p.kind === 'filter' || p.kind === 'content');
+      this.plugins = [...this.plugins.filter((p) => !theirs.some((t) => t.name === p.name)), ...theirs];
+      this.log.info({ threads: count }, `relaying in ${count} threads`);
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  private async stopThreads(threads: RelayThreads): Promise<void> {
+    threads.stopping();
+    // Each thread stops accepting and ends its connections; their events are journaled by then.
+    await threads.ask('stop-relay');
+    this.limits?.close();
+    if (this.sink) {
+      await this.sink.close({
+        closeLoggers: false,
+        graceMs: this.options.shutdownGraceMs ?? this.options.loaded.config.loggers.shutdownTimeoutMs,
+        signal: this.abortShutdown.signal,
+      });
+    }
+    await threads.terminate();
+    await this.responses?.close();
+    await this.closePlugins();
+  }
+
+  /**
+   * A relay thread's first step (as root): the CA, the data folder, the notice state (shared), the listeners
+   * (bound with SO_REUSEPORT; connections held until {@link setUpThread}).
+   */
+  async bindThread(): Promise<BoundListener[]> {
+    const thread = this.options.thread;
+    if (!thread) throw new Error('bindThread() is for relay threads');
+    const { config, dataDir, baseDir } = this.options.loaded;
+    // The main thread read the same CA and said what it had to say about it.
+    const tls = await createTlsInterceptor(config.tls, { dataDir, baseDir }, quietLogger(this.log));
+    await this.openDataDir();
+    await this.responses?.openNotice(path.join(dataDir, 'state', 'monitoring-notice.json'), this.log, {
+      sent: (key, at) => thread.share({ kind: 'notice', key, at }),
+    });
+    this.tls = tls;
+    this.threadReady = new Promise<void>((resolve, reject) => {
+      this.openThread = resolve;
+      this.failThread = reject;
+    });
+    this.threadReady.catch(() => undefined);
+    await this.listen(this.threadReady);
+    return this.listeners.map((l) => ({ url: l.url, address: l.address, config: l.config }));
+  }
+
+  private threadReady: Promise<void> | undefined;
+  private openThread: (() => void) | undefined;
+  private failThread: ((error: unknown) => void) | undefined;
+
+  /** A relay thread's second step (root dropped): its plugins, and its journal for the main thread's loggers. */
+  async setUpThread(consumers: readonly string[]): Promise<void> {
+    try {
+      await this.setUpPlugins(consumers);
+      this.relayDeps = { ...this.relayDeps!, tls: this.tls };
+      this.openThread?.();
+    } catch (error) {
+      this.failThread?.(error);
+      throw error;
+    }
+  }
+
+  /** A change another relay thread made to the state they keep alike. */
+  applyShared(change: SharedChange): void {
+    if (change.kind === 'notice') this.responses?.notices?.learn(change.key, change.at);
+    else if (change.kind === 'local-user') this.localUsers.applyMove(change.from, change.to);
+    else this.identity.apply(change.change, change.clientIp);
+  }
+
+  /** A relay thread stops accepting and ends its connections (its journal stays open for the loggers). */
+  async stopRelay(): Promise<void> {
+    this.stopping ??= Promise.resolve();
+    this.failThread?.(new Error('stopping'));
+    const listenersClosed = Promise.all(this.listeners.map((l) => l.close().catch(() => undefined)));
+    for (const connection of this.connections) connection.end();
+    const deadline = Date.now() + 2_000;
+    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const connection of this.connections) connection.destroy('shutdown');
+    await listenersClosed;
+    this.limits?.close();
+  }
+
+  /** A relay thread's last step: its plugins are closed (its journal was closed by the main thread's loggers). */
+  async closeThread(): Promise<void> {
     await this.responses?.close();
     await this.closePlugins();
   }
@@ -481,4 +686,42 @@ function forwardRouter(host: PluginHost, registry: ProtocolRegistry, protocolNam
   const greeting = protocol.hooks.forwardGreeting;
   // Copied: the plugin's array is not the listener's to share.
   return greeting instanceof Uint8Array && greeting.length > 0 ? Object.assign(router, { greeting: Uint8Array.from(greeting) }) : router;
+}
+
+function boundListener(bound: BoundListener): RunningListener {
+  // The threads' sockets: closed by the threads when the engine stops.
+  return { config: bound.config, url: bound.url, address: bound.address, close: async () => undefined };
+}
+
+/** Several threads' reload results as one: ok when every one was; each problem once. */
+function mergeReloads(results: readonly ReloadResult[]): ReloadResult {
+  return {
+    ok: results.every((r) => r.ok),
+    problems: [...new Set(results.flatMap((r) => r.problems))],
+    reconfigured: [...new Set(results.flatMap((r) => r.reconfigured))],
+  };
+}
+
+/** The limits every listener of this engine admits through; with `shared`, counted with the other relay threads. */
+function connectionLimits(settings: LoadedConfig['config']['connections'], log: PluginLogger, shared: SharedArrayBuffer | undefined): ConnectionLimits {
+  void shared; // TODO(threads): shared counts
+  return new ConnectionLimits(settings, log);
+}
+
+/** The counts the relay threads share (net/shared-counts.ts). */
+function createSharedCounts(): SharedArrayBuffer | undefined {
+  return undefined; // TODO(threads)
+}
+
+/** Errors only: for steps a relay thread repeats after the main thread, which logged their warnings already. */
+function quietLogger(log: PluginLogger): PluginLogger {
+  const quiet: PluginLogger = {
+    trace: () => undefined,
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: (obj, msg) => log.error(obj, msg),
+    child: () => quiet,
+  };
+  return quiet;
 }
