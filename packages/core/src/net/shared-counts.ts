@@ -99,13 +99,13 @@ export function addressWords(text: string, out: Int32Array): boolean {
   groups.push(...before);
   for (let i = before.length + after.length; i < 8; i++) groups.push(0);
   groups.push(...after);
-  for (let i = 0; i < 4; i++) out[i] = ((groups[2 * i]! << 16) | groups[2 * i + 1]!) | 0;
+  for (let i = 0; i < 4; i++) out[i] = (groups[2 * i]! << 16) | groups[2 * i + 1]!;
   return true;
 }
 
 function ipv4Word(text: string): number {
   const [a, b, c, d] = text.split('.').map(Number) as [number, number, number, number];
-  return ((a << 24) | (b << 16) | (c << 8) | d) | 0;
+  return (a << 24) | (b << 16) | (c << 8) | d;
 }
 
 /** The finaliser of MurmurHash3: every input bit moves every output bit. */
@@ -296,9 +296,7 @@ export class SharedCounts {
   private holds(slot: number, key: Int32Array): boolean {
     const keys = this.keys;
     const at = slot * 4;
-    return (
-      Atomics.load(keys, at) === key[0] && Atomics.load(keys, at + 1) === key[1] && Atomics.load(keys, at + 2) === key[2] && Atomics.load(keys, at + 3) === key[3]
-    );
+    return Atomics.load(keys, at) === key[0] && Atomics.load(keys, at + 1) === key[1] && Atomics.load(keys, at + 2) === key[2] && Atomics.load(keys, at + 3) === key[3];
   }
 
   /** How far along its probe path any address in the table is. */
