@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ForwardListenerConfig, Socks5ListenerConfig } from '../src/config/schema.js';
 import { ConnectionLimits, connectionBudget, descriptorLimit, holdWhileConnecting } from '../src/net/connection-limits.js';
+import { SharedCounts } from '../src/net/shared-counts.js';
 import { closeServer, listen, readBytes, recordingLogger, removeTempDirs, sleep, tempDir, waitFor } from './helpers.js';
 import { listenerHarness } from './listener-harness.js';
 
@@ -239,6 +240,103 @@ describe('descriptor exhaustion (EMFILE) at accept', () => {
       for (const s of accepted) s.destroy();
       limits.close();
       await closeServer(server);
+    }
+  });
+});
+
+describe('limits shared by relay threads', () => {
+  const settings = { maxConnections: 3, maxPerClient: 2, handshakeTimeoutMs: 10_000 };
+  /** A client socket as admit sees it; closing it (destroy) is what frees its slot. */
+  const socket = () => new net.Socket();
+
+  it('two limits on one buffer refuse past maxPerClient and maxConnections in all; a closed connection frees its slot', async () => {
+    const shared = SharedCounts.create({ slots: 64 });
+    const logA = recordingLogger();
+    const logB = recordingLogger();
+    const a = new ConnectionLimits(settings, logA, undefined, undefined, { shared });
+    const b = new ConnectionLimits(settings, logB, undefined, undefined, { shared: SharedCounts.from(shared.buffer) });
+    try {
+      expect(a.describe()).toMatch(/^3 connections \(configured\), 2 per client, counted across relay threads, handshake 10 s$/);
+      const first = socket();
+      expect(a.admit(first, '10.0.0.1', 'forward a', { firstBytes: false })).toBe(true);
+      expect(b.admit(socket(), '10.0.0.1', 'forward b', { firstBytes: false })).toBe(true);
+      const third = socket();
+      expect(a.admit(third, '10.0.0.1', 'forward a', { firstBytes: false })).toBe(false);
+      expect(third.destroyed).toBe(true);
+      expect(refusals(logA)[0]!.msg).toBe(
+        'connection from 10.0.0.1 refused on forward a: this address has 2 connections open in all relay threads, the most allowed per client (connections.maxPerClient)',
+      );
+      expect(b.admit(socket(), '2001:db8::1', 'forward b', { firstBytes: false })).toBe(true);
+      expect(b.admit(socket(), '10.0.0.2', 'forward b', { firstBytes: false })).toBe(false);
+      expect(refusals(logB)[0]!.msg).toMatch(/: 3 connections open in all relay threads, the most allowed \(connections\.maxConnections 3\)$/);
+      expect((refusals(logB)[0]!.obj as { activeInAll: number }).activeInAll).toBe(3);
+      expect([a.active, b.active, a.activeInAll, b.activeInAll]).toEqual([1, 2, 3, 3]);
+      expect([a.refused, b.refused]).toEqual([1, 1]);
+      first.destroy();
+      await waitFor(() => a.activeInAll === 2, 5_000, 'the slot to be released');
+      expect(a.active).toBe(0);
+      expect(shared.clientCount('10.0.0.1')).toBe(1);
+      expect(b.admit(socket(), '10.0.0.2', 'forward b', { firstBytes: false })).toBe(true);
+      expect(b.activeInAll).toBe(3);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('a slot is released through the shared counts only once the upstream socket is closed too', async () => {
+    const shared = SharedCounts.create({ slots: 64 });
+    const limits = new ConnectionLimits({ ...settings, maxPerClient: 1 }, recordingLogger(), undefined, undefined, { shared });
+    const other = new ConnectionLimits({ ...settings, maxPerClient: 1 }, recordingLogger(), undefined, undefined, { shared });
+    try {
+      const client = socket();
+      expect(limits.admit(client, '::ffff:10.0.0.9', 'test', { firstBytes: false })).toBe(true);
+      const upstream = socket();
+      holdWhileConnecting(client, Promise.resolve(upstream));
+      client.destroy();
+      await waitFor(() => limits.sockets === 1, 5_000, 'the client socket to be counted out');
+      // Still held: the other thread's limits refuse the address (the same client, written as IPv4).
+      expect(other.admit(socket(), '10.0.0.9', 'test', { firstBytes: false })).toBe(false);
+      upstream.destroy();
+      await waitFor(() => shared.total === 0, 5_000, 'the slot to be released');
+      expect(shared.clientCount('10.0.0.9')).toBe(0);
+      expect(other.admit(socket(), '10.0.0.9', 'test', { firstBytes: false })).toBe(true);
+    } finally {
+      limits.close();
+      other.close();
+    }
+  });
+
+  it('an address with no room in the shared table is admitted, counted by its thread, and that is logged once', async () => {
+    const shared = SharedCounts.create({ slots: 1 });
+    const log = recordingLogger();
+    const limits = new ConnectionLimits({ maxConnections: 10, maxPerClient: 1, handshakeTimeoutMs: 10_000 }, log, undefined, undefined, { shared });
+    try {
+      expect(limits.admit(socket(), '10.0.0.1', 'test', { firstBytes: false })).toBe(true);
+      expect(limits.admit(socket(), '10.0.0.2', 'test', { firstBytes: false })).toBe(true);
+      expect(limits.admit(socket(), '10.0.0.3', 'test', { firstBytes: false })).toBe(true);
+      expect(limits.admit(socket(), '10.0.0.3', 'test', { firstBytes: false })).toBe(false);
+      const warnings = log.records.filter((r) => r.level === 'warn' && /no room in the table/.test(r.msg ?? ''));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.msg).toMatch(/^connection from 10\.0\.0\.2 counted against connections\.maxPerClient in this relay thread only/);
+      expect(shared.total).toBe(3);
+    } finally {
+      limits.close();
+    }
+  });
+
+  it('without shared counts each limits object counts alone, as before', () => {
+    const a = new ConnectionLimits(settings, recordingLogger());
+    const b = new ConnectionLimits(settings, recordingLogger());
+    try {
+      expect(a.describe()).not.toMatch(/relay threads/);
+      for (let i = 0; i < 2; i++) expect(a.admit(socket(), '10.0.0.1', 'test', { firstBytes: false })).toBe(true);
+      expect(b.admit(socket(), '10.0.0.1', 'test', { firstBytes: false })).toBe(true);
+      expect(a.admit(socket(), '10.0.0.1', 'test', { firstBytes: false })).toBe(false);
+      expect(a.activeInAll).toBe(2);
+    } finally {
+      a.close();
+      b.close();
     }
   });
 });

@@ -5,10 +5,14 @@
  *
  * A connection holds its slot from the accept until its client socket and its upstream socket (also one still
  * connecting) are all closed, so the descriptors counted are the ones really open.
+ *
+ * Relay threads of one gateway each have their own limits; given the same `SharedCounts` (shared-counts.ts), they
+ * count every connection of the process together, so `maxConnections` and `maxPerClient` hold for the gateway.
  */
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import type net from 'node:net';
 import type { PluginLogger } from '@imspect/sdk';
+import type { SharedCounts } from './shared-counts.js';
 
 export interface ConnectionLimitSettings {
   /** `'auto'`: from the open-file limit (see {@link connectionBudget}). */
@@ -69,6 +73,22 @@ export function connectionBudget(setting: 'auto' | number, limit = descriptorLim
   const reserved = Math.max(MIN_RESERVED_DESCRIPTORS, Math.ceil(descriptors * RESERVED_SHARE));
   const maxConnections = Math.max(1, Math.floor((descriptors - reserved) / 2));
   return { maxConnections, source: `auto: ${known ? '' : 'assumed '}open-file limit ${descriptors}, ${reserved} reserved` };
+}
+
+export interface ConnectionLimitOptions {
+  /**
+   * Counts shared with the other relay threads of this gateway: `maxConnections` and `maxPerClient` then hold
+   * for all of them together (each thread's limits admit and release through them).
+   */
+  shared?: SharedCounts;
+}
+
+function totalRefusal(open: number, max: number, where = ''): string {
+  return `${open} connections open${where}, the most allowed (connections.maxConnections ${max})`;
+}
+
+function clientRefusal(open: number, where = ''): string {
+  return `this address has ${open} connections open${where}, the most allowed per client (connections.maxPerClient)`;
 }
 
 /** One admitted connection: what it keeps open. */
@@ -159,7 +179,7 @@ export class ConnectionLimits {
   readonly maxPerClient: number;
   readonly handshakeTimeoutMs: number;
   readonly budgetSource: string;
-  /** Connections holding a slot (accepted and not yet fully closed). */
+  /** Connections holding a slot (accepted and not yet fully closed): this instance's. */
   active = 0;
   /** Sockets of those connections that are open: clients, and upstreams connecting or connected. */
   sockets = 0;
@@ -176,6 +196,9 @@ export class ConnectionLimits {
   private readonly refusals: RateLimitedWarning;
   private readonly silent: RateLimitedWarning;
   private readonly exhaustion: RateLimitedWarning;
+  private readonly shared: SharedCounts | undefined;
+  private readonly log: PluginLogger;
+  private overflowReported = false;
 
   constructor(
     settings: ConnectionLimitSettings,
@@ -183,7 +206,10 @@ export class ConnectionLimits {
     limit?: number,
     /** The clock that times the shedding after an exhaustion (tests hold it still, so a slow machine cannot end it early). */
     private readonly now: () => number = Date.now,
+    options: ConnectionLimitOptions = {},
   ) {
+    this.shared = options.shared;
+    this.log = log;
     const budget = connectionBudget(settings.maxConnections, limit ?? descriptorLimit());
     this.maxConnections = budget.maxConnections;
     this.budgetSource = budget.source;
@@ -238,9 +264,14 @@ export class ConnectionLimits {
     return true;
   }
 
+  /** Connections holding a slot in every thread sharing these limits' counts (without shared counts: {@link active}). */
+  get activeInAll(): number {
+    return this.shared ? this.shared.total : this.active;
+  }
+
   /** One line for the start banner. */
   describe(): string {
-    return `${this.maxConnections} connections (${this.budgetSource}), ${this.maxPerClient === 0 ? 'no limit' : this.maxPerClient} per client, handshake ${formatDuration(this.handshakeTimeoutMs)}`;
+    return `${this.maxConnections} connections (${this.budgetSource}), ${this.maxPerClient === 0 ? 'no limit' : this.maxPerClient} per client${this.shared ? ', counted across relay threads' : ''}, handshake ${formatDuration(this.handshakeTimeoutMs)}`;
   }
 
   /**
@@ -250,18 +281,18 @@ export class ConnectionLimits {
    * nothing within the handshake time.
    */
   admit(socket: net.Socket, ip: string, listener: string, options: { firstBytes: boolean }): boolean {
-    const refusal = this.refusalFor(ip);
+    const refusal = this.take(ip);
     if (refusal) {
       this.refused++;
       socket.destroy();
-      this.refusals.report({ listener, client: ip, active: this.active, sockets: this.sockets }, `connection from ${ip} refused on ${listener}: ${refusal}`);
+      const detail = { listener, client: ip, active: this.active, sockets: this.sockets, ...(this.shared ? { activeInAll: this.shared.total } : {}) };
+      this.refusals.report(detail, `connection from ${ip} refused on ${listener}: ${refusal}`);
       return false;
     }
     const slot: Slot = { limits: this, ip, clientOpen: true, upstreams: 0, connecting: 0 };
     slots.set(socket, slot);
     this.active++;
     this.sockets++;
-    this.perClient.set(ip, (this.perClient.get(ip) ?? 0) + 1);
     let timer: NodeJS.Timeout | undefined;
     if (options.firstBytes) {
       const check = () => {
@@ -287,11 +318,29 @@ export class ConnectionLimits {
     return true;
   }
 
-  private refusalFor(ip: string): string | undefined {
+  /** Counts a connection from `ip` in; over a limit, why not. */
+  private take(ip: string): string | undefined {
     if (this.now() < this.shedUntil) return 'file descriptors exhausted a moment ago (EMFILE/ENFILE)';
-    if (this.active >= this.maxConnections) return `${this.active} connections open, the most allowed (connections.maxConnections ${this.maxConnections})`;
+    if (this.shared) return this.takeShared(this.shared, ip);
+    if (this.active >= this.maxConnections) return totalRefusal(this.active, this.maxConnections);
     const mine = this.perClient.get(ip) ?? 0;
-    if (this.maxPerClient > 0 && mine >= this.maxPerClient) return `this address has ${mine} connections open, the most allowed per client (connections.maxPerClient)`;
+    if (this.maxPerClient > 0 && mine >= this.maxPerClient) return clientRefusal(mine);
+    this.perClient.set(ip, mine + 1);
+    return undefined;
+  }
+
+  private takeShared(shared: SharedCounts, ip: string): string | undefined {
+    const overflowed = shared.overflowed;
+    const result = shared.tryAcquire(ip, this.maxConnections, this.maxPerClient);
+    if (result === 'total') return totalRefusal(shared.total, this.maxConnections, ' in all relay threads');
+    if (result === 'client') return clientRefusal(shared.clientCount(ip), ' in all relay threads');
+    if (shared.overflowed > overflowed && !this.overflowReported) {
+      this.overflowReported = true;
+      this.log.warn(
+        { client: ip, slots: shared.slots },
+        `connection from ${ip} counted against connections.maxPerClient in this relay thread only: no room in the table of client addresses shared by the relay threads, or its lock held too long (logged once)`,
+      );
+    }
     return undefined;
   }
 
@@ -299,6 +348,10 @@ export class ConnectionLimits {
   releaseIfDone(slot: Slot): void {
     if (slot.clientOpen || slot.upstreams > 0) return;
     this.active--;
+    if (this.shared) {
+      this.shared.release(slot.ip);
+      return;
+    }
     const left = (this.perClient.get(slot.ip) ?? 1) - 1;
     if (left > 0) this.perClient.set(slot.ip, left);
     else this.perClient.delete(slot.ip);
