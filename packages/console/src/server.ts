@@ -335,7 +335,7 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
   // Live state ---------------------------------------------------------------------------------------------
 
   app.get('/api/dashboard', { config: { access: 'auditor' } }, async () => {
-    const online = options.live.sessions();
+    const online = await options.live.sessions();
     const perProtocol: Record<string, number> = {};
     for (const s of online) perProtocol[s.protocol] = (perProtocol[s.protocol] ?? 0) + 1;
     const now = Date.now();
@@ -470,7 +470,7 @@ export async function buildConsoleServer(options: ConsoleServerOptions): Promise
     if (!localId) return reply.code(400).send({ error: 'which user: id' });
     if (!(await audit(request, 'user-view', { localId }))) return reply.code(503).send({ error: 'the audit trail cannot be written' });
     const detail = await store.userDetail(localId, { limit: 500 });
-    const online = options.live.sessions().filter((s) => s.localId === localId);
+    const online = (await options.live.sessions()).filter((s) => s.localId === localId);
     return { localId, online, ...detail };
   });
 

@@ -53,7 +53,8 @@ export interface PluginState {
 }
 
 export interface LiveSource {
-  sessions(): OnlineSession[];
+  /** The connections open now (a promise when the engine asks its relay threads). */
+  sessions(): OnlineSession[] | Promise<OnlineSession[]>;
   loggers(): LoggerHealth[];
   journal(): JournalUse | undefined;
   tls(): TlsState;

@@ -8,6 +8,7 @@ import type { ContentHooks, FilterHooks, LoggerHooks, PluginKind, PluginLogger }
 import type { ProtocolHooks } from '@imspect/sdk';
 import { startListener, type AcceptedConnection, type RunningListener } from '../net/listeners.js';
 import { ConnectionLimits } from '../net/connection-limits.js';
+import { SharedCounts } from '../net/shared-counts.js';
 import { DestinationPolicy } from '../net/destination-policy.js';
 import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
 import { TurnBudget } from '../proxy/turn-budget.js';
@@ -422,7 +423,7 @@ export class Engine {
       listeners: this.listeners.map((l) => l.url),
       dataDir: this.options.loaded.dataDir,
       // With relay threads the connections are theirs: the shared counts hold them all.
-      connections: this.threads ? (this.limits?.active ?? 0) : this.connections.size,
+      connections: this.threads ? (this.limits?.activeInAll ?? 0) : this.connections.size,
       ...(this.limits
         ? {
             limits: {
@@ -430,7 +431,7 @@ export class Engine {
               maxPerClient: this.limits.maxPerClient,
               handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
               idleTimeoutMs: this.options.loaded.config.connections.idleTimeoutMs,
-              active: this.limits.active,
+              active: this.limits.activeInAll,
               sockets: this.limits.sockets,
               refused: this.limits.refused,
               summary: this.limits.describe(),
@@ -516,7 +517,7 @@ export class Engine {
     const { config, dataDir, baseDir } = this.options.loaded;
     const tls = await createTlsInterceptor(config.tls, { dataDir, baseDir }, this.log);
     await this.openDataDir();
-    const sharedCounts = createSharedCounts();
+    const sharedCounts = SharedCounts.create().buffer;
     const threads = (this.threads = new RelayThreads({
       count,
       loaded: this.options.loaded,
@@ -704,13 +705,7 @@ function mergeReloads(results: readonly ReloadResult[]): ReloadResult {
 
 /** The limits every listener of this engine admits through; with `shared`, counted with the other relay threads. */
 function connectionLimits(settings: LoadedConfig['config']['connections'], log: PluginLogger, shared: SharedArrayBuffer | undefined): ConnectionLimits {
-  void shared; // TODO(threads): shared counts
-  return new ConnectionLimits(settings, log);
-}
-
-/** The counts the relay threads share (net/shared-counts.ts). */
-function createSharedCounts(): SharedArrayBuffer | undefined {
-  return undefined; // TODO(threads)
+  return new ConnectionLimits(settings, log, undefined, undefined, shared ? { shared: SharedCounts.from(shared) } : {});
 }
 
 /** Errors only: for steps a relay thread repeats after the main thread, which logged their warnings already. */

@@ -1,0 +1,197 @@
+/**
+ * End to end with relay threads (`workers: 2`): a real ngircd, real IRC clients (irc-framework) through imspect's
+ * SOCKS5 listener, imspect started as a user starts it. The kernel spreads the connections over both threads;
+ * every message must be archived once (CSV and SQLite) whichever thread relayed it, the monitoring notice must
+ * be given once per user and client even when the user's next connections reach the other thread, the
+ * per-client connection limit must hold over both threads, and a restart with one thread must deliver what the
+ * threads' journals still held.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runCli, waitUntil } from '../support/cli-run.js';
+import { readCsvLogs } from '../support/csv-logs.js';
+import { describeWithService, findExecutable } from '../support/e2e.js';
+import { startImspect, type RunningImspect } from '../support/imspect-process.js';
+import { IRC, waitFor, type IrcClient } from '../support/irc-client.js';
+import { startNgircd, type RunningNgircd } from '../support/ngircd.js';
+
+const ngircdPath = findExecutable('ngircd');
+const CHANNEL = '#threads';
+const NOTICE = 'This conversation is logged by imspect (threads test)';
+const CLIENTS = 8;
+const MESSAGES_EACH = 5;
+
+interface Seen {
+  client: IrcClient;
+  notices: string[];
+}
+
+async function connect(nick: string, options: Record<string, unknown>): Promise<Seen> {
+  const client = new IRC.Client();
+  const seen: Seen = { client, notices: [] };
+  client.on('notice', (e) => seen.notices.push(String(e['message'])));
+  const registered = waitFor(client, 'registered', () => true, `${nick} to register`);
+  client.connect({ nick, username: nick, gecos: `${nick} test`, auto_reconnect: false, ping_interval: 0, ...options });
+  await registered;
+  return seen;
+}
+
+async function quit(seen: Seen): Promise<void> {
+  const closed = new Promise<void>((resolve) => {
+    seen.client.connection?.once?.('close', () => resolve());
+    setTimeout(resolve, 2_000);
+  });
+  seen.client.quit('bye');
+  await closed;
+}
+
+/** The `conn` ids of the operational log's `connection open` lines: `<thread>.<n>` with relay threads. */
+function connectionThreads(stdout: string): Set<string> {
+  const threads = new Set<string>();
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const record = JSON.parse(line) as { msg?: string; conn?: string };
+      if (record.msg?.startsWith('connection open') && typeof record.conn === 'string') threads.add(record.conn.split('.')[0]!);
+    } catch {
+      // not a log record
+    }
+  }
+  return threads;
+}
+
+describeWithService('relay threads end to end (ngircd + irc-framework, workers: 2)', ngircdPath ? undefined : 'ngircd is not installed (apt-get install ngircd)', () => {
+  let ngircd: RunningNgircd;
+  let work: string;
+
+  beforeAll(async () => {
+    ngircd = await startNgircd(ngircdPath!);
+    work = await mkdtemp(path.join(os.tmpdir(), 'imspect-e2e-threads-'));
+  });
+
+  afterAll(async () => {
+    await ngircd?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  async function configure(name: string, extra: Record<string, unknown>): Promise<string> {
+    const dir = path.join(work, name);
+    await mkdir(dir);
+    await writeFile(
+      path.join(dir, 'imspect.config.json'),
+      JSON.stringify(
+        {
+          workers: 2,
+          dataDir: 'data',
+          listeners: [{ type: 'socks5', host: '127.0.0.1', port: 0 }],
+          ports: { [String(ngircd.port)]: 'irc' },
+          log: { level: 'info', format: 'json' },
+          ...extra,
+        },
+        null,
+        2,
+      ),
+    );
+    return dir;
+  }
+
+  const socksVia = (proxy: RunningImspect) => {
+    const url = new URL(/listening: (\S+)/.exec(proxy.stdout())![1]!);
+    return { host: '127.0.0.1', port: ngircd.port, socks: { host: url.hostname, port: Number(url.port) } };
+  };
+
+  it('archives every message once whichever thread relayed it, and gives the notice once per user and client', async () => {
+    const dir = await configure('archive', { responses: { notice: { enabled: true, everyDays: 7, text: NOTICE } } });
+    let proxy: RunningImspect | undefined = await startImspect([], { cwd: dir });
+    try {
+      expect(proxy.stdout()).toMatch(/relaying in 2 threads/);
+      const via = socksVia(proxy);
+      const bob = await connect('bob', { host: '127.0.0.1', port: ngircd.port });
+      const bobJoined = waitFor(bob.client, 'join', (e) => e['nick'] === 'bob', 'bob to join');
+      bob.client.join(CHANNEL);
+      await bobJoined;
+
+      const users: Seen[] = [];
+      for (let i = 0; i < CLIENTS; i++) {
+        const user = await connect(`user${i}`, via);
+        const joined = waitFor(bob.client, 'join', (e) => e['nick'] === `user${i}`, `user${i} to join`);
+        user.client.join(CHANNEL);
+        await joined;
+        users.push(user);
+      }
+      const expected = new Set<string>();
+      const received = new Set<string>();
+      bob.client.on('privmsg', (e) => received.add(String(e['message'])));
+      for (let k = 0; k < MESSAGES_EACH; k++)
+        users.forEach((user, i) => {
+          const text = `from user${i} number ${k}`;
+          expected.add(text);
+          user.client.say(CHANNEL, text);
+        });
+      await waitUntil(() => [...expected].every((text) => received.has(text)), 20_000, 'bob to receive every message');
+      await waitUntil(() => users.every((u) => u.notices.includes(NOTICE)), 10_000, 'every user to get the notice');
+      for (const user of users) await quit(user);
+
+      // The same user and client again and again: the kernel sends these connections to either thread; the one
+      // that did not give the notice must know it was given.
+      for (let again = 0; again < 6; again++) {
+        const user = await connect('user0', via);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(user.notices, `reconnection ${again + 1} of user0 got the notice again`).not.toContain(NOTICE);
+        await quit(user);
+      }
+      await quit(bob);
+      await waitUntil(() => connectionThreads(proxy!.stdout()).size >= 1, 5_000, 'connection log lines');
+      expect([...connectionThreads(proxy.stdout())].sort(), 'connections were relayed by both threads').toEqual(['1', '2']);
+
+      const code = await proxy.stop();
+      expect(code, proxy.stderr()).toBe(0);
+      proxy = undefined;
+
+      const rows = (await readCsvLogs(path.join(dir, 'data', 'logs'))).filter((r) => r.type === 1 && r.outgoing && r.text.startsWith('from user'));
+      expect(rows.map((r) => r.text).sort()).toEqual([...expected].sort());
+      const db = new DatabaseSync(path.join(dir, 'data', 'archive.sqlite'), { readOnly: true });
+      try {
+        const stored = db.prepare("SELECT text FROM messages WHERE type = 1 AND outgoing = 1 AND text LIKE 'from user%'").all() as Array<{ text: string }>;
+        expect(stored.map((r) => r.text).sort()).toEqual([...expected].sort());
+      } finally {
+        db.close();
+      }
+      const status = await runCli(['status', '--json'], dir);
+      const loggers = (JSON.parse(status.stdout) as { loggers: Array<{ name: string; pending: number }> }).loggers;
+      expect(loggers.length).toBeGreaterThan(0);
+      for (const logger of loggers) expect(logger.pending, `${logger.name} pending after stop`).toBe(0);
+    } finally {
+      await proxy?.stop();
+    }
+  });
+
+  it('holds maxPerClient over both threads', async () => {
+    const dir = await configure('limits', { connections: { maxPerClient: 3 } });
+    const proxy = await startImspect([], { cwd: dir });
+    const sockets: net.Socket[] = [];
+    try {
+      const url = new URL(/listening: (\S+)/.exec(proxy.stdout())![1]!);
+      const closed = new Set<number>();
+      for (let i = 0; i < 8; i++) {
+        const socket = net.connect(Number(url.port), '127.0.0.1');
+        socket.on('error', () => undefined);
+        socket.on('close', () => closed.add(i));
+        await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+        sockets.push(socket);
+      }
+      // The refused ones are closed at once; the admitted ones wait in the SOCKS5 handshake.
+      await waitUntil(() => closed.size >= 5, 5_000, 'the connections over the limit to be closed');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(closed.size).toBe(5);
+      expect(proxy.stdout()).toMatch(/most allowed per client/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await proxy.stop();
+    }
+  });
+});
