@@ -82,7 +82,10 @@ export function combineJournalStates(states: readonly JournalState[]): JournalSt
     dropped: sum((s) => s.dropped),
     ...(writeError ? { writeError } : {}),
     pid: first.pid,
-    updatedAt: states.map((s) => s.updatedAt).reduce((a, b) => (b > a ? b : a)),
+    updatedAt: states
+      .map((s) => s.updatedAt)
+      .sort()
+      .at(-1)!,
     consumers,
   };
 }

@@ -7,7 +7,7 @@
  * `consumerState` answer at once from a mirror. Positions move with main's own acks; the head, the counters
  * and the journal's size come from the worker, one message per turn of its event loop at most, not one per
  * event. A batch crosses as the journal's encoded records in one transferred buffer, decoded on the main
- * thread: cheaper there than structured-cloning the event objects (see the report in docs/design.md).
+ * thread: cheaper there than structured-cloning the event objects (figures in docs/design.md, Logs).
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { ImEvent, PluginLogger } from '@imspect/sdk';
@@ -27,11 +27,7 @@ interface StateMessage {
   state: JournalState;
 }
 
-type WorkerMessage =
-  | StateMessage
-  | { t: 'batch'; id: number; first: number; records: ArrayBuffer }
-  | { t: 'error'; id: number; message: string }
-  | { t: 'closed'; id: number };
+type WorkerMessage = StateMessage | { t: 'batch'; id: number; first: number; records: ArrayBuffer } | { t: 'error'; id: number; message: string } | { t: 'closed'; id: number };
 
 type MainMessage =
   | { t: 'read'; id: number; from: number; max: number }
@@ -85,6 +81,14 @@ export function serveJournal(journal: ServedJournal, port: MessagePort): () => v
     port.off('message', onMessage);
   };
   const onMessage = (message: MainMessage) => {
+    try {
+      handle(message);
+    } catch (error) {
+      // A request the journal refuses (an unknown consumer): the main side logs it; the worker goes on.
+      post({ t: 'error', id: 0, message: errorText(error) });
+    }
+  };
+  const handle = (message: MainMessage) => {
     switch (message?.t) {
       case 'read':
         void answerRead(journal, message.id, message.from, message.max, post).finally(stateSoon);
@@ -314,7 +318,8 @@ export class RemoteJournal implements JournalView {
         return;
       case 'error': {
         const request = this.settle(message.id);
-        request?.reject(new Error(`journal ${this.name}: ${request.what} failed in its worker: ${message.message}`));
+        if (request) request.reject(new Error(`journal ${this.name}: ${request.what} failed in its worker: ${message.message}`));
+        else this.log.error({ journal: this.name, error: message.message }, `journal ${this.name}: its worker refused a request: ${message.message}`);
         return;
       }
     }

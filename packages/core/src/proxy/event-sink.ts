@@ -4,6 +4,8 @@ import type { LoggerHooks, PluginLogger } from '@imspect/sdk';
 import { PluginHost } from '../runtime/plugin-host.js';
 import { Journal } from '../journal/journal.js';
 import type { JournalView } from '../journal/view.js';
+import { combineJournalStates } from '../journal/folders.js';
+import type { JournalState } from '../journal/state.js';
 
 export interface EventSinkOptions {
   /** Events per write while a logger keeps up. */
@@ -283,6 +285,11 @@ export class EventSink {
       }
       return total;
     });
+  }
+
+  /** The journals' state together (sizes, limits and counters summed), for the console. */
+  journalState(): JournalState {
+    return combineJournalStates(this.journals.map((j) => j.journal.snapshot()))!;
   }
 
   /** Events accepted and not yet stored, all loggers and journals together. */
