@@ -79,9 +79,9 @@ function liveSource(engine: Engine, tlsSummary: () => string, log: Engine['log']
     sessions: () => engine.sessions(),
     loggers: () => engine.status().loggers,
     journal: () => {
-      const journal = engine.sink?.journal;
-      if (!journal) return undefined;
-      const s = journal.snapshot();
+      // With relay worker threads, their journals too (summed).
+      const s = engine.sink?.journalState();
+      if (!s) return undefined;
       return { bytes: s.bytes, maxBytes: s.maxBytes, full: s.full, dropped: s.dropped, ...(s.writeError ? { writeError: s.writeError.code } : {}) };
     },
     tls: () => ({ intercepting: engine.tls?.authority !== undefined, summary: tlsSummary() }),

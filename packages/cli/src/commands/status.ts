@@ -23,7 +23,7 @@ function limitsOf(c: { maxConnections: 'auto' | number; maxPerClient: number; ha
 export default class Status extends Command {
   static override summary = "Delivery state: events waiting for each logger, their last error, the journal's size";
   static override description =
-    "Reads the journal's state file (state.json in the journal folder, rewritten by the running imspect as delivery progresses, at most about a second behind), so it needs no connection to the running process and also works while imspect is stopped: events still waiting then are delivered at the next start.";
+    "Reads the journals' state files (state.json in the journal folder and in each relay worker's relay-<i> folder, rewritten by the running imspect as delivery progresses, at most about a second behind), so it needs no connection to the running process and also works while imspect is stopped: events still waiting then are delivered at the next start.";
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json'];
   static override enableJsonFlag = true;
   static override flags = { config: configFlag };
@@ -31,18 +31,20 @@ export default class Status extends Command {
   async run(): Promise<unknown> {
     const { flags } = await this.parse(Status);
     // The journal's and the limits' modules only (not the whole runtime): `status` is a quick look.
-    const [{ readJournalState, segmentsOnDisk }, { formatDuration }] = await Promise.all([import('@imspect/core/journal'), import('@imspect/core/limits')]);
+    const [{ readJournalStates, combineJournalStates, segmentsOnDisk }, { formatDuration }] = await Promise.all([import('@imspect/core/journal'), import('@imspect/core/limits')]);
     const loaded = await loadConfigOrExit(flags.config);
     const journalConfig = loaded.config.loggers.journal;
     const dir = path.resolve(loaded.dataDir, journalConfig.dir);
-    const state = await readJournalState(dir);
+    // The main thread's journal and one per relay worker thread (`relay-<i>`): what each logger has left in all.
+    const states = await readJournalStates(dir);
+    const state = combineJournalStates(states.map((s) => s.state));
     if (!state) {
       const result = { journal: dir, running: false, state: null };
       if (!this.jsonEnabled())
         this.log(`No journal state in ${dir}: imspect has not run with this configuration yet${journalConfig.enabled ? '' : ' (loggers.journal.enabled is false)'}.`);
       return result;
     }
-    const disk = await segmentsOnDisk(dir);
+    const disk = (await Promise.all(states.map((s) => segmentsOnDisk(s.dir)))).reduce((a, b) => ({ count: a.count + b.count, bytes: a.bytes + b.bytes }));
     const alive = running(state.pid) && state.pid !== process.pid;
     const loggers = Object.entries(state.consumers).map(([name, c]) => ({
       name,

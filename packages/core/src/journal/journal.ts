@@ -19,6 +19,7 @@ import { encodeEventRecord } from './event-record.js';
 import { parseEvents, scanSegments, SegmentReader, segmentFile, type SegmentInfo } from './segments.js';
 import { lockJournal } from './lock.js';
 import { readJournalState, writeJournalState, type ConsumerState, type JournalState, type JournalWriteError } from './state.js';
+import type { JournalBatch, JournalView } from './view.js';
 
 /** Journal segments hold every event's text: owner only. */
 const SEGMENT_MODE = 0o600;
@@ -67,17 +68,13 @@ const REPEAT_LOG_MS = 10_000;
 const STATE_RESERVE_FILE = 'state.reserve';
 const STATE_RESERVE_BYTES = 64 * 1024;
 
-export interface JournalBatch {
-  /** Sequence number of `events[0]`. */
-  first: number;
-  events: ImEvent[];
-}
+export type { JournalBatch } from './view.js';
 
 interface Segment extends SegmentInfo {
   fd?: number;
 }
 
-export class Journal {
+export class Journal implements JournalView {
   private readonly segments: Segment[] = [];
   /** Events [memStart, head) in memory: `memory[memHead]` is `memStart` (a moving head, so trimming is O(1)). */
   private memory: ImEvent[] = [];
@@ -85,7 +82,7 @@ export class Journal {
   private memHead = 0;
   private headSeq = 0;
   private bytes = 0;
-  private readonly consumers = new Map<string, ConsumerState>();
+  private readonly consumerStates = new Map<string, ConsumerState>();
   private dropped = 0;
   private isFull = false;
   /** Set while the disk refuses writes: treated as full (see `onFull`). */
@@ -95,8 +92,8 @@ export class Journal {
   private lastWriteErrorLog = 0;
   private readonly lastLossLog = new Map<string, number>();
   private stateReserved = false;
-  /** Called once newly committed events can be read (the loggers are told then). */
-  private onPublish: (() => void) | undefined;
+  /** Called once newly committed events can be read (the loggers are told then, and a worker's port). */
+  private readonly readableListeners = new Set<() => void>();
   private roomWaiters: Array<() => void> = [];
   private unsynced = false;
   /**
@@ -132,7 +129,7 @@ export class Journal {
   /** A journal in memory only (no durability): for tests and embedding without a data folder. */
   static inMemory(consumers: readonly string[], log: PluginLogger): Journal {
     const journal = new Journal({ ...DEFAULT_JOURNAL_OPTIONS, maxBytes: Number.POSITIVE_INFINITY, memoryEvents: Number.POSITIVE_INFINITY }, log);
-    for (const name of consumers) journal.consumers.set(name, { position: 0, delivered: 0, failures: 0, lost: 0 });
+    for (const name of consumers) journal.consumerStates.set(name, { position: 0, delivered: 0, failures: 0, lost: 0 });
     return journal;
   }
 
@@ -178,7 +175,7 @@ export class Journal {
     for (const name of consumers) {
       const saved = state?.consumers[name];
       const position = saved ? Math.min(Math.max(saved.position, tail), head) : state ? head : tail;
-      this.consumers.set(name, {
+      this.consumerStates.set(name, {
         position,
         delivered: 0,
         failures: 0,
@@ -186,7 +183,7 @@ export class Journal {
         ...(saved?.lastError ? { lastError: saved.lastError, lastErrorAt: saved.lastErrorAt! } : {}),
       });
     }
-    const behind = [...this.consumers.entries()].filter(([, c]) => c.position < head);
+    const behind = [...this.consumerStates.entries()].filter(([, c]) => c.position < head);
     if (behind.length > 0) {
       log.info(
         { pending: Object.fromEntries(behind.map(([name, c]) => [name, head - c.position])) },
@@ -217,9 +214,33 @@ export class Journal {
     return this.writeError;
   }
 
-  /** Called whenever newly committed events can be read. */
-  onEventsReadable(listener: () => void): void {
-    this.onPublish = listener;
+  /** Calls `listener` whenever newly committed events can be read; returns what removes it. */
+  onEventsReadable(listener: () => void): () => void {
+    this.readableListeners.add(listener);
+    return () => this.readableListeners.delete(listener);
+  }
+
+  private publish(): void {
+    for (const listener of this.readableListeners) {
+      try {
+        listener();
+      } catch (error) {
+        // A listener's failure must not undo a commit that succeeded, nor keep the others from hearing of it.
+        this.log.error({ err: error }, 'journal: a listener for new events failed');
+      }
+    }
+  }
+
+  get name(): string {
+    return this.options.dir ?? 'memory';
+  }
+
+  get available(): boolean {
+    return !this.closed;
+  }
+
+  consumers(): string[] {
+    return [...this.consumerStates.keys()];
   }
 
   get onFull(): 'forward' | 'block' {
@@ -252,7 +273,7 @@ export class Journal {
    * writes or the journal is over its limit with nothing it may free (they are counted as dropped and reported).
    */
   append(events: readonly ImEvent[]): boolean {
-    if (events.length === 0 || this.consumers.size === 0) return true;
+    if (events.length === 0 || this.consumerStates.size === 0) return true;
     if (this.closed) {
       this.drop(events.length, 'the journal is closed (imspect is stopping)');
       return false;
@@ -260,7 +281,7 @@ export class Journal {
     if (!this.durable) {
       for (const event of events) this.memory.push(event);
       this.headSeq += events.length;
-      this.onPublish?.();
+      this.publish();
       return true;
     }
     if (this.options.onFull === 'forward' && (this.isFull || (this.writeError !== undefined && Date.now() < this.nextWriteAttempt))) {
@@ -327,7 +348,7 @@ export class Journal {
     if (segment.bytes >= this.options.segmentBytes) this.rotate();
     this.stateDirty = true;
     this.saveStateSoon(1000);
-    this.onPublish?.();
+    this.publish();
   }
 
   /**
@@ -471,7 +492,7 @@ export class Journal {
       let cached = this.cached.get(segment.base);
       if (!cached) {
         // One segment per consumer reading behind the memory window (they may be in different ones).
-        if (this.cached.size > this.consumers.size) this.forgetReader(this.cached.keys().next().value!);
+        if (this.cached.size > this.consumerStates.size) this.forgetReader(this.cached.keys().next().value!);
         cached = new SegmentReader(segment.file);
         this.cached.set(segment.base, cached);
       }
@@ -544,7 +565,7 @@ export class Journal {
       ...(this.writeError ? { writeError: { ...this.writeError } } : {}),
       pid: process.pid,
       updatedAt: new Date().toISOString(),
-      consumers: Object.fromEntries([...this.consumers.entries()].map(([name, c]) => [name, { ...c }])),
+      consumers: Object.fromEntries([...this.consumerStates.entries()].map(([name, c]) => [name, { ...c }])),
     };
   }
 
@@ -592,14 +613,14 @@ export class Journal {
   }
 
   private consumer(name: string): ConsumerState {
-    const state = this.consumers.get(name);
+    const state = this.consumerStates.get(name);
     if (!state) throw new Error(`journal: unknown consumer "${name}"`);
     return state;
   }
 
   private minPosition(): number {
     let min = this.headSeq;
-    for (const c of this.consumers.values()) min = Math.min(min, c.position);
+    for (const c of this.consumerStates.values()) min = Math.min(min, c.position);
     return min;
   }
 
@@ -650,7 +671,7 @@ export class Journal {
     if (!oldest || oldest.fd !== undefined || this.segments.length < 2) return false;
     const end = oldest.base + oldest.count;
     const now = Date.now();
-    for (const [name, state] of this.consumers) {
+    for (const [name, state] of this.consumerStates) {
       if (state.position >= end) continue;
       const skipped = end - state.position;
       state.lost += skipped;
@@ -679,7 +700,7 @@ export class Journal {
   }
 
   private pendingByConsumer(): Record<string, number> {
-    return Object.fromEntries([...this.consumers.entries()].map(([name, c]) => [name, this.headSeq - c.position]));
+    return Object.fromEntries([...this.consumerStates.entries()].map(([name, c]) => [name, this.headSeq - c.position]));
   }
 
   private checkFull(): void {

@@ -3,6 +3,9 @@ import { describeError } from '@imspect/sdk';
 import type { LoggerHooks, PluginLogger } from '@imspect/sdk';
 import { PluginHost } from '../runtime/plugin-host.js';
 import { Journal } from '../journal/journal.js';
+import type { JournalView } from '../journal/view.js';
+import { combineJournalStates } from '../journal/folders.js';
+import type { JournalState } from '../journal/state.js';
 
 export interface EventSinkOptions {
   /** Events per write while a logger keeps up. */
@@ -34,9 +37,10 @@ export interface LoggerStatus {
 }
 
 /**
- * One logger's delivery: it reads its events from the journal at its own position, in batches, off the
+ * One logger's delivery from one journal: it reads its events at its own position, in batches, off the
  * forwarding path. A failed batch is not acknowledged, so it is read again and retried with exponential backoff
- * while the other loggers go on; the journal keeps it until every logger has stored it.
+ * while the other loggers go on; the journal keeps it until every logger has stored it. Delivery stops when the
+ * journal becomes unavailable (its worker is gone): its events stay on disk for the next start.
  */
 class LoggerQueue {
   private writing: Promise<void> | undefined;
@@ -49,12 +53,16 @@ class LoggerQueue {
     private readonly hooks: LoggerHooks,
     private readonly options: EventSinkOptions,
     private readonly log: PluginLogger,
-    private readonly journal: Journal,
+    private readonly journal: JournalView,
     private readonly host: PluginHost,
   ) {}
 
   get pending(): number {
     return this.journal.pending(this.name);
+  }
+
+  get durable(): boolean {
+    return this.journal.durable;
   }
 
   get status(): LoggerStatus {
@@ -71,13 +79,13 @@ class LoggerQueue {
 
   /** New events are in the journal (or, at start, events from before a restart are). */
   notify(): void {
-    if (this.writing || this.retryDelay > 0 || this.closed) return;
+    if (this.writing || this.retryDelay > 0 || this.closed || !this.journal.available) return;
     if (this.pending >= this.options.batchSize) this.kick();
     else if (this.pending > 0) this.schedule(this.options.flushIntervalMs);
   }
 
   private schedule(delay: number): void {
-    if (this.timer || this.closed) return;
+    if (this.timer || this.closed || !this.journal.available) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.kick();
@@ -85,7 +93,7 @@ class LoggerQueue {
   }
 
   private kick(): void {
-    if (this.writing || this.pending === 0) return;
+    if (this.writing || this.pending === 0 || !this.journal.available) return;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -122,10 +130,15 @@ class LoggerQueue {
       this.journal.recordFailure(this.name, describeError(error));
       this.retryDelay = Math.min(this.options.retryMaxDelayMs, Math.max(100, this.retryDelay * 2));
       this.log.error(
-        { plugin: this.name, hook: 'write', err: error, pending: this.pending, retryInMs: this.retryDelay },
+        { plugin: this.name, hook: 'write', err: error, pending: this.pending, retryInMs: this.retryDelay, ...this.journalField() },
         `logger "${this.name}" failed to write ${size} events; retrying`,
       );
     }
+  }
+
+  /** Which journal, in logs, once there are several. */
+  journalField(): { journal?: string } {
+    return this.journal.durable ? { journal: this.journal.name } : {};
   }
 
   /**
@@ -141,7 +154,7 @@ class LoggerQueue {
     const stopped = () => Date.now() >= deadline || signal?.aborted === true;
     while (!stopped()) {
       if (this.writing) await this.writing;
-      if (this.pending === 0) break;
+      if (this.pending === 0 || !this.journal.available) break;
       if (this.retryDelay > 0) await sleep(Math.min(this.retryDelay, Math.max(0, deadline - Date.now())), signal);
       if (stopped()) break;
       this.writing = this.writeBatch();
@@ -169,32 +182,61 @@ class LoggerQueue {
 /**
  * Journals accepted events and fans them out to every logger. `accept` never throws and never waits: the
  * journal append is one synchronous write into the OS cache. Without a journal given, one in memory is used.
+ *
+ * The loggers also get the events of other journals: those of relay worker threads (`RemoteJournal`), and
+ * journals left by an earlier run with a different number of workers. Each logger has one queue per journal.
  */
 export class EventSink {
-  private readonly queues: LoggerQueue[];
+  private readonly loggers: ReadonlyArray<{ name: string; hooks: LoggerHooks }>;
+  private readonly queues: LoggerQueue[] = [];
+  private readonly journals: Array<{ journal: JournalView; unsubscribe: () => void }> = [];
+  private readonly host: PluginHost;
   private readonly listeners = new Set<(events: readonly ImEvent[]) => void>();
+  private closing = false;
+  /** The journal `accept` appends to. */
   readonly journal: Journal;
 
   constructor(
     loggers: ReadonlyArray<{ name: string; hooks: LoggerHooks }>,
-    options: EventSinkOptions,
+    private readonly options: EventSinkOptions,
     private readonly log: PluginLogger,
     journal?: Journal,
+    others: readonly JournalView[] = [],
   ) {
+    this.loggers = loggers;
     this.journal =
       journal ??
       Journal.inMemory(
         loggers.map((l) => l.name),
         log,
       );
-    const host = options.host ?? new PluginHost({ loggerMs: options.writeTimeoutMs });
-    this.queues = loggers.map((l) => new LoggerQueue(l.name, l.hooks, options, log, this.journal, host));
+    this.host = options.host ?? new PluginHost({ loggerMs: options.writeTimeoutMs });
+    this.addJournal(this.journal);
+    for (const other of others) this.addJournal(other);
+  }
+
+  /**
+   * Delivers the events of `journal` too (a relay worker's, or one left by an earlier run), to each logger it
+   * keeps a position for; `close` drains and closes it with the others.
+   */
+  addJournal(journal: JournalView): void {
+    if (this.closing) throw new Error(`event sink: journal ${journal.name} added while the sink is closing`);
+    if (this.journals.some((j) => j.journal === journal)) return;
+    const names = new Set(journal.consumers());
+    const queues = this.loggers.filter((l) => names.has(l.name)).map((l) => new LoggerQueue(l.name, l.hooks, this.options, this.log, journal, this.host));
+    this.queues.push(...queues);
     // Events reach the loggers once the journal has them (written, for a journal on disk).
-    this.journal.onEventsReadable(() => {
-      for (const queue of this.queues) queue.notify();
+    const unsubscribe = journal.onEventsReadable(() => {
+      for (const queue of queues) queue.notify();
     });
+    this.journals.push({ journal, unsubscribe });
     // Events left from before a restart are delivered at once.
-    for (const queue of this.queues) queue.notify();
+    for (const queue of queues) queue.notify();
+  }
+
+  /** The loggers' names: the consumers a relay thread's journal keeps positions for. */
+  get loggerNames(): string[] {
+    return this.loggers.map((l) => l.name);
   }
 
   accept(events: readonly ImEvent[]): void {
@@ -230,29 +272,43 @@ export class EventSink {
     return () => this.listeners.delete(listener);
   }
 
-  get loggerNames(): string[] {
-    return this.queues.map((q) => q.name);
-  }
-
-  addJournal(_journal: unknown): void {
-    // TEMPORARY shim
-  }
-
+  /** One entry per logger, its counts summed over the journals (the last error is the latest of any). */
   status(): LoggerStatus[] {
-    return this.queues.map((q) => q.status);
+    return this.loggers.map((logger) => {
+      const total: LoggerStatus = { name: logger.name, pending: 0, delivered: 0, failures: 0, lost: 0 };
+      for (const queue of this.queues) {
+        if (queue.name !== logger.name) continue;
+        const s = queue.status;
+        total.pending += s.pending;
+        total.delivered += s.delivered;
+        total.failures += s.failures;
+        total.lost += s.lost;
+        if (s.lastError !== undefined && (total.lastErrorAt === undefined || s.lastErrorAt! > total.lastErrorAt)) {
+          total.lastError = s.lastError;
+          total.lastErrorAt = s.lastErrorAt!;
+        }
+      }
+      return total;
+    });
   }
 
-  /** Events accepted and not yet stored, all loggers together. */
+  /** The journals' state together (sizes, limits and counters summed), for the console. */
+  journalState(): JournalState {
+    return combineJournalStates(this.journals.map((j) => j.journal.snapshot()))!;
+  }
+
+  /** Events accepted and not yet stored, all loggers and journals together. */
   get pending(): number {
     return this.queues.reduce((n, q) => n + q.pending, 0);
   }
 
   /**
-   * Delivers everything pending, then flushes and closes every logger and the journal. Waits as long as the
-   * loggers need unless `graceMs` passes or `signal` aborts (a second Ctrl-C); reports every event it could not
-   * store (a durable journal keeps them for the next start).
+   * Delivers everything pending from every journal, then flushes and closes every logger and the journals. Waits
+   * as long as the loggers need unless `graceMs` passes or `signal` aborts (a second Ctrl-C); reports every
+   * event it could not store (a durable journal keeps them for the next start).
    */
   async close(options: { graceMs?: number; signal?: AbortSignal; closeLoggers?: boolean } = {}): Promise<void> {
+    this.closing = true;
     const deadline = options.graceMs === undefined || options.graceMs <= 0 ? Number.POSITIVE_INFINITY : Date.now() + options.graceMs;
     const progress = setInterval(() => {
       if (this.pending > 0) this.log.info({ pending: this.pending }, `storing queued events: ${this.pending} left (Ctrl-C again to stop waiting)`);
@@ -264,15 +320,22 @@ export class EventSink {
     } finally {
       clearInterval(progress);
     }
-    left.forEach((count, i) => {
+    for (const logger of this.loggers) {
+      let count = 0;
+      let durable = true;
+      this.queues.forEach((queue, i) => {
+        if (queue.name !== logger.name || left[i]! === 0) return;
+        count += left[i]!;
+        durable &&= queue.durable;
+      });
       if (count > 0) {
-        const kept = this.journal.durable ? '; they stay in the journal and are delivered at the next start' : '';
-        this.log.error({ plugin: this.queues[i]!.name, undelivered: count }, `logger "${this.queues[i]!.name}" could not store ${count} events before shutdown${kept}`);
+        const kept = durable ? '; they stay in the journal and are delivered at the next start' : '';
+        this.log.error({ plugin: logger.name, undelivered: count }, `logger "${logger.name}" could not store ${count} events before shutdown${kept}`);
       }
-    });
+    }
     // With `closeLoggers: false` (the engine), the loggers are flushed here and closed by the plugin host with
-    // the other plugins, in the reverse order of their setup.
-    for (const queue of this.queues) {
+    // the other plugins, in the reverse order of their setup. Once per logger, whatever the number of journals.
+    for (const queue of this.queues.filter((q, i, all) => all.findIndex((other) => other.name === q.name) === i)) {
       try {
         await (options.closeLoggers === false ? queue.flush() : queue.close());
       } catch (error) {
@@ -280,7 +343,17 @@ export class EventSink {
         this.log.error({ plugin: queue.name, hook: step, err: error }, `logger "${queue.name}" failed to ${step}`);
       }
     }
-    await this.journal.close();
+    // Every journal is closed even when one fails; the first failure is the caller's to report.
+    let failure: { error: unknown } | undefined;
+    for (const { journal, unsubscribe } of this.journals) {
+      unsubscribe();
+      try {
+        await journal.close();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure) throw failure.error;
   }
 }
 

@@ -30,7 +30,8 @@ import { caFiles, createTlsInterceptor, type TlsInterceptor } from '../tls/inter
 import type { ListenerConfig } from '../config/schema.js';
 import type { BoundListener, SharedChange } from './thread-messages.js';
 import { RelayThreads, relayThreadCount } from './relay-workers.js';
-import { RemoteJournal, journalFolders } from '../journal/remote.js';
+import { RemoteJournal } from '../journal/remote.js';
+import { journalFolders, relayJournalDir } from '../journal/folders.js';
 
 export interface EngineOptions {
   loaded: LoadedConfig;
@@ -160,6 +161,7 @@ export class Engine {
       await this.listen(ready);
       await this.dropRoot();
       await this.setUpPlugins();
+      await this.deliverLeftJournals(0);
       this.relayDeps = { ...this.relayDeps!, tls };
       open();
     } catch (error) {
@@ -240,7 +242,8 @@ export class Engine {
     // A relay thread journals for the main thread's loggers, into a folder of its own.
     const consumers = journalConsumers ?? loggers.map((l) => l.name);
     const thread = this.options.thread;
-    const journalDir = path.resolve(dataDir, journalConfig.dir, ...(thread ? [`relay-${thread.index}`] : []));
+    const baseJournalDir = path.resolve(dataDir, journalConfig.dir);
+    const journalDir = thread ? relayJournalDir(baseJournalDir, thread.index) : baseJournalDir;
     const journal =
       journalConfig.enabled && consumers.length > 0
         ? await Journal.open({ ...journalConfig, dir: journalDir }, consumers, this.log)
@@ -551,16 +554,8 @@ export class Engine {
       await this.setUpPlugins();
       const consumers = this.sink!.loggerNames;
       const ports = await threads.setUp(consumers);
-      for (const port of ports) this.sink!.addJournal(new RemoteJournal(port, consumers));
-      const journalConfig = config.loggers.journal;
-      if (journalConfig.enabled && consumers.length > 0) {
-        const base = path.resolve(dataDir, journalConfig.dir);
-        for (const folder of await journalFolders(base)) {
-          const index = Number(/relay-(\d+)$/.exec(folder)?.[1]);
-          if (Number.isInteger(index) && index < count) continue;
-          this.sink!.addJournal(await Journal.open({ ...journalConfig, dir: folder }, consumers, this.log));
-        }
-      }
+      for (const port of ports) this.sink!.addJournal(await RemoteJournal.connect(port, this.log));
+      await this.deliverLeftJournals(count);
       // The console and the banner show the threads' filters and content plugins (the main thread loads none).
       const theirs = threads.plugins.filter((p) => p.kind === 'filter' || p.kind === 'content');
       this.plugins = [...this.plugins.filter((p) => !theirs.some((t) => t.name === p.name)), ...theirs];
@@ -568,6 +563,26 @@ export class Engine {
     } catch (error) {
       await this.stop();
       throw error;
+    }
+  }
+
+  /**
+   * The journals of relay threads from an earlier run that this run does not have (all of them without threads,
+   * those past the last thread with fewer): opened here, so the loggers still get what they hold.
+   */
+  private async deliverLeftJournals(threadsNow: number): Promise<void> {
+    const { config, dataDir } = this.options.loaded;
+    const journalConfig = config.loggers.journal;
+    const consumers = this.sink?.loggerNames ?? [];
+    if (!journalConfig.enabled || consumers.length === 0) return;
+    const base = path.resolve(dataDir, journalConfig.dir);
+    for (const folder of await journalFolders(base)) {
+      // `relay-<i>` (journalFolders lists no other): thread i of this run reads its own.
+      if (Number(path.basename(folder).slice('relay-'.length)) < threadsNow) continue;
+      const journal = await Journal.open({ ...journalConfig, dir: folder }, consumers, this.log);
+      const pending = Math.max(...consumers.map((c) => journal.pending(c)));
+      if (pending > 0) this.log.info({ journal: folder, pending }, `delivering ${pending} events left in ${folder} by an earlier run with more relay threads`);
+      this.sink!.addJournal(journal);
     }
   }
 
