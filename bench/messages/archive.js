@@ -2,12 +2,13 @@
  * When did imspect's archive catch up? Polls every 20 ms, from before the first message is sent:
  *  - the total size of the CSV files under <dataDir>/logs (a row is on disk when the file has grown by it),
  *  - the last row id of the SQLite archive (<dataDir>/archive.sqlite, opened read-only with node:sqlite),
- *  - <dataDir>/journal/state.json: every logger's `position` against the journal's `head`.
+ *  - <dataDir>/journal/state.json (and journal/relay-<i>/state.json, one per relay thread, summed): every
+ *    logger's `position` against the journal's `head`.
  * The state file says when everything is stored, but imspect rewrites it at most every ~100 ms; so it only
  * decides that the archive is complete, and the time reported per logger is the first poll that saw that
  * logger's final size / row count (resolution: the 20 ms poll).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { eachCsvFile } from '../relay/facts.js';
 
@@ -51,14 +52,33 @@ export async function watchArchive(dataDir, { files = true } = {}) {
       return metrics.sqlite.value < 0 ? 0 : metrics.sqlite.value; // busy or not created yet: no news
     }
   };
-  const readState = () => {
+  const readOne = (file) => {
     try {
-      const mtimeMs = statSync(stateFile).mtimeMs;
-      const parsed = JSON.parse(readFileSync(stateFile, 'utf8'));
-      return { ...parsed, mtimeMs };
+      const mtimeMs = statSync(file).mtimeMs;
+      return { ...JSON.parse(readFileSync(file, 'utf8')), mtimeMs };
     } catch {
       return undefined; // mid-rename or not written yet
     }
+  };
+  // With relay threads (`workers`), each thread's journal is in journal/relay-<i>: heads and positions add up.
+  const readState = () => {
+    const journalDir = join(dataDir, 'journal');
+    let relays = [];
+    try {
+      relays = readdirSync(journalDir).filter((name) => /^relay-\d+$/.test(name));
+    } catch {
+      /* not created yet */
+    }
+    const parts = [readOne(stateFile), ...relays.map((name) => readOne(join(journalDir, name, 'state.json')))].filter(Boolean);
+    if (parts.length === 0) return undefined;
+    const consumers = {};
+    for (const part of parts)
+      for (const [name, c] of Object.entries(part.consumers ?? {})) consumers[name] = { position: (consumers[name]?.position ?? 0) + c.position };
+    return {
+      head: parts.reduce((n, p) => n + p.head, 0),
+      consumers,
+      mtimeMs: Math.max(...parts.map((p) => p.mtimeMs)),
+    };
   };
   const sample = () => {
     const now = process.hrtime.bigint();
