@@ -108,7 +108,7 @@ describeWithService('relay threads end to end (ngircd + irc-framework, workers: 
     const dir = await configure('archive', { responses: { notice: { enabled: true, everyDays: 7, text: NOTICE } } });
     let proxy: RunningImspect | undefined = await startImspect([], { cwd: dir });
     try {
-      expect(proxy.stdout()).toMatch(/relaying in 2 threads/);
+      expect(proxy.stderr()).toMatch(/relaying in 2 threads/);
       const via = socksVia(proxy);
       const bob = await connect('bob', { host: '127.0.0.1', port: ngircd.port });
       const bobJoined = waitFor(bob.client, 'join', (e) => e['nick'] === 'bob', 'bob to join');
@@ -145,8 +145,8 @@ describeWithService('relay threads end to end (ngircd + irc-framework, workers: 
         await quit(user);
       }
       await quit(bob);
-      await waitUntil(() => connectionThreads(proxy!.stdout()).size >= 1, 5_000, 'connection log lines');
-      expect([...connectionThreads(proxy.stdout())].sort(), 'connections were relayed by both threads').toEqual(['1', '2']);
+      await waitUntil(() => connectionThreads(proxy!.stderr()).size >= 1, 5_000, 'connection log lines');
+      expect([...connectionThreads(proxy.stderr())].sort(), 'connections were relayed by both threads').toEqual(['1', '2']);
 
       const code = await proxy.stop();
       expect(code, proxy.stderr()).toBe(0);
@@ -188,7 +188,7 @@ describeWithService('relay threads end to end (ngircd + irc-framework, workers: 
       await waitUntil(() => closed.size >= 5, 5_000, 'the connections over the limit to be closed');
       await new Promise((r) => setTimeout(r, 300));
       expect(closed.size).toBe(5);
-      expect(proxy.stdout()).toMatch(/most allowed per client/);
+      expect(proxy.stderr()).toMatch(/most allowed per client/);
     } finally {
       for (const socket of sockets) socket.destroy();
       await proxy.stop();
