@@ -6,7 +6,7 @@
  * per-client connection limit must hold over both threads, and a restart with one thread must deliver what the
  * threads' journals still held.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,6 +62,40 @@ function connectionThreads(stdout: string): Set<string> {
     }
   }
   return threads;
+}
+
+/**
+ * `count` users through imspect join the channel with bob (direct) there, each says `texts(i)`; resolves with what
+ * bob received, once every expected text (as `expect(text)` maps it) arrived. The users quit.
+ */
+async function chat(bob: Seen, via: Record<string, unknown>, count: number, texts: (i: number) => string[], expectAs: (text: string) => string = (t) => t): Promise<Set<string>> {
+  const users: Seen[] = [];
+  for (let i = 0; i < count; i++) {
+    const user = await connect(`user${i}`, via);
+    const joined = waitFor(bob.client, 'join', (e) => e['nick'] === `user${i}`, `user${i} to join`);
+    user.client.join(CHANNEL);
+    await joined;
+    users.push(user);
+  }
+  const received = new Set<string>();
+  const onMessage = (e: Record<string, unknown>) => received.add(String(e['message']));
+  bob.client.on('privmsg', onMessage);
+  const expected = users.flatMap((user, i) => texts(i).map((text) => (user.client.say(CHANNEL, text), expectAs(text))));
+  try {
+    await waitUntil(() => expected.every((text) => received.has(text)), 20_000, `bob to receive ${JSON.stringify(expected.filter((t) => !received.has(t)).slice(0, 5))}`);
+  } finally {
+    bob.client.removeListener('privmsg', onMessage);
+    for (const user of users) await quit(user);
+  }
+  return received;
+}
+
+async function bobInChannel(port: number): Promise<Seen> {
+  const bob = await connect('bob', { host: '127.0.0.1', port });
+  const joined = waitFor(bob.client, 'join', (e) => e['nick'] === 'bob', 'bob to join');
+  bob.client.join(CHANNEL);
+  await joined;
+  return bob;
 }
 
 describeWithService('relay threads end to end (ngircd + irc-framework, workers: 2)', ngircdPath ? undefined : 'ngircd is not installed (apt-get install ngircd)', () => {
@@ -192,6 +226,64 @@ describeWithService('relay threads end to end (ngircd + irc-framework, workers: 
     } finally {
       for (const socket of sockets) socket.destroy();
       await proxy.stop();
+    }
+  });
+
+  it('applies a SIGHUP reload in every thread', async () => {
+    const dir = await configure('reload', { plugins: { 'filter-badwords': { options: { file: 'words.txt' } } } });
+    await writeFile(path.join(dir, 'words.txt'), 'darn\n');
+    const proxy = await startImspect([], { cwd: dir });
+    const bob = await bobInChannel(ngircd.port);
+    try {
+      const via = socksVia(proxy);
+      await chat(bob, via, CLIENTS, (i) => [`oh darn ${i}`], (text) => text.replace('darn', '****'));
+      // A new option: each thread sets its word filter up again with it.
+      const file = path.join(dir, 'imspect.config.json');
+      const config = JSON.parse(await readFile(file, 'utf8')) as { plugins: Record<string, { options: Record<string, unknown> }> };
+      config.plugins['filter-badwords']!.options['replaceCharacter'] = '#';
+      await writeFile(file, JSON.stringify(config));
+      const before = proxy.stderr().split('"msg":"reloaded"').length;
+      proxy.child.kill('SIGHUP');
+      // The main thread and both relay threads say so.
+      await waitUntil(() => proxy.stderr().split('"msg":"reloaded"').length >= before + 2, 10_000, 'the SIGHUP reload');
+      await new Promise((r) => setTimeout(r, 300));
+      await chat(bob, via, CLIENTS, (i) => [`darn again ${i}`], (text) => text.replace('darn', '####'));
+      expect([...connectionThreads(proxy.stderr())].sort(), 'connections were relayed by both threads').toEqual(['1', '2']);
+    } finally {
+      await quit(bob);
+      await proxy.stop();
+    }
+  });
+
+  it('delivers what the threads journaled before a SIGKILL at the next start, with one thread', async () => {
+    // The loggers wait for a full batch that never comes: the events stay in the threads' journals.
+    const dir = await configure('restart', { loggers: { batchSize: 100_000, maxBatchSize: 100_000, flushIntervalMs: 600_000 } });
+    let proxy: RunningImspect | undefined = await startImspect([], { cwd: dir });
+    const bob = await bobInChannel(ngircd.port);
+    const sent: string[] = [];
+    try {
+      await chat(bob, socksVia(proxy), CLIENTS, (i) => [0, 1, 2].map((k) => `kept ${i} ${k}`).map((t) => (sent.push(t), t)));
+      expect([...connectionThreads(proxy.stderr())].sort()).toEqual(['1', '2']);
+      expect(await readCsvLogs(path.join(dir, 'data', 'logs')).catch(() => [])).toHaveLength(0);
+      proxy.child.kill('SIGKILL');
+      await new Promise<void>((resolve) => proxy!.child.once('exit', () => resolve()));
+      proxy = undefined;
+
+      const file = path.join(dir, 'imspect.config.json');
+      const config = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+      config['workers'] = 1;
+      delete config['loggers'];
+      await writeFile(file, JSON.stringify(config));
+      proxy = await startImspect([], { cwd: dir });
+      await waitUntil(() => /delivering \d+ events left in \S*relay-1/.test(proxy!.stderr()), 10_000, 'the left journals to be opened');
+      const code = await proxy.stop();
+      expect(code, proxy.stderr()).toBe(0);
+      proxy = undefined;
+      const rows = (await readCsvLogs(path.join(dir, 'data', 'logs'))).filter((r) => r.type === 1 && r.outgoing && r.text.startsWith('kept '));
+      expect(rows.map((r) => r.text).sort()).toEqual(sent.sort());
+    } finally {
+      await quit(bob);
+      await proxy?.stop();
     }
   });
 });
