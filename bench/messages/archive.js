@@ -72,8 +72,7 @@ export async function watchArchive(dataDir, { files = true } = {}) {
     const parts = [readOne(stateFile), ...relays.map((name) => readOne(join(journalDir, name, 'state.json')))].filter(Boolean);
     if (parts.length === 0) return undefined;
     const consumers = {};
-    for (const part of parts)
-      for (const [name, c] of Object.entries(part.consumers ?? {})) consumers[name] = { position: (consumers[name]?.position ?? 0) + c.position };
+    for (const part of parts) for (const [name, c] of Object.entries(part.consumers ?? {})) consumers[name] = { position: (consumers[name]?.position ?? 0) + c.position };
     return {
       head: parts.reduce((n, p) => n + p.head, 0),
       consumers,

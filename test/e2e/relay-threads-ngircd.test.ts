@@ -236,7 +236,13 @@ describeWithService('relay threads end to end (ngircd + irc-framework, workers: 
     const bob = await bobInChannel(ngircd.port);
     try {
       const via = socksVia(proxy);
-      await chat(bob, via, CLIENTS, (i) => [`oh darn ${i}`], (text) => text.replace('darn', '****'));
+      await chat(
+        bob,
+        via,
+        CLIENTS,
+        (i) => [`oh darn ${i}`],
+        (text) => text.replace('darn', '****'),
+      );
       // A new option: each thread sets its word filter up again with it.
       const file = path.join(dir, 'imspect.config.json');
       const config = JSON.parse(await readFile(file, 'utf8')) as { plugins: Record<string, { options: Record<string, unknown> }> };
@@ -247,7 +253,13 @@ describeWithService('relay threads end to end (ngircd + irc-framework, workers: 
       // The main thread and both relay threads say so.
       await waitUntil(() => proxy.stderr().split('"msg":"reloaded"').length >= before + 2, 10_000, 'the SIGHUP reload');
       await new Promise((r) => setTimeout(r, 300));
-      await chat(bob, via, CLIENTS, (i) => [`darn again ${i}`], (text) => text.replace('darn', '####'));
+      await chat(
+        bob,
+        via,
+        CLIENTS,
+        (i) => [`darn again ${i}`],
+        (text) => text.replace('darn', '####'),
+      );
       expect([...connectionThreads(proxy.stderr())].sort(), 'connections were relayed by both threads').toEqual(['1', '2']);
     } finally {
       await quit(bob);

@@ -459,13 +459,13 @@ export class Engine {
           return mergeReloads([own, ...theirs]);
         }
       : () =>
-      reloadPolicy({
-        loaded: this.options.loaded,
-        policyPlugins: this.policyPlugins,
-        responses: this.responses,
-        ...(this.relayDeps ? { relayOptions: this.relayDeps.options } : {}),
-        log: this.log,
-      });
+          reloadPolicy({
+            loaded: this.options.loaded,
+            policyPlugins: this.policyPlugins,
+            responses: this.responses,
+            ...(this.relayDeps ? { relayOptions: this.relayDeps.options } : {}),
+            log: this.log,
+          });
     this.reloading = this.reloading.then(run, run);
     return this.reloading;
   }

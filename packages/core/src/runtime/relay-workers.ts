@@ -134,7 +134,10 @@ class RelayThread {
     for (const waiting of this.pending.values()) waiting.reject(error);
     this.pending.clear();
     if (!this.stopping)
-      this.log.error({ thread: this.label, code }, `relay thread ${this.label} stopped unexpectedly (exit code ${code}): its connections are closed, the other threads go on; its journal is delivered at the next start`);
+      this.log.error(
+        { thread: this.label, code },
+        `relay thread ${this.label} stopped unexpectedly (exit code ${code}): its connections are closed, the other threads go on; its journal is delivered at the next start`,
+      );
   }
 
   whenBound(): Promise<BoundListener[]> {
