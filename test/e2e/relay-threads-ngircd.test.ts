@@ -42,7 +42,7 @@ async function connect(nick: string, options: Record<string, unknown>): Promise<
 
 async function quit(seen: Seen): Promise<void> {
   const closed = new Promise<void>((resolve) => {
-    seen.client.connection?.once?.('close', () => resolve());
+    seen.client.once('close', () => resolve());
     setTimeout(resolve, 2_000);
   });
   seen.client.quit('bye');
@@ -84,7 +84,7 @@ async function chat(bob: Seen, via: Record<string, unknown>, count: number, text
   try {
     await waitUntil(() => expected.every((text) => received.has(text)), 20_000, `bob to receive ${JSON.stringify(expected.filter((t) => !received.has(t)).slice(0, 5))}`);
   } finally {
-    bob.client.removeListener('privmsg', onMessage);
+    bob.client.off('privmsg', onMessage);
     for (const user of users) await quit(user);
   }
   return received;
