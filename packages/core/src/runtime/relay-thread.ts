@@ -98,6 +98,8 @@ engine.bindThread().then(
   (listeners) => post({ type: 'bound', listeners }),
   (error: unknown) => {
     post({ type: 'failed', error: toThreadError(error) });
-    port.close();
+    // The listeners bound before the one that failed would keep this thread (and the process) running, and
+    // no plugin is set up yet: the thread ends here (after the message is on its way).
+    setImmediate(() => process.exit(1));
   },
 );

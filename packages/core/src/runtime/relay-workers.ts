@@ -65,6 +65,8 @@ class RelayThread {
   private settleBound!: { resolve(value: BoundListener[]): void; reject(error: Error): void };
   private settleReady: { resolve(value: PluginRecord[]): void; reject(error: Error): void } | undefined;
   exited = false;
+  /** Its listeners could not be bound: the thread ends by itself (see relay-thread.ts) and answers nothing more. */
+  bindFailed = false;
   /** Set while the engine stops: an exit then is expected. */
   stopping = false;
 
@@ -105,6 +107,7 @@ class RelayThread {
         return;
       case 'failed': {
         const error = fromThreadError(message.error);
+        if (!this.ready) this.bindFailed = true;
         this.settleBound.reject(error);
         this.settleReady?.reject(error);
         return;
@@ -133,7 +136,7 @@ class RelayThread {
     this.settleReady?.reject(error);
     for (const waiting of this.pending.values()) waiting.reject(error);
     this.pending.clear();
-    if (!this.stopping)
+    if (!this.stopping && !this.bindFailed)
       this.log.error(
         { thread: this.label, code },
         `relay thread ${this.label} stopped unexpectedly (exit code ${code}): its connections are closed, the other threads go on; its journal is delivered at the next start`,
@@ -160,7 +163,7 @@ class RelayThread {
   }
 
   request<T>(what: ThreadRequest): Promise<T> {
-    if (this.exited) return Promise.reject(new Error(`relay thread ${this.label} is not running`));
+    if (this.exited || this.bindFailed) return Promise.reject(new Error(`relay thread ${this.label} is not running`));
     const id = this.nextRequest++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
@@ -266,7 +269,7 @@ export class RelayThreads {
 
   /** Asks every running thread; a thread that fails to answer is left out (and logged). */
   async ask<T>(what: ThreadRequest): Promise<T[]> {
-    const answers = await Promise.allSettled(this.threads.filter((t) => !t.exited).map((thread) => thread.request<T>(what)));
+    const answers = await Promise.allSettled(this.threads.filter((t) => !t.exited && !t.bindFailed).map((thread) => thread.request<T>(what)));
     const values: T[] = [];
     for (const answer of answers) {
       if (answer.status === 'fulfilled') values.push(answer.value);
@@ -284,7 +287,7 @@ export class RelayThreads {
         const exited = new Promise<void>((resolve) => thread.worker.once('exit', () => resolve()));
         const timer = setTimeout(() => void thread.worker.terminate(), timeoutMs);
         try {
-          await thread.request('close').catch(() => undefined);
+          if (!thread.bindFailed) await thread.request('close').catch(() => undefined);
           await exited;
         } finally {
           clearTimeout(timer);
