@@ -6,6 +6,7 @@
  * per-client connection limit must hold over both threads, and a restart with one thread must deliver what the
  * threads' journals still held.
  */
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -15,7 +16,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli, waitUntil } from '../support/cli-run.js';
 import { readCsvLogs } from '../support/csv-logs.js';
 import { describeWithService, findExecutable } from '../support/e2e.js';
-import { startImspect, type RunningImspect } from '../support/imspect-process.js';
+import { CLI, startImspect, type RunningImspect } from '../support/imspect-process.js';
 import { IRC, waitFor, type IrcClient } from '../support/irc-client.js';
 import { startNgircd, type RunningNgircd } from '../support/ngircd.js';
 
@@ -62,6 +63,17 @@ function connectionThreads(stdout: string): Set<string> {
     }
   }
   return threads;
+}
+
+/**
+ * Runs `round` (which opens connections through imspect) until both threads have relayed one: the kernel picks a
+ * thread by a hash of the connection's addresses and ports, so a few connections may all land on one.
+ */
+async function onBothThreads(proxy: RunningImspect, round: () => Promise<void>, rounds = 8): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    await round();
+    if (connectionThreads(proxy.stderr()).size === 2) return;
+  }
 }
 
 /**
@@ -253,13 +265,17 @@ describeWithService('relay threads end to end (ngircd + irc-framework, workers: 
       // The main thread and both relay threads say so.
       await waitUntil(() => proxy.stderr().split('"msg":"reloaded"').length >= before + 2, 10_000, 'the SIGHUP reload');
       await new Promise((r) => setTimeout(r, 300));
-      await chat(
-        bob,
-        via,
-        CLIENTS,
-        (i) => [`darn again ${i}`],
-        (text) => text.replace('darn', '####'),
-      );
+      let round = 0;
+      await onBothThreads(proxy, async () => {
+        const r = round++;
+        await chat(
+          bob,
+          via,
+          CLIENTS,
+          (i) => [`darn again ${r} ${i}`],
+          (text) => text.replace('darn', '####'),
+        );
+      });
       expect([...connectionThreads(proxy.stderr())].sort(), 'connections were relayed by both threads').toEqual(['1', '2']);
     } finally {
       await quit(bob);
@@ -274,7 +290,11 @@ describeWithService('relay threads end to end (ngircd + irc-framework, workers: 
     const bob = await bobInChannel(ngircd.port);
     const sent: string[] = [];
     try {
-      await chat(bob, socksVia(proxy), CLIENTS, (i) => [0, 1, 2].map((k) => `kept ${i} ${k}`).map((t) => (sent.push(t), t)));
+      let round = 0;
+      await onBothThreads(proxy, async () => {
+        const r = round++;
+        await chat(bob, socksVia(proxy!), CLIENTS, (i) => [0, 1, 2].map((k) => `kept ${r} ${i} ${k}`).map((t) => (sent.push(t), t)));
+      });
       expect([...connectionThreads(proxy.stderr())].sort()).toEqual(['1', '2']);
       expect(await readCsvLogs(path.join(dir, 'data', 'logs')).catch(() => [])).toHaveLength(0);
       proxy.child.kill('SIGKILL');
@@ -296,6 +316,49 @@ describeWithService('relay threads end to end (ngircd + irc-framework, workers: 
     } finally {
       await quit(bob);
       await proxy?.stop();
+    }
+  });
+
+  it("shows every thread's connections in the console", async () => {
+    const dir = await configure('console', { console: { enabled: true, host: '127.0.0.1', port: 0 } });
+    const added = await new Promise<number>((resolve) => {
+      const child = execFile(process.execPath, [CLI, 'console', 'user', 'add', 'ada', '--role', 'auditor', '--password-stdin'], { cwd: dir }, (error) => resolve(error ? 1 : 0));
+      child.stdin!.end('a console password 1\n');
+    });
+    expect(added).toBe(0);
+    const proxy = await startImspect([], { cwd: dir });
+    const users: Seen[] = [];
+    try {
+      const consoleUrl = new URL(/console: +(\S+)/.exec(proxy.stdout())![1]!);
+      const login = await fetch(new URL('/api/login', consoleUrl), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'ada', password: 'a console password 1' }),
+      });
+      expect(login.status).toBe(200);
+      const cookie = login.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; ');
+      await onBothThreads(
+        proxy,
+        async () => {
+          users.push(await connect(`user${users.length}`, socksVia(proxy)));
+        },
+        40,
+      );
+      while (users.length < 6) users.push(await connect(`user${users.length}`, socksVia(proxy)));
+      expect([...connectionThreads(proxy.stderr())].sort(), 'connections were relayed by both threads').toEqual(['1', '2']);
+      const dashboard = (await (await fetch(new URL('/api/dashboard', consoleUrl), { headers: { cookie } })).json()) as {
+        connections: number;
+        online: Array<{ localId?: string; id: string }>;
+      };
+      expect(dashboard.connections).toBe(users.length);
+      expect(dashboard.online.map((s) => s.localId).sort()).toEqual(users.map((_, i) => `user${i}`).sort());
+      expect(new Set(dashboard.online.map((s) => s.id.split('.')[0]))).toEqual(new Set(['1', '2']));
+    } finally {
+      for (const user of users) await quit(user);
+      await proxy.stop();
     }
   });
 });
