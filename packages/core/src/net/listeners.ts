@@ -12,6 +12,7 @@ import { connectAllowed, connectUpstream, handOver } from './upstream.js';
 import { DEFAULT_DESTINATIONS, DestinationPolicy } from './destination-policy.js';
 import { handleHttpConnect } from './http-connect-listener.js';
 import { handleTransparent } from './transparent.js';
+import type { SharedUpstreamPorts } from './upstream-ports.js';
 
 /** What a listener hands over once it knows where a client wants to go and the upstream socket is open. */
 export interface AcceptedConnection {
@@ -60,6 +61,8 @@ export interface ListenerDeps {
    * over them. Only sockets of the same user may join, so a process of another user cannot take a share.
    */
   reusePort?: boolean;
+  /** Relay threads: the transparent listeners' upstream ports of every thread (loop detection, transparent.ts). */
+  upstreamPorts?: SharedUpstreamPorts;
 }
 
 /** The dependencies handlers get: the destination policy is always there. */

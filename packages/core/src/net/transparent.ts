@@ -11,6 +11,7 @@ import { unmapIPv4 } from './allow-list.js';
 import type { HandlerDeps } from './listeners.js';
 import { originalDestination, originalDestinationUnsupported, type OriginalDestination } from './original-destination.js';
 import { connectAllowed, handOver } from './upstream.js';
+import type { SharedUpstreamPorts } from './upstream-ports.js';
 
 /**
  * `ip:port` of the upstream sockets transparent listeners opened. A connection arriving from one of them is
@@ -43,7 +44,8 @@ export function handleTransparent(config: TransparentListenerConfig, deps: Handl
       return;
     }
     const relay = () => {
-      if (ownUpstreams.has(endpointKey(clientAddress.ip, clientAddress.port))) {
+      const local = isLocalAddress(clientAddress.ip);
+      if (ownUpstreams.has(endpointKey(clientAddress.ip, clientAddress.port)) || (local && deps.upstreamPorts?.isOwn(clientAddress.port))) {
         refuse(`it is imspect's own upstream connection sent back to imspect (a loop): redirect forwarded traffic (PREROUTING), and exclude imspect's user from OUTPUT rules`, {
           server: target,
         });
@@ -54,8 +56,10 @@ export function handleTransparent(config: TransparentListenerConfig, deps: Handl
     // Only a client on this host can be imspect's own upstream socket. That socket's connect may still be pending
     // when this accept arrives (it completes once imspect accepted it): wait for imspect's pending connects to the
     // same destination, then decide.
-    const pending = isLocalAddress(clientAddress.ip) ? pendingConnects.get(endpointKey(destination.host, destination.port)) : undefined;
+    const local = isLocalAddress(clientAddress.ip);
+    const pending = local ? pendingConnects.get(endpointKey(destination.host, destination.port)) : undefined;
     if (pending && pending.size > 0) void Promise.allSettled([...pending]).then(relay);
+    else if (local && deps.upstreamPorts && deps.upstreamPorts.pending > 0) void otherThreadsSettled(deps.upstreamPorts, clientAddress.port, deps.connectTimeoutMs).then(relay);
     else relay();
   };
 }
@@ -73,13 +77,25 @@ function connectTo(socket: net.Socket, clientAddress: { ip: string; port: number
     pending.delete(connecting);
     if (pending.size === 0) pendingConnects.delete(destinationKey);
   };
-  connecting.then((upstream) => {
-    const key = endpointKey(upstream.localAddress ?? '', upstream.localPort ?? 0);
-    // Kept until the socket is closed: a looped connection is recognised even after its client gave up.
-    ownUpstreams.add(key);
-    upstream.once('close', () => ownUpstreams.delete(key));
-    settled();
-  }, settled);
+  const connected = deps.upstreamPorts?.connecting();
+  connecting.then(
+    (upstream) => {
+      const key = endpointKey(upstream.localAddress ?? '', upstream.localPort ?? 0);
+      // Kept until the socket is closed: a looped connection is recognised even after its client gave up.
+      ownUpstreams.add(key);
+      const closed = deps.upstreamPorts?.opened(upstream.localPort ?? 0);
+      upstream.once('close', () => {
+        ownUpstreams.delete(key);
+        closed?.();
+      });
+      connected?.();
+      settled();
+    },
+    () => {
+      connected?.();
+      settled();
+    },
+  );
   handOver(
     socket,
     connecting,
@@ -95,6 +111,16 @@ function connectTo(socket: net.Socket, clientAddress: { ip: string; port: number
       }),
     () => socket.destroy(),
   );
+}
+
+/**
+ * Relay threads: another thread's upstream connect may be this very connection (its SYN was redirected back and
+ * reached this thread's socket), its port not yet marked. Waits until no thread has a connect in progress, or the
+ * port shows up as an upstream's, or the connect timeout passes; only for clients on the gateway itself.
+ */
+async function otherThreadsSettled(ports: SharedUpstreamPorts, clientPort: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (ports.pending > 0 && !ports.isOwn(clientPort) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
 }
 
 function endpointKey(ip: string, port: number): string {

@@ -9,6 +9,7 @@ import type { ProtocolHooks } from '@imspect/sdk';
 import { startListener, type AcceptedConnection, type RunningListener } from '../net/listeners.js';
 import { ConnectionLimits } from '../net/connection-limits.js';
 import { SharedCounts } from '../net/shared-counts.js';
+import { SharedUpstreamPorts } from '../net/upstream-ports.js';
 import { DestinationPolicy } from '../net/destination-policy.js';
 import { ProxyConnection, type RelayDeps } from '../proxy/connection.js';
 import { TurnBudget } from '../proxy/turn-budget.js';
@@ -57,6 +58,8 @@ export interface RelayThreadSettings {
   count: number;
   listeners: ListenerConfig[];
   sharedCounts?: SharedArrayBuffer;
+  /** The transparent listeners' upstream ports of every thread (net/upstream-ports.ts). */
+  upstreamPorts?: SharedArrayBuffer;
   share(change: SharedChange): void;
 }
 
@@ -295,6 +298,7 @@ export class Engine {
           forwardRouter: (forward) => forwardRouter(this.host, this.relayDeps!.registry, forward.protocol, forward.upstream.port, this.log),
           destinations: () => (destinations ??= destinationPolicy(config, this.relayDeps!.registry)),
           ...(thread ? { reusePort: true } : {}),
+          ...(thread?.upstreamPorts ? { upstreamPorts: new SharedUpstreamPorts(thread.upstreamPorts) } : {}),
         }),
       );
     }
@@ -521,6 +525,7 @@ export class Engine {
     const tls = await createTlsInterceptor(config.tls, { dataDir, baseDir }, this.log);
     await this.openDataDir();
     const sharedCounts = SharedCounts.create().buffer;
+    const upstreamPorts = SharedUpstreamPorts.create().buffer;
     const threads = (this.threads = new RelayThreads({
       count,
       loaded: this.options.loaded,
@@ -531,6 +536,7 @@ export class Engine {
       log: this.log,
       logLevel: (this.log as { level?: string }).level ?? 'info',
       sharedCounts,
+      upstreamPorts,
       onShare: (change) => {
         if (change.kind === 'notice') this.responses?.notices?.record(change.key, change.at);
       },

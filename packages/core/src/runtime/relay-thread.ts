@@ -35,6 +35,7 @@ const engine = new Engine({
     count: data.count,
     listeners: data.listeners,
     ...(data.sharedCounts ? { sharedCounts: data.sharedCounts } : {}),
+    ...(data.upstreamPorts ? { upstreamPorts: data.upstreamPorts } : {}),
     share: (change) => post({ type: 'share', change }),
   },
 });

@@ -44,6 +44,7 @@ export interface RelayThreadsOptions {
   log: PluginLogger;
   logLevel: string;
   sharedCounts?: SharedArrayBuffer | undefined;
+  upstreamPorts?: SharedArrayBuffer | undefined;
   /** A thread changed state the others keep too; it has been passed on to them already. */
   onShare(change: SharedChange, from: number): void;
   /** Events a thread accepted, while {@link RelayThreads.watchEvents} is on. */
@@ -238,6 +239,7 @@ export class RelayThreads {
       ...(this.options.hookTimeouts ? { hookTimeouts: this.options.hookTimeouts } : {}),
       logLevel: this.options.logLevel,
       ...(this.options.sharedCounts ? { sharedCounts: this.options.sharedCounts } : {}),
+      ...(this.options.upstreamPorts ? { upstreamPorts: this.options.upstreamPorts } : {}),
     };
     const thread = new RelayThread(index, data, this, this.options.log);
     this.threads.push(thread);

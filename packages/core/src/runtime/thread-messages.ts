@@ -27,6 +27,8 @@ export interface RelayThreadData {
   logLevel: string;
   /** The connection counts every thread admits through (net/shared-counts.ts). */
   sharedCounts?: SharedArrayBuffer;
+  /** The transparent listeners' upstream ports of every thread (net/upstream-ports.ts). */
+  upstreamPorts?: SharedArrayBuffer;
 }
 
 /** State the threads keep alike: each change made in one is applied in the others (and the notice saved by the main thread). */
