@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ImEvent } from '@imspect/sdk';
 import { decodeEventRecord } from '../src/journal/event-record.js';
 import { Journal, type JournalOptions, type RecordBatch } from '../src/journal/journal.js';
-import { crc32, decodeRecords } from '../src/journal/record.js';
+import { crc32, decodeRecords, encodeRecords, reframeRecords } from '../src/journal/record.js';
 import { recordingLogger, removeTempDirs, tempDir, textEvents } from './helpers.js';
 
 afterAll(removeTempDirs);
@@ -91,5 +91,26 @@ describe('Journal.readRecords', () => {
     expect(batch.first).toBe(10);
     expect(eventsOf(batch)).toEqual(sent.slice(10, 40));
     await journal.close();
+  });
+});
+
+describe('reframeRecords', () => {
+  it('frames decoded payloads as encodeRecords does, from the bytes they were read with or anew', () => {
+    const texts = ['one', '', 'three', 'fünf', 'x'.repeat(300)].map((t) => Buffer.from(t, 'utf8'));
+    const expected = encodeRecords(texts);
+    // Read in two slices (two buffers), and payloads not from any record (in buffers of their own, or not after their length).
+    const head = decodeRecords(Buffer.from(encodeRecords(texts.slice(0, 2)))).payloads;
+    const tail = decodeRecords(Buffer.from(encodeRecords(texts.slice(2)))).payloads;
+    expect(reframeRecords([...head, ...tail])).toEqual(expected);
+    const own = (t: Buffer) => {
+      const copy = Buffer.allocUnsafeSlow(t.length);
+      t.copy(copy);
+      return copy;
+    };
+    expect(reframeRecords(texts.map(own))).toEqual(expected);
+    const misplaced = Buffer.from([9, 0, 0, 0, 0, 0, 0, 0, ...texts[2]!]).subarray(8);
+    expect(reframeRecords([head[0]!, misplaced, tail[1]!])).toEqual(encodeRecords([texts[0]!, texts[2]!, texts[3]!]));
+    expect(reframeRecords([tail[0]!, ...head, tail[2]!])).toEqual(encodeRecords([texts[2]!, texts[0]!, texts[1]!, texts[4]!]));
+    expect(reframeRecords([])).toEqual(Buffer.alloc(0));
   });
 });

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { mkdir, unlink } from 'node:fs/promises';
 import type { ImEvent } from '@imspect/sdk';
 import type { PluginLogger } from '@imspect/sdk';
-import { crc32, encodeRecords, RECORD_HEADER_BYTES } from './record.js';
+import { crc32, encodeRecords, RECORD_HEADER_BYTES, reframeRecords } from './record.js';
 import { encodeEventRecord } from './event-record.js';
 import { parseEvents, scanSegments, SegmentReader, segmentFile, type SegmentInfo } from './segments.js';
 import { lockJournal } from './lock.js';
@@ -545,7 +545,7 @@ export class Journal implements JournalView {
   /** Records as counted chunks (the batch's count is kept, not each chunk's). */
   private readonly asRecords: BatchForm<CountedRecords> = {
     memory: (from, end) => ({ count: end - from, chunks: this.windowRecords(from, end) }),
-    disk: (payloads) => ({ count: payloads.length, chunks: payloads.length > 0 ? [encodeRecords(payloads)] : [] }),
+    disk: (payloads) => ({ count: payloads.length, chunks: payloads.length > 0 ? [reframeRecords(payloads)] : [] }),
     size: (records) => records.count,
     join: (a, b) => ({ count: a.count + b.count, chunks: a.chunks.concat(b.chunks) }),
     empty: () => ({ count: 0, chunks: [] }),
