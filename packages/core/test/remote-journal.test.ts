@@ -165,6 +165,71 @@ describe('RemoteJournal over a MessageChannel', () => {
     await journal.close();
   });
 
+  it('loggers reading the same events share one request and one decoded batch, until every one of them is past it', async () => {
+    const { journal, remote, port2 } = await remotePair(['a', 'b']);
+    const reads: number[] = [];
+    const post = port2.postMessage.bind(port2);
+    port2.postMessage = (message: { t?: string; from?: number }, transfer?: never) => {
+      if (message?.t === 'read') reads.push(message.from!);
+      post(message, transfer);
+    };
+    journal.append(textEvents(30));
+    journal.commit();
+    const [a, b] = await Promise.all([remote.read(0, 20), remote.read(0, 20)]);
+    expect(reads).toEqual([0]);
+    expect(b.events).toBe(a.events); // the same array: loggers get events read-only
+    expect(a.events.map((e) => e.text)).toEqual(textEvents(20).map((e) => e.text));
+    // A read inside a batch at hand gets the rest of it, up to its own limit.
+    expect(await remote.read(5, 10)).toEqual({ first: 5, events: a.events.slice(5, 15) });
+    expect((await remote.read(15, 100)).events.map((e) => e.text)).toEqual(['e15', 'e16', 'e17', 'e18', 'e19']);
+    expect(reads).toEqual([0]);
+    remote.ack('a', 20, 0);
+    await remote.read(0, 20); // b has not passed it: still at hand
+    expect(reads).toEqual([0]);
+    remote.ack('b', 20, 0);
+    expect((await remote.read(0, 20)).events).not.toBe(a.events); // passed by both: forgotten, read anew
+    expect(reads).toEqual([0, 0]);
+    await remote.close();
+    // Closed: reads fail, even of events still at hand.
+    await expect(remote.read(0, 20)).rejects.toThrow('closed (reading events from 0)');
+  });
+
+  it('two loggers over a worker journal each store every event once and in order, with fewer reads than batches', async () => {
+    const { journal, remote, log, port2 } = await remotePair(['a', 'b']);
+    let reads = 0;
+    const post = port2.postMessage.bind(port2);
+    port2.postMessage = (message: { t?: string }, transfer?: never) => {
+      if (message?.t === 'read') reads++;
+      post(message, transfer);
+    };
+    const a = storingLogger();
+    const b = storingLogger();
+    let batches = 0;
+    const counted = (hooks: LoggerHooks): LoggerHooks => ({ write: (events) => (batches++, hooks.write(events)) });
+    const sink = new EventSink(
+      [
+        { name: 'a', hooks: counted(a.hooks) },
+        { name: 'b', hooks: counted(b.hooks) },
+      ],
+      SINK,
+      log,
+      undefined,
+      [remote],
+    );
+    const sent = textEvents(3000, 'r');
+    for (let i = 0; i < sent.length; i += 30) {
+      journal.append(sent.slice(i, i + 30));
+      journal.commit();
+      if (i % 600 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await waitFor(() => a.stored.length >= 3000 && b.stored.length >= 3000, 10_000, 'all events stored by both');
+    expect(a.stored.map((e) => e.id)).toEqual(sent.map((e) => e.id));
+    expect(b.stored.map((e) => e.id)).toEqual(sent.map((e) => e.id));
+    expect(reads).toBeLessThan(batches);
+    await waitFor(() => journal.position('a') === 3000 && journal.position('b') === 3000, 5_000, 'acks applied in the worker');
+    await sink.close();
+  });
+
   it('connect fails with a clear message when the port closes before the worker reported', async () => {
     const { port1, port2 } = new MessageChannel();
     const connecting = RemoteJournal.connect(port2, recordingLogger());

@@ -9,12 +9,12 @@
  * forwards the chunk's frames, so an event that was forwarded survives a SIGKILL of imspect; `fdatasync` runs
  * in the background every `fsyncIntervalMs`, which bounds what a power loss can take.
  */
-import { closeSync, fdatasync, fsyncSync, ftruncateSync, openSync, unlinkSync, writeFileSync, writeSync, close as closeFd } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, ftruncateSync, openSync, readSync, unlinkSync, writeFileSync, writeSync, close as closeFd } from 'node:fs';
 import path from 'node:path';
 import { mkdir, unlink } from 'node:fs/promises';
 import type { ImEvent } from '@imspect/sdk';
 import type { PluginLogger } from '@imspect/sdk';
-import { crc32, RECORD_HEADER_BYTES } from './record.js';
+import { crc32, encodeRecords, RECORD_HEADER_BYTES, reframeRecords } from './record.js';
 import { encodeEventRecord } from './event-record.js';
 import { parseEvents, scanSegments, SegmentReader, segmentFile, type SegmentInfo } from './segments.js';
 import { lockJournal } from './lock.js';
@@ -70,6 +70,29 @@ const STATE_RESERVE_BYTES = 64 * 1024;
 
 export type { JournalBatch } from './view.js';
 
+/**
+ * Consecutive events as the journal's framed records (record.ts), for a reader in another thread: the bytes
+ * cross to it and are decoded there, so the journal's own thread neither decodes nor encodes them.
+ */
+export interface RecordBatch {
+  /** Sequence number of the first record (past the one asked for only when a damaged journal lost events). */
+  first: number;
+  count: number;
+  /** The records, in order, split where they came from different places (segments, or disk and memory). */
+  chunks: Buffer[];
+}
+
+/** How a read hands out what it found: event objects, or the records as they are stored. */
+interface BatchForm<T> {
+  /** Events [from, end) of the memory window. */
+  memory(from: number, end: number): T;
+  /** Intact records read back from a segment. */
+  disk(payloads: Buffer[]): T;
+  size(part: T): number;
+  join(a: T, b: T): T;
+  empty(): T;
+}
+
 interface Segment extends SegmentInfo {
   fd?: number;
 }
@@ -78,6 +101,14 @@ export class Journal implements JournalView {
   private readonly segments: Segment[] = [];
   /** Events [memStart, head) in memory: `memory[memHead]` is `memStart` (a moving head, so trimming is O(1)). */
   private memory: ImEvent[] = [];
+  /**
+   * Where each event of `memory` starts in its segment (same indexes; durable journals only): a reader in another
+   * thread gets the window's records read back from the segment, which was just written and sits in the OS cache,
+   * instead of events encoded again. A number per event costs little beside the event itself.
+   */
+  private memOffsets: number[] = [];
+  /** Read-only descriptors of segments, for those reads (closed with the segment's reader). */
+  private readonly readFds = new Map<number, number>();
   private memStart = 0;
   private memHead = 0;
   private headSeq = 0;
@@ -108,6 +139,8 @@ export class Journal implements JournalView {
    * written: a write the disk refuses then leaves no hole behind (a hole reads as a damaged journal later).
    */
   private pendingEvents: ImEvent[] = [];
+  /** Where each pending record starts in `pendingRecords`. */
+  private pendingOffsets: number[] = [];
   private commitScheduled = false;
   private syncing = false;
   private fsyncTimer: NodeJS.Timeout | undefined;
@@ -337,10 +370,12 @@ export class Journal implements JournalView {
       }
     }
     const count = this.pendingCount;
+    const at = segment.bytes;
     segment.count += count;
     segment.bytes += bytes.length;
     this.unsynced = true;
     for (const event of this.pendingEvents) this.memory.push(event);
+    for (const offset of this.pendingOffsets) this.memOffsets.push(at + offset);
     this.headSeq += count;
     this.resetPending();
     if (this.writeError) this.writeRecovered();
@@ -394,6 +429,7 @@ export class Journal implements JournalView {
     this.pendingBytes = 0;
     this.pendingCount = 0;
     this.pendingEvents = [];
+    this.pendingOffsets = [];
     // A burst's large buffer is not kept for ever.
     if (this.pendingRecords.length > PENDING_KEPT_BYTES) this.pendingRecords = Buffer.allocUnsafe(PENDING_INITIAL_BYTES);
   }
@@ -455,6 +491,7 @@ export class Journal implements JournalView {
   /** Frames one record (`[length][CRC-32][UTF-8 text]`, see record.ts) at the end of the pending buffer. */
   private encodePending(text: string): void {
     const at = this.pendingBytes;
+    this.pendingOffsets.push(at);
     // UTF-8 takes at most 3 bytes per UTF-16 unit: room for that means `write` never cuts the text short.
     const worst = at + RECORD_HEADER_BYTES + text.length * 3;
     if (worst > this.pendingRecords.length) {
@@ -476,17 +513,103 @@ export class Journal implements JournalView {
    * journal, which are then skipped (and reported) rather than stall delivery.
    */
   read(from: number, max: number): JournalBatch | Promise<JournalBatch> {
-    if (this.pendingCount > 0) this.commit(); // what was appended is readable once written
-    const end = Math.min(this.headSeq, from + max);
-    if (from >= end) return { first: from, events: [] };
-    if (from >= this.memStart) return { first: from, events: this.memory.slice(this.memHead + from - this.memStart, this.memHead + end - this.memStart) };
-    return this.readFromDisk(from, max);
+    const batch = this.readAs(this.asEvents, from, max);
+    return batch instanceof Promise ? batch.then(toJournalBatch) : toJournalBatch(batch);
   }
 
-  private async readFromDisk(from: number, max: number): Promise<JournalBatch> {
+  /**
+   * The same events as {@link read}, as their framed records: from the segment (in the OS cache) for the memory
+   * window, as read back for older ones. For a reader in another thread, which decodes them itself.
+   */
+  readRecords(from: number, max: number): RecordBatch | Promise<RecordBatch> {
+    const batch = this.readAs(this.asRecords, from, max);
+    return batch instanceof Promise ? batch.then(toRecordBatch) : toRecordBatch(batch);
+  }
+
+  private readAs<T>(form: BatchForm<T>, from: number, max: number): Part<T> | Promise<Part<T>> {
+    if (this.pendingCount > 0) this.commit(); // what was appended is readable once written
+    const end = Math.min(this.headSeq, from + max);
+    if (from >= end) return { first: from, part: form.empty() };
+    if (from >= this.memStart) return { first: from, part: form.memory(from, end) };
+    return this.readFromDisk(form, from, max);
+  }
+
+  private readonly asEvents: BatchForm<ImEvent[]> = {
+    memory: (from, end) => this.windowEvents(from, end),
+    disk: parseEvents,
+    size: (events) => events.length,
+    join: (a, b) => a.concat(b),
+    empty: () => [],
+  };
+
+  /** Records as counted chunks (the batch's count is kept, not each chunk's). */
+  private readonly asRecords: BatchForm<CountedRecords> = {
+    memory: (from, end) => ({ count: end - from, chunks: this.windowRecords(from, end) }),
+    disk: (payloads) => ({ count: payloads.length, chunks: payloads.length > 0 ? [reframeRecords(payloads)] : [] }),
+    size: (records) => records.count,
+    join: (a, b) => ({ count: a.count + b.count, chunks: a.chunks.concat(b.chunks) }),
+    empty: () => ({ count: 0, chunks: [] }),
+  };
+
+  /** Events [from, end) of the memory window. */
+  private windowEvents(from: number, end: number): ImEvent[] {
+    return this.memory.slice(this.memHead + from - this.memStart, this.memHead + end - this.memStart);
+  }
+
+  /**
+   * Records [from, end) of the memory window, read back from their segments: one `pread` per segment, of bytes
+   * written moments ago. Encoded again from the events only when a segment cannot be read (or there is none).
+   */
+  private windowRecords(from: number, end: number): Buffer[] {
+    if (this.durable) {
+      try {
+        const chunks: Buffer[] = [];
+        let seq = from;
+        for (let segment = this.segmentOf(seq); segment && seq < end; segment = this.segmentOf(seq)) {
+          const upTo = Math.min(end, segment.base + segment.count);
+          const start = this.memOffsets[this.memHead + seq - this.memStart]!;
+          const stop = upTo < segment.base + segment.count ? this.memOffsets[this.memHead + upTo - this.memStart]! : segment.bytes;
+          chunks.push(this.readSegmentBytes(segment, start, stop - start));
+          seq = upTo;
+        }
+        if (seq === end) return chunks;
+      } catch (error) {
+        this.log.warn({ err: error, from, end }, 'journal: reading the newest records back from their segment failed; encoding them again');
+      }
+    }
+    return [encodeRecords(this.windowEvents(from, end).map((event) => Buffer.from(encodeEventRecord(event), 'utf8')))];
+  }
+
+  /** The segment that holds event `seq` (one of the newest: searched from the end). */
+  private segmentOf(seq: number): Segment | undefined {
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const segment = this.segments[i]!;
+      if (segment.base <= seq) return seq < segment.base + segment.count ? segment : undefined;
+    }
+    return undefined;
+  }
+
+  private readSegmentBytes(segment: Segment, offset: number, length: number): Buffer {
+    let fd = this.readFds.get(segment.base);
+    if (fd === undefined) {
+      fd = openSync(segment.file, 'r');
+      this.readFds.set(segment.base, fd);
+    }
+    // Not from the pool: the buffer is transferred to the reader's thread whole.
+    const bytes = Buffer.allocUnsafeSlow(length);
+    let at = 0;
+    while (at < length) {
+      const n = readSync(fd, bytes, at, length - at, offset + at);
+      if (n === 0) throw new Error(`${segment.file} is shorter than what was written to it`);
+      at += n;
+    }
+    return bytes;
+  }
+
+  private async readFromDisk<T>(form: BatchForm<T>, from: number, max: number): Promise<Part<T>> {
     const end = Math.min(this.headSeq, from + max);
     const segment = this.segments.find((s) => s.base <= from && from < s.base + s.count);
-    let part: ImEvent[] = [];
+    let part = form.empty();
     if (segment) {
       const upTo = Math.min(end, segment.base + segment.count) - segment.base;
       let cached = this.cached.get(segment.base);
@@ -498,19 +621,20 @@ export class Journal implements JournalView {
       }
       // Only what was committed since the last read (the active segment grows while it is read).
       if (cached.records.length < upTo) await cached.readUpTo(segment.bytes, upTo);
-      part = parseEvents(cached.records.slice(from - segment.base, upTo));
+      part = form.disk(cached.records.slice(from - segment.base, upTo));
     }
-    if (part.length === 0) {
+    const size = form.size(part);
+    if (size === 0) {
       // Only a damaged journal leaves a hole: go on after it.
       const after = segment ? segment.base + segment.count : Math.min(this.memStart, ...this.segments.filter((s) => s.base > from).map((s) => s.base));
       this.log.error({ from, resumeAt: after, missing: after - from }, `journal: ${after - from} events are missing from the segments (damaged journal); skipping them`);
-      return after >= this.headSeq ? { first: this.headSeq, events: [] } : this.read(after, max);
+      return after >= this.headSeq ? { first: this.headSeq, part: form.empty() } : this.readAs(form, after, max);
     }
     // A batch may span segments, or reach from the disk into the memory window.
-    const next = from + part.length;
-    if (next >= end) return { first: from, events: part };
-    const rest = await this.read(next, end - next);
-    return { first: from, events: rest.first === next ? part.concat(rest.events) : part };
+    const next = from + size;
+    if (next >= end) return { first: from, part };
+    const rest = await this.readAs(form, next, end - next);
+    return { first: from, part: rest.first === next ? form.join(part, rest.part) : part };
   }
 
   /**
@@ -595,7 +719,7 @@ export class Journal implements JournalView {
       delete segment.fd;
     }
     await this.compact();
-    for (const base of [...this.cached.keys()]) this.forgetReader(base);
+    for (const base of new Set([...this.cached.keys(), ...this.readFds.keys()])) this.forgetReader(base);
     await this.stateWrite;
     if (this.durable) await this.saveState();
     this.unlock?.();
@@ -610,6 +734,9 @@ export class Journal implements JournalView {
   private forgetReader(base: number): void {
     this.cached.get(base)?.close();
     this.cached.delete(base);
+    const fd = this.readFds.get(base);
+    this.readFds.delete(base);
+    if (fd !== undefined) closeFd(fd, () => undefined);
   }
 
   private consumer(name: string): ConsumerState {
@@ -631,10 +758,12 @@ export class Journal implements JournalView {
     this.memStart += count;
     if (this.memHead === this.memory.length) {
       this.memory = [];
+      this.memOffsets = [];
       this.memHead = 0;
     } else if (this.memHead > 4096 && this.memHead * 2 > this.memory.length) {
       // Copy the live part down once the dead part is the larger: amortised O(1) per event.
       this.memory = this.memory.slice(this.memHead);
+      this.memOffsets = this.memOffsets.slice(this.memHead);
       this.memHead = 0;
     }
   }
@@ -866,4 +995,22 @@ export class Journal implements JournalView {
 function writeFully(fd: number, bytes: Buffer, write: (fd: number, buffer: Buffer, offset: number, length: number) => number): void {
   let at = 0;
   while (at < bytes.length) at += write(fd, bytes, at, bytes.length - at);
+}
+
+interface Part<T> {
+  first: number;
+  part: T;
+}
+
+interface CountedRecords {
+  count: number;
+  chunks: Buffer[];
+}
+
+function toJournalBatch({ first, part }: Part<ImEvent[]>): JournalBatch {
+  return { first, events: part };
+}
+
+function toRecordBatch({ first, part }: Part<CountedRecords>): RecordBatch {
+  return { first, count: part.count, chunks: part.chunks };
 }

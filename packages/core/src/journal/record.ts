@@ -90,3 +90,48 @@ export function decodeRecords(bytes: Buffer): DecodedRecords {
   }
   return { payloads, validBytes: at };
 }
+
+/**
+ * The records of payloads that {@link decodeRecords} returned, framed again by copying them with the headers they
+ * were read with (a payload is a view right after its header): checked once when read, they are not summed
+ * again, and a run of them that lay one after the other is one copy. A payload not preceded by its length (not
+ * one `decodeRecords` returned) gets its header computed anew.
+ */
+export function reframeRecords(payloads: readonly Buffer[]): Buffer {
+  let total = 0;
+  for (const p of payloads) total += RECORD_HEADER_BYTES + p.length;
+  // Not from the pool: the buffer may be transferred to another thread whole.
+  const out = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  for (let i = 0; i < payloads.length; ) {
+    const first = payloads[i]!;
+    if (!followsItsLength(first)) {
+      at += frameInto(out, at, first);
+      i++;
+      continue;
+    }
+    let end = first.byteOffset + first.length;
+    let j = i + 1;
+    while (j < payloads.length && payloads[j]!.buffer === first.buffer && payloads[j]!.byteOffset === end + RECORD_HEADER_BYTES && followsItsLength(payloads[j]!)) {
+      end = payloads[j]!.byteOffset + payloads[j]!.length;
+      j++;
+    }
+    const start = first.byteOffset - RECORD_HEADER_BYTES;
+    out.set(new Uint8Array(first.buffer, start, end - start), at);
+    at += end - start;
+    i = j;
+  }
+  return out;
+}
+
+function followsItsLength(payload: Buffer): boolean {
+  if (payload.byteOffset < RECORD_HEADER_BYTES) return false;
+  return new DataView(payload.buffer, payload.byteOffset - RECORD_HEADER_BYTES, 4).getUint32(0, true) === payload.length;
+}
+
+function frameInto(out: Buffer, at: number, payload: Buffer): number {
+  out.writeUInt32LE(payload.length, at);
+  out.writeUInt32LE(crc32(payload), at + 4);
+  payload.copy(out, at + RECORD_HEADER_BYTES);
+  return RECORD_HEADER_BYTES + payload.length;
+}

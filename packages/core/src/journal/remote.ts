@@ -7,17 +7,23 @@
  * `consumerState` answer at once from a mirror. Positions move with main's own acks; the head, the counters
  * and the journal's size come from the worker, one message per turn of its event loop at most, not one per
  * event. A batch crosses as the journal's encoded records in one transferred buffer, decoded on the main
- * thread: cheaper there than structured-cloning the event objects (figures in docs/design.md, Logs).
+ * thread: cheaper there than structured-cloning the event objects (figures in docs/design.md, Logs). The worker
+ * sends the records as stored (`Journal.readRecords`), without decoding or encoding events; on the main side the
+ * loggers reading the same events share one request and one decoded batch.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { ImEvent, PluginLogger } from '@imspect/sdk';
 import { decodeEventRecord, encodeEventRecord } from './event-record.js';
 import { decodeRecords, encodeTextRecords } from './record.js';
+import type { RecordBatch } from './journal.js';
 import type { ConsumerState, JournalState } from './state.js';
 import type { JournalBatch, JournalView } from './view.js';
 
 /** What `serveJournal` needs of the worker's journal (a `Journal`; tests may serve a stand-in). */
-export type ServedJournal = Pick<JournalView, 'name' | 'durable' | 'read' | 'ack' | 'recordFailure' | 'onEventsReadable' | 'snapshot' | 'close'>;
+export type ServedJournal = Pick<JournalView, 'name' | 'durable' | 'read' | 'ack' | 'recordFailure' | 'onEventsReadable' | 'snapshot' | 'close'> & {
+  /** The records as stored, when the journal can give them (a `Journal` can): else its events are encoded. */
+  readRecords?(from: number, max: number): RecordBatch | Promise<RecordBatch>;
+};
 
 /** The worker's journal as the main thread mirrors it. */
 interface StateMessage {
@@ -125,12 +131,35 @@ export function serveJournal(journal: ServedJournal, port: MessagePort): () => v
 
 async function answerRead(journal: ServedJournal, id: number, from: number, max: number, post: (m: WorkerMessage, t?: ArrayBuffer[]) => void): Promise<void> {
   try {
-    const { first, events } = await journal.read(from, max);
-    const records = ownArrayBuffer(encodeTextRecords(events.map(encodeEventRecord)));
+    let first: number;
+    let records: ArrayBuffer;
+    if (journal.readRecords) {
+      const batch = await journal.readRecords(from, max);
+      first = batch.first;
+      records = joinChunks(batch.chunks);
+    } else {
+      const batch = await journal.read(from, max);
+      first = batch.first;
+      records = ownArrayBuffer(encodeTextRecords(batch.events.map(encodeEventRecord)));
+    }
     post({ t: 'batch', id, first, records }, [records]);
   } catch (error) {
     post({ t: 'error', id, message: errorText(error) });
   }
+}
+
+/** One transferable buffer of the chunks (the single chunk itself when it owns its memory). */
+function joinChunks(chunks: readonly Buffer[]): ArrayBuffer {
+  if (chunks.length === 1) return ownArrayBuffer(chunks[0]!);
+  let total = 0;
+  for (const chunk of chunks) total += chunk.length;
+  const joined = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, at);
+    at += chunk.length;
+  }
+  return joined.buffer;
 }
 
 /** A buffer that may be transferred: a small `Buffer` is a view into a pool shared with other buffers. */
@@ -163,6 +192,8 @@ export class RemoteJournal implements JournalView {
   private readonly listeners = new Set<() => void>();
   private readonly requests = new Map<number, Request>();
   private nextId = 1;
+  /** Batches read lately (see {@link read}), oldest first. */
+  private readonly shared: SharedBatch[] = [];
   private gone: string | undefined;
   private closing: Promise<void> | undefined;
 
@@ -232,16 +263,41 @@ export class RemoteJournal implements JournalView {
     return { ...this.reported(consumer), position: this.position(consumer) };
   }
 
+  /**
+   * Loggers that keep up read the same events one after the other: the first read of a range asks the worker,
+   * the others get the same decoded batch (the same array and events: loggers get them read-only). A read that
+   * starts inside a batch read lately gets the rest of it, which brings a logger back in step with the others.
+   */
   read(from: number, max: number): Promise<JournalBatch> {
-    return this.request<{ first: number; records: ArrayBuffer }>({ t: 'read', id: 0, from, max }, `reading events from ${from}`).then(({ first, records }) => ({
-      first,
-      events: decodeBatch(records),
-    }));
+    // Once closed or gone, reads fail (below), even of what is still at hand.
+    for (const entry of this.available ? this.shared : []) {
+      const batch = entry.batch;
+      if (batch ? batch.first <= from && from < batch.first + batch.events.length : entry.from === from) {
+        return batch ? Promise.resolve(partOf(batch, from, max)) : entry.promise.then((b) => partOf(b, from, max));
+      }
+    }
+    const entry: SharedBatch = { from, promise: Promise.resolve({ first: from, events: [] }) };
+    entry.promise = this.request<{ first: number; records: ArrayBuffer }>({ t: 'read', id: 0, from, max }, `reading events from ${from}`).then(
+      ({ first, records }) => {
+        entry.batch = { first, events: decodeBatch(records) };
+        this.forgetPassedBatches();
+        return entry.batch;
+      },
+      (error: unknown) => {
+        this.forgetBatch(entry);
+        throw error;
+      },
+    );
+    this.shared.push(entry);
+    // A logger that stalls keeps its batches: a bounded few, the oldest going first.
+    if (this.shared.length > MAX_SHARED_BATCHES) this.shared.shift();
+    return entry.promise;
   }
 
   ack(consumer: string, position: number, from?: number): void {
     this.reported(consumer); // an unknown consumer is a bug here, as for a local journal
     if (position > (this.acked.get(consumer) ?? 0)) this.acked.set(consumer, position);
+    this.forgetPassedBatches();
     this.send({ t: 'ack', consumer, position, ...(from !== undefined ? { from } : {}) });
   }
 
@@ -270,6 +326,21 @@ export class RemoteJournal implements JournalView {
           },
         );
     return this.closing;
+  }
+
+  /** Batches every logger is past are read by none again. */
+  private forgetPassedBatches(): void {
+    if (this.shared.length === 0) return;
+    let min = Number.POSITIVE_INFINITY;
+    for (const consumer of this.consumers()) min = Math.min(min, this.position(consumer));
+    for (const entry of [...this.shared]) {
+      if (entry.batch && entry.batch.first + entry.batch.events.length <= min) this.forgetBatch(entry);
+    }
+  }
+
+  private forgetBatch(entry: SharedBatch): void {
+    const at = this.shared.indexOf(entry);
+    if (at >= 0) this.shared.splice(at, 1);
   }
 
   private reported(consumer: string): ConsumerState {
@@ -335,11 +406,31 @@ export class RemoteJournal implements JournalView {
   private lost(why: string): void {
     if (this.gone !== undefined) return;
     this.gone = why;
+    this.shared.length = 0;
     for (const [id, request] of this.requests) {
       this.requests.delete(id);
       request.reject(new Error(`${why} (${request.what})`));
     }
   }
+}
+
+/** A batch read once for every logger that reads its events. */
+interface SharedBatch {
+  /** Where the read started (`batch.first` is past it only after events a damaged journal lost). */
+  from: number;
+  promise: Promise<JournalBatch>;
+  /** Once it arrived. */
+  batch?: JournalBatch;
+}
+
+/** Batches kept for loggers that have not read them yet: a few per logger at most (two by default). */
+const MAX_SHARED_BATCHES = 8;
+
+/** Up to `max` events of `batch` from `from` on (the batch itself when that is all of it). */
+function partOf(batch: JournalBatch, from: number, max: number): JournalBatch {
+  const start = Math.max(0, from - batch.first);
+  if (start === 0 && batch.events.length <= max) return batch;
+  return { first: batch.first + start, events: batch.events.slice(start, start + max) };
 }
 
 function decodeBatch(records: ArrayBuffer): ImEvent[] {
