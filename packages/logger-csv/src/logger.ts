@@ -168,13 +168,11 @@ export class CsvLogger implements LoggerHooks {
     for (const event of events) {
       const id = typeof event.id === 'string' && event.id.length > 0 ? event.id : undefined;
       if (id !== undefined) {
-        if (this.recent.has(id) || inBatch.has(id)) continue; // written already: this is a retry
-        inBatch.add(id);
+        if (this.recent.has(id) || !addedNew(inBatch, id)) continue; // written already: this is a retry
       }
       const message = messageOf(event);
       if (message !== undefined) {
-        if (this.recentMessages.has(message) || messagesInBatch.has(message)) continue; // a copy on another device
-        messagesInBatch.add(message);
+        if (this.recentMessages.has(message) || !addedNew(messagesInBatch, message)) continue; // a copy on another device
       }
       // Rounded down to the second: a row needs no more (its unix time, its day).
       let timeMs = this.times.msOf(event.at);
@@ -281,6 +279,13 @@ export class CsvLogger implements LoggerHooks {
     if (cause instanceof ImspectError) return cause;
     return new ImspectError(`${this.pluginName}: ${message}`, { code: 'LOG_WRITE_FAILED', plugin: this.pluginName, hook, cause });
   }
+}
+
+/** Adds `value` and tells whether it was new: one lookup where `has` then `add` make two, for every event. */
+function addedNew(set: Set<string>, value: string): boolean {
+  const size = set.size;
+  set.add(value);
+  return set.size !== size;
 }
 
 function idString(id: unknown): string {
