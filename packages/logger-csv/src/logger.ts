@@ -6,10 +6,11 @@ import { createHash } from 'node:crypto';
 import { join, sep } from 'node:path';
 import { ImspectError, describeError, messageCopyIdentity, type ImEvent, type LoggerHooks, type PluginLogger } from '@imspect/sdk';
 import { csvRow } from './csv.js';
+import { EventSeconds } from './event-time.js';
 import { FileStore, type FileTarget } from './files.js';
 import type { CsvLoggerConfig } from './options.js';
 import { RecentIds } from './recent.js';
-import { COLUMNS, eventFields } from './row.js';
+import { COLUMNS, eventRow } from './row.js';
 import { encodeSegment } from './segment.js';
 import { readFileTail } from './tail.js';
 import { WrittenBefore } from './written-before.js';
@@ -25,6 +26,9 @@ export const TARGET_CACHE_SIZE = 4096;
  * The writes go to libuv's thread pool; a few more than its threads keeps it busy.
  */
 export const WRITE_CONCURRENCY = 16;
+
+/** protocol -> network -> localId -> remoteId -> that conversation's file on its last day asked for. */
+type TargetTree = Map<unknown, Map<string | undefined, Map<unknown, Map<unknown, { day: string; target: FileTarget }>>>>;
 
 interface Group {
   target: FileTarget;
@@ -47,13 +51,18 @@ export class CsvLogger implements LoggerHooks {
    */
   private readonly recentMessages: RecentIds;
   private readonly writtenBefore: WrittenBefore;
+  private readonly times = new EventSeconds();
   private readonly header: Buffer | undefined;
   /** Batches run one after the other, so that a retry never races the attempt it repeats. */
   private tail: Promise<unknown> = Promise.resolve();
-  /** targetFor's results: encoding the ids and joining the path is the costly part of a row. */
-  private readonly targets = new Map<string, FileTarget>();
-  /** The last target found and what it was found for. */
-  private lastTarget: { protocol: unknown; network: string | undefined; localId: unknown; remoteId: unknown; day: string; target: FileTarget } | undefined;
+  /**
+   * targetFor's results: encoding the ids and joining the path is the costly part of a row. Keyed level by level
+   * (protocol, network, localId, remoteId), so that a lookup builds no key string: a batch interleaves many
+   * conversations, and a joined key cost more than the rest of the lookup. Each conversation keeps the target of
+   * the last day asked for.
+   */
+  private readonly targets: TargetTree = new Map();
+  private targetCount = 0;
   /** The day of the last second asked for (time zone offsets are whole seconds). */
   private daySecond = Number.NaN;
   private day = '';
@@ -74,35 +83,32 @@ export class CsvLogger implements LoggerHooks {
   targetFor(event: Readonly<ImEvent>, timeMs: number): FileTarget {
     const network = this.config.networkFolder && typeof event.network === 'string' ? event.network : undefined;
     const day = this.dayOf(timeMs);
-    // A batch's events mostly go to the conversation the event before went to: compared field by field, without
-    // building the cache key.
-    const last = this.lastTarget;
-    if (
-      last !== undefined &&
-      last.day === day &&
-      last.network === network &&
-      last.protocol === event.protocol &&
-      last.localId === event.localId &&
-      last.remoteId === event.remoteId
-    )
-      return last.target;
-    const target = this.cachedTarget(event, network, day);
-    this.lastTarget = { protocol: event.protocol, network, localId: event.localId, remoteId: event.remoteId, day, target };
-    return target;
-  }
-
-  private cachedTarget(event: Readonly<ImEvent>, network: string | undefined, day: string): FileTarget {
+    let byNetwork = this.targets.get(event.protocol);
+    if (byNetwork === undefined) this.targets.set(event.protocol, (byNetwork = new Map()));
+    let byLocal = byNetwork.get(network);
+    if (byLocal === undefined) byNetwork.set(network, (byLocal = new Map()));
+    let byRemote = byLocal.get(event.localId);
+    if (byRemote === undefined) byLocal.set(event.localId, (byRemote = new Map()));
+    const cached = byRemote.get(event.remoteId);
+    if (cached !== undefined && cached.day === day) return cached.target;
     const ids =
       network === undefined
         ? [idString(event.protocol), idString(event.localId), idString(event.remoteId)]
         : [idString(event.protocol), network, idString(event.localId), idString(event.remoteId)];
-    // Lengths first, so that no two (ids, day) tuples share a key whatever the ids contain.
-    const key = `${ids.map((id) => id.length).join(':')}:${ids.join('')}${day}`;
-    const cached = this.targets.get(key);
-    if (cached) return cached;
     const target = this.computeTarget(ids, day);
-    if (this.targets.size >= TARGET_CACHE_SIZE) this.targets.delete(this.targets.keys().next().value as string);
-    this.targets.set(key, target);
+    if (cached !== undefined) {
+      cached.day = day;
+      cached.target = target;
+      return target;
+    }
+    // Bounded: forgetting everything at once is simpler than ageing a tree, and as cheap when ids churn.
+    if (this.targetCount >= TARGET_CACHE_SIZE) {
+      this.targets.clear();
+      this.targetCount = 0;
+      return this.targetFor(event, timeMs);
+    }
+    byRemote.set(event.remoteId, { day, target });
+    this.targetCount += 1;
     return target;
   }
 
@@ -162,15 +168,14 @@ export class CsvLogger implements LoggerHooks {
     for (const event of events) {
       const id = typeof event.id === 'string' && event.id.length > 0 ? event.id : undefined;
       if (id !== undefined) {
-        if (this.recent.has(id) || inBatch.has(id)) continue; // written already: this is a retry
-        inBatch.add(id);
+        if (this.recent.has(id) || !addedNew(inBatch, id)) continue; // written already: this is a retry
       }
       const message = messageOf(event);
       if (message !== undefined) {
-        if (this.recentMessages.has(message) || messagesInBatch.has(message)) continue; // a copy on another device
-        messagesInBatch.add(message);
+        if (this.recentMessages.has(message) || !addedNew(messagesInBatch, message)) continue; // a copy on another device
       }
-      let timeMs = Date.parse(event.at);
+      // Rounded down to the second: a row needs no more (its unix time, its day).
+      let timeMs = this.times.msOf(event.at);
       if (Number.isNaN(timeMs)) {
         timeMs = Date.now();
         this.log.warn({ eventId: id, at: event.at }, 'event time is not an ISO date; logged with the current time');
@@ -178,7 +183,7 @@ export class CsvLogger implements LoggerHooks {
       const target = this.targetFor(event, timeMs);
       let group = groups.get(target.file);
       if (!group) groups.set(target.file, (group = { target, rows: [], ids: [], messages: [], checkFrom: Number.POSITIVE_INFINITY }));
-      group.rows.push(csvRow(eventFields(event, timeMs, this.config.excelSafe)));
+      group.rows.push(eventRow(event, timeMs, this.config.excelSafe));
       group.ids.push(id);
       group.messages.push(message);
       const second = Math.floor(timeMs / 1000);
@@ -209,8 +214,9 @@ export class CsvLogger implements LoggerHooks {
     const failed: { file: string; rows: number; error: unknown }[] = [];
     list.forEach(({ target, rows, ids, messages }, i) => {
       if (ok[i]) {
-        for (const id of ids) if (id !== undefined) this.recent.add(id);
-        for (const message of messages) if (message !== undefined) this.recentMessages.add(message);
+        // New to both memories: the batch skipped what they held and its own repeats, and no other batch ran since.
+        for (const id of ids) if (id !== undefined) this.recent.addNew(id);
+        for (const message of messages) if (message !== undefined) this.recentMessages.addNew(message);
       } else failed.push({ file: target.file, rows: rows.length, error: errors[i] });
     });
     if (failed.length === 0) return;
@@ -273,6 +279,13 @@ export class CsvLogger implements LoggerHooks {
     if (cause instanceof ImspectError) return cause;
     return new ImspectError(`${this.pluginName}: ${message}`, { code: 'LOG_WRITE_FAILED', plugin: this.pluginName, hook, cause });
   }
+}
+
+/** Adds `value` and tells whether it was new: one lookup where `has` then `add` make two, for every event. */
+function addedNew(set: Set<string>, value: string): boolean {
+  const size = set.size;
+  set.add(value);
+  return set.size !== size;
 }
 
 function idString(id: unknown): string {

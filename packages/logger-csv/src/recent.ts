@@ -19,7 +19,15 @@ export class RecentIds {
   }
 
   add(id: string): void {
-    if (this.capacity <= 0 || this.ids.has(id)) return;
+    if (!this.ids.has(id)) this.addNew(id);
+  }
+
+  /**
+   * `add` for an id the caller knows is not remembered (it asked `has` since the last add): one lookup less per
+   * event. Wrong use only makes the id be forgotten sooner, when its first copy leaves the ring.
+   */
+  addNew(id: string): void {
+    if (this.capacity <= 0) return;
     const old = this.ring[this.next];
     if (old !== undefined) this.ids.delete(old);
     this.ring[this.next] = id;

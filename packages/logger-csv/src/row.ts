@@ -3,7 +3,7 @@
  * are imspect's additions, appended so that tools reading IMSpector logs by position keep working.
  */
 import { eventDataColumn, eventTypeCode, formatDataString, hostPort, type ImEvent } from '@imspect/sdk';
-import { defuseFormula } from './csv.js';
+import { csvField, defuseFormula } from './csv.js';
 
 export const COLUMNS = [
   'client address', // 1  client ip:port ([ip]:port for IPv6)
@@ -51,4 +51,42 @@ export function eventFields(event: Readonly<ImEvent>, timeMs: number, excelSafe 
     formatDataString(event.data),
   ];
   return excelSafe ? fields.map((f, i) => (TEXT_COLUMNS.has(i) ? defuseFormula(f) : f)) : fields;
+}
+
+function defusedField(value: string): string {
+  return csvField(defuseFormula(value));
+}
+
+/**
+ * `csvRow(eventFields(event, timeMs, excelSafe))`, built as one string: the logger's hot path makes a row per
+ * event, and the field array, the per-field quoting test of the columns that are always digits and the
+ * categories' array cost as much as the rest of the row. Same bytes as the two-step form (tested).
+ */
+export function eventRow(event: Readonly<ImEvent>, timeMs: number, excelSafe = false): string {
+  // The columns of TEXT_COLUMNS (network content) are defused when asked.
+  const text = excelSafe ? defusedField : csvField;
+  const categories = event.categories;
+  return (
+    csvField(hostPort(event.client?.ip, event.client?.port)) +
+    // Columns 2-5 are digits only: nothing to quote or defuse.
+    `,${Math.floor(timeMs / 1000)},${event.direction === 'outgoing' ? '1' : '0'},${eventTypeCode(event.type)},${event.filtered ? '1' : '0'},` +
+    text(categories === undefined || categories === null || categories.length === 0 ? '' : categories.map(str).join(';')) +
+    ',' +
+    text(eventDataColumn(event)) +
+    ',' +
+    text(str(event.text)) +
+    ',' +
+    csvField(str(event.id)) +
+    ',' +
+    text(str(event.subtype)) +
+    ',' +
+    text(str(event.conversation)) +
+    ',' +
+    text(str(event.deliveredText)) +
+    ',' +
+    text(hostPort(event.server?.host, event.server?.port)) +
+    ',' +
+    text(formatDataString(event.data)) +
+    '\n'
+  );
 }
