@@ -493,16 +493,7 @@ export class Engine {
 
   private async doStop(): Promise<void> {
     if (this.threads) return this.stopThreads(this.threads);
-    // Stop accepting at once; a listener's close completes only when its connections have closed, so it is
-    // awaited after they are ended (awaiting it first waited forever on any open chat).
-    const listenersClosed = Promise.all(this.listeners.map((l) => l.close().catch(() => undefined)));
-    // Ask every connection to end: each direction forwards what it has, then half-closes.
-    for (const connection of this.connections) connection.end();
-    const deadline = Date.now() + 2_000;
-    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const connection of this.connections) connection.destroy('shutdown');
-    await listenersClosed;
-    this.limits?.close();
+    await this.endRelaying();
     if (this.sink) {
       await this.sink.close({
         closeLoggers: false,
@@ -660,7 +651,15 @@ export class Engine {
   async stopRelay(): Promise<void> {
     this.stopping ??= Promise.resolve();
     this.failThread?.(new Error('stopping'));
+    await this.endRelaying();
+  }
+
+  /** Stops accepting and ends every connection (their events are journaled by then); releases the limits. */
+  private async endRelaying(): Promise<void> {
+    // Stop accepting at once; a listener's close completes only when its connections have closed, so it is
+    // awaited after they are ended (awaiting it first waited forever on any open chat).
     const listenersClosed = Promise.all(this.listeners.map((l) => l.close().catch(() => undefined)));
+    // Ask every connection to end: each direction forwards what it has, then half-closes.
     for (const connection of this.connections) connection.end();
     const deadline = Date.now() + 2_000;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
