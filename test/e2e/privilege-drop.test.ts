@@ -4,7 +4,7 @@
  * unless told to.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,33 @@ import { privilegeDropMissing, procIds } from '../support/proc-status.js';
 
 const ngircdPath = findExecutable('ngircd');
 const missing = privilegeDropMissing();
+
+/**
+ * A filter plugin in `folder/plugins/who` that records the process's ids at import and at setup in the data
+ * folder, in `who-<thread id>.json` (0: the main thread).
+ */
+async function writeWhoPlugin(folder: string): Promise<void> {
+  const plugin = path.join(folder, 'plugins', 'who');
+  await mkdir(plugin, { recursive: true });
+  await chmod(folder, 0o755);
+  await writeFile(path.join(plugin, 'package.json'), JSON.stringify({ name: 'imspect-plugin-who', type: 'module', main: 'index.js', imspect: { kind: 'filter', host: '^0.1.0' } }));
+  // Records the process's ids when the module is imported and when setup runs, in the data folder.
+  await writeFile(
+    path.join(plugin, 'index.js'),
+    `import { writeFileSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
+const ids = () => ({ uid: process.getuid(), euid: process.geteuid(), gid: process.getgid(), egid: process.getegid(), groups: process.getgroups() });
+const atImport = ids();
+export default {
+  [Symbol.for('imspect.plugin')]: true, name: 'who', kind: 'filter',
+  setup(ctx) {
+    writeFileSync(ctx.dataDir + '/who-' + threadId + '.json', JSON.stringify({ atImport, atSetup: ids() }));
+    return { check: () => ({ action: 'pass' }) };
+  },
+};
+`,
+  );
+}
 
 describeWithService('privilege drop (imspect started as root)', missing, () => {
   let ircd: RunningNgircd;
@@ -92,35 +119,14 @@ describeWithService('privilege drop (imspect started as root)', missing, () => {
 
   it("imports and sets plugins up only after dropping root: a plugin's setup runs with the dropped ids", async () => {
     const folder = path.join(dir, 'setup-ids');
-    const plugin = path.join(folder, 'plugins', 'who');
-    await mkdir(plugin, { recursive: true });
-    await chmod(folder, 0o755);
-    await writeFile(
-      path.join(plugin, 'package.json'),
-      JSON.stringify({ name: 'imspect-plugin-who', type: 'module', main: 'index.js', imspect: { kind: 'filter', host: '^0.1.0' } }),
-    );
-    // Records the process's ids when the module is imported and when setup runs, in the data folder.
-    await writeFile(
-      path.join(plugin, 'index.js'),
-      `import { writeFileSync } from 'node:fs';
-const ids = () => ({ uid: process.getuid(), euid: process.geteuid(), gid: process.getgid(), egid: process.getegid(), groups: process.getgroups() });
-const atImport = ids();
-export default {
-  [Symbol.for('imspect.plugin')]: true, name: 'who', kind: 'filter',
-  setup(ctx) {
-    writeFileSync(ctx.dataDir + '/who.json', JSON.stringify({ atImport, atSetup: ids() }));
-    return { check: () => ({ action: 'pass' }) };
-  },
-};
-`,
-    );
+    await writeWhoPlugin(folder);
     await writeFile(
       path.join(folder, 'imspect.config.json'),
       JSON.stringify({ dataDir: 'data', user: 'nobody', pluginFolders: ['plugins'], listeners: [{ type: 'socks5', host: '127.0.0.1', port: 0 }] }),
     );
     const proxy = await startImspect(['-c', path.join(folder, 'imspect.config.json')], { cwd: folder });
     try {
-      const seen = JSON.parse(await readFile(path.join(folder, 'data', 'who.json'), 'utf8')) as Record<
+      const seen = JSON.parse(await readFile(path.join(folder, 'data', 'who-0.json'), 'utf8')) as Record<
         string,
         { uid: number; euid: number; gid: number; egid: number; groups: number[] }
       >;
@@ -129,7 +135,38 @@ export default {
       expect(seen['atImport']).toMatchObject(dropped);
       expect(seen['atSetup']!.groups).not.toContain(0);
       // The file the plugin wrote is the dropped user's, not root's.
-      expect(String((await stat(path.join(folder, 'data', 'who.json'))).uid)).toBe(uid);
+      expect(String((await stat(path.join(folder, 'data', 'who-0.json'))).uid)).toBe(uid);
+    } finally {
+      expect(await proxy.stop()).toBe(0);
+    }
+  });
+
+  it('with relay threads (workers: 2): every thread runs as the dropped user and sets its plugins up after the drop', async () => {
+    const folder = path.join(dir, 'threads-ids');
+    await writeWhoPlugin(folder);
+    await writeFile(
+      path.join(folder, 'imspect.config.json'),
+      JSON.stringify({ dataDir: 'data', user: 'nobody', workers: 2, pluginFolders: ['plugins'], listeners: [{ type: 'socks5', host: '127.0.0.1', port: 0 }] }),
+    );
+    const proxy = await startImspect(['-c', path.join(folder, 'imspect.config.json')], { cwd: folder });
+    try {
+      const pid = proxy.child.pid!;
+      // Every thread of the process, the relay threads and libuv's pool included.
+      for (const task of await readdir(`/proc/${pid}/task`)) {
+        const status = await readFile(`/proc/${pid}/task/${task}/status`, 'utf8');
+        expect(procIds(status, 'Uid'), `thread ${task}`).toEqual([uid, uid, uid, uid]);
+        expect(procIds(status, 'Gid'), `thread ${task}`).toEqual([gid, gid, gid, gid]);
+      }
+      // The filter is the relay threads' (worker thread ids 1 and up): both set it up as the dropped user.
+      const files = (await readdir(path.join(folder, 'data'))).filter((f) => /^who-\d+\.json$/.test(f));
+      expect(files.length, files.join(', ')).toBe(2);
+      expect(files).not.toContain('who-0.json');
+      const dropped = { uid: Number(uid), euid: Number(uid), gid: Number(gid), egid: Number(gid) };
+      for (const file of files) {
+        const seen = JSON.parse(await readFile(path.join(folder, 'data', file), 'utf8')) as Record<string, Record<string, unknown>>;
+        expect(seen['atImport'], file).toMatchObject(dropped);
+        expect(seen['atSetup'], file).toMatchObject(dropped);
+      }
     } finally {
       expect(await proxy.stop()).toBe(0);
     }
