@@ -106,6 +106,31 @@ describe('two masking filters', () => {
 });
 
 describe('blocked replies', () => {
+  it('relay threads keep one rate limit: a reply given in one thread holds the others back for the period', () => {
+    let now = 2_000_000;
+    const make = () =>
+      new Responses(
+        settings((s) => (s.blocked.rateLimitSeconds = 10)),
+        () => now,
+      );
+    const [a, b] = [make(), make()];
+    // Wired as the engine does it: each thread's replies reach the other through a cloned message.
+    const keys: string[] = [];
+    a.onBlockedReply = (key, at) => (keys.push(key), b.learnBlockedReply(structuredClone(key), at));
+    b.onBlockedReply = (key, at) => a.learnBlockedReply(structuredClone(key), at);
+    const blocked = (extra: Partial<ImEvent> = {}) => [{ ...event('x', extra), filtered: true }];
+    expect(a.blockedReplies(blocked(), [])).toHaveLength(1);
+    expect(b.blockedReplies(blocked(), [])).toEqual([]); // the same user, in the other thread, within 10 s
+    expect(b.blockedReplies(blocked({ localId: 'other' }), [])).toHaveLength(1);
+    expect(a.blockedReplies(blocked({ localId: 'other' }), [])).toEqual([]);
+    now += 10_000;
+    expect(b.blockedReplies(blocked(), [])).toHaveLength(1);
+    expect(a.blockedReplies(blocked(), [])).toEqual([]);
+    // An older reply learnt late (a slow message from a third thread) does not move the period back.
+    a.learnBlockedReply(keys[0]!, now - 60_000);
+    expect(a.blockedReplies(blocked(), [])).toEqual([]);
+  });
+
   it('default text for what the user sent, the filter’s own text first, prefix and suffix, rate-limited per user', () => {
     let now = 1_000_000;
     const responses = new Responses(

@@ -76,6 +76,11 @@ export class Responses {
   private settings: ResponseSettings;
   private readonly lastBlockedReply = new Map<string, number>();
   private noticeState: NoticeState | undefined;
+  /**
+   * Told of every blocked-message reply given (by user key), so that relay threads side by side keep one rate
+   * limit: another thread passes it to {@link learnBlockedReply}.
+   */
+  onBlockedReply: ((key: string, at: number) => void) | undefined;
 
   constructor(
     settings: ResponseSettings,
@@ -122,9 +127,16 @@ export class Responses {
     const now = this.now();
     const last = this.lastBlockedReply.get(key);
     if (last !== undefined && now - last < blocked.rateLimitSeconds * 1000) return [];
-    if (this.lastBlockedReply.size >= MAX_TRACKED_USERS) this.pruneReplies(now);
-    this.lastBlockedReply.set(key, now);
+    this.learnBlockedReply(key, now);
+    this.onBlockedReply?.(key, now);
     return texts.map((text) => this.wrap(fillBlockedText(text, about, reasons)));
+  }
+
+  /** A blocked-message reply given at `at` to the user `key` (here, or by another relay thread). */
+  learnBlockedReply(key: string, at: number): void {
+    if ((this.lastBlockedReply.get(key) ?? Number.NEGATIVE_INFINITY) >= at) return;
+    if (this.lastBlockedReply.size >= MAX_TRACKED_USERS) this.pruneReplies(this.now());
+    this.lastBlockedReply.set(key, at);
   }
 
   /**

@@ -614,6 +614,7 @@ export class Engine {
     await this.responses?.openNotice(path.join(dataDir, 'state', 'monitoring-notice.json'), this.log, {
       sent: (key, at) => thread.share({ kind: 'notice', key, at }),
     });
+    if (this.responses) this.responses.onBlockedReply = (key, at) => thread.share({ kind: 'blocked-reply', key, at });
     this.tls = tls;
     this.threadReady = new Promise<void>((resolve, reject) => {
       this.openThread = resolve;
@@ -643,6 +644,7 @@ export class Engine {
   /** A change another relay thread made to the state they keep alike. */
   applyShared(change: SharedChange): void {
     if (change.kind === 'notice') this.responses?.notices?.learn(change.key, change.at);
+    else if (change.kind === 'blocked-reply') this.responses?.learnBlockedReply(change.key, change.at);
     else if (change.kind === 'local-user') this.localUsers.applyMove(change.from, change.to);
     else this.identity.apply(change.change, change.clientIp);
   }

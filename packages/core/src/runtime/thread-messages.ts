@@ -34,6 +34,7 @@ export interface RelayThreadData {
 /** State the threads keep alike: each change made in one is applied in the others (and the notice saved by the main thread). */
 export type SharedChange =
   | { kind: 'notice'; key: string; at: number }
+  | { kind: 'blocked-reply'; key: string; at: number }
   | { kind: 'local-user'; from?: string; to?: string }
   | { kind: 'identity'; change: IdentityChange; clientIp: string };
 
