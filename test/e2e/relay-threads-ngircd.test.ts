@@ -361,4 +361,42 @@ describeWithService('relay threads end to end (ngircd + irc-framework, workers: 
       await proxy.stop();
     }
   });
+
+  it('gives one blocked-message reply per user and period, whichever thread relays the next blocked message', async () => {
+    const dir = await configure('blocked', {
+      plugins: { 'filter-badwords': { options: { file: 'words.txt', blockCount: 1 } } },
+      responses: { blocked: { rateLimitSeconds: 600 } },
+    });
+    await writeFile(path.join(dir, 'words.txt'), 'darn\n');
+    const proxy = await startImspect([], { cwd: dir });
+    let replies = 0;
+    let connections = 0;
+    try {
+      // alice again and again (new connections, either thread), each time saying something blocked.
+      await onBothThreads(
+        proxy,
+        async () => {
+          const alice = await connect('alice', socksVia(proxy));
+          connections++;
+          alice.client.say('bob', `darn ${connections}`);
+          await new Promise((r) => setTimeout(r, 400));
+          replies += alice.notices.filter((n) => n.startsWith('Blocked')).length;
+          await quit(alice);
+        },
+        20,
+      );
+      // And once more on each thread after both were seen.
+      for (let i = 0; i < 2; i++) {
+        const alice = await connect('alice', socksVia(proxy));
+        alice.client.say('bob', 'darn again');
+        await new Promise((r) => setTimeout(r, 400));
+        replies += alice.notices.filter((n) => n.startsWith('Blocked')).length;
+        await quit(alice);
+      }
+      expect([...connectionThreads(proxy.stderr())].sort(), 'connections were relayed by both threads').toEqual(['1', '2']);
+      expect(replies, 'blocked replies to alice over all her connections').toBe(1);
+    } finally {
+      await proxy.stop();
+    }
+  });
 });
