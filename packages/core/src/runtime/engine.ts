@@ -55,7 +55,6 @@ export interface EngineOptions {
 /** A relay thread's part of the whole (see runtime/relay-workers.ts). */
 export interface RelayThreadSettings {
   index: number;
-  count: number;
   listeners: ListenerConfig[];
   sharedCounts?: SharedArrayBuffer;
   /** The transparent listeners' upstream ports of every thread (net/upstream-ports.ts). */

@@ -35,7 +35,7 @@ export class PortLogger implements PluginLogger {
 
   constructor(
     private readonly post: (record: LogRecordMessage) => void,
-    level: string,
+    private readonly level: string,
     private readonly bindings: Record<string, unknown> = {},
   ) {
     this.threshold = ORDER[level as LogLevel] ?? ORDER.info;
@@ -78,39 +78,8 @@ export class PortLogger implements PluginLogger {
   fatal(obj: unknown, msg?: string): void {
     this.write('fatal', obj, msg);
   }
+  /** A logger with more bindings, at the same level, posting to the same port. */
   child(bindings: Record<string, unknown>): PluginLogger {
-    return new PortLoggerChild(this, bindings);
-  }
-
-  /** Writes a record with extra bindings (for children). */
-  writeWith(bindings: Record<string, unknown>, level: LogLevel, obj: unknown, msg?: string): void {
-    if (typeof obj === 'string' && msg === undefined) this.write(level, bindings, obj);
-    else if (obj instanceof Error) this.write(level, { ...bindings, err: obj }, msg);
-    else this.write(level, { ...bindings, ...(obj as Record<string, unknown>) }, msg);
-  }
-}
-
-class PortLoggerChild implements PluginLogger {
-  constructor(
-    private readonly root: PortLogger,
-    private readonly bindings: Record<string, unknown>,
-  ) {}
-  trace(obj: unknown, msg?: string): void {
-    this.root.writeWith(this.bindings, 'trace', obj, msg);
-  }
-  debug(obj: unknown, msg?: string): void {
-    this.root.writeWith(this.bindings, 'debug', obj, msg);
-  }
-  info(obj: unknown, msg?: string): void {
-    this.root.writeWith(this.bindings, 'info', obj, msg);
-  }
-  warn(obj: unknown, msg?: string): void {
-    this.root.writeWith(this.bindings, 'warn', obj, msg);
-  }
-  error(obj: unknown, msg?: string): void {
-    this.root.writeWith(this.bindings, 'error', obj, msg);
-  }
-  child(bindings: Record<string, unknown>): PluginLogger {
-    return new PortLoggerChild(this.root, { ...this.bindings, ...bindings });
+    return new PortLogger(this.post, this.level, { ...this.bindings, ...bindings });
   }
 }

@@ -13,7 +13,7 @@ import type { ImEvent } from '@imspect/sdk';
 import { Engine } from './engine.js';
 import { PortLogger } from './port-logger.js';
 import { containStrayErrors } from './stray-errors.js';
-import { toThreadError, type FromThread, type RelayThreadData, type ToThread } from './thread-messages.js';
+import { toThreadError, type FromThread, type RelayThreadData, type ThreadRequest, type ToThread } from './thread-messages.js';
 import { serveJournal } from '../journal/remote.js';
 
 const port = parentPort;
@@ -32,7 +32,6 @@ const engine = new Engine({
   ...(data.hookTimeouts ? { hookTimeouts: data.hookTimeouts } : {}),
   thread: {
     index: data.index,
-    count: data.count,
     listeners: data.listeners,
     ...(data.sharedCounts ? { sharedCounts: data.sharedCounts } : {}),
     ...(data.upstreamPorts ? { upstreamPorts: data.upstreamPorts } : {}),
@@ -46,6 +45,14 @@ const watchEvents = (on: boolean) => {
   unwatch?.();
   unwatch = undefined;
   if (on && engine.sink) unwatch = engine.onEvents((events: readonly ImEvent[]) => post({ type: 'events', events: events as ImEvent[] }));
+};
+
+/** What the main thread may ask, and how it is answered. */
+const requests: Record<ThreadRequest, () => unknown> = {
+  sessions: () => engine.sessions(),
+  reload: () => engine.reload(),
+  'stop-relay': () => engine.stopRelay(),
+  close: () => engine.closeThread(),
 };
 
 async function answer(id: number, run: () => unknown): Promise<void> {
@@ -73,25 +80,12 @@ port.on('message', (message: ToThread) => {
     case 'watch-events':
       watchEvents(message.on);
       return;
-    case 'request':
-      switch (message.what) {
-        case 'sessions':
-          void answer(message.id, () => engine.sessions());
-          return;
-        case 'status':
-          void answer(message.id, () => engine.status());
-          return;
-        case 'reload':
-          void answer(message.id, () => engine.reload());
-          return;
-        case 'stop-relay':
-          void answer(message.id, () => engine.stopRelay());
-          return;
-        case 'close':
-          // Plugins may keep timers or sockets: the thread ends here rather than when they let it.
-          void answer(message.id, () => engine.closeThread()).then(() => setImmediate(() => process.exit(0)));
-          return;
-      }
+    case 'request': {
+      const answered = answer(message.id, requests[message.what]);
+      // Plugins may keep timers or sockets: after `close` the thread ends here rather than when they let it.
+      if (message.what === 'close') void answered.then(() => setImmediate(() => process.exit(0)));
+      return;
+    }
   }
 });
 

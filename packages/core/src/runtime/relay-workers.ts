@@ -19,7 +19,6 @@ import type { HookTimeouts } from './plugin-host.js';
 import type { LogLevel } from './port-logger.js';
 import {
   fromThreadError,
-  toThreadError,
   type BoundListener,
   type FromThread,
   type RelayThreadData,
@@ -207,10 +206,6 @@ export class RelayThreads {
 
   constructor(private readonly options: RelayThreadsOptions) {}
 
-  get count(): number {
-    return this.options.count;
-  }
-
   /**
    * Starts the threads and waits until each has bound its listeners. The first binds first: a listener on port 0
    * gets its port there, and the others bind that port. Forward listeners are the first thread's alone (see the
@@ -230,7 +225,6 @@ export class RelayThreads {
   private spawn(index: number, listeners: ListenerConfig[]): RelayThread {
     const data: RelayThreadData = {
       index,
-      count: this.options.count,
       loaded: this.options.loaded,
       listeners,
       pluginRoots: this.options.pluginRoots,
@@ -303,5 +297,3 @@ export class RelayThreads {
     for (const thread of this.threads) thread.stopping = true;
   }
 }
-
-export { toThreadError };

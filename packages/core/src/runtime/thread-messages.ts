@@ -16,7 +16,6 @@ import type { PluginRecord } from './loader.js';
 export interface RelayThreadData {
   /** 0-based; the journal folder is `relay-<index>`. */
   index: number;
-  count: number;
   loaded: LoadedConfig;
   /** What this thread binds: every listener but the forward ones, which only the first thread serves, on the ports the first thread got. */
   listeners: ListenerConfig[];
@@ -52,7 +51,7 @@ export interface ThreadError {
   stack?: string;
 }
 
-export type ThreadRequest = 'sessions' | 'status' | 'reload' | 'stop-relay' | 'close';
+export type ThreadRequest = 'sessions' | 'reload' | 'stop-relay' | 'close';
 
 export type FromThread =
   | LogRecordMessage
