@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { readJournalState, type ConsumerState, type JournalState } from './state.js';
+import { addDeliveryCounts, readJournalState, type ConsumerState, type JournalState } from './state.js';
 
 const RELAY_FOLDER = /^relay-(\d+)$/;
 
@@ -58,14 +58,7 @@ export function combineJournalStates(states: readonly JournalState[]): JournalSt
     for (const s of states) {
       const c = s.consumers[name];
       total.position += c ? c.position : s.head;
-      if (!c) continue;
-      total.delivered += c.delivered;
-      total.failures += c.failures;
-      total.lost += c.lost ?? 0;
-      if (c.lastError !== undefined && c.lastErrorAt !== undefined && (total.lastErrorAt === undefined || c.lastErrorAt > total.lastErrorAt)) {
-        total.lastError = c.lastError;
-        total.lastErrorAt = c.lastErrorAt;
-      }
+      if (c) addDeliveryCounts(total, c);
     }
     consumers[name] = total;
   }

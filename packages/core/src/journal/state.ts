@@ -8,6 +8,20 @@ import path from 'node:path';
 
 export const STATE_FILE = 'state.json';
 
+/** A logger's delivery counts, in a journal's state and in a sink's status. */
+export type DeliveryCounts = Pick<ConsumerState, 'delivered' | 'failures' | 'lost' | 'lastError' | 'lastErrorAt'>;
+
+/** Adds `part`'s counts to `total` (several journals, one logger); the last error is the latest of any. */
+export function addDeliveryCounts(total: DeliveryCounts, part: Readonly<DeliveryCounts>): void {
+  total.delivered += part.delivered;
+  total.failures += part.failures;
+  total.lost += part.lost ?? 0;
+  if (part.lastError !== undefined && part.lastErrorAt !== undefined && (total.lastErrorAt === undefined || part.lastErrorAt > total.lastErrorAt)) {
+    total.lastError = part.lastError;
+    total.lastErrorAt = part.lastErrorAt;
+  }
+}
+
 export interface ConsumerState {
   /** Sequence number of the next event this logger has to store. */
   position: number;

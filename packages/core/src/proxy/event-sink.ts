@@ -5,7 +5,7 @@ import { PluginHost } from '../runtime/plugin-host.js';
 import { Journal } from '../journal/journal.js';
 import type { JournalView } from '../journal/view.js';
 import { combineJournalStates } from '../journal/folders.js';
-import type { JournalState } from '../journal/state.js';
+import { addDeliveryCounts, type JournalState } from '../journal/state.js';
 
 export interface EventSinkOptions {
   /** Events per write while a logger keeps up. */
@@ -280,13 +280,7 @@ export class EventSink {
         if (queue.name !== logger.name) continue;
         const s = queue.status;
         total.pending += s.pending;
-        total.delivered += s.delivered;
-        total.failures += s.failures;
-        total.lost += s.lost;
-        if (s.lastError !== undefined && (total.lastErrorAt === undefined || s.lastErrorAt! > total.lastErrorAt)) {
-          total.lastError = s.lastError;
-          total.lastErrorAt = s.lastErrorAt!;
-        }
+        addDeliveryCounts(total, s);
       }
       return total;
     });

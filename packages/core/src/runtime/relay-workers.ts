@@ -17,15 +17,7 @@ import type { ListenerConfig } from '../config/schema.js';
 import type { PluginRecord } from './loader.js';
 import type { HookTimeouts } from './plugin-host.js';
 import type { LogLevel } from './port-logger.js';
-import {
-  fromThreadError,
-  type BoundListener,
-  type FromThread,
-  type RelayThreadData,
-  type SharedChange,
-  type ThreadRequest,
-  type ToThread,
-} from './thread-messages.js';
+import { fromThreadError, type BoundListener, type FromThread, type RelayThreadData, type SharedChange, type ThreadRequest, type ToThread } from './thread-messages.js';
 
 /** How many relay threads the `workers` setting asks for (`auto`: one per core the process may use). */
 export function relayThreadCount(setting: 'auto' | number | undefined): number {
