@@ -133,7 +133,35 @@ export class Engine {
   async start(): Promise<void> {
     if (this.options.thread) throw new Error('a relay thread starts with bindThread() and setUpThread()');
     const threads = relayThreadCount(this.options.loaded.config.workers);
+    await this.openLive();
     if (threads > 1) return this.startThreads(threads);
+    // Connections wait until every port is bound, root is dropped and the plugins are set up.
+    let open!: () => void;
+    let fail!: (error: unknown) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      open = resolve;
+      fail = reject;
+    });
+    ready.catch(() => undefined);
+    try {
+      await this.listen(ready);
+      await this.dropRoot();
+      await this.setUpPlugins();
+      await this.deliverLeftJournals(0);
+      this.relayDeps = { ...this.relayDeps!, tls: this.tls };
+      open();
+    } catch (error) {
+      fail(error);
+      await this.stop();
+      throw error;
+    }
+  }
+
+  /**
+   * What live relaying needs before any port: the CA, the data folder (narrowed), the notice state. Stops the
+   * engine and throws when any of it fails.
+   */
+  private async openLive(): Promise<void> {
     // Live connections only: replaying a capture (prepare alone) never holds a CA. Read first, while imspect may
     // still be root (the key stays root's after the drop), and before anything is opened: a broken CA is a
     // configuration problem, said at once.
@@ -151,26 +179,6 @@ export class Engine {
       throw error;
     }
     this.tls = tls;
-    // Connections wait until every port is bound, root is dropped and the plugins are set up.
-    let open!: () => void;
-    let fail!: (error: unknown) => void;
-    const ready = new Promise<void>((resolve, reject) => {
-      open = resolve;
-      fail = reject;
-    });
-    ready.catch(() => undefined);
-    try {
-      await this.listen(ready);
-      await this.dropRoot();
-      await this.setUpPlugins();
-      await this.deliverLeftJournals(0);
-      this.relayDeps = { ...this.relayDeps!, tls };
-      open();
-    } catch (error) {
-      fail(error);
-      await this.stop();
-      throw error;
-    }
   }
 
   /** Blocked-message replies and the monitoring notice; set by {@link prepare}. */
@@ -511,9 +519,7 @@ export class Engine {
    * earlier run with more threads are read too, so nothing they hold is left behind.
    */
   private async startThreads(count: number): Promise<void> {
-    const { config, dataDir, baseDir } = this.options.loaded;
-    const tls = await createTlsInterceptor(config.tls, { dataDir, baseDir }, this.log);
-    await this.openDataDir();
+    const { config } = this.options.loaded;
     const sharedCounts = SharedCounts.create().buffer;
     const upstreamPorts = SharedUpstreamPorts.create().buffer;
     const threads = (this.threads = new RelayThreads({
@@ -541,9 +547,6 @@ export class Engine {
       },
     }));
     try {
-      if (this.dataDirWasOpen) await narrowDataDirLogged(dataDir, this.log);
-      await this.responses?.openNotice(path.join(dataDir, 'state', 'monitoring-notice.json'), this.log);
-      this.tls = tls;
       this.limits = connectionLimits(config.connections, this.log, sharedCounts);
       this.listeners = (await threads.bind()).map((bound) => boundListener(bound));
       await this.dropRoot();
