@@ -32,6 +32,7 @@ const USAGE = `usage: node bench/messages/run.js [options]   (or: pnpm bench:mes
   --idle K           idle sessions through imspect, comma-separated list  (default 2000)
   --tls              also TLS: direct through the relay vs intercepted by imspect
   --workers LIST     imspect runs with "workers": N for each value, e.g. 1,2 (when its build knows the key)
+  --vary KEY=V1,V2   one imspect case per value of a config key, side by side (e.g. loggers.maxBatchSize=1000,5000)
   --rate R           paced: R messages/s per client instead of a flood (latency without queueing)
   --archive-poll P   files: when CSV sizes / SQLite rows reach their final value (20 ms poll,
                      default); state: journal/state.json alone (~100 ms, reads no archive file)
@@ -56,6 +57,7 @@ function options() {
       idle: { type: 'string' },
       tls: { type: 'boolean', default: false },
       workers: { type: 'string' },
+      vary: { type: 'string' },
       rate: { type: 'string' },
       'archive-poll': { type: 'string', default: 'files' },
       only: { type: 'string' },
@@ -82,12 +84,34 @@ function options() {
     messages: int('messages', v.messages, q ? 2000 : 20_000, 1, 10_000_000),
     idle: list('idle', v.idle, [q ? 200 : 2000], 1, 50_000),
     workers: v.workers === undefined ? undefined : list('workers', v.workers, undefined, 1, 256),
+    vary: v.vary === undefined ? undefined : parseVary(v.vary),
     rate: int('rate', v.rate, undefined, 1, 1_000_000),
     archivePoll: ['files', 'state'].includes(v['archive-poll']) ? v['archive-poll'] : failBench('--archive-poll: files or state'),
     only,
     profileDir: v['profile-dir'] ?? (v.profile ? join(ROOT, 'bench', '.bench-out', 'profiles') : undefined),
     json: v.json,
   };
+}
+
+/** `--vary key.path=v1,v2`: the config key and its values (JSON where they parse as JSON, else text). */
+function parseVary(text) {
+  const m = /^([A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)*)=(.+)$/.exec(text);
+  if (!m) failBench(`--vary: expected KEY=V1,V2 (e.g. loggers.maxBatchSize=1000,5000), got ${JSON.stringify(text)}`);
+  const values = m[2].split(',').map((raw) => {
+    try {
+      return JSON.parse(raw);
+    } catch {
+      return raw;
+    }
+  });
+  return { path: m[1].split('.'), values };
+}
+
+/** Sets `path` in an imspect config object, making the objects on the way. */
+function setConfigKey(config, path, value) {
+  let at = config;
+  for (const key of path.slice(0, -1)) at = at[key] ??= {};
+  at[path.at(-1)] = value;
 }
 
 /**
@@ -489,12 +513,18 @@ async function main() {
       await relay.stop();
     }
     const workerValues = opt.workers ?? [undefined];
-    for (const workers of workerValues) {
+    const cases = workerValues.flatMap((workers) => (opt.vary?.values ?? [undefined]).map((varied) => ({ workers, varied })));
+    for (const { workers, varied } of cases) {
       if (isExiting()) break;
-      const label = workers === undefined ? 'imspect' : `imspect workers=${workers}`;
+      const variedLabel = varied === undefined ? '' : ` ${opt.vary.path.join('.')}=${JSON.stringify(varied)}`;
+      const label = (workers === undefined ? 'imspect' : `imspect workers=${workers}`) + variedLabel;
+      const configure = (c) => {
+        if (workers !== undefined) c.workers = workers;
+        if (varied !== undefined) setConfigKey(c, opt.vary.path, varied);
+      };
       let proxy;
       try {
-        proxy = await startProxy(label, { config: (c) => workers !== undefined && (c.workers = workers) });
+        proxy = await startProxy(label, { config: configure });
       } catch (error) {
         // imspect's own words for a key its schema does not have: `workers: is not a known key`.
         if (workers !== undefined && /\bworkers\b[^\n]*(not a known key|unknown|additional propert)/i.test(error.message)) {
@@ -502,12 +532,12 @@ async function main() {
             workersSupported = false;
             say('bench: workers: not supported by this imspect build (it rejects the "workers" key); running the default only');
             results.notes.push('workers: not supported by this imspect build');
-            proxy = await startProxy('imspect');
+            proxy = await startProxy(`imspect${variedLabel}`, { config: (c) => varied !== undefined && setConfigKey(c, opt.vary.path, varied) });
           } else continue;
         } else throw error;
       }
       try {
-        const name = workersSupported ? label : 'imspect';
+        const name = workersSupported ? label : `imspect${variedLabel}`;
         results.messages.push(await messagesCase({ label: name, pid: proxy.pid, proxy, dial: dialer({ port: server.port, proxyPort: proxy.port, track: trackSocket }) }));
       } finally {
         await stopProxy(proxy);
