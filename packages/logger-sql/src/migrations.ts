@@ -214,6 +214,23 @@ function followingFullText(kind: SqlKind): Migration {
   };
 }
 
+/**
+ * The copies index (0003) holds the rows that have a message key only. Most rows have none (IRC, and every event
+ * that is not a message): as entries keyed by a NULL they made the index one of the dearest parts of an insert,
+ * for lookups that never look for a NULL key (the copy lookup asks `message_key = ?`, which the planners match to
+ * a partial index). bench/logger-sql: SQLite stores about 40 % more rows per second without them. MySQL has no
+ * partial indexes: its index stays whole.
+ */
+function keyedCopiesOnly(kind: SqlKind): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      if (kind === 'mysql') return;
+      await sql`DROP INDEX messages_local_message_key`.execute(db);
+      await sql`CREATE UNIQUE INDEX messages_local_message_key ON messages (local_id, message_key) WHERE message_key IS NOT NULL`.execute(db);
+    },
+  };
+}
+
 /** True for the text of a JSON object (what the `data` column holds since migration 0005). */
 export function isJsonObjectText(text: string): boolean {
   if (!text.startsWith('{')) return false;
@@ -246,6 +263,7 @@ export function migrationProvider(kind: SqlKind): MigrationProvider {
         '0004-network': network(kind),
         '0005-typed-data': typedData(),
         '0006-following-full-text': followingFullText(kind),
+        '0007-keyed-copies-index': keyedCopiesOnly(kind),
       };
     },
   };

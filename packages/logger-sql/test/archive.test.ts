@@ -397,6 +397,52 @@ function archiveSuite(kind: string, makeTarget: () => Promise<{ target: SqlTarge
     expect((await archive.search({ user: 'zed@copies.example', text: 'different', limit: 0 })).map((m) => [m.text, m.devices])).toEqual([['a different message', ['phone']]]);
   });
 
+  it('the copies index holds keyed rows only (migration 0007, MySQL: all rows), and a copy stored before it still merges', async () => {
+    const rawDb = (a: SqlArchive) => (a as unknown as { db: Kysely<Database> }).db;
+    const typed = { protocol: 'xmpp', localId: 'ix@copies.example', remoteId: 'iy@copies.example', messageKey: 'xmpp outgoing ix iy id=i1' };
+    await archive.insert([event({ ...typed, text: 'kept once', data: { device: 'phone' } })]);
+    // The archive as 0006 left it: the index over every row, 0007 not run.
+    const direct = new SqlArchive(target);
+    const db = rawDb(direct);
+    await direct.migrate();
+    await sql`DROP INDEX messages_local_message_key${sql.raw(kind === 'mysql' ? ' ON messages' : '')}`.execute(db);
+    await sql`CREATE UNIQUE INDEX messages_local_message_key ON messages (local_id, message_key)`.execute(db);
+    await sql`DELETE FROM ${sql.table(MIGRATION_TABLE)} WHERE name >= ${'0007-keyed-copies-index'}`.execute(db);
+    await direct.close();
+
+    const upgraded = new SqlArchive(target);
+    try {
+      await upgraded.migrate();
+      const udb = rawDb(upgraded);
+      if (kind === 'sqlite') {
+        const { rows } = await sql<{ sql: string }>`SELECT sql FROM sqlite_master WHERE name = 'messages_local_message_key'`.execute(udb);
+        expect(rows[0]?.sql).toMatch(/WHERE message_key IS NOT NULL$/);
+        // The copy lookup (store.ts) is still an index lookup, not a scan of the table.
+        const plan = await sql<{ detail: string }>`EXPLAIN QUERY PLAN SELECT id, devices FROM messages WHERE local_id = ${'ix@copies.example'} AND message_key = ${'k'}`.execute(
+          udb,
+        );
+        expect(plan.rows.map((r) => r.detail).join('\n')).toMatch(/USING INDEX messages_local_message_key/);
+      } else if (kind === 'postgres') {
+        const { rows } = await sql<{ indexdef: string }>`SELECT indexdef FROM pg_indexes WHERE indexname = 'messages_local_message_key'`.execute(udb);
+        expect(rows[0]?.indexdef).toMatch(/^CREATE UNIQUE INDEX .* WHERE \(message_key IS NOT NULL\)$/);
+      } else {
+        const { rows } = await sql<{ Non_unique: number }>`SHOW INDEX FROM messages WHERE Key_name = 'messages_local_message_key'`.execute(udb);
+        expect(rows.map((r) => Number(r.Non_unique))).toEqual([0, 0]);
+      }
+      // A copy of the message stored before the migration merges into its row; keyless rows are all stored.
+      await upgraded.insert([event({ ...typed, text: 'kept once', data: { device: 'laptop' } })]);
+      await upgraded.insert([event({ ...typed, messageKey: undefined, text: 'keyless' }), event({ ...typed, messageKey: undefined, text: 'keyless' })]);
+      const rows = await upgraded.search({ user: 'ix@copies.example', limit: 0 });
+      expect(rows.map((m) => [m.text, m.devices])).toEqual([
+        ['kept once', ['phone', 'laptop']],
+        ['keyless', []],
+        ['keyless', []],
+      ]);
+    } finally {
+      await upgraded.close();
+    }
+  });
+
   it('migration 0005 turns data strings stored before into JSON pairs; search and export read old and new rows alike', async () => {
     const typed = { protocol: 'msn', localId: 'mig@example.com', remoteId: 'peer@example.com' };
     const old = [
@@ -645,7 +691,7 @@ describe('SQLite batch insert and the full-text index that follows the table (mi
       const { Migrator } = await import('kysely/migration');
       const { openNodeSqlite } = await import('../dist/drivers.js');
       const old = new Kysely<any>({ dialect: new SqliteDialect({ database: openNodeSqlite(file, 'normal') }) });
-      const { '0006-following-full-text': _later, ...before } = await migrationProvider('sqlite').getMigrations();
+      const before = Object.fromEntries(Object.entries(await migrationProvider('sqlite').getMigrations()).filter(([name]) => name < '0006'));
       const result = await new Migrator({
         db: old,
         provider: { getMigrations: async () => before },
