@@ -7,7 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import type { SqlKind } from './options.js';
 import { MYSQL_ID_CHARS } from './row.js';
-import { parseDataString } from '@imspect/sdk';
+import { parseDataString } from '@imspect/sdk/event-data';
 
 export const MIGRATION_TABLE = 'imspect_migration';
 export const MIGRATION_LOCK_TABLE = 'imspect_migration_lock';

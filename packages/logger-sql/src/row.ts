@@ -1,6 +1,9 @@
 /** An event as a `messages` row, and a row back as a search result. */
 import { createHash } from 'node:crypto';
-import { dataValue, eventDataColumn, eventTypeCode, hostPort, messageCopyIdentity, parseDataString, toEventData, type EventData, type ImEvent } from '@imspect/sdk';
+// The SDK's light parts only: this module runs in the SQLite worker too (see store.ts).
+import type { EventData, ImEvent } from '@imspect/sdk/event';
+import { dataValue, messageCopyIdentity, parseDataString, toEventData } from '@imspect/sdk/event-data';
+import { eventDataColumn, eventTypeCode, hostPort } from '@imspect/sdk/log-columns';
 import type { MessageRow } from './schema.js';
 
 /** MySQL indexes whole columns only up to 3072 bytes: id columns there hold at most this many characters. */
@@ -11,7 +14,7 @@ function str(value: unknown): string {
 }
 
 // Kept under the names this package exported before they moved to core.
-export { eventTypeCode as typeCode, eventDataColumn as eventData } from '@imspect/sdk';
+export { eventTypeCode as typeCode, eventDataColumn as eventData } from '@imspect/sdk/log-columns';
 
 /** The database keeps what a string can hold: NUL characters (which PostgreSQL text rejects) are dropped. */
 function clean(value: string): string {

@@ -6,7 +6,7 @@
  */
 import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
 import type { SqlKind } from './options.js';
-import { EVENT_TYPE_CODES } from '@imspect/sdk';
+import { EVENT_TYPE_CODES } from '@imspect/sdk/event';
 import type { Database } from './schema.js';
 import { MAX_IDENTITIES_PER_NAME, words, type PresenceFilter } from './query.js';
 

@@ -7,7 +7,9 @@ import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type Dialect
 import { Migrator } from 'kysely/migration';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { EVENT_TYPE_CODES, formatDataString, type ImEvent } from '@imspect/sdk';
+// The SDK's parts without its schema builder (TypeBox), which would cost the SQLite worker's isolate about 17 MB.
+import { EVENT_TYPE_CODES, type ImEvent } from '@imspect/sdk/event';
+import { formatDataString } from '@imspect/sdk/event-data';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './migrations.js';
 import type { SqlKind, SqlTarget } from './options.js';
 import { fromRow, joinDevices, MYSQL_ID_CHARS, splitDevices, storedData, toRow, type ArchivedMessage } from './row.js';
