@@ -3,21 +3,22 @@
  * gets its sequence number once written, so an event the disk refused leaves no gap). The newest events are
  * also kept in memory (`MemoryWindow`), so a logger that keeps up never reads the disk; one that falls behind
  * reads its events back from the segments. A segment is deleted once every consumer (`ConsumerCursors`) is past
- * it. Writing is `SegmentWriter`'s, what happens without room `CapacityPolicy`'s; this class ties them together
- * and saves the state file.
+ * it. Writing is `SegmentWriter`'s, reading back `SegmentReads`', what happens without room `CapacityPolicy`'s;
+ * this class ties them together and saves the state file.
  */
-import { openSync, readSync, unlinkSync, writeSync, close as closeFd } from 'node:fs';
+import { unlinkSync, writeSync } from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
 import type { ImEvent, PluginLogger } from '@imspect/sdk';
 import { encodeRecords, reframeRecords } from './record.js';
 import { encodeEventRecord } from './event-record.js';
-import { parseEvents, scanSegments, SegmentReader } from './segments.js';
+import { parseEvents, scanSegments } from './segments.js';
 import { lockJournal } from './lock.js';
 import { readJournalState, writeJournalState, type ConsumerState, type JournalState, type JournalWriteError } from './state.js';
 import { ConsumerCursors } from './cursors.js';
 import { CapacityPolicy, WRITE_RETRY_MS } from './capacity.js';
 import { MemoryWindow } from './memory-window.js';
-import { SegmentWriter, type Segment } from './segment-writer.js';
+import { SegmentWriter } from './segment-writer.js';
+import { SegmentReads } from './segment-reads.js';
 import { publish } from './memory-journal.js';
 import type { JournalBatch } from './view.js';
 import type { Journal, JournalOptions, RecordBatch } from './journal.js';
@@ -52,10 +53,7 @@ export class DiskJournal implements Journal {
   private readonly writer: SegmentWriter;
   private readonly capacity: CapacityPolicy;
   private readonly dir: string;
-  /** Read-only descriptors of segments, for reading the memory window's records (closed with the segment's reader). */
-  private readonly readFds = new Map<number, number>();
-  /** One segment's records, for consumers reading behind the memory window (parsed a batch at a time). */
-  private readonly cached = new Map<number, SegmentReader>();
+  private readonly reads: SegmentReads;
   /** Called once newly committed events can be read (the loggers are told then, and a worker's port). */
   private readonly readableListeners = new Set<() => void>();
   private commitScheduled = false;
@@ -73,6 +71,7 @@ export class DiskJournal implements Journal {
   ) {
     this.dir = options.dir;
     this.writer = new SegmentWriter(options.dir, options.segmentBytes, options.segmentWriter ?? writeSync, log);
+    this.reads = new SegmentReads(log);
     const { writer, window } = this;
     this.capacity = new CapacityPolicy(
       options.maxBytes,
@@ -373,53 +372,14 @@ export class DiskJournal implements Journal {
   };
 
   /**
-   * Records [from, end) of the memory window, read back from their segments: one `pread` per segment, of bytes
-   * written moments ago. Encoded again from the events only when a segment cannot be read.
+   * Records [from, end) of the memory window, read back from their segments (bytes written moments ago).
+   * Encoded again from the events only when a segment cannot be read.
    */
   private windowRecords(from: number, end: number): Buffer[] {
     const { window } = this;
-    try {
-      const chunks: Buffer[] = [];
-      let seq = from;
-      for (let segment = this.segmentOf(seq); segment && seq < end; segment = this.segmentOf(seq)) {
-        const upTo = Math.min(end, segment.base + segment.count);
-        const start = window.offsetOf(seq);
-        const stop = upTo < segment.base + segment.count ? window.offsetOf(upTo) : segment.bytes;
-        chunks.push(this.readSegmentBytes(segment, start, stop - start));
-        seq = upTo;
-      }
-      if (seq === end) return chunks;
-    } catch (error) {
-      this.log.warn({ err: error, from, end }, 'journal: reading the newest records back from their segment failed; encoding them again');
-    }
-    return [encodeRecords(window.slice(from, end).map((event) => Buffer.from(encodeEventRecord(event), 'utf8')))];
-  }
-
-  /** The segment that holds event `seq` (one of the newest: searched from the end). */
-  private segmentOf(seq: number): Segment | undefined {
-    const { segments } = this.writer;
-    for (let i = segments.length - 1; i >= 0; i--) {
-      const segment = segments[i]!;
-      if (segment.base <= seq) return seq < segment.base + segment.count ? segment : undefined;
-    }
-    return undefined;
-  }
-
-  private readSegmentBytes(segment: Segment, offset: number, length: number): Buffer {
-    let fd = this.readFds.get(segment.base);
-    if (fd === undefined) {
-      fd = openSync(segment.file, 'r');
-      this.readFds.set(segment.base, fd);
-    }
-    // Not from the pool: the buffer is transferred to the reader's thread whole.
-    const bytes = Buffer.allocUnsafeSlow(length);
-    let at = 0;
-    while (at < length) {
-      const n = readSync(fd, bytes, at, length - at, offset + at);
-      if (n === 0) throw new Error(`${segment.file} is shorter than what was written to it`);
-      at += n;
-    }
-    return bytes;
+    return (
+      this.reads.windowRecords(this.writer.segments, window, from, end) ?? [encodeRecords(window.slice(from, end).map((event) => Buffer.from(encodeEventRecord(event), 'utf8')))]
+    );
   }
 
   private async readFromDisk<T>(form: BatchForm<T>, from: number, max: number): Promise<Part<T>> {
@@ -430,16 +390,7 @@ export class DiskJournal implements Journal {
     let part = form.empty();
     if (segment) {
       const upTo = Math.min(end, segment.base + segment.count) - segment.base;
-      let cached = this.cached.get(segment.base);
-      if (!cached) {
-        // One segment per consumer reading behind the memory window (they may be in different ones).
-        if (this.cached.size > this.cursors.size) this.forgetReader(this.cached.keys().next().value!);
-        cached = new SegmentReader(segment.file);
-        this.cached.set(segment.base, cached);
-      }
-      // Only what was committed since the last read (the active segment grows while it is read).
-      if (cached.records.length < upTo) await cached.readUpTo(segment.bytes, upTo);
-      part = form.disk(cached.records.slice(from - segment.base, upTo));
+      part = form.disk(await this.reads.records(segment, from - segment.base, upTo, this.cursors.size));
     }
     const size = form.size(part);
     if (size === 0) {
@@ -507,7 +458,7 @@ export class DiskJournal implements Journal {
     clearTimeout(this.retryTimer);
     this.writer.close();
     await this.compact();
-    for (const base of new Set([...this.cached.keys(), ...this.readFds.keys()])) this.forgetReader(base);
+    this.reads.forgetAll();
     await this.stateWrite;
     await this.saveState();
     this.unlock?.();
@@ -523,21 +474,13 @@ export class DiskJournal implements Journal {
   /** Deletes the oldest segment, given up for lagging consumers (`CapacityPolicy`, `onFull: forward`). */
   private deleteGivenUp(): void {
     const oldest = this.writer.removeOldest();
-    this.forgetReader(oldest.base);
+    this.reads.forget(oldest.base);
     try {
       unlinkSync(oldest.file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.log.error({ err: error, file: oldest.file }, 'journal: deleting a given-up segment failed');
     }
     this.trimToSlowest();
-  }
-
-  private forgetReader(base: number): void {
-    this.cached.get(base)?.close();
-    this.cached.delete(base);
-    const fd = this.readFds.get(base);
-    this.readFds.delete(base);
-    if (fd !== undefined) closeFd(fd, () => undefined);
   }
 
   /** Deletes the segments every consumer is past (never the one being appended to). */
@@ -561,7 +504,7 @@ export class DiskJournal implements Journal {
       if (first.base + first.count > min || first.fd !== undefined) break;
       if (first.count === 0 && segments.length === 1) break;
       writer.removeOldest();
-      this.forgetReader(first.base);
+      this.reads.forget(first.base);
       await unlink(first.file).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') this.log.error({ err: error, file: first.file }, 'journal: deleting a delivered segment failed');
       });
