@@ -70,7 +70,7 @@ export class DiskJournal implements Journal {
     private readonly log: PluginLogger,
   ) {
     this.dir = options.dir;
-    this.writer = new SegmentWriter(options.dir, options.segmentBytes, options.segmentWriter ?? writeSync, log);
+    this.writer = new SegmentWriter(options.dir, options.segmentWriter ?? writeSync, log);
     this.reads = new SegmentReads(log);
     const { writer, window } = this;
     this.capacity = new CapacityPolicy(

@@ -56,7 +56,6 @@ export class SegmentWriter {
 
   constructor(
     private readonly dir: string,
-    readonly segmentBytes: number,
     private readonly writeFn: WriteFn,
     private readonly log: PluginLogger,
   ) {}
