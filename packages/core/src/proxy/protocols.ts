@@ -81,4 +81,14 @@ export class ProtocolRegistry {
     }
     return undefined;
   }
+
+  /** The protocol's own sniff recognises a client's bytes (a throwing or missing sniff does not). */
+  claims(protocol: RegisteredProtocol, firstBytes: Uint8Array): boolean {
+    if (!protocol.hooks.sniff) return false;
+    try {
+      return this.host.call('protocol', protocol.name, protocol.hooks, 'sniff', firstBytes, 'outgoing') === true;
+    } catch {
+      return false;
+    }
+  }
 }
