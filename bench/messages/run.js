@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { cleanupAll, installCleanup, isExiting, stopChild, trackChild, trackDir, trackSocket } from '../relay/cleanup.js';
 import { benchArgs, failBench } from '../relay/args.js';
 import { commandLine, countRows, fdAdvice, fdLimits, hostFacts } from '../relay/facts.js';
@@ -33,6 +33,7 @@ const USAGE = `usage: node bench/messages/run.js [options]   (or: pnpm bench:mes
   --tls              also TLS: direct through the relay vs intercepted by imspect
   --workers LIST     imspect runs with "workers": N for each value, e.g. 1,2 (when its build knows the key)
   --vary KEY=V1,V2   one imspect case per value of a config key, side by side (e.g. loggers.maxBatchSize=1000,5000)
+  --baseline DIR     also run each imspect case on the built imspect checkout in DIR (before/after, one run)
   --rate R           paced: R messages/s per client instead of a flood (latency without queueing)
   --archive-poll P   files: when CSV sizes / SQLite rows reach their final value (20 ms poll,
                      default); state: journal/state.json alone (~100 ms, reads no archive file)
@@ -58,6 +59,7 @@ function options() {
       tls: { type: 'boolean', default: false },
       workers: { type: 'string' },
       vary: { type: 'string' },
+      baseline: { type: 'string' },
       rate: { type: 'string' },
       'archive-poll': { type: 'string', default: 'files' },
       only: { type: 'string' },
@@ -85,6 +87,7 @@ function options() {
     idle: list('idle', v.idle, [q ? 200 : 2000], 1, 50_000),
     workers: v.workers === undefined ? undefined : list('workers', v.workers, undefined, 1, 256),
     vary: v.vary === undefined ? undefined : parseVary(v.vary),
+    baseline: v.baseline === undefined ? undefined : baselineBuild(v.baseline),
     rate: int('rate', v.rate, undefined, 1, 1_000_000),
     archivePoll: ['files', 'state'].includes(v['archive-poll']) ? v['archive-poll'] : failBench('--archive-poll: files or state'),
     only,
@@ -105,6 +108,19 @@ function parseVary(text) {
     }
   });
   return { path: m[1].split('.'), values };
+}
+
+/** `--baseline DIR`: a built imspect checkout, named by its commit (or its folder's name outside git). */
+function baselineBuild(dir) {
+  const root = resolve(dir);
+  if (!existsSync(join(root, 'packages', 'cli', 'dist', 'commands', 'start.js'))) {
+    failBench(`--baseline: ${root} is not a built imspect checkout (no packages/cli/dist/commands/start.js; run pnpm install && pnpm build there)`);
+  }
+  let name = basename(root);
+  try {
+    name = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {}
+  return { root, name };
 }
 
 /** Sets `path` in an imspect config object, making the objects on the way. */
@@ -404,7 +420,10 @@ async function main() {
   const results = { command, facts, messages: [], idle: [], tls: [], notes: [] };
   const profiles = [];
   let caseNo = 0;
-  let workersSupported = true;
+  /** The builds whose schema has no `workers` key (they run without it). */
+  const noWorkers = new Set();
+  /** This checkout's imspect, then the `--baseline` one: each case runs on both, one after the other. */
+  const builds = [{ root: ROOT, suffix: '' }, ...(opt.baseline ? [{ root: opt.baseline.root, suffix: ` @${opt.baseline.name}` }] : [])];
   let pluginsSeen;
 
   /** imspect with a SOCKS5 listener on its defaults; `extra(config)` adds to the config. */
@@ -424,6 +443,7 @@ async function main() {
         extra?.config?.(config);
       },
       beforeStart: extra?.beforeStart,
+      root: extra?.root,
     });
     pluginsSeen ??= proxy.plugins;
     if (opt.profileDir) profiles.push({ label, file: join(opt.profileDir, `${name}.cpuprofile`) });
@@ -513,32 +533,31 @@ async function main() {
       await relay.stop();
     }
     const workerValues = opt.workers ?? [undefined];
-    const cases = workerValues.flatMap((workers) => (opt.vary?.values ?? [undefined]).map((varied) => ({ workers, varied })));
-    for (const { workers, varied } of cases) {
+    const cases = workerValues.flatMap((workers) => (opt.vary?.values ?? [undefined]).flatMap((varied) => builds.map((build) => ({ workers, varied, build }))));
+    for (const { workers, varied, build } of cases) {
       if (isExiting()) break;
       const variedLabel = varied === undefined ? '' : ` ${opt.vary.path.join('.')}=${JSON.stringify(varied)}`;
-      const label = (workers === undefined ? 'imspect' : `imspect workers=${workers}`) + variedLabel;
+      const withWorkers = workers !== undefined && !noWorkers.has(build.root);
+      const label = (withWorkers ? `imspect workers=${workers}` : 'imspect') + variedLabel + build.suffix;
       const configure = (c) => {
-        if (workers !== undefined) c.workers = workers;
+        if (withWorkers) c.workers = workers;
         if (varied !== undefined) setConfigKey(c, opt.vary.path, varied);
       };
       let proxy;
       try {
-        proxy = await startProxy(label, { config: configure });
+        proxy = await startProxy(label, { config: configure, root: build.root });
       } catch (error) {
         // imspect's own words for a key its schema does not have: `workers: is not a known key`.
-        if (workers !== undefined && /\bworkers\b[^\n]*(not a known key|unknown|additional propert)/i.test(error.message)) {
-          if (workersSupported) {
-            workersSupported = false;
-            say('bench: workers: not supported by this imspect build (it rejects the "workers" key); running the default only');
-            results.notes.push('workers: not supported by this imspect build');
-            proxy = await startProxy(`imspect${variedLabel}`, { config: (c) => varied !== undefined && setConfigKey(c, opt.vary.path, varied) });
-          } else continue;
-        } else throw error;
+        if (withWorkers && /\bworkers\b[^\n]*(not a known key|unknown|additional propert)/i.test(error.message)) {
+          noWorkers.add(build.root);
+          say(`bench: workers: not supported by the imspect build in ${build.root} (it rejects the "workers" key); running its default only`);
+          results.notes.push(`workers: not supported by the imspect build in ${build.root}`);
+          continue;
+        }
+        throw error;
       }
       try {
-        const name = workersSupported ? label : `imspect${variedLabel}`;
-        results.messages.push(await messagesCase({ label: name, pid: proxy.pid, proxy, dial: dialer({ port: server.port, proxyPort: proxy.port, track: trackSocket }) }));
+        results.messages.push(await messagesCase({ label, pid: proxy.pid, proxy, dial: dialer({ port: server.port, proxyPort: proxy.port, track: trackSocket }) }));
       } finally {
         await stopProxy(proxy);
       }
@@ -561,38 +580,41 @@ async function main() {
         k = fits;
         if (k <= 0) continue;
       }
-      const proxy = await startProxy(`idle ${k}`, { config: (c) => (c.connections = { maxPerClient: 0, maxConnections: k + 16 }) });
-      try {
-        await sleep(3000);
-        const base = rssMb(proxy.pid);
-        const t = Date.now();
-        const sessions = await openSessions({
-          count: k,
-          realname: 'echo',
-          parallel: 500,
-          timeoutMs: 120_000,
-          dial: dialer({ port: server.port, proxyPort: proxy.port, track: trackSocket }),
-          track: trackSocket,
-        }).catch((error) => {
-          const warned = proxy
-            .warnings()
-            .slice(0, 5)
-            .map((w) => `\n  imspect ${w.level}: ${w.msg}`);
-          throw new Error(`opening ${k} idle sessions through imspect: ${error.message}${warned.join('')}`);
-        });
-        const openS = (Date.now() - t) / 1000;
+      for (const build of builds) {
+        if (isExiting()) break;
+        const proxy = await startProxy(`idle ${k}${build.suffix}`, { config: (c) => (c.connections = { maxPerClient: 0, maxConnections: k + 16 }), root: build.root });
         try {
-          // Let the allocations of the connection burst be collected before reading RSS.
-          await sleep(5000);
-          const after = rssMb(proxy.pid);
-          const row = { sessions: k, baseMb: base, afterMb: after, kbPerSession: ((after - base) * 1024) / k, openS, peakMb: proxy.memory().peakMb };
-          say(`bench: idle ${k}: RSS ${fmt(base)} MB -> ${fmt(after)} MB = ${fmt(row.kbPerSession)} KB per session (opened in ${fmt(openS)} s)`);
-          results.idle.push(row);
+          await sleep(3000);
+          const base = rssMb(proxy.pid);
+          const t = Date.now();
+          const sessions = await openSessions({
+            count: k,
+            realname: 'echo',
+            parallel: 500,
+            timeoutMs: 120_000,
+            dial: dialer({ port: server.port, proxyPort: proxy.port, track: trackSocket }),
+            track: trackSocket,
+          }).catch((error) => {
+            const warned = proxy
+              .warnings()
+              .slice(0, 5)
+              .map((w) => `\n  imspect ${w.level}: ${w.msg}`);
+            throw new Error(`opening ${k} idle sessions through imspect: ${error.message}${warned.join('')}`);
+          });
+          const openS = (Date.now() - t) / 1000;
+          try {
+            // Let the allocations of the connection burst be collected before reading RSS.
+            await sleep(5000);
+            const after = rssMb(proxy.pid);
+            const row = { sessions: k, build: build.suffix.trim(), baseMb: base, afterMb: after, kbPerSession: ((after - base) * 1024) / k, openS, peakMb: proxy.memory().peakMb };
+            say(`bench: idle ${k}${build.suffix}: RSS ${fmt(base)} MB -> ${fmt(after)} MB = ${fmt(row.kbPerSession)} KB per session (opened in ${fmt(openS)} s)`);
+            results.idle.push(row);
+          } finally {
+            closeSessions(sessions);
+          }
         } finally {
-          closeSessions(sessions);
+          await stopProxy(proxy);
         }
-      } finally {
-        await stopProxy(proxy);
       }
     }
   }
@@ -679,7 +701,7 @@ async function main() {
     out.push(
       table(
         ['sessions', 'base RSS MB', 'idle RSS MB', 'KB/session', 'peak RSS MB', 'open s'],
-        results.idle.map((r) => [String(r.sessions), fmt(r.baseMb), fmt(r.afterMb), fmt(r.kbPerSession), fmt(r.peakMb), fmt(r.openS)]),
+        results.idle.map((r) => [`${r.sessions}${r.build ? ` ${r.build}` : ''}`, fmt(r.baseMb), fmt(r.afterMb), fmt(r.kbPerSession), fmt(r.peakMb), fmt(r.openS)]),
       ),
     );
   }

@@ -108,7 +108,7 @@ export const VARIANTS = {
  * `configure(config)` may change the config before it is written (e.g. a SOCKS5 listener in place of the
  * forward one); `beforeStart(configFile)` runs once it is written (e.g. `imspect ca init`).
  */
-export async function startImspect({ tmp, serverPort, profileDir, name = 'imspect', variant = 'full', configure, beforeStart }) {
+export async function startImspect({ tmp, serverPort, profileDir, name = 'imspect', variant = 'full', configure, beforeStart, root = ROOT }) {
   const configFile = join(tmp, 'imspect.config.json');
   const dataDir = join(tmp, 'data');
   const config = {
@@ -134,9 +134,10 @@ export async function startImspect({ tmp, serverPort, profileDir, name = 'imspec
   const { child, match, stdout, stderr, stderrListeners } = await spawnNode({
     name,
     nodeArgs,
-    script: CLI_BIN,
+    // `root`: another built checkout of imspect (a baseline run side by side with this one).
+    script: root === ROOT ? CLI_BIN : join(root, 'packages', 'cli', 'bin', 'run.js'),
     args: ['start', '--config', configFile, ...(process.getuid?.() === 0 ? ['--allow-root'] : [])],
-    cwd: ROOT,
+    cwd: root,
     ready: /listening:\s+[a-z0-9]+:\/\/127\.0\.0\.1:(\d+)[\s\S]*?Press Ctrl-C/,
     timeoutMs: 60_000,
   });
