@@ -77,8 +77,11 @@ interface Harness {
   decideAll(): void;
 }
 
-/** A flow reading the client's side of an IRC connection; `asyncPolicy`: every message waits for {@link Harness.decideAll}. */
-function harness(options: { asyncPolicy?: boolean } = {}): Harness {
+/**
+ * A flow reading the client's side of an IRC connection; `asyncPolicy`: every message waits for
+ * {@link Harness.decideAll}; `noEnd`: the session has no `end` hook (core forwards what the parser held).
+ */
+function harness(options: { asyncPolicy?: boolean; noEnd?: boolean } = {}): Harness {
   const log = recordingLogger();
   const events: string[] = [];
   const ended: Direction[] = [];
@@ -108,6 +111,7 @@ function harness(options: { asyncPolicy?: boolean } = {}): Harness {
   const server = Object.freeze({ host: 'irc.example.net', port: 6667 });
   const protocol = { name: 'irc', hooks: { ports: [6667], createSession: () => session }, maxFrameSize: 512 };
   const session = new IrcSession({ client, server, maxFrameSize: protocol.maxFrameSize });
+  if (options.noEnd) Object.defineProperty(session, 'end', { value: undefined });
   const port = new FakePort();
   let flow: Flow | undefined;
   const conn: FlowConnection = {
@@ -248,10 +252,13 @@ describe('Flow core (fake port, no sockets)', () => {
     expect(h.port.output.toString()).toBe('NICK alice\r\nPRIVMSG #tea :one\r\nPRIVMSG #tea :two\r\n');
   });
 
-  it('the source ending mid-frame forwards the bytes of the unfinished frame', () => {
+  it.each([
+    ['its end hook', false],
+    ['no end hook', true],
+  ])('the source ending mid-frame forwards the bytes of the unfinished frame (session with %s)', (_, noEnd) => {
     for (let cut = 1; cut < STREAM.length; cut++) {
       if (STREAM[cut - 1] === 10) continue; // a whole line: nothing unfinished
-      const h = harness();
+      const h = harness({ noEnd });
       const head = STREAM.subarray(0, cut);
       h.flow.receive(Buffer.from(head));
       const lastLine = head.lastIndexOf(10) + 1;
