@@ -2,7 +2,7 @@
  * One direction of a connection: bytes received from the source are parsed, judged and written to the target,
  * in order. While an asynchronous policy decision is pending, or the target is full, reading is paused.
  *
- * The flow does no I/O: events come in (`receive`, `sourceEnded`, `drained`) and commands go out through its
+ * The flow does no stream I/O: events come in (`receive`, `sourceEnded`, `drained`) and commands go out through its
  * {@link FlowPort} (write, pause reading, resume reading). `stream-port.ts` binds a port to a pair of streams.
  */
 import { describeError, latin1, type Direction, type Endpoint, type EventDraft, type Frame, type ImEvent, type PluginLogger, type ProtocolSession } from '@imspect/sdk';
