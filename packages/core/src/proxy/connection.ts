@@ -12,6 +12,7 @@ import type { Policy } from './policy.js';
 import { chooseAtStart, chooseProtocol, type Choosing, type ProtocolDecision, type StartDecision } from './protocol-choice.js';
 import type { ProtocolRegistry, RegisteredProtocol } from './protocols.js';
 import { refuse, respond } from './replies.js';
+import { StreamPort } from './stream-port.js';
 import { directTls, encryptedEvent, startTls, type TlsSteps } from './tls-takeover.js';
 import type { TlsInterceptor } from '../tls/interceptor.js';
 import type { TurnBudget } from './turn-budget.js';
@@ -81,6 +82,8 @@ export class ProxyConnection {
   readonly log: PluginLogger;
   readonly startedAt = Date.now();
   private readonly flows: Record<Direction, Flow>;
+  /** The flows' stream glue: the sockets they read and write. */
+  private readonly ports: Record<Direction, StreamPort>;
   /** The events' completion and what it keeps per connection (local user, identity marks, circumvention). */
   private readonly events: EventCompletion;
   private errorsLogged = 0;
@@ -147,9 +150,10 @@ export class ProxyConnection {
     this.server = Object.freeze({ ...info.server });
     this.events = new EventCompletion(deps, this.client, this.server, this.midstream, this.via, this);
     this.log = new BoundLogger(deps.log, { conn: this.id, client: `${info.client.ip}:${info.client.port}`, server: `${info.server.host}:${info.server.port}` });
+    this.ports = { outgoing: new StreamPort(clientSocket, upstreamSocket), incoming: new StreamPort(upstreamSocket, clientSocket) };
     this.flows = {
-      outgoing: new Flow(this, 'outgoing', clientSocket, upstreamSocket),
-      incoming: new Flow(this, 'incoming', upstreamSocket, clientSocket),
+      outgoing: this.ports.outgoing.connect(new Flow(this, 'outgoing', this.ports.outgoing)),
+      incoming: this.ports.incoming.connect(new Flow(this, 'incoming', this.ports.incoming)),
     };
     for (const socket of [clientSocket, upstreamSocket]) {
       // Replaying a capture runs the same connection over in-memory streams: only real sockets have these.
@@ -381,6 +385,11 @@ export class ProxyConnection {
 
   flow(direction: Direction): Flow {
     return this.flows[direction];
+  }
+
+  /** The sockets a direction's flow reads and writes (TLS takeover detaches and re-attaches them). */
+  port(direction: Direction): StreamPort {
+    return this.ports[direction];
   }
 
   /** A policy decision is pending in either direction: events of frames received so far are still to come. */

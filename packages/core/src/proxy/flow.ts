@@ -1,9 +1,10 @@
 /**
- * One direction of a connection: reads from `source`, parses, judges and writes to `target`, in order.
- * While an asynchronous policy decision is pending, or `target` is full, `source` is paused.
+ * One direction of a connection: bytes received from the source are parsed, judged and written to the target,
+ * in order. While an asynchronous policy decision is pending, or the target is full, reading is paused.
+ *
+ * The flow does no stream I/O: events come in (`receive`, `sourceEnded`, `drained`) and commands go out through its
+ * {@link FlowPort} (write, pause reading, resume reading). `stream-port.ts` binds a port to a pair of streams.
  */
-import { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { describeError, latin1, type Direction, type Endpoint, type EventDraft, type Frame, type ImEvent, type PluginLogger, type ProtocolSession } from '@imspect/sdk';
 import { isPromiseLike, type PluginHost } from '../runtime/plugin-host.js';
 import type { RelayDeps } from './connection.js';
@@ -45,8 +46,20 @@ export interface FlowConnection {
   endOf(direction: Direction): void;
 }
 
-/** The stash of a flow that is not detached: shared, never written (detach replaces it with the inbox). */
-const EMPTY: Buffer[] = [];
+/**
+ * Where a flow's commands go: the target it writes and the source it reads. Method calls, not command objects,
+ * so the hot path allocates nothing for them.
+ */
+export interface FlowPort {
+  /** Writes the chunks in order, as one write where the target can; false: the target is full, wait for {@link Flow.drained}. */
+  write(chunks: readonly Uint8Array[]): boolean;
+  pauseReading(): void;
+  resumeReading(): void;
+  /** False once the target can take no more bytes (destroyed): writes are dropped. */
+  readonly writable: boolean;
+  /** The source shares the relay's turn budget (a socket). A replay's flows never wait (their events carry the capture's time). */
+  readonly paced: boolean;
+}
 
 export class Flow {
   private mode: 'wait' | 'parse' | 'raw' = 'wait';
@@ -64,77 +77,47 @@ export class Flow {
   /** Reading from a socket: shares the relay's turn budget. A replay's flows never wait (their events carry the capture's time). */
   private budget: TurnBudget | undefined;
   private readonly conn: FlowConnection;
-  private readonly onData = (chunk: Buffer) => this.receive(chunk);
-  private readonly onEnd = () => this.sourceEnded();
-  private readonly onDrain = () => this.resume('target');
   /** Bytes lost (capture gaps) since the last chunk received, and the chunks that follow a loss. */
   private lostBefore = 0;
   /** Made at the first gap: only replays of captures with losses have any. */
   private gaps: WeakMap<Buffer, number> | undefined;
-  /** While detached: bytes that arrive before the TLS socket takes the source over. */
-  private stash: Buffer[] = EMPTY;
-  private readonly onStash = (chunk: Buffer) => {
-    this.stash.push(chunk);
-  };
   /** Callers of {@link whenIdle}, resolved once nothing is pending. */
   private idleWaiters: Array<() => void> | undefined;
 
   constructor(
     conn: FlowConnection,
     readonly direction: Direction,
-    private source: Duplex,
-    private target: Duplex,
+    private readonly port: FlowPort,
   ) {
     this.conn = conn;
-    this.budget = source instanceof Socket ? this.conn.deps.turnBudget : undefined;
-    this.listen();
+    this.budget = port.paced ? conn.deps.turnBudget : undefined;
   }
 
-  private listen(): void {
-    this.source.on('data', this.onData);
-    this.source.on('end', this.onEnd);
-    this.target.on('drain', this.onDrain);
-    // A paused socket still emits 'end' when its buffer is empty: a client that half-closed right after its
-    // SOCKS request did so before this listener existed.
-    if (this.source.readableEnded) this.ended = true;
-  }
-
-  /** Reads `source` and writes `target` from now on (the TLS sockets once intercepted). */
-  attach(source: Duplex, target: Duplex): void {
-    this.source = source;
-    this.target = target;
-    this.budget = source instanceof Socket ? this.conn.deps.turnBudget : undefined;
-    this.listen();
-    // Waiting for the old target to drain means nothing for the new one.
-    this.pauses.delete('target');
-    if (this.pauses.size === 0) source.resume();
-    else source.pause();
+  /** The target can take bytes again after a write returned false. */
+  drained(): void {
+    this.resume('target');
   }
 
   /**
-   * Stops parsing the current source (a TLS handshake is about to take it over): what was received and not
-   * processed, and whatever arrives until {@link release}, is kept as the start of the TLS stream.
+   * Stops processing (a TLS handshake is about to take the source over): returns what was received and not
+   * processed, the start of the TLS stream. Nothing is received until {@link attached}.
    */
-  detach(): void {
-    this.source.off('data', this.onData);
-    this.source.off('end', this.onEnd);
-    this.target.off('drain', this.onDrain);
-    this.stash = this.inbox;
+  detach(): Buffer[] {
+    const unprocessed = this.inbox;
     this.inbox = [];
-    // Deferred chunks are in the stash now; the TLS socket reads on once attached.
+    // Deferred chunks are handed back now; the TLS socket reads on once attached.
     this.deferred = false;
     this.pauses.delete('turn');
-    this.source.on('data', this.onStash);
-    this.source.pause();
+    return unprocessed;
   }
 
-  /** The bytes kept since {@link detach}; the source is left paused, for the TLS socket to read. */
-  release(): Buffer[] {
-    this.source.off('data', this.onStash);
-    this.source.pause();
-    const stash = this.stash;
-    this.stash = EMPTY;
-    return stash;
+  /** The port reads and writes new streams (the TLS sockets once intercepted). */
+  attached(): void {
+    this.budget = this.port.paced ? this.conn.deps.turnBudget : undefined;
+    // Waiting for the old target to drain means nothing for the new one.
+    this.pauses.delete('target');
+    if (this.pauses.size === 0) this.port.resumeReading();
+    else this.port.pauseReading();
   }
 
   /** Writes bytes now, whatever the flow is doing (the frame accepting STARTTLS, when passed through). */
@@ -473,26 +456,18 @@ export class Flow {
   private write(chunks: Uint8Array[]): void {
     // The events of these frames reach the journal's file before the frames reach the other side.
     this.conn.deps.sink.commit();
-    if (chunks.length === 0 || this.target.destroyed || this.conn.disconnecting) return;
-    const merged = mergeAdjacent(chunks);
-    let ok = true;
-    if (merged.length === 1) ok = this.target.write(merged[0]!);
-    else {
-      this.target.cork();
-      for (const chunk of merged) ok = this.target.write(chunk) && ok;
-      this.target.uncork();
-    }
-    if (!ok) this.pause('target');
+    if (chunks.length === 0 || !this.port.writable || this.conn.disconnecting) return;
+    if (!this.port.write(mergeAdjacent(chunks))) this.pause('target');
   }
 
   private pause(reason: 'target' | 'policy' | 'yield' | 'journal' | 'turn'): void {
-    if (this.pauses.size === 0) this.source.pause();
+    if (this.pauses.size === 0) this.port.pauseReading();
     this.pauses.add(reason);
   }
 
   private resume(reason: 'target' | 'policy' | 'yield' | 'journal' | 'turn'): void {
     if (!this.pauses.delete(reason)) return;
-    if (this.pauses.size === 0 && !this.source.destroyed) this.source.resume();
+    if (this.pauses.size === 0) this.port.resumeReading();
   }
 
   private finish(): void {

@@ -12,6 +12,7 @@ import { TlsInterceptor, type TlsDecision } from '../tls/interceptor.js';
 import type { RelayDeps } from './connection.js';
 import type { Flow } from './flow.js';
 import type { RegisteredProtocol } from './protocols.js';
+import type { StreamPort } from './stream-port.js';
 import { unreadableAction } from './unreadable.js';
 
 /** The connection's state TLS takeover reads and sets (ProxyConnection's public members). */
@@ -29,6 +30,7 @@ export interface TlsParty {
   intercepted: { how: 'tls-port' | 'starttls'; name: string } | undefined;
   eventCount: number;
   flow(direction: Direction): Flow;
+  port(direction: Direction): StreamPort;
   completeEvent(draft: EventDraft, direction: Direction): ImEvent;
   switchToRaw(reason: string): void;
   destroy(reason: string): void;
@@ -117,8 +119,8 @@ export function directTls(conn: TlsParty, steps: TlsSteps, protocol: RegisteredP
     conn.destroy('TLS blocked by rule');
     return;
   }
-  const outgoing = conn.flow('outgoing');
-  const incoming = conn.flow('incoming');
+  const outgoing = conn.port('outgoing');
+  const incoming = conn.port('incoming');
   outgoing.detach();
   incoming.detach();
   const tls = conn.deps.tls!;
@@ -194,8 +196,8 @@ function switchSockets(conn: TlsParty, steps: TlsSteps, client: Duplex, server: 
   client.once('close', () => raw[0]!.destroy());
   server.once('close', () => raw[1]!.destroy());
   steps.replaceSockets(client, server, raw);
-  conn.flow('outgoing').attach(client, server);
-  conn.flow('incoming').attach(server, client);
+  conn.port('outgoing').attach(client, server);
+  conn.port('incoming').attach(server, client);
 }
 
 /**
@@ -221,24 +223,22 @@ export function startTls(conn: TlsParty, steps: TlsSteps, direction: Direction, 
   const authority = tls.authority!;
   const other = direction === 'outgoing' ? 'incoming' : 'outgoing';
   // Bytes behind the accepting frame, and anything the other side sent meanwhile, are TLS records already.
-  conn.flow(other).detach();
-  conn.flow(direction).detach();
+  conn.port(other).detach();
+  conn.port(direction).detach();
   const clientRaw = conn.clientSocket;
   const upstreamRaw = conn.upstreamSocket;
-  const clientFlow = conn.flow('outgoing');
-  const serverFlow = conn.flow('incoming');
   /** What a side sent after the accepting frame: TLS records, in order. */
-  const tlsStart = (flow: Flow) => (flow.direction === direction ? [...after, ...flow.release()] : flow.release());
+  const tlsStart = (side: Direction) => (side === direction ? [...after, ...conn.port(side).release()] : conn.port(side).release());
   const name = TlsInterceptor.nameFor(streamTo(conn), conn.server.host) ?? 'localhost';
   const run = async () => {
     // A client-side accepting frame goes to the server first; a server-side one (XMPP <proceed/>, IRC 670)
     // is held until the real server's TLS is up and checked, so a refused server never gets the client's secrets.
     if (direction === 'outgoing') for (const bytes of upgradeBytes) upstreamRaw.write(bytes);
-    for (const chunk of tlsStart(serverFlow).reverse()) upstreamRaw.unshift(chunk);
+    for (const chunk of tlsStart('incoming').reverse()) upstreamRaw.unshift(chunk);
     const server = await connectUpstreamTls(upstreamRaw, { name, verify: decision.verify, secureContext: tls.upstreamContext, timeoutMs: tls.config.handshakeTimeoutMs });
     const context = (await authority.leafFor(name)).context;
     if (direction === 'incoming') for (const bytes of upgradeBytes) clientRaw.write(bytes);
-    for (const chunk of tlsStart(clientFlow).reverse()) clientRaw.unshift(chunk);
+    for (const chunk of tlsStart('outgoing').reverse()) clientRaw.unshift(chunk);
     try {
       const client = await acceptClientTls(clientRaw, {
         context,
