@@ -5,6 +5,8 @@
 //   pnpm build && node bench/logger-sql/run.js
 //   node bench/logger-sql/run.js --events 100000 --batch 200 --backends sqlite,postgres,mysql
 //   node bench/logger-sql/run.js --synchronous normal          # SQLite without a sync per batch
+//   node bench/logger-sql/run.js --backends sqlite,sqlite-whole-key,sqlite,sqlite-whole-key
+//       # SQLite beside SQLite with the copies index over every row, as before migration 0007 (alternated)
 //
 // SQLite: a file in a temp folder. PostgreSQL / MariaDB: a database created for the run (CREATE DATABASE
 // imspect_bench_<random>) on IMSPECT_TEST_POSTGRES_URL / IMSPECT_TEST_MYSQL_URL (defaults: the local servers,
@@ -16,6 +18,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { DatabaseSync } from 'node:sqlite';
 import { parseArgs } from 'node:util';
 
 const { values: args } = parseArgs({
@@ -60,7 +63,7 @@ function events(from, count) {
 
 async function backend(name) {
   const db = `imspect_bench_${randomBytes(4).toString('hex')}`;
-  if (name === 'sqlite') {
+  if (name === 'sqlite' || name === 'sqlite-whole-key') {
     const dir = await mkdtemp(join(tmpdir(), 'imspect-bench-sql-'));
     return { url: '', dir, drop: () => rm(dir, { recursive: true, force: true }) };
   }
@@ -98,14 +101,25 @@ async function backend(name) {
   };
 }
 
+/** The copies index as migration 0003 made it, over every row (0007 made it partial: keyed rows only). */
+function wholeCopiesIndex(file) {
+  const db = new DatabaseSync(file);
+  try {
+    db.exec('DROP INDEX messages_local_message_key');
+    db.exec('CREATE UNIQUE INDEX messages_local_message_key ON messages (local_id, message_key)');
+  } finally {
+    db.close();
+  }
+}
+
 console.log(`${N} events in batches of ${BATCH}, one write at a time (as core delivers to one logger)`);
-console.log('backend  | events/s | ms per batch p50/p99 | main loop delay p99/max ms | CPU µs/event (all threads) | rows');
+console.log('backend          | events/s | ms per batch p50/p99 | main loop delay p99/max ms | CPU µs/event (all threads) | rows');
 for (const name of args.backends.split(',')) {
   let b;
   try {
     b = await backend(name);
   } catch (error) {
-    console.log(`${name.padEnd(8)} | skipped: ${error.message}`);
+    console.log(`${name.padEnd(16)} | skipped: ${error.message}`);
     continue;
   }
   const target = sql.resolveTarget({ url: b.url, synchronous: args.synchronous }, b.dir);
@@ -113,6 +127,7 @@ for (const name of args.backends.split(',')) {
   let closed = false;
   try {
     await archive.migrate();
+    if (name === 'sqlite-whole-key') wholeCopiesIndex(target.file);
     const all = events(0, N);
     const times = [];
     const loop = monitorEventLoopDelay({ resolution: 5 });
@@ -132,15 +147,15 @@ for (const name of args.backends.split(',')) {
     const rows = await archive.count();
     const perEvent = ((cpu.user + cpu.system) / N).toFixed(1);
     console.log(
-      `${name.padEnd(8)} | ${String(Math.round(N / seconds)).padStart(8)} | ${`${pct(50)} / ${pct(99)}`.padStart(20)} | ${`${(loop.percentile(99) / 1e6).toFixed(1)} / ${(loop.max / 1e6).toFixed(1)}`.padStart(26)} | ${perEvent.padStart(26)} | ${rows}`,
+      `${name.padEnd(16)} | ${String(Math.round(N / seconds)).padStart(8)} | ${`${pct(50)} / ${pct(99)}`.padStart(20)} | ${`${(loop.percentile(99) / 1e6).toFixed(1)} / ${(loop.max / 1e6).toFixed(1)}`.padStart(26)} | ${perEvent.padStart(26)} | ${rows}`,
     );
     // SQLite: close() first completes the full-text index, which follows the table (up to 5 s).
     const closing = performance.now();
     await archive.close();
     closed = true;
-    console.log(`${''.padEnd(8)}   close (full-text index caught up): ${((performance.now() - closing) / 1000).toFixed(2)} s`);
+    console.log(`${''.padEnd(16)}   close (full-text index caught up): ${((performance.now() - closing) / 1000).toFixed(2)} s`);
   } catch (error) {
-    console.log(`${name.padEnd(8)} | failed: ${error.message}`);
+    console.log(`${name.padEnd(16)} | failed: ${error.message}`);
   } finally {
     if (!closed) await archive.close();
     await b.drop();

@@ -216,9 +216,9 @@ function followingFullText(kind: SqlKind): Migration {
 
 /**
  * The copies index (0003) holds the rows that have a message key only. Most rows have none (IRC, and every event
- * that is not a message): as entries keyed by a NULL they made the index one of the dearest parts of an insert,
+ * that is not a message): as entries keyed by a NULL they made every insert pay,
  * for lookups that never look for a NULL key (the copy lookup asks `message_key = ?`, which the planners match to
- * a partial index). bench/logger-sql: SQLite stores about 40 % more rows per second without them. MySQL has no
+ * a partial index). Without them SQLite stores 1.2-1.5x the rows per second (bench/logger-sql, `sqlite-whole-key`). MySQL has no
  * partial indexes: its index stays whole.
  */
 function keyedCopiesOnly(kind: SqlKind): Migration {
