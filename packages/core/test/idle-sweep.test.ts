@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { IdleSweep } from '../src/proxy/idle-sweep.js';
+import { IdleSweep, type IdleWatched } from '../src/proxy/idle-sweep.js';
+
+/** A watched connection made of two functions. */
+function watching(trafficCount: () => number, closeIdle: () => void): IdleWatched {
+  return { trafficCount, closeIdle };
+}
 
 /** A sweep on a hand-driven clock: the test calls `sweep()` where the interval would. */
 function manual(idleMs: number) {
@@ -13,8 +18,10 @@ describe('IdleSweep (connections.idleTimeoutMs with one timer)', () => {
     const { sweep, advance } = manual(1000);
     let closed = 0;
     sweep.watch(
-      () => 0,
-      () => closed++,
+      watching(
+        () => 0,
+        () => closed++,
+      ),
     );
     advance(999);
     sweep.sweep();
@@ -34,8 +41,10 @@ describe('IdleSweep (connections.idleTimeoutMs with one timer)', () => {
     let bytes = 10;
     let closed = false;
     sweep.watch(
-      () => bytes,
-      () => (closed = true),
+      watching(
+        () => bytes,
+        () => (closed = true),
+      ),
     );
     advance(800);
     bytes += 1;
@@ -53,19 +62,25 @@ describe('IdleSweep (connections.idleTimeoutMs with one timer)', () => {
     let busyBytes = 0;
     const closed: string[] = [];
     sweep.watch(
-      () => 0,
-      () => {
-        closed.push('throws');
-        throw new Error('close failed');
-      },
+      watching(
+        () => 0,
+        () => {
+          closed.push('throws');
+          throw new Error('close failed');
+        },
+      ),
     );
     sweep.watch(
-      () => busyBytes,
-      () => closed.push('busy'),
+      watching(
+        () => busyBytes,
+        () => closed.push('busy'),
+      ),
     );
     sweep.watch(
-      () => 0,
-      () => closed.push('idle'),
+      watching(
+        () => 0,
+        () => closed.push('idle'),
+      ),
     );
     advance(60);
     busyBytes = 1;
@@ -80,8 +95,10 @@ describe('IdleSweep (connections.idleTimeoutMs with one timer)', () => {
     const sweep = new IdleSweep(60_000);
     let closed = false;
     const entry = sweep.watch(
-      () => 0,
-      () => (closed = true),
+      watching(
+        () => 0,
+        () => (closed = true),
+      ),
     );
     expect((sweep as unknown as { timer?: NodeJS.Timeout }).timer).toBeDefined();
     sweep.unwatch(entry);
@@ -89,6 +106,34 @@ describe('IdleSweep (connections.idleTimeoutMs with one timer)', () => {
     expect((sweep as unknown as { timer?: NodeJS.Timeout }).timer).toBeUndefined();
     sweep.sweep();
     expect(closed).toBe(false);
+  });
+
+  it("calls the watched object's methods on the object itself (a connection, not closures over it)", () => {
+    const { sweep, advance } = manual(100);
+    class Watched {
+      bytes = 5;
+      closes = 0;
+      trafficCount(): number {
+        return this.bytes;
+      }
+      closeIdle(): void {
+        this.closes++;
+      }
+    }
+    const quiet = new Watched();
+    const busy = new Watched();
+    const entry = sweep.watch(quiet);
+    sweep.watch(busy);
+    expect(entry.watched).toBe(quiet);
+    expect(entry.seen).toBe(5);
+    advance(60);
+    busy.bytes = 6;
+    sweep.sweep();
+    advance(60);
+    sweep.sweep();
+    expect(quiet.closes).toBe(1);
+    expect(busy.closes).toBe(0);
+    expect(sweep.size).toBe(1);
   });
 
   it('sweeps every eighth of the timeout, at most every 30 s', () => {

@@ -480,9 +480,13 @@ describe('relay: protocol failures never lose bytes', () => {
     const c = await client(r.port);
     await waitFor(() => serverSocket !== undefined && r.connections.length === 1);
     let eventsAtClose: string[] | undefined;
-    r.connections[0]!.onClose(() => {
+    const reported: Array<[string, unknown]> = [];
+    r.connections[0]!.onClose((closed) => {
+      reported.push(['first', closed]);
       eventsAtClose = r.events.map((e) => e.text ?? '');
     });
+    // A second listener: each is called, in order, with the connection.
+    r.connections[0]!.onClose((closed) => reported.push(['second', closed]));
     c.socket.write('MSG you first\nMSG you last\n');
     await sleep(30);
     // A reset: the relay cuts the server side at once, with both messages still waiting for the filter.
@@ -493,6 +497,8 @@ describe('relay: protocol failures never lose bytes', () => {
     release!();
     await waitFor(() => eventsAtClose !== undefined, 2_000, 'the close reported');
     expect(eventsAtClose).toEqual(['first', 'last']);
+    expect(reported.map(([which]) => which)).toEqual(['first', 'second']);
+    for (const [, closed] of reported) expect(closed).toBe(conn);
     const closed = r.logs.find((l) => l.msg === 'connection closed');
     expect((closed?.obj as { events?: number } | undefined)?.events).toBe(2);
   });

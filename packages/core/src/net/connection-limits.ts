@@ -100,10 +100,46 @@ interface Slot {
   upstreams: number;
   /** Upstream connects not settled yet (the client socket is not read meanwhile). */
   connecting: number;
+  /** The handshake-time check of a client that has no proxy handshake. */
+  timer?: NodeJS.Timeout | undefined;
 }
 
-/** The slot of each admitted client socket, for {@link holdWhileConnecting}. */
+/** The slot of each admitted client socket, for {@link holdWhileConnecting} and {@link clientClosed}. */
 const slots = new WeakMap<net.Socket, Slot>();
+
+/**
+ * The slot an upstream socket holds. The close listeners are shared (an emitter calls them with `this` set to
+ * itself) rather than closures per connection: thousands of idle connections would each keep theirs.
+ */
+const UPSTREAM_SLOT = Symbol('imspect.connectionLimits.slot');
+
+interface SlotSocket extends net.Socket {
+  [UPSTREAM_SLOT]?: Slot;
+}
+
+// Listened with `on`, not `once` (whose wrapper is two more objects per socket): each acts on the first close only.
+function clientClosed(this: net.Socket): void {
+  const slot = slots.get(this);
+  if (!slot?.clientOpen) return;
+  clearTimeout(slot.timer);
+  slot.timer = undefined;
+  slot.clientOpen = false;
+  slot.limits.sockets--;
+  slot.limits.releaseIfDone(slot);
+}
+
+function upstreamDone(slot: Slot): void {
+  slot.upstreams--;
+  slot.limits.sockets--;
+  slot.limits.releaseIfDone(slot);
+}
+
+function upstreamClosed(this: SlotSocket): void {
+  const slot = this[UPSTREAM_SLOT];
+  if (!slot) return;
+  this[UPSTREAM_SLOT] = undefined;
+  upstreamDone(slot);
+}
 
 /**
  * Counts `connecting` (and then the upstream socket it opens) against the slot of the client socket it is for, so
@@ -116,21 +152,19 @@ export function holdWhileConnecting(client: net.Socket, connecting: Promise<net.
   slot.upstreams++;
   slot.connecting++;
   slot.limits.sockets++;
-  const done = () => {
-    slot.upstreams--;
-    slot.limits.sockets--;
-    slot.limits.releaseIfDone(slot);
-  };
   connecting.then(
-    (upstream) => {
+    (upstream: SlotSocket) => {
       slot.connecting--;
-      if (upstream.closed) done();
-      else upstream.once('close', done);
+      if (upstream.closed) upstreamDone(slot);
+      else {
+        upstream[UPSTREAM_SLOT] = slot;
+        upstream.on('close', upstreamClosed);
+      }
     },
     (error: NodeJS.ErrnoException) => {
       slot.connecting--;
       if (error.code === 'EMFILE' || error.code === 'ENFILE') slot.limits.descriptorsExhausted(error.code, 'upstream connect');
-      done();
+      upstreamDone(slot);
     },
   );
 }
@@ -293,7 +327,6 @@ export class ConnectionLimits {
     slots.set(socket, slot);
     this.active++;
     this.sockets++;
-    let timer: NodeJS.Timeout | undefined;
     if (options.firstBytes) {
       const check = () => {
         // bytesRead counts what was read from the socket, also while a relay or router holds it.
@@ -301,20 +334,15 @@ export class ConnectionLimits {
         // The socket is not read while its upstream connect is pending (connectTimeoutMs may be the longer): ask
         // again later rather than cut a client whose bytes wait unread.
         if (slot.connecting > 0) {
-          timer = setTimeout(check, this.handshakeTimeoutMs);
+          slot.timer = setTimeout(check, this.handshakeTimeoutMs);
           return;
         }
         this.silent.report({ listener, client: ip }, `connection from ${ip} on ${listener} closed: it sent nothing within ${this.handshakeTimeoutMs} ms`);
         socket.destroy();
       };
-      timer = setTimeout(check, this.handshakeTimeoutMs);
+      slot.timer = setTimeout(check, this.handshakeTimeoutMs);
     }
-    socket.once('close', () => {
-      clearTimeout(timer);
-      slot.clientOpen = false;
-      this.sockets--;
-      this.releaseIfDone(slot);
-    });
+    socket.on('close', clientClosed);
     return true;
   }
 

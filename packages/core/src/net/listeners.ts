@@ -82,6 +82,11 @@ export interface RunningListener {
 /** Longest a SOCKS client may take to say where it wants to go. */
 const HANDSHAKE_TIMEOUT_MS = 15_000;
 
+/** An accepted socket's last-resort error listener: one function for all (`this` is the socket), not a closure each. */
+function destroyOnError(this: net.Socket): void {
+  this.destroy();
+}
+
 export async function startListener(config: ListenerConfig, deps: ListenerDeps): Promise<RunningListener> {
   const allow = new AllowList(config.allow);
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
@@ -93,7 +98,7 @@ export async function startListener(config: ListenerConfig, deps: ListenerDeps):
     },
   });
   server.on('connection', (socket) => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     if (deps.limits?.dropIfExhausted(socket, `${config.type} ${config.host}:${config.port}`)) return;
     if (deps.acceptAfter) {
       const held = deps.acceptAfter;

@@ -65,6 +65,31 @@ export interface ConnectionInfo {
   via?: 'socks5' | 'http-connect' | 'http-proxy';
 }
 
+/**
+ * The connection a socket belongs to. The socket listeners are shared by every connection (an emitter calls them
+ * with `this` set to itself): closures per socket cost a function and a context each, for thousands of idle
+ * connections. Plain sockets under intercepted TLS keep theirs: their errors are still the connection's.
+ */
+const OWNER = Symbol('imspect.connection');
+
+interface OwnedSocket extends Duplex {
+  [OWNER]?: ProxyConnection;
+}
+
+function onClientError(this: OwnedSocket, error: NodeJS.ErrnoException): void {
+  this[OWNER]!.destroy(`client socket error: ${error.code ?? error.message}`);
+}
+
+function onServerError(this: OwnedSocket, error: NodeJS.ErrnoException): void {
+  this[OWNER]!.destroy(`server socket error: ${error.code ?? error.message}`);
+}
+
+function onSocketClose(this: OwnedSocket): void {
+  this[OWNER]!.socketClosed(this);
+}
+
+type CloseListener = (connection: ProxyConnection) => void;
+
 /** Most protocol errors one connection logs before it only counts them. */
 const MAX_LOGGED_ERRORS = 20;
 /** How long a client disconnected by policy may keep its side open after it was sent the reply. */
@@ -106,8 +131,8 @@ export class ProxyConnection {
   encrypted: 'tls-port' | 'starttls' | 'tls' | undefined;
   /** TLS was decrypted by imspect: on a TLS port, or after STARTTLS; the name the client was shown. */
   intercepted: { how: 'tls-port' | 'starttls'; name: string } | undefined;
-  /** The first protocol errors, kept for summaries (replay). */
-  readonly protocolErrors: Array<{ direction: Direction; code: string; message: string }> = [];
+  /** The first protocol errors, kept for summaries (replay); made at the first (most connections have none). */
+  private firstErrors: Array<{ direction: Direction; code: string; message: string }> | undefined;
   private closed = false;
   /** The operational log's open line is written once, when the connection's handling is decided. */
   private openLogged = false;
@@ -116,10 +141,11 @@ export class ProxyConnection {
   /** The side that ended or dropped the connection first, when imspect did not close it. */
   private firstGone: 'client' | 'server' | undefined;
   /** The plain sockets under intercepted TLS ones. */
-  private rawSockets: Duplex[] = [];
+  private rawSockets: Duplex[] | undefined;
   /** This connection in the shared idle sweep (`connections.idleTimeoutMs`), while it is open. */
   private idleWatch: IdleWatch | undefined;
-  private closeListeners: Array<() => void> = [];
+  /** Most connections have one listener (the engine's): an array only from the second. */
+  private closeListeners: CloseListener | CloseListener[] | undefined;
   bytes: Record<Direction, number> = { outgoing: 0, incoming: 0 };
   eventCount = 0;
 
@@ -163,10 +189,7 @@ export class ProxyConnection {
     if (deps.options.idleTimeoutMs > 0 && (clientSocket instanceof Socket || upstreamSocket instanceof Socket)) {
       // One process-wide sweep rather than a timer per socket (see idle-sweep.ts). It reads the current sockets,
       // so the TLS sockets are timed once they take over.
-      this.idleWatch = idleSweepFor(deps.options.idleTimeoutMs).watch(
-        () => socketTraffic(this.clientSocket) + socketTraffic(this.upstreamSocket),
-        () => this.closeIdle(),
-      );
+      this.idleWatch = idleSweepFor(deps.options.idleTimeoutMs).watch(this);
     }
     const initial = info.initialClientData && info.initialClientData.length > 0 ? Buffer.from(info.initialClientData) : undefined;
     if (initial) this.flows.outgoing.receive(initial);
@@ -175,16 +198,29 @@ export class ProxyConnection {
     this.startWith(chooseAtStart({ port: info.server.port, forced, midstream: this.midstream, sniffTimeoutMs: deps.options.sniffTimeoutMs }, deps.registry));
   }
 
-  private watch(socket: Duplex, side: 'client' | 'server'): void {
-    socket.on('error', (error: NodeJS.ErrnoException) => this.destroy(`${side} socket error: ${error.code ?? error.message}`));
-    socket.on('close', () => {
-      // A plain socket under an intercepted TLS one: the TLS socket reports the close.
-      if (socket === this.clientSocket || socket === this.upstreamSocket) this.onSocketClose();
-    });
+  private watch(socket: OwnedSocket, side: 'client' | 'server'): void {
+    socket[OWNER] = this;
+    socket.on('error', side === 'client' ? onClientError : onServerError);
+    socket.on('close', onSocketClose);
   }
 
-  onClose(listener: () => void): void {
-    this.closeListeners.push(listener);
+  /** @internal A socket of this connection closed (see {@link watch}). */
+  socketClosed(socket: Duplex): void {
+    // A plain socket under an intercepted TLS one: the TLS socket reports the close.
+    if (socket === this.clientSocket || socket === this.upstreamSocket) this.onSocketClose();
+  }
+
+  /** `listener` is called with this connection: one function can serve every connection (the engine's). */
+  onClose(listener: CloseListener): void {
+    const listeners = this.closeListeners;
+    if (listeners === undefined) this.closeListeners = listener;
+    else if (typeof listeners === 'function') this.closeListeners = [listeners, listener];
+    else listeners.push(listener);
+  }
+
+  /** @internal Bytes read and written on the current sockets, for the idle sweep: any change is traffic. */
+  trafficCount(): number {
+    return socketTraffic(this.clientSocket) + socketTraffic(this.upstreamSocket);
   }
 
   /** Calls the protocol's hooks and its session's and frames' (the engine's plugin host, via the registry). */
@@ -383,6 +419,11 @@ export class ProxyConnection {
     return startTls(this, this.takeoverSteps(), direction, upgradeBytes, after);
   }
 
+  /** The first protocol errors (at most {@link MAX_LOGGED_ERRORS}), for summaries (replay). */
+  get protocolErrors(): Array<{ direction: Direction; code: string; message: string }> {
+    return this.firstErrors ?? [];
+  }
+
   flow(direction: Direction): Flow {
     return this.flows[direction];
   }
@@ -419,7 +460,8 @@ export class ProxyConnection {
 
   protocolError(direction: Direction, code: string, message: string): void {
     this.errorsLogged++;
-    if (this.protocolErrors.length < MAX_LOGGED_ERRORS) this.protocolErrors.push({ direction, code, message });
+    this.firstErrors ??= [];
+    if (this.firstErrors.length < MAX_LOGGED_ERRORS) this.firstErrors.push({ direction, code, message });
     if (this.errorsLogged <= MAX_LOGGED_ERRORS) {
       this.log.warn({ protocol: this.protocol?.name, direction, code }, `protocol error: ${message}`);
       if (this.errorsLogged === MAX_LOGGED_ERRORS) this.log.warn('further protocol errors on this connection are not logged');
@@ -465,8 +507,8 @@ export class ProxyConnection {
     if (!target.destroyed) target.end();
   }
 
-  /** No traffic either way for `connections.idleTimeoutMs`: said at info level, since the user sees a drop. */
-  private closeIdle(): void {
+  /** @internal No traffic either way for `connections.idleTimeoutMs` (the idle sweep): said at info level, since the user sees a drop. */
+  closeIdle(): void {
     if (this.closed) return;
     this.log.info({ idleTimeoutMs: this.deps.options.idleTimeoutMs }, `connection closed: no traffic for ${this.deps.options.idleTimeoutMs} ms (connections.idleTimeoutMs)`);
     this.destroy('idle timeout');
@@ -480,7 +522,7 @@ export class ProxyConnection {
     this.log.debug({ reason }, 'connection closing');
     this.clientSocket.destroy();
     this.upstreamSocket.destroy();
-    for (const socket of this.rawSockets) socket.destroy();
+    if (this.rawSockets) for (const socket of this.rawSockets) socket.destroy();
   }
 
   /** Ends both directions gracefully (shutdown): what was received is forwarded first. */
@@ -533,7 +575,9 @@ export class ProxyConnection {
       },
       'connection closed',
     );
-    for (const listener of this.closeListeners) listener();
+    const listeners = this.closeListeners;
+    if (typeof listeners === 'function') listeners(this);
+    else if (listeners) for (const listener of listeners) listener(this);
   }
 }
 

@@ -61,6 +61,11 @@ export interface FlowPort {
   readonly paced: boolean;
 }
 
+type PauseReason = 'target' | 'policy' | 'yield' | 'journal' | 'turn';
+
+/** One bit per reason: a Set per flow would cost a hash table for every idle connection. */
+const PAUSE_BIT: Record<PauseReason, number> = { target: 1, policy: 2, yield: 4, journal: 8, turn: 16 };
+
 export class Flow {
   private mode: 'wait' | 'parse' | 'raw' = 'wait';
   /** Chunks received and not yet given to the parser (held while busy or before the mode is known). */
@@ -71,7 +76,8 @@ export class Flow {
   private busy = false;
   private ended = false;
   private finished = false;
-  private pauses = new Set<'target' | 'policy' | 'yield' | 'journal' | 'turn'>();
+  /** Why reading is paused: {@link PAUSE_BIT}s; 0 while reading. */
+  private pauses = 0;
   /** Chunks wait in `inbox` for the next turn's budget (see {@link TurnBudget}). */
   private deferred = false;
   /** Reading from a socket: shares the relay's turn budget. A replay's flows never wait (their events carry the capture's time). */
@@ -107,7 +113,7 @@ export class Flow {
     this.inbox = [];
     // Deferred chunks are handed back now; the TLS socket reads on once attached.
     this.deferred = false;
-    this.pauses.delete('turn');
+    this.pauses &= ~PAUSE_BIT.turn;
     return unprocessed;
   }
 
@@ -115,8 +121,8 @@ export class Flow {
   attached(): void {
     this.budget = this.port.paced ? this.conn.deps.turnBudget : undefined;
     // Waiting for the old target to drain means nothing for the new one.
-    this.pauses.delete('target');
-    if (this.pauses.size === 0) this.port.resumeReading();
+    this.pauses &= ~PAUSE_BIT.target;
+    if (this.pauses === 0) this.port.resumeReading();
     else this.port.pauseReading();
   }
 
@@ -243,7 +249,7 @@ export class Flow {
       this.budget?.charge(chunk.length);
       const lost = this.gaps?.get(chunk);
       const pending = lost === undefined ? this.parse(chunk) : this.afterGap(lost, chunk);
-      if (!pending && chunk.length >= YIELD_AFTER_BYTES && !this.pauses.has('yield')) {
+      if (!pending && chunk.length >= YIELD_AFTER_BYTES && (this.pauses & PAUSE_BIT.yield) === 0) {
         // A large chunk took a while to parse: let the other connections have a turn before reading more
         // from this one, so one bulk sender cannot stall everyone's chat for seconds.
         this.pause('yield');
@@ -446,7 +452,7 @@ export class Flow {
     }
     conn.eventCount += events.length;
     conn.deps.sink.accept(events);
-    if (conn.deps.sink.blocked && !this.pauses.has('journal')) {
+    if (conn.deps.sink.blocked && (this.pauses & PAUSE_BIT.journal) === 0) {
       // The journal is full and configured to block: relaying waits until the loggers catch up.
       this.pause('journal');
       void conn.deps.sink.whenUnblocked().then(() => this.resume('journal'));
@@ -460,14 +466,16 @@ export class Flow {
     if (!this.port.write(mergeAdjacent(chunks))) this.pause('target');
   }
 
-  private pause(reason: 'target' | 'policy' | 'yield' | 'journal' | 'turn'): void {
-    if (this.pauses.size === 0) this.port.pauseReading();
-    this.pauses.add(reason);
+  private pause(reason: PauseReason): void {
+    if (this.pauses === 0) this.port.pauseReading();
+    this.pauses |= PAUSE_BIT[reason];
   }
 
-  private resume(reason: 'target' | 'policy' | 'yield' | 'journal' | 'turn'): void {
-    if (!this.pauses.delete(reason)) return;
-    if (this.pauses.size === 0) this.port.resumeReading();
+  private resume(reason: PauseReason): void {
+    const bit = PAUSE_BIT[reason];
+    if ((this.pauses & bit) === 0) return;
+    this.pauses &= ~bit;
+    if (this.pauses === 0) this.port.resumeReading();
   }
 
   private finish(): void {

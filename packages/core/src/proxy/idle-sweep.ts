@@ -8,10 +8,19 @@
  * changed for `idleMs` is closed. It is never closed earlier than `idleMs` after its last traffic (activity is
  * noticed late, never early), and at the latest about two sweep periods after that.
  */
-export interface IdleWatch {
+export interface IdleWatched {
   /** Bytes read plus written on the connection's current sockets: any change is traffic. */
-  readonly traffic: () => number;
-  readonly onIdle: () => void;
+  trafficCount(): number;
+  /** Silent for `idleMs`: the connection is to be closed. */
+  closeIdle(): void;
+}
+
+/**
+ * A connection's entry. It holds the connection itself (called as methods) rather than two closures over it:
+ * with thousands of idle connections, the functions and their contexts would be most of the entry's cost.
+ */
+export interface IdleWatch {
+  readonly watched: IdleWatched;
   /** @internal */ seen: number;
   /** @internal */ lastActive: number;
 }
@@ -36,8 +45,8 @@ export class IdleSweep {
     return this.watches.size;
   }
 
-  watch(traffic: () => number, onIdle: () => void): IdleWatch {
-    const entry: IdleWatch = { traffic, onIdle, seen: traffic(), lastActive: this.now() };
+  watch(watched: IdleWatched): IdleWatch {
+    const entry: IdleWatch = { watched, seen: watched.trafficCount(), lastActive: this.now() };
     this.watches.add(entry);
     if (this.autoStart && !this.timer) {
       this.timer = setInterval(() => this.sweep(), this.periodMs);
@@ -53,12 +62,12 @@ export class IdleSweep {
     this.timer = undefined;
   }
 
-  /** Closes (calls `onIdle` of) every connection silent for `idleMs`; the others are looked at again next time. */
+  /** Closes (calls `closeIdle` of) every connection silent for `idleMs`; the others are looked at again next time. */
   sweep(): void {
     const now = this.now();
     const idle: IdleWatch[] = [];
     for (const entry of this.watches) {
-      const seen = entry.traffic();
+      const seen = entry.watched.trafficCount();
       if (seen !== entry.seen) {
         entry.seen = seen;
         entry.lastActive = now;
@@ -68,7 +77,7 @@ export class IdleSweep {
     for (const entry of idle) {
       this.unwatch(entry);
       try {
-        entry.onIdle();
+        entry.watched.closeIdle();
       } catch {
         // The connection's own close path logs what matters; the sweep goes on.
       }

@@ -10,21 +10,48 @@ import type { Flow, FlowPort } from './flow.js';
 /** The stash of a port that is not detached: shared, never written (detach replaces it). */
 const EMPTY: Buffer[] = [];
 
-export class StreamPort implements FlowPort {
-  private flow!: Flow;
-  private readonly onData = (chunk: Buffer) => this.flow.receive(chunk);
-  private readonly onEnd = () => this.flow.sourceEnded();
-  private readonly onDrain = () => this.flow.drained();
-  /** While detached: bytes that arrive before the TLS socket takes the source over. */
-  private stash: Buffer[] = EMPTY;
-  private readonly onStash = (chunk: Buffer) => {
-    this.stash.push(chunk);
-  };
+/*
+ * The listeners are shared by every port: an emitter calls them with `this` set to itself, and they find their
+ * port through a back-reference on the stream. Closures per port cost a function and a context each, for every
+ * one of thousands of idle connections. A stream has one port reading it and one writing it (the client socket is
+ * the source of the outgoing port and the target of the incoming one), hence two keys.
+ */
+const READER = Symbol('imspect.streamPort.reader');
+const WRITER = Symbol('imspect.streamPort.writer');
 
-  constructor(
-    private source: Duplex,
-    private target: Duplex,
-  ) {}
+interface PortStream extends Duplex {
+  [READER]?: StreamPort | undefined;
+  [WRITER]?: StreamPort | undefined;
+}
+
+function onData(this: PortStream, chunk: Buffer): void {
+  this[READER]!.flow.receive(chunk);
+}
+
+function onEnd(this: PortStream): void {
+  this[READER]!.flow.sourceEnded();
+}
+
+function onDrain(this: PortStream): void {
+  this[WRITER]!.flow.drained();
+}
+
+function onStash(this: PortStream, chunk: Buffer): void {
+  this[READER]!.stash.push(chunk);
+}
+
+export class StreamPort implements FlowPort {
+  /** @internal Read by the shared listeners. */
+  flow!: Flow;
+  /** @internal While detached: bytes that arrive before the TLS socket takes the source over. */
+  stash: Buffer[] = EMPTY;
+  private source: PortStream;
+  private target: PortStream;
+
+  constructor(source: Duplex, target: Duplex) {
+    this.source = source;
+    this.target = target;
+  }
 
   /** Feeds `flow`, made with this port, from now on (once, before its first byte). */
   connect(flow: Flow): Flow {
@@ -40,9 +67,11 @@ export class StreamPort implements FlowPort {
   }
 
   private listen(): void {
-    this.source.on('data', this.onData);
-    this.source.on('end', this.onEnd);
-    this.target.on('drain', this.onDrain);
+    this.source[READER] = this;
+    this.target[WRITER] = this;
+    this.source.on('data', onData);
+    this.source.on('end', onEnd);
+    this.target.on('drain', onDrain);
   }
 
   /**
@@ -79,18 +108,21 @@ export class StreamPort implements FlowPort {
    * process, and whatever arrives until {@link release}, is kept as the start of the TLS stream.
    */
   detach(): void {
-    this.source.off('data', this.onData);
-    this.source.off('end', this.onEnd);
-    this.target.off('drain', this.onDrain);
+    this.source.off('data', onData);
+    this.source.off('end', onEnd);
+    this.target.off('drain', onDrain);
+    // The old target is written no more; the old source still feeds the stash until release().
+    if (this.target[WRITER] === this) this.target[WRITER] = undefined;
     this.stash = this.flow.detach();
-    this.source.on('data', this.onStash);
+    this.source.on('data', onStash);
     this.source.pause();
   }
 
   /** The bytes kept since {@link detach}; the source is left paused, for the TLS socket to read. */
   release(): Buffer[] {
-    this.source.off('data', this.onStash);
+    this.source.off('data', onStash);
     this.source.pause();
+    if (this.source[READER] === this) this.source[READER] = undefined;
     const stash = this.stash;
     this.stash = EMPTY;
     return stash;

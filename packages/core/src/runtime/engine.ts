@@ -99,6 +99,10 @@ export class Engine {
   tls: TlsInterceptor | undefined;
   private loadedPlugins: LoadedPlugin[] = [];
   private readonly connections = new Set<ProxyConnection>();
+  /** Every connection's close listener: one function rather than a closure per connection. */
+  private readonly forgetConnection = (connection: ProxyConnection) => {
+    this.connections.delete(connection);
+  };
   private nextConnectionId = 1;
   private stopping: Promise<void> | undefined;
   /** Shared by every listener; set by {@link start}. */
@@ -393,7 +397,7 @@ export class Engine {
       deps,
     );
     this.connections.add(connection);
-    connection.onClose(() => this.connections.delete(connection));
+    connection.onClose(this.forgetConnection);
   }
 
   /** Observe every accepted event. */
