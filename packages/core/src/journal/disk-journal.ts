@@ -19,9 +19,8 @@ import { CapacityPolicy, WRITE_RETRY_MS } from './capacity.js';
 import { MemoryWindow } from './memory-window.js';
 import { SegmentWriter } from './segment-writer.js';
 import { SegmentReads } from './segment-reads.js';
-import { publish } from './memory-journal.js';
 import type { JournalBatch } from './view.js';
-import type { Journal, JournalOptions, RecordBatch } from './journal.js';
+import { publish, type Journal, type JournalOptions, type RecordBatch } from './contract.js';
 
 /** The state file is rewritten at most this often while positions move (at once after a quiet spell). */
 const STATE_SAVE_INTERVAL_MS = 100;

@@ -10,7 +10,7 @@ import { CapacityPolicy } from './capacity.js';
 import { MemoryWindow } from './memory-window.js';
 import type { ConsumerState, JournalState } from './state.js';
 import type { JournalBatch } from './view.js';
-import type { Journal, RecordBatch } from './journal.js';
+import { publish, type Journal, type RecordBatch } from './contract.js';
 
 export class MemoryJournal implements Journal {
   readonly name = 'memory';
@@ -147,17 +147,5 @@ export class MemoryJournal implements Journal {
 
   async close(): Promise<void> {
     this.closed = true;
-  }
-}
-
-/** Tells the listeners that newly committed events can be read. */
-export function publish(listeners: ReadonlySet<() => void>, log: PluginLogger): void {
-  for (const listener of listeners) {
-    try {
-      listener();
-    } catch (error) {
-      // A listener's failure must not undo a commit that succeeded, nor keep the others from hearing of it.
-      log.error({ err: error }, 'journal: a listener for new events failed');
-    }
   }
 }

@@ -8,7 +8,7 @@ import { isUnknownId, toEventData, unknownId, type IdentityMark } from '@imspect
 import { dataValue, type EventData, type EventDataValue } from '@imspect/sdk';
 import type { Direction, Endpoint, EventDraft, ImEvent, ProtocolSession, ServerEndpoint } from '@imspect/sdk';
 import { uuidv7 } from '../runtime/ids.js';
-import type { ConnectionInfo, RelayDeps } from './connection.js';
+import type { ConnectionInfo, RelayDeps } from './relay-deps.js';
 import { localUserKey } from './local-users.js';
 
 /** `client version` from a login event's data (`client` and `version`), for the console's who-is-online list. */

@@ -7,7 +7,7 @@
  */
 import { describeError, latin1, type Direction, type Endpoint, type EventDraft, type Frame, type ImEvent, type PluginLogger, type ProtocolSession } from '@imspect/sdk';
 import { isPromiseLike, type PluginHost } from '../runtime/plugin-host.js';
-import type { RelayDeps } from './connection.js';
+import type { RelayDeps } from './relay-deps.js';
 import type { FrameDecision } from './policy.js';
 import type { RegisteredProtocol } from './protocols.js';
 import { noticeClient } from './responses.js';

@@ -9,7 +9,7 @@ import { describeError, type Direction, type EventDraft, type ImEvent, type Plug
 import type { PluginHost } from '../runtime/plugin-host.js';
 import { acceptClientTls, connectUpstreamTls, TlsRefusal } from '../tls/handshake.js';
 import { TlsInterceptor, type TlsDecision } from '../tls/interceptor.js';
-import type { RelayDeps } from './connection.js';
+import type { RelayDeps } from './relay-deps.js';
 import type { Flow } from './flow.js';
 import type { RegisteredProtocol } from './protocols.js';
 import type { StreamPort } from './stream-port.js';
