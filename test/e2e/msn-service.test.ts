@@ -8,11 +8,12 @@
  * a filter blocks messages with "forbidden" (the sender gets a notice in the conversation), a content plugin
  * masks "damn" (bob receives the masked text with a correct length).
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCsvLogs, type CsvLogRow } from '../support/csv-logs.js';
+import { writeLocalPlugin } from '../support/local-plugin.js';
 import { startImspect, type RunningImspect } from '../support/imspect-process.js';
 import { fileInvite, TEXT_HEAD } from '../support/msn-messages.js';
 import { addressOf, connectMsn, startMsnService, type MsnConnection, type MsnService } from '../support/msn-servers.js';
@@ -224,18 +225,8 @@ describe('MSN end to end through imspect (scripted dispatch, notification and sw
 
   async function run(name: string, listener: Record<string, unknown>, body: (url: URL) => Promise<void>): Promise<CsvLogRow[]> {
     const dir = path.join(work, name);
-    await mkdir(path.join(dir, 'plugins/no-forbidden'), { recursive: true });
-    await mkdir(path.join(dir, 'plugins/mask-damn'), { recursive: true });
-    await writeFile(
-      path.join(dir, 'plugins/no-forbidden/package.json'),
-      JSON.stringify({ name: 'imspect-plugin-no-forbidden', type: 'module', main: 'index.js', imspect: { kind: 'filter', host: '^0.1.0' } }),
-    );
-    await writeFile(path.join(dir, 'plugins/no-forbidden/index.js'), FILTER);
-    await writeFile(
-      path.join(dir, 'plugins/mask-damn/package.json'),
-      JSON.stringify({ name: 'imspect-plugin-mask-damn', type: 'module', main: 'index.js', imspect: { kind: 'content', host: '^0.1.0' } }),
-    );
-    await writeFile(path.join(dir, 'plugins/mask-damn/index.js'), MASK);
+    await writeLocalPlugin(path.join(dir, 'plugins'), 'no-forbidden', 'filter', FILTER);
+    await writeLocalPlugin(path.join(dir, 'plugins'), 'mask-damn', 'content', MASK);
     const ports = Object.fromEntries([service.dispatchPort, service.notificationPort, service.switchboardPort].map((p) => [String(p), 'msn']));
     await writeFile(
       path.join(dir, 'imspect.config.json'),

@@ -4,7 +4,7 @@
  * unless told to.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmod, mkdir, readdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, readdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import { describeWithService, findExecutable } from '../support/e2e.js';
 import { CLI, startImspect } from '../support/imspect-process.js';
 import { freePort, startNgircd, type RunningNgircd } from '../support/ngircd.js';
 import { privilegeDropMissing, procIds } from '../support/proc-status.js';
+import { writeLocalPlugin } from '../support/local-plugin.js';
 
 const ngircdPath = findExecutable('ngircd');
 const missing = privilegeDropMissing();
@@ -23,13 +24,11 @@ const missing = privilegeDropMissing();
  * folder, in `who-<thread id>.json` (0: the main thread).
  */
 async function writeWhoPlugin(folder: string): Promise<void> {
-  const plugin = path.join(folder, 'plugins', 'who');
-  await mkdir(plugin, { recursive: true });
-  await chmod(folder, 0o755);
-  await writeFile(path.join(plugin, 'package.json'), JSON.stringify({ name: 'imspect-plugin-who', type: 'module', main: 'index.js', imspect: { kind: 'filter', host: '^0.1.0' } }));
   // Records the process's ids when the module is imported and when setup runs, in the data folder.
-  await writeFile(
-    path.join(plugin, 'index.js'),
+  await writeLocalPlugin(
+    path.join(folder, 'plugins'),
+    'who',
+    'filter',
     `import { writeFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 const ids = () => ({ uid: process.getuid(), euid: process.geteuid(), gid: process.getgid(), egid: process.getegid(), groups: process.getgroups() });
@@ -43,6 +42,8 @@ export default {
 };
 `,
   );
+  // The plugin's folder (made above) is read by the dropped user.
+  await chmod(folder, 0o755);
 }
 
 describeWithService('privilege drop (imspect started as root)', missing, () => {

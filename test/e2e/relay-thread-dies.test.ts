@@ -3,13 +3,14 @@
  * logged, the other thread goes on relaying and logging new connections, imspect still stops cleanly, and what
  * the dead thread journaled is delivered at the next start.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/cli-run.js';
 import { readCsvLogs } from '../support/csv-logs.js';
+import { writeLocalPlugin } from '../support/local-plugin.js';
 import { startImspect, type RunningImspect } from '../support/imspect-process.js';
 import { startScriptedIrcServer, type ScriptedIrcServer } from '../support/scripted-irc.js';
 import { socksConnect } from '../support/socks5.js';
@@ -73,13 +74,7 @@ describe('a relay thread that dies (workers: 2)', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'imspect-thread-dies-'));
     server = await startScriptedIrcServer();
-    const plugin = path.join(dir, 'plugins', 'killer');
-    await mkdir(plugin, { recursive: true });
-    await writeFile(
-      path.join(plugin, 'package.json'),
-      JSON.stringify({ name: 'imspect-plugin-killer', type: 'module', main: 'index.js', imspect: { kind: 'filter', host: '^0.1.0' } }),
-    );
-    await writeFile(path.join(plugin, 'index.js'), KILLER);
+    await writeLocalPlugin(path.join(dir, 'plugins'), 'killer', 'filter', KILLER);
     await writeFile(
       path.join(dir, 'imspect.config.json'),
       JSON.stringify({
